@@ -1,0 +1,371 @@
+"""Checkpoints: one self-describing, pickle-free, versioned file, written atomically.
+
+Layout. A checkpoint is a zip archive that ``numpy.load`` also opens (an ``.npz``):
+
+- ``meta.json``: the manifest, UTF-8 JSON::
+
+      {"format": "rnnkit-checkpoint", "version": 1, "rnnkit_version": "0.1.0",
+       "meta": {...caller's metadata...},
+       "arrays": {"model.weight_ih_l0": {"shape": [512, 32], "dtype": "<f4",
+                                         "crc32": 2914176421}, ...}}
+
+- ``<name>.npy`` for every array: the ``.npy`` format written with
+  ``allow_pickle=False``, so an object array can neither be written nor read.
+
+``crc32`` is the CRC-32 of the array's bytes in C order (``zlib.crc32``); together with
+shape and dtype it lets :func:`load_checkpoint` prove every array is the one written.
+
+Atomicity. :func:`save_checkpoint` writes a hidden temporary file in the target's
+directory, flushes and fsyncs it, renames it over the target with ``os.replace`` (atomic
+on POSIX and Windows), then fsyncs the directory so the rename itself is durable. A
+failure, or the process being killed at any moment, leaves the previous file intact; only
+a kill can leave a stray ``.<name>.<random>.tmp`` behind.
+
+Metadata round trips through JSON: dict keys must be strings, tuples come back as lists,
+integers of any size are exact (a NumPy ``bit_generator.state`` survives unchanged, see
+:func:`rng_state`), floats are exact, and NaN/inf are written as ``NaN``/``Infinity``,
+which Python's ``json`` reads back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import zipfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit._version import __version__
+
+FORMAT = "rnnkit-checkpoint"
+VERSION = 1  # the newest format version this rnnkit writes and reads
+MANIFEST = "meta.json"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same content, same bytes
+
+# What a damaged archive can raise while being opened or read.
+_READ_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
+    KeyError, SyntaxError, UnicodeDecodeError, OverflowError, NotImplementedError,
+)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be written or read; the message names the file and the problem."""
+
+
+# -- saving ------------------------------------------------------------------------------
+def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None = None) -> Path:
+    """Write ``arrays`` and ``meta`` to ``path`` atomically; return ``Path(path)``.
+
+    Args:
+        path: the file to write (any suffix; ``.npz`` is conventional). Its directory must
+            exist. An existing file is replaced only once the new one is complete on disk.
+        arrays: name -> array of any shape and any non-object dtype. Names are non-empty,
+            contain no ``/``, ``\\`` or control characters and do not start with ``.``;
+            dots are welcome (``optim.model.weight_ih_l0.exp_avg``).
+        meta: JSON-serializable metadata (config, step, ``rng_state(gen)``, ...).
+
+    Raises:
+        TypeError: an array has an object dtype, or ``meta`` holds a non-JSON value.
+        CheckpointError: a bad name or path; nothing was written.
+    """
+    path = Path(path)
+    entries = _check_arrays(arrays)
+    meta = {} if meta is None else meta
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta: expected a dict, got {type(meta).__name__}")
+    _check_json(meta, "meta")
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "rnnkit_version": __version__,
+        "meta": meta,
+        "arrays": {
+            name: {"shape": list(a.shape), "dtype": a.dtype.str, "crc32": _crc32(a)}
+            for name, a in entries.items()
+        },
+    }
+    manifest_bytes = json.dumps(manifest, indent=1).encode("utf-8")
+    directory = path.parent
+    if not directory.is_dir():
+        raise CheckpointError(
+            f"checkpoint {path}: directory {directory} does not exist; "
+            "hint: create it first, e.g. Path(path).parent.mkdir(parents=True)"
+        )
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path}: is a directory; expected a file path")
+    tmp = _write_temp(directory, path.name, entries, manifest_bytes)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    _fsync_directory(directory)
+    return path
+
+
+def _check_arrays(arrays) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}")
+    entries = {}
+    for name, value in arrays.items():
+        _check_name(name)
+        if hasattr(value, "detach"):  # a torch tensor; read it without importing torch
+            value = value.detach().cpu().numpy()
+        a = np.asarray(value)
+        if a.dtype.hasobject:
+            raise TypeError(
+                f"arrays[{name!r}]: expected a numeric, bool or string array, got dtype "
+                f"{a.dtype}; hint: object arrays would need pickle, which checkpoints refuse"
+            )
+        entries[name] = a
+    return entries
+
+
+def _check_name(name) -> None:
+    bad = (
+        not isinstance(name, str) or not name or name.startswith(".")
+        or any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+    if bad:
+        raise CheckpointError(
+            f"arrays: invalid array name {name!r}; expected a non-empty string without "
+            "'/', '\\' or control characters, not starting with '.'; "
+            "hint: use dotted names such as 'model.weight_ih_l0'"
+        )
+
+
+def _check_json(value, where: str) -> None:
+    """Refuse what JSON would silently change (non-str keys) or cannot write."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        return  # NaN/inf included: written as NaN/Infinity, read back by Python
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"{where}: expected string keys, got key {key!r} ({type(key).__name__}); "
+                    "hint: JSON would turn it into a string, so it would not round trip"
+                )
+            _check_json(item, f"{where}[{key!r}]")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]")
+        return
+    hint = "convert NumPy scalars with .item(); arrays belong in `arrays`"
+    raise TypeError(
+        f"{where}: expected a JSON value (None, bool, int, float, str, list, dict), "
+        f"got {type(value).__name__}; hint: {hint}"
+    )
+
+
+def _crc32(a: np.ndarray) -> int:
+    # A flat byte view: no copy for contiguous arrays, and works for every non-object dtype.
+    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+
+
+def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> Path:
+    """Write the whole archive to a fresh hidden file next to the target; fsync it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like open(path, "w")
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+                zf.writestr(zipfile.ZipInfo(MANIFEST, _ZIP_DATE), manifest_bytes)
+                for array_name, a in entries.items():
+                    info = zipfile.ZipInfo(array_name + ".npy", _ZIP_DATE)
+                    with zf.open(info, "w", force_zip64=True) as entry:
+                        np.lib.format.write_array(entry, a, allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _remove(tmp: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable. Windows cannot open a directory, and some file systems
+    refuse to fsync one; the rename has already happened, so those are not errors."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- loading -----------------------------------------------------------------------------
+def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a checkpoint written by :func:`save_checkpoint`, verifying every array.
+
+    Returns:
+        ``(arrays, meta)``: name -> array (shape, dtype and CRC-32 checked against the
+        manifest), and the metadata dict as saved.
+
+    Raises:
+        CheckpointError: the file is missing, not a zip or truncated, a zip without an
+            rnnkit manifest (for example a plain ``numpy.savez`` file), of another format or
+            a newer version, or an array is missing, unlisted or corrupted.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path}: file not found")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path}: is a directory; expected a checkpoint file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = _read_manifest(zf, path)
+            return _read_arrays(zf, path, manifest["arrays"]), manifest["meta"]
+    except CheckpointError:
+        raise
+    except _READ_ERRORS as exc:
+        raise CheckpointError(
+            f"checkpoint {path}: not a readable zip archive (truncated or not a checkpoint): "
+            f"{exc}; hint: a partly written file cannot come from save_checkpoint, "
+            "which writes atomically"
+        ) from exc
+
+
+def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
+    names = zf.namelist()
+    if MANIFEST not in names:
+        kind = "a NumPy .npz" if names and all(n.endswith(".npy") for n in names) else "a zip"
+        raise CheckpointError(
+            f"checkpoint {path}: {kind} file without an rnnkit manifest ({MANIFEST}); "
+            "hint: only files written by rnnkit.checkpoint.save_checkpoint can be loaded"
+        )
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise CheckpointError(
+            f"checkpoint {path}: format is {found!r}, expected {FORMAT!r}; "
+            "hint: this is not an rnnkit checkpoint"
+        )
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"checkpoint {path}: invalid format version {version!r}")
+    if version > VERSION:
+        raise CheckpointError(
+            f"checkpoint {path}: format version {version} was written by a newer rnnkit "
+            f"({manifest.get('rnnkit_version', 'unknown')}); this rnnkit ({__version__}) reads "
+            f"version {VERSION}; hint: upgrade rnnkit to load it"
+        )
+    if not isinstance(manifest.get("arrays"), dict) or not isinstance(manifest.get("meta"), dict):
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} lacks an 'arrays' or 'meta' object")
+    listed = {name + ".npy" for name in manifest["arrays"]}
+    unlisted = sorted(n for n in names if n != MANIFEST and n not in listed)
+    if unlisted:
+        raise CheckpointError(f"checkpoint {path}: entries not in the manifest: {unlisted}")
+    return manifest
+
+
+def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict) -> dict[str, np.ndarray]:
+    present = set(zf.namelist())
+    arrays = {}
+    for name, spec in listing.items():
+        if name + ".npy" not in present:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is listed but missing")
+        try:
+            with zf.open(name + ".npy") as fh:
+                a = np.lib.format.read_array(fh, allow_pickle=False)
+        except _READ_ERRORS as exc:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted ({exc})") from exc
+        problem = _mismatch(a, spec)
+        if problem:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {problem}")
+        arrays[name] = a
+    return arrays
+
+
+def _mismatch(a: np.ndarray, spec) -> str | None:
+    if not isinstance(spec, dict):
+        return "its manifest entry is not an object"
+    if list(a.shape) != spec.get("shape"):
+        return f"shape {list(a.shape)}, manifest says {spec.get('shape')}"
+    if a.dtype.str != spec.get("dtype"):
+        return f"dtype {a.dtype.str}, manifest says {spec.get('dtype')}"
+    if _crc32(a) != spec.get("crc32"):
+        return f"CRC-32 {_crc32(a)}, manifest says {spec.get('crc32')}"
+    return None
+
+
+# -- random generators -------------------------------------------------------------------
+def rng_state(gen: np.random.Generator) -> dict:
+    """The exact state of ``gen`` as a JSON-able dict (arrays become lists of ints).
+
+    ``set_rng_state(g, rng_state(gen))`` makes ``g`` produce the same numbers as ``gen``
+    from this point on, for every NumPy bit generator (PCG64, MT19937, Philox, SFC64, ...).
+    """
+    bit_gen = _bit_generator(gen, "gen")
+    return _to_json(bit_gen.state)
+
+
+def set_rng_state(gen: np.random.Generator, state: Mapping) -> None:
+    """Restore a state from :func:`rng_state` into ``gen`` (same bit generator type)."""
+    bit_gen = _bit_generator(gen, "gen")
+    if not isinstance(state, Mapping) or "bit_generator" not in state:
+        raise TypeError(
+            f"state: expected a dict from rng_state(), got {type(state).__name__}; "
+            "hint: save rng_state(gen) in the checkpoint's meta"
+        )
+    kind = type(bit_gen).__name__
+    if state["bit_generator"] != kind:
+        raise ValueError(
+            f"state: saved from a {state['bit_generator']} generator, but gen uses {kind}; "
+            f"hint: build gen as numpy.random.Generator(numpy.random.{state['bit_generator']}())"
+        )
+    bit_gen.state = _from_json(state, bit_gen.state)
+
+
+def _bit_generator(gen, arg: str):
+    if isinstance(gen, np.random.Generator):
+        return gen.bit_generator
+    if isinstance(gen, np.random.BitGenerator):
+        return gen
+    raise TypeError(
+        f"{arg}: expected a numpy.random.Generator, got {type(gen).__name__}; "
+        "hint: numpy.random.default_rng(seed)"
+    )
+
+
+def _to_json(value):
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()  # unsigned ints become exact Python ints
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _from_json(value, template):
+    """Rebuild NumPy arrays wherever the generator's own state has one."""
+    if isinstance(template, dict) and isinstance(value, Mapping):
+        return {k: _from_json(v, template.get(k)) for k, v in value.items()}
+    if isinstance(template, np.ndarray):
+        return np.asarray(value, dtype=template.dtype)
+    return value

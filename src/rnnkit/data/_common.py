@@ -1,0 +1,80 @@
+"""Shared helpers for the data package: seeded generators, argument checks, file errors."""
+
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+
+class DataFormatError(ValueError):
+    """A data file breaks its format. ``path``, ``line`` (1-based) and ``column`` say where."""
+
+    def __init__(self, path, problem: str, *, line: int | None = None,
+                 column: str | None = None, hint: str | None = None) -> None:
+        self.path, self.line, self.column = Path(path), line, column
+        where = f"{path}" + (f", line {line}" if line is not None else "")
+        where += f", column {column!r}" if column is not None else ""
+        super().__init__(f"{where}: {problem}" + (f"; hint: {hint}" if hint else ""))
+
+
+def resolve_rng(rng, seed, where: str) -> np.random.Generator:
+    """Exactly one of ``rng`` (a Generator) or ``seed`` (an int): data is always reproducible."""
+    if rng is not None and seed is not None:
+        raise TypeError(f"{where}: pass rng or seed, not both")
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                f"{where}: rng: expected a numpy.random.Generator, got {type(rng).__name__}; "
+                "hint: rng=numpy.random.default_rng(0)"
+            )
+        return rng
+    if seed is None:
+        raise TypeError(
+            f"{where}: expected rng=numpy.random.Generator or seed=int, got neither; "
+            "hint: generated data is always seeded, e.g. seed=0"
+        )
+    return np.random.default_rng(check_int(seed, "seed", 0))
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """An integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_float(value, name: str, *, positive: bool = False) -> float:
+    """A real number (not a bool); optionally > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{name}: expected a number > 0, got {value}")
+    return float(value)
+
+
+def read_text_file(path, encoding: str = "utf-8") -> str:
+    """The whole file as text with ``\\n`` line ends (a UTF-8 byte-order mark is dropped).
+
+    A decoding failure is a :class:`DataFormatError` naming the line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file not found")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory; expected a file")
+    raw = path.read_bytes()
+    if encoding.replace("-", "").lower() == "utf8" and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataFormatError(
+            path, f"cannot decode byte {raw[exc.start]:#04x} as {encoding}", line=line,
+            hint="pass encoding='latin-1' (or the file's real encoding)",
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")

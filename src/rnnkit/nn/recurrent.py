@@ -1,0 +1,395 @@
+"""The sequence driver: stacked, bidirectional, variable-length RNN/LSTM/GRU layers.
+
+Shape legend
+    T  time steps      B  batch        I  input features     H  hidden units
+    L  layers          D  directions (1 or 2)                G  gates x H
+
+One driver owns the time loop and backpropagation through time for every cell:
+
+    out, state, cache = layer.forward(x, state=None, lengths=None)
+    dx, dstate0 = layer.backward(dout, dstate, cache)   # accumulates into layer.grads
+    state = layer.step(x_t, state)                      # one step, online use
+
+Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``state`` is
+``h`` (L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}``
+(G, I_k), ``weight_hh_l{k}`` (G, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G,), with suffix
+``_reverse`` for the backward direction. Layer k > 0 reads the concatenated outputs of
+both directions of layer k - 1, with dropout between layers while training.
+
+Variable length: with ``lengths`` (right padding), row b is valid for t < lengths[b];
+outputs past its end are zero, its final state is the state at its last valid step, and
+the reverse direction starts at its own last valid step. Implemented by a per-step
+selection ``h_t = h_new if t < len else h_{t-1}``, so gradients equal those of running
+each row alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..cells import make_cell
+from ..module import Module, check_rng, resolve_dtype
+from . import _checks
+
+
+@dataclass
+class _DirectionCache:
+    store: dict            # the cell's per-step arrays, each (T, B, ...)
+    h_prev: np.ndarray     # (T, B, H) state fed into the step at time t
+    c_prev: np.ndarray | None
+    rec_mask: np.ndarray | None  # (B, H) variational recurrent dropout mask
+
+
+@dataclass
+class _LayerCache:
+    x: np.ndarray          # (T, B, I_k) this layer's input
+    dirs: list
+    drop_mask: np.ndarray | None  # (T, B, D*H) dropout applied to this layer's output
+
+
+@dataclass
+class RecurrentCache:
+    """What ``backward`` needs from one ``forward``; opaque to users."""
+
+    owner: int
+    T: int
+    B: int
+    batch_first: bool
+    mask: np.ndarray | None        # (T, B, 1) bool, None when every row has length T
+    layers: list = field(default_factory=list)
+
+
+class _Recurrent(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, *, recurrent_dropout=0.0, dtype="float32", rng=None):
+        super().__init__()
+        self.mode = mode
+        self.input_size = _checks.positive_int("input_size", input_size)
+        self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
+        self.num_layers = _checks.positive_int("num_layers", num_layers)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = _checks.probability("dropout", dropout)
+        self.recurrent_dropout = _checks.probability("recurrent_dropout", recurrent_dropout)
+        self.bidirectional = bool(bidirectional)
+        self.dtype = resolve_dtype(dtype)
+        self.rng = check_rng(rng)
+        self.cell = make_cell(mode)
+        self.num_directions = 2 if self.bidirectional else 1
+        self.record_grad_flow = False  # when True, backward fills self.grad_flow
+        self.grad_flow: dict[str, np.ndarray] = {}
+        H, G = self.hidden_size, self.cell.num_gates * self.hidden_size
+        bound = 1.0 / np.sqrt(H)  # PyTorch's default: U(-1/sqrt(H), 1/sqrt(H)) for all
+        for k in range(self.num_layers):
+            in_k = self.input_size if k == 0 else H * self.num_directions
+            for d in range(self.num_directions):
+                sfx = self._suffix(k, d)
+                u = lambda *shape: self.rng.uniform(-bound, bound, shape).astype(self.dtype)  # noqa: E731
+                self.register_parameter("weight_ih" + sfx, u(G, in_k))
+                self.register_parameter("weight_hh" + sfx, u(G, H))
+                if self.bias:
+                    self.register_parameter("bias_ih" + sfx, u(G))
+                    self.register_parameter("bias_hh" + sfx, u(G))
+
+    @staticmethod
+    def _suffix(k: int, d: int) -> str:
+        return f"_l{k}" + ("_reverse" if d else "")
+
+    def _weights(self, k, d):
+        p, s = self._params, self._suffix(k, d)
+        return p["weight_ih" + s], p["weight_hh" + s], p.get("bias_ih" + s), p.get("bias_hh" + s)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        if self.mode.startswith("RNN"):
+            s += f", nonlinearity={self.cell.nonlinearity!r}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False), ("recurrent_dropout", 0.0)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s + f", dtype={self.dtype.name}"
+
+    # -- validation -------------------------------------------------------------------
+    def _check_input(self, x) -> np.ndarray:
+        lay = "(B, T, I)" if self.batch_first else "(T, B, I)"
+        x = _checks.float_array("x", x, self.dtype, 3, hint=f"expected layout {lay}; for one sequence add a batch axis")
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"x: expected {self.input_size} features in the last axis {lay}, got shape {x.shape}")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"x: expected at least one time step and one batch row, got shape {x.shape}")
+        return np.ascontiguousarray(x.transpose(1, 0, 2)) if self.batch_first else x
+
+    def _state_shape(self, B):
+        return (self.num_layers * self.num_directions, B, self.hidden_size)
+
+    def _check_state(self, state, B, name="state"):
+        """Return (h, c) arrays of shape (L*D, B, H); c is None unless LSTM."""
+        shape = self._state_shape(B)
+        lstm = self.cell.has_cell_state
+        if state is None:
+            z = np.zeros(shape, self.dtype)
+            return z, (z.copy() if lstm else None)
+        if lstm:
+            if not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise TypeError(f"{name}: expected a tuple (h, c) for an LSTM, got {type(state).__name__}")
+            parts = [_checks.float_array(f"{name}[{i}]", s, self.dtype, 3) for i, s in enumerate(state)]
+        else:
+            if isinstance(state, (tuple, list)):
+                raise TypeError(f"{name}: expected one array h for {self.mode}, got a {type(state).__name__}")
+            parts = [_checks.float_array(name, state, self.dtype, 3)]
+        for i, s in enumerate(parts):
+            if s.shape != shape:
+                label = f"{name}[{i}]" if lstm else name
+                raise ValueError(f"{label}: expected shape {shape} (num_layers * num_directions, B, H), got {s.shape}")
+        return parts[0], (parts[1] if lstm else None)
+
+    # -- forward ----------------------------------------------------------------------
+    def forward(self, x, state=None, lengths=None):
+        """Run the layers over a whole sequence.
+
+        Args:
+            x: (T, B, I), or (B, T, I) with batch_first.
+            state: initial h, or (h, c) for LSTM, each (L*D, B, H); zeros when None.
+            lengths: optional (B,) ints in [1, T]; rows are right-padded past their length.
+        Returns:
+            out: (T, B, D*H) (or batch-first) top-layer outputs, zero past each row's end;
+            state: final h or (h, c), each (L*D, B, H); cache: for ``backward``.
+        """
+        x = self._check_input(x)
+        T, B, _ = x.shape
+        lengths = _checks.lengths_array(lengths, T, B)
+        h0, c0 = self._check_state(state, B)
+        mask = None
+        if lengths is not None and lengths.min() < T:
+            mask = (np.arange(T)[:, None] < lengths[None, :])[:, :, None]  # (T, B, 1)
+        cache = RecurrentCache(id(self), T, B, self.batch_first, mask)
+        H, D = self.hidden_size, self.num_directions
+        h_n = np.empty_like(h0)
+        c_n = np.empty_like(c0) if c0 is not None else None
+        layer_in = x
+        for k in range(self.num_layers):
+            out = np.empty((T, B, D * H), self.dtype)
+            dirs = []
+            for d in range(D):
+                i = k * D + d
+                rec_mask = self._recurrent_mask(B)
+                hT, cT, dc = self._forward_direction(
+                    layer_in, h0[i], None if c0 is None else c0[i], self._weights(k, d),
+                    mask, d == 1, out[:, :, d * H:(d + 1) * H], rec_mask)
+                h_n[i] = hT
+                if c_n is not None:
+                    c_n[i] = cT
+                dirs.append(dc)
+            drop = None
+            if k < self.num_layers - 1 and self.training and self.dropout > 0:
+                keep = 1.0 - self.dropout
+                drop = (self.rng.random(out.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
+                out *= drop
+            cache.layers.append(_LayerCache(layer_in, dirs, drop))
+            layer_in = out
+        out = np.ascontiguousarray(layer_in.transpose(1, 0, 2)) if self.batch_first else layer_in
+        return out, (h_n if c_n is None else (h_n, c_n)), cache
+
+    def _recurrent_mask(self, B):
+        if not (self.training and self.recurrent_dropout > 0):
+            return None
+        keep = 1.0 - self.recurrent_dropout
+        m = self.rng.random((B, self.hidden_size)) < keep
+        return m.astype(self.dtype) / self.dtype.type(keep)
+
+    def _forward_direction(self, x, h, c, weights, mask, reverse, out, rec_mask):
+        """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H)."""
+        W_ih, W_hh, b_ih, b_hh = weights
+        T, B, _ = x.shape
+        H = self.hidden_size
+        xp = (x.reshape(T * B, -1) @ W_ih.T).reshape(T, B, -1)  # (T*B, I) x (I, G): all steps at once
+        if b_ih is not None:
+            xp += b_ih
+        store = self.cell.allocate(T, B, H, self.dtype)
+        h_prev = np.empty((T, B, H), self.dtype)
+        c_prev = np.empty((T, B, H), self.dtype) if c is not None else None
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            h_prev[t] = h
+            if c is not None:
+                c_prev[t] = c
+            hr = h if rec_mask is None else h * rec_mask
+            h_new, c_new = self.cell.step_forward(xp[t], h, hr, c, W_hh, b_hh, store, t)
+            if mask is None:
+                out[t] = h_new
+                h, c = h_new, c_new
+            else:
+                m = mask[t]  # (B, 1): row still inside its sequence
+                np.copyto(out[t], np.where(m, h_new, 0))
+                h = np.where(m, h_new, h)
+                if c is not None:
+                    c = np.where(m, c_new, c)
+        return h, c, _DirectionCache(store, h_prev, c_prev, rec_mask)
+
+    # -- backward ---------------------------------------------------------------------
+    def backward(self, dout, dstate, cache):
+        """Backpropagation through time for one ``forward``.
+
+        Args:
+            dout: dL/dout, shaped like ``out`` (or None for zeros).
+            dstate: dL/d(final state), shaped like ``state`` (or None for zeros).
+            cache: the third value returned by ``forward``.
+        Returns:
+            dx shaped like x, and dL/d(initial state) shaped like ``state``.
+        Accumulates dL/dparameters into ``self.grads``.
+        """
+        if not isinstance(cache, RecurrentCache) or cache.owner != id(self):
+            raise TypeError("cache: expected the cache returned by this layer's forward(); "
+                            f"got {type(cache).__name__}")
+        T, B, H, D = cache.T, cache.B, self.hidden_size, self.num_directions
+        out_shape = (B, T, D * H) if cache.batch_first else (T, B, D * H)
+        if dout is None:
+            g = np.zeros((T, B, D * H), self.dtype)
+        else:
+            g = _checks.float_array("dout", dout, self.dtype, 3)
+            if g.shape != out_shape:
+                raise ValueError(f"dout: expected shape {out_shape} (the shape of out), got {g.shape}")
+            g = g.transpose(1, 0, 2) if cache.batch_first else g
+        dh_n, dc_n = self._check_state(dstate, B, name="dstate")
+        dh0, dc0 = np.empty_like(dh_n), (np.empty_like(dc_n) if dc_n is not None else None)
+        if self.record_grad_flow:
+            self.grad_flow = {}
+        grads = self._grads
+        for k in range(self.num_layers - 1, -1, -1):
+            lc = cache.layers[k]
+            if lc.drop_mask is not None:
+                g = g * lc.drop_mask
+            x = lc.x
+            dx = np.zeros(x.shape, self.dtype)
+            for d in range(D):
+                i, sfx = k * D + d, self._suffix(k, d)
+                W_ih, W_hh, b_ih, b_hh = self._weights(k, d)
+                dgi, dgh, dh0[i], dci = self._backward_direction(
+                    g[:, :, d * H:(d + 1) * H], dh_n[i], None if dc_n is None else dc_n[i],
+                    lc.dirs[d], W_hh, cache.mask, d == 1, sfx)
+                if dc0 is not None:
+                    dc0[i] = dci
+                hr = lc.dirs[d].h_prev
+                if lc.dirs[d].rec_mask is not None:
+                    hr = hr * lc.dirs[d].rec_mask
+                # weight gradients: one product over all time steps
+                gi2, gh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)  # (T*B, G)
+                grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)   # (G, I)
+                grads["weight_hh" + sfx] += gh2.T @ hr.reshape(T * B, H)   # (G, H)
+                if b_ih is not None:
+                    grads["bias_ih" + sfx] += gi2.sum(axis=0)
+                    grads["bias_hh" + sfx] += gh2.sum(axis=0)
+                dx += (gi2 @ W_ih).reshape(x.shape)                        # (T*B, G) x (G, I)
+            g = dx
+        dx = np.ascontiguousarray(g.transpose(1, 0, 2)) if cache.batch_first else g
+        return dx, (dh0 if dc0 is None else (dh0, dc0))
+
+    def _backward_direction(self, dout, dh, dc, dcache, W_hh, mask, reverse, sfx):
+        """BPTT over one direction of one layer; returns (dgi, dgh, dh0, dc0)."""
+        T, B, H = dout.shape
+        G = self.cell.num_gates * H
+        dgi = np.empty((T, B, G), self.dtype)
+        dgh = np.empty((T, B, G), self.dtype) if self.mode == "GRU" else dgi
+        dh = dh.copy()
+        dc = dc.copy() if dc is not None else None
+        store, h_prev, c_prev, rec_mask = dcache.store, dcache.h_prev, dcache.c_prev, dcache.rec_mask
+        record = self.record_grad_flow
+        if record:
+            flow_h = np.zeros(T)
+            flow_c = np.zeros(T) if dc is not None else None
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):  # forward's order, reversed
+            total = dout[t] + dh                 # dL/dh_t: from the output and from step t+1
+            if record:
+                flow_h[t] = np.sqrt(np.sum(total * total, dtype=np.float64))
+                if dc is not None:
+                    flow_c[t] = np.sqrt(np.sum(dc * dc, dtype=np.float64))
+            if mask is None:
+                dh_new, dc_new = total, dc
+            else:
+                m = mask[t]
+                dh_new = np.where(m, total, 0)
+                dc_new = None if dc is None else np.where(m, dc, 0)
+            c_t = c_prev[t] if c_prev is not None else None
+            dhr, dh_direct, dc_p = self.cell.step_backward(
+                dh_new, dc_new, h_prev[t], c_t, W_hh, store, t, dgi[t], dgh[t])
+            dh_p = dhr if rec_mask is None else dhr * rec_mask
+            if dh_direct is not None:
+                dh_p += dh_direct
+            if mask is not None:
+                dh_p += np.where(m, 0, dh)       # a padded step passes its state through
+                if dc is not None:
+                    dc_p += np.where(m, 0, dc)
+            dh, dc = dh_p, dc_p
+        if record:
+            name = sfx[1:]
+            self.grad_flow["h_" + name] = flow_h
+            if flow_c is not None:
+                self.grad_flow["c_" + name] = flow_c
+        return dgi, dgh, dh, dc
+
+    # -- online use -------------------------------------------------------------------
+    def step(self, x_t, state=None):
+        """Advance every layer by one time step: ``state = layer.step(x_t, state)``.
+
+        x_t is (B, I); state as in ``forward``. No dropout is applied. The top layer's new
+        hidden state, ``h[-1]`` (or ``state[0][-1]`` for LSTM), is the step's output.
+        Bidirectional layers need the whole sequence and cannot step.
+        """
+        if self.bidirectional:
+            raise ValueError("step: a bidirectional layer needs the whole sequence (its reverse "
+                             "direction reads the future); use forward() instead")
+        x = _checks.float_array("x_t", x_t, self.dtype, 2, hint="expected (B, I): one time step")
+        if x.shape[1] != self.input_size:
+            raise ValueError(f"x_t: expected {self.input_size} features in the last axis (B, I), got shape {x.shape}")
+        B = x.shape[0]
+        h0, c0 = self._check_state(state, B)
+        h_n = np.empty_like(h0)
+        c_n = np.empty_like(c0) if c0 is not None else None
+        for k in range(self.num_layers):
+            W_ih, W_hh, b_ih, b_hh = self._weights(k, 0)
+            xp = x @ W_ih.T                       # (B, I) x (I, G)
+            if b_ih is not None:
+                xp += b_ih
+            store = self.cell.allocate(1, B, self.hidden_size, self.dtype)
+            c = None if c0 is None else c0[k]
+            h_new, c_new = self.cell.step_forward(xp, h0[k], h0[k], c, W_hh, b_hh, store, 0)
+            h_n[k] = h_new
+            if c_n is not None:
+                c_n[k] = c_new
+            x = h_new
+        return h_n if c_n is None else (h_n, c_n)
+
+
+class RNN(_Recurrent):
+    """Elman RNN layers: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
+
+    Arguments as ``torch.nn.RNN``, plus ``recurrent_dropout`` (variational, one mask per
+    sequence on h_{t-1} inside the recurrence), ``dtype`` and keyword-only ``rng``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, **kwargs):
+        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        if nonlinearity not in modes:
+            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(modes[nonlinearity], input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, **kwargs)
+
+
+class LSTM(_Recurrent):
+    """LSTM layers (gates i, f, g, o as in ``torch.nn.LSTM``); state is (h, c)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, **kwargs):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, **kwargs)
+
+
+class GRU(_Recurrent):
+    """GRU layers (gates r, z, n as in ``torch.nn.GRU``)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, **kwargs):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, **kwargs)
