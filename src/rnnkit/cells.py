@@ -103,14 +103,21 @@ class LSTMCell:
         h_new = np.multiply(o, tc, out=store["h"][t])
         return h_new, c_new
 
+    @staticmethod
+    def cell_grad(dh, dc, store, t):
+        """dL/dc_t: from the future cell state (dc) and through h_t = o * tanh(c_t)."""
+        H = dh.shape[-1]
+        o, tc = store["gates"][t][:, 3 * H :], store["tc"][t]
+        dct = dh * o * (1.0 - tc * tc)
+        if dc is not None:
+            dct += dc
+        return dct
+
     def step_backward(self, dh, dc, h, c, W_hh, store, t, dgi, dgh):
         H = dh.shape[-1]
         a, tc = store["gates"][t], store["tc"][t]
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        # dL/dc_t: from the future cell state and through h_t = o * tanh(c_t)
-        dct = dh * o * (1.0 - tc * tc)
-        if dc is not None:
-            dct += dc
+        dct = self.cell_grad(dh, dc, store, t)
         np.multiply(dh * tc, o * (1.0 - o), out=dgi[:, 3 * H :])        # o
         np.multiply(dct * g, i * (1.0 - i), out=dgi[:, :H])              # i
         np.multiply(dct * c, f * (1.0 - f), out=dgi[:, H : 2 * H])       # f

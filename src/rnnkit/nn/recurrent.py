@@ -300,16 +300,19 @@ class _Recurrent(Module):
             flow_c = np.zeros(T) if dc is not None else None
         for t in (range(T) if reverse else range(T - 1, -1, -1)):  # forward's order, reversed
             total = dout[t] + dh                 # dL/dh_t: from the output and from step t+1
-            if record:
-                flow_h[t] = np.sqrt(np.sum(total * total, dtype=np.float64))
-                if dc is not None:
-                    flow_c[t] = np.sqrt(np.sum(dc * dc, dtype=np.float64))
             if mask is None:
                 dh_new, dc_new = total, dc
             else:
                 m = mask[t]
                 dh_new = np.where(m, total, 0)
                 dc_new = None if dc is None else np.where(m, dc, 0)
+            if record:  # the full dL/dh_t and dL/dc_t of the state after step t
+                flow_h[t] = np.sqrt(np.sum(total * total, dtype=np.float64))
+                if dc is not None:
+                    dct = self.cell.cell_grad(dh_new, dc_new, store, t)
+                    if mask is not None:
+                        dct = np.where(m, dct, dc)
+                    flow_c[t] = np.sqrt(np.sum(dct * dct, dtype=np.float64))
             c_t = c_prev[t] if c_prev is not None else None
             dhr, dh_direct, dc_p = self.cell.step_backward(
                 dh_new, dc_new, h_prev[t], c_t, W_hh, store, t, dgi[t], dgh[t])
