@@ -1,0 +1,373 @@
+"""The estimator base shared by every model in :mod:`rnnkit.models`.
+
+Conventions are scikit-learn's, without importing it:
+
+- ``__init__`` only stores its keyword arguments, unchanged, as attributes of the same name.
+  Every argument is explicit (no ``**kwargs``), so :meth:`BaseEstimator.get_params` can read
+  them from the signature and ``sklearn.base.clone``, ``GridSearchCV`` and ``Pipeline``
+  work. Validation happens in ``fit``.
+- What ``fit`` learns ends with an underscore: ``net_`` (the :class:`~rnnkit.module.Module`
+  trained), ``history_``, ``classes_``, ``vocab_``, ``n_features_in_``...
+- ``fit`` returns ``self``; ``predict``/``score`` refuse to run before it with
+  :class:`NotFittedError`.
+
+A model's network is a ``Module`` that speaks the training protocol of
+:mod:`rnnkit.train`: ``loss_and_grad(batch) -> float`` (mean loss of the batch, gradients
+accumulated into ``net.grads``) and ``evaluate_batch(batch) -> (loss_sum, count)``.
+:func:`train_network` drives it.
+
+Persistence: ``save(path)`` writes one checkpoint (:mod:`rnnkit.checkpoint`) holding the
+network's ``state_dict`` as arrays and, as JSON metadata, the model class, its
+hyper-parameters and its fitted state (vocabulary, classes, scalers). ``Model.load(path)``
+rebuilds the network from those and loads the arrays; ``BaseEstimator.load(path)`` (or
+:func:`rnnkit.models.load_model`) picks the class from the file.
+
+A subclass implements four hooks:
+
+    _fit_state(self) -> dict           the fitted state as JSON (no arrays, no net_)
+    _set_fit_state(self, state)        its inverse, on a fresh instance
+    _build_net(self, rng) -> Module    a new network for the current params and fit state
+    fit / predict / score              the public API
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..module import Module
+from ..nn import GRU, LSTM, RNN
+
+MODEL_FORMAT = "rnnkit-model"
+MODEL_FORMAT_VERSION = 1
+
+#: cell name -> (layer class, extra keyword arguments)
+CELLS = {
+    "lstm": (LSTM, {}),
+    "gru": (GRU, {}),
+    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
+}
+
+_REGISTRY: dict[str, type] = {}
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model was used before ``fit`` (or ``load``)."""
+
+
+def make_recurrent(cell, input_size, hidden_size, num_layers=1, *, bidirectional=False,
+                   dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
+    """A time-major recurrent layer from a cell name in :data:`CELLS`."""
+    key = cell.lower() if isinstance(cell, str) else cell
+    if key not in CELLS:
+        raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
+    cls, extra = CELLS[key]
+    return cls(input_size, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout,
+               recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng, **extra)
+
+
+# -- hyper-parameter checks --------------------------------------------------------------
+def check_int_param(name, value, minimum=1, *, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= {minimum}" + (" or None" if allow_none else "")
+                        + f", got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_float_param(name, value, *, low=0.0, high=None, low_open=False, high_open=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    rng_txt = (("(" if low_open else "[") + f"{low:g}, " + ("inf)" if high is None else f"{high:g}"
+               + (")" if high_open else "]")))
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"{name}: expected a number in {rng_txt}, got {value!r}")
+    v = float(value)
+    if (v < low or (low_open and v == low)) or (high is not None and (v > high or (high_open and v == high))):
+        raise ValueError(f"{name}: expected a number in {rng_txt}, got {value!r}")
+    return v
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _check_seed(value):
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    return check_int_param("seed", value, 0)
+
+
+# Checks for the hyper-parameters several models share; run by ``_validate_params``.
+COMMON_CHECKS = {
+    "cell": lambda v: check_choice("cell", v, list(CELLS)),
+    "hidden_size": lambda v: check_int_param("hidden_size", v),
+    "num_layers": lambda v: check_int_param("num_layers", v),
+    "bidirectional": lambda v: check_choice("bidirectional", v, (False, True)),
+    "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
+    "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
+    "embedding_dim": lambda v: check_int_param("embedding_dim", v),
+    "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
+    "lr": lambda v: check_float_param("lr", v, low_open=True),
+    "weight_decay": lambda v: check_float_param("weight_decay", v),
+    "epochs": lambda v: check_int_param("epochs", v),
+    "batch_size": lambda v: check_int_param("batch_size", v),
+    "clip_norm": lambda v: check_float_param("clip_norm", v, low_open=True, allow_none=True),
+    "patience": lambda v: check_int_param("patience", v, allow_none=True),
+    "seed": _check_seed,
+    "dtype": lambda v: check_choice("dtype", v, ["float32", "float64"]),
+    "verbose": lambda v: check_choice("verbose", v, (False, True, 0, 1, 2)),
+}
+
+
+# -- the estimator base ------------------------------------------------------------------
+class BaseEstimator:
+    """get_params/set_params, fitted checks, training, save/load. See the module docstring."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _REGISTRY[cls.__name__] = cls
+
+    # -- parameters -----------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        names = []
+        for p in inspect.signature(init).parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__: estimators list every parameter "
+                                f"explicitly; got *{p.name}")
+            names.append(p.name)
+        return sorted(names)
+
+    def get_params(self, deep=True) -> dict:
+        """The constructor arguments as a dict (with ``deep``, nested ``a__b`` keys too)."""
+        out = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params):
+        """Set constructor arguments (``name=value`` or nested ``a__b=value``); returns self."""
+        valid = self._get_param_names()
+        nested: dict[str, dict] = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"{key}: not a parameter of {type(self).__name__}; "
+                                 f"valid parameters: {valid}")
+            if sep:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub in nested.items():
+            getattr(self, name).set_params(**sub)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
+                 if not (k in defaults and _same(defaults[k], v))]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _validate_params(self) -> None:
+        """Check the shared hyper-parameters; subclasses check their own after calling this."""
+        for name, value in self.get_params(deep=False).items():
+            if name in COMMON_CHECKS:
+                COMMON_CHECKS[name](value)
+
+    def _make_rng(self) -> np.random.Generator:
+        seed = self.get_params(deep=False).get("seed")
+        if isinstance(seed, np.random.Generator):
+            return seed
+        return np.random.default_rng(seed)
+
+    # -- fitted state ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if getattr(self, "net_", None) is None:
+            raise NotFittedError(f"{type(self).__name__}: this model is not fitted yet; "
+                                 "hint: call fit(X, y) first, or load(path) a saved model")
+
+    def _fit_state(self) -> dict:
+        raise NotImplementedError
+
+    def _set_fit_state(self, state: dict) -> None:
+        raise NotImplementedError
+
+    def _build_net(self, rng: np.random.Generator) -> Module:
+        raise NotImplementedError
+
+    # -- training -------------------------------------------------------------------------
+    def _train(self, net, train_batches, val_batches=None, rng=None):
+        """Train ``net`` with this estimator's optimizer settings; returns the history."""
+        p = self.get_params(deep=False)
+        return train_network(
+            net, train_batches, val_batches=val_batches, optimizer=p.get("optimizer", "adam"),
+            lr=p.get("lr", 1e-3), weight_decay=p.get("weight_decay", 0.0), epochs=p.get("epochs", 10),
+            clip_norm=p.get("clip_norm"), patience=p.get("patience"), verbose=bool(p.get("verbose", False)),
+            rng=rng if rng is not None else self._make_rng())
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the fitted model to one checkpoint file (atomically); returns its path."""
+        self._check_fitted()
+        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        if isinstance(self.get_params(deep=False).get("seed"), np.random.Generator):
+            params["seed"] = None  # a Generator is state, not a hyper-parameter
+        meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
+                "model": type(self).__name__, "params": params, "fitted": self._fit_state()}
+        return save_checkpoint(path, self.net_.state_dict(), meta)
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved by :meth:`save`; the file must hold this class (or a subclass
+        when called on :class:`BaseEstimator`)."""
+        arrays, meta = load_checkpoint(path)
+        if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+            raise CheckpointError(f"{path}: expected a saved rnnkit model (format {MODEL_FORMAT!r}), "
+                                  f"got format {meta.get('format') if isinstance(meta, dict) else None!r}; "
+                                  "hint: Trainer checkpoints load with Trainer.load")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+            raise CheckpointError(f"{path}: expected model format version <= {MODEL_FORMAT_VERSION}, "
+                                  f"got {version!r}; hint: upgrade rnnkit")
+        name = meta.get("model")
+        target = _REGISTRY.get(name)
+        if cls is BaseEstimator:
+            if target is None:
+                raise CheckpointError(f"{path}: holds an unknown model class {name!r}; "
+                                      f"known: {sorted(_REGISTRY)}")
+            cls = target
+        elif target is None or not issubclass(target, cls):
+            raise CheckpointError(f"{path}: holds a {name}, not a {cls.__name__}; "
+                                  f"hint: use {name}.load(path) or rnnkit.models.load_model(path)")
+        params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
+        model = cls(**params)
+        model._set_fit_state(meta["fitted"])
+        net = model._build_net(model._make_rng())
+        try:
+            net.load_state_dict(arrays)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: the arrays do not fit a {cls.__name__} with the saved "
+                                  f"parameters: {exc}") from exc
+        net.eval()
+        model.net_ = net
+        model.history_ = None
+        return model
+
+
+def _same(a, b) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # arrays and other objects without a plain truth value
+        return a is b
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def encode_labels(values: np.ndarray) -> dict:
+    """A label array as JSON: ``{"values": [...], "dtype": "<U5"}``."""
+    return {"values": [_jsonable(v) for v in values.tolist()], "dtype": values.dtype.str}
+
+
+def decode_labels(spec: dict) -> np.ndarray:
+    return np.array(spec["values"], dtype=np.dtype(spec["dtype"]))
+
+
+# -- the training driver -----------------------------------------------------------------
+def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=1e-3,
+                  weight_decay=0.0, epochs=10, clip_norm=None, patience=None, verbose=False, rng=None):
+    """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) by minibatch descent.
+
+    Args:
+        train_batches: ``callable(epoch, rng) -> iterable of batches`` (reshuffled each epoch
+            from ``rng``) or a list of batches.
+        val_batches: a list of batches for the validation loss per epoch, or None.
+    Returns:
+        A dict: ``"loss"`` (mean training loss per epoch), ``"val_loss"`` (per epoch, when
+        validating), ``"grad_norm"`` (pre-clip global norm per step), ``"best_epoch"``.
+    """
+    from ..optim import make_optimizer
+
+    rng = np.random.default_rng() if rng is None else rng
+    kw = {"weight_decay": weight_decay} if weight_decay else {}
+    opt = make_optimizer(optimizer, net, lr=lr, **kw)
+    history = {"loss": [], "val_loss": [], "grad_norm": [], "best_epoch": None}
+    best, best_state, waited = np.inf, None, 0
+    for epoch in range(epochs):
+        net.train()
+        batches = train_batches(epoch, rng) if callable(train_batches) else train_batches
+        total, steps = 0.0, 0
+        for batch in batches:
+            net.zero_grad()
+            loss = float(net.loss_and_grad(batch))
+            norm = _global_norm(net)
+            if not (np.isfinite(loss) and np.isfinite(norm)):
+                raise FloatingPointError(f"training: non-finite loss ({loss}) or gradient norm ({norm}) "
+                                         f"at epoch {epoch}; hint: lower lr or set clip_norm")
+            if clip_norm is not None and norm > clip_norm:
+                for _, _, g in net.named_parameters():
+                    g *= clip_norm / (norm + 1e-6)
+            opt.step()
+            history["grad_norm"].append(norm)
+            total, steps = total + loss, steps + 1
+        history["loss"].append(total / max(steps, 1))
+        monitored = history["loss"][-1]
+        if val_batches is not None:
+            monitored = evaluate_network(net, val_batches)
+            history["val_loss"].append(monitored)
+        if verbose:
+            val = f"  val_loss {monitored:.4f}" if val_batches is not None else ""
+            print(f"epoch {epoch + 1}/{epochs}  loss {history['loss'][-1]:.4f}{val}", file=sys.stderr)
+        if patience is not None:
+            if monitored < best:
+                best, best_state, waited, history["best_epoch"] = monitored, net.state_dict(), 0, epoch
+            else:
+                waited += 1
+                if waited > patience:
+                    break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return history
+
+
+def evaluate_network(net, batches) -> float:
+    """Mean loss over ``batches`` in eval mode (no gradients)."""
+    was = net.training
+    net.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        s, n = net.evaluate_batch(batch)
+        total, count = total + float(s), count + int(n)
+    net.train(was)
+    return total / max(count, 1)
+
+
+def _global_norm(net) -> float:
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for _, _, g in net.named_parameters())))
