@@ -49,8 +49,8 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same content, same bytes
 
 # What a damaged archive can raise while being opened or read.
 _READ_ERRORS = (
-    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
-    KeyError, SyntaxError, UnicodeDecodeError, OverflowError, NotImplementedError,
+    zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, SyntaxError,
+    UnicodeDecodeError, OverflowError, NotImplementedError,
 )
 
 
@@ -111,7 +111,9 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
 
 def _check_arrays(arrays) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
-        raise TypeError(f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}")
+        raise TypeError(
+            f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}"
+        )
     entries = {}
     for name, value in arrays.items():
         _check_name(name)

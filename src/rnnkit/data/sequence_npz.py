@@ -1,0 +1,93 @@
+"""Variable-length sequences in one ``.npz`` without object arrays (so without pickle).
+
+Layout (``numpy.savez`` keys):
+
+- ``data``: (sum_i T_i, F) the sequences concatenated along time (a 1-D array means F = 1);
+- ``lengths``: (N,) int, T_i for each sequence, in order, summing to ``len(data)``;
+- ``labels`` (optional): (N,) one label per sequence, numbers or strings.
+
+Sequence ``i`` is ``data[offsets[i] : offsets[i] + lengths[i]]`` with
+``offsets = concatenate([[0], cumsum(lengths)[:-1]])``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ._common import DataFormatError
+
+
+def write_sequences_npz(path, sequences, labels=None) -> None:
+    """Write a list of (T_i, F) arrays (and optional labels) in the layout above."""
+    arrays = [np.asarray(s, dtype=np.float64) for s in sequences]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    if not arrays or any(a.ndim != 2 or a.shape[1] != arrays[0].shape[1] for a in arrays):
+        raise ValueError("sequences: expected a non-empty list of (T_i, F) arrays with one F")
+    out = {"data": np.concatenate(arrays, axis=0),
+           "lengths": np.array([len(a) for a in arrays], dtype=np.int64)}
+    if labels is not None:
+        out["labels"] = np.asarray(labels)
+        if out["labels"].shape != (len(arrays),) or out["labels"].dtype.hasobject:
+            raise ValueError(f"labels: expected {len(arrays)} numbers or strings, "
+                             f"got shape {out['labels'].shape}, dtype {out['labels'].dtype}")
+    with open(path, "wb") as fh:  # a file object: numpy.savez would append ".npz" to a name
+        np.savez(fh, **out)
+
+
+def read_sequences_npz(path):
+    """Read the layout above.
+
+    Returns:
+        ``(sequences, labels)``: a list of (T_i, F) float64 arrays and a list of labels
+        (Python numbers or strings), or None when there is no ``labels`` array.
+
+    Raises:
+        DataFormatError: not an ``.npz``, a missing key (the message lists the keys found),
+            an object array, or lengths that do not add up.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file not found")
+    if not zipfile.is_zipfile(path):
+        raise DataFormatError(path, "not an .npz (zip) file",
+                              hint="write one with rnnkit.data.write_sequences_npz")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            found = sorted(npz.files)
+            for key in ("data", "lengths"):
+                if key not in found:
+                    raise DataFormatError(
+                        path, f"no array {key!r}; arrays found: {found}",
+                        hint="the layout is data (sum T_i, F) + lengths (N,) [+ labels (N,)]",
+                    )
+            data, lengths = npz["data"], npz["lengths"]
+            labels = npz["labels"] if "labels" in found else None
+    except DataFormatError:
+        raise
+    except ValueError as exc:  # numpy's message for object arrays mentions allow_pickle
+        raise DataFormatError(path, f"cannot read without pickle ({exc})",
+                              hint="store numbers or strings, never object arrays") from exc
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:  # a damaged archive
+        raise DataFormatError(path, f"not a readable .npz file ({exc})") from exc
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or not np.issubdtype(data.dtype, np.number):
+        raise DataFormatError(path, f"'data' must be a 1-D or 2-D numeric array, got "
+                                    f"shape {data.shape}, dtype {data.dtype}")
+    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer) or np.any(lengths < 0):
+        raise DataFormatError(path, f"'lengths' must be a 1-D array of integers >= 0, got "
+                                    f"shape {lengths.shape}, dtype {lengths.dtype}")
+    if int(lengths.sum()) != len(data):
+        raise DataFormatError(path, f"'lengths' sum to {int(lengths.sum())} but 'data' has "
+                                    f"{len(data)} rows")
+    if len(lengths) == 0:
+        raise DataFormatError(path, "no sequences: 'lengths' is empty")
+    if labels is not None and labels.shape != lengths.shape:
+        raise DataFormatError(path, f"'labels' has shape {labels.shape}, expected "
+                                    f"{lengths.shape} (one per sequence)")
+    bounds = np.cumsum(lengths)[:-1]
+    sequences = [s.astype(np.float64) for s in np.split(data, bounds)]
+    return sequences, (labels.tolist() if labels is not None else None)

@@ -1,0 +1,179 @@
+"""The ``.ts`` format of the UEA & UCR time-series classification archive.
+
+A header of ``@key value`` lines, then ``@data`` and one case per line::
+
+    # comments start with '#'
+    @problemName Waveforms
+    @timeStamps false
+    @missing false
+    @univariate false
+    @dimensions 2
+    @equalLength true
+    @seriesLength 4
+    @classLabel true sine square
+    @data
+    0.1,0.5,0.9,0.5:1.0,0.8,0.6,0.4:sine
+
+Dimensions are separated by ``:``, values within a dimension by ``,``, and the class label
+(or, with ``@targetLabel true``, a numeric regression target) comes last. ``?`` is a
+missing value (NaN). Cases may differ in length (``@equalLength false``); within one case,
+a dimension shorter than the others is padded with NaN at the end. Time-stamped files
+(``@timeStamps true``) are not supported. Header keys are case-insensitive.
+
+Shapes: ``T`` time steps, ``D`` dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._common import DataFormatError, read_text_file
+
+
+def read_ts(path, encoding: str = "utf-8"):
+    """Read a ``.ts`` file.
+
+    Returns:
+        ``(sequences, labels)``: a list of (T_i, D) float64 arrays (NaN where missing) and
+        a list of class-label strings, of floats (``@targetLabel true``), or None when the
+        file has neither.
+
+    Raises:
+        DataFormatError: a malformed header, no ``@data``, a non-numeric value, a label
+            not declared in ``@classLabel``, or a case with the wrong number of dimensions
+            or (``@equalLength true``) the wrong length.
+    """
+    header: dict[str, list[str]] = {}
+    sequences, labels = [], []
+    in_data = False
+    for number, line in enumerate(read_text_file(path, encoding).split("\n"), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise DataFormatError(path, f"expected a header line '@key value' or @data, "
+                                            f"got {line[:40]!r}", line=number)
+            key, *values = line.split()
+            key = key[1:].lower()
+            if key == "data":
+                _check_header(path, header, number)
+                in_data = True
+            else:
+                header[key] = values
+            continue
+        x, label = _parse_case(path, header, line, number)
+        sequences.append(x)
+        labels.append(label)
+    if not in_data:
+        raise DataFormatError(path, "no @data line: not a .ts file, or an empty one")
+    if not sequences:
+        raise DataFormatError(path, "no cases after @data")
+    return sequences, (labels if _labelled(header) else None)
+
+
+def _flag(header: dict, key: str) -> bool:
+    values = header.get(key.lower())
+    return bool(values) and values[0].lower() == "true"
+
+
+def _labelled(header: dict) -> bool:
+    return _flag(header, "classLabel") or _flag(header, "targetLabel")
+
+
+def _check_header(path, header: dict, line: int) -> None:
+    if _flag(header, "timeStamps"):
+        raise DataFormatError(path, "@timeStamps true is not supported", line=line,
+                              hint="convert the file to plain comma-separated values")
+    for key in ("dimensions", "seriesLength"):
+        values = header.get(key.lower())
+        if values is not None and (len(values) != 1 or not values[0].isdigit()):
+            raise DataFormatError(path, f"@{key} expects one integer, got {' '.join(values)!r}")
+
+
+def _expected_dims(header: dict) -> int | None:
+    if "dimensions" in header:
+        return int(header["dimensions"][0])
+    if _flag(header, "univariate"):
+        return 1
+    return None
+
+
+def _parse_case(path, header: dict, line: str, number: int):
+    label = None
+    if _labelled(header):
+        if ":" not in line:
+            raise DataFormatError(path, "expected values then ':' and a label", line=number)
+        line, label = line.rsplit(":", 1)
+        label = label.strip()
+        if _flag(header, "targetLabel"):
+            label = _value(path, label, number, "target")
+        else:
+            declared = header["classlabel"][1:]
+            if declared and label not in declared:
+                raise DataFormatError(path, f"class label {label!r} is not declared in "
+                                            f"@classLabel {declared}", line=number)
+    dims = [[_value(path, v, number, f"dimension {d}") for v in part.split(",")]
+            for d, part in enumerate(line.split(":"), start=1)]
+    expected = _expected_dims(header)
+    if expected is not None and len(dims) != expected:
+        raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', "
+                                    f"got {len(dims)}", line=number)
+    T = max(len(values) for values in dims)
+    if _flag(header, "equalLength") and "serieslength" in header:
+        if T != int(header["serieslength"][0]):
+            raise DataFormatError(path, f"expected @seriesLength {header['serieslength'][0]} "
+                                        f"values, got {T}", line=number)
+    x = np.full((T, len(dims)), np.nan)                            # (T, D)
+    for d, values in enumerate(dims):
+        x[: len(values), d] = values
+    return x, label
+
+
+def _value(path, text: str, number: int, where: str) -> float:
+    text = text.strip()
+    if text == "?":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}",
+                              line=number) from None
+
+
+def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None,
+             digits: int = 4) -> None:
+    """Write (T_i, D) arrays and class labels as a ``.ts`` classification file.
+
+    Values are written with ``digits`` significant digits; NaN becomes ``?``.
+    ``class_labels`` (the declared label list) defaults to the sorted distinct labels.
+    """
+    arrays = [np.asarray(s, dtype=np.float64) for s in sequences]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    if not arrays:
+        raise ValueError("sequences: expected at least one (T_i, D) array, got none")
+    if len(labels) != len(arrays):
+        raise ValueError(f"labels: expected one per sequence ({len(arrays)}), got {len(labels)}")
+    D = arrays[0].shape[1]
+    if any(a.ndim != 2 or a.shape[1] != D for a in arrays):
+        raise ValueError(f"sequences: expected (T_i, {D}) arrays throughout")
+    labels = [str(label) for label in labels]
+    class_labels = sorted(set(labels)) if class_labels is None else [str(c) for c in class_labels]
+    lengths = {len(a) for a in arrays}
+    head = [f"@problemName {problem_name}", "@timeStamps false",
+            f"@missing {str(any(np.isnan(a).any() for a in arrays)).lower()}",
+            f"@univariate {str(D == 1).lower()}", f"@dimensions {D}",
+            f"@equalLength {str(len(lengths) == 1).lower()}"]
+    if len(lengths) == 1:
+        head.append(f"@seriesLength {lengths.pop()}")
+    head += ["@classLabel true " + " ".join(class_labels), "@data"]
+
+    def fmt(v: float) -> str:
+        return "?" if math.isnan(v) else f"{v:.{digits}g}"
+
+    rows = [":".join(",".join(fmt(v) for v in a[:, d]) for d in range(D)) + ":" + label
+            for a, label in zip(arrays, labels)]
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\n".join(head + rows) + "\n")
