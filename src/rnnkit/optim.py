@@ -18,6 +18,7 @@ current learning rate (schedules in :mod:`rnnkit.schedules` write it between ste
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -43,7 +44,7 @@ def check_number(arg: str, value, *, low=None, high=None, low_open=False, high_o
     ``lr: expected a finite number >= 0, got -0.1``.
     """
     expected = _expected_range(low, high, low_open, high_open)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{arg}: expected {expected}, got {type(value).__name__} {value!r}")
     v = float(value)
     ok = math.isfinite(v)
@@ -134,7 +135,9 @@ class Optimizer:
     def _check_hyper(h: dict) -> dict:  # pragma: no cover - always overridden
         raise NotImplementedError
 
-    def _slots(self) -> tuple[str, ...]:
+    @staticmethod
+    def _slots(h: dict) -> tuple[str, ...]:
+        """Names of the per-parameter state arrays these hyper-parameters need."""
         return ()
 
     def _slot_init(self, slot: str, p: np.ndarray) -> np.ndarray:
@@ -192,11 +195,11 @@ class Optimizer:
         arrays = d["arrays"]
         if not isinstance(arrays, Mapping):
             raise TypeError(f"state['arrays']: expected a mapping, got {type(arrays).__name__}")
-        old_hyper, self.hyper = self.hyper, hyper  # the slots depend on the hyper-parameters
-        try:
-            slots = self._slots()
-        finally:
-            self.hyper = old_hyper
+        state = self._check_arrays(arrays, self._slots(hyper))
+        self.hyper, self.step_count, self.state = hyper, int(step), state
+
+    def _check_arrays(self, arrays: Mapping, slots: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+        """Copies of the saved slot arrays, after checking every key, shape and value."""
         want = {f"{n}.{s}": (n, s, p) for n, p, _ in self._params for s in slots}
         missing, extra = sorted(set(want) - set(arrays)), sorted(set(arrays) - set(want))
         if missing or extra:
@@ -212,10 +215,10 @@ class Optimizer:
             if not np.issubdtype(a.dtype, np.floating) or not np.all(np.isfinite(a)):
                 raise ValueError(f"state['arrays'][{key!r}]: expected finite floats, got dtype {a.dtype}")
             state[n][s] = a.astype(p.dtype, copy=True)
-        self.hyper, self.step_count, self.state = hyper, int(step), state
+        return state
 
     def _fresh_state(self) -> dict[str, dict[str, np.ndarray]]:
-        return {n: {s: self._slot_init(s, p) for s in self._slots()} for n, p, _ in self._params}
+        return {n: {s: self._slot_init(s, p) for s in self._slots(self.hyper)} for n, p, _ in self._params}
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
@@ -256,8 +259,9 @@ class SGD(Optimizer):
             )
         return out
 
-    def _slots(self):
-        return ("momentum_buffer",) if self.hyper["momentum"] != 0 else ()
+    @staticmethod
+    def _slots(h):
+        return ("momentum_buffer",) if h["momentum"] != 0 else ()
 
     def _update(self, p, g, s, t):
         h = self.hyper
@@ -304,7 +308,8 @@ class Adagrad(Optimizer):
                         "initial_accumulator_value", h["initial_accumulator_value"], low=0.0),
                     eps=check_number("eps", h["eps"], low=0.0))
 
-    def _slots(self):
+    @staticmethod
+    def _slots(h):
         return ("sum",)
 
     def _slot_init(self, slot, p):
@@ -347,13 +352,10 @@ class RMSprop(Optimizer):
                     momentum=check_number("momentum", h["momentum"], low=0.0),
                     centered=_check_bool("centered", h["centered"]))
 
-    def _slots(self):
-        slots = ("square_avg",)
-        if self.hyper["momentum"] > 0:
-            slots += ("momentum_buffer",)
-        if self.hyper["centered"]:
-            slots += ("grad_avg",)
-        return slots
+    @staticmethod
+    def _slots(h):
+        return (("square_avg",) + (("momentum_buffer",) if h["momentum"] > 0 else ())
+                + (("grad_avg",) if h["centered"] else ()))
 
     def _update(self, p, g, s, t):
         h = self.hyper
@@ -392,7 +394,8 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
 
     @staticmethod
     def _check_hyper(h):
@@ -402,8 +405,9 @@ class Adam(Optimizer):
                     weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
                     amsgrad=_check_bool("amsgrad", h["amsgrad"]))
 
-    def _slots(self):
-        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hyper["amsgrad"] else ())
+    @staticmethod
+    def _slots(h):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if h["amsgrad"] else ())
 
     def _update(self, p, g, s, t):
         h = self.hyper
