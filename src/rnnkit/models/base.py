@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +133,21 @@ COMMON_CHECKS = {
 # -- the estimator base ------------------------------------------------------------------
 class BaseEstimator:
     """get_params/set_params, fitted checks, training, save/load. See the module docstring."""
+
+    #: "classifier", "regressor" or None; scikit-learn reads it (through the tags below)
+    #: to pick stratified folds and default scorers.
+    _estimator_type: str | None = None
+    _requires_y = True  # fit(X, y) needs y (Forecaster: no, the series is its own target)
+
+    def __sklearn_tags__(self):
+        """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        kind = self._estimator_type
+        return Tags(estimator_type=kind, target_tags=TargetTags(required=self._requires_y),
+                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
+                    regressor_tags=RegressorTags() if kind == "regressor" else None,
+                    input_tags=InputTags(three_d_array=True, string=True))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -302,72 +316,25 @@ def decode_labels(spec: dict) -> np.ndarray:
 # -- the training driver -----------------------------------------------------------------
 def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=1e-3,
                   weight_decay=0.0, epochs=10, clip_norm=None, patience=None, verbose=False, rng=None):
-    """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) by minibatch descent.
+    """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
     Args:
         train_batches: ``callable(epoch, rng) -> iterable of batches`` (reshuffled each epoch
-            from ``rng``) or a list of batches.
+            from the trainer's generator) or a list of batches.
         val_batches: a list of batches for the validation loss per epoch, or None.
+        patience: early stopping on the validation loss (training loss without validation);
+            the best parameters are restored.
+        rng: the estimator's generator; the trainer's seed is drawn from it.
     Returns:
-        A dict: ``"loss"`` (mean training loss per epoch), ``"val_loss"`` (per epoch, when
-        validating), ``"grad_norm"`` (pre-clip global norm per step), ``"best_epoch"``.
+        The :class:`rnnkit.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
+        per epoch; ``history.steps["grad_norm"]`` per step).
     """
-    from ..optim import make_optimizer
+    from ..train import Trainer, TrainConfig
 
     rng = np.random.default_rng() if rng is None else rng
-    kw = {"weight_decay": weight_decay} if weight_decay else {}
-    opt = make_optimizer(optimizer, net, lr=lr, **kw)
-    history = {"loss": [], "val_loss": [], "grad_norm": [], "best_epoch": None}
-    best, best_state, waited = np.inf, None, 0
-    for epoch in range(epochs):
-        net.train()
-        batches = train_batches(epoch, rng) if callable(train_batches) else train_batches
-        total, steps = 0.0, 0
-        for batch in batches:
-            net.zero_grad()
-            loss = float(net.loss_and_grad(batch))
-            norm = _global_norm(net)
-            if not (np.isfinite(loss) and np.isfinite(norm)):
-                raise FloatingPointError(f"training: non-finite loss ({loss}) or gradient norm ({norm}) "
-                                         f"at epoch {epoch}; hint: lower lr or set clip_norm")
-            if clip_norm is not None and norm > clip_norm:
-                for _, _, g in net.named_parameters():
-                    g *= clip_norm / (norm + 1e-6)
-            opt.step()
-            history["grad_norm"].append(norm)
-            total, steps = total + loss, steps + 1
-        history["loss"].append(total / max(steps, 1))
-        monitored = history["loss"][-1]
-        if val_batches is not None:
-            monitored = evaluate_network(net, val_batches)
-            history["val_loss"].append(monitored)
-        if verbose:
-            val = f"  val_loss {monitored:.4f}" if val_batches is not None else ""
-            print(f"epoch {epoch + 1}/{epochs}  loss {history['loss'][-1]:.4f}{val}", file=sys.stderr)
-        if patience is not None:
-            if monitored < best:
-                best, best_state, waited, history["best_epoch"] = monitored, net.state_dict(), 0, epoch
-            else:
-                waited += 1
-                if waited > patience:
-                    break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+    config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                         clip_norm=clip_norm, patience=patience, seed=int(rng.integers(2**31)),
+                         progress=bool(verbose), log_every=0)
+    history = Trainer(net, config).fit(train_batches, val=val_batches)
     net.eval()
     return history
-
-
-def evaluate_network(net, batches) -> float:
-    """Mean loss over ``batches`` in eval mode (no gradients)."""
-    was = net.training
-    net.eval()
-    total, count = 0.0, 0
-    for batch in batches:
-        s, n = net.evaluate_batch(batch)
-        total, count = total + float(s), count + int(n)
-    net.train(was)
-    return total / max(count, 1)
-
-
-def _global_norm(net) -> float:
-    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for _, _, g in net.named_parameters())))

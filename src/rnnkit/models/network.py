@@ -1,0 +1,154 @@
+"""The network inside the many-to-one and aligned many-to-many estimators.
+
+Shape legend: T time, B batch, F features, V vocabulary, E embedding, H hidden,
+D directions, K outputs (classes or regression targets).
+
+    inputs (T, B, F) floats ----------------------------.
+    inputs (T, B) ids -> Embedding (T, B, E) ------------+-> recurrent stack (T, B, D*H)
+                        -> pooling (B, D*H) or none (T, B, D*H) -> Linear head (B or T, B, K)
+
+Pooling over the valid steps t < len_b of each row:
+
+    last : z_b = [h^fwd_{len_b - 1}, h^rev_0]   (the reverse direction ends at t = 0)
+    mean : z_b = (1 / len_b) sum_t h_t
+    max  : z_b[j] = max_t h_t[j]                (gradient flows to the argmax step)
+    none : one output per step (aligned tagging / per-step regression)
+
+The loss is softmax cross-entropy (``"ce"``, integer targets) or squared error (``"mse"``)
+averaged over rows, or over valid steps when ``pooling="none"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import cross_entropy, mse
+from ..module import Module
+from ..nn import Embedding, Linear
+from ._data import FEATURES, Batch, step_mask
+from .base import make_recurrent
+
+POOLINGS = ("last", "mean", "max", "none")
+
+
+# -- pooling: forward/backward pairs -----------------------------------------------------
+def pool_forward(out, lengths, mode, H):
+    """out (T, B, D*H), lengths (B,) -> (z, cache); z (B, D*H), or ``out`` itself for none."""
+    T, B, DH = out.shape
+    rows = np.arange(B)
+    if mode == "none":
+        return out, None
+    if mode == "last":
+        z = out[lengths - 1, rows].copy()                    # (B, D*H): forward half is right
+        if DH > H:
+            z[:, H:] = out[0, :, H:]                         # reverse direction's last step is t = 0
+        return z, (T, B, DH, lengths)
+    mask = step_mask(lengths, T)[:, :, None]                 # (T, B, 1)
+    if mode == "mean":
+        z = np.where(mask, out, 0).sum(axis=0) / lengths[:, None].astype(out.dtype)
+        return z, (T, B, DH, lengths)
+    # max: padded steps can never win
+    masked = np.where(mask, out, -np.inf)
+    arg = masked.argmax(axis=0)                              # (B, D*H) time index of the max
+    z = np.take_along_axis(out, arg[None], axis=0)[0]
+    return z, (T, B, DH, arg)
+
+
+def pool_backward(dz, cache, mode, H):
+    """dz (B, D*H) -> dout (T, B, D*H)."""
+    if mode == "none":
+        return dz
+    T, B, DH, extra = cache
+    dout = np.zeros((T, B, DH), dz.dtype)
+    rows = np.arange(B)
+    if mode == "last":
+        lengths = extra
+        dout[lengths - 1, rows, :H] = dz[:, :H]
+        if DH > H:
+            dout[0, :, H:] += dz[:, H:]
+    elif mode == "mean":
+        lengths = extra
+        mask = step_mask(lengths, T)[:, :, None]
+        dout[...] = np.where(mask, dz[None] / lengths[None, :, None].astype(dz.dtype), 0)
+    else:
+        np.put_along_axis(dout, extra[None], dz[None], axis=0)
+    return dout
+
+
+# -- the network -------------------------------------------------------------------------
+class SequenceNet(Module):
+    """[Embedding ->] recurrent stack -> pooling -> Linear head, with its loss.
+
+    Args:
+        kind: ``"features"`` (``input_size`` = F) or ``"tokens"`` (``input_size`` = V).
+        output_size: K. pooling: one of :data:`POOLINGS`. loss: ``"ce"`` or ``"mse"``.
+        word_dropout: while training, each non-PAD id becomes ``unk_id`` with this probability.
+    """
+
+    def __init__(self, *, kind, input_size, output_size, cell="lstm", hidden_size=64, num_layers=1,
+                 bidirectional=False, dropout=0.0, recurrent_dropout=0.0, embedding_dim=32,
+                 pooling="last", loss="ce", word_dropout=0.0, unk_id=1, dtype="float32", rng=None):
+        super().__init__()
+        assert pooling in POOLINGS and loss in ("ce", "mse"), (pooling, loss)
+        self.kind, self.pooling, self.loss = kind, pooling, loss
+        self.word_dropout, self.unk_id = float(word_dropout), int(unk_id)
+        self.rng = rng
+        rnn_in = input_size
+        self.embedding = None
+        if kind != FEATURES:
+            self.embedding = self.add_module(
+                "embedding", Embedding(input_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng))
+            rnn_in = embedding_dim
+        self.rnn = self.add_module("rnn", make_recurrent(
+            cell, rnn_in, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
+        D = 2 if bidirectional else 1
+        self.head = self.add_module("head", Linear(D * hidden_size, output_size, dtype=dtype, rng=rng))
+        self.dtype = self.rnn.dtype
+
+    def forward(self, inputs, lengths):
+        """inputs (T, B, F) or (T, B) ids; lengths (B,) -> (y, cache), y (B, K) or (T, B, K)."""
+        emb_cache = None
+        x = inputs
+        if self.embedding is not None:
+            ids = inputs
+            if self.training and self.word_dropout > 0:
+                drop = (self.rng.random(ids.shape) < self.word_dropout) & (ids != 0)
+                ids = np.where(drop, self.unk_id, ids)
+            x, emb_cache = self.embedding.forward(ids)           # (T, B, E)
+        T = x.shape[0]
+        lens = None if np.all(lengths == T) else lengths
+        out, _, rnn_cache = self.rnn.forward(x, None, lens)      # (T, B, D*H)
+        z, pool_cache = pool_forward(out, lengths, self.pooling, self.rnn.hidden_size)
+        y, head_cache = self.head.forward(z)                     # (B, K) or (T, B, K)
+        return y, (emb_cache, rnn_cache, pool_cache, head_cache)
+
+    def backward(self, dy, cache):
+        """Accumulate the gradients of every parameter given dL/dy."""
+        emb_cache, rnn_cache, pool_cache, head_cache = cache
+        dz = self.head.backward(dy, head_cache)
+        dout = pool_backward(dz, pool_cache, self.pooling, self.rnn.hidden_size)
+        dx, _ = self.rnn.backward(dout, None, rnn_cache)
+        if self.embedding is not None:
+            self.embedding.backward(dx, emb_cache)
+
+    def _loss(self, y, batch: Batch):
+        mask = batch.mask if self.pooling == "none" else None
+        if self.loss == "ce":
+            loss, dy = cross_entropy(y, batch.targets, mask=mask)
+        else:
+            loss, dy = mse(y, batch.targets, mask=mask)
+        count = int(mask.sum()) if mask is not None else y.shape[0]
+        return loss, dy, count
+
+    # -- the training protocol ---------------------------------------------------------
+    def loss_and_grad(self, batch: Batch) -> float:
+        y, cache = self.forward(batch.inputs, batch.lengths)
+        loss, dy, _ = self._loss(y, batch)
+        self.backward(dy, cache)
+        return loss
+
+    def evaluate_batch(self, batch: Batch) -> tuple[float, int]:
+        y, _ = self.forward(batch.inputs, batch.lengths)
+        loss, _, count = self._loss(y, batch)
+        return loss * count, count

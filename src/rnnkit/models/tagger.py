@@ -1,0 +1,129 @@
+"""Many-to-many aligned: one tag per token (part-of-speech tagging, chunking, NER).
+
+    e_t = E[w_t]      h_1..h_T = RNN(e_1..e_T)      p(tag_t | w) = softmax(W h_t + b)
+
+trained with cross-entropy over the real tokens only (padding is masked out). A
+bidirectional layer (the default) lets each tag see the whole sentence.
+
+Unknown words. Words not in ``vocab_`` map to UNK, whose embedding is trained from the
+words kept out of the vocabulary by ``min_freq`` and from ``word_dropout`` (each training
+token becomes UNK with that probability), so unseen words at predict time get a learned
+vector rather than an error. ``lowercase=True`` folds case before the lookup. Tags are the
+closed set seen in ``fit`` (``classes_``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._sequence import RecurrentEstimator
+from .base import decode_labels, encode_labels
+
+
+def conllu_xy(path) -> tuple[list[list[str]], list[list[str]]]:
+    """Read a CoNLL-U file as ``(sentences of word forms, sentences of UPOS tags)``."""
+    from ..data import read_conllu  # the data package loads only when a file is read
+
+    sentences = read_conllu(path)
+    return [[w for w, _ in s] for s in sentences], [[t for _, t in s] for s in sentences]
+
+
+class SequenceTagger(RecurrentEstimator):
+    """Tag every token of a sequence.
+
+    Example::
+
+        tagger = SequenceTagger(hidden_size=64, word_dropout=0.05, epochs=5, seed=0)
+        tagger.fit([["the", "dog", "runs"]], [["DET", "NOUN", "VERB"]])
+        tagger.predict([["the", "cat"]])     # [['DET', 'NOUN']]
+        tagger.fit_conllu("train.conllu")
+    """
+
+    def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=True, dropout=0.0,
+                 recurrent_dropout=0.0, embedding_dim=64, min_freq=1, lowercase=False, word_dropout=0.0,
+                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
+                 patience=None, seed=None, dtype="float32", verbose=False):
+        self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
+        self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
+        self.embedding_dim, self.min_freq, self.lowercase = embedding_dim, min_freq, lowercase
+        self.word_dropout = word_dropout
+        self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
+        self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
+        self.seed, self.dtype, self.verbose = seed, dtype, verbose
+
+    def fit(self, X, y, *, validation_data=None):
+        """Learn from token sequences ``X`` and aligned tag sequences ``y``; returns self."""
+        return self._fit_sequences(X, y, validation_data)
+
+    def fit_conllu(self, path, *, validation_path=None):
+        """``fit`` on the (form, UPOS) pairs of a CoNLL-U file."""
+        val = None if validation_path is None else conllu_xy(validation_path)
+        return self.fit(*conllu_xy(path), validation_data=val)
+
+    def _encode_inputs(self, X, *, fit, name="X"):
+        seqs = super()._encode_inputs(X, fit=fit, name=name)
+        if self.input_kind_ != "tokens":
+            raise TypeError(f"{name}: expected token sequences (lists of words), got float arrays; "
+                            "hint: SequenceRegressor(pooling='none') handles per-step features")
+        return seqs
+
+    def _net_options(self):
+        return {"pooling": "none", "loss": "ce", "output_size": len(self.classes_),
+                "word_dropout": self.word_dropout}
+
+    def _encode_targets(self, y, inputs, *, fit, name="y"):
+        n = len(inputs)
+        if not isinstance(y, (list, tuple)) or len(y) != n:
+            raise ValueError(f"{name}: expected {n} tag sequences (one per sentence in X), got "
+                             f"{type(y).__name__} of length {len(y) if hasattr(y, '__len__') else '?'}")
+        for i, (tags, x) in enumerate(zip(y, inputs)):
+            if isinstance(tags, str) or not hasattr(tags, "__len__") or len(tags) != len(x):
+                raise ValueError(f"{name}[{i}]: expected {len(x)} tags, one per token of X[{i}], got "
+                                 f"{tags!r}"[:200])
+        if fit:
+            tags = sorted({t for seq in y for t in seq}, key=lambda t: (type(t).__name__, t))
+            self.classes_ = np.asarray(tags)
+        index = {t.item() if isinstance(t, np.generic) else t: i for i, t in enumerate(self.classes_)}
+        out = []
+        for i, seq in enumerate(y):
+            try:
+                out.append(np.array([index[t] for t in seq], dtype=np.int64))
+            except KeyError as exc:
+                raise ValueError(f"{name}[{i}]: expected tags among classes_ {self.classes_.tolist()}, "
+                                 f"got {exc.args[0]!r}") from None
+        return out
+
+    def _stack_targets(self, items, T):
+        out = np.full((T, len(items)), -100, np.int64)                  # (T, B); padding ignored
+        for b, a in enumerate(items):
+            out[:len(a), b] = a
+        return out
+
+    def _target_state(self):
+        return {"classes": encode_labels(self.classes_)}
+
+    def _set_target_state(self, state):
+        self.classes_ = decode_labels(state["classes"])
+
+    def predict_proba(self, X) -> list[np.ndarray]:
+        """Per sentence, tag probabilities (T_i, C), columns in the order of ``classes_``."""
+        from ..functional import softmax
+        return [softmax(o.astype(np.float64), axis=-1) for o in self._outputs(X)]
+
+    def predict(self, X) -> list[list]:
+        """The most probable tag of every token: a list of tag lists aligned with ``X``."""
+        self._check_fitted()
+        return [self.classes_[np.argmax(o, axis=-1)].tolist() for o in self._outputs(X)]
+
+    def score(self, X, y) -> float:
+        """Token accuracy over every token of every sentence."""
+        pred = self.predict(X)
+        if not isinstance(y, (list, tuple)) or len(y) != len(pred):
+            raise ValueError(f"y: expected {len(pred)} tag sequences, got {type(y).__name__}")
+        right = total = 0
+        for i, (p, t) in enumerate(zip(pred, y)):
+            if len(t) != len(p):
+                raise ValueError(f"y[{i}]: expected {len(p)} tags, got {len(t)}")
+            right += sum(a == b for a, b in zip(p, t))
+            total += len(p)
+        return right / total
