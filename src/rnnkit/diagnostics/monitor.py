@@ -1,0 +1,227 @@
+"""Collect diagnostics during training, every N steps, and warn as problems appear.
+
+A training loop calls three hooks per step; on steps that are not due they do almost
+nothing (one integer test, one ``math.isfinite`` on the loss), and the engine's own
+recording flag stays False, so a monitor that is not due costs nothing measurable:
+
+    mon = DiagnosticsMonitor(model, every=10)
+    for step, batch in enumerate(batches):
+        mon.before_step(step)                    # due? switch recording on, watch forward
+        loss = model.loss_and_grad(batch)        # forward + backward
+        mon.after_backward(step, loss)           # read ||dL/dh_t||, gates, gradient norms
+        clip_grad_norm(model, 1.0); opt.step()
+        mon.after_update(step)                   # update norms; switch recording off
+    mon.write_report("report/")
+
+On a due step, ``before_step`` also wraps each recurrent layer's ``forward`` in an
+instance attribute that keeps the last cache (gate activations for the saturation
+numbers); ``after_backward`` removes the wrapper again. Gradient norms are read before
+clipping, so they show what the recurrence produced, not what the clipper let through.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._layers import find_module_with_layers, qualified, recurrent_layers
+from .flow import GradFlow, read_grad_flow, set_recording
+from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
+from .warnings import Finding, Thresholds, diagnose, warn
+
+
+@dataclass
+class DiagnosticsRecord:
+    """Everything a monitor saw: per recorded step unless said otherwise."""
+
+    modes: dict = field(default_factory=dict)          # layer prefix -> mode
+    steps: list = field(default_factory=list)          # recorded training steps
+    loss: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)      # global, pre-clip
+    flow: GradFlow = field(default_factory=GradFlow)   # series -> (S, T)
+    horizon: dict = field(default_factory=dict)        # series -> [steps back]
+    weights: dict = field(default_factory=dict)        # W_hh name -> {"spectral_radius": [..], "max_singular": [..], "blocks": {gate: [..]}}
+    saturation: dict = field(default_factory=dict)     # layer key -> gate -> [saturated fraction]
+    grad_norms: dict = field(default_factory=dict)     # parameter -> [||dL/dp||]
+    update_ratios: dict = field(default_factory=dict)  # parameter -> [||dp|| / ||p||]
+    all_steps: list = field(default_factory=list)      # every step: its loss (cheap)
+    all_loss: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("modes", "steps", "loss", "grad_norm", "horizon", "weights",
+                                          "saturation", "grad_norms", "update_ratios", "all_steps", "all_loss")}
+        d["flow"] = self.flow.to_dict()
+        d["findings"] = [f.to_dict() for f in self.findings]
+        return d
+
+
+def _check_every(every) -> int:
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise ValueError(f"every: expected an int >= 1 (record every N training steps), got {every!r}")
+    return int(every)
+
+
+class DiagnosticsMonitor:
+    """Records gradient flow and health every ``every`` steps; warns once per problem and place.
+
+    Args:
+        model: a Module (or a fitted estimator with ``net_``) containing RNN/LSTM/GRU layers.
+        every: record on steps where ``step % every == 0``.
+        eps: saturation distance for :func:`gate_saturation`.
+        thresholds: :class:`Thresholds` for the warning rules.
+        warn: emit :class:`GradientWarning` (once per kind and place); findings are kept
+            in ``record.findings`` either way.
+    """
+
+    def __init__(self, model, *, every: int = 10, eps: float = 0.05, thresholds: Thresholds | None = None,
+                 warn: bool = True) -> None:
+        self.module = find_module_with_layers(model)
+        self.layers = recurrent_layers(self.module)
+        if not self.layers:
+            raise ValueError("model: expected at least one RNN/LSTM/GRU layer to diagnose, found none")
+        self.every = _check_every(every)
+        self.eps = float(eps)
+        self.thresholds = thresholds or Thresholds()
+        self.warn = bool(warn)
+        self.record = DiagnosticsRecord(modes={p: layer.mode for p, layer in self.layers.items()})
+        self._armed: int | None = None
+        self._snapshot = None
+        self._caches: dict = {}
+        self._warned: set = set()
+
+    def due(self, step: int) -> bool:
+        return step % self.every == 0
+
+    # -- hooks ----------------------------------------------------------------------------
+    def before_step(self, step: int) -> bool:
+        """Arm recording if ``step`` is due; returns whether it is."""
+        if not self.due(step):
+            return False
+        self._armed = step
+        set_recording(self.module, True)
+        self._snapshot = self.module.state_dict()
+        self._caches = {}
+        for prefix, layer in self.layers.items():
+            self._watch_forward(prefix, layer)
+        return True
+
+    def _watch_forward(self, prefix, layer) -> None:
+        caches = self._caches
+        cls_forward = type(layer).forward
+
+        def forward(*args, **kwargs):
+            out = cls_forward(layer, *args, **kwargs)
+            caches[prefix] = out[2]
+            return out
+
+        layer.forward = forward  # instance attribute shadows the class method until disarmed
+
+    def _unwatch(self) -> None:
+        for layer in self.layers.values():
+            layer.__dict__.pop("forward", None)
+
+    def observe(self, step: int, loss) -> list[Finding]:
+        """Every step, recorded or not: keep the loss, flag a NaN/inf one. Costs a float test."""
+        loss = float(loss)
+        self.record.all_steps.append(int(step))
+        self.record.all_loss.append(loss)
+        if math.isfinite(loss):
+            return []
+        found = diagnose(loss=loss, step=step, thresholds=self.thresholds)
+        self._emit(found)
+        return found
+
+    def after_backward(self, step: int, loss, grad_norm: float | None = None) -> list[Finding]:
+        """Read what the backward just recorded (before clipping and the update).
+
+        Calls :meth:`observe`; on a recorded step also reads the per-step gradient norms,
+        W_hh health, gate saturation and per-parameter gradient norms. ``grad_norm``: the
+        global pre-clip norm if the loop has it (computed here otherwise). Returns the
+        findings of this step.
+        """
+        rec = self.record
+        found = self.observe(step, loss)
+        loss = float(loss)
+        if self._armed != step:
+            return found
+        self._unwatch()
+        gnorms = grad_norms(self.module)
+        if grad_norm is None:
+            grad_norm = math.sqrt(sum(v * v for v in gnorms.values())) if all(map(math.isfinite, gnorms.values())) else math.inf
+        flows = read_grad_flow(self.module)
+        health = recurrent_weight_health(self.module)
+        sat = {}
+        for prefix, cache in self._caches.items():
+            for key, gates in gate_saturation(self.layers[prefix], cache, self.eps).items():
+                sat[qualified(prefix, key)] = gates
+        self._caches = {}
+
+        rec.steps.append(int(step))
+        rec.loss.append(loss)
+        rec.grad_norm.append(float(grad_norm))
+        rec.flow.add(int(step), flows)
+        for key, norms in flows.items():
+            h = memory_horizon(norms, self.thresholds.horizon_fraction, key) if norms.size > 1 else math.nan
+            rec.horizon.setdefault(key, []).append(h)
+        for name, entry in health.items():
+            w = rec.weights.setdefault(name, {"spectral_radius": [], "max_singular": [], "blocks": {}})
+            w["spectral_radius"].append(headline_radius(entry))
+            w["max_singular"].append(entry["max_singular"])
+            for gate, b in entry["blocks"].items():
+                w["blocks"].setdefault(gate, []).append(b["spectral_radius"])
+        for key, gates in sat.items():
+            for gate, frac in gates.items():
+                rec.saturation.setdefault(key, {}).setdefault(gate, []).append(frac["total"])
+        for name, v in gnorms.items():
+            rec.grad_norms.setdefault(name, []).append(v)
+        new = diagnose(flow=flows, modes=rec.modes, health=health, saturation=sat,
+                       grad_norm_history=rec.grad_norm, step=step, thresholds=self.thresholds)
+        self._emit(new)
+        return found + new
+
+    def after_update(self, step: int) -> None:
+        """Update norms of a recorded step; switches recording off again."""
+        if self._armed != step:
+            return
+        for name, u in update_norms(self._snapshot, self.module).items():
+            self.record.update_ratios.setdefault(name, []).append(u["ratio"])
+        self.disarm()
+
+    def disarm(self) -> None:
+        """Switch recording off and restore the layers (also safe when not armed)."""
+        self._unwatch()
+        set_recording(self.module, False)
+        self._armed, self._snapshot, self._caches = None, None, {}
+
+    def _emit(self, found: list[Finding]) -> None:
+        self.record.findings.extend(found)
+        fresh = [f for f in found if (f.kind, f.where) not in self._warned]
+        self._warned.update((f.kind, f.where) for f in fresh)
+        if self.warn and fresh:
+            warn(fresh, stacklevel=3)
+
+    def callback(self):
+        """This monitor as a :class:`rnnkit.callbacks.Callback` for :class:`rnnkit.train.Trainer`.
+
+        Steps are the trainer's (1 for the first step), so ``every=N`` records the steps
+        that ``TrainConfig(grad_flow_every=N)`` would. On a due step the callback wraps
+        ``model.loss_and_grad`` for that one call, so the gradients are read before the
+        trainer clips them.
+        """
+        from .callback import DiagnosticsCallback
+
+        return DiagnosticsCallback(self)
+
+    # -- results ----------------------------------------------------------------------------
+    def summary(self) -> dict:
+        from .report import summarize
+
+        return summarize(self.record)
+
+    def write_report(self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True):
+        from .report import write_report
+
+        return write_report(folder, self.record, title=title, plots=plots)
