@@ -76,7 +76,23 @@ def test_sklearn_clone_and_grid_search():
     search = GridSearchCV(SequenceClassifier(epochs=1, seed=0), {"hidden_size": [2, 3]}, cv=2)
     search.fit(X, np.asarray(y))
     assert search.best_params_["hidden_size"] in (2, 3)
-    assert sklearn.__version__
+    assert hasattr(search.best_estimator_, "net_") and sklearn.base.is_classifier(search.best_estimator_)
+
+
+def test_sklearn_pipeline():
+    pytest.importorskip("sklearn", reason="scikit-learn is optional")
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, (40, 3))
+    pipe = Pipeline([("scale", StandardScaler()), ("mlp", FeedForward(hidden_sizes=(4,), epochs=1, seed=0))])
+    pipe.set_params(mlp__lr=0.01, mlp__task="regression")
+    pipe.fit(X, X.sum(axis=1))
+    assert pipe.named_steps["mlp"].lr == 0.01 and pipe.predict(X).shape == (40,)
+    seqs, labels = _tokens(16)
+    clf = Pipeline([("clf", SequenceClassifier(**FAST))]).fit(seqs, labels)
+    assert 0.0 <= clf.score(seqs, labels) <= 1.0
 
 
 # -- fitted state ----------------------------------------------------------------------------
