@@ -1,0 +1,644 @@
+"""The training loop: :class:`TrainConfig` and :class:`Trainer`.
+
+One step, for each batch::
+
+    model.zero_grad()
+    loss = model.loss_and_grad(batch)          # forward + backward, gradients accumulated
+    finite check                               # NaN/inf loss or gradient: stop or skip
+    norm = ||g||_2 before clipping             # recorded every step
+    clip by value, then by global norm         # optional
+    optimizer.step(); schedule.step()          # schedule per step or per epoch
+
+One epoch: the steps in train mode, then validation in eval mode (no dropout), the epoch
+record in :class:`~rnnkit.callbacks.History`, ``ReduceLROnPlateau`` on the monitored
+metric, then the callbacks (early stopping among them).
+
+The model protocol. A model is a :class:`~rnnkit.module.Module` (or anything with
+``named_parameters``, ``zero_grad``, ``state_dict``, ``load_state_dict``, ``train``,
+``eval``) with ``loss_and_grad(batch) -> float``: run forward and backward on one batch,
+*accumulating* the gradients of the batch's mean loss. For validation from batches it
+also has ``evaluate_batch(batch) -> (loss_sum, count)``; or pass ``val`` as a function.
+Streams trained by truncated BPTT use :class:`rnnkit.bptt.TBPTT`, which speaks this
+protocol.
+
+Resume is bit-exact: :meth:`Trainer.save` writes parameters, optimizer and schedule state,
+the random generators (the trainer's, and every ``numpy.random.Generator`` held by the
+model's modules, e.g. the dropout generators), the counters, the history and the
+callbacks' state; :meth:`Trainer.load` restores them into a freshly built model. A run
+paused in mid-epoch replays the epoch's batches from the generator state at the start of
+the epoch and skips those already trained on, so N steps, save, load, N more steps gives
+exactly the parameters of 2N steps in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import numbers
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
+from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
+from .module import Module
+from .optim import OPTIMIZERS, make_optimizer
+from .progress import ProgressBar
+from .schedules import SCHEDULES, ReduceLROnPlateau, make_schedule
+
+__all__ = ["TrainConfig", "Trainer", "TrainingError", "minibatches"]
+
+TRAINER_FORMAT = "rnnkit-trainer"
+TRAINER_FORMAT_VERSION = 1
+_END = object()
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss or gradient); the message says what to try."""
+
+
+# -- configuration -----------------------------------------------------------------------
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything the training loop needs to know, validated on construction.
+
+    Attributes:
+        epochs: passes over the training batches.
+        batch_size: examples per batch, for the code that builds the batches (the models,
+            :func:`minibatches`); the Trainer itself takes batches as given.
+        optimizer, lr, weight_decay, optimizer_kwargs: ``make_optimizer(optimizer, model,
+            lr=lr, weight_decay=weight_decay, **optimizer_kwargs)``; weight_decay None
+            keeps the optimizer's default (AdamW's is 1e-2).
+        schedule, schedule_kwargs, schedule_interval: ``make_schedule(schedule, optimizer,
+            **schedule_kwargs)``, stepped once per ``"epoch"`` or per ``"step"``;
+            ``"plateau"`` is stepped per epoch with the monitored metric.
+        clip_norm: rescale the gradients when their global L2 norm exceeds it.
+        clip_value: clip every gradient element to ``[-v, v]`` (a number) or to an
+            interval ``(lo, hi)``; applied before ``clip_norm``.
+        on_nonfinite: ``"stop"`` (raise :class:`TrainingError`, parameters untouched) or
+            ``"skip"`` (drop the step, record it as skipped, go on).
+        patience, min_delta, monitor, mode, restore_best: early stopping on ``monitor``
+            (``"auto"``: ``val_loss`` when validating, else ``loss``); None patience: off.
+        seed: seeds the trainer's generator, passed to ``train_batches(epoch, rng)``.
+        shuffle: when ``train_batches`` is a list, visit it in a new order each epoch.
+        max_steps: stop (pause, resumable) once this many steps are done in total.
+        progress: None (a bar on a terminal, for runs longer than a second), True
+            (always) or False (quiet: print nothing).
+        log_every: print a line (loss, gradient norm, lr, steps/s) every N steps; 0: off.
+        checkpoint_every, checkpoint_path: ``Trainer.save(checkpoint_path)`` every N steps.
+        grad_flow_every: every N steps, record ``||dL/dh_t||`` per time step of every
+            recurrent layer into ``history.grad_flow``; 0: off (and free).
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float | None = None
+    optimizer_kwargs: dict = dataclasses.field(default_factory=dict)
+    schedule: str | None = None
+    schedule_kwargs: dict = dataclasses.field(default_factory=dict)
+    schedule_interval: str = "epoch"
+    clip_norm: float | None = None
+    clip_value: float | tuple | None = None
+    on_nonfinite: str = "stop"
+    patience: int | None = None
+    min_delta: float = 0.0
+    monitor: str = "auto"
+    mode: str = "min"
+    restore_best: bool = True
+    seed: int | None = 0
+    shuffle: bool = False
+    max_steps: int | None = None
+    progress: bool | None = None
+    log_every: int = 0
+    checkpoint_every: int = 0
+    checkpoint_path: str | None = None
+    grad_flow_every: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field; raise TypeError/ValueError naming it, the expected and the received."""
+        _int("epochs", self.epochs, 1)
+        _int("batch_size", self.batch_size, 1)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _num("lr", self.lr, 0.0, open_low=True)
+        if self.weight_decay is not None:
+            _num("weight_decay", self.weight_decay, 0.0)
+        _kwargs("optimizer_kwargs", self.optimizer_kwargs, OPTIMIZERS[self.optimizer], ("params", "lr", "weight_decay"))
+        if self.schedule is not None:
+            _choice("schedule", self.schedule, SCHEDULES)
+            _kwargs("schedule_kwargs", self.schedule_kwargs, SCHEDULES[self.schedule], ("optimizer",))
+        elif self.schedule_kwargs:
+            raise ValueError(f"schedule_kwargs: expected {{}} without a schedule, got {self.schedule_kwargs!r}; "
+                             f"hint: set schedule to one of {sorted(SCHEDULES)}")
+        _choice("schedule_interval", self.schedule_interval, ("epoch", "step"))
+        if self.schedule == "plateau" and self.schedule_interval == "step":
+            raise ValueError("schedule_interval: expected 'epoch' for the 'plateau' schedule (it reads the "
+                             "epoch's monitored metric), got 'step'")
+        if self.clip_norm is not None:
+            _num("clip_norm", self.clip_norm, 0.0, open_low=True)
+        if self.clip_value is not None:
+            if isinstance(self.clip_value, (tuple, list)):
+                if len(self.clip_value) != 2:
+                    raise ValueError(f"clip_value: expected a number or an interval (lo, hi), got {self.clip_value!r}")
+                lo, hi = (_num(f"clip_value[{i}]", v) for i, v in enumerate(self.clip_value))
+                if not lo < hi:
+                    raise ValueError(f"clip_value: expected an interval (lo, hi) with lo < hi, got {self.clip_value!r}")
+                self.clip_value = (lo, hi)
+            else:
+                _num("clip_value", self.clip_value, 0.0, open_low=True)
+        _choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
+        if self.patience is not None:
+            _int("patience", self.patience, 0)
+        _num("min_delta", self.min_delta, 0.0)
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise TypeError(f"monitor: expected a metric name ('auto', 'loss', 'val_loss', ...), got {self.monitor!r}")
+        _choice("mode", self.mode, ("min", "max"))
+        for name in ("restore_best", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+        if self.seed is not None:
+            _int("seed", self.seed, 0)
+        if self.max_steps is not None:
+            _int("max_steps", self.max_steps, 0)
+        if self.progress not in (None, True, False):
+            raise TypeError(f"progress: expected None (auto), True or False, got {self.progress!r}")
+        _int("log_every", self.log_every, 0)
+        _int("checkpoint_every", self.checkpoint_every, 0)
+        _int("grad_flow_every", self.grad_flow_every, 0)
+        if self.checkpoint_every and not isinstance(self.checkpoint_path, (str, Path)):
+            raise ValueError(f"checkpoint_path: expected a file path when checkpoint_every > 0, got "
+                             f"{self.checkpoint_path!r}; hint: checkpoint_path='runs/last.ckpt'")
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict (tuples become lists); :meth:`from_dict` reads it back."""
+        return {k: _plain(v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> TrainConfig:
+        if not isinstance(d, Mapping):
+            raise TypeError(f"d: expected a dict of TrainConfig fields, got {type(d).__name__}")
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise ValueError(f"d: unknown TrainConfig fields {unknown}; valid fields: {valid}")
+        d = dict(d)
+        if isinstance(d.get("clip_value"), list):
+            d["clip_value"] = tuple(d["clip_value"])
+        return cls(**d)
+
+
+def _int(name, v, low):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= {low}, got {type(v).__name__} {v!r}")
+    if v < low:
+        raise ValueError(f"{name}: expected an int >= {low}, got {v!r}")
+    return int(v)
+
+
+def _num(name, v, low=None, open_low=False):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise TypeError(f"{name}: expected a finite number, got {type(v).__name__} {v!r}")
+    if low is not None and (v < low or (open_low and v == low)):
+        raise ValueError(f"{name}: expected a number {'>' if open_low else '>='} {low:g}, got {v!r}")
+    return float(v)
+
+
+def _choice(name, v, valid):
+    if v not in valid:
+        raise ValueError(f"{name}: expected one of {sorted(valid)}, got {v!r}")
+
+
+def _kwargs(name, kw, cls, reserved):
+    if not isinstance(kw, Mapping):
+        raise TypeError(f"{name}: expected a dict, got {type(kw).__name__}")
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self",) + tuple(reserved)]
+    bad = sorted(set(kw) - set(params))
+    if bad:
+        moved = [k for k in bad if k in reserved]
+        hint = f"; hint: {moved} are TrainConfig fields of their own" if moved else ""
+        raise ValueError(f"{name}: unknown keys {bad} for {cls.__name__}; valid keys: {params}{hint}")
+
+
+def _plain(v):
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None, *,
+                drop_last: bool = False) -> list[np.ndarray]:
+    """Index arrays of the minibatches of ``n`` examples, in a random order when ``rng`` is given."""
+    _int("n", n, 1)
+    _int("batch_size", batch_size, 1)
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
+
+
+# -- the trainer -------------------------------------------------------------------------
+class Trainer:
+    """Fits a model that speaks the training protocol; see the module docstring.
+
+    Args:
+        model: a Module with ``loss_and_grad`` (and ``evaluate_batch`` for validation batches).
+        config: a :class:`TrainConfig` (defaults when None).
+        callbacks: :class:`~rnnkit.callbacks.Callback` instances, called after the built-in
+            ones (early stopping and checkpointing, when configured).
+
+    Attributes: ``optimizer``, ``schedule`` (or None), ``history``, ``rng``, ``step``
+    (steps done), ``epoch`` (epochs finished), ``batch_in_epoch``, ``stop_training``.
+    """
+
+    def __init__(self, model, config: TrainConfig | None = None, *, callbacks=()) -> None:
+        config = TrainConfig() if config is None else config
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}; "
+                            "hint: TrainConfig(epochs=10, lr=1e-3)")
+        config.validate()
+        missing = [m for m in ("named_parameters", "zero_grad", "state_dict", "load_state_dict", "train",
+                               "eval", "loss_and_grad") if not callable(getattr(model, m, None))]
+        if missing:
+            raise TypeError(f"model: expected a Module with loss_and_grad(batch) -> float, got a "
+                            f"{type(model).__name__} lacking {missing}; hint: see the model protocol in rnnkit.train")
+        self.callbacks = list(callbacks)
+        for i, cb in enumerate(self.callbacks):
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks[{i}]: expected a rnnkit.callbacks.Callback, got {type(cb).__name__}; "
+                                "hint: LambdaCallback(on_step_end=fn) wraps a function")
+        self.model, self.config = model, config
+        kw = dict(config.optimizer_kwargs, lr=config.lr)
+        if config.weight_decay is not None:
+            kw["weight_decay"] = config.weight_decay
+        self.optimizer = make_optimizer(config.optimizer, model, **kw)
+        self.schedule = (make_schedule(config.schedule, self.optimizer, **config.schedule_kwargs)
+                         if config.schedule else None)
+        self._builtin: list[Callback] = []
+        if config.patience is not None:
+            self._builtin.append(EarlyStopping(config.monitor, config.patience, config.min_delta,
+                                               config.mode, config.restore_best))
+        if config.checkpoint_every:
+            self._builtin.append(CheckpointEvery(config.checkpoint_path, every_steps=config.checkpoint_every))
+        self.history = History()
+        self.rng = np.random.default_rng(config.seed)
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self._epoch_first_step, self._epoch_time, self._epoch_rng = 0, 0.0, None
+        self.stop_training, self.stop_reason = False, None
+        self.monitor = config.monitor
+
+    @property
+    def all_callbacks(self) -> list[Callback]:
+        return self._builtin + self.callbacks
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, train_batches, *, val=None, epochs: int | None = None, max_steps: int | None = None) -> History:
+        """Train until ``epochs`` epochs are done (counting those of a resumed run), early
+        stopping, a callback's stop, or ``max_steps`` steps in total (a resumable pause).
+
+        Args:
+            train_batches: ``callable(epoch, rng) -> iterable of batches`` (shuffle with
+                ``rng`` for a deterministic run) or a list of batches.
+            val: validation each epoch: a list of batches (``model.evaluate_batch``), or a
+                function of no arguments returning a loss, a dict of metrics (prefixed
+                ``val_``) or an iterable of batches.
+        Returns: the :class:`~rnnkit.callbacks.History` (also ``trainer.history``).
+        Raises: :class:`TrainingError` on a non-finite step with ``on_nonfinite="stop"``.
+        """
+        epochs = self.config.epochs if epochs is None else _int("epochs", epochs, 1)
+        max_steps = self.config.max_steps if max_steps is None else _int("max_steps", max_steps, 0)
+        _check_batches("train_batches", train_batches, "(epoch, rng) -> iterable of batches")
+        if val is not None:
+            _check_batches("val", val, "() -> loss, dict of metrics or iterable of batches")
+        self.monitor = self.config.monitor if self.config.monitor != "auto" else (
+            "val_loss" if val is not None else "loss")
+        self.stop_training, self.stop_reason = False, None
+        self.history.stop_reason = None
+        self._emit("on_train_begin", Context(self, self.epoch, self.step))
+        while self.epoch < epochs and not self.stop_training:
+            if max_steps is not None and self.step >= max_steps:
+                self.stop_reason = "max_steps"
+                break
+            self._run_epoch(train_batches, val, epochs, max_steps)
+        if self.stop_reason is None:
+            self.stop_reason = "callback" if self.stop_training else "completed"
+        self.history.stop_reason = self.stop_reason
+        self._emit("on_train_end", Context(self, self.epoch, self.step))
+        self.model.eval()
+        return self.history
+
+    def _run_epoch(self, train_batches, val, epochs, max_steps) -> None:
+        epoch, cfg = self.epoch, self.config
+        if self.batch_in_epoch == 0:
+            self._epoch_rng = rng_state(self.rng)
+            self._epoch_first_step, self._epoch_time = self.step, 0.0
+        else:  # resuming in mid-epoch: replay this epoch's batches from its generator state
+            set_rng_state(self.rng, self._epoch_rng)
+        self.model.train()
+        if callable(train_batches):
+            batches = train_batches(epoch, self.rng)
+        else:
+            batches = [train_batches[i] for i in self.rng.permutation(len(train_batches))] \
+                if cfg.shuffle else train_batches
+        total = len(batches) if hasattr(batches, "__len__") else None
+        it = iter(batches)
+        for i in range(self.batch_in_epoch):
+            if next(it, _END) is _END:
+                raise ValueError(f"train_batches: epoch {epoch} has only {i} batches, but the run resumes after "
+                                 f"{self.batch_in_epoch}; hint: pass the same batches as the saved run")
+        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}", enabled=cfg.progress)
+        bar.count = self.batch_in_epoch
+        t0, loss_sum, n_loss, paused = time.perf_counter(), 0.0, 0, False
+        while not self.stop_training:
+            if max_steps is not None and self.step >= max_steps:
+                paused = True
+                break
+            batch = next(it, _END)
+            if batch is _END:
+                break
+            logs = self._train_step(batch)
+            self.batch_in_epoch += 1
+            if not logs["skipped"]:
+                loss_sum, n_loss = loss_sum + logs["loss"], n_loss + 1
+            bar.update(loss=loss_sum / max(n_loss, 1))
+            if cfg.log_every and self.step % cfg.log_every == 0:
+                self._print(bar, f"step {self.step}  epoch {epoch + 1}  loss {logs['loss']:.4f}  grad_norm "
+                                 f"{logs['grad_norm']:.3g}  lr {logs['lr']:.3g}  {bar.rate:.1f} steps/s")
+            self._emit("on_step_end", Context(self, epoch, self.step, logs))
+        self._epoch_time += time.perf_counter() - t0
+        if paused:
+            self.stop_reason, self.stop_training = "max_steps", True
+            bar.close()
+            return
+        if self.batch_in_epoch == 0:
+            raise ValueError(f"train_batches: epoch {epoch} yielded no batches; hint: check the data is not empty")
+        record = self._end_epoch(epoch, val)
+        summary = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_") and v is not None)
+        bar.close(summary)
+        if not bar.shown and cfg.log_every:
+            self._print(bar, f"epoch {epoch + 1}/{epochs}  loss {record['loss']:.4f}  {summary}  "
+                             f"{record['time']:.1f}s")
+
+    def _print(self, bar: ProgressBar, line: str) -> None:
+        if self.config.progress is False:
+            return
+        if bar.active and bar.shown:
+            bar.write(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def _train_step(self, batch) -> dict:
+        cfg, n = self.config, self.step + 1
+        layers = self._flow_layers() if cfg.grad_flow_every and n % cfg.grad_flow_every == 0 else []
+        for _, layer in layers:
+            layer.record_grad_flow, layer.grad_flow = True, {}
+        self.model.zero_grad()
+        error = None
+        try:
+            loss = float(self.model.loss_and_grad(batch))
+        except FloatingPointError as exc:  # numpy.seterr(all="raise") turns overflow into this
+            loss, error = math.nan, exc
+        finally:
+            for _, layer in layers:
+                layer.record_grad_flow = False
+        lr = float(self.optimizer.lr)
+        norm = math.nan
+        ok = error is None and math.isfinite(loss) and all_finite(self.model)
+        if ok:
+            try:
+                if cfg.clip_value is None and cfg.clip_norm is not None:
+                    norm = clip_grad_norm(self.model, cfg.clip_norm)  # returns the pre-clip norm
+                else:
+                    norm = grad_norm(self.model)
+            except FloatingPointError as exc:
+                error = exc
+            ok = error is None and math.isfinite(norm)
+        if not ok:
+            return self._nonfinite(n, loss, norm, lr, error)
+        if cfg.clip_value is not None:
+            cv = cfg.clip_value
+            clip_grad_value(self.model, interval=cv) if isinstance(cv, tuple) else clip_grad_value(self.model, cv)
+            if cfg.clip_norm is not None:
+                clip_grad_norm(self.model, cfg.clip_norm)
+        self.optimizer.step()
+        self.step = n
+        self.history.record_step(loss, norm, lr)
+        for path, layer in layers:
+            for key, norms in layer.grad_flow.items():
+                self.history.grad_flow.append({"step": n, "layer": path, "key": key,
+                                               "norms": [float(x) for x in norms]})
+        if self.schedule is not None and cfg.schedule_interval == "step":
+            self.schedule.step()
+        return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
+
+    def _nonfinite(self, n, loss, norm, lr, error) -> dict:
+        bad = [name for name, _, g in self.model.named_parameters() if not np.isfinite(g).all()]
+        self.model.zero_grad()
+        if error is not None:
+            what = f"floating-point error ({error})"
+        elif not math.isfinite(loss):
+            what = f"loss is {loss}"
+        elif bad:
+            what = f"gradient has NaN/inf in {bad[:3]}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        else:
+            what = f"gradient norm is {norm}"
+        if self.config.on_nonfinite == "stop":
+            err = TrainingError(
+                f"step {n} (epoch {self.epoch}, batch {self.batch_in_epoch}): {what}. The update was not "
+                f"applied: the parameters are those after step {n - 1}. Hint: lower the learning rate "
+                f"(now {lr:.3g}), set clip_norm (e.g. 1.0), check the data for NaN/inf, or set "
+                "on_nonfinite='skip' to drop such steps")
+            err.step, err.history = n, self.history
+            raise err
+        self.step = n
+        self.history.record_step(loss, math.nan, lr, skipped=True)
+        return {"loss": loss, "grad_norm": math.nan, "lr": lr, "skipped": True}
+
+    def _end_epoch(self, epoch: int, val) -> dict:
+        first = self._epoch_first_step
+        steps = self.history.steps
+        good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:]) if not s]
+        record = {"epoch": epoch, "loss": float(np.mean(good)) if good else math.nan}
+        if val is not None:
+            record.update(self.evaluate(val))
+        record.update(lr=float(self.optimizer.lr), time=self._epoch_time, steps=self.step - first,
+                      skipped=int(sum(steps["skipped"][first:])))
+        self.history.epochs.append(record)
+        if isinstance(self.schedule, ReduceLROnPlateau):
+            if record.get(self.monitor) is None:
+                raise KeyError(f"monitor: the plateau schedule needs epoch metric {self.monitor!r}; "
+                               f"available: {sorted(record)}")
+            self.schedule.step(record[self.monitor])
+        elif self.schedule is not None and self.config.schedule_interval == "epoch":
+            self.schedule.step()
+        self.epoch, self.batch_in_epoch = epoch + 1, 0
+        self._epoch_rng, self._epoch_first_step, self._epoch_time = rng_state(self.rng), self.step, 0.0
+        self._emit("on_epoch_end", Context(self, epoch, self.step, record))
+        return record
+
+    def evaluate(self, val) -> dict:
+        """Validation metrics in eval mode: ``{"val_loss": ...}`` or the function's dict, prefixed."""
+        was = getattr(self.model, "training", True)
+        self.model.eval()
+        try:
+            out = val() if callable(val) else val
+            if isinstance(out, Mapping):
+                return {(k if k.startswith("val_") else "val_" + k): float(v) for k, v in out.items()}
+            if isinstance(out, numbers.Real):
+                return {"val_loss": float(out)}
+            if not hasattr(out, "__iter__"):
+                raise TypeError(f"val: expected the function to return a number, a dict or batches, got "
+                                f"{type(out).__name__}")
+            if not callable(getattr(self.model, "evaluate_batch", None)):
+                raise TypeError(f"val: the model ({type(self.model).__name__}) has no evaluate_batch(batch); "
+                                "hint: pass val as a function returning the validation loss")
+            total, count = 0.0, 0
+            for batch in out:
+                s, c = self.model.evaluate_batch(batch)
+                total, count = total + float(s), count + int(c)
+            if count == 0:
+                raise ValueError("val: the validation batches counted no elements; hint: check they are not empty")
+            return {"val_loss": total / count}
+        finally:
+            self.model.train(was)
+
+    def _emit(self, hook: str, ctx: Context) -> None:
+        for cb in self.all_callbacks:
+            getattr(cb, hook)(ctx)
+
+    def _flow_layers(self) -> list:
+        return [(p, m) for p, m in _walk_modules(self.model) if hasattr(m, "record_grad_flow")]
+
+    # -- save and resume ------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write everything a bit-exact resume needs to one checkpoint file (atomically)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"model." + k: v for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        arrays.update(("optimizer." + k, v) for k, v in opt.pop("arrays").items())
+        hist = self.history.state_dict()
+        arrays.update(("history." + k, v) for k, v in hist.pop("arrays").items())
+        cbs = []
+        for i, cb in enumerate(self.all_callbacks):
+            state = dict(cb.state_dict())
+            cb_arrays = state.pop("arrays", {})
+            arrays.update((f"callbacks.{i}.{k}", v) for k, v in cb_arrays.items())
+            cbs.append({"class": type(cb).__name__, "state": state, "arrays": sorted(cb_arrays)})
+        extra = None
+        if callable(getattr(self.model, "trainer_state", None)):
+            extra, extra_arrays = self.model.trainer_state()
+            arrays.update(("extra." + k, v) for k, v in extra_arrays.items())
+        meta = {
+            "format": TRAINER_FORMAT, "format_version": TRAINER_FORMAT_VERSION,
+            "model_class": type(self.model).__name__, "config": self.config.to_dict(), "optimizer": opt,
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "rng": rng_state(self.rng), "epoch_rng": self._epoch_rng,
+            "model_rngs": {p: rng_state(g) for p, g in _model_generators(self.model).items()},
+            "counters": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                         "epoch_first_step": self._epoch_first_step, "epoch_time": self._epoch_time},
+            "history": hist, "callbacks": cbs, "extra": extra,
+        }
+        return save_checkpoint(path, arrays, _plain(meta))
+
+    @classmethod
+    def load(cls, path, model, *, callbacks=()) -> Trainer:
+        """A trainer restored from :meth:`save` into ``model``, freshly built like the saved one.
+
+        The configuration comes from the file; ``callbacks`` are those of the saved run (their
+        state is restored where position and class match). Call :meth:`fit` with the same
+        ``train_batches`` to go on exactly where the saved run was.
+        """
+        arrays, meta = load_checkpoint(path)
+        if meta.get("format") != TRAINER_FORMAT:
+            raise CheckpointError(f"checkpoint {path}: holds format {meta.get('format')!r}, expected "
+                                  f"{TRAINER_FORMAT!r}; hint: a saved model loads with its class's load(path)")
+        if not isinstance(meta.get("format_version"), int) or meta["format_version"] > TRAINER_FORMAT_VERSION:
+            raise CheckpointError(f"checkpoint {path}: trainer format version {meta.get('format_version')!r} is "
+                                  f"newer than this rnnkit reads ({TRAINER_FORMAT_VERSION}); hint: upgrade rnnkit")
+        if meta["model_class"] != type(model).__name__:
+            raise CheckpointError(f"checkpoint {path}: saved from a {meta['model_class']}, got a "
+                                  f"{type(model).__name__}; hint: build the same model class as the saved run")
+        trainer = cls(model, TrainConfig.from_dict(meta["config"]), callbacks=callbacks)
+        try:
+            trainer._restore(arrays, meta)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"checkpoint {path}: cannot restore into this {type(model).__name__}: {exc}; "
+                                  "hint: build the model with the same sizes as the saved run") from exc
+        return trainer
+
+    def _restore(self, arrays: dict, meta: dict) -> None:
+        def part(prefix):
+            return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        self.model.load_state_dict(part("model."))
+        self.optimizer.load_state_dict(dict(meta["optimizer"], arrays=part("optimizer.")))
+        if self.schedule is not None:
+            self.schedule.load_state_dict(meta["schedule"])
+        set_rng_state(self.rng, meta["rng"])
+        gens, saved = _model_generators(self.model), meta["model_rngs"]
+        if set(gens) != set(saved):
+            raise ValueError(f"the model's random generators {sorted(gens)} differ from the saved {sorted(saved)}")
+        for p, g in gens.items():
+            set_rng_state(g, saved[p])
+        c = meta["counters"]
+        self.step, self.epoch, self.batch_in_epoch = c["step"], c["epoch"], c["batch_in_epoch"]
+        self._epoch_first_step, self._epoch_time, self._epoch_rng = c["epoch_first_step"], c["epoch_time"], meta["epoch_rng"]
+        self.history.load_state_dict(dict(meta["history"], arrays=part("history.")))
+        for i, (cb, saved_cb) in enumerate(zip(self.all_callbacks, meta["callbacks"])):
+            if saved_cb["class"] == type(cb).__name__:
+                cb_arrays = {k: arrays[f"callbacks.{i}.{k}"] for k in saved_cb["arrays"]}
+                cb.load_state_dict(dict(saved_cb["state"], arrays=cb_arrays))
+        if meta["extra"] is not None:
+            self.model.load_trainer_state(meta["extra"], part("extra."))
+
+
+def _check_batches(name, value, signature) -> None:
+    if isinstance(value, Iterator):
+        raise TypeError(f"{name}: expected a list or a function {signature}, got an iterator "
+                        f"({type(value).__name__}), which would be empty after one pass; "
+                        f"hint: wrap it, e.g. lambda epoch, rng: make_batches(...)")
+    if not callable(value) and not hasattr(value, "__iter__"):
+        raise TypeError(f"{name}: expected a list or a function {signature}, got {type(value).__name__}")
+
+
+def _walk_modules(obj, prefix: str = "", seen=None):
+    """(path, module) for ``obj`` and every Module reachable through children or attributes."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield prefix.rstrip("."), obj
+    children = dict(getattr(obj, "_children", {}))
+    known = {id(c) for c in children.values()}
+    for name, value in vars(obj).items():
+        if isinstance(value, Module) and id(value) not in known and name not in children:
+            children[name] = value
+    for name, child in children.items():
+        yield from _walk_modules(child, f"{prefix}{name}.", seen)
+
+
+def _model_generators(model) -> dict[str, np.random.Generator]:
+    """Every numpy Generator held by the model's modules, by ``path.attribute`` (each once)."""
+    out, seen = {}, set()
+    for path, mod in _walk_modules(model):
+        for name, value in vars(mod).items():
+            if isinstance(value, np.random.Generator) and id(value) not in seen:
+                seen.add(id(value))
+                out[f"{path}.{name}" if path else name] = value
+    return out

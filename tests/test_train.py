@@ -1,0 +1,484 @@
+"""The training loop: config validation, steps, clipping, non-finite steps, schedules,
+early stopping, callbacks, train/eval modes, grad-flow recording, progress output."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+from rnnkit.bptt import TBPTT
+from rnnkit.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
+from rnnkit.losses import cross_entropy, mse
+from rnnkit.module import Module
+from rnnkit.nn import LSTM, Embedding, Linear
+from rnnkit.progress import ProgressBar, format_duration
+from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
+
+
+class LinReg(Module):
+    """y = x W^T + b with mean squared error; batches are (X (N, I), y (N, 1))."""
+
+    def __init__(self, n_in=3, seed=0):
+        super().__init__()
+        self.lin = self.add_module("lin", Linear(n_in, 1, dtype="float64", rng=np.random.default_rng(seed)))
+
+    def loss_and_grad(self, batch):
+        X, y = batch
+        pred, cache = self.lin.forward(X)
+        loss, dpred = mse(pred, y)
+        self.lin.backward(dpred, cache)
+        return loss
+
+    def evaluate_batch(self, batch):
+        X, y = batch
+        pred, _ = self.lin.forward(X)
+        return mse(pred, y)[0] * y.size, y.size
+
+
+class SeqReg(Module):
+    """Stacked LSTM with dropout and recurrent dropout, regression on the last step."""
+
+    def __init__(self, seed=0, dropout=0.5, recurrent_dropout=0.3):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.rnn = self.add_module("rnn", LSTM(2, 6, 2, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                                               dtype="float64", rng=rng))
+        self.head = self.add_module("head", Linear(6, 1, dtype="float64", rng=rng))
+        self.modes = []
+
+    def predict(self, X):
+        out, _, _ = self.rnn.forward(X)
+        return self.head.forward(out[-1])[0]
+
+    def loss_and_grad(self, batch):
+        self.modes.append(("train", self.training))
+        X, y = batch                                   # (T, B, 2), (B, 1)
+        out, _, rc = self.rnn.forward(X)
+        pred, hc = self.head.forward(out[-1])
+        loss, dpred = mse(pred, y)
+        dout = np.zeros_like(out)
+        dout[-1] = self.head.backward(dpred, hc)
+        self.rnn.backward(dout, None, rc)
+        return loss
+
+    def evaluate_batch(self, batch):
+        self.modes.append(("val", self.training))
+        X, y = batch
+        return mse(self.predict(X), y)[0] * y.size, y.size
+
+
+def linear_data(n=64, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
+
+
+def batches_of(X, y, size=16):
+    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
+
+
+def params(model):
+    return {k: v.copy() for k, v in model.state_dict().items()}
+
+
+# -- config ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"epochs": 0}, ValueError, "epochs: expected an int >= 1, got 0"),
+    ({"epochs": 2.0}, TypeError, "epochs: expected an int"),
+    ({"optimizer": "adamm"}, ValueError, r"optimizer: expected one of \['adagrad', 'adam', 'adamw'"),
+    ({"lr": 0}, ValueError, "lr: expected a number > 0"),
+    ({"lr": float("nan")}, TypeError, "lr: expected a finite number"),
+    ({"optimizer_kwargs": {"beta": 0.9}}, ValueError, r"optimizer_kwargs: unknown keys \['beta'\].*betas"),
+    ({"optimizer_kwargs": {"lr": 0.1}}, ValueError, "TrainConfig fields of their own"),
+    ({"schedule": "cos"}, ValueError, r"schedule: expected one of \['cosine'"),
+    ({"schedule": "step", "schedule_kwargs": {"size": 2}}, ValueError, "valid keys: .*step_size"),
+    ({"schedule_kwargs": {"gamma": 0.5}}, ValueError, "schedule_kwargs: expected {} without a schedule"),
+    ({"schedule": "plateau", "schedule_interval": "step"}, ValueError, "expected 'epoch' for the 'plateau'"),
+    ({"schedule_interval": "batch"}, ValueError, r"schedule_interval: expected one of \['epoch', 'step'\]"),
+    ({"clip_norm": -1.0}, ValueError, "clip_norm: expected a number > 0"),
+    ({"clip_value": (1.0, -1.0)}, ValueError, "lo < hi"),
+    ({"clip_value": (1.0, 2.0, 3.0)}, ValueError, "a number or an interval"),
+    ({"clip_value": 0}, ValueError, "clip_value: expected a number > 0"),
+    ({"on_nonfinite": "ignore"}, ValueError, r"on_nonfinite: expected one of \['skip', 'stop'\]"),
+    ({"patience": -1}, ValueError, "patience: expected an int >= 0"),
+    ({"mode": "up"}, ValueError, "mode: expected one of"),
+    ({"seed": -3}, ValueError, "seed: expected an int >= 0"),
+    ({"progress": "yes"}, TypeError, "progress: expected None"),
+    ({"checkpoint_every": 5}, ValueError, "checkpoint_path: expected a file path"),
+    ({"grad_flow_every": -1}, ValueError, "grad_flow_every: expected an int >= 0"),
+    ({"shuffle": 1}, TypeError, "shuffle: expected True or False"),
+])
+def test_config_refuses_bad_fields_by_name(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_config_round_trips_through_a_dict():
+    cfg = TrainConfig(optimizer="sgd", optimizer_kwargs={"momentum": 0.9}, clip_value=(-0.5, 1.0),
+                      schedule="step", schedule_kwargs={"step_size": 2}, patience=3)
+    again = TrainConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.clip_value == (-0.5, 1.0)
+    with pytest.raises(ValueError, match=r"unknown TrainConfig fields \['epoch'\]; valid fields: \['epochs'"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_minibatches_cover_every_example_once():
+    parts = minibatches(10, 4, np.random.default_rng(0))
+    assert [len(p) for p in parts] == [4, 4, 2]
+    assert sorted(np.concatenate(parts)) == list(range(10))
+    assert [len(p) for p in minibatches(10, 4, drop_last=True)] == [4, 4]
+
+
+# -- the step ----------------------------------------------------------------------------
+def test_fit_learns_and_records_every_step():
+    X, y = linear_data()
+    model = LinReg()
+    trainer = Trainer(model, TrainConfig(epochs=30, optimizer="sgd", lr=0.1))
+    hist = trainer.fit(batches_of(X, y), val=batches_of(X, y))
+    assert len(hist) == 30 and hist.num_steps == 30 * 4 == trainer.step
+    assert hist["val_loss"][-1] < 1e-3 * hist["val_loss"][0]
+    assert all(len(v) == 120 for v in hist.steps.values())
+    assert hist.stop_reason == "completed" and not model.training
+
+
+def test_recorded_norm_is_pre_clip_and_the_update_uses_the_clipped_gradient():
+    X, y = linear_data(16)
+    model = LinReg()
+    before = params(model)
+    model.zero_grad()
+    model.loss_and_grad((X, y))
+    g = {k: v.copy() for k, v in model.grads.items()}
+    norm = math.sqrt(sum(float(np.sum(v * v)) for v in g.values()))
+    assert norm > 0.05
+    Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1.0, clip_norm=0.05)).fit([(X, y)])
+    after = params(model)
+    for k in g:
+        np.testing.assert_allclose(after[k], before[k] - g[k] * 0.05 / (norm + 1e-6), rtol=0, atol=1e-14)
+
+
+def test_history_keeps_the_pre_clip_norm():
+    X, y = linear_data(16)
+    model = LinReg()
+    model.zero_grad()
+    model.loss_and_grad((X, y))
+    norm = math.sqrt(sum(float(np.sum(v * v)) for v in model.grads.values()))
+    hist = Trainer(model, TrainConfig(epochs=1, clip_norm=1e-3)).fit([(X, y)])
+    assert hist.steps["grad_norm"] == [pytest.approx(norm, rel=1e-12)]
+
+
+@pytest.mark.parametrize("clip_value,lo,hi", [(0.1, -0.1, 0.1), ((-0.05, 0.2), -0.05, 0.2)])
+def test_clip_value_symmetric_or_interval(clip_value, lo, hi):
+    X, y = linear_data(16)
+    model = LinReg()
+    before = params(model)
+    model.zero_grad()
+    model.loss_and_grad((X, y))
+    g = {k: v.copy() for k, v in model.grads.items()}
+    assert any(np.any((v < lo) | (v > hi)) for v in g.values())
+    Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1.0, clip_value=clip_value)).fit([(X, y)])
+    for k, v in params(model).items():
+        np.testing.assert_allclose(v, before[k] - np.clip(g[k], lo, hi), rtol=0, atol=1e-14)
+
+
+class Faulty(LinReg):
+    """LinReg whose step ``bad_step`` (1-based) goes wrong in the way ``kind`` says."""
+
+    def __init__(self, bad_step, kind):
+        super().__init__()
+        self.calls, self.bad_step, self.kind = 0, bad_step, kind
+
+    def loss_and_grad(self, batch):
+        self.calls += 1
+        loss = super().loss_and_grad(batch)
+        if self.calls == self.bad_step:
+            if self.kind == "loss":
+                return float("nan")
+            if self.kind == "grad":
+                self.lin.grads["bias"][0] = np.inf
+            if self.kind == "fpe":
+                raise FloatingPointError("overflow encountered in exp")
+        return loss
+
+
+@pytest.mark.parametrize("kind,what", [("loss", "loss is nan"), ("grad", r"gradient has NaN/inf in \['lin.bias'\]"),
+                                       ("fpe", "floating-point error")])
+def test_nonfinite_step_stops_with_the_parameters_of_the_last_good_step(kind, what):
+    X, y = linear_data()
+    model = Faulty(3, kind)
+    snaps = []
+    cb = LambdaCallback(on_step_end=lambda ctx: snaps.append(params(ctx.model)))
+    trainer = Trainer(model, TrainConfig(epochs=2), callbacks=[cb])
+    with pytest.raises(TrainingError, match=rf"step 3 \(epoch 0, batch 2\): {what}.*on_nonfinite='skip'") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.step == 3 and trainer.step == 2
+    for k, v in params(model).items():
+        np.testing.assert_array_equal(v, snaps[-1][k])
+
+
+def test_nonfinite_step_is_skipped_when_asked():
+    X, y = linear_data()
+    model = Faulty(3, "grad")
+    snaps = []
+    cb = LambdaCallback(on_step_end=lambda ctx: snaps.append(params(ctx.model)))
+    hist = Trainer(model, TrainConfig(epochs=2, on_nonfinite="skip"), callbacks=[cb]).fit(batches_of(X, y))
+    assert hist.steps["skipped"] == [False, False, True] + [False] * 5
+    assert math.isnan(hist.steps["grad_norm"][2]) and hist.epochs[0]["skipped"] == 1
+    for k in snaps[1]:
+        np.testing.assert_array_equal(snaps[1][k], snaps[2][k])      # the skipped step changed nothing
+    assert hist.epochs[0]["loss"] == pytest.approx(np.mean([hist.steps["loss"][i] for i in (0, 1, 3)]))
+
+
+# -- schedules ---------------------------------------------------------------------------
+def test_schedule_per_epoch_and_per_step():
+    X, y = linear_data(32)
+    data = batches_of(X, y)                      # 2 batches per epoch
+    hist = Trainer(LinReg(), TrainConfig(epochs=3, lr=0.1, schedule="step",
+                                         schedule_kwargs={"step_size": 1, "gamma": 0.5})).fit(data)
+    np.testing.assert_allclose(hist.steps["lr"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+    hist = Trainer(LinReg(), TrainConfig(epochs=2, lr=0.1, schedule="exponential", schedule_interval="step",
+                                         schedule_kwargs={"gamma": 0.5})).fit(data)
+    np.testing.assert_allclose(hist.steps["lr"], 0.1 * 0.5 ** np.arange(4))
+
+
+def test_plateau_schedule_reads_the_monitored_validation_metric():
+    X, y = linear_data(16)
+    vals = iter([1.0, 0.5, 0.6, 0.7, 0.8, 0.9])
+    cfg = TrainConfig(epochs=6, lr=0.1, schedule="plateau", schedule_kwargs={"patience": 1, "factor": 0.5})
+    hist = Trainer(LinReg(), cfg).fit([(X, y)], val=lambda: next(vals))
+    # bad epochs after the best (epoch 1): 2 -> 1 bad, 3 -> 2 bad > patience: halve; 4, 5 -> halve again
+    np.testing.assert_allclose(hist.steps["lr"], [0.1, 0.1, 0.1, 0.1, 0.05, 0.05])
+
+
+# -- early stopping and callbacks --------------------------------------------------------
+def test_early_stopping_stops_and_restores_the_best_parameters():
+    X, y = linear_data(16)
+    vals = iter([3.0, 2.0, 1.0, 1.5, 2.5, 3.0, 4.0, 5.0])
+    snaps = {}
+    cb = LambdaCallback(on_epoch_end=lambda ctx: snaps.__setitem__(ctx.epoch, params(ctx.model)))
+    model = LinReg()
+    trainer = Trainer(model, TrainConfig(epochs=8, patience=1), callbacks=[cb])
+    hist = trainer.fit([(X, y)], val=lambda: {"loss": next(vals)})
+    assert len(hist) == 5 and hist.best_epoch == 2 and hist.stop_reason == "early_stopping"
+    for k, v in params(model).items():
+        np.testing.assert_array_equal(v, snaps[2][k])
+    assert not np.array_equal(snaps[4]["lin.weight"], snaps[2]["lin.weight"])
+
+
+def test_min_delta_ignores_small_improvements():
+    X, y = linear_data(16)
+    vals = iter([1.0, 0.99, 0.98, 0.97, 0.5])
+    cb = EarlyStopping("val_loss", patience=1, min_delta=0.05)
+    hist = Trainer(LinReg(), TrainConfig(epochs=5), callbacks=[cb]).fit([(X, y)], val=lambda: next(vals))
+    assert len(hist) == 3 and hist.best_epoch == 0
+
+
+def test_callbacks_see_every_hook_in_order_and_can_stop(tmp_path):
+    X, y = linear_data(32)
+    seen = []
+
+    class Spy(Callback):
+        def on_train_begin(self, ctx):
+            seen.append(("begin", ctx.epoch, ctx.step))
+
+        def on_step_end(self, ctx):
+            seen.append(("step", ctx.epoch, ctx.step, sorted(ctx.logs)))
+
+        def on_epoch_end(self, ctx):
+            seen.append(("epoch", ctx.epoch, ctx.step, "val_loss" in ctx.logs))
+            if ctx.epoch == 1:
+                ctx.trainer.stop_training = True
+
+        def on_train_end(self, ctx):
+            seen.append(("end", ctx.epoch, ctx.step))
+
+    log = tmp_path / "metrics.csv"
+    hist = Trainer(LinReg(), TrainConfig(epochs=5), callbacks=[Spy(), MetricLog(log)]).fit(
+        batches_of(X, y), val=batches_of(X, y))
+    keys = ["grad_norm", "loss", "lr", "skipped"]
+    assert seen == [("begin", 0, 0), ("step", 0, 1, keys), ("step", 0, 2, keys), ("epoch", 0, 2, True),
+                    ("step", 1, 3, keys), ("step", 1, 4, keys), ("epoch", 1, 4, True), ("end", 2, 4)]
+    assert hist.stop_reason == "callback"
+    lines = log.read_text().splitlines()
+    assert lines[0].split(",")[:3] == ["epoch", "loss", "val_loss"] and len(lines) == 3
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    X, y = linear_data(48)
+
+    def run(seed):
+        model = LinReg()
+        cfg = TrainConfig(epochs=3, seed=seed, lr=0.05)
+        Trainer(model, cfg).fit(lambda epoch, rng: [(X[i], y[i]) for i in minibatches(48, 8, rng)])
+        return model.state_dict()["lin.weight"]
+
+    np.testing.assert_array_equal(run(0), run(0))
+    assert not np.array_equal(run(0), run(1))
+
+
+def test_shuffle_visits_a_list_in_a_new_order_each_epoch():
+    order = []
+
+    class Recorder(LinReg):
+        def loss_and_grad(self, batch):
+            order.append(batch[2])
+            return super().loss_and_grad(batch[:2])
+
+    X, y = linear_data(16)
+    data = [(X[i:i + 2], y[i:i + 2], i) for i in range(0, 16, 2)]
+    Trainer(Recorder(), TrainConfig(epochs=2, shuffle=True)).fit(data)
+    assert sorted(order[:8]) == sorted(order[8:]) == list(range(0, 16, 2))
+    assert order[:8] != order[8:] and order[:8] != list(range(0, 16, 2))
+
+
+# -- modes and dropout -------------------------------------------------------------------
+def seq_batches(n=24, T=5, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(T, n, 2))
+    y = X.sum(axis=(0, 2))[:, None] / T
+    return [(X[:, i:i + 8], y[i:i + 8]) for i in range(0, n, 8)]
+
+
+def test_fit_trains_in_train_mode_and_validates_in_eval_mode():
+    model = SeqReg()
+    data = seq_batches()
+    Trainer(model, TrainConfig(epochs=2)).fit(data, val=data[:1])
+    assert model.modes == [("train", True)] * 3 + [("val", False)] + [("train", True)] * 3 + [("val", False)]
+    assert not model.training
+
+
+def test_eval_output_has_no_dropout():
+    model = SeqReg(dropout=0.5, recurrent_dropout=0.5)
+    data = seq_batches()
+    Trainer(model, TrainConfig(epochs=1)).fit(data)
+    X = data[0][0]
+    plain = SeqReg(dropout=0.0, recurrent_dropout=0.0)
+    plain.load_state_dict(model.state_dict())
+    out1, out2 = model.predict(X), model.predict(X)
+    np.testing.assert_array_equal(out1, out2)
+    np.testing.assert_allclose(out1, plain.predict(X), rtol=0, atol=1e-14)
+    model.train()
+    assert not np.allclose(model.predict(X), out1)   # dropout is on in train mode
+
+
+# -- gradient flow -----------------------------------------------------------------------
+def test_grad_flow_is_recorded_every_n_steps_and_off_by_default():
+    data = seq_batches()
+    model = SeqReg()
+    hist = Trainer(model, TrainConfig(epochs=2)).fit(data)
+    assert hist.grad_flow == [] and model.rnn.grad_flow == {} and not model.rnn.record_grad_flow
+    hist = Trainer(model, TrainConfig(epochs=2, grad_flow_every=2)).fit(data)
+    steps = sorted({g["step"] for g in hist.grad_flow})
+    assert steps == [2, 4, 6]
+    keys = sorted(g["key"] for g in hist.grad_flow if g["step"] == 2)
+    assert keys == ["c_l0", "c_l1", "h_l0", "h_l1"]
+    assert all(g["layer"] == "rnn" and len(g["norms"]) == 5 for g in hist.grad_flow)
+    flow = [g["norms"] for g in hist.grad_flow if g["key"] == "h_l1"][0]
+    assert flow[-1] > 0 and not model.rnn.record_grad_flow
+
+
+# -- errors ------------------------------------------------------------------------------
+def test_trainer_refuses_bad_arguments_clearly():
+    with pytest.raises(TypeError, match=r"model: expected a Module with loss_and_grad.*lacking \['loss_and_grad'\]"):
+        Trainer(Linear(2, 1))
+    with pytest.raises(TypeError, match="config: expected a TrainConfig, got dict"):
+        Trainer(LinReg(), {"epochs": 2})
+    with pytest.raises(TypeError, match=r"callbacks\[0\]: expected a rnnkit.callbacks.Callback"):
+        Trainer(LinReg(), callbacks=[print])
+    X, y = linear_data(16)
+    trainer = Trainer(LinReg(), TrainConfig(epochs=1))
+    with pytest.raises(TypeError, match="train_batches: expected a list or a function.*iterator"):
+        trainer.fit(iter([(X, y)]))
+    with pytest.raises(ValueError, match="epoch 0 yielded no batches"):
+        trainer.fit([])
+    with pytest.raises(TypeError, match="val: expected the function to return"):
+        trainer.fit([(X, y)], val=lambda: None)
+    with pytest.raises(KeyError, match="epoch metrics have no 'val_acc'"):
+        Trainer(LinReg(), TrainConfig(epochs=2, patience=1, monitor="val_acc")).fit([(X, y)], val=[(X, y)])
+
+
+# -- progress ----------------------------------------------------------------------------
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_is_silent_off_a_terminal_and_for_short_runs():
+    t = [0.0]
+    quiet = io.StringIO()
+    bar = ProgressBar(10, stream=quiet, clock=lambda: t[0])
+    for _ in range(10):
+        t[0] += 1.0
+        bar.update(loss=0.5)
+    bar.close()
+    assert quiet.getvalue() == ""
+    tty = FakeTTY()
+    t[0] = 0.0
+    bar = ProgressBar(10, desc="epoch 1/2", stream=tty, delay=1.0, clock=lambda: t[0])
+    t[0] = 0.5
+    bar.update(loss=0.5)
+    assert tty.getvalue() == ""                      # still within the delay
+    t[0] = 2.0
+    bar.update(loss=0.25)
+    line = tty.getvalue()
+    assert line.startswith("\repoch 1/2  2/10 [") and "loss 0.2500" in line and "1.0 steps/s" in line
+    assert "ETA 00:08" in line
+    bar.close("val_loss 0.3")
+    assert tty.getvalue().endswith("val_loss 0.3\n")
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (0, 75.2, 3725, float("inf"))] == ["00:00", "01:15", "1:02:05", "--:--"]
+
+
+def test_trainer_output_follows_progress_and_log_every(capsys):
+    X, y = linear_data(32)
+    Trainer(LinReg(), TrainConfig(epochs=2, progress=False, log_every=1)).fit(batches_of(X, y))
+    assert capsys.readouterr().err == ""
+    Trainer(LinReg(), TrainConfig(epochs=2, log_every=2)).fit(batches_of(X, y))
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split()[:2] for line in err] == [["step", "2"], ["epoch", "1/2"], ["step", "4"], ["epoch", "2/2"]]
+    Trainer(LinReg(), TrainConfig(epochs=1, progress=True)).fit(batches_of(X, y))
+    err = capsys.readouterr().err
+    assert err.startswith("\repoch 1/1  1/2 [") and err.endswith("\n")
+
+
+# -- streams through the trainer ---------------------------------------------------------
+class TinyLM(Module):
+    def __init__(self, V=4, H=12):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.embed = self.add_module("embed", Embedding(V, 6, dtype="float64", rng=rng))
+        self.rnn = self.add_module("rnn", LSTM(6, H, dtype="float64", rng=rng))
+        self.head = self.add_module("head", Linear(H, V, dtype="float64", rng=rng))
+
+    def init_state(self, B):
+        return None
+
+    def chunk_forward(self, x, y, state, loss_mask=None):
+        e, ec = self.embed.forward(x)
+        o, s, rc = self.rnn.forward(e, state)
+        z, hc = self.head.forward(o)
+        n = y.size if loss_mask is None else int(loss_mask.sum())
+        if n == 0:
+            return 0.0, 0, s, (ec, rc, hc, np.zeros_like(z))
+        loss, dz = cross_entropy(z, y, mask=loss_mask)
+        return loss * n, n, s, (ec, rc, hc, dz * n)
+
+    def chunk_backward(self, cache, scale, dstate):
+        ec, rc, hc, dz = cache
+        de, ds = self.rnn.backward(self.head.backward(dz * scale, hc), dstate, rc)
+        self.embed.backward(de, ec)
+        return ds
+
+
+def test_trainer_drives_truncated_bptt_on_a_stream():
+    # a sequence whose next token needs memory beyond one chunk boundary: 0 1 2 3 2 1 0 1 2 3 ...
+    period = np.array([0, 1, 2, 3, 2, 1])
+    ids = np.tile(period, 120)
+    tb = TBPTT(TinyLM(), 6, 12)
+    cfg = TrainConfig(epochs=4, lr=0.02, clip_norm=5.0)
+    hist = Trainer(tb, cfg).fit(lambda epoch, rng: tb.stream(ids, 8),
+                                val=lambda: tb.stream(ids[:240], 2))
+    assert hist["val_loss"][-1] < 0.1 * hist["val_loss"][0]
+    assert hist.num_steps == 4 * len(tb.stream(ids, 8))
