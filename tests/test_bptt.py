@@ -226,6 +226,50 @@ def test_a_new_stream_starts_from_the_initial_state():
     assert fresh.loss_and_grad(first[0]) == again
 
 
+@pytest.mark.parametrize("k1,k2", [(4, 4), (3, 7)])
+def test_training_matches_pytorch_truncated_bptt_with_detach(k1, k2):
+    torch = pytest.importorskip("torch", reason="PyTorch autograd is the oracle for the TBPTT window")
+    rng = np.random.default_rng(10)
+    B, V, lr = 3, 5, 0.5
+    model = StreamLM(V=V, H=6)
+    data = rng.integers(0, V, 3 * 20 + 1)
+    R = (data.size - 1) // B
+    X = torch.from_numpy(rows_matrix(data, B, R))
+    Y = torch.from_numpy(rows_matrix(data[1:], B, R))
+    emb = torch.nn.Embedding(V, 3).double()
+    lstm = torch.nn.LSTM(3, 6).double()
+    head = torch.nn.Linear(6, V).double()
+    sd = model.state_dict()
+    with torch.no_grad():
+        for prefix, mod in (("embed.", emb), ("rnn.", lstm), ("head.", head)):
+            for name, p in mod.named_parameters():
+                p.copy_(torch.from_numpy(sd[prefix + name]))
+    opt = torch.optim.SGD([*emb.parameters(), *lstm.parameters(), *head.parameters()], lr=lr)
+    starts = {0: None}                           # window start position -> detached (h, c)
+    for s in range(0, R, k1):
+        e = min(s + k1, R)
+        a, nxt = max(0, s - (k2 - k1)), max(0, e - (k2 - k1))   # this window's start, the next one's
+        state = starts.pop(a)
+        out1, mid = lstm(emb(X[a:nxt]), state) if nxt > a else (None, state)
+        starts[nxt] = None if mid is None else tuple(t.detach() for t in mid)
+        out2 = lstm(emb(X[nxt:e]), mid)[0] if e > nxt else None
+        out = torch.cat([o for o in (out1, out2) if o is not None])
+        logits = head(out[s - a:])               # the new steps only
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), Y[s:e].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tb, ours = TBPTT(model, k1, k2), SGD(model, lr=lr)
+    for chunk in tb.stream(data, B):
+        model.zero_grad()
+        tb.loss_and_grad(chunk)
+        ours.step()
+    got = model.state_dict()
+    for prefix, mod in (("embed.", emb), ("rnn.", lstm), ("head.", head)):
+        for name, p in mod.named_parameters():
+            assert rel_error(got[prefix + name], p.detach().numpy()) < 1e-10, prefix + name
+
+
 # -- streams -----------------------------------------------------------------------------
 def test_array_stream_cuts_contiguous_rows_with_next_step_targets(tmp_path):
     data = np.arange(23)

@@ -427,6 +427,15 @@ def test_progress_bar_is_silent_off_a_terminal_and_for_short_runs():
     assert tty.getvalue().endswith("val_loss 0.3\n")
 
 
+def test_progress_bar_of_a_run_already_long_shows_at_once_and_rates_only_new_steps():
+    t = [10.0]
+    tty = FakeTTY()
+    bar = ProgressBar(8, stream=tty, visible_from=5.0, initial=4, clock=lambda: t[0])
+    t[0] = 12.0
+    bar.update()
+    assert "5/8 [" in tty.getvalue() and "0.5 steps/s" in tty.getvalue()
+
+
 def test_format_duration():
     assert [format_duration(s) for s in (0, 75.2, 3725, float("inf"))] == ["00:00", "01:15", "1:02:05", "--:--"]
 
@@ -482,3 +491,23 @@ def test_trainer_drives_truncated_bptt_on_a_stream():
                                 val=lambda: tb.stream(ids[:240], 2))
     assert hist["val_loss"][-1] < 0.1 * hist["val_loss"][0]
     assert hist.num_steps == 4 * len(tb.stream(ids, 8))
+
+
+def test_trainer_takes_a_stream_of_documents_of_unknown_length(capsys):
+    rng = np.random.default_rng(4)
+    docs = [np.tile([0, 1, 2, 3], int(n)) for n in rng.integers(2, 6, 12)]
+    tb = TBPTT(TinyLM(), 5)
+    hist = Trainer(tb, TrainConfig(epochs=2, lr=0.02, progress=True)).fit(
+        lambda epoch, rng: tb.stream(iter(docs), 3), val=lambda: tb.stream(docs[:3], 1))
+    assert hist.num_steps > 0 and hist["val_loss"][1] < hist["val_loss"][0]
+    err = capsys.readouterr().err
+    assert "steps  loss" in err and "ETA" not in err
+
+
+def test_plateau_follows_the_configured_mode():
+    X, y = linear_data(16)
+    vals = iter([0.5, 0.6, 0.7, 0.8])
+    cfg = TrainConfig(epochs=4, lr=0.1, schedule="plateau", schedule_kwargs={"patience": 0}, mode="max",
+                      monitor="val_acc")
+    hist = Trainer(LinReg(), cfg).fit([(X, y)], val=lambda: {"acc": next(vals)})
+    assert hist.steps["lr"] == [0.1] * 4

@@ -13,7 +13,9 @@ What k1 and k2 mean (Williams & Peng 1990, whose BPTT(h; h') has h = k2, h' = k1
   last k2 steps, the k1 new ones plus the k2 - k1 steps just before them. The window is
   re-run forward with the current parameters from the state saved at its start, which is
   a constant (no gradient flows into it). The loss at the oldest new step therefore sees
-  k2 - k1 + 1 steps of history, the newest sees k2.
+  k2 - k1 + 1 steps of history, the newest sees k2. Precisely, the window is the new
+  steps plus the k2 - k1 steps before them (fewer at the start of a stream), so a last,
+  shorter chunk of n < k1 steps back-propagates through n + k2 - k1 steps.
 - ``k1 = k2 = k`` is the common case (char-rnn's ``seq_length``, PyTorch's
   word_language_model ``--bptt``): cut the stream into chunks of k steps, carry the
   hidden state from chunk to chunk, back-propagate within each chunk. The forward work
@@ -340,7 +342,7 @@ class TBPTT:
         self.state = None      # the state after the newest step trained on
         self._win: _Window | None = None
         self._eval_state = None
-        self._batch = None
+        self._batch = self._eval_batch = None
 
     # -- the wrapped model's parameters and mode ----------------------------------------
     def named_parameters(self, prefix: str = ""):
@@ -436,7 +438,11 @@ class TBPTT:
         """Forward only, carrying the evaluation state: ``(loss_sum, count)`` over valid steps."""
         c = self._check_chunk(chunk, None)
         B = c.batch_size
+        if not c.start and self._eval_state is not None and self._eval_batch != B:
+            raise ValueError(f"chunk: expected batch size {self._eval_batch} as the stream so far, got {B}; "
+                             "hint: a new stream must start with a chunk of index 0")
         state = self.model.init_state(B) if c.start or self._eval_state is None else self._eval_state
+        self._eval_batch = B
         n = len(c)
         cuts = [] if c.resets is None else [t for t in range(1, n) if c.resets[t].any()]
         bounds = [0] + cuts + [n]

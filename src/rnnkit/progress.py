@@ -53,14 +53,18 @@ class ProgressBar:
         enabled: None (auto: a terminal, after ``delay`` seconds), True or False.
         stream: where to draw; ``sys.stderr`` at construction time by default.
         delay: seconds of silence before an auto bar first appears.
+        visible_from: clock time from which an auto bar may appear (default: now + delay);
+            a training loop passes the start of the run, so that short epochs of a long
+            run still show.
+        initial: steps already done before this bar (a resumed epoch); not counted in the rate.
         min_interval: the shortest time between two redraws, in seconds.
         width: characters of the bar itself.
         clock: a monotonic clock in seconds (for tests).
     """
 
     def __init__(self, total: int | None = None, *, desc: str = "", enabled: bool | None = None,
-                 stream=None, delay: float = 1.0, min_interval: float = 0.1, width: int = 24,
-                 clock=time.monotonic) -> None:
+                 stream=None, delay: float = 1.0, visible_from: float | None = None, initial: int = 0,
+                 min_interval: float = 0.1, width: int = 24, clock=time.monotonic) -> None:
         if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
             raise ValueError(f"total: expected an int >= 0 or None, got {total!r}")
         if enabled not in (None, True, False):
@@ -69,13 +73,16 @@ class ProgressBar:
         self.desc = str(desc)
         self.stream = sys.stderr if stream is None else stream
         self.active = enabled is True or (enabled is None and _is_tty(self.stream))
-        self.delay = 0.0 if enabled is True else float(delay)
         self.min_interval = float(min_interval)
         self.width = int(width)
         self.clock = clock
-        self.count = 0
+        self.count = self.initial = int(initial)
         self.metrics: dict[str, float] = {}
         self._start = clock()
+        if enabled is True:
+            self.visible_from = -math.inf
+        else:
+            self.visible_from = self._start + float(delay) if visible_from is None else float(visible_from)
         self._last_draw = -math.inf
         self._drawn = False   # something is on the current line
         self._shown = False   # the bar has appeared at least once
@@ -90,7 +97,7 @@ class ProgressBar:
         if not self.active:
             return
         now = self._last_update = self.clock()
-        if now - self._start < self.delay:
+        if now < self.visible_from:
             return
         if now - self._last_draw >= self.min_interval or (self.total is not None and self.count >= self.total):
             self._draw(now)
@@ -128,7 +135,7 @@ class ProgressBar:
     def rate(self) -> float:
         """Steps per second so far."""
         elapsed = self.clock() - self._start
-        return self.count / elapsed if elapsed > 0 else 0.0
+        return (self.count - self.initial) / elapsed if elapsed > 0 else 0.0
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -141,7 +148,7 @@ class ProgressBar:
         """The text of the line, without carriage return (also used by the tests)."""
         now = self.clock() if now is None else now
         elapsed = max(now - self._start, 0.0)
-        rate = self.count / elapsed if elapsed > 0 else 0.0
+        rate = (self.count - self.initial) / elapsed if elapsed > 0 else 0.0
         parts = [self.desc] if self.desc else []
         if self.total:
             frac = min(self.count / self.total, 1.0)

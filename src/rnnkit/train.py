@@ -45,7 +45,7 @@ import numpy as np
 
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
+from .clip import clip_grad_norm, clip_grad_value, grad_norm
 from .module import Module
 from .optim import OPTIMIZERS, make_optimizer
 from .progress import ProgressBar
@@ -285,8 +285,10 @@ class Trainer:
         if config.weight_decay is not None:
             kw["weight_decay"] = config.weight_decay
         self.optimizer = make_optimizer(config.optimizer, model, **kw)
-        self.schedule = (make_schedule(config.schedule, self.optimizer, **config.schedule_kwargs)
-                         if config.schedule else None)
+        sched_kw = dict(config.schedule_kwargs)
+        if config.schedule == "plateau":
+            sched_kw.setdefault("mode", config.mode)  # the monitored metric's direction
+        self.schedule = make_schedule(config.schedule, self.optimizer, **sched_kw) if config.schedule else None
         self._builtin: list[Callback] = []
         if config.patience is not None:
             self._builtin.append(EarlyStopping(config.monitor, config.patience, config.min_delta,
@@ -327,6 +329,7 @@ class Trainer:
             "val_loss" if val is not None else "loss")
         self.stop_training, self.stop_reason = False, None
         self.history.stop_reason = None
+        self._fit_start = time.monotonic()  # the progress bar's clock: an auto bar shows after 1 s
         self._emit("on_train_begin", Context(self, self.epoch, self.step))
         while self.epoch < epochs and not self.stop_training:
             if max_steps is not None and self.step >= max_steps:
@@ -353,31 +356,38 @@ class Trainer:
         else:
             batches = [train_batches[i] for i in self.rng.permutation(len(train_batches))] \
                 if cfg.shuffle else train_batches
-        total = len(batches) if hasattr(batches, "__len__") else None
+        try:
+            total = len(batches)
+        except TypeError:  # a generator, or a stream of documents: no length known
+            total = None
         it = iter(batches)
         for i in range(self.batch_in_epoch):
             if next(it, _END) is _END:
                 raise ValueError(f"train_batches: epoch {epoch} has only {i} batches, but the run resumes after "
                                  f"{self.batch_in_epoch}; hint: pass the same batches as the saved run")
-        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}", enabled=cfg.progress)
-        bar.count = self.batch_in_epoch
+        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}", enabled=cfg.progress,
+                          visible_from=self._fit_start + 1.0, initial=self.batch_in_epoch)
         t0, loss_sum, n_loss, paused = time.perf_counter(), 0.0, 0, False
-        while not self.stop_training:
-            if max_steps is not None and self.step >= max_steps:
-                paused = True
-                break
-            batch = next(it, _END)
-            if batch is _END:
-                break
-            logs = self._train_step(batch)
-            self.batch_in_epoch += 1
-            if not logs["skipped"]:
-                loss_sum, n_loss = loss_sum + logs["loss"], n_loss + 1
-            bar.update(loss=loss_sum / max(n_loss, 1))
-            if cfg.log_every and self.step % cfg.log_every == 0:
-                self._print(bar, f"step {self.step}  epoch {epoch + 1}  loss {logs['loss']:.4f}  grad_norm "
-                                 f"{logs['grad_norm']:.3g}  lr {logs['lr']:.3g}  {bar.rate:.1f} steps/s")
-            self._emit("on_step_end", Context(self, epoch, self.step, logs))
+        try:
+            while not self.stop_training:
+                if max_steps is not None and self.step >= max_steps:
+                    paused = True
+                    break
+                batch = next(it, _END)
+                if batch is _END:
+                    break
+                logs = self._train_step(batch)
+                self.batch_in_epoch += 1
+                if not logs["skipped"]:
+                    loss_sum, n_loss = loss_sum + logs["loss"], n_loss + 1
+                bar.update(loss=loss_sum / max(n_loss, 1))
+                if cfg.log_every and self.step % cfg.log_every == 0:
+                    self._print(bar, f"step {self.step}  epoch {epoch + 1}  loss {logs['loss']:.4f}  grad_norm "
+                                     f"{logs['grad_norm']:.3g}  lr {logs['lr']:.3g}  {bar.rate:.1f} steps/s")
+                self._emit("on_step_end", Context(self, epoch, self.step, logs))
+        except BaseException:
+            bar.close()  # end the bar's line before the traceback
+            raise
         self._epoch_time += time.perf_counter() - t0
         if paused:
             self.stop_reason, self.stop_training = "max_steps", True
@@ -416,11 +426,11 @@ class Trainer:
                 layer.record_grad_flow = False
         lr = float(self.optimizer.lr)
         norm = math.nan
-        ok = error is None and math.isfinite(loss) and all_finite(self.model)
-        if ok:
+        ok = error is None and math.isfinite(loss)
+        if ok:  # a finite global norm means every gradient element is finite: one pass checks both
             try:
                 if cfg.clip_value is None and cfg.clip_norm is not None:
-                    norm = clip_grad_norm(self.model, cfg.clip_norm)  # returns the pre-clip norm
+                    norm = clip_grad_norm(self.model, cfg.clip_norm)  # pre-clip norm; no-op when not finite
                 else:
                     norm = grad_norm(self.model)
             except FloatingPointError as exc:
