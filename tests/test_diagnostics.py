@@ -370,7 +370,7 @@ def test_monitor_as_trainer_callback_matches_the_trainers_own_recording():
     from rnnkit.train import TrainConfig, Trainer
 
     net, batch = _scaled_rnn(0.9, T=6)
-    mon = DiagnosticsMonitor(net, every=2, warn=False)
+    mon = DiagnosticsMonitor(net, every=2, first=False, warn=False)
     cfg = TrainConfig(epochs=1, optimizer="sgd", lr=0.01, grad_flow_every=2, progress=False, clip_norm=0.01)
     trainer = Trainer(net, cfg, callbacks=[mon.callback()])
     trainer.fit([batch] * 5)

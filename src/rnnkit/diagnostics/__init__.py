@@ -4,14 +4,19 @@
     health       rho and sigma_max of W_hh, gate saturation, gradient/update norms, memory horizon
     warnings     rules -> findings with likely cause and remedy; GradientWarning
     monitor      DiagnosticsMonitor: every N steps during training, zero cost in between
+                 (.callback() for rnnkit.train.Trainer; attach/watch_fit for any loop or model)
     report       a report folder: heatmap, spectral radius, saturation, summary.txt/json
     activations  hidden/gate values over a text; ranking interpretable cells
     visualize    the text coloured by a cell's value, as a self-contained HTML page
+    cells        the most interpretable cells of a character model: ranking + page
 
 Only NumPy is imported here; matplotlib loads inside the plotting functions.
 """
 
-from .activations import correlations, hidden_activations, rank_cells, text_activations, text_features
+from .activations import (char_model_activations, correlations, hidden_activations, rank_cells, text_activations,
+                          text_features)
+from .attach import attach, detach, watch_fit
+from .cells import interpretable_cells_report
 from .flow import GradFlow, read_grad_flow, set_recording, steps_back
 from .health import (decay_ratio, gate_saturation, grad_norms, largest_singular_value, memory_horizon,
                      param_norms, recurrent_weight_health, spectral_radius, update_norms)
@@ -31,4 +36,5 @@ __all__ = [
     "DiagnosticsMonitor", "DiagnosticsRecord", "summarize", "write_report",
     "hidden_activations", "text_activations", "text_features", "correlations", "rank_cells",
     "activation_html", "write_activation_html", "interpretable_cells_html", "recurrent_layers",
+    "char_model_activations", "interpretable_cells_report", "attach", "detach", "watch_fit",
 ]

@@ -156,3 +156,37 @@ def rank_cells(acts, features: Mapping[str, np.ndarray], top: int = 10) -> list[
     score = np.abs(R[np.arange(R.shape[0]), best])
     order = np.argsort(-score, kind="stable")[:top]
     return [{"cell": int(j), "feature": names[best[j]], "correlation": float(R[j, best[j]])} for j in order]
+
+
+def char_model_activations(model, text: str, *, layer_index: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`hidden_activations` of a character model (e.g. :class:`rnnkit.models.CharLM`) over ``text``.
+
+    The model is a fitted estimator with ``net_`` and ``vocab_`` (or the network itself
+    with a ``vocab_`` given on it); its network holds one recurrent layer, fed by an
+    ``Embedding`` (or one-hot vectors when there is none). ``layer_index`` defaults to the
+    top layer.
+    """
+    from ..nn import Embedding
+    from ._layers import find_module_with_layers, recurrent_layers
+
+    net = find_module_with_layers(model)
+    layers = recurrent_layers(net)
+    if len(layers) != 1:
+        raise ValueError(f"model: expected a network with one recurrent layer, found {len(layers)} ({sorted(layers)})")
+    layer = next(iter(layers.values()))
+    if not isinstance(text, str) or not text:
+        raise ValueError("text: expected a non-empty string")
+    if callable(getattr(model, "_encode", None)):
+        ids = np.asarray(model._encode(text, "text"))
+    elif getattr(model, "vocab_", None) is not None:
+        ids = np.asarray(model.vocab_.encode(list(text)))
+    else:
+        raise TypeError(f"model: expected a fitted character model with vocab_, got {type(model).__name__}")
+    embed = [m for m in net._children.values() if isinstance(m, Embedding)]
+    if embed:
+        x = embed[0].parameters()["weight"][ids]                   # (T, E)
+    else:
+        x = np.zeros((ids.size, layer.input_size), layer.dtype)
+        x[np.arange(ids.size), ids] = 1.0                           # one-hot (T, V)
+    k = layer.num_layers - 1 if layer_index is None else layer_index
+    return hidden_activations(layer, x, layer_index=k)

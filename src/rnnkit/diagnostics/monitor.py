@@ -70,14 +70,15 @@ class DiagnosticsMonitor:
     Args:
         model: a Module (or a fitted estimator with ``net_``) containing RNN/LSTM/GRU layers.
         every: record on steps where ``step % every == 0``.
+        first: also record the first step seen (the network as initialized).
         eps: saturation distance for :func:`gate_saturation`.
         thresholds: :class:`Thresholds` for the warning rules.
         warn: emit :class:`GradientWarning` (once per kind and place); findings are kept
             in ``record.findings`` either way.
     """
 
-    def __init__(self, model, *, every: int = 10, eps: float = 0.05, thresholds: Thresholds | None = None,
-                 warn: bool = True) -> None:
+    def __init__(self, model, *, every: int = 10, first: bool = True, eps: float = 0.05,
+                 thresholds: Thresholds | None = None, warn: bool = True) -> None:
         self.module = find_module_with_layers(model)
         self.layers = recurrent_layers(self.module)
         if not self.layers:
@@ -91,9 +92,10 @@ class DiagnosticsMonitor:
         self._snapshot = None
         self._caches: dict = {}
         self._warned: set = set()
+        self._first = bool(first)
 
     def due(self, step: int) -> bool:
-        return step % self.every == 0
+        return step % self.every == 0 or (self._first and not self.record.steps)
 
     # -- hooks ----------------------------------------------------------------------------
     def before_step(self, step: int) -> bool:
@@ -221,7 +223,9 @@ class DiagnosticsMonitor:
 
         return summarize(self.record)
 
-    def write_report(self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True):
+    def write_report(self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True,
+                     extra: dict | None = None, notes=()):
+        """Write a report folder (see :mod:`rnnkit.diagnostics.report`); returns its path."""
         from .report import write_report
 
-        return write_report(folder, self.record, title=title, plots=plots)
+        return write_report(folder, self.record, title=title, plots=plots, extra=extra, notes=notes)

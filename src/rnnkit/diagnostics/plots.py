@@ -99,13 +99,16 @@ def plot_flow_profiles(profiles: dict, path, title: str = "", key: str = "") -> 
 
 def plot_lines(series: dict, path, *, title: str = "", xlabel: str = "training step", ylabel: str = "",
                logy: bool = False, hline: float | None = None, hline_label: str = "") -> str:
-    """One line per label; ``series``: label -> (x, y). NaN/inf points are left out."""
+    """One line per label; ``series``: label -> (x, y) or (x, y, style) with ``style`` a
+    dict of ``Axes.plot`` keywords (color, linestyle, ...). NaN/inf points are left out."""
     fig, axes = _figure()
     ax = axes[0, 0]
-    for label, (x, y) in series.items():
-        y = np.asarray(y, dtype=np.float64)
-        y = np.where(np.isfinite(y) & ((y > 0) if logy else True), y, np.nan)
-        ax.plot(np.asarray(x), y, label=str(label), marker="." if len(y) < 30 else None)
+    for label, spec in series.items():
+        x, y = spec[0], np.asarray(spec[1], dtype=np.float64)
+        style = {"marker": "." if len(y) < 30 else None, **(spec[2] if len(spec) > 2 else {})}
+        with np.errstate(invalid="ignore"):
+            y = np.where(np.isfinite(y) & ((y > 0) if logy else True), y, np.nan)
+        ax.plot(np.asarray(x), y, label=str(label), **style)
     if hline is not None:
         ax.axhline(hline, color="gray", linestyle="--", linewidth=1, label=hline_label or None)
     if logy:

@@ -108,24 +108,41 @@ def summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(folder, record, *, title: str = "rnnkit diagnostics", plots: bool = True) -> Path:
-    """Write the report folder for ``record`` (a :class:`DiagnosticsRecord`); returns its path."""
+def _describe(value) -> str:
+    import json
+
+    from ._io import jsonable
+
+    return json.dumps(jsonable(value))
+
+
+def write_report(folder, record, *, title: str = "rnnkit diagnostics", plots: bool = True,
+                 extra: dict | None = None, notes=()) -> Path:
+    """Write the report folder for ``record`` (a :class:`DiagnosticsRecord`); returns its path.
+
+    ``extra`` entries are added to summary.json (and listed in summary.txt); ``notes`` are
+    lines appended to both.
+    """
     from .plots import MISSING_NOTE, have_matplotlib
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarize(record, title)
     written = []
-    notes = []
+    notes = list(notes)
     if plots and not have_matplotlib():
         notes.append(MISSING_NOTE)
     elif plots and record.steps:
         written = _write_plots(folder, record)
     summary["files"] = ["summary.txt", "summary.json", "record.json"] + written
     summary["notes"] = notes
+    summary.update(extra or {})
     atomic_write_json(folder / "record.json", record.to_dict())
     atomic_write_json(folder / "summary.json", summary)
-    text = summary_text(summary) + ("\n".join(notes) + "\n" if notes else "")
+    text = summary_text(summary)
+    for key, value in (extra or {}).items():
+        text += f"{key}: {_describe(value)}\n"
+    text += "".join(f"note: {n}\n" for n in notes)
     atomic_write_text(folder / "summary.txt", text)
     return folder
 

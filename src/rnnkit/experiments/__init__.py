@@ -1,0 +1,59 @@
+"""Experiments anyone can rerun: each trains small models, then writes plots and a table.
+
+    weight-scaling   W_hh = s x orthogonal, s below and above 1: vanishing vs exploding,
+                     with and without gradient clipping (tanh RNN, adding problem)
+    cells-adding     tanh RNN vs LSTM vs GRU on the adding problem at T = 50, 100, 200:
+                     learning curves and per-step gradient norms
+    init             small normal, Xavier, orthogonal, identity + ReLU (IRNN) compared
+    neuron           a feed-forward network vs an RNN predicting the next character of "neuron"
+
+    result = run_experiment("weight-scaling", out="experiments", smoke=True)
+    print(result.table())
+
+``smoke=True`` shrinks every size so a run takes seconds (for tests and a first look);
+``overrides`` change any setting of the experiment's ``Config`` (see ``describe(name)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+from ._common import ExperimentResult, apply_overrides
+
+_MODULES = {"weight-scaling": "weight_scaling", "cells-adding": "cells_adding", "init": "init_compare",
+            "neuron": "neuron"}
+EXPERIMENTS = tuple(_MODULES)
+
+__all__ = ["EXPERIMENTS", "ExperimentResult", "run_experiment", "describe", "get_config"]
+
+
+def _module(name: str):
+    if name not in _MODULES:
+        raise ValueError(f"name: expected one of {list(_MODULES)}, got {name!r}")
+    return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+
+
+def get_config(name: str, *, smoke: bool = False, overrides: dict | None = None):
+    """The experiment's config: its defaults, shrunk by ``smoke``, then ``overrides`` applied."""
+    mod = _module(name)
+    cfg = mod.Config()
+    if smoke:
+        cfg = dataclasses.replace(cfg, **mod.SMOKE)
+    return apply_overrides(cfg, overrides or {})
+
+
+def describe(name: str) -> dict:
+    """Title, docstring and settings (with defaults and smoke values) of an experiment."""
+    mod = _module(name)
+    defaults = dataclasses.asdict(mod.Config())
+    return {"name": name, "title": mod.TITLE, "doc": mod.__doc__, "settings": defaults, "smoke": dict(mod.SMOKE)}
+
+
+def run_experiment(name: str, out="experiments", *, smoke: bool = False, overrides: dict | None = None,
+                   plots: bool | None = None) -> ExperimentResult:
+    """Run experiment ``name``; writes ``<out>/<name>/`` (table.md, table.csv, results.json, *.png)."""
+    cfg = get_config(name, smoke=smoke, overrides=overrides)
+    if plots is not None:
+        cfg = dataclasses.replace(cfg, plots=bool(plots))
+    return _module(name).run(cfg, out)
