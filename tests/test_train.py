@@ -389,6 +389,8 @@ def test_trainer_refuses_bad_arguments_clearly():
     trainer = Trainer(LinReg(), TrainConfig(epochs=1))
     with pytest.raises(TypeError, match="train_batches: expected a list or a function.*iterator"):
         trainer.fit(iter([(X, y)]))
+    with pytest.raises(TypeError, match=r"val: expected a list of batches, got a tuple of 2 arrays.*val=\[\(X, y\)\]"):
+        trainer.fit([(X, y)], val=(X, y))
     with pytest.raises(ValueError, match="epoch 0 yielded no batches"):
         trainer.fit([])
     with pytest.raises(TypeError, match="val: expected the function to return"):

@@ -625,6 +625,9 @@ def _check_batches(name, value, signature) -> None:
                         f"hint: wrap it, e.g. lambda epoch, rng: make_batches(...)")
     if not callable(value) and not hasattr(value, "__iter__"):
         raise TypeError(f"{name}: expected a list or a function {signature}, got {type(value).__name__}")
+    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+        raise TypeError(f"{name}: expected a list of batches, got a tuple of {len(value)} arrays, which looks "
+                        f"like one batch; hint: {name}=[(X, y)]")
 
 
 def _walk_modules(obj, prefix: str = "", seen=None):
