@@ -7,27 +7,48 @@ Shape legend
 A cell never loops over time; :mod:`rnnkit.nn.recurrent` owns the loop. To keep the large
 matrix products large, the split of work is:
 
-* the driver computes the input projection ``xp = x W_ih^T + b_ih`` for all T steps at
-  once, as one (T*B, I) x (I, G) product;
+* ``project`` computes the input projection ``xp = x W_ih^T + b`` for all T steps at once,
+  as one (T*B, I) x (I, G) product; ``recurrent_weight`` prepares W_hh once per sequence;
 * ``step_forward`` adds the recurrent product and applies the gate math for one step,
-  writing what backward needs into slot ``t`` of per-sequence arrays from ``allocate``;
+  writing the new state into ``h_out`` (and ``c_out``) and what backward needs into slot
+  ``t`` of the per-sequence arrays from ``allocate``;
 * ``step_backward`` turns the gradient w.r.t. the new state into the gradient w.r.t. the
   pre-activations, split into the input part ``dgi`` (feeds dW_ih, db_ih and dx) and the
-  recurrent part ``dgh`` (feeds dW_hh, db_hh); they differ only for the GRU. The driver
+  recurrent part ``dgh`` (feeds dW_hh, db_hh); they differ only for the GRU. It writes
+  the gradient w.r.t. the previous state into ``dh_out`` (and ``dc_out``). The driver
   forms the weight gradients after the loop, as one product over all time steps.
 
 ``hr`` is the previous hidden state as seen by the recurrent product: equal to ``h``
-unless variational recurrent dropout multiplies it by a fixed per-sequence mask.
-``step_backward`` returns ``(dhr, dh_direct, dc_prev)``: the gradient through the
-recurrent product, the gradient reaching ``h_{t-1}`` by any other path (GRU's ``z * h``),
-and the gradient w.r.t. ``c_{t-1}`` (LSTM only).
+unless variational recurrent dropout multiplies it by a fixed per-sequence ``rec_mask``.
+
+Speed without changing the maths:
+
+* sigmoid(x) = (1 + tanh(x / 2)) / 2. The rows of W_ih, W_hh and the biases that feed a
+  sigmoid gate are multiplied by 1/2 once per sequence (exact in floating point, a power
+  of two), so one ``tanh`` over all gates and one affine map ``a * alpha + beta`` give
+  every activation: two passes over (B, G) instead of one per gate.
+* b_hh is folded into the input projection wherever it is added outside a product (all
+  of it for RNN and LSTM, the r and z parts for the GRU).
+* The elementwise gate math of one step is one call: a fused compiled kernel from
+  :mod:`rnnkit._kernels` when one is active (``kern`` is not None), otherwise the NumPy
+  code below, which is the reference the kernels are tested against.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .functional import ACTIVATIONS, sigmoid
+from .functional import ACTIVATIONS
+
+
+def _gate_affine(kinds: str, H: int, dtype):
+    """Per-column (scale, alpha, beta) so that act = alpha * tanh(scale * pre) + beta.
+
+    ``kinds`` has one letter per gate block: "s" sigmoid, "t" tanh.
+    """
+    s = {"s": (0.5, 0.5, 0.5), "t": (1.0, 1.0, 0.0)}
+    cols = [np.repeat(np.array([s[k][j] for k in kinds], dtype), H) for j in range(3)]
+    return tuple(cols)  # each (G,)
 
 
 class RNNCell:
@@ -36,6 +57,9 @@ class RNNCell:
     The textbook's h_t = tanh(W_x x_t + W_h h_{t-1} + b_h) is the same map with
     W_x = W_ih, W_h = W_hh and b_h = b_ih + b_hh (PyTorch keeps two biases; only their sum
     matters). The output y_t = W_y h_t + b_y is a separate ``Linear`` layer.
+
+    Backward: dpre_t = dh_t * act'(pre_t), with tanh' = 1 - h_t^2 and relu' = [h_t > 0];
+    dh_{t-1} = dpre_t W_hh.
     """
 
     num_gates = 1
@@ -45,22 +69,43 @@ class RNNCell:
         self.nonlinearity = nonlinearity
         self.act, self.dact = ACTIVATIONS[nonlinearity]
 
-    def allocate(self, T: int, B: int, H: int, dtype) -> dict[str, np.ndarray]:
-        return {"h": np.empty((T, B, H), dtype)}
+    def project(self, x2, W_ih, b_ih, b_hh):
+        xp = x2 @ W_ih.T                                  # (T*B, I) x (I, H)
+        if b_ih is not None:
+            xp += b_ih + b_hh
+        return xp
 
-    def step_forward(self, xp, h, hr, c, W_hh, b_hh, store, t):
-        pre = store["h"][t]                      # (B, H), becomes h_t in place
-        np.matmul(hr, W_hh.T, out=pre)
-        pre += xp
-        if b_hh is not None:
-            pre += b_hh
-        self.act(pre, out=pre)
-        return pre, None
+    def recurrent_weight(self, W_hh, b_hh):
+        return np.ascontiguousarray(W_hh.T), None          # (H, H): W_hh^T, laid out for h W^T
 
-    def step_backward(self, dh, dc, h, c, W_hh, store, t, dgi, dgh):
-        # d pre = dh * act'(pre), written through the activation's output h_t
-        np.multiply(dh, self.dact(store["h"][t]), out=dgi)
-        return dgi @ W_hh, None, None            # (B, G) x (G, H) -> (B, H)
+    def allocate(self, T, B, H, dtype):
+        return {}  # h_t itself (kept by the driver) is all backward needs
+
+    def workspace(self, B, H, dtype):
+        return {}
+
+    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+        np.matmul(hr, Wr, out=h_out)                       # (B, H) x (H, H)
+        if kern is not None and self.nonlinearity == "tanh":
+            kern.rnn_tanh_forward(h_out, xp)
+            return
+        h_out += xp
+        self.act(h_out, out=h_out)
+
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+                      dh_out, dc_out, ws, kern):
+        if self.nonlinearity == "tanh":
+            if kern is not None:
+                kern.tanh_backward(dh, h_new, dgi)
+            else:
+                np.multiply(h_new, h_new, out=dgi)        # dpre = dh * (1 - h^2)
+                np.subtract(1.0, dgi, out=dgi)
+                dgi *= dh
+        else:
+            np.multiply(dh, h_new > 0, out=dgi)
+        np.matmul(dgi, W_hh, out=dh_out)                  # (B, H) x (H, H)
+        if rec_mask is not None:
+            dh_out *= rec_mask
 
 
 class LSTMCell:
@@ -72,57 +117,95 @@ class LSTMCell:
         o = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)
+
+    Backward, with dh = dL/dh_t and dc = dL/dc_t from step t+1:
+
+        dc_t  = dc + dh * o * (1 - tanh(c_t)^2)
+        do    = dh * tanh(c_t) * o (1 - o)        di = dc_t * g * i (1 - i)
+        df    = dc_t * c_{t-1} * f (1 - f)        dg = dc_t * i * (1 - g^2)
+        dc_{t-1} = dc_t * f,   dh_{t-1} = [di df dg do] W_hh
     """
 
     num_gates = 4
     has_cell_state = True
 
+    def project(self, x2, W_ih, b_ih, b_hh):
+        H = W_ih.shape[0] // 4
+        scale, _, _ = _gate_affine("ssts", H, W_ih.dtype)
+        xp = x2 @ (W_ih * scale[:, None]).T               # (T*B, I) x (I, 4H), pre-scaled
+        if b_ih is not None:
+            xp += (b_ih + b_hh) * scale
+        return xp
+
+    def recurrent_weight(self, W_hh, b_hh):
+        scale, _, _ = _gate_affine("ssts", W_hh.shape[1], W_hh.dtype)
+        return np.ascontiguousarray((W_hh * scale[:, None]).T), None  # (H, 4H), pre-scaled
+
     def allocate(self, T, B, H, dtype):
         return {
             "gates": np.empty((T, B, 4 * H), dtype),  # activated i, f, g, o
-            "c": np.empty((T, B, H), dtype),          # c_t
             "tc": np.empty((T, B, H), dtype),         # tanh(c_t)
-            "h": np.empty((T, B, H), dtype),          # h_t
         }
 
-    def step_forward(self, xp, h, hr, c, W_hh, b_hh, store, t):
+    def workspace(self, B, H, dtype):
+        _, alpha, beta = _gate_affine("ssts", H, dtype)
+        return {"alpha": alpha, "beta": beta, "tmp": np.empty((B, H), dtype),
+                "dct": np.empty((B, H), dtype), "d4": np.empty((B, 4 * H), dtype)}
+
+    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+        a = store["gates"][t]                              # (B, 4H)
+        np.matmul(hr, Wr, out=a)                           # (B, H) x (H, 4H)
+        if kern is not None:
+            kern.lstm_forward(a, xp, c, c_out, store["tc"][t], h_out)
+            return
         H = h.shape[-1]
-        a = store["gates"][t]                      # (B, 4H)
-        np.matmul(hr, W_hh.T, out=a)
         a += xp
-        if b_hh is not None:
-            a += b_hh
-        sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])  # i, f
-        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
-        sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])  # o
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c_new = store["c"][t]
-        np.multiply(f, c, out=c_new)
-        c_new += i * g
-        tc = np.tanh(c_new, out=store["tc"][t])
-        h_new = np.multiply(o, tc, out=store["h"][t])
-        return h_new, c_new
+        np.tanh(a, out=a)
+        a *= ws["alpha"]
+        a += ws["beta"]                                    # sigmoid, sigmoid, tanh, sigmoid
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, c, out=c_out)
+        c_out += np.multiply(i, g, out=ws["tmp"])
+        tc = np.tanh(c_out, out=store["tc"][t])
+        np.multiply(o, tc, out=h_out)
 
     @staticmethod
     def cell_grad(dh, dc, store, t):
         """dL/dc_t: from the future cell state (dc) and through h_t = o * tanh(c_t)."""
         H = dh.shape[-1]
-        o, tc = store["gates"][t][:, 3 * H :], store["tc"][t]
+        o, tc = store["gates"][t][:, 3 * H:], store["tc"][t]
         dct = dh * o * (1.0 - tc * tc)
         if dc is not None:
             dct += dc
         return dct
 
-    def step_backward(self, dh, dc, h, c, W_hh, store, t, dgi, dgh):
-        H = dh.shape[-1]
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+                      dh_out, dc_out, ws, kern):
         a, tc = store["gates"][t], store["tc"][t]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        dct = self.cell_grad(dh, dc, store, t)
-        np.multiply(dh * tc, o * (1.0 - o), out=dgi[:, 3 * H :])        # o
-        np.multiply(dct * g, i * (1.0 - i), out=dgi[:, :H])              # i
-        np.multiply(dct * c, f * (1.0 - f), out=dgi[:, H : 2 * H])       # f
-        np.multiply(dct * i, 1.0 - g * g, out=dgi[:, 2 * H : 3 * H])     # g
-        return dgi @ W_hh, None, dct * f
+        if kern is not None:
+            kern.lstm_backward(dh, dc, a, c, tc, dgi, dc_out)
+        else:
+            H = dh.shape[-1]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            dct = np.multiply(tc, tc, out=ws["dct"])       # dc_t = dc + dh o (1 - tc^2)
+            np.subtract(1.0, dct, out=dct)
+            dct *= dh
+            dct *= o
+            dct += dc
+            np.multiply(dh, tc, out=dgi[:, 3 * H:])       # d o   (before o's derivative)
+            np.multiply(dct, g, out=dgi[:, :H])            # d i
+            np.multiply(dct, c, out=dgi[:, H:2 * H])       # d f
+            np.multiply(dct, i, out=dgi[:, 2 * H:3 * H])   # d g
+            d4 = np.subtract(1.0, a, out=ws["d4"])         # s (1 - s) for the sigmoid gates
+            d4 *= a
+            dg = d4[:, 2 * H:3 * H]
+            np.multiply(g, g, out=dg)                      # 1 - g^2 for the tanh gate
+            np.subtract(1.0, dg, out=dg)
+            dgi *= d4
+            np.multiply(dct, f, out=dc_out)
+        np.matmul(dgi, W_hh, out=dh_out)                   # (B, 4H) x (4H, H)
+        if rec_mask is not None:
+            dh_out *= rec_mask
 
 
 class GRUCell:
@@ -132,47 +215,100 @@ class GRUCell:
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)          update gate
         n = tanh   (W_in x + b_in + r * (W_hn h + b_hn))    candidate
         h_t = (1 - z) * n + z * h_{t-1}
+
+    Backward, with dh = dL/dh_t and hn = W_hn h_{t-1} + b_hn:
+
+        dn = dh (1 - z) (1 - n^2)     dz = dh (h_{t-1} - n) z (1 - z)
+        dr = dn * hn * r (1 - r)      d(hn) = dn * r
+        dh_{t-1} = [dr dz d(hn)] W_hh + dh * z
     """
 
     num_gates = 3
     has_cell_state = False
 
+    def project(self, x2, W_ih, b_ih, b_hh):
+        H = W_ih.shape[0] // 3
+        scale, _, _ = _gate_affine("sst", H, W_ih.dtype)
+        xp = x2 @ (W_ih * scale[:, None]).T               # (T*B, I) x (I, 3H), r/z pre-scaled
+        if b_ih is not None:
+            b = b_ih.copy()
+            b[:2 * H] += b_hh[:2 * H]                      # b_hn stays inside r * (...)
+            xp += b * scale
+        return xp
+
+    def recurrent_weight(self, W_hh, b_hh):
+        H = W_hh.shape[1]
+        scale, _, _ = _gate_affine("sst", H, W_hh.dtype)
+        b_hn = b_hh[2 * H:] if b_hh is not None else np.zeros(H, W_hh.dtype)
+        return np.ascontiguousarray((W_hh * scale[:, None]).T), b_hn  # (H, 3H), (H,)
+
     def allocate(self, T, B, H, dtype):
         return {
             "gates": np.empty((T, B, 3 * H), dtype),  # activated r, z, n
-            "hh": np.empty((T, B, 3 * H), dtype),     # W_hh h + b_hh (its n part is needed)
-            "h": np.empty((T, B, H), dtype),
+            "hh": np.empty((T, B, 3 * H), dtype),     # W_hh h (r, z halved) with b_hn; n part kept
         }
 
-    def step_forward(self, xp, h, hr, c, W_hh, b_hh, store, t):
-        H = h.shape[-1]
-        hh = store["hh"][t]                        # (B, 3H)
-        np.matmul(hr, W_hh.T, out=hh)
-        if b_hh is not None:
-            hh += b_hh
-        a = store["gates"][t]
-        np.add(xp[:, : 2 * H], hh[:, : 2 * H], out=a[:, : 2 * H])
-        sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])  # r, z
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        np.multiply(r, hh[:, 2 * H :], out=n)
-        n += xp[:, 2 * H :]
-        np.tanh(n, out=n)
-        h_new = store["h"][t]
-        np.subtract(h, n, out=h_new)               # h_t = n + z * (h_{t-1} - n)
-        h_new *= z
-        h_new += n
-        return h_new, None
+    def workspace(self, B, H, dtype):
+        return {"tmp": np.empty((B, H), dtype), "dz": np.empty((B, H), dtype)}
 
-    def step_backward(self, dh, dc, h, c, W_hh, store, t, dgi, dgh):
-        H = dh.shape[-1]
-        a, hn = store["gates"][t], store["hh"][t][:, 2 * H :]
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        dn_pre = np.multiply(dh * (1.0 - z), 1.0 - n * n, out=dgi[:, 2 * H :])
-        np.multiply(dn_pre, r, out=dgh[:, 2 * H :])                      # d(W_hn h + b_hn)
-        np.multiply(dn_pre * hn, r * (1.0 - r), out=dgi[:, :H])          # r
-        np.multiply(dh * (h - n), z * (1.0 - z), out=dgi[:, H : 2 * H])  # z
-        dgh[:, : 2 * H] = dgi[:, : 2 * H]
-        return dgh @ W_hh, dh * z, None
+    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+        hh = store["hh"][t]                                # (B, 3H)
+        np.matmul(hr, Wr, out=hh)                          # (B, H) x (H, 3H)
+        a = store["gates"][t]
+        if kern is not None:
+            kern.gru_forward(a, xp, hh, br, h, h_out)
+            return
+        H = h.shape[-1]
+        hn = hh[:, 2 * H:]
+        hn += br
+        rz = a[:, :2 * H]
+        np.add(xp[:, :2 * H], hh[:, :2 * H], out=rz)
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5                                          # r, z
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        np.multiply(r, hn, out=n)
+        n += xp[:, 2 * H:]
+        np.tanh(n, out=n)
+        np.subtract(h, n, out=h_out)                       # h_t = n + z * (h_{t-1} - n)
+        h_out *= z
+        h_out += n
+
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+                      dh_out, dc_out, ws, kern):
+        a = store["gates"][t]
+        dz_direct = ws["dz"]
+        if kern is not None:
+            kern.gru_backward(dh, a, store["hh"][t], h, dgi, dgh, dz_direct)
+        else:
+            H = dh.shape[-1]
+            hn = store["hh"][t][:, 2 * H:]
+            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            tmp = ws["tmp"]
+            dn = dgi[:, 2 * H:]
+            np.multiply(n, n, out=dn)                      # dn = dh (1 - z) (1 - n^2)
+            np.subtract(1.0, dn, out=dn)
+            dn *= dh
+            np.subtract(1.0, z, out=tmp)
+            dn *= tmp
+            np.multiply(dn, r, out=dgh[:, 2 * H:])         # d(W_hn h + b_hn)
+            dr = dgi[:, :H]
+            np.subtract(1.0, r, out=dr)                    # dr = dn hn r (1 - r)
+            dr *= r
+            dr *= hn
+            dr *= dn
+            dzg = dgi[:, H:2 * H]
+            np.subtract(1.0, z, out=dzg)                   # dz = dh (h_{t-1} - n) z (1 - z)
+            dzg *= z
+            np.subtract(h, n, out=tmp)
+            dzg *= tmp
+            dzg *= dh
+            dgh[:, :2 * H] = dgi[:, :2 * H]
+            np.multiply(dh, z, out=dz_direct)
+        np.matmul(dgh, W_hh, out=dh_out)                   # (B, 3H) x (3H, H)
+        if rec_mask is not None:
+            dh_out *= rec_mask
+        dh_out += dz_direct                                # the z * h_{t-1} path skips W_hh
 
 
 def make_cell(mode: str):

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..cells import make_cell
 from ..module import Module, check_rng, resolve_dtype
+from .. import _kernels
 from . import _checks
 
 
@@ -40,6 +41,7 @@ class _DirectionCache:
     h_prev: np.ndarray     # (T, B, H) state fed into the step at time t
     c_prev: np.ndarray | None
     rec_mask: np.ndarray | None  # (B, H) variational recurrent dropout mask
+    h_time: np.ndarray     # (T, B, H) state produced by the step at time t
 
 
 @dataclass
@@ -168,6 +170,7 @@ class _Recurrent(Module):
         H, D = self.hidden_size, self.num_directions
         h_n = np.empty_like(h0)
         c_n = np.empty_like(c0) if c0 is not None else None
+        kern = _kernels.active(self.dtype)
         layer_in = x
         for k in range(self.num_layers):
             out = np.empty((T, B, D * H), self.dtype)
@@ -177,11 +180,13 @@ class _Recurrent(Module):
                 rec_mask = self._recurrent_mask(B)
                 hT, cT, dc = self._forward_direction(
                     layer_in, h0[i], None if c0 is None else c0[i], self._weights(k, d),
-                    mask, d == 1, out[:, :, d * H:(d + 1) * H], rec_mask)
+                    mask, d == 1, out[:, :, d * H:(d + 1) * H], rec_mask, kern)
                 h_n[i] = hT
                 if c_n is not None:
                     c_n[i] = cT
                 dirs.append(dc)
+            if mask is not None:
+                out *= mask                          # zero past each row's end
             drop = None
             if k < self.num_layers - 1 and self.training and self.dropout > 0:
                 keep = 1.0 - self.dropout
@@ -199,33 +204,47 @@ class _Recurrent(Module):
         m = self.rng.random((B, self.hidden_size)) < keep
         return m.astype(self.dtype) / self.dtype.type(keep)
 
-    def _forward_direction(self, x, h, c, weights, mask, reverse, out, rec_mask):
-        """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H)."""
+    def _forward_direction(self, x, h, c, weights, mask, reverse, out, rec_mask, kern):
+        """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H).
+
+        The states live in one (T+1, B, H) array per direction, indexed by time: h_t is
+        ``hs[t + 1]`` going forward and ``hs[t]`` going backward in time, the initial
+        state sits at the other end. Each step writes its new state straight into its
+        slot, so nothing is copied per step and ``h_{t-1}`` for backward is a view.
+        """
         W_ih, W_hh, b_ih, b_hh = weights
         T, B, _ = x.shape
-        H = self.hidden_size
-        xp = (x.reshape(T * B, -1) @ W_ih.T).reshape(T, B, -1)  # (T*B, I) x (I, G): all steps at once
-        if b_ih is not None:
-            xp += b_ih
-        store = self.cell.allocate(T, B, H, self.dtype)
-        h_prev = np.empty((T, B, H), self.dtype)
-        c_prev = np.empty((T, B, H), self.dtype) if c is not None else None
+        H, cell, dt = self.hidden_size, self.cell, self.dtype
+        xp = cell.project(x.reshape(T * B, -1), W_ih, b_ih, b_hh).reshape(T, B, -1)  # (T, B, G)
+        Wr, br = cell.recurrent_weight(W_hh, b_hh)
+        store = cell.allocate(T, B, H, dt)
+        ws = cell.workspace(B, H, dt)
+        hs = np.empty((T + 1, B, H), dt)
+        cs = np.empty((T + 1, B, H), dt) if c is not None else None
+        new, old = (0, 1) if reverse else (1, 0)    # slot offsets of h_t and h_{t-1}
+        hs[T if reverse else 0] = h
+        if cs is not None:
+            cs[T if reverse else 0] = c
+        partial = None if mask is None else ~mask[:, :, 0].all(axis=1)  # (T,) some row ended
+        hr_buf = np.empty((B, H), dt) if rec_mask is not None else None
+        c_old = c_new = None
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            h_prev[t] = h
-            if c is not None:
-                c_prev[t] = c
-            hr = h if rec_mask is None else h * rec_mask
-            h_new, c_new = self.cell.step_forward(xp[t], h, hr, c, W_hh, b_hh, store, t)
-            if mask is None:
-                out[t] = h_new
-                h, c = h_new, c_new
-            else:
-                m = mask[t]  # (B, 1): row still inside its sequence
-                np.copyto(out[t], np.where(m, h_new, 0))
-                h = np.where(m, h_new, h)
-                if c is not None:
-                    c = np.where(m, c_new, c)
-        return h, c, _DirectionCache(store, h_prev, c_prev, rec_mask)
+            h_old, h_new = hs[t + old], hs[t + new]
+            if cs is not None:
+                c_old, c_new = cs[t + old], cs[t + new]
+            hr = h_old if rec_mask is None else np.multiply(h_old, rec_mask, out=hr_buf)
+            cell.step_forward(xp[t], hr, h_old, c_old, Wr, br, store, t, h_new, c_new, ws, kern)
+            if partial is not None and partial[t]:
+                ended = ~mask[t]                     # (B, 1): a padded step keeps its state
+                np.copyto(h_new, h_old, where=ended)
+                if cs is not None:
+                    np.copyto(c_new, c_old, where=ended)
+        h_time, h_prev = (hs[:-1], hs[1:]) if reverse else (hs[1:], hs[:-1])  # (T, B, H) views
+        c_prev = None if cs is None else (cs[1:] if reverse else cs[:-1])
+        out[...] = h_time                            # zeroed past each row's end by the caller
+        end = 0 if reverse else T
+        return (hs[end], None if cs is None else cs[end],
+                _DirectionCache(store, h_prev, c_prev, rec_mask, h_time))
 
     # -- backward ---------------------------------------------------------------------
     def backward(self, dout, dstate, cache):
@@ -256,18 +275,19 @@ class _Recurrent(Module):
         if self.record_grad_flow:
             self.grad_flow = {}
         grads = self._grads
+        kern = _kernels.active(self.dtype)
         for k in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[k]
             if lc.drop_mask is not None:
                 g = g * lc.drop_mask
             x = lc.x
-            dx = np.zeros(x.shape, self.dtype)
+            dx = np.empty(x.shape, self.dtype)
             for d in range(D):
                 i, sfx = k * D + d, self._suffix(k, d)
                 W_ih, W_hh, b_ih, b_hh = self._weights(k, d)
                 dgi, dgh, dh0[i], dci = self._backward_direction(
                     g[:, :, d * H:(d + 1) * H], dh_n[i], None if dc_n is None else dc_n[i],
-                    lc.dirs[d], W_hh, cache.mask, d == 1, sfx)
+                    lc.dirs[d], W_hh, cache.mask, d == 1, sfx, kern)
                 if dc0 is not None:
                     dc0[i] = dci
                 hr = lc.dirs[d].h_prev
@@ -280,56 +300,68 @@ class _Recurrent(Module):
                 if b_ih is not None:
                     grads["bias_ih" + sfx] += gi2.sum(axis=0)
                     grads["bias_hh" + sfx] += gh2.sum(axis=0)
-                dx += (gi2 @ W_ih).reshape(x.shape)                        # (T*B, G) x (G, I)
+                dx2 = dx.reshape(T * B, -1)
+                if d == 0:
+                    np.matmul(gi2, W_ih, out=dx2)                          # (T*B, G) x (G, I)
+                else:
+                    dx2 += gi2 @ W_ih
             g = dx
         dx = np.ascontiguousarray(g.transpose(1, 0, 2)) if cache.batch_first else g
         return dx, (dh0 if dc0 is None else (dh0, dc0))
 
-    def _backward_direction(self, dout, dh, dc, dcache, W_hh, mask, reverse, sfx):
+    def _backward_direction(self, dout, dh, dc, dcache, W_hh, mask, reverse, sfx, kern):
         """BPTT over one direction of one layer; returns (dgi, dgh, dh0, dc0)."""
         T, B, H = dout.shape
-        G = self.cell.num_gates * H
-        dgi = np.empty((T, B, G), self.dtype)
-        dgh = np.empty((T, B, G), self.dtype) if self.mode == "GRU" else dgi
-        dh = dh.copy()
-        dc = dc.copy() if dc is not None else None
+        cell, dt = self.cell, self.dtype
+        G = cell.num_gates * H
+        dgi = np.empty((T, B, G), dt)
+        dgh = np.empty((T, B, G), dt) if self.mode == "GRU" else dgi
+        dhs = [dh.copy(), np.empty_like(dh)]        # double buffers: dL/dh_t and dL/dh_{t-1}
+        dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
+        ws = cell.workspace(B, H, dt)
         store, h_prev, c_prev, rec_mask = dcache.store, dcache.h_prev, dcache.c_prev, dcache.rec_mask
+        h_time = dcache.h_time
+        partial = None
+        if mask is not None:
+            dout = dout * mask                      # outputs past a row's end are constant zeros
+            partial = ~mask[:, :, 0].all(axis=1)
         record = self.record_grad_flow
         if record:
             flow_h = np.zeros(T)
             flow_c = np.zeros(T) if dc is not None else None
         for t in (range(T) if reverse else range(T - 1, -1, -1)):  # forward's order, reversed
-            total = dout[t] + dh                 # dL/dh_t: from the output and from step t+1
-            if mask is None:
-                dh_new, dc_new = total, dc
-            else:
+            dh, dc = dhs[0], dcs[0]
+            dh += dout[t]                           # dL/dh_t: from the output and from step t+1
+            if record:
+                flow_h[t] = np.sqrt(np.sum(dh * dh, dtype=np.float64))
+            cut = partial is not None and partial[t]
+            if cut:                                 # a padded step passes its state through
                 m = mask[t]
-                dh_new = np.where(m, total, 0)
-                dc_new = None if dc is None else np.where(m, dc, 0)
-            if record:  # the full dL/dh_t and dL/dc_t of the state after step t
-                flow_h[t] = np.sqrt(np.sum(total * total, dtype=np.float64))
+                carry_h = dh * ~m
+                dh *= m
                 if dc is not None:
-                    dct = self.cell.cell_grad(dh_new, dc_new, store, t)
-                    if mask is not None:
-                        dct = np.where(m, dct, dc)
-                    flow_c[t] = np.sqrt(np.sum(dct * dct, dtype=np.float64))
+                    carry_c = dc * ~m
+                    dc *= m
+            if record and dc is not None:           # the full dL/dc_t of the state after step t
+                dct = cell.cell_grad(dh, dc, store, t)
+                if cut:
+                    dct += carry_c
+                flow_c[t] = np.sqrt(np.sum(dct * dct, dtype=np.float64))
             c_t = c_prev[t] if c_prev is not None else None
-            dhr, dh_direct, dc_p = self.cell.step_backward(
-                dh_new, dc_new, h_prev[t], c_t, W_hh, store, t, dgi[t], dgh[t])
-            dh_p = dhr if rec_mask is None else dhr * rec_mask
-            if dh_direct is not None:
-                dh_p += dh_direct
-            if mask is not None:
-                dh_p += np.where(m, 0, dh)       # a padded step passes its state through
+            cell.step_backward(dh, dc, h_prev[t], c_t, h_time[t], W_hh, store, t, dgi[t], dgh[t],
+                               rec_mask, dhs[1], dcs[1], ws, kern)
+            if cut:
+                dhs[1] += carry_h
                 if dc is not None:
-                    dc_p += np.where(m, 0, dc)
-            dh, dc = dh_p, dc_p
+                    dcs[1] += carry_c
+            dhs.reverse()
+            dcs.reverse()
         if record:
             name = sfx[1:]
             self.grad_flow["h_" + name] = flow_h
             if flow_c is not None:
                 self.grad_flow["c_" + name] = flow_c
-        return dgi, dgh, dh, dc
+        return dgi, dgh, dhs[0], dcs[0]
 
     # -- online use -------------------------------------------------------------------
     def step(self, x_t, state=None):
@@ -349,18 +381,16 @@ class _Recurrent(Module):
         h0, c0 = self._check_state(state, B)
         h_n = np.empty_like(h0)
         c_n = np.empty_like(c0) if c0 is not None else None
+        cell, H, dt = self.cell, self.hidden_size, self.dtype
+        kern = _kernels.active(dt)
         for k in range(self.num_layers):
             W_ih, W_hh, b_ih, b_hh = self._weights(k, 0)
-            xp = x @ W_ih.T                       # (B, I) x (I, G)
-            if b_ih is not None:
-                xp += b_ih
-            store = self.cell.allocate(1, B, self.hidden_size, self.dtype)
-            c = None if c0 is None else c0[k]
-            h_new, c_new = self.cell.step_forward(xp, h0[k], h0[k], c, W_hh, b_hh, store, 0)
-            h_n[k] = h_new
-            if c_n is not None:
-                c_n[k] = c_new
-            x = h_new
+            xp = cell.project(x, W_ih, b_ih, b_hh)                  # (B, I) x (I, G)
+            Wr, br = cell.recurrent_weight(W_hh, b_hh)
+            c, c_new = (None, None) if c0 is None else (c0[k], c_n[k])
+            cell.step_forward(xp, h0[k], h0[k], c, Wr, br, cell.allocate(1, B, H, dt), 0,
+                              h_n[k], c_new, cell.workspace(B, H, dt), kern)
+            x = h_n[k]
         return h_n if c_n is None else (h_n, c_n)
 
 
