@@ -382,6 +382,7 @@ def test_monitor_as_trainer_callback_matches_the_trainers_own_recording():
     np.testing.assert_allclose(mon.record.grad_norm, [trainer.history.steps["grad_norm"][i] for i in (1, 3)],
                                rtol=1e-12)
     assert "loss_and_grad" not in vars(net) and "forward" not in vars(net.rnn)
+    assert mon.record.all_grad_norm == trainer.history.steps["grad_norm"]        # every step, free
 
 
 def test_monitor_requires_a_recurrent_layer():
@@ -431,7 +432,7 @@ def test_report_plots(tmp_path):
     mon = _monitor_run(net, batch, warn=False)
     out = mon.write_report(tmp_path / "r")
     for name in ("grad_flow_heatmap.png", "grad_flow_profile.png", "spectral_radius.png", "gate_saturation.png",
-                 "loss.png"):
+                 "loss.png", "grad_norm.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 

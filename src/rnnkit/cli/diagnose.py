@@ -8,8 +8,8 @@ spectral radius of W_hh over training, gate saturation, summary.txt/summary.json
                                              train a task's model as 'rnnkit train' would
     rnnkit diagnose --run RUN                train a run's configuration again, watched
 
-and one picture of a trained character model: ``--cells RUN --text-file FILE`` writes an
-HTML page colouring the text by the most interpretable cells.
+and one picture of a trained character model: '--cells RUN --text-file FILE' writes an
+HTML page colouring the text by its most interpretable cells.
 """
 
 from __future__ import annotations
@@ -154,9 +154,11 @@ def _cells(args, console) -> int:
     text = args.text if args.text is not None else Path(args.text_file).read_text(encoding="utf-8")
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
-    path = Path(args.cells)
-    model_path = path / "model.npz" if path.is_dir() else path
     from ..models import load_model
+    from ..runs import Run
+
+    path = Path(args.cells)
+    model_path = Run.open(path).model_path if path.is_dir() else path
 
     model = load_model(model_path)
     out = _out(args, "cells")

@@ -33,6 +33,7 @@ class DiagnosticsCallback(Callback):
             return
         if self._observed != ctx.step:
             mon.observe(ctx.step, logs["loss"])
+        mon.observe_grad_norm(ctx.step, logs["grad_norm"])
         mon.after_update(ctx.step)
         self._arm(ctx.trainer.model, ctx.step + 1)
 

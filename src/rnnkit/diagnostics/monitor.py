@@ -48,11 +48,14 @@ class DiagnosticsRecord:
     update_ratios: dict = field(default_factory=dict)  # parameter -> [||dp|| / ||p||]
     all_steps: list = field(default_factory=list)      # every step: its loss (cheap)
     all_loss: list = field(default_factory=list)
+    norm_steps: list = field(default_factory=list)     # every step the loop reported its global
+    all_grad_norm: list = field(default_factory=list)  # pre-clip gradient norm (Trainer callback)
     findings: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("modes", "steps", "loss", "grad_norm", "horizon", "weights",
-                                          "saturation", "grad_norms", "update_ratios", "all_steps", "all_loss")}
+                                          "saturation", "grad_norms", "update_ratios", "all_steps", "all_loss",
+                                          "norm_steps", "all_grad_norm")}
         d["flow"] = self.flow.to_dict()
         d["findings"] = [f.to_dict() for f in self.findings]
         return d
@@ -136,6 +139,17 @@ class DiagnosticsMonitor:
         self._emit(found)
         return found
 
+    def observe_grad_norm(self, step: int, grad_norm) -> list[Finding]:
+        """Every step, when the loop computes it anyway: the global pre-clip gradient norm.
+
+        Runs the spike rule (a norm ``norm_growth`` x its recent median) on these.
+        """
+        self.record.norm_steps.append(int(step))
+        self.record.all_grad_norm.append(float(grad_norm))
+        found = diagnose(grad_norm_history=self.record.all_grad_norm[-21:], step=step, thresholds=self.thresholds)
+        self._emit(found)
+        return found
+
     def after_backward(self, step: int, loss, grad_norm: float | None = None) -> list[Finding]:
         """Read what the backward just recorded (before clipping and the update).
 
@@ -180,7 +194,8 @@ class DiagnosticsMonitor:
         for name, v in gnorms.items():
             rec.grad_norms.setdefault(name, []).append(v)
         new = diagnose(flow=flows, modes=rec.modes, health=health, saturation=sat,
-                       grad_norm_history=rec.grad_norm, step=step, thresholds=self.thresholds)
+                       grad_norm_history=[] if rec.norm_steps else rec.grad_norm, step=step,
+                       thresholds=self.thresholds)
         self._emit(new)
         return found + new
 

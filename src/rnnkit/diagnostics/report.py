@@ -9,6 +9,7 @@
       spectral_radius.png        rho(W_hh) (gated cells: per gate block) over training
       gate_saturation.png        saturated fraction per gate over training
       loss.png                   the training loss
+      grad_norm.png              the global gradient norm (before clipping) over training
 
 Plots need matplotlib; without it the text and JSON are still written, with a note.
 """
@@ -181,4 +182,9 @@ def _write_plots(folder: Path, record) -> list[str]:
         plot_lines({"training loss": (record.all_steps, record.all_loss)}, folder / "loss.png",
                    title="training loss", ylabel="loss")
         out.append("loss.png")
+    steps, norms = (record.norm_steps, record.all_grad_norm) if record.norm_steps else (record.steps, record.grad_norm)
+    if steps:
+        plot_lines({"global gradient norm, before clipping": (steps, norms)}, folder / "grad_norm.png",
+                   title="gradient norm over training", ylabel="||dL/dtheta||", logy=True)
+        out.append("grad_norm.png")
     return out
