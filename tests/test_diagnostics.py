@@ -503,3 +503,34 @@ def test_activation_html_is_self_contained_and_well_formed(tmp_path):
     ET.fromstring(page2.split("\n", 1)[1])
     with pytest.raises(ValueError, match=r"values\['x'\]: expected shape \(22,\)"):
         activation_html(text, {"x": np.zeros(3)})
+
+
+def test_monitor_joins_the_sub_chunks_of_a_truncated_bptt_update():
+    """TBPTT(k1=4, k2=8) back-propagates each update through 8 steps in two backward calls;
+    the recorded flow must equal one backward through the whole window."""
+    from rnnkit.bptt import TBPTT
+    from rnnkit.diagnostics import attach, detach
+    from rnnkit.models.charlm import CharLMNet
+
+    rng = np.random.default_rng(9)
+    net = CharLMNet(5, cell="lstm", embedding_dim=3, hidden_size=4, dtype="float64", rng=rng)
+    tb = TBPTT(net, k1=4, k2=8)
+    chunks = list(tb.stream(rng.integers(0, 5, size=2 * 12 + 1), batch_size=2))
+    mon = attach(tb, every=2, first=False, warn=False)
+    tb.loss_and_grad(chunks[0])
+    win = tb._win                                           # the second update's window: 4 old + 4 new steps
+    inputs = np.concatenate([win.inputs, chunks[1].inputs])
+    targets = np.concatenate([win.targets, chunks[1].targets])
+    net.zero_grad()
+    tb.loss_and_grad(chunks[1])                            # recorded (step 2)
+    detach(tb)
+    assert mon.record.steps == [2]
+    got = mon.record.flow.latest("rnn.h_l0")
+    assert got.shape == (8,)
+    net.rnn.record_grad_flow = True                         # the same window in one forward/backward
+    mask = np.zeros(targets.shape, bool)
+    mask[4:] = True
+    _, count, _, cache = net.chunk_forward(inputs, targets, win.state0, loss_mask=mask)
+    net.chunk_backward(cache, 1.0 / count, None)
+    np.testing.assert_allclose(got, net.rnn.grad_flow["h_l0"], rtol=1e-10)
+    np.testing.assert_allclose(mon.record.flow.latest("rnn.c_l0"), net.rnn.grad_flow["c_l0"], rtol=1e-10)

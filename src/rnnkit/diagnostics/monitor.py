@@ -13,9 +13,10 @@ recording flag stays False, so a monitor that is not due costs nothing measurabl
         mon.after_update(step)                   # update norms; switch recording off
     mon.write_report("report/")
 
-On a due step, ``before_step`` also wraps each recurrent layer's ``forward`` in an
-instance attribute that keeps the last cache (gate activations for the saturation
-numbers); ``after_backward`` removes the wrapper again. Gradient norms are read before
+On a due step, ``before_step`` also wraps each recurrent layer's ``forward`` and
+``backward`` in instance attributes that keep the step's caches (gate activations for the
+saturation numbers) and the engine's per-step norms of every backward call (truncated
+BPTT runs several per update); ``after_backward`` removes the wrappers again. Gradient norms are read before
 clipping, so they show what the recurrence produced, not what the clipper let through.
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._layers import find_module_with_layers, qualified, recurrent_layers
-from .flow import GradFlow, read_grad_flow, set_recording
+from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
 from .warnings import Finding, Thresholds, diagnose, warn
 
@@ -94,6 +95,7 @@ class DiagnosticsMonitor:
         self._armed: int | None = None
         self._snapshot = None
         self._caches: dict = {}
+        self._flows: dict = {}
         self._warned: set = set()
         self._first = bool(first)
 
@@ -108,25 +110,62 @@ class DiagnosticsMonitor:
         self._armed = step
         set_recording(self.module, True)
         self._snapshot = self.module.state_dict()
-        self._caches = {}
+        self._caches, self._flows = {}, {}
         for prefix, layer in self.layers.items():
             self._watch_forward(prefix, layer)
         return True
 
     def _watch_forward(self, prefix, layer) -> None:
-        caches = self._caches
-        cls_forward = type(layer).forward
+        caches = self._caches.setdefault(prefix, [])
+        flows = self._flows.setdefault(prefix, [])
+        cls = type(layer)
 
         def forward(*args, **kwargs):
-            out = cls_forward(layer, *args, **kwargs)
-            caches[prefix] = out[2]
+            out = cls.forward(layer, *args, **kwargs)
+            caches.append(out[2])
             return out
 
-        layer.forward = forward  # instance attribute shadows the class method until disarmed
+        def backward(*args, **kwargs):
+            result = cls.backward(layer, *args, **kwargs)
+            flows.append({k: np.array(v, dtype=np.float64) for k, v in layer.grad_flow.items()})
+            return result
+
+        # instance attributes shadow the class methods until disarmed
+        layer.forward, layer.backward = forward, backward
 
     def _unwatch(self) -> None:
         for layer in self.layers.values():
             layer.__dict__.pop("forward", None)
+            layer.__dict__.pop("backward", None)
+
+    def _step_flows(self) -> dict:
+        """This step's ||dL/dh_t|| per series. Several backward calls of one layer in one step
+        (truncated BPTT over sub-chunks) are consecutive chunks of one sequence, run last
+        chunk first as BPTT does, so their arrays are joined in reverse call order."""
+        out = {}
+        for prefix, calls in self._flows.items():
+            for key in (calls[-1] if calls else ()):
+                parts = [c[key] for c in reversed(calls) if key in c]
+                out[qualified(prefix, key)] = np.concatenate(parts)
+        return out
+
+    def _step_saturation(self) -> dict:
+        """Gate saturation over every forward of this step, weighted by valid positions."""
+        out = {}
+        for prefix, caches in self._caches.items():
+            total: dict = {}
+            for cache in caches:
+                n = cache.T * cache.B if cache.mask is None else int(cache.mask.sum())
+                for key, gates in gate_saturation(self.layers[prefix], cache, self.eps).items():
+                    acc = total.setdefault(qualified(prefix, key), {})
+                    for gate, frac in gates.items():
+                        a = acc.setdefault(gate, {"low": 0.0, "high": 0.0, "total": 0.0, "n": 0})
+                        for side in ("low", "high", "total"):
+                            a[side] += frac[side] * n
+                        a["n"] += n
+            for key, gates in total.items():
+                out[key] = {g: {side: a[side] / a["n"] for side in ("low", "high", "total")} for g, a in gates.items()}
+        return out
 
     def observe(self, step: int, loss) -> list[Finding]:
         """Every step, recorded or not: keep the loss, flag a NaN/inf one. Costs a float test."""
@@ -167,13 +206,10 @@ class DiagnosticsMonitor:
         gnorms = grad_norms(self.module)
         if grad_norm is None:
             grad_norm = math.sqrt(sum(v * v for v in gnorms.values())) if all(map(math.isfinite, gnorms.values())) else math.inf
-        flows = read_grad_flow(self.module)
+        flows = self._step_flows()
         health = recurrent_weight_health(self.module)
-        sat = {}
-        for prefix, cache in self._caches.items():
-            for key, gates in gate_saturation(self.layers[prefix], cache, self.eps).items():
-                sat[qualified(prefix, key)] = gates
-        self._caches = {}
+        sat = self._step_saturation()
+        self._caches, self._flows = {}, {}
 
         rec.steps.append(int(step))
         rec.loss.append(loss)
@@ -211,7 +247,7 @@ class DiagnosticsMonitor:
         """Switch recording off and restore the layers (also safe when not armed)."""
         self._unwatch()
         set_recording(self.module, False)
-        self._armed, self._snapshot, self._caches = None, None, {}
+        self._armed, self._snapshot, self._caches, self._flows = None, None, {}, {}
 
     def _emit(self, found: list[Finding]) -> None:
         self.record.findings.extend(found)
