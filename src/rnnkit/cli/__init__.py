@@ -1,0 +1,141 @@
+"""The ``rnnkit`` command line (also ``python -m rnnkit``).
+
+The CLI is thin: each command parses its flags, resolves a configuration and calls an
+importable function (``rnnkit.cli.tasks``, ``rnnkit.runs``, ``rnnkit.config``, the models).
+
+Adding a command
+----------------
+Write a module ``rnnkit/cli/<name>.py`` that defines ``COMMAND``::
+
+    from ._base import CliError, Command, examples
+
+    def add_arguments(parser):
+        parser.add_argument("run", help="a run folder or model file")
+
+    def run(args) -> int:
+        ...                       # raise CliError("what went wrong; hint: what to do")
+        return 0
+
+    COMMAND = Command(name="<name>", help="one line for rnnkit --help",
+                      add_arguments=add_arguments, run=run,
+                      epilog=examples("rnnkit <name> runs/charlm-1"))
+
+and list its module name in ``COMMAND_MODULES`` below (the order is the order of
+``rnnkit --help``). A listed module that is not installed is skipped, so a command can be
+listed before its file lands. Import heavy or optional packages inside ``run``, never at
+module level: ``rnnkit --help`` imports every command module. ``--quiet`` and ``--debug``
+are added to every command; read them as ``args.quiet`` and ``args.debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from .._version import __version__
+from ._base import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError,
+                    add_common_flags)
+
+__all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError",
+           "UsageError"]
+
+COMMAND_MODULES = (
+    "train", "generate", "forecast", "predict", "evaluate", "info", "datasets", "gradcheck",
+    "diagnose", "experiment", "bench",
+)
+
+DESCRIPTION = """\
+Recurrent neural networks (RNN, LSTM, GRU) with hand-written backpropagation through time,
+in NumPy. Train on data that ships, on generated data or on your own files, then generate,
+forecast, predict and evaluate with the saved run."""
+
+EPILOG = """\
+examples:
+  rnnkit datasets                                  # what ships and which files are read
+  rnnkit train charlm --preset quick               # a character model of the Python docs
+  rnnkit generate runs/charlm-<stamp> --prime "def " --length 300
+  rnnkit train forecast --data mackey-glass        # forecast a chaotic series
+  rnnkit forecast runs/forecast-<stamp> --horizon 50
+  rnnkit train classify --data my_sequences.ts     # UEA/UCR .ts, CSV or NPZ
+  rnnkit predict runs/classify-<stamp> --data new.ts
+  rnnkit info runs/classify-<stamp>
+  rnnkit gradcheck --cell lstm --layers 2 --bidirectional --lengths 5,3
+
+Run 'rnnkit COMMAND --help' for a command's flags and examples."""
+
+
+def commands() -> dict[str, Command]:
+    """The registered commands by name, from the modules in ``COMMAND_MODULES``."""
+    found = {}
+    for module_name in COMMAND_MODULES:
+        qualified = f"{__name__}.{module_name}"
+        if importlib.util.find_spec(qualified) is None:
+            continue  # listed ahead of its file; see the module docstring
+        command = importlib.import_module(qualified).COMMAND
+        found[command.name] = command
+    return found
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rnnkit", description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    add_common_flags(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in commands().values():
+        child = sub.add_parser(command.name, help=command.help,
+                               description=command.description or command.help,
+                               epilog=command.epilog,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_common_flags(child)
+        command.add_arguments(child)
+        child.set_defaults(_command=command)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``rnnkit`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "_command", None) is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args._command.run(args) or EXIT_OK)
+    except CliError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (``rnnkit predict ... | head``): not an error to report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as exc:
+        # Library functions validate their arguments with messages meant for users.
+        if debug:
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug: say so, and how to see it
+        if debug:
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
+              "rerun with --debug for the traceback and report it", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}"
+    return " ".join(text.split())

@@ -1,0 +1,105 @@
+"""What every command module shares: the Command record, user errors, the parser class.
+
+A user mistake (a missing file, an unknown flag value, a model of another task) is raised
+as :class:`CliError` (exit code 1) or :class:`UsageError` (exit code 2, a bad command line);
+``main`` prints it as one ``error: ...`` line. Anything else is a bug and keeps its
+traceback under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..config import did_you_mean
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user mistake the command can explain; printed as ``error: <message>``."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(CliError):
+    """A bad command line (unknown flag, bad value): exit code 2, like argparse."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``rnnkit`` sub-command.
+
+    Attributes:
+        name: the word users type (``rnnkit NAME``).
+        help: one line for ``rnnkit --help``.
+        add_arguments: ``f(parser)`` declares the command's flags on its own parser.
+        run: ``f(args) -> int`` does the work and returns the exit code; it raises
+            :class:`CliError` for user mistakes.
+        description: the paragraph at the top of ``rnnkit NAME --help`` (default: help).
+        epilog: examples shown at the bottom of ``rnnkit NAME --help``.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str = ""
+    epilog: str = ""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with one-line errors: ``error: <what>; see 'rnnkit train --help'``.
+
+    Abbreviated flags are refused: with a flag per configuration key, ``--hid`` could
+    silently mean a different key after a new one is added.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        raise UsageError(f"{_improve(message)}; see '{self.prog} --help'")
+
+
+def _improve(message: str) -> str:
+    """Add a 'did you mean' to argparse's invalid-choice and unknown-flag messages."""
+    if "invalid choice:" in message and "(choose from" in message:
+        bad = message.split("invalid choice:", 1)[1].split("(choose from", 1)[0].strip(" '\"")
+        options = [c.strip(" '\",)") for c in message.split("(choose from", 1)[1].split(",")]
+        return message + did_you_mean(bad, options)
+    return message
+
+
+def add_common_flags(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--quiet`` and ``--debug``, accepted before or after the command name."""
+    default = False if top else argparse.SUPPRESS
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="print only results and errors (no progress bar)")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full traceback when something goes wrong")
+
+
+class Console:
+    """Where a command writes: results to stdout, notes and progress to stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def result(self, text: str = "") -> None:
+        print(text, file=sys.stdout, flush=True)
+
+    def note(self, text: str) -> None:
+        """Informational lines (paths written, what is happening); silenced by --quiet."""
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+
+def examples(*lines: str) -> str:
+    """An epilog block: ``examples:`` followed by indented command lines."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)

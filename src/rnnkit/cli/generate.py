@@ -1,0 +1,113 @@
+"""``rnnkit generate RUN``: sample text from a charlm run, or sequences from a generate run.
+
+charlm: ``--prime`` text to start from, ``--length`` characters, ``--temperature`` (lower
+is more conservative), ``--top-k`` (sample among the k most likely), ``--seed`` for the
+same text every time. generate: one sequence per ``--condition`` (default: every class);
+text is sampled like charlm, series are deterministic and printed as CSV
+(``condition,t,value``), with ``--plot FILE.png`` to draw them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from ..runs import write_text_atomic
+from ._base import EXIT_OK, Command, Console, UsageError, examples
+
+TASKS = ("charlm", "generate")
+
+
+def generate_text(model, task: str, args, config) -> str:
+    temperature = args.temperature if args.temperature is not None else config.temperature
+    if task == "charlm":
+        length = args.length if args.length is not None else 400
+        text = model.generate(prime=args.prime, length=length, temperature=temperature,
+                              top_k=args.top_k, seed=args.seed)
+        return (args.prime or "") + text
+    if args.prime is not None:
+        raise UsageError("--prime: a generate model starts from a --condition, not a prime")
+    conditions = _conditions(model, args.condition)
+    if model.vocab_ is not None:
+        seqs = model.generate(conditions, length=args.length, temperature=temperature,
+                              top_k=args.top_k, seed=args.seed)
+        return "\n".join(f"{c}\t{s if isinstance(s, str) else ' '.join(map(str, s))}"
+                         for c, s in zip(conditions, seqs)) + "\n"
+    seqs = model.generate(conditions, length=args.length)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    F = np.asarray(seqs[0]).reshape(len(seqs[0]), -1).shape[1]
+    writer.writerow(["condition", "t"] + (["value"] if F == 1 else [f"value_{f}" for f in range(F)]))
+    for c, s in zip(conditions, seqs):
+        for t, row in enumerate(np.asarray(s).reshape(len(s), -1)):
+            writer.writerow([c, t] + [f"{v:.6g}" for v in row])
+    if args.plot:
+        from .. import plots
+        if plots.available():
+            plots.series_plot({c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs)},
+                              args.plot, title="generated sequences")
+    return buf.getvalue()
+
+
+def _conditions(model, given):
+    classes = [c.item() if hasattr(c, "item") else c for c in list(model.classes_)]
+    if not given:
+        return classes
+    by_text = {str(c): c for c in classes}
+    unknown = [c for c in given if c not in by_text]
+    if unknown:
+        raise UsageError(f"--condition: unknown {', '.join(map(repr, unknown))}; the model knows "
+                         f"{', '.join(map(str, classes[:30]))}")
+    return [by_text[c] for c in given]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a charlm or generate run folder (or model file)")
+    parser.add_argument("--prime", default=None, metavar="TEXT",
+                        help="charlm: text to start from (default: a newline)")
+    parser.add_argument("--length", type=int, default=None, metavar="N",
+                        help="characters or steps to generate (charlm default: 400)")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+                        help="sampling temperature > 0 (default: the run's, 0.7)")
+    parser.add_argument("--top-k", type=int, default=None, metavar="K",
+                        help="sample among the K most likely tokens only")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")
+    parser.add_argument("--condition", action="append", default=[], metavar="LABEL",
+                        help="generate: the class to generate (repeatable; default: all)")
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="generate (series): also draw the sequences")
+    parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")
+
+
+def run(args) -> int:
+    from ..config import resolve
+    from .tasks import TASKS as ALL, open_model
+
+    if args.length is not None and args.length < 1:
+        raise UsageError(f"--length: expected an integer >= 1, got {args.length}")
+    if args.temperature is not None and not args.temperature > 0:
+        raise UsageError(f"--temperature: expected a number > 0, got {args.temperature}")
+    model, run_folder, task = open_model(args.run, TASKS, "rnnkit generate")
+    config_class = ALL[task].config_class
+    config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
+    text = generate_text(model, task, args, config)
+    console = Console(args.quiet)
+    if args.out:
+        write_text_atomic(args.out, text)
+        console.note(f"wrote {args.out}")
+    else:
+        console.result(text.rstrip("\n"))
+    return EXIT_OK
+
+
+COMMAND = Command(
+    name="generate",
+    help="sample text from a charlm run, or sequences from a generate run",
+    description=__doc__.split("\n\n", 1)[1],
+    add_arguments=add_arguments, run=run,
+    epilog=examples("rnnkit generate runs/charlm-<stamp> --prime 'def ' --length 300",
+                    "rnnkit generate runs/charlm-<stamp> --temperature 0.5 --top-k 10 --seed 1",
+                    "rnnkit generate runs/generate-<stamp> --condition square --plot square.png"),
+)

@@ -1,0 +1,166 @@
+"""``rnnkit predict RUN``: label sequences, tag tokens or decode sources with a trained model.
+
+Inputs come from ``--data FILE`` (the formats the task trains on; labels, tags or targets
+in the file are ignored) or ``--text`` (repeatable; tag: a sentence split on spaces;
+seq2seq: one source; a plain text file gives one item per line). Output goes to stdout,
+or ``--out FILE`` (written atomically):
+
+- classify: CSV ``index,prediction[,probability]``;
+- tag: ``word<TAB>tag`` lines, a blank line between sentences (CoNLL-U when --out ends
+  in ``.conllu``);
+- seq2seq: ``source<TAB>prediction`` lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..runs import write_text_atomic
+from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from .sources import FORMATS, detect_format
+
+TASKS = ("classify", "tag", "seq2seq")
+
+
+def read_inputs(task: str, config, data: str | None, texts, fmt: str | None):
+    """The items to predict: sequences (classify), token lists (tag) or sources (seq2seq)."""
+    if texts:
+        if task == "classify":
+            raise UsageError("--text: classification reads sequences from a file; use --data FILE")
+        return [t.split() for t in texts] if task == "tag" else list(texts)
+    if data is None:
+        raise UsageError("expected --data FILE or --text TEXT; see 'rnnkit predict --help'")
+    path = Path(data)
+    if not path.is_file():
+        raise CliError(f"--data {data}: file not found; hint: check the path")
+    from .. import data as readers
+
+    suffix = path.suffix.lower()
+    if fmt is None and task in ("tag", "seq2seq") and suffix in FORMATS["text"]:
+        fmt = "text"
+    if fmt == "text":
+        lines = [line for line in readers.read_text(path).split("\n") if line.strip()]
+        if not lines:
+            raise CliError(f"--data {data}: the file has no non-empty lines")
+        return [line.split() for line in lines] if task == "tag" else lines
+    fmt = detect_format(path, fmt, task)
+    if task == "tag":
+        return [[w for w, _ in s] for s in readers.read_conllu(path)]
+    if task == "seq2seq":
+        return [s for s, _ in _read_sources_tsv(path)]
+    seqs, _ = read_sequences(path, fmt, config)
+    return seqs
+
+
+def _read_sources_tsv(path):
+    """Lines ``source`` or ``source<TAB>target``: prediction needs only the source."""
+    from .. import data as readers
+    pairs = []
+    for line in readers.read_text(path).split("\n"):
+        if line.strip():
+            pairs.append((line.split("\t")[0], None))
+    if not pairs:
+        raise CliError(f"--data {path}: the file has no non-empty lines")
+    return pairs
+
+
+def read_sequences(path, fmt, config):
+    """Sequences and labels (None when the file has none) from a .ts, .npz or CSV file."""
+    from .. import data as readers
+    if fmt == "npz":
+        seqs, labels = readers.read_sequences_npz(path)
+    elif fmt == "ts":
+        seqs, labels = readers.read_ts(path)
+    else:
+        seqs, labels = readers.read_sequences_csv(path, id_column=config.id_column,
+                                                  time_column=config.time_column,
+                                                  label_column=config.label_column)
+    from .sources import _fill_missing
+    return [_fill_missing(s) for s in seqs], labels
+
+
+def format_predictions(task: str, model, items, out_path: str | None) -> str:
+    if task == "classify":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(items)
+            pred = model.classes_[np.argmax(proba, axis=1)]
+            writer.writerow(["index", "prediction", "probability"])
+            for i, (p, row) in enumerate(zip(pred, proba)):
+                writer.writerow([i, p, f"{row.max():.4f}"])
+        else:
+            pred = np.asarray(model.predict(items))
+            writer.writerow(["index"] + (["prediction"] if pred.ndim == 1 else
+                                         [f"prediction_{k}" for k in range(pred.shape[1])]))
+            for i, p in enumerate(pred):
+                writer.writerow([i] + [f"{v:.6g}" for v in np.atleast_1d(p)])
+        return buf.getvalue()
+    if task == "tag":
+        tags = model.predict(items)
+        if out_path is not None and out_path.lower().endswith(".conllu"):
+            return _conllu(items, tags)
+        return "\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(ws, ts))
+                           for ws, ts in zip(items, tags)) + "\n"
+    decoded = model.predict(items)
+    return "".join(f"{s}\t{p}\n" for s, p in zip(items, decoded))
+
+
+def _conllu(sentences, tags) -> str:
+    lines = []
+    for k, (words, ts) in enumerate(zip(sentences, tags), start=1):
+        lines += [f"# sent_id = {k}", "# text = " + " ".join(words)]
+        for i, (w, t) in enumerate(zip(words, ts), start=1):
+            lines.append("\t".join([str(i), w, "_", str(t), "_", "_", "_", "_", "_", "_"]))
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a classify, tag or seq2seq run folder (or model file)")
+    parser.add_argument("--data", metavar="FILE", help="the inputs, in a format the task reads")
+    parser.add_argument("--text", action="append", default=[], metavar="TEXT",
+                        help="an input given on the command line (repeatable)")
+    parser.add_argument("--format", default=None, choices=list(FORMATS),
+                        help="the file format (default: from the extension)")
+    parser.add_argument("--beam-size", type=int, default=None, metavar="K",
+                        help="seq2seq: beam width (default: the run's beam_size)")
+    parser.add_argument("--out", metavar="FILE", help="write the predictions here instead of stdout")
+
+
+def run(args) -> int:
+    from ..config import resolve
+    from .tasks import TASKS as ALL, open_model
+
+    model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
+    config_class = ALL[task].config_class
+    config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
+    items = read_inputs(task, config, args.data, args.text, args.format)
+    if args.beam_size is not None:
+        if task != "seq2seq" or args.beam_size < 1:
+            raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
+        model.set_params(beam_size=args.beam_size)
+    text = format_predictions(task, model, items, args.out)
+    console = Console(args.quiet)
+    if args.out:
+        write_text_atomic(args.out, text)
+        console.note(f"wrote {len(items)} prediction(s) to {args.out}")
+    else:
+        console.result(text.rstrip("\n"))
+    return EXIT_OK
+
+
+COMMAND = Command(
+    name="predict",
+    help="label sequences, tag tokens or decode sources with a trained model",
+    description=__doc__.split("\n\n", 1)[1],
+    add_arguments=add_arguments, run=run,
+    epilog=examples("rnnkit predict runs/classify-<stamp> --data new_series.ts --out labels.csv",
+                    "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
+                    "rnnkit predict runs/tag-<stamp> --data sentences.txt --out tagged.conllu",
+                    "rnnkit predict runs/seq2seq-<stamp> --text 123+45 --text 9+990 --beam-size 4"),
+)

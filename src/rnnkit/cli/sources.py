@@ -1,0 +1,240 @@
+"""Where a task's data comes from: a shipped or generated set by name, or the user's file.
+
+``--data NAME`` picks a set of :data:`rnnkit.data.DATASETS` that fits the task;
+``--data PATH`` reads a file whose format comes from its extension (or ``--format``):
+
+=========  ==========================  ========================================
+format     extensions                  tasks
+=========  ==========================  ========================================
+text       .txt .text .md .rst .py     charlm (any unknown extension too)
+csv        .csv                        forecast (one row per time step);
+                                       classify, generate (long format: one row
+                                       per (sequence, step))
+npz        .npz                        classify, generate (variable-length seqs)
+ts         .ts                         classify, generate (UEA/UCR archive)
+conllu     .conllu .conll              tag
+tsv        .tsv .tab                   seq2seq; generate (condition -> text)
+=========  ==========================  ========================================
+
+:func:`load` returns the task's raw data: text, a series, ``(sequences, labels)``,
+tagged sentences or ``(source, target)`` pairs, plus a held-out split when the set ships
+one (``tiny-pos``, ``waveforms``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import did_you_mean
+from ._base import CliError
+
+FORMATS = {
+    "text": (".txt", ".text", ".md", ".rst", ".py"),
+    "csv": (".csv",),
+    "npz": (".npz",),
+    "ts": (".ts",),
+    "conllu": (".conllu", ".conll"),
+    "tsv": (".tsv", ".tab"),
+}
+
+TASK_FORMATS = {
+    "charlm": ("text",),
+    "forecast": ("csv",),
+    "classify": ("ts", "csv", "npz"),
+    "tag": ("conllu",),
+    "seq2seq": ("tsv",),
+    "generate": ("ts", "csv", "npz", "tsv"),
+}
+
+# name -> (registry name, loader keyword arguments for the training part, for held-out
+# part or None, how the registry's value becomes the task's data)
+TASK_DATASETS = {
+    "charlm": {"pydoc": ("pydoc", {}, None, "text")},
+    "forecast": {"mackey-glass": ("mackey-glass", {}, None, "series"),
+                 "seasonal": ("seasonal", {}, None, "series")},
+    "classify": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled"),
+                 "adding": ("adding", {}, None, "xy")},
+    "tag": {"tiny-pos": ("tiny-pos", {"split": "train"}, {"split": "test"}, "sentences"),
+            "copy-memory": ("copy-memory", {}, None, "token_pairs"),
+            "running-sum": ("running-sum", {}, None, "count_pairs")},
+    "seq2seq": {"arithmetic": ("arithmetic", {}, None, "pairs")},
+    "generate": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled")},
+}
+
+DEFAULT_DATA = {"charlm": "pydoc", "forecast": "mackey-glass", "classify": "waveforms",
+                "tag": "tiny-pos", "seq2seq": "arithmetic", "generate": "waveforms"}
+
+
+@dataclass
+class Loaded:
+    """A task's data: ``train`` and optionally ``test`` (a held-out part that ships)."""
+
+    train: object
+    test: object | None
+    source: str            # what was read, for messages and the run summary
+    kind: str              # "dataset" or the file format
+
+
+def detect_format(path, fmt: str | None, task: str) -> str:
+    """The file format: ``fmt`` if given, else from the extension (see the table above)."""
+    allowed = TASK_FORMATS[task]
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise CliError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        if fmt not in allowed:
+            raise CliError(f"--format {fmt}: the {task} task reads {', '.join(allowed)} files; "
+                           f"hint: see 'rnnkit datasets' for which task reads {fmt}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    for name, extensions in FORMATS.items():
+        if suffix in extensions:
+            if name not in allowed:
+                raise CliError(
+                    f"--data {path}: a {name} file, but the {task} task reads "
+                    f"{', '.join(allowed)} files; hint: {_task_for_format(name)}"
+                )
+            return name
+    if task == "charlm":
+        return "text"
+    raise CliError(f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+                   f"hint: pass --format, one of {', '.join(allowed)}")
+
+
+def _task_for_format(fmt: str) -> str:
+    tasks = [t for t, formats in TASK_FORMATS.items() if fmt in formats]
+    return f"{fmt} files are for the {' and '.join(tasks)} task(s)" if tasks else "see 'rnnkit datasets'"
+
+
+def load(task: str, config, *, path_key: str = "data") -> Loaded:
+    """Load ``config.data`` (a set's name or a file path) for ``task``."""
+    spec = getattr(config, path_key)
+    sets = TASK_DATASETS[task]
+    if spec in sets:
+        return _load_dataset(task, spec, config)
+    path = Path(spec)
+    if not path.exists():
+        names = ", ".join(sets)
+        if path.suffix == "" and path.parent == Path("."):
+            raise CliError(f"--data {spec}: no such data set or file{did_you_mean(spec, sets)}; "
+                           f"the {task} task ships {names}; hint: 'rnnkit datasets' lists them")
+        raise CliError(f"--data {spec}: file not found; hint: check the path, or use a set "
+                       f"that ships: {names}")
+    if path.is_dir():
+        raise CliError(f"--data {spec}: is a folder; expected a file")
+    fmt = detect_format(path, getattr(config, "format", None), task)
+    return Loaded(read_file(task, path, fmt, config), None, str(path), fmt)
+
+
+def _load_dataset(task: str, name: str, config) -> Loaded:
+    from ..data import load_dataset
+
+    registry_name, train_kw, test_kw, convert = TASK_DATASETS[task][name]
+    kw = dict(train_kw)
+    if convert in ("series", "xy", "token_pairs", "count_pairs", "pairs"):
+        size = getattr(config, "data_size", None)
+        if size:
+            kw["n"] = size
+        if convert != "series" or registry_name != "mackey-glass":
+            kw["seed"] = config.seed
+    if convert == "text" and getattr(config, "data_size", None):
+        kw["max_chars"] = config.data_size
+    train = _convert(convert, load_dataset(registry_name, **kw))
+    test = _convert(convert, load_dataset(registry_name, **test_kw)) if test_kw is not None else None
+    return Loaded(train, test, name, "dataset")
+
+
+def _convert(kind: str, value):
+    if kind == "xy":                        # (X (N, T, F), y (N, K)) -> sequences, targets
+        X, y = value
+        return list(X), np.asarray(y, dtype=np.float64)
+    if kind == "token_pairs":               # aligned int tokens -> tagged "sentences"
+        inputs, targets = value
+        return [[(str(a), str(b)) for a, b in zip(x, t)] for x, t in zip(inputs, targets)]
+    if kind == "count_pairs":               # running sum: 0/1 tokens tagged with the count
+        X, Y = value
+        return [[(str(int(a)), str(int(b))) for a, b in zip(x[:, 0], t[:, 0])] for x, t in zip(X, Y)]
+    return value
+
+
+def read_file(task: str, path: Path, fmt: str, config):
+    """Read one user file into the task's data."""
+    from .. import data
+
+    if fmt == "text":
+        text = data.read_text(path)
+        if not text:
+            raise CliError(f"--data {path}: the file is empty; hint: a character model needs text")
+        return text
+    if fmt == "conllu":
+        return data.read_conllu(path)
+    if fmt == "tsv":
+        return data.read_pairs_tsv(path)
+    if fmt == "csv" and task == "forecast":
+        date_column = config.date_column
+        if date_column is None and config.value_column is None:
+            date_column = _guess_date_column(path)
+        values, _dates = data.read_series_csv(path, value_column=_columns(config.value_column),
+                                              date_column=date_column)
+        if not np.all(np.isfinite(values)):
+            raise CliError(f"--data {path}: the series has missing or infinite values; "
+                           "hint: fill or drop them first")
+        return values
+    if fmt == "csv":
+        seqs, labels = data.read_sequences_csv(path, id_column=config.id_column,
+                                               time_column=config.time_column,
+                                               label_column=config.label_column)
+    elif fmt == "npz":
+        seqs, labels = data.read_sequences_npz(path)
+    else:
+        seqs, labels = data.read_ts(path)
+    if labels is None:
+        raise CliError(f"--data {path}: the sequences have no labels; hint: training needs a label "
+                       "per sequence (a label column, a labels array or @classLabel)")
+    seqs = [_fill_missing(s) for s in seqs]
+    return seqs, labels
+
+
+def _guess_date_column(path: Path) -> str | None:
+    """The one column whose first value is not a number (a time stamp), if exactly one."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        rows = [row for _, row in zip(range(2), csv.reader(fh))]
+    if len(rows) < 2 or len(rows[0]) != len(rows[1]):
+        return None  # the reader reports the problem
+    text = []
+    for name, cell in zip(rows[0], rows[1]):
+        try:
+            float(cell)
+        except ValueError:
+            text.append(name.strip())
+    return text[0] if len(text) == 1 and len(rows[0]) > 1 else None
+
+
+def _columns(value):
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _fill_missing(seq: np.ndarray) -> np.ndarray:
+    """NaN (missing, or padding of a shorter dimension in .ts) -> carry the last value."""
+    seq = np.asarray(seq, dtype=np.float64)
+    if np.all(np.isfinite(seq)):
+        return seq
+    out = seq.copy()
+    for f in range(out.shape[1]):
+        col = out[:, f]
+        good = np.isfinite(col)
+        if not good.any():
+            col[:] = 0.0
+            continue
+        idx = np.where(good, np.arange(len(col)), 0)
+        np.maximum.accumulate(idx, out=idx)
+        col[:] = col[idx]
+        col[: np.argmax(good)] = col[np.argmax(good)]
+    return out

@@ -1,0 +1,107 @@
+"""``rnnkit train classify``: one label per sequence (or one number: regression).
+
+Classification reports accuracy beside the majority class of the training labels;
+regression (numeric labels, or ``objective = "regression"``) reports the mean squared
+error beside always predicting the training mean. Plots: the confusion matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...config import ClassifyConfig
+from .._base import CliError
+from .base import Task, TaskData
+
+
+def is_numeric(labels) -> bool:
+    """True for float labels (regression targets). Strings and integers are classes: the
+    UEA/UCR archive names classes "1", "2", ... and a CSV label column is text."""
+    try:
+        arr = np.asarray(labels)
+    except ValueError:
+        return False
+    return arr.dtype.kind == "f"
+
+
+class ClassifyTask(Task):
+    name = "classify"
+    config_class = ClassifyConfig
+    model_names = ("SequenceClassifier", "SequenceRegressor")
+    model_module = "rnnkit.models.classifier"
+    command = "rnnkit predict"
+
+    def regression(self, config, labels) -> bool:
+        if config.objective == "auto":
+            return is_numeric(labels)
+        return config.objective == "regression"
+
+    def model_class(self, config, data: TaskData):
+        from ...models.classifier import SequenceClassifier, SequenceRegressor
+
+        return SequenceRegressor if self.regression(config, data.train[1]) else SequenceClassifier
+
+    def fit(self, model, data: TaskData, config) -> None:
+        X, y = data.train
+        y = _targets(model, y)
+        val = None if data.val is None else (data.val[0], _targets(model, data.val[1]))
+        model.fit(X, y, validation_data=val)
+
+    def evaluate(self, model, data: TaskData, config) -> dict:
+        X, y = data.eval_part if data.eval_part is not None else data.train
+        split = data.eval_split if data.eval_part is not None else "training"
+        if _is_regressor(model):
+            y = _targets(model, y)
+            pred = model.predict(X)
+            mse = float(np.mean((pred - y) ** 2))
+            baselines = {}
+            if data.train is not None:
+                mean = np.mean(_targets(model, data.train[1]), axis=0)
+                baselines["predict the training mean"] = float(np.mean((mean - y) ** 2))
+            return {"metric": "MSE", "model": mse, "baselines": baselines,
+                    "split": split, "n": len(X), "unit": "sequences", "better": "lower",
+                    "format": "{:.4g}"}
+        pred = model.predict(X)
+        truth = np.asarray(y).astype(str)
+        pred_s = np.asarray(pred).astype(str)
+        acc = float(np.mean(pred_s == truth))
+        baselines = {}
+        if data.train is not None:
+            values, counts = np.unique(np.asarray(data.train[1]).astype(str), return_counts=True)
+            majority = str(values[np.argmax(counts)])
+            baselines[f"majority class {majority!r}"] = float(np.mean(truth == majority))
+        labels = [str(c) for c in model.classes_]
+        index = {c: i for i, c in enumerate(labels)}
+        matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        for t, p in zip(truth, pred_s):
+            if t in index:
+                matrix[index[t], index[p]] += 1
+        return {"metric": "accuracy", "model": acc, "baselines": baselines,
+                "split": split, "n": len(X), "unit": "sequences", "better": "higher",
+                "confusion": {"labels": labels, "matrix": matrix.tolist()}}
+
+    def plots(self, model, data, config, directory, results) -> list:
+        from ... import plots
+
+        if "confusion" not in results:
+            return []
+        c = results["confusion"]
+        return [plots.confusion_plot(np.array(c["matrix"]), c["labels"], directory / "confusion.png",
+                                     title=f"{results['split']} confusion matrix")]
+
+
+def _is_regressor(model) -> bool:
+    return type(model).__name__ == "SequenceRegressor"
+
+
+def _targets(model, y):
+    if not _is_regressor(model):
+        return y
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CliError("labels: regression needs numeric labels; hint: set objective = "
+                       "classification (--objective classification)") from None
+
+
+TASK = ClassifyTask()

@@ -1,0 +1,114 @@
+"""``rnnkit train generate``: sequences generated from a condition (one-to-many).
+
+Conditions are class labels: the label of a ``.ts``/``.npz``/CSV sequence (which is then
+generated as a real-valued series), or the first column of a TSV file (the second column
+is generated as text). Results are teacher-forced next-step scores on held-out sequences:
+
+- series: mean squared error per element in standardized units, beside persistence (each
+  step predicted by the one before it; the first by the mean);
+- text: nats per character, beside a unigram model of the training characters.
+
+Plots: sequences generated for each class (series), or samples as text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from ...config import GenerateConfig
+from .base import Task, TaskData
+
+
+def _pairs(part):
+    """(conditions, sequences) from labelled sequences or from (condition, text) pairs."""
+    if isinstance(part, tuple):
+        return list(part[1]), list(part[0])
+    return [c for c, _ in part], [t for _, t in part]
+
+
+class GenerateTask(Task):
+    name = "generate"
+    config_class = GenerateConfig
+    model_names = ("SequenceGenerator",)
+    model_module = "rnnkit.models.generator"
+    command = "rnnkit generate"
+
+    def fit(self, model, data: TaskData, config) -> None:
+        val = _pairs(data.val) if data.val else None
+        model.fit(*_pairs(data.train), validation_data=val)
+
+    def evaluate(self, model, data: TaskData, config) -> dict:
+        part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")
+        cond, seqs = _pairs(part)
+        score = model.score(cond, seqs)
+        out = {"split": split, "n": len(seqs), "unit": "sequences", "better": "lower",
+               "baselines": {}}
+        if model.vocab_ is None:   # real-valued series: score is -MSE (standardized)
+            out.update(metric="next-step MSE (standardized)", model=-score, format="{:.4g}")
+            z = [(np.asarray(s, np.float64).reshape(len(s), -1) - model.out_mean_) / model.out_scale_
+                 for s in seqs]
+            prev = [np.concatenate([np.zeros_like(a[:1]), a[:-1]]) for a in z]
+            out["baselines"]["persistence"] = float(np.mean(np.concatenate(
+                [(a - p) ** 2 for a, p in zip(z, prev)])))
+        else:                      # tokens: score is the mean log-likelihood per token
+            out.update(metric="nats/token", model=-score)
+            if data.train is not None:
+                out["baselines"]["unigram"] = _unigram_nats(_pairs(data.train)[1], seqs)
+        return out
+
+    def samples(self, model, config) -> dict:
+        """A generated sequence per class (text: sampled; series: deterministic)."""
+        if model.classes_ is None:
+            return {}
+        classes = [c.item() if hasattr(c, "item") else c for c in list(model.classes_)[:8]]
+        length = config.sample_length or None
+        if model.vocab_ is None:
+            seqs = model.generate(classes, length=length or model.max_length_)
+            return {"samples": {str(c): np.asarray(s).tolist() for c, s in zip(classes, seqs)}}
+        seqs = model.generate(classes, length=length, temperature=config.temperature,
+                              seed=config.seed)
+        return {"samples": {str(c): s if isinstance(s, str) else " ".join(map(str, s))
+                            for c, s in zip(classes, seqs)}}
+
+    def summary(self, results: dict) -> str:
+        from .base import result_line
+
+        text = result_line(results)
+        samples = results.get("samples", {})
+        if samples and isinstance(next(iter(samples.values())), str):
+            text += "\n\nsamples:\n" + "\n".join(f"  {c}: {s}" for c, s in samples.items())
+        return text
+
+    def plots(self, model, data, config, directory, results) -> list:
+        from ... import plots
+
+        samples = results.get("samples", {})
+        if not samples:
+            return []
+        first = next(iter(samples.values()))
+        if isinstance(first, str):
+            text = "\n".join(f"{c}: {s}" for c, s in samples.items())
+            return plots.write_samples(text, directory, title="generated samples")
+        series = {c: np.asarray(s)[:, 0] for c, s in samples.items()}
+        return [plots.series_plot(series, directory / "generated.png",
+                                  title="generated sequences, one per condition")]
+
+
+def _unigram_nats(train_seqs, seqs) -> float:
+    """Nats per token (EOS included) of ``seqs`` under add-one unigram counts of training."""
+    counts = Counter(t for s in train_seqs for t in s)
+    total = sum(counts.values()) + len(train_seqs)   # + one EOS per sequence
+    V = len(counts) + 1
+    nats, n = 0.0, 0
+    for s in seqs:
+        for t in list(s) + [None]:
+            c = len(train_seqs) if t is None else counts.get(t, 0)
+            nats -= math.log((c + 1) / (total + V))
+            n += 1
+    return nats / n
+
+
+TASK = GenerateTask()

@@ -1,0 +1,423 @@
+"""Typed run configurations: TOML presets that ship with the package, files, overrides.
+
+A configuration is a dataclass per task (:data:`CONFIGS`, defined in ``task_configs``).
+It is resolved in layers, each overriding the one before::
+
+    dataclass defaults  <  preset (presets/<task>.toml, table [<preset>])
+                        <  --config FILE.toml  <  --key value flags and --set key=value
+
+Every value is type-checked against the field's annotation (``int``, ``float``, ``str``,
+``bool``, ``X | None``, ``tuple[int, ...]``), and against the field's ``choices``,
+``min`` and ``max`` metadata; an unknown key is refused with the list of valid ones. In
+text (``--set`` and flags) ``none`` means None, booleans are ``true``/``false`` and tuples
+are comma-separated (``--set period=24,168``).
+
+The resolved configuration is saved with a run as ``config.toml`` (readable, and
+loadable again with ``--config``) and ``config.json`` (exact, used by ``--resume``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import numbers
+import tomllib
+import types
+import typing
+from importlib import resources
+from pathlib import Path
+
+PRESET_META_KEYS = ("description",)  # allowed in a preset table, not config fields
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is invalid; the message lists what is valid."""
+
+
+def did_you_mean(word: str, options) -> str:
+    """``"; did you mean 'x'?"`` when a close match exists, else ``""``."""
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# -- fields ------------------------------------------------------------------------------
+def option(default, help: str, *, choices=None, min=None, max=None, group: str = "model"):
+    """A config field with its help text and constraints.
+
+    ``group`` says where the key goes: "model" keys are hyper-parameters of the model's
+    constructor, "train" keys configure training, "data" keys say what to read.
+    """
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "group": group}
+    if isinstance(default, (list, dict)):
+        raise TypeError("option: use a tuple for a sequence default")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _types(cls) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
+def keys_in_group(cls, group: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("group") == group]
+
+
+# -- values ------------------------------------------------------------------------------
+def _split_optional(tp):
+    """``X | None`` -> (X, True); ``X`` -> (X, False)."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def type_name(tp) -> str:
+    base, optional = _split_optional(tp)
+    if typing.get_origin(base) is tuple:
+        inner = typing.get_args(base)[0]
+        name = f"comma-separated {inner.__name__}s"
+    else:
+        name = {int: "an integer", float: "a number", str: "a string",
+                bool: "true or false"}.get(base, str(base))
+    return name + (" or none" if optional else "")
+
+
+def coerce(cls, key: str, value, source: str = "config"):
+    """Check ``value`` (from TOML/JSON, or text from the command line) for field ``key``.
+
+    Text is parsed by the field's type; typed values must already have the right type
+    (an int is accepted for a float field). Returns the value to store.
+    """
+    key = _known_key(cls, key, source)
+    tp = _types(cls)[key]
+    field = fields(cls)[key]
+    base, optional = _split_optional(tp)
+    where = f"{source}: {key}"
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null"))):
+        return None
+    try:
+        out = _coerce_base(base, value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected {type_name(tp)}, got {value!r}") from None
+    _check_constraints(where, out, field.metadata)
+    return out
+
+
+def _coerce_base(base, value):
+    if typing.get_origin(base) is tuple:
+        inner = typing.get_args(base)[0]
+        items = [v for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise TypeError
+        return tuple(_coerce_base(inner, v) for v in items)
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(value, str) and value.strip().lower() in ("false", "no", "0", "off"):
+            return False
+        raise TypeError
+    if base is int:
+        if isinstance(value, str):
+            return int(value.strip().replace("_", ""))
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError
+        return int(value)
+    if base is float:
+        if isinstance(value, str):
+            out = float(value.strip())
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError
+        else:
+            out = float(value)
+        if not math.isfinite(out):
+            raise ValueError
+        return out
+    if base is str:
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    raise TypeError(f"unsupported config type {base!r}")  # a programming error
+
+
+def _check_constraints(where: str, value, meta) -> None:
+    items = value if isinstance(value, tuple) else (value,)
+    choices = meta.get("choices")
+    for item in items:
+        if choices is not None and item not in choices:
+            raise ConfigError(f"{where}: expected one of {', '.join(map(str, choices))}; "
+                              f"got {item!r}{did_you_mean(str(item), map(str, choices))}")
+        if meta.get("min") is not None and item < meta["min"]:
+            raise ConfigError(f"{where}: expected a value >= {meta['min']}, got {item}")
+        if meta.get("max") is not None and item > meta["max"]:
+            raise ConfigError(f"{where}: expected a value <= {meta['max']}, got {item}")
+
+
+def _known_key(cls, key: str, source: str) -> str:
+    name = key.strip().replace("-", "_")
+    valid = list(fields(cls))
+    if name not in valid:
+        raise ConfigError(f"{source}: unknown key {key!r}{did_you_mean(name, valid)}; "
+                          f"valid keys: {', '.join(valid)}")
+    return name
+
+
+# -- presets and files -------------------------------------------------------------------
+def preset_names(task: str) -> list[str]:
+    return list(_preset_tables(task))
+
+
+def _preset_tables(task: str) -> dict[str, dict]:
+    ref = resources.files("rnnkit") / "presets" / f"{task}.toml"
+    if not ref.is_file():
+        return {}
+    tables = tomllib.loads(ref.read_text(encoding="utf-8"))
+    return {name: table for name, table in tables.items() if isinstance(table, dict)}
+
+
+def preset(task: str, name: str) -> dict:
+    """The keys of preset ``name`` for ``task`` (without its description)."""
+    tables = _preset_tables(task)
+    if name not in tables:
+        raise ConfigError(f"preset: {task} has no preset {name!r}{did_you_mean(name, tables)}; "
+                          f"available: {', '.join(tables) or 'none'}")
+    return {k: v for k, v in tables[name].items() if k not in PRESET_META_KEYS}
+
+
+def preset_description(task: str, name: str) -> str:
+    return str(_preset_tables(task).get(name, {}).get("description", ""))
+
+
+def read_config_file(path) -> dict:
+    """A flat TOML file of ``key = value`` lines (a saved run's config.toml works)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--config: file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config {path}: not valid TOML ({exc})") from None
+    nested = [k for k, v in data.items() if isinstance(v, dict)]
+    if nested:
+        raise ConfigError(f"--config {path}: expected flat 'key = value' lines, got tables "
+                          f"{nested}; hint: presets with tables ship inside rnnkit/presets")
+    return data
+
+
+# -- resolution --------------------------------------------------------------------------
+def resolve(cls, task: str, *, preset_name: str | None = None, base: dict | None = None,
+            files=(), overrides=()):
+    """Build a config of class ``cls`` from the layers described in the module docstring.
+
+    Args:
+        base: values that replace the defaults first (a saved run's config, for resume).
+        files: paths of flat TOML files, applied in order.
+        overrides: ``(key, value, source)`` triples applied last, in order.
+    """
+    values = {}
+
+    def apply(mapping, source):
+        for key, value in mapping.items():
+            if key == "task":
+                if value != task:
+                    raise ConfigError(f"{source}: written for task {value!r}, not {task!r}")
+                continue
+            name = _known_key(cls, key, source)
+            values[name] = coerce(cls, name, value, source)
+
+    if base:
+        apply(base, "saved run config")
+    if preset_name is not None:
+        apply(preset(task, preset_name), f"preset {task}/{preset_name}")
+    for path in files:
+        apply(read_config_file(path), f"--config {path}")
+    for key, value, source in overrides:
+        apply({key: value}, source)
+    config = cls(**values)
+    check = getattr(config, "validate", None)
+    if check is not None:
+        check()
+    return config
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``"key=value"`` -> (key, value) for ``--set``."""
+    if "=" not in text:
+        raise ConfigError(f"--set: expected key=value, got {text!r}; hint: --set hidden_size=128")
+    key, value = text.split("=", 1)
+    return key.strip(), value
+
+
+# -- saving ------------------------------------------------------------------------------
+def to_dict(config) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()}
+
+
+def from_dict(cls, task: str, data: dict):
+    return resolve(cls, task, base=data)
+
+
+def to_toml(config, task: str, header: str = "") -> str:
+    """A flat TOML document of every key, with its help as a comment; None is ``"none"``."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    lines.append(f'task = "{task}"')
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        lines.append(f"{f.name} = {_toml_value(value)}  # {f.metadata.get('help', '')}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if value is None:
+        return '"none"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON escapes are valid TOML escapes
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+# -- the configuration of each task ------------------------------------------------------
+_CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+_OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+_FORMATS = ("text", "csv", "npz", "ts", "conllu", "tsv")
+
+
+@dataclasses.dataclass
+class CommonConfig:
+    """Keys every task has. ``data`` is a shipped set's name or a file path."""
+
+    data: str = option("", "a data set name (rnnkit datasets) or a file path", group="data")
+    format: str | None = option(None, "file format; none: from the extension",
+                                choices=_FORMATS, group="data")
+    val_data: str | None = option(None, "a separate validation file (same format as data)",
+                                  group="data")
+    val_fraction: float = option(0.1, "share of the training data held out for validation",
+                                 min=0.0, max=0.5, group="data")
+    data_size: int | None = option(None, "size of a generated set (sequences, steps or chars); "
+                                   "none: the set's default", min=1, group="data")
+    cell: str = option("lstm", "recurrent cell", choices=_CELLS)
+    hidden_size: int = option(64, "hidden units per layer and direction", min=1)
+    num_layers: int = option(1, "stacked recurrent layers", min=1)
+    dropout: float = option(0.0, "dropout between stacked layers", min=0.0, max=0.95)
+    recurrent_dropout: float = option(0.0, "variational dropout on the recurrent state",
+                                      min=0.0, max=0.95)
+    optimizer: str = option("adam", "optimizer", choices=_OPTIMIZERS)
+    lr: float = option(0.005, "learning rate", min=0.0)
+    weight_decay: float = option(0.0, "weight decay (L2)", min=0.0)
+    epochs: int = option(10, "passes over the training data", min=1)
+    batch_size: int = option(32, "sequences per batch", min=1)
+    clip_norm: float | None = option(5.0, "clip the global gradient norm to this; none: off",
+                                     min=0.0)
+    patience: int | None = option(None, "stop after this many epochs without validation "
+                                  "improvement (keeps the best); none: off", min=1)
+    seed: int = option(0, "random seed of data splits, initialization and shuffling", min=0)
+    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
+
+
+@dataclasses.dataclass
+class ClassifyConfig(CommonConfig):
+    data: str = option("waveforms", "a data set name (rnnkit datasets) or a file path", group="data")
+    id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
+    time_column: str = option("t", "CSV: the column ordering the steps (optional)", group="data")
+    label_column: str = option("label", "CSV: the column with each sequence's label", group="data")
+    objective: str = option("auto", "classification, regression, or auto (numeric labels: "
+                            "regression)", choices=("auto", "classification", "regression"),
+                            group="run")
+    bidirectional: bool = option(False, "read sequences in both directions")
+    pooling: str = option("last", "how steps become one vector", choices=("last", "mean", "max"))
+    embedding_dim: int = option(32, "embedding size for token inputs", min=1)
+
+
+@dataclasses.dataclass
+class TagConfig(CommonConfig):
+    data: str = option("tiny-pos", "a data set name (rnnkit datasets) or a file path", group="data")
+    bidirectional: bool = option(True, "read sentences in both directions")
+    embedding_dim: int = option(64, "word embedding size", min=1)
+    lowercase: bool = option(False, "lowercase words before lookup")
+    min_freq: int = option(1, "words seen fewer times become UNK", min=1)
+    word_dropout: float = option(0.0, "replace training words by UNK with this probability",
+                                 min=0.0, max=0.95)
+
+
+@dataclasses.dataclass
+class Seq2SeqConfig(CommonConfig):
+    data: str = option("arithmetic", "a data set name (rnnkit datasets) or a file path",
+                       group="data")
+    hidden_size: int = option(128, "hidden units per layer and direction", min=1)
+    bidirectional: bool = option(False, "a bidirectional encoder")
+    embedding_dim: int = option(32, "token embedding size", min=1)
+    reverse_source: bool = option(False, "feed the source reversed (Sutskever et al. 2014)")
+    scheduled_sampling: float = option(0.0, "final rate of feeding the model's own predictions",
+                                       min=0.0, max=1.0)
+    beam_size: int = option(1, "beam width when decoding (1: greedy)", min=1)
+    lr: float = option(0.003, "learning rate", min=0.0)
+    batch_size: int = option(64, "pairs per batch", min=1)
+
+
+@dataclasses.dataclass
+class CharLMConfig(CommonConfig):
+    data: str = option("pydoc", "a data set name (rnnkit datasets) or a text file", group="data")
+    hidden_size: int = option(128, "hidden units per layer", min=1)
+    embedding_dim: int = option(32, "character embedding size", min=1)
+    k1: int = option(64, "truncated BPTT: characters per chunk between updates", min=1)
+    k2: int | None = option(None, "truncated BPTT: steps back-propagated (>= k1); none: k1", min=1)
+    lr: float = option(0.002, "learning rate", min=0.0)
+    batch_size: int = option(32, "parallel streams through the text", min=1)
+    sample_length: int = option(400, "characters sampled after training", min=0, group="run")
+    temperature: float = option(0.7, "sampling temperature (lower: more conservative)", min=0.01,
+                                group="run")
+
+    def validate(self) -> None:
+        if self.k2 is not None and self.k2 < self.k1:
+            raise ConfigError(f"k2: expected none or a value >= k1 = {self.k1}, got {self.k2}; "
+                              "hint: k2 is how far back each update looks, k1 how often it happens")
+
+
+@dataclasses.dataclass
+class ForecastConfig(CommonConfig):
+    data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file",
+                       group="data")
+    value_column: str | None = option(None, "CSV: the value column(s), comma-separated; none: "
+                                      "every column but the date", group="data")
+    date_column: str | None = option(None, "CSV: the time-stamp column; none: guessed (the one "
+                                     "non-numeric column)", group="data")
+    test_fraction: float = option(0.2, "share at the end of the series held out for testing",
+                                  min=0.0, max=0.5, group="data")
+    hidden_size: int = option(32, "hidden units per layer", min=1)
+    window: int = option(24, "past steps the model reads for each forecast", min=1)
+    horizon: int = option(1, "steps forecast and scored per origin", min=1)
+    strategy: str = option("recursive", "multi-step forecasts: feed one-step forecasts back, "
+                           "or one head for all steps", choices=("recursive", "direct"))
+    period: int | None = option(None, "season length for the seasonal-naive baseline", min=1)
+    batch_size: int = option(64, "windows per batch", min=1)
+    plot_steps: int = option(100, "steps forecast from the test start for the plot", min=1,
+                             group="run")
+
+
+@dataclasses.dataclass
+class GenerateConfig(CommonConfig):
+    data: str = option("waveforms", "a data set name (rnnkit datasets) or a file", group="data")
+    id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
+    time_column: str = option("t", "CSV: the column ordering the steps (optional)", group="data")
+    label_column: str = option("label", "CSV: the column with each sequence's condition",
+                               group="data")
+    embedding_dim: int = option(32, "condition (and token) embedding size", min=1)
+    sample_length: int = option(0, "steps to generate per condition after training; 0: the "
+                                "training length", min=0, group="run")
+    temperature: float = option(0.7, "sampling temperature for tokens", min=0.01, group="run")
+
+
+CONFIGS = {"charlm": CharLMConfig, "forecast": ForecastConfig, "classify": ClassifyConfig,
+           "tag": TagConfig, "seq2seq": Seq2SeqConfig, "generate": GenerateConfig}

@@ -1,0 +1,229 @@
+"""Run folders: everything one training leaves behind, written atomically.
+
+Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
+
+    run.json        {"format": "rnnkit-run", "version": 1, "task": ..., "created": ...,
+                     "status": "running" | "finished", "rnnkit_version": ...}
+    config.toml     the resolved configuration (readable; loadable with --config)
+    config.json     the same, exact (used by --resume)
+    model.npz       the trained model (rnnkit.models save format)
+    trainer.npz     training state for --resume, when the model supports it
+    metrics.csv     one row per epoch (epoch, loss, val_loss, ...)
+    metrics.json    per-epoch rows, per-step series (loss, grad_norm, lr) and the results
+    summary.txt     the result beside its baseline, as printed
+    plots/          loss.png, and per task forecast.png, confusion.png, samples.txt ...
+
+Every file is written to a temporary name in the same folder and renamed over the target
+(``os.replace``), so a run folder never holds a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import secrets
+import time
+from pathlib import Path
+
+from ._version import __version__
+
+RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
+MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"
+
+
+class RunError(ValueError):
+    """A path is not a run folder (or not the run the caller needs); says what to do."""
+
+
+# -- atomic writes -----------------------------------------------------------------------
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path, obj) -> Path:
+    return write_text_atomic(path, json.dumps(_json_safe(obj), indent=1) + "\n")
+
+
+def _json_safe(value):
+    """NumPy scalars/arrays to Python; NaN and inf to None (strict JSON for other tools)."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# -- the run folder ----------------------------------------------------------------------
+class Run:
+    """A run folder; see the module docstring for its files."""
+
+    def __init__(self, path) -> None:
+        self.path = Path(path)
+
+    # -- creating and opening -------------------------------------------------------------
+    @classmethod
+    def create(cls, task: str, out=None, *, root="runs") -> Run:
+        """A new run folder: ``out`` if given (must be empty or absent), else a fresh
+        ``<root>/<task>-<stamp>``."""
+        if out is not None:
+            path = Path(out)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise RunError(f"--out {path}: exists and is not an empty folder; hint: choose "
+                               f"a new name, or continue that run with --resume {path}")
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path(root) / f"{task}-{stamp}"
+            n = 1
+            while path.exists():
+                n += 1
+                path = Path(root) / f"{task}-{stamp}-{n}"
+        (path / "plots").mkdir(parents=True, exist_ok=True)
+        run = cls(path)
+        run.write_info(task, status="running")
+        return run
+
+    @classmethod
+    def open(cls, path, *, tasks=None, command: str = "") -> Run:
+        """An existing run folder; with ``tasks``, check that it holds one of them."""
+        path = Path(path)
+        if not path.exists():
+            raise RunError(f"{path}: no such run folder or model file; hint: list your runs "
+                           "with 'ls runs/', or train one with 'rnnkit train TASK'")
+        if not (path / "run.json").is_file():
+            raise RunError(f"{path}: not a run folder (no run.json); hint: pass a folder "
+                           "written by 'rnnkit train', or a model .npz file")
+        run = cls(path)
+        task = run.task
+        if tasks is not None and task not in tasks:
+            raise RunError(f"{path}: is a {task} run; {command or 'this command'} needs a "
+                           f"{' or '.join(tasks)} run{_hint_for(task)}")
+        return run
+
+    # -- files ----------------------------------------------------------------------------
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def trainer_path(self) -> Path:
+        return self.path / TRAINER_FILE
+
+    @property
+    def plots(self) -> Path:
+        d = self.path / "plots"
+        d.mkdir(exist_ok=True)
+        return d
+
+    def info(self) -> dict:
+        try:
+            data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{self.path}/run.json: unreadable ({exc}); hint: the run folder "
+                           "is damaged; train again") from None
+        if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
+            raise RunError(f"{self.path}/run.json: not an rnnkit run description")
+        if not isinstance(data.get("version"), int) or data["version"] > RUN_VERSION:
+            raise RunError(f"{self.path}/run.json: run format version {data.get('version')!r} is "
+                           f"newer than this rnnkit reads ({RUN_VERSION}); hint: upgrade rnnkit")
+        return data
+
+    @property
+    def task(self) -> str:
+        return str(self.info().get("task"))
+
+    def write_info(self, task: str, *, status: str, **extra) -> None:
+        old = {}
+        if (self.path / "run.json").is_file():
+            with contextlib.suppress(RunError):
+                old = self.info()
+        data = {"format": RUN_FORMAT, "version": RUN_VERSION, "task": task,
+                "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
+                "rnnkit_version": __version__, **{k: v for k, v in old.items()
+                                                  if k not in ("format", "version", "task")},
+                "status": status, **extra}
+        write_json_atomic(self.path / "run.json", data)
+
+    def write_config(self, config, task: str) -> None:
+        from .config import to_dict, to_toml
+        header = (f"rnnkit {__version__}: the resolved configuration of this {task} run.\n"
+                  f"Train again with: rnnkit train {task} --config config.toml")
+        write_text_atomic(self.path / "config.toml", to_toml(config, task, header))
+        write_json_atomic(self.path / "config.json", {"task": task, "config": to_dict(config)})
+
+    def read_config(self) -> dict:
+        """The saved configuration as a dict (keys as in the task's config class)."""
+        try:
+            data = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            return dict(data["config"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"{self.path}/config.json: missing or unreadable ({exc}); "
+                           "hint: the run folder is incomplete; train again") from None
+
+    def write_metrics(self, epochs: list[dict], steps: dict | None = None,
+                      results: dict | None = None) -> None:
+        """``metrics.csv`` (one row per epoch) and ``metrics.json`` (rows, steps, results)."""
+        columns: list[str] = []
+        for row in epochs:
+            columns += [k for k in row if k not in columns]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for row in epochs:
+            writer.writerow(["" if row.get(c) is None else _cell(row.get(c)) for c in columns])
+        write_text_atomic(self.path / "metrics.csv", buf.getvalue())
+        write_json_atomic(self.path / "metrics.json",
+                          {"epochs": epochs, "steps": steps or {}, "results": results or {}})
+
+    def read_metrics(self) -> dict:
+        path = self.path / "metrics.json"
+        if not path.is_file():
+            return {"epochs": [], "steps": {}, "results": {}}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{path}: unreadable ({exc})") from None
+
+    def write_text(self, name: str, text: str) -> Path:
+        return write_text_atomic(self.path / name, text)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+_TASK_COMMANDS = {
+    "charlm": "rnnkit generate", "generate": "rnnkit generate", "forecast": "rnnkit forecast",
+    "classify": "rnnkit predict", "tag": "rnnkit predict", "seq2seq": "rnnkit predict",
+}
+
+
+def _hint_for(task: str) -> str:
+    command = _TASK_COMMANDS.get(task)
+    return f"; hint: use '{command} RUN' with a {task} run" if command else ""
