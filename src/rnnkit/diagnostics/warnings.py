@@ -80,8 +80,15 @@ class Finding:
 # -- causes and remedies -----------------------------------------------------------------
 _TITLES = {"vanishing": "vanishing gradients", "exploding": "exploding gradients",
            "nonfinite": "non-finite values", "saturation": "saturated gates"}
-_VANISH_CAUSE = ("each step back multiplies the gradient by diag(act') W_hh; with sigma_max(W_hh) < 1 "
-                 "or saturated units that product shrinks exponentially")
+_VANISH_CAUSE = {
+    "RNN": ("each step back multiplies the gradient by diag(act') W_hh; with sigma_max(W_hh) < 1 "
+            "or saturated units that product shrinks exponentially"),
+    "LSTM": ("the cell state carries the gradient back through c_{t-1} = c_t * f_t, so it shrinks like the "
+             "product of the forget gates; with f_t well below 1 (a zero forget bias gives f ~ 0.5) and a "
+             "weak W_hh path it vanishes exponentially"),
+    "GRU": ("the gradient passes back through z_t * h_{t-1} and through W_hh; with update gates z_t well "
+            "below 1 and a contracting W_hh it shrinks exponentially"),
+}
 _VANISH_REMEDY = {
     "RNN": ("use an LSTM or GRU; or initialize W_hh orthogonal (rho = 1) or as the identity with ReLU "
             "units (init preset 'irnn', Le et al. 2015); keep clipping on when you raise rho"),
@@ -135,7 +142,8 @@ def check_flow(key: str, norms, *, mode: str | None = None, step: int | None = N
         return [Finding("vanishing", key,
                         f"the gradient {T - 1} steps back from the loss is {ratio:.1e} of its value at the loss "
                         f"(memory horizon at {th.horizon_fraction:g}: {h} of {T})",
-                        _VANISH_CAUSE + _rho_note(weights), _VANISH_REMEDY[_family(mode)], step, evidence)]
+                        _VANISH_CAUSE[_family(mode)] + _rho_note(weights), _VANISH_REMEDY[_family(mode)], step,
+                        evidence)]
     if ratio > th.explode_ratio:
         return [Finding("exploding", key,
                         f"the gradient grows {ratio:.1e}x over {T - 1} steps back from the loss",
