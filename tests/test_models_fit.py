@@ -185,3 +185,14 @@ def test_feedforward_classifies_vectors_and_regresses_on_windows():
         reg.predict_proba(seqs[:1])
     with pytest.raises(TypeError, match="FeedForward takes numeric inputs, got token sequences"):
         FeedForward(epochs=1).fit([["a", "b"]], ["x"])
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_window_normalization_makes_forecasts_shift_with_the_level(strategy):
+    series = _sine(120)
+    fc = Forecaster(window=8, horizon=3, strategy=strategy, normalize="window", hidden_size=4, epochs=1,
+                    seed=0).fit(series)
+    base = fc.predict(series[:50])
+    assert np.allclose(fc.predict(series[:50] + 25.0), base + 25.0, atol=1e-4)
+    plain = Forecaster(window=8, horizon=3, strategy=strategy, hidden_size=4, epochs=1, seed=0).fit(series)
+    assert not np.allclose(plain.predict(series[:50] + 25.0), plain.predict(series[:50]) + 25.0, atol=1e-2)

@@ -153,3 +153,23 @@ def test_pooled_classifier_net_matches_pytorch():
         tgrads.update({"head." + n: p.grad for n, p in head.named_parameters()})
         for name, g in net.grads.items():
             assert rel_error(g, tgrads[name].numpy()) < 1e-10, (pooling, name)
+
+
+def test_gradients_on_the_batches_the_estimators_build():
+    """The estimators' own batching (padding, PAD ids, ignored tag positions) feeds a
+    network whose loss_and_grad still matches central differences."""
+    from rnnkit.models import SequenceClassifier, SequenceTagger
+
+    X = [["a", "b", "c"], ["b"], ["c", "a"]]
+    tagger = SequenceTagger(hidden_size=2, embedding_dim=2, epochs=1, dtype="float64", seed=0)
+    tagger.fit(X, [["N", "V", "N"], ["V"], ["N", "N"]])
+    inputs = tagger._encode_inputs(X, fit=False)
+    targets = tagger._encode_targets([["N", "V", "N"], ["V"], ["N", "N"]], inputs, fit=False)
+    batch = tagger._batch(inputs, np.arange(3), targets)
+    assert (batch.targets == -100).sum() == 3 and batch.inputs.dtype == np.int64
+    _check_net(tagger.net_, batch)
+
+    clf = SequenceClassifier(hidden_size=2, embedding_dim=2, pooling="mean", epochs=1, dtype="float64", seed=0)
+    clf.fit(X, ["x", "y", "x"])
+    inputs = clf._encode_inputs(X, fit=False)
+    _check_net(clf.net_, clf._batch(inputs, np.arange(3), clf._encode_targets(["x", "y", "x"], inputs, fit=False)))

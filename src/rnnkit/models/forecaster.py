@@ -11,7 +11,10 @@ Training pairs are cut from every series with a window of W steps::
 
 The network is an RNN/LSTM/GRU over the window, its last hidden state, and a Linear head.
 Scaling (mean and standard deviation per feature) is fitted on the training series only and
-applied to validation and prediction inputs.
+applied to validation and prediction inputs. With ``normalize="window"`` every window and
+its targets are further taken relative to the window's last value, x - x[t - 1]: the
+network predicts changes, so a trend or level shift that leaves the training range does
+not push its inputs out of the range it was trained on.
 
 Baselines: ``naive`` repeats the last value, x^[t + k] = x[t - 1]; ``seasonal_naive``
 repeats the last season, x^[t + k] = x[t + k - m * (floor(k / m) + 1)] for period m.
@@ -97,12 +100,14 @@ class Forecaster(BaseEstimator):
     _requires_y = False
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, recurrent_dropout=0.0,
-                 window=24, horizon=1, strategy="recursive", period=None, optimizer="adam", lr=0.005,
+                 window=24, horizon=1, strategy="recursive", normalize="series", period=None,
+                 optimizer="adam", lr=0.005,
                  weight_decay=0.0, epochs=20, batch_size=64, clip_norm=5.0, patience=None, seed=None,
                  dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
+        self.normalize = normalize
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
@@ -112,6 +117,7 @@ class Forecaster(BaseEstimator):
         check_int_param("window", self.window)
         check_int_param("horizon", self.horizon)
         check_choice("strategy", self.strategy, ("recursive", "direct"))
+        check_choice("normalize", self.normalize, ("series", "window"))
         check_int_param("period", self.period, allow_none=True)
 
     # -- fit ------------------------------------------------------------------------------
@@ -126,6 +132,7 @@ class Forecaster(BaseEstimator):
             if n <= 0:
                 continue
             win = sliding_window_view(z, (W + steps, z.shape[1]))[:n, 0]      # (n, W + steps, F)
+            win = win - self._anchor(win[:, :W])
             xs.append(win[:, :W])
             ys.append(win[:, W:].reshape(n, -1))                              # (n, steps * F)
         if not xs:
@@ -202,14 +209,21 @@ class Forecaster(BaseEstimator):
         for i in range(0, N, 1024):
             win = windows[i:i + 1024].astype(np.float64)
             if self.strategy == "direct":
-                y, _ = self.net_.forward(*self._inputs(win))
-                out[i:i + 1024] = y.reshape(len(win), -1, F)[:, :h]
+                anchor = self._anchor(win)                                        # (n, 1, F)
+                y, _ = self.net_.forward(*self._inputs(win - anchor))
+                out[i:i + 1024] = y.reshape(len(win), -1, F)[:, :h] + anchor
                 continue
             for k in range(h):
-                y, _ = self.net_.forward(*self._inputs(win))                      # (n, F)
+                anchor = self._anchor(win)
+                y, _ = self.net_.forward(*self._inputs(win - anchor))              # (n, F)
+                y = y.astype(np.float64) + anchor[:, 0]
                 out[i:i + 1024, k] = y
-                win = np.concatenate([win[:, 1:], y[:, None, :].astype(np.float64)], axis=1)
+                win = np.concatenate([win[:, 1:], y[:, None, :]], axis=1)
         return out
+
+    def _anchor(self, win):
+        """What a window is taken relative to: 0, or its last value with normalize="window"."""
+        return win[:, -1:, :] if self.normalize == "window" else np.zeros_like(win[:, -1:, :])
 
     def _inputs(self, win):
         b = self._batch(win)
