@@ -205,9 +205,10 @@ def test_stepwise_decoder_equals_teacher_forcing_and_sampled_inputs_are_constant
         np.testing.assert_allclose(g_sampled[n], g, atol=1e-12, err_msg=n)
 
 
-def test_seq2seq_net_matches_torch():
+@pytest.mark.parametrize("attention", [False, True])
+def test_seq2seq_net_matches_torch(attention):
     torch = pytest.importorskip("torch", reason="PyTorch is the optional test oracle")
-    net = _random_seq2seq("lstm", True, 2)
+    net = _random_seq2seq("lstm", True, 2, attention=attention)
     b = _batch()
     net.zero_grad()
     loss = net.loss_and_grad(b)
@@ -215,25 +216,35 @@ def test_seq2seq_net_matches_torch():
     mods = {"src_embed": tn.Embedding(7, 3), "encoder": tn.LSTM(3, 4, 2, bidirectional=True),
             "bridge": tn.Linear(8, 4), "bridge_c": tn.Linear(8, 4), "tgt_embed": tn.Embedding(6, 3),
             "decoder": tn.LSTM(3, 4, 2), "head": tn.Linear(4, 6)}
+    if attention:
+        mods.update({"attn.key": tn.Linear(8, 4, bias=False), "attn.combine": tn.Linear(12, 4)})
     params = net.parameters()
     for prefix, m in mods.items():
         m.double()
         m.load_state_dict({k: torch.tensor(params[f"{prefix}.{k}"]) for k in m.state_dict()})
     e = mods["src_embed"](torch.tensor(b.src))
     packed = tn.utils.rnn.pack_padded_sequence(e, torch.tensor(b.src_len), enforce_sorted=False)
-    _, (h, c) = mods["encoder"](packed)
+    enc, (h, c) = mods["encoder"](packed)
+    enc, _ = tn.utils.rnn.pad_packed_sequence(enc)                     # (S, B, 8), zero padding
 
     def bridge(s, lin):
         s = s.reshape(2, 2, 3, 4).permute(0, 2, 1, 3).reshape(2, 3, 8)
         return torch.tanh(lin(s))
     out, _ = mods["decoder"](mods["tgt_embed"](torch.tensor(b.dec_in)),
                              (bridge(h, mods["bridge"]), bridge(c, mods["bridge_c"])))
+    if attention:  # Luong "general" attention, padding masked out
+        scores = torch.einsum("tbh,sbh->bts", out, mods["attn.key"](enc))
+        src_mask = torch.tensor(np.arange(b.src.shape[0])[:, None] < b.src_len[None, :]).T[:, None, :]
+        a = torch.softmax(scores.masked_fill(~src_mask, -torch.inf), dim=2)
+        ctx = torch.einsum("bts,sbk->tbk", a, enc)
+        out = torch.tanh(mods["attn.combine"](torch.cat([ctx, out], dim=2)))
     logits = mods["head"](out)
     mask = torch.tensor(np.arange(b.dec_out.shape[0])[:, None] < b.tgt_len[None, :])
     tl = tn.functional.cross_entropy(logits[mask], torch.tensor(b.dec_out)[mask])
     tl.backward()
     assert abs(tl.item() - loss) < 1e-12
     grads = net.grads
+    assert set(grads) == {f"{p}.{k}" for p, m in mods.items() for k, _ in m.named_parameters()}
     for prefix, m in mods.items():
         for k, p in m.named_parameters():
             np.testing.assert_allclose(grads[f"{prefix}.{k}"], p.grad.numpy(), atol=1e-12, err_msg=f"{prefix}.{k}")
@@ -292,9 +303,11 @@ def test_seq2seq_token_lists_and_unseen_source_tokens():
         model.predict(["xy"])
 
 
-def test_seq2seq_scheduled_sampling_trains():
+def test_seq2seq_scheduled_sampling_trains_and_cosine_lr_decays():
     src, tgt = _reversal(60, 1)
-    a = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0).fit(src, tgt)
+    a = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, lr_schedule="cosine").fit(src, tgt)
+    lrs = a.history_.steps["lr"]
+    assert lrs[0] <= 1e-3 and all(x > y for x, y in zip(lrs, lrs[1:])) and lrs[-1] >= 1e-3 / 20
     b = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, scheduled_sampling=1.0,
                 sampling_schedule="constant").fit(src, tgt)
     assert a.history_["loss"][0] != b.history_["loss"][0]
@@ -317,6 +330,7 @@ def test_seq2seq_params_and_clone():
     ({"max_len": 0}, "max_len"), ({"scheduled_sampling": 1.5}, "scheduled_sampling"),
     ({"sampling_schedule": "cosine"}, "sampling_schedule"),
     ({"sampling_schedule": "exponential", "sampling_decay": 2.0}, "sampling_decay"),
+    ({"lr_schedule": "step"}, "lr_schedule"), ({"attention": "yes"}, "attention"),
 ])
 def test_seq2seq_bad_params(kwargs, match):
     with pytest.raises(ValueError, match=match):

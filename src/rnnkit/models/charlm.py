@@ -38,8 +38,9 @@ from ..bptt import TBPTT, Stream
 from ..losses import cross_entropy
 from ..module import Module
 from ..nn import Embedding, Linear
-from .base import BaseEstimator, check_int_param, make_recurrent
+from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
+from .seq2seq import train_with_schedule
 from .vocab import SPECIALS, Vocab
 
 
@@ -100,24 +101,27 @@ class CharLM(BaseEstimator):
 
     ``batch_size`` is the number of parallel streams B; ``k1``/``k2`` are the truncated-BPTT
     window (see :mod:`rnnkit.bptt`). ``alphabet`` (a str) adds characters to the vocabulary
-    that the training text may lack, so texts containing them can be scored later. ``predict(prefixes)`` gives the most likely next
+    that the training text may lack, so texts containing them can be scored later.
+    ``lr_schedule="cosine"`` decays the learning rate to lr / 20 over training. ``predict(prefixes)`` gives the most likely next
     character of each prefix; ``score(text)`` is minus :meth:`evaluate` (higher is better).
     """
 
     def __init__(self, cell="lstm", hidden_size=128, num_layers=1, embedding_dim=32, dropout=0.0,
-                 recurrent_dropout=0.0, k1=64, k2=None, alphabet=None, optimizer="adam", lr=2e-3, weight_decay=0.0,
+                 recurrent_dropout=0.0, k1=64, k2=None, alphabet=None, optimizer="adam", lr=2e-3, lr_schedule=None,
+                 weight_decay=0.0,
                  epochs=10, batch_size=32, clip_norm=5.0, patience=None, seed=None, dtype="float32",
                  verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
-        self.optimizer, self.lr, self.weight_decay = optimizer, lr, weight_decay
+        self.optimizer, self.lr, self.lr_schedule, self.weight_decay = optimizer, lr, lr_schedule, weight_decay
         self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self) -> None:
         super()._validate_params()
         check_int_param("k1", self.k1)
+        check_choice("lr_schedule", self.lr_schedule, (None, "cosine"))
         k2 = check_int_param("k2", self.k2, allow_none=True)
         if k2 is not None and k2 < self.k1:
             raise ValueError(f"k2: expected None or an int >= k1 = {self.k1}, got {k2}; hint: see rnnkit.bptt")
@@ -157,7 +161,7 @@ class CharLM(BaseEstimator):
             shift = int(rng_epoch.integers(min(self.k1, R))) if epoch > 0 else 0
             return tbptt.stream(ids[shift:], self.batch_size)
 
-        self.history_ = self._train(tbptt, train_batches, val, rng)
+        self.history_ = train_with_schedule(self, tbptt, train_batches, val, rng, -(-R // self.k1))
         self.net_ = net.eval()
         return self
 
@@ -165,6 +169,7 @@ class CharLM(BaseEstimator):
     def evaluate(self, text, *, chunk: int = 256) -> float:
         """Nats per character of ``text`` (characters 2..n, each given all before it)."""
         self._check_fitted()
+        chunk = check_int_param("chunk", chunk)
         ids = self._encode(_check_text(text, "text", 2), "text")
         net = self.net_.eval()
         state, total = None, 0.0

@@ -34,7 +34,7 @@ from ..nn import Embedding, Linear
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
-from .seq2seq import pad_ids, token_sequences
+from .seq2seq import _pair, pad_ids, token_sequences
 from .vocab import Vocab
 
 
@@ -187,7 +187,7 @@ class SequenceGenerator(BaseEstimator):
         if arr.ndim == 0 or arr.shape[0] == 0:
             raise ValueError(f"conditions: expected at least one condition, got shape {arr.shape}")
         if fitting:
-            if arr.ndim == 2 and np.issubdtype(arr.dtype, np.floating):
+            if arr.ndim == 2 and np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
                 self.classes_ = None
                 arr = arr.astype(np.float64)
                 self.cond_mean_ = arr.mean(axis=0)
@@ -195,7 +195,7 @@ class SequenceGenerator(BaseEstimator):
             elif arr.ndim == 1:
                 self.classes_ = np.unique(arr)
             else:
-                raise ValueError(f"conditions: expected labels (N,) or float features (N, F), "
+                raise ValueError(f"conditions: expected labels (N,) or numeric features (N, F), "
                                  f"got shape {arr.shape} and dtype {arr.dtype}")
         if self.classes_ is not None:
             if arr.ndim != 1:
@@ -269,7 +269,7 @@ class SequenceGenerator(BaseEstimator):
         net = self._build_net(rng)
         val = None
         if validation_data is not None:
-            vc, vs = validation_data
+            vc, vs = _pair(validation_data)
             val = list(self._batches(self._conditions(vc), self._sequences(vs)))
         self.history_ = self._train(net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs))),
                                     val, rng)

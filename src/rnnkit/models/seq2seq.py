@@ -85,6 +85,30 @@ def pad_ids(seqs, pad: int = 0):
     return ids, lengths
 
 
+def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: int):
+    """``BaseEstimator._train``, plus ``model.lr_schedule == "cosine"``: the learning rate
+    follows a half cosine from ``lr`` to ``lr / 20`` over all steps of training
+    (``rnnkit.schedules.CosineAnnealingLR``, stepped after every update)."""
+    if model.lr_schedule is None:
+        return model._train(net, train_batches, val, rng)
+    from ..train import Trainer, TrainConfig
+
+    config = TrainConfig(epochs=model.epochs, optimizer=model.optimizer, lr=model.lr,
+                         weight_decay=model.weight_decay, clip_norm=model.clip_norm, patience=model.patience,
+                         seed=int(rng.integers(2**31)), progress=bool(model.verbose), log_every=0,
+                         schedule="cosine", schedule_interval="step",
+                         schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20})
+    history = Trainer(net, config).fit(train_batches, val=val)
+    net.eval()
+    return history
+
+
+def _pair(validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError(f"validation_data: expected a pair (sources, targets), got {type(validation_data).__name__}")
+    return validation_data
+
+
 def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay, epochs: int) -> float:
     """The probability of feeding the model's own token at ``epoch``; see the module doc."""
     if scheduled_sampling == 0.0 or schedule == "constant":
@@ -307,13 +331,14 @@ class Seq2Seq(BaseEstimator):
     ``scheduled_sampling``, ``sampling_schedule`` and ``sampling_decay`` set the rate of
     feeding the decoder its own tokens while training (see the module doc); ``beam_size``,
     ``length_penalty`` and ``max_len`` (default: twice the longest training target + 2)
-    are the decoding defaults of ``predict``.
+    are the decoding defaults of ``predict``; ``lr_schedule="cosine"`` decays the learning
+    rate to lr / 20 over training.
     """
 
     def __init__(self, cell="lstm", hidden_size=128, num_layers=1, bidirectional=False, attention=False,
                  embedding_dim=32, dropout=0.0, recurrent_dropout=0.0, reverse_source=False, scheduled_sampling=0.0,
                  sampling_schedule="inverse_sigmoid", sampling_decay=None, beam_size=1, length_penalty=1.0,
-                 max_len=None, optimizer="adam", lr=1e-3, weight_decay=0.0, epochs=10, batch_size=64,
+                 max_len=None, optimizer="adam", lr=1e-3, lr_schedule=None, weight_decay=0.0, epochs=10, batch_size=64,
                  clip_norm=5.0, patience=None, seed=None, dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
@@ -321,12 +346,13 @@ class Seq2Seq(BaseEstimator):
         self.reverse_source, self.scheduled_sampling = reverse_source, scheduled_sampling
         self.sampling_schedule, self.sampling_decay = sampling_schedule, sampling_decay
         self.beam_size, self.length_penalty, self.max_len = beam_size, length_penalty, max_len
-        self.optimizer, self.lr, self.weight_decay = optimizer, lr, weight_decay
+        self.optimizer, self.lr, self.lr_schedule, self.weight_decay = optimizer, lr, lr_schedule, weight_decay
         self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self) -> None:
         super()._validate_params()
+        check_choice("lr_schedule", self.lr_schedule, (None, "cosine"))
         check_choice("reverse_source", self.reverse_source, (False, True))
         check_choice("attention", self.attention, (False, True))
         check_float_param("scheduled_sampling", self.scheduled_sampling, high=1.0)
@@ -375,7 +401,7 @@ class Seq2Seq(BaseEstimator):
         tgt_ids = [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in tgt]
         val = None
         if validation_data is not None:
-            vs, vt = validation_data
+            vs, vt = _pair(validation_data)
             vt, _ = token_sequences(vt, "validation_data[1]")
             val = list(self._batches(self._encode_sources(vs),
                                      [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in vt]))
@@ -385,7 +411,8 @@ class Seq2Seq(BaseEstimator):
                                  self.sampling_decay, self.epochs)
             return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate)
 
-        self.history_ = self._train(net, train_batches, val, rng)
+        self.history_ = train_with_schedule(self, net, train_batches, val, rng,
+                                            -(-len(src_ids) // self.batch_size))
         self.net_ = net
         return self
 
