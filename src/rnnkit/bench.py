@@ -70,7 +70,7 @@ def _openblas():
     return None
 
 
-def set_threads(n: int) -> dict:
+def set_threads(n: int, torch_side: bool = True) -> dict:
     """Use ``n`` threads in OpenBLAS (NumPy) and in PyTorch; return what each reports."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads: expected an int >= 1, got {n!r}")
@@ -80,7 +80,7 @@ def set_threads(n: int) -> dict:
     if handles is not None:
         handles[0](n)
         got["openblas"] = int(handles[1]())
-    torch = _try_import("torch")
+    torch = _try_import("torch") if torch_side else None
     if torch is not None:
         torch.set_num_threads(n)
         got["torch"] = torch.get_num_threads()
@@ -431,7 +431,7 @@ def _plan(quick: bool) -> dict:
         tiny = (10, 4, 8, 16)
         return dict(train=[(c, *tiny, 1, False) for c in CELLS] + [("LSTM", *tiny, 2, True)],
                     inference=[(c, *tiny) for c in CELLS], streaming=dict(I=32, H=32, steps=20),
-                    charlm=dict(V=20, E=8, H=32, chars=20), memory=dict(lengths=(200, 2_000), k=20, B=2, F=4, H=8),
+                    charlm=dict(V=20, E=8, H=32, chars=20), memory=dict(lengths=(50, 500), k=10, B=2, F=4, H=8),
                     precision=[("LSTM", *tiny)], rounds=3, budget_s=0.2, gemm_n=256)
     train = [(c, *s, 1, False) for c in CELLS for s in TRAIN_SIZES]
     train += [(c, 100, 32, 64, 128, 2, True) for c in CELLS]
@@ -445,7 +445,7 @@ def environment(threads: dict) -> dict:
     from . import _kernels
     from ._version import __version__
 
-    torch = _try_import("torch")
+    torch = sys.modules.get("torch")
     return {"rnnkit": __version__, "numpy": np.__version__, "torch": getattr(torch, "__version__", None),
             "python": platform.python_version(), "machine": platform.machine(), "processor": _cpu_name(),
             "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -478,7 +478,7 @@ def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, t
     from . import _kernels
 
     compile_s = _kernels.warm_up()
-    result = {"quick": quick, "env": environment(set_threads(threads)), "kernel_compile_s": compile_s}
+    result = {"quick": quick, "env": environment(set_threads(threads, torch_side)), "kernel_compile_s": compile_s}
     result["gemm_gflops"] = gemm_rate(plan["gemm_n"])
     echo(_header(result))
     r, b = plan["rounds"], plan["budget_s"]

@@ -41,14 +41,23 @@ import numpy as np
 from .functional import ACTIVATIONS
 
 
+_AFFINE: dict = {}
+
+
 def _gate_affine(kinds: str, H: int, dtype):
     """Per-column (scale, alpha, beta) so that act = alpha * tanh(scale * pre) + beta.
 
-    ``kinds`` has one letter per gate block: "s" sigmoid, "t" tanh.
+    ``kinds`` has one letter per gate block: "s" sigmoid, "t" tanh. Constants, built once
+    per (kinds, H, dtype) and read-only.
     """
-    s = {"s": (0.5, 0.5, 0.5), "t": (1.0, 1.0, 0.0)}
-    cols = [np.repeat(np.array([s[k][j] for k in kinds], dtype), H) for j in range(3)]
-    return tuple(cols)  # each (G,)
+    key = (kinds, H, np.dtype(dtype).str)
+    if key not in _AFFINE:
+        s = {"s": (0.5, 0.5, 0.5), "t": (1.0, 1.0, 0.0)}
+        cols = [np.repeat(np.array([s[k][j] for k in kinds], dtype), H) for j in range(3)]
+        for col in cols:
+            col.flags.writeable = False
+        _AFFINE[key] = tuple(cols)  # each (G,)
+    return _AFFINE[key]
 
 
 class RNNCell:
@@ -90,6 +99,15 @@ class RNNCell:
             kern.rnn_tanh_forward(h_out, xp)
             return
         h_out += xp
+        self.act(h_out, out=h_out)
+
+    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """One online step with the raw weights (no per-sequence preparation)."""
+        np.matmul(x, W_ih.T, out=h_out)                    # (B, I) x (I, H)
+        h_out += h @ W_hh.T                                # (B, H) x (H, H)
+        if b_ih is not None:
+            h_out += b_ih
+            h_out += b_hh
         self.act(h_out, out=h_out)
 
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
@@ -168,6 +186,24 @@ class LSTMCell:
         c_out += np.multiply(i, g, out=ws["tmp"])
         tc = np.tanh(c_out, out=store["tc"][t])
         np.multiply(o, tc, out=h_out)
+
+    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """One online step with the raw weights (no per-sequence preparation)."""
+        H = h.shape[-1]
+        scale, alpha, beta = _gate_affine("ssts", H, h.dtype)
+        a = x @ W_ih.T                                     # (B, I) x (I, 4H)
+        a += h @ W_hh.T                                    # (B, H) x (H, 4H)
+        if b_ih is not None:
+            a += b_ih
+            a += b_hh
+        a *= scale
+        np.tanh(a, out=a)
+        a *= alpha
+        a += beta
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, c, out=c_out)
+        c_out += i * g
+        np.multiply(o, np.tanh(c_out), out=h_out)
 
     @staticmethod
     def cell_grad(dh, dc, store, t):
@@ -272,6 +308,27 @@ class GRUCell:
         np.tanh(n, out=n)
         np.subtract(h, n, out=h_out)                       # h_t = n + z * (h_{t-1} - n)
         h_out *= z
+        h_out += n
+
+    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """One online step with the raw weights (no per-sequence preparation)."""
+        H = h.shape[-1]
+        xp = x @ W_ih.T                                    # (B, I) x (I, 3H)
+        hh = h @ W_hh.T                                    # (B, H) x (H, 3H)
+        if b_ih is not None:
+            xp += b_ih
+            hh += b_hh
+        rz = xp[:, :2 * H]
+        rz += hh[:, :2 * H]
+        rz *= 0.5
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5                                          # r, z
+        n = xp[:, 2 * H:]
+        n += rz[:, :H] * hh[:, 2 * H:]
+        np.tanh(n, out=n)
+        np.subtract(h, n, out=h_out)
+        h_out *= rz[:, H:]
         h_out += n
 
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,

@@ -98,4 +98,7 @@ def warm_up() -> float | None:
         k.lstm_backward(z(B, H), z(B, H), z(B, 4 * H), z(B, H), z(B, H), z(B, 4 * H), z(B, H))
         k.gru_forward(z(B, 3 * H), z(B, 3 * H), z(B, 3 * H), z(H), z(B, H), z(B, H))
         k.gru_backward(z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H))
+        k.lstm_step(z(B, H), z(B, H), z(B, H), z(4 * H, H), z(4 * H, H), z(4 * H), z(B, H), z(B, H), z(4 * H))
+        k.gru_step(z(B, H), z(B, H), z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), z(B, H), z(3 * H), z(3 * H))
+        k.rnn_step(z(B, H), z(B, H), z(H, H), z(H, H), z(H), z(B, H), z(H), False)
     return time.perf_counter() - t0

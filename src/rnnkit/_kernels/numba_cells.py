@@ -181,3 +181,99 @@ def gru_backward(dh, a, hh, h, dgi, dgh, dz_direct):
             gh[j] = gi[j]
         for j in range(H):
             dd[j] = d[j] * ab[H + j]
+
+
+# -- one online step, small batches: the products are done here too --------------------
+# ``reassoc`` lets the dot products vectorize; no ``nnan``/``ninf``, so the finiteness
+# test below still sees NaN and inf. Each returns False when a pre-activation or the new
+# cell state is not finite, which is how a NaN or inf in x, h or c shows; the caller then
+# validates its inputs the slow way to name the culprit.
+_DOT = dict(_JIT, fastmath={"reassoc", "contract"})
+
+
+@numba.njit(**_DOT)
+def _affine(W_ih, x, W_hh, h, b, pre):
+    """pre = W_ih x + W_hh h + b for one row; returns the sum of pre - pre (0 iff finite)."""
+    G, I = W_ih.shape
+    H = W_hh.shape[1]
+    bad = pre.dtype.type(0)
+    for j in range(G):
+        s = b[j]
+        wi = W_ih[j]
+        for k in range(I):
+            s += wi[k] * x[k]
+        wh = W_hh[j]
+        for k in range(H):
+            s += wh[k] * h[k]
+        pre[j] = s
+        bad += s - s
+    return bad
+
+
+@numba.njit(**_DOT)
+def lstm_step(x, h, c, W_ih, W_hh, b, h_out, c_out, pre):
+    """One LSTM step for every row: pre (4H,) is a workspace, b = b_ih + b_hh."""
+    B = x.shape[0]
+    H = h.shape[1]
+    half = pre.dtype.type(0.5)
+    bad = pre.dtype.type(0)
+    for r in range(B):
+        bad += _affine(W_ih, x[r], W_hh, h[r], b, pre)
+        cr, co, ho = c[r], c_out[r], h_out[r]
+        for j in range(H):
+            i = half * th(half * pre[j]) + half
+            f = half * th(half * pre[H + j]) + half
+            g = th(pre[2 * H + j])
+            o = half * th(half * pre[3 * H + j]) + half
+            cn = f * cr[j] + i * g
+            bad += cn - cn
+            co[j] = cn
+            ho[j] = o * th(cn)
+    return bad == 0
+
+
+@numba.njit(**_DOT)
+def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre_i, pre_h):
+    """One GRU step for every row: pre_i, pre_h (3H,) are workspaces."""
+    B = x.shape[0]
+    H = h.shape[1]
+    G = 3 * H
+    half = pre_i.dtype.type(0.5)
+    bad = pre_i.dtype.type(0)
+    zx = np.zeros(0, pre_i.dtype)
+    for r in range(B):
+        hr = h[r]
+        bad += _affine(W_ih, x[r], W_hh[:, :0], zx, b_ih, pre_i)
+        wh = W_hh
+        for j in range(G):
+            s = b_hh[j]
+            w = wh[j]
+            for k in range(H):
+                s += w[k] * hr[k]
+            pre_h[j] = s
+            bad += s - s
+        ho = h_out[r]
+        for j in range(H):
+            rg = half * th(half * (pre_i[j] + pre_h[j])) + half
+            z = half * th(half * (pre_i[H + j] + pre_h[H + j])) + half
+            n = th(pre_i[2 * H + j] + rg * pre_h[2 * H + j])
+            ho[j] = n + z * (hr[j] - n)
+    return bad == 0
+
+
+@numba.njit(**_DOT)
+def rnn_step(x, h, W_ih, W_hh, b, h_out, pre, relu):
+    """One Elman step for every row: h_out = act(W_ih x + W_hh h + b)."""
+    B = x.shape[0]
+    H = h.shape[1]
+    bad = pre.dtype.type(0)
+    for r in range(B):
+        bad += _affine(W_ih, x[r], W_hh, h[r], b, pre)
+        ho = h_out[r]
+        if relu:
+            for j in range(H):
+                ho[j] = max(pre[j], pre.dtype.type(0))
+        else:
+            for j in range(H):
+                ho[j] = th(pre[j])
+    return bad == 0

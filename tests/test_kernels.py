@@ -1,0 +1,215 @@
+"""The compiled (Numba) path against the NumPy reference path, and both against PyTorch.
+
+Every test that needs Numba skips without it (``pip install rnnkit[fast]``); the engine's
+own gradient and parity suites run here on each path explicitly, whichever is the default.
+"""
+
+import numpy as np
+import pytest
+
+import test_recurrent_gradcheck as gradcheck
+from rnnkit import _kernels, bench
+from rnnkit.nn import GRU, LSTM, RNN
+
+PATHS = ["numpy", "numba"]
+LAYERS = {
+    "rnn_tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
+    "rnn_relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k),
+    "lstm": LSTM,
+    "gru": GRU,
+}
+
+
+def _need(mode):
+    if mode == "numba":
+        pytest.importorskip("numba", reason="the compiled path needs numba: pip install rnnkit[fast]")
+
+
+def _run(mode, cell, dtype, *, layers=2, bidi=True, lengths=(7, 3, 5), B=3, T=7, I=5, H=6, seed=0, **kw):
+    """Forward and backward on one path; every output, state and gradient by name."""
+    rng = np.random.default_rng(seed)
+    layer = LAYERS[cell](I, H, layers, bidirectional=bidi, dtype=dtype, rng=np.random.default_rng(seed + 1), **kw)
+    D = 2 if bidi else 1
+    x = rng.standard_normal((T, B, I)).astype(dtype)
+    shape = (layers * D, B, H)
+    h0 = rng.standard_normal(shape).astype(dtype)
+    state = (h0, rng.standard_normal(shape).astype(dtype)) if cell == "lstm" else h0
+    R = rng.standard_normal((T, B, D * H)).astype(dtype)
+    S = rng.standard_normal(shape).astype(dtype)
+    dstate = (S, 2 * S) if cell == "lstm" else S
+    with _kernels.using(mode):
+        layer.rng = np.random.default_rng(9)  # the same dropout masks on both paths
+        out, st, cache = layer.forward(x, state, None if lengths is None else np.array(lengths))
+        dx, dst0 = layer.backward(R, dstate, cache)
+    res = {"out": out, "dx": dx}
+    for name, a in (("state", st), ("dstate0", dst0)):
+        for i, part in enumerate(a if isinstance(a, tuple) else (a,)):
+            res[f"{name}[{i}]"] = part
+    res.update({f"grad {k}": v for k, v in layer.grads.items()})
+    return res
+
+
+def _max_rel(a, b):
+    return float(np.abs(a.astype(np.float64) - b).max() / max(np.abs(b).max(), 1e-6))
+
+
+# -- the two paths agree -----------------------------------------------------------------
+@pytest.mark.parametrize("cell", list(LAYERS))
+@pytest.mark.parametrize("lengths", [None, (7, 3, 5)])
+def test_numba_equals_numpy_in_float64(cell, lengths):
+    _need("numba")
+    ref = _run("numpy", cell, "float64", lengths=lengths)
+    got = _run("numba", cell, "float64", lengths=lengths)
+    for k in ref:
+        assert _max_rel(got[k], ref[k]) < 1e-11, k
+
+
+@pytest.mark.parametrize("cell", list(LAYERS))
+def test_numba_equals_numpy_in_float32(cell):
+    """float32 kernels use a rational tanh within a few ulps, so agreement is to ~1e-5."""
+    _need("numba")
+    got = _run("numba", cell, "float32", T=30, lengths=(30, 11, 20))
+    ref = _run("numpy", cell, "float32", T=30, lengths=(30, 11, 20))
+    for k in ref:
+        assert _max_rel(got[k], ref[k]) < 2e-5, k
+
+
+def test_paths_agree_with_dropout_and_recurrent_dropout():
+    _need("numba")
+    for cell in ("lstm", "gru", "rnn_tanh"):
+        ref = _run("numpy", cell, "float64", dropout=0.3, recurrent_dropout=0.4)
+        got = _run("numba", cell, "float64", dropout=0.3, recurrent_dropout=0.4)
+        for k in ref:
+            assert _max_rel(got[k], ref[k]) < 1e-11, (cell, k)
+
+
+def test_float32_tanh_is_within_a_few_ulps():
+    _need("numba")
+    with _kernels.using("numba"):
+        k = _kernels.active()
+    x = np.linspace(-12, 12, 200_001, dtype=np.float32).reshape(1, -1)
+    y = x.copy()
+    k.tanh_inplace(y)
+    exact = np.tanh(x.astype(np.float64))
+    assert np.abs(y - exact).max() < 6e-7
+    assert np.all(np.abs(y) <= 1)
+    z = -x
+    k.tanh_inplace(z)
+    np.testing.assert_array_equal(z, -y)  # odd, exactly
+
+
+# -- the engine's own suites, on each path ----------------------------------------------
+@pytest.mark.parametrize("mode", PATHS)
+@pytest.mark.parametrize("seed", range(0, 48, 3))
+def test_torch_parity_on_each_path(mode, seed):
+    _need(mode)
+    parity = pytest.importorskip("test_torch_parity", reason="PyTorch is the optional test oracle")
+    with _kernels.using(mode):
+        parity.test_matches_pytorch(seed)
+
+
+@pytest.mark.parametrize("mode", PATHS)
+@pytest.mark.parametrize("cfg", [("lstm", 2, True, True, False), ("gru", 2, True, True, True),
+                                 ("rnn_tanh", 1, False, True, False), ("rnn_relu", 2, True, False, False)])
+def test_central_differences_on_each_path(mode, cfg):
+    _need(mode)
+    with _kernels.using(mode):
+        gradcheck._check_all(*gradcheck._problem(*cfg))
+
+
+# -- the online step ---------------------------------------------------------------------
+@pytest.mark.parametrize("cell", list(LAYERS))
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-6)])
+def test_compiled_step_equals_numpy_step_and_forward(cell, dtype, tol):
+    _need("numba")
+    rng = np.random.default_rng(3)
+    layer = LAYERS[cell](4, 5, 2, dtype=dtype, rng=rng)
+    xs = rng.standard_normal((6, 2, 4)).astype(dtype)
+    states = {}
+    for mode in ("numpy", "numba"):
+        with _kernels.using(mode):
+            state = None
+            for x in xs:
+                state = layer.step(x, state)
+        states[mode] = state if isinstance(state, tuple) else (state,)
+    with _kernels.using("numba"):
+        _, whole, _ = layer.eval().forward(xs)
+    whole = whole if isinstance(whole, tuple) else (whole,)
+    for a, b, w in zip(states["numba"], states["numpy"], whole):
+        assert _max_rel(a, b) < tol and _max_rel(a, w) < tol
+
+
+def test_compiled_step_still_names_bad_input():
+    _need("numba")
+    layer = LSTM(3, 4, rng=np.random.default_rng(0))
+    x = np.ones((1, 3), np.float32)
+    with _kernels.using("numba"):
+        state = layer.step(x)
+        bad = x.copy()
+        bad[0, 1] = np.nan
+        with pytest.raises(ValueError, match="x_t"):
+            layer.step(bad, state)
+        h, c = state
+        c = c.copy()
+        c[0, 0, 2] = np.inf
+        with pytest.raises(ValueError, match=r"state\[1\]"):
+            layer.step(x, (h, c))
+        with pytest.raises(ValueError, match="x_t"):
+            layer.step(np.ones((1, 2), np.float32), state)
+
+
+# -- choosing the path --------------------------------------------------------------------
+def test_use_refuses_unknown_modes_and_using_restores():
+    with pytest.raises(ValueError, match="mode: expected one of auto, numpy, numba"):
+        _kernels.use("fast")
+    before = _kernels.describe()
+    with _kernels.using("numpy"):
+        assert _kernels.active() is None and _kernels.describe().startswith("numpy")
+    assert _kernels.describe() == before
+
+
+# -- the benchmark ----------------------------------------------------------------------
+def test_quick_benchmark_runs_every_section():
+    lines = []
+    res = bench.run(quick=True, threads=1, echo=lines.append)
+    assert {"train", "inference", "streaming", "charlm", "memory", "precision"} <= set(res)
+    assert res["env"]["threads"]["openblas"] in (1, None) and res["gemm_gflops"] > 0
+    for row in res["train"]:
+        assert row["ours_s"] > 0 and row["flops"] > 0
+        if "ratio" in row:  # torch installed: checked before timed
+            assert row["max_rel_err"] < 1e-3 and row["ratio"] > 0 and isinstance(row["met"], bool)
+    assert res["memory"]["growth"] > 0
+    text = "\n".join(lines)
+    assert "training step" in text and "truncated BPTT peak memory" in text
+
+
+def test_benchmark_refuses_to_time_different_numbers():
+    with pytest.raises(bench.BenchmarkError, match="output: rnnkit and PyTorch differ"):
+        bench._close("output", np.ones(3), np.array([1.0, 1.0, 1.1]), 1e-3)
+    assert bench._close("output", np.ones(3), np.ones(3), 1e-3) == 0.0
+
+
+def test_flop_count_of_a_step():
+    # LSTM, one layer: 2 T B 4H (I + H) forward, three times that with the backward
+    assert bench.step_flops("LSTM", 10, 2, 3, 4) == 3 * 2 * 10 * 2 * 16 * 7
+    # a second bidirectional layer reads 2H features
+    two = bench.step_flops("GRU", 1, 1, 3, 4, layers=2, directions=2, train=False)
+    assert two == 2 * 2 * 12 * (3 + 4) + 2 * 2 * 12 * (8 + 4)
+
+
+def test_set_threads_refuses_nonsense():
+    with pytest.raises(ValueError, match="threads: expected an int >= 1"):
+        bench.set_threads(0)
+
+
+def test_cli_bench_smoke(tmp_path, capsys):
+    from rnnkit.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--sections", "memory", "--no-torch", "--threads", "1",
+                 "--json", str(out)]) == 0
+    assert "truncated BPTT peak memory" in capsys.readouterr().out
+    import json
+
+    assert json.loads(out.read_text())["memory"]["length_ratio"] == 10
+    assert main(["bench", "--sections", "nope"]) == 1
