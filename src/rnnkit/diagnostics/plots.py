@@ -79,15 +79,17 @@ def plot_flow_heatmap(flow: GradFlow, path, keys=None, title: str = "") -> str:
 def plot_flow_profiles(profiles: dict, path, title: str = "", key: str = "") -> str:
     """||dL/dh_{t0-k}|| against steps back k (log scale), one line per label.
 
-    ``profiles``: label -> (T,) norms in time order (as recorded); ``key`` tells the
-    direction (a ``*_reverse`` key has its loss end at t = 0).
+    ``profiles``: label -> (T,) norms in time order (as recorded), or (norms, style) with
+    ``style`` a dict of ``Axes.plot`` keywords; ``key`` tells the direction (a ``*_reverse``
+    key has its loss end at t = 0).
     """
     fig, axes = _figure()
     ax = axes[0, 0]
-    for label, norms in profiles.items():
+    for label, spec in profiles.items():
+        norms, style = spec if isinstance(spec, tuple) else (spec, {})
         seq = steps_back(norms, key)
         y = np.where(np.isfinite(seq) & (seq > 0), seq, np.nan)
-        ax.plot(np.arange(seq.size), y, label=str(label), marker=".", markersize=3)
+        ax.plot(np.arange(seq.size), y, label=str(label), **{"marker": ".", "markersize": 3, **style})
     ax.set_yscale("log")
     ax.set_xlabel("steps back from the loss, k")
     ax.set_ylabel("||dL/dh_{t0-k}||")

@@ -103,8 +103,9 @@ def _plots(result, cfg, curves) -> None:
         plot_lines(series, f / f"learning_T{T}.png", title=f"adding problem, T = {T}: validation MSE",
                    ylabel="MSE", logy=True, hline=ADDING_BASELINE, hline_label="predict the mean (1/6)")
         profiles = {}
-        for cell in cfg.cells:
-            profiles[f"{cell} at init"] = curves["profile_init"][f"{cell} T={T}"]
-            profiles[f"{cell} trained"] = curves["profile_end"][f"{cell} T={T}"]
+        for i, cell in enumerate(cfg.cells):          # one colour per cell; dashed at init, solid trained
+            profiles[f"{cell} at init"] = (curves["profile_init"][f"{cell} T={T}"],
+                                           {"color": f"C{i % 10}", "linestyle": "--"})
+            profiles[f"{cell} trained"] = (curves["profile_end"][f"{cell} T={T}"], {"color": f"C{i % 10}"})
         plot_flow_profiles(profiles, f / f"grad_flow_T{T}.png", title=f"gradient reaching k steps back, T = {T}")
         result.plots += [f"learning_T{T}.png", f"grad_flow_T{T}.png"]
