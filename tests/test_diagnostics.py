@@ -322,6 +322,9 @@ def test_loss_norm_and_saturation_rules():
     assert check_saturation("rnn.l0", gates, mode="LSTM") == []            # f near 1 is memory
     hot = check_saturation("rnn.l0", {**gates, "o": {"low": 0.4, "high": 0.3, "total": 0.7}}, mode="LSTM")
     assert len(hot) == 1 and hot[0].evidence["saturated"] == {"o": 0.7}
+    half_dead = {"h": {"low": 0.6, "high": 0.0, "total": 0.6}}
+    assert check_saturation("rnn.l0", half_dead, mode="RNN_RELU") == []           # ReLU zeros by design
+    assert check_saturation("rnn.l0", half_dead, mode="RNN_TANH")[0].evidence["saturated"] == {"h": 0.6}
     (f,) = check_flow("h_l0", np.array([1.0, np.inf, 1.0]))
     assert f.kind == "nonfinite"
     with pytest.raises(ValueError, match=r"vanish_ratio: expected a number in \(0, 1\), got 5"):

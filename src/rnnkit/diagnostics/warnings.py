@@ -10,7 +10,9 @@ Each rule looks at one kind of evidence and returns a list of :class:`Finding`:
 * saturation   more than ``saturation`` (default 0.5) of a gate's activations sit within
                eps of a flat end of their sigmoid/tanh, where the slope is ~0 and neither
                gradient nor learning gets through. A forget gate (LSTM f) or update gate
-               (GRU z) held near 1 is memory at work, so only its near-0 side counts.
+               (GRU z) held near 1 is memory at work, so only its near-0 side counts. ReLU
+               units are zero about half the time by design; they count as dead above
+               ``dead_relu`` (default 0.9).
 
 The ratio rules read the gradient of a loss at the end of the sequence (many-to-one,
 the adding problem, a classifier). With a loss at every step each dL/dh_t has its own
@@ -43,9 +45,10 @@ class Thresholds:
     norm_growth: float = 1e2
     saturation: float = 0.5
     horizon_fraction: float = 0.01
+    dead_relu: float = 0.9
 
     def __post_init__(self):
-        for name in ("vanish_ratio", "horizon_fraction", "saturation"):
+        for name in ("vanish_ratio", "horizon_fraction", "saturation", "dead_relu"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0 < v < 1):
                 raise ValueError(f"{name}: expected a number in (0, 1), got {v!r}")
@@ -206,15 +209,16 @@ def check_saturation(layer_key: str, gates: Mapping[str, Mapping[str, float]], *
     """
     th = thresholds or Thresholds()
     memory_gate = {"LSTM": "f", "GRU": "z"}.get(mode or "")
+    limit = th.dead_relu if mode == "RNN_RELU" else th.saturation
     hot = {}
     for gate, frac in gates.items():
         value = frac["low"] if gate == memory_gate else frac["total"]
-        if value > th.saturation:
+        if value > limit:
             hot[gate] = value
     if not hot:
         return []
     listing = ", ".join(f"{g} {v:.0%}" for g, v in hot.items())
-    return [Finding("saturation", layer_key, f"saturated fraction above {th.saturation:.0%}: {listing}",
+    return [Finding("saturation", layer_key, f"saturated fraction above {limit:.0%}: {listing}",
                     _SAT_CAUSE, _SAT_REMEDY, step, {"saturated": hot})]
 
 
