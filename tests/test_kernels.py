@@ -55,11 +55,12 @@ def _max_rel(a, b):
 
 # -- the two paths agree -----------------------------------------------------------------
 @pytest.mark.parametrize("cell", list(LAYERS))
-@pytest.mark.parametrize("lengths", [None, (7, 3, 5)])
-def test_numba_equals_numpy_in_float64(cell, lengths):
+@pytest.mark.parametrize("B,lengths", [(3, None), (3, (7, 3, 5)), (6, None)])
+def test_numba_equals_numpy_in_float64(cell, B, lengths):
+    """Small batches without lengths run whole sequences compiled; the others step by step."""
     _need("numba")
-    ref = _run("numpy", cell, "float64", lengths=lengths)
-    got = _run("numba", cell, "float64", lengths=lengths)
+    ref = _run("numpy", cell, "float64", lengths=lengths, B=B)
+    got = _run("numba", cell, "float64", lengths=lengths, B=B)
     for k in ref:
         assert _max_rel(got[k], ref[k]) < 1e-11, k
 

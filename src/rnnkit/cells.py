@@ -60,7 +60,17 @@ def _gate_affine(kinds: str, H: int, dtype):
     return _AFFINE[key]
 
 
-class RNNCell:
+class _Declines:
+    """Cells without a compiled whole-sequence kernel: the driver loops over steps."""
+
+    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+        return False
+
+    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+        return False
+
+
+class RNNCell(_Declines):
     """Elman cell: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act in {tanh, relu}.
 
     The textbook's h_t = tanh(W_x x_t + W_h h_{t-1} + b_h) is the same map with
@@ -187,6 +197,22 @@ class LSTMCell:
         tc = np.tanh(c_out, out=store["tc"][t])
         np.multiply(o, tc, out=h_out)
 
+    # Small batches: the compiled kernels also run the time loop (see numba_cells); the
+    # driver offers the whole sequence first and loops over step_* when this declines.
+    SEQUENCE_MAX_BATCH = 4
+
+    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+        if kern is None or xp.shape[1] > self.SEQUENCE_MAX_BATCH:
+            return False
+        kern.lstm_sequence_forward(xp, Wr, hs, cs, store["gates"], store["tc"], reverse)
+        return True
+
+    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+        if kern is None or dout.shape[1] > self.SEQUENCE_MAX_BATCH:
+            return False
+        kern.lstm_sequence_backward(dout, dh, dc, store["gates"], store["tc"], c_prev, W_hh, dgi, reverse)
+        return True
+
     def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
         """One online step with the raw weights (no per-sequence preparation)."""
         H = h.shape[-1]
@@ -244,7 +270,7 @@ class LSTMCell:
             dh_out *= rec_mask
 
 
-class GRUCell:
+class GRUCell(_Declines):
     """GRU cell in PyTorch's formulation (gate order r, z, n; b_hn inside the reset product):
 
         r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)          reset gate

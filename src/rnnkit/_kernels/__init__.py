@@ -98,7 +98,15 @@ def warm_up() -> float | None:
         k.lstm_backward(z(B, H), z(B, H), z(B, 4 * H), z(B, H), z(B, H), z(B, 4 * H), z(B, H))
         k.gru_forward(z(B, 3 * H), z(B, 3 * H), z(B, 3 * H), z(H), z(B, H), z(B, H))
         k.gru_backward(z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H))
-        k.lstm_step(z(B, H), z(B, H), z(B, H), z(4 * H, H), z(4 * H, H), z(4 * H), z(B, H), z(B, H), z(4 * H))
+        k.lstm_step(z(B, H), z(B, H), z(B, H), z(4 * H, H), z(4 * H, H), z(4 * H), z(4 * H), z(B, H), z(B, H),
+                    z(4 * H))
         k.gru_step(z(B, H), z(B, H), z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), z(B, H), z(3 * H), z(3 * H))
-        k.rnn_step(z(B, H), z(B, H), z(H, H), z(H, H), z(H), z(B, H), z(H), False)
+        k.rnn_step(z(B, H), z(B, H), z(H, H), z(H, H), z(H), z(H), z(B, H), z(H), False)
+        for rev in (False, True):
+            k.lstm_sequence_forward(z(1, B, 4 * H), z(H, 4 * H), z(2, B, H), z(2, B, H), z(1, B, 4 * H),
+                                    z(1, B, H), rev)
+            k.lstm_sequence_backward(z(1, B, H), z(B, H), z(B, H), z(1, B, 4 * H), z(1, B, H), z(1, B, H),
+                                     z(4 * H, H), z(1, B, 4 * H), rev)
+            k.lstm_sequence_backward(z(1, B, 2 * H)[:, :, :H], z(B, H), z(B, H), z(1, B, 4 * H), z(1, B, H),
+                                     z(1, B, H), z(4 * H, H), z(1, B, 4 * H), rev)  # a bidirectional slice
     return time.perf_counter() - t0

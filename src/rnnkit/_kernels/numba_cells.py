@@ -192,13 +192,13 @@ _DOT = dict(_JIT, fastmath={"reassoc", "contract"})
 
 
 @numba.njit(**_DOT)
-def _affine(W_ih, x, W_hh, h, b, pre):
-    """pre = W_ih x + W_hh h + b for one row; returns the sum of pre - pre (0 iff finite)."""
+def _affine(W_ih, x, W_hh, h, b1, b2, pre):
+    """pre = W_ih x + W_hh h + b1 + b2 for one row; returns the sum of pre - pre (0 iff finite)."""
     G, I = W_ih.shape
     H = W_hh.shape[1]
     bad = pre.dtype.type(0)
     for j in range(G):
-        s = b[j]
+        s = b1[j] + b2[j]
         wi = W_ih[j]
         for k in range(I):
             s += wi[k] * x[k]
@@ -211,14 +211,14 @@ def _affine(W_ih, x, W_hh, h, b, pre):
 
 
 @numba.njit(**_DOT)
-def lstm_step(x, h, c, W_ih, W_hh, b, h_out, c_out, pre):
-    """One LSTM step for every row: pre (4H,) is a workspace, b = b_ih + b_hh."""
+def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out, pre):
+    """One LSTM step for every row: pre (4H,) is a workspace."""
     B = x.shape[0]
     H = h.shape[1]
     half = pre.dtype.type(0.5)
     bad = pre.dtype.type(0)
     for r in range(B):
-        bad += _affine(W_ih, x[r], W_hh, h[r], b, pre)
+        bad += _affine(W_ih, x[r], W_hh, h[r], b_ih, b_hh, pre)
         cr, co, ho = c[r], c_out[r], h_out[r]
         for j in range(H):
             i = half * th(half * pre[j]) + half
@@ -240,18 +240,19 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre_i, pre_h):
     G = 3 * H
     half = pre_i.dtype.type(0.5)
     bad = pre_i.dtype.type(0)
-    zx = np.zeros(0, pre_i.dtype)
+    I = x.shape[1]
     for r in range(B):
-        hr = h[r]
-        bad += _affine(W_ih, x[r], W_hh[:, :0], zx, b_ih, pre_i)
-        wh = W_hh
+        xr, hr = x[r], h[r]
         for j in range(G):
-            s = b_hh[j]
-            w = wh[j]
+            si, sh = b_ih[j], b_hh[j]
+            wi, wh = W_ih[j], W_hh[j]
+            for k in range(I):
+                si += wi[k] * xr[k]
             for k in range(H):
-                s += w[k] * hr[k]
-            pre_h[j] = s
-            bad += s - s
+                sh += wh[k] * hr[k]
+            pre_i[j] = si
+            pre_h[j] = sh
+            bad += (si - si) + (sh - sh)
         ho = h_out[r]
         for j in range(H):
             rg = half * th(half * (pre_i[j] + pre_h[j])) + half
@@ -262,13 +263,13 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre_i, pre_h):
 
 
 @numba.njit(**_DOT)
-def rnn_step(x, h, W_ih, W_hh, b, h_out, pre, relu):
+def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre, relu):
     """One Elman step for every row: h_out = act(W_ih x + W_hh h + b)."""
     B = x.shape[0]
     H = h.shape[1]
     bad = pre.dtype.type(0)
     for r in range(B):
-        bad += _affine(W_ih, x[r], W_hh, h[r], b, pre)
+        bad += _affine(W_ih, x[r], W_hh, h[r], b_ih, b_hh, pre)
         ho = h_out[r]
         if relu:
             for j in range(H):
@@ -277,3 +278,63 @@ def rnn_step(x, h, W_ih, W_hh, b, h_out, pre, relu):
             for j in range(H):
                 ho[j] = th(pre[j])
     return bad == 0
+
+
+# -- a whole sequence, small batches: the time loop compiled too ------------------------
+# At B = 1 a step's products are matrix-vector products of a few microseconds, less than
+# the cost of returning to Python between steps. These run the driver's loop for one
+# direction of one layer (no lengths, no recurrent dropout), with the same arrays, slots
+# and equations as the per-step path.
+@numba.njit(**_JIT)
+def lstm_sequence_forward(xp, WrT, hs, cs, gates, tc, reverse):
+    """xp (T, B, 4H) halved-for-sigmoid input projections, WrT (H, 4H) = (W_hh halved)^T.
+
+    hs, cs (T+1, B, H) hold the initial state in slot 0 (slot T when ``reverse``); every
+    step writes h_t, c_t into its slot, the gates into ``gates[t]`` and tanh(c_t) into tc[t].
+    """
+    T, B, G = xp.shape
+    H = G // 4
+    zero = np.zeros((B, G), xp.dtype)  # xp is added here, before the recurrent product
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        old, new = (t + 1, t) if reverse else (t, t + 1)
+        a = gates[t]
+        for b in range(B):
+            ab, hb = a[b], hs[old, b]
+            xb = xp[t, b]
+            for j in range(G):
+                ab[j] = xb[j]
+            for k in range(H):
+                hk = hb[k]
+                w = WrT[k]
+                for j in range(G):
+                    ab[j] += hk * w[j]
+        lstm_forward(a, zero, cs[old], cs[new], tc[t], hs[new])
+
+
+@numba.njit(**_JIT)
+def lstm_sequence_backward(dout, dh, dc, gates, tc, c_prev, W_hh, dgi, reverse):
+    """BPTT over one direction: dh, dc (B, H) enter as dL/d(final state), leave as dL/d(h0, c0).
+
+    c_prev (T, B, H) is c_{t-1} by time; dgi (T, B, 4H) receives the gate gradients.
+    """
+    T, B, H = dout.shape
+    G = 4 * H
+    dc_next = np.empty_like(dc)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        for b in range(B):
+            for k in range(H):
+                dh[b, k] += dout[t, b, k]
+        lstm_backward(dh, dc, gates[t], c_prev[t], tc[t], dgi[t], dc_next)
+        g = dgi[t]
+        for b in range(B):
+            d = dh[b]
+            for k in range(H):
+                d[k] = 0
+            for j in range(G):
+                gj = g[b, j]
+                w = W_hh[j]
+                for k in range(H):
+                    d[k] += gj * w[k]
+        dc[:] = dc_next

@@ -228,7 +228,11 @@ class _Recurrent(Module):
         partial = None if mask is None else ~mask[:, :, 0].all(axis=1)  # (T,) some row ended
         hr_buf = np.empty((B, H), dt) if rec_mask is not None else None
         c_old = c_new = None
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        whole = mask is None and rec_mask is None
+        steps = range(T - 1, -1, -1) if reverse else range(T)
+        if whole and cell.sequence_forward(xp, Wr, br, hs, cs, store, reverse, kern):
+            steps = ()                               # the compiled kernel ran the loop
+        for t in steps:
             h_old, h_new = hs[t + old], hs[t + new]
             if cs is not None:
                 c_old, c_new = cs[t + old], cs[t + new]
@@ -329,7 +333,11 @@ class _Recurrent(Module):
         if record:
             flow_h = np.zeros(T)
             flow_c = np.zeros(T) if dc is not None else None
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):  # forward's order, reversed
+        steps = range(T) if reverse else range(T - 1, -1, -1)   # forward's order, reversed
+        if (mask is None and rec_mask is None and not record
+                and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern)):
+            steps = ()                               # the compiled kernel ran the loop
+        for t in steps:
             dh, dc = dhs[0], dcs[0]
             dh += dout[t]                           # dL/dh_t: from the output and from step t+1
             if record:
@@ -420,19 +428,19 @@ class _Recurrent(Module):
         h_n = np.empty(shape, dt)
         c_n = np.empty(shape, dt) if lstm else None
         G = self.cell.num_gates * H
+        zero = None
         for k in range(L):
             W_ih, W_hh, b_ih, b_hh = self._weights(k, 0)
-            if self.mode == "GRU":
-                zero = np.zeros(G, dt)
-                fine = kern.gru_step(x, h0[k], W_ih, W_hh, zero if b_ih is None else b_ih,
-                                     zero if b_hh is None else b_hh, h_n[k], np.empty(G, dt), np.empty(G, dt))
+            if b_ih is None:
+                zero = np.zeros(G, dt) if zero is None else zero
+                b_ih = b_hh = zero
+            if lstm:
+                fine = kern.lstm_step(x, h0[k], c0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], c_n[k], np.empty(G, dt))
+            elif self.mode == "GRU":
+                fine = kern.gru_step(x, h0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], np.empty(G, dt), np.empty(G, dt))
             else:
-                b = np.zeros(G, dt) if b_ih is None else b_ih + b_hh
-                if lstm:
-                    fine = kern.lstm_step(x, h0[k], c0[k], W_ih, W_hh, b, h_n[k], c_n[k], np.empty(G, dt))
-                else:
-                    fine = kern.rnn_step(x, h0[k], W_ih, W_hh, b, h_n[k], np.empty(G, dt),
-                                         self.mode == "RNN_RELU")
+                fine = kern.rnn_step(x, h0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], np.empty(G, dt),
+                                     self.mode == "RNN_RELU")
             if not fine:
                 return None
             x = h_n[k]
