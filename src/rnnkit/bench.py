@@ -464,8 +464,17 @@ def _cpu_name():
 
 
 def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, torch_side: bool = True,
-        echo=print) -> dict:
-    """Run the benchmark; print each table through ``echo`` as it completes; return all rows."""
+        kernels: str | None = None, echo=print) -> dict:
+    """Run the benchmark; print each table through ``echo`` as it completes; return all rows.
+
+    ``kernels`` ("auto", "numpy", "numba") selects rnnkit's path for the run (see
+    :mod:`rnnkit._kernels`); None keeps the current one.
+    """
+    from . import _kernels
+
+    if kernels is not None:
+        with _kernels.using(kernels):
+            return run(quick=quick, threads=threads, sections=sections, torch_side=torch_side, echo=echo)
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"sections: expected names from {', '.join(SECTIONS)}, got {', '.join(unknown)}")
@@ -475,8 +484,6 @@ def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, t
     if threads is None:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     plan = _plan(quick)
-    from . import _kernels
-
     compile_s = _kernels.warm_up()
     result = {"quick": quick, "env": environment(set_threads(threads, torch_side)), "kernel_compile_s": compile_s}
     result["gemm_gflops"] = gemm_rate(plan["gemm_n"])
@@ -605,13 +612,15 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads for OpenBLAS and torch (default: usable cores)")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
+    p.add_argument("--kernels", choices=("auto", "numpy", "numba"), default=None,
+                   help="rnnkit's path: numba kernels when installed (auto, the default) or the NumPy reference")
     p.add_argument("--json", default=None, metavar="PATH", help="also write every number to PATH")
 
 
 def run_from_args(args) -> int:
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
     result = run(quick=args.quick, threads=args.threads, sections=sections, torch_side=not args.no_torch,
-                 echo=lambda s: print(s, flush=True))
+                 kernels=args.kernels, echo=lambda s: print(s, flush=True))
     if args.json:
         write_json(args.json, result)
     return 0

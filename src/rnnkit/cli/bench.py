@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, examples
+from ._base import EXIT_OK, CliError, Command, examples
 
 
 def add_arguments(parser) -> None:
@@ -15,6 +15,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     parser.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
+    parser.add_argument("--kernels", choices=("auto", "numpy", "numba"), default=None,
+                        help="rnnkit's path: numba kernels when installed (auto, the default) or the NumPy reference")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write every number to PATH (JSON)")
 
 
@@ -29,10 +31,12 @@ def run(args) -> int:
         raise CliError(f"--threads: expected an int >= 1, got {args.threads}")
     try:
         result = bench.run(quick=args.quick, threads=args.threads, sections=sections,
-                           torch_side=not args.no_torch, echo=lambda s: print(s, flush=True))
+                           torch_side=not args.no_torch, kernels=args.kernels,
+                           echo=lambda s: print(s, flush=True))
+    except ImportError as exc:  # --kernels numba without numba
+        raise CliError(str(exc)) from None
     except bench.BenchmarkError as exc:
-        print(f"error: {exc}", flush=True)
-        return EXIT_FAILURE
+        raise CliError(str(exc)) from None
     if args.json:
         bench.write_json(args.json, result)
     return EXIT_OK
@@ -46,5 +50,6 @@ COMMAND = Command(
                 "truncated-BPTT memory and float64 cost. Both sides' numbers are compared before timing.",
     add_arguments=add_arguments, run=run,
     epilog=examples("rnnkit bench --quick", "rnnkit bench --threads 1 --json bench.json",
+                    "rnnkit bench --kernels numpy      # the NumPy reference path, without numba",
                     "rnnkit bench --sections train,streaming"),
 )
