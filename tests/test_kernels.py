@@ -9,6 +9,7 @@ import pytest
 
 import test_recurrent_gradcheck as gradcheck
 from rnnkit import _kernels, bench
+from rnnkit.bench._cases import _close
 from rnnkit.nn import GRU, LSTM, RNN
 
 PATHS = ["numpy", "numba"]
@@ -186,8 +187,8 @@ def test_quick_benchmark_runs_every_section():
 
 def test_benchmark_refuses_to_time_different_numbers():
     with pytest.raises(bench.BenchmarkError, match="output: rnnkit and PyTorch differ"):
-        bench._close("output", np.ones(3), np.array([1.0, 1.0, 1.1]), 1e-3)
-    assert bench._close("output", np.ones(3), np.ones(3), 1e-3) == 0.0
+        _close("output", np.ones(3), np.array([1.0, 1.0, 1.1]), 1e-3)
+    assert _close("output", np.ones(3), np.ones(3), 1e-3) == 0.0
 
 
 def test_flop_count_of_a_step():

@@ -1,0 +1,94 @@
+"""The benchmark's tables (plain text) and its JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ._cases import F64_TARGET
+
+
+# -- tables ------------------------------------------------------------------------------
+def _ms(s):
+    return f"{1e3 * s:9.2f}"
+
+
+def _header(res):
+    e = res["env"]
+    th = e["threads"]
+    lines = [f"rnnkit {e['rnnkit']} bench{' (quick)' if res['quick'] else ''}: numpy {e['numpy']}, "
+             f"torch {e['torch'] or 'absent'}, python {e['python']}",
+             f"cpu: {e['processor']} ({e['cores']} usable cores); threads: OpenBLAS {th['openblas']}, "
+             f"torch {th['torch']}",
+             f"kernels: {e['kernels']}" + (f"; compile/load {res['kernel_compile_s']:.2f} s"
+                                           if res["kernel_compile_s"] is not None else ""),
+             f"float32 GEMM rate: {res['gemm_gflops']:.1f} GFLOP/s",
+             "ratio = median over interleaved rounds of t_torch / t_rnnkit (above 1: rnnkit faster); "
+             "+-% = interquartile range / median"]
+    return "\n".join(lines)
+
+
+def format_train(rows):
+    out = ["", "training step (forward + BPTT + SGD, float32), ms",
+           f"{'cell':5} {'T/B/I/H':>15} {'L':>1} {'D':>1} {'rnnkit':>9} {'+-%':>4} {'torch':>9} {'+-%':>4} "
+           f"{'ratio':>6} {'target':>6} {'GF/s':>6} {'%GEMM':>5}  ok"]
+    for r in rows:
+        size = f"{r['T']}/{r['B']}/{r['I']}/{r['H']}"
+        s = (f"{r['cell']:5} {size:>15} {r['layers']:>1} {2 if r['bidirectional'] else 1:>1} {_ms(r['ours_s'])} "
+             f"{r['ours_spread_pct']:4.0f}")
+        if "ratio" in r:
+            s += (f" {_ms(r['theirs_s'])} {r['theirs_spread_pct']:4.0f} {r['ratio']:6.2f} {r['target']:6.2f} "
+                  f"{r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f}  {'yes' if r['met'] else 'NO'}")
+        else:
+            s += f" {'':>9} {'':>4} {'':>6} {'':>6} {r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f}"
+        out.append(s)
+    return "\n".join(out)
+
+
+def format_inference(rows):
+    out = ["", "inference (eval forward; torch under no_grad), sequences/s",
+           f"{'cell':5} {'T/B/I/H':>15} {'rnnkit':>10} {'torch':>10} {'ratio':>6}"]
+    for r in rows:
+        size = f"{r['T']}/{r['B']}/{r['I']}/{r['H']}"
+        theirs, ratio = r.get("theirs_seq_per_s", float("nan")), r.get("ratio", float("nan"))
+        out.append(f"{r['cell']:5} {size:>15} {r['ours_seq_per_s']:10.0f} {theirs:10.0f} {ratio:6.2f}")
+    return "\n".join(out)
+
+
+def format_streaming(r):
+    s = f"\nstreaming LSTM step, B=1, I={r['I']}, H={r['H']}: rnnkit {r['ours_us']:.1f} us"
+    if "ratio" in r:
+        s += (f", torch LSTMCell (no_grad) {r['theirs_us']:.1f} us, ratio {r['ratio']:.2f} "
+              f"(target {r['target']:.0f}: {'yes' if r['met'] else 'NO'})")
+    return s
+
+
+def format_charlm(r):
+    s = f"\nCharLM sampling (V={r['V']}, E={r['E']}, H={r['H']}): rnnkit {r['ours_chars_per_s']:.0f} chars/s"
+    if "ratio" in r:
+        s += f", torch {r['theirs_chars_per_s']:.0f} chars/s, ratio {r['ratio']:.2f}"
+    return s
+
+
+def format_memory(r):
+    peaks = ", ".join(f"{int(n):,} steps: {p / 1024:.0f} KiB" for n, p in r["peaks"].items())
+    return (f"\ntruncated BPTT peak memory (tracemalloc, k={r['k']}, B={r['B']}, H={r['H']}): {peaks}; "
+            f"x{r['growth']:.2f} for a x{r['length_ratio']:.0f} longer stream ({'flat' if r['met'] else 'GROWS'})")
+
+
+def format_precision(rows):
+    out = ["", "float64 time / float32 time, training step"]
+    for r in rows:
+        s = f"{r['cell']:5} {r['T']}/{r['B']}/{r['I']}/{r['H']}: rnnkit {r['ours_f64_over_f32']:.2f}"
+        if "theirs_f64_over_f32" in r:
+            s += f", torch {r['theirs_f64_over_f32']:.2f}"
+        out.append(s + f" (target <= {F64_TARGET}: {'yes' if r['met'] else 'NO'})")
+    return "\n".join(out)
+
+
+def write_json(path, result) -> None:
+    """Write the result atomically (a temporary file, then ``os.replace``)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    os.replace(tmp, path)

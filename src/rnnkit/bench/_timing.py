@@ -1,0 +1,121 @@
+"""Timing on a shared machine: thread control, interleaved rounds, the GEMM rate, FLOPs."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class BenchmarkError(RuntimeError):
+    """The two sides disagreed on the numbers, so timing them would mean nothing."""
+
+
+# -- threads ---------------------------------------------------------------------------
+def _openblas():
+    """ctypes handles (set, get) of the OpenBLAS that NumPy loaded, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        for suffix in ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threads64_", "openblas_{}_num_threads"):
+            try:
+                return getattr(lib, suffix.format("set")), getattr(lib, suffix.format("get"))
+            except AttributeError:
+                continue
+    return None
+
+
+def set_threads(n: int, torch_side: bool = True) -> dict:
+    """Use ``n`` threads in OpenBLAS (NumPy) and in PyTorch; return what each reports."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads: expected an int >= 1, got {n!r}")
+    np.ones((2, 2)) @ np.ones((2, 2))  # make sure the BLAS library is loaded
+    got = {"openblas": None, "torch": None}
+    handles = _openblas()
+    if handles is not None:
+        handles[0](n)
+        got["openblas"] = int(handles[1]())
+    torch = _try_import("torch") if torch_side else None
+    if torch is not None:
+        torch.set_num_threads(n)
+        got["torch"] = torch.get_num_threads()
+    return got
+
+
+def _try_import(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+# -- timing ----------------------------------------------------------------------------
+@dataclass
+class Timing:
+    ours: np.ndarray      # seconds per call, one per round
+    theirs: np.ndarray | None
+
+    @staticmethod
+    def _spread(t):
+        q1, q3 = np.percentile(t, [25, 75])
+        return 100.0 * (q3 - q1) / np.median(t)
+
+    def summary(self) -> dict:
+        s = {"ours_s": float(np.median(self.ours)), "ours_spread_pct": self._spread(self.ours)}
+        if self.theirs is not None:
+            s.update(theirs_s=float(np.median(self.theirs)), theirs_spread_pct=self._spread(self.theirs),
+                     ratio=float(np.median(self.theirs / self.ours)))
+        return s
+
+
+def interleaved(ours, theirs=None, *, rounds: int, budget_s: float, warmup: int = 2) -> Timing:
+    """Time ``ours()`` and ``theirs()`` once per round, alternating which goes first.
+
+    Stops after ``rounds`` rounds or when ``budget_s`` seconds are spent (at least 3 rounds).
+    """
+    fns = [ours] + ([theirs] if theirs is not None else [])
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    times = [[] for _ in fns]
+    start = time.perf_counter()
+    for r in range(rounds):
+        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
+        for j in order:
+            t0 = time.perf_counter()
+            fns[j]()
+            times[j].append(time.perf_counter() - t0)
+        if r >= 2 and time.perf_counter() - start > budget_s:
+            break
+    arrays = [np.array(t) for t in times]
+    return Timing(arrays[0], arrays[1] if theirs is not None else None)
+
+
+def gemm_rate(n: int = 1024, rounds: int = 15) -> float:
+    """The machine's float32 GEMM rate in GFLOP/s: an (n, n) x (n, n) product in NumPy.
+
+    The best of ``rounds``: a capability of the machine, which load from other processes
+    can only hide, so the fastest round is the truest (and the strictest bar).
+    """
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    c = np.empty_like(a)
+    t = interleaved(lambda: np.matmul(a, b, out=c), rounds=rounds, budget_s=3.0).ours
+    return 2.0 * n ** 3 / float(np.min(t)) / 1e9
+
+
+def step_flops(cell, T, B, I, H, layers=1, directions=1, train=True) -> float:
+    """Matrix-product FLOPs of a step: 2 T B G (I_k + H) per layer and direction forward,
+    twice that again backward (dW_ih, dx, dW_hh, dh)."""
+    G = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * H
+    total = 0.0
+    for k in range(layers):
+        I_k = I if k == 0 else H * directions
+        total += directions * 2.0 * T * B * G * (I_k + H)
+    return total * (3 if train else 1)
