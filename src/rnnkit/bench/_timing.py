@@ -67,10 +67,12 @@ class Timing:
         return 100.0 * (q3 - q1) / np.median(t)
 
     def summary(self) -> dict:
-        s = {"ours_s": float(np.median(self.ours)), "ours_spread_pct": self._spread(self.ours)}
+        s = {"ours_s": float(np.median(self.ours)), "ours_spread_pct": self._spread(self.ours),
+             "ours_best_s": float(self.ours.min())}
         if self.theirs is not None:
             s.update(theirs_s=float(np.median(self.theirs)), theirs_spread_pct=self._spread(self.theirs),
-                     ratio=float(np.median(self.theirs / self.ours)))
+                     theirs_best_s=float(self.theirs.min()), ratio=float(np.median(self.theirs / self.ours)),
+                     best_ratio=float(self.theirs.min() / self.ours.min()))
         return s
 
 
