@@ -302,8 +302,9 @@ class _Recurrent(Module):
                 grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)   # (G, I)
                 grads["weight_hh" + sfx] += gh2.T @ hr.reshape(T * B, H)   # (G, H)
                 if b_ih is not None:
-                    grads["bias_ih" + sfx] += gi2.sum(axis=0)
-                    grads["bias_hh" + sfx] += gh2.sum(axis=0)
+                    db = gi2.sum(axis=0)
+                    grads["bias_ih" + sfx] += db
+                    grads["bias_hh" + sfx] += db if dgh is dgi else gh2.sum(axis=0)  # the same sum but for GRU
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
                     np.matmul(gi2, W_ih, out=dx2)                          # (T*B, G) x (G, I)
