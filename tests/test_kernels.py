@@ -100,6 +100,19 @@ def test_float32_tanh_is_within_a_few_ulps():
     np.testing.assert_array_equal(z, -y)  # odd, exactly
 
 
+def test_float64_tanh_is_within_an_ulp_or_two():
+    _need("numba")
+    with _kernels.using("numba"):
+        k = _kernels.active()
+    x = np.concatenate([np.linspace(-25, 25, 400_001), np.logspace(-300, 1.4, 20_000),
+                        -np.logspace(-300, 1.4, 20_000), [0.0]]).reshape(1, -1)
+    y = x.copy()
+    k.tanh_inplace(y)
+    exact = np.tanh(x)
+    assert np.max(np.abs(y - exact) / np.maximum(np.abs(exact), 1e-300)) < 5e-16
+    assert np.all(np.abs(y) <= 1)
+
+
 # -- the engine's own suites, on each path ----------------------------------------------
 @pytest.mark.parametrize("mode", PATHS)
 @pytest.mark.parametrize("seed", range(0, 48, 3))
