@@ -11,12 +11,13 @@ Each has ``fit``/``predict``/``score``, ``get_params``/``set_params``, ``save``/
 :func:`load_model` reads any of them back from its file.
 """
 
-from importlib.util import find_spec as _find_spec
-
 from .base import CELLS, BaseEstimator, NotFittedError, make_recurrent
+from .charlm import CharLM
 from .classifier import SequenceClassifier, SequenceRegressor
 from .feedforward import FeedForward
 from .forecaster import Forecaster, naive_forecast, seasonal_naive_forecast
+from .generator import SequenceGenerator
+from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger, conllu_xy
 from .vocab import Vocab
 
@@ -24,13 +25,8 @@ __all__ = [
     "BaseEstimator", "NotFittedError", "CELLS", "make_recurrent", "Vocab", "load_model",
     "FeedForward", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "conllu_xy",
     "Forecaster", "naive_forecast", "seasonal_naive_forecast",
+    "SequenceGenerator", "Seq2Seq", "CharLM",
 ]
-
-# The one-to-many, encoder-decoder and language models live in their own files.
-for _module, _name in (("generator", "SequenceGenerator"), ("seq2seq", "Seq2Seq"), ("charlm", "CharLM")):
-    if _find_spec(f"{__name__}.{_module}") is not None:
-        globals()[_name] = getattr(__import__(f"{__name__}.{_module}", fromlist=[_name]), _name)
-        __all__.append(_name)
 
 
 def load_model(path):

@@ -7,8 +7,10 @@ are any values (strings, ints...), ``classes_`` are the sorted distinct labels o
 ``predict`` returns them. :class:`SequenceRegressor`: y is the (standardised) target,
 trained with squared error; ``pooling="none"`` gives one output per step instead (aligned
 many-to-many regression, e.g. a running sum). Pooling is described in
-:mod:`rnnkit.models.network`. Inputs: float sequences or token sequences (unseen tokens
-map to UNK), see :mod:`rnnkit.models._data`.
+:mod:`rnnkit.models.network`. Inputs: float sequences or token sequences, see
+:mod:`rnnkit.models._data`. Tokens outside ``vocab_`` (unseen, or rarer than ``min_freq``)
+map to UNK; ``word_dropout`` turns each training token into UNK with that probability, a
+regulariser that also trains UNK's embedding.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ class SequenceClassifier(RecurrentEstimator):
 
     def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=False, dropout=0.0,
                  recurrent_dropout=0.0, embedding_dim=32, pooling="last", min_freq=1, lowercase=False,
-                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
+                 word_dropout=0.0, optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
                  patience=None, seed=None, dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
+        self.word_dropout = word_dropout
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
@@ -48,7 +51,8 @@ class SequenceClassifier(RecurrentEstimator):
         return self._fit_sequences(X, y, validation_data)
 
     def _net_options(self):
-        return {"pooling": self.pooling, "loss": "ce", "output_size": len(self.classes_)}
+        return {"pooling": self.pooling, "loss": "ce", "output_size": len(self.classes_),
+                "word_dropout": self.word_dropout}
 
     def _encode_targets(self, y, inputs, *, fit, name="y"):
         arr = check_label_array(y, len(inputs), name)
@@ -110,11 +114,12 @@ class SequenceRegressor(RecurrentEstimator):
 
     def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=False, dropout=0.0,
                  recurrent_dropout=0.0, embedding_dim=32, pooling="last", min_freq=1, lowercase=False,
-                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
+                 word_dropout=0.0, optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
                  patience=None, seed=None, dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
+        self.word_dropout = word_dropout
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
@@ -124,7 +129,8 @@ class SequenceRegressor(RecurrentEstimator):
         return self._fit_sequences(X, y, validation_data)
 
     def _net_options(self):
-        return {"pooling": self.pooling, "loss": "mse", "output_size": len(self.y_mean_)}
+        return {"pooling": self.pooling, "loss": "mse", "output_size": len(self.y_mean_),
+                "word_dropout": self.word_dropout}
 
     def _encode_targets(self, y, inputs, *, fit, name="y"):
         n = len(inputs)
