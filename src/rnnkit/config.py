@@ -357,12 +357,15 @@ class Seq2SeqConfig(CommonConfig):
                        group="data")
     hidden_size: int = option(128, "hidden units per layer and direction", min=1)
     bidirectional: bool = option(False, "a bidirectional encoder")
+    attention: bool = option(False, "the decoder attends over the encoder's outputs")
     embedding_dim: int = option(32, "token embedding size", min=1)
     reverse_source: bool = option(False, "feed the source reversed (Sutskever et al. 2014)")
     scheduled_sampling: float = option(0.0, "final rate of feeding the model's own predictions",
                                        min=0.0, max=1.0)
     beam_size: int = option(1, "beam width when decoding (1: greedy)", min=1)
     lr: float = option(0.003, "learning rate", min=0.0)
+    lr_schedule: str | None = option(None, "cosine: decay the learning rate to lr/20 over "
+                                     "training; none: constant", choices=("cosine",))
     batch_size: int = option(64, "pairs per batch", min=1)
 
 
@@ -374,6 +377,8 @@ class CharLMConfig(CommonConfig):
     k1: int = option(64, "truncated BPTT: characters per chunk between updates", min=1)
     k2: int | None = option(None, "truncated BPTT: steps back-propagated (>= k1); none: k1", min=1)
     lr: float = option(0.002, "learning rate", min=0.0)
+    lr_schedule: str | None = option(None, "cosine: decay the learning rate to lr/20 over "
+                                     "training; none: constant", choices=("cosine",))
     batch_size: int = option(32, "parallel streams through the text", min=1)
     sample_length: int = option(400, "characters sampled after training", min=0, group="run")
     temperature: float = option(0.7, "sampling temperature (lower: more conservative)", min=0.01,

@@ -52,6 +52,9 @@ def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "t
                 ylabel: str = "loss") -> Path | None:
     """Per-step training loss (faint), per-epoch training and validation loss.
 
+    The x axis counts epochs: step losses spread over their epoch, an epoch's mean training
+    loss sits in the middle of it and its validation loss at its end.
+
     Args:
         epochs: rows with "epoch" and any of "loss", "val_loss".
         steps: optional {"loss": [...]} per optimizer step.
@@ -63,10 +66,11 @@ def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "t
     n_epochs = max(len(epochs), 1)
     step_loss = [v for v in (steps or {}).get("loss", []) if v is not None]
     if step_loss:
-        x = np.arange(1, len(step_loss) + 1) * n_epochs / len(step_loss)
+        x = (np.arange(len(step_loss)) + 0.5) * n_epochs / len(step_loss)
         ax.plot(x, step_loss, color="tab:blue", alpha=0.25, linewidth=0.8, label="train (per step)")
-    for key, label, color in (("loss", "train", "tab:blue"), ("val_loss", "validation", "tab:orange")):
-        pts = [(r["epoch"], r[key]) for r in epochs if r.get(key) is not None]
+    for key, label, color, shift in (("loss", "train (epoch mean)", "tab:blue", 0.5),
+                                     ("val_loss", "validation", "tab:orange", 0.0)):
+        pts = [(r["epoch"] - shift, r[key]) for r in epochs if r.get(key) is not None]
         if pts:
             ax.plot(*zip(*pts), marker="o", color=color, label=label)
     ax.set_xlabel("epoch")

@@ -37,7 +37,7 @@ import sys
 
 from .._version import __version__
 from ._base import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError,
-                    add_common_flags)
+                    add_common_flags, fill)
 
 __all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError",
            "UsageError"]
@@ -87,7 +87,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in commands().values():
         child = sub.add_parser(command.name, help=command.help,
-                               description=command.description or command.help,
+                               description=fill(command.description or command.help),
                                epilog=command.epilog,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         add_common_flags(child)

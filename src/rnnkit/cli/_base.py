@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,6 +99,18 @@ class Console:
         """Informational lines (paths written, what is happening); silenced by --quiet."""
         if not self.quiet:
             print(text, file=sys.stderr, flush=True)
+
+
+def fill(text: str, width: int = 88) -> str:
+    """Re-wrap each paragraph of ``text``; paragraphs with indented lines are kept as they are."""
+    paragraphs = text.replace("``", "").strip("\n").split("\n\n")
+    out = []
+    for p in paragraphs:
+        if any(line.startswith(" ") for line in p.split("\n")):
+            out.append(p)
+        else:
+            out.append(textwrap.fill(" ".join(p.split()), width))
+    return "\n\n".join(out)
 
 
 def examples(*lines: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from ._base import EXIT_OK, Command, Console, examples
 from .sources import DEFAULT_DATA, FORMATS, TASK_DATASETS, TASK_FORMATS
 
@@ -13,7 +15,18 @@ FORMAT_NOTES = {
     "npz": "variable-length sequences: arrays data (sum T_i, F), lengths (N,), labels (N,)",
     "ts": "the UEA/UCR time-series classification archive format (@problemName ... @data)",
     "conllu": "Universal Dependencies CoNLL-U: FORM and UPOS columns are read",
-    "tsv": "one 'source<TAB>target' pair per line",
+    "tsv": "one pair per line: seq2seq 'source<TAB>target'; generate 'condition<TAB>text'",
+}
+
+# How the CLI uses a set, where that differs from the set's own description.
+CLI_DESCRIPTIONS = {
+    ("classify", "waveforms"): "noisy sine/square/sawtooth/triangle series of 64 steps",
+    ("classify", "adding"): "the adding problem: sum the two marked values (regression)",
+    ("tag", "tiny-pos"): "260 generated English sentences with Universal POS tags",
+    ("tag", "copy-memory"): "recall 10 symbols after a blank gap: each input token is tagged "
+                            "with the token to output",
+    ("tag", "running-sum"): "count the ones so far: each 0/1 token is tagged with the count",
+    ("generate", "waveforms"): "draw a sine, square, sawtooth or triangle series by class name",
 }
 
 TASK_NOTES = {
@@ -22,7 +35,7 @@ TASK_NOTES = {
     "classify": "one label (or number) per sequence",
     "tag": "one tag per token (part-of-speech tagging)",
     "seq2seq": "encoder-decoder: an input sequence to an output sequence of another length",
-    "generate": "a sequence from a condition (a class label or a text prompt)",
+    "generate": "a sequence from a condition (a sequence's label, or a TSV's first column)",
 }
 
 
@@ -34,16 +47,18 @@ def describe() -> str:
     for task, sets in TASK_DATASETS.items():
         lines.append(f"{task}: {TASK_NOTES[task]}")
         for name, (registry_name, _, test_kw, _) in sets.items():
-            entry = DATASETS[registry_name]
-            default = " (default)" if DEFAULT_DATA[task] == name else ""
-            held_out = "; ships a test split" if test_kw is not None else ""
-            lines.append(f"  {name:<14}{entry.description}{default}{held_out}")
+            text = CLI_DESCRIPTIONS.get((task, name), DATASETS[registry_name].description)
+            notes = (["default"] if DEFAULT_DATA[task] == name else []) + \
+                (["ships a test split"] if test_kw is not None else [])
+            lines.append(f"  {name:<14}{text}" + (f" ({'; '.join(notes)})" if notes else ""))
         lines.append(f"  files:        {', '.join(TASK_FORMATS[task])}  "
                      f"(rnnkit train {task} --data FILE)")
         lines.append("")
     lines.append("File formats (detected from the extension, or --format NAME):")
     for fmt, extensions in FORMATS.items():
-        lines.append(f"  {fmt:<8}{' '.join(extensions):<28}{FORMAT_NOTES[fmt]}")
+        lines.append(f"  {fmt:<8}{' '.join(extensions)}")
+        lines += textwrap.wrap(FORMAT_NOTES[fmt], 86, initial_indent=" " * 10,
+                               subsequent_indent=" " * 10)
     lines += ["", "Sources and licences: rnnkit.data.DATASETS[name].source; "
               "the generated sets are seeded (--seed)."]
     return "\n".join(lines)

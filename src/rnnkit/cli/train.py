@@ -7,7 +7,8 @@ import dataclasses
 import typing
 
 from .. import config as cfg
-from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples
+from ._base import (CliError, Command, Console, Parser, UsageError, add_common_flags, examples,
+                    fill)
 from .tasks import TASKS
 
 _PREFIX = "cfg__"
@@ -41,25 +42,30 @@ def _metavar(tp) -> str:
     return {int: "INT", float: "FLOAT", str: "TEXT"}.get(base, "VALUE")
 
 
-def add_config_flags(parser, cls) -> None:
-    """A ``--key value`` flag per configuration key (``--flag/--no-flag`` for booleans)."""
+def add_config_flags(parser, cls, defaults=None) -> None:
+    """A ``--key value`` flag per configuration key (``--flag/--no-flag`` for booleans).
+
+    ``defaults`` (a config) supplies the defaults shown in the help: the default preset's.
+    """
     group = parser.add_argument_group(
-        "configuration keys", "each also settable with --set KEY=VALUE or in a --config file; "
-        "the defaults shown are before the preset")
+        "configuration keys", fill("each also settable with --set KEY=VALUE or in a --config "
+                                   "file; the defaults shown are those of the default preset"))
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
+        default = getattr(defaults, f.name) if defaults is not None else f.default
         flag = "--" + f.name.replace("_", "-")
         base, _ = cfg._split_optional(hints[f.name])
         choices = f.metadata.get("choices")
         text = f.metadata.get("help", "")
         if choices:
             text += f" ({', '.join(map(str, choices))})"
-        text += f" [default: {cfg._toml_value(f.default).strip(chr(34))}]"
+        text += f" [default: {cfg._toml_value(default).strip(chr(34))}]"
         if base is bool:
             group.add_argument(flag, dest=_PREFIX + f.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=text)
         else:
-            group.add_argument(flag, dest=_PREFIX + f.name, metavar=_metavar(hints[f.name]),
+            group.add_argument(flag, dest=_PREFIX + f.name,
+                               metavar="NAME" if choices else _metavar(hints[f.name]),
                                default=argparse.SUPPRESS, help=text)
 
 
@@ -84,7 +90,9 @@ def add_arguments(parser) -> None:
         p.add_argument("--resume", default=None, metavar="RUN",
                        help="continue training a run folder (more epochs: --epochs N)")
         p.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
-        add_config_flags(p, task.config_class)
+        defaults = (cfg.resolve(task.config_class, name, preset_name="default")
+                    if "default" in presets else None)
+        add_config_flags(p, task.config_class, defaults)
 
 
 _TASK_HELP = {
