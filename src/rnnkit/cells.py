@@ -105,7 +105,8 @@ class RNNCell(_Declines):
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
         np.matmul(hr, Wr, out=h_out)                       # (B, H) x (H, H)
-        if kern is not None and self.nonlinearity == "tanh":
+        if kern is not None and self.nonlinearity == "tanh" and h_out.dtype == np.float32:
+            # fused add + tanh; in float64 NumPy's own vectorized tanh is the faster of the two
             kern.rnn_tanh_forward(h_out, xp)
             return
         h_out += xp
