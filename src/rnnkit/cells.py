@@ -32,6 +32,11 @@ Speed without changing the maths:
 * The elementwise gate math of one step is one call: a fused compiled kernel from
   :mod:`rnnkit._kernels` when one is active (``kern`` is not None), otherwise the NumPy
   code below, which is the reference the kernels are tested against.
+* Small batches (the LSTM's ``SEQUENCE_MAX_BATCH``): ``sequence_forward`` and
+  ``sequence_backward`` hand a whole sequence to one compiled kernel that runs the same
+  steps without returning to Python between them; they decline (return False) without
+  kernels, and the driver then loops over ``step_forward`` / ``step_backward``.
+* ``step_once`` is the online step of ``layer.step``: raw weights, nothing prepared.
 """
 
 from __future__ import annotations
