@@ -74,7 +74,8 @@ def describe() -> str:
     if isinstance(mod, str):
         return "numpy (reference path; numba not available: pip install rnnkit[fast])"
     import numba
-    return f"numba {numba.__version__} (fused per-step gate kernels; matrix products in NumPy's BLAS)"
+    return (f"numba {numba.__version__} (fused gate kernels per step; whole sequences and online steps "
+            "compiled for small batches; large matrix products in NumPy's BLAS)")
 
 
 def warm_up() -> float | None:
