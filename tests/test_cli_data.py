@@ -115,6 +115,18 @@ def test_long_csv_and_npz_sequences_are_classified(tmp_path, capsys):
     assert code == 0 and len(out.strip().split("\n")) == 21
 
 
+def test_tsv_text_and_label_trains_a_text_classifier(tmp_path, capsys):
+    rows = [("a great fun film", "pos"), ("dull and boring", "neg"), ("great acting", "pos"),
+            ("boring plot", "neg")] * 6
+    (tmp_path / "reviews.tsv").write_text("".join(f"{t}\t{y}\n" for t, y in rows))
+    code, out, _ = rnnkit(capsys, *tiny("classify", tmp_path / "reviews.tsv", tmp_path / "r",
+                                        "--lowercase"))
+    assert code == 0 and "accuracy" in out
+    code, out, _ = rnnkit(capsys, "predict", tmp_path / "r", "--text", "Great fun", "--text", "so dull")
+    lines = out.strip().split("\n")
+    assert code == 0 and len(lines) == 3 and {ln.split(",")[1] for ln in lines[1:]} <= {"pos", "neg"}
+
+
 def test_numeric_targets_train_a_regressor(tmp_path, capsys):
     code, out, _ = rnnkit(capsys, "train", "classify", "--preset", "tiny", "--data", "adding",
                           "--set", "data_size=60", "--out", tmp_path / "r", "--no-plots", "-q")

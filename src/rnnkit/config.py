@@ -337,7 +337,11 @@ class ClassifyConfig(CommonConfig):
                             group="run")
     bidirectional: bool = option(False, "read sequences in both directions")
     pooling: str = option("last", "how steps become one vector", choices=("last", "mean", "max"))
-    embedding_dim: int = option(32, "embedding size for token inputs", min=1)
+    embedding_dim: int = option(32, "text (TSV) inputs: word embedding size", min=1)
+    lowercase: bool = option(False, "text inputs: lowercase words before lookup")
+    min_freq: int = option(1, "text inputs: words seen fewer times become UNK", min=1)
+    word_dropout: float = option(0.0, "text inputs: replace training words by UNK with this "
+                                 "probability", min=0.0, max=0.95)
 
 
 @dataclasses.dataclass

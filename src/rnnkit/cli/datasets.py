@@ -15,7 +15,8 @@ FORMAT_NOTES = {
     "npz": "variable-length sequences: arrays data (sum T_i, F), lengths (N,), labels (N,)",
     "ts": "the UEA/UCR time-series classification archive format (@problemName ... @data)",
     "conllu": "Universal Dependencies CoNLL-U: FORM and UPOS columns are read",
-    "tsv": "one pair per line: seq2seq 'source<TAB>target'; generate 'condition<TAB>text'",
+    "tsv": "one pair per line: seq2seq 'source<TAB>target'; generate 'condition<TAB>text'; "
+           "classify 'text<TAB>label' (words split on spaces)",
 }
 
 # How the CLI uses a set, where that differs from the set's own description.

@@ -2,7 +2,8 @@
 
 Inputs come from ``--data FILE`` (the formats the task trains on; labels, tags or targets
 in the file are ignored) or ``--text`` (repeatable; tag: a sentence split on spaces;
-seq2seq: one source; a plain text file gives one item per line). Output goes to stdout,
+seq2seq: one source; a plain text file gives one item per line; a text classifier reads
+sentences the same way). Output goes to stdout,
 or ``--out FILE`` (written atomically):
 
 - classify: CSV ``index,prediction[,probability]``;
@@ -26,12 +27,15 @@ from .sources import FORMATS, detect_format
 TASKS = ("classify", "tag", "seq2seq")
 
 
-def read_inputs(task: str, config, data: str | None, texts, fmt: str | None):
-    """The items to predict: sequences (classify), token lists (tag) or sources (seq2seq)."""
+def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *,
+                text_classifier: bool = False):
+    """The items to predict: sequences or word lists (classify), word lists (tag) or
+    sources (seq2seq). ``text_classifier``: the classifier was trained on words (TSV)."""
+    words = task == "tag" or (task == "classify" and text_classifier)
     if texts:
-        if task == "classify":
-            raise UsageError("--text: classification reads sequences from a file; use --data FILE")
-        return [t.split() for t in texts] if task == "tag" else list(texts)
+        if task == "classify" and not words:
+            raise UsageError("--text: this classifier reads numeric sequences; use --data FILE")
+        return [t.split() for t in texts] if words else list(texts)
     if data is None:
         raise UsageError("expected --data FILE or --text TEXT; see 'rnnkit predict --help'")
     path = Path(data)
@@ -40,18 +44,19 @@ def read_inputs(task: str, config, data: str | None, texts, fmt: str | None):
     from .. import data as readers
 
     suffix = path.suffix.lower()
-    if fmt is None and task in ("tag", "seq2seq") and suffix in FORMATS["text"]:
+    if fmt is None and (task in ("tag", "seq2seq") or words) and suffix in FORMATS["text"]:
         fmt = "text"
     if fmt == "text":
         lines = [line for line in readers.read_text(path).split("\n") if line.strip()]
         if not lines:
             raise CliError(f"--data {data}: the file has no non-empty lines")
-        return [line.split() for line in lines] if task == "tag" else lines
+        return [line.split() for line in lines] if words else lines
     fmt = detect_format(path, fmt, task)
     if task == "tag":
         return [[w for w, _ in s] for s in readers.read_conllu(path)]
-    if task == "seq2seq":
-        return [s for s, _ in _read_sources_tsv(path)]
+    if task == "seq2seq" or fmt == "tsv":
+        sources = [s for s, _ in _read_sources_tsv(path)]
+        return [s.split() for s in sources] if words else sources
     seqs, _ = read_sequences(path, fmt, config)
     return seqs
 
@@ -139,7 +144,8 @@ def run(args) -> int:
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
-    items = read_inputs(task, config, args.data, args.text, args.format)
+    items = read_inputs(task, config, args.data, args.text, args.format,
+                        text_classifier=getattr(model, "input_kind_", None) == "tokens")
     if args.beam_size is not None:
         if task != "seq2seq" or args.beam_size < 1:
             raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")

@@ -13,7 +13,8 @@ csv        .csv                        forecast (one row per time step);
 npz        .npz                        classify, generate (variable-length seqs)
 ts         .ts                         classify, generate (UEA/UCR archive)
 conllu     .conllu .conll              tag
-tsv        .tsv .tab                   seq2seq; generate (condition -> text)
+tsv        .tsv .tab                   seq2seq; generate (condition -> text);
+                                       classify (text -> label, split on spaces)
 =========  ==========================  ========================================
 
 :func:`load` returns the task's raw data: text, a series, ``(sequences, labels)``,
@@ -43,7 +44,7 @@ FORMATS = {
 TASK_FORMATS = {
     "charlm": ("text",),
     "forecast": ("csv",),
-    "classify": ("ts", "csv", "npz"),
+    "classify": ("ts", "csv", "npz", "tsv"),
     "tag": ("conllu",),
     "seq2seq": ("tsv",),
     "generate": ("ts", "csv", "npz", "tsv"),
@@ -171,7 +172,10 @@ def read_file(task: str, path: Path, fmt: str, config):
     if fmt == "conllu":
         return data.read_conllu(path)
     if fmt == "tsv":
-        return data.read_pairs_tsv(path)
+        pairs = data.read_pairs_tsv(path)
+        if task == "classify":      # text<TAB>label: a sentence's words and its label
+            return [s.split() for s, _ in pairs], [t for _, t in pairs]
+        return pairs
     if fmt == "csv" and task == "forecast":
         date_column = config.date_column
         if date_column is None and config.value_column is None:

@@ -164,15 +164,20 @@ def history_rows(history) -> tuple[list[dict], dict]:
     return [], {}
 
 
-def result_line(results: dict) -> str:
-    """``test accuracy 0.975 on 80 sequences (baselines: majority class 0.250)``."""
+def result_line(results: dict, note: str = "") -> str:
+    """The result beside its baselines, as a small table::
+
+        validation nats/char on 46,512 chars (lower is better)
+          model              1.2589  (1.816 bits/char)
+          baseline trigram   1.7088
+    """
     fmt = results.get("format", "{:.4f}")
-    text = (f"{results['split']} {results['metric']} {fmt.format(results['model'])}"
-            f" on {results['n']} {results.get('unit', 'items')}")
-    baselines = results.get("baselines", {})
-    if baselines:
-        text += " (" + ", ".join(f"{name} {fmt.format(value)}" for name, value in baselines.items()) + ")"
     better = results.get("better")
-    if better:
-        text += f"; {better} is better"
-    return text
+    head = (f"{results['split']} {results['metric']} on {results['n']:,} {results.get('unit', 'items')}"
+            + (f" ({better} is better)" if better else ""))
+    rows = [("model", results["model"], note)]
+    rows += [(f"baseline: {name}", value, "") for name, value in results.get("baselines", {}).items()]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"  {name:<{width}}  {fmt.format(value)}" + (f"  {extra}" if extra else "")
+             for name, value, extra in rows]
+    return "\n".join([head] + lines)

@@ -99,11 +99,9 @@ class CharLMTask(Task):
     def summary(self, results: dict) -> str:
         from .base import result_line
 
-        text = result_line(results)
-        bits = results["model"] / math.log(2)
-        text += f"\n= {bits:.3f} bits/char"
+        text = result_line(results, f"({results['model'] / math.log(2):.3f} bits/char)")
         if results.get("unseen_chars_dropped"):
-            text += f"; {results['unseen_chars_dropped']} unseen characters dropped before scoring"
+            text += f"\n{results['unseen_chars_dropped']} characters unseen in training were dropped before scoring"
         if results.get("sample"):
             text += "\n\nsample:\n" + results["sample"]
         return text
