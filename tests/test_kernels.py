@@ -212,6 +212,14 @@ def test_flop_count_of_a_step():
     assert two == 2 * 2 * 12 * (3 + 4) + 2 * 2 * 12 * (8 + 4)
 
 
+def test_benchmark_gives_the_thread_counts_back():
+    from rnnkit.bench._timing import current_threads
+
+    before = current_threads()
+    bench.run(quick=True, threads=1, sections=("memory",), torch_side=False, echo=lambda s: None)
+    assert current_threads() == before
+
+
 def test_set_threads_refuses_nonsense():
     with pytest.raises(ValueError, match="threads: expected an int >= 1"):
         bench.set_threads(0)

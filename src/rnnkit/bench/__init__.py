@@ -40,7 +40,8 @@ from ._cases import (CELLS, F64_TARGET, STREAM_TARGET, TARGETS, TRAIN_SIZES, _ju
                      inference_case, precision_case, streaming_case, tbptt_memory_case, training_case)
 from ._report import (_header, format_charlm, format_inference, format_memory, format_precision,
                       format_streaming, format_train, write_json)
-from ._timing import BenchmarkError, _try_import, gemm_rate, interleaved, set_threads, step_flops
+from ._timing import (BenchmarkError, _try_import, current_threads, gemm_rate, interleaved, restore_threads,
+                      set_threads, step_flops)
 
 __all__ = ["run", "main", "SECTIONS", "BenchmarkError", "set_threads", "interleaved", "gemm_rate",
            "step_flops", "training_case", "inference_case", "streaming_case", "charlm_case",
@@ -100,6 +101,16 @@ def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, t
     if kernels is not None:
         with _kernels.using(kernels):
             return run(quick=quick, threads=threads, sections=sections, torch_side=torch_side, echo=echo)
+    saved = current_threads()  # the run pins thread counts; the caller gets its own back
+    try:
+        return _run(quick, threads, sections, torch_side, echo)
+    finally:
+        restore_threads(saved)
+
+
+def _run(quick, threads, sections, torch_side, echo) -> dict:
+    from .. import _kernels
+
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"sections: expected names from {', '.join(SECTIONS)}, got {', '.join(unknown)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import sys
 import time
 from dataclasses import dataclass
 
@@ -46,6 +47,23 @@ def set_threads(n: int, torch_side: bool = True) -> dict:
         torch.set_num_threads(n)
         got["torch"] = torch.get_num_threads()
     return got
+
+
+def current_threads() -> dict:
+    """The thread counts now in force, to put back after a run (None where unknown)."""
+    handles = _openblas()
+    torch = sys.modules.get("torch")
+    return {"openblas": int(handles[1]()) if handles is not None else None,
+            "torch": torch.get_num_threads() if torch is not None else None}
+
+
+def restore_threads(saved: dict) -> None:
+    handles = _openblas()
+    if handles is not None and saved.get("openblas"):
+        handles[0](saved["openblas"])
+    torch = sys.modules.get("torch")
+    if torch is not None and saved.get("torch"):
+        torch.set_num_threads(saved["torch"])
 
 
 def _try_import(name):
