@@ -8,7 +8,7 @@ import pytest
 from gradcheck_util import numeric_grad, rel_error
 from rnnkit.checkpoint import CheckpointError
 from rnnkit.functional import log_softmax
-from rnnkit.models import sampling
+from rnnkit.models import load_model, sampling
 from rnnkit.models.decoding import beam_search, greedy_decode
 from rnnkit.models.generator import GeneratorBatch, GeneratorNet, SequenceGenerator
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqNet, pad_ids, sampling_rate
@@ -288,6 +288,7 @@ def test_seq2seq_save_load_and_wrong_class(fitted_seq2seq, tmp_path):
     path = model.save(tmp_path / "s2s.npz")
     again = Seq2Seq.load(path)
     assert again.predict(src[:20]) == model.predict(src[:20])
+    assert isinstance(load_model(path), Seq2Seq)
     assert again.get_params() == model.get_params()
     with pytest.raises(CheckpointError, match="Seq2Seq"):
         SequenceGenerator.load(path)
@@ -414,6 +415,8 @@ def test_generator_generate_length_seed_and_errors(fitted_generator):
         model.generate("zzz")
     with pytest.raises(ValueError, match="top_k"):
         model.generate("a", top_k=0)
+    with pytest.raises(TypeError, match="got float arrays"):
+        model.score(["a"], [np.zeros((3, 1))])
 
 
 def test_generator_real_vectors_from_features(tmp_path):
@@ -432,6 +435,8 @@ def test_generator_real_vectors_from_features(tmp_path):
     np.testing.assert_allclose(again.predict(X[:2])[1], out[1], rtol=1e-6)
     with pytest.raises(ValueError, match="conditions"):
         model.predict(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"sequences\[1\]: expected 2 features"):
+        model.score(X[:2], [Y[0], Y[1][:, :1]])
 
 
 def test_generator_bad_input():

@@ -102,8 +102,9 @@ class CharLM(BaseEstimator):
     ``batch_size`` is the number of parallel streams B; ``k1``/``k2`` are the truncated-BPTT
     window (see :mod:`rnnkit.bptt`). ``alphabet`` (a str) adds characters to the vocabulary
     that the training text may lack, so texts containing them can be scored later.
-    ``lr_schedule="cosine"`` decays the learning rate to lr / 20 over training. ``predict(prefixes)`` gives the most likely next
-    character of each prefix; ``score(text)`` is minus :meth:`evaluate` (higher is better).
+    ``lr_schedule="cosine"`` decays the learning rate to lr / 20 over training.
+    ``predict(prefixes)`` gives the most likely next character of each prefix;
+    ``score(text)`` is minus :meth:`evaluate` (higher is better).
     """
 
     def __init__(self, cell="lstm", hidden_size=128, num_layers=1, embedding_dim=32, dropout=0.0,

@@ -209,28 +209,33 @@ class SequenceGenerator(BaseEstimator):
             return idx.astype(np.int64)
         F = self.cond_mean_.shape[0]
         if arr.ndim != 2 or arr.shape[1] != F or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"conditions: expected float features of shape (N, {F}), got shape {arr.shape}")
+            raise ValueError(f"conditions: expected numeric features of shape (N, {F}) as at fit time, "
+                             f"got shape {arr.shape}")
         return ((arr - self.cond_mean_) / self.cond_scale_).astype(self.dtype)
 
     def _sequences(self, sequences, fitting=False):
+        """Token sequences -> ids with BOS/EOS, or float arrays (T, F) -> standardized."""
         if not isinstance(sequences, (str, bytes)) and hasattr(sequences, "__len__") and len(sequences) \
                 and isinstance(sequences[0], np.ndarray) and np.issubdtype(sequences[0].dtype, np.floating):
+            if not fitting and self.vocab_ is not None:
+                raise TypeError("sequences: expected strings or token lists as at fit time, got float arrays")
             seqs = []
             for i, s in enumerate(sequences):
                 s = np.asarray(s, dtype=np.float64)
-                if s.ndim == 1:
-                    s = s[:, None]
+                s = s[:, None] if s.ndim == 1 else s
                 if s.ndim != 2 or s.shape[0] == 0 or not np.all(np.isfinite(s)):
                     raise ValueError(f"sequences[{i}]: expected a finite (T, F) array with T >= 1, got shape {s.shape}")
                 seqs.append(s)
             if fitting:
                 self.vocab_, self.is_text_ = None, False
-                allv = np.concatenate(seqs)
+                allv = np.concatenate([seqs[0][:0]] + [s for s in seqs if s.shape[1] == seqs[0].shape[1]])
                 self.out_mean_ = allv.mean(axis=0)
                 self.out_scale_ = np.where(allv.std(axis=0) > 0, allv.std(axis=0), 1.0)
-            F = self.out_mean_.shape[0] if self.vocab_ is None else None
-            if self.vocab_ is not None or any(s.shape[1] != F for s in seqs):
-                raise ValueError(f"sequences: expected arrays (T, {F}) as at fit time")
+            F = self.out_mean_.shape[0]
+            bad = [i for i, s in enumerate(seqs) if s.shape[1] != F]
+            if bad:
+                raise ValueError(f"sequences[{bad[0]}]: expected {F} features per step (as sequences[0] at fit "
+                                 f"time), got shape {seqs[bad[0]].shape}")
             return [((s - self.out_mean_) / self.out_scale_).astype(self.dtype) for s in seqs]
         seqs, is_text = token_sequences(sequences, "sequences")
         if fitting:
@@ -257,6 +262,7 @@ class SequenceGenerator(BaseEstimator):
 
     # -- fit / predict / generate / score --------------------------------------------------
     def fit(self, conditions, sequences, *, validation_data=None):
+        """Learn p(sequence | condition); ``validation_data``: (conditions, sequences). Returns self."""
         self._validate_params()
         cond = self._conditions(conditions, fitting=True)
         seqs = self._sequences(sequences, fitting=True)
