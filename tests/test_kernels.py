@@ -256,3 +256,29 @@ def test_benchmark_can_pin_the_numpy_path():
     res = bench.run(quick=True, threads=1, sections=("streaming",), torch_side=False, kernels="numpy",
                     echo=lambda s: None)
     assert res["env"]["kernels"].startswith("numpy") and res["streaming"]["ours_us"] > 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_reused_workspace_never_overwrites_live_results(cell):
+    """Arrays are recycled across calls only when nothing refers to them any more."""
+    rng = np.random.default_rng(5)
+    layer = LAYERS[cell](3, 4, 2, bidirectional=True, dtype="float64", rng=rng)
+    x1, x2 = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 3))
+    R = rng.standard_normal((6, 2, 8))
+    out1, _, cache1 = layer.forward(x1)
+    keep = out1.copy()
+    dx1, _ = layer.backward(R, None, cache1)
+    g1 = {k: v.copy() for k, v in layer.grads.items()}
+    for _ in range(3):  # other calls in between, while out1, cache1 and dx1 are alive
+        layer.zero_grad()
+        out2, _, cache2 = layer.forward(x2)
+        layer.backward(R, None, cache2)
+    np.testing.assert_array_equal(out1, keep)
+    layer.zero_grad()
+    dx1_again, _ = layer.backward(R, None, cache1)
+    np.testing.assert_array_equal(dx1_again, dx1)
+    for k in g1:
+        np.testing.assert_array_equal(layer.grads[k], g1[k])
+    del out2, cache2  # now free: the next call may recycle them, with the same results
+    out3, _, _ = layer.forward(x1)
+    np.testing.assert_array_equal(out3, keep)

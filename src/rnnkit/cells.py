@@ -93,8 +93,8 @@ class RNNCell(_Declines):
         self.nonlinearity = nonlinearity
         self.act, self.dact = ACTIVATIONS[nonlinearity]
 
-    def project(self, x2, W_ih, b_ih, b_hh):
-        xp = x2 @ np.ascontiguousarray(W_ih.T)            # (T*B, I) x (I, H); NN is OpenBLAS's fast case
+    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+        xp = np.matmul(x2, np.ascontiguousarray(W_ih.T), out=out)  # (T*B, I) x (I, H); NN: BLAS's fast case
         if b_ih is not None:
             xp += b_ih + b_hh
         return xp
@@ -102,7 +102,7 @@ class RNNCell(_Declines):
     def recurrent_weight(self, W_hh, b_hh):
         return np.ascontiguousarray(W_hh.T), None          # (H, H): W_hh^T, laid out for h W^T
 
-    def allocate(self, T, B, H, dtype):
+    def allocate(self, T, B, H, dtype, empty=np.empty):
         return {}  # h_t itself (kept by the driver) is all backward needs
 
     def workspace(self, B, H, dtype):
@@ -163,10 +163,10 @@ class LSTMCell:
     num_gates = 4
     has_cell_state = True
 
-    def project(self, x2, W_ih, b_ih, b_hh):
+    def project(self, x2, W_ih, b_ih, b_hh, out=None):
         H = W_ih.shape[0] // 4
         scale, _, _ = _gate_affine("ssts", H, W_ih.dtype)
-        xp = x2 @ np.ascontiguousarray((W_ih * scale[:, None]).T)  # (T*B, I) x (I, 4H), pre-scaled
+        xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 4H)
         if b_ih is not None:
             xp += (b_ih + b_hh) * scale
         return xp
@@ -175,10 +175,10 @@ class LSTMCell:
         scale, _, _ = _gate_affine("ssts", W_hh.shape[1], W_hh.dtype)
         return np.ascontiguousarray((W_hh * scale[:, None]).T), None  # (H, 4H), pre-scaled
 
-    def allocate(self, T, B, H, dtype):
+    def allocate(self, T, B, H, dtype, empty=np.empty):
         return {
-            "gates": np.empty((T, B, 4 * H), dtype),  # activated i, f, g, o
-            "tc": np.empty((T, B, H), dtype),         # tanh(c_t)
+            "gates": empty((T, B, 4 * H), dtype),  # activated i, f, g, o
+            "tc": empty((T, B, H), dtype),         # tanh(c_t)
         }
 
     def workspace(self, B, H, dtype):
@@ -294,10 +294,10 @@ class GRUCell(_Declines):
     num_gates = 3
     has_cell_state = False
 
-    def project(self, x2, W_ih, b_ih, b_hh):
+    def project(self, x2, W_ih, b_ih, b_hh, out=None):
         H = W_ih.shape[0] // 3
         scale, _, _ = _gate_affine("sst", H, W_ih.dtype)
-        xp = x2 @ np.ascontiguousarray((W_ih * scale[:, None]).T)  # (T*B, I) x (I, 3H), r/z pre-scaled
+        xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 3H)
         if b_ih is not None:
             b = b_ih.copy()
             b[:2 * H] += b_hh[:2 * H]                      # b_hn stays inside r * (...)
@@ -310,10 +310,10 @@ class GRUCell(_Declines):
         b_hn = b_hh[2 * H:] if b_hh is not None else np.zeros(H, W_hh.dtype)
         return np.ascontiguousarray((W_hh * scale[:, None]).T), b_hn  # (H, 3H), (H,)
 
-    def allocate(self, T, B, H, dtype):
+    def allocate(self, T, B, H, dtype, empty=np.empty):
         return {
-            "gates": np.empty((T, B, 3 * H), dtype),  # activated r, z, n
-            "hh": np.empty((T, B, 3 * H), dtype),     # W_hh h (r, z halved) with b_hn; n part kept
+            "gates": empty((T, B, 3 * H), dtype),  # activated r, z, n
+            "hh": empty((T, B, 3 * H), dtype),     # W_hh h (r, z halved) with b_hn; n part kept
         }
 
     def workspace(self, B, H, dtype):

@@ -126,11 +126,14 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
     echo(_header(result))
     r, b = plan["rounds"], plan["budget_s"]
     if "train" in sections:
-        rows = [_judge(training_case(c, T, B, I, H, layers=L, bidi=bd, rounds=r, budget_s=b,
-                                     torch_side=torch_side), result["gemm_gflops"])
-                for c, T, B, I, H, L, bd in plan["train"]]
-        result["train"] = rows
-        echo(format_train(rows))
+        rows = []
+        for c, T, B, I, H, L, bd in plan["train"]:
+            rows.append(training_case(c, T, B, I, H, layers=L, bidi=bd, rounds=r, budget_s=b, torch_side=torch_side))
+            # the GEMM rate again between cases: the best of all is the machine's (and the strictest bar)
+            result["gemm_gflops"] = max(result["gemm_gflops"], gemm_rate(plan["gemm_n"] // 2, rounds=5))
+        result["train"] = [_judge(row, result["gemm_gflops"]) for row in rows]
+        echo(f"float32 GEMM rate, best of the run: {result['gemm_gflops']:.1f} GFLOP/s")
+        echo(format_train(result["train"]))
     if "inference" in sections:
         result["inference"] = [inference_case(*a, rounds=r, budget_s=b, torch_side=torch_side)
                                for a in plan["inference"]]
@@ -145,7 +148,8 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
         result["memory"] = tbptt_memory_case(**plan["memory"])
         echo(format_memory(result["memory"]))
     if "precision" in sections:
-        result["precision"] = [precision_case(*a, rounds=max(3, r // 2), budget_s=b) for a in plan["precision"]]
+        result["precision"] = [precision_case(*a, rounds=max(3, r // 2), budget_s=b, torch_side=torch_side)
+                               for a in plan["precision"]]
         echo(format_precision(result["precision"]))
     return result
 

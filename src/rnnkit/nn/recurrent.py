@@ -30,6 +30,7 @@ kernels chosen by :mod:`rnnkit._kernels`; every path computes the same numbers.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,33 @@ from ..cells import make_cell
 from ..module import Module, check_rng, resolve_dtype
 from .. import _kernels
 from . import _checks
+
+
+class _Workspace:
+    """Large arrays kept for reuse by later calls, once nothing else refers to them.
+
+    A fresh multi-megabyte array costs a page fault per 4 KiB the first time it is
+    written, which on small problems takes longer than the arithmetic. An array is handed
+    out again only when its reference count shows that the pool alone holds it: no cache,
+    output or view of it is alive anywhere, so reuse can never overwrite data in use.
+    Contents are stale: every caller writes an array in full before reading it.
+    """
+
+    PER_SHAPE = 8  # arrays kept per (shape, dtype): a training loop holds two calls' worth at once
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple, list[np.ndarray]] = {}
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        key = (tuple(shape), np.dtype(dtype).str)
+        kept = self._kept.setdefault(key, [])
+        for a in kept:
+            if sys.getrefcount(a) <= 3:  # the list, the loop variable, getrefcount's argument
+                return a
+        a = np.empty(shape, dtype)
+        if len(kept) < self.PER_SHAPE:
+            kept.append(a)
+        return a
 
 
 @dataclass
@@ -85,6 +113,7 @@ class _Recurrent(Module):
         self.rng = check_rng(rng)
         self.cell = make_cell(mode)
         self.num_directions = 2 if self.bidirectional else 1
+        self._workspace = _Workspace()  # reused big arrays (see _Workspace)
         self.record_grad_flow = False  # when True, backward fills self.grad_flow
         self.grad_flow: dict[str, np.ndarray] = {}
         H, G = self.hidden_size, self.cell.num_gates * self.hidden_size
@@ -178,7 +207,7 @@ class _Recurrent(Module):
         kern = _kernels.active(self.dtype)
         layer_in = x
         for k in range(self.num_layers):
-            out = np.empty((T, B, D * H), self.dtype)
+            out = self._workspace.empty((T, B, D * H), self.dtype)
             dirs = []
             for d in range(D):
                 i = k * D + d
@@ -220,12 +249,14 @@ class _Recurrent(Module):
         W_ih, W_hh, b_ih, b_hh = weights
         T, B, _ = x.shape
         H, cell, dt = self.hidden_size, self.cell, self.dtype
-        xp = cell.project(x.reshape(T * B, -1), W_ih, b_ih, b_hh).reshape(T, B, -1)  # (T, B, G)
+        empty = self._workspace.empty
+        G = cell.num_gates * H
+        xp = cell.project(x.reshape(T * B, -1), W_ih, b_ih, b_hh, out=empty((T * B, G), dt)).reshape(T, B, G)
         Wr, br = cell.recurrent_weight(W_hh, b_hh)
-        store = cell.allocate(T, B, H, dt)
+        store = cell.allocate(T, B, H, dt, empty)
         ws = cell.workspace(B, H, dt)
-        hs = np.empty((T + 1, B, H), dt)
-        cs = np.empty((T + 1, B, H), dt) if c is not None else None
+        hs = empty((T + 1, B, H), dt)
+        cs = empty((T + 1, B, H), dt) if c is not None else None
         new, old = (0, 1) if reverse else (1, 0)    # slot offsets of h_t and h_{t-1}
         hs[T if reverse else 0] = h
         if cs is not None:
@@ -290,7 +321,7 @@ class _Recurrent(Module):
             if lc.drop_mask is not None:
                 g = g * lc.drop_mask
             x = lc.x
-            dx = np.empty(x.shape, self.dtype)
+            dx = self._workspace.empty(x.shape, self.dtype)
             for d in range(D):
                 i, sfx = k * D + d, self._suffix(k, d)
                 W_ih, W_hh, b_ih, b_hh = self._weights(k, d)
@@ -324,8 +355,8 @@ class _Recurrent(Module):
         T, B, H = dout.shape
         cell, dt = self.cell, self.dtype
         G = cell.num_gates * H
-        dgi = np.empty((T, B, G), dt)
-        dgh = np.empty((T, B, G), dt) if self.mode == "GRU" else dgi
+        dgi = self._workspace.empty((T, B, G), dt)
+        dgh = self._workspace.empty((T, B, G), dt) if self.mode == "GRU" else dgi
         dhs = [dh.copy(), np.empty_like(dh)]        # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)
