@@ -111,8 +111,10 @@ def task_tagging(quick, data):
     if quick:
         X, Y, Xd, Yd = X[:1500], Y[:1500], Xd[:300], Yd[:300]
     base = most_frequent_tag(X, Y, Xt, Yt)
+    # Words seen once stay out of the vocabulary (min_freq=2) and word dropout turns 10% of
+    # training tokens into UNK: that is how UNK's embedding learns to stand for unseen words.
     tagger = SequenceTagger(cell="lstm", hidden_size=64, embedding_dim=64, bidirectional=True, min_freq=2,
-                            word_dropout=0.05, epochs=1 if quick else 4, batch_size=32, lr=0.005,
+                            word_dropout=0.1, epochs=1 if quick else 4, batch_size=32, lr=0.01,
                             patience=1, seed=0)
     _, s = timed(lambda: tagger.fit(X, Y, validation_data=(Xd, Yd)))
     row("tagging", f"BiLSTM-64 tagger ({len(X)} sents)", "test acc", tagger.score(Xt, Yt),
@@ -182,13 +184,15 @@ def task_sentiment(quick, data):
     base_s = time.perf_counter() - t0
     print(f"  bag-of-words logistic regression: lambda={best[1]:g}, {base_s:.1f}s", file=sys.stderr)
 
-    clf = SequenceClassifier(cell="gru", hidden_size=64, embedding_dim=64, bidirectional=True, pooling="max",
-                             min_freq=2, epochs=2 if quick else 6, batch_size=32, lr=0.003, dropout=0.0,
-                             patience=1, seed=0)
+    # Trained from random embeddings on 8.6k sentences, a small GRU with word dropout did best
+    # among the settings tried (bidirectional, mean/max pooling and 64 units overfit sooner).
+    clf = SequenceClassifier(cell="gru", hidden_size=32, embedding_dim=32, pooling="last", min_freq=2,
+                             word_dropout=0.3, epochs=2 if quick else 8, batch_size=32, lr=0.003,
+                             patience=2, seed=0)
     _, s = timed(lambda: clf.fit([docs[i] for i in fit_idx], labels[fit_idx],
                                  validation_data=([docs[i] for i in val_idx], labels[val_idx])))
     acc = clf.score([docs[i] for i in te], labels[te])
-    row("sentiment", "BiGRU-64, max pooling", "test acc", acc, "BoW logistic regression", base, s)
+    row("sentiment", "GRU-32, word dropout 0.3", "test acc", acc, "BoW logistic regression", base, s)
 
 
 # -- forecasting -------------------------------------------------------------------------------
