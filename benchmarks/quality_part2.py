@@ -13,7 +13,10 @@ Run from the repository root (``--quick`` for a smoke run)::
     OPENBLAS_NUM_THREADS=1 python benchmarks/quality_part2.py [--task addition|charlm|all] [--quick]
 
 One BLAS thread per process: these matrices are small, and a threaded BLAS on a busy
-machine spends more time synchronising threads than multiplying.
+machine spends more time synchronising threads than multiplying. Measured on a shared
+2-core machine (load 4 to 8): addition 99.30% greedy / 99.35% beam 4 in 6 minutes;
+CharLM 1.178 nats/char against the 5-gram's 1.203 in 15 minutes (run alongside the
+addition task). The two tasks can run as two processes, one per core.
 
 The n-gram baseline
 -------------------
