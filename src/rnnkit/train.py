@@ -32,8 +32,6 @@ exactly the parameters of 2N steps in one go.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import math
 import numbers
 import sys
@@ -47,9 +45,10 @@ from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, Histor
 from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .clip import clip_grad_norm, clip_grad_value, grad_norm
 from .module import Module
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import make_optimizer
 from .progress import ProgressBar
-from .schedules import SCHEDULES, ReduceLROnPlateau, make_schedule
+from .schedules import ReduceLROnPlateau, make_schedule
+from .train_config import TrainConfig, _int, _plain
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "minibatches"]
 
@@ -60,184 +59,6 @@ _END = object()
 
 class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss or gradient); the message says what to try."""
-
-
-# -- configuration -----------------------------------------------------------------------
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything the training loop needs to know, validated on construction.
-
-    Attributes:
-        epochs: passes over the training batches.
-        batch_size: examples per batch, for the code that builds the batches (the models,
-            :func:`minibatches`); the Trainer itself takes batches as given.
-        optimizer, lr, weight_decay, optimizer_kwargs: ``make_optimizer(optimizer, model,
-            lr=lr, weight_decay=weight_decay, **optimizer_kwargs)``; weight_decay None
-            keeps the optimizer's default (AdamW's is 1e-2).
-        schedule, schedule_kwargs, schedule_interval: ``make_schedule(schedule, optimizer,
-            **schedule_kwargs)``, stepped once per ``"epoch"`` or per ``"step"``;
-            ``"plateau"`` is stepped per epoch with the monitored metric.
-        clip_norm: rescale the gradients when their global L2 norm exceeds it.
-        clip_value: clip every gradient element to ``[-v, v]`` (a number) or to an
-            interval ``(lo, hi)``; applied before ``clip_norm``.
-        on_nonfinite: ``"stop"`` (raise :class:`TrainingError`, parameters untouched) or
-            ``"skip"`` (drop the step, record it as skipped, go on).
-        patience, min_delta, monitor, mode, restore_best: early stopping on ``monitor``
-            (``"auto"``: ``val_loss`` when validating, else ``loss``); None patience: off.
-        seed: seeds the trainer's generator, passed to ``train_batches(epoch, rng)``.
-        shuffle: when ``train_batches`` is a list, visit it in a new order each epoch.
-        max_steps: stop (pause, resumable) once this many steps are done in total.
-        progress: None (a bar on a terminal, for runs longer than a second), True
-            (always) or False (quiet: print nothing).
-        log_every: print a line (loss, gradient norm, lr, steps/s) every N steps; 0: off.
-        checkpoint_every, checkpoint_path: ``Trainer.save(checkpoint_path)`` every N steps.
-        grad_flow_every: every N steps, record ``||dL/dh_t||`` per time step of every
-            recurrent layer into ``history.grad_flow``; 0: off (and free).
-    """
-
-    epochs: int = 10
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float | None = None
-    optimizer_kwargs: dict = dataclasses.field(default_factory=dict)
-    schedule: str | None = None
-    schedule_kwargs: dict = dataclasses.field(default_factory=dict)
-    schedule_interval: str = "epoch"
-    clip_norm: float | None = None
-    clip_value: float | tuple | None = None
-    on_nonfinite: str = "stop"
-    patience: int | None = None
-    min_delta: float = 0.0
-    monitor: str = "auto"
-    mode: str = "min"
-    restore_best: bool = True
-    seed: int | None = 0
-    shuffle: bool = False
-    max_steps: int | None = None
-    progress: bool | None = None
-    log_every: int = 0
-    checkpoint_every: int = 0
-    checkpoint_path: str | None = None
-    grad_flow_every: int = 0
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every field; raise TypeError/ValueError naming it, the expected and the received."""
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _num("lr", self.lr, 0.0, open_low=True)
-        if self.weight_decay is not None:
-            _num("weight_decay", self.weight_decay, 0.0)
-        _kwargs("optimizer_kwargs", self.optimizer_kwargs, OPTIMIZERS[self.optimizer], ("params", "lr", "weight_decay"))
-        if self.schedule is not None:
-            _choice("schedule", self.schedule, SCHEDULES)
-            _kwargs("schedule_kwargs", self.schedule_kwargs, SCHEDULES[self.schedule], ("optimizer",))
-        elif self.schedule_kwargs:
-            raise ValueError(f"schedule_kwargs: expected {{}} without a schedule, got {self.schedule_kwargs!r}; "
-                             f"hint: set schedule to one of {sorted(SCHEDULES)}")
-        _choice("schedule_interval", self.schedule_interval, ("epoch", "step"))
-        if self.schedule == "plateau" and self.schedule_interval == "step":
-            raise ValueError("schedule_interval: expected 'epoch' for the 'plateau' schedule (it reads the "
-                             "epoch's monitored metric), got 'step'")
-        if self.clip_norm is not None:
-            _num("clip_norm", self.clip_norm, 0.0, open_low=True)
-        if self.clip_value is not None:
-            if isinstance(self.clip_value, (tuple, list)):
-                if len(self.clip_value) != 2:
-                    raise ValueError(f"clip_value: expected a number or an interval (lo, hi), got {self.clip_value!r}")
-                lo, hi = (_num(f"clip_value[{i}]", v) for i, v in enumerate(self.clip_value))
-                if not lo < hi:
-                    raise ValueError(f"clip_value: expected an interval (lo, hi) with lo < hi, got {self.clip_value!r}")
-                self.clip_value = (lo, hi)
-            else:
-                _num("clip_value", self.clip_value, 0.0, open_low=True)
-        _choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
-        if self.patience is not None:
-            _int("patience", self.patience, 0)
-        _num("min_delta", self.min_delta, 0.0)
-        if not isinstance(self.monitor, str) or not self.monitor:
-            raise TypeError(f"monitor: expected a metric name ('auto', 'loss', 'val_loss', ...), got {self.monitor!r}")
-        _choice("mode", self.mode, ("min", "max"))
-        for name in ("restore_best", "shuffle"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.seed is not None:
-            _int("seed", self.seed, 0)
-        if self.max_steps is not None:
-            _int("max_steps", self.max_steps, 0)
-        if self.progress not in (None, True, False):
-            raise TypeError(f"progress: expected None (auto), True or False, got {self.progress!r}")
-        _int("log_every", self.log_every, 0)
-        _int("checkpoint_every", self.checkpoint_every, 0)
-        _int("grad_flow_every", self.grad_flow_every, 0)
-        if self.checkpoint_every and not isinstance(self.checkpoint_path, (str, Path)):
-            raise ValueError(f"checkpoint_path: expected a file path when checkpoint_every > 0, got "
-                             f"{self.checkpoint_path!r}; hint: checkpoint_path='runs/last.ckpt'")
-
-    def to_dict(self) -> dict:
-        """A JSON-able dict (tuples become lists); :meth:`from_dict` reads it back."""
-        return {k: _plain(v) for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> TrainConfig:
-        if not isinstance(d, Mapping):
-            raise TypeError(f"d: expected a dict of TrainConfig fields, got {type(d).__name__}")
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(valid))
-        if unknown:
-            raise ValueError(f"d: unknown TrainConfig fields {unknown}; valid fields: {valid}")
-        d = dict(d)
-        if isinstance(d.get("clip_value"), list):
-            d["clip_value"] = tuple(d["clip_value"])
-        return cls(**d)
-
-
-def _int(name, v, low):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {low}, got {type(v).__name__} {v!r}")
-    if v < low:
-        raise ValueError(f"{name}: expected an int >= {low}, got {v!r}")
-    return int(v)
-
-
-def _num(name, v, low=None, open_low=False):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-        raise TypeError(f"{name}: expected a finite number, got {type(v).__name__} {v!r}")
-    if low is not None and (v < low or (open_low and v == low)):
-        raise ValueError(f"{name}: expected a number {'>' if open_low else '>='} {low:g}, got {v!r}")
-    return float(v)
-
-
-def _choice(name, v, valid):
-    if v not in valid:
-        raise ValueError(f"{name}: expected one of {sorted(valid)}, got {v!r}")
-
-
-def _kwargs(name, kw, cls, reserved):
-    if not isinstance(kw, Mapping):
-        raise TypeError(f"{name}: expected a dict, got {type(kw).__name__}")
-    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self",) + tuple(reserved)]
-    bad = sorted(set(kw) - set(params))
-    if bad:
-        moved = [k for k in bad if k in reserved]
-        hint = f"; hint: {moved} are TrainConfig fields of their own" if moved else ""
-        raise ValueError(f"{name}: unknown keys {bad} for {cls.__name__}; valid keys: {params}{hint}")
-
-
-def _plain(v):
-    if isinstance(v, (tuple, list)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, Path):
-        return str(v)
-    return v
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None, *,
