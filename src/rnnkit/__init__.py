@@ -23,7 +23,7 @@ from . import cells, functional, losses, nn
 from ._version import __version__
 from .module import Module
 
-_LAZY = ("optim", "schedules", "clip", "init", "train", "bptt", "callbacks", "checkpoint", "data", "models",
+_LAZY = ("optim", "schedules", "clip", "init", "train", "train_config", "bptt", "streams", "callbacks", "checkpoint", "data", "models",
          "diagnostics", "experiments")
 
 __all__ = ["__version__", "Module", "nn", "cells", "functional", "losses", *_LAZY]

@@ -1,4 +1,4 @@
-"""The training loop: :class:`TrainConfig` and :class:`Trainer`.
+"""The training loop: :class:`Trainer` (its :class:`TrainConfig` is in :mod:`rnnkit.train_config`).
 
 One step, for each batch::
 
