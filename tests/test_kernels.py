@@ -212,6 +212,30 @@ def test_flop_count_of_a_step():
     assert two == 2 * 2 * 12 * (3 + 4) + 2 * 2 * 12 * (8 + 4)
 
 
+def test_verdict_takes_the_lower_of_the_ratio_goal_and_the_gemm_bound():
+    from rnnkit.bench._cases import _judge
+    from rnnkit.bench._report import format_readme, format_train
+
+    def row(cell, flops, theirs_s, ratio, best):
+        return {"cell": cell, "T": 1, "B": 1, "I": 1, "H": 1, "layers": 1, "bidirectional": False,
+                "flops": flops, "ours_s": theirs_s / ratio, "theirs_s": theirs_s, "ratio": ratio,
+                "best_ratio": best, "ours_spread_pct": 1.0, "theirs_spread_pct": 1.0}
+
+    # torch at 50 GFLOP/s on a 100 GFLOP/s machine: 90% of the rate is a ratio of 1.8
+    big = _judge(row("LSTM", 50e9, 1.0, 1.5, 1.6), gemm_gflops=100.0)
+    assert big["gemm_bound"] == pytest.approx(1.8) and big["target"] == 1.25 and big["verdict"] == "MET"
+    # torch at 80 GFLOP/s: the bound, 1.125, is below the goal of 2 and binds
+    gemm = _judge(row("GRU", 80e9, 1.0, 1.1, 1.2), gemm_gflops=100.0)
+    assert gemm["target"] == pytest.approx(1.125) and gemm["binding"] == "GEMM"
+    assert gemm["verdict"] == "MET(best)" and not gemm["met"] and gemm["met_best"]
+    small = _judge(row("RNN", 1e6, 1e-3, 1.9, 1.95), gemm_gflops=100.0)
+    assert small["target"] == 2.0 and small["verdict"] == "NOT MET"
+    text = format_train([big, gemm, small])
+    assert "NOT MET" in text and "MET(best)" in text and "90%GEMM" in text
+    table = format_readme({"train": [big, gemm, small]})
+    assert table.count("| LSTM training |") == 1 and "1.12 (90% GEMM; goal 2.00)" in table
+
+
 def test_benchmark_gives_the_thread_counts_back():
     from rnnkit.bench._timing import current_threads
 

@@ -100,15 +100,29 @@ def _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed):
 
 
 def _judge(row, gemm_gflops):
-    """Add the GEMM-rate view and whether the target is met."""
+    """Add the GEMM-rate view and the verdict.
+
+    ``goal`` is the issue's ratio; ``gemm_bound`` the ratio at which rnnkit would run the
+    step's FLOPs at 90% of the machine's float32 GEMM rate; the target is the lower of the
+    two ("this ratio, or 90% of the GEMM rate, whichever is lower"). ``met`` judges the
+    median ratio, ``met_best`` the best-round ratio.
+    """
     row["ours_gflops"] = row["flops"] / row["ours_s"] / 1e9
     row["ours_pct_gemm"] = 100.0 * row["ours_gflops"] / gemm_gflops
     if "ratio" in row:
-        # "ratio X, or 90% of the GEMM rate, whichever is lower"
-        cap = 0.9 * gemm_gflops / (row["flops"] / row["theirs_s"] / 1e9)
-        row["target"] = min(TARGETS[row["cell"]], cap)
-        row["met"] = row["ratio"] >= row["target"]
+        row["goal"] = TARGETS[row["cell"]]
+        row["gemm_bound"] = 0.9 * gemm_gflops * 1e9 * row["theirs_s"] / row["flops"]
+        row["target"] = min(row["goal"], row["gemm_bound"])
+        row["binding"] = "ratio" if row["goal"] <= row["gemm_bound"] else "GEMM"
+        row["met"] = bool(row["ratio"] >= row["target"])
+        row["met_best"] = bool(row["best_ratio"] >= row["target"])
+        row["verdict"] = verdict(row["met"], row["met_best"])
     return row
+
+
+def verdict(met: bool, met_best: bool) -> str:
+    """MET (median ratio), MET (best round) or NOT MET."""
+    return "MET" if met else ("MET(best)" if met_best else "NOT MET")
 
 
 # -- inference, streaming, sampling ------------------------------------------------------
@@ -165,11 +179,22 @@ def streaming_case(I=128, H=128, *, steps=200, rounds=15, budget_s=2.0, torch_si
 
         _close("streaming state", ours_fn()[0][0], theirs_fn()[0].numpy(), 1e-3)
     t = interleaved(ours_fn, theirs_fn, rounds=rounds, budget_s=budget_s)
-    row = {"I": I, "H": H, "B": 1, **t.summary()}
+    row = {"I": I, "H": H, "B": 1, "flops": step_flops("LSTM", 1, 1, I, H, train=False), **t.summary()}
     row["ours_us"] = 1e6 * row["ours_s"] / steps
     if "theirs_s" in row:
         row["theirs_us"] = 1e6 * row["theirs_s"] / steps
-        row["target"], row["met"] = STREAM_TARGET, row["ratio"] >= STREAM_TARGET
+        row["goal"] = STREAM_TARGET
+    return row
+
+
+def judge_streaming(row, gemm_gflops):
+    """The streaming step's verdict, with its GEMM-rate bound as for training steps."""
+    if "ratio" in row:
+        row["gemm_bound"] = 0.9 * gemm_gflops * 1e9 * row["theirs_us"] * 1e-6 / row["flops"]
+        row["target"] = min(row["goal"], row["gemm_bound"])
+        row["met"] = bool(row["ratio"] >= row["target"])
+        row["met_best"] = bool(row["best_ratio"] >= row["target"])
+        row["verdict"] = verdict(row["met"], row["met_best"])
     return row
 
 
@@ -290,5 +315,8 @@ def precision_case(cell, T, B, I, H, *, rounds=9, budget_s=3.0, torch_side=True)
     if steps["float32"][2] is not None:
         theirs = interleaved(steps["float32"][2], steps["float64"][2], rounds=rounds, budget_s=budget_s).summary()
         out["theirs_f64_over_f32"] = theirs["ratio"]
-    out["met"] = out["ours_f64_over_f32"] <= F64_TARGET
+    out["ours_best_f64_over_f32"] = ours["best_ratio"]
+    out["met"] = bool(out["ours_f64_over_f32"] <= F64_TARGET)
+    out["met_best"] = bool(out["ours_best_f64_over_f32"] <= F64_TARGET)
+    out["verdict"] = verdict(out["met"], out["met_best"])
     return out

@@ -117,14 +117,14 @@ def interleaved(ours, theirs=None, *, rounds: int, budget_s: float, warmup: int 
     return Timing(arrays[0], arrays[1] if theirs is not None else None)
 
 
-def gemm_rate(n: int = 1024, rounds: int = 15) -> float:
-    """The machine's float32 GEMM rate in GFLOP/s: an (n, n) x (n, n) product in NumPy.
+def gemm_rate(n: int = 1024, rounds: int = 15, dtype=np.float32) -> float:
+    """The machine's GEMM rate in GFLOP/s (float32 unless told): an (n, n) x (n, n) product.
 
     The best of ``rounds``: a capability of the machine, which load from other processes
     can only hide, so the fastest round is the truest (and the strictest bar).
     """
     rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
     c = np.empty_like(a)
     t = interleaved(lambda: np.matmul(a, b, out=c), rounds=rounds, budget_s=3.0).ours
     return 2.0 * n ** 3 / float(np.min(t)) / 1e9
