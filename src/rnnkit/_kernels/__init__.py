@@ -62,8 +62,8 @@ def active(dtype=None):
     """The kernel module to use now, or None for the NumPy reference path."""
     if _mode == "numpy":
         return None
-    mod = _load()
-    return None if isinstance(mod, str) else mod
+    mod = _loaded if _loaded is not None else _load()  # called per online step: kept lean
+    return None if type(mod) is str else mod
 
 
 def describe() -> str:
@@ -99,10 +99,10 @@ def warm_up() -> float | None:
         k.lstm_backward(z(B, H), z(B, H), z(B, 4 * H), z(B, H), z(B, H), z(B, 4 * H), z(B, H))
         k.gru_forward(z(B, 3 * H), z(B, 3 * H), z(B, 3 * H), z(H), z(B, H), z(B, H))
         k.gru_backward(z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H))
-        k.lstm_step(z(B, H), z(B, H), z(B, H), z(4 * H, H), z(4 * H, H), z(4 * H), z(4 * H), z(B, H), z(B, H),
-                    z(4 * H))
-        k.gru_step(z(B, H), z(B, H), z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), z(B, H), z(3 * H), z(3 * H))
-        k.rnn_step(z(B, H), z(B, H), z(H, H), z(H, H), z(H), z(H), z(B, H), z(H), False)
+        s = lambda: z(1, B, H)  # noqa: E731  (states are (L, B, H))
+        k.lstm_step(z(B, H), s(), s(), 0, z(4 * H, H), z(4 * H, H), z(4 * H), z(4 * H), s(), s())
+        k.gru_step(z(B, H), s(), 0, z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), s())
+        k.rnn_step(z(B, H), s(), 0, z(H, H), z(H, H), z(H), z(H), s(), False)
         for rev in (False, True):
             k.lstm_sequence_forward(z(1, B, 4 * H), z(H, 4 * H), z(2, B, H), z(2, B, H), z(1, B, 4 * H),
                                     z(1, B, H), rev)

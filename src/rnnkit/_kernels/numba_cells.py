@@ -7,11 +7,9 @@ reference these kernels are tested against (same inputs, same outputs, same layo
 Each kernel replaces the 8 to 20 NumPy calls of one step's elementwise work by one
 pass over the data. Two details decide whether the compiler vectorizes a loop:
 
-* ``tanh``: Numba calls the scalar libm ``tanh``, which blocks SIMD. For float32 the
-  kernels use a rational approximation (the one Eigen and XLA use: odd degree-13 over
-  even degree-6 polynomial, input clamped to +-7.9053; within a few float32 ulps of the
-  true tanh); for float64, Cephes' tanh with a branch-free exp (within about 1 ulp, so the
-  float64 path matches PyTorch to 1e-10). Both vectorize.
+* ``tanh``: Numba calls the scalar libm ``tanh``, which blocks SIMD; the kernels call
+  ``th`` from :mod:`rnnkit._kernels.numba_math` instead (a rational form in float32,
+  Cephes' in float64), which vectorizes.
 * one short loop per gate block: one loop writing several outputs that might alias each
   other is left scalar; a loop per block is vectorized.
 
@@ -21,74 +19,11 @@ u = x / 2, sigmoid(x) = (1 + tanh(u)) / 2.
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
-from numba import types
-from numba.extending import overload
 
-_JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-
-
-def th(x):  # the Python stand-in; inside kernels, the overload below is compiled instead
-    return math.tanh(x)
-
-
-@overload(th, jit_options=dict(cache=True))
-def _th_overload(x):
-    if x == types.float32:
-        def tanh32(x):
-            # clamp, then p(x) / q(x) with odd p, even q (Eigen's ptanh_float coefficients)
-            x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
-            x2 = x * x
-            p = np.float32(-2.76076847742355e-16)
-            p = p * x2 + np.float32(2.00018790482477e-13)
-            p = p * x2 + np.float32(-8.60467152213735e-11)
-            p = p * x2 + np.float32(5.12229709037114e-08)
-            p = p * x2 + np.float32(1.48572235717979e-05)
-            p = p * x2 + np.float32(6.37261928875436e-04)
-            p = p * x2 + np.float32(4.89352455891786e-03)
-            p = p * x
-            q = np.float32(1.19825839466702e-06)
-            q = q * x2 + np.float32(1.18534705686654e-04)
-            q = q * x2 + np.float32(2.26843463243900e-03)
-            q = q * x2 + np.float32(4.89352518554385e-03)
-            return p / q
-        return tanh32
-    return lambda x: _tanh64(x)
-
-
-_POW2 = 2.0 ** np.arange(64)  # 2^n for the exponent of exp(2|x|), |x| <= 20
-
-
-@numba.njit(inline="always", **_JIT)
-def _exp_small(x):
-    """exp(x) for 0 <= x <= 40 (Cephes' exp: x = n ln2 + r, a Pade form in r; < 1 ulp)."""
-    px = math.floor(1.4426950408889634073599 * x + 0.5)
-    n = np.int64(px)
-    x = x - px * 6.93145751953125e-1
-    x = x - px * 1.42860682030941723212e-6
-    xx = x * x
-    p = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
-    q = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx \
-        + 2.00000000000000000009e0
-    return (1.0 + 2.0 * (p / (q - p))) * _POW2[n]
-
-
-@numba.njit(inline="always", **_JIT)
-def _tanh64(x):
-    """tanh in float64 within about 1 ulp, branch-free so loops vectorize (Cephes' tanh):
-    a rational form for |x| < 0.625, 1 - 2 / (exp(2|x|) + 1) above (exactly +-1 past 20)."""
-    ax = abs(x)
-    big = 1.0 - 2.0 / (_exp_small(2.0 * min(ax, 20.0)) + 1.0)
-    big = big if x >= 0 else -big
-    z = x * x
-    small = x + x * z * (((-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z
-                          - 1.61468768441708447952e3)
-                         / (((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
-                            + 4.84406305325125486048e3))
-    return small if ax < 0.625 else big
+from .numba_math import _JIT, th
+from .numba_step import gru_step, lstm_step, rnn_step  # noqa: F401  (the online step)
 
 
 @numba.njit(**_JIT)
@@ -214,103 +149,6 @@ def gru_backward(dh, a, hh, h, dgi, dgh, dz_direct):
             gh[j] = gi[j]
         for j in range(H):
             dd[j] = d[j] * ab[H + j]
-
-
-# -- one online step, small batches: the products are done here too --------------------
-# ``reassoc`` lets the dot products vectorize; no ``nnan``/``ninf``, so the finiteness
-# test below still sees NaN and inf. Each returns False when a pre-activation or the new
-# cell state is not finite, which is how a NaN or inf in x, h or c shows; the caller then
-# validates its inputs the slow way to name the culprit.
-_DOT = dict(_JIT, fastmath={"reassoc", "contract"})
-
-
-@numba.njit(**_DOT)
-def _affine(W_ih, x, W_hh, h, b1, b2, pre):
-    """pre = W_ih x + W_hh h + b1 + b2 for one row; returns the sum of pre - pre (0 iff finite)."""
-    G, I = W_ih.shape
-    H = W_hh.shape[1]
-    bad = pre.dtype.type(0)
-    for j in range(G):
-        s = b1[j] + b2[j]
-        wi = W_ih[j]
-        for k in range(I):
-            s += wi[k] * x[k]
-        wh = W_hh[j]
-        for k in range(H):
-            s += wh[k] * h[k]
-        pre[j] = s
-        bad += s - s
-    return bad
-
-
-@numba.njit(**_DOT)
-def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out, pre):
-    """One LSTM step for every row: pre (4H,) is a workspace."""
-    B = x.shape[0]
-    H = h.shape[1]
-    half = pre.dtype.type(0.5)
-    bad = pre.dtype.type(0)
-    for r in range(B):
-        bad += _affine(W_ih, x[r], W_hh, h[r], b_ih, b_hh, pre)
-        cr, co, ho = c[r], c_out[r], h_out[r]
-        for j in range(H):
-            i = half * th(half * pre[j]) + half
-            f = half * th(half * pre[H + j]) + half
-            g = th(pre[2 * H + j])
-            o = half * th(half * pre[3 * H + j]) + half
-            cn = f * cr[j] + i * g
-            bad += cn - cn
-            co[j] = cn
-            ho[j] = o * th(cn)
-    return bad == 0
-
-
-@numba.njit(**_DOT)
-def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre_i, pre_h):
-    """One GRU step for every row: pre_i, pre_h (3H,) are workspaces."""
-    B = x.shape[0]
-    H = h.shape[1]
-    G = 3 * H
-    half = pre_i.dtype.type(0.5)
-    bad = pre_i.dtype.type(0)
-    I = x.shape[1]
-    for r in range(B):
-        xr, hr = x[r], h[r]
-        for j in range(G):
-            si, sh = b_ih[j], b_hh[j]
-            wi, wh = W_ih[j], W_hh[j]
-            for k in range(I):
-                si += wi[k] * xr[k]
-            for k in range(H):
-                sh += wh[k] * hr[k]
-            pre_i[j] = si
-            pre_h[j] = sh
-            bad += (si - si) + (sh - sh)
-        ho = h_out[r]
-        for j in range(H):
-            rg = half * th(half * (pre_i[j] + pre_h[j])) + half
-            z = half * th(half * (pre_i[H + j] + pre_h[H + j])) + half
-            n = th(pre_i[2 * H + j] + rg * pre_h[2 * H + j])
-            ho[j] = n + z * (hr[j] - n)
-    return bad == 0
-
-
-@numba.njit(**_DOT)
-def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh, h_out, pre, relu):
-    """One Elman step for every row: h_out = act(W_ih x + W_hh h + b)."""
-    B = x.shape[0]
-    H = h.shape[1]
-    bad = pre.dtype.type(0)
-    for r in range(B):
-        bad += _affine(W_ih, x[r], W_hh, h[r], b_ih, b_hh, pre)
-        ho = h_out[r]
-        if relu:
-            for j in range(H):
-                ho[j] = max(pre[j], pre.dtype.type(0))
-        else:
-            for j in range(H):
-                ho[j] = th(pre[j])
-    return bad == 0
 
 
 # -- a whole sequence, small batches: the time loop compiled too ------------------------

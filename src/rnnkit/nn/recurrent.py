@@ -38,7 +38,7 @@ import numpy as np
 from ..cells import make_cell
 from ..module import Module, check_rng, resolve_dtype
 from .. import _kernels
-from . import _checks
+from . import _checks, _step
 
 
 class _Workspace:
@@ -113,6 +113,7 @@ class _Recurrent(Module):
         self.rng = check_rng(rng)
         self.cell = make_cell(mode)
         self.num_directions = 2 if self.bidirectional else 1
+        self._step_names = _step.step_names(self)  # parameter names per layer, for step()
         self._workspace = _Workspace()  # reused big arrays (see _Workspace)
         self.record_grad_flow = False  # when True, backward fills self.grad_flow
         self.grad_flow: dict[str, np.ndarray] = {}
@@ -413,75 +414,11 @@ class _Recurrent(Module):
         """Advance every layer by one time step: ``state = layer.step(x_t, state)``.
 
         x_t is (B, I); state as in ``forward``. No dropout is applied. The top layer's new
-        hidden state, ``h[-1]`` (or ``state[0][-1]`` for LSTM), is the step's output.
-        Bidirectional layers need the whole sequence and cannot step.
+        hidden state, ``h[-1]`` (or ``state[0][-1]`` for LSTM), is the step's output. The
+        returned state is new (it never aliases ``x_t`` or ``state``). Bidirectional layers
+        need the whole sequence and cannot step. See :mod:`rnnkit.nn._step`.
         """
-        if self.bidirectional:
-            raise ValueError("step: a bidirectional layer needs the whole sequence (its reverse "
-                             "direction reads the future); use forward() instead")
-        kern = _kernels.active(self.dtype)
-        if kern is not None:
-            new = self._step_compiled(x_t, state, kern)
-            if new is not None:
-                return new
-        x = _checks.float_array("x_t", x_t, self.dtype, 2, hint="expected (B, I): one time step")
-        if x.shape[1] != self.input_size:
-            raise ValueError(f"x_t: expected {self.input_size} features in the last axis (B, I), got shape {x.shape}")
-        B = x.shape[0]
-        h0, c0 = self._check_state(state, B)
-        h_n = np.empty_like(h0)
-        c_n = np.empty_like(c0) if c0 is not None else None
-        for k in range(self.num_layers):
-            c, c_new = (None, None) if c0 is None else (c0[k], c_n[k])
-            self.cell.step_once(x, h0[k], c, *self._weights(k, 0), h_n[k], c_new)
-            x = h_n[k]
-        return h_n if c_n is None else (h_n, c_n)
-
-    _STEP_MAX_BATCH = 8  # above this, BLAS products beat the compiled step's own loops
-
-    def _step_compiled(self, x, state, kern):
-        """The online step in one compiled call per layer, for small batches of valid input.
-
-        Returns None to hand over to the validating NumPy path: unusual input types or
-        layouts, large batches, or a non-finite value (which that path then names).
-        """
-        dt, L, H = self.dtype, self.num_layers, self.hidden_size
-        ok = type(x) is np.ndarray and x.dtype == dt and x.ndim == 2 and x.flags.c_contiguous
-        if not ok or x.shape[1] != self.input_size or not 0 < x.shape[0] <= self._STEP_MAX_BATCH:
-            return None
-        shape = (L, x.shape[0], H)
-        lstm = self.cell.has_cell_state
-        if state is None:
-            h0 = np.zeros(shape, dt)
-            c0 = np.zeros(shape, dt) if lstm else None
-        else:
-            parts = state if lstm and isinstance(state, tuple) and len(state) == 2 else (state,)
-            for p in parts:
-                if not (type(p) is np.ndarray and p.dtype == dt and p.shape == shape and p.flags.c_contiguous):
-                    return None
-            if lstm != (len(parts) == 2):
-                return None
-            h0, c0 = parts[0], (parts[1] if lstm else None)
-        h_n = np.empty(shape, dt)
-        c_n = np.empty(shape, dt) if lstm else None
-        G = self.cell.num_gates * H
-        zero = None
-        for k in range(L):
-            W_ih, W_hh, b_ih, b_hh = self._weights(k, 0)
-            if b_ih is None:
-                zero = np.zeros(G, dt) if zero is None else zero
-                b_ih = b_hh = zero
-            if lstm:
-                fine = kern.lstm_step(x, h0[k], c0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], c_n[k], np.empty(G, dt))
-            elif self.mode == "GRU":
-                fine = kern.gru_step(x, h0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], np.empty(G, dt), np.empty(G, dt))
-            else:
-                fine = kern.rnn_step(x, h0[k], W_ih, W_hh, b_ih, b_hh, h_n[k], np.empty(G, dt),
-                                     self.mode == "RNN_RELU")
-            if not fine:
-                return None
-            x = h_n[k]
-        return h_n if c_n is None else (h_n, c_n)
+        return _step.step(self, x_t, state)
 
 
 class RNN(_Recurrent):
