@@ -155,7 +155,7 @@ def test_tsv_pairs_train_seq2seq_and_a_generator(tmp_path, capsys):
 
 
 def test_format_flag_overrides_the_extension(tmp_path, capsys):
-    path = tmp_path / "pairs.data"
+    path = tmp_path / "pairs.lst"
     path.write_text("ab\tba\ncd\tdc\nef\tfe\ngh\thg\n")
     code, _, err = rnnkit(capsys, *tiny("seq2seq", path, tmp_path / "r1"))
     assert code == 1 and "cannot tell the format" in err and "--format" in err
@@ -209,3 +209,45 @@ def test_out_folder_that_exists_is_refused(tmp_path, capsys):
     (tmp_path / "taken" / "file").write_text("x")
     code, _, err = rnnkit(capsys, "train", "tag", "--preset", "tiny", "--out", tmp_path / "taken")
     assert code == 1 and "not an empty folder" in err and "--resume" in err
+
+
+# -- the awkward files real data comes in ---------------------------------------------------
+def _ucr_lines(rng, sep, n=24, T=12):
+    return [sep.join([str(k % 2 + 1)] + [f"{v:.3f}" for v in np.sin(np.arange(T) * (k % 2 + 1) / 3)
+                                         + 0.1 * rng.standard_normal(T)]) for k in range(n)]
+
+
+@pytest.mark.parametrize("task, name, make, note", [
+    ("forecast", "semi.csv",
+     lambda r: "Datum;Umsatz\n" + "\n".join(f"2024-01-{i % 28 + 1:02d};{'' if i == 7 else f'{v:.3f}'.replace('.', ',')}"
+                                             for i, v in enumerate(np.sin(np.arange(120) / 3))),
+     "1 missing value(s) filled by linear interpolation"),
+    ("forecast", "bare.csv", lambda r: "\n".join(f"{v:.3f}" for v in np.sin(np.arange(120) / 3)), None),
+    ("classify", "Synth_TRAIN.tsv", lambda r: "\n".join(_ucr_lines(r, "\t")), None),
+    ("classify", "Synth_TRAIN", lambda r: "\n".join(_ucr_lines(r, ",")), None),
+    ("classify", "wide.csv", lambda r: "label,a,b,c\n" + "\n".join(f"{'xy'[k % 2]},{k},{k + 1}," for k in range(20)),
+     None),
+    ("classify", "labels_first.tsv", lambda r: "\n".join(f"{'neg' if k % 2 else 'pos'}\tvery {'bad' if k % 2 else 'good'} film {k % 3}"
+                                                        for k in range(20)), "read as label<TAB>text"),
+    ("tag", "ner.conll", lambda r: "-DOCSTART- -X- O\n\n" + "\n\n".join(f"EU NNP B-ORG\nrejects VBZ O\nit{k} PRP O"
+                                                                         for k in range(12)), None),
+    ("seq2seq", "fra.txt", lambda r: "\n".join(f"Go {k}.\tVa {k} !\tCC-BY 2.0 #{k}" for k in range(30)), None),
+])
+def test_awkward_user_files_train(tmp_path, capsys, task, name, make, note):
+    path = tmp_path / name
+    path.write_text(make(np.random.default_rng(0)) + "\n", encoding="utf-8")
+    code, out, err = main([str(a) for a in ["train", task, "--preset", "tiny", "--data", path,
+                                            "--out", tmp_path / "r", "--no-plots"]]), *capsys.readouterr()
+    assert code == 0, err
+    assert (tmp_path / "r" / "model.npz").is_file()
+    if note:
+        assert note in err
+
+
+def test_text_files_with_bom_crlf_and_non_ascii(tmp_path, capsys):
+    text = "Grüße aus München, naïve café.\n" * 40
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    code, out, _ = rnnkit(capsys, *tiny("charlm", tmp_path / "a.txt", tmp_path / "r"))
+    assert code == 0
+    code, out, _ = rnnkit(capsys, "generate", tmp_path / "r", "--prime", "Grü", "--length", 5, "--seed", 0)
+    assert code == 0 and "\r" not in out and "\ufeff" not in out

@@ -8,14 +8,22 @@ format     extensions                  tasks
 =========  ==========================  ========================================
 text       .txt .text .md .rst .py     charlm (any unknown extension too)
 csv        .csv                        forecast (one row per time step);
-                                       classify, generate (long format: one row
-                                       per (sequence, step))
+                                       classify, generate (long: one row per
+                                       (sequence, step); wide: one row per
+                                       sequence with a label column; no header:
+                                       the label first)
 npz        .npz                        classify, generate (variable-length seqs)
 ts         .ts                         classify, generate (UEA/UCR archive)
-conllu     .conllu .conll              tag
+ucr        (by content)                classify, generate: the older UCR layout,
+                                       label then values on each line (*_TRAIN,
+                                       *_TRAIN.tsv, *_TRAIN.txt)
+conllu     .conllu .conll .iob .bio    tag (also word ... tag column files)
 tsv        .tsv .tab                   seq2seq; generate (condition -> text);
                                        classify (text -> label, split on spaces)
 =========  ==========================  ========================================
+
+A file whose extension says little (none, ``.txt``, ``.tsv``) is looked at: lines of
+numbers are the UCR layout, tab-separated lines are pairs.
 
 :func:`load` returns the task's raw data: text, a series, ``(sequences, labels)``,
 tagged sentences or ``(source, target)`` pairs, plus a held-out split when the set ships
@@ -24,6 +32,7 @@ one (``tiny-pos``, ``waveforms``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,17 +46,18 @@ FORMATS = {
     "csv": (".csv",),
     "npz": (".npz",),
     "ts": (".ts",),
-    "conllu": (".conllu", ".conll"),
+    "conllu": (".conllu", ".conll", ".iob", ".bio"),
     "tsv": (".tsv", ".tab"),
+    "ucr": (),
 }
 
 TASK_FORMATS = {
     "charlm": ("text",),
     "forecast": ("csv",),
-    "classify": ("ts", "csv", "npz", "tsv"),
+    "classify": ("ts", "csv", "npz", "tsv", "ucr"),
     "tag": ("conllu",),
     "seq2seq": ("tsv",),
-    "generate": ("ts", "csv", "npz", "tsv"),
+    "generate": ("ts", "csv", "npz", "tsv", "ucr"),
 }
 
 # name -> (registry name, loader keyword arguments for the training part, for held-out
@@ -77,6 +87,7 @@ class Loaded:
     test: object | None
     source: str            # what was read, for messages and the run summary
     kind: str              # "dataset" or the file format
+    notes: list[str] = dataclasses.field(default_factory=list)   # what was guessed or fixed
 
 
 def detect_format(path, fmt: str | None, task: str) -> str:
@@ -90,6 +101,9 @@ def detect_format(path, fmt: str | None, task: str) -> str:
                            f"hint: see 'rnnkit datasets' for which task reads {fmt}")
         return fmt
     suffix = Path(path).suffix.lower()
+    sniffed = _sniff(path, suffix, allowed)
+    if sniffed is not None:
+        return sniffed
     for name, extensions in FORMATS.items():
         if suffix in extensions:
             if name not in allowed:
@@ -102,6 +116,28 @@ def detect_format(path, fmt: str | None, task: str) -> str:
         return "text"
     raise CliError(f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
                    f"hint: pass --format, one of {', '.join(allowed)}")
+
+
+def _sniff(path, suffix: str, allowed) -> str | None:
+    """The format of a file whose extension says little, from its first lines."""
+    if suffix not in ("", ".txt", ".tsv", ".tab", ".data", ".dat"):
+        return None
+    from ..data import looks_like_ucr
+
+    if "ucr" in allowed and looks_like_ucr(path):
+        return "ucr"
+    if "tsv" in allowed and suffix in ("", ".txt", ".data", ".dat") and _has_tabs(path):
+        return "tsv"
+    return None
+
+
+def _has_tabs(path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = [line for _, line in zip(range(5), fh) if line.strip()]
+    except OSError:
+        return False
+    return bool(lines) and all("\t" in line for line in lines)
 
 
 def _task_for_format(fmt: str) -> str:
@@ -126,7 +162,8 @@ def load(task: str, config, *, path_key: str = "data") -> Loaded:
     if path.is_dir():
         raise CliError(f"--data {spec}: is a folder; expected a file")
     fmt = detect_format(path, getattr(config, "format", None), task)
-    return Loaded(read_file(task, path, fmt, config), None, str(path), fmt)
+    notes: list[str] = []
+    return Loaded(read_file(task, path, fmt, config, notes), None, str(path), fmt, notes)
 
 
 def _load_dataset(task: str, name: str, config) -> Loaded:
@@ -160,13 +197,14 @@ def _convert(kind: str, value):
     return value
 
 
-def read_file(task: str, path: Path, fmt: str, config):
-    """Read one user file into the task's data."""
+def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None):
+    """Read one user file into the task's data; what was guessed or repaired goes to ``notes``."""
     from .. import data
 
+    notes = [] if notes is None else notes
     if fmt == "text":
         text = data.read_text(path)
-        if not text:
+        if not text.strip():
             raise CliError(f"--data {path}: the file is empty; hint: a character model needs text")
         return text
     if fmt == "conllu":
@@ -174,48 +212,66 @@ def read_file(task: str, path: Path, fmt: str, config):
     if fmt == "tsv":
         pairs = data.read_pairs_tsv(path)
         if task == "classify":      # text<TAB>label: a sentence's words and its label
+            if _label_first(pairs):
+                pairs = [(b, a) for a, b in pairs]
+                notes.append("the first column looks like the labels (few distinct values, no "
+                             "spaces): read as label<TAB>text")
             return [s.split() for s, _ in pairs], [t for _, t in pairs]
         return pairs
     if fmt == "csv" and task == "forecast":
-        date_column = config.date_column
-        if date_column is None and config.value_column is None:
-            date_column = _guess_date_column(path)
-        values, _dates = data.read_series_csv(path, value_column=_columns(config.value_column),
-                                              date_column=date_column)
-        if not np.all(np.isfinite(values)):
-            raise CliError(f"--data {path}: the series has missing or infinite values; "
-                           "hint: fill or drop them first")
-        return values
+        return _read_series(path, config, notes)
     if fmt == "csv":
         seqs, labels = data.read_sequences_csv(path, id_column=config.id_column,
                                                time_column=config.time_column,
                                                label_column=config.label_column)
     elif fmt == "npz":
         seqs, labels = data.read_sequences_npz(path)
+    elif fmt == "ucr":
+        seqs, labels = data.read_ucr(path)
     else:
         seqs, labels = data.read_ts(path)
     if labels is None:
         raise CliError(f"--data {path}: the sequences have no labels; hint: training needs a label "
                        "per sequence (a label column, a labels array or @classLabel)")
+    missing = sum(int(np.isnan(np.asarray(s, dtype=np.float64)).sum()) for s in seqs)
+    if missing:
+        notes.append(f"{missing:,} missing value(s) filled with the value before them")
     seqs = [_fill_missing(s) for s in seqs]
     return seqs, labels
 
 
-def _guess_date_column(path: Path) -> str | None:
-    """The one column whose first value is not a number (a time stamp), if exactly one."""
-    import csv
+def _read_series(path: Path, config, notes: list) -> np.ndarray:
+    """A forecast CSV: guess the date column, read the values, fill the gaps."""
+    from .. import data
+    from ..data.tabular import guess_date_column, read_table, series_columns
 
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
-        rows = [row for _, row in zip(range(2), csv.reader(fh))]
-    if len(rows) < 2 or len(rows[0]) != len(rows[1]):
-        return None  # the reader reports the problem
-    text = []
-    for name, cell in zip(rows[0], rows[1]):
-        try:
-            float(cell)
-        except ValueError:
-            text.append(name.strip())
-    return text[0] if len(text) == 1 and len(rows[0]) > 1 else None
+    date_column = config.date_column
+    if date_column is None and config.value_column is None:
+        date_column = guess_date_column(read_table(path))
+        if date_column is not None:
+            notes.append(f"time stamps in column {date_column!r} (guessed; --date-column to "
+                         "change, --value-column to pick the values)")
+    values, _dates = data.read_series_csv(path, value_column=_columns(config.value_column),
+                                          date_column=date_column)
+    try:
+        values, filled = data.interpolate_missing(values)
+    except ValueError:
+        names = series_columns(path, _columns(config.value_column), date_column)
+        raise CliError(f"--data {path}: a value column without any number (columns read: "
+                       f"{', '.join(names)}); hint: pick the value columns with --value-column"
+                       ) from None
+    if filled:
+        notes.append(f"{filled:,} missing value(s) filled by linear interpolation")
+    return values
+
+
+def _label_first(pairs) -> bool:
+    """label<TAB>text: the first column has fewer distinct values, none with a space."""
+    first = {a for a, _ in pairs}
+    second = {b for _, b in pairs}
+    return (len(first) < len(second) and len(first) <= max(2, len(pairs) // 4)
+            and not any(" " in a.strip() for a in first)
+            and any(" " in b.strip() for b in second))
 
 
 def _columns(value):

@@ -7,7 +7,7 @@
 - shipped files: :func:`tiny_pos` (tagging) and :func:`waveforms` (classification);
 - readers: :func:`read_text`, :func:`read_pairs_tsv`, :func:`read_series_csv`,
   :func:`read_sequences_csv`, :func:`read_sequences_npz`, :func:`read_ts`,
-  :func:`read_conllu` (and writers for the last three formats);
+  :func:`read_ucr`, :func:`read_conllu` (and writers for npz, .ts and CoNLL-U);
 - :data:`DATASETS` and :func:`load_dataset`: all of the above sets by name.
 
 Readers raise :class:`DataFormatError` (a ``ValueError``) naming file, line and column.
@@ -29,8 +29,8 @@ from .synthetic import (
     noisy_seasonal,
     running_sum,
 )
-from .tabular import read_sequences_csv, read_series_csv
-from .ts_format import read_ts, write_ts
+from .tabular import interpolate_missing, read_sequences_csv, read_series_csv
+from .ts_format import looks_like_ucr, read_ts, read_ucr, write_ts
 from .wave_shapes import waveform_classes
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "normalize_ascii", "python_docs_corpus",
     "shipped_path", "tiny_pos", "waveforms", "write_shipped_files",
     "read_conllu", "read_pairs_tsv", "read_sequences_csv", "read_sequences_npz",
-    "read_series_csv", "read_text", "read_ts",
+    "read_series_csv", "read_text", "read_ts", "read_ucr", "looks_like_ucr",
+    "interpolate_missing",
     "write_conllu", "write_sequences_npz", "write_ts",
 ]

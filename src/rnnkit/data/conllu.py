@@ -3,7 +3,14 @@
 A sentence is a block of token lines ended by a blank line; ``#`` lines are comments. A
 token line has 10 tab-separated fields: ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS
 MISC. IDs ``1-2`` (multiword-token ranges, e.g. "don't" over "do" + "n't") and ``1.1``
-(empty nodes) are not words of the tagging sequence and are skipped.
+(empty nodes) are not words of the tagging sequence and are skipped. A UPOS of ``_``
+(not annotated) falls back to XPOS when that is given. Lines with trailing tabs, and
+lines of 10 fields separated by spaces instead of tabs, are read too.
+
+The simpler column files of CoNLL-2000/2003 and most NER and chunking sets (one token per
+line, the word first and its tag last, separated by spaces or tabs; ``-DOCSTART-`` lines
+skipped) are read by the same function: a file whose first token line does not have 10
+fields is read that way.
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
     """
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
-    for number, line in enumerate(read_text_file(path, encoding).split("\n"), start=1):
+    lines = read_text_file(path, encoding).split("\n")
+    if _is_column_file(lines):
+        return _read_columns(path, lines)
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             if current:
                 sentences.append(current)
@@ -30,7 +40,7 @@ def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
             continue
         if line.startswith("#"):
             continue
-        fields = line.split("\t")
+        fields = _fields(line)
         if len(fields) != _FIELDS:
             raise DataFormatError(
                 path, f"expected {_FIELDS} tab-separated fields, got {len(fields)}",
@@ -42,7 +52,45 @@ def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
         if not token_id.isdigit():
             raise DataFormatError(path, f"expected an integer token ID, got {token_id!r}",
                                   line=number, column="ID")
-        current.append((fields[1], fields[3]))
+        upos = fields[3] if fields[3] != "_" or fields[4] == "_" else fields[4]
+        current.append((fields[1], upos))
+    if current:
+        sentences.append(current)
+    if not sentences:
+        raise DataFormatError(path, "no sentences found")
+    return sentences
+
+
+def _fields(line: str) -> list[str]:
+    fields = line.rstrip("\t ").split("\t")
+    if len(fields) == 1 and len(line.split()) == _FIELDS:   # spaces instead of tabs
+        fields = line.split()
+    return fields
+
+
+def _is_column_file(lines: list[str]) -> bool:
+    """True when the first token line is not a CoNLL-U line but has a word and a tag."""
+    for line in lines:
+        if not line.strip() or line.startswith("#") or line.startswith("-DOCSTART-"):
+            continue
+        return len(_fields(line)) != _FIELDS and len(line.split()) >= 2
+    return False
+
+
+def _read_columns(path, lines: list[str]) -> list[list[tuple[str, str]]]:
+    """Token-per-line column files: the first field is the word, the last the tag."""
+    sentences, current = [], []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        if len(fields) < 2:
+            raise DataFormatError(path, f"expected a word and a tag, got {line.strip()!r}",
+                                  line=number, hint="one token per line: WORD ... TAG")
+        current.append((fields[0], fields[-1]))
     if current:
         sentences.append(current)
     if not sentences:

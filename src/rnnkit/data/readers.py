@@ -19,27 +19,55 @@ def read_text(path, encoding: str = "utf-8") -> str:
 def read_pairs_tsv(path, encoding: str = "utf-8") -> list[tuple[str, str]]:
     """Read ``source<TAB>target`` lines, for sequence-to-sequence tasks.
 
-    Empty lines are skipped; every other line must have exactly two tab-separated fields
-    (either may be empty text only if the line still contains its one tab).
+    Empty lines are skipped. Lines may carry more columns (Tatoeba's ``eng<TAB>fra<TAB>
+    attribution`` files do), as long as every line has as many as the first one; the first
+    two are read. A field that starts with a double quote is read with CSV quoting, so it
+    may hold a tab. A first line of column names (``source<TAB>target``, ``text<TAB>label``,
+    ...) is skipped.
 
     Returns:
         a list of ``(source, target)`` strings in file order.
 
     Raises:
-        DataFormatError: a line with another number of fields, or no pairs at all.
+        DataFormatError: a line with fewer than 2 fields or another number of fields than
+            the first line, or no pairs at all.
     """
-    pairs = []
+    pairs, width = [], None
     for number, line in enumerate(read_text_file(path, encoding).split("\n"), start=1):
         if not line.strip():
             continue
-        fields = line.split("\t")
-        if len(fields) != 2:
+        fields = _tab_fields(line)
+        if width is None:
+            width = len(fields)
+            if width >= 2 and {f.strip().lower() for f in fields[:2]} <= HEADER_WORDS:
+                continue
+        if len(fields) < 2 or len(fields) != width:
+            expected = f"{max(width, 2)} tab-separated fields"
+            expected += " as on the first line" if width > 2 else ""
             raise DataFormatError(
-                path, f"expected 2 tab-separated fields (source, target), got {len(fields)}",
+                path, f"expected {expected}, got {len(fields)}",
                 line=number,
-                hint="fields are separated by one tab; a tab inside a text must be removed",
+                hint="one pair per line, source and target separated by a tab; quote a text "
+                     "holding a tab (\"a<TAB>b\")",
             )
         pairs.append((fields[0], fields[1]))
     if not pairs:
         raise DataFormatError(path, "no (source, target) pairs: the file is empty")
     return pairs
+
+
+# Column names found on the first line of TSV files, skipped as a header.
+HEADER_WORDS = frozenset({"source", "target", "src", "tgt", "input", "output", "text",
+                          "label", "sentence", "class", "category", "condition", "review",
+                          "sentiment", "question", "answer", "x", "y"})
+
+
+def _tab_fields(line: str) -> list[str]:
+    if '"' not in line or not any(f.startswith('"') for f in line.split("\t")):
+        return line.split("\t")
+    import csv
+
+    try:
+        return next(csv.reader([line], delimiter="\t", strict=True))
+    except csv.Error:
+        return line.split("\t")

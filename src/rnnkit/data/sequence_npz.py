@@ -8,6 +8,10 @@ Layout (``numpy.savez`` keys):
 
 Sequence ``i`` is ``data[offsets[i] : offsets[i] + lengths[i]]`` with
 ``offsets = concatenate([[0], cumsum(lengths)[:-1]])``.
+
+Without ``lengths``, the equal-length layout many tools write is read too: ``X`` (or
+``x``, ``data``) of shape (N, T) or (N, T, F) and ``y`` (or ``labels``, ``target``) of
+shape (N,); trailing steps that are all NaN (padding) end a shorter sequence.
 """
 
 from __future__ import annotations
@@ -57,14 +61,20 @@ def read_sequences_npz(path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             found = sorted(npz.files)
-            for key in ("data", "lengths"):
-                if key not in found:
-                    raise DataFormatError(
-                        path, f"no array {key!r}; arrays found: {found}",
-                        hint="the layout is data (sum T_i, F) + lengths (N,) [+ labels (N,)]",
-                    )
-            data, lengths = npz["data"], npz["lengths"]
-            labels = npz["labels"] if "labels" in found else None
+            data_key = _first(found, _DATA_KEYS)
+            if data_key is None or ("lengths" not in found and data_key == "data"
+                                    and npz["data"].ndim < 3):
+                missing = "data" if data_key is None else "lengths"
+                raise DataFormatError(
+                    path, f"no array {missing!r}; arrays found: {found}",
+                    hint="the layout is data (sum T_i, F) + lengths (N,) [+ labels (N,)], or "
+                         "X (N, T[, F]) [+ y (N,)]",
+                )
+            label_key = _first(found, _LABEL_KEYS)
+            labels = npz[label_key] if label_key is not None else None
+            if "lengths" not in found:
+                return _equal_length(path, npz[data_key], labels)
+            data, lengths = npz[data_key], npz["lengths"]
     except DataFormatError:
         raise
     except ValueError as exc:  # numpy's message for object arrays mentions allow_pickle
@@ -90,4 +100,29 @@ def read_sequences_npz(path):
                                     f"{lengths.shape} (one per sequence)")
     bounds = np.cumsum(lengths)[:-1]
     sequences = [s.astype(np.float64) for s in np.split(data, bounds)]
+    return sequences, (labels.tolist() if labels is not None else None)
+
+
+_DATA_KEYS = ("data", "X", "x", "sequences", "inputs")
+_LABEL_KEYS = ("labels", "y", "Y", "label", "target", "targets")
+
+
+def _first(found, keys):
+    return next((k for k in keys if k in found), None)
+
+
+def _equal_length(path, X, labels):
+    """(N, T) or (N, T, F) arrays, with trailing all-NaN steps trimmed per sequence."""
+    if X.ndim == 2:
+        X = X[:, :, None]                                               # (N, T, 1)
+    if X.ndim != 3 or not np.issubdtype(X.dtype, np.number) or len(X) == 0:
+        raise DataFormatError(path, f"expected X of shape (N, T) or (N, T, F) numbers, got "
+                                    f"shape {X.shape}, dtype {X.dtype}")
+    if labels is not None and labels.shape != (len(X),):
+        raise DataFormatError(path, f"the labels have shape {labels.shape}, expected "
+                                    f"({len(X)},) (one per sequence)")
+    sequences = []
+    for x in X.astype(np.float64):
+        known = np.flatnonzero(np.isfinite(x).any(axis=1))
+        sequences.append(x[: known[-1] + 1] if len(known) else x)       # (T_i, F)
     return sequences, (labels.tolist() if labels is not None else None)

@@ -17,8 +17,14 @@ A header of ``@key value`` lines, then ``@data`` and one case per line::
 Dimensions are separated by ``:``, values within a dimension by ``,``, and the class label
 (or, with ``@targetLabel true``, a numeric regression target) comes last. ``?`` is a
 missing value (NaN). Cases may differ in length (``@equalLength false``); within one case,
-a dimension shorter than the others is padded with NaN at the end. Time-stamped files
-(``@timeStamps true``) are not supported. Header keys are case-insensitive.
+a dimension shorter than the others is padded with NaN at the end. In time-stamped files
+(``@timeStamps true``) a dimension is a list of ``(timestamp,value)`` pairs; the values are
+read in file order and the time stamps are dropped. Header keys and ``true``/``false`` are
+case-insensitive; blank lines and ``#`` comments may appear anywhere.
+
+:func:`read_ucr` reads the older UCR archive layouts: one case per line, the class label
+first, then the values, separated by commas (UCR 2015 ``*_TRAIN``), tabs (UCR 2018
+``*_TRAIN.tsv``, NaN padding unequal lengths) or spaces (``*_TRAIN.txt``).
 
 Shapes: ``T`` time steps, ``D`` dimensions.
 """
@@ -26,6 +32,7 @@ Shapes: ``T`` time steps, ``D`` dimensions.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -84,9 +91,6 @@ def _labelled(header: dict) -> bool:
 
 
 def _check_header(path, header: dict, line: int) -> None:
-    if _flag(header, "timeStamps"):
-        raise DataFormatError(path, "@timeStamps true is not supported", line=line,
-                              hint="convert the file to plain comma-separated values")
     for key in ("dimensions", "seriesLength"):
         values = header.get(key.lower())
         if values is not None and (len(values) != 1 or not values[0].isdigit()):
@@ -115,8 +119,12 @@ def _parse_case(path, header: dict, line: str, number: int):
             if declared and label not in declared:
                 raise DataFormatError(path, f"class label {label!r} is not declared in "
                                             f"@classLabel {declared}", line=number)
-    dims = [[_value(path, v, number, f"dimension {d}") for v in part.split(",")]
-            for d, part in enumerate(line.split(":"), start=1)]
+    if _flag(header, "timeStamps"):
+        dims = [[_value(path, v, number, f"dimension {d}") for v in _stamped_values(part)]
+                for d, part in enumerate(_split_stamped(line), start=1)]
+    else:
+        dims = [[_value(path, v, number, f"dimension {d}") for v in part.split(",")]
+                for d, part in enumerate(line.split(":"), start=1)]
     expected = _expected_dims(header)
     if expected is not None and len(dims) != expected:
         raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', "
@@ -132,15 +140,104 @@ def _parse_case(path, header: dict, line: str, number: int):
     return x, label
 
 
+_PAIR = re.compile(r"\(([^()]*),([^(),]*)\)")
+
+
+def _split_stamped(line: str) -> list[str]:
+    """Dimensions of a time-stamped case: ':' outside parentheses separates them (a time
+    stamp such as ``2019-01-01 10:00:00`` has colons of its own)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(line):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == ":" and depth == 0:
+            parts.append(line[start:i])
+            start = i + 1
+    parts.append(line[start:])
+    return parts
+
+
+def _stamped_values(part: str) -> list[str]:
+    return [value for _, value in _PAIR.findall(part)] or [part]
+
+
 def _value(path, text: str, number: int, where: str) -> float:
     text = text.strip()
-    if text == "?":
+    if text == "?" or text.lower() == "nan":
         return math.nan
     try:
         return float(text)
     except ValueError:
         raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}",
                               line=number) from None
+
+
+def read_ucr(path, encoding: str = "utf-8"):
+    """Read the older UCR layout (see the module docstring): label first, then values.
+
+    Returns:
+        ``(sequences, labels)``: (T_i, 1) float64 arrays with trailing NaN padding removed,
+        and the labels as strings (``1.0000000e+00`` becomes ``1``).
+
+    Raises:
+        DataFormatError: a value that is not a number, or a line with fewer than 2 fields.
+    """
+    sequences, labels = [], []
+    for number, line in enumerate(read_text_file(path, encoding).split("\n"), start=1):
+        fields = _ucr_fields(line)
+        if not fields:
+            continue
+        if len(fields) < 2:
+            raise DataFormatError(path, "expected a label and at least one value", line=number)
+        x = np.array([_value(path, v, number, f"value {i}") for i, v in enumerate(fields[1:], 1)])
+        known = np.flatnonzero(np.isfinite(x))
+        if len(known) == 0:
+            raise DataFormatError(path, "a case without values", line=number)
+        sequences.append(x[: known[-1] + 1, None])                    # (T_i, 1)
+        labels.append(_label_text(fields[0]))
+    if not sequences:
+        raise DataFormatError(path, "no cases: the file is empty")
+    return sequences, labels
+
+
+def looks_like_ucr(path, encoding: str = "utf-8") -> bool:
+    """True when the first lines are all numbers, at least 3 per line (label + values)."""
+    try:
+        with open(path, encoding=encoding, errors="replace") as fh:
+            lines = [line for _, line in zip(range(5), fh) if line.strip()]
+    except OSError:
+        return False
+    if not lines:
+        return False
+    for line in lines:
+        fields = _ucr_fields(line.lstrip("\ufeff"))
+        if len(fields) < 3:
+            return False
+        for value in fields:
+            try:
+                float(value)
+            except ValueError:
+                return False
+    return True
+
+
+def _ucr_fields(line: str) -> list[str]:
+    line = line.strip()
+    if not line:
+        return []
+    if "\t" in line:
+        return [f.strip() for f in line.split("\t")]
+    if "," in line:
+        return [f.strip() for f in line.split(",")]
+    return line.split()
+
+
+def _label_text(text: str) -> str:
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() else text
 
 
 def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None,

@@ -70,6 +70,8 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     run = run if run is not None else Run.create(task_name, out)
     run.write_config(config, task_name)
     console.note(f"data: {data.describe()}")
+    for note in data.notes or ():
+        console.note(f"note: {note}")
     if resume:
         model = task.load_model(run.model_path)
         valid = set(model.get_params(deep=False))

@@ -22,6 +22,7 @@ class TaskData:
     source: str
     test_name: str = "test"   # how results name the held-out part
     extra: dict | None = None  # what a task needs besides the parts
+    notes: list | None = None  # what was guessed or repaired while reading, for the user
 
     @property
     def eval_split(self) -> str:
@@ -65,9 +66,10 @@ class Task:
         if config.val_data is not None:
             val_loaded = sources.load(self.name, config, path_key="val_data")
             train, val = loaded.train, val_loaded.train
+            loaded.notes.extend(val_loaded.notes)
         else:
             train, val = self.split(loaded.train, config.val_fraction, rng)
-        return TaskData(train, val, loaded.test, loaded.source)
+        return TaskData(train, val, loaded.test, loaded.source, notes=loaded.notes)
 
     def split(self, data, fraction: float, rng):
         """Hold out ``fraction`` of the data for validation (random items by default)."""

@@ -30,8 +30,11 @@ class ForecastTask(Task):
         series = np.asarray(loaded.train, dtype=np.float64)                 # (T, F)
         T = len(series)
         n_test = int(round(config.test_fraction * T))
+        notes = list(loaded.notes)
         if config.val_data is not None:
-            val = np.asarray(sources.load(self.name, config, path_key="val_data").train)
+            val_loaded = sources.load(self.name, config, path_key="val_data")
+            val = np.asarray(val_loaded.train)
+            notes += val_loaded.notes
             n_val = 0
         else:
             n_val = int(round(config.val_fraction * T))
@@ -43,13 +46,17 @@ class ForecastTask(Task):
         test = series[T - n_test:] if n_test else None
         return TaskData(series[:n_train], val, test, loaded.source,
                         extra={"series": series, "test_start": T - n_test,
-                               "val_start": n_train if n_val else None})
+                               "val_start": n_train if n_val else None}, notes=notes)
 
     def fit(self, model, data: TaskData, config) -> None:
         W = config.window + (config.horizon if config.strategy == "direct" else 1)
         if len(data.train) < W:
-            raise CliError(f"window: the training part has {len(data.train)} steps, fewer than "
-                           f"window + forecast steps = {W}; hint: lower --window")
+            T = len(data.extra["series"]) if data.extra else len(data.train)
+            raise CliError(f"--data {data.source}: a series of {T} steps leaves {len(data.train)} "
+                           f"for training (after the validation and test parts), fewer than "
+                           f"window + forecast steps = {W}; hint: lower --window (now "
+                           f"{config.window}), --val-fraction or --test-fraction, or use a "
+                           "longer series")
         val = data.val if data.val is not None and len(data.val) >= W else None
         model.fit(data.train, validation_data=val)
 
