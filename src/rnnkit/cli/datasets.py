@@ -17,6 +17,9 @@ FORMAT_NOTES = {
     "conllu": "Universal Dependencies CoNLL-U: FORM and UPOS columns are read",
     "tsv": "one pair per line: seq2seq 'source<TAB>target'; generate 'condition<TAB>text'; "
            "classify 'text<TAB>label' (words split on spaces)",
+    "ucr": "the older UCR archive layout: one sequence per line, the class label then the "
+           "values (comma, tab or space separated; *_TRAIN, *_TRAIN.tsv, *_TRAIN.txt), "
+           "recognised by its content",
 }
 
 # How the CLI uses a set, where that differs from the set's own description.
@@ -57,7 +60,7 @@ def describe() -> str:
         lines.append("")
     lines.append("File formats (detected from the extension, or --format NAME):")
     for fmt, extensions in FORMATS.items():
-        lines.append(f"  {fmt:<8}{' '.join(extensions)}")
+        lines.append(f"  {fmt:<8}{' '.join(extensions) or '(by content)'}")
         lines += textwrap.wrap(FORMAT_NOTES[fmt], 86, initial_indent=" " * 10,
                                subsequent_indent=" " * 10)
     lines += ["", "Sources and licences: rnnkit.data.DATASETS[name].source; "
