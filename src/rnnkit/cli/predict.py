@@ -80,12 +80,25 @@ def read_sequences(path, fmt, config):
         seqs, labels = readers.read_sequences_npz(path)
     elif fmt == "ts":
         seqs, labels = readers.read_ts(path)
+    elif fmt == "ucr":
+        seqs, labels = readers.read_ucr(path)
     else:
         seqs, labels = readers.read_sequences_csv(path, id_column=config.id_column,
                                                   time_column=config.time_column,
                                                   label_column=config.label_column)
     from .sources import _fill_missing
     return [_fill_missing(s) for s in seqs], labels
+
+
+def check_features(model, items, source) -> None:
+    """Numeric sequences must have the number of features the model was trained on."""
+    expected = getattr(model, "n_features_in_", None)
+    if not isinstance(expected, int) or not items or not isinstance(items[0], np.ndarray):
+        return
+    got = items[0].shape[1] if items[0].ndim == 2 else 1
+    if got != expected:
+        raise CliError(f"--data {source}: {got} feature(s) per step, but the model was trained "
+                       f"on {expected}; hint: pass data laid out like the training file")
 
 
 def format_predictions(task: str, model, items, out_path: str | None) -> str:
@@ -146,6 +159,7 @@ def run(args) -> int:
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
     items = read_inputs(task, config, args.data, args.text, args.format,
                         text_classifier=getattr(model, "input_kind_", None) == "tokens")
+    check_features(model, items, args.data)
     if args.beam_size is not None:
         if task != "seq2seq" or args.beam_size < 1:
             raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
