@@ -238,7 +238,15 @@ class BaseEstimator:
             net, train_batches, val_batches=val_batches, optimizer=p.get("optimizer", "adam"),
             lr=p.get("lr", 1e-3), weight_decay=p.get("weight_decay", 0.0), epochs=p.get("epochs", 10),
             clip_norm=p.get("clip_norm"), patience=p.get("patience"), verbose=bool(p.get("verbose", False)),
-            rng=rng if rng is not None else self._make_rng())
+            rng=rng if rng is not None else self._make_rng(), run=self._run_trainer)
+
+    def _run_trainer(self, net, config, train_batches, val_batches):
+        """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
+        history. Every estimator trains through here, so a caller can replace it on an
+        instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
+        from ..train import Trainer
+
+        return Trainer(net, config).fit(train_batches, val=val_batches)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -315,7 +323,8 @@ def decode_labels(spec: dict) -> np.ndarray:
 
 # -- the training driver -----------------------------------------------------------------
 def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=1e-3,
-                  weight_decay=0.0, epochs=10, clip_norm=None, patience=None, verbose=False, rng=None):
+                  weight_decay=0.0, epochs=10, clip_norm=None, patience=None, verbose=False, rng=None,
+                  run=None):
     """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
     Args:
@@ -325,6 +334,8 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
         patience: early stopping on the validation loss (training loss without validation);
             the best parameters are restored.
         rng: the estimator's generator; the trainer's seed is drawn from it.
+        run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
+            Trainer and fits (default: a new ``Trainer(net, config)``).
     Returns:
         The :class:`rnnkit.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
@@ -335,6 +346,9 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
     config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                          clip_norm=clip_norm, patience=patience, seed=int(rng.integers(2**31)),
                          progress=bool(verbose), log_every=0)
-    history = Trainer(net, config).fit(train_batches, val=val_batches)
+    if run is None:
+        history = Trainer(net, config).fit(train_batches, val=val_batches)
+    else:
+        history = run(net, config, train_batches, val_batches)
     net.eval()
     return history

@@ -91,14 +91,14 @@ def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: in
     (``rnnkit.schedules.CosineAnnealingLR``, stepped after every update)."""
     if model.lr_schedule is None:
         return model._train(net, train_batches, val, rng)
-    from ..train import Trainer, TrainConfig
+    from ..train import TrainConfig
 
     config = TrainConfig(epochs=model.epochs, optimizer=model.optimizer, lr=model.lr,
                          weight_decay=model.weight_decay, clip_norm=model.clip_norm, patience=model.patience,
                          seed=int(rng.integers(2**31)), progress=bool(model.verbose), log_every=0,
                          schedule="cosine", schedule_interval="step",
                          schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20})
-    history = Trainer(net, config).fit(train_batches, val=val)
+    history = model._run_trainer(net, config, train_batches, val)
     net.eval()
     return history
 
