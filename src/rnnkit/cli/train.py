@@ -164,9 +164,9 @@ def run(args) -> int:
             raise UsageError("--out and --resume: a resumed run stays in its own folder; pass one")
         from ..runs import Run
         run_folder = Run.open(args.resume, tasks=(args.task,))
-        if not run_folder.model_path.is_file():
-            raise CliError(f"--resume {args.resume}: the run has no model.npz to continue from; "
-                           f"hint: start it again with 'rnnkit train {args.task} --config "
+        if not run_folder.model_path.is_file() and not run_folder.trainer_path.is_file():
+            raise CliError(f"--resume {args.resume}: the run has no trainer.npz or model.npz to "
+                           f"continue from; hint: start it again with 'rnnkit train {args.task} --config "
                            f"{run_folder.path / 'config.toml'}'")
     train(args.task, config, out=args.out, run=run_folder, resume=args.resume is not None,
           console=console, plots=not args.no_plots)

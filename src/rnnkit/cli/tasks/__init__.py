@@ -25,6 +25,7 @@ from pathlib import Path
 from ...runs import Run, RunError
 from .._base import CliError, Console
 from .base import Task, history_rows
+from .resume import TrainerRunner, check_fit_state, training_through, warm_start
 
 _MODULES = {"charlm": "charlm", "forecast": "forecast", "classify": "classify", "tag": "tag",
             "seq2seq": "seq2seq", "generate": "generate"}
@@ -61,7 +62,8 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     Args:
         out: the run folder to create (default: ``runs/<task>-<stamp>``).
         run: an existing run to write into instead (``--resume``).
-        resume: continue from ``run``'s saved model instead of starting afresh.
+        resume: continue ``run`` where it stopped: from its ``trainer.npz`` (bit for bit;
+            see :mod:`rnnkit.cli.tasks.resume`), else from its ``model.npz``.
         plots: draw PNG plots (needs matplotlib; skipped with a note without it).
     """
     console = console or Console(quiet=True)
@@ -72,12 +74,31 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
+    runner = TrainerRunner(run.trainer_path, say=lambda line: console.note(f"note: {line}"))
+    saved = None
     if resume:
-        model = task.load_model(run.model_path)
-        valid = set(model.get_params(deep=False))
-        model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid})
-        console.note(f"resuming {run.path} for {config.epochs} more epoch(s)")
         previous = run.read_metrics()
+        if run.trainer_path.is_file():
+            saved = _saved_model(task, run)
+            # Built as the run built it; the saved trainer state is restored into it.
+            model = task.build_model(config, data)
+            runner.restore, runner.more_epochs = True, config.epochs
+            console.note(f"resuming {run.path} from {run.trainer_path.name} for "
+                         f"{config.epochs} more epoch(s)")
+        else:
+            saved = task.load_model(run.model_path) if run.model_path.is_file() else None
+            if saved is None:
+                raise CliError(f"--resume {run.path}: the run has neither trainer.npz nor "
+                               f"model.npz to continue from; hint: start it again with 'rnnkit "
+                               f"train {task_name} --config {run.path / 'config.toml'}'")
+            model = saved
+            valid = set(model.get_params(deep=False))
+            model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid})
+            old_rows, old_steps = previous.get("epochs") or [], previous.get("steps") or {}
+            runner.before = (len(old_rows), max((len(v) for v in old_steps.values()), default=0))
+            console.note(f"note: {run.path} has no trainer.npz (written by an older rnnkit): "
+                         "the weights continue from model.npz, the optimizer starts afresh")
+            console.note(f"resuming {run.path} for {config.epochs} more epoch(s)")
     else:
         model = task.build_model(config, data)
         previous = None
@@ -85,16 +106,16 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr))
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     start = time.perf_counter()
-    if resume:
-        with warm_start(model):
-            task.fit(model, data, config)
-    else:
+    with training_through(model, runner), \
+            (warm_start(model) if resume and not runner.restore else contextlib.nullcontext()):
         task.fit(model, data, config)
+    if runner.restore and saved is not None:
+        check_fit_state(model, saved._fit_state())
     seconds = time.perf_counter() - start
     model.save(run.model_path)
     epochs, steps = history_rows(getattr(model, "history_", None))
-    if previous:
-        epochs, steps = _append_history(previous, epochs, steps)
+    if previous is not None:
+        epochs, steps = _join_history(previous, runner, epochs, steps)
     results = task.evaluate(model, data, config)
     results.update(task.samples(model, config))
     results["train_seconds"] = round(seconds, 2)
@@ -110,30 +131,24 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     return results
 
 
+def _saved_model(task, run: Run):
+    """The run's model.npz, to check that the data is the run's own; None when it has none
+    (a run stopped before its end) or it is damaged (trainer.npz holds the weights)."""
+    from ...checkpoint import CheckpointError
+
+    if not run.model_path.is_file():
+        return None
+    try:
+        return task.load_model(run.model_path)
+    except CheckpointError:
+        return None
+
+
 def _is_terminal(stream) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-@contextlib.contextmanager
-def warm_start(model):
-    """Make ``model.fit`` continue from the network it holds instead of a fresh one.
-
-    ``fit`` rebuilds what it learns from the data (vocabulary, classes, scalers) before it
-    builds the network; from the same data these come out the same, which is checked after
-    training. The optimizer starts afresh.
-    """
-    net, before = model.net_, model._fit_state()
-    model._build_net = lambda rng: net   # an instance attribute shadows the method
-    try:
-        yield
-    finally:
-        del model._build_net
-    if model._fit_state() != before:
-        raise CliError("--resume: the data gave a different vocabulary, classes or scaling than "
-                       "the run was trained with; hint: resume with the run's own data")
 
 
 def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:
@@ -148,14 +163,18 @@ def _plots(task, model, data, config, run, epochs, steps, results, console) -> l
     return [p for p in written if p is not None]
 
 
-def _append_history(previous: dict, epochs: list[dict], steps: dict):
-    """Number the new epochs after the old ones and join the per-step series."""
-    old_epochs = list(previous.get("epochs", []))
-    offset = len(old_epochs)
-    new = [{**row, "epoch": offset + int(row.get("epoch", i + 1))} for i, row in enumerate(epochs)]
+def _join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], steps: dict):
+    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
+    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
+    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
+    n_epochs, n_steps = runner.before
+    carried_rows, carried_steps = runner.carried
     old_steps = previous.get("steps", {}) or {}
-    joined = {k: list(old_steps.get(k, [])) + list(steps.get(k, [])) for k in set(old_steps) | set(steps)}
-    return old_epochs + new, joined
+    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
+    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
+    joined = {k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, []))
+              + list(steps.get(k, [])) for k in dict.fromkeys(keys)}
+    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined
 
 
 def open_model(path, tasks, command: str):

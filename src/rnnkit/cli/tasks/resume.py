@@ -1,0 +1,152 @@
+"""``rnnkit train --resume RUN``: go on training where a run stopped.
+
+Every epoch of ``rnnkit train`` ends by saving the whole training state to the run's
+``trainer.npz`` (:meth:`rnnkit.train.Trainer.save`: parameters, optimizer moments and step
+counts, schedule, random generators, epoch and step counters, history, early stopping).
+A resumed run rebuilds the model from the run's configuration and data, restores that
+state into it and trains ``--epochs N`` more epochs, so ``--epochs 3`` in one go and
+``--epochs 1`` then ``--resume --epochs 2`` give the same parameters, bit for bit, except
+with ``lr_schedule = "cosine"``, whose plan stays that of the first run's total length. A
+run stopped by Ctrl-C or a crash resumes from its last finished epoch, even before it
+wrote ``model.npz``.
+
+When the learning rate, optimizer, weight decay, gradient clipping or patience change,
+the optimizer cannot go on as it was: the weights carry over, a new optimizer starts, and
+the run says so. Runs written before ``trainer.npz`` existed continue from their
+``model.npz`` the same way (:func:`warm_start`).
+
+The metrics of a resumed run are those of all its epochs, each once: ``trainer.npz``
+holds the history of its trainer, and :class:`SaveEachEpoch` remembers how many epochs
+(and steps) of the run's ``metrics.json`` came before that trainer started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from ...callbacks import Callback
+from .._base import CliError
+
+# TrainConfig keys that must match the saved run for the optimizer state to carry over.
+_SAME = ("optimizer", "lr", "weight_decay", "clip_norm", "patience", "optimizer_kwargs",
+         "schedule", "schedule_interval")
+
+
+class SaveEachEpoch(Callback):
+    """Save the trainer to ``path`` at the end of every epoch (atomically).
+
+    ``epochs_before`` and ``steps_before``: how many epochs and steps of the run's metrics
+    precede this trainer's own history (saved and restored with the trainer).
+    """
+
+    def __init__(self, path, epochs_before: int = 0, steps_before: int = 0) -> None:
+        self.path = Path(path)
+        self.epochs_before, self.steps_before = int(epochs_before), int(steps_before)
+
+    def on_epoch_end(self, ctx) -> None:
+        ctx.trainer.save(self.path)
+
+    def state_dict(self) -> dict:
+        return {"epochs_before": self.epochs_before, "steps_before": self.steps_before}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.epochs_before = int(d.get("epochs_before", 0))
+        self.steps_before = int(d.get("steps_before", 0))
+
+
+class TrainerRunner:
+    """Stands in for an estimator's ``_run_trainer``: builds or restores the Trainer, keeps
+    the training state in ``path`` after each epoch, and remembers what it did.
+
+    Args:
+        path: the run's ``trainer.npz``.
+        restore: resume from ``path`` (which must exist).
+        more_epochs: with ``restore``, epochs to train beyond those already done.
+        before: without ``restore``, the ``(epochs, steps)`` of the run's metrics that came
+            before this training (a warm start of an older run).
+        say: called with a line for the user when the optimizer cannot carry over.
+
+    After training: ``continued`` (the optimizer state and counters carried over),
+    ``note`` (why not, when not), ``before`` (epochs and steps of the old metrics to
+    keep) and ``carried`` (history rows and steps of a restored trainer whose optimizer
+    was replaced, which the new trainer's history lacks).
+    """
+
+    def __init__(self, path, *, restore: bool = False, more_epochs: int | None = None,
+                 before: tuple[int, int] = (0, 0), say=None) -> None:
+        self.path, self.restore, self.more_epochs = Path(path), restore, more_epochs
+        self.say = say
+        self.continued = False
+        self.note = ""
+        self.before = (int(before[0]), int(before[1]))
+        self.carried: tuple[list, dict] = ([], {})
+
+    def __call__(self, net, config, train_batches, val_batches):
+        from ...checkpoint import CheckpointError
+        from ...train import Trainer
+        from .base import history_rows
+
+        if not self.restore:
+            saver = SaveEachEpoch(self.path, *self.before)
+            return Trainer(net, config, callbacks=[saver]).fit(train_batches, val=val_batches)
+        saver = SaveEachEpoch(self.path)
+        try:
+            trainer = Trainer.load(self.path, net, callbacks=[saver])
+        except CheckpointError as exc:
+            text = str(exc)
+            more = (f"delete {self.path.name} to continue from model.npz with a fresh optimizer, "
+                    "or start a new run")
+            raise CliError(f"--resume: {text}; " + (f"or {more}" if "hint:" in text else
+                           f"hint: resume with the run's own data, {more}")) from None
+        self.before = (saver.epochs_before, saver.steps_before)
+        changed = [k for k in _SAME if getattr(trainer.config, k) != getattr(config, k)]
+        if changed:
+            # The weights and generators are in ``net`` now; a new optimizer starts with the
+            # new keys and a history of its own.
+            self.note = (f"{', '.join(changed)} changed: the weights carry over, the optimizer "
+                         "state starts afresh")
+            if self.say is not None:
+                self.say(self.note)
+            rows, steps = history_rows(trainer.history)
+            self.carried = (rows, steps)
+            n_steps = len(trainer.history.steps.get("loss", []))
+            fresh = SaveEachEpoch(self.path, self.before[0] + len(rows), self.before[1] + n_steps)
+            return Trainer(net, config, callbacks=[fresh]).fit(train_batches, val=val_batches)
+        trainer.config.progress = config.progress
+        self.continued = True
+        return trainer.fit(train_batches, val=val_batches, epochs=trainer.epoch + self.more_epochs)
+
+
+@contextlib.contextmanager
+def training_through(model, runner: TrainerRunner):
+    """Make ``model.fit`` train through ``runner`` (an instance attribute shadows the method)."""
+    model._run_trainer = runner
+    try:
+        yield runner
+    finally:
+        del model._run_trainer
+
+
+def check_fit_state(model, expected: dict) -> None:
+    """The vocabulary, classes and scalers ``fit`` learnt must be those of the saved run."""
+    if model._fit_state() != expected:
+        raise CliError("--resume: the data gave a different vocabulary, classes or scaling than "
+                       "the run was trained with; hint: resume with the run's own data")
+
+
+@contextlib.contextmanager
+def warm_start(model):
+    """Make ``model.fit`` continue from the network it holds instead of a fresh one.
+
+    ``fit`` rebuilds what it learns from the data (vocabulary, classes, scalers) before it
+    builds the network; from the same data these come out the same, which is checked after
+    training. The optimizer starts afresh.
+    """
+    net, before = model.net_, model._fit_state()
+    model._build_net = lambda rng: net   # an instance attribute shadows the method
+    try:
+        yield
+    finally:
+        del model._build_net
+    check_fit_state(model, before)
