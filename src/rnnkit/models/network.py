@@ -76,7 +76,24 @@ def pool_backward(dz, cache, mode, H):
 
 
 # -- the network -------------------------------------------------------------------------
-class SequenceNet(Module):
+class BatchProtocol:
+    """The training protocol of :class:`rnnkit.train.Trainer` for a net that has
+    ``forward(inputs, lengths) -> (y, cache)``, ``backward(dy, cache)`` and
+    ``_loss(y, batch) -> (mean loss, dL/dy, count)``."""
+
+    def loss_and_grad(self, batch: Batch) -> float:
+        y, cache = self.forward(batch.inputs, batch.lengths)
+        loss, dy, _ = self._loss(y, batch)
+        self.backward(dy, cache)
+        return loss
+
+    def evaluate_batch(self, batch: Batch) -> tuple[float, int]:
+        y, _ = self.forward(batch.inputs, batch.lengths)
+        loss, _, count = self._loss(y, batch)
+        return loss * count, count
+
+
+class SequenceNet(BatchProtocol, Module):
     """[Embedding ->] recurrent stack -> pooling -> Linear head, with its loss.
 
     Args:
@@ -140,15 +157,3 @@ class SequenceNet(Module):
             loss, dy = mse(y, batch.targets, mask=mask)
         count = int(mask.sum()) if mask is not None else y.shape[0]
         return loss, dy, count
-
-    # -- the training protocol ---------------------------------------------------------
-    def loss_and_grad(self, batch: Batch) -> float:
-        y, cache = self.forward(batch.inputs, batch.lengths)
-        loss, dy, _ = self._loss(y, batch)
-        self.backward(dy, cache)
-        return loss
-
-    def evaluate_batch(self, batch: Batch) -> tuple[float, int]:
-        y, _ = self.forward(batch.inputs, batch.lengths)
-        loss, _, count = self._loss(y, batch)
-        return loss * count, count

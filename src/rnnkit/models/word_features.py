@@ -37,6 +37,7 @@ from ..module import Module
 from ..nn import Embedding, Linear
 from ._data import Batch
 from .base import make_recurrent
+from .network import BatchProtocol
 from .vocab import Vocab
 
 
@@ -110,7 +111,7 @@ class WordFeatures:
         return cls(data["affix_length"], data["shape"], Vocab.from_dict(data["vocab"]))
 
 
-class FeatureTaggerNet(Module):
+class FeatureTaggerNet(BatchProtocol, Module):
     """Word embedding + summed feature embeddings -> recurrent stack -> Linear head, per step.
 
     Inputs are one int array (T, B, 1 + F): the word id in column 0 (PAD = 0), then the
@@ -168,15 +169,3 @@ class FeatureTaggerNet(Module):
     def _loss(self, y, batch: Batch):
         loss, dy = cross_entropy(y, batch.targets, mask=batch.mask)
         return loss, dy, int(batch.mask.sum())
-
-    # -- the training protocol ---------------------------------------------------------
-    def loss_and_grad(self, batch: Batch) -> float:
-        y, cache = self.forward(batch.inputs, batch.lengths)
-        loss, dy, _ = self._loss(y, batch)
-        self.backward(dy, cache)
-        return loss
-
-    def evaluate_batch(self, batch: Batch) -> tuple[float, int]:
-        y, _ = self.forward(batch.inputs, batch.lengths)
-        loss, _, count = self._loss(y, batch)
-        return loss * count, count
