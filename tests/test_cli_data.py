@@ -141,6 +141,23 @@ def test_conllu_trains_a_tagger(tmp_path, capsys):
     assert code == 0 and "token accuracy" in out
 
 
+def test_tagger_spelling_features_from_the_command_line(tmp_path, capsys):
+    from rnnkit.models import load_model
+
+    sentence = ["1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_", "2\twalking\twalk\tVERB\t_\t_\t0\troot\t_\t_", ""]
+    (tmp_path / "t.conllu").write_text("\n".join(sentence * 10))
+    code, out, _ = rnnkit(capsys, *tiny("tag", tmp_path / "t.conllu", tmp_path / "r", "--affix-length", "2",
+                                        "--word-shape", "--feature-dim", "4"))
+    assert code == 0 and "token accuracy" in out
+    model = load_model(tmp_path / "r" / "model.npz")
+    assert model.features_.affix_length == 2 and model.features_.shape
+    assert "features.weight" in model.net_.parameters()
+    code, out, _ = rnnkit(capsys, "predict", tmp_path / "r", "--text", "A jumping")
+    assert code == 0 and len(out.strip().split("\n")) == 2
+    code, _, err = rnnkit(capsys, *tiny("tag", tmp_path / "t.conllu", tmp_path / "r2", "--affix-length", "-1"))
+    assert code == 2 and "affix_length" in err
+
+
 def test_tsv_pairs_train_seq2seq_and_a_generator(tmp_path, capsys):
     pairs = [f"{a}+{b}\t{a + b}" for a in range(6) for b in range(6)]
     (tmp_path / "add.tsv").write_text("\n".join(pairs) + "\n")

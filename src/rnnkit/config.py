@@ -353,6 +353,10 @@ class TagConfig(CommonConfig):
     min_freq: int = option(1, "words seen fewer times become UNK", min=1)
     word_dropout: float = option(0.0, "replace training words by UNK with this probability",
                                  min=0.0, max=0.95)
+    affix_length: int = option(0, "also embed each word's prefixes and suffixes of 1..N letters "
+                               "(0: off); tags unseen words by their spelling", min=0)
+    word_shape: bool = option(False, "also embed each word's shape (capitals, digits: 'Xx', 'd.d')")
+    feature_dim: int = option(32, "embedding size of the affix and shape features", min=1)
 
 
 @dataclasses.dataclass
