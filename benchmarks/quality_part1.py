@@ -201,15 +201,22 @@ def task_sentiment(quick, data):
     base_s = time.perf_counter() - t0
     print(f"  bag-of-words logistic regression: lambda={best[1]:g}, {base_s:.1f}s", file=sys.stderr)
 
-    # Trained from random embeddings on 8.6k sentences, a small GRU with word dropout did best
-    # among the settings tried (bidirectional, mean/max pooling and 64 units overfit sooner).
-    clf = SequenceClassifier(cell="gru", hidden_size=32, embedding_dim=32, pooling="last", min_freq=2,
-                             word_dropout=0.3, epochs=2 if quick else 8, batch_size=32, lr=0.003,
-                             patience=2, seed=0)
-    _, s = timed(lambda: clf.fit([docs[i] for i in fit_idx], labels[fit_idx],
-                                 validation_data=([docs[i] for i in val_idx], labels[val_idx])))
-    acc = clf.score([docs[i] for i in te], labels[te])
-    row("sentiment", "GRU-32, word dropout 0.3", "test acc", acc, "BoW logistic regression", base, s)
+    # Trained from random embeddings on 8.6k sentences, a bidirectional LSTM with max pooling
+    # over time, heavy word dropout and a little weight decay did best among the settings
+    # tried (a unidirectional GRU on the last state: 74-75%, more seed-dependent). The test
+    # part is 1,067 sentences (one standard error ~1.3 points), so three seeds are averaged.
+    accs, seconds = [], 0.0
+    for seed in (0,) if quick else (0, 1, 2):
+        clf = SequenceClassifier(cell="lstm", hidden_size=64, embedding_dim=64, bidirectional=True,
+                                 pooling="max", min_freq=1, word_dropout=0.5, weight_decay=1e-4,
+                                 epochs=2 if quick else 10, batch_size=32, lr=0.003, patience=2, seed=seed)
+        _, s = timed(lambda: clf.fit([docs[i] for i in fit_idx], labels[fit_idx],
+                                     validation_data=([docs[i] for i in val_idx], labels[val_idx])))
+        accs.append(clf.score([docs[i] for i in te], labels[te]))
+        seconds += s
+        print(f"  seed {seed}: test accuracy {accs[-1]:.4f}", file=sys.stderr)
+    row("sentiment", f"BiLSTM-64, max pooling, mean of {len(accs)} seeds", "test acc", float(np.mean(accs)),
+        "BoW logistic regression", base, seconds / len(accs))
 
 
 # -- forecasting -------------------------------------------------------------------------------
