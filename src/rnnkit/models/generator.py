@@ -34,7 +34,8 @@ from ..nn import Embedding, Linear
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
-from .seq2seq import _pair, pad_ids, token_sequences
+from ._data import pad_ids
+from .seq2seq import _pair, token_sequences
 from .vocab import Vocab
 
 
