@@ -244,9 +244,7 @@ class BaseEstimator:
         """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
         history. Every estimator trains through here, so a caller can replace it on an
         instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
-        from ..train import Trainer
-
-        return Trainer(net, config).fit(train_batches, val=val_batches)
+        return fit_trainer(net, config, train_batches, val_batches)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -335,20 +333,24 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
             the best parameters are restored.
         rng: the estimator's generator; the trainer's seed is drawn from it.
         run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
-            Trainer and fits (default: a new ``Trainer(net, config)``).
+            Trainer and fits (default: :func:`fit_trainer`).
     Returns:
         The :class:`rnnkit.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
     """
-    from ..train import Trainer, TrainConfig
+    from ..train import TrainConfig
 
     rng = np.random.default_rng() if rng is None else rng
     config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                          clip_norm=clip_norm, patience=patience, seed=int(rng.integers(2**31)),
                          progress=bool(verbose), log_every=0)
-    if run is None:
-        history = Trainer(net, config).fit(train_batches, val=val_batches)
-    else:
-        history = run(net, config, train_batches, val_batches)
+    history = (run or fit_trainer)(net, config, train_batches, val_batches)
     net.eval()
     return history
+
+
+def fit_trainer(net, config, train_batches, val_batches):
+    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
+    from ..train import Trainer
+
+    return Trainer(net, config).fit(train_batches, val=val_batches)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._data import Batch, as_sequences, step_mask
+from ._data import Batch, as_sequences, pad_features, step_mask
 from ._sequence import RecurrentEstimator
 from .base import check_choice, check_int_param, decode_labels, encode_labels
 from .vocab import Vocab
@@ -114,12 +114,8 @@ class SequenceTagger(RecurrentEstimator):
     def _batch(self, inputs, idx, targets=None) -> Batch:
         if getattr(self, "features_", None) is None:
             return super()._batch(inputs, idx, targets)
-        rows = [inputs[i] for i in idx]
-        lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        T = int(lengths.max())
-        x = np.zeros((T, len(rows), rows[0].shape[1]), np.int64)           # (T, B, 1 + F); PAD = 0
-        for b, r in enumerate(rows):
-            x[:len(r), b] = r
+        x, lengths = pad_features([inputs[i] for i in idx], np.int64)      # (T, B, 1 + F); PAD = 0
+        T = x.shape[0]
         y = None if targets is None else self._stack_targets([targets[i] for i in idx], T)
         return Batch(x, lengths, y, step_mask(lengths, T))
 

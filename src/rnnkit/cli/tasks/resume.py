@@ -67,18 +67,15 @@ class TrainerRunner:
             before this training (a warm start of an older run).
         say: called with a line for the user when the optimizer cannot carry over.
 
-    After training: ``continued`` (the optimizer state and counters carried over),
-    ``note`` (why not, when not), ``before`` (epochs and steps of the old metrics to
-    keep) and ``carried`` (history rows and steps of a restored trainer whose optimizer
-    was replaced, which the new trainer's history lacks).
+    After training: ``before`` (epochs and steps of the old metrics to keep) and
+    ``carried`` (history rows and steps of a restored trainer whose optimizer was
+    replaced, which the new trainer's history lacks).
     """
 
     def __init__(self, path, *, restore: bool = False, more_epochs: int | None = None,
                  before: tuple[int, int] = (0, 0), say=None) -> None:
         self.path, self.restore, self.more_epochs = Path(path), restore, more_epochs
         self.say = say
-        self.continued = False
-        self.note = ""
         self.before = (int(before[0]), int(before[1]))
         self.carried: tuple[list, dict] = ([], {})
 
@@ -104,17 +101,15 @@ class TrainerRunner:
         if changed:
             # The weights and generators are in ``net`` now; a new optimizer starts with the
             # new keys and a history of its own.
-            self.note = (f"{', '.join(changed)} changed: the weights carry over, the optimizer "
-                         "state starts afresh")
             if self.say is not None:
-                self.say(self.note)
+                self.say(f"{', '.join(changed)} changed: the weights carry over, the optimizer "
+                         "state starts afresh")
             rows, steps = history_rows(trainer.history)
             self.carried = (rows, steps)
             n_steps = len(trainer.history.steps.get("loss", []))
             fresh = SaveEachEpoch(self.path, self.before[0] + len(rows), self.before[1] + n_steps)
             return Trainer(net, config, callbacks=[fresh]).fit(train_batches, val=val_batches)
         trainer.config.progress = config.progress
-        self.continued = True
         return trainer.fit(train_batches, val=val_batches, epochs=trainer.epoch + self.more_epochs)
 
 
