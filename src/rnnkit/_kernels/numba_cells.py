@@ -109,46 +109,49 @@ def lstm_backward(dh, dc, a, c, tc, dgi, dc_out):
 def gru_forward(a, xp, hh, b_hn, h, h_out):
     """hh (B, 3H) holds h W_hh^T (r, z halved); b_hn is added to its n part in place.
 
-    a becomes r, z, n; h_out = n + z (h - n).
+    a becomes r, z, n; h_out = n + z (h - n). The candidate n is formed in a scratch row
+    first: a loop that reads r from ``a`` and writes n into ``a`` is left scalar.
     """
     B, G = a.shape
     H = G // 3
     half = a.dtype.type(0.5)
+    n = np.empty(H, a.dtype)
     for b in range(B):
-        ab, xb, hb = a[b], xp[b], hh[b]
         for j in range(2 * H):
-            ab[j] = half * th(xb[j] + hb[j]) + half
+            a[b, j] = half * th(xp[b, j] + hh[b, j]) + half
         for j in range(H):
-            hb[2 * H + j] += b_hn[j]
+            hh[b, 2 * H + j] += b_hn[j]
         for j in range(H):
-            ab[2 * H + j] = th(xb[2 * H + j] + ab[j] * hb[2 * H + j])
-        hp, ho = h[b], h_out[b]
+            n[j] = th(xp[b, 2 * H + j] + a[b, j] * hh[b, 2 * H + j])
         for j in range(H):
-            n = ab[2 * H + j]
-            ho[j] = n + ab[H + j] * (hp[j] - n)
+            a[b, 2 * H + j] = n[j]
+        for j in range(H):
+            h_out[b, j] = n[j] + a[b, H + j] * (h[b, j] - n[j])
 
 
 @numba.njit(**_JIT)
 def gru_backward(dh, a, hh, h, dgi, dgh, dz_direct):
     """Gate gradients of one GRU step (see GRUCell); dz_direct = dh * z."""
     B, H = dh.shape
+    dn = np.empty(H, dh.dtype)  # scratch, for the same reason as in gru_forward
     for b in range(B):
-        ab, d, hb, hp, gi, gh, dd = a[b], dh[b], hh[b], h[b], dgi[b], dgh[b], dz_direct[b]
         for j in range(H):      # n
-            n = ab[2 * H + j]
-            gi[2 * H + j] = d[j] * (1 - ab[H + j]) * (1 - n * n)
-        for j in range(H):      # W_hn h + b_hn
-            gh[2 * H + j] = gi[2 * H + j] * ab[j]
-        for j in range(H):      # r
-            r = ab[j]
-            gi[j] = gi[2 * H + j] * hb[2 * H + j] * r * (1 - r)
-        for j in range(H):      # z
-            z = ab[H + j]
-            gi[H + j] = d[j] * (hp[j] - ab[2 * H + j]) * z * (1 - z)
-        for j in range(2 * H):
-            gh[j] = gi[j]
+            n = a[b, 2 * H + j]
+            dn[j] = dh[b, j] * (1 - a[b, H + j]) * (1 - n * n)
         for j in range(H):
-            dd[j] = d[j] * ab[H + j]
+            dgi[b, 2 * H + j] = dn[j]
+        for j in range(H):      # W_hn h + b_hn
+            dgh[b, 2 * H + j] = dn[j] * a[b, j]
+        for j in range(H):      # r
+            r = a[b, j]
+            dgi[b, j] = dn[j] * hh[b, 2 * H + j] * r * (1 - r)
+        for j in range(H):      # z
+            z = a[b, H + j]
+            dgi[b, H + j] = dh[b, j] * (h[b, j] - a[b, 2 * H + j]) * z * (1 - z)
+        for j in range(2 * H):
+            dgh[b, j] = dgi[b, j]
+        for j in range(H):
+            dz_direct[b, j] = dh[b, j] * a[b, H + j]
 
 
 # -- a whole sequence, small batches: the time loop compiled too ------------------------
