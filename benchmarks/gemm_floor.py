@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from rnnkit.bench._cases import TARGETS, TRAIN_SIZES, _training_steps
-from rnnkit.bench._timing import _try_import, current_threads, restore_threads, set_threads
+from rnnkit.bench._timing import SETTLE_S, _try_import, current_threads, restore_threads, set_threads
 
 BIDI = (100, 32, 64, 128)
 
@@ -73,18 +73,21 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
 
 
 def timed_rounds(fns, rounds, budget_s):
-    """Median seconds per call of each function, one call each per round, order alternating."""
+    """Seconds per call of each function, one call each per round, order alternating, each
+    call after a pause of ``SETTLE_S`` as in ``rnnkit bench`` (idle BLAS threads asleep)."""
     for f in fns:
         f()
         f()
     times = [[] for _ in fns]
-    start = time.perf_counter()
+    spent = 0.0
     for i in range(rounds):
         for j in (range(len(fns)) if i % 2 == 0 else reversed(range(len(fns)))):
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             fns[j]()
             times[j].append(time.perf_counter() - t0)
-        if i >= 2 and time.perf_counter() - start > budget_s:
+            spent += times[j][-1]
+        if i >= 2 and spent > budget_s:
             break
     return [np.array(t) for t in times]
 

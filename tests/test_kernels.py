@@ -4,6 +4,8 @@ Every test that needs Numba skips without it (``pip install rnnkit[fast]``); the
 own gradient and parity suites run here on each path explicitly, whichever is the default.
 """
 
+import time
+
 import numpy as np
 import pytest
 
@@ -329,3 +331,22 @@ def test_reused_workspace_never_overwrites_live_results(cell):
     del out2, cache2  # now free: the next call may recycle them, with the same results
     out3, _, _ = layer.forward(x1)
     np.testing.assert_array_equal(out3, keep)
+
+
+def test_interleaved_pauses_between_the_two_sides_and_not_on_the_budget():
+    from rnnkit.bench._timing import interleaved
+
+    stamps = []  # (start, end) of every call, in order
+
+    def side():
+        t0 = time.perf_counter()
+        time.sleep(0.002)
+        stamps.append((t0, time.perf_counter()))
+
+    t = interleaved(side, side, rounds=4, budget_s=0.001, warmup=0, settle_s=0.03)
+    assert len(t.ours) == len(t.theirs) == 3            # the budget stops it after 3 rounds, pauses not counted
+    gaps = [b[0] - a[1] for a, b in zip(stamps, stamps[1:])]
+    assert min(gaps) >= 0.03
+    stamps.clear()
+    interleaved(side, rounds=3, budget_s=1.0, warmup=0, settle_s=0.03)  # one side: nothing to settle
+    assert max(b[0] - a[1] for a, b in zip(stamps, stamps[1:])) < 0.03

@@ -16,7 +16,9 @@ What is timed (float32 unless stated; both sides get the same weights and inputs
 * the machine's float32 GEMM rate, against which each step's FLOPs are judged.
 
 Timing is interleaved: every round runs each side once, in alternating order, so load
-from other processes hits both. Reported: the median time, its spread (interquartile range
+from other processes hits both, and each timed call starts after a short pause
+(``_timing.SETTLE_S``), so that the other side's idle threads have gone to sleep and each
+side runs as it would alone. Reported: the median time, its spread (interquartile range
 as a percentage of the median) and the ratio, the median over rounds of
 ``t_torch / t_rnnkit`` (above 1: rnnkit is faster). Before any timing, both sides'
 outputs and gradients are compared; a mismatch stops the benchmark.
@@ -44,6 +46,7 @@ from ._cases import (CELLS, F64_TARGET, STREAM_TARGET, TARGETS, TRAIN_SIZES, _ju
                      training_case)
 from ._report import (_header, format_charlm, format_inference, format_memory, format_precision, format_readme,
                       format_streaming, format_train, write_json)
+from . import _timing
 from ._timing import (BenchmarkError, _try_import, current_threads, gemm_rate, interleaved, restore_threads,
                       set_threads, step_flops)
 
@@ -106,9 +109,12 @@ def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, t
         with _kernels.using(kernels):
             return run(quick=quick, threads=threads, sections=sections, torch_side=torch_side, echo=echo)
     saved = current_threads()  # the run pins thread counts; the caller gets its own back
+    settle = _timing.SETTLE_S
+    _timing.SETTLE_S = 0.0 if quick else settle  # a smoke run measures nothing: no pauses
     try:
         return _run(quick, threads, sections, torch_side, echo)
     finally:
+        _timing.SETTLE_S = settle
         restore_threads(saved)
 
 

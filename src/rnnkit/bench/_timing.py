@@ -94,24 +94,38 @@ class Timing:
         return s
 
 
-def interleaved(ours, theirs=None, *, rounds: int, budget_s: float, warmup: int = 2) -> Timing:
+SETTLE_S = 0.15  # pause before each timed call of a two-sided round (see interleaved)
+
+
+def interleaved(ours, theirs=None, *, rounds: int, budget_s: float, warmup: int = 2,
+                settle_s: float | None = None) -> Timing:
     """Time ``ours()`` and ``theirs()`` once per round, alternating which goes first.
 
-    Stops after ``rounds`` rounds or when ``budget_s`` seconds are spent (at least 3 rounds).
+    With two sides, each timed call starts after a pause of ``settle_s`` seconds
+    (``SETTLE_S`` unless told): OpenBLAS's worker threads spin for about 0.1 s after a call
+    before they sleep, and a call timed straight after the other side's would share its
+    cores with them (measured here: PyTorch's LSTM step 25-40% slower straight after
+    rnnkit's than after a pause). Stops after ``rounds`` rounds or when ``budget_s``
+    seconds of timed calls are spent (pauses not counted; at least 3 rounds).
     """
     fns = [ours] + ([theirs] if theirs is not None else [])
+    settle = (SETTLE_S if settle_s is None else settle_s) if theirs is not None else 0.0
     for f in fns:
         for _ in range(warmup):
             f()
     times = [[] for _ in fns]
-    start = time.perf_counter()
+    spent = 0.0
     for r in range(rounds):
         order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
         for j in order:
+            if settle:
+                time.sleep(settle)
             t0 = time.perf_counter()
             fns[j]()
-            times[j].append(time.perf_counter() - t0)
-        if r >= 2 and time.perf_counter() - start > budget_s:
+            dt = time.perf_counter() - t0
+            times[j].append(dt)
+            spent += dt
+        if r >= 2 and spent > budget_s:
             break
     arrays = [np.array(t) for t in times]
     return Timing(arrays[0], arrays[1] if theirs is not None else None)
