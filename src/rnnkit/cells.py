@@ -289,6 +289,10 @@ class GRUCell(_Declines):
         dn = dh (1 - z) (1 - n^2)     dz = dh (h_{t-1} - n) z (1 - z)
         dr = dn * hn * r (1 - r)      d(hn) = dn * r
         dh_{t-1} = [dr dz d(hn)] W_hh + dh * z
+
+    Per step only hn and d(hn) are kept (T, B, H), not the whole (T, B, 3H) recurrent
+    product and its gradient: their r and z parts are used once, in the step, or equal
+    the input-side gradient (dW_hh's r and z rows come from dgi).
     """
 
     num_gates = 3
@@ -313,22 +317,23 @@ class GRUCell(_Declines):
     def allocate(self, T, B, H, dtype, empty=np.empty):
         return {
             "gates": empty((T, B, 3 * H), dtype),  # activated r, z, n
-            "hh": empty((T, B, 3 * H), dtype),     # W_hh h (r, z halved) with b_hn; n part kept
+            "hn": empty((T, B, H), dtype),         # W_hn h + b_hn, inside the reset product
         }
 
     def workspace(self, B, H, dtype):
-        return {"tmp": np.empty((B, H), dtype), "dz": np.empty((B, H), dtype)}
+        return {"tmp": np.empty((B, H), dtype), "dz": np.empty((B, H), dtype),
+                "hh": np.empty((B, 3 * H), dtype),    # the step's h W_hh^T (r, z halved)
+                "dgh": np.empty((B, 3 * H), dtype)}   # the step's [dr dz d(hn)], multiplied by W_hh
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
-        hh = store["hh"][t]                                # (B, 3H)
+        hh = ws["hh"]                                      # (B, 3H)
         np.matmul(hr, Wr, out=hh)                          # (B, H) x (H, 3H)
-        a = store["gates"][t]
+        a, hn = store["gates"][t], store["hn"][t]
         if kern is not None:
-            kern.gru_forward(a, xp, hh, br, h, h_out)
+            kern.gru_forward(a, xp, hh, br, h, h_out, hn)
             return
         H = h.shape[-1]
-        hn = hh[:, 2 * H:]
-        hn += br
+        np.add(hh[:, 2 * H:], br, out=hn)
         rz = a[:, :2 * H]
         np.add(xp[:, :2 * H], hh[:, :2 * H], out=rz)
         np.tanh(rz, out=rz)
@@ -363,15 +368,15 @@ class GRUCell(_Declines):
         h_out *= rz[:, H:]
         h_out += n
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dhn, rec_mask,
                       dh_out, dc_out, ws, kern):
-        a = store["gates"][t]
-        dz_direct = ws["dz"]
+        """dgi (B, 3H) receives [dr dz dn]; dhn (B, H) receives d(hn)."""
+        a, hn = store["gates"][t], store["hn"][t]
+        dz_direct, dgh = ws["dz"], ws["dgh"]
         if kern is not None:
-            kern.gru_backward(dh, a, store["hh"][t], h, dgi, dgh, dz_direct)
+            kern.gru_backward(dh, a, hn, h, dgi, dgh, dhn, dz_direct)
         else:
             H = dh.shape[-1]
-            hn = store["hh"][t][:, 2 * H:]
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
             tmp = ws["tmp"]
             dn = dgi[:, 2 * H:]
@@ -380,7 +385,7 @@ class GRUCell(_Declines):
             dn *= dh
             np.subtract(1.0, z, out=tmp)
             dn *= tmp
-            np.multiply(dn, r, out=dgh[:, 2 * H:])         # d(W_hn h + b_hn)
+            np.multiply(dn, r, out=dhn)                    # d(W_hn h + b_hn)
             dr = dgi[:, :H]
             np.subtract(1.0, r, out=dr)                    # dr = dn hn r (1 - r)
             dr *= r
@@ -393,6 +398,7 @@ class GRUCell(_Declines):
             dzg *= tmp
             dzg *= dh
             dgh[:, :2 * H] = dgi[:, :2 * H]
+            dgh[:, 2 * H:] = dhn
             np.multiply(dh, z, out=dz_direct)
         np.matmul(dgh, W_hh, out=dh_out)                   # (B, 3H) x (3H, H)
         if rec_mask is not None:

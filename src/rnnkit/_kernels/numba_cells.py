@@ -106,8 +106,8 @@ def lstm_backward(dh, dc, a, c, tc, dgi, dc_out):
 
 
 @numba.njit(**_JIT)
-def gru_forward(a, xp, hh, b_hn, h, h_out):
-    """hh (B, 3H) holds h W_hh^T (r, z halved); b_hn is added to its n part in place.
+def gru_forward(a, xp, hh, b_hn, h, h_out, hn):
+    """hh (B, 3H) holds h W_hh^T (r, z halved); hn (B, H) receives its n part plus b_hn.
 
     a becomes r, z, n; h_out = n + z (h - n). The candidate n is formed in a scratch row
     first: a loop that reads r from ``a`` and writes n into ``a`` is left scalar.
@@ -120,9 +120,9 @@ def gru_forward(a, xp, hh, b_hn, h, h_out):
         for j in range(2 * H):
             a[b, j] = half * th(xp[b, j] + hh[b, j]) + half
         for j in range(H):
-            hh[b, 2 * H + j] += b_hn[j]
+            hn[b, j] = hh[b, 2 * H + j] + b_hn[j]
         for j in range(H):
-            n[j] = th(xp[b, 2 * H + j] + a[b, j] * hh[b, 2 * H + j])
+            n[j] = th(xp[b, 2 * H + j] + a[b, j] * hn[b, j])
         for j in range(H):
             a[b, 2 * H + j] = n[j]
         for j in range(H):
@@ -130,8 +130,9 @@ def gru_forward(a, xp, hh, b_hn, h, h_out):
 
 
 @numba.njit(**_JIT)
-def gru_backward(dh, a, hh, h, dgi, dgh, dz_direct):
-    """Gate gradients of one GRU step (see GRUCell); dz_direct = dh * z."""
+def gru_backward(dh, a, hn, h, dgi, dgh, dhn, dz_direct):
+    """Gate gradients of one GRU step (see GRUCell): dgi = [dr dz dn], dhn = d(hn),
+    dgh = [dr dz d(hn)] (the operand of dh_{t-1} = dgh W_hh), dz_direct = dh * z."""
     B, H = dh.shape
     dn = np.empty(H, dh.dtype)  # scratch, for the same reason as in gru_forward
     for b in range(B):
@@ -141,10 +142,12 @@ def gru_backward(dh, a, hh, h, dgi, dgh, dz_direct):
         for j in range(H):
             dgi[b, 2 * H + j] = dn[j]
         for j in range(H):      # W_hn h + b_hn
-            dgh[b, 2 * H + j] = dn[j] * a[b, j]
+            dhn[b, j] = dn[j] * a[b, j]
+        for j in range(H):
+            dgh[b, 2 * H + j] = dhn[b, j]
         for j in range(H):      # r
             r = a[b, j]
-            dgi[b, j] = dn[j] * hh[b, 2 * H + j] * r * (1 - r)
+            dgi[b, j] = dn[j] * hn[b, j] * r * (1 - r)
         for j in range(H):      # z
             z = a[b, H + j]
             dgi[b, H + j] = dh[b, j] * (h[b, j] - a[b, 2 * H + j]) * z * (1 - z)

@@ -335,13 +335,24 @@ class _Recurrent(Module):
                 if lc.dirs[d].rec_mask is not None:
                     hr = hr * lc.dirs[d].rec_mask
                 # weight gradients: one product over all time steps
-                gi2, gh2 = dgi.reshape(T * B, -1), dgh.reshape(T * B, -1)  # (T*B, G)
+                gi2, hr2 = dgi.reshape(T * B, -1), hr.reshape(T * B, H)   # (T*B, G), (T*B, H)
                 grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)   # (G, I)
-                grads["weight_hh" + sfx] += gh2.T @ hr.reshape(T * B, H)   # (G, H)
+                dW_hh = grads["weight_hh" + sfx]                            # (G, H)
+                if dgh is dgi:
+                    dW_hh += gi2.T @ hr2
+                else:  # GRU: rows r, z from dgi, rows n from d(W_hn h + b_hn)
+                    gh2 = dgh.reshape(T * B, H)
+                    dW_hh[:2 * H] += gi2[:, :2 * H].T @ hr2
+                    dW_hh[2 * H:] += gh2.T @ hr2
                 if b_ih is not None:
                     db = gi2.sum(axis=0)
                     grads["bias_ih" + sfx] += db
-                    grads["bias_hh" + sfx] += db if dgh is dgi else gh2.sum(axis=0)  # the same sum but for GRU
+                    db_hh = grads["bias_hh" + sfx]
+                    if dgh is dgi:
+                        db_hh += db
+                    else:
+                        db_hh[:2 * H] += db[:2 * H]
+                        db_hh[2 * H:] += gh2.sum(axis=0)
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
                     np.matmul(gi2, W_ih, out=dx2)                          # (T*B, G) x (G, I)
@@ -357,7 +368,7 @@ class _Recurrent(Module):
         cell, dt = self.cell, self.dtype
         G = cell.num_gates * H
         dgi = self._workspace.empty((T, B, G), dt)
-        dgh = self._workspace.empty((T, B, G), dt) if self.mode == "GRU" else dgi
+        dgh = self._workspace.empty((T, B, H), dt) if self.mode == "GRU" else dgi  # GRU: d(W_hn h + b_hn)
         dhs = [dh.copy(), np.empty_like(dh)]        # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)
