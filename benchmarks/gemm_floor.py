@@ -63,7 +63,13 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
             for t in range(T):
                 add(lambda t=t, g=dgi, W=W_hh, o=dh: np.matmul(g[t], W, out=o), (B, G), (G, H))
             add(lambda g=gi2, x2=x2, o=dW_ih: np.matmul(g.T, x2, out=o), (G, T * B), (T * B, I_k))
-            add(lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o), (G, T * B), (T * B, H))
+            if cell == "GRU":  # rows r, z from the input-side gradient, rows n from d(W_hn h + b_hn)
+                dhn = r(T * B, H)
+                add(lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g[:, :2 * H].T, h2, out=o[:2 * H]),
+                    (2 * H, T * B), (T * B, H))
+                add(lambda g=dhn, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o[2 * H:]), (H, T * B), (T * B, H))
+            else:
+                add(lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o), (G, T * B), (T * B, H))
             add(lambda g=gi2, W=W_ih, o=dx2: np.matmul(g, W, out=o), (T * B, G), (G, I_k))
 
     def run():
