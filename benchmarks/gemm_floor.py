@@ -98,19 +98,36 @@ def timed_rounds(fns, rounds, budget_s):
     return [np.array(t) for t in times]
 
 
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=2, help="threads for OpenBLAS and PyTorch alike")
-    ap.add_argument("--rounds", type=int, default=11)
-    ap.add_argument("--budget", type=float, default=4.0, help="seconds per case at most")
-    ap.add_argument("--cases", default="RNN,LSTM,GRU", help="cells to run, comma-separated")
+    ap = argparse.ArgumentParser(description="Time rnnkit's training step, the same step's matrix products "
+                                 "alone, and PyTorch's step, interleaved; print the highest ratio the "
+                                 "products allow.")
+    ap.add_argument("--threads", type=_positive(int), default=2, help="threads for OpenBLAS and PyTorch alike")
+    ap.add_argument("--rounds", type=_positive(int), default=11, help="rounds per case at most")
+    ap.add_argument("--budget", type=_positive(float), default=4.0, help="seconds of timed calls per case at most")
+    ap.add_argument("--cases", default="RNN,LSTM,GRU", help="cells to run, comma-separated (RNN, LSTM, GRU)")
     args = ap.parse_args(argv)
+    cells = [c.strip().upper() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cells if c not in TARGETS]
+    if unknown or not cells:
+        ap.error(f"--cases: expected names from RNN, LSTM, GRU, got {args.cases!r}")
     if _try_import("torch") is None:
         print("gemm_floor: needs PyTorch for the comparison (pip install torch)", file=sys.stderr)
         return 2
     saved = current_threads()
     set_threads(args.threads)
-    cells = [c for c in args.cases.split(",") if c]
     cases = [(c, *s, 1, False) for c in cells for s in TRAIN_SIZES] + [(c, *BIDI, 2, True) for c in cells]
     print(f"threads {args.threads}; times are medians over interleaved rounds, ms")
     print(f"{'cell':5} {'T/B/I/H':>15} {'L':>1} {'D':>1} {'rnnkit':>8} {'floor':>8} {'share':>6} {'torch':>8} "

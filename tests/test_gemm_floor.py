@@ -31,3 +31,12 @@ def test_floor_refuses_to_run_without_torch(floor, monkeypatch, capsys):
     monkeypatch.setattr(floor, "_try_import", lambda name: None)
     assert floor.main(["--cases", "RNN"]) == 2
     assert "needs PyTorch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [(["--cases", "FOO"], "--cases: expected names from RNN, LSTM, GRU"),
+                                          (["--threads", "0"], "expected a positive int, got '0'")])
+def test_floor_refuses_bad_arguments_by_name(floor, argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        floor.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
