@@ -65,7 +65,20 @@ def _gate_affine(kinds: str, H: int, dtype):
     return _AFFINE[key]
 
 
-class _Declines:
+class _Cell:
+    """What the cells share: the recurrent weight's gradient over all steps."""
+
+    @staticmethod
+    def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
+        """Add dL/dW_hh and dL/db_hh (None without biases); gi2 (T*B, G) holds the gate
+        gradients, db their sum over steps, hr2 (T*B, H) the states fed into each step.
+        Here the recurrent product sees the gate gradients themselves (gh2 is gi2)."""
+        dW_hh += gi2.T @ hr2                               # (G, T*B) x (T*B, H)
+        if db_hh is not None:
+            db_hh += db
+
+
+class _Declines(_Cell):
     """Cells without a compiled whole-sequence kernel: the driver loops over steps."""
 
     def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
@@ -142,7 +155,7 @@ class RNNCell(_Declines):
             dh_out *= rec_mask
 
 
-class LSTMCell:
+class LSTMCell(_Cell):
     """LSTM cell in PyTorch's gate order i, f, g, o:
 
         i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
@@ -324,6 +337,17 @@ class GRUCell(_Declines):
         return {"tmp": np.empty((B, H), dtype), "dz": np.empty((B, H), dtype),
                 "hh": np.empty((B, 3 * H), dtype),    # the step's h W_hh^T (r, z halved)
                 "dgh": np.empty((B, 3 * H), dtype)}   # the step's [dr dz d(hn)], multiplied by W_hh
+
+    @staticmethod
+    def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
+        """As for the other cells, but gh2 (T*B, H) holds d(W_hn h + b_hn): rows r and z of
+        dW_hh come from the gate gradients gi2, rows n from gh2."""
+        H = hr2.shape[1]
+        dW_hh[:2 * H] += gi2[:, :2 * H].T @ hr2              # (2H, T*B) x (T*B, H)
+        dW_hh[2 * H:] += gh2.T @ hr2                         # (H, T*B) x (T*B, H)
+        if db_hh is not None:
+            db_hh[:2 * H] += db[:2 * H]
+            db_hh[2 * H:] += gh2.sum(axis=0)
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
         hh = ws["hh"]                                      # (B, 3H)

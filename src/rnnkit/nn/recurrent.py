@@ -335,24 +335,14 @@ class _Recurrent(Module):
                 if lc.dirs[d].rec_mask is not None:
                     hr = hr * lc.dirs[d].rec_mask
                 # weight gradients: one product over all time steps
-                gi2, hr2 = dgi.reshape(T * B, -1), hr.reshape(T * B, H)   # (T*B, G), (T*B, H)
+                gi2 = dgi.reshape(T * B, -1)                                # (T*B, G)
                 grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)   # (G, I)
-                dW_hh = grads["weight_hh" + sfx]                            # (G, H)
-                if dgh is dgi:
-                    dW_hh += gi2.T @ hr2
-                else:  # GRU: rows r, z from dgi, rows n from d(W_hn h + b_hn)
-                    gh2 = dgh.reshape(T * B, H)
-                    dW_hh[:2 * H] += gi2[:, :2 * H].T @ hr2
-                    dW_hh[2 * H:] += gh2.T @ hr2
+                db = None
                 if b_ih is not None:
                     db = gi2.sum(axis=0)
                     grads["bias_ih" + sfx] += db
-                    db_hh = grads["bias_hh" + sfx]
-                    if dgh is dgi:
-                        db_hh += db
-                    else:
-                        db_hh[:2 * H] += db[:2 * H]
-                        db_hh[2 * H:] += gh2.sum(axis=0)
+                self.cell.recurrent_grads(gi2, dgh.reshape(T * B, -1), hr.reshape(T * B, H), db,
+                                          grads["weight_hh" + sfx], grads.get("bias_hh" + sfx))
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
                     np.matmul(gi2, W_ih, out=dx2)                          # (T*B, G) x (G, I)
