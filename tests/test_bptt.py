@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from gradcheck_util import numeric_grad, rel_error
 
-from rnnkit.bptt import TBPTT, Chunk, Stream
-from rnnkit.losses import cross_entropy
-from rnnkit.module import Module
+from rnnkit.train.bptt import TBPTT, Chunk, Stream
+from rnnkit.nn.losses import cross_entropy
+from rnnkit.nn.module import Module
 from rnnkit.nn import GRU, LSTM, Embedding, Linear
 from rnnkit.optim import SGD
 

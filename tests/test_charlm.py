@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.bptt import TBPTT, Chunk
-from rnnkit.functional import log_softmax
+from rnnkit.train.bptt import TBPTT, Chunk
+from rnnkit.nn.functional import log_softmax
 from rnnkit.models.charlm import CharLM, CharLMNet
 
 V, E, H = 7, 3, 4

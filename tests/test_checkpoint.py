@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rnnkit.checkpoint as ckpt
-from rnnkit.checkpoint import (
+import rnnkit.train.checkpoint as ckpt
+from rnnkit.train.checkpoint import (
     CheckpointError,
     load_checkpoint,
     rng_state,
@@ -266,7 +266,7 @@ def test_failure_at_rename_keeps_previous_file(tmp_path, monkeypatch):
 _SAVE_LOOP = """
 import sys
 import numpy as np
-from rnnkit.checkpoint import save_checkpoint
+from rnnkit.train.checkpoint import save_checkpoint
 path = sys.argv[1]
 big = np.empty(2_000_000)  # 16 MB: most of each iteration is spent writing
 for i in range(1_000_000):

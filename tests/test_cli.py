@@ -87,7 +87,7 @@ def test_plots_are_png_files(runs):
 
 
 def test_without_matplotlib_plots_are_skipped_with_one_note(tmp_path, capsys, monkeypatch):
-    from rnnkit import plots
+    from rnnkit.utils import plots
     monkeypatch.setattr(plots, "available", lambda: False)
     code, _, err = rnnkit(capsys, "train", "classify", "--preset", "tiny", "--out", tmp_path / "r")
     assert code == 0

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from rnnkit import config as cfg
+from rnnkit.cli import config as cfg
 from rnnkit.cli.gradcheck import check_layer
 from rnnkit.cli.tasks import TASKS
-from rnnkit.runs import Run, RunError, write_text_atomic
+from rnnkit.cli.runs import Run, RunError, write_text_atomic
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -116,7 +116,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 
 # -- importing stays cheap ---------------------------------------------------------------
 def test_importing_the_cli_loads_no_optional_package():
-    code = ("import sys, rnnkit, rnnkit.cli, rnnkit.config, rnnkit.runs, rnnkit.plots\n"
+    code = ("import sys, rnnkit, rnnkit.cli, rnnkit.cli.config, rnnkit.cli.runs, rnnkit.utils.plots\n"
             "from rnnkit.cli import build_parser; build_parser()\n"
             "bad = [m for m in ('matplotlib', 'torch', 'sklearn') if m in sys.modules]\n"
             "print(bad)")
@@ -128,7 +128,7 @@ def test_importing_the_cli_loads_no_optional_package():
 # -- plots -------------------------------------------------------------------------------
 def test_each_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
-    from rnnkit import plots
+    from rnnkit.utils import plots
     paths = [
         plots.loss_curves([{"epoch": 1, "loss": 1.0, "val_loss": 1.2}, {"epoch": 2, "loss": 0.5}],
                           {"loss": [1.2, 0.9, 0.6, 0.4]}, tmp_path / "loss.png"),

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
-from rnnkit.module import Module
+from rnnkit.optim.clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
+from rnnkit.nn.module import Module
 
 
 class Toy(Module):

@@ -16,8 +16,8 @@ from rnnkit.diagnostics import (DiagnosticsMonitor, GradFlow, GradientWarning, T
                                 interpretable_cells_html, largest_singular_value, memory_horizon, rank_cells,
                                 read_grad_flow, recurrent_weight_health, set_recording, spectral_radius,
                                 text_features, update_norms, write_report)
-from rnnkit.losses import mse
-from rnnkit.module import Module
+from rnnkit.nn.losses import mse
+from rnnkit.nn.module import Module
 from rnnkit.nn import GRU, LSTM, RNN, Linear
 
 MAKERS = {"rnn_tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k), "lstm": LSTM, "gru": GRU}
@@ -511,7 +511,7 @@ def test_activation_html_is_self_contained_and_well_formed(tmp_path):
 def test_monitor_joins_the_sub_chunks_of_a_truncated_bptt_update():
     """TBPTT(k1=4, k2=8) back-propagates each update through 8 steps in two backward calls;
     the recorded flow must equal one backward through the whole window."""
-    from rnnkit.bptt import TBPTT
+    from rnnkit.train.bptt import TBPTT
     from rnnkit.diagnostics import attach, detach
     from rnnkit.models.charlm import CharLMNet
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit import init
-from rnnkit.init import INITIALIZERS, PRESETS, initialize
-from rnnkit.module import Module
+from rnnkit.nn import init
+from rnnkit.nn.init import INITIALIZERS, PRESETS, initialize
+from rnnkit.nn.module import Module
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 SENTINEL = 7.0  # every parameter starts here, so "was it written?" is unambiguous

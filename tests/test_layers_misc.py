@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.losses import cross_entropy, mse
+from rnnkit.nn.losses import cross_entropy, mse
 from rnnkit.nn import Embedding, Linear
 
 

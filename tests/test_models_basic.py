@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.checkpoint import CheckpointError
+from rnnkit.train.checkpoint import CheckpointError
 from rnnkit.models import (
     FeedForward,
     Forecaster,
@@ -147,7 +147,7 @@ def test_load_refuses_another_model_class_and_other_files(tmp_path):
     path = SequenceClassifier(**FAST).fit(X, y).save(tmp_path / "clf.npz")
     with pytest.raises(CheckpointError, match="holds a SequenceClassifier, not a Forecaster; hint: use"):
         Forecaster.load(path)
-    from rnnkit.checkpoint import save_checkpoint
+    from rnnkit.train.checkpoint import save_checkpoint
     other = save_checkpoint(tmp_path / "other.npz", {"w": np.zeros(2)}, {"step": 1})
     with pytest.raises(CheckpointError, match="expected a saved rnnkit model"):
         load_model(other)

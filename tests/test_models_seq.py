@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.checkpoint import CheckpointError
-from rnnkit.functional import log_softmax
+from rnnkit.train.checkpoint import CheckpointError
+from rnnkit.nn.functional import log_softmax
 from rnnkit.models import load_model, sampling
 from rnnkit.models.decoding import beam_search, greedy_decode
 from rnnkit.models.generator import GeneratorBatch, GeneratorNet, SequenceGenerator

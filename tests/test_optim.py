@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.module import Module
+from rnnkit.nn.module import Module
 from rnnkit.optim import OPTIMIZERS, SGD, Adam, AdamW, make_optimizer
 
 STEPS = 20

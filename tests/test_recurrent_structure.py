@@ -4,7 +4,7 @@ whole-sequence forward, variable lengths equal running each row alone."""
 import numpy as np
 import pytest
 
-from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn import GRU, LSTM, RNN
 
 MAKERS = {

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from rnnkit.bptt import TBPTT
-from rnnkit.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint
+from rnnkit.train.bptt import TBPTT
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint
 from rnnkit.train import Trainer
 
 # The training script the tests run, in new processes and imported in this one.
@@ -20,9 +20,9 @@ import sys
 
 import numpy as np
 
-from rnnkit.checkpoint import save_checkpoint
-from rnnkit.losses import cross_entropy, mse
-from rnnkit.module import Module
+from rnnkit.train.checkpoint import save_checkpoint
+from rnnkit.nn.losses import cross_entropy, mse
+from rnnkit.nn.module import Module
 from rnnkit.nn import LSTM, Embedding, Linear
 from rnnkit.train import Trainer, TrainConfig, minibatches
 

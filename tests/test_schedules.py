@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.module import Module
+from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adam
-from rnnkit.schedules import SCHEDULES, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau, StepLR, make_schedule
+from rnnkit.optim.schedules import SCHEDULES, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau, StepLR, make_schedule
 
 STEPS = 50
 LR0 = 0.1

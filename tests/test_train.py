@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.bptt import TBPTT
-from rnnkit.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
-from rnnkit.losses import cross_entropy, mse
-from rnnkit.module import Module
+from rnnkit.train.bptt import TBPTT
+from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
+from rnnkit.nn.losses import cross_entropy, mse
+from rnnkit.nn.module import Module
 from rnnkit.nn import LSTM, Embedding, Linear
-from rnnkit.progress import ProgressBar, format_duration
+from rnnkit.train.progress import ProgressBar, format_duration
 from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
 
 

@@ -52,7 +52,7 @@ def training_case(cell, T, B, I, H, *, layers=1, bidi=False, dtype="float32", ro
 
 def _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed):
     """(row, rnnkit's step, PyTorch's step or None), both sides checked to agree first."""
-    from ..optim import SGD
+    from ..optim.optimizers import SGD
 
     ours, theirs = _pair(cell, I, H, layers, bidi, dtype, seed)
     theirs = theirs if torch_side else None
@@ -201,7 +201,7 @@ def judge_streaming(row, gemm_gflops):
 def charlm_case(V=96, E=32, H=256, *, chars=300, rounds=7, budget_s=3.0, torch_side=True) -> dict:
     """Sampling speed of a character model: characters per second, one at a time."""
     from ..nn import LSTM, Embedding, Linear
-    from ..functional import softmax
+    from ..nn.functional import softmax
 
     rng = np.random.default_rng(0)
     emb, lstm, head = Embedding(V, E, rng=rng), LSTM(E, H, rng=rng), Linear(H, V, rng=rng)
@@ -256,7 +256,7 @@ class _StreamModel:
     """LSTM -> Linear -> squared error over a stream: the TBPTT stream-model protocol."""
 
     def __init__(self, F, H):
-        from ..module import Module
+        from ..nn.module import Module
         from ..nn import LSTM, Linear
 
         self.net = Module()
@@ -268,7 +268,7 @@ class _StreamModel:
         return None
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
-        from ..losses import mse
+        from ..nn.losses import mse
 
         out, state, c1 = self.lstm.forward(inputs, state)
         y, c2 = self.head.forward(out)
@@ -283,8 +283,8 @@ class _StreamModel:
 
 def tbptt_memory_case(lengths=(2_000, 20_000), *, k=50, B=8, F=8, H=64) -> dict:
     """tracemalloc peak (bytes) of TBPTT training over streams of each length."""
-    from ..bptt import TBPTT
-    from ..optim import SGD
+    from ..train.bptt import TBPTT
+    from ..optim.optimizers import SGD
 
     peaks = {}
     for n in lengths:

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import did_you_mean
+from .config import did_you_mean
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

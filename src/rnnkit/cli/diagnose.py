@@ -95,14 +95,14 @@ def run(args) -> int:
 
 def _task(args, console):
     """Train a task's model (as 'rnnkit train' would) with a monitor on its network."""
-    from .. import config as cfg
+    from . import config as cfg
     from ..diagnostics.attach import watch_fit
     from ..diagnostics.health import recurrent_weight_health
     from .tasks import get_task
 
     base, extra = None, {}
     if args.run is not None:
-        from ..runs import Run
+        from .runs import Run
 
         run_folder = Run.open(args.run)
         task_name, base = run_folder.task, run_folder.read_config()
@@ -155,7 +155,7 @@ def _cells(args, console) -> int:
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
     from ..models import load_model
-    from ..runs import Run
+    from .runs import Run
 
     path = Path(args.cells)
     model_path = Run.open(path).model_path if path.is_dir() else path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import resolve
+from .config import resolve
 from ._base import EXIT_OK, CliError, Command, Console, examples
 from .sources import FORMATS
 

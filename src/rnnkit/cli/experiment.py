@@ -44,7 +44,7 @@ def run(args) -> int:
             console.result("                settings: " + ", ".join(f"{k}={v}" for k, v in d["settings"].items()))
         return 0
     if args.name not in EXPERIMENTS:
-        from ..config import did_you_mean
+        from .config import did_you_mean
 
         raise UsageError(f"experiment: unknown name {args.name!r}; expected one of {', '.join(EXPERIMENTS)}"
                          + did_you_mean(args.name, EXPERIMENTS))

@@ -14,7 +14,7 @@ import io
 
 import numpy as np
 
-from ..runs import write_text_atomic
+from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 
 
@@ -40,7 +40,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import resolve
+    from .config import resolve
     from ..models.forecaster import naive_forecast
     from . import sources
     from .tasks import TASKS, open_model
@@ -67,7 +67,7 @@ def run(args) -> int:
         writer.writerow([len(history) + k - 1] + [f"{v:.6g}" for v in row])
     console = Console(args.quiet)
     if args.plot:
-        from .. import plots
+        from ..utils import plots
         if not plots.available():
             console.note(plots.missing_note())
         else:

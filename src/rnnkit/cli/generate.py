@@ -14,7 +14,7 @@ import io
 
 import numpy as np
 
-from ..runs import write_text_atomic
+from .runs import write_text_atomic
 from ._base import EXIT_OK, Command, Console, UsageError, examples
 
 TASKS = ("charlm", "generate")
@@ -44,7 +44,7 @@ def generate_text(model, task: str, args, config) -> str:
         for t, row in enumerate(np.asarray(s).reshape(len(s), -1)):
             writer.writerow([c, t] + [f"{v:.6g}" for v in row])
     if args.plot:
-        from .. import plots
+        from ..utils import plots
         if plots.available():
             plots.series_plot({c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs)},
                               args.plot, title="generated sequences")
@@ -82,7 +82,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import resolve
+    from .config import resolve
     from .tasks import TASKS as ALL, open_model
 
     if args.length is not None and args.length < 1:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runs import write_text_atomic
+from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from .sources import FORMATS, detect_format
 
@@ -151,7 +151,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import resolve
+    from .config import resolve
     from .tasks import TASKS as ALL, open_model
 
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")

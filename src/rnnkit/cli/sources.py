@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import did_you_mean
+from .config import did_you_mean
 from ._base import CliError
 
 FORMATS = {

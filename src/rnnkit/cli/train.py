@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import typing
 
-from .. import config as cfg
+from . import config as cfg
 from ._base import (CliError, Command, Console, Parser, UsageError, add_common_flags, examples,
                     fill)
 from .tasks import TASKS
@@ -122,7 +122,7 @@ def resolve_config(args):
         overrides.append((key, value, f"--set {key}"))
     base, preset = None, args.preset
     if args.resume is not None:
-        from ..runs import Run
+        from .runs import Run
         base = Run.open(args.resume, tasks=(args.task,), command=f"rnnkit train {args.task}").read_config()
     elif preset is None:
         preset = "default" if "default" in cfg.preset_names(args.task) else None
@@ -162,7 +162,7 @@ def run(args) -> int:
     if args.resume is not None:
         if args.out is not None:
             raise UsageError("--out and --resume: a resumed run stays in its own folder; pass one")
-        from ..runs import Run
+        from .runs import Run
         run_folder = Run.open(args.resume, tasks=(args.task,))
         if not run_folder.model_path.is_file() and not run_folder.trainer_path.is_file():
             raise CliError(f"--resume {args.resume}: the run has no trainer.npz or model.npz to "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..module import Module
+from ..nn.module import Module
 from ..nn.recurrent import _Recurrent
 
 # Gate blocks of W_hh (rows of g*H .. (g+1)*H) in PyTorch's order, and each gate's

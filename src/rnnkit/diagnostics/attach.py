@@ -18,7 +18,7 @@ network it trains (or, for a language model trained by truncated BPTT, to the
 
 from __future__ import annotations
 
-from ..module import Module
+from ..nn.module import Module
 from .monitor import DiagnosticsMonitor
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..callbacks import Callback
+from ..train.callbacks import Callback
 
 
 class DiagnosticsCallback(Callback):

@@ -97,7 +97,7 @@ def train_with_diagnostics(net, train_batches, val_batches, *, optimizer="sgd", 
     A non-finite loss or gradient ends the run (the parameters stay at the last good step)
     and is reported as ``diverged_at`` (the step number) instead of raised.
     """
-    from ..train import TrainConfig, Trainer, TrainingError
+    from ..train.trainer import TrainConfig, Trainer, TrainingError
 
     mon = DiagnosticsMonitor(net, every=every, warn=False)
     cb = mon.callback()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import cross_entropy, mse
-from ..module import Module
+from ..nn.losses import cross_entropy, mse
+from ..nn.module import Module
 from ..nn import GRU, LSTM, RNN, Linear
 
 CELLS = {
@@ -99,7 +99,7 @@ class CharRNN(Module):
         return _evaluate(self, batch)
 
     def predict_proba(self, inputs) -> np.ndarray:
-        from ..functional import softmax
+        from ..nn.functional import softmax
 
         return softmax(self._forward(inputs)[1].astype(np.float64))  # (B, T, V)
 
@@ -136,7 +136,7 @@ class CharFeedForward(Module):
         return _evaluate(self, batch)
 
     def predict_proba(self, inputs) -> np.ndarray:
-        from ..functional import softmax
+        from ..nn.functional import softmax
 
         return softmax(self._forward(inputs)[1].astype(np.float64))
 

@@ -22,7 +22,7 @@ ADDING_BASELINE = 1.0 / 6.0
 
 def initialize_layer(net, init: str, *, rng) -> None:
     """Initialize ``net``'s recurrent weights by a named scheme (see INITS)."""
-    from ..init import initialize
+    from ..nn.init import initialize
 
     if init not in INITS:
         raise ValueError(f"init: expected one of {sorted(INITS)}, got {init!r}")

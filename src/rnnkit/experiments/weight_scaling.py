@@ -55,7 +55,7 @@ SMOKE = {"scales": (0.5, 1.5), "T": 8, "hidden_size": 6, "batch_size": 8, "steps
 
 
 def _build(cfg: Config, scale: float, rng) -> LastStepRegressor:
-    from ..init import initialize
+    from ..nn.init import initialize
 
     net = LastStepRegressor(cfg.cell, 2, cfg.hidden_size, rng=rng)
     initialize(net, weight_ih=("scaled_normal", {"std": cfg.input_std}), weight_hh="orthogonal", bias="zeros",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..module import Module
+from ..nn.module import Module
 from ..nn import Linear
 
 

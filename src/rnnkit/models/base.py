@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..module import Module
+from ..train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..nn.module import Module
 from ..nn import GRU, LSTM, RNN
 
 MODEL_FORMAT = "rnnkit-model"
@@ -338,7 +338,7 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
         The :class:`rnnkit.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
     """
-    from ..train import TrainConfig
+    from ..train.trainer import TrainConfig
 
     rng = np.random.default_rng() if rng is None else rng
     config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
@@ -351,6 +351,6 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
 
 def fit_trainer(net, config, train_batches, val_batches):
     """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
-    from ..train import Trainer
+    from ..train.trainer import Trainer
 
     return Trainer(net, config).fit(train_batches, val=val_batches)

@@ -34,9 +34,9 @@ import numbers
 
 import numpy as np
 
-from ..bptt import TBPTT, Stream
-from ..losses import cross_entropy
-from ..module import Module
+from ..train.bptt import TBPTT, Stream
+from ..nn.losses import cross_entropy
+from ..nn.module import Module
 from ..nn import Embedding, Linear
 from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample

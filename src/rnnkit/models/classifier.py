@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functional import softmax
+from ..nn.functional import softmax
 from ._sequence import RecurrentEstimator, check_label_array, r2_score
 from .base import decode_labels, encode_labels
 

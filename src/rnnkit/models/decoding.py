@@ -35,7 +35,7 @@ import numbers
 
 import numpy as np
 
-from ..functional import log_softmax
+from ..nn.functional import log_softmax
 
 
 def take_rows(state, idx):

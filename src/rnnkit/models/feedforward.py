@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functional import ACTIVATIONS, softmax
-from ..losses import cross_entropy, mse
-from ..module import Module
+from ..nn.functional import ACTIVATIONS, softmax
+from ..nn.losses import cross_entropy, mse
+from ..nn.module import Module
 from ..nn import Linear
 from ._data import FEATURES, as_sequences, batch_indices
 from ._sequence import check_label_array, r2_score

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..losses import cross_entropy, mse
-from ..module import Module
+from ..nn.losses import cross_entropy, mse
+from ..nn.module import Module
 from ..nn import Embedding, Linear
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len

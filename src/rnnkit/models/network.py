@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import cross_entropy, mse
-from ..module import Module
+from ..nn.losses import cross_entropy, mse
+from ..nn.module import Module
 from ..nn import Embedding, Linear
 from ._data import FEATURES, Batch, step_mask
 from .base import make_recurrent

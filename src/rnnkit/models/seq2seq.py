@@ -80,7 +80,7 @@ def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: in
     (``rnnkit.schedules.CosineAnnealingLR``, stepped after every update)."""
     if model.lr_schedule is None:
         return model._train(net, train_batches, val, rng)
-    from ..train import TrainConfig
+    from ..train.trainer import TrainConfig
 
     config = TrainConfig(epochs=model.epochs, optimizer=model.optimizer, lr=model.lr,
                          weight_decay=model.weight_decay, clip_norm=model.clip_norm, patience=model.patience,

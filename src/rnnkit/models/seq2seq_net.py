@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..functional import softmax
-from ..losses import cross_entropy
-from ..module import Module
+from ..nn.functional import softmax
+from ..nn.losses import cross_entropy
+from ..nn.module import Module
 from ..nn import Embedding, Linear
 from .attention import Attention
 from .base import make_recurrent

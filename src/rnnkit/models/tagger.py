@@ -181,7 +181,7 @@ class SequenceTagger(RecurrentEstimator):
 
     def predict_proba(self, X) -> list[np.ndarray]:
         """Per sentence, tag probabilities (T_i, C), columns in the order of ``classes_``."""
-        from ..functional import softmax
+        from ..nn.functional import softmax
         return [softmax(o.astype(np.float64), axis=-1) for o in self._outputs(X)]
 
     def predict(self, X) -> list[list]:

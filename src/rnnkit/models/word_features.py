@@ -32,8 +32,8 @@ from collections import Counter
 
 import numpy as np
 
-from ..losses import cross_entropy
-from ..module import Module
+from ..nn.losses import cross_entropy
+from ..nn.module import Module
 from ..nn import Embedding, Linear
 from ._data import Batch
 from .base import make_recurrent

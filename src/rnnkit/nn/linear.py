@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..module import Module, check_rng, resolve_dtype
+from .module import Module, check_rng, resolve_dtype
 from . import _checks
 
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cells import make_cell
-from ..module import Module, check_rng, resolve_dtype
+from .cells import make_cell
+from .module import Module, check_rng, resolve_dtype
 from .. import _kernels
 from . import _checks, _step
 

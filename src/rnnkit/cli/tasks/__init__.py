@@ -5,7 +5,7 @@ baseline its result is compared with, and which plots it draws. :func:`train` ru
 task end to end and leaves a run folder (:mod:`rnnkit.runs`)::
 
     from rnnkit.cli.tasks import TASKS, train
-    from rnnkit.config import resolve
+    from rnnkit.cli.config import resolve
     task = TASKS["forecast"]
     config = resolve(task.config_class, "forecast", preset_name="tiny")
     results = train("forecast", config, out="runs/mg")
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from ...runs import Run, RunError
+from ..runs import Run, RunError
 from .._base import CliError, Console
 from .base import Task, history_rows
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
@@ -134,7 +134,7 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
 def _saved_model(task, run: Run):
     """The run's model.npz, to check that the data is the run's own; None when it has none
     (a run stopped before its end) or it is damaged (trainer.npz holds the weights)."""
-    from ...checkpoint import CheckpointError
+    from ...train.checkpoint import CheckpointError
 
     if not run.model_path.is_file():
         return None
@@ -152,7 +152,7 @@ def _is_terminal(stream) -> bool:
 
 
 def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:
-    from ... import plots
+    from ...utils import plots
 
     if not plots.available():
         console.note(plots.missing_note())
@@ -183,7 +183,7 @@ def open_model(path, tasks, command: str):
     Returns:
         ``(model, run or None, task name)``.
     """
-    from ...checkpoint import CheckpointError, load_checkpoint
+    from ...train.checkpoint import CheckpointError, load_checkpoint
 
     path = Path(path)
     run = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from ...config import CharLMConfig
+from ..config import CharLMConfig
 from .._base import CliError
 from .base import Task, TaskData
 
@@ -107,7 +107,7 @@ class CharLMTask(Task):
         return text
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ... import plots
+        from ...utils import plots
 
         if not results.get("sample"):
             return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ClassifyConfig
+from ..config import ClassifyConfig
 from .._base import CliError
 from .base import Task, TaskData
 
@@ -81,7 +81,7 @@ class ClassifyTask(Task):
                 "confusion": {"labels": labels, "matrix": matrix.tolist()}}
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ... import plots
+        from ...utils import plots
 
         if "confusion" not in results:
             return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ForecastConfig
+from ..config import ForecastConfig
 from .. import sources
 from .._base import CliError
 from .base import Task, TaskData
@@ -90,7 +90,7 @@ class ForecastTask(Task):
                 "plot_origin": int(start)}
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ... import plots
+        from ...utils import plots
         from ...models.forecaster import naive_forecast, seasonal_naive_forecast
 
         full, start = self.full_series(model, data)

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from ...config import GenerateConfig
+from ..config import GenerateConfig
 from .base import Task, TaskData
 
 
@@ -83,7 +83,7 @@ class GenerateTask(Task):
         return text
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ... import plots
+        from ...utils import plots
 
         samples = results.get("samples", {})
         if not samples:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from ...callbacks import Callback
+from ...train.callbacks import Callback
 from .._base import CliError
 
 # TrainConfig keys that must match the saved run for the optimizer state to carry over.
@@ -80,8 +80,8 @@ class TrainerRunner:
         self.carried: tuple[list, dict] = ([], {})
 
     def __call__(self, net, config, train_batches, val_batches):
-        from ...checkpoint import CheckpointError
-        from ...train import Trainer
+        from ...train.checkpoint import CheckpointError
+        from ...train.trainer import Trainer
         from .base import history_rows
 
         if not self.restore:

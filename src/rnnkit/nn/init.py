@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .module import check_rng, resolve_dtype
-from ._args import check_number
+from ..utils.checks import check_number
 
 __all__ = [
     "calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",

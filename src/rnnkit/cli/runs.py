@@ -29,7 +29,7 @@ import secrets
 import time
 from pathlib import Path
 
-from ._version import __version__
+from .._version import __version__
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
 MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ._args import check_number
+from ..utils.checks import check_number
 
 __all__ = ["clip_grad_norm", "clip_grad_value", "grad_norm", "all_finite"]
 

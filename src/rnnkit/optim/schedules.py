@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ._args import check_number
+from ..utils.checks import check_number
 
 __all__ = [
     "Schedule", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "ReduceLROnPlateau",

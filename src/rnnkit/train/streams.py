@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn._checks import positive_int
+from ..nn._checks import positive_int
 
 __all__ = ["Chunk", "Stream"]
 

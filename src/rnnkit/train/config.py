@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .optim import OPTIMIZERS
-from .schedules import SCHEDULES
+from ..optim.optimizers import OPTIMIZERS
+from ..optim.schedules import SCHEDULES
 
 __all__ = ["TrainConfig"]
 

@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn._checks import positive_int
+from ..nn._checks import positive_int
 from .streams import Chunk, Stream
 
 __all__ = ["Chunk", "Stream", "TBPTT"]

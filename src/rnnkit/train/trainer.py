@@ -43,12 +43,12 @@ import numpy as np
 
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .clip import clip_grad_norm, clip_grad_value, grad_norm
-from .module import Module
-from .optim import make_optimizer
+from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
+from ..nn.module import Module
+from ..optim.optimizers import make_optimizer
 from .progress import ProgressBar
-from .schedules import ReduceLROnPlateau, make_schedule
-from .train_config import TrainConfig, _int, _plain
+from ..optim.schedules import ReduceLROnPlateau, make_schedule
+from .config import TrainConfig, _int, _plain
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "minibatches"]
 

@@ -1,0 +1,15 @@
+"""Optimization: optimizers over a whole model, learning-rate schedules, gradient clipping.
+
+    optimizers   SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW
+    schedules    StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau
+    clip         clip_grad_value, clip_grad_norm (global norm), grad_norm, all_finite
+
+The optimizers are exported here, as ``torch.optim`` exports its own; schedules and
+clipping are used through their modules (``rnnkit.optim.schedules``, ``rnnkit.optim.clip``).
+"""
+
+from . import clip, schedules
+from .optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, make_optimizer
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "make_optimizer",
+           "schedules", "clip"]

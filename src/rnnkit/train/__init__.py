@@ -1,0 +1,18 @@
+"""Training: the Trainer, truncated BPTT over streams, callbacks, checkpoints.
+
+    trainer      Trainer: the loop (one step, one epoch, validation)
+    resume       Trainer.save / Trainer.load: the whole training state, bit-exact resume
+    faults       the fault policy: a non-finite value ends training as a clean stop
+    config       TrainConfig, validated on construction
+    bptt         TBPTT(k1, k2): truncated backpropagation through time over streams
+    streams      Stream and Chunk: long sequences cut into windows, state carried across
+    callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
+    checkpoint   the pickle-free, versioned, atomic file format (arrays + JSON manifest)
+    progress     the progress bar
+"""
+
+from .bptt import TBPTT
+from .config import TrainConfig
+from .trainer import Trainer, TrainingError, minibatches
+
+__all__ = ["Trainer", "TrainConfig", "TrainingError", "TBPTT", "minibatches"]
