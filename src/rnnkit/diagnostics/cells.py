@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._io import atomic_write_json, atomic_write_text
+from ..utils.atomic import atomic_write_json, atomic_write_text
 from .activations import char_model_activations, rank_cells, text_features
 from .visualize import activation_html
 

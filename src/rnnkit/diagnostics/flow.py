@@ -30,7 +30,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._io import from_json_float, jsonable
+from ..utils.atomic import from_json_float, jsonable
 from ._layers import qualified, recurrent_layers
 
 

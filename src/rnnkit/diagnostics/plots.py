@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._io import atomic_savefig
+from ..utils.atomic import atomic_savefig
 from .flow import GradFlow, steps_back
 
 MISSING_NOTE = "plots skipped: matplotlib is not installed (pip install 'rnnkit[plot]')"

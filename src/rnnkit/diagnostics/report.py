@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_json, atomic_write_text
+from ..utils.atomic import atomic_write_json, atomic_write_text
 from .health import decay_ratio
 
 
@@ -112,7 +112,7 @@ def summary_text(summary: dict) -> str:
 def _describe(value) -> str:
     import json
 
-    from ._io import jsonable
+    from ..utils.atomic import jsonable
 
     return json.dumps(jsonable(value))
 

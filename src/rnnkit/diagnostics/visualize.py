@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._io import atomic_write_text
+from ..utils.atomic import atomic_write_text
 
 _CSS = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }

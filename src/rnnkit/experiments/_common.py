@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor, read_grad_flow, set_recording
-from ..diagnostics._io import atomic_write_json, atomic_write_text
+from ..utils.atomic import atomic_write_json, atomic_write_text
 from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
 
 

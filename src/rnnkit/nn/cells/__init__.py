@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import ACTIVATIONS
+from ..functional import ACTIVATIONS
 
 
 _AFFINE: dict = {}
