@@ -348,7 +348,7 @@ def test_chunks_longer_than_k1_are_refused():
     x = np.zeros((6, 2), int)
     with pytest.raises(ValueError, match="at most k1 = 4 steps, got 6"):
         tb.loss_and_grad(Chunk(x, x, None, None, 0))
-    with pytest.raises(TypeError, match="expected a rnnkit.bptt.Chunk"):
+    with pytest.raises(TypeError, match="expected a rnnkit.train.bptt.Chunk"):
         tb.loss_and_grad((x, x))
 
 

@@ -11,7 +11,8 @@ import pytest
 from rnnkit.cli import config as cfg
 from rnnkit.cli.gradcheck import check_layer
 from rnnkit.cli.tasks import TASKS
-from rnnkit.cli.runs import Run, RunError, write_text_atomic
+from rnnkit.cli.runs import Run, RunError
+from rnnkit.utils.atomic import write_text_atomic
 
 
 # -- configuration -----------------------------------------------------------------------

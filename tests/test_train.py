@@ -383,7 +383,7 @@ def test_trainer_refuses_bad_arguments_clearly():
         Trainer(Linear(2, 1))
     with pytest.raises(TypeError, match="config: expected a TrainConfig, got dict"):
         Trainer(LinReg(), {"epochs": 2})
-    with pytest.raises(TypeError, match=r"callbacks\[0\]: expected a rnnkit.callbacks.Callback"):
+    with pytest.raises(TypeError, match=r"callbacks\[0\]: expected a rnnkit.train.callbacks.Callback"):
         Trainer(LinReg(), callbacks=[print])
     X, y = linear_data(16)
     trainer = Trainer(LinReg(), TrainConfig(epochs=1))

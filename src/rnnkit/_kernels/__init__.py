@@ -1,7 +1,7 @@
 """Which implementation runs the per-step gate math: NumPy (the reference) or Numba.
 
 The recurrent layers ask :func:`active` once per call; ``None`` means the NumPy code in
-:mod:`rnnkit.cells`, otherwise a module of compiled kernels with the same contract
+:mod:`rnnkit.nn.cells`, otherwise a module of compiled kernels with the same contract
 (:mod:`rnnkit._kernels.numba_cells`). Matrix products always go to NumPy's BLAS.
 
     from rnnkit import _kernels

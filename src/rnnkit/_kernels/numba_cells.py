@@ -1,7 +1,7 @@
 """Fused gate math of one time step, compiled with Numba (the optional ``rnnkit[fast]``).
 
 Shape legend: B batch, H hidden units; gate arrays are (B, G) with G = 4H (LSTM, i f g o)
-or 3H (GRU, r z n), row-major, as in :mod:`rnnkit.cells`, whose NumPy code is the
+or 3H (GRU, r z n), row-major, as in :mod:`rnnkit.nn.cells`, whose NumPy code is the
 reference these kernels are tested against (same inputs, same outputs, same layout).
 
 Each kernel replaces the 8 to 20 NumPy calls of one step's elementwise work by one
@@ -13,7 +13,7 @@ pass over the data. Two details decide whether the compiler vectorizes a loop:
 * one short loop per gate block: one loop writing several outputs that might alias each
   other is left scalar; a loop per block is vectorized.
 
-Pre-activations of sigmoid gates arrive halved (see :mod:`rnnkit.cells`): with
+Pre-activations of sigmoid gates arrive halved (see :mod:`rnnkit.nn.cells`): with
 u = x / 2, sigmoid(x) = (1 + tanh(u)) / 2.
 """
 

@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 
-from ._timing import BenchmarkError, interleaved, step_flops, _try_import
+from ._timing import BenchmarkError, _try_import, interleaved, step_flops
 
 TRAIN_SIZES = [(100, 32, 32, 64), (100, 32, 64, 128), (100, 64, 128, 256), (50, 64, 256, 512),
                (200, 1, 16, 64)]
@@ -256,8 +256,8 @@ class _StreamModel:
     """LSTM -> Linear -> squared error over a stream: the TBPTT stream-model protocol."""
 
     def __init__(self, F, H):
-        from ..nn.module import Module
         from ..nn import LSTM, Linear
+        from ..nn.module import Module
 
         self.net = Module()
         self.lstm = self.net.add_module("lstm", LSTM(F, H, rng=np.random.default_rng(0)))
@@ -283,8 +283,8 @@ class _StreamModel:
 
 def tbptt_memory_case(lengths=(2_000, 20_000), *, k=50, B=8, F=8, H=64) -> dict:
     """tracemalloc peak (bytes) of TBPTT training over streams of each length."""
-    from ..train.bptt import TBPTT
     from ..optim.optimizers import SGD
+    from ..train.bptt import TBPTT
 
     peaks = {}
     for n in lengths:

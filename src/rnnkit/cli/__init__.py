@@ -1,7 +1,7 @@
 """The ``rnnkit`` command line (also ``python -m rnnkit``).
 
 The CLI is thin: each command parses its flags, resolves a configuration and calls an
-importable function (``rnnkit.cli.tasks``, ``rnnkit.runs``, ``rnnkit.config``, the models).
+importable function (``rnnkit.cli.tasks``, ``rnnkit.cli.runs``, ``rnnkit.cli.config``, the models).
 
 Adding a command
 ----------------
@@ -36,8 +36,7 @@ import os
 import sys
 
 from .._version import __version__
-from ._base import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError,
-                    add_common_flags, fill)
+from ._base import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError, add_common_flags, fill
 
 __all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError",
            "UsageError"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .config import resolve
 from ._base import EXIT_OK, CliError, Command, Console, examples
+from .config import resolve
 from .sources import FORMATS
 
 EVAL_TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate")

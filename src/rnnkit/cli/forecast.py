@@ -14,8 +14,8 @@ import io
 
 import numpy as np
 
-from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from ..utils.atomic import write_text_atomic
 
 
 def forecast_history(model, history, horizon: int) -> np.ndarray:
@@ -40,9 +40,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .config import resolve
     from ..models.forecaster import naive_forecast
     from . import sources
+    from .config import resolve
     from .tasks import TASKS, open_model
 
     model, run_folder, task = open_model(args.run, ("forecast",), "rnnkit forecast")

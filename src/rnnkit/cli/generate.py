@@ -14,8 +14,8 @@ import io
 
 import numpy as np
 
-from .runs import write_text_atomic
 from ._base import EXIT_OK, Command, Console, UsageError, examples
+from ..utils.atomic import write_text_atomic
 
 TASKS = ("charlm", "generate")
 
@@ -83,7 +83,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .config import resolve
-    from .tasks import TASKS as ALL, open_model
+    from .tasks import TASKS as ALL
+    from .tasks import open_model
 
     if args.length is not None and args.length < 1:
         raise UsageError(f"--length: expected an integer >= 1, got {args.length}")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from ..utils.atomic import write_text_atomic
 from .sources import FORMATS, detect_format
 
 TASKS = ("classify", "tag", "seq2seq")
@@ -152,7 +152,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .config import resolve
-    from .tasks import TASKS as ALL, open_model
+    from .tasks import TASKS as ALL
+    from .tasks import open_model
 
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class

@@ -23,13 +23,11 @@ import contextlib
 import csv
 import io
 import json
-import math
-import os
-import secrets
 import time
 from pathlib import Path
 
 from .._version import __version__
+from ..utils.atomic import write_json_atomic, write_text_atomic
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
 MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"
@@ -37,45 +35,6 @@ MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"
 
 class RunError(ValueError):
     """A path is not a run folder (or not the run the caller needs); says what to do."""
-
-
-# -- atomic writes -----------------------------------------------------------------------
-def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_text_atomic(path, text: str) -> Path:
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path, obj) -> Path:
-    return write_text_atomic(path, json.dumps(_json_safe(obj), indent=1) + "\n")
-
-
-def _json_safe(value):
-    """NumPy scalars/arrays to Python; NaN and inf to None (strict JSON for other tools)."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 # -- the run folder ----------------------------------------------------------------------

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import did_you_mean
 from ._base import CliError
+from .config import did_you_mean
 
 FORMATS = {
     "text": (".txt", ".text", ".md", ".rst", ".py"),

@@ -7,8 +7,7 @@ import dataclasses
 import typing
 
 from . import config as cfg
-from ._base import (CliError, Command, Console, Parser, UsageError, add_common_flags, examples,
-                    fill)
+from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
 from .tasks import TASKS
 
 _PREFIX = "cfg__"
@@ -113,7 +112,7 @@ def _preset_text(task: str, presets) -> str:
 
 
 def resolve_config(args):
-    """The configuration from the command line: see :func:`rnnkit.config.resolve`."""
+    """The configuration from the command line: see :func:`rnnkit.cli.config.resolve`."""
     task = TASKS[args.task]
     overrides = [(k[len(_PREFIX):], v, "--" + k[len(_PREFIX):].replace("_", "-"))
                  for k, v in vars(args).items() if k.startswith(_PREFIX)]

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ._layers import direction_activations
 from ..nn.recurrent import _Recurrent
+from ._layers import direction_activations
 
 
 def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, state=None) -> dict[str, np.ndarray]:

@@ -13,7 +13,7 @@ not due the wrapper adds one function call, a modulo and a float test.
 For a scikit-learn style estimator, whose ``fit`` builds a new network, :func:`watch_fit`
 wraps the estimator's ``_train(net, ...)`` for one ``fit`` so the monitor attaches to the
 network it trains (or, for a language model trained by truncated BPTT, to the
-:class:`rnnkit.bptt.TBPTT` driver around it, whose ``loss_and_grad`` is one update).
+:class:`rnnkit.train.bptt.TBPTT` driver around it, whose ``loss_and_grad`` is one update).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..utils.atomic import atomic_write_json, atomic_write_text
+from ..utils.atomic import write_json_atomic, write_text_atomic
 from .activations import char_model_activations, rank_cells, text_features
 from .visualize import activation_html
 
@@ -37,9 +37,9 @@ def interpretable_cells_report(model, text: str, out, *, top: int = 8, max_chars
     panels = {f"{r['kind']}[{r['cell']}]  ~ {r['feature']} (r = {r['correlation']:+.2f})":
               acts[r["kind"]][: len(shown), r["cell"]] for r in ranking}
     out = Path(out)
-    page = atomic_write_text(out / "cells.html", activation_html(
+    page = write_text_atomic(out / "cells.html", activation_html(
         shown, panels, title="the most interpretable cells",
         note="Units ranked by |Pearson r| between their value after each character and simple features of the "
              "text (inside quotes or parentheses, position in line, vowel, ...). Blue: low, red: high."))
-    atomic_write_json(out / "cells.json", {"ranking": ranking, "characters": len(text)})
+    write_json_atomic(out / "cells.json", {"ranking": ranking, "characters": len(text)}, nonfinite="string")
     return page, ranking

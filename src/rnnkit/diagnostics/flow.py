@@ -152,7 +152,7 @@ class GradFlow:
         ``TrainConfig(grad_flow_every=N)`` (``history.grad_flow``), keyed as here."""
         entries = getattr(history, "grad_flow", None)
         if not isinstance(entries, list):
-            raise TypeError(f"history: expected a rnnkit.callbacks.History (with grad_flow), got {type(history).__name__}")
+            raise TypeError(f"history: expected a rnnkit.train.callbacks.History (with grad_flow), got {type(history).__name__}")
         flow = cls()
         for e in entries:
             flow.add(int(e["step"]), {qualified(e["layer"], e["key"]): np.asarray(e["norms"], dtype=np.float64)})

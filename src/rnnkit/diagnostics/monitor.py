@@ -257,7 +257,7 @@ class DiagnosticsMonitor:
             warn(fresh, stacklevel=3)
 
     def callback(self):
-        """This monitor as a :class:`rnnkit.callbacks.Callback` for :class:`rnnkit.train.Trainer`.
+        """This monitor as a :class:`rnnkit.train.callbacks.Callback` for :class:`rnnkit.train.Trainer`.
 
         Steps are the trainer's (1 for the first step), so ``every=N`` records the steps
         that ``TrainConfig(grad_flow_every=N)`` would. On a due step the callback wraps

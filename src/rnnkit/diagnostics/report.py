@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils.atomic import atomic_write_json, atomic_write_text
+from ..utils.atomic import write_json_atomic, write_text_atomic
 from .health import decay_ratio
 
 
@@ -138,13 +138,13 @@ def write_report(folder, record, *, title: str = "rnnkit diagnostics", plots: bo
     summary["files"] = ["summary.txt", "summary.json", "record.json"] + written
     summary["notes"] = notes
     summary.update(extra or {})
-    atomic_write_json(folder / "record.json", record.to_dict())
-    atomic_write_json(folder / "summary.json", summary)
+    write_json_atomic(folder / "record.json", record.to_dict(), nonfinite="string")
+    write_json_atomic(folder / "summary.json", summary, nonfinite="string")
     text = summary_text(summary)
     for key, value in (extra or {}).items():
         text += f"{key}: {_describe(value)}\n"
     text += "".join(f"note: {n}\n" for n in notes)
-    atomic_write_text(folder / "summary.txt", text)
+    write_text_atomic(folder / "summary.txt", text)
     return folder
 
 

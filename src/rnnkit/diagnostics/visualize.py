@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..utils.atomic import atomic_write_text
+from ..utils.atomic import write_text_atomic
 
 _CSS = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
@@ -97,7 +97,7 @@ def activation_html(text: str, panels, *, title: str = "hidden-state activations
 
 def write_activation_html(path, text: str, panels, **kwargs):
     """Write :func:`activation_html` to ``path`` atomically; returns the path."""
-    return atomic_write_text(path, activation_html(text, panels, **kwargs))
+    return write_text_atomic(path, activation_html(text, panels, **kwargs))
 
 
 def interpretable_cells_html(text: str, acts: Mapping[str, np.ndarray], ranking: list, *,

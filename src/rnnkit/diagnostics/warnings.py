@@ -95,7 +95,7 @@ _VANISH_CAUSE = {
 _VANISH_REMEDY = {
     "RNN": ("use an LSTM or GRU; or initialize W_hh orthogonal (rho = 1) or as the identity with ReLU "
             "units (init preset 'irnn', Le et al. 2015); keep clipping on when you raise rho"),
-    "LSTM": ("set the forget-gate bias to 1 (rnnkit.init.initialize(..., forget_bias=1.0)) so the cell "
+    "LSTM": ("set the forget-gate bias to 1 (rnnkit.nn.init.initialize(..., forget_bias=1.0)) so the cell "
              "state carries the gradient; initialize W_hh orthogonal; look for saturated gates"),
     "GRU": "initialize W_hh orthogonal; look for saturated update/reset gates; consider an LSTM with forget bias 1",
 }

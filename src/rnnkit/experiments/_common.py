@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor, read_grad_flow, set_recording
-from ..utils.atomic import atomic_write_json, atomic_write_text
 from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
+from ..utils.atomic import write_json_atomic, write_text_atomic
 
 
 @dataclass
@@ -97,7 +97,7 @@ def train_with_diagnostics(net, train_batches, val_batches, *, optimizer="sgd", 
     A non-finite loss or gradient ends the run (the parameters stay at the last good step)
     and is reported as ``diverged_at`` (the step number) instead of raised.
     """
-    from ..train.trainer import TrainConfig, Trainer, TrainingError
+    from ..train import TrainConfig, Trainer, TrainingError
 
     mon = DiagnosticsMonitor(net, every=every, warn=False)
     cb = mon.callback()
@@ -165,13 +165,13 @@ def write_result(result: ExperimentResult, config, curves: dict) -> ExperimentRe
     w.writerow(result.columns)
     for r in result.rows:
         w.writerow([fmt(r.get(c)) for c in result.columns])
-    atomic_write_text(folder / "table.csv", buf.getvalue())
+    write_text_atomic(folder / "table.csv", buf.getvalue())
     notes = "".join(f"\n{n}\n" for n in result.notes)
-    atomic_write_text(folder / "table.md", f"# {result.name}\n\n{result.table()}{notes}")
-    atomic_write_json(folder / "results.json", {
+    write_text_atomic(folder / "table.md", f"# {result.name}\n\n{result.table()}{notes}")
+    write_json_atomic(folder / "results.json", {
         "experiment": result.name, "config": dataclasses.asdict(config), "columns": result.columns,
         "rows": result.rows, "plots": result.plots, "notes": result.notes, "seconds": result.seconds,
-        "curves": curves})
+        "curves": curves}, nonfinite="string")
     return result
 
 

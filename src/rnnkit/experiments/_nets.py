@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn import GRU, LSTM, RNN, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ..nn import GRU, LSTM, RNN, Linear
 
 CELLS = {
     "rnn_tanh": lambda I, H, **kw: RNN(I, H, nonlinearity="tanh", batch_first=True, **kw),

@@ -32,7 +32,7 @@ def initialize_layer(net, init: str, *, rng) -> None:
 
 
 INITS = {
-    "recommended": {},                                           # rnnkit.init defaults: Xavier, orthogonal, forget bias 1
+    "recommended": {},                                           # rnnkit.nn.init defaults: Xavier, orthogonal, forget bias 1
     "pytorch": None,                                             # U(-1/sqrt(H), 1/sqrt(H)), as built
     "small_normal": {"weight_ih": ("scaled_normal", {"std": 0.01}), "weight_hh": ("scaled_normal", {"std": 0.01}),
                      "bias": "zeros", "forget_bias": None},

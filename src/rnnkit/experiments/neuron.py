@@ -60,7 +60,7 @@ def memoryless_optimum(inputs, targets) -> tuple[float, float]:
 
 
 def run(cfg: Config, out) -> ExperimentResult:
-    from ..train.trainer import TrainConfig, Trainer
+    from ..train import TrainConfig, Trainer
 
     t0 = time.perf_counter()
     result = ExperimentResult(NAME, prepare_folder(out, NAME), ["model", "accuracy", "nats per char"], [])

@@ -32,7 +32,7 @@ def diagnose_adding(out, *, cell: str = "rnn_tanh", T: int = 50, hidden_size: in
         clip_norm: global gradient-norm clipping (None: off).
     Returns: (report folder, summary dict as in summary.json).
     """
-    from ..train.trainer import TrainConfig, Trainer, TrainingError
+    from ..train import TrainConfig, Trainer, TrainingError
 
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")

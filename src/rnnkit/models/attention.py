@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.module import Module
 from ..nn import Linear
+from ..nn.module import Module
 
 
 class Attention(Module):

@@ -6,7 +6,7 @@ Conventions are scikit-learn's, without importing it:
   Every argument is explicit (no ``**kwargs``), so :meth:`BaseEstimator.get_params` can read
   them from the signature and ``sklearn.base.clone``, ``GridSearchCV`` and ``Pipeline``
   work. Validation happens in ``fit``.
-- What ``fit`` learns ends with an underscore: ``net_`` (the :class:`~rnnkit.module.Module`
+- What ``fit`` learns ends with an underscore: ``net_`` (the :class:`~rnnkit.nn.module.Module`
   trained), ``history_``, ``classes_``, ``vocab_``, ``n_features_in_``...
 - ``fit`` returns ``self``; ``predict``/``score`` refuse to run before it with
   :class:`NotFittedError`.
@@ -16,7 +16,7 @@ A model's network is a ``Module`` that speaks the training protocol of
 accumulated into ``net.grads``) and ``evaluate_batch(batch) -> (loss_sum, count)``.
 :func:`train_network` drives it.
 
-Persistence: ``save(path)`` writes one checkpoint (:mod:`rnnkit.checkpoint`) holding the
+Persistence: ``save(path)`` writes one checkpoint (:mod:`rnnkit.train.checkpoint`) holding the
 network's ``state_dict`` as arrays and, as JSON metadata, the model class, its
 hyper-parameters and its fitted state (vocabulary, classes, scalers). ``Model.load(path)``
 rebuilds the network from those and loads the arrays; ``BaseEstimator.load(path)`` (or
@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..nn.module import Module
 from ..nn import GRU, LSTM, RNN
+from ..nn.module import Module
+from ..train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
@@ -335,10 +335,10 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
         run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
             Trainer and fits (default: :func:`fit_trainer`).
     Returns:
-        The :class:`rnnkit.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
+        The :class:`rnnkit.train.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
     """
-    from ..train.trainer import TrainConfig
+    from ..train import TrainConfig
 
     rng = np.random.default_rng() if rng is None else rng
     config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
@@ -351,6 +351,6 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
 
 def fit_trainer(net, config, train_batches, val_batches):
     """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
-    from ..train.trainer import Trainer
+    from ..train import Trainer
 
     return Trainer(net, config).fit(train_batches, val=val_batches)

@@ -10,7 +10,7 @@ The model reads one character per step and predicts the next:
     p(c_{t+1} | c_<=t) = softmax(W o_t + b)  (k, B, V)
 
 Training (char-rnn's scheme): the text is cut into B contiguous rows read in parallel,
-and :class:`rnnkit.bptt.TBPTT` feeds chunks of ``k1`` characters, carrying the hidden
+and :class:`rnnkit.train.bptt.TBPTT` feeds chunks of ``k1`` characters, carrying the hidden
 state from chunk to chunk and back-propagating through the last ``k2`` steps (``k2=None``
 means ``k1``). Each epoch starts the rows at a random offset in [0, k1), so chunk
 boundaries move from epoch to epoch.
@@ -34,10 +34,10 @@ import numbers
 
 import numpy as np
 
-from ..train.bptt import TBPTT, Stream
+from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
-from ..nn import Embedding, Linear
+from ..train.bptt import TBPTT, Stream
 from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
 from .seq2seq import train_with_schedule
@@ -46,7 +46,7 @@ from .vocab import SPECIALS, Vocab
 
 class CharLMNet(Module):
     """Embedding -> recurrent layers -> Linear, speaking the stream-model protocol of
-    :mod:`rnnkit.bptt` (``init_state``, ``chunk_forward``, ``chunk_backward``)."""
+    :mod:`rnnkit.train.bptt` (``init_state``, ``chunk_forward``, ``chunk_backward``)."""
 
     def __init__(self, vocab_size, *, cell="lstm", embedding_dim=32, hidden_size=128, num_layers=1,
                  dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
@@ -100,7 +100,7 @@ class CharLM(BaseEstimator):
     character, ``generate(prime, length, temperature, top_k, seed)``.
 
     ``batch_size`` is the number of parallel streams B; ``k1``/``k2`` are the truncated-BPTT
-    window (see :mod:`rnnkit.bptt`). ``alphabet`` (a str) adds characters to the vocabulary
+    window (see :mod:`rnnkit.train.bptt`). ``alphabet`` (a str) adds characters to the vocabulary
     that the training text may lack, so texts containing them can be scored later.
     ``lr_schedule="cosine"`` decays the learning rate to lr / 20 over training.
     ``predict(prefixes)`` gives the most likely next character of each prefix;
@@ -125,7 +125,7 @@ class CharLM(BaseEstimator):
         check_choice("lr_schedule", self.lr_schedule, (None, "cosine"))
         k2 = check_int_param("k2", self.k2, allow_none=True)
         if k2 is not None and k2 < self.k1:
-            raise ValueError(f"k2: expected None or an int >= k1 = {self.k1}, got {k2}; hint: see rnnkit.bptt")
+            raise ValueError(f"k2: expected None or an int >= k1 = {self.k1}, got {k2}; hint: see rnnkit.train.bptt")
         if self.alphabet is not None and not isinstance(self.alphabet, str):
             raise TypeError(f"alphabet: expected None or a str of extra characters, got {type(self.alphabet).__name__}")
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn import Linear
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ..nn import Linear
 from ._data import FEATURES, as_sequences, batch_indices
 from ._sequence import check_label_array, r2_score
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels

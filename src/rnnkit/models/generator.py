@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ..nn import Embedding, Linear
+from ._data import pad_ids
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
-from ._data import pad_ids
 from .seq2seq import _pair, token_sequences
 from .vocab import Vocab
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ..nn import Embedding, Linear
 from ._data import FEATURES, Batch, step_mask
 from .base import make_recurrent
 

@@ -77,10 +77,10 @@ def token_sequences(values, name: str):
 def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: int):
     """``BaseEstimator._train``, plus ``model.lr_schedule == "cosine"``: the learning rate
     follows a half cosine from ``lr`` to ``lr / 20`` over all steps of training
-    (``rnnkit.schedules.CosineAnnealingLR``, stepped after every update)."""
+    (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update)."""
     if model.lr_schedule is None:
         return model._train(net, train_batches, val, rng)
-    from ..train.trainer import TrainConfig
+    from ..train import TrainConfig
 
     config = TrainConfig(epochs=model.epochs, optimizer=model.optimizer, lr=model.lr,
                          weight_decay=model.weight_decay, clip_norm=model.clip_norm, patience=model.patience,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn import Embedding, Linear
 from ..nn.functional import softmax
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
-from ..nn import Embedding, Linear
 from .attention import Attention
 from .base import make_recurrent
 

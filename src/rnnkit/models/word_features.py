@@ -32,9 +32,9 @@ from collections import Counter
 
 import numpy as np
 
+from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
-from ..nn import Embedding, Linear
 from ._data import Batch
 from .base import make_recurrent
 from .network import BatchProtocol

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .module import check_rng, resolve_dtype
 from ..utils.checks import check_number
+from .module import check_rng, resolve_dtype
 
 __all__ = [
     "calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Module, check_rng, resolve_dtype
 from . import _checks
+from .module import Module, check_rng, resolve_dtype
 
 
 class Linear(Module):

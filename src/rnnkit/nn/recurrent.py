@@ -30,70 +30,13 @@ kernels chosen by :mod:`rnnkit._kernels`; every path computes the same numbers.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from .cells import make_cell
-from .module import Module, check_rng, resolve_dtype
 from .. import _kernels
 from . import _checks, _step
-
-
-class _Workspace:
-    """Large arrays kept for reuse by later calls, once nothing else refers to them.
-
-    A fresh multi-megabyte array costs a page fault per 4 KiB the first time it is
-    written, which on small problems takes longer than the arithmetic. An array is handed
-    out again only when its reference count shows that the pool alone holds it: no cache,
-    output or view of it is alive anywhere, so reuse can never overwrite data in use.
-    Contents are stale: every caller writes an array in full before reading it.
-    """
-
-    PER_SHAPE = 8  # arrays kept per (shape, dtype): a training loop holds two calls' worth at once
-
-    def __init__(self) -> None:
-        self._kept: dict[tuple, list[np.ndarray]] = {}
-
-    def empty(self, shape, dtype) -> np.ndarray:
-        key = (tuple(shape), np.dtype(dtype).str)
-        kept = self._kept.setdefault(key, [])
-        for a in kept:
-            if sys.getrefcount(a) <= 3:  # the list, the loop variable, getrefcount's argument
-                return a
-        a = np.empty(shape, dtype)
-        if len(kept) < self.PER_SHAPE:
-            kept.append(a)
-        return a
-
-
-@dataclass
-class _DirectionCache:
-    store: dict            # the cell's per-step arrays, each (T, B, ...)
-    h_prev: np.ndarray     # (T, B, H) state fed into the step at time t
-    c_prev: np.ndarray | None
-    rec_mask: np.ndarray | None  # (B, H) variational recurrent dropout mask
-    h_time: np.ndarray     # (T, B, H) state produced by the step at time t
-
-
-@dataclass
-class _LayerCache:
-    x: np.ndarray          # (T, B, I_k) this layer's input
-    dirs: list
-    drop_mask: np.ndarray | None  # (T, B, D*H) dropout applied to this layer's output
-
-
-@dataclass
-class RecurrentCache:
-    """What ``backward`` needs from one ``forward``; opaque to users."""
-
-    owner: int
-    T: int
-    B: int
-    batch_first: bool
-    mask: np.ndarray | None        # (T, B, 1) bool, None when every row has length T
-    layers: list = field(default_factory=list)
+from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
+from .cells import make_cell
+from .module import Module, check_rng, resolve_dtype
 
 
 class _Recurrent(Module):

@@ -2,14 +2,14 @@
 
 One optimizer sees every parameter of the model (never one optimizer per layer), so global
 gradient clipping and one learning-rate schedule apply to all of them. It holds references
-to the live ``(name, param, grad)`` arrays of :meth:`rnnkit.module.Module.named_parameters`
+to the live ``(name, param, grad)`` arrays of :meth:`rnnkit.nn.module.Module.named_parameters`
 and updates the parameters *in place*; gradients are read, never modified.
 
 Each update is the single-tensor (non-foreach, non-fused) algorithm of ``torch.optim`` with
 the same hyper-parameter names, defaults and per-parameter state names (``exp_avg``,
 ``momentum_buffer``, ...), so a run matches PyTorch step for step in float64. Below,
 ``g`` is the gradient, ``p`` the parameter, ``t`` the step count starting at 1, ``lr`` the
-current learning rate (schedules in :mod:`rnnkit.schedules` write it between steps).
+current learning rate (schedules in :mod:`rnnkit.optim.schedules` write it between steps).
 
 ``state_dict()`` is plain data: ``{"name", "hyper" (JSON-able), "step", "arrays"}`` with
 ``arrays`` keyed ``"<param name>.<slot>"``; no pickle anywhere.

@@ -13,6 +13,7 @@
 
 from .bptt import TBPTT
 from .config import TrainConfig
-from .trainer import Trainer, TrainingError, minibatches
+from .faults import TrainingError
+from .trainer import Trainer, minibatches
 
 __all__ = ["Trainer", "TrainConfig", "TrainingError", "TBPTT", "minibatches"]

@@ -139,7 +139,7 @@ class TBPTT:
         missing = [m for m in ("init_state", "chunk_forward", "chunk_backward", "named_parameters", "zero_grad")
                    if not callable(getattr(model, m, None))]
         if missing:
-            raise TypeError(f"model: expected a stream model (see rnnkit.bptt), got a {type(model).__name__} "
+            raise TypeError(f"model: expected a stream model (see rnnkit.train.bptt), got a {type(model).__name__} "
                             f"lacking {missing}")
         self.k1 = positive_int("k1", k1)
         self.k2 = self.k1 if k2 is None else positive_int("k2", k2)
@@ -294,7 +294,7 @@ class TBPTT:
     @staticmethod
     def _check_chunk(chunk, k_max) -> Chunk:
         if not isinstance(chunk, Chunk):
-            raise TypeError(f"chunk: expected a rnnkit.bptt.Chunk, got {type(chunk).__name__}; "
+            raise TypeError(f"chunk: expected a rnnkit.train.bptt.Chunk, got {type(chunk).__name__}; "
                             "hint: iterate a Stream (tbptt.stream(data, batch_size))")
         if chunk.inputs.ndim < 2 or chunk.targets.shape[:2] != chunk.inputs.shape[:2] or len(chunk) == 0:
             raise ValueError(f"chunk: expected inputs and targets of shape (k, B, ...) with k >= 1, got "

@@ -255,7 +255,7 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
         kind = "a NumPy .npz" if names and all(n.endswith(".npy") for n in names) else "a zip"
         raise CheckpointError(
             f"checkpoint {path}: {kind} file without an rnnkit manifest ({MANIFEST}); "
-            "hint: only files written by rnnkit.checkpoint.save_checkpoint can be loaded"
+            "hint: only files written by rnnkit.train.checkpoint.save_checkpoint can be loaded"
         )
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))

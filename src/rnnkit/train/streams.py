@@ -3,7 +3,7 @@
 Shape legend: k steps in a chunk, B parallel streams (batch rows), F features (absent
 for token ids). Every array is time-major: (k, B) or (k, B, F). How rows read a long
 array or a sequence of documents, and how document boundaries reset the state, is
-described in :mod:`rnnkit.bptt`.
+described in :mod:`rnnkit.train.bptt`.
 """
 
 from __future__ import annotations

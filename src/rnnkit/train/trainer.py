@@ -1,4 +1,4 @@
-"""The training loop: :class:`Trainer` (its :class:`TrainConfig` is in :mod:`rnnkit.train_config`).
+"""The training loop: :class:`Trainer` (its :class:`TrainConfig` is in :mod:`rnnkit.train.config`).
 
 One step, for each batch::
 
@@ -10,15 +10,15 @@ One step, for each batch::
     optimizer.step(); schedule.step()          # schedule per step or per epoch
 
 One epoch: the steps in train mode, then validation in eval mode (no dropout), the epoch
-record in :class:`~rnnkit.callbacks.History`, ``ReduceLROnPlateau`` on the monitored
+record in :class:`~rnnkit.train.callbacks.History`, ``ReduceLROnPlateau`` on the monitored
 metric, then the callbacks (early stopping among them).
 
-The model protocol. A model is a :class:`~rnnkit.module.Module` (or anything with
+The model protocol. A model is a :class:`~rnnkit.nn.module.Module` (or anything with
 ``named_parameters``, ``zero_grad``, ``state_dict``, ``load_state_dict``, ``train``,
 ``eval``) with ``loss_and_grad(batch) -> float``: run forward and backward on one batch,
 *accumulating* the gradients of the batch's mean loss. For validation from batches it
 also has ``evaluate_batch(batch) -> (loss_sum, count)``; or pass ``val`` as a function.
-Streams trained by truncated BPTT use :class:`rnnkit.bptt.TBPTT`, which speaks this
+Streams trained by truncated BPTT use :class:`rnnkit.train.bptt.TBPTT`, which speaks this
 protocol.
 
 Resume is bit-exact: :meth:`Trainer.save` writes parameters, optimizer and schedule state,
@@ -41,24 +41,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
-from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
-from ..nn.module import Module
 from ..optim.optimizers import make_optimizer
-from .progress import ProgressBar
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
-from .config import TrainConfig, _int, _plain
+from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
+from .checkpoint import rng_state, set_rng_state
+from .config import TrainConfig, _int
+from .faults import nonfinite_step
+from .progress import ProgressBar
+from .resume import load_trainer_state, save_trainer_state, walk_modules
 
-__all__ = ["TrainConfig", "Trainer", "TrainingError", "minibatches"]
+__all__ = ["Trainer", "minibatches"]
 
-TRAINER_FORMAT = "rnnkit-trainer"
-TRAINER_FORMAT_VERSION = 1
 _END = object()
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (a non-finite loss or gradient); the message says what to try."""
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None, *,
@@ -78,7 +73,7 @@ class Trainer:
     Args:
         model: a Module with ``loss_and_grad`` (and ``evaluate_batch`` for validation batches).
         config: a :class:`TrainConfig` (defaults when None).
-        callbacks: :class:`~rnnkit.callbacks.Callback` instances, called after the built-in
+        callbacks: :class:`~rnnkit.train.callbacks.Callback` instances, called after the built-in
             ones (early stopping and checkpointing, when configured).
 
     Attributes: ``optimizer``, ``schedule`` (or None), ``history``, ``rng``, ``step``
@@ -99,7 +94,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         for i, cb in enumerate(self.callbacks):
             if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks[{i}]: expected a rnnkit.callbacks.Callback, got {type(cb).__name__}; "
+                raise TypeError(f"callbacks[{i}]: expected a rnnkit.train.callbacks.Callback, got {type(cb).__name__}; "
                                 "hint: LambdaCallback(on_step_end=fn) wraps a function")
         self.model, self.config = model, config
         kw = dict(config.optimizer_kwargs, lr=config.lr)
@@ -138,7 +133,7 @@ class Trainer:
             val: validation each epoch: a list of batches (``model.evaluate_batch``), or a
                 function of no arguments returning a loss, a dict of metrics (prefixed
                 ``val_``) or an iterable of batches.
-        Returns: the :class:`~rnnkit.callbacks.History` (also ``trainer.history``).
+        Returns: the :class:`~rnnkit.train.callbacks.History` (also ``trainer.history``).
         Raises: :class:`TrainingError` on a non-finite step with ``on_nonfinite="stop"``.
         """
         epochs = self.config.epochs if epochs is None else _int("epochs", epochs, 1)
@@ -258,7 +253,8 @@ class Trainer:
                 error = exc
             ok = error is None and math.isfinite(norm)
         if not ok:
-            return self._nonfinite(n, loss, norm, lr, error)
+            nonfinite_step(self, n, loss, norm, lr, error)  # raises, or records a skipped step
+            return {"loss": loss, "grad_norm": math.nan, "lr": lr, "skipped": True}
         if cfg.clip_value is not None:
             cv = cfg.clip_value
             clip_grad_value(self.model, interval=cv) if isinstance(cv, tuple) else clip_grad_value(self.model, cv)
@@ -274,29 +270,6 @@ class Trainer:
         if self.schedule is not None and cfg.schedule_interval == "step":
             self.schedule.step()
         return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
-
-    def _nonfinite(self, n, loss, norm, lr, error) -> dict:
-        bad = [name for name, _, g in self.model.named_parameters() if not np.isfinite(g).all()]
-        self.model.zero_grad()
-        if error is not None:
-            what = f"floating-point error ({error})"
-        elif not math.isfinite(loss):
-            what = f"loss is {loss}"
-        elif bad:
-            what = f"gradient has NaN/inf in {bad[:3]}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        else:
-            what = f"gradient norm is {norm}"
-        if self.config.on_nonfinite == "stop":
-            err = TrainingError(
-                f"step {n} (epoch {self.epoch}, batch {self.batch_in_epoch}): {what}. The update was not "
-                f"applied: the parameters are those after step {n - 1}. Hint: lower the learning rate "
-                f"(now {lr:.3g}), set clip_norm (e.g. 1.0), check the data for NaN/inf, or set "
-                "on_nonfinite='skip' to drop such steps")
-            err.step, err.history = n, self.history
-            raise err
-        self.step = n
-        self.history.record_step(loss, math.nan, lr, skipped=True)
-        return {"loss": loss, "grad_norm": math.nan, "lr": lr, "skipped": True}
 
     def _end_epoch(self, epoch: int, val) -> dict:
         first = self._epoch_first_step
@@ -351,39 +324,12 @@ class Trainer:
             getattr(cb, hook)(ctx)
 
     def _flow_layers(self) -> list:
-        return [(p, m) for p, m in _walk_modules(self.model) if hasattr(m, "record_grad_flow")]
+        return [(p, m) for p, m in walk_modules(self.model) if hasattr(m, "record_grad_flow")]
 
-    # -- save and resume ------------------------------------------------------------------
+    # -- save and resume (the file format and the restore live in resume.py) ---------------
     def save(self, path) -> Path:
         """Write everything a bit-exact resume needs to one checkpoint file (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"model." + k: v for k, v in self.model.state_dict().items()}
-        opt = self.optimizer.state_dict()
-        arrays.update(("optimizer." + k, v) for k, v in opt.pop("arrays").items())
-        hist = self.history.state_dict()
-        arrays.update(("history." + k, v) for k, v in hist.pop("arrays").items())
-        cbs = []
-        for i, cb in enumerate(self.all_callbacks):
-            state = dict(cb.state_dict())
-            cb_arrays = state.pop("arrays", {})
-            arrays.update((f"callbacks.{i}.{k}", v) for k, v in cb_arrays.items())
-            cbs.append({"class": type(cb).__name__, "state": state, "arrays": sorted(cb_arrays)})
-        extra = None
-        if callable(getattr(self.model, "trainer_state", None)):
-            extra, extra_arrays = self.model.trainer_state()
-            arrays.update(("extra." + k, v) for k, v in extra_arrays.items())
-        meta = {
-            "format": TRAINER_FORMAT, "format_version": TRAINER_FORMAT_VERSION,
-            "model_class": type(self.model).__name__, "config": self.config.to_dict(), "optimizer": opt,
-            "schedule": None if self.schedule is None else self.schedule.state_dict(),
-            "rng": rng_state(self.rng), "epoch_rng": self._epoch_rng,
-            "model_rngs": {p: rng_state(g) for p, g in _model_generators(self.model).items()},
-            "counters": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-                         "epoch_first_step": self._epoch_first_step, "epoch_time": self._epoch_time},
-            "history": hist, "callbacks": cbs, "extra": extra,
-        }
-        return save_checkpoint(path, arrays, _plain(meta))
+        return save_trainer_state(self, path)
 
     @classmethod
     def load(cls, path, model, *, callbacks=()) -> Trainer:
@@ -393,51 +339,7 @@ class Trainer:
         state is restored where position and class match). Call :meth:`fit` with the same
         ``train_batches`` to go on exactly where the saved run was.
         """
-        arrays, meta = load_checkpoint(path)
-        if meta.get("format") != TRAINER_FORMAT:
-            raise CheckpointError(f"checkpoint {path}: holds format {meta.get('format')!r}, expected "
-                                  f"{TRAINER_FORMAT!r}; hint: a saved model loads with its class's load(path)")
-        if not isinstance(meta.get("format_version"), int) or meta["format_version"] > TRAINER_FORMAT_VERSION:
-            raise CheckpointError(f"checkpoint {path}: trainer format version {meta.get('format_version')!r} is "
-                                  f"newer than this rnnkit reads ({TRAINER_FORMAT_VERSION}); hint: upgrade rnnkit")
-        if meta["model_class"] != type(model).__name__:
-            raise CheckpointError(f"checkpoint {path}: saved from a {meta['model_class']}, got a "
-                                  f"{type(model).__name__}; hint: build the same model class as the saved run")
-        trainer = cls(model, TrainConfig.from_dict(meta["config"]), callbacks=callbacks)
-        try:
-            trainer._restore(arrays, meta)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, CheckpointError):
-                raise
-            raise CheckpointError(f"checkpoint {path}: cannot restore into this {type(model).__name__}: {exc}; "
-                                  "hint: build the model with the same sizes as the saved run") from exc
-        return trainer
-
-    def _restore(self, arrays: dict, meta: dict) -> None:
-        def part(prefix):
-            return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-        self.model.load_state_dict(part("model."))
-        self.optimizer.load_state_dict(dict(meta["optimizer"], arrays=part("optimizer.")))
-        if self.schedule is not None:
-            self.schedule.load_state_dict(meta["schedule"])
-        set_rng_state(self.rng, meta["rng"])
-        gens, saved = _model_generators(self.model), meta["model_rngs"]
-        if set(gens) != set(saved):
-            raise ValueError(f"the model's random generators {sorted(gens)} differ from the saved {sorted(saved)}")
-        for p, g in gens.items():
-            set_rng_state(g, saved[p])
-        c = meta["counters"]
-        self.step, self.epoch, self.batch_in_epoch = c["step"], c["epoch"], c["batch_in_epoch"]
-        self._epoch_first_step, self._epoch_time, self._epoch_rng = c["epoch_first_step"], c["epoch_time"], meta["epoch_rng"]
-        self.history.load_state_dict(dict(meta["history"], arrays=part("history.")))
-        for i, (cb, saved_cb) in enumerate(zip(self.all_callbacks, meta["callbacks"])):
-            if saved_cb["class"] == type(cb).__name__:
-                cb_arrays = {k: arrays[f"callbacks.{i}.{k}"] for k in saved_cb["arrays"]}
-                cb.load_state_dict(dict(saved_cb["state"], arrays=cb_arrays))
-        if meta["extra"] is not None:
-            self.model.load_trainer_state(meta["extra"], part("extra."))
-
+        return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
 
 def _check_batches(name, value, signature) -> None:
     if isinstance(value, Iterator):
@@ -449,30 +351,3 @@ def _check_batches(name, value, signature) -> None:
     if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
         raise TypeError(f"{name}: expected a list of batches, got a tuple of {len(value)} arrays, which looks "
                         f"like one batch; hint: {name}=[(X, y)]")
-
-
-def _walk_modules(obj, prefix: str = "", seen=None):
-    """(path, module) for ``obj`` and every Module reachable through children or attributes."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    yield prefix.rstrip("."), obj
-    children = dict(getattr(obj, "_children", {}))
-    known = {id(c) for c in children.values()}
-    for name, value in vars(obj).items():
-        if isinstance(value, Module) and id(value) not in known and name not in children:
-            children[name] = value
-    for name, child in children.items():
-        yield from _walk_modules(child, f"{prefix}{name}.", seen)
-
-
-def _model_generators(model) -> dict[str, np.random.Generator]:
-    """Every numpy Generator held by the model's modules, by ``path.attribute`` (each once)."""
-    out, seen = {}, set()
-    for path, mod in _walk_modules(model):
-        for name, value in vars(mod).items():
-            if isinstance(value, np.random.Generator) and id(value) not in seen:
-                seen.add(id(value))
-                out[f"{path}.{name}" if path else name] = value
-    return out

@@ -1,4 +1,9 @@
-"""Atomic file writes and JSON that survives NaN and inf (both shared by reports and experiments)."""
+"""Atomic file writes, and JSON that survives NaN and inf.
+
+Every file rnnkit writes (run folders, reports, plots, exports) goes through
+:func:`write_bytes_atomic`: a temporary file in the same folder, flushed and fsynced, then
+renamed over the target, so a reader never sees half a file and a crash leaves the old one.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
+def write_bytes_atomic(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``,
     so a reader never sees half a file and a crash leaves the old file intact."""
     path = Path(path)
@@ -32,8 +37,8 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_text(path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def write_text_atomic(path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def jsonable(value):
@@ -68,8 +73,28 @@ def from_json_float(value) -> float:
     return float(value)
 
 
-def atomic_write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n")
+def write_json_atomic(path, obj, *, nonfinite: str = "null") -> Path:
+    """Write ``obj`` as JSON. NaN and inf become ``null`` (strict JSON, readable by any tool;
+    ``nonfinite="null"``) or the strings "nan", "inf", "-inf" (``nonfinite="string"``, read
+    back by :func:`from_json_float`)."""
+    if nonfinite == "null":
+        return write_text_atomic(path, json.dumps(json_null_nonfinite(obj), indent=1) + "\n")
+    if nonfinite == "string":
+        return write_text_atomic(path, json.dumps(jsonable(obj), indent=2) + "\n")
+    raise ValueError(f"nonfinite: expected 'null' or 'string', got {nonfinite!r}")
+
+
+def json_null_nonfinite(value):
+    """NumPy scalars/arrays to Python; NaN and inf to None (strict JSON for other tools)."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_null_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_null_nonfinite(v) for v in value]
+    return value
 
 
 def atomic_savefig(fig, path) -> Path:
@@ -79,4 +104,4 @@ def atomic_savefig(fig, path) -> Path:
     buf = io.BytesIO()
     fmt = Path(path).suffix.lstrip(".") or "png"
     fig.savefig(buf, format=fmt, dpi=110, bbox_inches="tight")
-    return atomic_write_bytes(path, buf.getvalue())
+    return write_bytes_atomic(path, buf.getvalue())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli.runs import write_bytes_atomic, write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 
 
 def available() -> bool:

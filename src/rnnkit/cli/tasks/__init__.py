@@ -2,7 +2,7 @@
 
 A task knows its configuration class, which model it trains, how its data is split, what
 baseline its result is compared with, and which plots it draws. :func:`train` runs one
-task end to end and leaves a run folder (:mod:`rnnkit.runs`)::
+task end to end and leaves a run folder (:mod:`rnnkit.cli.runs`)::
 
     from rnnkit.cli.tasks import TASKS, train
     from rnnkit.cli.config import resolve
@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..runs import Run, RunError
 from .._base import CliError, Console
+from ..runs import Run, RunError
 from .base import Task, history_rows
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
 

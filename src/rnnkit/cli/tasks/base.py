@@ -141,7 +141,7 @@ def _picker(data):
 def history_rows(history) -> tuple[list[dict], dict]:
     """Per-epoch rows and per-step series from a model's ``history_``.
 
-    Accepts the training loop's :class:`rnnkit.callbacks.History` or a dict of per-epoch
+    Accepts the training loop's :class:`rnnkit.train.callbacks.History` or a dict of per-epoch
     lists (``loss``, ``val_loss``) and per-step lists (``grad_norm``, ``lr``).
     """
     if history is None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from ..config import CharLMConfig
 from .._base import CliError
+from ..config import CharLMConfig
 from .base import Task, TaskData
 
 

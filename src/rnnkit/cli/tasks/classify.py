@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import ClassifyConfig
 from .._base import CliError
+from ..config import ClassifyConfig
 from .base import Task, TaskData
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import ForecastConfig
 from .. import sources
 from .._base import CliError
+from ..config import ForecastConfig
 from .base import Task, TaskData
 
 
@@ -90,8 +90,8 @@ class ForecastTask(Task):
                 "plot_origin": int(start)}
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
         from ...models.forecaster import naive_forecast, seasonal_naive_forecast
+        from ...utils import plots
 
         full, start = self.full_series(model, data)
         if start < model.window or start >= len(full):

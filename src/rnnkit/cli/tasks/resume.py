@@ -80,8 +80,8 @@ class TrainerRunner:
         self.carried: tuple[list, dict] = ([], {})
 
     def __call__(self, net, config, train_batches, val_batches):
+        from ...train import Trainer
         from ...train.checkpoint import CheckpointError
-        from ...train.trainer import Trainer
         from .base import history_rows
 
         if not self.restore:

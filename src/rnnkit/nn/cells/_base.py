@@ -1,0 +1,48 @@
+"""What the cells share: the gate affine map and the recurrent weight's gradient.
+
+See :mod:`rnnkit.nn.cells` for the split of work between a cell and the driver."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_AFFINE: dict = {}
+
+
+def _gate_affine(kinds: str, H: int, dtype):
+    """Per-column (scale, alpha, beta) so that act = alpha * tanh(scale * pre) + beta.
+
+    ``kinds`` has one letter per gate block: "s" sigmoid, "t" tanh. Constants, built once
+    per (kinds, H, dtype) and read-only.
+    """
+    key = (kinds, H, np.dtype(dtype).str)
+    if key not in _AFFINE:
+        s = {"s": (0.5, 0.5, 0.5), "t": (1.0, 1.0, 0.0)}
+        cols = [np.repeat(np.array([s[k][j] for k in kinds], dtype), H) for j in range(3)]
+        for col in cols:
+            col.flags.writeable = False
+        _AFFINE[key] = tuple(cols)  # each (G,)
+    return _AFFINE[key]
+
+
+class _Cell:
+    """What the cells share: the recurrent weight's gradient over all steps."""
+
+    @staticmethod
+    def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
+        """Add dL/dW_hh and dL/db_hh (None without biases); gi2 (T*B, G) holds the gate
+        gradients, db their sum over steps, hr2 (T*B, H) the states fed into each step.
+        Here the recurrent product sees the gate gradients themselves (gh2 is gi2)."""
+        dW_hh += gi2.T @ hr2                               # (G, T*B) x (T*B, H)
+        if db_hh is not None:
+            db_hh += db
+
+
+class _Declines(_Cell):
+    """Cells without a compiled whole-sequence kernel: the driver loops over steps."""
+
+    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+        return False
+
+    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+        return False

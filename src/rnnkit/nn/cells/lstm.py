@@ -1,0 +1,141 @@
+"""The LSTM cell (gates i, f, g, o): one time step, forward and backward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import _Cell, _gate_affine
+
+
+class LSTMCell(_Cell):
+    """LSTM cell in PyTorch's gate order i, f, g, o:
+
+        i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
+        f = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate
+        g = tanh   (W_ig x + b_ig + W_hg h + b_hg)      candidate
+        o = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)
+
+    Backward, with dh = dL/dh_t and dc = dL/dc_t from step t+1:
+
+        dc_t  = dc + dh * o * (1 - tanh(c_t)^2)
+        do    = dh * tanh(c_t) * o (1 - o)        di = dc_t * g * i (1 - i)
+        df    = dc_t * c_{t-1} * f (1 - f)        dg = dc_t * i * (1 - g^2)
+        dc_{t-1} = dc_t * f,   dh_{t-1} = [di df dg do] W_hh
+    """
+
+    num_gates = 4
+    has_cell_state = True
+
+    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+        H = W_ih.shape[0] // 4
+        scale, _, _ = _gate_affine("ssts", H, W_ih.dtype)
+        xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 4H)
+        if b_ih is not None:
+            xp += (b_ih + b_hh) * scale
+        return xp
+
+    def recurrent_weight(self, W_hh, b_hh):
+        scale, _, _ = _gate_affine("ssts", W_hh.shape[1], W_hh.dtype)
+        return np.ascontiguousarray((W_hh * scale[:, None]).T), None  # (H, 4H), pre-scaled
+
+    def allocate(self, T, B, H, dtype, empty=np.empty):
+        return {
+            "gates": empty((T, B, 4 * H), dtype),  # activated i, f, g, o
+            "tc": empty((T, B, H), dtype),         # tanh(c_t)
+        }
+
+    def workspace(self, B, H, dtype):
+        _, alpha, beta = _gate_affine("ssts", H, dtype)
+        return {"alpha": alpha, "beta": beta, "tmp": np.empty((B, H), dtype),
+                "dct": np.empty((B, H), dtype), "d4": np.empty((B, 4 * H), dtype)}
+
+    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+        a = store["gates"][t]                              # (B, 4H)
+        np.matmul(hr, Wr, out=a)                           # (B, H) x (H, 4H)
+        if kern is not None:
+            kern.lstm_forward(a, xp, c, c_out, store["tc"][t], h_out)
+            return
+        H = h.shape[-1]
+        a += xp
+        np.tanh(a, out=a)
+        a *= ws["alpha"]
+        a += ws["beta"]                                    # sigmoid, sigmoid, tanh, sigmoid
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, c, out=c_out)
+        c_out += np.multiply(i, g, out=ws["tmp"])
+        tc = np.tanh(c_out, out=store["tc"][t])
+        np.multiply(o, tc, out=h_out)
+
+    # Small batches: the compiled kernels also run the time loop (see numba_cells); the
+    # driver offers the whole sequence first and loops over step_* when this declines.
+    SEQUENCE_MAX_BATCH = 4
+
+    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+        if kern is None or xp.shape[1] > self.SEQUENCE_MAX_BATCH:
+            return False
+        kern.lstm_sequence_forward(xp, Wr, hs, cs, store["gates"], store["tc"], reverse)
+        return True
+
+    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+        if kern is None or dout.shape[1] > self.SEQUENCE_MAX_BATCH:
+            return False
+        kern.lstm_sequence_backward(dout, dh, dc, store["gates"], store["tc"], c_prev, W_hh, dgi, reverse)
+        return True
+
+    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """One online step with the raw weights (no per-sequence preparation)."""
+        H = h.shape[-1]
+        scale, alpha, beta = _gate_affine("ssts", H, h.dtype)
+        a = x @ W_ih.T                                     # (B, I) x (I, 4H)
+        a += h @ W_hh.T                                    # (B, H) x (H, 4H)
+        if b_ih is not None:
+            a += b_ih
+            a += b_hh
+        a *= scale
+        np.tanh(a, out=a)
+        a *= alpha
+        a += beta
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, c, out=c_out)
+        c_out += i * g
+        np.multiply(o, np.tanh(c_out), out=h_out)
+
+    @staticmethod
+    def cell_grad(dh, dc, store, t):
+        """dL/dc_t: from the future cell state (dc) and through h_t = o * tanh(c_t)."""
+        H = dh.shape[-1]
+        o, tc = store["gates"][t][:, 3 * H:], store["tc"][t]
+        dct = dh * o * (1.0 - tc * tc)
+        if dc is not None:
+            dct += dc
+        return dct
+
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+                      dh_out, dc_out, ws, kern):
+        a, tc = store["gates"][t], store["tc"][t]
+        if kern is not None:
+            kern.lstm_backward(dh, dc, a, c, tc, dgi, dc_out)
+        else:
+            H = dh.shape[-1]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            dct = np.multiply(tc, tc, out=ws["dct"])       # dc_t = dc + dh o (1 - tc^2)
+            np.subtract(1.0, dct, out=dct)
+            dct *= dh
+            dct *= o
+            dct += dc
+            np.multiply(dh, tc, out=dgi[:, 3 * H:])       # d o   (before o's derivative)
+            np.multiply(dct, g, out=dgi[:, :H])            # d i
+            np.multiply(dct, c, out=dgi[:, H:2 * H])       # d f
+            np.multiply(dct, i, out=dgi[:, 2 * H:3 * H])   # d g
+            d4 = np.subtract(1.0, a, out=ws["d4"])         # s (1 - s) for the sigmoid gates
+            d4 *= a
+            dg = d4[:, 2 * H:3 * H]
+            np.multiply(g, g, out=dg)                      # 1 - g^2 for the tanh gate
+            np.subtract(1.0, dg, out=dg)
+            dgi *= d4
+            np.multiply(dct, f, out=dc_out)
+        np.matmul(dgi, W_hh, out=dh_out)                   # (B, 4H) x (4H, H)
+        if rec_mask is not None:
+            dh_out *= rec_mask

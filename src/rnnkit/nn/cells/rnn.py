@@ -1,0 +1,75 @@
+"""The Elman cell (tanh or ReLU): one time step, forward and backward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..functional import ACTIVATIONS
+from ._base import _Declines
+
+
+class RNNCell(_Declines):
+    """Elman cell: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act in {tanh, relu}.
+
+    The textbook's h_t = tanh(W_x x_t + W_h h_{t-1} + b_h) is the same map with
+    W_x = W_ih, W_h = W_hh and b_h = b_ih + b_hh (PyTorch keeps two biases; only their sum
+    matters). The output y_t = W_y h_t + b_y is a separate ``Linear`` layer.
+
+    Backward: dpre_t = dh_t * act'(pre_t), with tanh' = 1 - h_t^2 and relu' = [h_t > 0];
+    dh_{t-1} = dpre_t W_hh.
+    """
+
+    num_gates = 1
+    has_cell_state = False
+
+    def __init__(self, nonlinearity: str = "tanh") -> None:
+        self.nonlinearity = nonlinearity
+        self.act, self.dact = ACTIVATIONS[nonlinearity]
+
+    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+        xp = np.matmul(x2, np.ascontiguousarray(W_ih.T), out=out)  # (T*B, I) x (I, H); NN: BLAS's fast case
+        if b_ih is not None:
+            xp += b_ih + b_hh
+        return xp
+
+    def recurrent_weight(self, W_hh, b_hh):
+        return np.ascontiguousarray(W_hh.T), None          # (H, H): W_hh^T, laid out for h W^T
+
+    def allocate(self, T, B, H, dtype, empty=np.empty):
+        return {}  # h_t itself (kept by the driver) is all backward needs
+
+    def workspace(self, B, H, dtype):
+        return {}
+
+    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+        np.matmul(hr, Wr, out=h_out)                       # (B, H) x (H, H)
+        if kern is not None and self.nonlinearity == "tanh" and h_out.dtype == np.float32:
+            # fused add + tanh; in float64 NumPy's own vectorized tanh is the faster of the two
+            kern.rnn_tanh_forward(h_out, xp)
+            return
+        h_out += xp
+        self.act(h_out, out=h_out)
+
+    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """One online step with the raw weights (no per-sequence preparation)."""
+        np.matmul(x, W_ih.T, out=h_out)                    # (B, I) x (I, H)
+        h_out += h @ W_hh.T                                # (B, H) x (H, H)
+        if b_ih is not None:
+            h_out += b_ih
+            h_out += b_hh
+        self.act(h_out, out=h_out)
+
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
+                      dh_out, dc_out, ws, kern):
+        if self.nonlinearity == "tanh":
+            if kern is not None:
+                kern.tanh_backward(dh, h_new, dgi)
+            else:
+                np.multiply(h_new, h_new, out=dgi)        # dpre = dh * (1 - h^2)
+                np.subtract(1.0, dgi, out=dgi)
+                dgi *= dh
+        else:
+            np.multiply(dh, h_new > 0, out=dgi)
+        np.matmul(dgi, W_hh, out=dh_out)                  # (B, H) x (H, H)
+        if rec_mask is not None:
+            dh_out *= rec_mask

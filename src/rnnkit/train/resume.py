@@ -1,0 +1,132 @@
+"""Checkpoint and resume of a whole training run: :meth:`Trainer.save` and :meth:`Trainer.load`.
+
+One file (the format of :mod:`rnnkit.train.checkpoint`) holds the parameters, the optimizer
+and schedule state, the trainer's random generator and every ``numpy.random.Generator``
+held by the model's modules (e.g. the dropout generators), the counters, the history and
+the callbacks' state, so N steps, save, load, N more steps gives exactly the parameters of
+2N steps in one go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..nn.module import Module
+from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import TrainConfig, _plain
+
+__all__ = ["save_trainer_state", "load_trainer_state", "walk_modules", "TRAINER_FORMAT", "TRAINER_FORMAT_VERSION"]
+
+TRAINER_FORMAT = "rnnkit-trainer"
+TRAINER_FORMAT_VERSION = 1
+
+
+def save_trainer_state(trainer, path) -> Path:
+    """Write everything a bit-exact resume of ``trainer`` needs to ``path`` (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"model." + k: v for k, v in trainer.model.state_dict().items()}
+    opt = trainer.optimizer.state_dict()
+    arrays.update(("optimizer." + k, v) for k, v in opt.pop("arrays").items())
+    hist = trainer.history.state_dict()
+    arrays.update(("history." + k, v) for k, v in hist.pop("arrays").items())
+    cbs = []
+    for i, cb in enumerate(trainer.all_callbacks):
+        state = dict(cb.state_dict())
+        cb_arrays = state.pop("arrays", {})
+        arrays.update((f"callbacks.{i}.{k}", v) for k, v in cb_arrays.items())
+        cbs.append({"class": type(cb).__name__, "state": state, "arrays": sorted(cb_arrays)})
+    extra = None
+    if callable(getattr(trainer.model, "trainer_state", None)):
+        extra, extra_arrays = trainer.model.trainer_state()
+        arrays.update(("extra." + k, v) for k, v in extra_arrays.items())
+    meta = {
+        "format": TRAINER_FORMAT, "format_version": TRAINER_FORMAT_VERSION,
+        "model_class": type(trainer.model).__name__, "config": trainer.config.to_dict(), "optimizer": opt,
+        "schedule": None if trainer.schedule is None else trainer.schedule.state_dict(),
+        "rng": rng_state(trainer.rng), "epoch_rng": trainer._epoch_rng,
+        "model_rngs": {p: rng_state(g) for p, g in _model_generators(trainer.model).items()},
+        "counters": {"step": trainer.step, "epoch": trainer.epoch, "batch_in_epoch": trainer.batch_in_epoch,
+                     "epoch_first_step": trainer._epoch_first_step, "epoch_time": trainer._epoch_time},
+        "history": hist, "callbacks": cbs, "extra": extra,
+    }
+    return save_checkpoint(path, arrays, _plain(meta))
+
+
+def load_trainer_state(path, model, build):
+    """Read ``path``, check it against ``model``, build the trainer with ``build(config)`` and
+    restore its state; raises :class:`CheckpointError` naming what does not match."""
+    arrays, meta = load_checkpoint(path)
+    if meta.get("format") != TRAINER_FORMAT:
+        raise CheckpointError(f"checkpoint {path}: holds format {meta.get('format')!r}, expected "
+                              f"{TRAINER_FORMAT!r}; hint: a saved model loads with its class's load(path)")
+    if not isinstance(meta.get("format_version"), int) or meta["format_version"] > TRAINER_FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path}: trainer format version {meta.get('format_version')!r} is "
+                              f"newer than this rnnkit reads ({TRAINER_FORMAT_VERSION}); hint: upgrade rnnkit")
+    if meta["model_class"] != type(model).__name__:
+        raise CheckpointError(f"checkpoint {path}: saved from a {meta['model_class']}, got a "
+                              f"{type(model).__name__}; hint: build the same model class as the saved run")
+    trainer = build(TrainConfig.from_dict(meta["config"]))
+    try:
+        _restore(trainer, arrays, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        raise CheckpointError(f"checkpoint {path}: cannot restore into this {type(model).__name__}: {exc}; "
+                              "hint: build the model with the same sizes as the saved run") from exc
+    return trainer
+
+
+def _restore(trainer, arrays: dict, meta: dict) -> None:
+    def part(prefix):
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    trainer.model.load_state_dict(part("model."))
+    trainer.optimizer.load_state_dict(dict(meta["optimizer"], arrays=part("optimizer.")))
+    if trainer.schedule is not None:
+        trainer.schedule.load_state_dict(meta["schedule"])
+    set_rng_state(trainer.rng, meta["rng"])
+    gens, saved = _model_generators(trainer.model), meta["model_rngs"]
+    if set(gens) != set(saved):
+        raise ValueError(f"the model's random generators {sorted(gens)} differ from the saved {sorted(saved)}")
+    for p, g in gens.items():
+        set_rng_state(g, saved[p])
+    c = meta["counters"]
+    trainer.step, trainer.epoch, trainer.batch_in_epoch = c["step"], c["epoch"], c["batch_in_epoch"]
+    trainer._epoch_first_step, trainer._epoch_time, trainer._epoch_rng = c["epoch_first_step"], c["epoch_time"], meta["epoch_rng"]
+    trainer.history.load_state_dict(dict(meta["history"], arrays=part("history.")))
+    for i, (cb, saved_cb) in enumerate(zip(trainer.all_callbacks, meta["callbacks"])):
+        if saved_cb["class"] == type(cb).__name__:
+            cb_arrays = {k: arrays[f"callbacks.{i}.{k}"] for k in saved_cb["arrays"]}
+            cb.load_state_dict(dict(saved_cb["state"], arrays=cb_arrays))
+    if meta["extra"] is not None:
+        trainer.model.load_trainer_state(meta["extra"], part("extra."))
+
+
+def walk_modules(obj, prefix: str = "", seen=None):
+    """(path, module) for ``obj`` and every Module reachable through children or attributes."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield prefix.rstrip("."), obj
+    children = dict(getattr(obj, "_children", {}))
+    known = {id(c) for c in children.values()}
+    for name, value in vars(obj).items():
+        if isinstance(value, Module) and id(value) not in known and name not in children:
+            children[name] = value
+    for name, child in children.items():
+        yield from walk_modules(child, f"{prefix}{name}.", seen)
+
+
+def _model_generators(model) -> dict[str, np.random.Generator]:
+    """Every numpy Generator held by the model's modules, by ``path.attribute`` (each once)."""
+    out, seen = {}, set()
+    for path, mod in walk_modules(model):
+        for name, value in vars(mod).items():
+            if isinstance(value, np.random.Generator) and id(value) not in seen:
+                seen.add(id(value))
+                out[f"{path}.{name}" if path else name] = value
+    return out

@@ -1,0 +1,109 @@
+"""The package's floors: imports flow one way, from higher floors to lower ones.
+
+ARCHITECTURE.md draws the same table. A module may import from its own package and from
+packages on lower floors, never from its own floor's neighbours or from above; function-
+level (lazy) imports count too. A new top-level package must be given a floor here.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import rnnkit
+
+FLOORS = {
+    "_version": 0, "utils": 0, "_kernels": 0,  # helpers with no rnnkit imports above them
+    "nn": 1, "data": 1,                        # the engine; data sets and readers
+    "optim": 2, "distributed": 2,              # optimizers, schedules, clipping; the MPI world
+    "train": 3,                                # Trainer, truncated BPTT, checkpoints
+    "models": 4, "diagnostics": 4,             # the estimators; seeing the gradients
+    "interop": 5,                              # ONNX, PyTorch, safetensors
+    "experiments": 6, "bench": 6,              # experiments and speed measurements
+    "cli": 7,                                  # the command line
+    "__main__": 8,
+}
+PACKAGE = Path(rnnkit.__file__).parent
+
+
+def _imports(path: Path, module: str, is_package: bool):
+    """(line, top-level rnnkit package) for every rnnkit import in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            targets = [target] if target != "rnnkit" else [f"rnnkit.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            continue
+        for t in targets:
+            parts = t.split(".")
+            if parts[0] == "rnnkit" and len(parts) > 1:
+                yield node.lineno, parts[1]
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        yield path, ".".join(parts), is_package
+
+
+def test_every_top_level_package_has_a_floor():
+    tops = {p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
+            if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    missing = sorted(tops - set(FLOORS))
+    assert not missing, f"give these packages a floor in FLOORS and ARCHITECTURE.md: {missing}"
+
+
+def test_imports_flow_down_the_floors():
+    wrong = []
+    for path, module, is_package in _modules():
+        parts = module.split(".")
+        if len(parts) < 2:
+            continue  # rnnkit/__init__.py: the public face, may name any floor (lazily)
+        own = parts[1]
+        for line, target in _imports(path, module, is_package):
+            if target != own and FLOORS.get(target, 99) >= FLOORS[own]:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {own} (floor {FLOORS[own]}) "
+                             f"imports {target} (floor {FLOORS.get(target, '?')})")
+    assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    bad = tmp_path / "rnnkit" / "nn" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("def f():\n    from ..train import Trainer\n    from rnnkit.cli import main\n", encoding="utf-8")
+    assert [t for _, t in _imports(bad, "rnnkit.nn.bad", False)] == ["train", "cli"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("losses", "nn.losses"), ("cells", "nn.cells"), ("functional", "nn.functional"), ("init", "nn.init"),
+    ("module", "nn.module"), ("clip", "optim.clip"), ("schedules", "optim.schedules"), ("bptt", "train.bptt"),
+    ("checkpoint", "train.checkpoint"), ("callbacks", "train.callbacks"), ("streams", "train.streams"),
+    ("train_config", "train.config"),
+])
+def test_former_paths_name_the_same_module(old, new):
+    import importlib
+
+    moved, home = importlib.import_module(f"rnnkit.{old}"), importlib.import_module(f"rnnkit.{new}")
+    assert moved is home and getattr(rnnkit, old) is home
+    assert home.__spec__.name == f"rnnkit.{new}"
+
+
+def test_public_names_at_the_top():
+    from rnnkit.train import TBPTT, TrainConfig, Trainer
+
+    assert (rnnkit.Trainer, rnnkit.TrainConfig, rnnkit.TBPTT) == (Trainer, TrainConfig, TBPTT)
+    assert rnnkit.Module is rnnkit.nn.Module
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rnnkit.nope
