@@ -1,5 +1,6 @@
 """Optimization: optimizers over a whole model, learning-rate schedules, gradient clipping.
 
+    optimizer    Optimizer: the base class (slots, step count, state dict)
     optimizers   SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW
     schedules    StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup, ReduceLROnPlateau
     clip         clip_grad_value, clip_grad_norm (global norm), grad_norm, all_finite
@@ -9,7 +10,8 @@ clipping are used through their modules (``rnnkit.optim.schedules``, ``rnnkit.op
 """
 
 from . import clip, schedules
-from .optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, make_optimizer
+from .optimizer import Optimizer
+from .optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, make_optimizer
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "make_optimizer",
            "schedules", "clip"]
