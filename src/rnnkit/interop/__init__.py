@@ -1,0 +1,14 @@
+"""Models leave rnnkit: ONNX, PyTorch and safetensors.
+
+    to_onnx(model_or_layer, path)        an ONNX graph of the standard RNN/LSTM/GRU operators
+    to_torch(model_or_layer)             an equivalent torch.nn.Module (torch imported lazily)
+    from_torch(module)                   an rnnkit layer from torch.nn.RNN/LSTM/GRU
+    save_safetensors / load_safetensors  weights under PyTorch's key names
+
+Each optional package (onnx, torch, safetensors) is imported inside the function that
+needs it; without it the call raises an ImportError naming the extra to install.
+"""
+
+from .onnx_export import to_onnx
+
+__all__ = ["to_onnx"]
