@@ -10,5 +10,6 @@ needs it; without it the call raises an ImportError naming the extra to install.
 """
 
 from .onnx_export import to_onnx
+from .torch_bridge import from_torch, to_torch
 
-__all__ = ["to_onnx"]
+__all__ = ["to_onnx", "to_torch", "from_torch"]
