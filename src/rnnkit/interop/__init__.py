@@ -10,6 +10,7 @@ needs it; without it the call raises an ImportError naming the extra to install.
 """
 
 from .onnx_export import to_onnx
+from .safetensors_io import load_safetensors, save_safetensors
 from .torch_bridge import from_torch, to_torch
 
-__all__ = ["to_onnx", "to_torch", "from_torch"]
+__all__ = ["to_onnx", "to_torch", "from_torch", "save_safetensors", "load_safetensors"]
