@@ -1,20 +1,26 @@
 """``rnnkit predict RUN``: label sequences, tag tokens or decode sources with a trained model.
 
-Inputs come from ``--data FILE`` (the formats the task trains on; labels, tags or targets
-in the file are ignored) or ``--text`` (repeatable; tag: a sentence split on spaces;
+Inputs come from ``--data`` (the formats the task trains on; labels, tags or targets in
+the files are ignored) or ``--text`` (repeatable; tag: a sentence split on spaces;
 seq2seq: one source; a plain text file gives one item per line; a text classifier reads
-sentences the same way). Output goes to stdout,
-or ``--out FILE`` (written atomically):
+sentences the same way). Output goes to stdout, or ``--out FILE`` (written atomically):
 
 - classify: CSV ``index,prediction[,probability]``;
 - tag: ``word<TAB>tag`` lines, a blank line between sentences (CoNLL-U when --out ends
   in ``.conllu``);
 - seq2seq: ``source<TAB>prediction`` lines.
+
+Batch prediction: ``--data`` takes several files, a folder (every file in it) or a glob
+(quoted: ``'data/*.ts'``). The model is loaded once; the predictions form one table with
+the input file in a first ``source`` column, or, with ``--out-dir DIR``, one file per input
+(``DIR/<input name>.csv`` for classify, ``.tsv`` otherwise). ``--engine onnxruntime``
+runs the network through onnxruntime (``pip install 'rnnkit[onnx]'``) instead of rnnkit.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 from pathlib import Path
 
@@ -140,7 +146,8 @@ def _conllu(sentences, tags) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a classify, tag or seq2seq run folder (or model file)")
-    parser.add_argument("--data", metavar="FILE", help="the inputs, in a format the task reads")
+    parser.add_argument("--data", metavar="FILE", nargs="+",
+                        help="the inputs, in a format the task reads: files, folders or globs")
     parser.add_argument("--text", action="append", default=[], metavar="TEXT",
                         help="an input given on the command line (repeatable)")
     parser.add_argument("--format", default=None, choices=list(FORMATS),
@@ -148,6 +155,49 @@ def add_arguments(parser) -> None:
     parser.add_argument("--beam-size", type=int, default=None, metavar="K",
                         help="seq2seq: beam width (default: the run's beam_size)")
     parser.add_argument("--out", metavar="FILE", help="write the predictions here instead of stdout")
+    parser.add_argument("--out-dir", metavar="DIR",
+                        help="several inputs: one prediction file per input in this folder")
+    parser.add_argument("--engine", default="rnnkit", choices=["rnnkit", "onnxruntime"],
+                        help="what runs the network (default: rnnkit)")
+
+
+def expand_data(specs) -> tuple[list[Path], bool]:
+    """Files from ``--data`` arguments (files, folders, globs), in order, each once; and
+    whether they are a batch (several, or from a folder or glob)."""
+    files, batch = [], len(specs) > 1
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise CliError(f"--data {spec}: the folder has no files")
+            files += found
+            batch = True
+        elif path.is_file():
+            files.append(path)
+        elif glob.has_magic(str(spec)):
+            found = sorted(Path(p) for p in glob.glob(str(spec)) if Path(p).is_file())
+            if not found:
+                raise CliError(f"--data {spec}: the pattern matches no file")
+            files += found
+            batch = True
+        else:
+            raise CliError(f"--data {spec}: file not found; hint: check the path")
+    unique = list(dict.fromkeys(files))
+    return unique, batch
+
+
+def _with_source(task: str, text: str, source: str, header: bool) -> str:
+    """Prefix the rows of one input's predictions with its file (one table for a batch)."""
+    lines = text.rstrip("\n").split("\n")
+    if task == "classify":
+        rows = lines if header else lines[1:]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        for k, row in enumerate(csv.reader(rows)):
+            writer.writerow(["source" if header and k == 0 else source] + row)
+        return buf.getvalue()
+    return "".join(f"{source}\t{line}\n" if line else "\n" for line in lines) + "\n"
 
 
 def run(args) -> int:
@@ -158,18 +208,69 @@ def run(args) -> int:
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
-    items = read_inputs(task, config, args.data, args.text, args.format,
-                        text_classifier=getattr(model, "input_kind_", None) == "tokens")
-    check_features(model, items, args.data)
     if args.beam_size is not None:
         if task != "seq2seq" or args.beam_size < 1:
             raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
         model.set_params(beam_size=args.beam_size)
-    text = format_predictions(task, model, items, args.out)
+    text_classifier = getattr(model, "input_kind_", None) == "tokens"
+    if args.engine == "onnxruntime":
+        from ..interop import OnnxPredictor
+
+        try:
+            model = OnnxPredictor(model)
+        except ImportError as exc:
+            raise CliError(str(exc)) from None
     console = Console(args.quiet)
+    if args.text or not args.data:
+        items = read_inputs(task, config, None, args.text, args.format, text_classifier=text_classifier)
+        return _write(console, task, model, items, args.out)
+    files, batch = expand_data(args.data)
+    if not batch:
+        items = read_inputs(task, config, str(files[0]), [], args.format, text_classifier=text_classifier)
+        check_features(model, items, files[0])
+        return _write(console, task, model, items, args.out)
+    if args.out_dir is not None and args.out is not None:
+        raise UsageError("--out and --out-dir: expected one of them (one table, or one file per input)")
+    if args.out and args.out.lower().endswith(".conllu"):
+        raise UsageError("--out: CoNLL-U holds one input; with several use --out-dir DIR or a .tsv file")
+    out_dir = None
+    if args.out_dir is not None:
+        out_dir = Path(args.out_dir)
+        if not out_dir.is_dir():
+            raise CliError(f"--out-dir {out_dir}: the folder does not exist; hint: create it first")
+    from ..train.progress import ProgressBar
+
+    parts, n_items = [], 0
+    bar = ProgressBar(len(files), desc="predict", enabled=False if args.quiet else None)
+    for k, path in enumerate(files):
+        items = read_inputs(task, config, str(path), [], args.format, text_classifier=text_classifier)
+        check_features(model, items, path)
+        text = format_predictions(task, model, items, None)
+        n_items += len(items)
+        if out_dir is not None:
+            target = out_dir / (path.stem + (".csv" if task == "classify" else ".tsv"))
+            write_text_atomic(target, text)
+        else:
+            parts.append(_with_source(task, text, str(path), header=k == 0))
+        bar.update()
+    bar.close()
+    if out_dir is not None:
+        console.note(f"wrote {n_items} prediction(s) for {len(files)} input(s) to {out_dir}")
+        return EXIT_OK
+    table = "".join(parts)
     if args.out:
-        write_text_atomic(args.out, text)
-        console.note(f"wrote {len(items)} prediction(s) to {args.out}")
+        write_text_atomic(args.out, table)
+        console.note(f"wrote {n_items} prediction(s) for {len(files)} input(s) to {args.out}")
+    else:
+        console.result(table.rstrip("\n"))
+    return EXIT_OK
+
+
+def _write(console, task, model, items, out):
+    text = format_predictions(task, model, items, out)
+    if out:
+        write_text_atomic(out, text)
+        console.note(f"wrote {len(items)} prediction(s) to {out}")
     else:
         console.result(text.rstrip("\n"))
     return EXIT_OK
@@ -183,5 +284,7 @@ COMMAND = Command(
     epilog=examples("rnnkit predict runs/classify-<stamp> --data new_series.ts --out labels.csv",
                     "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
                     "rnnkit predict runs/tag-<stamp> --data sentences.txt --out tagged.conllu",
-                    "rnnkit predict runs/seq2seq-<stamp> --text 123+45 --text 9+990 --beam-size 4"),
+                    "rnnkit predict runs/seq2seq-<stamp> --text 123+45 --text 9+990 --beam-size 4",
+                    "rnnkit predict runs/classify-<stamp> --data 'new/*.ts' --out-dir predictions/",
+                    "rnnkit predict runs/classify-<stamp> --data new/ --engine onnxruntime --out all.csv"),
 )

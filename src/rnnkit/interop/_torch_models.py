@@ -1,0 +1,115 @@
+"""The fitted models' networks as torch modules (built on first use; torch passed in).
+
+See :mod:`rnnkit.interop.torch_bridge` for what each forward takes and returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import CharLM, FeedForward, NotFittedError, SequenceClassifier, SequenceRegressor, SequenceTagger
+from ..models.network import SequenceNet
+
+_CLASSES: dict = {}
+
+
+def _classes(torch):
+    """Define the torch module classes once (torch is only importable lazily)."""
+    if _CLASSES:
+        return _CLASSES
+    nn = torch.nn
+    pack = nn.utils.rnn.pack_padded_sequence
+    unpack = nn.utils.rnn.pad_packed_sequence
+
+    class TorchSequenceNet(nn.Module):
+        """[Embedding ->] RNN -> pooling (last, mean, max or none) -> Linear."""
+
+        def __init__(self, rnn, head, pooling, embedding=None):
+            super().__init__()
+            if embedding is not None:
+                self.embedding = embedding
+            self.rnn, self.head, self.pooling = rnn, head, pooling
+
+        def forward(self, x, lengths):
+            """x (B, T, F) or ids (B, T); lengths (B,) -> (B, K), or (B, T, K) for pooling none."""
+            if hasattr(self, "embedding"):
+                x = self.embedding(x)                                            # (B, T, E)
+            T = x.shape[1]
+            lengths = torch.as_tensor(lengths, dtype=torch.int64).cpu()
+            packed = pack(x, lengths, batch_first=True, enforce_sorted=False)
+            out, h = self.rnn(packed)
+            out, _ = unpack(out, batch_first=True, total_length=T)               # (B, T, D*H), zeros past ends
+            h = h[0] if isinstance(h, tuple) else h                              # (L*D, B, H)
+            D = 2 if self.rnn.bidirectional else 1
+            if self.pooling == "last":                                           # forward at the last step,
+                z = h[-D:].transpose(0, 1).reshape(x.shape[0], -1)               # reverse at t = 0
+            elif self.pooling == "mean":
+                z = out.sum(dim=1) / lengths.to(out.dtype)[:, None]
+            elif self.pooling == "max":
+                inside = torch.arange(T)[None, :, None] < lengths[:, None, None]
+                z = torch.where(inside, out, torch.tensor(-torch.inf, dtype=out.dtype)).amax(dim=1)
+            else:
+                z = out
+            return self.head(z)
+
+    class TorchMLP(nn.Module):
+        """Linear -> act -> ... -> Linear (children fc0, fc1, ..., out as in rnnkit)."""
+
+        def __init__(self, layers, out, activation):
+            super().__init__()
+            for k, layer in enumerate(layers):
+                self.add_module(f"fc{k}", layer)
+            self.n, self.out = len(layers), out
+            self.act = torch.tanh if activation == "tanh" else torch.relu
+
+        def forward(self, x):
+            x = x.reshape(x.shape[0], -1)                                        # (B, W*F) for windows
+            for k in range(self.n):
+                x = self.act(getattr(self, f"fc{k}")(x))
+            return self.out(x)
+
+    class TorchCharLM(nn.Module):
+        """Embedding -> RNN -> Linear, one character per call: (ids (B,), state) -> (logits, state)."""
+
+        def __init__(self, embed, rnn, head):
+            super().__init__()
+            self.embed, self.rnn, self.head = embed, rnn, head
+
+        def forward(self, ids, state=None):
+            out, state = self.rnn(self.embed(ids)[None], state)                # (1, B, H)
+            return self.head(out[0]), state
+
+    _CLASSES.update(SequenceNet=TorchSequenceNet, MLP=TorchMLP, CharLM=TorchCharLM)
+    return _CLASSES
+
+
+def model_to_torch(model, torch):
+    from .torch_bridge import to_torch
+
+    classes = _classes(torch)
+    name = type(model).__name__
+    supported = (SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM)
+    if not isinstance(model, supported):
+        raise TypeError(f"model_or_layer: expected an rnnkit.nn layer (RNN, LSTM, GRU, Linear, Embedding) or a "
+                        f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward or CharLM, "
+                        f"got {name}; hint: convert its layers one by one, e.g. to_torch(model.net_.rnn)")
+    try:
+        model._check_fitted()
+    except NotFittedError:
+        raise NotFittedError(f"model: cannot convert an unfitted {name}; hint: fit(...) it or load a saved one") from None
+    net = model.net_
+    if isinstance(model, FeedForward):
+        out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)
+    elif isinstance(model, CharLM):
+        out = classes["CharLM"](to_torch(net.embed), to_torch(net.rnn), to_torch(net.head))
+    else:
+        if not isinstance(net, SequenceNet):
+            raise ValueError(f"model: a {name} with spelling features (affix_length, word_shape) is not "
+                             "converted; hint: to_onnx exports it, or convert model.net_.rnn alone")
+        emb = to_torch(net.embedding) if net.embedding is not None else None
+        out = classes["SequenceNet"](to_torch(net.rnn), to_torch(net.head), net.pooling, emb)
+    return out.eval()
+
+
+def as_numpy(t) -> np.ndarray:
+    return t.detach().cpu().numpy()

@@ -1,0 +1,119 @@
+"""``to_onnx(model_or_layer, path)``: an rnnkit layer or fitted model as an ONNX file.
+
+Layers (``rnnkit.nn.RNN``/``LSTM``/``GRU``): inputs ``input`` (T, B, I) float32, or
+(B, T, I) with ``batch_first``; with ``lengths=True`` also ``lengths`` (B,) int32; with
+``state=True`` also ``h0`` (and ``c0``) (L*D, B, H). Outputs ``output``, ``h_n`` (and
+``c_n``), shaped as the layer's ``forward`` returns them. Batch and time axes are dynamic.
+
+Models: see :mod:`rnnkit.interop.onnx_models` for each graph's inputs and outputs. What a
+consumer needs to pre- and post-process (vocabularies, classes, scalers, the feature
+spelling rules) is written as JSON into the model's ``metadata_props``, keys ``rnnkit.*``.
+
+The graph is checked with ``onnx.checker.check_model(full_check=True)`` before it is
+written, atomically; a missing folder, an unfitted model and a model feature ONNX cannot
+express are refused with a one-line error naming which.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .._version import __version__
+from ..nn import GRU, LSTM, RNN
+from ..utils.atomic import atomic_write_bytes
+from ._graph import Graph
+from .onnx_layers import emit_recurrent
+
+LAYERS = (RNN, LSTM, GRU)
+
+
+def require(module: str, what: str, extra: str):
+    """Import an optional package or raise a one-line ImportError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"rnnkit.interop.{what} needs {module.split('.')[0]}: "
+                          f"pip install 'rnnkit[{extra}]'") from None
+
+
+def check_out_path(path, name: str = "path") -> Path:
+    """The file to write: its folder must exist (it is not created behind the caller's back)."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"{name}: expected a file path (str or pathlib.Path), got {type(path).__name__}")
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{name}: {p} is a folder; expected a file name such as {p / 'model.onnx'}")
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"{name}: the folder {p.parent} does not exist; hint: create it first")
+    return p
+
+
+def _check_layer(layer) -> None:
+    if not isinstance(layer, LAYERS):
+        raise TypeError(f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit "
+                        f"model, got {type(layer).__name__}")
+
+
+def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> object:
+    """The ONNX ModelProto of one recurrent layer stack (see the module docstring)."""
+    _check_layer(layer)
+    g = Graph(onnx)
+    F = onnx.TensorProto.FLOAT
+    I, H, LD = layer.input_size, layer.hidden_size, layer.num_layers * layer.num_directions
+    DH = H * layer.num_directions
+    bf = layer.batch_first
+    x = g.input("input", F, ["B", "T", I] if bf else ["T", "B", I])
+    lens = g.input("lengths", onnx.TensorProto.INT32, ["B"]) if lengths else None
+    h0 = c0 = None
+    if state:
+        h0 = g.input("h0", F, [LD, "B", H])
+        if layer.mode == "LSTM":
+            c0 = g.input("c0", F, [LD, "B", H])
+    xt = g.op("Transpose", [x], perm=[1, 0, 2]) if bf else x
+    out, h_n, c_n, _ = emit_recurrent(g, layer, xt, lengths=lens, h0=h0, c0=c0)
+    if bf:
+        out = g.op("Transpose", [out], perm=[1, 0, 2])
+    g.output(out, "output", F, ["B", "T", DH] if bf else ["T", "B", DH])
+    g.output(h_n, "h_n", F, [LD, "B", H])
+    if c_n is not None:
+        g.output(c_n, "c_n", F, [LD, "B", H])
+    meta = {"rnnkit.kind": "layer", "rnnkit.layer": json.dumps(layer_spec(layer))}
+    return g.model(type(layer).__name__, _meta(meta), doc=repr(layer))
+
+
+def layer_spec(layer) -> dict:
+    return {"class": type(layer).__name__, "mode": layer.mode, "input_size": layer.input_size,
+            "hidden_size": layer.hidden_size, "num_layers": layer.num_layers,
+            "bidirectional": layer.bidirectional, "batch_first": layer.batch_first, "bias": layer.bias}
+
+
+def _meta(meta: dict) -> dict:
+    return {"rnnkit.version": __version__, **meta}
+
+
+def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False) -> Path | dict:
+    """Write ``model_or_layer`` as ONNX to ``path``; returns the path written.
+
+    ``lengths``/``state`` add the ``lengths`` and ``h0``/``c0`` inputs to a layer's graph
+    (models decide their own inputs). A :class:`~rnnkit.models.Seq2Seq` becomes two graphs,
+    ``<stem>.encoder.onnx`` and ``<stem>.decoder.onnx`` beside ``path``; the return value
+    is then ``{"encoder": path, "decoder": path}``.
+    """
+    onnx = require("onnx", "to_onnx", "onnx")
+    p = check_out_path(path)
+    if isinstance(model_or_layer, LAYERS):
+        models = {"": layer_graph(onnx, model_or_layer, lengths=lengths, state=state)}
+    else:
+        from .onnx_models import model_graphs
+
+        models = model_graphs(onnx, model_or_layer)
+    written = {}
+    for part, model in models.items():
+        onnx.checker.check_model(model, full_check=True)
+        target = p if not part else p.with_name(f"{p.stem}.{part}{p.suffix or '.onnx'}")
+        atomic_write_bytes(target, model.SerializeToString())
+        written[part] = target
+    return written[""] if "" in written else written
