@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..nn import GRU, LSTM, RNN
-from ..utils.atomic import atomic_write_bytes
+from ..utils.atomic import write_bytes_atomic
 from ._graph import Graph
 from .onnx_layers import emit_recurrent
 
@@ -114,6 +114,6 @@ def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False)
     for part, model in models.items():
         onnx.checker.check_model(model, full_check=True)
         target = p if not part else p.with_name(f"{p.stem}.{part}{p.suffix or '.onnx'}")
-        atomic_write_bytes(target, model.SerializeToString())
+        write_bytes_atomic(target, model.SerializeToString())
         written[part] = target
     return written[""] if "" in written else written

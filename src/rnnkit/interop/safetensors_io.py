@@ -21,7 +21,7 @@ import numpy as np
 
 from .._version import __version__
 from ..nn.module import Module
-from ..utils.atomic import atomic_write_bytes
+from ..utils.atomic import write_bytes_atomic
 from .onnx_export import LAYERS, check_out_path, layer_spec, require
 
 
@@ -51,7 +51,7 @@ def save_safetensors(layer_or_model, path) -> Path:
     module, meta = _module_of(layer_or_model)
     tensors = {k: np.ascontiguousarray(v) for k, v in module.state_dict().items()}
     data = st.save(tensors, metadata={"format": "pt", "rnnkit.version": __version__, **meta})
-    return atomic_write_bytes(p, data)
+    return write_bytes_atomic(p, data)
 
 
 def load_safetensors(path, into=None):
