@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.functional import softmax
+from ._inputs import coerce_Xy
 from ._sequence import RecurrentEstimator, check_label_array, r2_score
 from .base import decode_labels, encode_labels
 
@@ -96,6 +97,7 @@ class SequenceClassifier(RecurrentEstimator):
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of sequences whose predicted label equals ``y``."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         y = check_label_array(y, len(pred))
         return float(np.mean(pred == y))
@@ -196,6 +198,7 @@ class SequenceRegressor(RecurrentEstimator):
 
     def score(self, X, y) -> float:
         """R^2 (averaged over target columns; over every step when ``pooling="none"``)."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if self.pooling == "none":
             if not isinstance(y, (list, tuple)) or len(y) != len(pred):

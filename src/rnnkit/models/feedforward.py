@@ -23,6 +23,7 @@ from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 from ..nn import Linear
 from ._data import FEATURES, as_sequences, batch_indices
+from ._inputs import coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels
 
@@ -167,11 +168,13 @@ class FeedForward(BaseEstimator):
     def fit(self, X, y, *, validation_data=None):
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
+        X, y = coerce_Xy(X, y)
         rng = self._make_rng()
         x = self._vectors(X, fit=True).astype(self.dtype)
         t = self._targets(y, len(x), fit=True)
         val = None
         if validation_data is not None:
+            validation_data = coerce_Xy(*validation_data, names=("validation_data[0]", "validation_data[1]"))
             vx = self._vectors(validation_data[0], fit=False, name="validation_data[0]").astype(self.dtype)
             val = [(vx, self._targets(validation_data[1], len(vx), fit=False, name="validation_data[1]"))]
         self.net_ = self._build_net(rng)
@@ -191,7 +194,7 @@ class FeedForward(BaseEstimator):
     def _raw(self, X):
         self._check_fitted()
         self.net_.eval()
-        y, _ = self.net_.forward(self._vectors(X, fit=False).astype(self.dtype))
+        y, _ = self.net_.forward(self._vectors(coerce_X(X), fit=False).astype(self.dtype))
         return y.astype(np.float64)
 
     def predict_proba(self, X):
@@ -212,6 +215,7 @@ class FeedForward(BaseEstimator):
 
     def score(self, X, y) -> float:
         """Accuracy (classification) or R^2 (regression)."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if self.task_ == "classification":
             return float(np.mean(pred == check_label_array(y, len(pred))))

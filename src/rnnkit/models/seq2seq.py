@@ -42,6 +42,7 @@ import numbers
 import numpy as np
 
 from ._data import pad_ids
+from ._inputs import coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
 from .seq2seq_net import Seq2SeqBatch, Seq2SeqNet
@@ -168,6 +169,7 @@ class Seq2Seq(BaseEstimator):
 
     # -- data ---------------------------------------------------------------------------
     def _encode_sources(self, sources):
+        sources = coerce_X(sources, "sources", split_text=False)
         seqs, is_text = token_sequences(sources, "sources")
         if is_text != self.source_is_text_:
             raise TypeError(f"sources: expected {'strings' if self.source_is_text_ else 'token lists'} "
@@ -193,6 +195,7 @@ class Seq2Seq(BaseEstimator):
     def fit(self, sources, targets, *, validation_data=None):
         """Learn p(target | source) from paired lists; returns self."""
         self._validate_params()
+        sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
         src, self.source_is_text_ = token_sequences(sources, "sources")
         tgt, self.target_is_text_ = token_sequences(targets, "targets")
         if len(src) != len(tgt):
@@ -206,7 +209,8 @@ class Seq2Seq(BaseEstimator):
         tgt_ids = [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in tgt]
         val = None
         if validation_data is not None:
-            vs, vt = _pair(validation_data)
+            vs, vt = coerce_Xy(*_pair(validation_data), split_text=False,
+                               names=("validation_data[0]", "validation_data[1]"))
             vt, _ = token_sequences(vt, "validation_data[1]")
             val = list(self._batches(self._encode_sources(vs),
                                      [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in vt]))
@@ -250,6 +254,7 @@ class Seq2Seq(BaseEstimator):
 
     def score(self, sources, targets) -> float:
         """Exact-match accuracy of :meth:`predict` against ``targets``."""
+        sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
         pred = self.predict(sources)
         tgt, _ = token_sequences(targets, "targets")
         if len(tgt) != len(pred):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._data import Batch, as_sequences, pad_features, step_mask
+from ._inputs import coerce_Xy
 from ._sequence import RecurrentEstimator
 from .base import check_choice, check_int_param, decode_labels, encode_labels
 from .vocab import Vocab
@@ -191,6 +192,7 @@ class SequenceTagger(RecurrentEstimator):
 
     def score(self, X, y) -> float:
         """Token accuracy over every token of every sentence."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if not isinstance(y, (list, tuple)) or len(y) != len(pred):
             raise ValueError(f"y: expected {len(pred)} tag sequences, got {type(y).__name__}")
