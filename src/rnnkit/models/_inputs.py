@@ -70,6 +70,8 @@ def _item(v):
 
 def coerce_X(X, name: str = "X", *, split_text: bool = True):
     """``X`` as the estimators' own input kinds (see the module docstring)."""
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name}: sparse input is not supported; hint: pass X.toarray(), a dense array")
     if isinstance(X, (np.ndarray, str, bytes)):
         return X                                      # the estimator's own checks speak for these
     if isinstance(X, (list, tuple)):

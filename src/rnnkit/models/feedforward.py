@@ -16,7 +16,10 @@ regression for float ``y`` and classification otherwise (str, int, bool labels).
 
 from __future__ import annotations
 
+import numbers
 import numpy as np
+
+import warnings
 
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
@@ -25,7 +28,30 @@ from ..nn import Linear
 from ._data import FEATURES, as_sequences, batch_indices
 from ._inputs import coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
-from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels
+from .base import (BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels,
+                   encode_labels)
+
+
+def _as_table(X, name):
+    """Lists of equal-length lists of numbers are a table (N, F), as scikit-learn reads them;
+    object arrays of numbers are converted (anything else in them is a TypeError)."""
+    if isinstance(X, (list, tuple)) and X and all(isinstance(r, (list, tuple)) for r in X):
+        if len({len(r) for r in X}) == 1 and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                 for r in X for v in r):
+            return np.asarray(X, dtype=np.float64)
+    if isinstance(X, np.ndarray):
+        if np.iscomplexobj(X):
+            raise ValueError(f"{name}: Complex data not supported; expected real numbers")
+        if X.dtype == object and X.ndim == 2:
+            try:
+                return X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{name}: {exc}") from None
+        if X.ndim == 1 and np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"{name}: expected a 2-D array (N, F), got a 1-D array of shape {X.shape}; "
+                             "Reshape your data either using X.reshape(-1, 1) if your data has a single "
+                             "feature or X.reshape(1, -1) if it contains a single sample.")
+    return X
 
 
 class MLPNet(Module):
@@ -102,7 +128,10 @@ class FeedForward(BaseEstimator):
 
     # -- inputs ---------------------------------------------------------------------------
     def _vectors(self, X, *, fit, name="X") -> np.ndarray:
+        X = _as_table(X, name)
         if isinstance(X, np.ndarray) and X.ndim == 2 and np.issubdtype(X.dtype, np.number):
+            if X.shape[1] == 0:
+                raise ValueError(f"{name}: got 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
             if fit:
                 self.input_mode_, self.window_ = "vectors", None
                 self.n_features_in_ = X.shape[1]
@@ -110,7 +139,8 @@ class FeedForward(BaseEstimator):
                 raise ValueError(f"{name}: expected sequences like the data seen in fit, got a 2-D array "
                                  f"{X.shape}; hint: a 3-D array (N, T, F) or a list of (T, F) arrays")
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"{name}: expected {self.n_features_in_} features (as in fit), got {X.shape[1]}")
+                raise ValueError(f"{name}: X has {X.shape[1]} features, but FeedForward is expecting "
+                                 f"{self.n_features_in_} features as input (as in fit)")
             if not np.all(np.isfinite(X)):
                 raise ValueError(f"{name}: contains NaN or inf")
             if X.shape[0] == 0:
@@ -136,6 +166,10 @@ class FeedForward(BaseEstimator):
         return out.reshape(len(seqs), -1)                     # (N, W * F)
 
     def _targets(self, y, n, *, fit, name="y"):
+        if y is None:
+            raise ValueError(f"{name}: FeedForward requires y to be passed, but the target y is None")
+        if np.iscomplexobj(y):
+            raise ValueError(f"{name}: Complex data not supported; expected real numbers or labels")
         if fit:
             arr = np.asarray(y)
             task = self.task
@@ -143,11 +177,20 @@ class FeedForward(BaseEstimator):
                 task = "regression" if np.issubdtype(arr.dtype, np.floating) else "classification"
             self.task_ = task
         if self.task_ == "classification":
+            arr = np.asarray(y)
+            if arr.ndim == 2 and arr.shape[1] == 1:                   # scikit-learn's column vector
+                warnings.warn("A column-vector y was passed when a 1d array was expected; it is read as "
+                              "one label per row (y.ravel())", data_conversion_warning(), stacklevel=3)
+                y = arr.ravel()
             arr = check_label_array(y, n, name)
+            if np.issubdtype(arr.dtype, np.floating) and np.any(arr != np.round(arr)):
+                raise ValueError(f"{name}: Unknown label type: continuous values for a classifier; hint: "
+                                 "task='regression' (or 'auto', which picks it for float targets)")
             if fit:
                 self.classes_ = np.unique(arr)
                 if len(self.classes_) < 2:
-                    raise ValueError(f"{name}: expected at least 2 distinct classes, got {self.classes_.tolist()}")
+                    raise ValueError(f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} "
+                                     f"class {self.classes_.tolist()}")
             idx = np.clip(np.searchsorted(self.classes_, arr), 0, len(self.classes_) - 1)
             if np.any(self.classes_[idx] != arr):
                 raise ValueError(f"{name}: expected labels among classes_ {self.classes_.tolist()}")
@@ -197,11 +240,18 @@ class FeedForward(BaseEstimator):
         y, _ = self.net_.forward(self._vectors(coerce_X(X), fit=False).astype(self.dtype))
         return y.astype(np.float64)
 
-    def predict_proba(self, X):
-        """Class probabilities (N, C) (classification only)."""
+    @property
+    def predict_proba(self):
+        """Class probabilities (N, C): ``predict_proba(X)``. Only a classifier has it (an
+        attribute error otherwise, so ``hasattr(model, "predict_proba")`` tells)."""
+        task = getattr(self, "task_", None) if getattr(self, "net_", None) is not None else self.task
+        if task == "regression":
+            raise AttributeError("predict_proba: a FeedForward fitted for regression has no class "
+                                 "probabilities; hint: use predict")
+        return self._predict_proba
+
+    def _predict_proba(self, X):
         self._check_fitted()
-        if self.task_ != "classification":
-            raise ValueError("predict_proba: this model was fitted for regression; hint: use predict")
         return softmax(self._raw(X), axis=-1)
 
     def predict(self, X):
