@@ -19,8 +19,14 @@ the column and the row.
 from __future__ import annotations
 
 import numbers
+from typing import Any, TypeAlias
 
 import numpy as np
+
+#: What ``fit``/``predict``/``score`` take as inputs: see the module docstring.
+XLike: TypeAlias = Any
+#: What they take as targets: labels, values, tag lists, or a column name of the frame X.
+YLike: TypeAlias = Any
 
 ACCEPTED = ("a list of sequences, a NumPy array, anything with to_numpy() or __array__, "
             "or a pandas/polars frame (one text or token-list column, or numeric columns)")

@@ -20,13 +20,14 @@ import numbers
 import numpy as np
 
 import warnings
+from typing import Self
 
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 from ..nn import Linear
 from ._data import FEATURES, as_sequences, batch_indices
-from ._inputs import coerce_X, coerce_Xy
+from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
 from .base import (BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels,
                    encode_labels)
@@ -67,7 +68,7 @@ class MLPNet(Module):
                        for k in range(len(hidden_sizes))]
         self.out = self.add_module("out", Linear(sizes[-1], out_features, dtype=dtype, rng=rng))
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
         """x (N, F) -> (y (N, K), cache)."""
         caches, acts = [], []
         for layer in self.layers:
@@ -208,7 +209,7 @@ class FeedForward(BaseEstimator):
         return ((a2 - self.y_mean_) / self.y_scale_).astype(self.dtype)
 
     # -- fit / predict --------------------------------------------------------------------
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
         X, y = coerce_Xy(X, y)
@@ -250,11 +251,11 @@ class FeedForward(BaseEstimator):
                                  "probabilities; hint: use predict")
         return self._predict_proba
 
-    def _predict_proba(self, X):
+    def _predict_proba(self, X: XLike) -> np.ndarray:
         self._check_fitted()
         return softmax(self._raw(X), axis=-1)
 
-    def predict(self, X):
+    def predict(self, X: XLike) -> np.ndarray:
         """Labels (N,) for classification; values (N,) or (N, K) for regression."""
         self._check_fitted()
         y = self._raw(X)
@@ -263,7 +264,7 @@ class FeedForward(BaseEstimator):
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self.y_ndim_ == 1 else y
 
-    def score(self, X, y) -> float:
+    def score(self, X: XLike, y: YLike) -> float:
         """Accuracy (classification) or R^2 (regression)."""
         X, y = coerce_Xy(X, y)
         pred = self.predict(X)
