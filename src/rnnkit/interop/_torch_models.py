@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..models import CharLM, FeedForward, NotFittedError, SequenceClassifier, SequenceRegressor, SequenceTagger
+from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 
 _CLASSES: dict = {}
@@ -96,7 +97,7 @@ def model_to_torch(model, torch):
     try:
         model._check_fitted()
     except NotFittedError:
-        raise NotFittedError(f"model: cannot convert an unfitted {name}; hint: fit(...) it or load a saved one") from None
+        raise not_fitted_error(f"model: cannot convert an unfitted {name}; hint: fit(...) it or load a saved one") from None
     net = model.net_
     if isinstance(model, FeedForward):
         out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..models import (CharLM, FeedForward, Forecaster, NotFittedError, Seq2Seq, SequenceClassifier,
                       SequenceRegressor, SequenceTagger)
+from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ._graph import Graph
 from .onnx_layers import emit_recurrent, step_mask
@@ -61,7 +62,7 @@ def _check(model) -> None:
     try:
         model._check_fitted()
     except NotFittedError:
-        raise NotFittedError(f"model: cannot export an unfitted {type(model).__name__}; "
+        raise not_fitted_error(f"model: cannot export an unfitted {type(model).__name__}; "
                              "hint: fit(...) it or load a saved one first") from None
 
 

@@ -32,12 +32,13 @@ def _module_of(obj) -> tuple[Module, dict]:
             meta["rnnkit.layer"] = json.dumps(layer_spec(obj))
         return obj, meta
     from ..models import BaseEstimator, NotFittedError
+    from ..models.base import not_fitted_error
 
     if isinstance(obj, BaseEstimator):
         try:
             obj._check_fitted()
         except NotFittedError:
-            raise NotFittedError(f"layer_or_model: cannot save the weights of an unfitted {type(obj).__name__}; "
+            raise not_fitted_error(f"layer_or_model: cannot save the weights of an unfitted {type(obj).__name__}; "
                                  "hint: fit(...) it or load a saved one first") from None
         return obj.net_, {"rnnkit.kind": type(obj).__name__}
     raise TypeError(f"layer_or_model: expected an rnnkit layer (rnnkit.nn.*) or a fitted rnnkit model, "

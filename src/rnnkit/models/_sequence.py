@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._inputs import coerce_X, coerce_Xy
 from ._data import FEATURES, TOKENS, Batch, as_sequences, batch_indices, pad_inputs, step_mask
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .network import SequenceNet
@@ -74,6 +75,7 @@ class RecurrentEstimator(BaseEstimator):
     # -- fit ------------------------------------------------------------------------------
     def _fit_sequences(self, X, y, validation_data=None):
         self._validate_params()
+        X, y = coerce_Xy(X, y)
         rng = self._make_rng()
         inputs = self._encode_inputs(X, fit=True)
         targets = self._encode_targets(y, inputs, fit=True)
@@ -82,8 +84,9 @@ class RecurrentEstimator(BaseEstimator):
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise TypeError("validation_data: expected a pair (X_val, y_val), got "
                                 f"{type(validation_data).__name__}")
-            vx = self._encode_inputs(validation_data[0], fit=False, name="validation_data[0]")
-            vy = self._encode_targets(validation_data[1], vx, fit=False, name="validation_data[1]")
+            vX, vY = coerce_Xy(*validation_data, names=("validation_data[0]", "validation_data[1]"))
+            vx = self._encode_inputs(vX, fit=False, name="validation_data[0]")
+            vy = self._encode_targets(vY, vx, fit=False, name="validation_data[1]")
             val = [self._batch(vx, idx, vy) for idx in batch_indices(len(vx), 4 * self.batch_size)]
         lengths = np.array([len(s) for s in inputs])
 
@@ -109,7 +112,7 @@ class RecurrentEstimator(BaseEstimator):
     def _outputs(self, X) -> list[np.ndarray]:
         """The head's output per sequence: (K,) rows, or (T_i, K) when pooling is none."""
         self._check_fitted()
-        inputs = self._encode_inputs(X, fit=False)
+        inputs = self._encode_inputs(coerce_X(X), fit=False)
         self.net_.eval()
         order = np.argsort([len(s) for s in inputs], kind="stable")  # little padding
         results: list = [None] * len(inputs)

@@ -50,7 +50,7 @@ class Attention(Module):
         return dm_context + self.key.backward(dkeys, m)
 
     # -- attention over the memory -------------------------------------------------------------
-    def forward(self, o, memory):
+    def forward(self, o: np.ndarray, memory: tuple) -> tuple[np.ndarray, tuple]:
         """o (T, B, H) -> (z (T, B, H), cache)."""
         m, keys, mask = memory
         ob = o.transpose(1, 0, 2)                                       # (B, T, H)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,42 @@ _REGISTRY: dict[str, type] = {}
 
 
 class NotFittedError(ValueError, AttributeError):
-    """A model was used before ``fit`` (or ``load``)."""
+    """A model was used before ``fit`` (or ``load``).
+
+    When scikit-learn is in use (``sklearn.exceptions`` imported), the error raised is also
+    ``sklearn.exceptions.NotFittedError`` (see :func:`not_fitted_error`); rnnkit never
+    imports scikit-learn itself.
+    """
+
+
+_SKLEARN_TWINS: dict = {}
+
+
+def _sklearn_twin(ours: type, name: str):
+    """``ours`` combined with scikit-learn's class of the same role, when scikit-learn is loaded."""
+    sk = sys.modules.get("sklearn.exceptions")
+    theirs = getattr(sk, name, None) if sk is not None else None
+    if theirs is None:
+        return ours
+    if ours not in _SKLEARN_TWINS:
+        _SKLEARN_TWINS[ours] = type(ours.__name__, (ours, theirs), {"__module__": ours.__module__,
+                                                                    "__doc__": ours.__doc__})
+    return _SKLEARN_TWINS[ours]
+
+
+def not_fitted_error(message: str) -> NotFittedError:
+    """A :class:`NotFittedError` that is also scikit-learn's when scikit-learn is loaded."""
+    return _sklearn_twin(NotFittedError, "NotFittedError")(message)
+
+
+class _DataConversionWarning(UserWarning):
+    """Data was converted to the layout the model needs (a column vector y, raveled)."""
+
+
+def data_conversion_warning() -> type:
+    """The warning class for converted data: scikit-learn's ``DataConversionWarning`` too
+    when scikit-learn is loaded."""
+    return _sklearn_twin(_DataConversionWarning, "DataConversionWarning")
 
 
 def make_recurrent(cell, input_size, hidden_size, num_layers=1, *, bidirectional=False,
@@ -144,7 +180,8 @@ class BaseEstimator:
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
         kind = self._estimator_type
-        return Tags(estimator_type=kind, target_tags=TargetTags(required=self._requires_y),
+        return Tags(estimator_type=kind, target_tags=TargetTags(required=self._requires_y,
+                                                                multi_output=kind == "regressor"),
                     classifier_tags=ClassifierTags() if kind == "classifier" else None,
                     regressor_tags=RegressorTags() if kind == "regressor" else None,
                     input_tags=InputTags(three_d_array=True, string=True))
@@ -218,8 +255,8 @@ class BaseEstimator:
     # -- fitted state ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if getattr(self, "net_", None) is None:
-            raise NotFittedError(f"{type(self).__name__}: this model is not fitted yet; "
-                                 "hint: call fit(X, y) first, or load(path) a saved model")
+            raise not_fitted_error(f"{type(self).__name__}: this model is not fitted yet; "
+                                   "hint: call fit(X, y) first, or load(path) a saved model")
 
     def _fit_state(self) -> dict:
         raise NotImplementedError

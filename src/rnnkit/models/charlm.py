@@ -31,6 +31,7 @@ or fit on a text that has them).
 from __future__ import annotations
 
 import numbers
+from typing import Self
 
 import numpy as np
 
@@ -141,7 +142,7 @@ class CharLM(BaseEstimator):
         return vocab.encode(text)
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, text, *, validation_data=None):
+    def fit(self, text: str, *, validation_data: str | None = None) -> Self:
         """Learn from one text (a str); ``validation_data``: a str for the per-epoch val loss."""
         self._validate_params()
         _check_text(text, "text", self.batch_size + 1)
@@ -180,7 +181,7 @@ class CharLM(BaseEstimator):
             total += s
         return total / (len(ids) - 1)
 
-    def score(self, text) -> float:
+    def score(self, text: str) -> float:
         """Minus :meth:`evaluate`: the mean log-likelihood per character (higher is better)."""
         return -self.evaluate(text)
 
@@ -193,7 +194,7 @@ class CharLM(BaseEstimator):
         logits, _ = net.head.forward(out[-1])              # (1, V)
         return logits, state
 
-    def predict(self, prefixes):
+    def predict(self, prefixes: str | list[str]) -> str | list[str]:
         """The most likely next character after each prefix (a str gives one character)."""
         self._check_fitted()
         single = isinstance(prefixes, str)

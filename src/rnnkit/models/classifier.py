@@ -15,9 +15,12 @@ regulariser that also trains UNK's embedding.
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 
 from ..nn.functional import softmax
+from ._inputs import XLike, YLike, coerce_Xy
 from ._sequence import RecurrentEstimator, check_label_array, r2_score
 from .base import decode_labels, encode_labels
 
@@ -46,7 +49,7 @@ class SequenceClassifier(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn from sequences ``X`` and one label per sequence ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data)
 
@@ -81,21 +84,22 @@ class SequenceClassifier(RecurrentEstimator):
     def _set_target_state(self, state):
         self.classes_ = decode_labels(state["classes"])
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: XLike) -> np.ndarray:
         """Logits (N, C)."""
         return np.stack(self._outputs(X)).astype(np.float64)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: XLike) -> np.ndarray:
         """Class probabilities (N, C), columns in the order of ``classes_``."""
         return softmax(self.decision_function(X), axis=-1)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: XLike) -> np.ndarray:
         """The most probable label of each sequence, (N,)."""
         self._check_fitted()
         return self.classes_[np.argmax(self.decision_function(X), axis=-1)]
 
-    def score(self, X, y) -> float:
+    def score(self, X: XLike, y: YLike) -> float:
         """Accuracy: the fraction of sequences whose predicted label equals ``y``."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         y = check_label_array(y, len(pred))
         return float(np.mean(pred == y))
@@ -124,7 +128,7 @@ class SequenceRegressor(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn from sequences ``X`` and targets ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data)
 
@@ -186,7 +190,7 @@ class SequenceRegressor(RecurrentEstimator):
         self.y_scale_ = np.asarray(state["scale"], np.float64)
         self.y_ndim_ = state["ndim"]
 
-    def predict(self, X):
+    def predict(self, X: XLike) -> np.ndarray | list[np.ndarray]:
         """(N,) or (N, K); with ``pooling="none"`` a list of (T_i,) or (T_i, K) arrays."""
         self._check_fitted()
         outs = [o.astype(np.float64) * self.y_scale_ + self.y_mean_ for o in self._outputs(X)]
@@ -194,8 +198,9 @@ class SequenceRegressor(RecurrentEstimator):
             outs = [o[..., 0] for o in outs]
         return outs if self.pooling == "none" else np.stack(outs)
 
-    def score(self, X, y) -> float:
+    def score(self, X: XLike, y: YLike) -> float:
         """R^2 (averaged over target columns; over every step when ``pooling="none"``)."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if self.pooling == "none":
             if not isinstance(y, (list, tuple)) or len(y) != len(pred):

@@ -16,6 +16,10 @@ regression for float ``y`` and classification otherwise (str, int, bool labels).
 
 from __future__ import annotations
 
+import numbers
+import warnings
+from typing import Self
+
 import numpy as np
 
 from ..nn import Linear
@@ -23,8 +27,32 @@ from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 from ._data import FEATURES, as_sequences, batch_indices
+from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
-from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels
+from .base import (BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels,
+                   encode_labels)
+
+
+def _as_table(X, name):
+    """Lists of equal-length lists of numbers are a table (N, F), as scikit-learn reads them;
+    object arrays of numbers are converted (anything else in them is a TypeError)."""
+    if isinstance(X, (list, tuple)) and X and all(isinstance(r, (list, tuple)) for r in X):
+        if len({len(r) for r in X}) == 1 and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                 for r in X for v in r):
+            return np.asarray(X, dtype=np.float64)
+    if isinstance(X, np.ndarray):
+        if np.iscomplexobj(X):
+            raise ValueError(f"{name}: Complex data not supported; expected real numbers")
+        if X.dtype == object and X.ndim == 2:
+            try:
+                return X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{name}: {exc}") from None
+        if X.ndim == 1 and np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"{name}: expected a 2-D array (N, F), got a 1-D array of shape {X.shape}; "
+                             "Reshape your data either using X.reshape(-1, 1) if your data has a single "
+                             "feature or X.reshape(1, -1) if it contains a single sample.")
+    return X
 
 
 class MLPNet(Module):
@@ -40,7 +68,7 @@ class MLPNet(Module):
                        for k in range(len(hidden_sizes))]
         self.out = self.add_module("out", Linear(sizes[-1], out_features, dtype=dtype, rng=rng))
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
         """x (N, F) -> (y (N, K), cache)."""
         caches, acts = [], []
         for layer in self.layers:
@@ -101,7 +129,10 @@ class FeedForward(BaseEstimator):
 
     # -- inputs ---------------------------------------------------------------------------
     def _vectors(self, X, *, fit, name="X") -> np.ndarray:
+        X = _as_table(X, name)
         if isinstance(X, np.ndarray) and X.ndim == 2 and np.issubdtype(X.dtype, np.number):
+            if X.shape[1] == 0:
+                raise ValueError(f"{name}: got 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
             if fit:
                 self.input_mode_, self.window_ = "vectors", None
                 self.n_features_in_ = X.shape[1]
@@ -109,7 +140,8 @@ class FeedForward(BaseEstimator):
                 raise ValueError(f"{name}: expected sequences like the data seen in fit, got a 2-D array "
                                  f"{X.shape}; hint: a 3-D array (N, T, F) or a list of (T, F) arrays")
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"{name}: expected {self.n_features_in_} features (as in fit), got {X.shape[1]}")
+                raise ValueError(f"{name}: X has {X.shape[1]} features, but FeedForward is expecting "
+                                 f"{self.n_features_in_} features as input (as in fit)")
             if not np.all(np.isfinite(X)):
                 raise ValueError(f"{name}: contains NaN or inf")
             if X.shape[0] == 0:
@@ -135,6 +167,10 @@ class FeedForward(BaseEstimator):
         return out.reshape(len(seqs), -1)                     # (N, W * F)
 
     def _targets(self, y, n, *, fit, name="y"):
+        if y is None:
+            raise ValueError(f"{name}: FeedForward requires y to be passed, but the target y is None")
+        if np.iscomplexobj(y):
+            raise ValueError(f"{name}: Complex data not supported; expected real numbers or labels")
         if fit:
             arr = np.asarray(y)
             task = self.task
@@ -142,11 +178,20 @@ class FeedForward(BaseEstimator):
                 task = "regression" if np.issubdtype(arr.dtype, np.floating) else "classification"
             self.task_ = task
         if self.task_ == "classification":
+            arr = np.asarray(y)
+            if arr.ndim == 2 and arr.shape[1] == 1:                   # scikit-learn's column vector
+                warnings.warn("A column-vector y was passed when a 1d array was expected; it is read as "
+                              "one label per row (y.ravel())", data_conversion_warning(), stacklevel=3)
+                y = arr.ravel()
             arr = check_label_array(y, n, name)
+            if np.issubdtype(arr.dtype, np.floating) and np.any(arr != np.round(arr)):
+                raise ValueError(f"{name}: Unknown label type: continuous values for a classifier; hint: "
+                                 "task='regression' (or 'auto', which picks it for float targets)")
             if fit:
                 self.classes_ = np.unique(arr)
                 if len(self.classes_) < 2:
-                    raise ValueError(f"{name}: expected at least 2 distinct classes, got {self.classes_.tolist()}")
+                    raise ValueError(f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} "
+                                     f"class {self.classes_.tolist()}")
             idx = np.clip(np.searchsorted(self.classes_, arr), 0, len(self.classes_) - 1)
             if np.any(self.classes_[idx] != arr):
                 raise ValueError(f"{name}: expected labels among classes_ {self.classes_.tolist()}")
@@ -164,14 +209,16 @@ class FeedForward(BaseEstimator):
         return ((a2 - self.y_mean_) / self.y_scale_).astype(self.dtype)
 
     # -- fit / predict --------------------------------------------------------------------
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
+        X, y = coerce_Xy(X, y)
         rng = self._make_rng()
         x = self._vectors(X, fit=True).astype(self.dtype)
         t = self._targets(y, len(x), fit=True)
         val = None
         if validation_data is not None:
+            validation_data = coerce_Xy(*validation_data, names=("validation_data[0]", "validation_data[1]"))
             vx = self._vectors(validation_data[0], fit=False, name="validation_data[0]").astype(self.dtype)
             val = [(vx, self._targets(validation_data[1], len(vx), fit=False, name="validation_data[1]"))]
         self.net_ = self._build_net(rng)
@@ -191,17 +238,24 @@ class FeedForward(BaseEstimator):
     def _raw(self, X):
         self._check_fitted()
         self.net_.eval()
-        y, _ = self.net_.forward(self._vectors(X, fit=False).astype(self.dtype))
+        y, _ = self.net_.forward(self._vectors(coerce_X(X), fit=False).astype(self.dtype))
         return y.astype(np.float64)
 
-    def predict_proba(self, X):
-        """Class probabilities (N, C) (classification only)."""
+    @property
+    def predict_proba(self):
+        """Class probabilities (N, C): ``predict_proba(X)``. Only a classifier has it (an
+        attribute error otherwise, so ``hasattr(model, "predict_proba")`` tells)."""
+        task = getattr(self, "task_", None) if getattr(self, "net_", None) is not None else self.task
+        if task == "regression":
+            raise AttributeError("predict_proba: a FeedForward fitted for regression has no class "
+                                 "probabilities; hint: use predict")
+        return self._predict_proba
+
+    def _predict_proba(self, X: XLike) -> np.ndarray:
         self._check_fitted()
-        if self.task_ != "classification":
-            raise ValueError("predict_proba: this model was fitted for regression; hint: use predict")
         return softmax(self._raw(X), axis=-1)
 
-    def predict(self, X):
+    def predict(self, X: XLike) -> np.ndarray:
         """Labels (N,) for classification; values (N,) or (N, K) for regression."""
         self._check_fitted()
         y = self._raw(X)
@@ -210,8 +264,9 @@ class FeedForward(BaseEstimator):
         y = y * self.y_scale_ + self.y_mean_
         return y[:, 0] if self.y_ndim_ == 1 else y
 
-    def score(self, X, y) -> float:
+    def score(self, X: XLike, y: YLike) -> float:
         """Accuracy (classification) or R^2 (regression)."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if self.task_ == "classification":
             return float(np.mean(pred == check_label_array(y, len(pred))))

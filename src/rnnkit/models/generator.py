@@ -24,6 +24,7 @@ outputs back, one ``step`` of the recurrent layers per output.
 from __future__ import annotations
 
 import numbers
+from typing import Self
 from dataclasses import dataclass
 
 import numpy as np
@@ -262,7 +263,7 @@ class SequenceGenerator(BaseEstimator):
             yield GeneratorBatch(cond[idx], inputs, targets, lengths)
 
     # -- fit / predict / generate / score --------------------------------------------------
-    def fit(self, conditions, sequences, *, validation_data=None):
+    def fit(self, conditions, sequences, *, validation_data: tuple | None = None) -> Self:
         """Learn p(sequence | condition); ``validation_data``: (conditions, sequences). Returns self."""
         self._validate_params()
         cond = self._conditions(conditions, fitting=True)
@@ -299,7 +300,7 @@ class SequenceGenerator(BaseEstimator):
         temperature = check_temperature(temperature)
         return self._decode(condition, length, max_len, temperature, top_k, seed)
 
-    def predict(self, conditions, length=None, *, max_len=None):
+    def predict(self, conditions, length: int | None = None, *, max_len: int | None = None) -> list:
         """The most likely token at each step (greedy), or the vectors; a list per condition."""
         return self._decode(conditions, length, max_len, None, None, None, force_list=True)
 

@@ -123,7 +123,7 @@ class SequenceNet(BatchProtocol, Module):
         self.head = self.add_module("head", Linear(D * hidden_size, output_size, dtype=dtype, rng=rng))
         self.dtype = self.rnn.dtype
 
-    def forward(self, inputs, lengths):
+    def forward(self, inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, tuple]:
         """inputs (T, B, F) or (T, B) ids; lengths (B,) -> (y, cache), y (B, K) or (T, B, K)."""
         emb_cache = None
         x = inputs

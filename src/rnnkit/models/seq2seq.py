@@ -38,10 +38,12 @@ Decoding after training is greedy or beam search (:mod:`rnnkit.models.decoding`)
 from __future__ import annotations
 
 import numbers
+from typing import Self
 
 import numpy as np
 
 from ._data import pad_ids
+from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
 from .seq2seq_net import Seq2SeqBatch, Seq2SeqNet
@@ -168,6 +170,7 @@ class Seq2Seq(BaseEstimator):
 
     # -- data ---------------------------------------------------------------------------
     def _encode_sources(self, sources):
+        sources = coerce_X(sources, "sources", split_text=False)
         seqs, is_text = token_sequences(sources, "sources")
         if is_text != self.source_is_text_:
             raise TypeError(f"sources: expected {'strings' if self.source_is_text_ else 'token lists'} "
@@ -190,9 +193,10 @@ class Seq2Seq(BaseEstimator):
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
-    def fit(self, sources, targets, *, validation_data=None):
+    def fit(self, sources: XLike, targets: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn p(target | source) from paired lists; returns self."""
         self._validate_params()
+        sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
         src, self.source_is_text_ = token_sequences(sources, "sources")
         tgt, self.target_is_text_ = token_sequences(targets, "targets")
         if len(src) != len(tgt):
@@ -206,7 +210,8 @@ class Seq2Seq(BaseEstimator):
         tgt_ids = [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in tgt]
         val = None
         if validation_data is not None:
-            vs, vt = _pair(validation_data)
+            vs, vt = coerce_Xy(*_pair(validation_data), split_text=False,
+                               names=("validation_data[0]", "validation_data[1]"))
             vt, _ = token_sequences(vt, "validation_data[1]")
             val = list(self._batches(self._encode_sources(vs),
                                      [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in vt]))
@@ -221,7 +226,8 @@ class Seq2Seq(BaseEstimator):
         self.net_ = net
         return self
 
-    def predict(self, sources, *, beam_size=None, max_len=None, length_penalty=None):
+    def predict(self, sources: XLike, *, beam_size: int | None = None, max_len: int | None = None,
+                length_penalty: float | None = None) -> list:
         """Decode each source: greedy (``beam_size=1``) or beam search. Returns strings when
         the targets were strings, else token lists."""
         self._check_fitted()
@@ -248,8 +254,9 @@ class Seq2Seq(BaseEstimator):
                 out.append("".join(map(str, toks)) if self.target_is_text_ else toks)
         return out
 
-    def score(self, sources, targets) -> float:
+    def score(self, sources: XLike, targets: YLike) -> float:
         """Exact-match accuracy of :meth:`predict` against ``targets``."""
+        sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
         pred = self.predict(sources)
         tgt, _ = token_sequences(targets, "targets")
         if len(tgt) != len(pred):

@@ -28,9 +28,12 @@ from about 90% to over 93% (``benchmarks/quality_part1.py``). Off by default.
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 
 from ._data import Batch, as_sequences, pad_features, step_mask
+from ._inputs import XLike, YLike, coerce_Xy
 from ._sequence import RecurrentEstimator
 from .base import check_choice, check_int_param, decode_labels, encode_labels
 from .vocab import Vocab
@@ -73,7 +76,7 @@ class SequenceTagger(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
         """Learn from token sequences ``X`` and aligned tag sequences ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data)
 
@@ -179,18 +182,19 @@ class SequenceTagger(RecurrentEstimator):
     def _set_target_state(self, state):
         self.classes_ = decode_labels(state["classes"])
 
-    def predict_proba(self, X) -> list[np.ndarray]:
+    def predict_proba(self, X: XLike) -> list[np.ndarray]:
         """Per sentence, tag probabilities (T_i, C), columns in the order of ``classes_``."""
         from ..nn.functional import softmax
         return [softmax(o.astype(np.float64), axis=-1) for o in self._outputs(X)]
 
-    def predict(self, X) -> list[list]:
+    def predict(self, X: XLike) -> list[list]:
         """The most probable tag of every token: a list of tag lists aligned with ``X``."""
         self._check_fitted()
         return [self.classes_[np.argmax(o, axis=-1)].tolist() for o in self._outputs(X)]
 
-    def score(self, X, y) -> float:
+    def score(self, X: XLike, y: YLike) -> float:
         """Token accuracy over every token of every sentence."""
+        X, y = coerce_Xy(X, y)
         pred = self.predict(X)
         if not isinstance(y, (list, tuple)) or len(y) != len(pred):
             raise ValueError(f"y: expected {len(pred)} tag sequences, got {type(y).__name__}")

@@ -138,7 +138,7 @@ class FeatureTaggerNet(BatchProtocol, Module):
         self.head = self.add_module("head", Linear(D * hidden_size, output_size, dtype=dtype, rng=rng))
         self.dtype = self.rnn.dtype
 
-    def forward(self, inputs, lengths):
+    def forward(self, inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, tuple]:
         """inputs (T, B, 1 + F) ids, lengths (B,) -> (logits (T, B, K), cache)."""
         ids, feats = inputs[..., 0], inputs[..., 1:]              # (T, B), (T, B, F)
         if feats.shape[-1] != self.n_features:

@@ -29,7 +29,7 @@ class Linear(Module):
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}, bias={'bias' in self._params}"
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x (N..., I) -> (y (N..., O), cache)."""
         x = _checks.float_array("x", x, self.dtype, tuple(range(1, 8)))
         if x.shape[-1] != self.in_features:
@@ -71,7 +71,7 @@ class Embedding(Module):
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
-    def forward(self, ids):
+    def forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ids (N...) ints in [0, V) -> (vectors (N..., E), cache)."""
         ids = np.asarray(ids)
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
