@@ -204,12 +204,12 @@ def test_read_midi_refuses_non_midi_damaged_and_empty_files(tmp_path):
     mido = pytest.importorskip("mido", reason="reading MIDI needs mido")
     text = tmp_path / "notes.mid"
     text.write_text("this is not music\n")
-    with pytest.raises(DataFormatError, match="not a readable MIDI file"):
+    with pytest.raises(DataFormatError, match="not a MIDI file .it starts with b'this'"):
         read_midi(text)
     good = midi_bytes(np.array([[0, 24, 60, 0], [24, 24, 62, 0]]))
     cut = tmp_path / "cut.mid"
     cut.write_bytes(good[:30])
-    with pytest.raises(DataFormatError, match="not a readable MIDI file"):
+    with pytest.raises(DataFormatError, match="a damaged MIDI file, not readable"):
         read_midi(cut)
     empty = mido.MidiFile()
     empty.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
@@ -310,3 +310,107 @@ def test_building_from_music21_reproduces_the_shipped_pieces(tmp_path):
     for name, notes in zip(built.names, built.notes):
         assert np.array_equal(shipped.notes[shipped.names.index(name)], notes), name
     assert report["read"] == len(built.names) >= 3
+
+
+# -- the command line ---------------------------------------------------------------------------------
+def _rnnkit(capsys, *argv):
+    from rnnkit.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def music_run(tmp_path_factory):
+    from rnnkit.cli import main
+
+    folder = tmp_path_factory.mktemp("runs") / "music"
+    assert main(["train", "music", "--preset", "tiny", "--out", str(folder), "-q"]) == 0
+    return folder
+
+
+def test_train_music_writes_results_and_a_sample(music_run):
+    import json
+
+    results = json.loads((music_run / "metrics.json").read_text())["results"]
+    assert results["metric"] == "NLL/frame (nats)" and results["split"] == "test"
+    assert np.isfinite(results["model"]) and results["n"] == 3934
+    assert 0 <= results["frame_accuracy"] <= 1 and 0 < results["repeat_accuracy"] < 1
+    assert "independent notes (training frequencies)" in results["baselines"]
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    assert (music_run / "plots" / "sample.png").read_bytes()[:4] == b"\x89PNG"
+    notes = read_midi(music_run / "plots" / "sample.mid")
+    assert len(notes) and notes[:, 2].min() >= 36 and notes[:, 2].max() <= 81
+
+
+def test_generate_music_writes_the_same_midi_for_the_same_seed(music_run, tmp_path, capsys):
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    for out in (a, b):
+        code, _, err = _rnnkit(capsys, "generate", music_run, "--out", out, "--seed", 7, "--length", 12,
+                               "--tempo", 120, "--program", 52)
+        assert code == 0, err
+    assert a.read_bytes() == b.read_bytes()
+    mido = pytest.importorskip("mido", reason="reading the MIDI file back needs mido")
+    mid = mido.MidiFile(str(a))
+    assert [m.program for t in mid.tracks for m in t if m.type == "program_change"] == [52]
+    first_test = music.jsb_chorales("test")
+    assert f"8 of the primer {first_test.names[0]}, 12 generated" in err
+    notes = read_midi(a)
+    assert np.array_equal(music.piano_roll(notes)[:8], music.piano_roll(first_test.notes[0])[:8])
+    if pytest.importorskip("matplotlib", reason="the PNG needs matplotlib"):
+        assert a.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_generate_music_primer_from_midi_clips_outside_notes(music_run, tmp_path, capsys):
+    pytest.importorskip("mido", reason="reading a primer needs mido")
+    primer = write_midi(tmp_path / "tune.mid", np.array([[0, 24, 60, 0], [24, 24, 100, 0],
+                                                        [24, 24, 64, 0], [48, 24, 20, 0]]))
+    code, _, err = _rnnkit(capsys, "generate", music_run, "--out", tmp_path / "p.mid", "--primer", primer,
+                           "--seed", 1)
+    assert code == 0, err
+    assert "note: 2 of the 4 notes of tune.mid lie outside the model's range MIDI 36..81" in err
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"RIFF1234 not midi", "not a MIDI file"),
+    (midi_bytes(np.array([[0, 24, 60, 0]]))[:40], "a damaged MIDI file"),
+])
+def test_generate_music_bad_primer_is_one_error_line(music_run, tmp_path, capsys, content, message):
+    pytest.importorskip("mido", reason="reading a primer needs mido")
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(content)
+    code, out, err = _rnnkit(capsys, "generate", music_run, "--out", tmp_path / "p.mid", "--primer", bad)
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_generate_music_primer_without_notes_in_range(music_run, tmp_path, capsys):
+    pytest.importorskip("mido", reason="reading a primer needs mido")
+    high = write_midi(tmp_path / "high.mid", np.array([[0, 24, 110, 0]]))
+    code, _, err = _rnnkit(capsys, "generate", music_run, "--out", tmp_path / "p.mid", "--primer", high)
+    assert code == 1 and "no note lies in the model's range MIDI 36..81" in err
+
+
+def test_train_music_on_a_folder_of_midi_files(tmp_path, capsys):
+    pytest.importorskip("mido", reason="reading MIDI needs mido")
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        pitches = rng.integers(55, 70, 12)
+        notes = np.stack([np.arange(12) * 24, np.full(12, 24), pitches, np.zeros(12, int)], 1)
+        write_midi(folder / f"tune{k}.mid", notes)
+    (folder / "readme.txt").write_text("not read")
+    code, out, err = _rnnkit(capsys, "train", "music", "--preset", "tiny", "--data", folder, "--mode", "melody",
+                             "--out", tmp_path / "run", "--no-plots")
+    assert code == 0, err
+    assert "3 pieces are too few to split by name; all train" in err
+    assert "training NLL/frame" in out
+
+
+def test_datasets_lists_the_chorales_and_refuses_unknown_builds(capsys):
+    code, out, _ = _rnnkit(capsys, "datasets")
+    assert code == 0 and "jsb" in out and ".mid .midi" in out
+    code, _, err = _rnnkit(capsys, "datasets", "build", "mnist")
+    assert code == 2 and "expected a set name, one of jsb, got 'mnist'" in err

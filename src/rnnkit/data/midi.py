@@ -11,8 +11,8 @@ drums, is skipped). The division is 480 ticks per quarter.
 
 :func:`read_midi` reads a user's file with ``mido`` (``pip install 'rnnkit[music]'``),
 imported when called: every channel but 10 (drums), note-on with velocity 0 counted as a
-note-off, times rounded to 1/24 quarter. It refuses a file that is not MIDI, is damaged,
-or has no notes, with one line that says which.
+note-off, times rounded to 1/24 quarter. It refuses a file that is not MIDI (no ``MThd``
+header), is damaged, or has no notes, with one line that says which.
 """
 
 from __future__ import annotations
@@ -126,12 +126,17 @@ def read_midi(path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"MThd":
+        raise DataFormatError(path, f"not a MIDI file (it starts with {head!r}, not the MIDI header b'MThd')",
+                              hint="pass a standard MIDI file (.mid)")
     try:
         mid = mido.MidiFile(str(path))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError... by damage
         text = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataFormatError(path, f"not a readable MIDI file ({text})",
-                              hint="pass a standard MIDI file (.mid)") from None
+        raise DataFormatError(path, f"a damaged MIDI file, not readable ({type(exc).__name__}: {text})",
+                              hint="export it again from the program that made it") from None
     tpb = mid.ticks_per_beat
     if not tpb or tpb <= 0:
         raise DataFormatError(path, "not a readable MIDI file (SMPTE time division is not supported)")

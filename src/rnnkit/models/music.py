@@ -428,3 +428,32 @@ def bay_scores(predicted, truth) -> dict:
             "recall": tp / (tp + fn) if tp + fn else 0.0,
             "f1": 2 * tp / (2 * tp + fp + fn) if denom else 0.0,
             "tp": tp, "fp": fp, "fn": fn}
+
+
+def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha: float = 1.0) -> float:
+    """The memoryless baseline's NLL per frame on ``test``, fitted on ``train``.
+
+    poly: independent notes, each sounding with its add-``alpha`` training frequency
+    p_n (the model with no past); melody: each token with its add-``alpha`` training
+    frequency. Pitches outside ``low``..``high`` are not counted.
+    """
+    check_choice("mode", mode, MODES)
+    if mode == "poly":
+        frames = np.concatenate([np.asarray(t, bool) for t in train])[:, low:high + 1]
+        p = (frames.sum(axis=0) + alpha) / (len(frames) + 2 * alpha)             # (P,)
+        y = np.concatenate([np.asarray(t, bool) for t in test])[:, low:high + 1]
+        return float(-(y * np.log(p) + (~y) * np.log1p(-p)).sum(axis=1).mean())
+    counts = np.bincount(np.concatenate(train), minlength=REST + 1)[:REST + 1].astype(np.float64)
+    keep = np.zeros(REST + 1, bool)
+    keep[low:high + 1] = keep[HOLD] = keep[REST] = True
+    p = (counts + alpha) * keep
+    p /= p.sum()
+    toks = np.concatenate(test)
+    return float(-np.log(p[toks]).mean())
+
+
+def repeat_scores(pieces, low: int, high: int) -> dict:
+    """:func:`bay_scores` of predicting each frame as a copy of the one before (silence first)."""
+    rolls = [np.asarray(t, bool)[:, low:high + 1] for t in pieces]
+    pred = [np.concatenate([np.zeros_like(t[:1]), t[:-1]]) for t in rolls]
+    return bay_scores(pred, rolls)
