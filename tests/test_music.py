@@ -414,3 +414,14 @@ def test_datasets_lists_the_chorales_and_refuses_unknown_builds(capsys):
     assert code == 0 and "jsb" in out and ".mid .midi" in out
     code, _, err = _rnnkit(capsys, "datasets", "build", "mnist")
     assert code == 2 and "expected a set name, one of jsb, got 'mnist'" in err
+
+
+def test_evaluate_music_run_on_its_test_split_and_on_a_midi_file(music_run, tmp_path, capsys):
+    code, out, err = _rnnkit(capsys, "evaluate", music_run)
+    assert code == 0, err
+    assert out.startswith("test NLL/frame (nats) on 3,934 frames")
+    pytest.importorskip("mido", reason="reading MIDI needs mido")
+    tune = write_midi(tmp_path / "tune.mid", np.array([[0, 24, 60, 0], [24, 48, 64, 0]]))
+    code, out, err = _rnnkit(capsys, "evaluate", music_run, "--data", tune)
+    assert code == 0, err
+    assert "NLL/frame (nats) on 3 frames" in out

@@ -227,6 +227,10 @@ class MusicSet:
         return MusicSet([self.names[i] for i in idx], [self.notes[i] for i in idx],
                         [split] * len(idx), self.licence, self.source)
 
+    def pitch_range(self) -> tuple[int, int]:
+        """(lowest, highest) MIDI pitch over every piece."""
+        return pitch_range(np.concatenate(self.notes))
+
     def rolls(self, frames_per_quarter: int = 1) -> list:
         return [piano_roll(n, frames_per_quarter) for n in self.notes]
 
