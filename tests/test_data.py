@@ -208,11 +208,11 @@ def test_shipped_sets():
 def test_registry_lists_every_set_and_loads_it():
     expected = {"pydoc": "charlm", "mackey-glass": "forecast", "seasonal": "forecast",
                 "adding": "seq2seq", "running-sum": "seq2seq", "copy-memory": "seq2seq",
-                "arithmetic": "seq2seq", "tiny-pos": "tag", "waveforms": "classify"}
+                "arithmetic": "seq2seq", "tiny-pos": "tag", "waveforms": "classify", "jsb": "music"}
     assert {name: d.task for name, d in DATASETS.items()} == expected
     small = {"pydoc": {"max_chars": 500}, "mackey-glass": {"n": 50}, "seasonal": {"n": 50},
              "adding": {"n": 4}, "running-sum": {"n": 4}, "copy-memory": {"n": 4},
-             "arithmetic": {"n": 4}, "tiny-pos": {}, "waveforms": {"split": "test"}}
+             "arithmetic": {"n": 4}, "tiny-pos": {}, "waveforms": {"split": "test"}, "jsb": {"split": "test"}}
     for name, d in DATASETS.items():
         assert d.description and d.source and d.returns
         first, again = load_dataset(name, **small[name]), load_dataset(name, **small[name])

@@ -1,10 +1,15 @@
-"""``rnnkit generate RUN``: sample text from a charlm run, or sequences from a generate run.
+"""``rnnkit generate RUN``: sample text from a charlm run, sequences from a generate run, or
+a piece of music from a music run.
 
 charlm: ``--prime`` text to start from, ``--length`` characters, ``--temperature`` (lower
 is more conservative), ``--top-k`` (sample among the k most likely), ``--seed`` for the
 same text every time. generate: one sequence per ``--condition`` (default: every class);
 text is sampled like charlm, series are deterministic and printed as CSV
-(``condition,t,value``), with ``--plot FILE.png`` to draw them.
+(``condition,t,value``), with ``--plot FILE.png`` to draw them. music: ``--out
+piece.mid`` (required), ``--length`` frames after a ``--primer`` (a MIDI file, a chorale's
+name such as bwv66.6, or none; default: the first test chorale for a run on the
+chorales) of which ``--primer-frames`` frames are read; the MIDI file gets ``--tempo`` and
+``--program``, and ``piece.png`` beside it shows the piano roll beside the real piece.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from ._base import EXIT_OK, Command, Console, UsageError, examples
 from ..utils.atomic import write_text_atomic
 
-TASKS = ("charlm", "generate")
+TASKS = ("charlm", "generate", "music")
 
 
 def generate_text(model, task: str, args, config) -> str:
@@ -78,7 +83,17 @@ def add_arguments(parser) -> None:
                         help="generate: the class to generate (repeatable; default: all)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="generate (series): also draw the sequences")
-    parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")
+    parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout "
+                        "(music: the MIDI file to write, e.g. piece.mid)")
+    parser.add_argument("--primer", default=None, metavar="SOURCE",
+                        help="music: a MIDI file, a chorale name (bwv66.6) or none to start from "
+                             "(default: the first test chorale for a run on jsb)")
+    parser.add_argument("--primer-frames", type=int, default=None, metavar="N",
+                        help="music: frames of the primer read before generating (default: the run's)")
+    parser.add_argument("--tempo", type=float, default=None, metavar="BPM",
+                        help="music: quarter notes per minute in the MIDI file (default: the run's)")
+    parser.add_argument("--program", type=int, default=None, metavar="N",
+                        help="music: General MIDI instrument 0..127 (default: the run's, 19 organ)")
 
 
 def run(args) -> int:
@@ -93,8 +108,16 @@ def run(args) -> int:
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit generate")
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
-    text = generate_text(model, task, args, config)
     console = Console(args.quiet)
+    if task == "music":
+        from .music_generate import generate_music
+
+        generate_music(model, args, config, console)
+        return EXIT_OK
+    for flag in ("primer", "primer_frames", "tempo", "program"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"--{flag.replace('_', '-')}: only for a music run, not a {task} run")
+    text = generate_text(model, task, args, config)
     if args.out:
         write_text_atomic(args.out, text)
         console.note(f"wrote {args.out}")
@@ -105,10 +128,12 @@ def run(args) -> int:
 
 COMMAND = Command(
     name="generate",
-    help="sample text from a charlm run, or sequences from a generate run",
+    help="sample text from a charlm run, sequences from a generate run, or music (MIDI)",
     description=__doc__.split("\n\n", 1)[1],
     add_arguments=add_arguments, run=run,
     epilog=examples("rnnkit generate runs/charlm-<stamp> --prime 'def ' --length 300",
                     "rnnkit generate runs/charlm-<stamp> --temperature 0.5 --top-k 10 --seed 1",
-                    "rnnkit generate runs/generate-<stamp> --condition square --plot square.png"),
+                    "rnnkit generate runs/generate-<stamp> --condition square --plot square.png",
+                    "rnnkit generate runs/music-<stamp> --out piece.mid --length 64 --seed 1",
+                    "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid"),
 )

@@ -180,6 +180,7 @@ def _cell(value) -> str:
 _TASK_COMMANDS = {
     "charlm": "rnnkit generate", "generate": "rnnkit generate", "forecast": "rnnkit forecast",
     "classify": "rnnkit predict", "tag": "rnnkit predict", "seq2seq": "rnnkit predict",
+    "music": "rnnkit generate",
 }
 
 

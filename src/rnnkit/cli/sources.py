@@ -20,6 +20,7 @@ ucr        (by content)                classify, generate: the older UCR layout,
 conllu     .conllu .conll .iob .bio    tag (also word ... tag column files)
 tsv        .tsv .tab                   seq2seq; generate (condition -> text);
                                        classify (text -> label, split on spaces)
+midi       .mid .midi                  music (a file, or a folder of files)
 =========  ==========================  ========================================
 
 A file whose extension says little (none, ``.txt``, ``.tsv``) is looked at: lines of
@@ -49,6 +50,7 @@ FORMATS = {
     "conllu": (".conllu", ".conll", ".iob", ".bio"),
     "tsv": (".tsv", ".tab"),
     "ucr": (),
+    "midi": (".mid", ".midi"),
 }
 
 TASK_FORMATS = {
@@ -58,6 +60,7 @@ TASK_FORMATS = {
     "tag": ("conllu",),
     "seq2seq": ("tsv",),
     "generate": ("ts", "csv", "npz", "tsv", "ucr"),
+    "music": ("midi", "npz"),
 }
 
 # name -> (registry name, loader keyword arguments for the training part, for held-out
@@ -73,10 +76,12 @@ TASK_DATASETS = {
             "running-sum": ("running-sum", {}, None, "count_pairs")},
     "seq2seq": {"arithmetic": ("arithmetic", {}, None, "pairs")},
     "generate": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled")},
+    "music": {"jsb": ("jsb", {"split": "train"}, {"split": "test"}, "music")},
 }
 
 DEFAULT_DATA = {"charlm": "pydoc", "forecast": "mackey-glass", "classify": "waveforms",
-                "tag": "tiny-pos", "seq2seq": "arithmetic", "generate": "waveforms"}
+                "tag": "tiny-pos", "seq2seq": "arithmetic", "generate": "waveforms",
+                "music": "jsb"}
 
 
 @dataclass

@@ -31,6 +31,9 @@ TASK_EXAMPLES = {
                 "rnnkit predict runs/seq2seq-<stamp> --text '123+45'"],
     "generate": ["rnnkit train generate --data waveforms",
                  "rnnkit generate runs/generate-<stamp> --condition square"],
+    "music": ["rnnkit train music --preset quick",
+              "rnnkit train music --data my_midi_folder/ --mode melody",
+              "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid"],
 }
 
 
@@ -101,6 +104,7 @@ _TASK_HELP = {
     "tag": "tag every token (default: tiny-pos part-of-speech set)",
     "seq2seq": "map input sequences to output sequences (default: arithmetic)",
     "generate": "generate sequences from a condition (default: waveforms by class)",
+    "music": "polyphonic music or melodies, MIDI in and out (default: Bach chorales)",
 }
 
 

@@ -13,6 +13,7 @@ classify  ``(sequences, labels)``: a list of (T_i, F) arrays and label strings
 tag       a list of sentences, each a list of ``(word, tag)`` pairs
 seq2seq   input/target sequences; see the set's ``returns`` for the layout
 generate  (reserved) sequences a model learns to continue
+music     a :class:`~rnnkit.data.music.MusicSet` of pieces (note arrays, names, splits)
 ========  ====================================================================
 """
 
@@ -23,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import shipped, synthetic
+from . import music, shipped, synthetic
 from .corpus import python_docs_corpus
 
-TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate")
+TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,11 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             "noisy sine/square/sawtooth/triangle series of 64 steps (split='train'|'test')",
             shipped.waveforms, "(list of (64, 1) arrays, list of class names)",
             "shipped file rnnkit/data/files/waveforms_*.ts; " + _GENERATED),
+    Dataset("jsb", "music",
+            "347 four-part Bach chorales as notes, split by piece name (split='train'|'valid'|'test')",
+            music.jsb_chorales, "MusicSet: names, (N, 4) note arrays, splits",
+            "shipped file rnnkit/data/files/jsb-chorales.npz, built from music21's corpus; "
+            + music.JSB_LICENCE),
 ]}
 
 

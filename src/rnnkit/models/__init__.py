@@ -3,7 +3,7 @@
 one-to-one      :class:`FeedForward` (the non-recurrent baseline)
 many-to-one     :class:`SequenceClassifier`, :class:`SequenceRegressor`
 many-to-many    :class:`SequenceTagger` (aligned), :class:`Forecaster` (windows of series)
-one-to-many     :class:`SequenceGenerator`
+one-to-many     :class:`SequenceGenerator`, :class:`MusicModel` (piano rolls, melodies)
 encoder-decoder :class:`Seq2Seq`
 language model  :class:`CharLM`
 
@@ -17,6 +17,7 @@ from .classifier import SequenceClassifier, SequenceRegressor
 from .feedforward import FeedForward
 from .forecaster import Forecaster, naive_forecast, seasonal_naive_forecast
 from .generator import SequenceGenerator
+from .music import MusicModel
 from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger, conllu_xy
 from .vocab import Vocab
@@ -25,7 +26,7 @@ __all__ = [
     "BaseEstimator", "NotFittedError", "CELLS", "make_recurrent", "Vocab", "load_model",
     "FeedForward", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "conllu_xy",
     "Forecaster", "naive_forecast", "seasonal_naive_forecast",
-    "SequenceGenerator", "Seq2Seq", "CharLM",
+    "SequenceGenerator", "Seq2Seq", "CharLM", "MusicModel",
 ]
 
 

@@ -1,14 +1,15 @@
 """Losses, each returning ``(loss, dpred)``: the scalar and its gradient w.r.t. the prediction.
 
 Shape legend: N any leading dims (e.g. T, B), C classes or features.
-A ``mask`` (N...) of 0/1 or bools selects the elements that count; the loss is their mean.
+A ``mask`` (N...) of 0/1 or bools selects the elements that count; the loss is their mean
+(for :func:`binary_cross_entropy_with_logits`, the mean over frames N of a sum over C).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .functional import log_softmax
+from .functional import log_softmax, sigmoid
 
 
 def _weights(mask, shape, name="mask"):
@@ -81,3 +82,39 @@ def cross_entropy(logits, targets, mask=None, ignore_index=-100):
     np.put_along_axis(grad, yc[..., None], np.take_along_axis(grad, yc[..., None], axis=-1) - 1.0, axis=-1)
     grad *= (w / total)[..., None].astype(grad.dtype)
     return loss, grad.astype(z.dtype, copy=False)
+
+
+def binary_cross_entropy_with_logits(logits, targets, mask=None):
+    """Independent sigmoids, fused: L = mean over counted frames n of sum over c of
+    -[y_nc log s(z_nc) + (1 - y_nc) log(1 - s(z_nc))], with s the logistic sigmoid.
+
+    The summand is written softplus(z) - y z = max(z, 0) - y z + log(1 + exp(-|z|)), which
+    never overflows and keeps its precision where s(z) rounds to 0 or 1. The sum over C
+    makes L the negative log-likelihood of a frame of C independent binary outputs (the
+    notes of a piano-roll frame); dL/dz_nc = (s(z_nc) - y_nc) w_n / sum(w).
+
+    Args:
+        logits: (N..., C); targets: (N..., C) in [0, 1] (0/1 for binary data);
+        mask: optional (N...) frame weights (0/1 or bools); frames with mask 0 don't count.
+    Returns: (loss, dL/dlogits) with dL/dlogits (N..., C) in the dtype of ``logits``.
+    """
+    z = np.asarray(logits)
+    y = np.asarray(targets)
+    if z.ndim < 1:
+        raise ValueError(f"logits: expected an array (N..., C) with a class axis, got shape {z.shape}")
+    if y.shape != z.shape:
+        raise ValueError(f"targets: expected the shape of logits {z.shape}, got {y.shape}")
+    if y.size and not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"targets: expected numbers in [0, 1], got dtype {y.dtype}")
+    zf = z.astype(np.float64)
+    yf = y.astype(np.float64)
+    if yf.size and (yf.min() < 0 or yf.max() > 1):
+        raise ValueError(f"targets: expected values in [0, 1], got values in [{yf.min()}, {yf.max()}]")
+    w = np.ones(z.shape[:-1]) if mask is None else _weights(mask, z.shape[:-1])
+    total = w.sum()
+    if total == 0:
+        return 0.0, np.zeros_like(z)
+    per = np.maximum(zf, 0.0) - yf * zf + np.log1p(np.exp(-np.abs(zf)))   # (N..., C)
+    loss = float(np.sum(w * per.sum(axis=-1)) / total)
+    grad = (sigmoid(zf) - yf) * (w / total)[..., None]                     # (N..., C)
+    return loss, grad.astype(z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64, copy=False)

@@ -28,7 +28,7 @@ from .base import Task, history_rows
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
 
 _MODULES = {"charlm": "charlm", "forecast": "forecast", "classify": "classify", "tag": "tag",
-            "seq2seq": "seq2seq", "generate": "generate"}
+            "seq2seq": "seq2seq", "generate": "generate", "music": "music"}
 
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
