@@ -185,3 +185,18 @@ def test_every_task_config_field_has_help_and_a_group():
     for task in TASKS.values():
         for f in dataclasses.fields(task.config_class):
             assert f.metadata.get("help") and f.metadata.get("group") in ("model", "data", "run"), f.name
+
+
+def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path):
+    import os
+
+    from rnnkit.utils.atomic import write_bytes_atomic
+
+    umask = os.umask(0o022)
+    try:
+        path = write_bytes_atomic(tmp_path / "f.bin", b"data")
+    finally:
+        os.umask(umask)
+    assert path.read_bytes() == b"data"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary file left behind
