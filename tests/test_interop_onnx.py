@@ -206,7 +206,7 @@ def test_forecaster(strategy, normalize, tmp_path):
             win = np.concatenate([win[:, 1:], y], axis=1)
         got = np.stack(steps, axis=1)
     want = np.stack(model.predict(histories, horizon=4))
-    close(got, want, 1e-4)     # float32 inputs in the series' units (about 20), rounding at 1e-6
+    close(got, want)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -323,15 +323,34 @@ def test_refusals_are_one_line(tmp_path):
 
 
 def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):
-    import builtins
-    real = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name == "onnx" or name.startswith("onnx."):
-            raise ImportError(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
-    monkeypatch.delitem(__import__("sys").modules, "onnx")
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)      # as if not installed
     with pytest.raises(ImportError, match=r"needs onnx: pip install 'rnnkit\[onnx\]'"):
         to_onnx(rnnkit.nn.RNN(1, 1, rng=np.random.default_rng(0)), tmp_path / "m.onnx")
+
+
+def test_feedforward_on_windows(tmp_path):
+    rng = np.random.default_rng(6)
+    seqs = [rng.standard_normal((int(rng.integers(3, 7)), 2)) for _ in range(30)]
+    model = FeedForward(hidden_sizes=(6,), window=3, epochs=1, seed=0).fit(seqs, [s[-1, 0] for s in seqs])
+    windows = np.stack([s[-3:] for s in seqs]).astype(np.float32)          # every sequence is >= 3 long
+    (pred,) = session(to_onnx(model, tmp_path / "w.onnx")).run(None, {"input": windows})
+    close(pred[:, 0], model.predict(seqs))
+
+
+def test_onnx_predictor_answers_as_the_model():
+    from rnnkit.interop import OnnxPredictor
+
+    rng = np.random.default_rng(7)
+    X = [rng.standard_normal((int(rng.integers(1, 9)), 2)) for _ in range(40)]
+    reg = SequenceRegressor(hidden_size=5, pooling="none", epochs=1, seed=0).fit(X, [x[:, 1] for x in X])
+    for got, want in zip(OnnxPredictor(reg, batch_size=7).predict(X), reg.predict(X)):
+        close(got, want)
+    assert not hasattr(OnnxPredictor(reg), "predict_proba")
+    words = [["The", "dog", "runs"], ["a", "Cat"], ["dogs", "ran", "2"]] * 4
+    tags = [["D", "N", "V"], ["D", "N"], ["N", "V", "NUM"]] * 4
+    tagger = SequenceTagger(hidden_size=5, affix_length=2, word_shape=True, epochs=2, seed=0).fit(words, tags)
+    test = [["The", "Unseen", "12"], ["dog"]]
+    assert OnnxPredictor(tagger).predict(test) == tagger.predict(test)
+    src = ["ab", "ba", "abc", "cab", "bca"] * 6
+    s2s = Seq2Seq(hidden_size=8, attention=True, epochs=3, lr=0.01, seed=0).fit(src, [s[::-1] for s in src])
+    assert OnnxPredictor(s2s).predict(src[:5], beam_size=3) == s2s.predict(src[:5], beam_size=3)

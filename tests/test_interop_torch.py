@@ -149,3 +149,25 @@ def test_unfitted_and_unsupported():
         to_torch(SequenceClassifier())
     with pytest.raises(TypeError, match="got Vocab"):
         to_torch(rnnkit.models.Vocab())
+
+
+def test_a_network_trained_further_in_torch_comes_back():
+    rng = np.random.default_rng(5)
+    X = [rng.standard_normal((int(rng.integers(1, 7)), 2)) for _ in range(16)]
+    y = rng.choice(["u", "v"], 16)
+    model = SequenceClassifier(hidden_size=4, bidirectional=True, epochs=1, dtype="float64", seed=0).fit(X, y)
+    tm = to_torch(model).train()
+    x, lengths = _inputs(model, X)
+    opt = torch.optim.SGD(tm.parameters(), lr=0.5)
+    for _ in range(3):                                   # three steps of training in PyTorch
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(x, lengths), torch.from_numpy(np.searchsorted(model.classes_, y))).backward()
+        opt.step()
+    tm.eval()
+    before = model.decision_function(X)
+    assert from_torch(tm, into=model) is model
+    with torch.no_grad():
+        close(tm(x, lengths), model.decision_function(X))
+    assert np.abs(model.decision_function(X) - before).max() > 1e-3
+    with pytest.raises(ValueError, match="keys do not match"):
+        from_torch(torch.nn.GRU(2, 4), into=model)

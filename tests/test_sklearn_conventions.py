@@ -32,12 +32,13 @@ def test_not_fitted_is_also_sklearns_error():
             model.predict(np.zeros((2, 3)))
 
 
-def test_rnnkit_does_not_import_sklearn():
-    code = ("import rnnkit.models, rnnkit.interop, sys; m = rnnkit.models.FeedForward()\n"
+def test_rnnkit_does_not_import_sklearn_or_any_optional_package():
+    code = ("import rnnkit.models, rnnkit.interop, rnnkit.cli, sys; m = rnnkit.models.FeedForward()\n"
             "try: m.predict([[1.0]])\nexcept rnnkit.models.NotFittedError: pass\n"
-            "print('sklearn' in sys.modules)")
+            "print(sorted(p for p in ('sklearn', 'onnx', 'onnxruntime', 'torch', 'safetensors', 'pandas', "
+            "'polars') if p in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert out.strip() == "[]"
 
 
 def test_predict_proba_only_where_it_makes_sense():

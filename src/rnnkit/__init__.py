@@ -9,6 +9,7 @@ Floors, read bottom-up (a floor imports only the floors below it; ARCHITECTURE.m
     rnnkit.data         generated and shipped data sets, readers of user formats
     rnnkit.models       the sequence setups as scikit-learn style estimators
     rnnkit.diagnostics  gradient flow, weight and gate health, warnings, reports
+    rnnkit.interop      layers and fitted models out: ONNX, PyTorch, safetensors
     rnnkit.experiments  the vanishing/exploding-gradient experiments
     rnnkit.cli          the command line
 
@@ -26,7 +27,7 @@ from . import nn
 from ._version import __version__
 from .nn.module import Module
 
-_LAZY = ("optim", "train", "data", "models", "diagnostics", "experiments", "utils")
+_LAZY = ("optim", "train", "data", "models", "diagnostics", "interop", "experiments", "utils")
 _LAZY_NAMES = {"Trainer": "train", "TrainConfig": "train", "TBPTT": "train"}
 
 # Former module paths -> the module that now holds the code (the same module object).

@@ -6,7 +6,7 @@ Parameter names, shapes and gate orders are the same on both sides (rnnkit keeps
 PyTorch's), so moving weights is a ``load_state_dict`` with no transposes. Layers become
 ``torch.nn.RNN``/``LSTM``/``GRU``; a fitted model's network becomes a small
 ``torch.nn.Module`` with the same children (``embedding``, ``rnn``, ``head`` ...) and so
-the same ``state_dict`` keys:
+the same ``state_dict`` keys (``from_torch(module, into=model)`` loads them back):
 
     SequenceClassifier / SequenceRegressor / SequenceTagger (without spelling features)
         forward(x (B, T, F) float or (B, T) int64 ids, lengths (B,)) -> (B, K), or (B, T, K)
@@ -81,16 +81,25 @@ def _dtype(torch, dtype):
     return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
 
 
-def from_torch(module, *, dtype=None, rng=None):
+def from_torch(module, *, into=None, dtype=None, rng=None):
     """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``).
 
     ``dtype`` defaults to the module's (float32 or float64); ``proj_size`` (LSTM
-    projections) has no rnnkit counterpart and is refused.
+    projections) has no rnnkit counterpart and is refused. With ``into`` (an rnnkit layer
+    or a fitted model), the module's weights are loaded into it instead, every key and
+    shape checked: the way back for a network from :func:`to_torch` trained further in
+    PyTorch. Returns ``into`` then.
     """
     torch = _torch("from_torch")
     nn = torch.nn
     if not isinstance(module, nn.Module):
         raise TypeError(f"module: expected a torch.nn.RNN, LSTM, GRU, Linear or Embedding, got {type(module).__name__}")
+    if into is not None:
+        from .safetensors_io import _module_of
+
+        target, _ = _module_of(into)
+        target.load_state_dict({k: v.detach().cpu().numpy() for k, v in module.state_dict().items()})
+        return into
     params = list(module.parameters())
     if dtype is None:
         dtype = "float64" if params and params[0].dtype == torch.float64 else "float32"
