@@ -38,6 +38,9 @@ from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
 from .cells import make_cell
 from .module import Module, check_rng, resolve_dtype
 
+# h, or (h, c) for the LSTM; each (num_layers * num_directions, B, H)
+State = np.ndarray | tuple[np.ndarray, np.ndarray]
+
 
 class _Recurrent(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -126,7 +129,8 @@ class _Recurrent(Module):
         return parts[0], (parts[1] if lstm else None)
 
     # -- forward ----------------------------------------------------------------------
-    def forward(self, x, state=None, lengths=None):
+    def forward(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | list[int] | None = None) -> tuple[np.ndarray, State, RecurrentCache]:
         """Run the layers over a whole sequence.
 
         Args:
@@ -231,7 +235,8 @@ class _Recurrent(Module):
                 _DirectionCache(store, h_prev, c_prev, rec_mask, h_time))
 
     # -- backward ---------------------------------------------------------------------
-    def backward(self, dout, dstate, cache):
+    def backward(self, dout: np.ndarray | None, dstate: State | None,
+                 cache: RecurrentCache) -> tuple[np.ndarray, State]:
         """Backpropagation through time for one ``forward``.
 
         Args:
@@ -354,7 +359,7 @@ class _Recurrent(Module):
         return dgi, dgh, dhs[0], dcs[0]
 
     # -- online use -------------------------------------------------------------------
-    def step(self, x_t, state=None):
+    def step(self, x_t: np.ndarray, state: State | None = None) -> State:
         """Advance every layer by one time step: ``state = layer.step(x_t, state)``.
 
         x_t is (B, I); state as in ``forward``. No dropout is applied. The top layer's new
