@@ -44,7 +44,7 @@ __all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "Cl
 
 COMMAND_MODULES = (
     "train", "generate", "forecast", "predict", "evaluate", "info", "datasets", "gradcheck",
-    "diagnose", "experiment", "bench",
+    "diagnose", "experiment", "bench", "backtest",
 )
 
 DESCRIPTION = """\
