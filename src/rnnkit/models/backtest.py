@@ -26,6 +26,7 @@ out of the coverage (``BacktestResult.n_calibrated`` counts the rest).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import numpy as np
@@ -109,11 +110,12 @@ def _fit(model, data, name):
 
 
 def _predict(model, history, h, name):
+    """``predict(history, horizon=h)``, or positionally for a predict without that keyword."""
     try:
-        out = model.predict(history, horizon=h)
-    except TypeError:
-        out = model.predict(history, h)
-    return out
+        takes_keyword = "horizon" in inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):      # a builtin or C-level callable: no signature to read
+        takes_keyword = False
+    return model.predict(history, horizon=h) if takes_keyword else model.predict(history, h)
 
 
 @dataclasses.dataclass
