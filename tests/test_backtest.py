@@ -191,3 +191,18 @@ def test_cli_backtest_errors(tmp_path, capsys):
     assert "no such run folder or config file" in capsys.readouterr().err
     assert main(["backtest", "baselines", "--data", str(data), "--baselines", "theta"]) == 2
     assert "--baselines: expected names" in capsys.readouterr().err
+
+
+def test_cli_backtest_of_a_run_folder_rebuilds_the_model_from_its_settings(tmp_path, capsys):
+    x = seasonal_series(120)
+    data = tmp_path / "s.csv"
+    data.write_text("value\n" + "\n".join(f"{v:.4f}" for v in x) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--preset", "tiny", "--data", str(data), "--window", "12",
+                 "--period", "12", "--out", str(run), "--no-plots", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["backtest", str(run), "--data", str(data), "--horizon", "4", "--origins", "25",
+                 "--intervals", "80", "--baselines", "naive,seasonal_naive", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "25 origins" in out and "cover80%" in out and "cover95%" not in out
+    assert {"rnnkit", "naive", "seasonal_naive"} <= {line.split()[0] for line in out.splitlines()[2:5]}
