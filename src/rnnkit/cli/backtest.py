@@ -168,12 +168,34 @@ def run(args) -> int:
         if not plots.available():
             console.note(plots.missing_note())
         else:
-            steps = result.by_step()
-            plots.series_plot({name: s["mase"] for name, s in steps.items()}, args.plot,
-                              title=f"MASE by horizon step ({len(result.origins)} origins)",
-                              xlabel="horizon step - 1")
+            _plot_by_step(result, args.plot)
             console.note(f"wrote {args.plot}")
     return EXIT_OK
+
+
+def _plot_by_step(result, path) -> None:
+    """MASE per horizon step, one line per model, steps numbered from 1."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .runs import write_bytes_atomic
+
+    fig = Figure(figsize=(7.0, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    steps = np.arange(1, result.horizon + 1)
+    for name, row in result.by_step().items():
+        ax.plot(steps, row["mase"], marker="o", markersize=3, label=name)
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel("MASE")
+    ax.set_title(f"MASE by horizon step ({len(result.origins)} origins)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def _verdict(result, model_name) -> str:
