@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from rnnkit.models.backtest import backtest, rolling_residuals
-from rnnkit.models.conformal import conformal_intervals, conformal_offsets, min_residuals
+from rnnkit.models.conformal import (
+    conformal_intervals,
+    conformal_offsets,
+    min_residuals,
+)
 from rnnkit.models.forecast_baselines import ARForecaster
 
 

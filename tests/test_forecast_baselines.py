@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from rnnkit.models import forecast_metrics as fm
-from rnnkit.models.forecast_baselines import (ARForecaster, DriftForecaster, NaiveForecaster,
-                                              SeasonalNaiveForecaster, make_baseline)
+from rnnkit.models.forecast_baselines import (
+    ARForecaster,
+    DriftForecaster,
+    NaiveForecaster,
+    SeasonalNaiveForecaster,
+    make_baseline,
+)
 
 
 def simulate_ar(coef, c, n, seed, sigma=1.0):

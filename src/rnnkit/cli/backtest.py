@@ -102,7 +102,12 @@ def _load_series(config, value_column, date_column, console):
         config = dataclasses.replace(config, date_column=date_column)
     path = Path(config.data)
     if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        from ..data.tabular import guess_date_column, read_series_csv, read_table, series_columns
+        from ..data.tabular import (
+            guess_date_column,
+            read_series_csv,
+            read_table,
+            series_columns,
+        )
 
         date = config.date_column
         if date is None and config.value_column is None:

@@ -36,7 +36,7 @@ from .base import check_int_param
 from .conformal import check_levels, conformal_offsets, min_residuals
 from .forecast_baselines import make_baseline
 
-__all__ = ["backtest", "BacktestResult", "rolling_origins", "rolling_residuals", "fill_history"]
+__all__ = ["BacktestResult", "backtest", "fill_history", "rolling_origins", "rolling_residuals"]
 
 WINDOWS = ("expanding", "sliding")
 

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-__all__ = ["conformal_intervals", "conformal_offsets", "min_residuals", "check_levels"]
+__all__ = ["check_levels", "conformal_intervals", "conformal_offsets", "min_residuals"]
 
 METHODS = ("absolute", "signed")
 

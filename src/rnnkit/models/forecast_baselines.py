@@ -30,8 +30,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import check_int_param
 
-__all__ = ["NaiveForecaster", "SeasonalNaiveForecaster", "DriftForecaster", "ARForecaster",
-           "BASELINES", "make_baseline"]
+__all__ = [
+    "BASELINES",
+    "ARForecaster",
+    "DriftForecaster",
+    "NaiveForecaster",
+    "SeasonalNaiveForecaster",
+    "make_baseline",
+]
 
 
 def _as_items(series, name):
@@ -156,7 +162,7 @@ class ARForecaster(_Baseline):
         else:
             default = max(int(10 * math.log10(max(T, 1))), (self.period or 0) + 1)
             top = min(default if self.max_p is None else self.max_p, T // 3)
-            orders = list(range(0, max(top, 0) + 1))
+            orders = list(range(max(top, 0) + 1))
         need = orders[-1] + 2
         if T < need:
             raise ValueError(f"series: AR({orders[-1]}) needs at least {need} values per series, "

@@ -20,8 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mae", "rmse", "smape", "mase", "coverage", "seasonal_naive_scale", "by_step",
-           "METRICS"]
+__all__ = [
+    "METRICS",
+    "by_step",
+    "coverage",
+    "mae",
+    "mase",
+    "rmse",
+    "seasonal_naive_scale",
+    "smape",
+]
 
 
 def _pair(y, yhat):
