@@ -42,7 +42,7 @@ __all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "Cl
            "UsageError"]
 
 COMMAND_MODULES = (
-    "train", "generate", "forecast", "predict", "evaluate", "export", "info", "datasets", "gradcheck",
+    "train", "generate", "forecast", "backtest", "predict", "evaluate", "export", "info", "datasets", "gradcheck",
     "diagnose", "experiment", "bench",
 )
 

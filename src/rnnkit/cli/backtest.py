@@ -1,0 +1,228 @@
+"""``rnnkit backtest RUN_OR_CONFIG --data FILE``: rolling-origin evaluation beside baselines.
+
+The forecaster is built from a forecast run's settings (a run folder), from a forecast
+configuration file (TOML, e.g. a run's config.toml), or left out with ``baselines``; it is
+fitted afresh on the history before the first origin and every ``--refit-every`` origins,
+so no forecast sees data after its origin (a run's saved weights are not used: they were
+trained on data the origins may come before). Every origin forecasts ``--horizon`` steps;
+the table gives MAE, RMSE, sMAPE, MASE (scaled by the in-sample seasonal-naive error) and
+the coverage of split-conformal intervals for the model and the baselines naive, seasonal
+naive (with a period), drift and AR(p). ``--out`` writes the errors per horizon step as
+CSV, ``--plot`` draws MASE by horizon step. Missing values are filled from each origin's
+own history and left out of the scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from ..utils.atomic import write_text_atomic
+
+BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ar")
+
+
+def _int_list(text, flag, low, high):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{flag}: expected comma-separated numbers such as 80,95, got {text!r}") from None
+    for v in values:
+        if not low < v < high:
+            raise UsageError(f"{flag}: expected values between {low} and {high}, got {v:g}")
+    return tuple(values)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("source", metavar="RUN_OR_CONFIG",
+                        help="a forecast run folder, a forecast config .toml, or 'baselines'")
+    parser.add_argument("--data", default=None, metavar="NAME|FILE",
+                        help="the series to backtest on (default: the run's or config's data)")
+    parser.add_argument("--value-column", default=None, metavar="COLS",
+                        help="CSV: the value column(s), comma-separated (default: as configured)")
+    parser.add_argument("--date-column", default=None, metavar="COL",
+                        help="CSV: the time-stamp column (default: as configured, else guessed)")
+    parser.add_argument("--horizon", type=int, default=None, metavar="H",
+                        help="steps forecast at each origin (default: the config's horizon)")
+    parser.add_argument("--origins", type=int, default=None, metavar="N",
+                        help="the last N origins (default: every origin in the second half)")
+    parser.add_argument("--step", type=int, default=1, metavar="S", help="steps between origins")
+    parser.add_argument("--refit-every", type=int, default=0, metavar="K",
+                        help="refit the model every K origins (0: fit once, at the first)")
+    parser.add_argument("--window", choices=("expanding", "sliding"), default="expanding",
+                        help="train on all history before the origin, or its last --window-length")
+    parser.add_argument("--window-length", type=int, default=None, metavar="L",
+                        help="steps of history for --window sliding")
+    parser.add_argument("--period", type=int, default=None, metavar="M",
+                        help="season length for seasonal naive and MASE (default: the config's)")
+    parser.add_argument("--intervals", default="80,95", metavar="LEVELS",
+                        help="conformal interval levels in percent; 'none' for no intervals")
+    parser.add_argument("--baselines", default=",".join(BASELINE_NAMES), metavar="NAMES",
+                        help=f"comma-separated, from {', '.join(BASELINE_NAMES)}; 'none' for none")
+    parser.add_argument("--out", default=None, metavar="FILE.csv",
+                        help="write the errors per model and horizon step")
+    parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw MASE by horizon step")
+
+
+def _config(source: str, data: str | None):
+    """(ForecastConfig, model or None) from a run folder, a TOML file or 'baselines'."""
+    from .config import ForecastConfig, read_config_file, resolve
+    from .runs import Run
+    from .tasks import TASKS
+
+    path = Path(source)
+    if source == "baselines":
+        config, with_model = ForecastConfig(), False
+    elif path.is_dir():
+        run = Run.open(path, tasks=("forecast",), command="rnnkit backtest")
+        config, with_model = resolve(ForecastConfig, "forecast", base=run.read_config()), True
+    elif path.is_file():
+        config, with_model = resolve(ForecastConfig, "forecast", base=read_config_file(path)), True
+    else:
+        raise CliError(f"{source}: no such run folder or config file; hint: pass a forecast run "
+                       "folder, a .toml configuration, or 'baselines'")
+    if data is None and source == "baselines":
+        raise UsageError("--data: expected the series to backtest the baselines on")
+    if data is not None:
+        config = dataclasses.replace(config, data=data, format=None)
+    model = TASKS["forecast"].build_model(config, None) if with_model else None
+    return config, model
+
+
+def _load_series(config, value_column, date_column, console):
+    """(T, F) values with NaN kept where a CSV cell is empty, and the column names."""
+    from . import sources
+
+    if value_column is not None:
+        config = dataclasses.replace(config, value_column=value_column)
+    if date_column is not None:
+        config = dataclasses.replace(config, date_column=date_column)
+    path = Path(config.data)
+    if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        from ..data.tabular import (
+            guess_date_column,
+            read_series_csv,
+            read_table,
+            series_columns,
+        )
+
+        date = config.date_column
+        if date is None and config.value_column is None:
+            date = guess_date_column(read_table(path))
+        cols = sources._columns(config.value_column)
+        values, _ = read_series_csv(path, value_column=cols, date_column=date)
+        names = series_columns(path, cols, date)
+        gaps = int(np.isnan(values).sum())
+        if gaps:
+            console.note(f"note: {gaps:,} missing value(s): each origin fills them from its own "
+                         "history; they are left out of the scores")
+        return values, list(names)
+    loaded = sources.load("forecast", config)
+    for note in loaded.notes:
+        console.note(f"note: {note}")
+    values = np.asarray(loaded.train, dtype=np.float64)
+    return values, [f"y{f}" for f in range(values.shape[1])] if values.shape[1] > 1 else ["y"]
+
+
+def run(args) -> int:
+    from ..models.backtest import backtest
+
+    console = Console(args.quiet)
+    config, model = _config(args.source, args.data)
+    values, names = _load_series(config, args.value_column, args.date_column, console)
+    horizon = args.horizon if args.horizon is not None else config.horizon
+    period = args.period if args.period is not None else config.period
+    levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)
+    baselines = () if args.baselines.strip() == "none" else tuple(
+        b.strip() for b in args.baselines.split(",") if b.strip())
+    for b in baselines:
+        if b not in BASELINE_NAMES:
+            raise UsageError(f"--baselines: expected names from {', '.join(BASELINE_NAMES)}, got {b!r}")
+    if model is None and not baselines:
+        raise UsageError("--baselines: 'baselines' with no baseline leaves nothing to score")
+    if model is not None and getattr(model, "strategy", None) == "direct" and horizon > model.horizon:
+        raise UsageError(f"--horizon: the configured model forecasts at most {model.horizon} steps "
+                         "(strategy direct); hint: a smaller --horizon")
+    series = values[:, 0] if values.shape[1] == 1 else values
+    models = {} if model is None else {"rnnkit": model}
+    shown = [b for b in baselines if period or b != "seasonal_naive"]
+    console.note(f"backtest of {', '.join(list(models) + shown)} on {config.data} "
+                 f"({len(values)} steps, horizon {horizon})")
+
+    def progress(i, n):
+        if not args.quiet and (i == n or i % max(1, n // 10) == 0):
+            console.note(f"  origin {i}/{n}")
+
+    result = backtest(models, series, horizon, n_origins=args.origins, step=args.step,
+                      refit_every=args.refit_every, window=args.window,
+                      window_length=args.window_length, period=period, baselines=baselines,
+                      levels=levels, missing="interpolate", columns=names, progress=progress)
+    console.result(f"{len(result.origins)} origins ({result.origins[0]}..{result.origins[-1]}), "
+                   f"{len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
+                   f"{'seasonal-naive (period ' + str(period) + ')' if period else 'naive'} error")
+    console.result(result.table())
+    console.result(_verdict(result, "rnnkit" if model is not None else None))
+    if args.out:
+        write_text_atomic(args.out, result.to_csv())
+        console.note(f"wrote {args.out}")
+    if args.plot:
+        from ..utils import plots
+        if not plots.available():
+            console.note(plots.missing_note())
+        else:
+            _plot_by_step(result, args.plot)
+            console.note(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def _plot_by_step(result, path) -> None:
+    """MASE per horizon step, one line per model, steps numbered from 1."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..utils.atomic import write_bytes_atomic
+
+    fig = Figure(figsize=(7.0, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    steps = np.arange(1, result.horizon + 1)
+    for name, row in result.by_step().items():
+        ax.plot(steps, row["mase"], marker="o", markersize=3, label=name)
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel("MASE")
+    ax.set_title(f"MASE by horizon step ({len(result.origins)} origins)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _verdict(result, model_name) -> str:
+    """One plain line: does the model beat every baseline on MASE, and if not, which not."""
+    m = result.metrics()
+    if model_name is None:
+        best = min(m, key=lambda k: m[k]["mase"])
+        return f"lowest MASE: {best} ({m[best]['mase']:.4g})"
+    own = m[model_name]["mase"]
+    worse = [f"{k} ({v['mase']:.4g})" for k, v in m.items() if k != model_name and v["mase"] <= own]
+    if not worse:
+        return f"the model beats every baseline on MASE ({own:.4g})"
+    return f"the model (MASE {own:.4g}) does NOT beat: {', '.join(worse)}"
+
+
+COMMAND = Command(
+    name="backtest",
+    help="rolling-origin evaluation of a forecaster beside baselines, with intervals",
+    description=__doc__.split("\n\n", 1)[1],
+    add_arguments=add_arguments, run=run,
+    epilog=examples("rnnkit backtest runs/forecast-<stamp> --data sales.csv --horizon 12 "
+                    "--period 12 --origins 36 --refit-every 12 --out errors.csv --plot mase.png",
+                    "rnnkit backtest my_forecast.toml --data sales.csv --horizon 12",
+                    "rnnkit backtest baselines --data sales.csv --horizon 12 --period 12"),
+)
