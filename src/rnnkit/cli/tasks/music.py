@@ -34,6 +34,10 @@ class MusicConfig(CommonConfig):
                        "folder of MIDI files", group="data")
     format: str | None = option(None, "file format; none: from the extension", choices=("midi", "npz"),
                                 group="data")
+    val_fraction: float = option(0.1, "not used by music: pieces are split by name (--val-data "
+                                 "gives another validation set)", min=0.0, max=0.5, group="data")
+    data_size: int | None = option(None, "train on the first N training pieces only; none: all",
+                                   min=1, group="data")
     mode: str = option("poly", "poly: piano-roll frames (independent notes); melody: one token per "
                        "frame (pitch, hold, rest)", choices=("poly", "melody"))
     frames_per_quarter: int = option(1, "frames per quarter note: 1 quarters, 2 eighths, 4 sixteenths",
@@ -137,6 +141,8 @@ def load_music(config) -> TaskData:
         parts = {"train": list(range(len(frames))), "valid": [], "test": []}
     else:
         parts = {s: [i for i, x in enumerate(splits) if x == s] for s in music.SPLITS}
+    if config.data_size:
+        parts["train"] = parts["train"][:config.data_size]
     pick = {s: [frames[i] for i in idx] for s, idx in parts.items()}
     if config.val_data is not None:
         v_names, v_notes, _, _, _ = _read_set(config.val_data, config.format)
