@@ -4,7 +4,7 @@ Data: ``jsb`` (the Bach chorales that ship with rnnkit, split by piece name into
 train/valid/test; see :mod:`rnnkit.data.music`), a music ``.npz`` of that layout, one MIDI
 file (trained on, and scored on itself), or a folder of MIDI files (split by file name
 like the chorales; every part must get at least one file, else all train). Pieces become
-frames at ``frames_per_quarter``; the pitch range is that of the whole set.
+frames at ``frames_per_quarter``; the pitch range is that of the whole set's frames.
 
 The result is the negative log-likelihood per frame in nats on the test pieces beside
 the memoryless baseline (independent notes with their training frequencies; for
@@ -34,6 +34,10 @@ class MusicConfig(CommonConfig):
                        "folder of MIDI files", group="data")
     format: str | None = option(None, "file format; none: from the extension", choices=("midi", "npz"),
                                 group="data")
+    val_fraction: float = option(0.1, "not used by music: pieces are split by name (--val-data "
+                                 "gives another validation set)", min=0.0, max=0.5, group="data")
+    data_size: int | None = option(None, "train on the first N training pieces only; none: all",
+                                   min=1, group="data")
     mode: str = option("poly", "poly: piano-roll frames (independent notes); melody: one token per "
                        "frame (pitch, hold, rest)", choices=("poly", "melody"))
     frames_per_quarter: int = option(1, "frames per quarter note: 1 quarters, 2 eighths, 4 sixteenths",
@@ -110,13 +114,26 @@ def to_notes(frames, mode: str, frames_per_quarter: int):
     return music.melody_to_notes(frames, frames_per_quarter)
 
 
+def _range(frames, mode: str) -> tuple[int, int]:
+    """(lowest, highest) MIDI pitch sounding in the frames of every piece."""
+    from ...data.music import N_PITCHES
+
+    if mode == "poly":
+        used = np.flatnonzero(np.any([f.any(axis=0) for f in frames], axis=0))
+    else:
+        used = np.unique(np.concatenate(frames))
+        used = used[used < N_PITCHES]
+    if not used.size:
+        raise CliError("--data: no note sounds on any frame; hint: a finer --frames-per-quarter")
+    return int(used.min()), int(used.max())
+
+
 def load_music(config) -> TaskData:
     from ...data import music
 
     names, notes, splits, source, licence = _read_set(config.data, config.format)
-    every = np.concatenate(notes)
-    low, high = int(every[:, 2].min()), int(every[:, 2].max())
     frames = [to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in notes]
+    low, high = _range(frames, config.mode)
     notes_out = []
     if splits is None or not all(s in splits for s in music.SPLITS):
         if len(frames) > 1 and splits is not None:
@@ -124,12 +141,14 @@ def load_music(config) -> TaskData:
         parts = {"train": list(range(len(frames))), "valid": [], "test": []}
     else:
         parts = {s: [i for i, x in enumerate(splits) if x == s] for s in music.SPLITS}
+    if config.data_size:
+        parts["train"] = parts["train"][:config.data_size]
     pick = {s: [frames[i] for i in idx] for s, idx in parts.items()}
     if config.val_data is not None:
         v_names, v_notes, _, _, _ = _read_set(config.val_data, config.format)
         pick["valid"] = [to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in v_notes]
-        v_all = np.concatenate(v_notes)
-        low, high = min(low, int(v_all[:, 2].min())), max(high, int(v_all[:, 2].max()))
+        v_low, v_high = _range(pick["valid"], config.mode)
+        low, high = min(low, v_low), max(high, v_high)
     extra = {"low": low, "high": high, "licence": licence,
              "test_names": [names[i] for i in parts["test"]] or [names[i] for i in parts["train"]]}
     unit = "quarter" if config.frames_per_quarter == 1 else f"1/{4 * config.frames_per_quarter}-note"
