@@ -130,6 +130,10 @@ class GeneratorNet(Module):
         self.condition_backward(dstate0, c_cond)
         return loss
 
+    def batch_count(self, batch: GeneratorBatch) -> int:
+        """Steps in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
+        return int(batch.lengths.sum())
+
     def evaluate_batch(self, batch: GeneratorBatch):
         loss, count, _, _ = self._forward(batch)
         return loss * count, count

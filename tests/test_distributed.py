@@ -1,0 +1,177 @@
+"""Data parallelism over MPI: the programs of tests/mpi_worker.py run alone and under
+``mpiexec -n 2`` for real, and must agree to 1e-10 in float64; faults end the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit.distributed import EMPTY_SHARD, MPIMissingError, World
+from rnnkit.distributed import _world as world_module
+from rnnkit.train.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "tests" / "mpi_worker.py"
+
+
+def _mpiexec() -> str:
+    pytest.importorskip("mpi4py", reason="needs mpi4py and an MPI: pip install 'rnnkit[mpi]'")
+    here = Path(sys.executable).parent / "mpiexec"
+    found = str(here) if here.exists() else shutil.which("mpiexec")
+    assert found, "mpi4py is installed but no mpiexec was found; pip install 'rnnkit[mpi]' installs mpich's"
+    return found
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
+
+
+def run_case(case: str, out: Path, ranks: int, timeout: float = 120) -> subprocess.CompletedProcess:
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(WORKER), case, str(out)]
+    if ranks > 1:
+        cmd = [_mpiexec(), "-n", str(ranks)] + cmd
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+# -- two ranks follow the one-process trajectory ------------------------------------------
+@pytest.mark.parametrize("case", ["classifier-rnn_tanh", "classifier-lstm", "classifier-gru", "charlm", "tagger"])
+def test_two_ranks_equal_one_process(case, tmp_path):
+    _mpiexec()
+    one, two = run_case(case, tmp_path / "one", 1), run_case(case, tmp_path / "two", 2)
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stderr
+    a = json.loads((tmp_path / "one" / "history.json").read_text())
+    b = json.loads((tmp_path / "two" / "history.json").read_text())
+    assert (a["size"], b["size"]) == (1, 2)
+    assert len(a["step_loss"]) == len(b["step_loss"]) > 4
+    np.testing.assert_allclose(b["step_loss"], a["step_loss"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(b["epoch_loss"], a["epoch_loss"], rtol=0, atol=1e-10)
+    if a["val_loss"] is not None:
+        np.testing.assert_allclose(b["val_loss"], a["val_loss"], rtol=0, atol=1e-10)
+    pa, _ = load_checkpoint(tmp_path / "one" / "model.npz")
+    pb, _ = load_checkpoint(tmp_path / "two" / "model.npz")
+    assert sorted(pa) == sorted(pb)
+    for k in pa:
+        assert pa[k].dtype == np.float64
+        np.testing.assert_allclose(pb[k], pa[k], rtol=0, atol=1e-10, err_msg=k)
+    assert a["step_loss"][-1] < a["step_loss"][0]  # it trained: equal trajectories, not two idle models
+
+
+# -- faults end the job ---------------------------------------------------------------------
+def test_a_killed_rank_ends_the_job(tmp_path):
+    t0 = time.monotonic()
+    r = run_case("kill", tmp_path, 2, timeout=60)
+    assert r.returncode != 0
+    assert time.monotonic() - t0 < 30
+    assert not (tmp_path / "history.json").exists()
+
+
+def test_a_raising_rank_aborts_the_job_with_its_message(tmp_path):
+    t0 = time.monotonic()
+    r = run_case("raise", tmp_path, 2, timeout=60)
+    assert r.returncode != 0
+    assert time.monotonic() - t0 < 30
+    assert "a fault injected on rank 1" in r.stderr + r.stdout
+
+
+def test_ranks_disagreeing_on_the_data_is_an_error(tmp_path):
+    r = run_case("disagree", tmp_path, 2, timeout=60)
+    assert r.returncode != 0
+    assert "the ranks disagree on the data" in r.stderr + r.stdout
+
+
+# -- the world, in one process ---------------------------------------------------------------
+class FakeComm:
+    """Just enough of a communicator for rank ``rank`` of ``size`` without collectives."""
+
+    def __init__(self, rank, size):
+        self.rank, self.size = rank, size
+
+    def Get_rank(self):
+        return self.rank
+
+    def Get_size(self):
+        return self.size
+
+
+@pytest.fixture
+def as_rank(monkeypatch):
+    def enter(rank, size):
+        w = World(FakeComm(rank, size))
+        monkeypatch.setattr(world_module, "_WORLD", w)
+        return w
+    return enter
+
+
+def test_alone_the_world_has_one_rank_and_does_nothing():
+    w = World()
+    assert (w.rank, w.size, w.active, w.is_root) == (0, 1, False, True)
+    assert w.any(True, False) == (True, False)
+    np.testing.assert_array_equal(w.sum([1.5, 2.0]), [1.5, 2.0])
+    assert w.gather(3) == [3] and w.bcast("x") == "x"
+    w.check_same("X", np.arange(3))  # nothing to compare with
+
+
+@pytest.mark.parametrize("n, size", [(10, 3), (5, 2), (1, 2), (7, 7), (0, 4)])
+def test_shards_are_disjoint_contiguous_and_cover_everything(n, size):
+    parts = [World(FakeComm(r, size)).shard(np.arange(n)) for r in range(size)]
+    np.testing.assert_array_equal(np.concatenate(parts), np.arange(n))
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_rank_batches_gives_each_rank_its_part_and_an_empty_marker(as_rank):
+    from rnnkit.models._data import rank_batches
+
+    as_rank(1, 2)
+    batches = [np.arange(5), np.array([7])]
+    # check_same is skipped without data: FakeComm has no allgather
+    assert list(rank_batches(list, batches)) == [[3, 4], EMPTY_SHARD]
+
+
+def test_only_rank_zero_writes_checkpoints(as_rank, tmp_path):
+    from rnnkit.train.checkpoint import save_checkpoint
+
+    as_rank(1, 2)
+    assert save_checkpoint(tmp_path / "c.npz", {"w": np.ones(2)}) == tmp_path / "c.npz"
+    assert not any(tmp_path.iterdir())
+    as_rank(0, 2)
+    save_checkpoint(tmp_path / "c.npz", {"w": np.ones(2)})
+    assert (tmp_path / "c.npz").is_file()
+
+
+def test_a_sharded_stream_reads_this_ranks_rows(as_rank, monkeypatch):
+    from rnnkit.train.streams import Stream
+
+    data = np.arange(61)
+    whole = list(Stream(data, 3, 4))
+    w = as_rank(1, 2)
+    monkeypatch.setattr(w, "check_same", lambda *a: None)
+    mine = list(Stream(data, 3, 4, shard=True))
+    assert len(mine) == len(whole)
+    for a, b in zip(whole, mine):
+        np.testing.assert_array_equal(b.inputs, a.inputs[:, 2:])
+        np.testing.assert_array_equal(b.targets, a.targets[:, 2:])
+    as_rank(0, 4)
+    with pytest.raises(ValueError, match=r"batch_size: 3 parallel streams cannot be split across 4 MPI ranks"):
+        Stream(data, 3, 4, shard=True)
+
+
+def test_mpiexec_without_mpi4py_is_a_one_line_error(monkeypatch):
+    monkeypatch.setattr(world_module, "_WORLD", None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py raises ImportError
+    with pytest.raises(MPIMissingError, match=r"started by mpiexec with 2 ranks, but mpi4py is not installed: "
+                                              r"pip install 'rnnkit\[mpi\]'"):
+        world_module.world()
