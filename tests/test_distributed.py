@@ -175,3 +175,46 @@ def test_mpiexec_without_mpi4py_is_a_one_line_error(monkeypatch):
     with pytest.raises(MPIMissingError, match=r"started by mpiexec with 2 ranks, but mpi4py is not installed: "
                                               r"pip install 'rnnkit\[mpi\]'"):
         world_module.world()
+
+
+# -- the command line ---------------------------------------------------------------------------
+def _cli(args, ranks, timeout=120):
+    cmd = [sys.executable, "-m", "rnnkit"] + args
+    if ranks > 1:
+        cmd = [_mpiexec(), "-n", str(ranks)] + cmd
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_train_on_two_ranks_writes_the_one_process_checkpoints_and_resumes_on_one(tmp_path):
+    _mpiexec()
+    base = ["train", "classify", "--data", "waveforms", "--hidden-size", "8", "--batch-size", "7",
+            "--dtype", "float64", "--no-plots", "--quiet"]
+    one = _cli(base + ["--epochs", "2", "--out", str(tmp_path / "one")], 1)
+    two = _cli(base + ["--epochs", "2", "--out", str(tmp_path / "two")], 2)
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("test accuracy") == 1  # rank 0 alone reports
+    for name in ("model.npz", "trainer.npz"):
+        a, _ = load_checkpoint(tmp_path / "one" / name)
+        b, _ = load_checkpoint(tmp_path / "two" / name)
+        assert sorted(a) == sorted(b)
+        for k in a:
+            np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=f"{name}: {k}")
+    # a run trained on 2 ranks continues on 1 (another N) exactly as the 1-process run does
+    for run in ("one", "two"):
+        r = _cli(["train", "classify", "--resume", str(tmp_path / run), "--epochs", "1", "--no-plots", "--quiet"], 1)
+        assert r.returncode == 0, r.stderr
+    a, _ = load_checkpoint(tmp_path / "one" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "two" / "model.npz")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=k)
+    metrics = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 3
+
+
+def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
+    r = _cli(["train", "charlm", "--preset", "quick", "--batch-size", "1", "--epochs", "1", "--no-plots",
+              "--out", str(tmp_path / "run")], 2, timeout=60)
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert lines and "batch_size: 1 parallel streams cannot be split across 2 MPI ranks" in lines[0]
