@@ -46,7 +46,8 @@ def run_case(case: str, out: Path, ranks: int, timeout: float = 120) -> subproce
 
 
 # -- two ranks follow the one-process trajectory ------------------------------------------
-@pytest.mark.parametrize("case", ["classifier-rnn_tanh", "classifier-lstm", "classifier-gru", "charlm", "tagger"])
+@pytest.mark.parametrize("case", ["classifier-rnn_tanh", "classifier-lstm", "classifier-gru", "charlm", "tagger",
+                                  "seq2seq", "generator"])
 def test_two_ranks_equal_one_process(case, tmp_path):
     _mpiexec()
     one, two = run_case(case, tmp_path / "one", 1), run_case(case, tmp_path / "two", 2)
