@@ -219,3 +219,20 @@ def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
     assert r.returncode != 0
     lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert lines and "batch_size: 1 parallel streams cannot be split across 2 MPI ranks" in lines[0]
+
+
+def test_cli_predict_on_ranks_prints_and_writes_what_one_process_does(tmp_path):
+    _mpiexec()
+    data = ROOT / "src" / "rnnkit" / "data" / "files" / "waveforms_TEST.ts"
+    r = _cli(["train", "classify", "--data", "waveforms", "--epochs", "1", "--hidden-size", "8", "--no-plots",
+              "--quiet", "--out", str(tmp_path / "run")], 1)
+    assert r.returncode == 0, r.stderr
+    outs = {}
+    for ranks in (1, 3):
+        r = _cli(["predict", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / f"p{ranks}.csv")], ranks)
+        assert r.returncode == 0, r.stderr
+        outs[ranks] = (tmp_path / f"p{ranks}.csv").read_text()
+        printed = _cli(["predict", str(tmp_path / "run"), "--data", str(data)], ranks)
+        assert printed.stdout == outs[ranks]  # printed once, by rank 0
+    assert outs[1].count("\n") > 50
+    assert outs[3] == outs[1]

@@ -10,6 +10,8 @@ or ``--out FILE`` (written atomically):
 - tag: ``word<TAB>tag`` lines, a blank line between sentences (CoNLL-U when --out ends
   in ``.conllu``);
 - seq2seq: ``source<TAB>prediction`` lines.
+
+Under ``mpiexec -n N`` the items are split across the ranks and rank 0 writes them all.
 """
 
 from __future__ import annotations
@@ -155,7 +157,11 @@ def run(args) -> int:
     from .tasks import TASKS as ALL
     from .tasks import open_model
 
+    from ..distributed import RankSplit, world
+
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
+    if world().active:  # under mpiexec each rank predicts its part of the items; all get the whole
+        model = RankSplit(model)
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
     items = read_inputs(task, config, args.data, args.text, args.format,
@@ -168,7 +174,8 @@ def run(args) -> int:
     text = format_predictions(task, model, items, args.out)
     console = Console(args.quiet)
     if args.out:
-        write_text_atomic(args.out, text)
+        if world().is_root:
+            write_text_atomic(args.out, text)
         console.note(f"wrote {len(items)} prediction(s) to {args.out}")
     else:
         console.result(text.rstrip("\n"))
