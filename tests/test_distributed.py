@@ -232,7 +232,21 @@ def test_cli_predict_on_ranks_prints_and_writes_what_one_process_does(tmp_path):
         r = _cli(["predict", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / f"p{ranks}.csv")], ranks)
         assert r.returncode == 0, r.stderr
         outs[ranks] = (tmp_path / f"p{ranks}.csv").read_text()
-        printed = _cli(["predict", str(tmp_path / "run"), "--data", str(data)], ranks)
-        assert printed.stdout == outs[ranks]  # printed once, by rank 0
     assert outs[1].count("\n") > 50
     assert outs[3] == outs[1]
+    printed = _cli(["predict", str(tmp_path / "run"), "--data", str(data)], 3)
+    assert printed.stdout == outs[1]  # printed once, by rank 0
+
+
+def test_cli_experiment_sweep_split_across_ranks_equals_one_process(tmp_path):
+    _mpiexec()
+    args = ["experiment", "init", "--smoke", "--no-plots", "--quiet"]
+    one = _cli(args + ["--out", str(tmp_path / "one")], 1)
+    two = _cli(args + ["--out", str(tmp_path / "two")], 2)
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stderr
+    assert two.stdout == one.stdout and one.stdout.count("|") > 20
+    a = json.loads((tmp_path / "one" / "init" / "results.json").read_text())
+    b = json.loads((tmp_path / "two" / "init" / "results.json").read_text())
+    assert (a["rows"], a["curves"]) == (b["rows"], b["curves"])
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["init"]  # the ranks' own folders are gone

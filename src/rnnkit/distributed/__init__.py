@@ -11,7 +11,7 @@ has one rank and every call is a no-op.
 """
 
 from ._split import RankSplit, split_map
-from ._world import EMPTY_SHARD, MPIMissingError, World, data_digest, launched_size, world
+from ._world import EMPTY_SHARD, MPIMissingError, World, alone, data_digest, launched_size, world
 
-__all__ = ["world", "World", "EMPTY_SHARD", "MPIMissingError", "launched_size", "data_digest", "split_map",
+__all__ = ["world", "alone", "World", "EMPTY_SHARD", "MPIMissingError", "launched_size", "data_digest", "split_map",
            "RankSplit"]

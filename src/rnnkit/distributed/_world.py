@@ -22,6 +22,7 @@ needs ``mpi4py`` (``pip install 'rnnkit[mpi]'``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -29,7 +30,7 @@ import traceback
 
 import numpy as np
 
-__all__ = ["World", "world", "EMPTY_SHARD", "launched_size", "MPIMissingError"]
+__all__ = ["World", "world", "alone", "EMPTY_SHARD", "launched_size", "MPIMissingError"]
 
 # The environment variables launchers set for each process: MPICH's hydra and Intel MPI
 # (PMI_SIZE), Open MPI (OMPI_COMM_WORLD_SIZE), PMIx launchers and Slurm's srun.
@@ -275,3 +276,16 @@ def _install_abort_hook(w: World) -> None:
         w.abort(1)
 
     sys.excepthook = hook
+
+
+@contextlib.contextmanager
+def alone():
+    """Within, :func:`world` is a world of one: for independent work on each rank (a rank's
+    part of a sweep), whose Trainers must not reduce with the other ranks'."""
+    global _WORLD
+    saved = world()
+    _WORLD = World()
+    try:
+        yield
+    finally:
+        _WORLD = saved
