@@ -250,3 +250,17 @@ def test_cli_experiment_sweep_split_across_ranks_equals_one_process(tmp_path):
     b = json.loads((tmp_path / "two" / "init" / "results.json").read_text())
     assert (a["rows"], a["curves"]) == (b["rows"], b["curves"])
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["init"]  # the ranks' own folders are gone
+
+
+def test_a_mid_epoch_checkpoint_of_streams_under_mpiexec_is_refused(as_rank, tmp_path):
+    from rnnkit.models.charlm import CharLMNet
+    from rnnkit.train import TBPTT, Trainer
+
+    as_rank(0, 2)
+    trainer = Trainer(TBPTT(CharLMNet(5, hidden_size=4, embedding_dim=3, rng=np.random.default_rng(0)), 4))
+    trainer.batch_in_epoch = 3
+    with pytest.raises(ValueError, match=r"under mpiexec a checkpoint inside an epoch \(3 batches in\)"):
+        trainer.save(tmp_path / "t.npz")
+    trainer.batch_in_epoch = 0
+    trainer.save(tmp_path / "t.npz")
+    assert (tmp_path / "t.npz").is_file()
