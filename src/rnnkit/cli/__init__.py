@@ -96,12 +96,36 @@ def build_parser() -> Parser:
 
 
 def main(argv=None) -> int:
-    """Run ``rnnkit`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run ``rnnkit`` with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Under ``mpiexec -n N`` every rank runs the command; rank 0 alone prints results and
+    notes, and a rank that fails ends the whole job (no rank waits for it forever).
+    """
+    from ..distributed import MPIMissingError, world
+
+    try:
+        w = world()
+    except MPIMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not w.active:
+        return _main(argv, root=True)
+    if not w.is_root:
+        sys.stdout = open(os.devnull, "w")  # results once, from rank 0
+    code = _main(argv, root=w.is_root)
+    if code != EXIT_OK:
+        w.abort(code)
+    return code
+
+
+def _main(argv, root: bool) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if not root:
+            args.quiet = True
         if getattr(args, "_command", None) is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE

@@ -15,6 +15,7 @@ Batch prediction: ``--data`` takes several files, a folder (every file in it) or
 the input file in a first ``source`` column, or, with ``--out-dir DIR``, one file per input
 (``DIR/<input name>.csv`` for classify, ``.tsv`` otherwise). ``--engine onnxruntime``
 runs the network through onnxruntime (``pip install 'rnnkit[onnx]'``) instead of rnnkit.
+Under ``mpiexec -n N`` the items are split across the ranks and rank 0 writes them all.
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ def run(args) -> int:
     from .tasks import TASKS as ALL
     from .tasks import open_model
 
+    from ..distributed import RankSplit, world
+
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
@@ -220,6 +223,8 @@ def run(args) -> int:
             model = OnnxPredictor(model)
         except ImportError as exc:
             raise CliError(str(exc)) from None
+    if world().active:  # under mpiexec each rank predicts its part of the items; all get the whole
+        model = RankSplit(model)
     console = Console(args.quiet)
     if args.text or not args.data:
         items = read_inputs(task, config, None, args.text, args.format, text_classifier=text_classifier)
@@ -249,7 +254,8 @@ def run(args) -> int:
         n_items += len(items)
         if out_dir is not None:
             target = out_dir / (path.stem + (".csv" if task == "classify" else ".tsv"))
-            write_text_atomic(target, text)
+            if world().is_root:
+                write_text_atomic(target, text)
         else:
             parts.append(_with_source(task, text, str(path), header=k == 0))
         bar.update()
@@ -259,7 +265,8 @@ def run(args) -> int:
         return EXIT_OK
     table = "".join(parts)
     if args.out:
-        write_text_atomic(args.out, table)
+        if world().is_root:
+            write_text_atomic(args.out, table)
         console.note(f"wrote {n_items} prediction(s) for {len(files)} input(s) to {args.out}")
     else:
         console.result(table.rstrip("\n"))
@@ -269,7 +276,10 @@ def run(args) -> int:
 def _write(console, task, model, items, out):
     text = format_predictions(task, model, items, out)
     if out:
-        write_text_atomic(out, text)
+        from ..distributed import world
+
+        if world().is_root:
+            write_text_atomic(out, text)
         console.note(f"wrote {len(items)} prediction(s) to {out}")
     else:
         console.result(text.rstrip("\n"))

@@ -14,7 +14,8 @@ Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
     plots/          loss.png, and per task forecast.png, confusion.png, samples.txt ...
 
 Every file is written to a temporary name in the same folder and renamed over the target
-(``os.replace``), so a run folder never holds a half-written file.
+(``os.replace``), so a run folder never holds a half-written file. Under ``mpiexec`` rank 0
+alone creates the folder and writes; the other ranks get its path and write nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 from .._version import __version__
+from ..distributed import world
 from ..utils.atomic import write_json_atomic, write_text_atomic
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
@@ -49,6 +51,22 @@ class Run:
     def create(cls, task: str, out=None, *, root="runs") -> Run:
         """A new run folder: ``out`` if given (must be empty or absent), else a fresh
         ``<root>/<task>-<stamp>``."""
+        w = world()
+        if w.active:  # rank 0 creates the folder; every rank gets its path (or its error)
+            made = None
+            if w.is_root:
+                try:
+                    made = str(cls._create(task, out, root).path)
+                except RunError as exc:
+                    made = exc
+            made = w.bcast(made)
+            if isinstance(made, RunError):
+                raise made
+            return cls(made)
+        return cls._create(task, out, root)
+
+    @classmethod
+    def _create(cls, task: str, out, root) -> Run:
         if out is not None:
             path = Path(out)
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -95,8 +113,14 @@ class Run:
     @property
     def plots(self) -> Path:
         d = self.path / "plots"
-        d.mkdir(exist_ok=True)
+        if world().is_root:
+            d.mkdir(exist_ok=True)
         return d
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run's files: always, but rank 0 alone under mpiexec."""
+        return world().is_root
 
     def info(self) -> dict:
         try:
@@ -116,6 +140,8 @@ class Run:
         return str(self.info().get("task"))
 
     def write_info(self, task: str, *, status: str, **extra) -> None:
+        if not self.writes:
+            return
         old = {}
         if (self.path / "run.json").is_file():
             with contextlib.suppress(RunError):
@@ -129,6 +155,8 @@ class Run:
 
     def write_config(self, config, task: str) -> None:
         from .config import to_dict, to_toml
+        if not self.writes:
+            return
         header = (f"rnnkit {__version__}: the resolved configuration of this {task} run.\n"
                   f"Train again with: rnnkit train {task} --config config.toml")
         write_text_atomic(self.path / "config.toml", to_toml(config, task, header))
@@ -146,6 +174,8 @@ class Run:
     def write_metrics(self, epochs: list[dict], steps: dict | None = None,
                       results: dict | None = None) -> None:
         """``metrics.csv`` (one row per epoch) and ``metrics.json`` (rows, steps, results)."""
+        if not self.writes:
+            return
         columns: list[str] = []
         for row in epochs:
             columns += [k for k in row if k not in columns]
@@ -168,6 +198,8 @@ class Run:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
     def write_text(self, name: str, text: str) -> Path:
+        if not self.writes:
+            return self.path / name
         return write_text_atomic(self.path / name, text)
 
 

@@ -12,6 +12,7 @@
 
 ``smoke=True`` shrinks every size so a run takes seconds (for tests and a first look);
 ``overrides`` change any setting of the experiment's ``Config`` (see ``describe(name)``).
+Under ``mpiexec -n N`` the values of an experiment's sweep are split across the ranks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
+from ..distributed import world
 from ._common import ExperimentResult, apply_overrides
 
 _MODULES = {"weight-scaling": "weight_scaling", "cells-adding": "cells_adding", "init": "init_compare",
@@ -56,4 +58,9 @@ def run_experiment(name: str, out="experiments", *, smoke: bool = False, overrid
     cfg = get_config(name, smoke=smoke, overrides=overrides)
     if plots is not None:
         cfg = dataclasses.replace(cfg, plots=bool(plots))
+    w = world()
+    if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_split.py)
+        from ._split import run_split
+
+        return run_split(_module(name), cfg, out, w)
     return _module(name).run(cfg, out)

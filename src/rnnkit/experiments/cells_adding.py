@@ -26,6 +26,7 @@ from ._nets import LastStepRegressor
 from ._tasks import ADDING_BASELINE, adding_batches, initialize_layer
 
 NAME = "cells-adding"
+SWEEP = "lengths"   # the setting mpiexec splits across ranks
 TITLE = "tanh RNN vs LSTM vs GRU on the adding problem"
 
 

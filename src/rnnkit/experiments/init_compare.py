@@ -29,6 +29,7 @@ from ._nets import LastStepRegressor
 from ._tasks import ADDING_BASELINE, adding_batches, initialize_layer
 
 NAME = "init"
+SWEEP = "inits"   # the setting mpiexec splits across ranks
 TITLE = "Initializations compared on the adding problem"
 
 
@@ -89,15 +90,19 @@ def run(cfg: Config, out) -> ExperimentResult:
                         "W_ih and W_hh; orthogonal: Xavier W_ih, orthogonal W_hh; identity_relu: ReLU units, W_hh = I, "
                         "W_ih ~ N(0, 0.001^2); all with zero biases.")
     if plots_enabled(result, cfg.plots):
-        from ..diagnostics.plots import plot_flow_profiles, plot_lines
-
-        f = result.folder
-        plot_flow_profiles(curves["profile_init"], f / "profile_at_init.png",
-                           title=f"gradient reaching k steps back at initialization, T = {cfg.T}")
-        series = {k: (np.arange(1, len(v) + 1) * cfg.steps_per_epoch, [np.nan if u is None else u for u in v])
-                  for k, v in curves["val"].items()}
-        plot_lines(series, f / "learning.png", title=f"adding problem, T = {cfg.T}: validation MSE", ylabel="MSE",
-                   logy=True, hline=ADDING_BASELINE, hline_label="predict the mean (1/6)")
-        result.plots += ["profile_at_init.png", "learning.png"]
+        _plots(result, cfg, curves)
     result.seconds = time.perf_counter() - t0
     return write_result(result, cfg, curves)
+
+
+def _plots(result, cfg, curves) -> None:
+    from ..diagnostics.plots import plot_flow_profiles, plot_lines
+
+    f = result.folder
+    plot_flow_profiles(curves["profile_init"], f / "profile_at_init.png",
+                       title=f"gradient reaching k steps back at initialization, T = {cfg.T}")
+    series = {k: (np.arange(1, len(v) + 1) * cfg.steps_per_epoch, [np.nan if u is None else u for u in v])
+              for k, v in curves["val"].items()}
+    plot_lines(series, f / "learning.png", title=f"adding problem, T = {cfg.T}: validation MSE", ylabel="MSE",
+               logy=True, hline=ADDING_BASELINE, hline_label="predict the mean (1/6)")
+    result.plots += ["profile_at_init.png", "learning.png"]

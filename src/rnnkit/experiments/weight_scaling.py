@@ -28,6 +28,7 @@ from ._nets import LastStepRegressor
 from ._tasks import ADDING_BASELINE, adding_batches
 
 NAME = "weight-scaling"
+SWEEP = "scales"   # the setting mpiexec splits across ranks
 TITLE = "Recurrent weight scale: vanishing vs exploding gradients (tanh RNN, adding problem)"
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..distributed import EMPTY_SHARD, world
+
 FEATURES, TOKENS = "features", "tokens"
 
 
@@ -135,6 +137,22 @@ def pad_inputs(kind: str, seqs, dtype) -> tuple[np.ndarray, np.ndarray]:
 def step_mask(lengths: np.ndarray, T: int) -> np.ndarray:
     """(T, B) bool: True where step t of row b is inside the sequence."""
     return np.arange(T)[:, None] < lengths[None, :]
+
+
+def rank_batches(make, index_batches, *data):
+    """``make(idx)`` for each global batch's index array ``idx``, or rather for this rank's
+    contiguous part of it under mpiexec (:data:`~rnnkit.distributed.EMPTY_SHARD` where the
+    part is empty: a last batch with fewer rows than ranks). ``data``, when given, is checked
+    to be the same on every rank first. One process: ``make(idx)`` for each, unchanged."""
+    w = world()
+    if not w.active:
+        yield from (make(idx) for idx in index_batches)
+        return
+    if data:
+        w.check_same("X, y", *data)
+    for idx in index_batches:
+        part = w.shard(idx)
+        yield make(part) if len(part) else EMPTY_SHARD
 
 
 def batch_indices(n: int, batch_size: int, rng=None, lengths=None) -> list[np.ndarray]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._data import FEATURES, TOKENS, Batch, as_sequences, batch_indices, pad_inputs, rank_batches, step_mask
 from ._inputs import coerce_X, coerce_Xy
-from ._data import FEATURES, TOKENS, Batch, as_sequences, batch_indices, pad_inputs, step_mask
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .network import SequenceNet
 from .vocab import Vocab
@@ -91,8 +91,8 @@ class RecurrentEstimator(BaseEstimator):
         lengths = np.array([len(s) for s in inputs])
 
         def train_batches(epoch, gen):
-            return (self._batch(inputs, idx, targets)
-                    for idx in batch_indices(len(inputs), self.batch_size, gen, lengths))
+            return rank_batches(lambda idx: self._batch(inputs, idx, targets),
+                                batch_indices(len(inputs), self.batch_size, gen, lengths), inputs, targets)
 
         self.net_ = self._build_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng)

@@ -26,7 +26,7 @@ from ..nn import Linear
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ._data import FEATURES, as_sequences, batch_indices
+from ._data import FEATURES, as_sequences, batch_indices, rank_batches
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
 from .base import (BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels,
@@ -94,6 +94,10 @@ class MLPNet(Module):
         loss, dy = self._loss(y, targets)
         self.backward(dy, cache)
         return loss
+
+    def batch_count(self, batch) -> int:
+        """Rows in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
+        return len(batch[0])
 
     def evaluate_batch(self, batch):
         x, targets = batch
@@ -224,7 +228,7 @@ class FeedForward(BaseEstimator):
         self.net_ = self._build_net(rng)
 
         def train_batches(epoch, gen):
-            return ((x[i], t[i]) for i in batch_indices(len(x), self.batch_size, gen))
+            return rank_batches(lambda i: (x[i], t[i]), batch_indices(len(x), self.batch_size, gen), x, t)
 
         self.history_ = self._train(self.net_, train_batches, val, rng)
         return self

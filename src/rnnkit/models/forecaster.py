@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._data import FEATURES, Batch
+from ._data import FEATURES, Batch, rank_batches
 from ._sequence import r2_score
 from .base import BaseEstimator, check_choice, check_int_param
 from .network import SequenceNet
@@ -165,8 +165,8 @@ class Forecaster(BaseEstimator):
 
         def train_batches(epoch, gen):
             order = gen.permutation(len(X))
-            return (self._batch(X[order[i:i + self.batch_size]], Y[order[i:i + self.batch_size]])
-                    for i in range(0, len(X), self.batch_size))
+            return rank_batches(lambda idx: self._batch(X[idx], Y[idx]),
+                                (order[i:i + self.batch_size] for i in range(0, len(X), self.batch_size)), X, Y)
 
         self.net_ = self._build_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng)

@@ -32,6 +32,7 @@ import numpy as np
 from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
+from ..distributed import EMPTY_SHARD, world
 from ._data import pad_ids
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
@@ -130,6 +131,10 @@ class GeneratorNet(Module):
             self.embed.backward(dx, c_in)
         self.condition_backward(dstate0, c_cond)
         return loss
+
+    def batch_count(self, batch: GeneratorBatch) -> int:
+        """Steps in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
+        return int(batch.lengths.sum())
 
     def evaluate_batch(self, batch: GeneratorBatch):
         loss, count, _, _ = self._forward(batch)
@@ -246,10 +251,19 @@ class SequenceGenerator(BaseEstimator):
             raise TypeError("sequences: expected float arrays (T, F) as at fit time, got tokens")
         return [self.vocab_.encode(s, add_bos=True, add_eos=True) for s in seqs]
 
-    def _batches(self, cond, seqs, order=None):
+    def _batches(self, cond, seqs, order=None, shard=False):
+        """Batches in ``order``; with ``shard``, this rank's part of each (see rnnkit.distributed)."""
         order = np.arange(len(seqs)) if order is None else order
+        w = world()
+        if shard:
+            w.check_same("conditions, sequences", cond, seqs)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
+            if shard and w.active:
+                idx = w.shard(idx)
+                if not len(idx):
+                    yield EMPTY_SHARD
+                    continue
             if self.vocab_ is not None:
                 inputs, _ = pad_ids([seqs[i][:-1] for i in idx])
                 targets, lengths = pad_ids([seqs[i][1:] for i in idx])
@@ -279,7 +293,7 @@ class SequenceGenerator(BaseEstimator):
         if validation_data is not None:
             vc, vs = _pair(validation_data)
             val = list(self._batches(self._conditions(vc), self._sequences(vs)))
-        self.history_ = self._train(net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs))),
+        self.history_ = self._train(net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs)), shard=True),
                                     val, rng)
         self.net_ = net
         return self

@@ -87,6 +87,13 @@ class BatchProtocol:
         self.backward(dy, cache)
         return loss
 
+    def batch_count(self, batch: Batch) -> int:
+        """What the batch's mean loss is over (steps when pooling is none, else rows): the
+        batch's weight when ranks sum their gradients (see rnnkit.distributed)."""
+        if getattr(self, "pooling", None) == "none":
+            return int(batch.mask.sum()) if batch.mask is not None else batch.inputs.shape[0] * len(batch.lengths)
+        return len(batch.lengths)
+
     def evaluate_batch(self, batch: Batch) -> tuple[float, int]:
         y, _ = self.forward(batch.inputs, batch.lengths)
         loss, _, count = self._loss(y, batch)

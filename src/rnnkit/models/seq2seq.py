@@ -42,6 +42,7 @@ from typing import Self
 
 import numpy as np
 
+from ..distributed import EMPTY_SHARD, world
 from ._data import pad_ids
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
@@ -181,15 +182,23 @@ class Seq2Seq(BaseEstimator):
             out.append(ids)
         return out
 
-    def _batches(self, src_ids, tgt_ids, rng_epoch=None, order=None, rate=0.0):
-        bs = self.batch_size
+    def _batches(self, src_ids, tgt_ids, rng_epoch=None, order=None, rate=0.0, shard=False):
+        """Batches in ``order``; with ``shard``, this rank's part of each (see rnnkit.distributed)."""
+        bs, w = self.batch_size, world()
         order = np.arange(len(src_ids)) if order is None else order
+        if shard:
+            w.check_same("sources, targets", src_ids, tgt_ids)
         for start in range(0, len(order), bs):
             idx = order[start:start + bs]
+            seed = int(rng_epoch.integers(2**63)) if rng_epoch is not None and rate > 0 else 0
+            if shard and w.active:
+                idx = w.shard(idx)
+                if not len(idx):
+                    yield EMPTY_SHARD
+                    continue
             src, src_len = pad_ids([src_ids[i] for i in idx])
             dec_in, _ = pad_ids([tgt_ids[i][:-1] for i in idx])   # BOS y_1 .. y_n
             dec_out, tgt_len = pad_ids([tgt_ids[i][1:] for i in idx])   # y_1 .. y_n EOS
-            seed = int(rng_epoch.integers(2**63)) if rng_epoch is not None and rate > 0 else 0
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
@@ -219,7 +228,7 @@ class Seq2Seq(BaseEstimator):
         def train_batches(epoch, rng_epoch):
             rate = sampling_rate(self.sampling_schedule, epoch, self.scheduled_sampling,
                                  self.sampling_decay, self.epochs)
-            return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate)
+            return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate, shard=True)
 
         self.history_ = train_with_schedule(self, net, train_batches, val, rng,
                                             -(-len(src_ids) // self.batch_size))

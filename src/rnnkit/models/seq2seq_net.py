@@ -184,6 +184,10 @@ class Seq2SeqNet(Module):
         self.encode_backward(dstate0, dmem, enc_cache)
         return loss
 
+    def batch_count(self, batch: Seq2SeqBatch) -> int:
+        """Target tokens in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
+        return int(batch.tgt_len.sum())
+
     def evaluate_batch(self, batch: Seq2SeqBatch):
         """(summed cross-entropy, number of target tokens), teacher forced, no gradients."""
         loss, count, _, _ = self._loss(batch, False)

@@ -187,8 +187,9 @@ class TBPTT:
         return self.train(False)
 
     def stream(self, data, batch_size: int, **kwargs) -> Stream:
-        """``Stream(data, batch_size, k=self.k1, **kwargs)``."""
-        return Stream(data, batch_size, self.k1, **kwargs)
+        """``Stream(data, batch_size, k=self.k1, shard=True, **kwargs)``: under mpiexec each rank
+        reads its own rows of the stream."""
+        return Stream(data, batch_size, self.k1, **dict({"shard": True}, **kwargs))
 
     def reset(self) -> None:
         """Forget every carried state (training and evaluation)."""
@@ -243,6 +244,11 @@ class TBPTT:
         else:
             self._win, self.state = None, None
         return loss_sum / count if count else 0.0
+
+    def batch_count(self, chunk: Chunk) -> int:
+        """The new steps whose losses ``chunk``'s update counts: its weight when ranks sum
+        their gradients (see rnnkit.distributed)."""
+        return int(chunk.valid.sum()) if chunk.valid is not None else len(chunk) * chunk.batch_size
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_batch(self, chunk: Chunk) -> tuple[float, int]:

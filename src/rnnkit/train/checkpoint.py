@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit._version import __version__
+from rnnkit.distributed import world
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1  # the newest format version this rnnkit writes and reads
@@ -99,6 +100,8 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
         )
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a file path")
+    if not world().is_root:  # under mpiexec rank 0 alone writes; the others hold the same state
+        return path
     tmp = _write_temp(directory, path.name, entries, manifest_bytes)
     try:
         os.replace(tmp, path)

@@ -39,6 +39,12 @@ def save_trainer_state(trainer, path) -> Path:
         arrays.update((f"callbacks.{i}.{k}", v) for k, v in cb_arrays.items())
         cbs.append({"class": type(cb).__name__, "state": state, "arrays": sorted(cb_arrays)})
     extra = None
+    if trainer.batch_in_epoch and getattr(trainer, "world", None) is not None and trainer.world.active \
+            and callable(getattr(trainer.model, "trainer_state", None)):
+        raise ValueError(f"path: under mpiexec a checkpoint inside an epoch ({trainer.batch_in_epoch} batches in) "
+                         "cannot hold the state each rank carries along its streams; hint: save at the end of "
+                         "an epoch (CheckpointEvery(every_epochs=1))")
+    extra = None
     if callable(getattr(trainer.model, "trainer_state", None)):
         extra, extra_arrays = trainer.model.trainer_state()
         arrays.update(("extra." + k, v) for k, v in extra_arrays.items())

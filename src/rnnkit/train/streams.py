@@ -8,11 +8,13 @@ described in :mod:`rnnkit.train.bptt`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..distributed import world
 from ..nn._checks import positive_int
 
 __all__ = ["Chunk", "Stream"]
@@ -51,15 +53,30 @@ class Stream:
         targets: for an array source, aligned targets (N, ...); None: next-step targets.
         resets: for an array source, (N,) bools: True where a document starts.
         pad_value: what fills the padded steps of finished rows (document sources).
+        shard: under mpiexec, this rank reads only its part: of an array source, a contiguous
+            block of the ``batch_size`` rows (the 1-process run's rows, so N ranks follow
+            its trajectory); of a document source, every N-th document into its share of
+            the rows. ``sharded`` then says each rank holds a disjoint part.
 
     Iterating yields :class:`Chunk`; an array source can be iterated again (same chunks),
     a document source as often as its iterable can.
     """
 
-    def __init__(self, data, batch_size: int, k: int, *, targets=None, resets=None, pad_value=0) -> None:
+    def __init__(self, data, batch_size: int, k: int, *, targets=None, resets=None, pad_value=0,
+                 shard: bool = False) -> None:
         self.batch_size = positive_int("batch_size", batch_size)
         self.k = positive_int("k", k)
         self.pad_value = pad_value
+        w = world()
+        self.sharded = bool(shard) and w.active
+        self.rows = (0, self.batch_size)  # this rank's rows [start, stop) of an array source
+        if self.sharded:
+            if self.batch_size < w.size:
+                raise ValueError(f"batch_size: {self.batch_size} parallel streams cannot be split across "
+                                 f"{w.size} MPI ranks; hint: batch_size >= the number of ranks (mpiexec -n "
+                                 f"{self.batch_size} or fewer)")
+            self.rows = w.bounds(self.batch_size)
+            self._rank, self._size = w.rank, w.size
         if isinstance(data, (str, bytes)):
             raise TypeError("data: expected token ids or features, got a string; hint: encode the text to "
                             "integer ids first (e.g. with rnnkit.models.Vocab)")
@@ -101,6 +118,9 @@ class Stream:
                                  f"and dtype {resets.dtype}")
         self.data, self.targets, self.resets, self.mode = data, targets, resets, "array"
         self.steps_per_row = R
+        if self.sharded:
+            head = slice(0, 1 << 20)  # the length and the first million steps: cheap on a huge memmap
+            world().check_same("data", N, *(None if a is None else np.asarray(a[head]) for a in (data, targets, resets)))
 
     def __len__(self) -> int:
         if self.mode != "array":
@@ -111,8 +131,8 @@ class Stream:
         return self._iter_array() if self.mode == "array" else self._iter_documents()
 
     def _iter_array(self) -> Iterator[Chunk]:
-        R, B = self.steps_per_row, self.batch_size
-        starts = np.arange(B) * R                                   # (B,) first step of each row
+        R = self.steps_per_row
+        starts = np.arange(*self.rows) * R                          # (B,) first step of each row
         for i, s in enumerate(range(0, R, self.k)):
             idx = np.arange(s, min(s + self.k, R))[:, None] + starts  # (k, B) positions in the stream
             x = np.asarray(self.data[idx])
@@ -123,6 +143,9 @@ class Stream:
     def _iter_documents(self) -> Iterator[Chunk]:
         docs = iter(self.data)
         B, k = self.batch_size, self.k
+        if self.sharded:  # every N-th document, into this rank's share of the rows
+            docs = itertools.islice(docs, self._rank, None, self._size)
+            B = self.rows[1] - self.rows[0]
         rows: list = [None] * B        # per row: [inputs, targets, position]
         done = [False] * B
         proto = None                   # (inputs trailing shape, dtype, targets trailing shape, dtype)

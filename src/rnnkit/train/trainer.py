@@ -41,15 +41,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..distributed import EMPTY_SHARD, world
 from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .checkpoint import rng_state, set_rng_state
+from .streams import Chunk
 from .config import TrainConfig, _int
 from .faults import nonfinite_step
 from .progress import ProgressBar
-from .resume import load_trainer_state, save_trainer_state, walk_modules
+from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
 
 __all__ = ["Trainer", "minibatches"]
 
@@ -117,6 +119,7 @@ class Trainer:
         self._epoch_first_step, self._epoch_time, self._epoch_rng = 0, 0.0, None
         self.stop_training, self.stop_reason = False, None
         self.monitor = config.monitor
+        self.world = world()  # one rank without mpiexec: every call below is then a no-op
 
     @property
     def all_callbacks(self) -> list[Callback]:
@@ -146,12 +149,16 @@ class Trainer:
         self.stop_training, self.stop_reason = False, None
         self.history.stop_reason = None
         self._fit_start = time.monotonic()  # the progress bar's clock: an auto bar shows after 1 s
+        if self.world.active:  # every rank starts from rank 0's parameters, with its own dropout stream
+            self.world.broadcast_parameters(self.model)
+            _derive_rank_generators(_model_generators(self.model).values(), self.world.rank)
         self._emit("on_train_begin", Context(self, self.epoch, self.step))
         while self.epoch < epochs and not self.stop_training:
             if max_steps is not None and self.step >= max_steps:
                 self.stop_reason = "max_steps"
                 break
             self._run_epoch(train_batches, val, epochs, max_steps)
+            self.stop_training, = self.world.any(self.stop_training)  # a callback's stop, on every rank
         if self.stop_reason is None:
             self.stop_reason = "callback" if self.stop_training else "completed"
         self.history.stop_reason = self.stop_reason
@@ -181,17 +188,23 @@ class Trainer:
             if next(it, _END) is _END:
                 raise ValueError(f"train_batches: epoch {epoch} has only {i} batches, but the run resumes after "
                                  f"{self.batch_in_epoch}; hint: pass the same batches as the saved run")
-        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}", enabled=cfg.progress,
+        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}",
+                          enabled=cfg.progress if self.world.is_root else False,
                           visible_from=self._fit_start + 1.0, initial=self.batch_in_epoch)
         t0, loss_sum, n_loss, paused = time.perf_counter(), 0.0, 0, False
         try:
-            while not self.stop_training:
+            while True:
                 if max_steps is not None and self.step >= max_steps:
                     paused = True
                     break
-                batch = next(it, _END)
-                if batch is _END:
+                batch = _END if self.stop_training else next(it, _END)
+                # Every rank goes on while any has a batch (the others take part with none),
+                # and stops when any stops.
+                more, self.stop_training = self.world.any(batch is not _END, self.stop_training)
+                if self.stop_training or not more:
                     break
+                if batch is _END:
+                    batch = EMPTY_SHARD
                 logs = self._train_step(batch)
                 self.batch_in_epoch += 1
                 if not logs["skipped"]:
@@ -219,7 +232,7 @@ class Trainer:
                              f"{record['time']:.1f}s")
 
     def _print(self, bar: ProgressBar, line: str) -> None:
-        if self.config.progress is False:
+        if self.config.progress is False or not self.world.is_root:
             return
         if bar.active and bar.shown:
             bar.write(line)
@@ -234,12 +247,17 @@ class Trainer:
         self.model.zero_grad()
         error = None
         try:
-            loss = float(self.model.loss_and_grad(batch))
+            loss = 0.0 if batch is EMPTY_SHARD else float(self.model.loss_and_grad(batch))
         except FloatingPointError as exc:  # numpy.seterr(all="raise") turns overflow into this
             loss, error = math.nan, exc
         finally:
             for _, layer in layers:
                 layer.record_grad_flow = False
+        if self.world.active:  # the global batch's mean loss and gradient, on every rank
+            loss, _, failed = self.world.reduce_gradients(self.model, loss, _batch_count(self.model, batch),
+                                                          error is not None)
+            if failed and error is None:
+                loss, error = math.nan, FloatingPointError("on another rank")
         lr = float(self.optimizer.lr)
         norm = math.nan
         ok = error is None and math.isfinite(loss)
@@ -310,9 +328,15 @@ class Trainer:
                 raise TypeError(f"val: the model ({type(self.model).__name__}) has no evaluate_batch(batch); "
                                 "hint: pass val as a function returning the validation loss")
             total, count = 0.0, 0
-            for batch in out:
+            # A list of batches is split across the ranks, except the chunks of one stream,
+            # which carry their state in order; a sharded stream is each rank's part already.
+            split = isinstance(out, list) and not (out and isinstance(out[0], Chunk))
+            shared = self.world.active and (split or getattr(out, "sharded", False))
+            for batch in (out[self.world.rank::self.world.size] if split and shared else out):
                 s, c = self.model.evaluate_batch(batch)
                 total, count = total + float(s), count + int(c)
+            if shared:  # each rank evaluated its part: the sums over all of them
+                total, count = self.world.sum([total, count])
             if count == 0:
                 raise ValueError("val: the validation batches counted no elements; hint: check they are not empty")
             return {"val_loss": total / count}
@@ -340,6 +364,23 @@ class Trainer:
         ``train_batches`` to go on exactly where the saved run was.
         """
         return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
+
+def _batch_count(model, batch) -> int:
+    """The elements (rows or tokens) ``batch``'s mean loss is over: its weight in the reduction."""
+    if batch is EMPTY_SHARD:
+        return 0
+    count = getattr(model, "batch_count", None)
+    return int(count(batch)) if callable(count) else 1
+
+
+def _derive_rank_generators(generators, rank: int) -> None:
+    """Give each rank but 0 its own stream for each generator, seeded from rank 0's state."""
+    if rank == 0:
+        return
+    for g in generators:
+        seed = int(g.integers(2**63))
+        g.bit_generator.state = type(g.bit_generator)(np.random.SeedSequence([seed, rank])).state
+
 
 def _check_batches(name, value, signature) -> None:
     if isinstance(value, Iterator):

@@ -111,6 +111,8 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
         task.fit(model, data, config)
     if runner.restore and saved is not None:
         check_fit_state(model, saved._fit_state())
+    if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
+        return {}
     seconds = time.perf_counter() - start
     model.save(run.model_path)
     epochs, steps = history_rows(getattr(model, "history_", None))

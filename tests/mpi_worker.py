@@ -1,0 +1,102 @@
+"""Programs that tests/test_distributed.py runs alone and under ``mpiexec -n N``.
+
+    python tests/mpi_worker.py CASE OUT        # writes OUT/model.npz and OUT/history.json (rank 0)
+
+The program is the same in both runs; only the launcher differs. Cases:
+
+    classifier-{rnn_tanh,lstm,gru}   SequenceClassifier on 21 variable-length sequences in
+                                     float64, batch 5: ranks split 5 rows 3/2 and the last
+                                     single-row batch 1/0 (an empty shard)
+    tagger                           SequenceTagger (a per-token loss: uneven token shares)
+    charlm                           CharLM, truncated BPTT (k1=4, k2=6), 3 streams split 2/1
+    seq2seq, generator               Seq2Seq and SequenceGenerator, 7 pairs in batches of 3
+    kill                             rank 1 kills itself with SIGKILL in its third step
+    raise                            rank 1 raises in its third step
+    disagree                         the ranks hold different data
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.distributed import world
+from rnnkit.models import CharLM, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
+
+TEXT = ("the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. " * 3)
+
+
+def sequences(seed: int = 0, n: int = 21):
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(size=(int(rng.integers(3, 9)), 2)) for _ in range(n)]
+    y = [int(x[:, 0].sum() > 0) for x in X]
+    return X, y
+
+
+def tagged(n: int = 13):
+    rng = np.random.default_rng(1)
+    words = ["a", "dog", "runs", "the", "cat", "sleeps", "fast", "home"]
+    tags = {"a": "DET", "the": "DET", "dog": "N", "cat": "N", "home": "N", "runs": "V", "sleeps": "V", "fast": "A"}
+    X = [[words[int(i)] for i in rng.integers(0, len(words), int(rng.integers(2, 9)))] for _ in range(n)]
+    return X, [[tags[w] for w in s] for s in X]
+
+
+def main(case: str, out: Path) -> None:
+    w = world()
+    common = dict(hidden_size=6, epochs=2, batch_size=5, seed=3, dtype="float64", lr=0.02)
+    if case.startswith("classifier-"):
+        X, y = sequences()
+        vx, vy = sequences(seed=9, n=7)
+        model = SequenceClassifier(cell=case.split("-", 1)[1], **common).fit(X, y, validation_data=(vx, vy))
+    elif case == "tagger":
+        X, y = tagged()
+        model = SequenceTagger(cell="gru", embedding_dim=4, **common).fit(X, y)
+    elif case == "charlm":
+        model = CharLM(cell="lstm", hidden_size=8, embedding_dim=4, k1=4, k2=6, epochs=2, batch_size=3, seed=5,
+                       dtype="float64", lr=0.01).fit(TEXT, validation_data=TEXT[:40])
+    elif case == "seq2seq":
+        src = ["12+3", "4+56", "7+8", "90+1", "2+22", "33+4", "5+5"]
+        tgt = [str(eval(s)) for s in src]
+        model = Seq2Seq(cell="gru", hidden_size=6, embedding_dim=4, epochs=2, batch_size=3, seed=2,
+                        dtype="float64", lr=0.02).fit(src, tgt)
+    elif case == "generator":
+        rng = np.random.default_rng(4)
+        cond = ["up", "down", "up", "down", "up", "down", "up"]
+        seqs = [np.cumsum(rng.normal(size=(int(rng.integers(3, 7)), 1)), 0) for _ in cond]
+        model = SequenceGenerator(cell="lstm", hidden_size=6, epochs=2, batch_size=3, seed=2, dtype="float64",
+                                  lr=0.02).fit(cond, seqs)
+    elif case in ("kill", "raise"):
+        from rnnkit.train import TrainConfig, Trainer
+        from rnnkit.train.callbacks import LambdaCallback
+
+        def fault(ctx):
+            if w.rank == 1 and ctx.step == 3:
+                if case == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                raise RuntimeError("a fault injected on rank 1")
+
+        X, y = sequences()
+        model = SequenceClassifier(cell="gru", **dict(common, epochs=50))
+        model._run_trainer = lambda net, cfg, tb, vb: Trainer(
+            net, cfg, callbacks=[LambdaCallback(on_step_end=fault)]).fit(tb, val=vb)
+        model.fit(X, y)
+    elif case == "disagree":
+        X, y = sequences(seed=w.rank)
+        model = SequenceClassifier(**common).fit(X, y)
+    else:
+        raise SystemExit(f"unknown case {case!r}")
+    model.save(out / "model.npz")  # rank 0 alone writes (the others return at once)
+    h = model.history_
+    record = {"size": w.size, "step_loss": h.steps["loss"], "epoch_loss": h["loss"],
+              "val_loss": h["val_loss"] if "val_loss" in h.epochs[0] else None}
+    if w.is_root:
+        (out / "history.json").write_text(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
