@@ -190,3 +190,26 @@ def test_rnnkit_export_a_music_run(tmp_path, capsys):
     assert logits.shape == (1, P) and np.all((probs > 0) & (probs < 1))
     want, _ = model.net_.step(start, None)
     close(logits, want)
+
+
+@pytest.mark.parametrize("mode,cell,layers", [CASES[0], CASES[1], CASES[4], CASES[5]])
+def test_to_torch_music_network_in_float64(mode, cell, layers):
+    torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
+    from rnnkit.interop import to_torch
+
+    model, pieces = _model(mode, cell, layers, dtype="float64")
+    tm = to_torch(model)
+    assert set(tm.state_dict()) == set(model.net_.state_dict())
+    x, _, lengths = model._inputs([model._encode(p) for p in pieces])          # ragged: (T, B, I)
+    out, _, _ = model.net_.rnn.forward(x, None, lengths=lengths)
+    want, _ = model.net_.head.forward(out)
+    with torch.no_grad():
+        got, _ = tm(torch.from_numpy(x), torch.from_numpy(lengths))
+    for b, n in enumerate(lengths):
+        close(got[:n, b], want[:n, b], 1e-10)
+    state, tstate = None, None
+    for k in range(x.shape[0]):                                                  # one frame at a time
+        want_k, state = model.net_.step(x[k], state)
+        with torch.no_grad():
+            got_k, tstate = tm.step(torch.from_numpy(x[k]), tstate)
+        close(got_k, want_k, 1e-10)

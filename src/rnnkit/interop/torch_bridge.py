@@ -8,11 +8,15 @@ PyTorch's), so moving weights is a ``load_state_dict`` with no transposes. Layer
 ``torch.nn.Module`` with the same children (``embedding``, ``rnn``, ``head`` ...) and so
 the same ``state_dict`` keys (``from_torch(module, into=model)`` loads them back):
 
-    SequenceClassifier / SequenceRegressor / SequenceTagger (without spelling features)
+    SequenceClassifier / SequenceRegressor / SequenceTagger
         forward(x (B, T, F) float or (B, T) int64 ids, lengths (B,)) -> (B, K), or (B, T, K)
-        for per-step outputs (zeros-padded input rows are packed away, as rnnkit does)
+        for per-step outputs (zeros-padded input rows are packed away, as rnnkit does); a
+        tagger with spelling features reads (B, T, 1 + F) ids: the word, then its features
     FeedForward   forward(x (B, F), or (B, W, F) for windows) -> (B, K)
     CharLM        forward(ids (B,), state) -> (logits (B, V), state): one step
+    Seq2Seq, SequenceGenerator, MusicModel: time-major, a teacher-forced ``forward`` and
+        the one-step method decoding calls (``encode``/``step``, ``condition``/``step``,
+        ``step``); see :mod:`rnnkit.interop._torch_decoders`
 
 Outputs are the network's raw outputs (logits; regression in standardised units, as
 ``model.net_`` gives them). The torch modules use the rnnkit parameters' dtype, so a
