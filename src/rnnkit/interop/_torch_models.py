@@ -136,3 +136,32 @@ def model_to_torch(model, torch):
 
 def as_numpy(t) -> np.ndarray:
     return t.detach().cpu().numpy()
+
+
+def sequence_net_from_torch(module, torch, dtype, rng):
+    """A fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives a
+    classifier's, regressor's or tagger's network (weights copied, every key checked), or
+    None when ``module`` is not one. Its loss is cross-entropy: set ``net.loss = "mse"`` to
+    train a regressor's network further in rnnkit."""
+    classes = _classes(torch)
+    if not isinstance(module, classes["SequenceNet"]):
+        return None
+    if isinstance(module, classes["FeatureTagger"]):
+        raise ValueError("module: a tagger network with spelling features is not rebuilt alone (the number "
+                         "of features per word is not in the module); hint: load it into the fitted "
+                         "tagger with from_torch(module, into=tagger)")
+    rnn = module.rnn
+    if isinstance(rnn, torch.nn.LSTM):
+        cell = "lstm"
+    elif isinstance(rnn, torch.nn.GRU):
+        cell = "gru"
+    else:
+        cell = "rnn_tanh" if rnn.nonlinearity == "tanh" else "rnn_relu"
+    emb = getattr(module, "embedding", None)
+    kind = "features" if emb is None else "tokens"
+    net = SequenceNet(kind=kind, input_size=rnn.input_size if emb is None else emb.num_embeddings,
+                      output_size=module.head.out_features, cell=cell, hidden_size=rnn.hidden_size,
+                      num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, dropout=float(rnn.dropout),
+                      embedding_dim=rnn.input_size, pooling=module.pooling, dtype=dtype, rng=rng)
+    net.load_state_dict({k: as_numpy(v) for k, v in module.state_dict().items()})
+    return net.train(module.training)

@@ -86,7 +86,9 @@ def _dtype(torch, dtype):
 
 
 def from_torch(module, *, into=None, dtype=None, rng=None):
-    """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``).
+    """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``),
+    or a fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives
+    a classifier's, regressor's or tagger's (without spelling features) network.
 
     ``dtype`` defaults to the module's (float32 or float64); ``proj_size`` (LSTM
     projections) has no rnnkit counterpart and is refused. With ``into`` (an rnnkit layer
@@ -108,6 +110,11 @@ def from_torch(module, *, into=None, dtype=None, rng=None):
     if dtype is None:
         dtype = "float64" if params and params[0].dtype == torch.float64 else "float32"
     rng = np.random.default_rng(0) if rng is None else rng
+    from ._torch_models import sequence_net_from_torch
+
+    net = sequence_net_from_torch(module, torch, dtype, rng)
+    if net is not None:
+        return net
     state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
     if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
         if getattr(module, "proj_size", 0):
