@@ -193,13 +193,18 @@ def test_rnnkit_export_a_music_run(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("mode,cell,layers", [CASES[0], CASES[1], CASES[4], CASES[5]])
-def test_to_torch_music_network_in_float64(mode, cell, layers):
+def test_to_torch_music_network_in_float64(mode, cell, layers, tmp_path):
     torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
-    from rnnkit.interop import to_torch
+    st = pytest.importorskip("safetensors.torch", reason="the weights file is read by safetensors")
+    from rnnkit.interop import save_safetensors, to_torch
 
     model, pieces = _model(mode, cell, layers, dtype="float64")
     tm = to_torch(model)
     assert set(tm.state_dict()) == set(model.net_.state_dict())
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.zero_()
+    tm.load_state_dict(st.load_file(str(save_safetensors(model, tmp_path / "m.safetensors"))))   # strict
     x, _, lengths = model._inputs([model._encode(p) for p in pieces])          # ragged: (T, B, I)
     out, _, _ = model.net_.rnn.forward(x, None, lengths=lengths)
     want, _ = model.net_.head.forward(out)

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
 
-from rnnkit.interop import to_torch
+from rnnkit.interop import save_safetensors, to_torch
 from rnnkit.models import Seq2Seq, SequenceGenerator, SequenceTagger
 from rnnkit.models._data import pad_ids
 
@@ -54,13 +54,18 @@ def test_tagger_with_spelling_features(cell, bi, layers):
 
 @pytest.mark.parametrize("cell,bi,attention,layers", [("lstm", True, True, 2), ("gru", False, False, 1),
                                                       ("rnn_tanh", True, False, 1), ("gru", True, True, 1)])
-def test_seq2seq_encoder_decoder_and_attention(cell, bi, attention, layers):
+def test_seq2seq_encoder_decoder_and_attention(cell, bi, attention, layers, tmp_path):
+    st = pytest.importorskip("safetensors.torch", reason="the weights file is read by safetensors")
     rng = np.random.default_rng(5)
     src = ["".join(rng.choice(list("abcd"), int(rng.integers(1, 6)))) for _ in range(30)]
     model = Seq2Seq(cell=cell, hidden_size=6, num_layers=layers, bidirectional=bi, attention=attention,
                     epochs=1, seed=0, dtype="float64").fit(src, [s[::-1] for s in src])
     tm = to_torch(model)
     assert set(tm.state_dict()) == set(model.net_.state_dict())
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.zero_()
+    tm.load_state_dict(st.load_file(str(save_safetensors(model, tmp_path / "s2s.safetensors"))))   # strict
     s, s_len = pad_ids(model._encode_sources(["abc", "d", "dcba", "bb"]))   # (S, B)
     want = model.net_.start(s, s_len)
     with torch.no_grad():
