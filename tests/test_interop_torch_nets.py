@@ -124,3 +124,29 @@ def test_sequence_generator_network(kind, cell, layers, condition_cell):
             want_k, state = model.net_.step(batch.inputs[k], state)
             got_k, tstate = tm.step(t(batch.inputs[k]), tstate)
             close(got_k, want_k)
+
+
+def test_from_torch_into_loads_decoder_networks_back():
+    from rnnkit.interop import from_torch
+
+    src = ["ab", "ba", "abc", "cab"] * 3
+    s2s = Seq2Seq(hidden_size=4, attention=True, bidirectional=True, epochs=1, dtype="float64",
+                  seed=0).fit(src, [s[::-1] for s in src])
+    gen = SequenceGenerator(cell="lstm", hidden_size=4, epochs=1, dtype="float64", seed=0).fit(
+        ["x", "y"] * 3, ["ab", "ba"] * 3)
+    rng = np.random.default_rng(0)
+    for model in (s2s, gen):
+        tm = to_torch(model)
+        with torch.no_grad():                                   # as if trained further in PyTorch
+            for p in tm.parameters():
+                p.add_(torch.from_numpy(rng.standard_normal(tuple(p.shape))))
+        assert from_torch(tm, into=model) is model
+        theirs = tm.state_dict()
+        for k, v in model.net_.state_dict().items():
+            np.testing.assert_array_equal(v, theirs[k].numpy())
+    s, s_len = pad_ids(s2s._encode_sources(["abc", "b"]))
+    bos = np.full(2, s2s.tgt_vocab_.bos_id)
+    want, _ = s2s.net_.step(bos, s2s.net_.start(s, s_len))
+    with torch.no_grad():
+        got, _ = to_torch(s2s).step(t(bos), to_torch(s2s).encode(t(s), t(s_len)))
+    close(got, want)
