@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from ._graph import Graph
 from .onnx_layers import emit_recurrent
-
-
-def _linear(g, lin, x):
-    from .onnx_models import _linear as linear
-
-    return linear(g, lin, x)
+from .onnx_models import _linear, _state_inputs, _state_outputs
 
 
 def _probabilities(g, model, logits):
@@ -74,15 +71,11 @@ def _sequence(onnx, model):
 
 def _one_hot(g, ids, n):
     """ids (...) int64 -> (..., n) float one-hot rows of the identity."""
-    import numpy as np
-
     return g.op("Gather", [g.init("eye", np.eye(n)), ids], axis=0)
 
 
 def _step(onnx, model):
     """One frame: the previous frame (or the start), state -> logits, probabilities, state."""
-    from .onnx_models import _state_inputs, _state_outputs
-
     g, F, net = Graph(onnx), onnx.TensorProto.FLOAT, model.net_
     I, K = model._n_units()
     if model.mode == "poly":
