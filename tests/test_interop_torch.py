@@ -171,3 +171,47 @@ def test_a_network_trained_further_in_torch_comes_back():
     assert np.abs(model.decision_function(X) - before).max() > 1e-3
     with pytest.raises(ValueError, match="keys do not match"):
         from_torch(torch.nn.GRU(2, 4), into=model)
+
+
+@pytest.mark.parametrize("kind,pooling,cell,bi", [("features", "mean", "lstm", True), ("tokens", "last", "gru", True),
+                                                  ("features", "none", "rnn_relu", False),
+                                                  ("tokens", "max", "rnn_tanh", False)])
+def test_from_torch_builds_a_fresh_sequence_network(kind, pooling, cell, bi):
+    from rnnkit.models.network import SequenceNet
+
+    rng = np.random.default_rng(6)
+    if kind == "features":
+        X = [rng.standard_normal((int(rng.integers(1, 7)), 3)) for _ in range(16)]
+    else:
+        X = [list(rng.choice(["a", "b", "c", "d"], int(rng.integers(1, 7)))) for _ in range(16)]
+    if pooling == "none":
+        model = SequenceRegressor(cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling="none",
+                                  epochs=1, dtype="float64", seed=0).fit(X, [np.arange(len(x)) * 0.5 for x in X])
+    else:
+        model = SequenceClassifier(cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling=pooling,
+                                   epochs=1, dtype="float64", seed=0).fit(X, rng.choice(["u", "v", "w"], 16))
+    tm = to_torch(model)
+    with torch.no_grad():                                # changed in PyTorch, so nothing is left over
+        for p in tm.parameters():
+            p.add_(torch.from_numpy(rng.standard_normal(tuple(p.shape)) * 0.1))
+    net = from_torch(tm)
+    assert isinstance(net, SequenceNet) and net is not model.net_ and net.pooling == pooling
+    assert net.dtype == np.float64 and not net.training
+    x, lengths = _inputs(model, X)
+    want = tm(x, lengths).detach().numpy()
+    xt = x.numpy().T if x.ndim == 2 else x.numpy().transpose(1, 0, 2)    # time-major for rnnkit
+    got, _ = net.forward(np.ascontiguousarray(xt), lengths.numpy())
+    if pooling == "none":
+        for b, n in enumerate(lengths.numpy()):
+            close(got[:n, b], want[b, :n])
+    else:
+        close(got, want)
+    assert set(net.state_dict()) == set(model.net_.state_dict())
+
+
+def test_from_torch_refuses_a_tagger_network_with_spelling_features():
+    words = [["The", "dog"], ["a", "Cat"]] * 3
+    tagger = SequenceTagger(hidden_size=3, affix_length=1, epochs=1, dtype="float64", seed=0).fit(
+        words, [["D", "N"]] * 6)
+    with pytest.raises(ValueError, match="spelling features is not rebuilt alone.*into=tagger"):
+        from_torch(to_torch(tagger))

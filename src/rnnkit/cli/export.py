@@ -2,8 +2,9 @@
 
 ``onnx`` writes the model's network as an ONNX graph of the standard RNN/LSTM/GRU
 operators, with its vocabulary, classes and scalers in the metadata (a seq2seq run gives
-two files, ``FILE``'s stem + ``.encoder.onnx`` and ``.decoder.onnx``); onnxruntime runs
-it. ``safetensors`` writes the network's weights under PyTorch's parameter names. Both
+two files, ``FILE``'s stem + ``.encoder.onnx`` and ``.decoder.onnx``; a music run the
+whole-piece graph ``.sequence.onnx`` and the one-frame graph ``.step.onnx``); onnxruntime
+runs it. ``safetensors`` writes the network's weights under PyTorch's parameter names. Both
 need their package: ``pip install 'rnnkit[onnx]'`` or ``'rnnkit[safetensors]'``.
 """
 

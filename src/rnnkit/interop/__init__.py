@@ -2,7 +2,8 @@
 
     to_onnx(model_or_layer, path)        an ONNX graph of the standard RNN/LSTM/GRU operators
     to_torch(model_or_layer)             an equivalent torch.nn.Module (torch imported lazily)
-    from_torch(module)                   an rnnkit layer from torch.nn.RNN/LSTM/GRU
+    from_torch(module)                   an rnnkit layer from torch.nn.RNN/LSTM/GRU, or a
+                                         SequenceNet from a to_torch module; into=model loads it back
     save_safetensors / load_safetensors  weights under PyTorch's key names
     OnnxPredictor(model)                 the model's predict, its network run by onnxruntime
 

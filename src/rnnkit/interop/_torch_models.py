@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import CharLM, FeedForward, NotFittedError, SequenceClassifier, SequenceRegressor, SequenceTagger
+from ..models import (CharLM, FeedForward, MusicModel, NotFittedError, Seq2Seq, SequenceClassifier,
+                      SequenceGenerator, SequenceRegressor, SequenceTagger)
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
+from ..models.word_features import FeatureTaggerNet
 
 _CLASSES: dict = {}
 
@@ -31,10 +33,12 @@ def _classes(torch):
                 self.embedding = embedding
             self.rnn, self.head, self.pooling = rnn, head, pooling
 
+        def embed(self, x):
+            return self.embedding(x) if hasattr(self, "embedding") else x       # (B, T, E)
+
         def forward(self, x, lengths):
             """x (B, T, F) or ids (B, T); lengths (B,) -> (B, K), or (B, T, K) for pooling none."""
-            if hasattr(self, "embedding"):
-                x = self.embedding(x)                                            # (B, T, E)
+            x = self.embed(x)
             T = x.shape[1]
             lengths = torch.as_tensor(lengths, dtype=torch.int64).cpu()
             packed = pack(x, lengths, batch_first=True, enforce_sorted=False)
@@ -52,6 +56,17 @@ def _classes(torch):
             else:
                 z = out
             return self.head(z)
+
+    class TorchFeatureTagger(TorchSequenceNet):
+        """Word embedding beside the summed spelling-feature embeddings -> RNN -> Linear, per step."""
+
+        def __init__(self, embedding, features, rnn, head):
+            super().__init__(rnn, head, "none", embedding)
+            self.features = features
+
+        def embed(self, x):
+            """x (B, T, 1 + F) ids: the word, then its F feature ids -> (B, T, E + D)."""
+            return torch.cat([self.embedding(x[..., 0]), self.features(x[..., 1:]).sum(dim=2)], dim=-1)
 
     class TorchMLP(nn.Module):
         """Linear -> act -> ... -> Linear (children fc0, fc1, ..., out as in rnnkit)."""
@@ -80,20 +95,24 @@ def _classes(torch):
             out, state = self.rnn(self.embed(ids)[None], state)                # (1, B, H)
             return self.head(out[0]), state
 
-    _CLASSES.update(SequenceNet=TorchSequenceNet, MLP=TorchMLP, CharLM=TorchCharLM)
+    _CLASSES.update(SequenceNet=TorchSequenceNet, FeatureTagger=TorchFeatureTagger, MLP=TorchMLP,
+                    CharLM=TorchCharLM)
     return _CLASSES
 
 
 def model_to_torch(model, torch):
+    from . import _torch_decoders
     from .torch_bridge import to_torch
 
     classes = _classes(torch)
     name = type(model).__name__
-    supported = (SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM)
+    supported = (SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, Seq2Seq,
+                 SequenceGenerator, MusicModel)
     if not isinstance(model, supported):
         raise TypeError(f"model_or_layer: expected an rnnkit.nn layer (RNN, LSTM, GRU, Linear, Embedding) or a "
-                        f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward or CharLM, "
-                        f"got {name}; hint: convert its layers one by one, e.g. to_torch(model.net_.rnn)")
+                        f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, "
+                        f"Seq2Seq, SequenceGenerator or MusicModel, got {name}; hint: convert its layers one "
+                        f"by one, e.g. to_torch(model.net_.rnn)")
     try:
         model._check_fitted()
     except NotFittedError:
@@ -103,10 +122,13 @@ def model_to_torch(model, torch):
         out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)
     elif isinstance(model, CharLM):
         out = classes["CharLM"](to_torch(net.embed), to_torch(net.rnn), to_torch(net.head))
+    elif isinstance(model, (Seq2Seq, SequenceGenerator, MusicModel)):
+        out = _torch_decoders.to_torch_module(net, torch)
+    elif isinstance(net, FeatureTaggerNet):
+        out = classes["FeatureTagger"](to_torch(net.embedding), to_torch(net.features), to_torch(net.rnn),
+                                       to_torch(net.head))
     else:
-        if not isinstance(net, SequenceNet):
-            raise ValueError(f"model: a {name} with spelling features (affix_length, word_shape) is not "
-                             "converted; hint: to_onnx exports it, or convert model.net_.rnn alone")
+        assert isinstance(net, SequenceNet), type(net)
         emb = to_torch(net.embedding) if net.embedding is not None else None
         out = classes["SequenceNet"](to_torch(net.rnn), to_torch(net.head), net.pooling, emb)
     return out.eval()
@@ -114,3 +136,32 @@ def model_to_torch(model, torch):
 
 def as_numpy(t) -> np.ndarray:
     return t.detach().cpu().numpy()
+
+
+def sequence_net_from_torch(module, torch, dtype, rng):
+    """A fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives a
+    classifier's, regressor's or tagger's network (weights copied, every key checked), or
+    None when ``module`` is not one. Its loss is cross-entropy: set ``net.loss = "mse"`` to
+    train a regressor's network further in rnnkit."""
+    classes = _classes(torch)
+    if not isinstance(module, classes["SequenceNet"]):
+        return None
+    if isinstance(module, classes["FeatureTagger"]):
+        raise ValueError("module: a tagger network with spelling features is not rebuilt alone (the number "
+                         "of features per word is not in the module); hint: load it into the fitted "
+                         "tagger with from_torch(module, into=tagger)")
+    rnn = module.rnn
+    if isinstance(rnn, torch.nn.LSTM):
+        cell = "lstm"
+    elif isinstance(rnn, torch.nn.GRU):
+        cell = "gru"
+    else:
+        cell = "rnn_tanh" if rnn.nonlinearity == "tanh" else "rnn_relu"
+    emb = getattr(module, "embedding", None)
+    kind = "features" if emb is None else "tokens"
+    net = SequenceNet(kind=kind, input_size=rnn.input_size if emb is None else emb.num_embeddings,
+                      output_size=module.head.out_features, cell=cell, hidden_size=rnn.hidden_size,
+                      num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, dropout=float(rnn.dropout),
+                      embedding_dim=rnn.input_size, pooling=module.pooling, dtype=dtype, rng=rng)
+    net.load_state_dict({k: as_numpy(v) for k, v in module.state_dict().items()})
+    return net.train(module.training)

@@ -100,7 +100,9 @@ def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False)
     ``lengths``/``state`` add the ``lengths`` and ``h0``/``c0`` inputs to a layer's graph
     (models decide their own inputs). A :class:`~rnnkit.models.Seq2Seq` becomes two graphs,
     ``<stem>.encoder.onnx`` and ``<stem>.decoder.onnx`` beside ``path``; the return value
-    is then ``{"encoder": path, "decoder": path}``.
+    is then ``{"encoder": path, "decoder": path}``; a :class:`~rnnkit.models.MusicModel`
+    likewise gives ``{"sequence": path, "step": path}`` (``<stem>.sequence.onnx``,
+    ``<stem>.step.onnx``).
     """
     onnx = require("onnx", "to_onnx", "onnx")
     p = check_out_path(path)

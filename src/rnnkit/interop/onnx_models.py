@@ -22,6 +22,9 @@ Single-step graphs, state in and out (generation and beam search run outside rnn
     Seq2Seq decoder     token (B,), h[, c][, memory, keys, source_lengths]
                         -> logits (B, V), h_out[, c_out]
 
+MusicModel gives both (:mod:`rnnkit.interop.onnx_music`): a ``sequence`` graph, frames
+(T, B, P) -> per-frame logits and probabilities, and a ``step`` graph with the state.
+
 Pre- and post-processing data (vocabularies, classes, scalers, feature rules) is in the
 metadata, keys ``rnnkit.*``, as JSON.
 """
@@ -32,8 +35,8 @@ import json
 
 import numpy as np
 
-from ..models import (CharLM, FeedForward, Forecaster, NotFittedError, Seq2Seq, SequenceClassifier,
-                      SequenceRegressor, SequenceTagger)
+from ..models import (CharLM, FeedForward, Forecaster, MusicModel, NotFittedError, Seq2Seq,
+                      SequenceClassifier, SequenceRegressor, SequenceTagger)
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ._graph import Graph
@@ -315,9 +318,11 @@ def model_graphs(onnx, model) -> dict:
     from .onnx_export import _meta
 
     name = type(model).__name__
-    if isinstance(model, Seq2Seq):
+    if isinstance(model, (Seq2Seq, MusicModel)):
+        from .onnx_music import music_graphs
+
         _check(model)
-        parts = _seq2seq(onnx, model)
+        parts = _seq2seq(onnx, model) if isinstance(model, Seq2Seq) else music_graphs(onnx, model)
         return {part: g.model(f"{name}_{part}", _meta({"rnnkit.kind": name, "rnnkit.part": part, **meta}))
                 for part, (g, meta) in parts.items()}
     for cls, build in _BUILDERS:
@@ -333,4 +338,4 @@ def model_graphs(onnx, model) -> dict:
                          "its recurrent layers with to_onnx(model.net_.rnn, path, state=True)")
     raise TypeError(f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit model "
                     f"(SequenceClassifier, SequenceRegressor, SequenceTagger, Forecaster, FeedForward, "
-                    f"CharLM, Seq2Seq), got {name}")
+                    f"CharLM, Seq2Seq, MusicModel), got {name}")

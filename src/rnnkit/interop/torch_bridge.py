@@ -8,11 +8,15 @@ PyTorch's), so moving weights is a ``load_state_dict`` with no transposes. Layer
 ``torch.nn.Module`` with the same children (``embedding``, ``rnn``, ``head`` ...) and so
 the same ``state_dict`` keys (``from_torch(module, into=model)`` loads them back):
 
-    SequenceClassifier / SequenceRegressor / SequenceTagger (without spelling features)
+    SequenceClassifier / SequenceRegressor / SequenceTagger
         forward(x (B, T, F) float or (B, T) int64 ids, lengths (B,)) -> (B, K), or (B, T, K)
-        for per-step outputs (zeros-padded input rows are packed away, as rnnkit does)
+        for per-step outputs (zeros-padded input rows are packed away, as rnnkit does); a
+        tagger with spelling features reads (B, T, 1 + F) ids: the word, then its features
     FeedForward   forward(x (B, F), or (B, W, F) for windows) -> (B, K)
     CharLM        forward(ids (B,), state) -> (logits (B, V), state): one step
+    Seq2Seq, SequenceGenerator, MusicModel: time-major, a teacher-forced ``forward`` and
+        the one-step method decoding calls (``encode``/``step``, ``condition``/``step``,
+        ``step``); see :mod:`rnnkit.interop._torch_decoders`
 
 Outputs are the network's raw outputs (logits; regression in standardised units, as
 ``model.net_`` gives them). The torch modules use the rnnkit parameters' dtype, so a
@@ -82,7 +86,9 @@ def _dtype(torch, dtype):
 
 
 def from_torch(module, *, into=None, dtype=None, rng=None):
-    """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``).
+    """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``),
+    or a fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives
+    a classifier's, regressor's or tagger's (without spelling features) network.
 
     ``dtype`` defaults to the module's (float32 or float64); ``proj_size`` (LSTM
     projections) has no rnnkit counterpart and is refused. With ``into`` (an rnnkit layer
@@ -104,6 +110,11 @@ def from_torch(module, *, into=None, dtype=None, rng=None):
     if dtype is None:
         dtype = "float64" if params and params[0].dtype == torch.float64 else "float32"
     rng = np.random.default_rng(0) if rng is None else rng
+    from ._torch_models import sequence_net_from_torch
+
+    net = sequence_net_from_torch(module, torch, dtype, rng)
+    if net is not None:
+        return net
     state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
     if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
         if getattr(module, "proj_size", 0):
