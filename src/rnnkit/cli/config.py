@@ -324,6 +324,9 @@ class CommonConfig:
                                   "improvement (keeps the best); none: off", min=1)
     seed: int = option(0, "random seed of data splits, initialization and shuffling", min=0)
     dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
+    on_divergence: str = option("stop", "when the loss runs far above its first and best values "
+                                "for 20 steps: stop (exit code 3, best weights saved), warn, or off",
+                                choices=("stop", "warn", "off"), group="run")
 
 
 @dataclasses.dataclass
