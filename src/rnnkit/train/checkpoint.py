@@ -42,6 +42,8 @@ import numpy as np
 
 from rnnkit._version import __version__
 
+from ..utils.npzio import DEFAULT_MAX_BYTES, ArchiveError, check_archive, read_data, read_header
+
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1  # the newest format version this rnnkit writes and reads
 MANIFEST = "meta.json"
@@ -218,8 +220,16 @@ def _fsync_directory(directory: Path) -> None:
 
 
 # -- loading -----------------------------------------------------------------------------
-def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
+def load_checkpoint(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict[str, np.ndarray], dict]:
     """Read a checkpoint written by :func:`save_checkpoint`, verifying every array.
+
+    Hostile files are refused before any array data is read: the zip's directory (no
+    duplicate or path-like names, no compressed entries, at most ``max_bytes`` in all,
+    nothing the manifest does not list) and then every ``.npy`` header (dtype, shape and
+    byte size equal to the manifest's) are checked first (see :mod:`rnnkit.utils.npzio`).
+
+    Args:
+        max_bytes: the ceiling on the bytes the arrays may take (default 8 GiB).
 
     Returns:
         ``(arrays, meta)``: name -> array (shape, dtype and CRC-32 checked against the
@@ -228,7 +238,8 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     Raises:
         CheckpointError: the file is missing, not a zip or truncated, a zip without an
             rnnkit manifest (for example a plain ``numpy.savez`` file), of another format or
-            a newer version, or an array is missing, unlisted or corrupted.
+            a newer version, an array is missing, unlisted or corrupted, or the file is
+            refused as above.
     """
     path = Path(path)
     if not path.exists():
@@ -237,10 +248,13 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a checkpoint file")
     try:
         with zipfile.ZipFile(path) as zf:
-            manifest = _read_manifest(zf, path)
-            return _read_arrays(zf, path, manifest["arrays"]), manifest["meta"]
+            entries = check_archive(zf, max_bytes=max_bytes, stored_only=True)
+            manifest = _read_manifest(zf, path, entries)
+            return _read_arrays(zf, path, manifest["arrays"], max_bytes), manifest["meta"]
     except CheckpointError:
         raise
+    except ArchiveError as exc:
+        raise CheckpointError(f"checkpoint {path}: refused: {exc}") from None
     except _READ_ERRORS as exc:
         raise CheckpointError(
             f"checkpoint {path}: not a readable zip archive (truncated or not a checkpoint): "
@@ -249,17 +263,25 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
         ) from exc
 
 
-def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
-    names = zf.namelist()
+_MANIFEST_KEYS = {"format", "version", "rnnkit_version", "meta", "arrays"}
+_SPEC_KEYS = {"shape", "dtype", "crc32"}
+_MAX_MANIFEST = 256 * 2**20  # bytes of meta.json
+
+
+def _read_manifest(zf: zipfile.ZipFile, path: Path, entries: dict) -> dict:
+    names = list(entries)
     if MANIFEST not in names:
         kind = "a NumPy .npz" if names and all(n.endswith(".npy") for n in names) else "a zip"
         raise CheckpointError(
             f"checkpoint {path}: {kind} file without an rnnkit manifest ({MANIFEST}); "
             "hint: only files written by rnnkit.train.checkpoint.save_checkpoint can be loaded"
         )
+    if entries[MANIFEST].file_size > _MAX_MANIFEST:
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} is {entries[MANIFEST].file_size:,} bytes, "
+                              f"over the ceiling of {_MAX_MANIFEST:,}")
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise CheckpointError(f"checkpoint {path}: {MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
@@ -276,24 +298,80 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
             f"({manifest.get('rnnkit_version', 'unknown')}); this rnnkit ({__version__}) reads "
             f"version {VERSION}; hint: upgrade rnnkit to load it"
         )
+    check_keys(manifest, _MANIFEST_KEYS, f"checkpoint {path}: {MANIFEST}", "")
     if not isinstance(manifest.get("arrays"), dict) or not isinstance(manifest.get("meta"), dict):
         raise CheckpointError(f"checkpoint {path}: {MANIFEST} lacks an 'arrays' or 'meta' object")
+    for name, spec in manifest["arrays"].items():
+        _check_spec(path, name, spec)
     listed = {name + ".npy" for name in manifest["arrays"]}
     unlisted = sorted(n for n in names if n != MANIFEST and n not in listed)
     if unlisted:
         raise CheckpointError(f"checkpoint {path}: entries not in the manifest: {unlisted}")
+    missing = sorted(n[:-4] for n in listed if n not in entries)
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: array {missing[0]!r} is listed but missing")
     return manifest
 
 
-def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict) -> dict[str, np.ndarray]:
-    present = set(zf.namelist())
+def check_keys(d: dict, expected, where: str, prefix: str) -> None:
+    """Raise :class:`CheckpointError` naming the first missing or unexpected key of ``d``."""
+    missing, extra = sorted(set(expected) - set(d)), sorted(set(d) - set(expected))
+    if missing:
+        raise CheckpointError(f"{where}: missing key {prefix + str(missing[0])!r}"
+                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                              + "; hint: the file was edited or damaged; save the model again")
+    if extra:
+        raise CheckpointError(f"{where}: unexpected key {prefix + str(extra[0])!r}"
+                              + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+                              + "; hint: the file was edited, or written by another rnnkit")
+
+
+def _check_spec(path: Path, name, spec) -> None:
+    try:
+        _check_name(name)
+    except CheckpointError:
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} lists an invalid array name {name!r}") from None
+    where = f"checkpoint {path}: {MANIFEST} arrays[{name!r}]"
+    if not isinstance(spec, dict):
+        raise CheckpointError(f"{where}: expected an object, got {type(spec).__name__}")
+    check_keys(spec, _SPEC_KEYS, where, "")
+    shape, dtype, crc = spec["shape"], spec["dtype"], spec["crc32"]
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                              for d in shape):
+        raise CheckpointError(f"{where}: shape {shape!r} is not a list of ints >= 0")
+    if not isinstance(dtype, str) or len(dtype) > 64:
+        raise CheckpointError(f"{where}: dtype {dtype!r} is not a dtype string")
+    if isinstance(crc, bool) or not isinstance(crc, int):
+        raise CheckpointError(f"{where}: crc32 {crc!r} is not an int")
+
+
+def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict, max_bytes: int) -> dict[str, np.ndarray]:
+    # Every header first, against the manifest: nothing is read or allocated for a lie.
+    headers = {}
+    for name, spec in listing.items():
+        with zf.open(name + ".npy") as fh:
+            shape, fortran, dtype, nbytes = read_header(fh, name, max_bytes=max_bytes)
+            offset = fh.tell()
+        problem = (f"shape {list(shape)} in its header, manifest says {spec['shape']}"
+                   if list(shape) != spec["shape"] else
+                   f"dtype {dtype.str} in its header, manifest says {spec['dtype']}"
+                   if dtype.str != spec["dtype"] else None)
+        if problem:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {problem}")
+        size = zf.getinfo(name + ".npy").file_size
+        if size != offset + nbytes:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {size:,} bytes, its "
+                                  f"header and manifest declare {offset + nbytes:,}")
+        headers[name] = (shape, fortran, dtype, nbytes, offset)
     arrays = {}
     for name, spec in listing.items():
-        if name + ".npy" not in present:
-            raise CheckpointError(f"checkpoint {path}: array {name!r} is listed but missing")
+        shape, fortran, dtype, nbytes, offset = headers[name]
         try:
             with zf.open(name + ".npy") as fh:
-                a = np.lib.format.read_array(fh, allow_pickle=False)
+                fh.read(offset)
+                a = read_data(fh, name, shape, fortran, dtype, nbytes)
+        except ArchiveError as exc:
+            raise CheckpointError(f"checkpoint {path}: {exc}") from None
         except _READ_ERRORS as exc:
             raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted ({exc})") from exc
         problem = _mismatch(a, spec)
@@ -304,12 +382,6 @@ def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict) -> dict[str, np
 
 
 def _mismatch(a: np.ndarray, spec) -> str | None:
-    if not isinstance(spec, dict):
-        return "its manifest entry is not an object"
-    if list(a.shape) != spec.get("shape"):
-        return f"shape {list(a.shape)}, manifest says {spec.get('shape')}"
-    if a.dtype.str != spec.get("dtype"):
-        return f"dtype {a.dtype.str}, manifest says {spec.get('dtype')}"
     if _crc32(a) != spec.get("crc32"):
         return f"CRC-32 {_crc32(a)}, manifest says {spec.get('crc32')}"
     return None

@@ -208,6 +208,9 @@ def open_model(path, tasks, command: str):
         raise CliError(f"{exc}; hint: the model file is damaged or not an rnnkit model; "
                        "train again") from None
     model_name = meta.get("model") if isinstance(meta, dict) else None
+    if model_name is None and meta.get("format") == "rnnkit-model":
+        raise CliError(f"{path}: missing key 'meta.model'; hint: the file was edited or damaged; "
+                       "save the model again")
     owners = [t for t in TASKS.values() if model_name in t.model_names]
     if not owners:
         raise CliError(f"{path}: not an rnnkit model file (holds {model_name!r}); hint: pass the "
