@@ -19,7 +19,8 @@ Atomicity. :func:`save_checkpoint` writes a hidden temporary file in the target'
 directory, flushes and fsyncs it, renames it over the target with ``os.replace`` (atomic
 on POSIX and Windows), then fsyncs the directory so the rename itself is durable. A
 failure, or the process being killed at any moment, leaves the previous file intact; only
-a kill can leave a stray ``.<name>.<random>.tmp`` behind.
+a kill can leave a stray ``.<name>.<pid>-<random>.tmp`` behind, and the next save or load
+of that path removes it (:func:`clean_stale_temps`).
 
 Metadata round trips through JSON: dict keys must be strings, tuples come back as lists,
 integers of any size are exact (a NumPy ``bit_generator.state`` survives unchanged, see
@@ -30,6 +31,7 @@ which Python's ``json`` reads back.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import secrets
@@ -101,6 +103,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
         )
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a file path")
+    clean_stale_temps(path)
     tmp = _write_temp(directory, path.name, entries, manifest_bytes)
     try:
         os.replace(tmp, path)
@@ -179,7 +182,7 @@ def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> P
     """Write the whole archive to a fresh hidden file next to the target; fsync it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        tmp = directory / f".{name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
         try:
             fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like open(path, "w")
             break
@@ -199,6 +202,40 @@ def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> P
         _remove(tmp)
         raise
     return tmp
+
+
+def clean_stale_temps(path) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left behind; return them.
+
+    A temporary file is named ``.<name>.<pid>-<random>.tmp``: it is stale when no process
+    with that id runs any more (a save in progress, in this or another process, is left
+    alone). Names without a process id come from older rnnkit versions and are removed.
+    """
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            pid = tmp.name[len(path.name) + 2:-4].split("-", 1)[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no cheap check: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def _remove(tmp: Path) -> None:
@@ -246,6 +283,7 @@ def load_checkpoint(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict[s
         raise CheckpointError(f"checkpoint {path}: file not found")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a checkpoint file")
+    clean_stale_temps(path)
     try:
         with zipfile.ZipFile(path) as zf:
             entries = check_archive(zf, max_bytes=max_bytes, stored_only=True)
