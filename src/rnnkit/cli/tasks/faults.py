@@ -32,6 +32,9 @@ def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> Tr
         exc.trainer.save(run.trainer_path)
         saved.append(run.trainer_path.name)
     epochs, steps = history_rows(exc.history)
+    partial = _partial_epoch(exc)
+    if partial is not None:
+        epochs.append(dict(partial, epoch=len(epochs) + 1))
     if previous is not None:
         epochs, steps = _join_history(previous, runner, epochs, steps)
     stop = {"step": exc.step, "epoch": exc.epoch, "batch": exc.batch, "kind": exc.kind,
@@ -39,6 +42,20 @@ def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> Tr
     run.write_metrics(epochs, steps, {"stopped": stop})
     run.write_info(task_name, status=STOPPED, stop=stop)
     return TrainingStopped(message(task_name, run, exc, config, saved))
+
+
+def _partial_epoch(exc) -> dict | None:
+    """The row of the epoch the stop cut short: its mean loss over the good steps so far."""
+    trainer = exc.trainer
+    if trainer is None or trainer.history is None:
+        return None
+    steps = trainer.history.steps
+    if len(trainer.history.epochs) >= exc.epoch:
+        return None  # the stop came after the epoch's end (its validation)
+    first = trainer._epoch_first_step
+    good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:]) if not s]
+    return {"epoch": exc.epoch, "loss": sum(good) / len(good) if good else float("nan"),
+            "steps": len(good), "stopped": f"step {exc.step}"}
 
 
 def message(task_name: str, run, exc, config, saved: list) -> str:
