@@ -273,6 +273,8 @@ class BaseEstimator:
             raise CheckpointError(f"{path}: expected model format version <= {MODEL_FORMAT_VERSION}, "
                                   f"got {version!r}; hint: upgrade rnnkit")
         name = meta.get("model")
+        if not isinstance(name, str):
+            raise CheckpointError(f"{path}: meta.model is {name!r}, expected a model class name")
         target = _REGISTRY.get(name)
         if cls is BaseEstimator:
             if target is None:

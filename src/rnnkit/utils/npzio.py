@@ -37,7 +37,7 @@ class PickleRequired(ArchiveError):
 def check_archive(zf: zipfile.ZipFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
                   stored_only: bool = False) -> dict[str, zipfile.ZipInfo]:
     """The entries of ``zf`` by name, after refusing duplicate names, names that are paths,
-    compressed entries (all of them with ``stored_only``, else those inflating more than
+    encrypted entries, compressed entries (all of them with ``stored_only``, else those inflating more than
     :data:`MAX_RATIO` times) and more than ``max_bytes`` in all once inflated."""
     infos = zf.infolist()
     names = [info.filename for info in infos]
@@ -50,6 +50,8 @@ def check_archive(zf: zipfile.ZipFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
         if (not name or name.startswith((".", "/")) or "/" in name or "\\" in name or ".." in name
                 or ":" in name or any(ord(c) < 32 or ord(c) == 127 for c in name)):
             raise ArchiveError(f"entry name {name!r} is a path or not a plain file name")
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"entry {name!r} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:
             if stored_only:
                 raise ArchiveError(f"entry {name!r} is compressed (method {info.compress_type}); "
