@@ -9,6 +9,7 @@
     streams      Stream and Chunk: long sequences cut into windows, state carried across
     callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
     checkpoint   the pickle-free, versioned, atomic file format (arrays + JSON manifest)
+    rngstate     random generator states as JSON, for checkpoints
     progress     the progress bar
 """
 
