@@ -160,3 +160,12 @@ def test_training_killed_during_saves_resumes_bit_exactly(tmp_path):
     assert kills >= 3 and in_save >= 1, (kills, in_save)
     for _ in range(in_save):
         tally("training: SIGKILL during a save", "survived")
+
+
+def test_a_stop_outside_a_run_folder_is_exit_code_3(tmp_path):
+    """`rnnkit diagnose --task` trains without a run folder: the stop is still one paragraph."""
+    rc, _, err = cli("diagnose", "--task", "classify", "--preset", "tiny", "--set", "lr=1e6", "--set", "clip_norm=none",
+                     "--set", "optimizer=sgd", "--set", "cell=rnn_relu", "--out", tmp_path / "d", "--no-plots", "-q")
+    line = one_line_error(rc, err, code=3)
+    assert line.startswith("error: training stopped: step ") and "Likely cause:" in line
+    tally("training: divergence through the CLI", "clean stop outside a run folder")
