@@ -209,9 +209,11 @@ def test_nonfinite_step_stops_with_the_parameters_of_the_last_good_step(kind, wh
     snaps = []
     cb = LambdaCallback(on_step_end=lambda ctx: snaps.append(params(ctx.model)))
     trainer = Trainer(model, TrainConfig(epochs=2), callbacks=[cb])
-    with pytest.raises(TrainingError, match=rf"step 3 \(epoch 0, batch 2\): {what}.*on_nonfinite='skip'") as err:
+    with pytest.raises(TrainingError, match=rf"step 3 \(epoch 1, batch 3\): {what}.*on_nonfinite='skip'") as err:
         trainer.fit(batches_of(X, y))
-    assert err.value.step == 3 and trainer.step == 2
+    # epochs and batches are counted from 1, as in metrics.csv
+    assert (err.value.step, err.value.epoch, err.value.batch, err.value.good_step) == (3, 1, 3, 2)
+    assert err.value.kind == "nonfinite" and trainer.step == 2
     for k, v in params(model).items():
         np.testing.assert_array_equal(v, snaps[-1][k])
 

@@ -36,7 +36,8 @@ import os
 import sys
 
 from .._version import __version__
-from ._base import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError, add_common_flags, fill
+from ._base import (EXIT_DIVERGED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError,
+                    add_common_flags, fill)
 
 __all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError",
            "UsageError"]
@@ -152,6 +153,11 @@ def _main(argv, root: bool) -> int:
     except Exception as exc:  # a bug: say so, and how to see it
         if debug:
             raise
+        from ..train.faults import TrainingError
+
+        if isinstance(exc, TrainingError):  # the fault policy's clean stop, outside a run folder
+            print(f"error: training stopped: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_DIVERGED
         print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
               "rerun with --debug for the traceback and report it", file=sys.stderr)
         return EXIT_FAILURE

@@ -2,8 +2,9 @@
 
 A user mistake (a missing file, an unknown flag value, a model of another task) is raised
 as :class:`CliError` (exit code 1) or :class:`UsageError` (exit code 2, a bad command line);
-``main`` prints it as one ``error: ...`` line. Anything else is a bug and keeps its
-traceback under ``--debug``.
+a training run that stopped cleanly because it diverged (a non-finite value, or a loss
+that ran away) is :class:`TrainingStopped` (exit code 3). ``main`` prints each as one
+``error: ...`` paragraph. Anything else is a bug and keeps its traceback under ``--debug``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from .config import did_you_mean
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
 
 class CliError(Exception):
@@ -29,6 +30,12 @@ class UsageError(CliError):
     """A bad command line (unknown flag, bad value): exit code 2, like argparse."""
 
     exit_code = EXIT_USAGE
+
+
+class TrainingStopped(CliError):
+    """Training diverged and stopped cleanly, its last good state saved: exit code 3."""
+
+    exit_code = EXIT_DIVERGED
 
 
 @dataclass(frozen=True)

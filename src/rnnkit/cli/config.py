@@ -303,6 +303,7 @@ class CommonConfig:
                                 choices=_FORMATS, group="data")
     val_data: str | None = option(None, "a separate validation file (same format as data)",
                                   group="data")
+    encoding: str = option("utf-8", "text encoding of the data files (e.g. latin-1, cp1252)", group="data")
     val_fraction: float = option(0.1, "share of the training data held out for validation",
                                  min=0.0, max=0.5, group="data")
     data_size: int | None = option(None, "size of a generated set (sequences, steps or chars); "
@@ -324,6 +325,9 @@ class CommonConfig:
                                   "improvement (keeps the best); none: off", min=1)
     seed: int = option(0, "random seed of data splits, initialization and shuffling", min=0)
     dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
+    on_divergence: str = option("stop", "when the loss runs far above its first and best values "
+                                "for 20 steps: stop (exit code 3, best weights saved), warn, or off",
+                                choices=("stop", "warn", "off"), group="run")
 
 
 @dataclasses.dataclass

@@ -35,6 +35,13 @@ def add_arguments(parser) -> None:
                      help="a trained character model: write an HTML page of its most interpretable cells")
     src.add_argument("--text", metavar="TEXT", help="with --cells: the text to read")
     src.add_argument("--text-file", metavar="FILE", help="with --cells: read the text from a file")
+    src.add_argument("--unknown", default="error", choices=("error", "skip", "replace"),
+                     help="with --cells: characters the model never saw: stop with an error, skip "
+                          "them, or replace them with --replace-char [default: error]")
+    src.add_argument("--replace-char", default=" ", metavar="C",
+                     help="with --unknown replace: the character put instead [default: a space]")
+    src.add_argument("--encoding", default="utf-8", metavar="NAME",
+                     help="with --text-file: its text encoding [default: utf-8]")
     src.add_argument("--top", type=int, default=8, metavar="N", help="with --cells: cells to show [default: 8]")
     probe = parser.add_argument_group("the probe: a many-to-one model on the adding problem")
     probe.add_argument("--cell", default="rnn_tanh", choices=CELLS, help="[default: rnn_tanh]")
@@ -151,7 +158,12 @@ def _cells(args, console) -> int:
 
     if (args.text is None) == (args.text_file is None):
         raise UsageError("--cells: expected the text to read, with --text TEXT or --text-file FILE (one of them)")
-    text = args.text if args.text is not None else Path(args.text_file).read_text(encoding="utf-8")
+    if args.text is not None:
+        text = args.text
+    else:
+        from ..data import read_text
+
+        text = read_text(args.text_file, args.encoding)
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
     from ..models import load_model
@@ -161,12 +173,35 @@ def _cells(args, console) -> int:
     model_path = Run.open(path).model_path if path.is_dir() else path
 
     model = load_model(model_path)
+    text = known_characters(model, text, args.unknown, args.replace_char)
     out = _out(args, "cells")
     page, ranking = interpretable_cells_report(model, text, out, top=args.top)
     for r in ranking:
         console.result(f"cell {r['kind']}[{r['cell']}]  {r['feature']:<18} r = {r['correlation']:+.3f}")
     console.note(f"wrote {page}")
     return 0
+
+
+def known_characters(model, text: str, unknown: str, replace_char: str) -> str:
+    """``text`` with the characters ``model`` never saw refused, skipped or replaced."""
+    vocab = getattr(model, "vocab_", None)
+    if vocab is None:
+        return text
+    unseen = sorted({c for c in text if c not in vocab})
+    if not unseen:
+        return text
+    shown = ", ".join(repr(c) for c in unseen[:12]) + (" ..." if len(unseen) > 12 else "")
+    if unknown == "error":
+        raise CliError(f"--text: {len(unseen)} character(s) the model never saw: {shown}; hint: "
+                       "--unknown skip drops them, --unknown replace puts --replace-char instead")
+    if unknown == "replace":
+        if len(replace_char) != 1 or replace_char not in vocab:
+            raise UsageError(f"--replace-char: expected one character the model knows, got {replace_char!r}")
+        return "".join(c if c in vocab else replace_char for c in text)
+    kept = "".join(c for c in text if c in vocab)
+    if not kept:
+        raise CliError(f"--text: no character the model knows is left after skipping {shown}")
+    return kept
 
 
 COMMAND = Command(

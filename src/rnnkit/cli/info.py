@@ -73,7 +73,13 @@ def _history(run) -> list[str]:
         lines.append(f"training time: {results['train_seconds']} s")
     summary = run.path / "summary.txt"
     if summary.is_file():
-        lines.append("result: " + summary.read_text(encoding="utf-8").strip().split("\n")[0])
+        # The result table: its heading and one row per model and baseline (up to a blank line).
+        head, *rows = summary.read_text(encoding="utf-8").strip().split("\n\n")[0].split("\n")
+        lines += ["result: " + head, *("  " + row for row in rows)]
+    stop = info.get("stop")
+    if isinstance(stop, dict):
+        lines.append(f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}, batch {stop.get('batch')}): "
+                     f"{stop.get('reason')}; the saved weights are those after step {stop.get('good_step')}")
     return lines
 
 

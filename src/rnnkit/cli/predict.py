@@ -46,33 +46,38 @@ def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *,
     if data is None:
         raise UsageError("expected --data FILE or --text TEXT; see 'rnnkit predict --help'")
     path = Path(data)
+    if path.is_dir():
+        raise CliError(f"--data {data}: is a folder; expected one file (.ts, .csv, .npz, .conllu, .tsv "
+                       f"or text); hint: predict each file in turn, e.g. for f in {data}/*; do rnnkit "
+                       "predict RUN --data \"$f\"; done")
     if not path.is_file():
         raise CliError(f"--data {data}: file not found; hint: check the path")
+    encoding = getattr(config, "encoding", "utf-8")
     from .. import data as readers
 
     suffix = path.suffix.lower()
     if fmt is None and (task in ("tag", "seq2seq") or words) and suffix in FORMATS["text"]:
         fmt = "text"
     if fmt == "text":
-        lines = [line for line in readers.read_text(path).split("\n") if line.strip()]
+        lines = [line for line in readers.read_text(path, encoding).split("\n") if line.strip()]
         if not lines:
             raise CliError(f"--data {data}: the file has no non-empty lines")
         return [line.split() for line in lines] if words else lines
     fmt = detect_format(path, fmt, task)
     if task == "tag":
-        return [[w for w, _ in s] for s in readers.read_conllu(path)]
+        return [[w for w, _ in s] for s in readers.read_conllu(path, encoding)]
     if task == "seq2seq" or fmt == "tsv":
-        sources = [s for s, _ in _read_sources_tsv(path)]
+        sources = [s for s, _ in _read_sources_tsv(path, encoding)]
         return [s.split() for s in sources] if words else sources
     seqs, _ = read_sequences(path, fmt, config)
     return seqs
 
 
-def _read_sources_tsv(path):
+def _read_sources_tsv(path, encoding="utf-8"):
     """Lines ``source`` or ``source<TAB>target``: prediction needs only the source."""
     from .. import data as readers
     pairs = []
-    for line in readers.read_text(path).split("\n"):
+    for line in readers.read_text(path, encoding).split("\n"):
         if line.strip():
             pairs.append((line.split("\t")[0], None))
     if not pairs:
@@ -83,16 +88,17 @@ def _read_sources_tsv(path):
 def read_sequences(path, fmt, config):
     """Sequences and labels (None when the file has none) from a .ts, .npz or CSV file."""
     from .. import data as readers
+    encoding = getattr(config, "encoding", "utf-8")
     if fmt == "npz":
         seqs, labels = readers.read_sequences_npz(path)
     elif fmt == "ts":
-        seqs, labels = readers.read_ts(path)
+        seqs, labels = readers.read_ts(path, encoding)
     elif fmt == "ucr":
-        seqs, labels = readers.read_ucr(path)
+        seqs, labels = readers.read_ucr(path, encoding)
     else:
         seqs, labels = readers.read_sequences_csv(path, id_column=config.id_column,
                                                   time_column=config.time_column,
-                                                  label_column=config.label_column)
+                                                  label_column=config.label_column, encoding=encoding)
     from .sources import _fill_missing
     return [_fill_missing(s) for s in seqs], labels
 
@@ -153,6 +159,8 @@ def add_arguments(parser) -> None:
                         help="an input given on the command line (repeatable)")
     parser.add_argument("--format", default=None, choices=list(FORMATS),
                         help="the file format (default: from the extension)")
+    parser.add_argument("--encoding", default=None, metavar="NAME",
+                        help="the text encoding of --data (default: the run's, utf-8)")
     parser.add_argument("--beam-size", type=int, default=None, metavar="K",
                         help="seq2seq: beam width (default: the run's beam_size)")
     parser.add_argument("--out", metavar="FILE", help="write the predictions here instead of stdout")
@@ -211,6 +219,8 @@ def run(args) -> int:
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
+    if args.encoding is not None:
+        config.encoding = args.encoding
     if args.beam_size is not None:
         if task != "seq2seq" or args.beam_size < 1:
             raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")

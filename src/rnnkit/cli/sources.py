@@ -208,14 +208,14 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
 
     notes = [] if notes is None else notes
     if fmt == "text":
-        text = data.read_text(path)
+        text = data.read_text(path, config.encoding)
         if not text.strip():
             raise CliError(f"--data {path}: the file is empty; hint: a character model needs text")
         return text
     if fmt == "conllu":
-        return data.read_conllu(path)
+        return data.read_conllu(path, config.encoding)
     if fmt == "tsv":
-        pairs = data.read_pairs_tsv(path)
+        pairs = data.read_pairs_tsv(path, config.encoding)
         if task == "classify":      # text<TAB>label: a sentence's words and its label
             if _label_first(pairs):
                 pairs = [(b, a) for a, b in pairs]
@@ -228,19 +228,20 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
     if fmt == "csv":
         seqs, labels = data.read_sequences_csv(path, id_column=config.id_column,
                                                time_column=config.time_column,
-                                               label_column=config.label_column)
+                                               label_column=config.label_column,
+                                               encoding=config.encoding)
     elif fmt == "npz":
         seqs, labels = data.read_sequences_npz(path)
     elif fmt == "ucr":
-        seqs, labels = data.read_ucr(path)
+        seqs, labels = data.read_ucr(path, config.encoding)
     else:
-        seqs, labels = data.read_ts(path)
+        seqs, labels = data.read_ts(path, config.encoding)
     if labels is None:
         raise CliError(f"--data {path}: the sequences have no labels; hint: training needs a label "
                        "per sequence (a label column, a labels array or @classLabel)")
-    missing = sum(int(np.isnan(np.asarray(s, dtype=np.float64)).sum()) for s in seqs)
-    if missing:
-        notes.append(f"{missing:,} missing value(s) filled with the value before them")
+    note = nonfinite_note(seqs, "filled with the value before them")
+    if note:
+        notes.append(note)
     seqs = [_fill_missing(s) for s in seqs]
     return seqs, labels
 
@@ -252,22 +253,33 @@ def _read_series(path: Path, config, notes: list) -> np.ndarray:
 
     date_column = config.date_column
     if date_column is None and config.value_column is None:
-        date_column = guess_date_column(read_table(path))
+        date_column = guess_date_column(read_table(path, encoding=config.encoding))
         if date_column is not None:
             notes.append(f"time stamps in column {date_column!r} (guessed; --date-column to "
                          "change, --value-column to pick the values)")
     values, _dates = data.read_series_csv(path, value_column=_columns(config.value_column),
-                                          date_column=date_column)
+                                          date_column=date_column, encoding=config.encoding)
+    note = nonfinite_note([values], "filled by linear interpolation")
     try:
         values, filled = data.interpolate_missing(values)
     except ValueError:
-        names = series_columns(path, _columns(config.value_column), date_column)
+        names = series_columns(path, _columns(config.value_column), date_column, config.encoding)
         raise CliError(f"--data {path}: a value column without any number (columns read: "
                        f"{', '.join(names)}); hint: pick the value columns with --value-column"
                        ) from None
     if filled:
-        notes.append(f"{filled:,} missing value(s) filled by linear interpolation")
+        notes.append(note)
     return values
+
+
+def nonfinite_note(arrays, how: str) -> str | None:
+    """``"3 missing value(s) and 2 infinite value(s) <how>"``, or None when all are finite:
+    NaN is a missing value, inf is counted and named apart (both are replaced)."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    nan = sum(int(np.isnan(a).sum()) for a in arrays)
+    inf = sum(int(np.isinf(a).sum()) for a in arrays)
+    parts = ([f"{nan:,} missing value(s)"] if nan else []) + ([f"{inf:,} infinite value(s)"] if inf else [])
+    return f"{' and '.join(parts)} {how}" if parts else None
 
 
 def _label_first(pairs) -> bool:
@@ -287,7 +299,8 @@ def _columns(value):
 
 
 def _fill_missing(seq: np.ndarray) -> np.ndarray:
-    """NaN (missing, or padding of a shorter dimension in .ts) -> carry the last value."""
+    """NaN (missing, or padding of a shorter dimension in .ts) and inf -> carry the last
+    finite value."""
     seq = np.asarray(seq, dtype=np.float64)
     if np.all(np.isfinite(seq)):
         return seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import numbers
 from pathlib import Path
 
@@ -66,6 +67,11 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
         raise FileNotFoundError(f"{path}: file not found")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; expected a file")
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ValueError(f"encoding: unknown text encoding {encoding!r}; expected e.g. 'utf-8', "
+                         "'latin-1' or 'cp1252'") from None
     raw = path.read_bytes()
     if encoding.replace("-", "").lower() == "utf8" and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -75,6 +81,7 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataFormatError(
             path, f"cannot decode byte {raw[exc.start]:#04x} as {encoding}", line=line,
-            hint="pass encoding='latin-1' (or the file's real encoding)",
+            hint="pass encoding='latin-1' (on the command line: --encoding latin-1), or the "
+                 "file's real encoding",
         ) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -17,10 +17,12 @@ shape (N,); trailing steps that are all NaN (padding) end a shorter sequence.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
 from ._common import DataFormatError
 
 
@@ -59,7 +61,7 @@ def read_sequences_npz(path):
         raise DataFormatError(path, "not an .npz (zip) file",
                               hint="write one with rnnkit.data.write_sequences_npz")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with _BoundedNpz(path) as npz:
             found = sorted(npz.files)
             data_key = _first(found, _DATA_KEYS)
             if data_key is None or ("lengths" not in found and data_key == "data"
@@ -80,7 +82,7 @@ def read_sequences_npz(path):
     except ValueError as exc:  # numpy's message for object arrays mentions allow_pickle
         raise DataFormatError(path, f"cannot read without pickle ({exc})",
                               hint="store numbers or strings, never object arrays") from exc
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:  # a damaged archive
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:  # a damaged archive
         raise DataFormatError(path, f"not a readable .npz file ({exc})") from exc
     if data.ndim == 1:
         data = data[:, None]
@@ -101,6 +103,41 @@ def read_sequences_npz(path):
     bounds = np.cumsum(lengths)[:-1]
     sequences = [s.astype(np.float64) for s in np.split(data, bounds)]
     return sequences, (labels.tolist() if labels is not None else None)
+
+
+class _BoundedNpz:
+    """``numpy.load`` of an ``.npz`` for untrusted files: the zip's directory and each
+    ``.npy`` header are checked before any data is read (:mod:`rnnkit.utils.npzio`);
+    a refusal is a DataFormatError."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.zf = zipfile.ZipFile(path)
+        try:
+            self.entries = check_archive(self.zf)
+        except ArchiveError as exc:
+            self.zf.close()
+            raise DataFormatError(path, f"refused: {exc}") from None
+        self.files = [n[:-4] for n in self.entries if n.endswith(".npy")]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.zf.close()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            with self.zf.open(key + ".npy") as fh:
+                shape, fortran, dtype, nbytes = read_header(fh, key)
+                if self.entries[key + ".npy"].file_size != fh.tell() + nbytes:
+                    raise ArchiveError(f"array {key!r}: its size disagrees with its header")
+                return read_data(fh, key, shape, fortran, dtype, nbytes)
+        except PickleRequired as exc:
+            raise DataFormatError(self.path, f"cannot read without pickle ({exc})",
+                                  hint="store numbers or strings, never object arrays") from None
+        except ArchiveError as exc:
+            raise DataFormatError(self.path, f"refused: {exc}") from None
 
 
 _DATA_KEYS = ("data", "X", "x", "sequences", "inputs")

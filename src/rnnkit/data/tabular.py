@@ -73,14 +73,14 @@ class Table:
         return all(c.strip().lower() in MISSING for c in self.values(index))
 
 
-def read_table(path, delimiter: str | None = None) -> Table:
+def read_table(path, delimiter: str | None = None, encoding: str = "utf-8") -> Table:
     """Read a CSV file (see the module docstring); blank lines are skipped.
 
     Raises:
         DataFormatError: an empty file, rows of another length than the first row, or
             malformed quoting.
     """
-    text = read_text_file(path)
+    text = read_text_file(path, encoding)
     if delimiter is None:
         delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -193,7 +193,8 @@ def guess_date_column(table: Table) -> str | None:
 
 
 # -- one series --------------------------------------------------------------------------
-def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str | None = None):
+def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str | None = None,
+                    encoding: str = "utf-8"):
     """Read a time series: one row per time step.
 
     Args:
@@ -202,6 +203,7 @@ def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str
             features; None reads every column except ``date_column`` and an unnamed index.
         date_column: a column of time stamps, returned as strings (not parsed), or None.
         delimiter: the separator; None guesses it.
+        encoding: the file's text encoding.
 
     Returns:
         ``(values, dates)``: values (T, F) float64 with NaN where a value is missing, and
@@ -211,7 +213,7 @@ def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str
         DataFormatError: an empty file, no data rows, a missing column (the message lists
             the available ones), a row of the wrong length or a cell that is not a number.
     """
-    table = read_table(path, delimiter)
+    table = read_table(path, delimiter, encoding)
     date_index = table.column(date_column) if date_column is not None else None
     if value_column is None:
         index = [i for i, h in enumerate(table.header) if i != date_index and h]
@@ -232,9 +234,9 @@ def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str
     return values, dates
 
 
-def series_columns(path, value_column=None, date_column=None) -> list[str]:
+def series_columns(path, value_column=None, date_column=None, encoding: str = "utf-8") -> list[str]:
     """The names of the columns :func:`read_series_csv` reads as values, in order."""
-    table = read_table(path)
+    table = read_table(path, encoding=encoding)
     date_index = table.column(date_column) if date_column is not None else None
     if value_column is None:
         return [h for i, h in enumerate(table.header) if i != date_index and h]
@@ -266,7 +268,8 @@ def interpolate_missing(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 # -- many sequences ----------------------------------------------------------------------
 def read_sequences_csv(path, *, id_column: str = "seq_id", time_column: str | None = "t",
-                       label_column: str | None = "label", delimiter: str | None = None):
+                       label_column: str | None = "label", delimiter: str | None = None,
+                       encoding: str = "utf-8"):
     """Read many sequences, in one of three layouts (chosen from the header):
 
     - long (the header has ``id_column``): one row per (sequence, time step).
@@ -287,7 +290,7 @@ def read_sequences_csv(path, *, id_column: str = "seq_id", time_column: str | No
         DataFormatError: as :func:`read_series_csv`, plus a label that changes within a
             sequence or a repeated time within a sequence.
     """
-    table = read_table(path, delimiter)
+    table = read_table(path, delimiter, encoding)
     if id_column in table.header:
         return _read_long(table, id_column, time_column, label_column)
     if not table.has_header:

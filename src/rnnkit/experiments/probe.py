@@ -57,7 +57,7 @@ def diagnose_adding(out, *, cell: str = "rnn_tanh", T: int = 50, hidden_size: in
             trainer.fit(lambda epoch, r: adding_batches(steps * batch_size, T, batch_size, rng=r))
     except TrainingError as exc:
         cb.on_train_end(None)
-        note = f"training stopped at step {trainer.step + 1}: {str(exc).splitlines()[0]}"
+        note = f"training stopped at {str(exc).splitlines()[0]}"  # "step N (epoch E, batch B): ..."
     title = (f"rnnkit diagnose: {cell}, adding problem T={T}, H={hidden_size}, init {init}"
              + (f" x{scale}" if scale is not None else "") + f", {optimizer} lr {lr}"
              + (f", clip {clip_norm}" if clip_norm else ", no clipping"))

@@ -41,10 +41,11 @@ import numpy as np
 
 from ..nn import GRU, LSTM, RNN
 from ..nn.module import Module
-from ..train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
+_MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
 
 #: cell name -> (layer class, extra keyword arguments)
 CELLS = {
@@ -303,11 +304,14 @@ class BaseEstimator:
             raise CheckpointError(f"{path}: expected a saved rnnkit model (format {MODEL_FORMAT!r}), "
                                   f"got format {meta.get('format') if isinstance(meta, dict) else None!r}; "
                                   "hint: Trainer checkpoints load with Trainer.load")
+        check_keys(meta, _MODEL_META_KEYS, str(path), "meta.")
         version = meta.get("format_version")
         if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
             raise CheckpointError(f"{path}: expected model format version <= {MODEL_FORMAT_VERSION}, "
                                   f"got {version!r}; hint: upgrade rnnkit")
         name = meta.get("model")
+        if not isinstance(name, str):
+            raise CheckpointError(f"{path}: meta.model is {name!r}, expected a model class name")
         target = _REGISTRY.get(name)
         if cls is BaseEstimator:
             if target is None:
@@ -317,19 +321,70 @@ class BaseEstimator:
         elif target is None or not issubclass(target, cls):
             raise CheckpointError(f"{path}: holds a {name}, not a {cls.__name__}; "
                                   f"hint: use {name}.load(path) or rnnkit.models.load_model(path)")
+        if not isinstance(meta["params"], dict) or not isinstance(meta["fitted"], dict):
+            raise CheckpointError(f"{path}: meta.params and meta.fitted must be objects, got "
+                                  f"{type(meta['params']).__name__} and {type(meta['fitted']).__name__}")
+        check_keys(meta["params"], cls._get_param_names(), str(path), "meta.params.")
         params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
-        model = cls(**params)
-        model._set_fit_state(meta["fitted"])
-        net = model._build_net(model._make_rng())
         try:
-            net.load_state_dict(arrays)
+            model = cls(**params)
+            model._validate_params()
         except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: meta.params: {exc}") from None
+        try:
+            model._set_fit_state(meta["fitted"])
+        except KeyError as exc:
+            raise CheckpointError(f"{path}: missing key {'meta.fitted.' + str(exc.args[0])!r}; hint: the file was "
+                                  "edited or damaged; save the model again") from None
+        except (TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise CheckpointError(f"{path}: meta.fitted does not describe a fitted {cls.__name__} "
+                                  f"({type(exc).__name__}: {exc})") from None
+        diff = _first_difference(_jsonable_tree(model._fit_state()), meta["fitted"], "meta.fitted")
+        if diff:
+            raise CheckpointError(f"{path}: {diff}; hint: the file was edited or damaged; save the model again")
+        try:
+            net = model._build_net(model._make_rng())
+            net.load_state_dict(arrays)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
             raise CheckpointError(f"{path}: the arrays do not fit a {cls.__name__} with the saved "
                                   f"parameters: {exc}") from exc
         net.eval()
         model.net_ = net
         model.history_ = None
         return model
+
+
+def _jsonable_tree(value):
+    if isinstance(value, dict):
+        return {k: _jsonable_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable_tree(v) for v in value]
+    return _jsonable(value)
+
+
+def _first_difference(expected, got, where: str) -> str | None:
+    """Where the saved fitted state ``got`` differs from what loading it rebuilt: a missing or
+    unexpected key, or a value the model does not keep (so the file was edited)."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+        if missing:
+            return f"missing key {where + '.' + str(missing[0])!r}"
+        if extra:
+            return f"unexpected key {where + '.' + str(extra[0])!r}"
+        for k in expected:
+            diff = _first_difference(expected[k], got[k], f"{where}.{k}")
+            if diff:
+                return diff
+        return None
+    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        for i, (a, b) in enumerate(zip(expected, got)):
+            diff = _first_difference(a, b, f"{where}[{i}]")
+            if diff:
+                return diff
+        return None
+    if type(expected) is type(got) and (expected == got or expected != expected and got != got):
+        return None
+    return f"{where} holds {got!r:.60}, which does not describe a fitted model"
 
 
 def _same(a, b) -> bool:

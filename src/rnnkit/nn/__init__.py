@@ -10,9 +10,10 @@
 """
 
 from . import cells, functional, init, losses
+from ._checks import NonFiniteError
 from .linear import Embedding, Linear
 from .module import Module
 from .recurrent import GRU, LSTM, RNN, RecurrentCache
 
-__all__ = ["Module", "RNN", "LSTM", "GRU", "Linear", "Embedding", "RecurrentCache",
+__all__ = ["Module", "RNN", "LSTM", "GRU", "Linear", "Embedding", "RecurrentCache", "NonFiniteError",
            "cells", "functional", "init", "losses"]

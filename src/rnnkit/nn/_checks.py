@@ -11,6 +11,14 @@ import numbers
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """An array holds NaN or inf where the layers need finite values (``x``, ``dout``...).
+
+    A ValueError, so callers that validate their input see the usual class; the training
+    loop turns it into its fault policy's clean stop (:mod:`rnnkit.train.faults`).
+    """
+
+
 def positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int >= {minimum}, got {value!r}")
@@ -37,6 +45,9 @@ def float_array(name: str, value, dtype, ndim: int | tuple[int, ...], hint: str 
         raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__} ({exc})") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}; "
+                        "hint: pass the real part (x.real), the magnitude (abs(x)) or both as features")
     ranks = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ranks:
         want = " or ".join(f"{r}-D" for r in ranks)
@@ -44,7 +55,7 @@ def float_array(name: str, value, dtype, ndim: int | tuple[int, ...], hint: str 
     arr = arr.astype(dtype, copy=False)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
+        raise NonFiniteError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
     return arr
 
 

@@ -19,7 +19,8 @@ Atomicity. :func:`save_checkpoint` writes a hidden temporary file in the target'
 directory, flushes and fsyncs it, renames it over the target with ``os.replace`` (atomic
 on POSIX and Windows), then fsyncs the directory so the rename itself is durable. A
 failure, or the process being killed at any moment, leaves the previous file intact; only
-a kill can leave a stray ``.<name>.<random>.tmp`` behind.
+a kill can leave a stray ``.<name>.<pid>-<random>.tmp`` behind, and the next save or load
+of that path removes it (:func:`clean_stale_temps`).
 
 Metadata round trips through JSON: dict keys must be strings, tuples come back as lists,
 integers of any size are exact (a NumPy ``bit_generator.state`` survives unchanged, see
@@ -30,6 +31,7 @@ which Python's ``json`` reads back.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import secrets
@@ -42,6 +44,9 @@ import numpy as np
 
 from rnnkit._version import __version__
 from rnnkit.distributed import world
+
+from ..utils.npzio import DEFAULT_MAX_BYTES, ArchiveError, check_archive, read_data, read_header
+from .rngstate import rng_state, set_rng_state  # noqa: F401  (part of this module's API)
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1  # the newest format version this rnnkit writes and reads
@@ -102,6 +107,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a file path")
     if not world().is_root:  # under mpiexec rank 0 alone writes; the others hold the same state
         return path
+    clean_stale_temps(path)
     tmp = _write_temp(directory, path.name, entries, manifest_bytes)
     try:
         os.replace(tmp, path)
@@ -180,7 +186,7 @@ def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> P
     """Write the whole archive to a fresh hidden file next to the target; fsync it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        tmp = directory / f".{name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
         try:
             fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like open(path, "w")
             break
@@ -202,6 +208,40 @@ def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> P
     return tmp
 
 
+def clean_stale_temps(path) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left behind; return them.
+
+    A temporary file is named ``.<name>.<pid>-<random>.tmp``: it is stale when no process
+    with that id runs any more (a save in progress, in this or another process, is left
+    alone). Names without a process id come from older rnnkit versions and are removed.
+    """
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            pid = tmp.name[len(path.name) + 2:-4].split("-", 1)[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no cheap check: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
 def _remove(tmp: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
@@ -221,8 +261,16 @@ def _fsync_directory(directory: Path) -> None:
 
 
 # -- loading -----------------------------------------------------------------------------
-def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
+def load_checkpoint(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict[str, np.ndarray], dict]:
     """Read a checkpoint written by :func:`save_checkpoint`, verifying every array.
+
+    Hostile files are refused before any array data is read: the zip's directory (no
+    duplicate or path-like names, no compressed entries, at most ``max_bytes`` in all,
+    nothing the manifest does not list) and then every ``.npy`` header (dtype, shape and
+    byte size equal to the manifest's) are checked first (see :mod:`rnnkit.utils.npzio`).
+
+    Args:
+        max_bytes: the ceiling on the bytes the arrays may take (default 8 GiB).
 
     Returns:
         ``(arrays, meta)``: name -> array (shape, dtype and CRC-32 checked against the
@@ -231,19 +279,24 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     Raises:
         CheckpointError: the file is missing, not a zip or truncated, a zip without an
             rnnkit manifest (for example a plain ``numpy.savez`` file), of another format or
-            a newer version, or an array is missing, unlisted or corrupted.
+            a newer version, an array is missing, unlisted or corrupted, or the file is
+            refused as above.
     """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path}: file not found")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a checkpoint file")
+    clean_stale_temps(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            manifest = _read_manifest(zf, path)
-            return _read_arrays(zf, path, manifest["arrays"]), manifest["meta"]
+            entries = check_archive(zf, max_bytes=max_bytes, stored_only=True)
+            manifest = _read_manifest(zf, path, entries)
+            return _read_arrays(zf, path, manifest["arrays"], max_bytes), manifest["meta"]
     except CheckpointError:
         raise
+    except ArchiveError as exc:
+        raise CheckpointError(f"checkpoint {path}: refused: {exc}") from None
     except _READ_ERRORS as exc:
         raise CheckpointError(
             f"checkpoint {path}: not a readable zip archive (truncated or not a checkpoint): "
@@ -252,17 +305,25 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
         ) from exc
 
 
-def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
-    names = zf.namelist()
+_MANIFEST_KEYS = {"format", "version", "rnnkit_version", "meta", "arrays"}
+_SPEC_KEYS = {"shape", "dtype", "crc32"}
+_MAX_MANIFEST = 256 * 2**20  # bytes of meta.json
+
+
+def _read_manifest(zf: zipfile.ZipFile, path: Path, entries: dict) -> dict:
+    names = list(entries)
     if MANIFEST not in names:
         kind = "a NumPy .npz" if names and all(n.endswith(".npy") for n in names) else "a zip"
         raise CheckpointError(
             f"checkpoint {path}: {kind} file without an rnnkit manifest ({MANIFEST}); "
             "hint: only files written by rnnkit.train.checkpoint.save_checkpoint can be loaded"
         )
+    if entries[MANIFEST].file_size > _MAX_MANIFEST:
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} is {entries[MANIFEST].file_size:,} bytes, "
+                              f"over the ceiling of {_MAX_MANIFEST:,}")
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise CheckpointError(f"checkpoint {path}: {MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
@@ -279,24 +340,80 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
             f"({manifest.get('rnnkit_version', 'unknown')}); this rnnkit ({__version__}) reads "
             f"version {VERSION}; hint: upgrade rnnkit to load it"
         )
+    check_keys(manifest, _MANIFEST_KEYS, f"checkpoint {path}: {MANIFEST}", "")
     if not isinstance(manifest.get("arrays"), dict) or not isinstance(manifest.get("meta"), dict):
         raise CheckpointError(f"checkpoint {path}: {MANIFEST} lacks an 'arrays' or 'meta' object")
+    for name, spec in manifest["arrays"].items():
+        _check_spec(path, name, spec)
     listed = {name + ".npy" for name in manifest["arrays"]}
     unlisted = sorted(n for n in names if n != MANIFEST and n not in listed)
     if unlisted:
         raise CheckpointError(f"checkpoint {path}: entries not in the manifest: {unlisted}")
+    missing = sorted(n[:-4] for n in listed if n not in entries)
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: array {missing[0]!r} is listed but missing")
     return manifest
 
 
-def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict) -> dict[str, np.ndarray]:
-    present = set(zf.namelist())
+def check_keys(d: dict, expected, where: str, prefix: str) -> None:
+    """Raise :class:`CheckpointError` naming the first missing or unexpected key of ``d``."""
+    missing, extra = sorted(set(expected) - set(d)), sorted(set(d) - set(expected))
+    if missing:
+        raise CheckpointError(f"{where}: missing key {prefix + str(missing[0])!r}"
+                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                              + "; hint: the file was edited or damaged; save the model again")
+    if extra:
+        raise CheckpointError(f"{where}: unexpected key {prefix + str(extra[0])!r}"
+                              + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+                              + "; hint: the file was edited, or written by another rnnkit")
+
+
+def _check_spec(path: Path, name, spec) -> None:
+    try:
+        _check_name(name)
+    except CheckpointError:
+        raise CheckpointError(f"checkpoint {path}: {MANIFEST} lists an invalid array name {name!r}") from None
+    where = f"checkpoint {path}: {MANIFEST} arrays[{name!r}]"
+    if not isinstance(spec, dict):
+        raise CheckpointError(f"{where}: expected an object, got {type(spec).__name__}")
+    check_keys(spec, _SPEC_KEYS, where, "")
+    shape, dtype, crc = spec["shape"], spec["dtype"], spec["crc32"]
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                              for d in shape):
+        raise CheckpointError(f"{where}: shape {shape!r} is not a list of ints >= 0")
+    if not isinstance(dtype, str) or len(dtype) > 64:
+        raise CheckpointError(f"{where}: dtype {dtype!r} is not a dtype string")
+    if isinstance(crc, bool) or not isinstance(crc, int):
+        raise CheckpointError(f"{where}: crc32 {crc!r} is not an int")
+
+
+def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict, max_bytes: int) -> dict[str, np.ndarray]:
+    # Every header first, against the manifest: nothing is read or allocated for a lie.
+    headers = {}
+    for name, spec in listing.items():
+        with zf.open(name + ".npy") as fh:
+            shape, fortran, dtype, nbytes = read_header(fh, name, max_bytes=max_bytes)
+            offset = fh.tell()
+        problem = (f"shape {list(shape)} in its header, manifest says {spec['shape']}"
+                   if list(shape) != spec["shape"] else
+                   f"dtype {dtype.str} in its header, manifest says {spec['dtype']}"
+                   if dtype.str != spec["dtype"] else None)
+        if problem:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {problem}")
+        size = zf.getinfo(name + ".npy").file_size
+        if size != offset + nbytes:
+            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {size:,} bytes, its "
+                                  f"header and manifest declare {offset + nbytes:,}")
+        headers[name] = (shape, fortran, dtype, nbytes, offset)
     arrays = {}
     for name, spec in listing.items():
-        if name + ".npy" not in present:
-            raise CheckpointError(f"checkpoint {path}: array {name!r} is listed but missing")
+        shape, fortran, dtype, nbytes, offset = headers[name]
         try:
             with zf.open(name + ".npy") as fh:
-                a = np.lib.format.read_array(fh, allow_pickle=False)
+                fh.read(offset)
+                a = read_data(fh, name, shape, fortran, dtype, nbytes)
+        except ArchiveError as exc:
+            raise CheckpointError(f"checkpoint {path}: {exc}") from None
         except _READ_ERRORS as exc:
             raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted ({exc})") from exc
         problem = _mismatch(a, spec)
@@ -307,70 +424,6 @@ def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict) -> dict[str, np
 
 
 def _mismatch(a: np.ndarray, spec) -> str | None:
-    if not isinstance(spec, dict):
-        return "its manifest entry is not an object"
-    if list(a.shape) != spec.get("shape"):
-        return f"shape {list(a.shape)}, manifest says {spec.get('shape')}"
-    if a.dtype.str != spec.get("dtype"):
-        return f"dtype {a.dtype.str}, manifest says {spec.get('dtype')}"
     if _crc32(a) != spec.get("crc32"):
         return f"CRC-32 {_crc32(a)}, manifest says {spec.get('crc32')}"
     return None
-
-
-# -- random generators -------------------------------------------------------------------
-def rng_state(gen: np.random.Generator) -> dict:
-    """The exact state of ``gen`` as a JSON-able dict (arrays become lists of ints).
-
-    ``set_rng_state(g, rng_state(gen))`` makes ``g`` produce the same numbers as ``gen``
-    from this point on, for every NumPy bit generator (PCG64, MT19937, Philox, SFC64, ...).
-    """
-    bit_gen = _bit_generator(gen, "gen")
-    return _to_json(bit_gen.state)
-
-
-def set_rng_state(gen: np.random.Generator, state: Mapping) -> None:
-    """Restore a state from :func:`rng_state` into ``gen`` (same bit generator type)."""
-    bit_gen = _bit_generator(gen, "gen")
-    if not isinstance(state, Mapping) or "bit_generator" not in state:
-        raise TypeError(
-            f"state: expected a dict from rng_state(), got {type(state).__name__}; "
-            "hint: save rng_state(gen) in the checkpoint's meta"
-        )
-    kind = type(bit_gen).__name__
-    if state["bit_generator"] != kind:
-        raise ValueError(
-            f"state: saved from a {state['bit_generator']} generator, but gen uses {kind}; "
-            f"hint: build gen as numpy.random.Generator(numpy.random.{state['bit_generator']}())"
-        )
-    bit_gen.state = _from_json(state, bit_gen.state)
-
-
-def _bit_generator(gen, arg: str):
-    if isinstance(gen, np.random.Generator):
-        return gen.bit_generator
-    if isinstance(gen, np.random.BitGenerator):
-        return gen
-    raise TypeError(
-        f"{arg}: expected a numpy.random.Generator, got {type(gen).__name__}; "
-        "hint: numpy.random.default_rng(seed)"
-    )
-
-
-def _to_json(value):
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()  # unsigned ints become exact Python ints
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _from_json(value, template):
-    """Rebuild NumPy arrays wherever the generator's own state has one."""
-    if isinstance(template, dict) and isinstance(value, Mapping):
-        return {k: _from_json(v, template.get(k)) for k, v in value.items()}
-    if isinstance(template, np.ndarray):
-        return np.asarray(value, dtype=template.dtype)
-    return value

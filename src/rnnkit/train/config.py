@@ -38,7 +38,13 @@ class TrainConfig:
         clip_value: clip every gradient element to ``[-v, v]`` (a number) or to an
             interval ``(lo, hi)``; applied before ``clip_norm``.
         on_nonfinite: ``"stop"`` (raise :class:`TrainingError`, parameters untouched) or
-            ``"skip"`` (drop the step, record it as skipped, go on).
+            ``"skip"`` (drop the step, record it as skipped, go on). See
+            :mod:`rnnkit.train.faults`.
+        on_divergence, divergence_factor, divergence_steps: the divergence guard
+            (:mod:`rnnkit.train.divergence`): when the loss stays above its first value and
+            above ``divergence_factor`` x its best for ``divergence_steps`` steps in a row,
+            ``"warn"`` (a DivergenceWarning), ``"stop"`` (a clean stop, the best
+            parameters restored) or ``"off"``.
         patience, min_delta, monitor, mode, restore_best: early stopping on ``monitor``
             (``"auto"``: ``val_loss`` when validating, else ``loss``); None patience: off.
         seed: seeds the trainer's generator, passed to ``train_batches(epoch, rng)``.
@@ -64,6 +70,9 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | tuple | None = None
     on_nonfinite: str = "stop"
+    on_divergence: str = "warn"
+    divergence_factor: float = 100.0
+    divergence_steps: int = 20
     patience: int | None = None
     min_delta: float = 0.0
     monitor: str = "auto"
@@ -113,6 +122,9 @@ class TrainConfig:
             else:
                 _num("clip_value", self.clip_value, 0.0, open_low=True)
         _choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
+        _choice("on_divergence", self.on_divergence, ("warn", "stop", "off"))
+        _num("divergence_factor", self.divergence_factor, 1.0, open_low=True)
+        _int("divergence_steps", self.divergence_steps, 1)
         if self.patience is not None:
             _int("patience", self.patience, 0)
         _num("min_delta", self.min_delta, 0.0)

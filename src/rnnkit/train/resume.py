@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from ..nn.module import Module
-from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointError, check_keys, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig, _plain
 
 __all__ = ["save_trainer_state", "load_trainer_state", "walk_modules", "TRAINER_FORMAT", "TRAINER_FORMAT_VERSION"]
 
 TRAINER_FORMAT = "rnnkit-trainer"
 TRAINER_FORMAT_VERSION = 1
+_META_KEYS = ("format", "format_version", "model_class", "config", "optimizer", "schedule", "rng", "epoch_rng",
+              "model_rngs", "counters", "history", "callbacks", "extra")
 
 
 def save_trainer_state(trainer, path) -> Path:
@@ -71,13 +73,21 @@ def load_trainer_state(path, model, build):
     if not isinstance(meta.get("format_version"), int) or meta["format_version"] > TRAINER_FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path}: trainer format version {meta.get('format_version')!r} is "
                               f"newer than this rnnkit reads ({TRAINER_FORMAT_VERSION}); hint: upgrade rnnkit")
+    check_keys(meta, _META_KEYS, f"checkpoint {path}", "meta.")
+    for key in ("config", "counters", "history", "optimizer"):
+        if not isinstance(meta[key], dict):
+            raise CheckpointError(f"checkpoint {path}: meta.{key} must be an object, got {type(meta[key]).__name__}")
     if meta["model_class"] != type(model).__name__:
         raise CheckpointError(f"checkpoint {path}: saved from a {meta['model_class']}, got a "
                               f"{type(model).__name__}; hint: build the same model class as the saved run")
-    trainer = build(TrainConfig.from_dict(meta["config"]))
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path}: meta.config: {exc}") from None
+    trainer = build(config)
     try:
         _restore(trainer, arrays, meta)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         if isinstance(exc, CheckpointError):
             raise
         raise CheckpointError(f"checkpoint {path}: cannot restore into this {type(model).__name__}: {exc}; "

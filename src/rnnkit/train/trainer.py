@@ -49,7 +49,8 @@ from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, Histor
 from .checkpoint import rng_state, set_rng_state
 from .streams import Chunk
 from .config import TrainConfig, _int
-from .faults import nonfinite_step
+from .divergence import divergence_check, divergence_epoch_end
+from .faults import apply_update, forward_backward, nonfinite_step, validate
 from .progress import ProgressBar
 from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
 
@@ -137,7 +138,8 @@ class Trainer:
                 function of no arguments returning a loss, a dict of metrics (prefixed
                 ``val_``) or an iterable of batches.
         Returns: the :class:`~rnnkit.train.callbacks.History` (also ``trainer.history``).
-        Raises: :class:`TrainingError` on a non-finite step with ``on_nonfinite="stop"``.
+        Raises: :class:`TrainingError` on a non-finite step with ``on_nonfinite="stop"``, or a
+            divergence with ``on_divergence="stop"`` (see :mod:`rnnkit.train.faults`).
         """
         epochs = self.config.epochs if epochs is None else _int("epochs", epochs, 1)
         max_steps = self.config.max_steps if max_steps is None else _int("max_steps", max_steps, 0)
@@ -245,11 +247,8 @@ class Trainer:
         for _, layer in layers:
             layer.record_grad_flow, layer.grad_flow = True, {}
         self.model.zero_grad()
-        error = None
-        try:
-            loss = 0.0 if batch is EMPTY_SHARD else float(self.model.loss_and_grad(batch))
-        except FloatingPointError as exc:  # numpy.seterr(all="raise") turns overflow into this
-            loss, error = math.nan, exc
+        try:  # a non-finite fault (loss, layer input check, FloatingPointError) comes back as error
+            loss, error = (0.0, None) if batch is EMPTY_SHARD else forward_backward(self, batch)
         finally:
             for _, layer in layers:
                 layer.record_grad_flow = False
@@ -271,16 +270,18 @@ class Trainer:
                 error = exc
             ok = error is None and math.isfinite(norm)
         if not ok:
-            nonfinite_step(self, n, loss, norm, lr, error)  # raises, or records a skipped step
+            nonfinite_step(self, n, loss, norm, lr, error, batch=batch)  # raises, or records a skipped step
             return {"loss": loss, "grad_norm": math.nan, "lr": lr, "skipped": True}
         if cfg.clip_value is not None:
             cv = cfg.clip_value
             clip_grad_value(self.model, interval=cv) if isinstance(cv, tuple) else clip_grad_value(self.model, cv)
             if cfg.clip_norm is not None:
                 clip_grad_norm(self.model, cfg.clip_norm)
-        self.optimizer.step()
+        if not apply_update(self, n, loss, norm, lr):  # parameters not finite after it: undone
+            return {"loss": loss, "grad_norm": math.nan, "lr": lr, "skipped": True}
         self.step = n
         self.history.record_step(loss, norm, lr)
+        divergence_check(self, n, loss)  # warns, or stops, when the loss runs away
         for path, layer in layers:
             for key, norms in layer.grad_flow.items():
                 self.history.grad_flow.append({"step": n, "layer": path, "key": key,
@@ -295,10 +296,11 @@ class Trainer:
         good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:]) if not s]
         record = {"epoch": epoch, "loss": float(np.mean(good)) if good else math.nan}
         if val is not None:
-            record.update(self.evaluate(val))
+            record.update(validate(self, val))  # a non-finite validation loss is a fault
         record.update(lr=float(self.optimizer.lr), time=self._epoch_time, steps=self.step - first,
                       skipped=int(sum(steps["skipped"][first:])))
         self.history.epochs.append(record)
+        divergence_epoch_end(self)  # warns, or stops, when the epoch's loss ran away
         if isinstance(self.schedule, ReduceLROnPlateau):
             if record.get(self.monitor) is None:
                 raise KeyError(f"monitor: the plateau schedule needs epoch metric {self.monitor!r}; "

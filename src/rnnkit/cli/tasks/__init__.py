@@ -25,6 +25,8 @@ from pathlib import Path
 from .._base import CliError, Console
 from ..runs import Run, RunError
 from .base import Task, history_rows
+from ...train.faults import TrainingError
+from .faults import stopped_run
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
 
 _MODULES = {"charlm": "charlm", "forecast": "forecast", "classify": "classify", "tag": "tag",
@@ -74,7 +76,8 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
-    runner = TrainerRunner(run.trainer_path, say=lambda line: console.note(f"note: {line}"))
+    runner = TrainerRunner(run.trainer_path, say=lambda line: console.note(f"note: {line}"),
+                           on_divergence=config.on_divergence)
     saved = None
     if resume:
         previous = run.read_metrics()
@@ -106,9 +109,12 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr))
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     start = time.perf_counter()
-    with training_through(model, runner), \
-            (warm_start(model) if resume and not runner.restore else contextlib.nullcontext()):
-        task.fit(model, data, config)
+    try:
+        with training_through(model, runner), \
+                (warm_start(model) if resume and not runner.restore else contextlib.nullcontext()):
+            task.fit(model, data, config)
+    except TrainingError as exc:
+        raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
     if runner.restore and saved is not None:
         check_fit_state(model, saved._fit_state())
     if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
@@ -204,6 +210,9 @@ def open_model(path, tasks, command: str):
         raise CliError(f"{exc}; hint: the model file is damaged or not an rnnkit model; "
                        "train again") from None
     model_name = meta.get("model") if isinstance(meta, dict) else None
+    if model_name is None and meta.get("format") == "rnnkit-model":
+        raise CliError(f"{path}: missing key 'meta.model'; hint: the file was edited or damaged; "
+                       "save the model again")
     owners = [t for t in TASKS.values() if model_name in t.model_names]
     if not owners:
         raise CliError(f"{path}: not an rnnkit model file (holds {model_name!r}); hint: pass the "

@@ -23,6 +23,7 @@ holds the history of its trainer, and :class:`SaveEachEpoch` remembers how many 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 from ...train.callbacks import Callback
@@ -73,17 +74,20 @@ class TrainerRunner:
     """
 
     def __init__(self, path, *, restore: bool = False, more_epochs: int | None = None,
-                 before: tuple[int, int] = (0, 0), say=None) -> None:
+                 before: tuple[int, int] = (0, 0), say=None, on_divergence: str = "stop") -> None:
         self.path, self.restore, self.more_epochs = Path(path), restore, more_epochs
-        self.say = say
+        self.say, self.on_divergence = say, on_divergence
         self.before = (int(before[0]), int(before[1]))
         self.carried: tuple[list, dict] = ([], {})
+        self.net = None  # the network trained, kept for saving the last good state of a stop
 
     def __call__(self, net, config, train_batches, val_batches):
         from ...train import Trainer
         from ...train.checkpoint import CheckpointError
         from .base import history_rows
 
+        self.net = net
+        config = dataclasses.replace(config, on_divergence=self.on_divergence)
         if not self.restore:
             saver = SaveEachEpoch(self.path, *self.before)
             return Trainer(net, config, callbacks=[saver]).fit(train_batches, val=val_batches)
@@ -109,7 +113,7 @@ class TrainerRunner:
             n_steps = len(trainer.history.steps.get("loss", []))
             fresh = SaveEachEpoch(self.path, self.before[0] + len(rows), self.before[1] + n_steps)
             return Trainer(net, config, callbacks=[fresh]).fit(train_batches, val=val_batches)
-        trainer.config.progress = config.progress
+        trainer.config.progress, trainer.config.on_divergence = config.progress, config.on_divergence
         return trainer.fit(train_batches, val=val_batches, epochs=trainer.epoch + self.more_epochs)
 
 

@@ -1,0 +1,117 @@
+"""The divergence guard: a loss that stays finite but runs away.
+
+A step's loss counts as *diverged* when it is above the run's first loss and more than
+``TrainConfig.divergence_factor`` times the best (lowest) loss so far. After
+``divergence_steps`` diverged steps in a row (or, at the end of an epoch, a run of at least
+two that covers half the epoch's steps: a short run that diverged early) the guard acts,
+once per run, as ``TrainConfig.on_divergence`` says:
+
+- ``"warn"`` (the default): a :class:`DivergenceWarning` naming the step, the loss, the
+  best and first losses and a remedy; training goes on;
+- ``"stop"``: the fault policy's clean stop (:class:`~rnnkit.train.faults.TrainingError`
+  of kind ``"diverged"``), with the parameters that gave the best loss restored;
+- ``"off"``: nothing.
+
+The first and best losses are read from the trainer's history the first time the guard
+runs, so a resumed run keeps guarding from where it was; the parameters of the best step
+are kept (one copy, refreshed when the best improves) only under ``"stop"``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .faults import stop_training
+
+__all__ = ["DivergenceWarning", "divergence_check", "divergence_epoch_end"]
+
+
+class DivergenceWarning(RuntimeWarning):
+    """The training loss ran far above its first and best values for many steps."""
+
+
+class _Guard:
+    def __init__(self, history) -> None:
+        # The steps before this one (the current step is already recorded).
+        steps = zip(history.steps["loss"][:-1], history.steps["skipped"][:-1])
+        losses = [x for x, s in steps if not s and math.isfinite(x)]
+        self.first = losses[0] if losses else None
+        self.best = min(losses) if losses else math.inf
+        self.best_step = None
+        self.run, self.fired, self.params = 0, False, None
+
+    def update(self, trainer, n: int, loss: float) -> bool:
+        """Record step ``n``'s loss; True when the guard should act now."""
+        cfg = trainer.config
+        if self.first is None:
+            self.first = loss
+        if loss < self.best:
+            self.best, self.best_step = loss, n
+            if cfg.on_divergence == "stop":
+                self._keep(trainer)
+        diverged = loss > self.first and loss > cfg.divergence_factor * self.best
+        self.run = self.run + 1 if diverged else 0
+        return self.run >= cfg.divergence_steps and not self.fired
+
+    def _keep(self, trainer) -> None:
+        # The loss of step n is that of the parameters before its update: the fault policy's
+        # copies from before the update (rnnkit.train.faults.apply_update).
+        live = [copy for _, copy in trainer._fault_snapshot.params]
+        if self.params is None or len(self.params) != len(live):
+            self.params = [p.copy() for p in live]
+        else:
+            for copy, p in zip(self.params, live):
+                np.copyto(copy, p)
+
+    def restore(self, trainer) -> bool:
+        if self.params is None:
+            return False
+        for copy, (_, p, _) in zip(self.params, trainer.model.named_parameters()):
+            np.copyto(p, copy)
+        return True
+
+
+def divergence_check(trainer, n: int, loss: float) -> None:
+    """Run the guard after step ``n`` (applied, with finite ``loss``); see the module docstring."""
+    cfg = trainer.config
+    if cfg.on_divergence == "off" or not math.isfinite(loss):
+        return
+    guard = getattr(trainer, "_divergence_guard", None)
+    if guard is None:
+        guard = trainer._divergence_guard = _Guard(trainer.history)
+    if guard.update(trainer, n, loss):
+        _act(trainer, guard, n, loss, trainer.batch_in_epoch + 1)
+
+
+def divergence_epoch_end(trainer) -> None:
+    """At the end of an epoch, act when the diverged steps in a row cover at least half
+    of the epoch's steps (and two): a short run that diverged early is caught too."""
+    guard = getattr(trainer, "_divergence_guard", None)
+    if guard is None or guard.fired or trainer.config.on_divergence == "off" or guard.run < 2:
+        return
+    if 2 * guard.run >= trainer.step - trainer._epoch_first_step:
+        _act(trainer, guard, trainer.step, trainer.history.steps["loss"][-1], max(trainer.batch_in_epoch, 1))
+
+
+def _act(trainer, guard: _Guard, n: int, loss: float, batch: int) -> None:
+    cfg = trainer.config
+    guard.fired = True
+    lr = float(trainer.optimizer.lr)
+    what = (f"the loss diverged: {loss:.4g} after {guard.run} steps in a row above "
+            f"{cfg.divergence_factor:g} x its best ({guard.best:.4g}) and above its first value ({guard.first:.4g})")
+    cause = f"the learning rate ({lr:.3g}) is too high" + (
+        "" if cfg.clip_norm is not None else ", and no clip_norm bounds the updates")
+    remedy = (f"lower the learning rate (now {lr:.3g})" + ("" if cfg.clip_norm is not None else
+                                                           " or set clip_norm (e.g. 1.0)"))
+    if cfg.on_divergence == "warn":
+        warnings.warn(f"step {n} (epoch {trainer.epoch + 1}): {what}. Likely cause: {cause}; hint: {remedy}, "
+                      "or on_divergence='stop' to stop such runs", DivergenceWarning, stacklevel=4)
+        return
+    restored = guard.restore(trainer)
+    good = guard.best_step - 1 if restored else n
+    state = (f"The parameters are restored to those after step {good}, which gave the best loss"
+             if restored else f"The parameters are those after step {n}")
+    stop_training(trainer, n, "diverged", what, cause, remedy, lr, state, good_step=good, batch=batch)

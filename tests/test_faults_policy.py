@@ -1,0 +1,269 @@
+"""The fault policy of training: every non-finite value (forward, backward, optimizer update,
+validation) is a clean stop naming step, epoch and batch (from 1), cause and remedy, with the
+last good parameters in the model; the divergence guard warns or stops the same way."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rnnkit.models import SequenceRegressor
+from rnnkit.nn import RNN, Linear, NonFiniteError
+from rnnkit.nn.losses import mse
+from rnnkit.nn.module import Module
+from rnnkit.train import TrainConfig, Trainer, TrainingError
+from rnnkit.train.divergence import DivergenceWarning
+
+
+class LinReg(Module):
+    def __init__(self, n_in=3, seed=0):
+        super().__init__()
+        self.lin = self.add_module("lin", Linear(n_in, 1, dtype="float64", rng=np.random.default_rng(seed)))
+
+    def loss_and_grad(self, batch):
+        X, y = batch
+        pred, cache = self.lin.forward(X)
+        loss, dpred = mse(pred, y)
+        self.lin.backward(dpred, cache)
+        return loss
+
+    def evaluate_batch(self, batch):
+        X, y = batch
+        pred, _ = self.lin.forward(X)
+        return mse(pred, y)[0] * y.size, y.size
+
+
+class ReluRNN(Module):
+    """A ReLU RNN regressing the last step: unbounded, so a huge learning rate overflows."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.rnn = self.add_module("rnn", RNN(2, 8, nonlinearity="relu", dtype="float32", rng=rng))
+        self.head = self.add_module("head", Linear(8, 1, dtype="float32", rng=rng))
+
+    def loss_and_grad(self, batch):
+        X, y = batch
+        out, _, rc = self.rnn.forward(X)
+        pred, hc = self.head.forward(out[-1])
+        loss, dpred = mse(pred, y)
+        dout = np.zeros_like(out)
+        dout[-1] = self.head.backward(dpred, hc)
+        self.rnn.backward(dout, None, rc)
+        return loss
+
+
+def params(model):
+    return {k: v.copy() for k, v in model.state_dict().items()}
+
+
+def linear_data(n=64, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
+
+
+def batches_of(X, y, size=16):
+    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
+
+
+def seq_batches(n_batches=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(12, 8, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32"))
+            for _ in range(n_batches)]
+
+
+# -- non-finite values in forward and backward --------------------------------------------
+@pytest.mark.parametrize("seterr", ["raise", "warn"])
+def test_overflow_inside_the_layers_is_a_clean_stop_with_the_last_good_parameters(seterr):
+    """With SGD at lr 1e6 and no clipping the ReLU RNN overflows inside forward or backward:
+    a layer's input check (or NumPy's floating-point error) becomes the policy's stop."""
+    model = ReluRNN()
+    snaps = [params(model)]
+    trainer = Trainer(model, TrainConfig(epochs=3, optimizer="sgd", lr=1e6))
+    orig = trainer._train_step
+
+    def step(batch):
+        out = orig(batch)
+        snaps.append(params(model))
+        return out
+
+    trainer._train_step = step
+    with np.errstate(over=seterr, invalid=seterr, divide=seterr):
+        with pytest.raises(TrainingError) as err:
+            trainer.fit(seq_batches())
+    e = err.value
+    assert e.kind == "nonfinite" and e.step == trainer.step + 1 and e.good_step == trainer.step
+    assert e.epoch == (e.step - 1) // 6 + 1 and e.batch == (e.step - 1) % 6 + 1
+    assert "Likely cause" in str(e) and "lower the learning rate" in str(e) and "clip_norm" in str(e)
+    for k, v in params(model).items():          # the parameters of the last good step
+        np.testing.assert_array_equal(v, snaps[-1][k])
+        assert np.isfinite(v).all()
+
+
+def test_nan_in_the_batch_names_the_data_as_the_cause():
+    X, y = linear_data()
+    X[20, 1] = np.nan
+    model = LinReg()
+    before = params(model)
+    with pytest.raises(TrainingError, match=r"step 2 \(epoch 1, batch 2\).*data holds NaN or inf") as err:
+        Trainer(model, TrainConfig(epochs=1)).fit(batches_of(X, y))
+    assert err.value.good_step == 1 and not np.array_equal(params(model)["lin.weight"], before["lin.weight"])
+
+
+def test_nonfinite_in_the_first_step_keeps_the_initial_parameters_and_saves_them(tmp_path):
+    X, y = linear_data()
+    X[0, 0] = np.inf
+    model = LinReg()
+    before = params(model)
+    path = tmp_path / "stop.ckpt"
+    cfg = TrainConfig(epochs=1, checkpoint_every=100, checkpoint_path=str(path))
+    with pytest.raises(TrainingError, match=r"step 1 \(epoch 1, batch 1\).*initial ones\) and saved to") as err:
+        Trainer(model, cfg).fit(batches_of(X, y))
+    assert err.value.good_step == 0
+    fresh = LinReg(seed=5)
+    restored = Trainer.load(path, fresh)
+    assert restored.step == 0
+    for k, v in params(fresh).items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_a_nonfinite_layer_input_is_a_value_error_subclass():
+    lin = Linear(2, 1, rng=np.random.default_rng(0))
+    with pytest.raises(NonFiniteError, match=r"x: contains NaN or inf \(first at index \(1, 0\)\)"):
+        lin.forward(np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    assert issubclass(NonFiniteError, ValueError)
+
+
+# -- the optimizer update -----------------------------------------------------------------
+@pytest.mark.parametrize("seterr", ["raise", "ignore"])
+def test_an_update_that_makes_parameters_nonfinite_is_undone(seterr):
+    """Finite gradients, but lr x gradient overflows float64: the update is undone."""
+    X, y = linear_data()
+    X, y = 100 * X, 100 * y                      # gradients near 1e4: 1e306 x 1e4 overflows
+    model = LinReg()
+    before = params(model)
+    trainer = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e306))
+    with np.errstate(over=seterr, invalid=seterr):
+        with pytest.raises(TrainingError, match=r"step 1 \(epoch 1, batch 1\): .*optimizer update") as err:
+            trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 0 and trainer.step == 0 and trainer.optimizer.step_count == 0
+    for k, v in params(model).items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_an_undone_update_is_skipped_when_asked():
+    X, y = linear_data()
+    model = LinReg()
+    before = params(model)
+    hist = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e306, on_nonfinite="skip")).fit(
+        batches_of(100 * X, 100 * y))
+    assert hist.steps["skipped"] == [True] * 4
+    for k, v in params(model).items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+# -- validation ---------------------------------------------------------------------------
+def test_a_nonfinite_validation_loss_stops():
+    X, y = linear_data()
+    with pytest.raises(TrainingError, match=r"step 4 \(epoch 1, batch 4\): the validation loss is inf"):
+        Trainer(LinReg(), TrainConfig(epochs=2)).fit(batches_of(X, y), val=lambda: math.inf)
+    hist = Trainer(LinReg(), TrainConfig(epochs=2, on_nonfinite="skip")).fit(batches_of(X, y), val=lambda: math.inf)
+    assert hist.epochs[1]["val_loss"] == math.inf
+
+
+# -- the divergence guard -----------------------------------------------------------------
+class Scripted(LinReg):
+    """LinReg whose reported loss follows a script (the gradients stay LinReg's)."""
+
+    def __init__(self, losses):
+        super().__init__()
+        self.losses = list(losses)
+
+    def loss_and_grad(self, batch):
+        super().loss_and_grad(batch)
+        return self.losses.pop(0)
+
+
+def run_script(losses, **cfg):
+    X, y = linear_data(16 * len(losses))
+    model = Scripted(losses)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, **cfg))
+    return model, trainer, batches_of(X, y)
+
+
+def test_divergence_guard_warns_after_the_configured_steps():
+    losses = [2.0, 1.0, 0.5] + [60.0] * 4 + [0.4] * 3
+    _, trainer, data = run_script(losses, divergence_steps=4)
+    with pytest.warns(DivergenceWarning, match=r"step 7 \(epoch 1\): the loss diverged: 60 after 4 steps"):
+        trainer.fit(data)
+    assert trainer.step == 10                     # a warning: training went on
+
+
+def test_divergence_guard_stops_and_restores_the_parameters_of_the_best_loss():
+    losses = [2.0, 1.0, 0.5, 0.7] + [60.0] * 6
+    model, trainer, data = run_script(losses, divergence_steps=3, on_divergence="stop")
+    snaps = []
+    orig = trainer._train_step
+    trainer._train_step = lambda b: (snaps.append(params(model)), orig(b))[1]
+    with pytest.raises(TrainingError, match=r"step 7 \(epoch 1, batch 7\): the loss diverged") as err:
+        trainer.fit(data)
+    e = err.value
+    assert e.kind == "diverged" and e.good_step == 2   # step 3 had the best loss: the weights before it
+    for k, v in params(model).items():
+        np.testing.assert_array_equal(v, snaps[2][k])
+
+
+@pytest.mark.parametrize("losses", [
+    [2.0, 1.0, 0.01] + [0.9] * 8,        # far above the best but below the first loss: not divergence
+    [2.0, 1.0, 0.5] + [40.0] * 8,        # above the first, but under 100 x the best
+    [2.0, 1.0] + [300.0, 0.5] * 5,       # spikes that do not last
+])
+def test_divergence_guard_is_quiet_on_runs_that_do_not_diverge(losses):
+    _, trainer, data = run_script(losses, divergence_steps=3, on_divergence="stop")
+    trainer.fit(data)
+    assert trainer.step == len(losses)
+
+
+def test_divergence_guard_catches_a_short_run_at_the_end_of_its_epoch():
+    _, trainer, data = run_script([1.0, 500.0, 800.0, 900.0], on_divergence="stop")   # 20 steps: never reached
+    with pytest.raises(TrainingError, match=r"step 4 \(epoch 1, batch 4\): the loss diverged: 900 after 3 steps"):
+        trainer.fit(data)
+
+
+def test_divergence_guard_off():
+    _, trainer, data = run_script([1.0] + [1e9] * 30, on_divergence="off", divergence_steps=2)
+    trainer.fit(data)
+    assert trainer.step == 31
+
+
+@pytest.mark.parametrize("kw,exc,match", [
+    ({"on_divergence": "halt"}, ValueError, "on_divergence: expected one of"),
+    ({"divergence_factor": 1.0}, ValueError, "divergence_factor: expected a number > 1"),
+    ({"divergence_factor": math.inf}, TypeError, "divergence_factor: expected a finite number"),
+    ({"divergence_steps": 0}, ValueError, "divergence_steps: expected an int >= 1"),
+    ({"divergence_steps": 2.5}, TypeError, "divergence_steps: expected an int"),
+])
+def test_divergence_options_are_validated(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        TrainConfig(**kw)
+
+
+# -- estimators ---------------------------------------------------------------------------
+def test_estimator_fit_raises_training_error_not_a_raw_value_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 10, 2)).astype("float32")
+    y = X.sum(axis=(1, 2))
+    model = SequenceRegressor(cell="rnn_relu", hidden_size=8, optimizer="sgd", lr=1e6, clip_norm=None,
+                              epochs=2, batch_size=16, seed=0)
+    with pytest.raises(TrainingError, match=r"step \d+ \(epoch 1, batch \d+\)"):
+        model.fit(X, y)
+
+
+def test_complex_input_to_a_layer_is_refused():
+    lin = Linear(2, 1, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"x: expected a real array, got complex dtype complex128"):
+        lin.forward(np.ones((3, 2), dtype=complex))
+    rnn = RNN(2, 3, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="x: expected a real array"):
+        rnn.forward(np.ones((4, 1, 2), dtype=np.complex64))
