@@ -50,7 +50,7 @@ from .checkpoint import rng_state, set_rng_state
 from .streams import Chunk
 from .config import TrainConfig, _int
 from .divergence import divergence_check, divergence_epoch_end
-from .faults import apply_update, forward_backward, nonfinite_step, validate
+from .faults import NONFINITE_ERRORS, apply_update, forward_backward, nonfinite_step, validate
 from .progress import ProgressBar
 from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
 
@@ -335,7 +335,10 @@ class Trainer:
             split = isinstance(out, list) and not (out and isinstance(out[0], Chunk))
             shared = self.world.active and (split or getattr(out, "sharded", False))
             for batch in (out[self.world.rank::self.world.size] if split and shared else out):
-                s, c = self.model.evaluate_batch(batch)
+                try:
+                    s, c = self.model.evaluate_batch(batch)
+                except NONFINITE_ERRORS:  # overflow, or a layer's input check: a non-finite loss,
+                    s, c = math.nan, 1    # reported by the fault policy after every rank has summed
                 total, count = total + float(s), count + int(c)
             if shared:  # each rank evaluated its part: the sums over all of them
                 total, count = self.world.sum([total, count])
