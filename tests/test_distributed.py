@@ -264,3 +264,18 @@ def test_a_mid_epoch_checkpoint_of_streams_under_mpiexec_is_refused(as_rank, tmp
     trainer.batch_in_epoch = 0
     trainer.save(tmp_path / "t.npz")
     assert (tmp_path / "t.npz").is_file()
+
+
+def test_divergence_on_two_ranks_is_one_clean_stop(tmp_path):
+    """An absurd learning rate under mpiexec: every rank reaches the same stop at the same
+    step (no rank left waiting in a collective), rank 0 alone reports it, exit code 3."""
+    _mpiexec()
+    out = tmp_path / "run"
+    r = _cli(["train", "classify", "--preset", "tiny", "--optimizer", "sgd", "--lr", "1e6", "--clip-norm", "none",
+              "--no-plots", "--out", str(out)], 2, timeout=90)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.count("error: training stopped at step") == 1, r.stderr
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert json.loads((out / "run.json").read_text())["status"] == "stopped: diverged"
+    arrays, _ = load_checkpoint(out / "model.npz")  # the last good state, loadable
+    assert all(np.isfinite(a).all() for a in arrays.values())

@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     if not w.is_root:
         sys.stdout = open(os.devnull, "w")  # results once, from rank 0
     code = _main(argv, root=w.is_root)
+    if code == EXIT_DIVERGED and w.wait_all(timeout=120):
+        return code  # a stop every rank reached at the same step: rank 0 has saved the run
     if code != EXIT_OK:
         w.abort(code)
     return code
@@ -134,7 +136,8 @@ def _main(argv, root: bool) -> int:
     except CliError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        if root or exc.exit_code != EXIT_DIVERGED:  # every rank stops together; rank 0 says so
+            print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (``rnnkit predict ... | head``): not an error to report.
@@ -156,7 +159,8 @@ def _main(argv, root: bool) -> int:
         from ..train.faults import TrainingError
 
         if isinstance(exc, TrainingError):  # the fault policy's clean stop, outside a run folder
-            print(f"error: training stopped: {_one_line(exc)}", file=sys.stderr)
+            if root:
+                print(f"error: training stopped: {_one_line(exc)}", file=sys.stderr)
             return EXIT_DIVERGED
         print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
               "rerun with --debug for the traceback and report it", file=sys.stderr)

@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -172,6 +173,18 @@ class World:
     def barrier(self) -> None:
         if self.active:
             self.comm.Barrier()
+
+    def wait_all(self, timeout: float) -> bool:
+        """True when every rank reaches this call within ``timeout`` seconds (a barrier that
+        cannot hang: a rank that never comes makes it return False)."""
+        if not self.active:
+            return True
+        request, deadline = self.comm.Ibarrier(), time.monotonic() + timeout
+        while not request.Test():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def check_same(self, name: str, *data) -> None:
         """Raise ``ValueError`` on every rank unless every rank holds the same ``data``.
