@@ -264,3 +264,17 @@ def test_a_mid_epoch_checkpoint_of_streams_under_mpiexec_is_refused(as_rank, tmp
     trainer.batch_in_epoch = 0
     trainer.save(tmp_path / "t.npz")
     assert (tmp_path / "t.npz").is_file()
+
+
+def test_cli_charlm_two_ranks_then_resumed_on_three_equals_one_process(tmp_path):
+    _mpiexec()
+    base = ["train", "charlm", "--preset", "tiny", "--dtype", "float64", "--no-plots", "--quiet"]
+    assert _cli(base + ["--epochs", "2", "--out", str(tmp_path / "one")], 1).returncode == 0
+    r = _cli(base + ["--epochs", "1", "--out", str(tmp_path / "many")], 2)
+    assert r.returncode == 0, r.stderr
+    r = _cli(["train", "charlm", "--resume", str(tmp_path / "many"), "--epochs", "1", "--no-plots", "--quiet"], 3)
+    assert r.returncode == 0, r.stderr
+    a, _ = load_checkpoint(tmp_path / "one" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "many" / "model.npz")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=k)
