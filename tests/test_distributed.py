@@ -87,6 +87,17 @@ def test_a_raising_rank_aborts_the_job_with_its_message(tmp_path):
     assert "a fault injected on rank 1" in r.stderr + r.stdout
 
 
+def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    r = run_case("nan", tmp_path, 2, timeout=60)
+    assert r.returncode == 0, r.stderr
+    seen = json.loads((tmp_path / "nan.json").read_text())
+    assert len(seen) == 2 and seen[0] == seen[1]
+    # rank 1's third call of loss_and_grad (step 3, or 4 when it held no rows of an earlier
+    # batch) was not applied on either rank, and both stopped there
+    assert seen[0]["steps_done"] in (2, 3)
+    assert seen[0].get("error_step", seen[0]["steps_done"] + 1) == seen[0]["steps_done"] + 1
+
+
 def test_ranks_disagreeing_on_the_data_is_an_error(tmp_path):
     r = run_case("disagree", tmp_path, 2, timeout=60)
     assert r.returncode != 0
