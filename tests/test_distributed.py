@@ -70,6 +70,29 @@ def test_two_ranks_equal_one_process(case, tmp_path):
     assert a["step_loss"][-1] < a["step_loss"][0]  # it trained: equal trajectories, not two idle models
 
 
+def test_with_dropout_the_ranks_stay_identical_and_a_run_is_reproducible(tmp_path):
+    _mpiexec()
+    runs = [run_case("dropout", tmp_path / str(i), 2) for i in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    digests = [json.loads((tmp_path / str(i) / "digests.json").read_text()) for i in range(2)]
+    assert digests[0][0] == digests[0][1]  # every rank holds the same parameters
+    a, _ = load_checkpoint(tmp_path / "0" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "1" / "model.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])  # same seed, same N: the same run
+
+
+def test_cli_under_mpiexec_without_mpi4py_prints_one_error_line(monkeypatch, capsys):
+    from rnnkit.cli import main
+
+    monkeypatch.setattr(world_module, "_WORLD", None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert main(["datasets"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: rnnkit.distributed: this process was started by mpiexec")
+
+
 # -- faults end the job ---------------------------------------------------------------------
 def test_a_killed_rank_ends_the_job(tmp_path):
     t0 = time.monotonic()
