@@ -19,7 +19,9 @@ The model protocol. A model is a :class:`~rnnkit.nn.module.Module` (or anything 
 *accumulating* the gradients of the batch's mean loss. For validation from batches it
 also has ``evaluate_batch(batch) -> (loss_sum, count)``; or pass ``val`` as a function.
 Streams trained by truncated BPTT use :class:`rnnkit.train.bptt.TBPTT`, which speaks this
-protocol.
+protocol. Under ``mpiexec`` (see :mod:`rnnkit.distributed`) a model may also have
+``batch_count(batch) -> int``, what its mean loss is over (rows or tokens): each rank's
+gradient is weighted by it in the step's one Allreduce (without it, every rank weighs 1).
 
 Resume is bit-exact: :meth:`Trainer.save` writes parameters, optimizer and schedule state,
 the random generators (the trainer's, and every ``numpy.random.Generator`` held by the
@@ -47,11 +49,11 @@ from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .checkpoint import rng_state, set_rng_state
-from .streams import Chunk
 from .config import TrainConfig, _int
 from .faults import nonfinite_step
 from .progress import ProgressBar
 from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
+from .streams import Chunk
 
 __all__ = ["Trainer", "minibatches"]
 
@@ -364,6 +366,7 @@ class Trainer:
         ``train_batches`` to go on exactly where the saved run was.
         """
         return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
+
 
 def _batch_count(model, batch) -> int:
     """The elements (rows or tokens) ``batch``'s mean loss is over: its weight in the reduction."""
