@@ -247,6 +247,14 @@ def test_cli_train_on_two_ranks_writes_the_one_process_checkpoints_and_resumes_o
     assert len(metrics["epochs"]) == 3
 
 
+def test_more_ranks_than_rows_per_batch_is_an_error(as_rank):
+    from rnnkit.models._data import rank_batches
+
+    as_rank(0, 4)
+    with pytest.raises(ValueError, match=r"batch_size: batches of 3 rows cannot be split across 4 MPI ranks"):
+        list(rank_batches(list, [np.arange(3), np.arange(3, 5)]))
+
+
 def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
     r = _cli(["train", "charlm", "--preset", "quick", "--batch-size", "1", "--epochs", "1", "--no-plots",
               "--out", str(tmp_path / "run")], 2, timeout=60)
