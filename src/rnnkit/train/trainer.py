@@ -49,11 +49,11 @@ from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .checkpoint import rng_state, set_rng_state
+from .streams import Chunk
 from .config import TrainConfig, _int
 from .faults import nonfinite_step
 from .progress import ProgressBar
 from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
-from .streams import Chunk
 
 __all__ = ["Trainer", "minibatches"]
 
@@ -366,7 +366,6 @@ class Trainer:
         ``train_batches`` to go on exactly where the saved run was.
         """
         return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
-
 
 def _batch_count(model, batch) -> int:
     """The elements (rows or tokens) ``batch``'s mean loss is over: its weight in the reduction."""
