@@ -10,6 +10,8 @@ The program is the same in both runs; only the launcher differs. Cases:
     tagger                           SequenceTagger (a per-token loss: uneven token shares)
     charlm                           CharLM, truncated BPTT (k1=4, k2=6), 3 streams split 2/1
     seq2seq, generator               Seq2Seq and SequenceGenerator, 7 pairs in batches of 3
+    dropout                          a 2-layer LSTM with dropout: each rank its own masks
+    nan                              rank 1 alone has a NaN loss in its third step
     kill                             rank 1 kills itself with SIGKILL in its third step
     raise                            rank 1 raises in its third step
     disagree                         the ranks hold different data
@@ -85,6 +87,45 @@ def main(case: str, out: Path) -> None:
         model._run_trainer = lambda net, cfg, tb, vb: Trainer(
             net, cfg, callbacks=[LambdaCallback(on_step_end=fault)]).fit(tb, val=vb)
         model.fit(X, y)
+    elif case == "dropout":
+        from rnnkit.distributed import data_digest
+
+        X, y = sequences()
+        model = SequenceClassifier(cell="lstm", num_layers=2, dropout=0.3, recurrent_dropout=0.2,
+                                   **common).fit(X, y)
+        digests = w.gather(data_digest(model.net_.state_dict()))
+        if w.is_root:
+            (out / "digests.json").write_text(json.dumps(digests))
+    elif case == "nan":
+        from rnnkit.train import Trainer, TrainingError
+
+        seen = {}
+
+        def run(net, cfg, tb, vb):
+            calls, inner = [0], net.loss_and_grad
+
+            def loss_and_grad(batch):  # rank 1 alone sees a NaN loss in its third step
+                calls[0] += 1
+                loss = inner(batch)
+                return float("nan") if w.rank == 1 and calls[0] == 3 else loss
+
+            net.loss_and_grad = loss_and_grad
+            trainer = Trainer(net, cfg)
+            try:
+                trainer.fit(tb, val=vb)
+            except TrainingError as exc:
+                seen["error_step"] = exc.step
+            seen["steps_done"] = trainer.step
+            return trainer.history
+
+        X, y = sequences()
+        model = SequenceClassifier(cell="gru", **common)
+        model._run_trainer = run
+        model.fit(X, y)
+        everyone = w.gather(seen)
+        if w.is_root:
+            (out / "nan.json").write_text(json.dumps(everyone))
+        return
     elif case == "disagree":
         X, y = sequences(seed=w.rank)
         model = SequenceClassifier(**common).fit(X, y)

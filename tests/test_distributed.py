@@ -70,6 +70,29 @@ def test_two_ranks_equal_one_process(case, tmp_path):
     assert a["step_loss"][-1] < a["step_loss"][0]  # it trained: equal trajectories, not two idle models
 
 
+def test_with_dropout_the_ranks_stay_identical_and_a_run_is_reproducible(tmp_path):
+    _mpiexec()
+    runs = [run_case("dropout", tmp_path / str(i), 2) for i in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    digests = [json.loads((tmp_path / str(i) / "digests.json").read_text()) for i in range(2)]
+    assert digests[0][0] == digests[0][1]  # every rank holds the same parameters
+    a, _ = load_checkpoint(tmp_path / "0" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "1" / "model.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])  # same seed, same N: the same run
+
+
+def test_cli_under_mpiexec_without_mpi4py_prints_one_error_line(monkeypatch, capsys):
+    from rnnkit.cli import main
+
+    monkeypatch.setattr(world_module, "_WORLD", None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert main(["datasets"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: rnnkit.distributed: this process was started by mpiexec")
+
+
 # -- faults end the job ---------------------------------------------------------------------
 def test_a_killed_rank_ends_the_job(tmp_path):
     t0 = time.monotonic()
@@ -85,6 +108,17 @@ def test_a_raising_rank_aborts_the_job_with_its_message(tmp_path):
     assert r.returncode != 0
     assert time.monotonic() - t0 < 30
     assert "a fault injected on rank 1" in r.stderr + r.stdout
+
+
+def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    r = run_case("nan", tmp_path, 2, timeout=60)
+    assert r.returncode == 0, r.stderr
+    seen = json.loads((tmp_path / "nan.json").read_text())
+    assert len(seen) == 2 and seen[0] == seen[1]
+    # rank 1's third call of loss_and_grad (step 3, or 4 when it held no rows of an earlier
+    # batch) was not applied on either rank, and both stopped there
+    assert seen[0]["steps_done"] in (2, 3)
+    assert seen[0].get("error_step", seen[0]["steps_done"] + 1) == seen[0]["steps_done"] + 1
 
 
 def test_ranks_disagreeing_on_the_data_is_an_error(tmp_path):
@@ -213,6 +247,14 @@ def test_cli_train_on_two_ranks_writes_the_one_process_checkpoints_and_resumes_o
     assert len(metrics["epochs"]) == 3
 
 
+def test_more_ranks_than_rows_per_batch_is_an_error(as_rank):
+    from rnnkit.models._data import rank_batches
+
+    as_rank(0, 4)
+    with pytest.raises(ValueError, match=r"batch_size: batches of 3 rows cannot be split across 4 MPI ranks"):
+        list(rank_batches(list, [np.arange(3), np.arange(3, 5)]))
+
+
 def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
     r = _cli(["train", "charlm", "--preset", "quick", "--batch-size", "1", "--epochs", "1", "--no-plots",
               "--out", str(tmp_path / "run")], 2, timeout=60)
@@ -279,3 +321,16 @@ def test_divergence_on_two_ranks_is_one_clean_stop(tmp_path):
     assert json.loads((out / "run.json").read_text())["status"] == "stopped: diverged"
     arrays, _ = load_checkpoint(out / "model.npz")  # the last good state, loadable
     assert all(np.isfinite(a).all() for a in arrays.values())
+
+def test_cli_charlm_two_ranks_then_resumed_on_three_equals_one_process(tmp_path):
+    _mpiexec()
+    base = ["train", "charlm", "--preset", "tiny", "--dtype", "float64", "--no-plots", "--quiet"]
+    assert _cli(base + ["--epochs", "2", "--out", str(tmp_path / "one")], 1).returncode == 0
+    r = _cli(base + ["--epochs", "1", "--out", str(tmp_path / "many")], 2)
+    assert r.returncode == 0, r.stderr
+    r = _cli(["train", "charlm", "--resume", str(tmp_path / "many"), "--epochs", "1", "--no-plots", "--quiet"], 3)
+    assert r.returncode == 0, r.stderr
+    a, _ = load_checkpoint(tmp_path / "one" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "many" / "model.npz")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=k)

@@ -122,8 +122,6 @@ class World:
             ``(mean loss of the global batch, global count, any rank failed)``; the model's
             gradients now hold the global batch's mean-loss gradient on every rank.
         """
-        import time
-
         grads = [g for _, _, g in model.named_parameters()]
         total = sum(g.size for g in grads)
         if self._buffer is None or self._buffer.size != total + 3:

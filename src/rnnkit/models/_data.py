@@ -150,9 +150,18 @@ def rank_batches(make, index_batches, *data):
         return
     if data:
         w.check_same("X, y", *data)
+    index_batches = list(index_batches)
+    check_rows_per_rank(max((len(i) for i in index_batches), default=0), w.size)
     for idx in index_batches:
         part = w.shard(idx)
         yield make(part) if len(part) else EMPTY_SHARD
+
+
+def check_rows_per_rank(rows: int, ranks: int) -> None:
+    """Refuse batches too small for every rank to get a row (ranks would idle on every step)."""
+    if rows < ranks:
+        raise ValueError(f"batch_size: batches of {rows} rows cannot be split across {ranks} MPI ranks; hint: "
+                         f"a batch_size of at least {ranks}, or mpiexec -n {max(rows, 1)} or fewer")
 
 
 def batch_indices(n: int, batch_size: int, rng=None, lengths=None) -> list[np.ndarray]:

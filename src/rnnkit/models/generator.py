@@ -33,7 +33,7 @@ from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 from ..distributed import EMPTY_SHARD, world
-from ._data import pad_ids
+from ._data import check_rows_per_rank, pad_ids
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
@@ -255,8 +255,9 @@ class SequenceGenerator(BaseEstimator):
         """Batches in ``order``; with ``shard``, this rank's part of each (see rnnkit.distributed)."""
         order = np.arange(len(seqs)) if order is None else order
         w = world()
-        if shard:
+        if shard and w.active:
             w.check_same("conditions, sequences", cond, seqs)
+            check_rows_per_rank(min(self.batch_size, len(order)), w.size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             if shard and w.active:

@@ -43,7 +43,7 @@ from typing import Self
 import numpy as np
 
 from ..distributed import EMPTY_SHARD, world
-from ._data import pad_ids
+from ._data import check_rows_per_rank, pad_ids
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
@@ -186,8 +186,9 @@ class Seq2Seq(BaseEstimator):
         """Batches in ``order``; with ``shard``, this rank's part of each (see rnnkit.distributed)."""
         bs, w = self.batch_size, world()
         order = np.arange(len(src_ids)) if order is None else order
-        if shard:
+        if shard and w.active:
             w.check_same("sources, targets", src_ids, tgt_ids)
+            check_rows_per_rank(min(bs, len(order)), w.size)
         for start in range(0, len(order), bs):
             idx = order[start:start + bs]
             seed = int(rng_epoch.integers(2**63)) if rng_epoch is not None and rate > 0 else 0

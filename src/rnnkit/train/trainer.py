@@ -19,7 +19,9 @@ The model protocol. A model is a :class:`~rnnkit.nn.module.Module` (or anything 
 *accumulating* the gradients of the batch's mean loss. For validation from batches it
 also has ``evaluate_batch(batch) -> (loss_sum, count)``; or pass ``val`` as a function.
 Streams trained by truncated BPTT use :class:`rnnkit.train.bptt.TBPTT`, which speaks this
-protocol.
+protocol. Under ``mpiexec`` (see :mod:`rnnkit.distributed`) a model may also have
+``batch_count(batch) -> int``, what its mean loss is over (rows or tokens): each rank's
+gradient is weighted by it in the step's one Allreduce (without it, every rank weighs 1).
 
 Resume is bit-exact: :meth:`Trainer.save` writes parameters, optimizer and schedule state,
 the random generators (the trainer's, and every ``numpy.random.Generator`` held by the
