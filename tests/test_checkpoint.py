@@ -12,13 +12,8 @@ import numpy as np
 import pytest
 
 import rnnkit.train.checkpoint as ckpt
-from rnnkit.train.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnkit.train.rngstate import rng_state, set_rng_state
 
 
 def _arrays():

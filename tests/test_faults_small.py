@@ -13,7 +13,8 @@ from fault_util import cli, one_line_error
 from rnnkit.cli.config import CONFIGS
 from rnnkit.cli.sources import nonfinite_note, read_file
 from rnnkit.data import DataFormatError, read_text
-from rnnkit.train.checkpoint import clean_stale_temps, load_checkpoint, save_checkpoint
+from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
+from rnnkit.utils.atomic import clean_stale_temps
 
 
 # -- temporary files of killed saves ---------------------------------------------------------

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from rnnkit.train.bptt import TBPTT
-from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnkit.train.rngstate import rng_state
 from rnnkit.train import Trainer
 
 # The training script the tests run, in new processes and imported in this one.

@@ -42,6 +42,7 @@ import numpy as np
 from ..nn import GRU, LSTM, RNN
 from ..nn.module import Module
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
+from ._state import first_difference, jsonable, jsonable_tree
 
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
@@ -288,7 +289,7 @@ class BaseEstimator:
     def save(self, path) -> Path:
         """Write the fitted model to one checkpoint file (atomically); returns its path."""
         self._check_fitted()
-        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        params = {k: jsonable(v) for k, v in self.get_params(deep=False).items()}
         if isinstance(self.get_params(deep=False).get("seed"), np.random.Generator):
             params["seed"] = None  # a Generator is state, not a hyper-parameter
         meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
@@ -339,7 +340,7 @@ class BaseEstimator:
         except (TypeError, ValueError, AttributeError, IndexError) as exc:
             raise CheckpointError(f"{path}: meta.fitted does not describe a fitted {cls.__name__} "
                                   f"({type(exc).__name__}: {exc})") from None
-        diff = _first_difference(_jsonable_tree(model._fit_state()), meta["fitted"], "meta.fitted")
+        diff = first_difference(jsonable_tree(model._fit_state()), meta["fitted"], "meta.fitted")
         if diff:
             raise CheckpointError(f"{path}: {diff}; hint: the file was edited or damaged; save the model again")
         try:
@@ -354,39 +355,6 @@ class BaseEstimator:
         return model
 
 
-def _jsonable_tree(value):
-    if isinstance(value, dict):
-        return {k: _jsonable_tree(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable_tree(v) for v in value]
-    return _jsonable(value)
-
-
-def _first_difference(expected, got, where: str) -> str | None:
-    """Where the saved fitted state ``got`` differs from what loading it rebuilt: a missing or
-    unexpected key, or a value the model does not keep (so the file was edited)."""
-    if isinstance(expected, dict) and isinstance(got, dict):
-        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-        if missing:
-            return f"missing key {where + '.' + str(missing[0])!r}"
-        if extra:
-            return f"unexpected key {where + '.' + str(extra[0])!r}"
-        for k in expected:
-            diff = _first_difference(expected[k], got[k], f"{where}.{k}")
-            if diff:
-                return diff
-        return None
-    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
-        for i, (a, b) in enumerate(zip(expected, got)):
-            diff = _first_difference(a, b, f"{where}[{i}]")
-            if diff:
-                return diff
-        return None
-    if type(expected) is type(got) and (expected == got or expected != expected and got != got):
-        return None
-    return f"{where} holds {got!r:.60}, which does not describe a fitted model"
-
-
 def _same(a, b) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
@@ -394,17 +362,9 @@ def _same(a, b) -> bool:
         return a is b
 
 
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def encode_labels(values: np.ndarray) -> dict:
     """A label array as JSON: ``{"values": [...], "dtype": "<U5"}``."""
-    return {"values": [_jsonable(v) for v in values.tolist()], "dtype": values.dtype.str}
+    return {"values": [jsonable(v) for v in values.tolist()], "dtype": values.dtype.str}
 
 
 def decode_labels(spec: dict) -> np.ndarray:

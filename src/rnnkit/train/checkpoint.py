@@ -31,7 +31,6 @@ which Python's ``json`` reads back.
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import secrets
@@ -45,8 +44,8 @@ import numpy as np
 from rnnkit._version import __version__
 from rnnkit.distributed import world
 
+from ..utils.atomic import clean_stale_temps, fsync_directory
 from ..utils.npzio import DEFAULT_MAX_BYTES, ArchiveError, check_archive, read_data, read_header
-from .rngstate import rng_state, set_rng_state  # noqa: F401  (part of this module's API)
 
 FORMAT = "rnnkit-checkpoint"
 VERSION = 1  # the newest format version this rnnkit writes and reads
@@ -114,7 +113,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
     except BaseException:
         _remove(tmp)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
     return path
 
 
@@ -208,56 +207,9 @@ def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> P
     return tmp
 
 
-def clean_stale_temps(path) -> list[Path]:
-    """Remove the temporary files that killed saves of ``path`` left behind; return them.
-
-    A temporary file is named ``.<name>.<pid>-<random>.tmp``: it is stale when no process
-    with that id runs any more (a save in progress, in this or another process, is left
-    alone). Names without a process id come from older rnnkit versions and are removed.
-    """
-    path = Path(path)
-    removed = []
-    with contextlib.suppress(OSError):
-        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            pid = tmp.name[len(path.name) + 2:-4].split("-", 1)[0]
-            if pid.isdigit() and _alive(int(pid)):
-                continue
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                removed.append(tmp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":
-        return True  # no cheap check: keep the file
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, owned by someone else
-        return True
-    return True
-
-
 def _remove(tmp: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable. Windows cannot open a directory, and some file systems
-    refuse to fsync one; the rename has already happened, so those are not errors."""
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # -- loading -----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..nn.module import Module
-from .checkpoint import CheckpointError, check_keys, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
+from .rngstate import rng_state, set_rng_state
 from .config import TrainConfig, _plain
 
 __all__ = ["save_trainer_state", "load_trainer_state", "walk_modules", "TRAINER_FORMAT", "TRAINER_FORMAT_VERSION"]

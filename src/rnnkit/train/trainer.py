@@ -48,7 +48,7 @@ from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
-from .checkpoint import rng_state, set_rng_state
+from .rngstate import rng_state, set_rng_state
 from .streams import Chunk
 from .config import TrainConfig, _int
 from .divergence import divergence_check, divergence_epoch_end

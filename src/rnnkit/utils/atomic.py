@@ -7,6 +7,8 @@ renamed over the target, so a reader never sees half a file and a crash leaves t
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import math
 import os
@@ -21,7 +23,7 @@ def write_bytes_atomic(path, data: bytes) -> Path:
     so a reader never sees half a file and a crash leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
     # 0o666 & ~umask, the mode open(path, "w") would give (mkstemp's 0o600 would hide
     # plots and models from the user's group)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -38,6 +40,54 @@ def write_bytes_atomic(path, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def clean_stale_temps(path) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left behind; return them.
+
+    A temporary file is named ``.<name>.<pid>-<random>.tmp``: it is stale when no process
+    with that id runs any more (a save in progress, in this or another process, is left
+    alone). Names without a process id come from older rnnkit versions and are removed.
+    """
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            pid = tmp.name[len(path.name) + 2:-4].split("-", 1)[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no cheap check: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the rename durable. Windows cannot open a directory, and some file systems
+    refuse to fsync one; the rename has already happened, so those are not errors."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 
 def write_text_atomic(path, text: str) -> Path:
