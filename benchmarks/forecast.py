@@ -68,7 +68,7 @@ SERIES = {
 }
 # the "rnnkit" row: the settings that did best among six tried on elec_equip's last 36
 # origins (direct or recursive, window 13-36, 60-150 epochs, LSTM or GRU)
-RNNKIT = dict(cell="lstm", hidden_size=32, normalize="window", strategy="recursive", lr=0.005,
+RNNKIT = dict(cell="lstm", hidden_size=32, scaling="window", strategy="recursive", lr=0.005,
               batch_size=32, epochs=60, seed=0)
 
 

@@ -238,14 +238,14 @@ def task_forecast(quick):
     train_end = int(0.8 * len(seas))
     # The trend carries the test part above the training range: scaling fitted on the
     # training part alone cannot follow it, forecasting changes relative to each window can.
-    for normalize in ("series", "window"):
+    for scaling in ("series", "window"):
         fc = Forecaster(cell="gru", hidden_size=32, window=2 * P, horizon=P, strategy="direct",
-                        normalize=normalize, epochs=5 if quick else 20, batch_size=32, lr=0.005, period=P, seed=0)
+                        scaling=scaling, epochs=5 if quick else 20, batch_size=32, lr=0.005, period=P, seed=0)
         _, s = timed(lambda: fc.fit(seas[:train_end]))
         r = fc.evaluate(seas, start=train_end, stride=3)
-        row("forecast", f"seasonal h={P} GRU direct, normalize={normalize}", "NRMSE", r["model"]["nrmse"],
+        row("forecast", f"seasonal h={P} GRU direct, scaling={scaling}", "NRMSE", r["model"]["nrmse"],
             "seasonal naive", r["seasonal_naive"]["nrmse"], s)
-        row("forecast", f"seasonal h={P} GRU direct, normalize={normalize}", "NRMSE", r["model"]["nrmse"],
+        row("forecast", f"seasonal h={P} GRU direct, scaling={scaling}", "NRMSE", r["model"]["nrmse"],
             "naive", r["naive"]["nrmse"], s)
 
 

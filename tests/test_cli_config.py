@@ -49,7 +49,7 @@ def test_values_are_parsed_and_checked_by_type():
     assert cfg.coerce(C, "clip_norm", None) is None
     assert cfg.coerce(cfg.TagConfig, "lowercase", "yes") is True
     for key, bad in [("hidden_size", "1.5"), ("hidden_size", True), ("hidden_size", 2.0),
-                     ("lr", "fast"), ("lr", "nan"), ("cell", 3), ("window", "none")]:
+                     ("lr", "fast"), ("lr", "nan"), ("cell", 3), ("batch_size", "none")]:
         with pytest.raises(cfg.ConfigError, match=key.replace("_", "_")):
             cfg.coerce(C, key, bad)
     with pytest.raises(cfg.ConfigError, match="expected a value >= 1, got 0"):

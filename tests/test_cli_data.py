@@ -41,14 +41,15 @@ def test_text_file_trains_a_charlm_and_generates(tmp_path, capsys):
 def test_series_csv_with_a_date_column_is_forecast(tmp_path, capsys):
     rng = np.random.default_rng(0)
     values = _series(150, rng)[:, 0]
-    lines = ["day,units"] + [f"2024-01-{i % 28 + 1:02d},{v:.4f}" for i, v in enumerate(values)]
+    days = np.datetime64("2024-01-01") + np.arange(150)
+    lines = ["day,units"] + [f"{d},{v:.4f}" for d, v in zip(days, values)]
     (tmp_path / "sales.csv").write_text("\n".join(lines) + "\n")
     code, out, _ = rnnkit(capsys, *tiny("forecast", tmp_path / "sales.csv", tmp_path / "r"))
     assert code == 0 and "NRMSE" in out and "naive" in out
     code, out, _ = rnnkit(capsys, "forecast", tmp_path / "r", "--horizon", 4)
     assert code == 0 and len(out.strip().split("\n")) == 5
     # an explicit value column among several, and the error for one that does not exist
-    lines = ["date,units,price"] + [f"d{i},{v:.3f},{2 * v:.3f}" for i, v in enumerate(values)]
+    lines = ["date,units,price"] + [f"{d},{v:.3f},{2 * v:.3f}" for d, v in zip(days, values)]
     (tmp_path / "two.csv").write_text("\n".join(lines) + "\n")
     code, _, _ = rnnkit(capsys, *tiny("forecast", tmp_path / "two.csv", tmp_path / "r2",
                                       "--value-column", "price", "--date-column", "date"))
@@ -236,7 +237,7 @@ def _ucr_lines(rng, sep, n=24, T=12):
 
 @pytest.mark.parametrize("task, name, make, note", [
     ("forecast", "semi.csv",
-     lambda r: "Datum;Umsatz\n" + "\n".join(f"2024-01-{i % 28 + 1:02d};{'' if i == 7 else f'{v:.3f}'.replace('.', ',')}"
+     lambda r: "Datum;Umsatz\n" + "\n".join(f"{np.datetime64('2024-01-01') + i};{'' if i == 7 else f'{v:.3f}'.replace('.', ',')}"
                                              for i, v in enumerate(np.sin(np.arange(120) / 3))),
      "1 missing value(s) filled by linear interpolation"),
     ("forecast", "bare.csv", lambda r: "\n".join(f"{v:.3f}" for v in np.sin(np.arange(120) / 3)), None),

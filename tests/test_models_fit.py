@@ -1,5 +1,5 @@
-"""Each model learns a trivially learnable task in a second or two; forecasting baselines,
-windows and horizons; the tagger's unknown words and CoNLL-U input."""
+"""Each model learns a trivially learnable task in a second or two; the tagger's unknown
+words and CoNLL-U input. (Forecasting: tests/test_forecast_*.py.)"""
 
 import numpy as np
 import pytest
@@ -7,13 +7,10 @@ import pytest
 from rnnkit.data import tagged_sentences, write_conllu
 from rnnkit.models import (
     FeedForward,
-    Forecaster,
     SequenceClassifier,
     SequenceRegressor,
     SequenceTagger,
     conllu_xy,
-    naive_forecast,
-    seasonal_naive_forecast,
 )
 
 
@@ -105,67 +102,6 @@ def test_tagger_lowercasing_and_errors():
         tagger.fit(X, Y, validation_data=(X, [["DET", "X"], ["DET", "NOUN"]]))
 
 
-# -- forecasting ------------------------------------------------------------------------------
-def test_baselines_on_a_constructed_series():
-    x = np.arange(10.0)
-    assert naive_forecast(x, 3).tolist() == [9.0, 9.0, 9.0]
-    assert seasonal_naive_forecast(x, 5, period=3).tolist() == [7.0, 8.0, 9.0, 7.0, 8.0]
-    two = np.stack([x, -x], axis=1)
-    assert seasonal_naive_forecast(two, 2, period=4).tolist() == [[6.0, -6.0], [7.0, -7.0]]
-    with pytest.raises(ValueError, match="history: expected at least period=12 values"):
-        seasonal_naive_forecast(x, 1, period=12)
-    with pytest.raises(ValueError, match="horizon: expected an int >= 1, got 0"):
-        naive_forecast(x, 0)
-
-
-def _sine(n, period=12.0, phase=0.0):
-    return np.sin(2 * np.pi * np.arange(n) / period + phase) + 0.05 * np.arange(n) / n
-
-
-@pytest.mark.parametrize("strategy", ["recursive", "direct"])
-def test_forecaster_beats_the_naive_baseline_on_a_sine(strategy):
-    series = _sine(400)
-    fc = Forecaster(window=12, horizon=4, strategy=strategy, hidden_size=12, epochs=8, lr=0.01,
-                    batch_size=32, seed=0).fit(series[:300])
-    assert np.isclose(fc.mean_[0], series[:300].mean()) and np.isclose(fc.scale_[0], series[:300].std())
-    report = fc.evaluate(series, start=300, stride=3, period=12)
-    assert report["horizon"] == 4 and report["n_forecasts"] == len(range(300, 397, 3))
-    assert report["model"]["nrmse"] < 0.5 * report["naive"]["nrmse"]
-    assert len(report["model"]["rmse_by_step"]) == 4
-    assert fc.score(series, start=300, stride=3) > 0.9
-    pred = fc.predict(series[:300])
-    assert pred.shape == (4,)
-    assert np.sqrt(np.mean((pred - series[300:304]) ** 2)) < 0.3
-
-
-def test_forecaster_windows_horizons_and_errors():
-    rng = np.random.default_rng(0)
-    two = np.stack([_sine(80), _sine(80, phase=1.0)], axis=1)          # (T, 2)
-    fc = Forecaster(window=6, horizon=3, strategy="direct", hidden_size=4, epochs=1, seed=0)
-    fc.fit([two, two[:40] + 0.1 * rng.standard_normal((40, 2))], validation_data=two[40:])
-    assert fc.n_features_in_ == 2 and len(fc.history_["val_loss"]) == 1
-    assert fc.predict(two).shape == (3, 2)
-    assert fc.predict(two, horizon=2).shape == (2, 2)
-    outs = fc.predict([two[:20], two[:30]])
-    assert isinstance(outs, list) and [o.shape for o in outs] == [(3, 2), (3, 2)]
-    with pytest.raises(ValueError, match="horizon: expected an int >= 1, got 0"):
-        fc.predict(two, horizon=0)
-    with pytest.raises(ValueError, match="horizon: the direct strategy forecasts at most 3 steps"):
-        fc.predict(two, horizon=5)
-    with pytest.raises(ValueError, match="history: expected 2 features per step .as in fit., got 1"):
-        fc.predict(two[:, 0])
-    with pytest.raises(ValueError, match="history: expected at least window=6 values, got a series of length 4"):
-        fc.predict(two[:4])
-    with pytest.raises(ValueError, match=r"series: expected a series of at least window \+ 3 = 9 values"):
-        Forecaster(window=6, horizon=3, strategy="direct", epochs=1).fit(np.arange(8.0))
-    with pytest.raises(ValueError, match="series: expected at least one series, got an empty list"):
-        Forecaster(epochs=1).fit([])
-    with pytest.raises(ValueError, match="series: contains NaN"):
-        Forecaster(epochs=1).fit(np.array([1.0, np.nan] * 20))
-    rec = Forecaster(window=6, hidden_size=4, epochs=1, seed=0).fit(two)
-    assert rec.predict(two, horizon=7).shape == (7, 2)  # recursive: any horizon
-
-
 # -- one-to-one -------------------------------------------------------------------------------
 def test_feedforward_classifies_vectors_and_regresses_on_windows():
     rng = np.random.default_rng(0)
@@ -185,14 +121,3 @@ def test_feedforward_classifies_vectors_and_regresses_on_windows():
         reg.predict_proba(seqs[:1])
     with pytest.raises(TypeError, match="FeedForward takes numeric inputs, got token sequences"):
         FeedForward(epochs=1).fit([["a", "b"]], ["x"])
-
-
-@pytest.mark.parametrize("strategy", ["recursive", "direct"])
-def test_window_normalization_makes_forecasts_shift_with_the_level(strategy):
-    series = _sine(120)
-    fc = Forecaster(window=8, horizon=3, strategy=strategy, normalize="window", hidden_size=4, epochs=1,
-                    seed=0).fit(series)
-    base = fc.predict(series[:50])
-    assert np.allclose(fc.predict(series[:50] + 25.0), base + 25.0, atol=1e-4)
-    plain = Forecaster(window=8, horizon=3, strategy=strategy, hidden_size=4, epochs=1, seed=0).fit(series)
-    assert not np.allclose(plain.predict(series[:50] + 25.0), plain.predict(series[:50]) + 25.0, atol=1e-2)

@@ -406,19 +406,58 @@ class CharLMConfig(CommonConfig):
 class ForecastConfig(CommonConfig):
     data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file",
                        group="data")
+    layout: str = option("auto", "CSV layout: single (one series, its columns the features), "
+                         "long (id, date, value rows), wide (a column per series); auto: long "
+                         "with an id column, wide with several value columns",
+                         choices=("auto", "single", "long", "wide"), group="data")
+    id_column: str | None = option(None, "CSV long layout: the series id column; none: "
+                                   "unique_id, id, series_id, series or item_id if present",
+                                   group="data")
     value_column: str | None = option(None, "CSV: the value column(s), comma-separated; none: "
-                                      "every column but the date", group="data")
-    date_column: str | None = option(None, "CSV: the time-stamp column; none: guessed (the one "
-                                     "non-numeric column)", group="data")
-    test_fraction: float = option(0.2, "share at the end of the series held out for testing",
+                                      "every column but the id, date and covariates",
+                                      group="data")
+    date_column: str | None = option(None, "CSV: the time-stamp column (or year,quarter); none: "
+                                     "guessed", group="data")
+    fill: str | None = option(None, "fill missing dates (gaps): interpolate, ffill or zero; "
+                              "none: a gap is an error", choices=("interpolate", "ffill", "zero"),
+                              group="data")
+    past_covariates: str | None = option(None, "CSV: columns known only up to the forecast "
+                                         "origin, comma-separated", group="data")
+    future_covariates: str | None = option(None, "CSV: columns known for the forecast steps "
+                                           "too, comma-separated", group="data")
+    static_covariates: str | None = option(None, "CSV long layout: per-series constant "
+                                           "columns, comma-separated", group="data")
+    test_fraction: float = option(0.2, "share at the end of each series held out for testing",
                                   min=0.0, max=0.5, group="data")
     hidden_size: int = option(32, "hidden units per layer", min=1)
-    window: int = option(24, "past steps the model reads for each forecast", min=1)
-    horizon: int = option(1, "steps forecast and scored per origin", min=1)
-    strategy: str = option("recursive", "multi-step forecasts: feed one-step forecasts back, "
-                           "or one head for all steps", choices=("recursive", "direct"))
-    period: int | None = option(None, "season length for the seasonal-naive baseline", min=1)
-    batch_size: int = option(64, "windows per batch", min=1)
+    window: int | None = option(None, "past steps the model reads for each forecast; none: "
+                                "2 seasons (1 for periods over 24), else 24", min=1)
+    horizon: int | None = option(None, "steps forecast per pass (direct) and scored per "
+                                 "origin; none: the period, else 1", min=1)
+    strategy: str = option("direct", "multi-step forecasts: one head for horizon steps (blocks "
+                           "of them beyond), or feed one-step forecasts back",
+                           choices=("direct", "recursive"))
+    period: int | None = option(None, "season length; none: from the dates (monthly 12, "
+                                "quarterly 4, weekly 52, daily 7, hourly 24)", min=1)
+    scaling: str = option("series", "scaling: global, per-series standard, robust median/IQR, "
+                          "window (changes from the last value), instance (each window), none",
+                          choices=("global", "series", "robust", "window", "instance", "none"))
+    target_transform: str = option("auto", "log, diff, seasonal_diff joined by '+', or none; "
+                                   "auto: seasonal_diff when there is a period")
+    loss: str = option("mse", "mse (point forecasts), quantile (pinball loss), gaussian "
+                       "(likelihood, DeepAR-style)", choices=("mse", "quantile", "gaussian"))
+    quantiles: tuple[float, ...] = option((0.025, 0.1, 0.5, 0.9, 0.975), "quantiles learnt with "
+                                          "loss quantile (0.5 among them)", min=0.0, max=1.0)
+    calendar: str | None = option(None, "calendar features as known-future covariates: auto "
+                                  "(from the frequency) or month,quarter,dayofweek,hour,"
+                                  "dayofyear; none: off")
+    num_samples: int = option(200, "sample paths for gaussian intervals (recursive)", min=1)
+    ensemble: int = option(1, "networks trained side by side from different starts; the "
+                           "forecast is their mean (steadier on short series)", min=1)
+    epochs: int = option(60, "passes over the training data", min=1)
+    patience: int | None = option(10, "stop after this many epochs without validation "
+                                  "improvement (keeps the best); none: off", min=1)
+    batch_size: int = option(32, "windows per batch", min=1)
     plot_steps: int = option(100, "steps forecast from the test start for the plot", min=1,
                              group="run")
 

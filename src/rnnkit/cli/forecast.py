@@ -1,9 +1,14 @@
-"""``rnnkit forecast RUN``: forecast the steps after a series with a trained model.
+"""``rnnkit forecast RUN``: forecast the steps after each series with a trained model.
 
-The history is the run's own series (its whole length, test part included) or ``--data``
-(a CSV read with the run's column settings, or a set's name). Prints ``step,value`` CSV
-(one value column per feature), or writes it to ``--out``; ``--plot FILE.png`` draws the
-forecast after the end of the history, beside the naive forecast.
+The history is the run's own data (every series, its whole length, test part included) or
+``--data`` (a CSV read with the run's column settings, or a set's name). Prints CSV, or
+writes it to ``--out``: the id column (several series only), the date column (the real
+future dates when the data has dates; else ``step``), then per value column ``NAME`` and,
+with ``--intervals 80,95``, ``NAME_lo_80``, ``NAME_hi_80``, ``NAME_lo_95``, ``NAME_hi_95``.
+Intervals come from the model's quantiles or Gaussian likelihood (train with ``--loss
+quantile`` or ``--loss gaussian``). Known-future covariates for the forecast steps are
+read from rows after a series' last value (value cells left empty). ``--plot FILE.png``
+draws the first series' forecast, its intervals and the naive forecast.
 """
 
 from __future__ import annotations
@@ -14,19 +19,73 @@ import io
 
 import numpy as np
 
+from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from ..utils.atomic import write_text_atomic
 
 
-def forecast_history(model, history, horizon: int) -> np.ndarray:
-    """(horizon, F) forecasts after ``history`` (T, F)."""
-    if len(history) < model.window:
-        raise CliError(f"the history has {len(history)} steps; the model reads a window of "
-                       f"{model.window}; hint: pass a longer series with --data")
-    if model.strategy == "direct" and horizon > model.horizon:
-        raise UsageError(f"--horizon: this model forecasts at most {model.horizon} steps at once "
-                         "(strategy direct); hint: train with --strategy recursive for longer ones")
-    return np.asarray(model.predict(history, horizon=horizon)).reshape(horizon, -1)
+def parse_levels(text: str | None) -> tuple:
+    if not text:
+        return ()
+    try:
+        levels = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise UsageError(f"--intervals: expected levels such as 80,95, got {text!r}") from None
+    bad = [lv for lv in levels if not 0 < lv < 100]
+    if bad or not levels:
+        raise UsageError(f"--intervals: expected levels in (0, 100) such as 80,95, got {text!r}")
+    return tuple(int(lv) if lv.is_integer() else lv for lv in levels)
+
+
+def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
+    """Forecasts of every series of ``s``: ``{"point": [(h, F)...], "lo_80": [...], ...}``."""
+    from ..models.forecast_scaling import lost_steps
+
+    need = model.window + lost_steps(model.parts_, model.period_)
+    for key, x in zip(s.ids, s.values):
+        if len(x) < need:
+            who = f"series {key!r}" if len(s.ids) > 1 else "the history"
+            raise CliError(f"{who} has {len(x)} steps; the model reads a window of {need}; hint: "
+                           "pass a longer series with --data")
+    kw = {"dates": s.dates}
+    if cov.past is not None:
+        kw["past_covariates"] = cov.past
+    if cov.future is not None:
+        kw["future_covariates"] = cov.future
+    if cov.static is not None:
+        kw["static_covariates"] = cov.static
+    if levels:
+        out = model.predict_intervals(list(s.values), horizon, levels=levels, **kw)
+    else:
+        out = {"point": model.predict(list(s.values), horizon, **kw)}
+    return {k: [np.asarray(v).reshape(horizon, -1) for v in vals] for k, vals in out.items()}
+
+
+def forecast_csv(s, out: dict, horizon: int) -> str:
+    """The CSV text described in the module docstring."""
+    from ..data.series_dates import format_dates, future_dates
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    several = len(s.ids) > 1
+    names = s.value_names if s.layout != "wide" else ["value"]
+    suffixes = [""] + [f"_{k}" for k in out if k != "point"]
+    keys = ["point"] + [k for k in out if k != "point"]
+    date_name = "step"
+    if s.dates is not None and s.date_column:
+        date_name = "date" if "," in s.date_column else s.date_column
+    head = ([s.id_column or "id"] if several else []) + [date_name]
+    writer.writerow(head + [f"{n}{suf}" for n in names for suf in suffixes])
+    for i, (key, x) in enumerate(zip(s.ids, s.values)):
+        if s.dates is not None and s.freq is not None:
+            when = format_dates(future_dates(s.dates[i], s.freq, horizon))
+        else:
+            when = [str(len(x) + k) for k in range(horizon)]
+        for k in range(horizon):
+            row = [key] if several else []
+            row.append(when[k])
+            row += [f"{out[name][i][k, f]:.6g}" for f in range(len(names)) for name in keys]
+            writer.writerow(row)
+    return buf.getvalue()
 
 
 def add_arguments(parser) -> None:
@@ -35,15 +94,17 @@ def add_arguments(parser) -> None:
                         help="the history to continue (default: the run's series)")
     parser.add_argument("--horizon", type=int, default=None, metavar="N",
                         help="steps to forecast (default: the run's plot_steps)")
+    parser.add_argument("--intervals", default=None, metavar="80,95",
+                        help="central prediction intervals to add, in percent")
     parser.add_argument("--out", default=None, metavar="FILE.csv", help="write CSV here")
     parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw the forecast")
 
 
 def run(args) -> int:
-    from ..models.forecaster import naive_forecast
-    from . import sources
     from .config import resolve
+    from . import sources
     from .tasks import TASKS, open_model
+    from .tasks.forecast_data import as_series_set, covariates
 
     model, run_folder, task = open_model(args.run, ("forecast",), "rnnkit forecast")
     config_class = TASKS[task].config_class
@@ -54,40 +115,57 @@ def run(args) -> int:
         config = config_class()
     if args.data is not None:
         config = dataclasses.replace(config, data=args.data, format=None)
-    history = np.asarray(sources.load("forecast", config).train, dtype=np.float64)
+    levels = parse_levels(args.intervals)
+    loaded = sources.load("forecast", config)
+    s = as_series_set(loaded.train, loaded.source)
+    cov = covariates(s, config)
     horizon = args.horizon if args.horizon is not None else config.plot_steps
     if horizon < 1:
         raise UsageError(f"--horizon: expected an integer >= 1, got {horizon}")
-    pred = forecast_history(model, history, horizon)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    F = pred.shape[1]
-    writer.writerow(["step"] + (["forecast"] if F == 1 else [f"forecast_{f}" for f in range(F)]))
-    for k, row in enumerate(pred, start=1):
-        writer.writerow([len(history) + k - 1] + [f"{v:.6g}" for v in row])
+    if levels and model.loss == "mse":
+        try:
+            out = forecast_set(model, s, cov, horizon, levels)
+        except ValueError:
+            raise CliError("--intervals: this run's model makes point forecasts (loss mse) and has "
+                           "no intervals of its own; hint: train with --loss quantile or --loss "
+                           "gaussian (or --preset probabilistic)") from None
+    else:
+        out = forecast_set(model, s, cov, horizon, levels)
+    text = forecast_csv(s, out, horizon)
     console = Console(args.quiet)
     if args.plot:
-        from ..utils import plots
-        if not plots.available():
-            console.note(plots.missing_note())
-        else:
-            naive = naive_forecast(history, horizon)
-            plots.forecast_plot(history[:, 0], None, {"model": pred[:, 0], "naive": naive[:, 0]},
-                                args.plot, title=f"{horizon}-step forecast")
-            console.note(f"wrote {args.plot}")
+        _plot(model, s, out, horizon, levels, args.plot, console)
     if args.out:
-        write_text_atomic(args.out, buf.getvalue())
-        console.note(f"wrote {horizon} forecast step(s) to {args.out}")
+        write_text_atomic(args.out, text)
+        console.note(f"wrote {horizon} forecast step(s) of {len(s.ids)} series to {args.out}")
     else:
-        console.result(buf.getvalue().rstrip("\n"))
+        console.result(text.rstrip("\n"))
     return EXIT_OK
+
+
+def _plot(model, s, out, horizon, levels, path, console) -> None:
+    from ..models.forecast_naive import naive_forecast, seasonal_naive_forecast
+    from ..utils import plots
+
+    if not plots.available():
+        console.note(plots.missing_note())
+        return
+    x = s.values[0]
+    preds = {"model": out["point"][0][:, 0], "naive": naive_forecast(x, horizon)[:, 0]}
+    if model.period_ and len(x) >= model.period_:
+        preds["seasonal naive"] = seasonal_naive_forecast(x, horizon, model.period_)[:, 0]
+    bands = {f"{lv}%": (out[f"lo_{lv}"][0][:, 0], out[f"hi_{lv}"][0][:, 0]) for lv in levels}
+    plots.forecast_plot(x[:, 0], None, preds, path, bands=bands,
+                        title=f"{s.ids[0] + ': ' if len(s.ids) > 1 else ''}{horizon}-step forecast")
+    console.note(f"wrote {path}")
 
 
 COMMAND = Command(
     name="forecast",
-    help="forecast the steps after a series with a trained forecast run",
+    help="forecast the steps after each series with a trained forecast run",
     description=__doc__.split("\n\n", 1)[1],
     add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit forecast runs/forecast-<stamp> --horizon 50 --plot next50.png",
+    epilog=examples("rnnkit forecast runs/forecast-<stamp> --horizon 48 --plot next48.png",
+                    "rnnkit forecast runs/forecast-<stamp> --intervals 80,95 --out next.csv",
                     "rnnkit forecast runs/forecast-<stamp> --data latest.csv --out next.csv"),
 )

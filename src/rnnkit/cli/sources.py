@@ -7,7 +7,8 @@
 format     extensions                  tasks
 =========  ==========================  ========================================
 text       .txt .text .md .rst .py     charlm (any unknown extension too)
-csv        .csv                        forecast (one row per time step);
+csv        .csv                        forecast (one series, or many: long or
+                                       wide layout);
                                        classify, generate (long: one row per
                                        (sequence, step); wide: one row per
                                        sequence with a label column; no header:
@@ -246,30 +247,12 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
     return seqs, labels
 
 
-def _read_series(path: Path, config, notes: list) -> np.ndarray:
-    """A forecast CSV: guess the date column, read the values, fill the gaps."""
-    from .. import data
-    from ..data.tabular import guess_date_column, read_table, series_columns
+def _read_series(path: Path, config, notes: list):
+    """A forecast CSV: one or many series with their dates (see
+    :func:`rnnkit.cli.tasks.forecast_data.read_series_file`)."""
+    from .tasks.forecast_data import read_series_file
 
-    date_column = config.date_column
-    if date_column is None and config.value_column is None:
-        date_column = guess_date_column(read_table(path, encoding=config.encoding))
-        if date_column is not None:
-            notes.append(f"time stamps in column {date_column!r} (guessed; --date-column to "
-                         "change, --value-column to pick the values)")
-    values, _dates = data.read_series_csv(path, value_column=_columns(config.value_column),
-                                          date_column=date_column, encoding=config.encoding)
-    note = nonfinite_note([values], "filled by linear interpolation")
-    try:
-        values, filled = data.interpolate_missing(values)
-    except ValueError:
-        names = series_columns(path, _columns(config.value_column), date_column, config.encoding)
-        raise CliError(f"--data {path}: a value column without any number (columns read: "
-                       f"{', '.join(names)}); hint: pick the value columns with --value-column"
-                       ) from None
-    if filled:
-        notes.append(note)
-    return values
+    return read_series_file(path, config, notes)
 
 
 def nonfinite_note(arrays, how: str) -> str | None:
@@ -289,13 +272,6 @@ def _label_first(pairs) -> bool:
     return (len(first) < len(second) and len(first) <= max(2, len(pairs) // 4)
             and not any(" " in a.strip() for a in first)
             and any(" " in b.strip() for b in second))
-
-
-def _columns(value):
-    if value is None:
-        return None
-    parts = [p.strip() for p in value.split(",") if p.strip()]
-    return parts[0] if len(parts) == 1 else parts
 
 
 def _fill_missing(seq: np.ndarray) -> np.ndarray:

@@ -16,9 +16,10 @@ TASK_EXAMPLES = {
     "charlm": ["rnnkit train charlm --preset quick",
                "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
                "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400"],
-    "forecast": ["rnnkit train forecast --data mackey-glass",
-                 "rnnkit train forecast --data sales.csv --value-column units --date-column day",
-                 "rnnkit forecast runs/forecast-<stamp> --horizon 48"],
+    "forecast": ["rnnkit train forecast --data sales.csv     # one series, or long/wide many",
+                 "rnnkit train forecast --data stores.csv --id-column store --value-column units",
+                 "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
+                 "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95"],
     "classify": ["rnnkit train classify --data waveforms --cell gru",
                  "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
                  "rnnkit train classify --data adding --set data_size=5000   # regression",
@@ -99,7 +100,7 @@ def add_arguments(parser) -> None:
 
 _TASK_HELP = {
     "charlm": "a character language model of a text (default: the Python docs)",
-    "forecast": "forecast a time series (default: Mackey-Glass)",
+    "forecast": "forecast one or many time series (default: Mackey-Glass)",
     "classify": "label whole sequences, or regress a number (default: waveforms)",
     "tag": "tag every token (default: tiny-pos part-of-speech set)",
     "seq2seq": "map input sequences to output sequences (default: arithmetic)",

@@ -1,113 +1,63 @@
-"""Forecasting time series from sliding windows, with the baselines it must beat.
+"""Forecasting one or many series with one global model, from sliding windows.
 
-Shape legend: T series length, F features (1 for a univariate series), W window, h horizon,
-N windows (or forecast origins).
+Shape legend: T series length, F target features (1 for a univariate series), W window,
+h horizon, N windows (or forecast origins).
 
 Training pairs are cut from every series with a window of W steps::
 
-    input   x[t - W : t]                      (W, F), standardised
+    input   x[t - W : t]  (+ covariates)      (W, I)
     target  x[t]              "recursive"     one step; h steps by feeding forecasts back
-            x[t : t + h]      "direct"        all h steps at once from one head (h * F outputs)
+            x[t : t + h]      "direct"        all h steps at once (blocks of h beyond)
 
-The network is an RNN/LSTM/GRU over the window, its last hidden state, and a Linear head.
-Scaling (mean and standard deviation per feature) is fitted on the training series only and
-applied to validation and prediction inputs. With ``normalize="window"`` every window and
-its targets are further taken relative to the window's last value, x - x[t - 1]: the
-network predicts changes, so a trend or level shift that leaves the training range does
-not push its inputs out of the range it was trained on.
-
-Baselines: ``naive`` repeats the last value, x^[t + k] = x[t - 1]; ``seasonal_naive``
-repeats the last season, x^[t + k] = x[t + k - m * (floor(k / m) + 1)] for period m.
-:meth:`Forecaster.evaluate` scores the model and the baselines on rolling origins with
-
-    RMSE = sqrt(mean over origins, steps, features of (x^ - x)^2)
-    NRMSE = RMSE / std(x over the evaluated targets)
+The series go through target transforms, series scaling and window normalisation
+(:mod:`.forecast_scaling`), all undone exactly on the forecasts; covariates are described
+in :mod:`.forecast_covariates`, the loops in :mod:`.forecast_loop`, the network and its
+losses (squared error, pinball for quantiles, Gaussian likelihood) in :mod:`.forecast_net`.
+Rolling-origin scoring beside the naive baselines lives in :mod:`.forecast_scoring`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from ._data import FEATURES, Batch, rank_batches
-from ._sequence import r2_score
+from ._data import Batch, rank_batches
 from .base import BaseEstimator, check_choice, check_int_param
-from .network import SequenceNet
+from .forecast_covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
+from .forecast_inputs import as_series_list, from_pandas, to_pandas
+from .forecast_loop import Prepared, forecast
+from .forecast_naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
+from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
+from .forecast_scaling import (SCALINGS, SeriesScaler, global_stats, lost_steps, parse_transform,
+                               window_stats)
+from .forecast_scoring import ScoringMixin
+
+DEFAULT_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
 
-def _as_series_list(series, name="series"):
-    """One series (T,) / (T, F) or a list of them -> (list of (T_i, F) float64, was_1d)."""
-    if isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series
-                                          and np.isscalar(series[0])):
-        items, single = [series], True
-    elif isinstance(series, (list, tuple)):
-        items, single = list(series), False
-    else:
-        raise TypeError(f"{name}: expected an array (T,) or (T, F), or a list of them, got {type(series).__name__}")
-    if not items:
-        raise ValueError(f"{name}: expected at least one series, got an empty list")
-    out, ndims = [], set()
-    for i, s in enumerate(items):
-        where = name if single else f"{name}[{i}]"
-        try:
-            a = np.asarray(s, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{where}: expected numbers, got {type(s).__name__}") from None
-        if a.ndim not in (1, 2):
-            raise ValueError(f"{where}: expected shape (T,) or (T, F), got {a.shape}")
-        if a.size == 0:
-            raise ValueError(f"{where}: expected at least one value, got an empty series")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{where}: contains NaN or inf; hint: fill or drop missing values first")
-        ndims.add(a.ndim)
-        out.append(a[:, None] if a.ndim == 1 else a)
-    if len({a.shape[1] for a in out}) > 1:
-        raise ValueError(f"{name}: expected every series to have the same number of features, "
-                         f"got {sorted({a.shape[1] for a in out})}")
-    return out, ndims == {1}, single
-
-
-def naive_forecast(history, horizon: int) -> np.ndarray:
-    """Repeat the last value: (T,) or (T, F) -> (horizon,) or (horizon, F)."""
-    h = check_int_param("horizon", horizon)
-    a = np.asarray(history, dtype=np.float64)
-    if a.ndim not in (1, 2) or len(a) == 0:
-        raise ValueError(f"history: expected a non-empty (T,) or (T, F) array, got shape {a.shape}")
-    return np.repeat(a[-1:], h, axis=0)
-
-
-def seasonal_naive_forecast(history, horizon: int, period: int) -> np.ndarray:
-    """Repeat the last full season of ``period`` steps (needs T >= period)."""
-    h, m = check_int_param("horizon", horizon), check_int_param("period", period)
-    a = np.asarray(history, dtype=np.float64)
-    if a.ndim not in (1, 2) or len(a) < m:
-        raise ValueError(f"history: expected at least period={m} values, got shape {a.shape}")
-    k = np.arange(h)
-    return a[len(a) + k - m * (k // m + 1)]
-
-
-class Forecaster(BaseEstimator):
-    """One-step and multi-step forecasts of one or several (multivariate) series.
+class Forecaster(ScoringMixin, BaseEstimator):
+    """Point and probabilistic forecasts of one or many (multivariate) series.
 
     Example::
 
-        fc = Forecaster(window=24, horizon=12, strategy="direct", epochs=20, seed=0)
-        fc.fit(train_series)
-        fc.predict(history, horizon=12)                  # (12,) for a 1-D series
-        fc.evaluate(full_series, start=len(train_series), period=24)
+        fc = Forecaster(window=24, horizon=12, strategy="direct", loss="quantile", seed=0)
+        fc.fit(train_series)                               # an array, a list, or pandas
+        fc.predict(history, horizon=12)                    # (12,) for a 1-D series
+        fc.predict_intervals(history, 12, levels=(80, 95)) # {"point", "lo_80", "hi_80", ...}
     """
 
     _requires_y = False
 
     def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, recurrent_dropout=0.0,
-                 window=24, horizon=1, strategy="recursive", normalize="series", period=None,
-                 optimizer="adam", lr=0.005,
-                 weight_decay=0.0, epochs=20, batch_size=64, clip_norm=5.0, patience=None, seed=None,
-                 dtype="float32", verbose=False):
+                 window=24, horizon=1, strategy="recursive", scaling="window", target_transform=None,
+                 period=None, loss="mse", quantiles=DEFAULT_QUANTILES, calendar=None, num_samples=200, ensemble=1,
+                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=20, batch_size=64, clip_norm=5.0,
+                 patience=None, seed=None, dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
-        self.normalize = normalize
+        self.scaling, self.target_transform = scaling, target_transform
+        self.loss, self.quantiles, self.calendar, self.num_samples = loss, quantiles, calendar, num_samples
+        self.ensemble = ensemble
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
@@ -116,74 +66,193 @@ class Forecaster(BaseEstimator):
         super()._validate_params()
         check_int_param("window", self.window)
         check_int_param("horizon", self.horizon)
+        check_int_param("num_samples", self.num_samples)
+        check_int_param("ensemble", self.ensemble)
         check_choice("strategy", self.strategy, ("recursive", "direct"))
-        check_choice("normalize", self.normalize, ("series", "window"))
+        check_choice("scaling", self.scaling, SCALINGS)
+        check_choice("loss", self.loss, LOSSES)
         check_int_param("period", self.period, allow_none=True)
+        q = self.quantiles
+        if (not isinstance(q, (tuple, list)) or not q
+                or not all(isinstance(v, float) and 0 < v < 1 for v in q)):
+            raise ValueError(f"quantiles: expected a tuple of floats in (0, 1), got {q!r}")
+        if self.loss == "quantile" and not any(abs(v - 0.5) < 1e-12 for v in q):
+            raise ValueError(f"quantiles: expected 0.5 among them (the point forecast), got {q!r}")
+
+    def _steps(self):
+        return self.horizon if self.strategy == "direct" else 1
+
+    # -- preparing series -----------------------------------------------------------------
+    def _prepare(self, items, past, future, static, dates, *, extra=0, name="series", ids=None):
+        """Prepared series (see :mod:`.forecast_loop`); ``extra``: known-future rows needed
+        after each series."""
+        lengths = [len(s) for s in items]
+        past = as_covariate_list(past, len(items), lengths, "past_covariates", at_least=True)
+        note = (f": the direct strategy reads them for whole blocks of {self.horizon} steps"
+                if extra and self.strategy == "direct" else "")
+        future = as_covariate_list(future, len(items), lengths, "future_covariates",
+                                   at_least=True, extra=extra, note=note)
+        static = self._static(static, len(items))
+        for kind, got, want in (("past_covariates", past, self.n_past_),
+                                ("future_covariates", future, self.n_future_user_),
+                                ("static_covariates", static, self.n_static_)):
+            width = 0 if got is None else (got.shape[1] if kind == "static_covariates" else got[0].shape[1])
+            if width != want:
+                raise ValueError(f"{kind}: expected {want} column(s) (as in fit), got {width}")
+        if self.calendar_ and dates is None:
+            raise ValueError(f"dates: the model reads calendar features {list(self.calendar_)}; "
+                             "expected the dates of each series (dates=..., or a DatetimeIndex)")
+        L = lost_steps(self.parts_, self.period_)
+        out = []
+        for i, s in enumerate(items):
+            where = name if ids is None else f"{name} {ids[i]!r}"
+            sc = SeriesScaler(self.parts_, self.scaling, self.period_, self.global_, where)
+            z = sc.prepare(s)
+            p = past[i][L:len(s)] if past is not None else np.empty((len(z), 0))  # never past the origin
+            f = future[i][L:] if future is not None else np.empty((len(z) + extra, 0))
+            f = (f[:len(z) + extra] - self.fmean_) / self.fscale_
+            if self.calendar_:
+                from ..data.series_dates import future_dates
+                d = np.asarray(dates[i], dtype="datetime64[s]")
+                if extra:
+                    d = np.concatenate([d, future_dates(d, self.freq_, extra)])
+                f = np.concatenate([f, calendar_features(d[L:], self.calendar_)], axis=1)
+            st = (static[i] - self.smean_) / self.sscale_ if static is not None else np.empty(0)
+            out.append(Prepared(z, (p - self.pmean_) / self.pscale_, f, st, sc))
+        return out
+
+    def _static(self, static, n):
+        if static is None:
+            return None
+        a = np.asarray(static, dtype=np.float64)
+        a = a.reshape(n, -1) if a.ndim < 2 else a
+        if a.shape[0] != n or not np.all(np.isfinite(a)):
+            raise ValueError(f"static_covariates: expected {n} finite row(s) (one per series), got "
+                             f"shape {a.shape}")
+        return a
+
+    def _fit_covariate_stats(self, items, past, future, static, dates):
+        lengths = [len(s) for s in items]
+        stats = []
+        for cov, kind in ((past, "past_covariates"), (future, "future_covariates")):
+            lst = as_covariate_list(cov, len(items), lengths, kind, at_least=True)
+            if lst is None:
+                stats.append((0, np.zeros(0), np.ones(0)))
+                continue
+            mean, scale = global_stats([c[:n] for c, n in zip(lst, lengths)])
+            stats.append((lst[0].shape[1], mean, scale))
+        (self.n_past_, self.pmean_, self.pscale_), (self.n_future_user_, self.fmean_, self.fscale_) = stats
+        st = self._static(static, len(items))
+        self.n_static_ = 0 if st is None else st.shape[1]
+        self.smean_, self.sscale_ = ((np.zeros(0), np.ones(0)) if st is None
+                                     else global_stats([st]))
 
     # -- fit ------------------------------------------------------------------------------
-    def _pairs(self, series_list, name):
-        """Windows (N, W, F) and targets (N, K) in scaled units from every series."""
-        W = self.window
-        steps = self.horizon if self.strategy == "direct" else 1
-        xs, ys = [], []
-        for s in series_list:
-            z = (s - self.mean_) / self.scale_
-            n = len(z) - W - steps + 1
-            if n <= 0:
-                continue
-            win = sliding_window_view(z, (W + steps, z.shape[1]))[:n, 0]      # (n, W + steps, F)
-            win = win - self._anchor(win[:, :W])
-            xs.append(win[:, :W])
-            ys.append(win[:, W:].reshape(n, -1))                              # (n, steps * F)
-        if not xs:
-            raise ValueError(f"{name}: expected a series of at least window + {steps} = {W + steps} "
-                             f"values, got lengths {[len(s) for s in series_list]}; "
-                             "hint: lower window (or horizon for strategy='direct')")
-        return np.concatenate(xs), np.concatenate(ys)
+    def fit(self, series, y=None, *, past_covariates=None, future_covariates=None,
+            static_covariates=None, dates=None, validation_data=None, validation_covariates=None):
+        """Learn from one series (T,) / (T, F), a list of them, or pandas; returns self.
 
-    def fit(self, series, y=None, *, validation_data=None):
-        """Learn from one series (T,) / (T, F) or a list of them; returns self.
-
+        Args:
+            past_covariates: (T, P) per series (a list for several): known to the origin only.
+            future_covariates: (T, K) per series: known for the forecast steps too.
+            static_covariates: (n_series, S): one row per series.
+            dates: (T,) datetime64 per series, for calendar features and future dates
+                (a pandas DatetimeIndex gives them).
+            validation_data: a held-out series (or list), scored with the training scalers.
+            validation_covariates: its covariates and dates, a dict with the keys
+                ``past_covariates``, ``future_covariates``, ``static_covariates``, ``dates``.
         ``y`` is ignored (the targets are the series' own future; scikit-learn's signature).
-        ``validation_data`` is a held-out series (or list) scored with the training scaler.
         """
         self._validate_params()
         rng = self._make_rng()
-        items, self.univariate_, _ = _as_series_list(series)
-        allv = np.concatenate(items)
-        self.n_features_in_ = allv.shape[1]
-        self.mean_ = allv.mean(axis=0)
-        std = allv.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
-        X, Y = self._pairs(items, "series")
+        items, ids, dates, pmeta = from_pandas(series, dates, "series")
+        items, self.univariate_, _ = as_series_list(items)
+        self.n_features_in_ = items[0].shape[1]
+        self.freq_ = _frequency(dates)
+        from ..data.series_dates import season_length
+        self.period_ = self.period or (season_length(self.freq_) if self.freq_ else None)
+        self.parts_ = parse_transform(self.target_transform, self.period_)
+        self.calendar_ = parse_calendar(self.calendar, self.freq_)
+        if self.calendar_ and dates is None:
+            raise ValueError(f"calendar: {self.calendar!r} needs dates; pass dates=... or a pandas "
+                             "object with a DatetimeIndex")
+        from .forecast_scaling import transform_forward
+        ys = [transform_forward(s, self.parts_, self.period_, f"series {ids[i]!r}" if ids else "series")[1]
+              for i, s in enumerate(items)]
+        self.global_ = global_stats(ys) if self.scaling == "global" else None
+        self._fit_covariate_stats(items, past_covariates, future_covariates, static_covariates, dates)
+        self.n_future_ = self.n_future_user_ + 2 * len(self.calendar_)
+        prep = self._prepare(items, past_covariates, future_covariates, static_covariates, dates,
+                             ids=ids)
+        data = self._windows(prep, "series", ids)
         val = None
         if validation_data is not None:
-            vitems, _, _ = _as_series_list(validation_data, "validation_data")
+            vc = dict(validation_covariates or {})
+            vitems, _, vdates, _ = from_pandas(validation_data, vc.get("dates"), "validation_data")
+            vitems, _, _ = as_series_list(vitems, "validation_data")
             self._check_features(vitems, "validation_data")
-            vx, vy = self._pairs(vitems, "validation_data")
-            val = [self._batch(vx[i:i + 1024], vy[i:i + 1024]) for i in range(0, len(vx), 1024)]
+            vprep = self._prepare(vitems, vc.get("past_covariates"), vc.get("future_covariates"),
+                                  vc.get("static_covariates"), vdates, name="validation_data")
+            vdata = self._windows(vprep, "validation_data")
+            val = [self._batch(vdata, np.arange(i, min(i + 1024, len(vdata[-1]))))
+                   for i in range(0, len(vdata[-1]), 1024)]
 
         def train_batches(epoch, gen):
-            order = gen.permutation(len(X))
-            return rank_batches(lambda idx: self._batch(X[idx], Y[idx]),
-                                (order[i:i + self.batch_size] for i in range(0, len(X), self.batch_size)), X, Y)
+            order = gen.permutation(len(data[-1]))  # under mpiexec each rank builds its part of a batch
+            return rank_batches(lambda idx: self._batch(data, idx),
+                                (order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)),
+                                data[0], data[-1])
 
         self.net_ = self._build_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng)
         return self
 
-    def _batch(self, x, y=None):
-        xb = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)        # (W, B, F)
-        lengths = np.full(x.shape[0], x.shape[1], np.int64)
-        return Batch(xb, lengths, None if y is None else y.astype(self.dtype))
+    def _windows(self, prep, name, ids=None):
+        """All training windows: concatenated arrays and (series, origin) pairs."""
+        W, D = self.window, self._steps()
+        short = [(i, len(p.z)) for i, p in enumerate(prep) if len(p.z) < W + D]
+        if short:
+            i, n = short[0]
+            L = lost_steps(self.parts_, self.period_)
+            who = f"series {ids[i]!r}" if ids else (f"{name}[{i}]" if len(prep) > 1 else name)
+            raise ValueError(f"{who}: has {n + L} steps, fewer than window + forecast steps"
+                             f"{' + transform steps' if L else ''} = {W + D + L}; hint: lower window "
+                             "(or horizon with strategy='direct'), or drop the short series")
+        offsets = np.cumsum([0] + [len(p.z) for p in prep])
+        origins = np.concatenate([np.arange(W, len(p.z) - D + 1) + offsets[i] for i, p in enumerate(prep)])
+        series = np.concatenate([np.full(len(p.z) - D - W + 1, i) for i, p in enumerate(prep)])
+        Z = np.concatenate([p.z for p in prep])
+        P = np.concatenate([p.past for p in prep])
+        Fc = np.concatenate([p.future[:len(p.z)] for p in prep])
+        S = np.stack([p.static for p in prep])
+        return Z, P, Fc, S, series, origins
+
+    def _batch(self, data, idx):
+        Z, P, Fc, S, series, origins = data
+        W, D = self.window, self._steps()
+        rows = (origins[idx] - W)[:, None] + np.arange(W + D)             # (B, W + D)
+        zz = Z[rows]
+        a, b = window_stats(zz[:, :W], self.scaling)
+        fd = Fc[rows[:, W:]] if self.n_future_ else np.zeros((len(idx), 0, 0))
+        x = make_inputs((zz[:, :W] - a) / b, P[rows[:, :W]], Fc[rows[:, :W]], fd, S[series[idx]],
+                        self.n_future_ > 0)
+        target = (zz[:, W:] - a) / b                                      # (B, D, F)
+        lengths = np.full(len(idx), x.shape[0], np.int64)
+        return Batch(np.ascontiguousarray(x, dtype=self.dtype), lengths, target.astype(self.dtype))
+
+    def _input_size(self):
+        return (self.n_features_in_ + self.n_past_ + self.n_future_ + self.n_static_
+                + (1 if self.n_future_ else 0))
 
     def _build_net(self, rng):
-        F = self.n_features_in_
-        out = F * (self.horizon if self.strategy == "direct" else 1)
-        return SequenceNet(kind=FEATURES, input_size=F, output_size=out, cell=self.cell,
-                           hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-                           recurrent_dropout=self.recurrent_dropout, pooling="last", loss="mse",
-                           dtype=self.dtype, rng=rng)
+        """A :class:`ForecastNet`, or a :class:`ForecastEnsemble` of ``ensemble`` of them."""
+        members = [ForecastNet(input_size=self._input_size(), steps=self._steps(),
+                               features=self.n_features_in_, loss=self.loss,
+                               quantiles=tuple(self.quantiles), cell=self.cell,
+                               hidden_size=self.hidden_size, num_layers=self.num_layers,
+                               dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                               dtype=self.dtype, rng=rng) for _ in range(self.ensemble)]
+        return members[0] if self.ensemble == 1 else ForecastEnsemble(members)
 
     def _check_features(self, items, name):
         if items[0].shape[1] != self.n_features_in_:
@@ -195,119 +264,150 @@ class Forecaster(BaseEstimator):
         h = self.horizon if horizon is None else horizon
         if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
             raise ValueError(f"horizon: expected an int >= 1, got {horizon!r}")
-        if self.strategy == "direct" and h > self.horizon:
-            raise ValueError(f"horizon: the direct strategy forecasts at most {self.horizon} steps (the "
-                             f"horizon it was fitted with), got {h}; hint: refit with horizon={h} or "
-                             "use strategy='recursive'")
         return int(h)
 
-    def _forecast_scaled(self, windows, h):
-        """windows (N, W, F) scaled -> (N, h, F) scaled forecasts."""
-        self.net_.eval()
-        N, _, F = windows.shape
-        out = np.empty((N, h, F))
-        for i in range(0, N, 1024):
-            win = windows[i:i + 1024].astype(np.float64)
-            if self.strategy == "direct":
-                anchor = self._anchor(win)                                        # (n, 1, F)
-                y, _ = self.net_.forward(*self._inputs(win - anchor))
-                out[i:i + 1024] = y.reshape(len(win), -1, F)[:, :h] + anchor
-                continue
-            for k in range(h):
-                anchor = self._anchor(win)
-                y, _ = self.net_.forward(*self._inputs(win - anchor))              # (n, F)
-                y = y.astype(np.float64) + anchor[:, 0]
-                out[i:i + 1024, k] = y
-                win = np.concatenate([win[:, 1:], y[:, None, :]], axis=1)
-        return out
+    def _run(self, history, horizon, past, future, static, dates, probs):
+        """Forecasts in original units: (items, point (N, h, F), {prob: (N, h, F)}, meta)."""
+        self._check_fitted()
+        h = self._check_horizon(horizon)
+        items, ids, dates, meta = from_pandas(history, dates, "history")
+        items, _, single = as_series_list(items, "history")
+        self._check_features(items, "history")
+        L = lost_steps(self.parts_, self.period_)
+        short = [(i, len(s)) for i, s in enumerate(items) if len(s) < self.window + L]
+        if short:
+            i, n = short[0]
+            who = f"history {ids[i]!r}" if ids else "history"
+            raise ValueError(f"{who}: expected at least window{' + transform steps' if L else ''} = "
+                             f"{self.window + L} values, got {n}")
+        need = -(-h // self._steps()) * self._steps() if self.strategy == "direct" else h
+        prep = self._prepare(items, past, future, static, dates, extra=need if self.n_future_ else 0,
+                             name="history", ids=ids)
+        point, qs = forecast(self, prep, h, probs)
+        point = np.stack([p.scaler.invert(v) for p, v in zip(prep, point)])
+        qs = {q: np.stack([p.scaler.invert(v) for p, v in zip(prep, arr)]) for q, arr in qs.items()}
+        meta.update(ids=ids, dates=dates, single=single, history=history, freq=self.freq_)
+        return items, point, qs, meta
 
-    def _anchor(self, win):
-        """What a window is taken relative to: 0, or its last value with normalize="window"."""
-        return win[:, -1:, :] if self.normalize == "window" else np.zeros_like(win[:, -1:, :])
-
-    def _inputs(self, win):
-        b = self._batch(win)
-        return b.inputs, b.lengths
-
-    def predict(self, history, horizon=None):
+    def predict(self, history, horizon=None, *, past_covariates=None, future_covariates=None,
+                static_covariates=None, dates=None):
         """Forecast the next ``horizon`` steps after ``history`` (its last ``window`` values).
 
-        Returns (horizon,) for a 1-D history, (horizon, F) for a 2-D one, or a list of those
-        for a list of histories.
+        Returns (horizon,) for a 1-D history, (horizon, F) for a 2-D one, a list of those
+        for a list of histories, or pandas (with the future dates) for pandas input.
+        ``future_covariates`` need rows for the history and the horizon.
         """
-        self._check_fitted()
-        h = self._check_horizon(horizon)
-        items, _, single = _as_series_list(history, "history")
-        self._check_features(items, "history")
-        short = [len(s) for s in items if len(s) < self.window]
-        if short:
-            raise ValueError(f"history: expected at least window={self.window} values, got a series of "
-                             f"length {short[0]}")
-        windows = np.stack([(s[-self.window:] - self.mean_) / self.scale_ for s in items])
-        pred = self._forecast_scaled(windows, h) * self.scale_ + self.mean_          # (N, h, F)
-        outs = [p[:, 0] if np.ndim(np.asarray(s)) == 1 else p for p, s in
-                zip(pred, [history] if single else history)]
-        return outs[0] if single else outs
+        items, point, _, meta = self._run(history, horizon, past_covariates, future_covariates,
+                                          static_covariates, dates, ())
+        if meta.get("pandas"):
+            return to_pandas(meta, {"": point})
+        return _shape_like(point, items, meta)
 
-    def _rolling(self, series, horizon, start, stride, period):
-        """Model and baseline forecasts on every origin; returns (truth, {name: forecasts})."""
-        self._check_fitted()
-        h = self._check_horizon(horizon)
-        stride = check_int_param("stride", stride)
-        m = self.period if period is None else check_int_param("period", period)
-        items, _, _ = _as_series_list(series)
-        self._check_features(items, "series")
-        first = max(self.window, m or 1, 0 if start is None else check_int_param("start", start, 0))
-        truth, fc = [], {"model": [], "naive": []} | ({"seasonal_naive": []} if m else {})
-        for s in items:
-            origins = np.arange(first, len(s) - h + 1, stride)
-            if len(origins) == 0:
-                continue
-            win = np.stack([(s[t - self.window:t] - self.mean_) / self.scale_ for t in origins])
-            fc["model"].append(self._forecast_scaled(win, h) * self.scale_ + self.mean_)
-            truth.append(np.stack([s[t:t + h] for t in origins]))                     # (N, h, F)
-            fc["naive"].append(np.stack([naive_forecast(s[:t], h) for t in origins]))
-            if m:
-                fc["seasonal_naive"].append(np.stack([seasonal_naive_forecast(s[:t], h, m) for t in origins]))
-        if not truth:
-            raise ValueError(f"series: expected room for at least one forecast origin t with "
-                             f"{first} <= t <= T - {h}, got lengths {[len(s) for s in items]}")
-        return np.concatenate(truth), {k: np.concatenate(v) for k, v in fc.items()}
+    def predict_intervals(self, history, horizon=None, levels=(80, 95), **covariates):
+        """Point forecasts and central intervals: ``{"point", "lo_80", "hi_80", ...}``.
 
-    def evaluate(self, series, *, horizon=None, start=None, stride=1, period=None) -> dict:
-        """RMSE and NRMSE of the model and the baselines on rolling forecast origins.
-
-        Every origin t (from max(window, period, start) to T - horizon, every ``stride``
-        steps) forecasts x[t : t + horizon] from x[:t]. ``period`` (default: the one given to
-        the constructor) adds the seasonal-naive baseline.
-
-        Returns:
-            ``{"model": {"rmse", "nrmse", "rmse_by_step"}, "naive": {...},
-            ["seasonal_naive": {...},] "n_forecasts": N, "horizon": h}``.
+        From the model's quantiles (``loss="quantile"``), its Gaussian likelihood
+        (``loss="gaussian"``; sampled paths when recursive), or, for a point model,
+        :meth:`residual_intervals`. Each value is shaped as :meth:`predict` returns.
         """
-        truth, fc = self._rolling(series, horizon, start, stride, period)
-        scale = float(truth.std()) or 1.0
-        report = {}
-        for name, pred in fc.items():
-            err = (pred - truth) ** 2                                                # (N, h, F)
-            rmse = float(np.sqrt(err.mean()))
-            report[name] = {"rmse": rmse, "nrmse": rmse / scale,
-                            "rmse_by_step": np.sqrt(err.mean(axis=(0, 2))).tolist()}
-        report["n_forecasts"], report["horizon"] = len(truth), truth.shape[1]
-        return report
+        levels = _check_levels(levels)
+        if self.loss == "mse":
+            return self.residual_intervals(history, horizon, levels, **covariates)
+        probs = sorted({p for lv in levels for p in _level_probs(lv)})
+        items, point, qs, meta = self._run(history, horizon, covariates.get("past_covariates"),
+                                           covariates.get("future_covariates"),
+                                           covariates.get("static_covariates"), covariates.get("dates"),
+                                           probs)
+        cols = {"point": point}
+        for lv in levels:
+            lo, hi = _level_probs(lv)
+            cols[f"lo_{lv:g}"] = np.minimum(qs[lo], point)
+            cols[f"hi_{lv:g}"] = np.maximum(qs[hi], point)
+        if meta.get("pandas"):
+            return to_pandas(meta, {"" if k == "point" else f"_{k}": v for k, v in cols.items()})
+        return {k: _shape_like(v, items, meta) for k, v in cols.items()}
 
-    def score(self, series, y=None, *, horizon=None, start=None, stride=1) -> float:
-        """R^2 of the rolling ``horizon``-step forecasts over ``series`` (higher is better)."""
-        truth, fc = self._rolling(series, horizon, start, stride, None)
-        return r2_score(truth.reshape(len(truth), -1), fc["model"].reshape(len(truth), -1))
+    def residual_intervals(self, history, horizon, levels, **covariates):
+        """Split-conformal intervals for a point model (``loss="mse"``) on one series.
+
+        A fresh model with this one's settings is fitted on the history before a calibration
+        part and forecasts that part from rolling origins (no refit); the absolute errors at
+        each horizon step give the band half-widths around this model's own forecast
+        (:func:`rnnkit.models.conformal.conformal_intervals`). One series as an array, no
+        covariates; otherwise fit with ``loss="quantile"`` or ``"gaussian"``.
+        """
+        from .backtest import rolling_residuals
+        from .conformal import conformal_intervals, min_residuals
+
+        hint = "hint: fit with loss='quantile' or loss='gaussian', whose intervals come from the model itself"
+        if any(v is not None for v in covariates.values()):
+            raise ValueError(f"intervals: a point model's conformal intervals take no covariates; {hint}")
+        if not isinstance(history, np.ndarray) or history.ndim not in (1, 2):
+            raise ValueError("intervals: a point model's conformal intervals are built for one series given "
+                             f"as an array (T,) or (T, F), got {type(history).__name__}; {hint}")
+        point = np.asarray(self.predict(history, horizon), dtype=np.float64)          # (h,) or (h, F)
+        need = max(min_residuals(lv) for lv in levels) + 1
+        try:
+            residuals = rolling_residuals(lambda: type(self)(**self.get_params()), history, len(point),
+                                          n_origins=need, refit_every=0)             # (need, h[, F])
+        except ValueError as exc:
+            raise ValueError(f"intervals: the history is too short to calibrate {max(levels):g}% intervals "
+                             f"on {need} rolling origins ({' '.join(str(exc).split())}); {hint}") from None
+        bands = conformal_intervals(residuals, point, levels)
+        bands["point"] = bands.pop("forecast")
+        return bands
 
     # -- persistence ----------------------------------------------------------------------
     def _fit_state(self):
+        g = self.global_
         return {"n_features_in": self.n_features_in_, "univariate": self.univariate_,
-                "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+                "global": None if g is None else [g[0].tolist(), g[1].tolist()],
+                "freq": self.freq_, "period": self.period_, "calendar": list(self.calendar_),
+                "past": [self.n_past_, self.pmean_.tolist(), self.pscale_.tolist()],
+                "future": [self.n_future_user_, self.fmean_.tolist(), self.fscale_.tolist()],
+                "static": [self.n_static_, self.smean_.tolist(), self.sscale_.tolist()]}
 
     def _set_fit_state(self, state):
-        self.n_features_in_ = state["n_features_in"]
-        self.univariate_ = state["univariate"]
-        self.mean_ = np.asarray(state["mean"], np.float64)
-        self.scale_ = np.asarray(state["scale"], np.float64)
+        self.n_features_in_, self.univariate_ = state["n_features_in"], state["univariate"]
+        g = state["global"]
+        self.global_ = None if g is None else (np.asarray(g[0]), np.asarray(g[1]))
+        self.freq_, self.period_ = state["freq"], state["period"]
+        self.calendar_ = tuple(state["calendar"])
+        self.parts_ = parse_transform(self.target_transform, self.period_)
+        arr = lambda v: np.asarray(v, np.float64)                          # noqa: E731
+        self.n_past_, self.pmean_, self.pscale_ = state["past"][0], arr(state["past"][1]), arr(state["past"][2])
+        self.n_future_user_, self.fmean_, self.fscale_ = (state["future"][0], arr(state["future"][1]),
+                                                          arr(state["future"][2]))
+        self.n_static_, self.smean_, self.sscale_ = (state["static"][0], arr(state["static"][1]),
+                                                     arr(state["static"][2]))
+        self.n_future_ = self.n_future_user_ + 2 * len(self.calendar_)
+
+
+def _frequency(dates):
+    if dates is None:
+        return None
+    from ..data.series_dates import infer_frequency
+    longest = max(dates, key=len)
+    return infer_frequency(longest, "dates")
+
+
+def _check_levels(levels):
+    levels = (levels,) if isinstance(levels, (int, float)) else tuple(levels)
+    for lv in levels:
+        if isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 100:
+            raise ValueError(f"levels: expected interval levels in (0, 100) such as 80 or 95, got {lv!r}")
+    return levels
+
+
+def _level_probs(level):
+    lo = round((1 - level / 100) / 2, 12)
+    return lo, round(1 - lo, 12)
+
+
+def _shape_like(arr, items, meta):
+    """(N, h, F) -> what predict returns for the given history (see :meth:`Forecaster.predict`)."""
+    history = meta["history"]
+    single = meta["single"]
+    hist = [history] if single else list(history)
+    outs = [a[:, 0] if np.ndim(np.asarray(s)) == 1 else a for a, s in zip(arr, hist)]
+    return outs[0] if single else outs

@@ -82,13 +82,15 @@ def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "t
     return _save(fig, path)
 
 
-def forecast_plot(history, truth, predictions: dict, path, *, title: str = "forecast") -> Path | None:
+def forecast_plot(history, truth, predictions: dict, path, *, title: str = "forecast",
+                  bands: dict | None = None) -> Path | None:
     """The end of the history, then the truth and each prediction over the horizon.
 
     Args:
         history: (T_h,) values before the forecast origin (the last ones are shown).
         truth: (h,) actual values after the origin, or None when unknown.
         predictions: label -> (h,) forecasts ("model", "naive", ...).
+        bands: label -> (lo (h,), hi (h,)) prediction intervals ("80%", "95%"), shaded.
     """
     if not available():
         return None
@@ -103,6 +105,10 @@ def forecast_plot(history, truth, predictions: dict, path, *, title: str = "fore
     if truth is not None:
         truth = np.asarray(truth, dtype=float).reshape(-1)
         ax.plot(future[: len(truth)], truth, color="black", linestyle="--", label="truth")
+    for i, (label, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
+        lo, hi = np.asarray(lo, dtype=float).reshape(-1), np.asarray(hi, dtype=float).reshape(-1)
+        ax.fill_between(future[: len(lo)], lo, hi, color="tab:red", alpha=0.12 + 0.1 * i,
+                        linewidth=0, label=f"{label} interval")
     styles = {"model": dict(color="tab:red", linewidth=2)}
     for label, pred in predictions.items():
         pred = np.asarray(pred, dtype=float).reshape(-1)

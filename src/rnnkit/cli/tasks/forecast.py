@@ -1,20 +1,34 @@
-"""``rnnkit train forecast``: forecast a series from a window of its past.
+"""``rnnkit train forecast``: one global model over the series of a file, or a shipped set.
 
-The series is split in time order: training, then validation (``val_fraction``), then the
-test part (``test_fraction``) at the end. Forecasts are scored on rolling origins over the
-test part (each origin reads the ``window`` values before it) by NRMSE, the RMSE divided by
-the standard deviation of the targets, beside the naive forecast (repeat the last value)
-and, with ``period``, the seasonal-naive one (repeat the last season).
+Each series is split in time order: training, then validation (``val_fraction``), then the
+test part (``test_fraction``) at its end (see :mod:`.forecast_data`). Forecasts of
+``horizon`` steps are scored on every origin of the test parts (each origin reads only the
+steps before it) by RMSE and NRMSE (the RMSE over the standard deviation of the targets),
+beside the naive forecast (repeat the last value) and the seasonal-naive one (repeat the
+last season); the summary says plainly whether the model beats them.
 """
 
 from __future__ import annotations
 
-import numpy as np
 
+from ..config import ForecastConfig
 from .. import sources
 from .._base import CliError
-from ..config import ForecastConfig
-from .base import Task, TaskData
+from .base import Task, TaskData, result_line
+from .forecast_data import as_series_set, covariates, infer_settings, split
+
+
+class SeriesData(TaskData):
+    def describe(self) -> str:
+        parts = [(name, p) for name, p in (("train", self.train), ("validation", self.val),
+                                            ("test", self.test)) if p is not None]
+        n = len(self.train)
+        counts = {"train": sum(len(x) for x in self.train), "validation": sum(self.extra["n_val"]),
+                  "test": sum(len(x) for x in self.test or ())}
+        if self.extra["val_data"] is not None and not any(self.extra["n_val"]):
+            counts["validation"] = sum(len(x) for x in self.val)
+        sizes = ", ".join(f"{name} {counts[name]:,} steps" for name, _ in parts)
+        return f"{self.source}: {n} series" + (f" ({sizes})" if sizes else "")
 
 
 class ForecastTask(Task):
@@ -25,94 +39,133 @@ class ForecastTask(Task):
     command = "rnnkit forecast"
 
     def load(self, config) -> TaskData:
-        """Split in time order: train | validation | test (see the module docstring)."""
+        from ...models.forecast_scaling import lost_steps, parse_transform
+
         loaded = sources.load(self.name, config)
-        series = np.asarray(loaded.train, dtype=np.float64)                 # (T, F)
-        T = len(series)
-        n_test = int(round(config.test_fraction * T))
         notes = list(loaded.notes)
+        s = as_series_set(loaded.train, loaded.source)
+        settings = infer_settings(s, config, notes)
+        try:
+            parts = parse_transform(settings["target_transform"], settings["period"])
+        except ValueError as exc:
+            raise CliError(f"--target-transform: {str(exc).split(': ', 1)[1]}") from None
+        cov = covariates(s, config)
+        steps = settings["horizon"] if config.strategy == "direct" else 1
+        lost = lost_steps(parts, settings["period"])
+        n_train, n_val, starts = split(s, config, settings["window"], steps, lost)
+        context = settings["window"] + lost
+        val = None
         if config.val_data is not None:
-            val_loaded = sources.load(self.name, config, path_key="val_data")
-            val = np.asarray(val_loaded.train)
-            notes += val_loaded.notes
-            n_val = 0
-        else:
-            n_val = int(round(config.val_fraction * T))
-            val = series[T - n_test - n_val:T - n_test] if n_val else None
-        n_train = T - n_val - n_test
-        if n_train < 2:
-            raise CliError(f"--data: a series of {T} steps is too short to split; hint: lower "
-                           "val_fraction and test_fraction, or use a longer series")
-        test = series[T - n_test:] if n_test else None
-        return TaskData(series[:n_train], val, test, loaded.source,
-                        extra={"series": series, "test_start": T - n_test,
-                               "val_start": n_train if n_val else None}, notes=notes)
+            vs = as_series_set(sources.load(self.name, config, path_key="val_data").train, "val")
+            val = {"series": vs.values, "cov": covariates(vs, config), "dates": vs.dates}
+        elif any(n_val):
+            keep = [i for i, n in enumerate(n_val) if n]
+            lo = [max(0, n_train[i] - context) for i in keep]
+            hi = [n_train[i] + n_val[i] for i in keep]
+            val = {"series": [s.values[i][a:b] for i, a, b in zip(keep, lo, hi)],
+                   "cov": _slice_cov(cov, keep, lo, hi),
+                   "dates": None if s.dates is None else [s.dates[i][a:b] for i, a, b in zip(keep, lo, hi)]}
+        train = [x[:n] for x, n in zip(s.values, n_train)]
+        test = [x[t:] for x, t in zip(s.values, starts) if t < len(x)] or None
+        extra = {"set": s, "cov": cov, "settings": settings, "n_train": n_train, "n_val": n_val,
+                 "test_start": starts, "val_data": val}
+        return SeriesData(train, val["series"] if val else None, test, loaded.source, extra=extra,
+                          notes=notes)
+
+    def build_model(self, config, data: TaskData):
+        model = super().build_model(config, data)
+        return model.set_params(**data.extra["settings"])
 
     def fit(self, model, data: TaskData, config) -> None:
-        W = config.window + (config.horizon if config.strategy == "direct" else 1)
-        if len(data.train) < W:
-            T = len(data.extra["series"]) if data.extra else len(data.train)
-            raise CliError(f"--data {data.source}: a series of {T} steps leaves {len(data.train)} "
-                           f"for training (after the validation and test parts), fewer than "
-                           f"window + forecast steps = {W}; hint: lower --window (now "
-                           f"{config.window}), --val-fraction or --test-fraction, or use a "
-                           "longer series")
-        val = data.val if data.val is not None and len(data.val) >= W else None
-        model.fit(data.train, validation_data=val)
+        ex = data.extra
+        s, cov, n = ex["set"], ex["cov"], ex["n_train"]
+        val, vcov = None, None
+        if ex["val_data"] is not None:
+            v = ex["val_data"]
+            val = v["series"]
+            vcov = {"past_covariates": v["cov"].past, "future_covariates": v["cov"].future,
+                    "static_covariates": v["cov"].static, "dates": v["dates"]}
+        model.fit(data.train, past_covariates=_cut(cov.past, n), future_covariates=_cut(cov.future, n),
+                  static_covariates=cov.static, dates=_cut(s.dates, n), validation_data=val,
+                  validation_covariates=vcov)
 
-    def full_series(self, model, data: TaskData) -> tuple[np.ndarray, int]:
-        """The series in time order and where the scored part starts."""
-        if data.extra is None:          # `rnnkit evaluate --data`: score all of a new series
-            return np.asarray(data.eval_part, dtype=np.float64), model.window
-        series, extra = data.extra["series"], data.extra
+    def scored_part(self, data: TaskData):
+        """(split name, first origin per series) of the part the results are reported on."""
+        ex = data.extra
         if data.test is not None:
-            return series, extra["test_start"]
-        if extra["val_start"] is not None:
-            return series[:extra["test_start"]], extra["val_start"]
-        return data.train, model.window   # nothing held out: score the training part
+            return "test", ex["test_start"]
+        if any(ex["n_val"]):
+            return "validation", ex["n_train"]
+        return "training", [None] * len(ex["n_train"])
 
     def evaluate(self, model, data: TaskData, config) -> dict:
-        full, start = self.full_series(model, data)
-        split = data.eval_split if data.eval_part is not None else "training"
+        if data.extra is None:          # `rnnkit evaluate --data`: score all of a new series
+            s, split_name = as_series_set(data.eval_part, "data"), data.eval_split
+            cov = covariates(s, config)
+            starts = [None] * len(s.values)
+        else:
+            s, cov = data.extra["set"], data.extra["cov"]
+            split_name, starts = self.scored_part(data)
+            if split_name == "validation":
+                starts = [t if v else None for t, v in zip(starts, data.extra["n_val"])]
+        h = model.horizon if config.horizon is None else config.horizon
+        ends = [None] * len(s.values)
+        if split_name == "validation":          # the test part stays unseen
+            ends = [a + b for a, b in zip(data.extra["n_train"], data.extra["n_val"])]
+        series = [x[:e] for x, e in zip(s.values, ends)]
         try:
-            report = model.evaluate(full, horizon=config.horizon, start=start, period=config.period)
+            report = model.evaluate(series, horizon=h, start=starts, period=model.period_,
+                                    past_covariates=None if cov is None else cov.past,
+                                    future_covariates=None if cov is None else cov.future,
+                                    static_covariates=None if cov is None else cov.static,
+                                    dates=None if s.dates is None else [d[:e] for d, e in zip(s.dates, ends)])
         except ValueError as exc:
-            raise CliError(f"cannot score the {split} part: {exc}; hint: lower window or horizon, "
+            raise CliError(f"cannot score the {split_name} part: {exc}; hint: lower window or horizon, "
                            "or hold out more (test_fraction)") from None
         baselines = {"naive": report["naive"]["nrmse"]}
         if "seasonal_naive" in report:
             baselines["seasonal naive"] = report["seasonal_naive"]["nrmse"]
-        h = report["horizon"]
         return {"metric": f"NRMSE ({h}-step)" if h > 1 else "NRMSE (one step)",
-                "model": report["model"]["nrmse"], "baselines": baselines, "split": split,
+                "model": report["model"]["nrmse"], "baselines": baselines, "split": split_name,
                 "n": report["n_forecasts"], "unit": "forecasts", "better": "lower",
                 "rmse": {k: v["rmse"] for k, v in report.items() if isinstance(v, dict)},
-                "plot_origin": int(start)}
+                "mae": {k: v["mae"] for k, v in report.items() if isinstance(v, dict)},
+                "period": model.period_, "window": model.window, "horizon": h}
+
+    def summary(self, results: dict) -> str:
+        return result_line(results) + "\n" + verdict(results)
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...models.forecaster import naive_forecast, seasonal_naive_forecast
         from ...utils import plots
+        from .forecast_plot import forecast_plots
 
-        full, start = self.full_series(model, data)
-        if start < model.window or start >= len(full):
-            return []
-        history = full[:start]
-        steps = min(config.plot_steps, len(full) - start)
-        if config.strategy == "direct":
-            steps = min(steps, config.horizon)
-        pred = {"model": model.predict(history, horizon=steps),
-                "naive": naive_forecast(history, steps)}
-        if config.period and len(history) >= config.period:
-            pred["seasonal naive"] = seasonal_naive_forecast(history, steps, config.period)
-        written = []
-        for f in range(full.shape[1]):
-            name = "forecast.png" if full.shape[1] == 1 else f"forecast_{f}.png"
-            written.append(plots.forecast_plot(
-                history[:, f], full[start:start + steps, f],
-                {k: np.asarray(v).reshape(steps, -1)[:, f] for k, v in pred.items()},
-                directory / name, title=f"{steps}-step forecast from the start of the "
-                                        f"{results['split']} part"))
-        return written
+        return forecast_plots(self, model, data, config, directory, results, plots)
+
+
+def verdict(results: dict) -> str:
+    """One plain line: does the model beat each baseline?"""
+    model = results["model"]
+    split = results["split"]
+    where = f"on {split.rstrip(':')}" if split.endswith(":") else f"on the {split} part"
+    lost = [(name, v) for name, v in results.get("baselines", {}).items() if v <= model]
+    if not lost:
+        names = " and ".join(results.get("baselines", {})) or "no baseline"
+        return f"the model beats {names} {where}"
+    worst = ", ".join(f"{name} ({v:.4f} vs the model's {model:.4f})" for name, v in lost)
+    return (f"the model does NOT beat {worst} {where}; hint: try "
+            "--scaling window, --target-transform seasonal_diff, more --epochs, or another --window")
+
+
+def _cut(arrs, n):
+    return None if arrs is None else [a[:k] for a, k in zip(arrs, n)]
+
+
+def _slice_cov(cov, keep, lo, hi):
+    from .forecast_data import Covariates
+
+    pick = lambda arrs: None if arrs is None else [arrs[i][a:b] for i, a, b in zip(keep, lo, hi)]  # noqa: E731
+    fut = None if cov.future is None else [cov.future[i][a:b] for i, a, b in zip(keep, lo, hi)]
+    return Covariates(pick(cov.past), fut, None if cov.static is None else cov.static[keep])
 
 
 TASK = ForecastTask()

@@ -1,0 +1,145 @@
+"""What the Forecaster accepts as series: arrays, lists of arrays, and pandas objects.
+
+- a NumPy array (T,) or (T, F), or a list of numbers: one series;
+- a list (or tuple) of such arrays: several series, of any lengths;
+- a ``pandas.Series``: one series; a ``DatetimeIndex`` gives its dates;
+- a ``pandas.DataFrame`` with a ``DatetimeIndex`` (or other index): one series whose
+  columns are its features;
+- a long ``pandas.DataFrame`` with columns ``unique_id``, ``ds``, ``y`` (NeuralForecast's
+  layout): one series per id, dates from ``ds``.
+
+Forecasts come back as the input came: arrays for arrays, and pandas for pandas (a Series
+or DataFrame indexed by the future dates, or a long DataFrame ``unique_id, ds, y``).
+pandas is imported only when a pandas object is passed or returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _is_pandas(obj) -> bool:
+    return type(obj).__module__.split(".")[0] == "pandas"
+
+
+def as_series_list(series, name="series"):
+    """One series (T,) / (T, F) or a list of them -> (list of (T_i, F) float64, was_1d, single)."""
+    if isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series
+                                          and np.isscalar(series[0])):
+        items, single = [series], True
+    elif isinstance(series, (list, tuple)):
+        items, single = list(series), False
+    else:
+        raise TypeError(f"{name}: expected an array (T,) or (T, F), a list of them, or a pandas "
+                        f"Series/DataFrame, got {type(series).__name__}")
+    if not items:
+        raise ValueError(f"{name}: expected at least one series, got an empty list")
+    out, ndims = [], set()
+    for i, s in enumerate(items):
+        where = name if single else f"{name}[{i}]"
+        try:
+            a = np.asarray(s, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: expected numbers, got {type(s).__name__}") from None
+        if a.ndim not in (1, 2):
+            raise ValueError(f"{where}: expected shape (T,) or (T, F), got {a.shape}")
+        if a.size == 0:
+            raise ValueError(f"{where}: expected at least one value, got an empty series")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{where}: contains NaN or inf; hint: fill or drop missing values first")
+        ndims.add(a.ndim)
+        out.append(a[:, None] if a.ndim == 1 else a)
+    if len({a.shape[1] for a in out}) > 1:
+        raise ValueError(f"{name}: expected every series to have the same number of features, "
+                         f"got {sorted({a.shape[1] for a in out})}")
+    return out, ndims == {1}, single
+
+
+def _dates_list(dates, series):
+    if dates is None:
+        return None
+    single = isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series
+                                                and np.isscalar(series[0]))
+    items = [dates] if single else list(dates)
+    return [np.asarray(d, dtype="datetime64[s]") for d in items]
+
+
+def _index_dates(index):
+    kind = type(index).__name__
+    if kind == "DatetimeIndex":
+        return np.asarray(index.tz_localize(None) if index.tz is not None else index,
+                          dtype="datetime64[s]")
+    if kind == "PeriodIndex":
+        return np.asarray(index.to_timestamp(), dtype="datetime64[s]")
+    return None
+
+
+def from_pandas(series, dates, name):
+    """``(items, ids, dates, meta)``: arrays for the model, the series ids (or None), dates
+    per series (or None), and what :func:`to_pandas` needs to answer in kind."""
+    if not _is_pandas(series):
+        return series, None, _dates_list(dates, series), {}
+    kind = type(series).__name__
+    if kind == "Series":
+        d = _index_dates(series.index)
+        meta = {"pandas": "series", "name": series.name if series.name is not None else "y",
+                "index": series.index}
+        return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
+    if kind != "DataFrame":
+        raise TypeError(f"{name}: expected a pandas Series or DataFrame, got {kind}")
+    cols = list(series.columns)
+    if {"unique_id", "ds", "y"} <= set(cols):
+        df = series.sort_values(["unique_id", "ds"], kind="stable")
+        ids = list(dict.fromkeys(df["unique_id"].tolist()))
+        groups = dict(tuple(df.groupby("unique_id", sort=False)))
+        items = [groups[i]["y"].to_numpy(dtype=np.float64) for i in ids]
+        ds = [np.asarray(groups[i]["ds"].to_numpy(), dtype="datetime64[s]") for i in ids]
+        for i, d in zip(ids, ds):
+            if len(d) > 1 and np.any(d[1:] == d[:-1]):
+                raise ValueError(f"{name}: series {i!r} repeats time stamp {d[1:][d[1:] == d[:-1]][0]}")
+        return (items if len(items) > 1 else items[0]), [str(i) for i in ids], \
+            (ds if len(items) > 1 else ds), {"pandas": "long", "raw_ids": ids}
+    numeric = series.select_dtypes("number")
+    if numeric.shape[1] != series.shape[1]:
+        bad = [c for c in cols if c not in numeric.columns][0]
+        raise TypeError(f"{name}: column {bad!r} is not numeric; expected numbers (or a long frame "
+                        "with unique_id, ds, y)")
+    d = _index_dates(series.index)
+    meta = {"pandas": "frame", "columns": cols, "index": series.index}
+    return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
+
+
+def to_pandas(meta, cols):
+    """Forecasts ``{suffix: (N, h, F)}`` -> the pandas object matching the input."""
+    import pandas as pd
+    from ..data.series_dates import future_dates
+
+    first = next(iter(cols.values()))
+    N, h, F = first.shape
+    dates, freq = meta.get("dates"), meta.get("freq")
+
+    def index_for(i):
+        if dates is not None and freq is not None:
+            return pd.DatetimeIndex(future_dates(dates[i], freq, h), name=_index_name(meta))
+        start = len(meta["index"]) if "index" in meta else 0
+        return pd.RangeIndex(start, start + h)
+
+    if meta["pandas"] == "long":
+        frames = []
+        for i, key in enumerate(meta["raw_ids"]):
+            data = {"unique_id": [key] * h, "ds": index_for(i)}
+            data.update({f"y{suffix}": v[i, :, 0] for suffix, v in cols.items()})
+            frames.append(pd.DataFrame(data))
+        return pd.concat(frames, ignore_index=True)
+    if meta["pandas"] == "series":
+        name = meta["name"]
+        if list(cols) == [""]:
+            return pd.Series(first[0, :, 0], index=index_for(0), name=name)
+        return pd.DataFrame({f"{name}{s}": v[0, :, 0] for s, v in cols.items()}, index=index_for(0))
+    data = {f"{c}{s}": v[0, :, j] for s, v in cols.items() for j, c in enumerate(meta["columns"])}
+    return pd.DataFrame(data, index=index_for(0))
+
+
+def _index_name(meta):
+    index = meta.get("index")
+    return getattr(index, "name", None) if index is not None else None
