@@ -152,7 +152,7 @@ def test_missing_values_need_an_explicit_fill():
 
 
 def test_a_model_failure_names_the_model_and_origin():
-    with pytest.raises(ValueError, match="model 'rnn' at origin 30 \\(history of 30 values\\): .*window \\+ 1 = 41"):
+    with pytest.raises(ValueError, match="model 'rnn' at origin 30 \\(history of 30 values\\): .*window \\+ forecast steps = 41"):
         backtest({"rnn": Forecaster(window=40, epochs=1)}, seasonal_series(50), 5, initial=30,
                  baselines=(), levels=())
 

@@ -72,6 +72,10 @@ def outcome(task, fmt, path) -> str:
         assert len(data[0]) == len(data[1])
     elif isinstance(data, np.ndarray):
         assert data.ndim == 2 and np.isfinite(data).all()
+    elif hasattr(data, "ids") and hasattr(data, "values"):  # a forecast SeriesSet: one array per series
+        assert len(data.ids) == len(data.values) >= 1
+        assert all(v.ndim == 2 and len(v) and np.isfinite(v).all() for v in data.values), \
+            "series must come back finite"
     else:
         assert isinstance(data, (str, list, tuple))
     return "read"

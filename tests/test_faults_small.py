@@ -118,12 +118,12 @@ def test_inf_in_sequences_is_counted_and_named_apart_from_nan(tmp_path):
 def test_inf_in_a_series_is_counted_and_named_apart_from_nan(tmp_path):
     values = ["1.0", "2.0", "inf", "4.0", "", "6.0", "-inf", "8.0"] * 4
     path = tmp_path / "series.csv"
-    rows = [f"day{i},{v}" for i, v in enumerate(values)]
+    rows = [f"{np.datetime64('2024-01-01') + i},{v}" for i, v in enumerate(values)]
     path.write_text("day,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
     notes = []
     series = read_file("forecast", path, "csv", CONFIGS["forecast"](), notes)
     assert notes[-1] == "4 missing value(s) and 8 infinite value(s) filled by linear interpolation"
-    assert np.isfinite(series).all()
+    assert all(np.isfinite(v).all() for v in series.values)
     assert nonfinite_note([np.ones(3)], "x") is None
 
 

@@ -73,12 +73,13 @@ def _config(source: str, data: str | None):
     from .runs import Run
     from .tasks import TASKS
 
-    path = Path(source)
+    path, saved = Path(source), None
     if source == "baselines":
         config, with_model = ForecastConfig(), False
     elif path.is_dir():
         run = Run.open(path, tasks=("forecast",), command="rnnkit backtest")
         config, with_model = resolve(ForecastConfig, "forecast", base=run.read_config()), True
+        saved = TASKS["forecast"].load_model(run.model_path)  # its settings, as inferred from the data
     elif path.is_file():
         config, with_model = resolve(ForecastConfig, "forecast", base=read_config_file(path)), True
     else:
@@ -88,7 +89,12 @@ def _config(source: str, data: str | None):
         raise UsageError("--data: expected the series to backtest the baselines on")
     if data is not None:
         config = dataclasses.replace(config, data=data, format=None)
-    model = TASKS["forecast"].build_model(config, None) if with_model else None
+    if saved is not None:  # a fresh model with the run's settings (the saved weights are not used)
+        model = type(saved)(**saved.get_params())
+    elif with_model:  # the configuration's settings, as Task.build_model reads them
+        model = super(type(TASKS["forecast"]), TASKS["forecast"]).build_model(config, None)
+    else:
+        model = None
     return config, model
 
 
@@ -112,7 +118,7 @@ def _load_series(config, value_column, date_column, console):
         date = config.date_column
         if date is None and config.value_column is None:
             date = guess_date_column(read_table(path))
-        cols = sources._columns(config.value_column)
+        cols = [c.strip() for c in config.value_column.split(",") if c.strip()] if config.value_column else None
         values, _ = read_series_csv(path, value_column=cols, date_column=date)
         names = series_columns(path, cols, date)
         gaps = int(np.isnan(values).sum())
@@ -135,6 +141,17 @@ def run(args) -> int:
     values, names = _load_series(config, args.value_column, args.date_column, console)
     horizon = args.horizon if args.horizon is not None else config.horizon
     period = args.period if args.period is not None else config.period
+    if model is not None and getattr(model, "target_transform", None) == "auto":
+        # a configuration's settings left to the data: resolved as 'rnnkit train forecast' does
+        from types import SimpleNamespace
+
+        from .tasks.forecast_data import infer_settings
+
+        notes = []
+        model.set_params(**infer_settings(SimpleNamespace(freq=None), dataclasses.replace(config, period=period),
+                                          notes))
+    if horizon is None:
+        horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)
     baselines = () if args.baselines.strip() == "none" else tuple(
         b.strip() for b in args.baselines.split(",") if b.strip())

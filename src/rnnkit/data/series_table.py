@@ -47,6 +47,7 @@ class SeriesSet:
     id_column: str | None = None
     date_column: str | None = None
     n_missing: int = 0
+    n_infinite: int = 0   # inf and -inf values, interpolated like missing ones but counted apart
     n_filled: int = 0
 
 
@@ -181,6 +182,7 @@ def read_series_table(path, *, layout: str = "auto", id_column=None, date_column
             raise DataFormatError(path, f"series {key!r}: a covariate is missing after the last value",
                                   hint="known-future covariates need a value at every step")
         out.n_missing += int(np.isnan(v).sum())
+        out.n_infinite += int(np.isinf(v).sum())
         if np.isnan(v).all(axis=0).any():
             raise DataFormatError(path, f"series {key!r}: a value column without any number",
                                   hint="pick the value columns with --value-column")

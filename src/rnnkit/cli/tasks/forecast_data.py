@@ -40,8 +40,10 @@ def read_series_file(path, config, notes: list):
                                                                   if s.id_column else "") + ")")
     if s.date_column and config.date_column is None:
         notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
-    if s.n_missing:
-        notes.append(f"{s.n_missing:,} missing value(s) filled by linear interpolation")
+    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
+        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else [])
+    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
+        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
     if s.n_filled:
         notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
     return s
