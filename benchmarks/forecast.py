@@ -199,12 +199,19 @@ class SARIMA:
 def cli_default_params(cfg: dict) -> dict:
     """The Forecaster that `rnnkit train forecast --horizon H [--period M]` builds."""
     import dataclasses
+    from types import SimpleNamespace
 
-    from rnnkit.cli.config import ForecastConfig
+    from rnnkit.cli.config import resolve
+    from rnnkit.cli.task_configs import ForecastConfig
     from rnnkit.cli.tasks import TASKS
+    from rnnkit.cli.tasks.base import Task
+    from rnnkit.cli.tasks.forecast_data import infer_settings
 
-    config = dataclasses.replace(ForecastConfig(), horizon=cfg["horizon"], period=cfg["period"])
-    return TASKS["forecast"].build_model(config, None).get_params(deep=False)
+    config = dataclasses.replace(resolve(ForecastConfig, "forecast", preset_name="default"),
+                                 horizon=cfg["horizon"], period=cfg["period"])
+    model = Task.build_model(TASKS["forecast"], config, None)
+    model.set_params(**infer_settings(SimpleNamespace(freq=None), config, []))
+    return model.get_params(deep=False)
 
 
 def models_for(name: str, cfg: dict, quick: bool):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import config as cfg
+from rnnkit.cli import task_configs as tc
 from rnnkit.cli.gradcheck import check_layer
 from rnnkit.cli.tasks import TASKS
 from rnnkit.cli.runs import Run, RunError
@@ -40,14 +41,14 @@ def test_model_keys_are_hyper_parameters_of_the_task_model():
 
 
 def test_values_are_parsed_and_checked_by_type():
-    C = cfg.ForecastConfig
+    C = tc.ForecastConfig
     assert cfg.coerce(C, "hidden_size", "12") == 12
     assert cfg.coerce(C, "hidden-size", 12) == 12          # dashes as in the flags
     assert cfg.coerce(C, "lr", "1e-3") == 0.001
     assert cfg.coerce(C, "lr", 1) == 1.0                    # an int for a float is fine
     assert cfg.coerce(C, "period", "none") is None
     assert cfg.coerce(C, "clip_norm", None) is None
-    assert cfg.coerce(cfg.TagConfig, "lowercase", "yes") is True
+    assert cfg.coerce(tc.TagConfig, "lowercase", "yes") is True
     for key, bad in [("hidden_size", "1.5"), ("hidden_size", True), ("hidden_size", 2.0),
                      ("lr", "fast"), ("lr", "nan"), ("cell", 3), ("batch_size", "none")]:
         with pytest.raises(cfg.ConfigError, match=key.replace("_", "_")):
@@ -60,18 +61,18 @@ def test_values_are_parsed_and_checked_by_type():
 
 def test_layers_apply_in_order_and_unknown_keys_in_files_are_refused(tmp_path):
     (tmp_path / "mine.toml").write_text('hidden_size = 7\ncell = "gru"\n')
-    config = cfg.resolve(cfg.TagConfig, "tag", preset_name="tiny", files=[tmp_path / "mine.toml"],
+    config = cfg.resolve(tc.TagConfig, "tag", preset_name="tiny", files=[tmp_path / "mine.toml"],
                          overrides=[("hidden_size", "9", "--hidden-size")])
     assert (config.hidden_size, config.cell, config.epochs) == (9, "gru", 1)
     (tmp_path / "bad.toml").write_text("hidden = 7\n")
     with pytest.raises(cfg.ConfigError, match="unknown key 'hidden'.*valid keys: data, format"):
-        cfg.resolve(cfg.TagConfig, "tag", files=[tmp_path / "bad.toml"])
+        cfg.resolve(tc.TagConfig, "tag", files=[tmp_path / "bad.toml"])
     (tmp_path / "other.toml").write_text('task = "forecast"\n')
     with pytest.raises(cfg.ConfigError, match="written for task 'forecast', not 'tag'"):
-        cfg.resolve(cfg.TagConfig, "tag", files=[tmp_path / "other.toml"])
+        cfg.resolve(tc.TagConfig, "tag", files=[tmp_path / "other.toml"])
     (tmp_path / "broken.toml").write_text("hidden_size = \n")
     with pytest.raises(cfg.ConfigError, match="not valid TOML"):
-        cfg.resolve(cfg.TagConfig, "tag", files=[tmp_path / "broken.toml"])
+        cfg.resolve(tc.TagConfig, "tag", files=[tmp_path / "broken.toml"])
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -87,7 +88,7 @@ def test_saved_toml_round_trips_exactly(tmp_path, name):
 # -- run folders -------------------------------------------------------------------------
 def test_run_folder_files_are_written_atomically(tmp_path):
     run = Run.create("tag", tmp_path / "r")
-    config = cfg.TagConfig()
+    config = tc.TagConfig()
     run.write_config(config, "tag")
     run.write_metrics([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25, "val_loss": float("nan")}],
                       {"loss": [1.0, 0.5]}, {"model": 0.9})

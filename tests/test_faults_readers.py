@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fault_util import cli, fuzz, one_line_error, tally
 from rnnkit.cli._base import CliError
-from rnnkit.cli.config import CONFIGS
+from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.cli.sources import read_file
 from rnnkit.data import shipped_path
 

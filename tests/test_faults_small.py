@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fault_util import cli, one_line_error
-from rnnkit.cli.config import CONFIGS
+from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.cli.sources import nonfinite_note, read_file
 from rnnkit.data import DataFormatError, read_text
 from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint

@@ -107,3 +107,11 @@ def test_public_names_at_the_top():
     assert rnnkit.Module is rnnkit.nn.Module
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         rnnkit.nope
+
+
+def test_no_module_is_over_the_line_budget():
+    """Small files, one concept each: about 400 lines at most (a tenth over, not more)."""
+    budget = 440
+    long = sorted((n, str(p.relative_to(PACKAGE.parent))) for p in PACKAGE.rglob("*.py")
+                  if (n := len(p.read_text(encoding="utf-8").splitlines())) > budget)
+    assert not long, f"modules over {budget} lines; split them by concept: {long}"

@@ -69,7 +69,8 @@ def add_arguments(parser) -> None:
 
 def _config(source: str, data: str | None):
     """(ForecastConfig, model or None) from a run folder, a TOML file or 'baselines'."""
-    from .config import ForecastConfig, read_config_file, resolve
+    from .config import read_config_file, resolve
+    from .task_configs import ForecastConfig
     from .runs import Run
     from .tasks import TASKS
 

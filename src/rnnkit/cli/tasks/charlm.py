@@ -19,7 +19,7 @@ import math
 from collections import Counter, defaultdict
 
 from .._base import CliError
-from ..config import CharLMConfig
+from ..task_configs import CharLMConfig
 from .base import Task, TaskData
 
 

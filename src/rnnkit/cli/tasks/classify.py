@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._base import CliError
-from ..config import ClassifyConfig
+from ..task_configs import ClassifyConfig
 from .base import Task, TaskData
 
 

@@ -11,7 +11,7 @@ last season); the summary says plainly whether the model beats them.
 from __future__ import annotations
 
 
-from ..config import ForecastConfig
+from ..task_configs import ForecastConfig
 from .. import sources
 from .._base import CliError
 from .base import Task, TaskData, result_line

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..config import GenerateConfig
+from ..task_configs import GenerateConfig
 from .base import Task, TaskData
 
 

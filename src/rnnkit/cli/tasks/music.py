@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CommonConfig, option
+from ..config import option
+from ..task_configs import CommonConfig
 from .._base import CliError
 from .base import Task, TaskData, result_line
 

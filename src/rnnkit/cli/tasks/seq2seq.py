@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..config import Seq2SeqConfig
+from ..task_configs import Seq2SeqConfig
 from .base import Task, TaskData
 
 

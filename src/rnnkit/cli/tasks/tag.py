@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..config import TagConfig
+from ..task_configs import TagConfig
 from .base import Task, TaskData
 
 
