@@ -196,7 +196,7 @@ class SARIMA:
         return np.asarray(res.forecast(horizon))
 
 
-def cli_default_params(cfg: dict) -> dict:
+def cli_default_params(cfg: dict, series=None) -> dict:
     """The Forecaster that `rnnkit train forecast --horizon H [--period M]` builds."""
     import dataclasses
     from types import SimpleNamespace
@@ -210,13 +210,13 @@ def cli_default_params(cfg: dict) -> dict:
     config = dataclasses.replace(resolve(ForecastConfig, "forecast", preset_name="default"),
                                  horizon=cfg["horizon"], period=cfg["period"])
     model = Task.build_model(TASKS["forecast"], config, None)
-    model.set_params(**infer_settings(SimpleNamespace(freq=None), config, []))
+    model.set_params(**infer_settings(SimpleNamespace(freq=None, values=series), config, []))
     return model.get_params(deep=False)
 
 
-def models_for(name: str, cfg: dict, quick: bool):
+def models_for(name: str, cfg: dict, quick: bool, values=None):
     tuned = dict(RNNKIT, window=cfg["window"], horizon=cfg["horizon"])
-    default = cli_default_params(cfg)
+    default = cli_default_params(cfg, None if values is None else [values[:len(values) // 2]])
     if quick:
         tuned["epochs"] = default["epochs"] = 3
     wrap = PerSeriesScaled if name == "macro" else (lambda **p: Forecaster(**p))
@@ -233,7 +233,7 @@ def run_series(name, data, quick, calibration_window=None):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # statsmodels' convergence and frequency notes
-        result = backtest(models_for(name, cfg, quick), values, cfg["horizon"], n_origins=n_origins,
+        result = backtest(models_for(name, cfg, quick, values), values, cfg["horizon"], n_origins=n_origins,
                           refit_every=cfg["refit"], period=cfg["period"], levels=(80, 95),
                           missing="interpolate", columns=columns,
                           calibration_window=calibration_window)

@@ -164,3 +164,30 @@ def test_fill_interpolates_missing_dates(tmp_path, capsys):
         f"{d}-01,{np.sin(i / 2):.3f}\n" for i, d in enumerate(_months("2020-01", 60)) if i != 17))
     code, _, err = _train(capsys, path, tmp_path / "r", "--fill", "interpolate")
     assert code == 0 and "1 missing date(s) filled (interpolate)" in err, err
+
+
+def test_series_that_wander_get_first_differences_by_default():
+    """Without a season the default target transform follows the data: a random walk or a
+    trend (changes far smaller than the level's spread) is differenced, noise is not."""
+    import numpy as np
+
+    from rnnkit.cli.task_configs import ForecastConfig
+    from rnnkit.cli.tasks.forecast_data import infer_settings, wanders
+
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(size=400))
+    noise = rng.normal(size=400)
+    ar = np.zeros(400)
+    for t in range(1, 400):
+        ar[t] = 0.5 * ar[t - 1] + rng.normal()
+    assert wanders([walk]) and wanders([np.arange(100.0)])
+    assert not wanders([noise]) and not wanders([ar]) and not wanders([])
+
+    class S:
+        freq, values = None, [walk[:, None]]
+
+    notes = []
+    assert infer_settings(S, ForecastConfig(), notes)["target_transform"] == "diff"
+    assert "first differences" in notes[-1]
+    S.values = [noise[:, None]]
+    assert infer_settings(S, ForecastConfig(), [])["target_transform"] == "none"

@@ -149,7 +149,8 @@ def run(args) -> int:
         from .tasks.forecast_data import infer_settings
 
         notes = []
-        model.set_params(**infer_settings(SimpleNamespace(freq=None), dataclasses.replace(config, period=period),
+        model.set_params(**infer_settings(SimpleNamespace(freq=None, values=[values[:len(values) // 2]]),
+                                          dataclasses.replace(config, period=period),
                                           notes))
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1

@@ -90,6 +90,20 @@ def covariates(s, config) -> Covariates:
                       if fut_n else None, static, after)
 
 
+def wanders(values) -> bool:
+    """True when the series trend or wander like a random walk: the median over series and
+    columns of var(x_t - x_{t-1}) / var(x_t) is below 1/2 (white noise gives 2, an AR(1)
+    with coefficient phi gives 2 (1 - phi), a random walk or a trend nearly 0)."""
+    ratios = []
+    for v in values or ():
+        v = np.asarray(v, dtype=np.float64).reshape(len(v), -1)
+        for col in v.T:
+            col = col[np.isfinite(col)]
+            if len(col) > 3 and np.var(col) > 0:
+                ratios.append(np.var(np.diff(col)) / np.var(col))
+    return bool(ratios) and float(np.median(ratios)) < 0.5
+
+
 def infer_settings(s, config, notes: list) -> dict:
     """period, window, horizon and target transform: given, or what the data suggests."""
     from ...data.series_dates import FREQUENCY_NAMES, season_length
@@ -106,7 +120,12 @@ def infer_settings(s, config, notes: list) -> dict:
     horizon = config.horizon if config.horizon is not None else (period or 1)
     transform = config.target_transform
     if transform == "auto":
-        transform = "seasonal_diff" if period else "none"
+        keep = 1.0 - getattr(config, "test_fraction", 0.0)  # decided on the training part only
+        train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
+        transform = "seasonal_diff" if period else ("diff" if wanders(train) else "none")
+        if transform == "diff":
+            notes.append("first differences (the series wander: their changes vary far less than their "
+                         "level; --target-transform none to change)")
     return {"period": period, "window": window, "horizon": horizon, "target_transform": transform}
 
 
