@@ -185,28 +185,84 @@ def test_tagger(features, tmp_path):
     assert ("rnnkit.word_features" in meta) == features
 
 
-@pytest.mark.parametrize("strategy,normalize", [("direct", "window"), ("recursive", "series"),
-                                                ("direct", "series")])
-def test_forecaster(strategy, normalize, tmp_path):
-    t = np.arange(300, dtype=np.float64)
-    series = np.stack([np.sin(t / 5) * 3 + 20, np.cos(t / 7)], axis=1)
-    model = Forecaster(cell="lstm", hidden_size=6, window=12, horizon=4, strategy=strategy,
-                       normalize=normalize, epochs=1, seed=0).fit(series)
-    sess = session(to_onnx(model, tmp_path / "f.onnx"))
-    histories = [series[:50], series[:123], series[:200]]
-    windows = np.stack([h[-12:] for h in histories]).astype(np.float32)
-    if strategy == "direct":
-        (got,) = sess.run(None, {"window": windows})
-    else:                                               # the graph is one step: feed it back
-        steps = []
-        win = windows
-        for _ in range(4):
-            (y,) = sess.run(None, {"window": win})
-            steps.append(y[:, 0])
-            win = np.concatenate([win[:, 1:], y], axis=1)
-        got = np.stack(steps, axis=1)
-    want = np.stack(model.predict(histories, horizon=4))
+FC_CASES = [dict(loss="mse", scaling="window", cell="lstm"),
+            dict(loss="quantile", scaling="series", cell="gru", quantiles=(0.1, 0.5, 0.9)),
+            dict(loss="gaussian", scaling="window", cell="gru", ensemble=3),
+            dict(loss="quantile", scaling="window", cell="lstm", ensemble=3, num_layers=2),
+            dict(loss="mse", scaling="series", cell="lstm", ensemble=3, strategy="recursive"),
+            dict(loss="gaussian", scaling="series", cell="lstm", covariates=True)]
+
+
+def _fc_series(n=160):
+    t = np.arange(n, dtype=np.float64)
+    return np.stack([np.sin(t / 5) * 3 + 20, np.cos(t / 7) + 0.01 * t], axis=1)
+
+
+def _net_outputs(net, x):
+    """The network's own forward, as the model reads it (an ensemble: the members' mean)."""
+    y, _ = net.forward(x)
+    return y.mean(axis=0) if y.ndim == 5 else y
+
+
+@pytest.mark.parametrize("case", range(len(FC_CASES)))
+def test_forecaster_network_matches_onnxruntime(case, tmp_path):
+    kw = dict(FC_CASES[case])
+    covariates = kw.pop("covariates", False)
+    kw.setdefault("strategy", "direct")
+    series = _fc_series()
+    fit_kw = {}
+    if covariates:
+        rng0 = np.random.default_rng(1)
+        fit_kw = dict(past_covariates=rng0.normal(size=(160, 2)), future_covariates=rng0.normal(size=(160, 1)),
+                      static_covariates=np.array([[3.0, 1.0]]))
+    model = Forecaster(hidden_size=6, window=10, horizon=3, epochs=1, batch_size=32, seed=0, **kw)
+    model.fit(series, **fit_kw)
+    rng = np.random.default_rng(case)
+    for p in model.net_.parameters().values():                    # away from the zero-initialised head
+        p[...] = rng.normal(scale=0.5, size=p.shape)
+    path = to_onnx(model, tmp_path / "f.onnx")
+    spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
+    T, I = spec["input_steps"], spec["input_size"]
+    assert I == model._input_size() and T == (13 if covariates else 10)
+    x = rng.standard_normal((T, 5, I)).astype(np.float32)
+    (got,) = session(path).run(None, {"inputs": x})
+    want = _net_outputs(model.net_, x)
+    assert got.shape == (5, spec["steps"], 2, spec["outputs_per_target"]) == want.shape
     close(got, want)
+    assert spec["scaling"]["name"] == kw["scaling"] and spec["loss"] == kw["loss"]
+    if covariates:
+        assert spec["input_columns"] == {"target": [0, 2], "past": [2, 4], "future": [4, 5], "calendar": [5, 5],
+                                         "static": [5, 7], "decoder_flag": [7, 8]}
+        assert np.allclose(spec["covariates"]["past"]["mean"], fit_kw["past_covariates"].mean(axis=0))
+
+
+def test_forecaster_onnx_plus_documented_postprocessing_is_predict(tmp_path):
+    """One series, scaling window, no transforms, direct, mse: onnxruntime and the steps of
+    docs/interop.md (written from the metadata alone) give Forecaster.predict."""
+    t = np.arange(200, dtype=np.float64)
+    series = np.sin(t / 6) * 4 + 0.05 * t + 10
+    model = Forecaster(hidden_size=8, window=16, horizon=5, strategy="direct", scaling="window", loss="mse",
+                       epochs=2, seed=0).fit(series)
+    path = to_onnx(model, tmp_path / "f.onnx")
+    sess = session(path)
+    spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
+    assert spec["target_transform"]["parts"] == [] and spec["scaling"]["name"] == "window"
+    W = spec["window"]
+    for end in (60, 137, 200):
+        x = series[:end, None]                                    # (T, F)
+        scale = np.diff(x, axis=0).std(axis=0)                    # the series scale of "window"
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        z = x / scale
+        win = z[-W:]
+        a = win[-1]                                               # window normalisation: a = z[-1], b = 1
+        (out,) = sess.run(None, {"inputs": (win - a)[:, None, :].astype(np.float32)})
+        forecast = (out[0, :, :, 0] + a) * scale                  # (D, F)
+        close(forecast[:, 0], model.predict(series[:end], horizon=5))
+
+
+def test_forecaster_unfitted_is_refused(tmp_path):
+    with pytest.raises(NotFittedError, match="cannot export an unfitted Forecaster"):
+        to_onnx(Forecaster(), tmp_path / "f.onnx")
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
