@@ -260,6 +260,87 @@ def test_forecaster_onnx_plus_documented_postprocessing_is_predict(tmp_path):
         close(forecast[:, 0], model.predict(series[:end], horizon=5))
 
 
+def _consume(sess, spec, x, h):
+    """A consumer of the graph written from rnnkit.forecaster and docs/interop.md alone
+    (no covariates): transforms, series scaling, window normalisation, the loop, inverses."""
+    parts, period = spec["target_transform"]["parts"], spec["target_transform"]["period"]
+    stages, y = [], np.asarray(x, np.float64)
+    for p in parts:
+        stages.append(y)
+        y = np.log(y) if p == "log" else (y[1:] - y[:-1] if p == "diff" else y[period:] - y[:-period])
+    sc = spec["scaling"]
+    name = sc["name"]
+    if name == "global":
+        loc, scale = np.array(sc["global"]["loc"]), np.array(sc["global"]["scale"])
+    elif name == "series":
+        loc, scale = y.mean(axis=0), y.std(axis=0)
+    elif name == "robust":
+        q25, loc, q75 = np.percentile(y, [25, 50, 75], axis=0)
+        scale = q75 - q25
+    elif name == "window":
+        loc, scale = np.zeros(y.shape[1]), np.diff(y, axis=0).std(axis=0)
+    else:
+        loc, scale = np.zeros(y.shape[1]), np.ones(y.shape[1])
+    if name != "global":
+        scale = np.where(scale > 1e-12 * (1 + np.abs(loc)), scale, 1.0)
+    z = list((y - loc) / scale)
+    W, D = spec["window"], spec["steps"]
+    start = len(z)
+    while len(z) < start + h:
+        win = np.array(z[-W:])
+        if name == "window":
+            a, b = win[-1], np.ones(win.shape[1])
+        elif name == "instance":
+            a, b = win.mean(axis=0), win.std(axis=0)
+            b = np.where(b > 1e-8, b, 1.0)
+        else:
+            a, b = np.zeros(win.shape[1]), np.ones(win.shape[1])
+        (out,) = sess.run(None, {"inputs": ((win - a) / b)[:, None, :].astype(np.float32)})
+        out = out[0].astype(np.float64)                                  # (D, F, P)
+        if spec["loss"] == "quantile":
+            point = np.sort(out, axis=-1)[..., sorted(spec["quantiles"]).index(0.5)]
+        else:
+            point = out[..., 0]
+        z.extend(point * b + a)
+    out = np.array(z[start:start + h]) * scale + loc                    # (h, F)
+    for p, hist in zip(reversed(parts), reversed(stages)):
+        if p == "log":
+            out = np.exp(out)
+        elif p == "diff":
+            out = hist[-1] + np.cumsum(out, axis=0)
+        else:
+            full = list(hist[-period:])
+            for k in range(h):
+                full.append(out[k] + full[k])
+            out = np.array(full[period:])
+    return out
+
+
+CONSUMER_CASES = [dict(scaling="series", target_transform="log", strategy="recursive"),
+                  dict(scaling="robust", target_transform="diff", strategy="direct", loss="quantile",
+                       quantiles=(0.9, 0.5, 0.1)),
+                  dict(scaling="instance", strategy="direct", loss="gaussian", ensemble=3),
+                  dict(scaling="global", target_transform="seasonal_diff", period=12, strategy="recursive"),
+                  dict(scaling="window", target_transform="log+diff", strategy="direct", cell="gru")]
+
+
+@pytest.mark.parametrize("case", range(len(CONSUMER_CASES)))
+def test_forecaster_metadata_is_enough_to_reproduce_predict(case, tmp_path):
+    t = np.arange(180, dtype=np.float64)
+    noise = np.random.default_rng(7).normal(scale=0.1, size=(180, 2))
+    series = np.stack([np.sin(2 * np.pi * t / 12) * 3 + 0.04 * t + 20, np.cos(t / 7) + 5], axis=1) + noise
+    model = Forecaster(hidden_size=6, window=14, horizon=3, epochs=2, seed=0, **CONSUMER_CASES[case])
+    model.fit([series[:150], series[20:]])
+    rng = np.random.default_rng(case)
+    for p in model.net_.parameters().values():
+        p[...] += rng.normal(scale=0.2, size=p.shape)
+    path = to_onnx(model, tmp_path / "f.onnx")
+    sess = session(path)
+    spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
+    for end, h in ((90, 5), (180, 7)):
+        close(_consume(sess, spec, series[:end], h), model.predict(series[:end], horizon=h))
+
+
 def test_forecaster_unfitted_is_refused(tmp_path):
     with pytest.raises(NotFittedError, match="cannot export an unfitted Forecaster"):
         to_onnx(Forecaster(), tmp_path / "f.onnx")

@@ -75,7 +75,8 @@ def forecaster_spec(model) -> dict:
                     "statistics_from": "fitted" if model.scaling == "global" else
                                        "the history passed in (after the transforms), per series",
                     "global": None if g is None else {"loc": _floats(g[0]), "scale": _floats(g[1])},
-                    "zero_scale": "a series scale <= 1e-12 * (1 + |loc|) is replaced by 1",
+                    "zero_scale": "series, robust, window: a scale <= 1e-12 * (1 + |loc|) is replaced "
+                                  "by 1; the global pair is used as given",
                     "z": "z = (y - loc) / scale",
                     "window_normalisation": _WINDOW_RULES.get(model.scaling, "a = 0, b = 1"),
                     "u": "u = (z_window - a) / b, per window and feature",
@@ -83,8 +84,9 @@ def forecaster_spec(model) -> dict:
         "loss": model.loss, "quantiles": quantiles, "sigma_min": SIGMA_MIN,
         "point": {"mse": "outputs[..., 0]",
                   "gaussian": "outputs[..., 0] (mu); sigma = softplus(outputs[..., 1]) + sigma_min",
-                  "quantile": "sort outputs[..., :] along P (quantile order = sorted quantiles); "
-                              "the point forecast is the 0.5 quantile"}[model.loss],
+                  "quantile": "sort the P values of outputs[...] ascending (they may cross); the point "
+                              "is the value at the position of 0.5 in the sorted quantiles, and the "
+                              "q-quantile the value at the position of q"}[model.loss],
         "loop": {"recursive": "one step per pass: append z^ to the window, slide by one, repeat",
                  "direct": "D steps per pass; for more than D steps, blocks after the first read the "
                            "forecasts of the ones before"}[model.strategy]
