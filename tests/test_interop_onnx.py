@@ -341,6 +341,56 @@ def test_forecaster_metadata_is_enough_to_reproduce_predict(case, tmp_path):
         close(_consume(sess, spec, series[:end], h), model.predict(series[:end], horizon=h))
 
 
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_forecaster_covariate_layout_in_metadata_reproduces_predict(strategy, tmp_path):
+    """Past, known-future and static covariates assembled from ``input_columns`` and the
+    fitted covariate statistics (target: diff, series scaling) give Forecaster.predict."""
+    rng = np.random.default_rng(5)
+    t = np.arange(150, dtype=np.float64)
+    past, fut = rng.normal(size=(150, 2)), rng.normal(size=(160, 1)) + 3
+    series = np.sin(t / 6) * 2 + 0.5 * fut[:150, 0] + 0.1 * rng.normal(size=150) + 10
+    static = np.array([[2.0]])
+    model = Forecaster(hidden_size=6, window=10, horizon=3, strategy=strategy, scaling="series",
+                       target_transform="diff", loss="gaussian", epochs=2, seed=0)
+    model.fit(series, past_covariates=past, future_covariates=fut[:150], static_covariates=static)
+    path = to_onnx(model, tmp_path / "f.onnx")
+    sess = session(path)
+    spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
+    cov, cols = spec["covariates"], spec["input_columns"]
+    W, D, L, h = spec["window"], spec["steps"], spec["target_transform"]["lost_steps"], 5
+
+    def std(a, kind):
+        return (a - np.array(cov[kind]["mean"])) / np.array(cov[kind]["scale"])
+
+    end = 120
+    x = series[:end, None]
+    y = x[1:] - x[:-1]                                                  # diff
+    loc, scale = y.mean(axis=0), y.std(axis=0)
+    z = list((y - loc) / scale)
+    n = len(z)
+    p_all = std(past[L:end], "past")                                    # rows of z's steps
+    f_all = std(fut[L:], "future")
+    s_row = std(static[0], "static")
+    while len(z) < n + h:
+        k = len(z) - n
+        rows = np.zeros((spec["input_steps"], spec["input_size"]))
+        win = np.array(z[-W:])
+        idx = np.arange(n + k - W, n + k)
+        rows[:W, slice(*cols["target"])] = win                         # series scaling: a = 0, b = 1
+        rows[:W, slice(*cols["past"])] = p_all[np.minimum(idx, n - 1)]  # held past the origin
+        rows[:W, slice(*cols["future"])] = f_all[idx]
+        rows[W:, slice(*cols["future"])] = f_all[n + k:n + k + D]
+        rows[:, slice(*cols["static"])] = s_row
+        rows[W:, slice(*cols["decoder_flag"])] = 1.0
+        (out,) = sess.run(None, {"inputs": rows[:, None, :].astype(np.float32)})
+        z.extend(out[0, :, :, 0].astype(np.float64))
+    forecast = x[-1] + np.cumsum(np.array(z[n:n + h]) * scale + loc, axis=0)
+    need = -(-h // D) * D
+    want = model.predict(series[:end], horizon=h, past_covariates=past[:end],
+                         future_covariates=fut[:end + need], static_covariates=static)
+    close(forecast[:, 0], want)
+
+
 def test_forecaster_unfitted_is_refused(tmp_path):
     with pytest.raises(NotFittedError, match="cannot export an unfitted Forecaster"):
         to_onnx(Forecaster(), tmp_path / "f.onnx")
