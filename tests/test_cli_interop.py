@@ -20,7 +20,7 @@ def rnnkit(capsys, *argv):
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     folders = {}
-    for task in ("classify", "tag", "seq2seq"):
+    for task in ("classify", "tag", "seq2seq", "forecast"):
         folders[task] = root / task
         assert main(["train", task, "--preset", "tiny", "--out", str(folders[task]), "-q", "--no-plots"]) == 0
     return folders
@@ -37,6 +37,35 @@ def test_export_onnx_and_safetensors(runs, tmp_path, capsys):
     code, _, _ = rnnkit(capsys, "export", runs["tag"], "--format", "safetensors", "--out", tmp_path / "t.safetensors")
     assert code == 0
     assert any(k.startswith("rnn.weight_ih_l0") for k in st.load_file(str(tmp_path / "t.safetensors")))
+
+
+def test_export_forecast_run_to_onnx_and_safetensors(runs, tmp_path, capsys):
+    """A forecast run's network as ONNX (onnxruntime equals its forward on model-ready
+    inputs) with the rnnkit.forecaster metadata, and as safetensors under torch's names."""
+    onnx = pytest.importorskip("onnx", reason="the exported file is checked by onnx")
+    ort = pytest.importorskip("onnxruntime", reason="the exported graph is run by onnxruntime")
+    import json
+
+    from rnnkit.cli.tasks import TASKS, open_model
+
+    code, _, err = rnnkit(capsys, "export", runs["forecast"], "--format", "onnx", "--out", tmp_path / "f.onnx")
+    assert code == 0 and "f.onnx" in err and "forecast" in err
+    proto = onnx.load(str(tmp_path / "f.onnx"))
+    onnx.checker.check_model(proto, full_check=True)
+    model, _, _ = open_model(runs["forecast"], tuple(TASKS), "test")
+    spec = json.loads({p.key: p.value for p in proto.metadata_props}["rnnkit.forecaster"])
+    assert (spec["window"], spec["strategy"], spec["scaling"]["name"]) == (model.window, model.strategy,
+                                                                          model.scaling)
+    x = np.random.default_rng(0).standard_normal((spec["input_steps"], 3, spec["input_size"])).astype(np.float32)
+    sess = ort.InferenceSession(str(tmp_path / "f.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"inputs": x})
+    want, _ = model.net_.forward(x)
+    want = want.mean(axis=0) if want.ndim == 5 else want
+    assert got.shape == want.shape and np.max(np.abs(got - want)) < 1e-5
+    st = pytest.importorskip("safetensors.numpy", reason="the exported file is read by safetensors")
+    code, _, _ = rnnkit(capsys, "export", runs["forecast"], "--format", "safetensors", "--out", tmp_path / "f.st")
+    arrays = st.load_file(str(tmp_path / "f.st"))
+    assert code == 0 and set(arrays) == set(model.net_.state_dict())
 
 
 def test_export_errors_are_one_line(runs, tmp_path, capsys):

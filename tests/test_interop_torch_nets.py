@@ -150,3 +150,62 @@ def test_from_torch_into_loads_decoder_networks_back():
     with torch.no_grad():
         got, _ = to_torch(s2s).step(t(bos), to_torch(s2s).encode(t(s), t(s_len)))
     close(got, want)
+
+
+FORECAST_CASES = [dict(cell="lstm", loss="mse", ensemble=1, num_layers=2),
+                  dict(cell="gru", loss="quantile", ensemble=3, quantiles=(0.1, 0.5, 0.9)),
+                  dict(cell="lstm", loss="gaussian", ensemble=3, covariates=True),
+                  dict(cell="rnn_tanh", loss="mse", ensemble=1, strategy="recursive")]
+
+
+def _fitted_forecaster(case):
+    from rnnkit.models import Forecaster
+
+    kw = dict(FORECAST_CASES[case])
+    covariates = kw.pop("covariates", False)
+    steps = np.arange(120, dtype=np.float64)
+    series = np.stack([np.sin(steps / 4) + 5, np.cos(steps / 9)], axis=1)
+    fit_kw = {}
+    if covariates:
+        r = np.random.default_rng(2)
+        fit_kw = dict(past_covariates=r.normal(size=(120, 1)), future_covariates=r.normal(size=(120, 2)))
+    model = Forecaster(hidden_size=5, window=8, horizon=3, epochs=1, batch_size=32, dtype="float64",
+                       seed=0, **{"strategy": "direct", **kw}).fit(series, **fit_kw)
+    rng = np.random.default_rng(case)
+    for p in model.net_.parameters().values():                    # away from the zero-initialised head
+        p[...] = rng.normal(scale=0.5, size=p.shape)
+    return model, rng
+
+
+@pytest.mark.parametrize("case", range(len(FORECAST_CASES)))
+def test_forecaster_network(case, tmp_path):
+    st_torch = pytest.importorskip("safetensors.torch", reason="the weights file is read by safetensors")
+    model, rng = _fitted_forecaster(case)
+    net = model.net_
+    T = 8 + (3 if FORECAST_CASES[case].get("covariates") else 0)
+    x = rng.standard_normal((T, 4, model._input_size()))
+    want, _ = net.forward(x)                                      # (B, D, F, P) or (k, B, D, F, P)
+    tm = to_torch(model)
+    with torch.no_grad():
+        close(tm(t(x)), want)
+        if want.ndim == 5:
+            close(tm.mean(t(x)), want.mean(axis=0))
+    # safetensors of the network loads strictly into the module to_torch builds
+    path = save_safetensors(model, tmp_path / "f.safetensors")
+    fresh = to_torch(model)
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()
+    fresh.load_state_dict(st_torch.load_file(str(path)), strict=True)
+    with torch.no_grad():
+        close(fresh(t(x)), want)
+    assert set(fresh.state_dict()) == set(net.state_dict())
+
+
+def test_forecaster_ensemble_weights_do_not_load_into_one_member(tmp_path):
+    st_torch = pytest.importorskip("safetensors.torch", reason="the weights file is read by safetensors")
+    ensemble, _ = _fitted_forecaster(1)
+    single, _ = _fitted_forecaster(0)
+    path = save_safetensors(ensemble, tmp_path / "e.safetensors")
+    with pytest.raises(RuntimeError, match="Missing key"):
+        to_torch(single).load_state_dict(st_torch.load_file(str(path)), strict=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import (CharLM, FeedForward, MusicModel, NotFittedError, Seq2Seq, SequenceClassifier,
-                      SequenceGenerator, SequenceRegressor, SequenceTagger)
+from ..models import (CharLM, FeedForward, Forecaster, MusicModel, NotFittedError, Seq2Seq,
+                      SequenceClassifier, SequenceGenerator, SequenceRegressor, SequenceTagger)
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ..models.word_features import FeatureTaggerNet
@@ -95,8 +95,36 @@ def _classes(torch):
             out, state = self.rnn(self.embed(ids)[None], state)                # (1, B, H)
             return self.head(out[0]), state
 
+    class TorchForecastNet(nn.Module):
+        """RNN read at its last step -> Linear, reshaped: x (T, B, I) -> (B, D, F, P)."""
+
+        def __init__(self, rnn, head, steps, features, per_target):
+            super().__init__()
+            self.rnn, self.head = rnn, head
+            self.shape = (steps, features, per_target)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)                                                 # (T, B, H)
+            return self.head(out[-1]).reshape(x.shape[1], *self.shape)
+
+    class TorchForecastEnsemble(nn.Module):
+        """Members member0 .. member{k-1}: x (T, B, I) -> (k, B, D, F, P), as rnnkit's
+        ForecastEnsemble; ``mean(x)`` is the forecast the model reads (B, D, F, P)."""
+
+        def __init__(self, members):
+            super().__init__()
+            for j, m in enumerate(members):
+                self.add_module(f"member{j}", m)
+            self.k = len(members)
+
+        def forward(self, x):
+            return torch.stack([getattr(self, f"member{j}")(x) for j in range(self.k)])
+
+        def mean(self, x):
+            return self.forward(x).mean(dim=0)
+
     _CLASSES.update(SequenceNet=TorchSequenceNet, FeatureTagger=TorchFeatureTagger, MLP=TorchMLP,
-                    CharLM=TorchCharLM)
+                    CharLM=TorchCharLM, ForecastNet=TorchForecastNet, ForecastEnsemble=TorchForecastEnsemble)
     return _CLASSES
 
 
@@ -107,12 +135,12 @@ def model_to_torch(model, torch):
     classes = _classes(torch)
     name = type(model).__name__
     supported = (SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, Seq2Seq,
-                 SequenceGenerator, MusicModel)
+                 SequenceGenerator, MusicModel, Forecaster)
     if not isinstance(model, supported):
         raise TypeError(f"model_or_layer: expected an rnnkit.nn layer (RNN, LSTM, GRU, Linear, Embedding) or a "
                         f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, "
-                        f"Seq2Seq, SequenceGenerator or MusicModel, got {name}; hint: convert its layers one "
-                        f"by one, e.g. to_torch(model.net_.rnn)")
+                        f"Seq2Seq, SequenceGenerator, MusicModel or Forecaster, got {name}; hint: convert "
+                        f"its layers one by one, e.g. to_torch(model.net_.rnn)")
     try:
         model._check_fitted()
     except NotFittedError:
@@ -122,6 +150,8 @@ def model_to_torch(model, torch):
         out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)
     elif isinstance(model, CharLM):
         out = classes["CharLM"](to_torch(net.embed), to_torch(net.rnn), to_torch(net.head))
+    elif isinstance(model, Forecaster):
+        out = _forecast_to_torch(net, classes, to_torch)
     elif isinstance(model, (Seq2Seq, SequenceGenerator, MusicModel)):
         out = _torch_decoders.to_torch_module(net, torch)
     elif isinstance(net, FeatureTaggerNet):
@@ -132,6 +162,13 @@ def model_to_torch(model, torch):
         emb = to_torch(net.embedding) if net.embedding is not None else None
         out = classes["SequenceNet"](to_torch(net.rnn), to_torch(net.head), net.pooling, emb)
     return out.eval()
+
+
+def _forecast_to_torch(net, classes, to_torch):
+    """A ForecastNet, or a ForecastEnsemble of them, with the same children and keys."""
+    members = [classes["ForecastNet"](to_torch(m.rnn), to_torch(m.head), m.steps, m.features, m.per_target)
+               for m in getattr(net, "members", [net])]
+    return members[0] if not hasattr(net, "members") else classes["ForecastEnsemble"](members)
 
 
 def as_numpy(t) -> np.ndarray:

@@ -10,8 +10,11 @@ Fixed graphs (inputs batch-first, token ids int64 with PAD = 0, ``lengths`` int3
                         (in the target's units: the scaler is part of the graph)
     SequenceTagger      input (B, T) ids, or (B, T, 1 + F) ids (word, then its F spelling
                         features) -> logits, probabilities (B, T, C)
-    Forecaster          window (B, W, F) in the series' units -> forecast (B, h, F)
-                        (h = horizon for "direct", 1 for "recursive": feed it back)
+    Forecaster          inputs (T, B, I) time-major, the network's own input rows (T = W, or
+                        W + D with known-future covariates) -> outputs (B, D, F, P), the
+                        network's raw outputs (an ensemble: the mean over its members);
+                        scaling, transforms, covariates and the loop are the consumer's,
+                        described in ``rnnkit.forecaster`` (:mod:`.forecast_spec`)
     FeedForward         input (B, F) | (B, W, F) -> logits, probabilities | prediction
 
 Single-step graphs, state in and out (generation and beam search run outside rnnkit):
@@ -168,26 +171,27 @@ def _tagger(onnx, model):
     return g, meta
 
 
+def _forecast_member(g, net, x_tm: str) -> str:
+    """One ForecastNet: inputs (T, B, I) -> outputs (B, D, F, P), the last step's top state
+    through the head."""
+    out, _, _, _ = emit_recurrent(g, net.rnn, x_tm)                           # (T, B, H)
+    last = g.op("Slice", [out, g.ints([-1]), g.ints([np.iinfo(np.int64).max]), g.ints([0])])
+    z = g.op("Squeeze", [last, g.ints([0])])                                  # (B, H)
+    y = _linear(g, net.head, z)                                               # (B, D*F*P)
+    return g.op("Reshape", [y, g.ints([0, net.steps, net.features, net.per_target])])
+
+
 def _forecaster(onnx, model):
+    from .forecast_spec import forecaster_spec
+
     g, F = Graph(onnx), onnx.TensorProto.FLOAT
-    Fn, W = model.n_features_in_, model.window
-    h = model.horizon if model.strategy == "direct" else 1
-    x = g.input("window", F, ["B", W, Fn])
-    mean, scale = g.init("mean", model.mean_), g.init("scale", model.scale_)
-    z = g.op("Div", [g.op("Sub", [x, mean]), scale])                          # (B, W, F) scaled
-    anchor = None
-    if model.normalize == "window":
-        anchor = g.op("Slice", [z, g.ints([-1]), g.ints([W]), g.ints([1])])   # (B, 1, F)
-        z = g.op("Sub", [z, anchor])
-    y = _sequence_net(g, model.net_, _time_major(g, z), None)                 # (B, h * F)
-    y = g.op("Reshape", [y, g.ints([0, h, Fn])])                              # (B, h, F)
-    if anchor is not None:
-        y = g.op("Add", [y, anchor])
-    y = g.op("Add", [g.op("Mul", [y, scale]), mean])
-    g.output(y, "forecast", F, ["B", h, Fn])
-    spec = {"window": W, "horizon": model.horizon, "steps_per_call": h, "strategy": model.strategy,
-            "normalize": model.normalize, "mean": model.mean_.tolist(), "scale": model.scale_.tolist(),
-            "univariate": bool(model.univariate_)}
+    spec = forecaster_spec(model)
+    net = model.net_
+    members = getattr(net, "members", [net])
+    x = g.input("inputs", F, ["T", "B", spec["input_size"]])
+    ys = [_forecast_member(g, m, x) for m in members]
+    y = ys[0] if len(ys) == 1 else g.op("Mean", ys)                           # the ensemble's mean
+    g.output(y, "outputs", F, ["B", spec["steps"], spec["features"], spec["outputs_per_target"]])
     return g, {"rnnkit.forecaster": json.dumps(spec)}
 
 

@@ -14,6 +14,8 @@ the same ``state_dict`` keys (``from_torch(module, into=model)`` loads them back
         tagger with spelling features reads (B, T, 1 + F) ids: the word, then its features
     FeedForward   forward(x (B, F), or (B, W, F) for windows) -> (B, K)
     CharLM        forward(ids (B,), state) -> (logits (B, V), state): one step
+    Forecaster    forward(x (T, B, I) time-major) -> (B, D, F, P); an ensemble of k members
+                  (children member0 ..) -> (k, B, D, F, P), and ``mean(x)`` -> (B, D, F, P)
     Seq2Seq, SequenceGenerator, MusicModel: time-major, a teacher-forced ``forward`` and
         the one-step method decoding calls (``encode``/``step``, ``condition``/``step``,
         ``step``); see :mod:`rnnkit.interop._torch_decoders`
