@@ -58,3 +58,20 @@ def test_architecture_names_files_that_exist():
     named = set(re.findall(r"`((?:[a-z_]+/)+[a-z_0-9]+\.py)`", text))
     missing = sorted(p for p in named if not any((base / p).exists() for base in (src, src.parent, ROOT)))
     assert not missing, f"ARCHITECTURE.md names files that do not exist: {missing}"
+
+
+def test_no_merge_conflict_markers_in_tracked_text():
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout: the file list comes from git")
+    bad = []
+    for name in out.split():
+        if not name.endswith((".py", ".md", ".toml", ".txt", ".cfg")) and not name.startswith(".ci/"):
+            continue
+        for n, line in enumerate((ROOT / name).read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======":
+                bad.append(f"{name}:{n}")
+    assert not bad, f"merge conflict markers: {bad}"
