@@ -226,7 +226,7 @@ def task_forecast(quick):
     series = mackey_glass(n)
     train_end = int(2 / 3 * n)
     for horizon, strategy in ((1, "recursive"), (20, "direct")):
-        fc = Forecaster(cell="lstm", hidden_size=32, window=30, horizon=horizon, strategy=strategy,
+        fc = Forecaster(cell="lstm", hidden_size=32, window=30, horizon=horizon, strategy=strategy, scaling="series",
                         epochs=5 if quick else 30, batch_size=32, lr=0.005, seed=0)
         _, s = timed(lambda: fc.fit(series[:train_end]))
         r = fc.evaluate(series, start=train_end, stride=2)
