@@ -63,7 +63,7 @@ def test_forecaster_windows_horizons_and_errors():
         Forecaster(window=6, horizon=3, strategy="direct", epochs=1).fit(np.arange(8.0))
     with pytest.raises(ValueError, match="series: expected at least one series, got an empty list"):
         Forecaster(epochs=1).fit([])
-    with pytest.raises(ValueError, match="series: contains NaN"):
+    with pytest.raises(ValueError, match=r"series: contains \d+ NaN \(missing\) value"):
         Forecaster(epochs=1).fit(np.array([1.0, np.nan] * 20))
     with pytest.raises(ValueError, match=r"series\[1\]: has 5 steps, fewer than window"):
         Forecaster(window=6, epochs=1).fit([np.arange(30.0), np.arange(5.0)])
@@ -132,3 +132,15 @@ def test_save_and_load_keep_scalers_transforms_and_quantiles(tmp_path):
     assert a.keys() == b.keys() == {"point", "lo_80", "hi_80", "lo_95", "hi_95"}
     for k in a:
         assert np.allclose(a[k], b[k], atol=1e-6)
+
+
+def test_inf_in_a_series_is_named_apart_from_missing_values():
+    import numpy as np
+    import pytest
+
+    from rnnkit.models import Forecaster
+
+    y = np.sin(np.arange(60) / 3.0)
+    y[[5, 9]], y[12] = np.inf, np.nan
+    with pytest.raises(ValueError, match=r"series: contains 1 NaN \(missing\) and 2 inf value\(s\)"):
+        Forecaster(window=6, epochs=1).fit(y)

@@ -46,7 +46,10 @@ def as_series_list(series, name="series"):
         if a.size == 0:
             raise ValueError(f"{where}: expected at least one value, got an empty series")
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"{where}: contains NaN or inf; hint: fill or drop missing values first")
+            nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+            what = " and ".join(([f"{nan} NaN (missing)"] if nan else []) + ([f"{inf} inf"] if inf else []))
+            raise ValueError(f"{where}: contains {what} value(s); hint: fill missing values and replace "
+                             "or drop infinite ones first")
         ndims.add(a.ndim)
         out.append(a[:, None] if a.ndim == 1 else a)
     if len({a.shape[1] for a in out}) > 1:
