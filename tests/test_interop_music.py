@@ -14,16 +14,13 @@ import pytest
 from rnnkit.data.music import HOLD, REST
 from rnnkit.models.music import MusicModel
 from rnnkit.models.sampling import as_generator, sample
+from interop_util import assert_close
 
 TOL = 1e-5
 
 
 def close(a, b, tol=TOL):
-    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a, np.float64)
-    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
-    assert err < tol, err
+    assert_close(a, b, tol)
 
 
 def _pieces(mode, rng, n=6, low=60, high=67):

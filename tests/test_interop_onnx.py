@@ -19,6 +19,7 @@ from rnnkit.interop import to_onnx  # noqa: E402
 from rnnkit.models import (CharLM, FeedForward, Forecaster, NotFittedError, Seq2Seq,  # noqa: E402
                            SequenceClassifier, SequenceGenerator, SequenceRegressor, SequenceTagger)
 from rnnkit.models._data import pad_inputs  # noqa: E402
+from interop_util import assert_close  # noqa: E402
 
 TOL = 1e-5
 
@@ -31,10 +32,7 @@ def session(path):
 
 
 def close(a, b, tol=TOL):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
-    assert err < tol, err
+    assert_close(a, b, tol)
 
 
 # -- layers: a seeded grid of configurations --------------------------------------------------

@@ -9,12 +9,11 @@ st_torch = pytest.importorskip("safetensors.torch", reason="safetensors is the f
 import rnnkit  # noqa: E402
 from rnnkit.interop import load_safetensors, save_safetensors, to_torch  # noqa: E402
 from rnnkit.models import NotFittedError, SequenceClassifier  # noqa: E402
+from interop_util import assert_close  # noqa: E402
 
 
 def close(a, b, tol=1e-10):
-    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
-    assert a.shape == np.shape(b)
-    assert np.max(np.abs(a - b) / (1 + np.abs(b))) < tol
+    assert_close(a, b, tol)
 
 
 @pytest.mark.parametrize("mode,kw", [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "relu"})])

@@ -12,16 +12,13 @@ from rnnkit.interop import from_torch, to_torch  # noqa: E402
 from rnnkit.models import (CharLM, FeedForward, NotFittedError, SequenceClassifier,  # noqa: E402
                            SequenceRegressor, SequenceTagger)
 from rnnkit.models._data import pad_inputs  # noqa: E402
+from interop_util import assert_close  # noqa: E402
 
 TOL = 1e-10
 
 
 def close(a, b, tol=TOL):
-    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
-    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
-    assert err < tol, err
+    assert_close(a, b, tol)
 
 
 MODES = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]

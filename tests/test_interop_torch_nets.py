@@ -9,16 +9,13 @@ torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch
 from rnnkit.interop import save_safetensors, to_torch
 from rnnkit.models import Seq2Seq, SequenceGenerator, SequenceTagger
 from rnnkit.models._data import pad_ids
+from interop_util import assert_close
 
 TOL = 1e-10
 
 
 def close(a, b, tol=TOL):
-    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
-    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
-    assert err < tol, err
+    assert_close(a, b, tol)
 
 
 def states(s):

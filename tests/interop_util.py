@@ -1,0 +1,13 @@
+"""The comparison every interop test makes: the other runtime's output against rnnkit's."""
+
+import numpy as np
+
+
+def assert_close(a, b, tol):
+    """max |a - b| / (1 + |b|) < tol, with equal shapes; torch tensors are read as arrays."""
+    a = a.detach().numpy() if hasattr(a, "detach") else a
+    b = b.detach().numpy() if hasattr(b, "detach") else b
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
+    assert err < tol, err
