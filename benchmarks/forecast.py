@@ -199,19 +199,14 @@ class SARIMA:
 def cli_default_params(cfg: dict, series=None) -> dict:
     """The Forecaster that `rnnkit train forecast --horizon H [--period M]` builds."""
     import dataclasses
-    from types import SimpleNamespace
 
     from rnnkit.cli.config import resolve
     from rnnkit.cli.task_configs import ForecastConfig
     from rnnkit.cli.tasks import TASKS
-    from rnnkit.cli.tasks.base import Task
-    from rnnkit.cli.tasks.forecast_data import infer_settings
 
     config = dataclasses.replace(resolve(ForecastConfig, "forecast", preset_name="default"),
                                  horizon=cfg["horizon"], period=cfg["period"])
-    model = Task.build_model(TASKS["forecast"], config, None)
-    model.set_params(**infer_settings(SimpleNamespace(freq=None, values=series), config, []))
-    return model.get_params(deep=False)
+    return TASKS["forecast"].model_for_arrays(config, series).get_params(deep=False)
 
 
 def models_for(name: str, cfg: dict, quick: bool, values=None):

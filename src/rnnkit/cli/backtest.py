@@ -68,7 +68,9 @@ def add_arguments(parser) -> None:
 
 
 def _config(source: str, data: str | None):
-    """(ForecastConfig, model or None) from a run folder, a TOML file or 'baselines'."""
+    """(ForecastConfig, model or None, from_config) from a run folder, a TOML file or 'baselines':
+    a run gives a fresh model with its settings; a configuration file gives from_config True,
+    its model built once the series is read (the settings it leaves to the data)."""
     from .config import read_config_file, resolve
     from .task_configs import ForecastConfig
     from .runs import Run
@@ -91,12 +93,8 @@ def _config(source: str, data: str | None):
     if data is not None:
         config = dataclasses.replace(config, data=data, format=None)
     if saved is not None:  # a fresh model with the run's settings (the saved weights are not used)
-        model = type(saved)(**saved.get_params())
-    elif with_model:  # the configuration's settings, as Task.build_model reads them
-        model = super(type(TASKS["forecast"]), TASKS["forecast"]).build_model(config, None)
-    else:
-        model = None
-    return config, model
+        return config, type(saved)(**saved.get_params()), False
+    return config, None, with_model
 
 
 def _load_series(config, value_column, date_column, console):
@@ -138,20 +136,15 @@ def run(args) -> int:
     from ..models.backtest import backtest
 
     console = Console(args.quiet)
-    config, model = _config(args.source, args.data)
+    config, model, from_config = _config(args.source, args.data)
     values, names = _load_series(config, args.value_column, args.date_column, console)
     horizon = args.horizon if args.horizon is not None else config.horizon
     period = args.period if args.period is not None else config.period
-    if model is not None and getattr(model, "target_transform", None) == "auto":
-        # a configuration's settings left to the data: resolved as 'rnnkit train forecast' does
-        from types import SimpleNamespace
+    if from_config:  # the settings a configuration leaves to the data, from the series' first half
+        from .tasks import TASKS
 
-        from .tasks.forecast_data import infer_settings
-
-        notes = []
-        model.set_params(**infer_settings(SimpleNamespace(freq=None, values=[values[:len(values) // 2]]),
-                                          dataclasses.replace(config, period=period),
-                                          notes))
+        model = TASKS["forecast"].model_for_arrays(dataclasses.replace(config, period=period),
+                                                   [values[:len(values) // 2]])
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)

@@ -76,6 +76,15 @@ class ForecastTask(Task):
         model = super().build_model(config, data)
         return model.set_params(**data.extra["settings"])
 
+    def model_for_arrays(self, config, values, notes: list | None = None):
+        """The model training builds for ``config`` on plain arrays (no dates, no split): the
+        settings left to the data (period, window, horizon, target transform) resolved from
+        ``values``, a list of (T, F) arrays, as training resolves them (``infer_settings``)."""
+        from types import SimpleNamespace
+
+        settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
+        return super().build_model(config, None).set_params(**settings)
+
     def fit(self, model, data: TaskData, config) -> None:
         ex = data.extra
         s, cov, n = ex["set"], ex["cov"], ex["n_train"]
