@@ -188,6 +188,38 @@ def test_series_that_wander_get_first_differences_by_default():
 
     notes = []
     assert infer_settings(S, ForecastConfig(), notes)["target_transform"] == "diff"
-    assert "first differences" in notes[-1]
+    assert "target transform diff (the series wander" in notes[-1]
     S.values = [noise[:, None]]
     assert infer_settings(S, ForecastConfig(), [])["target_transform"] == "none"
+
+
+def test_seasonal_series_are_deseasonalized_and_differenced_when_they_trend():
+    """With a period the default takes the average season out (deseason); a trend left
+    after it adds diff; a series too short for 2 seasons falls back to seasonal_diff."""
+    import numpy as np
+
+    from rnnkit.cli.task_configs import ForecastConfig
+    from rnnkit.cli.tasks.forecast_data import auto_transform
+
+    rng = np.random.default_rng(1)
+    t = np.arange(240.0)
+    season = 10 * np.sin(2 * np.pi * t / 12)
+    stationary = season + rng.normal(size=240)
+    trending = season + 0.5 * t + rng.normal(size=240)
+    assert auto_transform([stationary[:, None]], 12) == "deseason"
+    assert auto_transform([trending[:, None]], 12) == "deseason+diff"
+    assert auto_transform([trending[:20, None]], 12) == "seasonal_diff"
+    assert auto_transform([rng.normal(size=(240, 1))], None) == "none"
+
+    class S:
+        freq, values = None, [trending[:, None]]
+
+    cfg, notes = ForecastConfig(period=12), []
+    assert infer_settings_transform(cfg, S, notes) == "deseason+diff"
+    assert "target transform deseason+diff" in notes[-1]
+
+
+def infer_settings_transform(cfg, s, notes):
+    from rnnkit.cli.tasks.forecast_data import infer_settings
+
+    return infer_settings(s, cfg, notes)["target_transform"]

@@ -6,8 +6,9 @@ import pytest
 
 from gradcheck_util import numeric_grad, rel_error
 from rnnkit.models.forecast_net import ForecastNet, gaussian_nll, pinball_loss, squared_error
-from rnnkit.models.forecast_scaling import (SCALINGS, SeriesScaler, global_stats, transform_forward,
-                                            transform_inverse, window_stats)
+from rnnkit.models.forecast_scaling import (SCALINGS, SeriesScaler, global_stats, parse_transform,
+                                            seasonal_indices, transform_forward, transform_inverse,
+                                            window_stats)
 
 TRANSFORMS = [(), ("log",), ("diff",), ("seasonal_diff",), ("log", "diff"),
               ("log", "seasonal_diff"), ("seasonal_diff", "diff"), ("log", "seasonal_diff", "diff")]
@@ -33,6 +34,41 @@ def test_transforms_invert_exactly_on_the_future(parts):
     # leading axes (quantiles, samples) invert alike
     stacked = transform_inverse(np.stack([future_y, future_y]), stages, parts, m)
     assert np.allclose(stacked[1], x[t:t + h], rtol=0, atol=1e-12 * np.abs(x).max())
+
+
+@pytest.mark.parametrize("parts", [("deseason",), ("deseason", "diff"), ("log", "deseason", "diff"),
+                                   ("deseason", "seasonal_diff")])
+@pytest.mark.parametrize("m", [7, 12])
+def test_deseason_inverts_exactly_with_the_history_indices(parts, m):
+    """deseason's indices come from the history alone (phase counted on past its end).
+    Forecasts inverted from the history, joined to it and taken forward again through the
+    same steps with the history's indices give the forecasts back exactly."""
+    x = _positive_series(T=70)
+    h = 20                                           # h > m: the indices wrap around
+    stages, y_hist = transform_forward(x, parts, m)
+    k = parts.index("deseason")
+    s = seasonal_indices(stages[k], m)
+    y_hat = y_hist[-1:] + np.linspace(0.0, 1.0, h)[:, None]           # any forecasts
+    back = transform_inverse(y_hat, stages, parts, m)
+    _, pre = transform_forward(np.concatenate([x, back]), parts[:k], m)
+    _, y_again = transform_forward(pre - s[np.arange(len(pre)) % m], parts[k + 1:], m)
+    assert np.max(np.abs(y_again[-h:] - y_hat)) < 1e-10 * np.abs(y_hat).max()
+
+
+def test_seasonal_indices_recover_an_exact_season():
+    t = np.arange(96)[:, None]
+    season = np.array([3.0, -1.0, 0.5, -2.5])                 # sums to 0
+    x = 10 + 0.2 * t + season[t[:, 0] % 4][:, None]
+    assert np.allclose(seasonal_indices(x, 4), season[:, None], atol=1e-12)
+    x12 = np.tile(np.arange(12.0) - 5.5, 8)[:, None] + 0.1 * np.arange(96)[:, None]
+    assert np.allclose(seasonal_indices(x12, 12)[:, 0], np.arange(12.0) - 5.5, atol=1e-12)
+
+
+def test_deseason_needs_a_period_and_two_seasons():
+    with pytest.raises(ValueError, match="'deseason' needs period"):
+        parse_transform("deseason", None)
+    with pytest.raises(ValueError, match=r"at least 2 seasons of history \(24 steps\), got 20"):
+        transform_forward(np.ones((20, 1)), ("deseason",), 12)
 
 
 @pytest.mark.parametrize("scaling", SCALINGS)

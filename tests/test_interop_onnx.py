@@ -258,6 +258,18 @@ def test_forecaster_onnx_plus_documented_postprocessing_is_predict(tmp_path):
         close(forecast[:, 0], model.predict(series[:end], horizon=5))
 
 
+def _season(x, m):
+    """Seasonal indices as docs/interop.md states them: x minus its centred moving average
+    (2 x m, end weights 1/2, for even m), averaged per phase, centred."""
+    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    half, T = len(w) // 2, len(x)
+    s = np.zeros((m, x.shape[1]))
+    for f in range(x.shape[1]):
+        rest = x[half:T - half, f] - np.correlate(x[:, f], w, mode="valid")
+        s[:, f] = [rest[(np.arange(half, T - half) % m) == j].mean() for j in range(m)]
+    return s - s.mean(axis=0)
+
+
 def _consume(sess, spec, x, h):
     """A consumer of the graph written from rnnkit.forecaster and docs/interop.md alone
     (no covariates): transforms, series scaling, window normalisation, the loop, inverses."""
@@ -265,7 +277,10 @@ def _consume(sess, spec, x, h):
     stages, y = [], np.asarray(x, np.float64)
     for p in parts:
         stages.append(y)
-        y = np.log(y) if p == "log" else (y[1:] - y[:-1] if p == "diff" else y[period:] - y[:-period])
+        if p == "deseason":
+            y = y - _season(y, period)[np.arange(len(y)) % period]
+        else:
+            y = np.log(y) if p == "log" else (y[1:] - y[:-1] if p == "diff" else y[period:] - y[:-period])
     sc = spec["scaling"]
     name = sc["name"]
     if name == "global":
@@ -306,6 +321,8 @@ def _consume(sess, spec, x, h):
             out = np.exp(out)
         elif p == "diff":
             out = hist[-1] + np.cumsum(out, axis=0)
+        elif p == "deseason":
+            out = out + _season(hist, period)[(len(hist) + np.arange(h)) % period]
         else:
             full = list(hist[-period:])
             for k in range(h):
@@ -319,7 +336,8 @@ CONSUMER_CASES = [dict(scaling="series", target_transform="log", strategy="recur
                        quantiles=(0.9, 0.5, 0.1)),
                   dict(scaling="instance", strategy="direct", loss="gaussian", ensemble=3),
                   dict(scaling="global", target_transform="seasonal_diff", period=12, strategy="recursive"),
-                  dict(scaling="window", target_transform="log+diff", strategy="direct", cell="gru")]
+                  dict(scaling="window", target_transform="log+diff", strategy="direct", cell="gru"),
+                  dict(scaling="series", target_transform="deseason+diff", period=12, strategy="direct")]
 
 
 @pytest.mark.parametrize("case", range(len(CONSUMER_CASES)))

@@ -163,8 +163,9 @@ class ForecastConfig(CommonConfig):
     scaling: str = option("series", "scaling: global, per-series standard, robust median/IQR, "
                           "window (changes from the last value), instance (each window), none",
                           choices=("global", "series", "robust", "window", "instance", "none"))
-    target_transform: str = option("auto", "log, diff, seasonal_diff joined by '+', or none; "
-                                   "auto: seasonal_diff when there is a period")
+    target_transform: str = option("auto", "log, diff, seasonal_diff, deseason joined by '+', "
+                                   "or none; auto: deseason when there is a period, then diff "
+                                   "when the series wander")
     loss: str = option("mse", "mse (point forecasts), quantile (pinball loss), gaussian "
                        "(likelihood, DeepAR-style)", choices=("mse", "quantile", "gaussian"))
     quantiles: tuple[float, ...] = option((0.025, 0.1, 0.5, 0.9, 0.975), "quantiles learnt with "

@@ -37,6 +37,11 @@ _TRANSFORM_RULES = {
     "seasonal_diff": {"forward": "y_t = x_t - x_{t-period} (period steps lost)",
                       "inverse": "x^_{T+k} = y^_{T+k} + x_{T+k-period}, earlier forecasts standing in "
                                  "past the origin"},
+    "deseason": {"forward": "y_t = x_t - s[t mod period], t counted from the history's first step; "
+                            "s = seasonal_indices(history) (classical additive decomposition: x minus "
+                            "its centred moving average of period steps (2 x period, end weights 1/2, "
+                            "for even period), averaged per phase, centred to sum 0)",
+                 "inverse": "x^_{T+k} = y^_{T+k} + s[(T + k) mod period], T the history's length"},
 }
 
 

@@ -10,10 +10,17 @@ the forecasts:
        log            y_t = log x_t                    (x > 0)
        diff           y_t = x_t - x_{t-1}              (the series loses its first step)
        seasonal_diff  y_t = x_t - x_{t-m}              (loses m steps; m = period)
+       deseason       y_t = x_t - s_{t mod m}          (s: seasonal indices of the history)
+
+   ``deseason`` is classical additive decomposition: a centred moving average of m steps
+   (2 x m for even m) takes the trend out, s_j is the mean of what is left at phase j,
+   centred to sum to 0. Unlike ``seasonal_diff`` it adds no noise: the forecast gets the
+   average season back, not one noisy season of the history.
 
    Inverting needs the history at the transform's own stage: x^_{T+k} = x_T + sum of
    y^ (diff), x^_{T+k} = y^_{T+k} + x_{T+k-m} with earlier forecasts standing in for
-   x past the origin (seasonal_diff), exp (log).
+   x past the origin (seasonal_diff), x^_{T+k} = y^_{T+k} + s_{(T+k) mod m} with s from
+   the history (deseason), exp (log).
 
 2. **series scaling**, z = (y - loc_i) / scale_i with statistics of series i:
 
@@ -40,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 SCALINGS = ("global", "series", "robust", "window", "instance", "none")
-TRANSFORMS = ("log", "diff", "seasonal_diff")
+TRANSFORMS = ("log", "diff", "seasonal_diff", "deseason")
 
 
 def parse_transform(value, period) -> tuple[str, ...]:
@@ -52,15 +59,35 @@ def parse_transform(value, period) -> tuple[str, ...]:
         if p not in TRANSFORMS:
             raise ValueError(f"target_transform: expected 'none' or names from {list(TRANSFORMS)} "
                              f"joined by '+', got {value!r}")
-    if "seasonal_diff" in parts and not period:
-        raise ValueError("target_transform: 'seasonal_diff' needs period (the season length); got "
-                         "period=None")
+    for p in ("seasonal_diff", "deseason"):
+        if p in parts and not period:
+            raise ValueError(f"target_transform: {p!r} needs period (the season length); got "
+                             "period=None")
     return parts
 
 
 def _lost(parts, period) -> int:
     """How many leading steps the transforms consume."""
     return sum(1 if p == "diff" else (period if p == "seasonal_diff" else 0) for p in parts)
+
+
+def seasonal_indices(x, period, name="series"):
+    """Additive seasonal indices s (m, F) of x (T, F), T >= 2m: phase j is step t with
+    t mod m == j, counted from the first step of x."""
+    T, m = len(x), period
+    if T < 2 * m:
+        raise ValueError(f"{name}: target_transform 'deseason' needs at least 2 seasons of "
+                         f"history ({2 * m} steps), got {T}")
+    if m == 1:
+        return np.zeros((1, x.shape[1]))
+    # centred moving average: m steps for odd m, 2 x m (weights 1/2m at the ends) for even m
+    w = np.ones(m) / m if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
+    half = len(w) // 2
+    trend = np.stack([np.convolve(col, w, mode="valid") for col in x.T], axis=1)   # (T-2half, F)
+    detr = x[half:T - half] - trend
+    phase = np.arange(half, T - half) % m
+    s = np.stack([detr[phase == j].mean(axis=0) for j in range(m)])               # (m, F)
+    return s - s.mean(axis=0)
 
 
 def transform_forward(x, parts, period, name="series"):
@@ -75,6 +102,9 @@ def transform_forward(x, parts, period, name="series"):
             y = np.log(y)
         elif p == "diff":
             y = y[1:] - y[:-1]
+        elif p == "deseason":
+            s = seasonal_indices(y, period, name)
+            y = y - s[np.arange(len(y)) % period]
         else:
             y = y[period:] - y[:-period]
     return stages, y
@@ -92,6 +122,9 @@ def transform_inverse(yhat, stages, parts, period):
             out = np.exp(out)
         elif p == "diff":
             out = hist[-1] + np.cumsum(out, axis=-2)
+        elif p == "deseason":
+            s = seasonal_indices(hist, period)
+            out = out + s[(len(hist) + np.arange(out.shape[-2])) % period]
         else:
             h = out.shape[-2]
             full = np.concatenate([np.broadcast_to(hist[-period:], out.shape[:-2] + hist[-period:].shape),

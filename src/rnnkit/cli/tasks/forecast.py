@@ -162,7 +162,7 @@ def verdict(results: dict) -> str:
         return f"the model beats {names} {where}"
     worst = ", ".join(f"{name} ({v:.4f} vs the model's {model:.4f})" for name, v in lost)
     return (f"the model does NOT beat {worst} {where}; hint: try "
-            "--scaling window, --target-transform seasonal_diff, more --epochs, or another --window")
+            "--scaling window, another --target-transform, more --epochs or --ensemble, or another --window")
 
 
 def _cut(arrs, n):

@@ -104,6 +104,28 @@ def wanders(values) -> bool:
     return bool(ratios) and float(np.median(ratios)) < 0.5
 
 
+def auto_transform(train, period) -> str:
+    """The target transform ``--target-transform auto`` picks from the training parts:
+    ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
+    top when what is left wanders (:func:`wanders`)."""
+    from ...models.forecast_scaling import seasonal_indices
+
+    if period and train and all(len(v) >= 2 * period for v in train):
+        left = []
+        for v in train:
+            v = np.asarray(v, dtype=np.float64).reshape(len(v), -1)
+            i = np.arange(len(v))
+            ok = np.isfinite(v).all(axis=1)
+            if ok.sum() < 2 * period:
+                return "seasonal_diff"
+            filled = np.stack([np.interp(i, i[ok], col[ok]) for col in v.T], axis=1)
+            left.append(filled - seasonal_indices(filled, period)[i % period])
+        return "deseason+diff" if wanders(left) else "deseason"
+    if period:
+        return "seasonal_diff"
+    return "diff" if wanders(train) else "none"
+
+
 def infer_settings(s, config, notes: list) -> dict:
     """period, window, horizon and target transform: given, or what the data suggests."""
     from ...data.series_dates import FREQUENCY_NAMES, season_length
@@ -122,10 +144,10 @@ def infer_settings(s, config, notes: list) -> dict:
     if transform == "auto":
         keep = 1.0 - getattr(config, "test_fraction", 0.0)  # decided on the training part only
         train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
-        transform = "seasonal_diff" if period else ("diff" if wanders(train) else "none")
-        if transform == "diff":
-            notes.append("first differences (the series wander: their changes vary far less than their "
-                         "level; --target-transform none to change)")
+        transform = auto_transform(train, period)
+        if transform.endswith("diff"):
+            notes.append(f"target transform {transform} (the series wander: their changes vary far "
+                         "less than their level; --target-transform to change)")
     return {"period": period, "window": window, "horizon": horizon, "target_transform": transform}
 
 
