@@ -120,6 +120,31 @@ def test_parameters_are_checked_at_fit():
         Forecaster(loss="quantile", quantiles=(0.1, 0.9)).fit(x)
     with pytest.raises(ValueError, match="series: target_transform 'log' needs values > 0"):
         Forecaster(target_transform="log", epochs=1).fit(x)
+    with pytest.raises(ValueError, match=r"validation_fraction: expected a number in \[0, 1\), got 1.5"):
+        Forecaster(validation_fraction=1.5).fit(x)
+
+
+def test_validation_fraction_holds_out_the_end_of_each_series_in_time_order():
+    """Windows whose targets reach the last max(round(f T), D) steps of a series are held
+    out: validation targets lie inside that end, training targets before it, and a series
+    too short to spare it stays all training."""
+    fc = Forecaster(window=8, horizon=3, strategy="direct", validation_fraction=0.25, epochs=1)
+    series = [_sine(80), _sine(40) + 1, _sine(12)]
+    fc.fit(series)
+    prep = fc._prepare([np.asarray(s)[:, None] for s in series], None, None, None, None)
+    data = fc._windows(prep, "series")
+    train, val = fc._hold_out(data, prep)
+    W, D, start = 8, 3, np.array([0, 80, 120])
+    for part, in_val in ((train, False), (val, True)):
+        _, _, _, _, sid, origin = part
+        t = origin - start[sid]
+        cut = np.array([80 - 20, 40 - 10, 12])[sid]            # round(0.25 T), or none for T = 12
+        assert np.all(t >= cut) if in_val else np.all(t + D <= cut)
+    assert set(val[4]) == {0, 1} and 2 in set(train[4])
+    assert len(val[5]) == (20 - D + 1) + (10 - D + 1)
+    assert len(train[5]) == (60 - W - D + 1) + (30 - W - D + 1) + (12 - W - D + 1)
+    # early stopping reads the held-out windows: its history has a validation loss per epoch
+    assert np.isfinite(fc.history_.epochs[-1]["val_loss"])
 
 
 def test_save_and_load_keep_scalers_transforms_and_quantiles(tmp_path):

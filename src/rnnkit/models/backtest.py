@@ -258,7 +258,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
              window_length: int | None = None, period: int | None = None,
              baselines=("naive", "seasonal_naive", "drift", "ar"), levels=(80, 95),
              interval_method: str = "absolute", calibration_window: int | None = None,
-             missing: str = "error", columns=None, progress=None) -> BacktestResult:
+             adapt: float | None = None, missing: str = "error", columns=None, progress=None) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` and baselines on one (multivariate) series.
 
     Args:
@@ -274,6 +274,8 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
             (seasonal_naive only with a period).
         levels: conformal interval levels in percent (empty: none).
         calibration_window: calibrate each band on at most this many latest residuals.
+        adapt: gamma of adaptive conformal inference (e.g. 0.02; None: off): each band's
+            level moves with the misses of the earlier bands (see :func:`_online_conformal`).
         missing: "error" on NaN in the series, or "interpolate" (see the module docstring).
         columns: names of the F series, for tables.
         progress: ``f(i, N)`` called after each origin.
@@ -304,6 +306,9 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
                          f"on, got {len(origins)}; hint: more origins (n_origins, step) or levels=()")
     if calibration_window is not None:
         calibration_window = check_int_param("calibration_window", calibration_window)
+    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
+                              or not 0 < adapt < 1):
+        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.02, or None, got {adapt!r}")
     named = dict(models) if isinstance(models, dict) else {"model": models}
     for b in baselines:
         if b == "seasonal_naive" and m == 1:
@@ -339,32 +344,63 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
     if np.any(~np.isfinite(scales) | (scales <= 0)):
         raise ValueError("series: a history with no change at all (MASE scale 0); cannot score it")
     intervals = {name: _online_conformal(truth, fc[name], origins, lv, interval_method,
-                                         calibration_window) for name in named} if lv else {}
+                                         calibration_window, adapt) for name in named} if lv else {}
     return BacktestResult(origins, truth, fc, intervals, scales, m, univariate,
                           np.asarray(fit_origins), list(columns))
 
 
-def _online_conformal(truth, pred, origins, levels, method, cal_window):
-    """{level: (lo, hi)} (N, h, F): bands from earlier origins' observed residuals only."""
+def _online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):
+    """{level: (lo, hi)} (N, h, F): bands from earlier origins' observed residuals only.
+
+    With ``adapt`` = gamma > 0 each band's level follows adaptive conformal inference
+    (Gibbs and Candes 2021): alpha_i = alpha + gamma * sum_j (alpha - miss_j) over the
+    earlier bands j of the same step whose targets were observed by origin i, miss_j = 1
+    when the truth fell outside band j. Too many misses lower alpha_i (wider bands), too
+    few raise it, so the long-run miss rate approaches alpha even when the errors' size
+    drifts. alpha_i <= 1 / (n + 1) takes the widest finite band (the largest residual),
+    alpha_i >= 1 a band of width 0.
+    """
     N, h, F = truth.shape
     res = truth - pred                                                       # (N, h, F)
     out = {v: (np.full_like(pred, np.nan), np.full_like(pred, np.nan)) for v in levels}
     for k in range(h):
-        for i in range(N):
-            # earlier origins whose step-k target x[t_j + k] (0-based k) was seen by t_i
-            usable = np.flatnonzero(origins + k + 1 <= origins[i])
-            if cal_window is not None:
-                usable = usable[-cal_window:]
-            if len(usable) == 0:
-                continue
-            for f in range(F):
-                r = res[usable, k, f]
-                for v in levels:
-                    a, b = conformal_offsets(r, v, method)
+        for f in range(F):
+            for v in levels:
+                lo, hi = out[v]
+                alpha = 1.0 - v / 100.0
+                for i in range(N):
+                    # earlier origins whose step-k target x[t_j + k] (0-based k) was seen by t_i
+                    seen = np.flatnonzero(origins + k + 1 <= origins[i])
+                    usable = seen if cal_window is None else seen[-cal_window:]
+                    if len(usable) == 0:
+                        continue
+                    r = res[usable, k, f]
+                    level = v
+                    if adapt:
+                        ok = np.isfinite(lo[seen, k, f]) & np.isfinite(truth[seen, k, f])
+                        y = truth[seen, k, f][ok]
+                        miss = (y < lo[seen, k, f][ok]) | (y > hi[seen, k, f][ok])
+                        a_i = alpha + adapt * float(np.sum(alpha - miss))
+                        level = 100.0 * min(max(1.0 - a_i, 0.0), 1.0)
+                    a, b = _band(r, level, v, method)
                     if not math.isnan(a):
-                        out[v][0][i, k, f] = pred[i, k, f] + a
-                        out[v][1][i, k, f] = pred[i, k, f] + b
+                        lo[i, k, f], hi[i, k, f] = pred[i, k, f] + a, pred[i, k, f] + b
     return out
+
+
+def _band(r, level, nominal, method):
+    """conformal_offsets at ``level`` (0-100, adjusted); when that needs more residuals
+    than there are, the widest finite band, as long as ``nominal`` has enough."""
+    r = r[np.isfinite(r)]
+    if len(r) < min_residuals(nominal, method):
+        return math.nan, math.nan
+    if level <= 0.0:
+        return 0.0, 0.0
+    a, b = conformal_offsets(r, level, method) if level < 100.0 else (math.nan, math.nan)
+    if math.isnan(a):
+        q = float(np.max(np.abs(r)))
+        return (-q, q) if method == "absolute" else (min(float(r.min()), 0.0), max(float(r.max()), 0.0))
+    return a, b
 
 
 def rolling_residuals(model, series, horizon: int, **kwargs) -> np.ndarray:

@@ -11,7 +11,8 @@ Training pairs are cut from every series with a window of W steps::
 
 The series go through target transforms, series scaling and window normalisation
 (:mod:`.forecast_scaling`), all undone exactly on the forecasts; covariates are described
-in :mod:`.forecast_covariates`, the loops in :mod:`.forecast_loop`, the network and its
+in :mod:`.forecast_covariates`, the training windows (and the validation part held out
+of them) in :mod:`.forecast_windows`, the loops in :mod:`.forecast_loop`, the network and its
 losses (squared error, pinball for quantiles, Gaussian likelihood) in :mod:`.forecast_net`.
 Rolling-origin scoring beside the naive baselines lives in :mod:`.forecast_scoring`.
 """
@@ -30,6 +31,7 @@ from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
 from .forecast_scaling import (SCALINGS, SeriesScaler, global_stats, lost_steps, parse_transform,
                                window_stats)
 from .forecast_scoring import ScoringMixin
+from .forecast_windows import cut_windows, hold_out
 
 DEFAULT_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
@@ -51,7 +53,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
                  window=24, horizon=1, strategy="recursive", scaling="window", target_transform=None,
                  period=None, loss="mse", quantiles=DEFAULT_QUANTILES, calendar=None, num_samples=200, ensemble=1,
                  optimizer="adam", lr=0.005, weight_decay=0.0, epochs=20, batch_size=64, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+                 patience=None, validation_fraction=0.0, seed=None, dtype="float32", verbose=False):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
@@ -60,6 +62,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         self.ensemble = ensemble
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
+        self.validation_fraction = validation_fraction
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self):
@@ -71,6 +74,9 @@ class Forecaster(ScoringMixin, BaseEstimator):
         check_choice("strategy", self.strategy, ("recursive", "direct"))
         check_choice("scaling", self.scaling, SCALINGS)
         check_choice("loss", self.loss, LOSSES)
+        v = self.validation_fraction
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            raise ValueError(f"validation_fraction: expected a number in [0, 1), got {v!r}")
         check_int_param("period", self.period, allow_none=True)
         q = self.quantiles
         if (not isinstance(q, (tuple, list)) or not q
@@ -161,6 +167,8 @@ class Forecaster(ScoringMixin, BaseEstimator):
             validation_data: a held-out series (or list), scored with the training scalers.
             validation_covariates: its covariates and dates, a dict with the keys
                 ``past_covariates``, ``future_covariates``, ``static_covariates``, ``dates``.
+        Without ``validation_data``, ``validation_fraction`` > 0 holds out the end of each
+        series instead (:func:`.forecast_windows.hold_out`) for early stopping (``patience``).
         ``y`` is ignored (the targets are the series' own future; scikit-learn's signature).
         """
         self._validate_params()
@@ -185,7 +193,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         prep = self._prepare(items, past_covariates, future_covariates, static_covariates, dates,
                              ids=ids)
         data = self._windows(prep, "series", ids)
-        val = None
+        val = vdata = None
         if validation_data is not None:
             vc = dict(validation_covariates or {})
             vitems, _, vdates, _ = from_pandas(validation_data, vc.get("dates"), "validation_data")
@@ -194,6 +202,9 @@ class Forecaster(ScoringMixin, BaseEstimator):
             vprep = self._prepare(vitems, vc.get("past_covariates"), vc.get("future_covariates"),
                                   vc.get("static_covariates"), vdates, name="validation_data")
             vdata = self._windows(vprep, "validation_data")
+        elif self.validation_fraction:
+            data, vdata = self._hold_out(data, prep)
+        if vdata is not None:
             val = [self._batch(vdata, np.arange(i, min(i + 1024, len(vdata[-1]))))
                    for i in range(0, len(vdata[-1]), 1024)]
 
@@ -208,24 +219,11 @@ class Forecaster(ScoringMixin, BaseEstimator):
         return self
 
     def _windows(self, prep, name, ids=None):
-        """All training windows: concatenated arrays and (series, origin) pairs."""
-        W, D = self.window, self._steps()
-        short = [(i, len(p.z)) for i, p in enumerate(prep) if len(p.z) < W + D]
-        if short:
-            i, n = short[0]
-            L = lost_steps(self.parts_, self.period_)
-            who = f"series {ids[i]!r}" if ids else (f"{name}[{i}]" if len(prep) > 1 else name)
-            raise ValueError(f"{who}: has {n + L} steps, fewer than window + forecast steps"
-                             f"{' + transform steps' if L else ''} = {W + D + L}; hint: lower window "
-                             "(or horizon with strategy='direct'), or drop the short series")
-        offsets = np.cumsum([0] + [len(p.z) for p in prep])
-        origins = np.concatenate([np.arange(W, len(p.z) - D + 1) + offsets[i] for i, p in enumerate(prep)])
-        series = np.concatenate([np.full(len(p.z) - D - W + 1, i) for i, p in enumerate(prep)])
-        Z = np.concatenate([p.z for p in prep])
-        P = np.concatenate([p.past for p in prep])
-        Fc = np.concatenate([p.future[:len(p.z)] for p in prep])
-        S = np.stack([p.static for p in prep])
-        return Z, P, Fc, S, series, origins
+        return cut_windows(prep, self.window, self._steps(), lost_steps(self.parts_, self.period_),
+                           name, ids)
+
+    def _hold_out(self, data, prep):
+        return hold_out(data, prep, self.window, self._steps(), self.validation_fraction)
 
     def _batch(self, data, idx):
         Z, P, Fc, S, series, origins = data

@@ -79,11 +79,14 @@ class ForecastTask(Task):
     def model_for_arrays(self, config, values, notes: list | None = None):
         """The model training builds for ``config`` on plain arrays (no dates, no split): the
         settings left to the data (period, window, horizon, target transform) resolved from
-        ``values``, a list of (T, F) arrays, as training resolves them (``infer_settings``)."""
+        ``values``, a list of (T, F) arrays, as training resolves them (``infer_settings``).
+        The validation part training holds out (``val_fraction``) becomes the Forecaster's
+        own ``validation_fraction``: it holds out the end of each series it is fitted on."""
         from types import SimpleNamespace
 
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
-        return super().build_model(config, None).set_params(**settings)
+        return super().build_model(config, None).set_params(
+            **settings, validation_fraction=0.0 if config.val_data else config.val_fraction)
 
     def fit(self, model, data: TaskData, config) -> None:
         ex = data.extra
