@@ -135,6 +135,7 @@ def test_many_series_score_per_column():
     (dict(horizon=5, window="sliding"), "window_length"),
     (dict(horizon=5, window="rolling"), "window: expected one of expanding, sliding"),
     (dict(horizon=5, n_origins=5, refit_every=-1), "refit_every"),
+    (dict(horizon=5, n_origins=30, adapt=1.5), "adapt: expected a step size gamma in \\(0, 1\\)"),
 ])
 def test_bad_input_is_a_one_line_error(kwargs, match):
     x = seasonal_series(50)
@@ -142,6 +143,37 @@ def test_bad_input_is_a_one_line_error(kwargs, match):
     with pytest.raises(ValueError, match=match) as err:
         backtest({}, x, horizon, baselines=("naive",), **kwargs)
     assert "\n" not in str(err.value)
+
+
+class Zero:
+    """Forecasts 0: the residuals are the series itself."""
+
+    def fit(self, x):
+        return self
+
+    def predict(self, x, horizon):
+        return np.zeros(horizon)
+
+
+def test_adaptive_conformal_holds_coverage_when_the_errors_grow():
+    """Noise whose scale grows 4x over the series: split-conformal bands, calibrated on the
+    calmer past, cover less than 80% of the later points; adaptive conformal inference
+    (gamma 0.05) widens them after misses and its long-run coverage is near 80%, within the
+    bound (1 - alpha + gamma) / (gamma n) of Gibbs and Candes (2021) plus the band's
+    rounding. recalibrate gives the same bands as a backtest run with the same settings."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    x = rng.normal(size=n) * np.linspace(1.0, 4.0, n)
+    split = backtest({"zero": Zero()}, x, 1, n_origins=1000, baselines=(), levels=(80,))
+    aci = split.recalibrate((80,), adapt=0.05)
+    cov_split, cov_aci = split.metrics()["zero"]["coverage_80"], aci.metrics()["zero"]["coverage_80"]
+    bound = 100 * (0.8 + 0.05) / (0.05 * aci.n_calibrated("zero", 80))
+    assert cov_split < 76 and abs(cov_aci - 80) < bound + 1, (cov_split, cov_aci, bound)
+    again = backtest({"zero": Zero()}, x, 1, n_origins=1000, baselines=(), levels=(80,), adapt=0.05)
+    for a, b in zip(again.intervals["zero"][80], aci.intervals["zero"][80]):
+        assert np.array_equal(a, b, equal_nan=True)
+    same = split.recalibrate((80,))
+    assert np.array_equal(same.intervals["zero"][80][0], split.intervals["zero"][80][0], equal_nan=True)
 
 
 def test_missing_values_need_an_explicit_fill():
@@ -187,6 +219,10 @@ def test_cli_backtest_errors(tmp_path, capsys):
     assert main(["backtest", "baselines", "--data", str(data), "--horizon", "20", "-q"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: horizon: expected fewer steps") and "\n" not in err
+    assert main(["backtest", "baselines", "--data", str(data), "--horizon", "2", "--adapt", "2",
+                 "--intervals", "50", "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: adapt: expected a step size gamma in (0, 1)") and "\n" not in err
     assert main(["backtest", "nowhere", "--data", str(data)]) == 1
     assert "no such run folder or config file" in capsys.readouterr().err
     assert main(["backtest", "baselines", "--data", str(data), "--baselines", "theta"]) == 2

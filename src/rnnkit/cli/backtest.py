@@ -60,6 +60,11 @@ def add_arguments(parser) -> None:
                         help="season length for seasonal naive and MASE (default: the config's)")
     parser.add_argument("--intervals", default="80,95", metavar="LEVELS",
                         help="conformal interval levels in percent; 'none' for no intervals")
+    parser.add_argument("--calibration-window", type=int, default=None, metavar="N",
+                        help="calibrate each band on the latest N residuals only (default: all)")
+    parser.add_argument("--adapt", type=float, default=None, metavar="GAMMA",
+                        help="adaptive conformal inference with step GAMMA (e.g. 0.05): each band's "
+                             "level follows the earlier misses (default: off, split conformal)")
     parser.add_argument("--baselines", default=",".join(BASELINE_NAMES), metavar="NAMES",
                         help=f"comma-separated, from {', '.join(BASELINE_NAMES)}; 'none' for none")
     parser.add_argument("--out", default=None, metavar="FILE.csv",
@@ -171,7 +176,8 @@ def run(args) -> int:
     result = backtest(models, series, horizon, n_origins=args.origins, step=args.step,
                       refit_every=args.refit_every, window=args.window,
                       window_length=args.window_length, period=period, baselines=baselines,
-                      levels=levels, missing="interpolate", columns=names, progress=progress)
+                      levels=levels, calibration_window=args.calibration_window, adapt=args.adapt,
+                      missing="interpolate", columns=names, progress=progress)
     console.result(f"{len(result.origins)} origins ({result.origins[0]}..{result.origins[-1]}), "
                    f"{len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
                    f"{'seasonal-naive (period ' + str(period) + ')' if period else 'naive'} error")

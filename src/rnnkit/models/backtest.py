@@ -152,6 +152,18 @@ class BacktestResult:
         r = self.truth - self.forecasts[name]
         return r[..., 0] if self.univariate else r
 
+    def recalibrate(self, levels=(80, 95), *, interval_method: str = "absolute",
+                    calibration_window: int | None = None, adapt: float | None = None) -> "BacktestResult":
+        """The same forecasts with intervals calibrated anew (no model is refitted): to
+        compare split conformal with a calibration window or adaptive conformal inference
+        (see :func:`backtest` for the arguments)."""
+        lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window,
+                                                           adapt, len(self.origins))
+        intervals = {name: _online_conformal(self.truth, fc, self.origins, lv, interval_method,
+                                             calibration_window, adapt)
+                     for name, fc in self.forecasts.items()} if lv else {}
+        return dataclasses.replace(self, intervals=intervals)
+
     def n_calibrated(self, name: str, level: float) -> int:
         lo, _ = self.intervals[name][level]
         return int((np.isfinite(lo) & np.isfinite(self.truth)).sum())
@@ -274,7 +286,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
             (seasonal_naive only with a period).
         levels: conformal interval levels in percent (empty: none).
         calibration_window: calibrate each band on at most this many latest residuals.
-        adapt: gamma of adaptive conformal inference (e.g. 0.02; None: off): each band's
+        adapt: gamma of adaptive conformal inference (e.g. 0.05; None: off): each band's
             level moves with the misses of the earlier bands (see :func:`_online_conformal`).
         missing: "error" on NaN in the series, or "interpolate" (see the module docstring).
         columns: names of the F series, for tables.
@@ -299,16 +311,8 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
         if window_length is None:
             raise ValueError("window_length: the sliding window needs a length, got None")
         L = check_int_param("window_length", window_length, 2)
-    lv = check_levels(levels) if levels else ()
-    if lv and len(origins) <= max(min_residuals(v, interval_method) for v in lv):
-        need = max(min_residuals(v, interval_method) for v in lv)
-        raise ValueError(f"levels: {max(lv):g}% intervals need more than {need} origins to calibrate "
-                         f"on, got {len(origins)}; hint: more origins (n_origins, step) or levels=()")
-    if calibration_window is not None:
-        calibration_window = check_int_param("calibration_window", calibration_window)
-    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
-                              or not 0 < adapt < 1):
-        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.02, or None, got {adapt!r}")
+    lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window,
+                                                       adapt, len(origins))
     named = dict(models) if isinstance(models, dict) else {"model": models}
     for b in baselines:
         if b == "seasonal_naive" and m == 1:
@@ -347,6 +351,21 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
                                          calibration_window, adapt) for name in named} if lv else {}
     return BacktestResult(origins, truth, fc, intervals, scales, m, univariate,
                           np.asarray(fit_origins), list(columns))
+
+
+def _check_calibration(levels, method, cal_window, adapt, n_origins):
+    """(levels, calibration_window, adapt), checked."""
+    lv = check_levels(levels) if levels else ()
+    if lv and n_origins <= max(min_residuals(v, method) for v in lv):
+        need = max(min_residuals(v, method) for v in lv)
+        raise ValueError(f"levels: {max(lv):g}% intervals need more than {need} origins to calibrate "
+                         f"on, got {n_origins}; hint: more origins (n_origins, step) or levels=()")
+    if cal_window is not None:
+        cal_window = check_int_param("calibration_window", cal_window)
+    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
+                              or not 0 < adapt < 1):
+        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.05, or None, got {adapt!r}")
+    return lv, cal_window, adapt
 
 
 def _online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):
