@@ -189,7 +189,7 @@ def test_series_that_wander_get_first_differences_by_default():
 
     notes = []
     assert infer_settings(S, ForecastConfig(), notes)["target_transform"] == "diff"
-    assert "target transform diff (the series wander" in notes[-1]
+    assert "target transform diff (first differences: the series wander" in notes[-1]
     S.values = [noise[:, None]]
     assert infer_settings(S, ForecastConfig(), [])["target_transform"] == "none"
 

@@ -260,13 +260,15 @@ def test_forecaster_onnx_plus_documented_postprocessing_is_predict(tmp_path):
 
 def _season(x, m):
     """Seasonal indices as docs/interop.md states them: x minus its centred moving average
-    (2 x m, end weights 1/2, for even m), averaged per phase, centred."""
+    (2 x m, end weights 1/2, for even m), the latest 3 seasons averaged per phase, centred."""
     w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
     half, T = len(w) // 2, len(x)
     s = np.zeros((m, x.shape[1]))
     for f in range(x.shape[1]):
         rest = x[half:T - half, f] - np.correlate(x[:, f], w, mode="valid")
-        s[:, f] = [rest[(np.arange(half, T - half) % m) == j].mean() for j in range(m)]
+        phase = np.arange(half, T - half) % m
+        rest, phase = rest[-3 * m:], phase[-3 * m:]                      # the latest 3 seasons
+        s[:, f] = [rest[phase == j].mean() for j in range(m)]
     return s - s.mean(axis=0)
 
 

@@ -40,7 +40,8 @@ _TRANSFORM_RULES = {
     "deseason": {"forward": "y_t = x_t - s[t mod period], t counted from the history's first step; "
                             "s = seasonal_indices(history) (classical additive decomposition: x minus "
                             "its centred moving average of period steps (2 x period, end weights 1/2, "
-                            "for even period), averaged per phase, centred to sum 0)",
+                            "for even period), the latest 3 x period of those values averaged per "
+                            "phase, centred to sum 0)",
                  "inverse": "x^_{T+k} = y^_{T+k} + s[(T + k) mod period], T the history's length"},
 }
 

@@ -13,8 +13,9 @@ the forecasts:
        deseason       y_t = x_t - s_{t mod m}          (s: seasonal indices of the history)
 
    ``deseason`` is classical additive decomposition: a centred moving average of m steps
-   (2 x m for even m) takes the trend out, s_j is the mean of what is left at phase j,
-   centred to sum to 0. Unlike ``seasonal_diff`` it adds no noise: the forecast gets the
+   (2 x m for even m) takes the trend out, s_j is the mean of what is left at phase j over
+   the latest 3 seasons (``SEASONS``; a season that drifts is followed, as STL's seasonal
+   window does), centred to sum to 0. Unlike ``seasonal_diff`` it adds no noise: the forecast gets the
    average season back, not one noisy season of the history.
 
    Inverting needs the history at the transform's own stage: x^_{T+k} = x_T + sum of
@@ -48,6 +49,7 @@ import numpy as np
 
 SCALINGS = ("global", "series", "robust", "window", "instance", "none")
 TRANSFORMS = ("log", "diff", "seasonal_diff", "deseason")
+SEASONS = 3         # deseason averages the latest 3 seasons: a season that drifts is followed
 
 
 def parse_transform(value, period) -> tuple[str, ...]:
@@ -72,8 +74,9 @@ def _lost(parts, period) -> int:
 
 
 def seasonal_indices(x, period, name="series"):
-    """Additive seasonal indices s (m, F) of x (T, F), T >= 2m: phase j is step t with
-    t mod m == j, counted from the first step of x."""
+    """Additive seasonal indices s (m, F) of x (T, F), T >= 2m, from the detrended values of
+    the latest ``SEASONS`` seasons: phase j is step t with t mod m == j, counted from the
+    first step of x."""
     T, m = len(x), period
     if T < 2 * m:
         raise ValueError(f"{name}: target_transform 'deseason' needs at least 2 seasons of "
@@ -86,6 +89,7 @@ def seasonal_indices(x, period, name="series"):
     trend = np.stack([np.convolve(col, w, mode="valid") for col in x.T], axis=1)   # (T-2half, F)
     detr = x[half:T - half] - trend
     phase = np.arange(half, T - half) % m
+    detr, phase = detr[-SEASONS * m:], phase[-SEASONS * m:]      # the latest SEASONS seasons
     s = np.stack([detr[phase == j].mean(axis=0) for j in range(m)])               # (m, F)
     return s - s.mean(axis=0)
 

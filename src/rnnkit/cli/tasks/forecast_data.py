@@ -145,9 +145,12 @@ def infer_settings(s, config, notes: list) -> dict:
         keep = 1.0 - getattr(config, "test_fraction", 0.0)  # decided on the training part only
         train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
         transform = auto_transform(train, period)
-        if transform.endswith("diff"):
-            notes.append(f"target transform {transform} (the series wander: their changes vary far "
-                         "less than their level; --target-transform to change)")
+        why = {"deseason": "the average season taken out", "seasonal_diff": "differences a season "
+               "apart (a series is shorter than 2 seasons)", "diff": "first differences: the series "
+               "wander, their changes vary far less than their level", "deseason+diff": "the average "
+               "season taken out, then first differences: what is left wanders"}
+        if transform in why:
+            notes.append(f"target transform {transform} ({why[transform]}; --target-transform to change)")
     return {"period": period, "window": window, "horizon": horizon, "target_transform": transform}
 
 
