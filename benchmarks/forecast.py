@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write <series>.csv errors by step here")
     ap.add_argument("--calibration-window", type=int, default=None, metavar="N",
                     help="calibrate the intervals on the latest N residuals per step (default: all)")
-    ap.add_argument("--adapt", type=float, default=0.05, metavar="GAMMA",
+    ap.add_argument("--adapt", type=float, default=0.1, metavar="GAMMA",
                     help="step of the adaptive conformal intervals reported beside split conformal")
     args = ap.parse_args(argv)
     try:
