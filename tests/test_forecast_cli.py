@@ -97,9 +97,18 @@ def test_intervals_from_a_quantile_model_and_the_plot(tmp_path, capsys):
         v = {k: float(r[k]) for k in ("y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")}
         assert v["y_lo_95"] <= v["y_lo_80"] <= v["y"] <= v["y_hi_80"] <= v["y_hi_95"]
     assert (tmp_path / "f.png").stat().st_size > 1000
+    # a point model (the default loss) gets split-conformal bands from its own errors
     code, _, err = _train(capsys, path, tmp_path / "p")
-    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--intervals", "80")
-    assert code == 1 and "--loss quantile or --loss gaussian" in err and err.count("\n") == 1
+    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80,95",
+                          "--out", tmp_path / "g.csv")
+    assert code == 0 and "split conformal from the model's own 6-step errors" in err, err
+    rows = list(csv.DictReader((tmp_path / "g.csv").read_text().splitlines()))
+    assert list(rows[0]) == ["unique_id", "ds", "y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
+    for r in rows:
+        v = {k: float(r[k]) for k in ("y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")}
+        assert v["y_lo_95"] <= v["y_lo_80"] < v["y"] < v["y_hi_80"] <= v["y_hi_95"]
+    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 100, "--intervals", "80")
+    assert code == 1 and "calibration origin(s)" in err and err.count("\n") == 1, err
 
 
 def test_wide_csv_one_column_per_series(tmp_path, capsys):

@@ -139,3 +139,47 @@ def test_a_point_models_intervals_refuse_what_they_cannot_calibrate():
         model.predict_intervals(y[:30], 6, levels=(95,))
     with pytest.raises(ValueError, match="one series given as an array"):
         model.predict_intervals([y, y], 6, levels=(80,))
+
+
+class SineKnower:
+    """A 'fitted' point model that knows the noise-free signal 10 sin(t / 5): its errors are
+    the noise alone. It records what each forecast was allowed to read."""
+
+    window, parts_, period_, strategy, horizon = 8, (), None, "direct", 4
+
+    def __init__(self):
+        self.seen = []
+
+    def predict(self, histories, horizon, past_covariates=None, future_covariates=None,
+                static_covariates=None, dates=None):
+        out = []
+        for i, x in enumerate(histories):
+            t = len(x)
+            self.seen.append((t, None if past_covariates is None else len(past_covariates[i]),
+                              None if future_covariates is None else len(future_covariates[i])))
+            out.append(10 * np.sin(np.arange(t, t + horizon) / 5.0)[:, None])
+        return out
+
+
+def test_own_error_intervals_read_only_the_past_and_match_the_noise():
+    """Bands from a model's own errors at the last origins: with errors that are N(0, 1)
+    noise the 80% half-width is near 1.2816 (200 origins), each calibration forecast reads
+    the history and past covariates only up to its origin and the known-future rows up to
+    its blocks, and a series without room for enough origins is named."""
+    from rnnkit.models.forecast_conformal import own_error_intervals
+
+    rng = np.random.default_rng(0)
+    T, h = 400, 6
+    x = (10 * np.sin(np.arange(T) / 5.0) + rng.standard_normal(T))[:, None]
+    past, fut = np.zeros((T, 1)), np.zeros((T + 8, 1))
+    model = SineKnower()
+    out, used = own_error_intervals(model, [x], h, (80,), n_origins=200, past_covariates=[past],
+                                    future_covariates=[fut])
+    assert used == [200]
+    half = (out["hi_80"][0] - out["lo_80"][0]) / 2                       # (h, 1)
+    assert np.all(np.abs(half - 1.2816) < 0.2), half
+    for t, p, f in model.seen[1:]:                                       # [0]: the forecast itself
+        assert p == t and f == t + 8                                     # 2 direct blocks of 4
+    assert {t for t, _, _ in model.seen[1:]} == set(range(T - h - 199, T - h + 1))
+    with pytest.raises(ValueError, match=r"series 'b' leaves room for 3 calibration origin\(s\).*need 4"):
+        own_error_intervals(model, [x, x[:16]], h, (80,), ids=["a", "b"])

@@ -124,6 +124,21 @@ def test_parameters_are_checked_at_fit():
         Forecaster(validation_fraction=1.5).fit(x)
 
 
+def test_a_deseason_model_needs_two_seasons_of_history_and_says_so():
+    from rnnkit.models.forecast_scaling import history_steps
+
+    assert history_steps(("deseason",), 12, 12) == 24
+    assert history_steps(("diff", "deseason", "diff"), 12, 30) == 32     # window + 2 lost
+    assert history_steps(("diff", "deseason"), 12, 6) == 25              # 1 lost + 2 seasons
+    assert history_steps(("seasonal_diff",), 12, 6) == 18
+    fc = Forecaster(window=12, horizon=3, period=12, target_transform="deseason+diff", epochs=1)
+    fc.fit(_sine(80))
+    with pytest.raises(ValueError, match=r"history: expected at least 2 seasons for 'deseason' "
+                                         r"\(window \+ transform steps: 13\) = 24 values, got 20"):
+        fc.predict(_sine(20), 3)
+    assert fc.predict(_sine(24), 3).shape == (3,)
+
+
 def test_validation_fraction_holds_out_the_end_of_each_series_in_time_order():
     """Windows whose targets reach the last max(round(f T), D) steps of a series are held
     out: validation targets lie inside that end, training targets before it, and a series

@@ -5,10 +5,12 @@ The history is the run's own data (every series, its whole length, test part inc
 writes it to ``--out``: the id column (several series only), the date column (the real
 future dates when the data has dates; else ``step``), then per value column ``NAME`` and,
 with ``--intervals 80,95``, ``NAME_lo_80``, ``NAME_hi_80``, ``NAME_lo_95``, ``NAME_hi_95``.
-Intervals come from the model's quantiles or Gaussian likelihood (train with ``--loss
-quantile`` or ``--loss gaussian``). Known-future covariates for the forecast steps are
-read from rows after a series' last value (value cells left empty). ``--plot FILE.png``
-draws the first series' forecast, its intervals and the naive forecast.
+Intervals come from the model's quantiles or Gaussian likelihood (``--loss quantile`` or
+``--loss gaussian``), or for a point model (``--loss mse``, the default) from split
+conformal prediction on its own errors at the last origins of each series. Known-future
+covariates for the forecast steps are read from rows after a series' last value (value
+cells left empty). ``--plot FILE.png`` draws the first series' forecast, its intervals
+and the naive forecast.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ def parse_levels(text: str | None) -> tuple:
 
 def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
     """Forecasts of every series of ``s``: ``{"point": [(h, F)...], "lo_80": [...], ...}``."""
-    from ..models.forecast_scaling import lost_steps
+    from ..models.forecast_scaling import history_steps
 
-    need = model.window + lost_steps(model.parts_, model.period_)
+    need = history_steps(model.parts_, model.period_, model.window)
     for key, x in zip(s.ids, s.values):
         if len(x) < need:
             who = f"series {key!r}" if len(s.ids) > 1 else "the history"
@@ -58,6 +60,30 @@ def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
     else:
         out = {"point": model.predict(list(s.values), horizon, **kw)}
     return {k: [np.asarray(v).reshape(horizon, -1) for v in vals] for k, vals in out.items()}
+
+
+def conformal_set(model, s, cov, horizon: int, levels, config, console) -> dict:
+    """A point model's forecasts with split-conformal bands from its own errors at the last
+    origins of each series (:mod:`rnnkit.models.forecast_conformal`)."""
+    from ..models.forecast_conformal import own_error_intervals
+
+    forecast_set(model, s, cov, horizon)                  # the history checks, named alike
+    try:
+        out, used = own_error_intervals(model, list(s.values), horizon, levels, dates=s.dates,
+                                        past_covariates=cov.past, future_covariates=cov.future,
+                                        static_covariates=cov.static, ids=s.ids)
+    except ValueError as exc:
+        raise CliError(f"--intervals: {str(exc).removeprefix('intervals: ')}") from None
+    span = max(used) + horizon - 1                        # steps whose errors calibrate
+    held = min(int(round(config.test_fraction * len(x))) for x in s.values)
+    console.note(f"intervals: split conformal from the model's own {horizon}-step errors at the "
+                 f"last {min(used)}{'-' + str(max(used)) if max(used) > min(used) else ''} origins "
+                 "of each series (no refit)")
+    if span > held:
+        console.note(f"intervals: they span the last {span} steps of a series, more than the "
+                     f"{held} held out of training (--test-fraction {config.test_fraction:g}); "
+                     "errors on trained steps are smaller, so the bands may be too narrow")
+    return out
 
 
 def forecast_csv(s, out: dict, horizon: int) -> str:
@@ -122,17 +148,12 @@ def run(args) -> int:
     horizon = args.horizon if args.horizon is not None else config.plot_steps
     if horizon < 1:
         raise UsageError(f"--horizon: expected an integer >= 1, got {horizon}")
+    console = Console(args.quiet)
     if levels and model.loss == "mse":
-        try:
-            out = forecast_set(model, s, cov, horizon, levels)
-        except ValueError:
-            raise CliError("--intervals: this run's model makes point forecasts (loss mse) and has "
-                           "no intervals of its own; hint: train with --loss quantile or --loss "
-                           "gaussian (or --preset probabilistic)") from None
+        out = conformal_set(model, s, cov, horizon, levels, config, console)
     else:
         out = forecast_set(model, s, cov, horizon, levels)
     text = forecast_csv(s, out, horizon)
-    console = Console(args.quiet)
     if args.plot:
         _plot(model, s, out, horizon, levels, args.plot, console)
     if args.out:

@@ -215,3 +215,12 @@ class SeriesScaler:
 
 def lost_steps(parts, period) -> int:
     return _lost(parts, period)
+
+
+def history_steps(parts, period, window: int) -> int:
+    """The fewest values a history needs: the window plus the steps the transforms take,
+    and 2 seasons at the stage of ``deseason`` (its indices come from the history)."""
+    need = window + _lost(parts, period)
+    if "deseason" in parts:
+        need = max(need, _lost(parts[:parts.index("deseason")], period) + 2 * period)
+    return need

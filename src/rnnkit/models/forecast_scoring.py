@@ -19,7 +19,7 @@ from ._sequence import r2_score
 from .base import check_int_param
 from .forecast_inputs import as_series_list, from_pandas
 from .forecast_naive import naive_forecast, seasonal_naive_forecast
-from .forecast_scaling import lost_steps
+from .forecast_scaling import history_steps
 
 
 class ScoringMixin:
@@ -41,7 +41,7 @@ class ScoringMixin:
         starts = list(start) if isinstance(start, (list, tuple)) else [start] * len(items)
         if len(starts) != len(items):
             raise ValueError(f"start: expected one origin per series ({len(items)}), got {len(starts)}")
-        base = max(self.window + lost_steps(self.parts_, self.period_), m or 1)
+        base = max(history_steps(self.parts_, self.period_, self.window), m or 1)
         D = self._steps()
         need = -(-h // D) * D if self.strategy == "direct" else h
         cov = {"past": _per_series(past_covariates, len(items)),

@@ -28,8 +28,8 @@ from .forecast_inputs import as_series_list, from_pandas, to_pandas
 from .forecast_loop import Prepared, forecast
 from .forecast_naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
-from .forecast_scaling import (SCALINGS, SeriesScaler, global_stats, lost_steps, parse_transform,
-                               window_stats)
+from .forecast_scaling import (SCALINGS, SeriesScaler, global_stats, history_steps, lost_steps,
+                               parse_transform, window_stats)
 from .forecast_scoring import ScoringMixin
 from .forecast_windows import cut_windows, hold_out
 
@@ -272,12 +272,15 @@ class Forecaster(ScoringMixin, BaseEstimator):
         items, _, single = as_series_list(items, "history")
         self._check_features(items, "history")
         L = lost_steps(self.parts_, self.period_)
-        short = [(i, len(s)) for i, s in enumerate(items) if len(s) < self.window + L]
+        first = history_steps(self.parts_, self.period_, self.window)
+        short = [(i, len(s)) for i, s in enumerate(items) if len(s) < first]
         if short:
             i, n = short[0]
             who = f"history {ids[i]!r}" if ids else "history"
-            raise ValueError(f"{who}: expected at least window{' + transform steps' if L else ''} = "
-                             f"{self.window + L} values, got {n}")
+            what = "window" + (" + transform steps" if L else "")
+            if first > self.window + L:
+                what = f"2 seasons for 'deseason' (window{' + transform steps' if L else ''}: {self.window + L})"
+            raise ValueError(f"{who}: expected at least {what} = {first} values, got {n}")
         need = -(-h // self._steps()) * self._steps() if self.strategy == "direct" else h
         prep = self._prepare(items, past, future, static, dates, extra=need if self.n_future_ else 0,
                              name="history", ids=ids)

@@ -39,7 +39,7 @@ class ForecastTask(Task):
     command = "rnnkit forecast"
 
     def load(self, config) -> TaskData:
-        from ...models.forecast_scaling import lost_steps, parse_transform
+        from ...models.forecast_scaling import history_steps, lost_steps, parse_transform
 
         loaded = sources.load(self.name, config)
         notes = list(loaded.notes)
@@ -53,7 +53,8 @@ class ForecastTask(Task):
         steps = settings["horizon"] if config.strategy == "direct" else 1
         lost = lost_steps(parts, settings["period"])
         n_train, n_val, starts = split(s, config, settings["window"], steps, lost)
-        context = settings["window"] + lost
+        # the steps before the validation part its windows read (deseason: 2 seasons at least)
+        context = history_steps(parts, settings["period"], settings["window"])
         val = None
         if config.val_data is not None:
             vs = as_series_set(sources.load(self.name, config, path_key="val_data").train, "val")
