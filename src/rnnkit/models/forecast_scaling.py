@@ -90,7 +90,9 @@ def seasonal_indices(x, period, name="series"):
     detr = x[half:T - half] - trend
     phase = np.arange(half, T - half) % m
     detr, phase = detr[-SEASONS * m:], phase[-SEASONS * m:]      # the latest SEASONS seasons
-    s = np.stack([detr[phase == j].mean(axis=0) for j in range(m)])               # (m, F)
+    s = np.zeros((m, x.shape[1]))
+    np.add.at(s, phase, detr)
+    s /= np.bincount(phase, minlength=m)[:, None]                                 # (m, F) means
     return s - s.mean(axis=0)
 
 
