@@ -107,6 +107,11 @@ def test_intervals_from_a_quantile_model_and_the_plot(tmp_path, capsys):
     for r in rows:
         v = {k: float(r[k]) for k in ("y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")}
         assert v["y_lo_95"] <= v["y_lo_80"] < v["y"] < v["y_hi_80"] <= v["y_hi_95"]
+    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80",
+                          "--adapt", 0.1)
+    assert code == 0 and "adaptive conformal (gamma 0.1)" in err, err
+    code, _, err = rnnkit(capsys, "forecast", tmp_path / "q", "--intervals", "80", "--adapt", 0.1)
+    assert code == 2 and "--adapt: expected --intervals and a point model" in err, err
     code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 100, "--intervals", "80")
     assert code == 1 and "calibration origin(s)" in err and err.count("\n") == 1, err
 

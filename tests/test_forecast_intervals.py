@@ -183,3 +183,23 @@ def test_own_error_intervals_read_only_the_past_and_match_the_noise():
     assert {t for t, _, _ in model.seen[1:]} == set(range(T - h - 199, T - h + 1))
     with pytest.raises(ValueError, match=r"series 'b' leaves room for 3 calibration origin\(s\).*need 4"):
         own_error_intervals(model, [x, x[:16]], h, (80,), ids=["a", "b"])
+
+
+def test_own_error_intervals_adapt_to_errors_that_grow():
+    """Noise whose scale triples over the calibration origins: split conformal takes the
+    80% quantile of all errors, adaptive conformal (gamma 0.1) raises the level after the
+    recent misses and gives a wider final band; both bands are centred on the forecast."""
+    from rnnkit.models.forecast_conformal import own_error_intervals
+
+    rng = np.random.default_rng(1)
+    T, h = 300, 1
+    scale = np.r_[np.ones(T - 100), np.linspace(1.0, 3.0, 100)]
+    x = (10 * np.sin(np.arange(T) / 5.0) + scale * rng.standard_normal(T))[:, None]
+    split, _ = own_error_intervals(SineKnower(), [x], h, (80,), n_origins=100)
+    aci, _ = own_error_intervals(SineKnower(), [x], h, (80,), n_origins=100, adapt=0.1)
+    w_split = float(split["hi_80"][0][0, 0] - split["lo_80"][0][0, 0])
+    w_aci = float(aci["hi_80"][0][0, 0] - aci["lo_80"][0][0, 0])
+    assert w_aci > 1.1 * w_split, (w_split, w_aci)
+    for out in (split, aci):
+        mid = (out["hi_80"][0] + out["lo_80"][0]) / 2
+        assert np.allclose(mid, out["point"][0])

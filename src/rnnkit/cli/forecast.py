@@ -62,21 +62,22 @@ def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
     return {k: [np.asarray(v).reshape(horizon, -1) for v in vals] for k, vals in out.items()}
 
 
-def conformal_set(model, s, cov, horizon: int, levels, config, console) -> dict:
+def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=None) -> dict:
     """A point model's forecasts with split-conformal bands from its own errors at the last
     origins of each series (:mod:`rnnkit.models.forecast_conformal`)."""
     from ..models.forecast_conformal import own_error_intervals
 
     forecast_set(model, s, cov, horizon)                  # the history checks, named alike
     try:
-        out, used = own_error_intervals(model, list(s.values), horizon, levels, dates=s.dates,
+        out, used = own_error_intervals(model, list(s.values), horizon, levels, adapt=adapt, dates=s.dates,
                                         past_covariates=cov.past, future_covariates=cov.future,
                                         static_covariates=cov.static, ids=s.ids)
     except ValueError as exc:
         raise CliError(f"--intervals: {str(exc).removeprefix('intervals: ')}") from None
     span = max(used) + horizon - 1                        # steps whose errors calibrate
     held = min(int(round(config.test_fraction * len(x))) for x in s.values)
-    console.note(f"intervals: split conformal from the model's own {horizon}-step errors at the "
+    how = "split conformal" if adapt is None else f"adaptive conformal (gamma {adapt:g})"
+    console.note(f"intervals: {how} from the model's own {horizon}-step errors at the "
                  f"last {min(used)}{'-' + str(max(used)) if max(used) > min(used) else ''} origins "
                  "of each series (no refit)")
     if span > held:
@@ -122,6 +123,9 @@ def add_arguments(parser) -> None:
                         help="steps to forecast (default: the run's plot_steps)")
     parser.add_argument("--intervals", default=None, metavar="80,95",
                         help="central prediction intervals to add, in percent")
+    parser.add_argument("--adapt", type=float, default=None, metavar="GAMMA",
+                        help="a point model's bands by adaptive conformal inference with step GAMMA "
+                             "(e.g. 0.1): their level follows the misses at the calibration origins")
     parser.add_argument("--out", default=None, metavar="FILE.csv", help="write CSV here")
     parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw the forecast")
 
@@ -149,8 +153,14 @@ def run(args) -> int:
     if horizon < 1:
         raise UsageError(f"--horizon: expected an integer >= 1, got {horizon}")
     console = Console(args.quiet)
+    if args.adapt is not None:
+        if not 0 < args.adapt < 1:
+            raise UsageError(f"--adapt: expected a step size gamma in (0, 1) such as 0.1, got {args.adapt:g}")
+        if not levels or model.loss != "mse":
+            raise UsageError("--adapt: expected --intervals and a point model (loss mse), whose bands are "
+                             f"conformal; this run's model has loss {model.loss}")
     if levels and model.loss == "mse":
-        out = conformal_set(model, s, cov, horizon, levels, config, console)
+        out = conformal_set(model, s, cov, horizon, levels, config, console, args.adapt)
     else:
         out = forecast_set(model, s, cov, horizon, levels)
     text = forecast_csv(s, out, horizon)

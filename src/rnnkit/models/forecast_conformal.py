@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conformal import conformal_intervals, min_residuals
+from .conformal import min_residuals
+from .backtest import _online_conformal
 from .forecast_scaling import history_steps
 
 __all__ = ["own_error_intervals"]
@@ -33,8 +34,8 @@ def _rows(model, horizon: int) -> int:
 
 
 def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origins: int = 40,
-                        past_covariates=None, future_covariates=None, static_covariates=None,
-                        dates=None, ids=None) -> tuple[dict, list[int]]:
+                        adapt: float | None = None, past_covariates=None, future_covariates=None,
+                        static_covariates=None, dates=None, ids=None) -> tuple[dict, list[int]]:
     """Point forecasts after each series and conformal bands from the model's own errors.
 
     Args:
@@ -43,6 +44,10 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
         horizon: steps to forecast.
         levels: interval levels in percent.
         n_origins: calibration origins per series (fewer when a series has no room).
+        adapt: gamma of adaptive conformal inference (None: split conformal): the level of
+            the final band follows the misses of the calibration origins' own bands, each
+            calibrated on the errors observed before it (see
+            :func:`rnnkit.models.backtest.backtest`).
         past_covariates, future_covariates, static_covariates, dates: as for ``predict``,
             per series (known-future ones with their rows for the forecast steps).
         ids: series names for errors.
@@ -63,6 +68,7 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
           "static_covariates": static_covariates, "dates": dates}
     point = model.predict(xs, horizon, **kw)
     res = [[] for _ in xs]                                                # (n_i, h, F) each
+    pred = [[] for _ in xs]
     for j in range(1, n_origins + 1):
         keep = [i for i, x in enumerate(xs) if len(x) - horizon - j + 1 >= first]
         if not keep:
@@ -79,7 +85,8 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
         }
         preds = model.predict([xs[i][:t] for i, t in zip(keep, ts)], horizon, **sub)
         for i, t, p in zip(keep, ts, preds):
-            res[i].append(xs[i][t:t + horizon] - np.asarray(p).reshape(horizon, -1))
+            pred[i].append(np.asarray(p, dtype=np.float64).reshape(horizon, -1))
+            res[i].append(xs[i][t:t + horizon] - pred[i][-1])
     out = {"point": [np.asarray(p).reshape(horizon, -1) for p in point]}
     for i, r in enumerate(res):
         if len(r) < need:
@@ -89,8 +96,14 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
                              f"steps); {max(levels):g}% intervals need {need}; hint: a longer "
                              "history, a shorter horizon or a lower level, or train with --loss "
                              "quantile or gaussian")
-        bands = conformal_intervals(np.stack(r), out["point"][i], levels)
-        for key, v in bands.items():
-            if key != "forecast":
-                out.setdefault(key, []).append(v)
+        # the calibration origins oldest first, then the forecast from the series' end (its
+        # truth unknown): its band is calibrated online on everything observed by then
+        T, n = len(xs[i]), len(r)
+        origins = np.arange(T - horizon - n + 1, T - horizon + 1).tolist() + [T]
+        p_all = np.stack(pred[i][::-1] + [out["point"][i]])                  # (n + 1, h, F)
+        truth = np.concatenate([p_all[:-1] + np.stack(r[::-1]), np.full((1,) + p_all.shape[1:], np.nan)])
+        bands = _online_conformal(truth, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
+        for lv, (lo, hi) in bands.items():
+            out.setdefault(f"lo_{lv:g}", []).append(lo[-1])
+            out.setdefault(f"hi_{lv:g}", []).append(hi[-1])
     return out, [len(r) for r in res]
