@@ -242,3 +242,8 @@ def test_cli_backtest_of_a_run_folder_rebuilds_the_model_from_its_settings(tmp_p
     out = capsys.readouterr().out
     assert "25 origins" in out and "cover80%" in out and "cover95%" not in out
     assert {"rnnkit", "naive", "seasonal_naive"} <= {line.split()[0] for line in out.splitlines()[2:5]}
+    # the rebuilt model holds out the validation part training held out, for early stopping
+    from rnnkit.cli.backtest import _config
+
+    config, model, _ = _config(str(run), str(data))
+    assert config.val_fraction > 0 and model.validation_fraction == config.val_fraction

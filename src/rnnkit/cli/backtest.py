@@ -98,7 +98,8 @@ def _config(source: str, data: str | None):
     if data is not None:
         config = dataclasses.replace(config, data=data, format=None)
     if saved is not None:  # a fresh model with the run's settings (the saved weights are not used)
-        return config, type(saved)(**saved.get_params()), False
+        params = dict(saved.get_params(), validation_fraction=0.0 if config.val_data else config.val_fraction)
+        return config, type(saved)(**params), False  # the validation part training held out, too
     return config, None, with_model
 
 
