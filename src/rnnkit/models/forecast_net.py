@@ -100,9 +100,10 @@ class ForecastNet(BatchProtocol, Module):
             recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
         self.head = self.add_module("head", Linear(hidden_size, steps * features * self.per_target,
                                                    dtype=dtype, rng=rng))
-        # The head starts at zero: the first forecasts are the scaled series' centre (with a
-        # seasonal difference, seasonal naive plus the mean yearly change), and training
-        # moves away from that baseline only as far as the data supports.
+        # The head starts at zero: the first forecasts are the scaled series' centre (with
+        # deseason+diff, the drift forecast plus the average season; with a seasonal
+        # difference, seasonal naive plus the mean yearly change), and training moves away
+        # from that baseline only as far as the data supports.
         for p in self.head.parameters().values():
             p[...] = 0.0
         self.dtype = self.rnn.dtype
