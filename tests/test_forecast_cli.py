@@ -238,3 +238,21 @@ def infer_settings_transform(cfg, s, notes):
     from rnnkit.cli.tasks.forecast_data import infer_settings
 
     return infer_settings(s, cfg, notes)["target_transform"]
+
+
+def test_the_clis_model_on_plain_arrays_is_the_one_training_builds():
+    """ForecastTask.model_for_arrays (what rnnkit backtest and the benchmark fit): the
+    transform the data asks for, and the validation part training holds out."""
+    import numpy as np
+
+    from rnnkit.cli.task_configs import ForecastConfig
+    from rnnkit.cli.tasks import TASKS
+
+    t = np.arange(240.0)
+    trending = (10 * np.sin(2 * np.pi * t / 12) + 0.5 * t)[:, None]
+    model = TASKS["forecast"].model_for_arrays(ForecastConfig(period=12, val_fraction=0.15), [trending])
+    p = model.get_params()
+    assert p["target_transform"] == "deseason+diff" and p["window"] == 24 and p["horizon"] == 12
+    assert p["validation_fraction"] == 0.15
+    model = TASKS["forecast"].model_for_arrays(ForecastConfig(val_data="v.csv"), [trending])
+    assert model.get_params()["validation_fraction"] == 0.0      # a separate file validates instead
