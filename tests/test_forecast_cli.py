@@ -256,3 +256,15 @@ def test_the_clis_model_on_plain_arrays_is_the_one_training_builds():
     assert p["validation_fraction"] == 0.15
     model = TASKS["forecast"].model_for_arrays(ForecastConfig(val_data="v.csv"), [trending])
     assert model.get_params()["validation_fraction"] == 0.0      # a separate file validates instead
+
+
+def test_auto_transform_is_decided_on_the_training_part_alone(tmp_path, capsys):
+    """31 months: 24 before the test part, 21 before the validation part too, fewer than the
+    2 seasons deseason needs, so the default falls back to seasonal_diff and trains."""
+    import numpy as np
+
+    rows = ["date,y"] + [f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{10 + np.sin(i / 2):.3f}" for i in range(31)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    code, _, err = rnnkit(capsys, "train", "forecast", "--data", tmp_path / "s.csv", "--out", tmp_path / "r",
+                          "--window", 4, "--horizon", 2, "--hidden-size", 4, "--epochs", 1, "--no-plots")
+    assert code == 0 and "target transform seasonal_diff" in err, err

@@ -80,7 +80,8 @@ def seasonal_indices(x, period, name="series"):
     T, m = len(x), period
     if T < 2 * m:
         raise ValueError(f"{name}: target_transform 'deseason' needs at least 2 seasons of "
-                         f"history ({2 * m} steps), got {T}")
+                         f"history ({2 * m} steps), got {T}; hint: a longer series, or "
+                         "'seasonal_diff' (one season)")
     if m == 1:
         return np.zeros((1, x.shape[1]))
     # centred moving average: m steps for odd m, 2 x m (weights 1/2m at the ends) for even m

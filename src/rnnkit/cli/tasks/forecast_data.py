@@ -142,7 +142,9 @@ def infer_settings(s, config, notes: list) -> dict:
     horizon = config.horizon if config.horizon is not None else (period or 1)
     transform = config.target_transform
     if transform == "auto":
-        keep = 1.0 - getattr(config, "test_fraction", 0.0)  # decided on the training part only
+        # decided on the training part only (before the validation and test parts)
+        keep = 1.0 - getattr(config, "test_fraction", 0.0) - (
+            0.0 if getattr(config, "val_data", None) else getattr(config, "val_fraction", 0.0))
         train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
         transform = auto_transform(train, period)
         why = {"deseason": "the average season taken out", "seasonal_diff": "differences a season "
