@@ -59,6 +59,9 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
     Raises:
         ValueError: a series with too few origins for a level (named, with the count).
     """
+    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
+                              or not 0 < adapt < 1):
+        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.1, or None, got {adapt!r}")
     xs = [np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in series]
     names = ids if ids is not None else [str(i) for i in range(len(xs))]
     need = max(min_residuals(lv) for lv in levels)
@@ -94,14 +97,15 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
             raise ValueError(f"intervals: {who} leaves room for {len(r)} calibration origin(s) "
                              f"(shortest history {first}, horizon {horizon}, {len(xs[i])} "
                              f"steps); {max(levels):g}% intervals need {need}; hint: a longer "
-                             "history, a shorter horizon or a lower level, or train with --loss "
-                             "quantile or gaussian")
+                             "history, a shorter horizon or a lower level, or a model with loss "
+                             "'quantile' or 'gaussian'")
         # the calibration origins oldest first, then the forecast from the series' end (its
         # truth unknown): its band is calibrated online on everything observed by then
         T, n = len(xs[i]), len(r)
         origins = np.arange(T - horizon - n + 1, T - horizon + 1).tolist() + [T]
         p_all = np.stack(pred[i][::-1] + [out["point"][i]])                  # (n + 1, h, F)
-        truth = np.concatenate([p_all[:-1] + np.stack(r[::-1]), np.full((1,) + p_all.shape[1:], np.nan)])
+        truth = np.concatenate([p_all[:-1] + np.stack(r[::-1]),                # y = yhat + r
+                                np.full((1,) + p_all.shape[1:], np.nan)])
         bands = _online_conformal(truth, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
         for lv, (lo, hi) in bands.items():
             out.setdefault(f"lo_{lv:g}", []).append(lo[-1])
