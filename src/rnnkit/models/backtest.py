@@ -36,7 +36,8 @@ from .base import check_int_param
 from .conformal import check_levels, conformal_offsets, min_residuals
 from .forecast_baselines import make_baseline
 
-__all__ = ["BacktestResult", "backtest", "fill_history", "rolling_origins", "rolling_residuals"]
+__all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins",
+           "rolling_residuals"]
 
 WINDOWS = ("expanding", "sliding")
 
@@ -159,7 +160,7 @@ class BacktestResult:
         (see :func:`backtest` for the arguments)."""
         lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window,
                                                            adapt, len(self.origins))
-        intervals = {name: _online_conformal(self.truth, fc, self.origins, lv, interval_method,
+        intervals = {name: online_conformal(self.truth, fc, self.origins, lv, interval_method,
                                              calibration_window, adapt)
                      for name, fc in self.forecasts.items()} if lv else {}
         return dataclasses.replace(self, intervals=intervals)
@@ -287,7 +288,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
         levels: conformal interval levels in percent (empty: none).
         calibration_window: calibrate each band on at most this many latest residuals.
         adapt: gamma of adaptive conformal inference (e.g. 0.05; None: off): each band's
-            level moves with the misses of the earlier bands (see :func:`_online_conformal`).
+            level moves with the misses of the earlier bands (see :func:`online_conformal`).
         missing: "error" on NaN in the series, or "interpolate" (see the module docstring).
         columns: names of the F series, for tables.
         progress: ``f(i, N)`` called after each origin.
@@ -347,7 +348,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
             progress(i + 1, len(origins))
     if np.any(~np.isfinite(scales) | (scales <= 0)):
         raise ValueError("series: a history with no change at all (MASE scale 0); cannot score it")
-    intervals = {name: _online_conformal(truth, fc[name], origins, lv, interval_method,
+    intervals = {name: online_conformal(truth, fc[name], origins, lv, interval_method,
                                          calibration_window, adapt) for name in named} if lv else {}
     return BacktestResult(origins, truth, fc, intervals, scales, m, univariate,
                           np.asarray(fit_origins), list(columns))
@@ -368,8 +369,13 @@ def _check_calibration(levels, method, cal_window, adapt, n_origins):
     return lv, cal_window, adapt
 
 
-def _online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):
+def online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):
     """{level: (lo, hi)} (N, h, F): bands from earlier origins' observed residuals only.
+
+    truth, pred (N, h, F) at the increasing ``origins`` (N,) (truth NaN where unknown);
+    ``method`` "absolute" or "signed"; ``cal_window`` the latest residuals to use (None:
+    all). The band at origin t_i, step k, is calibrated on the step-k residuals of origins
+    t_j with t_j + k + 1 <= t_i.
 
     With ``adapt`` = gamma > 0 each band's level follows adaptive conformal inference
     (Gibbs and Candes 2021): alpha_i = alpha + gamma * sum_j (alpha - miss_j) over the

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conformal import min_residuals
-from .backtest import _online_conformal
+from .backtest import online_conformal
 from .forecast_scaling import history_steps
 
 __all__ = ["own_error_intervals"]
@@ -106,7 +106,7 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
         p_all = np.stack(pred[i][::-1] + [out["point"][i]])                  # (n + 1, h, F)
         truth = np.concatenate([p_all[:-1] + np.stack(r[::-1]),                # y = yhat + r
                                 np.full((1,) + p_all.shape[1:], np.nan)])
-        bands = _online_conformal(truth, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
+        bands = online_conformal(truth, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
         for lv, (lo, hi) in bands.items():
             out.setdefault(f"lo_{lv:g}", []).append(lo[-1])
             out.setdefault(f"hi_{lv:g}", []).append(hi[-1])
