@@ -11,3 +11,15 @@ def assert_close(a, b, tol):
     assert a.shape == b.shape, (a.shape, b.shape)
     err = np.max(np.abs(a - b) / (1.0 + np.abs(b)))
     assert err < tol, err
+
+
+def onnx_session(path):
+    """An onnxruntime session on the CPU for the graph at ``path``, after the ONNX checker's
+    full check (quiet logs)."""
+    import onnx
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
