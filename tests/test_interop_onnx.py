@@ -2,7 +2,8 @@
 
 Every graph passes ``onnx.checker.check_model(full_check=True)``; onnxruntime's outputs
 equal rnnkit's forward to 1e-5 (float32) on a seeded grid of layer configurations with
-ragged lengths and initial states, and for each model kind.
+ragged lengths and initial states, and for each model kind (the Forecaster's graph and
+its metadata: test_interop_onnx_forecaster.py).
 """
 
 import itertools
