@@ -38,8 +38,8 @@ def parse_levels(text: str | None) -> tuple:
     return tuple(int(lv) if lv.is_integer() else lv for lv in levels)
 
 
-def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
-    """Forecasts of every series of ``s``: ``{"point": [(h, F)...], "lo_80": [...], ...}``."""
+def _check_histories(model, s) -> None:
+    """Every series of ``s`` is long enough for the model to forecast from (one-line error)."""
     from ..models.forecast_scaling import history_steps
 
     need = history_steps(model.parts_, model.period_, model.window)
@@ -48,13 +48,18 @@ def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
             who = f"series {key!r}" if len(s.ids) > 1 else "the history"
             raise CliError(f"{who} has {len(x)} steps; the model reads a window of {need}; hint: "
                            "pass a longer series with --data")
-    kw = {"dates": s.dates}
-    if cov.past is not None:
-        kw["past_covariates"] = cov.past
-    if cov.future is not None:
-        kw["future_covariates"] = cov.future
-    if cov.static is not None:
-        kw["static_covariates"] = cov.static
+
+
+def _inputs(s, cov) -> dict:
+    """predict's keyword arguments besides the histories: dates and covariates."""
+    return {"dates": s.dates, "past_covariates": cov.past, "future_covariates": cov.future,
+            "static_covariates": cov.static}
+
+
+def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
+    """Forecasts of every series of ``s``: ``{"point": [(h, F)...], "lo_80": [...], ...}``."""
+    _check_histories(model, s)
+    kw = _inputs(s, cov)
     if levels:
         out = model.predict_intervals(list(s.values), horizon, levels=levels, **kw)
     else:
@@ -67,11 +72,10 @@ def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=No
     origins of each series (:mod:`rnnkit.models.forecast_conformal`)."""
     from ..models.forecast_conformal import own_error_intervals
 
-    forecast_set(model, s, cov, horizon)                  # the history checks, named alike
+    _check_histories(model, s)
     try:
-        out, used = own_error_intervals(model, list(s.values), horizon, levels, adapt=adapt, dates=s.dates,
-                                        past_covariates=cov.past, future_covariates=cov.future,
-                                        static_covariates=cov.static, ids=s.ids)
+        out, used = own_error_intervals(model, list(s.values), horizon, levels, adapt=adapt, ids=s.ids,
+                                        **_inputs(s, cov))
     except ValueError as exc:
         raise CliError(f"--intervals: {str(exc).removeprefix('intervals: ')}") from None
     span = max(used) + horizon - 1                        # steps whose errors calibrate
