@@ -80,6 +80,7 @@ def _config(source: str, data: str | None):
     from .task_configs import ForecastConfig
     from .runs import Run
     from .tasks import TASKS
+    from .tasks.forecast_data import held_out_share
 
     path, saved = Path(source), None
     if source == "baselines":
@@ -98,7 +99,7 @@ def _config(source: str, data: str | None):
     if data is not None:
         config = dataclasses.replace(config, data=data, format=None)
     if saved is not None:  # a fresh model with the run's settings (the saved weights are not used)
-        params = dict(saved.get_params(), validation_fraction=0.0 if config.val_data else config.val_fraction)
+        params = dict(saved.get_params(), validation_fraction=held_out_share(config))
         return config, type(saved)(**params), False  # the validation part training held out, too
     return config, None, with_model
 

@@ -15,7 +15,7 @@ from ..task_configs import ForecastConfig
 from .. import sources
 from .._base import CliError
 from .base import Task, TaskData, result_line
-from .forecast_data import as_series_set, covariates, infer_settings, split
+from .forecast_data import as_series_set, covariates, held_out_share, infer_settings, split
 
 
 class SeriesData(TaskData):
@@ -87,7 +87,7 @@ class ForecastTask(Task):
 
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
         return super().build_model(config, None).set_params(
-            **settings, validation_fraction=0.0 if config.val_data else config.val_fraction)
+            **settings, validation_fraction=held_out_share(config))
 
     def fit(self, model, data: TaskData, config) -> None:
         ex = data.extra

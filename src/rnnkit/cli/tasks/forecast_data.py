@@ -104,6 +104,12 @@ def wanders(values) -> bool:
     return bool(ratios) and float(np.median(ratios)) < 0.5
 
 
+def held_out_share(config) -> float:
+    """The share of each series training holds out for validation: ``val_fraction``, or 0
+    when a separate ``val_data`` file validates instead."""
+    return 0.0 if getattr(config, "val_data", None) else getattr(config, "val_fraction", 0.0)
+
+
 def auto_transform(train, period) -> str:
     """The target transform ``--target-transform auto`` picks from the training parts:
     ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
@@ -143,8 +149,7 @@ def infer_settings(s, config, notes: list) -> dict:
     transform = config.target_transform
     if transform == "auto":
         # decided on the training part only (before the validation and test parts)
-        keep = 1.0 - getattr(config, "test_fraction", 0.0) - (
-            0.0 if getattr(config, "val_data", None) else getattr(config, "val_fraction", 0.0))
+        keep = 1.0 - getattr(config, "test_fraction", 0.0) - held_out_share(config)
         train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
         transform = auto_transform(train, period)
         why = {"deseason": "the average season taken out", "seasonal_diff": "differences a season "
