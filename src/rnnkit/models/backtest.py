@@ -33,7 +33,7 @@ import numpy as np
 
 from . import forecast_metrics as fm
 from .base import check_int_param
-from .conformal import check_levels, conformal_offsets, min_residuals
+from .conformal import check_adapt, check_levels, conformal_offsets, min_residuals
 from .forecast_baselines import make_baseline
 
 __all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins",
@@ -363,10 +363,7 @@ def _check_calibration(levels, method, cal_window, adapt, n_origins):
                          f"on, got {n_origins}; hint: more origins (n_origins, step) or levels=()")
     if cal_window is not None:
         cal_window = check_int_param("calibration_window", cal_window)
-    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
-                              or not 0 < adapt < 1):
-        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.05, or None, got {adapt!r}")
-    return lv, cal_window, adapt
+    return lv, cal_window, check_adapt(adapt)
 
 
 def online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-__all__ = ["check_levels", "conformal_intervals", "conformal_offsets", "min_residuals"]
+__all__ = ["check_adapt", "check_levels", "conformal_intervals", "conformal_offsets", "min_residuals"]
 
 METHODS = ("absolute", "signed")
 
@@ -47,6 +47,14 @@ def check_levels(levels) -> tuple[float, ...]:
         if not 0 < v < 100:
             raise ValueError(f"levels: expected percentages strictly between 0 and 100, got {v:g}")
     return out
+
+
+def check_adapt(adapt):
+    """The step gamma of adaptive conformal inference: None (off) or a number in (0, 1)."""
+    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
+                              or not 0 < adapt < 1):
+        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.1, or None, got {adapt!r}")
+    return adapt
 
 
 def _key(level: float) -> str:

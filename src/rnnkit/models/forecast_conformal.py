@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conformal import min_residuals
+from .conformal import check_adapt, min_residuals
 from .backtest import online_conformal
 from .forecast_scaling import history_steps
 
@@ -59,9 +59,7 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
     Raises:
         ValueError: a series with too few origins for a level (named, with the count).
     """
-    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
-                              or not 0 < adapt < 1):
-        raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.1, or None, got {adapt!r}")
+    check_adapt(adapt)
     xs = [np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in series]
     names = ids if ids is not None else [str(i) for i in range(len(xs))]
     need = max(min_residuals(lv) for lv in levels)
@@ -70,7 +68,7 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
     kw = {"past_covariates": past_covariates, "future_covariates": future_covariates,
           "static_covariates": static_covariates, "dates": dates}
     point = model.predict(xs, horizon, **kw)
-    res = [[] for _ in xs]                                                # (n_i, h, F) each
+    truth = [[] for _ in xs]                              # per series, latest origin first: (h, F) each
     pred = [[] for _ in xs]
     for j in range(1, n_origins + 1):
         keep = [i for i, x in enumerate(xs) if len(x) - horizon - j + 1 >= first]
@@ -89,25 +87,25 @@ def own_error_intervals(model, series, horizon: int, levels=(80, 95), *, n_origi
         preds = model.predict([xs[i][:t] for i, t in zip(keep, ts)], horizon, **sub)
         for i, t, p in zip(keep, ts, preds):
             pred[i].append(np.asarray(p, dtype=np.float64).reshape(horizon, -1))
-            res[i].append(xs[i][t:t + horizon] - pred[i][-1])
+            truth[i].append(xs[i][t:t + horizon])
     out = {"point": [np.asarray(p).reshape(horizon, -1) for p in point]}
-    for i, r in enumerate(res):
-        if len(r) < need:
+    used = [len(y) for y in truth]
+    for i, n in enumerate(used):
+        if n < need:
             who = f"series {names[i]!r}" if len(xs) > 1 else "the series"
-            raise ValueError(f"intervals: {who} leaves room for {len(r)} calibration origin(s) "
+            raise ValueError(f"intervals: {who} leaves room for {n} calibration origin(s) "
                              f"(shortest history {first}, horizon {horizon}, {len(xs[i])} "
                              f"steps); {max(levels):g}% intervals need {need}; hint: a longer "
                              "history, a shorter horizon or a lower level, or a model with loss "
                              "'quantile' or 'gaussian'")
         # the calibration origins oldest first, then the forecast from the series' end (its
         # truth unknown): its band is calibrated online on everything observed by then
-        T, n = len(xs[i]), len(r)
+        T = len(xs[i])
         origins = np.arange(T - horizon - n + 1, T - horizon + 1).tolist() + [T]
         p_all = np.stack(pred[i][::-1] + [out["point"][i]])                  # (n + 1, h, F)
-        truth = np.concatenate([p_all[:-1] + np.stack(r[::-1]),                # y = yhat + r
-                                np.full((1,) + p_all.shape[1:], np.nan)])
-        bands = online_conformal(truth, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
+        y_all = np.stack(truth[i][::-1] + [np.full_like(out["point"][i], np.nan)])
+        bands = online_conformal(y_all, p_all, np.array(origins), tuple(levels), "absolute", None, adapt)
         for lv, (lo, hi) in bands.items():
             out.setdefault(f"lo_{lv:g}", []).append(lo[-1])
             out.setdefault(f"hi_{lv:g}", []).append(hi[-1])
-    return out, [len(r) for r in res]
+    return out, used
