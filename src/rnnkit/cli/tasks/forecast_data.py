@@ -114,18 +114,16 @@ def auto_transform(train, period) -> str:
     """The target transform ``--target-transform auto`` picks from the training parts:
     ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
     top when what is left wanders (:func:`wanders`)."""
-    from ...models.forecast_scaling import seasonal_indices
+    from ...models.backtest import fill_history
+    from ...models.forecast_scaling import transform_forward
 
     if period and train and all(len(v) >= 2 * period for v in train):
         left = []
         for v in train:
             v = np.asarray(v, dtype=np.float64).reshape(len(v), -1)
-            i = np.arange(len(v))
-            ok = np.isfinite(v).all(axis=1)
-            if ok.sum() < 2 * period:
+            if np.isfinite(v).all(axis=1).sum() < 2 * period:
                 return "seasonal_diff"
-            filled = np.stack([np.interp(i, i[ok], col[ok]) for col in v.T], axis=1)
-            left.append(filled - seasonal_indices(filled, period)[i % period])
+            left.append(transform_forward(fill_history(v), ("deseason",), period)[1])
         return "deseason+diff" if wanders(left) else "deseason"
     if period:
         return "seasonal_diff"
