@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._data import Batch, rank_batches
-from .base import BaseEstimator, check_choice, check_int_param
+from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .forecast_covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
 from .forecast_inputs import as_series_list, from_pandas, to_pandas
 from .forecast_loop import Prepared, forecast
@@ -74,9 +74,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         check_choice("strategy", self.strategy, ("recursive", "direct"))
         check_choice("scaling", self.scaling, SCALINGS)
         check_choice("loss", self.loss, LOSSES)
-        v = self.validation_fraction
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
-            raise ValueError(f"validation_fraction: expected a number in [0, 1), got {v!r}")
+        check_float_param("validation_fraction", self.validation_fraction, high=1.0, high_open=True)
         check_int_param("period", self.period, allow_none=True)
         q = self.quantiles
         if (not isinstance(q, (tuple, list)) or not q
