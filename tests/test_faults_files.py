@@ -13,10 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fault_util import cli, edit_manifest, fuzz, npy_header, one_line_error, read_entries, tally, write_entries
+from linreg import LinReg
 from rnnkit.models import SequenceClassifier, load_model
-from rnnkit.nn import Linear
-from rnnkit.nn.losses import mse
-from rnnkit.nn.module import Module
 from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
@@ -35,24 +33,11 @@ def model_bytes(tmp_path_factory):
     return path.read_bytes(), model.net_.state_dict(), model.get_params()
 
 
-class Lin(Module):
-    def __init__(self, seed=0):
-        super().__init__()
-        self.lin = self.add_module("lin", Linear(3, 1, dtype="float64", rng=np.random.default_rng(seed)))
-
-    def loss_and_grad(self, batch):
-        X, y = batch
-        pred, cache = self.lin.forward(X)
-        loss, dpred = mse(pred, y)
-        self.lin.backward(dpred, cache)
-        return loss
-
-
 @pytest.fixture(scope="module")
 def trainer_bytes(tmp_path_factory):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(32, 3))
-    trainer = Trainer(Lin(), TrainConfig(epochs=1, progress=False))
+    trainer = Trainer(LinReg(), TrainConfig(epochs=1, progress=False))
     trainer.fit([(X[:16], X[:16, :1]), (X[16:], X[16:, :1])])
     path = tmp_path_factory.mktemp("trainer") / "trainer.npz"
     trainer.save(path)
@@ -129,7 +114,7 @@ def test_damaged_trainer_checkpoints_are_refused_or_harmless(tmp_path, trainer_b
     path = tmp_path / "trainer.npz"
     path.write_bytes(bytes(buf))
     try:
-        trainer = Trainer.load(path, Lin(seed=9))
+        trainer = Trainer.load(path, LinReg(seed=9))
     except CheckpointError as exc:
         assert "\n" not in str(exc)
         tally("trainer checkpoints: truncated or bit flips", "refused")
