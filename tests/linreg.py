@@ -1,5 +1,5 @@
 """A linear regression speaking the Trainer's protocol: the smallest model the training,
-resume and fault tests share. Batches are (X (N, I), y (N, 1)), float64."""
+resume and fault tests share, with its data. Batches are (X (N, I), y (N, 1)), float64."""
 
 import numpy as np
 
@@ -26,3 +26,19 @@ class LinReg(Module):
         X, y = batch
         pred, _ = self.lin.forward(X)
         return mse(pred, y)[0] * y.size, y.size
+
+
+def linear_data(n=64, seed=1):
+    """(X (n, 3), y (n, 1)): y = X [1.5, -2, 0.5]^T + 0.3, no noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
+
+
+def batches_of(X, y, size=16):
+    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
+
+
+def params(model):
+    """A copy of every parameter, by name."""
+    return {k: v.copy() for k, v in model.state_dict().items()}

@@ -13,7 +13,7 @@ from rnnkit.nn.losses import mse
 from rnnkit.nn.module import Module
 from rnnkit.train import TrainConfig, Trainer, TrainingError
 from rnnkit.train.divergence import DivergenceWarning
-from linreg import LinReg
+from linreg import LinReg, batches_of, linear_data, params
 
 
 
@@ -36,20 +36,6 @@ class ReluRNN(Module):
         dout[-1] = self.head.backward(dpred, hc)
         self.rnn.backward(dout, None, rc)
         return loss
-
-
-def params(model):
-    return {k: v.copy() for k, v in model.state_dict().items()}
-
-
-def linear_data(n=64, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    return X, X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
-
-
-def batches_of(X, y, size=16):
-    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
 
 
 def seq_batches(n_batches=6, seed=0):

@@ -14,7 +14,7 @@ from rnnkit.nn.module import Module
 from rnnkit.nn import LSTM, Embedding, Linear
 from rnnkit.train.progress import ProgressBar, format_duration
 from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
-from linreg import LinReg
+from linreg import LinReg, batches_of, linear_data, params
 
 
 
@@ -49,20 +49,6 @@ class SeqReg(Module):
         self.modes.append(("val", self.training))
         X, y = batch
         return mse(self.predict(X), y)[0] * y.size, y.size
-
-
-def linear_data(n=64, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    return X, X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
-
-
-def batches_of(X, y, size=16):
-    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
-
-
-def params(model):
-    return {k: v.copy() for k, v in model.state_dict().items()}
 
 
 # -- config ------------------------------------------------------------------------------
