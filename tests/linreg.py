@@ -1,5 +1,6 @@
-"""A linear regression speaking the Trainer's protocol: the smallest model the training,
-resume and fault tests share, with its data. Batches are (X (N, I), y (N, 1)), float64."""
+"""The small models the training, resume, fault and diagnostics tests share, speaking the
+Trainer's protocol: a linear regression with its data (batches (X (N, I), y (N, 1)),
+float64), and a recurrent regressor on the last step (batches (X (T, B, I), y (B, 1)))."""
 
 import numpy as np
 
@@ -26,6 +27,33 @@ class LinReg(Module):
         X, y = batch
         pred, _ = self.lin.forward(X)
         return mse(pred, y)[0] * y.size, y.size
+
+
+class LastStepRegressor(Module):
+    """A many-to-one regressor: recurrent layer -> Linear on the last step -> MSE."""
+
+    def __init__(self, layer, rng):
+        super().__init__()
+        self.rnn = self.add_module("rnn", layer)
+        self.head = self.add_module("head", Linear(layer.hidden_size, 1, dtype=layer.dtype, rng=rng))
+
+    def predict(self, x):
+        out, _, _ = self.rnn.forward(x)
+        return self.head.forward(out[-1])[0]
+
+    def loss_and_grad(self, batch):
+        x, y = batch
+        out, _, cache = self.rnn.forward(x)
+        pred, hc = self.head.forward(out[-1])
+        loss, dpred = mse(pred, y)
+        dout = np.zeros_like(out)
+        dout[-1] = self.head.backward(dpred, hc)
+        self.rnn.backward(dout, None, cache)
+        return loss
+
+    def evaluate_batch(self, batch):
+        x, y = batch
+        return mse(self.predict(x), y)[0] * len(y), len(y)
 
 
 def linear_data(n=64, seed=1):

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from gradcheck_util import rel_error
+from linreg import LastStepRegressor
 from rnnkit.diagnostics import (DiagnosticsMonitor, GradFlow, GradientWarning, Thresholds, activation_html,
                                 check_flow, check_grad_norms, check_loss, check_saturation, correlations,
                                 decay_ratio, gate_saturation, grad_norms, hidden_activations,
                                 interpretable_cells_html, largest_singular_value, memory_horizon, rank_cells,
                                 read_grad_flow, recurrent_weight_health, set_recording, spectral_radius,
                                 text_features, update_norms, write_report)
-from rnnkit.nn.losses import mse
-from rnnkit.nn.module import Module
 from rnnkit.nn import GRU, LSTM, RNN, Linear
 
 MAKERS = {"rnn_tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k), "lstm": LSTM, "gru": GRU}
@@ -87,34 +86,9 @@ def test_per_step_norms_equal_finite_differences(cell):
             assert rel_error(flow["c_l0"][t], num_c) < 1e-7, (t, flow["c_l0"][t], num_c)
 
 
-class _LastStep(Module):
-    """A many-to-one regressor: recurrent layer -> Linear on the last step -> MSE."""
-
-    def __init__(self, layer, rng):
-        super().__init__()
-        self.rnn = self.add_module("rnn", layer)
-        self.head = self.add_module("head", Linear(layer.hidden_size, 1, dtype=layer.dtype, rng=rng))
-
-    def loss_and_grad(self, batch):
-        x, y = batch
-        out, _, cache = self.rnn.forward(x)
-        pred, hc = self.head.forward(out[-1])
-        loss, dpred = mse(pred, y)
-        dout = np.zeros_like(out)
-        dout[-1] = self.head.backward(dpred, hc)
-        self.rnn.backward(dout, None, cache)
-        return loss
-
-    def evaluate_batch(self, batch):
-        x, y = batch
-        out, _, _ = self.rnn.forward(x)
-        pred, _ = self.head.forward(out[-1])
-        return mse(pred, y)[0] * len(y), len(y)
-
-
 def _scaled_rnn(scale, T=30, H=12, seed=0, input_scale=1.0, bias=True):
     rng = np.random.default_rng(seed)
-    net = _LastStep(RNN(2, H, bias=bias, dtype="float64", rng=rng), rng)
+    net = LastStepRegressor(RNN(2, H, bias=bias, dtype="float64", rng=rng), rng)
     q, _ = np.linalg.qr(rng.standard_normal((H, H)))
     net.rnn.parameters()["weight_hh_l0"][...] = scale * q          # rho(W_hh) = scale exactly
     x = input_scale * rng.standard_normal((T, 8, 2))
@@ -149,7 +123,7 @@ def test_spectral_radius_and_singular_value_match_numpy():
 def test_weight_health_per_gate_block(cell):
     rng = np.random.default_rng(3)
     H = 5
-    net = _LastStep(MAKERS[cell](3, H, num_layers=2, dtype="float64", rng=rng), rng)
+    net = LastStepRegressor(MAKERS[cell](3, H, num_layers=2, dtype="float64", rng=rng), rng)
     health = recurrent_weight_health(net)
     assert sorted(health) == ["rnn.weight_hh_l0", "rnn.weight_hh_l1"]
     for name, entry in health.items():

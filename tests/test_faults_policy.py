@@ -9,33 +9,19 @@ import pytest
 
 from rnnkit.models import SequenceRegressor
 from rnnkit.nn import RNN, Linear, NonFiniteError
-from rnnkit.nn.losses import mse
-from rnnkit.nn.module import Module
 from rnnkit.train import TrainConfig, Trainer, TrainingError
 from rnnkit.train.divergence import DivergenceWarning
-from linreg import LinReg, batches_of, linear_data, params
+from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
 
 
 
-class ReluRNN(Module):
+class ReluRNN(LastStepRegressor):
     """A ReLU RNN regressing the last step: unbounded, so a huge learning rate overflows."""
 
     def __init__(self, seed=0):
-        super().__init__()
         rng = np.random.default_rng(seed)
-        self.rnn = self.add_module("rnn", RNN(2, 8, nonlinearity="relu", dtype="float32", rng=rng))
-        self.head = self.add_module("head", Linear(8, 1, dtype="float32", rng=rng))
-
-    def loss_and_grad(self, batch):
-        X, y = batch
-        out, _, rc = self.rnn.forward(X)
-        pred, hc = self.head.forward(out[-1])
-        loss, dpred = mse(pred, y)
-        dout = np.zeros_like(out)
-        dout[-1] = self.head.backward(dpred, hc)
-        self.rnn.backward(dout, None, rc)
-        return loss
+        super().__init__(RNN(2, 8, nonlinearity="relu", dtype="float32", rng=rng), rng)
 
 
 def seq_batches(n_batches=6, seed=0):

@@ -9,46 +9,33 @@ import pytest
 
 from rnnkit.train.bptt import TBPTT
 from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
-from rnnkit.nn.losses import cross_entropy, mse
+from rnnkit.nn.losses import cross_entropy
 from rnnkit.nn.module import Module
 from rnnkit.nn import LSTM, Embedding, Linear
 from rnnkit.train.progress import ProgressBar, format_duration
 from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
-from linreg import LinReg, batches_of, linear_data, params
+from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
 
 
 
-class SeqReg(Module):
-    """Stacked LSTM with dropout and recurrent dropout, regression on the last step."""
+class SeqReg(LastStepRegressor):
+    """Stacked LSTM with dropout and recurrent dropout, regression on the last step; it
+    records the mode (train or eval) of every training and validation batch."""
 
     def __init__(self, seed=0, dropout=0.5, recurrent_dropout=0.3):
-        super().__init__()
         rng = np.random.default_rng(seed)
-        self.rnn = self.add_module("rnn", LSTM(2, 6, 2, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                                               dtype="float64", rng=rng))
-        self.head = self.add_module("head", Linear(6, 1, dtype="float64", rng=rng))
+        super().__init__(LSTM(2, 6, 2, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                              dtype="float64", rng=rng), rng)
         self.modes = []
 
-    def predict(self, X):
-        out, _, _ = self.rnn.forward(X)
-        return self.head.forward(out[-1])[0]
-
-    def loss_and_grad(self, batch):
+    def loss_and_grad(self, batch):                    # (T, B, 2), (B, 1)
         self.modes.append(("train", self.training))
-        X, y = batch                                   # (T, B, 2), (B, 1)
-        out, _, rc = self.rnn.forward(X)
-        pred, hc = self.head.forward(out[-1])
-        loss, dpred = mse(pred, y)
-        dout = np.zeros_like(out)
-        dout[-1] = self.head.backward(dpred, hc)
-        self.rnn.backward(dout, None, rc)
-        return loss
+        return super().loss_and_grad(batch)
 
     def evaluate_batch(self, batch):
         self.modes.append(("val", self.training))
-        X, y = batch
-        return mse(self.predict(X), y)[0] * y.size, y.size
+        return super().evaluate_batch(batch)
 
 
 # -- config ------------------------------------------------------------------------------
