@@ -23,6 +23,7 @@ import warnings
 import zipfile
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from rnnkit.cli import main
 
@@ -35,6 +36,18 @@ def fuzz(n: int):
     return settings(max_examples=max(1, int(n * SCALE)), deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
+
+
+def damage(data, raw: bytes, max_flips: int) -> bytes:
+    """``raw`` truncated at a drawn point, or with 1 to ``max_flips`` drawn bits flipped
+    (``data``: hypothesis' ``st.data()``)."""
+    buf = bytearray(raw)
+    if data.draw(st.booleans(), label="truncate"):
+        return bytes(buf[:data.draw(st.integers(0, len(buf) - 1), label="cut")])
+    for pos, bit in data.draw(st.lists(st.tuples(st.integers(0, len(buf) - 1), st.integers(0, 7)),
+                                       min_size=1, max_size=max_flips), label="flips"):
+        buf[pos] ^= 1 << bit
+    return bytes(buf)
 
 
 def tally(category: str, outcome: str) -> None:

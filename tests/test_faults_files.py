@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fault_util import cli, edit_manifest, fuzz, npy_header, one_line_error, read_entries, tally, write_entries
+from fault_util import cli, damage, edit_manifest, fuzz, npy_header, one_line_error, read_entries, tally, write_entries
 from linreg import LinReg
 from rnnkit.models import SequenceClassifier, load_model
 from rnnkit.train import TrainConfig, Trainer
@@ -104,15 +104,8 @@ def test_bit_flips_in_model_files_are_refused_or_harmless(tmp_path, model_bytes,
 @given(data=st.data())
 def test_damaged_trainer_checkpoints_are_refused_or_harmless(tmp_path, trainer_bytes, data):
     raw, state = trainer_bytes
-    buf = bytearray(raw)
-    if data.draw(st.booleans(), label="truncate"):
-        buf = buf[:data.draw(st.integers(0, len(raw) - 1), label="cut")]
-    else:
-        for pos, bit in data.draw(st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 7)),
-                                           min_size=1, max_size=3), label="flips"):
-            buf[pos] ^= 1 << bit
     path = tmp_path / "trainer.npz"
-    path.write_bytes(bytes(buf))
+    path.write_bytes(damage(data, raw, max_flips=3))
     try:
         trainer = Trainer.load(path, LinReg(seed=9))
     except CheckpointError as exc:

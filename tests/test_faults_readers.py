@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fault_util import cli, fuzz, one_line_error, tally
+from fault_util import cli, damage, fuzz, one_line_error, tally
 from rnnkit.cli._base import CliError
 from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.cli.sources import read_file
@@ -97,14 +97,8 @@ def test_every_sample_reads(tmp_path, kind):
 @pytest.mark.parametrize("kind", KINDS, ids=["-".join(k[:2]) for k in KINDS])
 def test_damaged_bytes(tmp_path, kind, data):
     """Truncation and bit flips anywhere in the file."""
-    raw = bytearray(SAMPLES[kind] if isinstance(SAMPLES[kind], bytes) else SAMPLES[kind].encode())
-    if data.draw(st.booleans(), label="truncate"):
-        raw = raw[:data.draw(st.integers(0, len(raw) - 1), label="cut")]
-    else:
-        for pos, bit in data.draw(st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 7)),
-                                           min_size=1, max_size=4), label="flips"):
-            raw[pos] ^= 1 << bit
-    result = outcome(kind[0], kind[1], _write(tmp_path, kind, bytes(raw)))
+    raw = SAMPLES[kind] if isinstance(SAMPLES[kind], bytes) else SAMPLES[kind].encode()
+    result = outcome(kind[0], kind[1], _write(tmp_path, kind, damage(data, raw, max_flips=4)))
     tally(f"readers: damaged bytes ({kind[1]})", result)
 
 
