@@ -55,11 +55,21 @@ def _manifest(arrays: dict) -> bytes:
                        "arrays": arrays}).encode()
 
 
+def _write_zeros(fh, n: int) -> None:
+    """An .npy member of n float64 zeros, its header then the zeros 8 MiB at a time."""
+    chunk = bytes(8 * 2**20)
+    fh.write(_npy_header((n,)))
+    left = 8 * n
+    while left:
+        part = chunk[:min(left, len(chunk))]
+        fh.write(part)
+        left -= len(part)
+
+
 def large_lying_checkpoint(path: Path, size_gb: float) -> None:
     """A stored checkpoint of ``size_gb`` GB in 4 arrays of zeros, streamed to disk; the
     last array's manifest entry declares one element more than its header."""
     n = int(size_gb * 1e9 / 8 / 4)
-    chunk = bytes(8 * 2**20)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         specs = {}
         for i in range(4):
@@ -67,28 +77,17 @@ def large_lying_checkpoint(path: Path, size_gb: float) -> None:
         zf.writestr("meta.json", _manifest(specs))
         for i in range(4):
             with zf.open(zipfile.ZipInfo(f"a{i}.npy", (1980, 1, 1, 0, 0, 0)), "w", force_zip64=True) as fh:
-                fh.write(_npy_header((n,)))
-                left = 8 * n
-                while left:
-                    part = chunk[:min(left, len(chunk))]
-                    fh.write(part)
-                    left -= len(part)
+                _write_zeros(fh, n)
 
 
 def bomb(path: Path, inflated_gb: float) -> None:
     n = int(inflated_gb * 1e9 / 8)
-    chunk = bytes(8 * 2**20)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr("meta.json", _manifest({"w": {"shape": [n], "dtype": "<f8", "crc32": 0}}))
         info = zipfile.ZipInfo("w.npy", (1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as fh:
-            fh.write(_npy_header((n,)))
-            left = 8 * n
-            while left:
-                part = chunk[:min(left, len(chunk))]
-                fh.write(part)
-                left -= len(part)
+            _write_zeros(fh, n)
 
 
 def declared(path: Path) -> None:
