@@ -1,18 +1,14 @@
 """The training loop: config validation, steps, clipping, non-finite steps, schedules,
-early stopping, callbacks, train/eval modes, grad-flow recording, progress output."""
+early stopping, callbacks, train/eval modes, grad-flow recording (progress output:
+test_train_progress.py; streams: test_train_streams.py)."""
 
-import io
 import math
 
 import numpy as np
 import pytest
 
-from rnnkit.train.bptt import TBPTT
 from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
-from rnnkit.nn.losses import cross_entropy
-from rnnkit.nn.module import Module
-from rnnkit.nn import LSTM, Embedding, Linear
-from rnnkit.train.progress import ProgressBar, format_duration
+from rnnkit.nn import LSTM, Linear
 from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
 from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
@@ -355,113 +351,6 @@ def test_trainer_refuses_bad_arguments_clearly():
         trainer.fit([(X, y)], val=lambda: None)
     with pytest.raises(KeyError, match="epoch metrics have no 'val_acc'"):
         Trainer(LinReg(), TrainConfig(epochs=2, patience=1, monitor="val_acc")).fit([(X, y)], val=[(X, y)])
-
-
-# -- progress ----------------------------------------------------------------------------
-class FakeTTY(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_progress_bar_is_silent_off_a_terminal_and_for_short_runs():
-    t = [0.0]
-    quiet = io.StringIO()
-    bar = ProgressBar(10, stream=quiet, clock=lambda: t[0])
-    for _ in range(10):
-        t[0] += 1.0
-        bar.update(loss=0.5)
-    bar.close()
-    assert quiet.getvalue() == ""
-    tty = FakeTTY()
-    t[0] = 0.0
-    bar = ProgressBar(10, desc="epoch 1/2", stream=tty, delay=1.0, clock=lambda: t[0])
-    t[0] = 0.5
-    bar.update(loss=0.5)
-    assert tty.getvalue() == ""                      # still within the delay
-    t[0] = 2.0
-    bar.update(loss=0.25)
-    line = tty.getvalue()
-    assert line.startswith("\repoch 1/2  2/10 [") and "loss 0.2500" in line and "1.0 steps/s" in line
-    assert "ETA 00:08" in line
-    bar.close("val_loss 0.3")
-    assert tty.getvalue().endswith("val_loss 0.3\n")
-
-
-def test_progress_bar_of_a_run_already_long_shows_at_once_and_rates_only_new_steps():
-    t = [10.0]
-    tty = FakeTTY()
-    bar = ProgressBar(8, stream=tty, visible_from=5.0, initial=4, clock=lambda: t[0])
-    t[0] = 12.0
-    bar.update()
-    assert "5/8 [" in tty.getvalue() and "0.5 steps/s" in tty.getvalue()
-
-
-def test_format_duration():
-    assert [format_duration(s) for s in (0, 75.2, 3725, float("inf"))] == ["00:00", "01:15", "1:02:05", "--:--"]
-
-
-def test_trainer_output_follows_progress_and_log_every(capsys):
-    X, y = linear_data(32)
-    Trainer(LinReg(), TrainConfig(epochs=2, progress=False, log_every=1)).fit(batches_of(X, y))
-    assert capsys.readouterr().err == ""
-    Trainer(LinReg(), TrainConfig(epochs=2, log_every=2)).fit(batches_of(X, y))
-    err = capsys.readouterr().err.splitlines()
-    assert [line.split()[:2] for line in err] == [["step", "2"], ["epoch", "1/2"], ["step", "4"], ["epoch", "2/2"]]
-    Trainer(LinReg(), TrainConfig(epochs=1, progress=True)).fit(batches_of(X, y))
-    err = capsys.readouterr().err
-    assert err.startswith("\repoch 1/1  1/2 [") and err.endswith("\n")
-
-
-# -- streams through the trainer ---------------------------------------------------------
-class TinyLM(Module):
-    def __init__(self, V=4, H=12):
-        super().__init__()
-        rng = np.random.default_rng(0)
-        self.embed = self.add_module("embed", Embedding(V, 6, dtype="float64", rng=rng))
-        self.rnn = self.add_module("rnn", LSTM(6, H, dtype="float64", rng=rng))
-        self.head = self.add_module("head", Linear(H, V, dtype="float64", rng=rng))
-
-    def init_state(self, B):
-        return None
-
-    def chunk_forward(self, x, y, state, loss_mask=None):
-        e, ec = self.embed.forward(x)
-        o, s, rc = self.rnn.forward(e, state)
-        z, hc = self.head.forward(o)
-        n = y.size if loss_mask is None else int(loss_mask.sum())
-        if n == 0:
-            return 0.0, 0, s, (ec, rc, hc, np.zeros_like(z))
-        loss, dz = cross_entropy(z, y, mask=loss_mask)
-        return loss * n, n, s, (ec, rc, hc, dz * n)
-
-    def chunk_backward(self, cache, scale, dstate):
-        ec, rc, hc, dz = cache
-        de, ds = self.rnn.backward(self.head.backward(dz * scale, hc), dstate, rc)
-        self.embed.backward(de, ec)
-        return ds
-
-
-def test_trainer_drives_truncated_bptt_on_a_stream():
-    # a sequence whose next token needs memory beyond one chunk boundary: 0 1 2 3 2 1 0 1 2 3 ...
-    period = np.array([0, 1, 2, 3, 2, 1])
-    ids = np.tile(period, 120)
-    tb = TBPTT(TinyLM(), 6, 12)
-    cfg = TrainConfig(epochs=4, lr=0.02, clip_norm=5.0)
-    hist = Trainer(tb, cfg).fit(lambda epoch, rng: tb.stream(ids, 8),
-                                val=lambda: tb.stream(ids[:240], 2))
-    assert hist["val_loss"][-1] < 0.1 * hist["val_loss"][0]
-    assert hist.num_steps == 4 * len(tb.stream(ids, 8))
-
-
-def test_trainer_takes_a_stream_of_documents_of_unknown_length(capsys):
-    rng = np.random.default_rng(4)
-    docs = [np.tile([0, 1, 2, 3], int(n)) for n in rng.integers(2, 6, 12)]
-    tb = TBPTT(TinyLM(), 5)
-    hist = Trainer(tb, TrainConfig(epochs=2, lr=0.02, progress=True)).fit(
-        lambda epoch, rng: tb.stream(iter(docs), 3), val=lambda: tb.stream(docs[:3], 1))
-    assert hist.num_steps > 0 and hist["val_loss"][1] < hist["val_loss"][0]
-    err = capsys.readouterr().err
-    assert "steps  loss" in err and "ETA" not in err
 
 
 def test_plateau_follows_the_configured_mode():
