@@ -34,9 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_battery(scale: float, kills: int, tally_path: Path) -> int:
-    env = dict(os.environ, RNNKIT_FAULT_EXAMPLES=str(scale), RNNKIT_FAULT_KILLS=str(kills),
-               RNNKIT_FAULT_TALLY=str(tally_path),
-               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        RNNKIT_FAULT_EXAMPLES=str(scale),
+        RNNKIT_FAULT_KILLS=str(kills),
+        RNNKIT_FAULT_TALLY=str(tally_path),
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+    )
     tests = sorted(str(p) for p in (ROOT / "tests").glob("test_faults_*.py"))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     return subprocess.call(cmd, env=env, cwd=ROOT)
@@ -44,6 +48,7 @@ def run_battery(scale: float, kills: int, tally_path: Path) -> int:
 
 def _npy_header(shape, descr="<f8") -> bytes:
     import io
+
     fh = io.BytesIO()
     np.lib.format.write_array_header_1_0(fh, {"descr": descr, "fortran_order": False, "shape": tuple(shape)})
     return fh.getvalue()
@@ -51,8 +56,10 @@ def _npy_header(shape, descr="<f8") -> bytes:
 
 def _manifest(arrays: dict) -> bytes:
     from rnnkit._version import __version__
-    return json.dumps({"format": "rnnkit-checkpoint", "version": 1, "rnnkit_version": __version__, "meta": {},
-                       "arrays": arrays}).encode()
+
+    return json.dumps(
+        {"format": "rnnkit-checkpoint", "version": 1, "rnnkit_version": __version__, "meta": {}, "arrays": arrays}
+    ).encode()
 
 
 def _write_zeros(fh, n: int) -> None:
@@ -61,7 +68,7 @@ def _write_zeros(fh, n: int) -> None:
     fh.write(_npy_header((n,)))
     left = 8 * n
     while left:
-        part = chunk[:min(left, len(chunk))]
+        part = chunk[: min(left, len(chunk))]
         fh.write(part)
         left -= len(part)
 
@@ -99,6 +106,7 @@ def declared(path: Path) -> None:
 
 def refusal_time(path: Path, repeats: int = 5) -> tuple[float, str]:
     from rnnkit.train.checkpoint import CheckpointError, load_checkpoint
+
     best, message = float("inf"), ""
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -147,10 +155,11 @@ def main(argv=None) -> int:
         d = Path(d)
         print("\n| hostile file | size on disk | refused in | because |")
         print("|---|---:|---:|---|")
-        for name, make, arg in (("checkpoint, last header disagrees with the manifest", large_lying_checkpoint,
-                                 args.size_gb),
-                                (f"compression bomb (inflates to {args.bomb_gb:g} GB)", bomb, args.bomb_gb),
-                                ("header declaring 10^12 float64", declared, None)):
+        for name, make, arg in (
+            ("checkpoint, last header disagrees with the manifest", large_lying_checkpoint, args.size_gb),
+            (f"compression bomb (inflates to {args.bomb_gb:g} GB)", bomb, args.bomb_gb),
+            ("header declaring 10^12 float64", declared, None),
+        ):
             path = d / "hostile.npz"
             make(path, arg) if arg is not None else make(path)
             size = path.stat().st_size

@@ -59,20 +59,27 @@ from rnnkit.models.backtest import backtest
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the repository (a worktree one level deeper finds it one more level up)
-DATA = next((p / "shared" / "data" / "series" for p in (ROOT.parent, ROOT.parent.parent)
-             if (p / "shared" / "data" / "series").is_dir()), ROOT.parent / "shared" / "data" / "series")
+DATA = next(
+    (
+        p / "shared" / "data" / "series"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared" / "data" / "series").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "series",
+)
 
 #          period horizon origins refit  window of the "rnnkit" row
 SERIES = {
-    "co2":        dict(period=12, horizon=12, n_origins=120, refit=24, window=24),
+    "co2": dict(period=12, horizon=12, n_origins=120, refit=24, window=24),
     "elec_equip": dict(period=12, horizon=12, n_origins=72, refit=12, window=24),
-    "nile":       dict(period=None, horizon=10, n_origins=40, refit=10, window=10),
-    "macro":      dict(period=None, horizon=8, n_origins=60, refit=12, window=12),
+    "nile": dict(period=None, horizon=10, n_origins=40, refit=10, window=10),
+    "macro": dict(period=None, horizon=8, n_origins=60, refit=12, window=12),
 }
 # the "rnnkit" row: the settings that did best among six tried on elec_equip's last 36
 # origins (direct or recursive, window 13-36, 60-150 epochs, LSTM or GRU)
-RNNKIT = dict(cell="lstm", hidden_size=32, scaling="window", strategy="recursive", lr=0.005,
-              batch_size=32, epochs=60, seed=0)
+RNNKIT = dict(
+    cell="lstm", hidden_size=32, scaling="window", strategy="recursive", lr=0.005, batch_size=32, epochs=60, seed=0
+)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -83,7 +90,7 @@ def load(name: str, data: Path):
     if name == "co2":
         df = pd.read_csv(data / "co2.csv")
         df.index = pd.to_datetime(df["date"].astype(str), format="%Y%m%d")
-        monthly = df["co2"].resample("MS").mean()           # mean of the observed weeks
+        monthly = df["co2"].resample("MS").mean()  # mean of the observed weeks
         return monthly.to_numpy(dtype=float), ["co2"]
     if name == "elec_equip":
         df = pd.read_csv(data / "elec_equip.csv")
@@ -116,7 +123,7 @@ class PerSeriesScaled:
     def predict(self, history, horizon):
         z = (np.asarray(history, dtype=float) - self.mean_) / self.std_
         out = self.model_.predict([z[:, f] for f in range(z.shape[1])], horizon=horizon)
-        return np.stack(out, axis=1) * self.std_ + self.mean_           # (h, F)
+        return np.stack(out, axis=1) * self.std_ + self.mean_  # (h, F)
 
 
 class PerColumn:
@@ -145,8 +152,12 @@ class ETS:
         self.period = period
 
     def _spec(self, trend):
-        return dict(trend="add" if trend else None, damped_trend=bool(trend),
-                    seasonal="add" if self.period else None, seasonal_periods=self.period)
+        return dict(
+            trend="add" if trend else None,
+            damped_trend=bool(trend),
+            seasonal="add" if self.period else None,
+            seasonal_periods=self.period,
+        )
 
     def fit(self, x):
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
@@ -172,8 +183,11 @@ class ETS:
         if self.period:
             init["initial_seasonal"] = p["initial_seasons"]
         model = ExponentialSmoothing(x, **self._spec(self.trend_), initialization_method="known", **init)
-        fixed = {k: p[k] for k in ("smoothing_level", "smoothing_trend", "smoothing_seasonal",
-                                   "damping_trend") if p.get(k) is not None and np.isfinite(p[k])}
+        fixed = {
+            k: p[k]
+            for k in ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+            if p.get(k) is not None and np.isfinite(p[k])
+        }
         return np.asarray(model.fit(optimized=False, **fixed).forecast(horizon))
 
 
@@ -207,20 +221,24 @@ def cli_default_params(cfg: dict, series=None) -> dict:
     from rnnkit.cli.task_configs import ForecastConfig
     from rnnkit.cli.tasks import TASKS
 
-    config = dataclasses.replace(resolve(ForecastConfig, "forecast", preset_name="default"),
-                                 horizon=cfg["horizon"], period=cfg["period"])
+    config = dataclasses.replace(
+        resolve(ForecastConfig, "forecast", preset_name="default"), horizon=cfg["horizon"], period=cfg["period"]
+    )
     return TASKS["forecast"].model_for_arrays(config, series).get_params(deep=False)
 
 
 def models_for(name: str, cfg: dict, quick: bool, values=None):
     tuned = dict(RNNKIT, window=cfg["window"], horizon=cfg["horizon"])
-    default = cli_default_params(cfg, None if values is None else [values[:len(values) // 2]])
+    default = cli_default_params(cfg, None if values is None else [values[: len(values) // 2]])
     if quick:
         tuned["epochs"] = default["epochs"] = 3
     wrap = PerSeriesScaled if name == "macro" else (lambda **p: Forecaster(**p))
-    return {"rnnkit": wrap(**tuned), "rnnkit_cli": wrap(**default),
-            "ets": PerColumn(lambda: ETS(cfg["period"])),
-            "sarima": PerColumn(lambda: SARIMA(cfg["period"]))}
+    return {
+        "rnnkit": wrap(**tuned),
+        "rnnkit_cli": wrap(**default),
+        "ets": PerColumn(lambda: ETS(cfg["period"])),
+        "sarima": PerColumn(lambda: SARIMA(cfg["period"])),
+    }
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -230,11 +248,19 @@ def run_series(name, data, quick, calibration_window=None):
     n_origins = 24 if quick else cfg["n_origins"]
     t0 = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # statsmodels' convergence and frequency notes
-        result = backtest(models_for(name, cfg, quick, values), values, cfg["horizon"], n_origins=n_origins,
-                          refit_every=cfg["refit"], period=cfg["period"], levels=(80, 95),
-                          missing="interpolate", columns=columns,
-                          calibration_window=calibration_window)
+        warnings.simplefilter("ignore")  # statsmodels' convergence and frequency notes
+        result = backtest(
+            models_for(name, cfg, quick, values),
+            values,
+            cfg["horizon"],
+            n_origins=n_origins,
+            refit_every=cfg["refit"],
+            period=cfg["period"],
+            levels=(80, 95),
+            missing="interpolate",
+            columns=columns,
+            calibration_window=calibration_window,
+        )
     seconds = time.perf_counter() - t0
     return result, seconds, int(np.isnan(values).sum())
 
@@ -244,9 +270,18 @@ def summary_rows(name, result, adapt):
     overall = result.metrics()
     adaptive = result.recalibrate((80,), adapt=adapt).metrics()
     per_col = {c: result.metrics(c) for c in result.columns} if len(result.columns) > 1 else {}
-    return [(name, model, m["mase"], m["coverage_80"], m["coverage_95"],
-             {c: per_col[c][model]["mase"] for c in per_col}, adaptive[model]["coverage_80"])
-            for model, m in overall.items()]
+    return [
+        (
+            name,
+            model,
+            m["mase"],
+            m["coverage_80"],
+            m["coverage_95"],
+            {c: per_col[c][model]["mase"] for c in per_col},
+            adaptive[model]["coverage_80"],
+        )
+        for model, m in overall.items()
+    ]
 
 
 def aims(rows) -> list[str]:
@@ -265,23 +300,31 @@ def _aims_one(series, ms, own) -> list[str]:
     rnn, lines = ms[own][0], []
     if "seasonal_naive" in ms:
         sn = ms["seasonal_naive"][0]
-        lines.append(f"{series}: {own} vs seasonal naive MASE {rnn:.3f} vs {sn:.3f} -> "
-                     f"{'beats' if rnn < sn else 'does NOT beat'} it ({100 * (rnn / sn - 1):+.1f}%)")
+        lines.append(
+            f"{series}: {own} vs seasonal naive MASE {rnn:.3f} vs {sn:.3f} -> "
+            f"{'beats' if rnn < sn else 'does NOT beat'} it ({100 * (rnn / sn - 1):+.1f}%)"
+        )
     stats = {k: v[0] for k, v in ms.items() if k in ("ar", "ets", "sarima")}
     best = min(stats, key=stats.get)
     if series == "macro":
         others = [k for k in ms if not k.startswith("rnnkit")]
         top = min(others, key=lambda k: ms[k][0])
         verdict = "better than all" if rnn < ms[top][0] else "NOT better than all"
-        lines.append(f"{series}: {own} {rnn:.3f} vs best other {top} {ms[top][0]:.3f} -> "
-                     f"{verdict} ({100 * (rnn / ms[top][0] - 1):+.1f}%)")
+        lines.append(
+            f"{series}: {own} {rnn:.3f} vs best other {top} {ms[top][0]:.3f} -> "
+            f"{verdict} ({100 * (rnn / ms[top][0] - 1):+.1f}%)"
+        )
     else:
         rel = 100 * (rnn / stats[best] - 1)
-        lines.append(f"{series}: {own} vs best statistical ({best}) MASE {rnn:.3f} vs "
-                     f"{stats[best]:.3f} -> {'within' if rel <= 10 else 'NOT within'} 10% ({rel:+.1f}%)")
+        lines.append(
+            f"{series}: {own} vs best statistical ({best}) MASE {rnn:.3f} vs "
+            f"{stats[best]:.3f} -> {'within' if rel <= 10 else 'NOT within'} 10% ({rel:+.1f}%)"
+        )
     for how, c80 in (("split", ms[own][1]), ("adaptive", ms[own][2])):
-        lines.append(f"{series}: {own} 80% interval coverage ({how}) {c80:.1f}% -> "
-                     f"{'in' if 75 <= c80 <= 85 else 'NOT in'} 75-85%")
+        lines.append(
+            f"{series}: {own} 80% interval coverage ({how}) {c80:.1f}% -> "
+            f"{'in' if 75 <= c80 <= 85 else 'NOT in'} 75-85%"
+        )
     return lines
 
 
@@ -291,10 +334,20 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="the folder with the series CSVs")
     ap.add_argument("--quick", action="store_true", help="few origins, 3 epochs: a smoke run")
     ap.add_argument("--out", type=Path, default=None, help="write <series>.csv errors by step here")
-    ap.add_argument("--calibration-window", type=int, default=None, metavar="N",
-                    help="calibrate the intervals on the latest N residuals per step (default: all)")
-    ap.add_argument("--adapt", type=float, default=0.1, metavar="GAMMA",
-                    help="step of the adaptive conformal intervals reported beside split conformal")
+    ap.add_argument(
+        "--calibration-window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="calibrate the intervals on the latest N residuals per step (default: all)",
+    )
+    ap.add_argument(
+        "--adapt",
+        type=float,
+        default=0.1,
+        metavar="GAMMA",
+        help="step of the adaptive conformal intervals reported beside split conformal",
+    )
     args = ap.parse_args(argv)
     try:
         import statsmodels  # noqa: F401
@@ -304,8 +357,11 @@ def main(argv=None) -> int:
     rows = []
     for name in [s.strip() for s in args.series.split(",") if s.strip()]:
         result, seconds, gaps = run_series(name, args.data, args.quick, args.calibration_window)
-        print(f"\n## {name}: {len(result.origins)} origins, horizon {result.horizon}, "
-              f"{len(result.fit_origins)} fits, {gaps} missing values, {seconds:.0f} s", flush=True)
+        print(
+            f"\n## {name}: {len(result.origins)} origins, horizon {result.horizon}, "
+            f"{len(result.fit_origins)} fits, {gaps} missing values, {seconds:.0f} s",
+            flush=True,
+        )
         print(result.table(), flush=True)
         if len(result.columns) > 1:
             print("MASE per series:")
@@ -324,9 +380,14 @@ def main(argv=None) -> int:
     print("|---" * (len(models) + 1) + "|")
     for series in dict.fromkeys(r[0] for r in rows):
         cells = {r[1]: r for r in rows if r[0] == series}
-        print(f"| {series} | " + " | ".join(
-            f"{cells[m][2]:.3f} ({cells[m][3]:.0f} / {cells[m][4]:.0f}; {cells[m][6]:.0f})" if m in cells else "-"
-            for m in models) + " |")
+        print(
+            f"| {series} | "
+            + " | ".join(
+                f"{cells[m][2]:.3f} ({cells[m][3]:.0f} / {cells[m][4]:.0f}; {cells[m][6]:.0f})" if m in cells else "-"
+                for m in models
+            )
+            + " |"
+        )
     print("\n## aims")
     for line in aims(rows):
         print(line)

@@ -31,13 +31,18 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = next((p / "shared" / "data" / "series" for p in (ROOT.parent, ROOT.parent.parent)
-             if (p / "shared" / "data" / "series").is_dir()), ROOT.parent / "shared" / "data" / "series")
+DATA = next(
+    (
+        p / "shared" / "data" / "series"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared" / "data" / "series").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "series",
+)
 
 
 def rnnkit(*args) -> str:
-    out = subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"rnnkit {' '.join(map(str, args))} failed:\n{out.stderr}")
     return out.stdout + out.stderr
@@ -80,17 +85,36 @@ def main(argv=None) -> int:
         print("## test-part NRMSE with the CLI defaults")
         print("| data | model | seasonal naive | naive |")
         print("|---|---|---|---|")
-        for i, (name, data, extra) in enumerate((
+        for i, (name, data, extra) in enumerate(
+            (
                 ("elec_equip, monthly, 12-step", DATA / "elec_equip.csv", ()),
                 ("co2, weekly, 52-step", DATA / "co2.csv", ()),
-                ("seasonal (shipped, no dates: --period 24), 24-step", "seasonal", ("--period", 24)))):
-            res = [test_nrmse(rnnkit("train", "forecast", "--data", data, "--seed", s, *extra,
-                                     "--out", tmp / f"run-{i}-{s}", "--no-plots"))
-                   for s in seeds]
+                ("seasonal (shipped, no dates: --period 24), 24-step", "seasonal", ("--period", 24)),
+            )
+        ):
+            res = [
+                test_nrmse(
+                    rnnkit(
+                        "train",
+                        "forecast",
+                        "--data",
+                        data,
+                        "--seed",
+                        s,
+                        *extra,
+                        "--out",
+                        tmp / f"run-{i}-{s}",
+                        "--no-plots",
+                    )
+                )
+                for s in seeds
+            ]
             m = sorted(r["model"] for r in res)
             spread = f"{m[0]:.2f}" if f"{m[0]:.2f}" == f"{m[-1]:.2f}" else f"{m[0]:.2f}-{m[-1]:.2f}"
-            print(f"| {name} | {spread} ({len(m)} seeds) | {res[0]['seasonal naive']:.2f} | "
-                  f"{res[0]['naive']:.2f} |", flush=True)
+            print(
+                f"| {name} | {spread} ({len(m)} seeds) | {res[0]['seasonal naive']:.2f} | {res[0]['naive']:.2f} |",
+                flush=True,
+            )
     return 0
 
 

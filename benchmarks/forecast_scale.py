@@ -35,19 +35,33 @@ def main(argv=None):
     p.add_argument("--series", type=int, default=1000)
     p.add_argument("--length", type=int, default=200)
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--target-transform", default="seasonal_diff",
-                   help="the Forecaster's target_transform (deseason+diff: the CLI's choice here)")
+    p.add_argument(
+        "--target-transform",
+        default="seasonal_diff",
+        help="the Forecaster's target_transform (deseason+diff: the CLI's choice here)",
+    )
     args = p.parse_args(argv)
     h = 48
     series = make_series(args.series, args.length)
     train = [s[:-h] for s in series]
-    fc = Forecaster(window=24, horizon=h, strategy="direct", loss="quantile", scaling="series",
-                    target_transform=args.target_transform, period=12, hidden_size=32,
-                    batch_size=256, epochs=args.epochs, lr=0.005, seed=0)
+    fc = Forecaster(
+        window=24,
+        horizon=h,
+        strategy="direct",
+        loss="quantile",
+        scaling="series",
+        target_transform=args.target_transform,
+        period=12,
+        hidden_size=32,
+        batch_size=256,
+        epochs=args.epochs,
+        lr=0.005,
+        seed=0,
+    )
     start = time.perf_counter()
     fc.fit(train)
     fit_s = time.perf_counter() - start
-    fc.predict_intervals(train[:10], h, levels=(80, 95))          # warm up
+    fc.predict_intervals(train[:10], h, levels=(80, 95))  # warm up
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -62,11 +76,15 @@ def main(argv=None):
     lo, hi = np.stack(out["lo_80"]), np.stack(out["hi_80"])
     cover = np.mean((truth >= lo) & (truth <= hi))
     windows = sum(len(s) - 12 - 24 - h + 1 for s in train)
-    print(f"target transform {args.target_transform}; "
-          f"{args.series} series x {args.length} steps, {windows:,} training windows, "
-          f"{args.epochs} epochs: fit {fit_s:.1f} s")
-    print(f"forecast {args.series} series x {h} steps with 80/95% intervals: "
-          f"best {min(times):.3f} s of 3 (median {sorted(times)[1]:.3f} s)")
+    print(
+        f"target transform {args.target_transform}; "
+        f"{args.series} series x {args.length} steps, {windows:,} training windows, "
+        f"{args.epochs} epochs: fit {fit_s:.1f} s"
+    )
+    print(
+        f"forecast {args.series} series x {h} steps with 80/95% intervals: "
+        f"best {min(times):.3f} s of 3 (median {sorted(times)[1]:.3f} s)"
+    )
     print(f"MASE model {mase:.3f}, seasonal naive {mase_sn:.3f}; 80% interval coverage {cover:.1%}")
 
 

@@ -41,7 +41,7 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
     r = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
     calls, flops = [], 0.0
 
-    def add(fn, a, b):                     # one product a @ b, by the shapes it multiplies
+    def add(fn, a, b):  # one product a @ b, by the shapes it multiplies
         nonlocal flops
         calls.append(fn)
         flops += 2.0 * a[0] * a[1] * b[1]
@@ -50,14 +50,14 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
         I_k = I if k == 0 else H * directions
         x2 = r(T * B, I_k)
         dx2 = np.empty((T * B, I_k), dtype)
-        for d in range(directions):
+        for _d in range(directions):
             W_ih, W_hh = r(G, I_k), r(G, H)
             WT, Wr = np.ascontiguousarray(W_ih.T), np.ascontiguousarray(W_hh.T)
             xp, hs, gates = np.empty((T * B, G), dtype), r(T + 1, B, H), np.empty((T, B, G), dtype)
             dgi, dh = r(T, B, G), np.empty((B, H), dtype)
             dW_ih, dW_hh = np.empty((G, I_k), dtype), np.empty((G, H), dtype)
             gi2, h2 = dgi.reshape(T * B, G), hs[:-1].reshape(T * B, H)
-            add(lambda x2=x2, WT=WT, o=xp: np.matmul(x2, WT, out=o), (T * B, I_k), (I_k, G))   # input projection
+            add(lambda x2=x2, WT=WT, o=xp: np.matmul(x2, WT, out=o), (T * B, I_k), (I_k, G))  # input projection
             for t in range(T):
                 add(lambda t=t, hs=hs, Wr=Wr, o=gates: np.matmul(hs[t], Wr, out=o[t]), (B, H), (H, G))
             for t in range(T):
@@ -65,9 +65,12 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
             add(lambda g=gi2, x2=x2, o=dW_ih: np.matmul(g.T, x2, out=o), (G, T * B), (T * B, I_k))
             if cell == "GRU":  # rows r, z from the input-side gradient, rows n from d(W_hn h + b_hn)
                 dhn = r(T * B, H)
-                add(lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g[:, :2 * H].T, h2, out=o[:2 * H]),
-                    (2 * H, T * B), (T * B, H))
-                add(lambda g=dhn, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o[2 * H:]), (H, T * B), (T * B, H))
+                add(
+                    lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g[:, : 2 * H].T, h2, out=o[: 2 * H]),
+                    (2 * H, T * B),
+                    (T * B, H),
+                )
+                add(lambda g=dhn, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o[2 * H :]), (H, T * B), (T * B, H))
             else:
                 add(lambda g=gi2, h2=h2, o=dW_hh: np.matmul(g.T, h2, out=o), (G, T * B), (T * B, H))
             add(lambda g=gi2, W=W_ih, o=dx2: np.matmul(g, W, out=o), (T * B, G), (G, I_k))
@@ -75,6 +78,7 @@ def products(cell, T, B, I, H, layers=1, directions=1, dtype=np.float32):
     def run():
         for c in calls:
             c()
+
     return run, flops
 
 
@@ -87,7 +91,7 @@ def timed_rounds(fns, rounds, budget_s):
     times = [[] for _ in fns]
     spent = 0.0
     for i in range(rounds):
-        for j in (range(len(fns)) if i % 2 == 0 else reversed(range(len(fns)))):
+        for j in range(len(fns)) if i % 2 == 0 else reversed(range(len(fns))):
             time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             fns[j]()
@@ -107,13 +111,16 @@ def _positive(kind):
         if not value > 0:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
         return value
+
     return parse
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Time rnnkit's training step, the same step's matrix products "
-                                 "alone, and PyTorch's step, interleaved; print the highest ratio the "
-                                 "products allow.")
+    ap = argparse.ArgumentParser(
+        description="Time rnnkit's training step, the same step's matrix products "
+        "alone, and PyTorch's step, interleaved; print the highest ratio the "
+        "products allow."
+    )
     ap.add_argument("--threads", type=_positive(int), default=2, help="threads for OpenBLAS and PyTorch alike")
     ap.add_argument("--rounds", type=_positive(int), default=11, help="rounds per case at most")
     ap.add_argument("--budget", type=_positive(float), default=4.0, help="seconds of timed calls per case at most")
@@ -130,8 +137,10 @@ def main(argv=None) -> int:
     set_threads(args.threads)
     cases = [(c, *s, 1, False) for c in cells for s in TRAIN_SIZES] + [(c, *BIDI, 2, True) for c in cells]
     print(f"threads {args.threads}; times are medians over interleaved rounds, ms")
-    print(f"{'cell':5} {'T/B/I/H':>15} {'L':>1} {'D':>1} {'rnnkit':>8} {'floor':>8} {'share':>6} {'torch':>8} "
-          f"{'ratio':>6} {'ceiling':>7} {'goal':>5}  reading")
+    print(
+        f"{'cell':5} {'T/B/I/H':>15} {'L':>1} {'D':>1} {'rnnkit':>8} {'floor':>8} {'share':>6} {'torch':>8} "
+        f"{'ratio':>6} {'ceiling':>7} {'goal':>5}  reading"
+    )
     try:
         for cell, T, B, I, H, layers, bidi in cases:
             D = 2 if bidi else 1
@@ -140,12 +149,20 @@ def main(argv=None) -> int:
             t_ours, t_floor, t_theirs = timed_rounds([ours, floor, theirs], args.rounds, args.budget)
             o, f, th = (float(np.median(t)) * 1e3 for t in (t_ours, t_floor, t_theirs))
             ratio, ceiling, goal = float(np.median(t_theirs / t_ours)), th / f, TARGETS[cell]
-            reading = ("compiled time loop: no per-step BLAS products, no floor" if B <= 4 else
-                       "goal met" if ratio >= goal else
-                       "goal within reach of these products" if ceiling >= goal else
-                       "goal beyond these products")
-            print(f"{cell:5} {f'{T}/{B}/{I}/{H}':>15} {layers} {D} {o:8.2f} {f:8.2f} {100 * f / o:5.0f}% {th:8.2f} "
-                  f"{ratio:6.2f} {ceiling:7.2f} {goal:5.2f}  {reading}", flush=True)
+            reading = (
+                "compiled time loop: no per-step BLAS products, no floor"
+                if B <= 4
+                else "goal met"
+                if ratio >= goal
+                else "goal within reach of these products"
+                if ceiling >= goal
+                else "goal beyond these products"
+            )
+            print(
+                f"{cell:5} {f'{T}/{B}/{I}/{H}':>15} {layers} {D} {o:8.2f} {f:8.2f} {100 * f / o:5.0f}% {th:8.2f} "
+                f"{ratio:6.2f} {ceiling:7.2f} {goal:5.2f}  {reading}",
+                flush=True,
+            )
     finally:
         restore_threads(saved)
     return 0

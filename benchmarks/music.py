@@ -66,16 +66,31 @@ def hidden_for(cell: str, budget: int, n_in: int, n_out: int) -> int:
 def fit_one(cell, hidden, cfg, seed, data):
     """Train one model; returns its row of numbers."""
     train, valid, test, low, high = data
-    model = MusicModel(cell=cell, hidden_size=hidden, low=low, high=high, transpose=cfg["transpose"],
-                       epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
-                       patience=cfg["patience"], seed=seed)
+    model = MusicModel(
+        cell=cell,
+        hidden_size=hidden,
+        low=low,
+        high=high,
+        transpose=cfg["transpose"],
+        epochs=cfg["epochs"],
+        lr=cfg["lr"],
+        batch_size=cfg["batch_size"],
+        patience=cfg["patience"],
+        seed=seed,
+    )
     start = time.perf_counter()
     model.fit(train, validation_data=valid)
     seconds = time.perf_counter() - start
     scores = model.frame_scores(test)
-    return dict(params=model.net_.num_parameters(), valid=min(e["val_loss"] for e in model.history_.epochs),
-                test=model.evaluate(test), accuracy=scores["accuracy"], f1=scores["f1"],
-                epochs=len(model.history_.epochs), seconds=seconds)
+    return dict(
+        params=model.net_.num_parameters(),
+        valid=min(e["val_loss"] for e in model.history_.epochs),
+        test=model.evaluate(test),
+        accuracy=scores["accuracy"],
+        f1=scores["f1"],
+        epochs=len(model.history_.epochs),
+        seconds=seconds,
+    )
 
 
 def main(argv=None) -> int:
@@ -88,8 +103,11 @@ def main(argv=None) -> int:
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     bad = [c for c in cells if c not in GATES]
     if bad or args.seeds < 1:
-        print(f"error: --cells: expected names among {', '.join(GATES)} and --seeds >= 1, got "
-              f"{', '.join(bad) or args.seeds}", file=sys.stderr)
+        print(
+            f"error: --cells: expected names among {', '.join(GATES)} and --seeds >= 1, got "
+            f"{', '.join(bad) or args.seeds}",
+            file=sys.stderr,
+        )
         return 2
     cfg = dict(PRESETS[args.preset])
     if args.epochs is not None:
@@ -99,8 +117,10 @@ def main(argv=None) -> int:
     train, valid, test = (data.part(s).rolls(1) for s in music.SPLITS)
     low, high = data.pitch_range()
     P = high - low + 1
-    print(f"JSB chorales (music21 corpus): {len(train)}/{len(valid)}/{len(test)} pieces, "
-          f"{sum(map(len, test)):,} test frames, quarter-note frames, MIDI {low}..{high} ({P} pitches)")
+    print(
+        f"JSB chorales (music21 corpus): {len(train)}/{len(valid)}/{len(test)} pieces, "
+        f"{sum(map(len, test)):,} test frames, quarter-note frames, MIDI {low}..{high} ({P} pitches)"
+    )
     print(f"preset {args.preset}: {cfg}, seeds 0..{args.seeds - 1}")
 
     rows = []
@@ -110,29 +130,42 @@ def main(argv=None) -> int:
         for seed in range(args.seeds):
             runs.append(fit_one(cell, hidden, cfg, seed, (train, valid, test, low, high)))
             r = runs[-1]
-            print(f"  {NAMES[cell]:<9} H={hidden:<4} seed {seed}: valid {r['valid']:.3f}  test {r['test']:.3f}  "
-                  f"accuracy {r['accuracy']:.3f}  {r['epochs']} epochs, {r['seconds']:.0f} s", flush=True)
+            print(
+                f"  {NAMES[cell]:<9} H={hidden:<4} seed {seed}: valid {r['valid']:.3f}  test {r['test']:.3f}  "
+                f"accuracy {r['accuracy']:.3f}  {r['epochs']} epochs, {r['seconds']:.0f} s",
+                flush=True,
+            )
         mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
         rows.append((NAMES[cell], hidden, runs[0]["params"], mean, [r["test"] for r in runs], CHUNG_2014[cell]))
 
     rep = repeat_scores(test, low, high)
     b_nll = frequency_nll(train, test, low, high)
-    freq = np.concatenate(train)[:, low:high + 1].mean(axis=0)               # (P,) training frequencies
-    b_scores = bay_scores([np.broadcast_to(freq > 0.5, t[:, low:high + 1].shape) for t in test],
-                          [t[:, low:high + 1] for t in test])
+    freq = np.concatenate(train)[:, low : high + 1].mean(axis=0)  # (P,) training frequencies
+    b_scores = bay_scores(
+        [np.broadcast_to(freq > 0.5, t[:, low : high + 1].shape) for t in test], [t[:, low : high + 1] for t in test]
+    )
     print()
-    print(f"| model | hidden | parameters | test NLL/frame, mean of {args.seeds} (each) | test accuracy (Bay) "
-          "| test F1 | epochs | train time | Chung et al. 2014 NLL |")
+    print(
+        f"| model | hidden | parameters | test NLL/frame, mean of {args.seeds} (each) | test accuracy (Bay) "
+        "| test F1 | epochs | train time | Chung et al. 2014 NLL |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, h, n, m, each, ref in rows:
-        print(f"| {name} | {h} | {n:,} | **{m['test']:.3f}** ({', '.join(f'{v:.3f}' for v in each)}) "
-              f"| {m['accuracy']:.3f} | {m['f1']:.3f} | {m['epochs']:.0f} | {m['seconds']:.0f} s | {ref} |")
-    print(f"| independent Bernoulli (training note frequencies, highest {freq.max():.2f}) | | {P} | {b_nll:.3f} "
-          f"| {b_scores['accuracy']:.3f} | {b_scores['f1']:.3f} | | | |")
+        print(
+            f"| {name} | {h} | {n:,} | **{m['test']:.3f}** ({', '.join(f'{v:.3f}' for v in each)}) "
+            f"| {m['accuracy']:.3f} | {m['f1']:.3f} | {m['epochs']:.0f} | {m['seconds']:.0f} s | {ref} |"
+        )
+    print(
+        f"| independent Bernoulli (training note frequencies, highest {freq.max():.2f}) | | {P} | {b_nll:.3f} "
+        f"| {b_scores['accuracy']:.3f} | {b_scores['f1']:.3f} | | | |"
+    )
     print(f"| repeat the previous frame | | 0 | | {rep['accuracy']:.3f} | {rep['f1']:.3f} | | | |")
     order = sorted(rows, key=lambda r: r[3]["test"])
-    print("\nordering by mean test NLL here: " + " < ".join(r[0] for r in order)
-          + "; Chung et al. 2014: GRU < LSTM < tanh RNN")
+    print(
+        "\nordering by mean test NLL here: "
+        + " < ".join(r[0] for r in order)
+        + "; Chung et al. 2014: GRU < LSTM < tanh RNN"
+    )
     return 0
 
 

@@ -65,10 +65,10 @@ def _one(size: str, threads: int, rounds: int, ort, torch) -> dict:
             raise SystemExit(f"error: {name} disagrees with rnnkit on {size} (max abs error {err:.2e})")
     engines = [("rnnkit", run_rnnkit), ("onnxruntime", run_ort), ("torch", run_torch)]
     times = {name: [] for name, _ in engines}
-    for fn in (run_rnnkit, run_ort, run_torch):                 # warm-up
+    for fn in (run_rnnkit, run_ort, run_torch):  # warm-up
         fn()
     for r in range(rounds):
-        for name, fn in engines[r % 3:] + engines[:r % 3]:
+        for name, fn in engines[r % 3 :] + engines[: r % 3]:
             time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             fn()
@@ -90,18 +90,25 @@ def main(argv=None) -> int:
         import onnxruntime as ort
         import torch
     except ImportError as exc:
-        print(f"error: this benchmark needs onnxruntime and torch ({exc}); pip install 'rnnkit[onnx,torch]'",
-              file=sys.stderr)
+        print(
+            f"error: this benchmark needs onnxruntime and torch ({exc}); pip install 'rnnkit[onnx,torch]'",
+            file=sys.stderr,
+        )
         return 2
     got = set_threads(args.threads)
-    print(f"threads: {got}, onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}; "
-          f"median of {args.rounds} interleaved rounds, LSTM inference (eval forward) in float32\n")
+    print(
+        f"threads: {got}, onnxruntime {ort.__version__}, torch {torch.__version__}, numpy {np.__version__}; "
+        f"median of {args.rounds} interleaved rounds, LSTM inference (eval forward) in float32\n"
+    )
     print("| LSTM T/B/I/H | rnnkit | onnxruntime | PyTorch | rnnkit / onnxruntime | PyTorch / onnxruntime |")
     print("|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         t = _one(size.strip(), args.threads, args.rounds, ort, torch)
-        print(f"| {size} | {_fmt(t['rnnkit'])} | {_fmt(t['onnxruntime'])} | {_fmt(t['torch'])} | "
-              f"{t['rnnkit'] / t['onnxruntime']:.2f} | {t['torch'] / t['onnxruntime']:.2f} |", flush=True)
+        print(
+            f"| {size} | {_fmt(t['rnnkit'])} | {_fmt(t['onnxruntime'])} | {_fmt(t['torch'])} | "
+            f"{t['rnnkit'] / t['onnxruntime']:.2f} | {t['torch'] / t['onnxruntime']:.2f} |",
+            flush=True,
+        )
     return 0
 
 

@@ -73,8 +73,8 @@ class KneserNeyLM:
         counts = [Counter() for _ in range(n)]
         top = counts[n - 1]
         for i in range(len(text) - n + 1):
-            top[text[i:i + n]] += 1
-        for k in range(n - 1, 0, -1):      # continuation counts of order k from order k + 1
+            top[text[i : i + n]] += 1
+        for k in range(n - 1, 0, -1):  # continuation counts of order k from order k + 1
             lower = counts[k - 1]
             for gram in counts[k]:
                 lower[gram[1:]] += 1
@@ -104,14 +104,14 @@ class KneserNeyLM:
     def prob(self, history: str, w: str) -> float:
         """p(w | the last order - 1 characters of ``history``)."""
         p = 1.0 / len(self.alphabet)
-        history = history[-(self.order - 1):] if self.order > 1 else ""
-        for k in range(self.order):        # order k + 1 uses the last k characters
+        history = history[-(self.order - 1) :] if self.order > 1 else ""
+        for k in range(self.order):  # order k + 1 uses the last k characters
             if k > len(history):
                 break
-            h = history[len(history) - k:] if k else ""
+            h = history[len(history) - k :] if k else ""
             stats = self.hist[k].get(h)
             if stats is None:
-                continue                   # unseen history: keep the lower order's p
+                continue  # unseen history: keep the lower order's p
             total, n1, n2, n3 = stats
             d1, d2, d3 = self.discounts[k]
             c = self.counts[k].get(h + w, 0)
@@ -124,7 +124,7 @@ class KneserNeyLM:
         """Mean -ln p(text[i] | text[:i]) over i = 1 .. len - 1 (the LSTM's positions)."""
         total = 0.0
         for i in range(1, len(text)):
-            total -= math.log(self.prob(text[max(0, i - self.order + 1):i], text[i]))
+            total -= math.log(self.prob(text[max(0, i - self.order + 1) : i], text[i]))
         return total / (len(text) - 1)
 
 
@@ -133,9 +133,20 @@ def run_addition(quick: bool) -> list[dict]:
     n_train, n_test = (4000, 500) if quick else (40000, 2000)
     pairs = arithmetic_pairs(n_train + n_test, max_digits=3, op="+", seed=0)
     train, test = pairs[:n_train], pairs[n_train:]
-    model = Seq2Seq(cell="lstm", hidden_size=96, embedding_dim=16, bidirectional=True, attention=True,
-                    epochs=2 if quick else 15, batch_size=128, lr=4e-3, lr_schedule="cosine", clip_norm=5.0,
-                    seed=0, verbose=True)
+    model = Seq2Seq(
+        cell="lstm",
+        hidden_size=96,
+        embedding_dim=16,
+        bidirectional=True,
+        attention=True,
+        epochs=2 if quick else 15,
+        batch_size=128,
+        lr=4e-3,
+        lr_schedule="cosine",
+        clip_norm=5.0,
+        seed=0,
+        verbose=True,
+    )
     t0 = time.perf_counter()
     model.fit([s for s, _ in train], [t for _, t in train])
     fit_s = time.perf_counter() - t0
@@ -144,17 +155,23 @@ def run_addition(quick: bool) -> list[dict]:
     for beam in (1, 4):
         t0 = time.perf_counter()
         acc = _exact(model.predict(src, beam_size=beam), tgt)
-        rows.append({"task": f"3-digit addition, {n_train} pairs (held-out exact match, {n_test})",
-                     "model": f"Seq2Seq LSTM 96, bi-encoder + attention, {'greedy' if beam == 1 else f'beam {beam}'}",
-                     "value": f"{100 * acc:.2f}%", "target": ">= 99%", "ok": acc >= 0.99,
-                     "seconds": fit_s + time.perf_counter() - t0})
-    wrong = [(s, t, p) for s, t, p in zip(src, tgt, model.predict(src)) if p != t][:5]
+        rows.append(
+            {
+                "task": f"3-digit addition, {n_train} pairs (held-out exact match, {n_test})",
+                "model": f"Seq2Seq LSTM 96, bi-encoder + attention, {'greedy' if beam == 1 else f'beam {beam}'}",
+                "value": f"{100 * acc:.2f}%",
+                "target": ">= 99%",
+                "ok": acc >= 0.99,
+                "seconds": fit_s + time.perf_counter() - t0,
+            }
+        )
+    wrong = [(s, t, p) for s, t, p in zip(src, tgt, model.predict(src), strict=False) if p != t][:5]
     print("\nsome greedy errors (source, target, predicted):", wrong, file=sys.stderr)
     return rows
 
 
 def _exact(pred, tgt) -> float:
-    return float(np.mean([p == t for p, t in zip(pred, tgt)]))
+    return float(np.mean([p == t for p, t in zip(pred, tgt, strict=False)]))
 
 
 def run_charlm(quick: bool) -> list[dict]:
@@ -166,9 +183,21 @@ def run_charlm(quick: bool) -> list[dict]:
     kn = KneserNeyLM(5).fit(train, alphabet)
     kn_nats = kn.nats_per_char(val)
     kn_s = time.perf_counter() - t0
-    model = CharLM(cell="lstm", hidden_size=256, num_layers=1, embedding_dim=32, k1=32,
-                   batch_size=32, epochs=1 if quick else 8, lr=4e-3, lr_schedule="cosine", clip_norm=5.0,
-                   alphabet=alphabet, seed=0, verbose=True)
+    model = CharLM(
+        cell="lstm",
+        hidden_size=256,
+        num_layers=1,
+        embedding_dim=32,
+        k1=32,
+        batch_size=32,
+        epochs=1 if quick else 8,
+        lr=4e-3,
+        lr_schedule="cosine",
+        clip_norm=5.0,
+        alphabet=alphabet,
+        seed=0,
+        verbose=True,
+    )
     t0 = time.perf_counter()
     model.fit(train, validation_data=val)
     lm_nats = model.evaluate(val)
@@ -177,10 +206,22 @@ def run_charlm(quick: bool) -> list[dict]:
     print(f"\nsample (temperature 0.6) after 'def ':\n{sample}\n", file=sys.stderr)
     task = f"pydoc text, {len(train)}/{len(val)} chars (val nats/char)"
     return [
-        {"task": task, "model": "5-gram interpolated modified Kneser-Ney", "value": f"{kn_nats:.4f}",
-         "target": "baseline", "ok": True, "seconds": kn_s},
-        {"task": task, "model": "CharLM LSTM 256, TBPTT k1=k2=32, B=32, 8 epochs", "value": f"{lm_nats:.4f}",
-         "target": f"< {kn_nats:.4f}", "ok": lm_nats < kn_nats, "seconds": lm_s},
+        {
+            "task": task,
+            "model": "5-gram interpolated modified Kneser-Ney",
+            "value": f"{kn_nats:.4f}",
+            "target": "baseline",
+            "ok": True,
+            "seconds": kn_s,
+        },
+        {
+            "task": task,
+            "model": "CharLM LSTM 256, TBPTT k1=k2=32, B=32, 8 epochs",
+            "value": f"{lm_nats:.4f}",
+            "target": f"< {kn_nats:.4f}",
+            "ok": lm_nats < kn_nats,
+            "seconds": lm_s,
+        },
     ]
 
 
@@ -188,11 +229,11 @@ def print_table(rows: list[dict]) -> None:
     cols = ["task", "model", "value", "target", "ok", "seconds"]
     cells = [[str(r[c]) if c != "seconds" else f"{r[c]:.0f}" for c in cols] for r in rows]
     width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = " | ".join(c.ljust(w) for c, w in zip(cols, width))
+    line = " | ".join(c.ljust(w) for c, w in zip(cols, width, strict=False))
     print(line)
     print("-+-".join("-" * w for w in width))
     for row in cells:
-        print(" | ".join(v.ljust(w) for v, w in zip(row, width)))
+        print(" | ".join(v.ljust(w) for v, w in zip(row, width, strict=False)))
 
 
 def main(argv=None) -> int:

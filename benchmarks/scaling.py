@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALPHA = 10e-6   # seconds per message: a typical MPI latency over Ethernet with TCP; RDMA is ~2 us
+ALPHA = 10e-6  # seconds per message: a typical MPI latency over Ethernet with TCP; RDMA is ~2 us
 
 
 def worker(case: str, batch: int, repeats: int = 3) -> None:
@@ -59,8 +59,9 @@ def worker(case: str, batch: int, repeats: int = 3) -> None:
         text = load_dataset("pydoc")[:120_000]
 
         def fit():
-            return CharLM(cell="lstm", hidden_size=256, embedding_dim=32, k1=32, batch_size=batch, lr=0.004,
-                          epochs=1, seed=0).fit(text)
+            return CharLM(
+                cell="lstm", hidden_size=256, embedding_dim=32, k1=32, batch_size=batch, lr=0.004, epochs=1, seed=0
+            ).fit(text)
     else:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(1600, 60, 1))
@@ -75,22 +76,37 @@ def worker(case: str, batch: int, repeats: int = 3) -> None:
         w.reduce_seconds = 0.0
         t0 = time.perf_counter()
         model = fit()
-        seconds = float(w.sum([time.perf_counter() - t0]).max()) if not w.active else \
-            float(max(w.comm.allgather(time.perf_counter() - t0)))
+        seconds = (
+            float(w.sum([time.perf_counter() - t0]).max())
+            if not w.active
+            else float(max(w.comm.allgather(time.perf_counter() - t0)))
+        )
         if best is None or seconds < best[0]:
             best = (seconds, w.reduce_seconds, model)
     seconds, reduce_s, model = best
     steps = len(model.history_.steps["loss"])
     units = steps * 32 * batch if case == "charlm" else 1600
     if w.is_root:
-        print(json.dumps({"case": case, "ranks": w.size, "seconds": seconds, "steps": steps, "units": units,
-                          "params": int(model.net_.num_parameters()), "reduce_s_per_step": reduce_s / max(steps, 1),
-                          "bytes_per_step": w.bytes_reduced}))
+        print(
+            json.dumps(
+                {
+                    "case": case,
+                    "ranks": w.size,
+                    "seconds": seconds,
+                    "steps": steps,
+                    "units": units,
+                    "params": int(model.net_.num_parameters()),
+                    "reduce_s_per_step": reduce_s / max(steps, 1),
+                    "bytes_per_step": w.bytes_reduced,
+                }
+            )
+        )
 
 
 def measure(case: str, ranks: int, batch: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT / "src"))
+    env = dict(
+        os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src")
+    )
     cmd = [sys.executable, __file__, "--worker", case, str(batch)]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks)] + cmd
@@ -101,8 +117,11 @@ def measure(case: str, ranks: int, batch: int) -> dict:
 
 
 def projection(t1: float, params: int, nbytes: int) -> list[str]:
-    lines = ["| nodes | network | all-reduce per step | compute per node per step | comm / compute | "
-             "comm overtakes compute below |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| nodes | network | all-reduce per step | compute per node per step | comm / compute | "
+        "comm overtakes compute below |",
+        "|---|---|---|---|---|---|",
+    ]
     for n in (8, 64):
         for gbit in (10, 100):
             bw = gbit * 1e9 / 8
@@ -110,7 +129,9 @@ def projection(t1: float, params: int, nbytes: int) -> list[str]:
             comp = t1 / n
             denom = t1 / (n * params) - 16 * (n - 1) / (n * bw)
             cross = f"{2 * (n - 1) * ALPHA / denom / 1e6:.2f} M parameters" if denom > 0 else "every size"
-            lines.append(f"| {n} | {gbit} Gb/s | {comm * 1e3:.2f} ms | {comp * 1e3:.2f} ms | {comm / comp:.2f} | {cross} |")
+            lines.append(
+                f"| {n} | {gbit} Gb/s | {comm * 1e3:.2f} ms | {comp * 1e3:.2f} ms | {comm / comp:.2f} | {cross} |"
+            )
     return lines
 
 
@@ -121,18 +142,26 @@ def main() -> None:
         half, weak = measure(case, 1, batch // 2), measure(case, 2, 2 * batch)
         rate1, rate2 = one["units"] / one["seconds"], two["units"] / two["seconds"]
         unit = "tokens/s" if case == "charlm" else "sequences/s"
-        rows.append(f"| {case} | {one['params']:,} | {batch} | {rate1:,.0f} {unit} | {rate2:,.0f} {unit} | "
-                    f"{rate2 / rate1:.2f}x | {two['reduce_s_per_step'] * 1e3:.2f} ms | {two['bytes_per_step']:,} |")
+        rows.append(
+            f"| {case} | {one['params']:,} | {batch} | {rate1:,.0f} {unit} | {rate2:,.0f} {unit} | "
+            f"{rate2 / rate1:.2f}x | {two['reduce_s_per_step'] * 1e3:.2f} ms | {two['bytes_per_step']:,} |"
+        )
         rate_half, rate_weak = half["units"] / half["seconds"], weak["units"] / weak["seconds"]
-        rows.append(f"| {case}, global batch x 2 | | {2 * batch} | {rate1:,.0f} {unit} | {rate_weak:,.0f} {unit} | "
-                    f"{rate_weak / rate1:.2f}x | {weak['reduce_s_per_step'] * 1e3:.2f} ms | {weak['bytes_per_step']:,} |")
-        rows.append(f"| {case}, 1 rank at batch {batch // 2} | | {batch // 2} | {rate_half:,.0f} {unit} | | "
-                    f"{rate_half / rate1:.2f}x | | |")
+        rows.append(
+            f"| {case}, global batch x 2 | | {2 * batch} | {rate1:,.0f} {unit} | {rate_weak:,.0f} {unit} | "
+            f"{rate_weak / rate1:.2f}x | {weak['reduce_s_per_step'] * 1e3:.2f} ms | {weak['bytes_per_step']:,} |"
+        )
+        rows.append(
+            f"| {case}, 1 rank at batch {batch // 2} | | {batch // 2} | {rate_half:,.0f} {unit} | | "
+            f"{rate_half / rate1:.2f}x | | |"
+        )
         t1 = one["seconds"] / one["steps"]
         proj += [f"\n{case} ({one['params']:,} parameters, {t1 * 1e3:.1f} ms per step on 1 rank):\n"]
         proj += projection(t1, one["params"], two["bytes_per_step"])
-    print("| case | parameters | global batch | 1 rank x 1 thread | 2 ranks x 1 thread | ratio | all-reduce per step | "
-          "bytes per step |")
+    print(
+        "| case | parameters | global batch | 1 rank x 1 thread | 2 ranks x 1 thread | ratio | all-reduce per step | "
+        "bytes per step |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print("\n".join(proj))

@@ -20,12 +20,23 @@ def main(T: int = 100, steps: int = 300) -> None:
     warnings.simplefilter("always", GradientWarning)
     for cell, lr in (("rnn_tanh", 0.01), ("lstm", 0.005)):
         print(f"--- {cell}, T = {T} ---")
-        folder, summary = diagnose_adding(f"diagnostics-example/{cell}-T{T}", cell=cell, T=T, steps=steps,
-                                          every=10, optimizer="adam", lr=lr, clip_norm=1.0, warn=True)
+        folder, summary = diagnose_adding(
+            f"diagnostics-example/{cell}-T{T}",
+            cell=cell,
+            T=T,
+            steps=steps,
+            every=10,
+            optimizer="adam",
+            lr=lr,
+            clip_norm=1.0,
+            warn=True,
+        )
         flow = next(iter(summary["gradient_flow"].values()))
-        print(f"{summary['verdict']}; loss {summary['loss']['first']:.3f} -> {summary['loss']['last']:.3f}; "
-              f"gradient reaching the first step: {flow['decay_ratio_first']:.2e} of its value at the loss "
-              f"(after training {flow['decay_ratio_last']:.2e}); report in {folder}/")
+        print(
+            f"{summary['verdict']}; loss {summary['loss']['first']:.3f} -> {summary['loss']['last']:.3f}; "
+            f"gradient reaching the first step: {flow['decay_ratio_first']:.2e} of its value at the loss "
+            f"(after training {flow['decay_ratio_last']:.2e}); report in {folder}/"
+        )
 
 
 if __name__ == "__main__":

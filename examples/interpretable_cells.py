@@ -19,11 +19,20 @@ from rnnkit.models import CharLM
 def main(chars: int = 200_000, epochs: int = 2) -> None:
     text = python_docs_corpus(max_chars=chars)
     split = int(0.95 * len(text))
-    missing = "".join(sorted(set(text[split:]) - set(text[:split]))) or None   # so the held-out part encodes
-    model = CharLM(cell="lstm", hidden_size=64, embedding_dim=16, k1=64, epochs=epochs, batch_size=32,
-                   alphabet=missing, seed=0, verbose=True).fit(text[:split])
+    missing = "".join(sorted(set(text[split:]) - set(text[:split]))) or None  # so the held-out part encodes
+    model = CharLM(
+        cell="lstm",
+        hidden_size=64,
+        embedding_dim=16,
+        k1=64,
+        epochs=epochs,
+        batch_size=32,
+        alphabet=missing,
+        seed=0,
+        verbose=True,
+    ).fit(text[:split])
     print(f"validation: {model.evaluate(text[split:]):.3f} nats per character")
-    page, ranking = interpretable_cells_report(model, text[split:split + 3000], "cells-example", top=8)
+    page, ranking = interpretable_cells_report(model, text[split : split + 3000], "cells-example", top=8)
     for r in ranking:
         print(f"{r['kind']}[{r['cell']:>2}]  {r['feature']:<18} r = {r['correlation']:+.2f}")
     print(f"open {page}")

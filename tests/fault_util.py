@@ -33,9 +33,13 @@ TALLY: collections.Counter = collections.Counter()
 
 def fuzz(n: int):
     """hypothesis settings for ``n`` examples (times the scale), reproducible in CI."""
-    return settings(max_examples=max(1, int(n * SCALE)), deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=max(1, int(n * SCALE)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    )
 
 
 def damage(data, raw: bytes, max_flips: int) -> bytes:
@@ -43,9 +47,11 @@ def damage(data, raw: bytes, max_flips: int) -> bytes:
     (``data``: hypothesis' ``st.data()``)."""
     buf = bytearray(raw)
     if data.draw(st.booleans(), label="truncate"):
-        return bytes(buf[:data.draw(st.integers(0, len(buf) - 1), label="cut")])
-    for pos, bit in data.draw(st.lists(st.tuples(st.integers(0, len(buf) - 1), st.integers(0, 7)),
-                                       min_size=1, max_size=max_flips), label="flips"):
+        return bytes(buf[: data.draw(st.integers(0, len(buf) - 1), label="cut")])
+    for pos, bit in data.draw(
+        st.lists(st.tuples(st.integers(0, len(buf) - 1), st.integers(0, 7)), min_size=1, max_size=max_flips),
+        label="flips",
+    ):
         buf[pos] ^= 1 << bit
     return bytes(buf)
 
@@ -103,13 +109,12 @@ def read_entries(path) -> list[tuple[str, bytes]]:
 def write_entries(path, entries, compress: dict | None = None) -> None:
     """A zip of ``(name, bytes)`` entries, duplicates allowed; ``compress``: name -> method."""
     compress = compress or {}
-    with zipfile.ZipFile(path, "w") as zf:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # zipfile warns about duplicate names
-            for name, data in entries:
-                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                info.compress_type = compress.get(name, zipfile.ZIP_STORED)
-                zf.writestr(info, data)
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = compress.get(name, zipfile.ZIP_STORED)
+            zf.writestr(info, data)
 
 
 def edit_manifest(path, edit) -> None:

@@ -64,7 +64,7 @@ def linear_data(n=64, seed=1):
 
 
 def batches_of(X, y, size=16):
-    return [(X[i:i + size], y[i:i + size]) for i in range(0, len(X), size)]
+    return [(X[i : i + size], y[i : i + size]) for i in range(0, len(X), size)]
 
 
 def params(model):

@@ -30,7 +30,7 @@ import numpy as np
 from rnnkit.distributed import world
 from rnnkit.models import CharLM, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 
-TEXT = ("the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. " * 3)
+TEXT = "the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. " * 3
 
 
 def sequences(seed: int = 0, n: int = 21):
@@ -59,21 +59,33 @@ def main(case: str, out: Path) -> None:
         X, y = tagged()
         model = SequenceTagger(cell="gru", embedding_dim=4, **common).fit(X, y)
     elif case == "charlm":
-        model = CharLM(cell="lstm", hidden_size=8, embedding_dim=4, k1=4, k2=6, epochs=2, batch_size=3, seed=5,
-                       dtype="float64", lr=0.01).fit(TEXT, validation_data=TEXT[:40])
+        model = CharLM(
+            cell="lstm",
+            hidden_size=8,
+            embedding_dim=4,
+            k1=4,
+            k2=6,
+            epochs=2,
+            batch_size=3,
+            seed=5,
+            dtype="float64",
+            lr=0.01,
+        ).fit(TEXT, validation_data=TEXT[:40])
     elif case == "seq2seq":
         src = ["12+3", "4+56", "7+8", "90+1", "2+22", "33+4", "5+5"]
         tgt = [str(eval(s)) for s in src]
-        model = Seq2Seq(cell="gru", hidden_size=6, embedding_dim=4, epochs=2, batch_size=3, seed=2,
-                        dtype="float64", lr=0.02).fit(src, tgt)
+        model = Seq2Seq(
+            cell="gru", hidden_size=6, embedding_dim=4, epochs=2, batch_size=3, seed=2, dtype="float64", lr=0.02
+        ).fit(src, tgt)
     elif case == "generator":
         rng = np.random.default_rng(4)
         cond = ["up", "down", "up", "down", "up", "down", "up"]
         seqs = [np.cumsum(rng.normal(size=(int(rng.integers(3, 7)), 1)), 0) for _ in cond]
-        model = SequenceGenerator(cell="lstm", hidden_size=6, epochs=2, batch_size=3, seed=2, dtype="float64",
-                                  lr=0.02).fit(cond, seqs)
+        model = SequenceGenerator(
+            cell="lstm", hidden_size=6, epochs=2, batch_size=3, seed=2, dtype="float64", lr=0.02
+        ).fit(cond, seqs)
     elif case in ("kill", "raise"):
-        from rnnkit.train import TrainConfig, Trainer
+        from rnnkit.train import Trainer
         from rnnkit.train.callbacks import LambdaCallback
 
         def fault(ctx):
@@ -85,14 +97,14 @@ def main(case: str, out: Path) -> None:
         X, y = sequences()
         model = SequenceClassifier(cell="gru", **dict(common, epochs=50))
         model._run_trainer = lambda net, cfg, tb, vb: Trainer(
-            net, cfg, callbacks=[LambdaCallback(on_step_end=fault)]).fit(tb, val=vb)
+            net, cfg, callbacks=[LambdaCallback(on_step_end=fault)]
+        ).fit(tb, val=vb)
         model.fit(X, y)
     elif case == "dropout":
         from rnnkit.distributed import data_digest
 
         X, y = sequences()
-        model = SequenceClassifier(cell="lstm", num_layers=2, dropout=0.3, recurrent_dropout=0.2,
-                                   **common).fit(X, y)
+        model = SequenceClassifier(cell="lstm", num_layers=2, dropout=0.3, recurrent_dropout=0.2, **common).fit(X, y)
         digests = w.gather(data_digest(model.net_.state_dict()))
         if w.is_root:
             (out / "digests.json").write_text(json.dumps(digests))
@@ -133,8 +145,12 @@ def main(case: str, out: Path) -> None:
         raise SystemExit(f"unknown case {case!r}")
     model.save(out / "model.npz")  # rank 0 alone writes (the others return at once)
     h = model.history_
-    record = {"size": w.size, "step_loss": h.steps["loss"], "epoch_loss": h["loss"],
-              "val_loss": h["val_loss"] if "val_loss" in h.epochs[0] else None}
+    record = {
+        "size": w.size,
+        "step_loss": h.steps["loss"],
+        "epoch_loss": h["loss"],
+        "val_loss": h["val_loss"] if "val_loss" in h.epochs[0] else None,
+    }
     if w.is_root:
         (out / "history.json").write_text(json.dumps(record))
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from gradcheck_util import numeric_grad, rel_error
 
-from rnnkit.train.bptt import TBPTT, Chunk, Stream
+from rnnkit.nn import GRU, LSTM, Embedding, Linear
 from rnnkit.nn.losses import cross_entropy
 from rnnkit.nn.module import Module
-from rnnkit.nn import GRU, LSTM, Embedding, Linear
 from rnnkit.optim import SGD
+from rnnkit.train.bptt import TBPTT, Chunk, Stream
 
 
 class StreamLM(Module):
@@ -28,9 +28,9 @@ class StreamLM(Module):
         return None
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
-        emb, ec = self.embed.forward(inputs)                 # (k, B, E)
-        out, new_state, rc = self.rnn.forward(emb, state)    # (k, B, H)
-        logits, hc = self.head.forward(out)                  # (k, B, V)
+        emb, ec = self.embed.forward(inputs)  # (k, B, E)
+        out, new_state, rc = self.rnn.forward(emb, state)  # (k, B, H)
+        logits, hc = self.head.forward(out)  # (k, B, V)
         count = targets.size if loss_mask is None else int(np.sum(loss_mask))
         if count == 0:
             return 0.0, 0, new_state, (ec, rc, hc, np.zeros_like(logits))
@@ -78,7 +78,7 @@ def stepwise_loss(model, x, y, state, counted, resets):
     for t in range(x.shape[0]):
         if resets[t].any():
             state = zero_rows(state, np.flatnonzero(resets[t]))
-        ls, c, state, _ = model.chunk_forward(x[t:t + 1], y[t:t + 1], state, loss_mask=counted[t:t + 1])
+        ls, c, state, _ = model.chunk_forward(x[t : t + 1], y[t : t + 1], state, loss_mask=counted[t : t + 1])
         total, count = total + ls, count + c
     return total / count
 
@@ -124,7 +124,7 @@ def test_k2_twice_k1_gradient_equals_central_differences_of_the_windowed_loss(wi
     s0 = None
     for t in range(k1):
         s0 = zero_rows(s0, np.flatnonzero(R[t]))
-        _, _, s0, _ = model.chunk_forward(X[t:t + 1], Y[t:t + 1], s0)
+        _, _, s0, _ = model.chunk_forward(X[t : t + 1], Y[t : t + 1], s0)
     counted = np.zeros((2 * k1, B), bool)
     counted[k1:] = True
 
@@ -167,7 +167,7 @@ def test_state_carried_equals_one_long_forward(k1, k2):
         tb.loss_and_grad(c)
         s, n = tb.evaluate_batch(c)
         total, count = total + s, count + n
-    for got, want in zip(tb.state, ref_state):
+    for got, want in zip(tb.state, ref_state, strict=False):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     assert count == ref_count
     assert abs(total - ref_sum) < 1e-10
@@ -177,7 +177,7 @@ def test_resets_make_documents_independent_in_loss_gradient_and_state():
     rng = np.random.default_rng(5)
     model = StreamLM()
     docs = [rng.integers(0, 5, n) for n in (6, 4, 9, 3, 7)]
-    stream = Stream(docs, 2, 40)          # one chunk: rows switch documents mid-chunk
+    stream = Stream(docs, 2, 40)  # one chunk: rows switch documents mid-chunk
     (chunk,) = list(stream)
     assert chunk.resets is not None and chunk.valid is not None
     tb = TBPTT(model, 40)
@@ -188,7 +188,7 @@ def test_resets_make_documents_independent_in_loss_gradient_and_state():
     count = sum(len(d) - 1 for d in docs)
     model.zero_grad()
     ref_sum = 0.0
-    for d in docs:                       # each document alone, from the zero state
+    for d in docs:  # each document alone, from the zero state
         ls, n, _, cache = model.chunk_forward(d[:-1, None], d[1:, None], None)
         model.chunk_backward(cache, 1.0 / count, None)
         ref_sum += ls
@@ -220,7 +220,7 @@ def test_a_new_stream_starts_from_the_initial_state():
     for c in first:
         tb.loss_and_grad(c)
     model.zero_grad()
-    again = tb.loss_and_grad(first[0])        # index 0: nothing carried over
+    again = tb.loss_and_grad(first[0])  # index 0: nothing carried over
     fresh = TBPTT(model, 5)
     model.zero_grad()
     assert fresh.loss_and_grad(first[0]) == again
@@ -245,16 +245,16 @@ def test_training_matches_pytorch_truncated_bptt_with_detach(k1, k2):
             for name, p in mod.named_parameters():
                 p.copy_(torch.from_numpy(sd[prefix + name]))
     opt = torch.optim.SGD([*emb.parameters(), *lstm.parameters(), *head.parameters()], lr=lr)
-    starts = {0: None}                           # window start position -> detached (h, c)
+    starts = {0: None}  # window start position -> detached (h, c)
     for s in range(0, R, k1):
         e = min(s + k1, R)
-        a, nxt = max(0, s - (k2 - k1)), max(0, e - (k2 - k1))   # this window's start, the next one's
+        a, nxt = max(0, s - (k2 - k1)), max(0, e - (k2 - k1))  # this window's start, the next one's
         state = starts.pop(a)
         out1, mid = lstm(emb(X[a:nxt]), state) if nxt > a else (None, state)
         starts[nxt] = None if mid is None else tuple(t.detach() for t in mid)
         out2 = lstm(emb(X[nxt:e]), mid)[0] if e > nxt else None
         out = torch.cat([o for o in (out1, out2) if o is not None])
-        logits = head(out[s - a:])               # the new steps only
+        logits = head(out[s - a :])  # the new steps only
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), Y[s:e].reshape(-1))
         opt.zero_grad()
         loss.backward()
@@ -275,8 +275,8 @@ def test_array_stream_cuts_contiguous_rows_with_next_step_targets(tmp_path):
     data = np.arange(23)
     s = Stream(data, 3, 4)
     chunks = list(s)
-    assert len(s) == len(chunks) == 2                 # R = (23 - 1) // 3 = 7 steps per row
-    X = np.concatenate([c.inputs for c in chunks])    # (7, 3)
+    assert len(s) == len(chunks) == 2  # R = (23 - 1) // 3 = 7 steps per row
+    X = np.concatenate([c.inputs for c in chunks])  # (7, 3)
     Y = np.concatenate([c.targets for c in chunks])
     np.testing.assert_array_equal(X, np.arange(7)[:, None] + np.array([0, 7, 14]))
     np.testing.assert_array_equal(Y, X + 1)
@@ -285,7 +285,7 @@ def test_array_stream_cuts_contiguous_rows_with_next_step_targets(tmp_path):
     mm[:] = data
     mm.flush()
     ro = np.load(tmp_path / "ids.npy", mmap_mode="r")
-    for a, b in zip(Stream(ro, 3, 4), chunks):
+    for a, b in zip(Stream(ro, 3, 4), chunks, strict=False):
         np.testing.assert_array_equal(a.inputs, b.inputs)
         assert type(a.inputs) is np.ndarray
 
@@ -293,7 +293,7 @@ def test_array_stream_cuts_contiguous_rows_with_next_step_targets(tmp_path):
 def test_array_stream_with_aligned_targets_and_features():
     rng = np.random.default_rng(8)
     x, y = rng.normal(size=(20, 2)), rng.normal(size=(20, 1))
-    chunks = list(Stream(x, 4, 3, targets=y))          # R = 5
+    chunks = list(Stream(x, 4, 3, targets=y))  # R = 5
     assert [c.inputs.shape for c in chunks] == [(3, 4, 2), (2, 4, 2)]
     np.testing.assert_array_equal(chunks[1].targets[1, 2], y[2 * 5 + 4])
 
@@ -322,13 +322,16 @@ def test_k2_smaller_than_k1_is_refused_with_the_reason():
         TBPTT(Linear(2, 2), 4)
 
 
-@pytest.mark.parametrize("data,match", [
-    (np.array([], dtype=int), "non-empty stream"),
-    (np.arange(3), "too short for batch_size=4"),
-    ([], "at least one document"),
-    ("some text", "encode the text"),
-    (np.array(["a", "b"]), "numeric"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (np.array([], dtype=int), "non-empty stream"),
+        (np.arange(3), "too short for batch_size=4"),
+        ([], "at least one document"),
+        ("some text", "encode the text"),
+        (np.array(["a", "b"]), "numeric"),
+    ],
+)
 def test_bad_streams_are_refused(data, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Stream(data, 4, 5)

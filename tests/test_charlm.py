@@ -3,18 +3,25 @@ BPTT against full BPTT, evaluation, seeded generation, persistence and bad input
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.train.bptt import TBPTT, Chunk
-from rnnkit.nn.functional import log_softmax
+
 from rnnkit.models.charlm import CharLM, CharLMNet
+from rnnkit.nn.functional import log_softmax
+from rnnkit.train.bptt import TBPTT, Chunk
 
 V, E, H = 7, 3, 4
 
 
 def _net(cell="lstm", layers=2, seed=1):
-    return CharLMNet(V, cell=cell, embedding_dim=E, hidden_size=H, num_layers=layers, dtype="float64",
-                     rng=np.random.default_rng(seed))
+    return CharLMNet(
+        V,
+        cell=cell,
+        embedding_dim=E,
+        hidden_size=H,
+        num_layers=layers,
+        dtype="float64",
+        rng=np.random.default_rng(seed),
+    )
 
 
 def _flat(state):
@@ -36,7 +43,7 @@ def test_chunk_protocol_gradients(cell):
 
     def f():
         loss_sum, _, new, _ = net.chunk_forward(inputs, targets, state, loss_mask=mask)
-        return s * loss_sum + sum(np.sum(d * a) for d, a in zip(dstate, _flat(new)))
+        return s * loss_sum + sum(np.sum(d * a) for d, a in zip(dstate, _flat(new), strict=False))
 
     net.zero_grad()
     loss_sum, count, _, cache = net.chunk_forward(inputs, targets, state, loss_mask=mask)
@@ -45,7 +52,7 @@ def test_chunk_protocol_gradients(cell):
     for name, p in net.parameters().items():
         num = numeric_grad(f, p, eps=1e-5)
         assert rel_error(net.grads[name], num) < 1e-6, name
-    for a, da in zip(_flat(state), _flat(d0)):
+    for a, da in zip(_flat(state), _flat(d0), strict=False):
         assert rel_error(da, numeric_grad(f, a, eps=1e-5)) < 1e-6
 
 
@@ -104,8 +111,7 @@ def test_chunk_protocol_matches_torch():
         m.load_state_dict({n: torch.tensor(params[f"{prefix}.{n}"]) for n in m.state_dict()})
     th0 = tuple(torch.tensor(a, requires_grad=True) for a in h0)
     out, (th, tc) = lstm(emb(torch.tensor(x)), th0)
-    tl = torch.nn.functional.cross_entropy(head(out).reshape(-1, V), torch.tensor(y).reshape(-1),
-                                           reduction="sum")
+    tl = torch.nn.functional.cross_entropy(head(out).reshape(-1, V), torch.tensor(y).reshape(-1), reduction="sum")
     tl.backward()
     assert abs(tl.item() - loss_sum) < 1e-10
     np.testing.assert_allclose(h, th.detach().numpy(), atol=1e-12)
@@ -121,8 +127,9 @@ TEXT = "the cat sat on the mat. " * 40
 
 @pytest.fixture(scope="module")
 def fitted():
-    return CharLM(cell="gru", hidden_size=24, embedding_dim=8, k1=12, batch_size=8, epochs=12, lr=1e-2,
-                  seed=0).fit(TEXT, validation_data=TEXT[:100])
+    return CharLM(cell="gru", hidden_size=24, embedding_dim=8, k1=12, batch_size=8, epochs=12, lr=1e-2, seed=0).fit(
+        TEXT, validation_data=TEXT[:100]
+    )
 
 
 def test_charlm_learns_and_evaluate_is_the_mean_nll(fitted):
@@ -138,7 +145,7 @@ def test_charlm_learns_and_evaluate_is_the_mean_nll(fitted):
     ids = model.vocab_.encode(TEXT[:30])
     state, total = None, 0.0
     for t in range(len(ids) - 1):
-        logits, state = model.net_.step(ids[t:t + 1], state)
+        logits, state = model.net_.step(ids[t : t + 1], state)
         total -= log_softmax(logits.astype(np.float64))[0, ids[t + 1]]
     assert abs(total / (len(ids) - 1) - model.evaluate(TEXT[:30])) < 1e-5
     assert model.predict("the ca") == "t"
@@ -150,8 +157,10 @@ def test_charlm_generate_is_seeded_and_uses_the_alphabet(fitted):
     a = model.generate("the ", 40, temperature=0.8, seed=5)
     assert a == model.generate("the ", 40, temperature=0.8, seed=5)
     assert len(a) == 40 and set(a) <= set(TEXT)
-    assert model.generate("the ", 40, temperature=0.8, seed=6) != a or \
-        model.generate("the ", 40, temperature=0.8, seed=7) != a
+    assert (
+        model.generate("the ", 40, temperature=0.8, seed=6) != a
+        or model.generate("the ", 40, temperature=0.8, seed=7) != a
+    )
     assert model.generate("the c", 3, top_k=1) == "at "
     assert len(model.generate(length=5, seed=0)) == 5
 
@@ -162,8 +171,9 @@ def test_charlm_unseen_characters_are_refused_with_a_list(fitted):
         model.evaluate("the Xat ZZ")
     with pytest.raises(ValueError, match="prime: expected characters seen"):
         model.generate("Q", 5)
-    extended = CharLM(hidden_size=4, embedding_dim=2, k1=4, batch_size=2, epochs=1, seed=0,
-                      alphabet="XZ").fit(TEXT[:60])
+    extended = CharLM(hidden_size=4, embedding_dim=2, k1=4, batch_size=2, epochs=1, seed=0, alphabet="XZ").fit(
+        TEXT[:60]
+    )
     assert np.isfinite(extended.evaluate("the Xat ZZ"))
 
 
@@ -190,6 +200,5 @@ def test_charlm_save_load_and_k2(fitted, tmp_path):
     again = CharLM.load(model.save(tmp_path / "lm.npz"))
     assert again.evaluate(TEXT[:50]) == model.evaluate(TEXT[:50])
     assert again.generate("the ", 20, seed=1) == model.generate("the ", 20, seed=1)
-    longer = CharLM(hidden_size=8, embedding_dim=4, k1=4, k2=8, batch_size=4, epochs=2, lr=1e-2,
-                    seed=0).fit(TEXT[:300])
+    longer = CharLM(hidden_size=8, embedding_dim=4, k1=4, k2=8, batch_size=4, epochs=2, lr=1e-2, seed=0).fit(TEXT[:300])
     assert longer.history_["loss"][-1] < longer.history_["loss"][0]

@@ -37,8 +37,16 @@ def _only_file(directory: Path) -> list[str]:
 # -- round trips -------------------------------------------------------------------------
 def test_round_trip_arrays_and_meta(tmp_path):
     arrays = _arrays()
-    meta = {"step": 17, "big": 2**200 + 1, "neg": -(2**70), "lr": 0.1, "best": float("inf"),
-            "name": "lstm", "sizes": [1, 2, 3], "nested": {"a": None, "b": True}}
+    meta = {
+        "step": 17,
+        "big": 2**200 + 1,
+        "neg": -(2**70),
+        "lr": 0.1,
+        "best": float("inf"),
+        "name": "lstm",
+        "sizes": [1, 2, 3],
+        "nested": {"a": None, "b": True},
+    }
     out = save_checkpoint(tmp_path / "run.npz", arrays, meta)
     assert out == tmp_path / "run.npz"
     loaded, loaded_meta = load_checkpoint(out)
@@ -76,8 +84,7 @@ def test_overwrite_replaces_previous(tmp_path):
     assert list(arrays) == ["v"] and meta == {"step": 2}
 
 
-@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937,
-                                           np.random.Philox, np.random.SFC64])
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox, np.random.SFC64])
 def test_rng_state_continues_identically(tmp_path, bit_generator):
     gen = np.random.Generator(bit_generator(1234))
     gen.standard_normal(11)
@@ -110,12 +117,15 @@ def test_refuses_bad_names(tmp_path, name):
         save_checkpoint(tmp_path / "c.npz", {name: np.zeros(1)}, {})
 
 
-@pytest.mark.parametrize("meta, where", [
-    ({"x": np.float32(1.0)}, r"meta\['x'\]: expected a JSON value.*float32"),
-    ({"x": [1, {"y": object()}]}, r"meta\['x'\]\[1\]\['y'\]"),
-    ({"x": {1: "a"}}, r"meta\['x'\]: expected string keys"),
-    ({"x": np.zeros(2)}, "arrays belong in `arrays`"),
-])
+@pytest.mark.parametrize(
+    "meta, where",
+    [
+        ({"x": np.float32(1.0)}, r"meta\['x'\]: expected a JSON value.*float32"),
+        ({"x": [1, {"y": object()}]}, r"meta\['x'\]\[1\]\['y'\]"),
+        ({"x": {1: "a"}}, r"meta\['x'\]: expected string keys"),
+        ({"x": np.zeros(2)}, "arrays belong in `arrays`"),
+    ],
+)
 def test_refuses_non_json_meta(tmp_path, meta, where):
     with pytest.raises(TypeError, match=where):
         save_checkpoint(tmp_path / "c.npz", {}, meta)
@@ -275,8 +285,7 @@ def test_sigkill_during_saves_leaves_a_loadable_file(tmp_path):
     path = tmp_path / "c.npz"
     src = str(Path(ckpt.__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, "-c", _SAVE_LOOP, str(path)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", _SAVE_LOOP, str(path)], stdout=subprocess.PIPE, text=True, env=env)
     try:
         for _ in range(3):  # let a few saves complete...
             assert proc.stdout.readline(), "the saving process died early"

@@ -15,8 +15,7 @@ import pytest
 
 from rnnkit.cli import commands, main
 
-RUN_FILES = ("run.json", "config.toml", "config.json", "model.npz", "metrics.csv",
-             "metrics.json", "summary.txt")
+RUN_FILES = ("run.json", "config.toml", "config.json", "model.npz", "metrics.csv", "metrics.json", "summary.txt")
 
 
 def read_csv(path):
@@ -51,7 +50,7 @@ def test_train_writes_a_complete_run_folder(runs, task):
     info = json.loads((folder / "run.json").read_text())
     assert info["task"] == task and info["status"] == "finished"
     config = json.loads((folder / "config.json").read_text())["config"]
-    assert config["epochs"] == 1                       # the tiny preset was applied
+    assert config["epochs"] == 1  # the tiny preset was applied
     rows = read_csv(folder / "metrics.csv")
     assert [int(r["epoch"]) for r in rows] == [1]
     assert np.isfinite(float(rows[0]["loss"]))
@@ -65,8 +64,9 @@ def test_train_writes_a_complete_run_folder(runs, task):
 
 
 def test_config_toml_of_a_run_trains_the_same_configuration(runs, tmp_path, capsys):
-    code, _, _ = rnnkit(capsys, "train", "tag", "--config", runs["tag"] / "config.toml",
-                        "--out", tmp_path / "again", "-q", "--no-plots")
+    code, _, _ = rnnkit(
+        capsys, "train", "tag", "--config", runs["tag"] / "config.toml", "--out", tmp_path / "again", "-q", "--no-plots"
+    )
     assert code == 0
     first = json.loads((runs["tag"] / "config.json").read_text())
     again = json.loads((tmp_path / "again" / "config.json").read_text())
@@ -75,9 +75,14 @@ def test_config_toml_of_a_run_trains_the_same_configuration(runs, tmp_path, caps
 
 def test_plots_are_png_files(runs):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
-    expected = {"charlm": ["loss.png", "samples.png", "samples.txt"],
-                "forecast": ["loss.png", "forecast.png"], "classify": ["loss.png", "confusion.png"],
-                "tag": ["loss.png"], "seq2seq": ["loss.png"], "generate": ["loss.png", "generated.png"]}
+    expected = {
+        "charlm": ["loss.png", "samples.png", "samples.txt"],
+        "forecast": ["loss.png", "forecast.png"],
+        "classify": ["loss.png", "confusion.png"],
+        "tag": ["loss.png"],
+        "seq2seq": ["loss.png"],
+        "generate": ["loss.png", "generated.png"],
+    }
     for task, names in expected.items():
         for name in names:
             path = runs[task] / "plots" / name
@@ -88,6 +93,7 @@ def test_plots_are_png_files(runs):
 
 def test_without_matplotlib_plots_are_skipped_with_one_note(tmp_path, capsys, monkeypatch):
     from rnnkit.utils import plots
+
     monkeypatch.setattr(plots, "available", lambda: False)
     code, _, err = rnnkit(capsys, "train", "classify", "--preset", "tiny", "--out", tmp_path / "r")
     assert code == 0
@@ -99,8 +105,7 @@ def test_without_matplotlib_plots_are_skipped_with_one_note(tmp_path, capsys, mo
 def test_generate_from_a_charlm_run_is_seeded(runs, capsys):
     code, a, _ = rnnkit(capsys, "generate", runs["charlm"], "--prime", "The ", "--length", 40, "--seed", 3)
     assert code == 0 and a.startswith("The ") and len(a.rstrip("\n")) == 44
-    _, b, _ = rnnkit(capsys, "generate", runs["charlm"] / "model.npz", "--prime", "The ",
-                     "--length", 40, "--seed", 3)
+    _, b, _ = rnnkit(capsys, "generate", runs["charlm"] / "model.npz", "--prime", "The ", "--length", 40, "--seed", 3)
     assert a == b
 
 
@@ -123,6 +128,7 @@ def test_forecast_continues_the_series(runs, capsys, tmp_path):
 
 def test_predict_each_kind(runs, capsys, tmp_path):
     from rnnkit.data import shipped_path
+
     code, out, _ = rnnkit(capsys, "predict", runs["classify"], "--data", shipped_path("waveforms_TEST.ts"))
     rows = list(csv.DictReader(out.splitlines()))
     assert code == 0 and len(rows) == 80
@@ -131,6 +137,7 @@ def test_predict_each_kind(runs, capsys, tmp_path):
     assert code == 0 and [line.split("\t")[0] for line in out.split("\n")[:3]] == ["the", "dog", "runs"]
     code, _, _ = rnnkit(capsys, "predict", runs["tag"], "--text", "a cat", "--out", tmp_path / "t.conllu")
     from rnnkit.data import read_conllu
+
     assert code == 0 and [w for w, _ in read_conllu(tmp_path / "t.conllu")[0]] == ["a", "cat"]
     code, out, _ = rnnkit(capsys, "predict", runs["seq2seq"], "--text", "1+2", "--text", "30+4")
     assert code == 0 and [line.split("\t")[0] for line in out.strip().split("\n")] == ["1+2", "30+4"]
@@ -149,6 +156,7 @@ def test_info_shows_architecture_parameters_and_history(runs, capsys):
     code, out, _ = rnnkit(capsys, "info", runs["tag"])
     assert code == 0
     from rnnkit.models.tagger import SequenceTagger
+
     n = SequenceTagger.load(runs["tag"] / "model.npz").net_.num_parameters()
     assert f"parameters: {n:,}" in out and "SequenceTagger" in out and "training: 1 epoch(s)" in out
 
@@ -192,9 +200,12 @@ def test_python_dash_m_and_version():
 
 def test_subprocess_train_then_generate(tmp_path):
     """The real entry point, end to end, in a fresh directory."""
+
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", "rnnkit", *map(str, argv)], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "rnnkit", *map(str, argv)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+
     trained = run("train", "charlm", "--preset", "tiny", "--no-plots")
     assert trained.returncode == 0, trained.stderr
     assert "nats/char" in trained.stdout and "bigram" in trained.stdout
@@ -208,6 +219,19 @@ def test_subprocess_train_then_generate(tmp_path):
 def test_datasets_lists_every_task_and_format(capsys):
     code, out, _ = rnnkit(capsys, "datasets")
     assert code == 0
-    for word in ("pydoc", "mackey-glass", "seasonal", "waveforms", "adding", "tiny-pos",
-                 "copy-memory", "running-sum", "arithmetic", ".conllu", ".ts", ".tsv", ".npz"):
+    for word in (
+        "pydoc",
+        "mackey-glass",
+        "seasonal",
+        "waveforms",
+        "adding",
+        "tiny-pos",
+        "copy-memory",
+        "running-sum",
+        "arithmetic",
+        ".conllu",
+        ".ts",
+        ".tsv",
+        ".npz",
+    ):
         assert word in out, word

@@ -11,8 +11,8 @@ import pytest
 from rnnkit.cli import config as cfg
 from rnnkit.cli import task_configs as tc
 from rnnkit.cli.gradcheck import check_layer
-from rnnkit.cli.tasks import TASKS
 from rnnkit.cli.runs import Run, RunError
+from rnnkit.cli.tasks import TASKS
 from rnnkit.utils.atomic import write_text_atomic
 
 
@@ -30,6 +30,7 @@ def test_every_task_has_tiny_and_default_presets_that_resolve():
 def test_model_keys_are_hyper_parameters_of_the_task_model():
     """A config key in the "model" group that the model does not take would be dropped."""
     import importlib
+
     for name, task in TASKS.items():
         module = importlib.import_module(task.model_module)
         for model_name in task.model_names:
@@ -43,14 +44,21 @@ def test_model_keys_are_hyper_parameters_of_the_task_model():
 def test_values_are_parsed_and_checked_by_type():
     C = tc.ForecastConfig
     assert cfg.coerce(C, "hidden_size", "12") == 12
-    assert cfg.coerce(C, "hidden-size", 12) == 12          # dashes as in the flags
+    assert cfg.coerce(C, "hidden-size", 12) == 12  # dashes as in the flags
     assert cfg.coerce(C, "lr", "1e-3") == 0.001
-    assert cfg.coerce(C, "lr", 1) == 1.0                    # an int for a float is fine
+    assert cfg.coerce(C, "lr", 1) == 1.0  # an int for a float is fine
     assert cfg.coerce(C, "period", "none") is None
     assert cfg.coerce(C, "clip_norm", None) is None
     assert cfg.coerce(tc.TagConfig, "lowercase", "yes") is True
-    for key, bad in [("hidden_size", "1.5"), ("hidden_size", True), ("hidden_size", 2.0),
-                     ("lr", "fast"), ("lr", "nan"), ("cell", 3), ("batch_size", "none")]:
+    for key, bad in [
+        ("hidden_size", "1.5"),
+        ("hidden_size", True),
+        ("hidden_size", 2.0),
+        ("lr", "fast"),
+        ("lr", "nan"),
+        ("cell", 3),
+        ("batch_size", "none"),
+    ]:
         with pytest.raises(cfg.ConfigError, match=key.replace("_", "_")):
             cfg.coerce(C, key, bad)
     with pytest.raises(cfg.ConfigError, match="expected a value >= 1, got 0"):
@@ -61,8 +69,13 @@ def test_values_are_parsed_and_checked_by_type():
 
 def test_layers_apply_in_order_and_unknown_keys_in_files_are_refused(tmp_path):
     (tmp_path / "mine.toml").write_text('hidden_size = 7\ncell = "gru"\n')
-    config = cfg.resolve(tc.TagConfig, "tag", preset_name="tiny", files=[tmp_path / "mine.toml"],
-                         overrides=[("hidden_size", "9", "--hidden-size")])
+    config = cfg.resolve(
+        tc.TagConfig,
+        "tag",
+        preset_name="tiny",
+        files=[tmp_path / "mine.toml"],
+        overrides=[("hidden_size", "9", "--hidden-size")],
+    )
     assert (config.hidden_size, config.cell, config.epochs) == (9, "gru", 1)
     (tmp_path / "bad.toml").write_text("hidden = 7\n")
     with pytest.raises(cfg.ConfigError, match="unknown key 'hidden'.*valid keys: data, format"):
@@ -78,9 +91,12 @@ def test_layers_apply_in_order_and_unknown_keys_in_files_are_refused(tmp_path):
 @pytest.mark.parametrize("name", list(TASKS))
 def test_saved_toml_round_trips_exactly(tmp_path, name):
     cls = TASKS[name].config_class
-    config = cfg.resolve(cls, name, preset_name="tiny",
-                         overrides=[("clip_norm", "none", "x"), ("lr", "0.00123", "x"),
-                                    ("data", 'a "quoted" path\\x.txt', "x")])
+    config = cfg.resolve(
+        cls,
+        name,
+        preset_name="tiny",
+        overrides=[("clip_norm", "none", "x"), ("lr", "0.00123", "x"), ("data", 'a "quoted" path\\x.txt', "x")],
+    )
     path = write_text_atomic(tmp_path / "c.toml", cfg.to_toml(config, name, "a header\nof two lines"))
     assert cfg.resolve(cls, name, files=[path]) == config
 
@@ -90,13 +106,22 @@ def test_run_folder_files_are_written_atomically(tmp_path):
     run = Run.create("tag", tmp_path / "r")
     config = tc.TagConfig()
     run.write_config(config, "tag")
-    run.write_metrics([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25, "val_loss": float("nan")}],
-                      {"loss": [1.0, 0.5]}, {"model": 0.9})
+    run.write_metrics(
+        [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25, "val_loss": float("nan")}],
+        {"loss": [1.0, 0.5]},
+        {"model": 0.9},
+    )
     assert sorted(p.name for p in run.path.iterdir()) == [
-        "config.json", "config.toml", "metrics.csv", "metrics.json", "plots", "run.json"]
+        "config.json",
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "plots",
+        "run.json",
+    ]
     assert (run.path / "metrics.csv").read_text() == "epoch,loss,val_loss\n1,0.5,\n2,0.25,nan\n"
     metrics = json.loads((run.path / "metrics.json").read_text())
-    assert metrics["epochs"][1]["val_loss"] is None     # strict JSON: NaN becomes null
+    assert metrics["epochs"][1]["val_loss"] is None  # strict JSON: NaN becomes null
     assert Run.open(run.path, tasks=("tag",)).read_config() == cfg.to_dict(config)
     with pytest.raises(RunError, match="is a tag run; rnnkit generate needs a charlm run"):
         Run.open(run.path, tasks=("charlm",), command="rnnkit generate")
@@ -106,10 +131,12 @@ def test_run_folder_files_are_written_atomically(tmp_path):
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     import os
+
     target = write_text_atomic(tmp_path / "f.txt", "old")
 
     def broken(src, dst):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
         write_text_atomic(target, "new")
@@ -118,10 +145,12 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 
 # -- importing stays cheap ---------------------------------------------------------------
 def test_importing_the_cli_loads_no_optional_package():
-    code = ("import sys, rnnkit, rnnkit.cli, rnnkit.cli.config, rnnkit.cli.runs, rnnkit.utils.plots\n"
-            "from rnnkit.cli import build_parser; build_parser()\n"
-            "bad = [m for m in ('matplotlib', 'torch', 'sklearn') if m in sys.modules]\n"
-            "print(bad)")
+    code = (
+        "import sys, rnnkit, rnnkit.cli, rnnkit.cli.config, rnnkit.cli.runs, rnnkit.utils.plots\n"
+        "from rnnkit.cli import build_parser; build_parser()\n"
+        "bad = [m for m in ('matplotlib', 'torch', 'sklearn') if m in sys.modules]\n"
+        "print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -131,11 +160,16 @@ def test_importing_the_cli_loads_no_optional_package():
 def test_each_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
     from rnnkit.utils import plots
+
     paths = [
-        plots.loss_curves([{"epoch": 1, "loss": 1.0, "val_loss": 1.2}, {"epoch": 2, "loss": 0.5}],
-                          {"loss": [1.2, 0.9, 0.6, 0.4]}, tmp_path / "loss.png"),
-        plots.forecast_plot(np.arange(30.0), np.arange(30.0, 35.0), {"model": np.arange(30.0, 35.0)},
-                            tmp_path / "f.png"),
+        plots.loss_curves(
+            [{"epoch": 1, "loss": 1.0, "val_loss": 1.2}, {"epoch": 2, "loss": 0.5}],
+            {"loss": [1.2, 0.9, 0.6, 0.4]},
+            tmp_path / "loss.png",
+        ),
+        plots.forecast_plot(
+            np.arange(30.0), np.arange(30.0, 35.0), {"model": np.arange(30.0, 35.0)}, tmp_path / "f.png"
+        ),
         plots.confusion_plot(np.array([[3, 1], [0, 4]]), ["a", "b"], tmp_path / "c.png"),
         plots.text_image("hello\nworld", tmp_path / "t.png"),
         plots.series_plot({"a": np.sin(np.arange(20.0))}, tmp_path / "s.png"),
@@ -146,11 +180,14 @@ def test_each_plot_writes_a_png(tmp_path):
 
 
 # -- gradcheck ---------------------------------------------------------------------------
-@pytest.mark.parametrize("cell, kw", [
-    ("lstm", dict(num_layers=2, bidirectional=True, lengths=[4, 2, 1], steps=4)),
-    ("gru", dict(batch_first=True, lengths=[3, 1])),
-    ("rnn_relu", dict(bias=False, steps=3)),
-])
+@pytest.mark.parametrize(
+    "cell, kw",
+    [
+        ("lstm", dict(num_layers=2, bidirectional=True, lengths=[4, 2, 1], steps=4)),
+        ("gru", dict(batch_first=True, lengths=[3, 1])),
+        ("rnn_relu", dict(bias=False, steps=3)),
+    ],
+)
 def test_gradcheck_passes_on_correct_layers(cell, kw):
     results = check_layer(cell, hidden_size=3, input_size=2, **kw)
     names = {r.name for r in results}
@@ -162,12 +199,14 @@ def test_gradcheck_passes_on_correct_layers(cell, kw):
 def test_gradcheck_catches_a_wrong_backward(monkeypatch):
     """The check can fail: a backward whose weight gradient is 1% off is reported."""
     from rnnkit.nn import GRU
+
     original = GRU.backward
 
     def off_by_one_percent(self, dout, dstate, cache):
         out = original(self, dout, dstate, cache)
         self.grads["weight_hh_l0"] *= 1.01
         return out
+
     monkeypatch.setattr(GRU, "backward", off_by_one_percent)
     results = {r.name: r.rel_error for r in check_layer("gru", hidden_size=3, input_size=2, steps=3)}
     assert results["weight_hh_l0"] > 1e-3 and results["weight_ih_l0"] < 1e-6
@@ -175,6 +214,7 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
 
 def test_gradcheck_command_exit_codes(capsys):
     from rnnkit.cli import main
+
     assert main(["gradcheck", "--cell", "lstm", "--hidden", "2", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "PASS: worst relative error" in out and "weight_hh_l0" in out and "c0" in out

@@ -19,8 +19,7 @@ def rnnkit(capsys, *argv):
 
 
 def tiny(task, data, out, *extra):
-    return ["train", task, "--preset", "tiny", "--data", data, "--out", out, "--no-plots", "-q",
-            *extra]
+    return ["train", task, "--preset", "tiny", "--data", data, "--out", out, "--no-plots", "-q", *extra]
 
 
 def _series(n, rng, f=1):
@@ -42,20 +41,21 @@ def test_series_csv_with_a_date_column_is_forecast(tmp_path, capsys):
     rng = np.random.default_rng(0)
     values = _series(150, rng)[:, 0]
     days = np.datetime64("2024-01-01") + np.arange(150)
-    lines = ["day,units"] + [f"{d},{v:.4f}" for d, v in zip(days, values)]
+    lines = ["day,units"] + [f"{d},{v:.4f}" for d, v in zip(days, values, strict=False)]
     (tmp_path / "sales.csv").write_text("\n".join(lines) + "\n")
     code, out, _ = rnnkit(capsys, *tiny("forecast", tmp_path / "sales.csv", tmp_path / "r"))
     assert code == 0 and "NRMSE" in out and "naive" in out
     code, out, _ = rnnkit(capsys, "forecast", tmp_path / "r", "--horizon", 4)
     assert code == 0 and len(out.strip().split("\n")) == 5
     # an explicit value column among several, and the error for one that does not exist
-    lines = ["date,units,price"] + [f"{d},{v:.3f},{2 * v:.3f}" for d, v in zip(days, values)]
+    lines = ["date,units,price"] + [f"{d},{v:.3f},{2 * v:.3f}" for d, v in zip(days, values, strict=False)]
     (tmp_path / "two.csv").write_text("\n".join(lines) + "\n")
-    code, _, _ = rnnkit(capsys, *tiny("forecast", tmp_path / "two.csv", tmp_path / "r2",
-                                      "--value-column", "price", "--date-column", "date"))
+    code, _, _ = rnnkit(
+        capsys,
+        *tiny("forecast", tmp_path / "two.csv", tmp_path / "r2", "--value-column", "price", "--date-column", "date"),
+    )
     assert code == 0
-    code, _, err = rnnkit(capsys, *tiny("forecast", tmp_path / "two.csv", tmp_path / "r3",
-                                        "--value-column", "revenue"))
+    code, _, err = rnnkit(capsys, *tiny("forecast", tmp_path / "two.csv", tmp_path / "r3", "--value-column", "revenue"))
     assert code == 1 and err.startswith("error: ") and "'revenue'" in err and "units" in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
@@ -63,9 +63,17 @@ def test_series_csv_with_a_date_column_is_forecast(tmp_path, capsys):
 def _ucr_ts(path, rng, n=24, missing=False, multivariate=False):
     """A UCR-style .ts file: numeric class labels "1"/"2", variable lengths."""
     dims = 2 if multivariate else 1
-    head = ["# written by hand", "@problemName Toy", "@timeStamps false",
-            f"@missing {'true' if missing else 'false'}", f"@univariate {'false' if multivariate else 'true'}",
-            f"@dimensions {dims}", "@equalLength false", "@classLabel true 1 2", "@data"]
+    head = [
+        "# written by hand",
+        "@problemName Toy",
+        "@timeStamps false",
+        f"@missing {'true' if missing else 'false'}",
+        f"@univariate {'false' if multivariate else 'true'}",
+        f"@dimensions {dims}",
+        "@equalLength false",
+        "@classLabel true 1 2",
+        "@data",
+    ]
     rows = []
     for i in range(n):
         label = 1 + i % 2
@@ -83,11 +91,12 @@ def test_ts_file_is_classified_and_predicted(tmp_path, capsys, missing, multivar
     rng = np.random.default_rng(1)
     _ucr_ts(tmp_path / "Toy_TRAIN.ts", rng, missing=missing, multivariate=multivariate)
     _ucr_ts(tmp_path / "Toy_TEST.ts", rng, n=10, missing=missing, multivariate=multivariate)
-    code, out, _ = rnnkit(capsys, *tiny("classify", tmp_path / "Toy_TRAIN.ts", tmp_path / "r",
-                                        "--val-data", tmp_path / "Toy_TEST.ts"))
+    code, out, _ = rnnkit(
+        capsys, *tiny("classify", tmp_path / "Toy_TRAIN.ts", tmp_path / "r", "--val-data", tmp_path / "Toy_TEST.ts")
+    )
     assert code == 0 and "accuracy" in out and "majority class" in out
     results = json.loads((tmp_path / "r" / "metrics.json").read_text())["results"]
-    assert results["confusion"]["labels"] == ["1", "2"]       # classes, not regression targets
+    assert results["confusion"]["labels"] == ["1", "2"]  # classes, not regression targets
     code, out, _ = rnnkit(capsys, "predict", tmp_path / "r", "--data", tmp_path / "Toy_TEST.ts")
     lines = out.strip().split("\n")
     assert code == 0 and len(lines) == 11 and {ln.split(",")[1] for ln in lines[1:]} <= {"1", "2"}
@@ -108,8 +117,7 @@ def test_long_csv_and_npz_sequences_are_classified(tmp_path, capsys):
     (tmp_path / "seqs.csv").write_text("\n".join(rows) + "\n")
     code, _, _ = rnnkit(capsys, *tiny("classify", tmp_path / "seqs.csv", tmp_path / "r1"))
     assert code == 0
-    np.savez(tmp_path / "seqs.npz", data=np.concatenate(seqs), lengths=[len(s) for s in seqs],
-             labels=np.array(labels))
+    np.savez(tmp_path / "seqs.npz", data=np.concatenate(seqs), lengths=[len(s) for s in seqs], labels=np.array(labels))
     code, _, _ = rnnkit(capsys, *tiny("classify", tmp_path / "seqs.npz", tmp_path / "r2"))
     assert code == 0
     code, out, _ = rnnkit(capsys, "predict", tmp_path / "r2", "--data", tmp_path / "seqs.npz")
@@ -117,11 +125,14 @@ def test_long_csv_and_npz_sequences_are_classified(tmp_path, capsys):
 
 
 def test_tsv_text_and_label_trains_a_text_classifier(tmp_path, capsys):
-    rows = [("a great fun film", "pos"), ("dull and boring", "neg"), ("great acting", "pos"),
-            ("boring plot", "neg")] * 6
+    rows = [
+        ("a great fun film", "pos"),
+        ("dull and boring", "neg"),
+        ("great acting", "pos"),
+        ("boring plot", "neg"),
+    ] * 6
     (tmp_path / "reviews.tsv").write_text("".join(f"{t}\t{y}\n" for t, y in rows))
-    code, out, _ = rnnkit(capsys, *tiny("classify", tmp_path / "reviews.tsv", tmp_path / "r",
-                                        "--lowercase"))
+    code, out, _ = rnnkit(capsys, *tiny("classify", tmp_path / "reviews.tsv", tmp_path / "r", "--lowercase"))
     assert code == 0 and "accuracy" in out
     code, out, _ = rnnkit(capsys, "predict", tmp_path / "r", "--text", "Great fun", "--text", "so dull")
     lines = out.strip().split("\n")
@@ -129,14 +140,32 @@ def test_tsv_text_and_label_trains_a_text_classifier(tmp_path, capsys):
 
 
 def test_numeric_targets_train_a_regressor(tmp_path, capsys):
-    code, out, _ = rnnkit(capsys, "train", "classify", "--preset", "tiny", "--data", "adding",
-                          "--set", "data_size=60", "--out", tmp_path / "r", "--no-plots", "-q")
+    code, out, _ = rnnkit(
+        capsys,
+        "train",
+        "classify",
+        "--preset",
+        "tiny",
+        "--data",
+        "adding",
+        "--set",
+        "data_size=60",
+        "--out",
+        tmp_path / "r",
+        "--no-plots",
+        "-q",
+    )
     assert code == 0 and "MSE" in out and "predict the training mean" in out
 
 
 def test_conllu_trains_a_tagger(tmp_path, capsys):
-    sentence = ["# text = the dog runs", "1\tthe\tthe\tDET\t_\t_\t2\tdet\t_\t_",
-                "2\tdog\tdog\tNOUN\t_\t_\t3\tnsubj\t_\t_", "3\truns\trun\tVERB\t_\t_\t0\troot\t_\t_", ""]
+    sentence = [
+        "# text = the dog runs",
+        "1\tthe\tthe\tDET\t_\t_\t2\tdet\t_\t_",
+        "2\tdog\tdog\tNOUN\t_\t_\t3\tnsubj\t_\t_",
+        "3\truns\trun\tVERB\t_\t_\t0\troot\t_\t_",
+        "",
+    ]
     (tmp_path / "t.conllu").write_text("\n".join(sentence * 10))
     code, out, _ = rnnkit(capsys, *tiny("tag", tmp_path / "t.conllu", tmp_path / "r"))
     assert code == 0 and "token accuracy" in out
@@ -147,8 +176,12 @@ def test_tagger_spelling_features_from_the_command_line(tmp_path, capsys):
 
     sentence = ["1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_", "2\twalking\twalk\tVERB\t_\t_\t0\troot\t_\t_", ""]
     (tmp_path / "t.conllu").write_text("\n".join(sentence * 10))
-    code, out, _ = rnnkit(capsys, *tiny("tag", tmp_path / "t.conllu", tmp_path / "r", "--affix-length", "2",
-                                        "--word-shape", "--feature-dim", "4"))
+    code, out, _ = rnnkit(
+        capsys,
+        *tiny(
+            "tag", tmp_path / "t.conllu", tmp_path / "r", "--affix-length", "2", "--word-shape", "--feature-dim", "4"
+        ),
+    )
     assert code == 0 and "token accuracy" in out
     model = load_model(tmp_path / "r" / "model.npz")
     assert model.features_.affix_length == 2 and model.features_.shape
@@ -182,21 +215,28 @@ def test_format_flag_overrides_the_extension(tmp_path, capsys):
 
 
 # -- mistakes: one error line, the right exit code, no traceback -------------------------
-@pytest.mark.parametrize("argv, code, words", [
-    (["train", "nope"], 2, ["invalid choice: 'nope'", "charlm"]),
-    (["train", "tag", "--hiden-size", "3"], 2, ["unrecognized arguments: --hiden-size"]),
-    (["train", "tag", "--set", "hiden_size=3"], 2, ["unknown key 'hiden_size'", "did you mean 'hidden_size'", "valid keys"]),
-    (["train", "tag", "--hidden-size", "big"], 2, ["hidden_size", "expected an integer", "'big'"]),
-    (["train", "tag", "--cell", "lsmt"], 2, ["expected one of lstm, gru", "did you mean 'lstm'"]),
-    (["train", "tag", "--dropout", "2"], 2, ["dropout", "<= 0.95"]),
-    (["train", "tag", "--preset", "huge"], 2, ["no preset 'huge'", "tiny"]),
-    (["train", "tag", "--data", "missing.conllu"], 1, ["missing.conllu", "file not found"]),
-    (["train", "tag", "--data", "tiny-poss"], 1, ["no such data set", "did you mean 'tiny-pos'"]),
-    (["train", "charlm", "--k1", "8", "--k2", "4"], 2, ["k2", ">= k1"]),
-    (["train"], 2, ["expected a task"]),
-    (["generate", "no/such/run"], 1, ["no such run folder"]),
-    (["gradcheck", "--lengths", "3,x"], 2, ["--lengths", "comma-separated integers"]),
-])
+@pytest.mark.parametrize(
+    "argv, code, words",
+    [
+        (["train", "nope"], 2, ["invalid choice: 'nope'", "charlm"]),
+        (["train", "tag", "--hiden-size", "3"], 2, ["unrecognized arguments: --hiden-size"]),
+        (
+            ["train", "tag", "--set", "hiden_size=3"],
+            2,
+            ["unknown key 'hiden_size'", "did you mean 'hidden_size'", "valid keys"],
+        ),
+        (["train", "tag", "--hidden-size", "big"], 2, ["hidden_size", "expected an integer", "'big'"]),
+        (["train", "tag", "--cell", "lsmt"], 2, ["expected one of lstm, gru", "did you mean 'lstm'"]),
+        (["train", "tag", "--dropout", "2"], 2, ["dropout", "<= 0.95"]),
+        (["train", "tag", "--preset", "huge"], 2, ["no preset 'huge'", "tiny"]),
+        (["train", "tag", "--data", "missing.conllu"], 1, ["missing.conllu", "file not found"]),
+        (["train", "tag", "--data", "tiny-poss"], 1, ["no such data set", "did you mean 'tiny-pos'"]),
+        (["train", "charlm", "--k1", "8", "--k2", "4"], 2, ["k2", ">= k1"]),
+        (["train"], 2, ["expected a task"]),
+        (["generate", "no/such/run"], 1, ["no such run folder"]),
+        (["gradcheck", "--lengths", "3,x"], 2, ["--lengths", "comma-separated integers"]),
+    ],
+)
 def test_user_mistakes_give_one_clear_line(capsys, tmp_path, monkeypatch, argv, code, words):
     monkeypatch.chdir(tmp_path)
     got, out, err = rnnkit(capsys, *argv)
@@ -219,7 +259,7 @@ def test_wrong_task_model_and_corrupted_checkpoint(tmp_path, capsys):
     code, _, err = rnnkit(capsys, "forecast", run)
     assert code == 1 and err.startswith("error: ") and "model.npz" in err and err.count("\n") == 1
     with pytest.raises(Exception):
-        main(["forecast", str(run), "--debug"])          # --debug lets the traceback through
+        main(["forecast", str(run), "--debug"])  # --debug lets the traceback through
 
 
 def test_out_folder_that_exists_is_refused(tmp_path, capsys):
@@ -231,31 +271,67 @@ def test_out_folder_that_exists_is_refused(tmp_path, capsys):
 
 # -- the awkward files real data comes in ---------------------------------------------------
 def _ucr_lines(rng, sep, n=24, T=12):
-    return [sep.join([str(k % 2 + 1)] + [f"{v:.3f}" for v in np.sin(np.arange(T) * (k % 2 + 1) / 3)
-                                         + 0.1 * rng.standard_normal(T)]) for k in range(n)]
+    return [
+        sep.join(
+            [str(k % 2 + 1)]
+            + [f"{v:.3f}" for v in np.sin(np.arange(T) * (k % 2 + 1) / 3) + 0.1 * rng.standard_normal(T)]
+        )
+        for k in range(n)
+    ]
 
 
-@pytest.mark.parametrize("task, name, make, note", [
-    ("forecast", "semi.csv",
-     lambda r: "Datum;Umsatz\n" + "\n".join(f"{np.datetime64('2024-01-01') + i};{'' if i == 7 else f'{v:.3f}'.replace('.', ',')}"
-                                             for i, v in enumerate(np.sin(np.arange(120) / 3))),
-     "1 missing value(s) filled by linear interpolation"),
-    ("forecast", "bare.csv", lambda r: "\n".join(f"{v:.3f}" for v in np.sin(np.arange(120) / 3)), None),
-    ("classify", "Synth_TRAIN.tsv", lambda r: "\n".join(_ucr_lines(r, "\t")), None),
-    ("classify", "Synth_TRAIN", lambda r: "\n".join(_ucr_lines(r, ",")), None),
-    ("classify", "wide.csv", lambda r: "label,a,b,c\n" + "\n".join(f"{'xy'[k % 2]},{k},{k + 1}," for k in range(20)),
-     None),
-    ("classify", "labels_first.tsv", lambda r: "\n".join(f"{'neg' if k % 2 else 'pos'}\tvery {'bad' if k % 2 else 'good'} film {k % 3}"
-                                                        for k in range(20)), "read as label<TAB>text"),
-    ("tag", "ner.conll", lambda r: "-DOCSTART- -X- O\n\n" + "\n\n".join(f"EU NNP B-ORG\nrejects VBZ O\nit{k} PRP O"
-                                                                         for k in range(12)), None),
-    ("seq2seq", "fra.txt", lambda r: "\n".join(f"Go {k}.\tVa {k} !\tCC-BY 2.0 #{k}" for k in range(30)), None),
-])
+@pytest.mark.parametrize(
+    "task, name, make, note",
+    [
+        (
+            "forecast",
+            "semi.csv",
+            lambda r: (
+                "Datum;Umsatz\n"
+                + "\n".join(
+                    f"{np.datetime64('2024-01-01') + i};{'' if i == 7 else f'{v:.3f}'.replace('.', ',')}"
+                    for i, v in enumerate(np.sin(np.arange(120) / 3))
+                )
+            ),
+            "1 missing value(s) filled by linear interpolation",
+        ),
+        ("forecast", "bare.csv", lambda r: "\n".join(f"{v:.3f}" for v in np.sin(np.arange(120) / 3)), None),
+        ("classify", "Synth_TRAIN.tsv", lambda r: "\n".join(_ucr_lines(r, "\t")), None),
+        ("classify", "Synth_TRAIN", lambda r: "\n".join(_ucr_lines(r, ",")), None),
+        (
+            "classify",
+            "wide.csv",
+            lambda r: "label,a,b,c\n" + "\n".join(f"{'xy'[k % 2]},{k},{k + 1}," for k in range(20)),
+            None,
+        ),
+        (
+            "classify",
+            "labels_first.tsv",
+            lambda r: "\n".join(
+                f"{'neg' if k % 2 else 'pos'}\tvery {'bad' if k % 2 else 'good'} film {k % 3}" for k in range(20)
+            ),
+            "read as label<TAB>text",
+        ),
+        (
+            "tag",
+            "ner.conll",
+            lambda r: (
+                "-DOCSTART- -X- O\n\n" + "\n\n".join(f"EU NNP B-ORG\nrejects VBZ O\nit{k} PRP O" for k in range(12))
+            ),
+            None,
+        ),
+        ("seq2seq", "fra.txt", lambda r: "\n".join(f"Go {k}.\tVa {k} !\tCC-BY 2.0 #{k}" for k in range(30)), None),
+    ],
+)
 def test_awkward_user_files_train(tmp_path, capsys, task, name, make, note):
     path = tmp_path / name
     path.write_text(make(np.random.default_rng(0)) + "\n", encoding="utf-8")
-    code, out, err = main([str(a) for a in ["train", task, "--preset", "tiny", "--data", path,
-                                            "--out", tmp_path / "r", "--no-plots"]]), *capsys.readouterr()
+    code, out, err = (
+        main(
+            [str(a) for a in ["train", task, "--preset", "tiny", "--data", path, "--out", tmp_path / "r", "--no-plots"]]
+        ),
+        *capsys.readouterr(),
+    )
     assert code == 0, err
     assert (tmp_path / "r" / "model.npz").is_file()
     if note:

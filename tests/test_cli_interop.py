@@ -54,8 +54,7 @@ def test_export_forecast_run_to_onnx_and_safetensors(runs, tmp_path, capsys):
     onnx.checker.check_model(proto, full_check=True)
     model, _, _ = open_model(runs["forecast"], tuple(TASKS), "test")
     spec = json.loads({p.key: p.value for p in proto.metadata_props}["rnnkit.forecaster"])
-    assert (spec["window"], spec["strategy"], spec["scaling"]["name"]) == (model.window, model.strategy,
-                                                                          model.scaling)
+    assert (spec["window"], spec["strategy"], spec["scaling"]["name"]) == (model.window, model.strategy, model.scaling)
     x = np.random.default_rng(0).standard_normal((spec["input_steps"], 3, spec["input_size"])).astype(np.float32)
     sess = ort.InferenceSession(str(tmp_path / "f.onnx"), providers=["CPUExecutionProvider"])
     (got,) = sess.run(None, {"inputs": x})

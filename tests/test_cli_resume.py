@@ -58,7 +58,7 @@ def test_resume_equals_one_run_bit_for_bit(tmp_path, capsys, task):
     a, b = metrics(whole), metrics(parts)
     assert [r["epoch"] for r in b["epochs"]] == [1, 2, 3]
     assert [r["loss"] for r in b["epochs"]] == [r["loss"] for r in a["epochs"]]
-    assert b["steps"] == a["steps"]            # every step once, the same values
+    assert b["steps"] == a["steps"]  # every step once, the same values
 
 
 def test_a_changed_lr_restarts_the_optimizer_with_a_note(tmp_path, capsys):
@@ -96,7 +96,7 @@ def test_a_damaged_trainer_file_is_an_error_and_keeps_the_model(tmp_path, capsys
 def test_a_run_without_trainer_file_warm_starts_with_a_note(tmp_path, capsys):
     folder = tmp_path / "r"
     train(capsys, "classify", folder, "--epochs", 2)
-    (folder / "trainer.npz").unlink()           # as a run of an older version left it
+    (folder / "trainer.npz").unlink()  # as a run of an older version left it
     err = resume(capsys, "classify", folder, "--epochs", 1)
     assert "no trainer.npz" in err and "optimizer starts afresh" in err
     assert (folder / "trainer.npz").is_file()
@@ -111,7 +111,7 @@ def test_a_run_stopped_before_model_npz_resumes_from_trainer_file(tmp_path, caps
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     train(capsys, "forecast", whole, "--epochs", 3)
     train(capsys, "forecast", parts, "--epochs", 2)
-    for name in ("model.npz", "metrics.json", "metrics.csv"):   # as a crash after epoch 2 leaves it
+    for name in ("model.npz", "metrics.json", "metrics.csv"):  # as a crash after epoch 2 leaves it
         (parts / name).unlink()
     resume(capsys, "forecast", parts, "--epochs", 1)
     assert_same_parameters(whole, parts)

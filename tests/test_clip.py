@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.optim.clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
 from rnnkit.nn.module import Module
+from rnnkit.optim.clip import all_finite, clip_grad_norm, clip_grad_value, grad_norm
 
 
 class Toy(Module):
@@ -38,7 +38,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     got = clip_grad_norm(model, max_norm, norm_type=norm_type)
     assert isinstance(got, float)
     assert got == pytest.approx(expected, rel=1e-12, abs=0)
-    for tp, (n, _, g) in zip(tparams, model.named_parameters()):
+    for tp, (n, _, g) in zip(tparams, model.named_parameters(), strict=False):
         np.testing.assert_allclose(g, tp.grad.numpy(), rtol=1e-12, atol=0, err_msg=n)
     if max_norm > got:  # below the limit: untouched, bit for bit
         for n, _, g in model.named_parameters():
@@ -53,7 +53,7 @@ def test_clip_grad_norm_accepts_dict_list_and_array():
         n_a = clip_grad_norm(a, 1.0)
         n_b = clip_grad_norm(make(b), 1.0)
         assert n_a == n_b
-        for (n, _, ga), (_, _, gb) in zip(a.named_parameters(), b.named_parameters()):
+        for (n, _, ga), (_, _, gb) in zip(a.named_parameters(), b.named_parameters(), strict=False):
             np.testing.assert_array_equal(ga, gb, err_msg=n)
     g = np.full((3, 4), 2.0)  # one array is one tensor, not an iterable of rows
     assert clip_grad_norm(g, 1.0) == pytest.approx(np.sqrt(48.0))
@@ -93,7 +93,7 @@ def test_clip_grad_value_matches_torch():
     tparams = torch_twin(torch, model)
     torch.nn.utils.clip_grad_value_(tparams, 0.7, foreach=False)
     assert clip_grad_value(model, 0.7) is None
-    for tp, (n, _, g) in zip(tparams, model.named_parameters()):
+    for tp, (n, _, g) in zip(tparams, model.named_parameters(), strict=False):
         np.testing.assert_array_equal(g, tp.grad.numpy(), err_msg=n)
     assert max(np.abs(g).max() for _, _, g in model.named_parameters()) == 0.7
 
@@ -106,18 +106,33 @@ def test_clip_grad_value_interval():
     assert g.min() == -0.5 and g.max() == 2.0
 
 
-@pytest.mark.parametrize("call, err, msg", [
-    (lambda g: clip_grad_norm(g, -1.0), ValueError, r"max_norm: expected a finite number >= 0, got -1.0"),
-    (lambda g: clip_grad_norm(g, 1.0, norm_type=0), ValueError, r"norm_type: expected a number > 0 or inf, got 0"),
-    (lambda g: grad_norm(g, norm_type="two"), ValueError, r"norm_type: expected a number > 0 or inf, got 'two'"),
-    (lambda g: clip_grad_value(g), TypeError, r"clip_value, interval: expected exactly one of them"),
-    (lambda g: clip_grad_value(g, 1.0, interval=(0, 1)), TypeError, r"expected exactly one of them"),
-    (lambda g: clip_grad_value(g, -1.0), ValueError, r"clip_value: expected a finite number >= 0, got -1.0"),
-    (lambda g: clip_grad_value(g, interval=(2.0, 1.0)), ValueError, r"interval: expected lo <= hi, got \(2.0, 1.0\)"),
-    (lambda g: clip_grad_value(g, interval=3.0), TypeError, r"interval: expected a pair \(lo, hi\), got 3.0"),
-    (lambda g: clip_grad_norm([[1.0, 2.0]], 1.0), TypeError, r"grads\[0\]: expected a floating-point numpy.ndarray, got list"),
-    (lambda g: grad_norm(5.0), TypeError, r"grads: expected a Module, a dict of name -> array or an iterable of arrays, got float"),
-])
+@pytest.mark.parametrize(
+    "call, err, msg",
+    [
+        (lambda g: clip_grad_norm(g, -1.0), ValueError, r"max_norm: expected a finite number >= 0, got -1.0"),
+        (lambda g: clip_grad_norm(g, 1.0, norm_type=0), ValueError, r"norm_type: expected a number > 0 or inf, got 0"),
+        (lambda g: grad_norm(g, norm_type="two"), ValueError, r"norm_type: expected a number > 0 or inf, got 'two'"),
+        (lambda g: clip_grad_value(g), TypeError, r"clip_value, interval: expected exactly one of them"),
+        (lambda g: clip_grad_value(g, 1.0, interval=(0, 1)), TypeError, r"expected exactly one of them"),
+        (lambda g: clip_grad_value(g, -1.0), ValueError, r"clip_value: expected a finite number >= 0, got -1.0"),
+        (
+            lambda g: clip_grad_value(g, interval=(2.0, 1.0)),
+            ValueError,
+            r"interval: expected lo <= hi, got \(2.0, 1.0\)",
+        ),
+        (lambda g: clip_grad_value(g, interval=3.0), TypeError, r"interval: expected a pair \(lo, hi\), got 3.0"),
+        (
+            lambda g: clip_grad_norm([[1.0, 2.0]], 1.0),
+            TypeError,
+            r"grads\[0\]: expected a floating-point numpy.ndarray, got list",
+        ),
+        (
+            lambda g: grad_norm(5.0),
+            TypeError,
+            r"grads: expected a Module, a dict of name -> array or an iterable of arrays, got float",
+        ),
+    ],
+)
 def test_bad_input(call, err, msg):
     with pytest.raises(err, match=msg):
         call(Toy())

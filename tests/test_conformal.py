@@ -13,13 +13,13 @@ from rnnkit.models.forecast_baselines import ARForecaster
 
 
 def test_offsets_are_the_conformal_order_statistics():
-    r = np.array([-9.0, 1, 2, -3, 4, 5, 6, 7, 8])                 # |r| sorted 1..9, n = 9
+    r = np.array([-9.0, 1, 2, -3, 4, 5, 6, 7, 8])  # |r| sorted 1..9, n = 9
     # absolute 80%: the ceil(10 * 0.8) = 8th smallest |r|
     assert conformal_offsets(r, 80) == (-8.0, 8.0)
     # signed 80%: lo the floor(10 * 0.1) = 1st smallest r, hi the ceil(10 * 0.9) = 9th
     assert conformal_offsets(r, 80, "signed") == (-9.0, 8.0)
-    assert np.isnan(conformal_offsets(r, 95)[0])                   # needs 19
-    assert conformal_offsets(np.append(r, np.nan), 80) == (-8.0, 8.0)   # NaN skipped
+    assert np.isnan(conformal_offsets(r, 95)[0])  # needs 19
+    assert conformal_offsets(np.append(r, np.nan), 80) == (-8.0, 8.0)  # NaN skipped
 
 
 def test_min_residuals():
@@ -33,15 +33,15 @@ def test_min_residuals():
 
 def test_intervals_per_step_and_series():
     rng = np.random.default_rng(0)
-    res = rng.normal(size=(50, 3, 2)) * np.array([1.0, 2.0, 4.0])[None, :, None]   # (n, h, F)
+    res = rng.normal(size=(50, 3, 2)) * np.array([1.0, 2.0, 4.0])[None, :, None]  # (n, h, F)
     point = np.arange(6.0).reshape(3, 2)
     out = conformal_intervals(res, point, levels=(80, 95))
     assert set(out) == {"forecast", "lo_80", "hi_80", "lo_95", "hi_95"}
     width = out["hi_80"] - out["lo_80"]
     assert width.shape == (3, 2)
-    assert np.all(width[2] > width[0])                            # wider where errors are
+    assert np.all(width[2] > width[0])  # wider where errors are
     assert np.all(out["hi_95"] >= out["hi_80"]) and np.all(out["lo_95"] <= out["lo_80"])
-    for k in range(3):                                             # each step on its own
+    for k in range(3):  # each step on its own
         q = np.sort(np.abs(res[:, k, 1]))[int(np.ceil(51 * 0.8)) - 1]
         assert out["hi_80"][k, 1] == pytest.approx(point[k, 1] + q)
     ragged = conformal_intervals([res[:, 0, 0], res[:20, 1, 0]], np.zeros(2), levels=80)
@@ -51,7 +51,7 @@ def test_intervals_per_step_and_series():
 def test_exchangeable_errors_cover_at_the_nominal_level():
     rng = np.random.default_rng(1)
     cover = {80: [], 95: []}
-    for _ in range(400):                                           # fresh calibration each time
+    for _ in range(400):  # fresh calibration each time
         cal = rng.standard_t(5, size=(40, 1))
         new = rng.standard_t(5, size=(200, 1))
         out = conformal_intervals(cal, np.zeros(1), levels=(80, 95))
@@ -67,8 +67,7 @@ def test_backtest_coverage_on_an_ar_process_with_known_noise():
     x = np.zeros(900)
     for t in range(1, len(x)):
         x[t] = 0.7 * x[t - 1] + rng.normal()
-    result = backtest({"ar": ARForecaster(p=1)}, x, 3, n_origins=600, refit_every=50,
-                      baselines=(), levels=(80, 95))
+    result = backtest({"ar": ARForecaster(p=1)}, x, 3, n_origins=600, refit_every=50, baselines=(), levels=(80, 95))
     m = result.metrics()["ar"]
     assert abs(m["coverage_80"] - 80.0) <= 5.0, m
     assert abs(m["coverage_95"] - 95.0) <= 3.0, m
@@ -90,14 +89,19 @@ def test_rolling_residuals_feed_conformal_intervals():
     assert np.all(out["lo_80"] < out["forecast"]) and np.all(out["forecast"] < out["hi_80"])
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: conformal_intervals(np.ones((3, 2)), np.zeros(2), levels=(95,)),
-     "95% intervals need at least 19 residuals per step, got 3 at step 1"),
-    (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(3)), "all 3 forecast steps"),
-    (lambda: conformal_intervals(np.ones((30, 2, 2)), np.zeros(2)), "expected 1 series"),
-    (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(2), levels=(100,)), "between 0 and 100"),
-    (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(2), method="normal"), "method"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda: conformal_intervals(np.ones((3, 2)), np.zeros(2), levels=(95,)),
+            "95% intervals need at least 19 residuals per step, got 3 at step 1",
+        ),
+        (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(3)), "all 3 forecast steps"),
+        (lambda: conformal_intervals(np.ones((30, 2, 2)), np.zeros(2)), "expected 1 series"),
+        (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(2), levels=(100,)), "between 0 and 100"),
+        (lambda: conformal_intervals(np.ones((30, 2)), np.zeros(2), method="normal"), "method"),
+    ],
+)
 def test_conformal_errors_are_one_line(call, match):
     with pytest.raises(ValueError, match=match) as err:
         call()

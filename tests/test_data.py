@@ -20,20 +20,40 @@ from rnnkit.data import (
     waveform_classes,
 )
 
-UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
-        "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+UPOS = {
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+}
 
 
 # -- seeding -------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [
-    lambda **kw: adding_problem(20, 10, **kw),
-    lambda **kw: copy_memory(20, 10, **kw),
-    lambda **kw: running_sum(20, 10, **kw),
-    lambda **kw: arithmetic_pairs(20, **kw),
-    lambda **kw: noisy_seasonal(20, **kw),
-    lambda **kw: tagged_sentences(5, **kw),
-    lambda **kw: waveform_classes(3, **kw),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: adding_problem(20, 10, **kw),
+        lambda **kw: copy_memory(20, 10, **kw),
+        lambda **kw: running_sum(20, 10, **kw),
+        lambda **kw: arithmetic_pairs(20, **kw),
+        lambda **kw: noisy_seasonal(20, **kw),
+        lambda **kw: tagged_sentences(5, **kw),
+        lambda **kw: waveform_classes(3, **kw),
+    ],
+)
 def test_generators_are_deterministic_and_demand_a_seed(make):
     a = make(seed=3)
     b = make(rng=np.random.default_rng(3))
@@ -81,9 +101,9 @@ def test_copy_memory():
     assert inputs.shape == targets.shape == (50, T + 2 * K) and inputs.dtype == np.int64
     symbols = inputs[:, :K]
     assert symbols.min() >= 1 and symbols.max() <= 8
-    np.testing.assert_array_equal(targets[:, T + K:], symbols)
+    np.testing.assert_array_equal(targets[:, T + K :], symbols)
     assert np.all(targets[:, : T + K] == 0)
-    assert np.all(inputs[:, K + T - 1] == 9)                 # the delimiter, once
+    assert np.all(inputs[:, K + T - 1] == 9)  # the delimiter, once
     assert np.all((inputs == 9).sum(axis=1) == 1)
     assert np.all(inputs[:, K : K + T - 1] == 0) and np.all(inputs[:, K + T :] == 0)
 
@@ -118,7 +138,7 @@ def test_arithmetic_pairs_can_exhaust_small_spaces():
 def test_mackey_glass_range_and_chaos():
     x = mackey_glass(1500)
     assert x.shape == (1500,) and x.dtype == np.float64
-    assert 0.2 < x.min() < 0.6 and 1.1 < x.max() < 1.4   # the known attractor range
+    assert 0.2 < x.min() < 0.6 and 1.1 < x.max() < 1.4  # the known attractor range
     assert x.std() > 0.15
     np.testing.assert_array_equal(x, mackey_glass(1500))  # deterministic
     # Chaos: a 1e-3 change of the initial value grows to an O(1) difference.
@@ -206,13 +226,31 @@ def test_shipped_sets():
 
 
 def test_registry_lists_every_set_and_loads_it():
-    expected = {"pydoc": "charlm", "mackey-glass": "forecast", "seasonal": "forecast",
-                "adding": "seq2seq", "running-sum": "seq2seq", "copy-memory": "seq2seq",
-                "arithmetic": "seq2seq", "tiny-pos": "tag", "waveforms": "classify", "jsb": "music"}
+    expected = {
+        "pydoc": "charlm",
+        "mackey-glass": "forecast",
+        "seasonal": "forecast",
+        "adding": "seq2seq",
+        "running-sum": "seq2seq",
+        "copy-memory": "seq2seq",
+        "arithmetic": "seq2seq",
+        "tiny-pos": "tag",
+        "waveforms": "classify",
+        "jsb": "music",
+    }
     assert {name: d.task for name, d in DATASETS.items()} == expected
-    small = {"pydoc": {"max_chars": 500}, "mackey-glass": {"n": 50}, "seasonal": {"n": 50},
-             "adding": {"n": 4}, "running-sum": {"n": 4}, "copy-memory": {"n": 4},
-             "arithmetic": {"n": 4}, "tiny-pos": {}, "waveforms": {"split": "test"}, "jsb": {"split": "test"}}
+    small = {
+        "pydoc": {"max_chars": 500},
+        "mackey-glass": {"n": 50},
+        "seasonal": {"n": 50},
+        "adding": {"n": 4},
+        "running-sum": {"n": 4},
+        "copy-memory": {"n": 4},
+        "arithmetic": {"n": 4},
+        "tiny-pos": {},
+        "waveforms": {"split": "test"},
+        "jsb": {"split": "test"},
+    }
     for name, d in DATASETS.items():
         assert d.description and d.source and d.returns
         first, again = load_dataset(name, **small[name]), load_dataset(name, **small[name])

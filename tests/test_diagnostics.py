@@ -7,13 +7,23 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from gradcheck_util import rel_error
 from linreg import LastStepRegressor
-from rnnkit.diagnostics import (activation_html, correlations, decay_ratio, gate_saturation,
-                                hidden_activations, interpretable_cells_html, largest_singular_value,
-                                memory_horizon, rank_cells, recurrent_weight_health, spectral_radius,
-                                text_features)
+
+from rnnkit.diagnostics import (
+    activation_html,
+    correlations,
+    decay_ratio,
+    gate_saturation,
+    hidden_activations,
+    interpretable_cells_html,
+    largest_singular_value,
+    memory_horizon,
+    rank_cells,
+    recurrent_weight_health,
+    spectral_radius,
+    text_features,
+)
 from rnnkit.nn import GRU, LSTM, RNN
 
 MAKERS = {"rnn_tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k), "lstm": LSTM, "gru": GRU}
@@ -38,7 +48,7 @@ def _split_loss(layer, x, t, Wout, V, dh=None, dc=None):
     h, c = (state1[0].copy(), state1[1].copy()) if lstm else (state1.copy(), None)
     if dc is not None:
         H = layer.hidden_size
-        o = cache1.layers[0].dirs[0].store["gates"][t][:, 3 * H:]          # (B, H), o_t
+        o = cache1.layers[0].dirs[0].store["gates"][t][:, 3 * H :]  # (B, H), o_t
         c = c + dc
         h[0] = o * np.tanh(c[0])
     if dh is not None:
@@ -46,8 +56,8 @@ def _split_loss(layer, x, t, Wout, V, dh=None, dc=None):
     out1[t] = h[0]
     loss = np.sum(out1 * Wout[: t + 1])
     if t + 1 < T:
-        out2, state2, _ = layer.forward(x[t + 1:], (h, c) if lstm else h)
-        loss += np.sum(out2 * Wout[t + 1:])
+        out2, state2, _ = layer.forward(x[t + 1 :], (h, c) if lstm else h)
+        loss += np.sum(out2 * Wout[t + 1 :])
         hT = state2[0] if lstm else state2
     else:
         hT = h
@@ -106,7 +116,7 @@ def test_weight_health_per_gate_block(cell):
         n_blocks = W.shape[0] // H
         assert len(entry["blocks"]) == n_blocks
         for g, block in enumerate(entry["blocks"].values()):
-            Wg = W[g * H:(g + 1) * H].astype(np.float64)
+            Wg = W[g * H : (g + 1) * H].astype(np.float64)
             assert block["spectral_radius"] == pytest.approx(max(abs(np.linalg.eigvals(Wg))), rel=1e-10)
         if n_blocks == 1:
             assert entry["spectral_radius"] == pytest.approx(max(abs(np.linalg.eigvals(W))), rel=1e-10)
@@ -129,13 +139,17 @@ def _reference_gates(layer, x):
         ah = h @ p["weight_hh_l0"].T + p["bias_hh_l0"]
         if layer.mode == "LSTM":
             a = ai + ah
-            gates = {"i": _sigmoid(a[:, :H]), "f": _sigmoid(a[:, H:2 * H]), "g": np.tanh(a[:, 2 * H:3 * H]),
-                     "o": _sigmoid(a[:, 3 * H:])}
+            gates = {
+                "i": _sigmoid(a[:, :H]),
+                "f": _sigmoid(a[:, H : 2 * H]),
+                "g": np.tanh(a[:, 2 * H : 3 * H]),
+                "o": _sigmoid(a[:, 3 * H :]),
+            }
             c = gates["f"] * c + gates["i"] * gates["g"]
             h = gates["o"] * np.tanh(c)
         elif layer.mode == "GRU":
-            r, z = _sigmoid(ai[:, :H] + ah[:, :H]), _sigmoid(ai[:, H:2 * H] + ah[:, H:2 * H])
-            n = np.tanh(ai[:, 2 * H:] + r * ah[:, 2 * H:])
+            r, z = _sigmoid(ai[:, :H] + ah[:, :H]), _sigmoid(ai[:, H : 2 * H] + ah[:, H : 2 * H])
+            n = np.tanh(ai[:, 2 * H :] + r * ah[:, 2 * H :])
             gates = {"r": r, "z": z, "n": n}
             h = (1 - z) * n + z * h
         else:
@@ -151,7 +165,7 @@ def test_gate_saturation_equals_direct_count(cell):
     rng = np.random.default_rng(4)
     layer = MAKERS[cell](3, 6, dtype="float64", rng=rng)
     for _, p, _ in layer.named_parameters():
-        p *= 8.0                                     # push many units to their flat ends
+        p *= 8.0  # push many units to their flat ends
     x = rng.standard_normal((7, 4, 3))
     eps = 0.05
     _, _, cache = layer.forward(x)
@@ -166,7 +180,7 @@ def test_gate_saturation_equals_direct_count(cell):
         assert got[gate]["low"] == pytest.approx(low, abs=1e-12)
         assert got[gate]["high"] == pytest.approx(high, abs=1e-12)
         assert got[gate]["total"] == pytest.approx(low + high, abs=1e-12)
-    assert any(v["total"] > 0.2 for v in got.values())   # the case does exercise saturation
+    assert any(v["total"] > 0.2 for v in got.values())  # the case does exercise saturation
 
 
 def test_gate_saturation_ignores_padding():
@@ -179,7 +193,7 @@ def test_gate_saturation_ignores_padding():
     _, _, cache = layer.forward(x, lengths=lengths)
     got = gate_saturation(layer, cache, eps=0.1)["l0"]
     ref = _reference_gates(layer, x)
-    valid = (np.arange(6)[:, None] < lengths[None, :])[:, :, None]          # (T, B, 1)
+    valid = (np.arange(6)[:, None] < lengths[None, :])[:, :, None]  # (T, B, 1)
     for gate, a in ref.items():
         lo_edge = -1 + 0.1 if gate == "g" else 0.1
         n_sat = np.sum(((a < lo_edge) | (a > 0.9)) & valid)
@@ -199,17 +213,16 @@ def test_gate_saturation_rejects_a_foreign_cache():
 # -- memory horizon ---------------------------------------------------------------------------
 def test_memory_horizon_on_a_constructed_decay():
     T, r, frac = 40, 0.8, 0.01
-    norms = r ** np.arange(T - 1, -1, -1.0)                  # n_t = r^(T-1-t): 1 at the loss end
-    expect = math.floor(math.log(frac) / math.log(r)) + 1     # first k with r^k < frac
+    norms = r ** np.arange(T - 1, -1, -1.0)  # n_t = r^(T-1-t): 1 at the loss end
+    expect = math.floor(math.log(frac) / math.log(r)) + 1  # first k with r^k < frac
     assert memory_horizon(norms, frac) == expect
     # first k with n_k < frac * n_0, counted directly
     assert memory_horizon(norms, frac) == next(k for k in range(1, T) if norms[T - 1 - k] < frac * norms[-1])
     assert memory_horizon(norms[::-1].copy(), frac, key="rnn.h_l0_reverse") == expect
     assert memory_horizon(np.ones(T), frac) == math.inf
     assert decay_ratio(norms) == pytest.approx(r ** (T - 1))
-    shifted = np.concatenate([norms[:-2], [0.0, 0.0]])         # a loss that ignores the last 2 steps
-    assert memory_horizon(shifted, frac) == next(
-        k for k in range(1, T) if shifted[T - 3 - k] < frac * shifted[T - 3])
+    shifted = np.concatenate([norms[:-2], [0.0, 0.0]])  # a loss that ignores the last 2 steps
+    assert memory_horizon(shifted, frac) == next(k for k in range(1, T) if shifted[T - 3 - k] < frac * shifted[T - 3])
     assert math.isnan(memory_horizon(np.array([1.0, np.nan, 1.0]), frac))
     with pytest.raises(ValueError, match=r"fraction: expected a number in \(0, 1\), got 2"):
         memory_horizon(norms, 2)
@@ -224,7 +237,7 @@ def test_hidden_activations_match_stepping_the_layer(cell):
     acts = hidden_activations(layer, x)
     state = None
     for t in range(6):
-        state = layer.step(x[t:t + 1], state)
+        state = layer.step(x[t : t + 1], state)
         h = state[0] if cell == "lstm" else state
         np.testing.assert_allclose(acts["h"][t], h[0, 0], rtol=1e-12, atol=1e-12)
         if cell == "lstm":
@@ -250,11 +263,11 @@ def test_correlations_and_ranking_find_a_planted_cell():
     T = len(text)
     acts = rng.standard_normal((T, 6)) * 0.3
     acts[:, 4] = feats["inside_quotes"] * 2 - 1 + 0.05 * rng.standard_normal(T)
-    acts[:, 1] = 0.7                                                      # a constant cell
+    acts[:, 1] = 0.7  # a constant cell
     names, R = correlations(acts, feats)
     for j in (0, 4):
         for k, n in enumerate(names):
-            if np.std(feats[n]) == 0:                                     # no digits here
+            if np.std(feats[n]) == 0:  # no digits here
                 assert R[j, k] == 0
                 continue
             assert R[j, k] == pytest.approx(np.corrcoef(acts[:, j], feats[n])[0, 1], abs=1e-12)
@@ -269,8 +282,8 @@ def test_activation_html_is_self_contained_and_well_formed(tmp_path):
     values = np.linspace(-1, 1, len(text))
     page = activation_html(text, {"cell 3": values, "gate f[0]": np.linspace(0, 1, len(text))}, title="t <1>")
     assert not re.search(r"https?:|src=|<script|<link|url\(|@import", page)
-    body = page.split("\n", 1)[1]                                        # drop <!DOCTYPE html>
-    root = ET.fromstring(body)                                            # well-formed XML
+    body = page.split("\n", 1)[1]  # drop <!DOCTYPE html>
+    root = ET.fromstring(body)  # well-formed XML
     spans = [s for s in root.iter("span") if s.get("title") is not None]
     assert len(spans) == 2 * len(text)
     shown = "".join("".join(s.itertext()) for s in spans[: len(text)])

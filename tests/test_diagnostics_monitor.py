@@ -6,11 +6,24 @@ import warnings
 
 import numpy as np
 import pytest
-
 from linreg import LastStepRegressor
-from rnnkit.diagnostics import (DiagnosticsMonitor, GradFlow, GradientWarning, Thresholds, check_flow,
-                                check_grad_norms, check_loss, check_saturation, decay_ratio, grad_norms,
-                                read_grad_flow, set_recording, update_norms, write_report)
+
+from rnnkit.diagnostics import (
+    DiagnosticsMonitor,
+    GradFlow,
+    GradientWarning,
+    Thresholds,
+    check_flow,
+    check_grad_norms,
+    check_loss,
+    check_saturation,
+    decay_ratio,
+    grad_norms,
+    read_grad_flow,
+    set_recording,
+    update_norms,
+    write_report,
+)
 from rnnkit.nn import RNN, Linear
 
 
@@ -18,7 +31,7 @@ def _scaled_rnn(scale, T=30, H=12, seed=0, input_scale=1.0, bias=True):
     rng = np.random.default_rng(seed)
     net = LastStepRegressor(RNN(2, H, bias=bias, dtype="float64", rng=rng), rng)
     q, _ = np.linalg.qr(rng.standard_normal((H, H)))
-    net.rnn.parameters()["weight_hh_l0"][...] = scale * q          # rho(W_hh) = scale exactly
+    net.rnn.parameters()["weight_hh_l0"][...] = scale * q  # rho(W_hh) = scale exactly
     x = input_scale * rng.standard_normal((T, 8, 2))
     y = rng.standard_normal((8, 1))
     return net, (x, y)
@@ -31,7 +44,7 @@ def test_read_grad_flow_names_series_by_layer_prefix():
     flows = read_grad_flow(net)
     assert list(flows) == ["rnn.h_l0"]
     np.testing.assert_array_equal(flows["rnn.h_l0"], net.rnn.grad_flow["h_l0"])
-    flows["rnn.h_l0"][0] = -1.0                                      # a copy, not the engine's array
+    flows["rnn.h_l0"][0] = -1.0  # a copy, not the engine's array
     assert net.rnn.grad_flow["h_l0"][0] != -1.0
     set_recording(net, False)
     assert net.rnn.record_grad_flow is False and net.rnn.grad_flow == {}
@@ -59,13 +72,13 @@ def test_vanishing_warning_fires_when_w_hh_is_scaled_down():
         mon = _monitor_run(net, batch)
     text = str(rec[0].message)
     assert "likely cause" in text and "LSTM or GRU" in text and "rho(W_hh) = 0.3" in text
-    assert len([r for r in rec if "vanishing" in str(r.message)]) == 1     # once per kind and place
+    assert len([r for r in rec if "vanishing" in str(r.message)]) == 1  # once per kind and place
     assert {f.kind for f in mon.record.findings} == {"vanishing"}
     assert mon.record.horizon["rnn.h_l0"][0] < 10
 
 
 def test_exploding_warning_fires_when_w_hh_is_scaled_up():
-    net, batch = _scaled_rnn(1.6, T=30, input_scale=1e-9, bias=False)   # tanh in its linear range
+    net, batch = _scaled_rnn(1.6, T=30, input_scale=1e-9, bias=False)  # tanh in its linear range
     with pytest.warns(GradientWarning, match=r"exploding gradients \(step 0\) at rnn.h_l0") as rec:
         _monitor_run(net, batch, steps=1)
     assert "clip the global gradient norm" in str(rec[0].message)
@@ -74,7 +87,7 @@ def test_exploding_warning_fires_when_w_hh_is_scaled_up():
 def test_no_warning_on_a_healthy_network():
     net, batch = _scaled_rnn(1.0, T=12, input_scale=0.1)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                           # any GradientWarning fails the test
+        warnings.simplefilter("error")  # any GradientWarning fails the test
         mon = _monitor_run(net, batch)
     assert mon.record.findings == []
     assert mon.summary()["verdict"] == "healthy: no warnings"
@@ -89,11 +102,11 @@ def test_loss_norm_and_saturation_rules():
     assert f.kind == "exploding" and f.evidence["median"] == pytest.approx(1.0)
     assert check_grad_norms([1.0, float("inf")])[0].kind == "nonfinite"
     gates = {"i": {"low": 0.1, "high": 0.1, "total": 0.2}, "f": {"low": 0.0, "high": 0.95, "total": 0.95}}
-    assert check_saturation("rnn.l0", gates, mode="LSTM") == []            # f near 1 is memory
+    assert check_saturation("rnn.l0", gates, mode="LSTM") == []  # f near 1 is memory
     hot = check_saturation("rnn.l0", {**gates, "o": {"low": 0.4, "high": 0.3, "total": 0.7}}, mode="LSTM")
     assert len(hot) == 1 and hot[0].evidence["saturated"] == {"o": 0.7}
     half_dead = {"h": {"low": 0.6, "high": 0.0, "total": 0.6}}
-    assert check_saturation("rnn.l0", half_dead, mode="RNN_RELU") == []           # ReLU zeros by design
+    assert check_saturation("rnn.l0", half_dead, mode="RNN_RELU") == []  # ReLU zeros by design
     assert check_saturation("rnn.l0", half_dead, mode="RNN_TANH")[0].evidence["saturated"] == {"h": 0.6}
     (f,) = check_flow("h_l0", np.array([1.0, np.inf, 1.0]))
     assert f.kind == "nonfinite"
@@ -108,12 +121,12 @@ def test_grad_and_update_norms_equal_direct_computation():
     net, batch = _scaled_rnn(0.9, T=6)
     net.loss_and_grad(batch)
     g = grad_norms(net)
-    for name, p, grad in net.named_parameters():
+    for name, _p, grad in net.named_parameters():
         assert g[name] == pytest.approx(np.linalg.norm(grad), rel=1e-12)
     before = net.state_dict()
     SGD(net, lr=0.1).step()
     u = update_norms(before, net)
-    for name, p, grad in net.named_parameters():
+    for name, _p, grad in net.named_parameters():
         assert u[name]["update"] == pytest.approx(0.1 * np.linalg.norm(grad), rel=1e-9)
         assert u[name]["ratio"] == pytest.approx(u[name]["update"] / np.linalg.norm(before[name]), rel=1e-12)
     with pytest.raises(ValueError, match="before: expected the keys of module.state_dict"):
@@ -152,10 +165,11 @@ def test_monitor_as_trainer_callback_matches_the_trainers_own_recording():
     theirs = GradFlow.from_history(trainer.history)
     np.testing.assert_array_equal(ours.matrix("rnn.h_l0")[1], theirs.matrix("rnn.h_l0")[1])
     # recorded before clipping: the monitor's global norm is the trainer's pre-clip norm
-    np.testing.assert_allclose(mon.record.grad_norm, [trainer.history.steps["grad_norm"][i] for i in (1, 3)],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        mon.record.grad_norm, [trainer.history.steps["grad_norm"][i] for i in (1, 3)], rtol=1e-12
+    )
     assert "loss_and_grad" not in vars(net) and "forward" not in vars(net.rnn)
-    assert mon.record.all_grad_norm == trainer.history.steps["grad_norm"]        # every step, free
+    assert mon.record.all_grad_norm == trainer.history.steps["grad_norm"]  # every step, free
 
 
 def test_monitor_requires_a_recurrent_layer():
@@ -190,7 +204,8 @@ def test_report_folder(tmp_path):
     (d,) = summary["diagnosis"]
     assert d["kind"] == "vanishing" and d["count"] == 3 and d["first_step"] == 0
     assert summary["gradient_flow"]["rnn.h_l0"]["decay_ratio_first"] == pytest.approx(
-        decay_ratio(mon.record.flow.first("rnn.h_l0")))
+        decay_ratio(mon.record.flow.first("rnn.h_l0"))
+    )
     text = (out / "summary.txt").read_text()
     assert "vanishing at rnn.h_l0" in text and "remedy:" in text
     record = json.loads((out / "record.json").read_text())
@@ -204,17 +219,23 @@ def test_report_plots(tmp_path):
     net.rnn.parameters()["weight_hh_l0"][...] *= 1.0
     mon = _monitor_run(net, batch, warn=False)
     out = mon.write_report(tmp_path / "r")
-    for name in ("grad_flow_heatmap.png", "grad_flow_profile.png", "spectral_radius.png", "gate_saturation.png",
-                 "loss.png", "grad_norm.png"):
+    for name in (
+        "grad_flow_heatmap.png",
+        "grad_flow_profile.png",
+        "spectral_radius.png",
+        "gate_saturation.png",
+        "loss.png",
+        "grad_norm.png",
+    ):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
 def test_monitor_joins_the_sub_chunks_of_a_truncated_bptt_update():
     """TBPTT(k1=4, k2=8) back-propagates each update through 8 steps in two backward calls;
     the recorded flow must equal one backward through the whole window."""
-    from rnnkit.train.bptt import TBPTT
     from rnnkit.diagnostics import attach, detach
     from rnnkit.models.charlm import CharLMNet
+    from rnnkit.train.bptt import TBPTT
 
     rng = np.random.default_rng(9)
     net = CharLMNet(5, cell="lstm", embedding_dim=3, hidden_size=4, dtype="float64", rng=rng)
@@ -222,16 +243,16 @@ def test_monitor_joins_the_sub_chunks_of_a_truncated_bptt_update():
     chunks = list(tb.stream(rng.integers(0, 5, size=2 * 12 + 1), batch_size=2))
     mon = attach(tb, every=2, first=False, warn=False)
     tb.loss_and_grad(chunks[0])
-    win = tb._win                                           # the second update's window: 4 old + 4 new steps
+    win = tb._win  # the second update's window: 4 old + 4 new steps
     inputs = np.concatenate([win.inputs, chunks[1].inputs])
     targets = np.concatenate([win.targets, chunks[1].targets])
     net.zero_grad()
-    tb.loss_and_grad(chunks[1])                            # recorded (step 2)
+    tb.loss_and_grad(chunks[1])  # recorded (step 2)
     detach(tb)
     assert mon.record.steps == [2]
     got = mon.record.flow.latest("rnn.h_l0")
     assert got.shape == (8,)
-    net.rnn.record_grad_flow = True                         # the same window in one forward/backward
+    net.rnn.record_grad_flow = True  # the same window in one forward/backward
     mask = np.zeros(targets.shape, bool)
     mask[4:] = True
     _, count, _, cache = net.chunk_forward(inputs, targets, win.state0, loss_mask=mask)

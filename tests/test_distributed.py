@@ -46,8 +46,9 @@ def run_case(case: str, out: Path, ranks: int, timeout: float = 120) -> subproce
 
 
 # -- two ranks follow the one-process trajectory ------------------------------------------
-@pytest.mark.parametrize("case", ["classifier-rnn_tanh", "classifier-lstm", "classifier-gru", "charlm", "tagger",
-                                  "seq2seq", "generator"])
+@pytest.mark.parametrize(
+    "case", ["classifier-rnn_tanh", "classifier-lstm", "classifier-gru", "charlm", "tagger", "seq2seq", "generator"]
+)
 def test_two_ranks_equal_one_process(case, tmp_path):
     _mpiexec()
     one, two = run_case(case, tmp_path / "one", 1), run_case(case, tmp_path / "two", 2)
@@ -147,6 +148,7 @@ def as_rank(monkeypatch):
         w = World(FakeComm(rank, size))
         monkeypatch.setattr(world_module, "_WORLD", w)
         return w
+
     return enter
 
 
@@ -195,7 +197,7 @@ def test_a_sharded_stream_reads_this_ranks_rows(as_rank, monkeypatch):
     monkeypatch.setattr(w, "check_same", lambda *a: None)
     mine = list(Stream(data, 3, 4, shard=True))
     assert len(mine) == len(whole)
-    for a, b in zip(whole, mine):
+    for a, b in zip(whole, mine, strict=False):
         np.testing.assert_array_equal(b.inputs, a.inputs[:, 2:])
         np.testing.assert_array_equal(b.targets, a.targets[:, 2:])
     as_rank(0, 4)
@@ -207,8 +209,11 @@ def test_mpiexec_without_mpi4py_is_a_one_line_error(monkeypatch):
     monkeypatch.setattr(world_module, "_WORLD", None)
     monkeypatch.setenv("PMI_SIZE", "2")
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py raises ImportError
-    with pytest.raises(MPIMissingError, match=r"started by mpiexec with 2 ranks, but mpi4py is not installed: "
-                                              r"pip install 'rnnkit\[mpi\]'"):
+    with pytest.raises(
+        MPIMissingError,
+        match=r"started by mpiexec with 2 ranks, but mpi4py is not installed: "
+        r"pip install 'rnnkit\[mpi\]'",
+    ):
         world_module.world()
 
 
@@ -222,8 +227,20 @@ def _cli(args, ranks, timeout=120):
 
 def test_cli_train_on_two_ranks_writes_the_one_process_checkpoints_and_resumes_on_one(tmp_path):
     _mpiexec()
-    base = ["train", "classify", "--data", "waveforms", "--hidden-size", "8", "--batch-size", "7",
-            "--dtype", "float64", "--no-plots", "--quiet"]
+    base = [
+        "train",
+        "classify",
+        "--data",
+        "waveforms",
+        "--hidden-size",
+        "8",
+        "--batch-size",
+        "7",
+        "--dtype",
+        "float64",
+        "--no-plots",
+        "--quiet",
+    ]
     one = _cli(base + ["--epochs", "2", "--out", str(tmp_path / "one")], 1)
     two = _cli(base + ["--epochs", "2", "--out", str(tmp_path / "two")], 2)
     assert one.returncode == 0, one.stderr
@@ -256,8 +273,23 @@ def test_more_ranks_than_rows_per_batch_is_an_error(as_rank):
 
 
 def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
-    r = _cli(["train", "charlm", "--preset", "quick", "--batch-size", "1", "--epochs", "1", "--no-plots",
-              "--out", str(tmp_path / "run")], 2, timeout=60)
+    r = _cli(
+        [
+            "train",
+            "charlm",
+            "--preset",
+            "quick",
+            "--batch-size",
+            "1",
+            "--epochs",
+            "1",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        2,
+        timeout=60,
+    )
     assert r.returncode != 0
     lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert lines and "batch_size: 1 parallel streams cannot be split across 2 MPI ranks" in lines[0]
@@ -266,12 +298,29 @@ def test_cli_more_ranks_than_streams_is_a_one_line_error(tmp_path):
 def test_cli_predict_on_ranks_prints_and_writes_what_one_process_does(tmp_path):
     _mpiexec()
     data = ROOT / "src" / "rnnkit" / "data" / "files" / "waveforms_TEST.ts"
-    r = _cli(["train", "classify", "--data", "waveforms", "--epochs", "1", "--hidden-size", "8", "--no-plots",
-              "--quiet", "--out", str(tmp_path / "run")], 1)
+    r = _cli(
+        [
+            "train",
+            "classify",
+            "--data",
+            "waveforms",
+            "--epochs",
+            "1",
+            "--hidden-size",
+            "8",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        1,
+    )
     assert r.returncode == 0, r.stderr
     outs = {}
     for ranks in (1, 3):
-        r = _cli(["predict", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / f"p{ranks}.csv")], ranks)
+        r = _cli(
+            ["predict", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / f"p{ranks}.csv")], ranks
+        )
         assert r.returncode == 0, r.stderr
         outs[ranks] = (tmp_path / f"p{ranks}.csv").read_text()
     assert outs[1].count("\n") > 50
@@ -313,14 +362,32 @@ def test_divergence_on_two_ranks_is_one_clean_stop(tmp_path):
     step (no rank left waiting in a collective), rank 0 alone reports it, exit code 3."""
     _mpiexec()
     out = tmp_path / "run"
-    r = _cli(["train", "classify", "--preset", "tiny", "--optimizer", "sgd", "--lr", "1e6", "--clip-norm", "none",
-              "--no-plots", "--out", str(out)], 2, timeout=90)
+    r = _cli(
+        [
+            "train",
+            "classify",
+            "--preset",
+            "tiny",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e6",
+            "--clip-norm",
+            "none",
+            "--no-plots",
+            "--out",
+            str(out),
+        ],
+        2,
+        timeout=90,
+    )
     assert r.returncode == 3, r.stderr
     assert r.stderr.count("error: training stopped at step") == 1, r.stderr
     assert "internal error" not in r.stderr and "Traceback" not in r.stderr
     assert json.loads((out / "run.json").read_text())["status"] == "stopped: diverged"
     arrays, _ = load_checkpoint(out / "model.npz")  # the last good state, loadable
     assert all(np.isfinite(a).all() for a in arrays.values())
+
 
 def test_cli_charlm_two_ranks_then_resumed_on_three_equals_one_process(tmp_path):
     _mpiexec()

@@ -35,11 +35,12 @@ def test_weight_scaling_sets_the_spectral_radius_and_orders_the_decay(tmp_path):
         net = _build(cfg, scale, np.random.default_rng(0))
         W = net.parameters()["rnn.weight_hh_l0"]
         assert spectral_radius(W) == pytest.approx(scale, rel=1e-5)
-        assert np.allclose(W.T @ W, scale ** 2 * np.eye(W.shape[0]), atol=1e-5)   # scale x orthogonal
-    result = run_experiment("weight-scaling", tmp_path, smoke=True, plots=False,
-                            overrides={"scales": "0.3,1,3", "T": 12})
+        assert np.allclose(W.T @ W, scale**2 * np.eye(W.shape[0]), atol=1e-5)  # scale x orthogonal
+    result = run_experiment(
+        "weight-scaling", tmp_path, smoke=True, plots=False, overrides={"scales": "0.3,1,3", "T": 12}
+    )
     ratios = [r["decay ratio at init"] for r in result.rows]
-    assert ratios[0] < 1e-3 < ratios[1] < ratios[2]                    # below 1 vanishes, above grows
+    assert ratios[0] < 1e-3 < ratios[1] < ratios[2]  # below 1 vanishes, above grows
     saved = json.loads((tmp_path / "weight-scaling" / "results.json").read_text())
     profile = np.array(saved["curves"]["profile_init"]["0.3"], dtype=float)
     assert ratios[0] == pytest.approx(decay_ratio(profile))
@@ -56,8 +57,9 @@ def test_neuron_memoryless_optimum_by_hand():
 
 
 def test_feed_forward_cannot_beat_the_memoryless_bound_but_an_rnn_can(tmp_path):
-    result = run_experiment("neuron", tmp_path, plots=False,
-                            overrides={"models": "feedforward,rnn_tanh", "steps": 150, "hidden_size": 8})
+    result = run_experiment(
+        "neuron", tmp_path, plots=False, overrides={"models": "feedforward,rnn_tanh", "steps": 150, "hidden_size": 8}
+    )
     rows = {r["model"]: r for r in result.rows}
     bound = rows["best memoryless: p(next given current)"]
     assert rows["feedforward"]["nats per char"] >= bound["nats per char"] - 1e-9
@@ -71,11 +73,13 @@ def test_probe_nets_gradients_match_finite_differences():
 
     rng = np.random.default_rng(0)
     inputs, targets, vocab = words_batch(["neuron", "net"])
-    nets = [LastStepRegressor("gru", 2, 3, dtype="float64", rng=rng),
-            CharRNN("lstm", len(vocab), 3, dtype="float64", rng=rng),
-            CharFeedForward(len(vocab), 3, dtype="float64", rng=rng)]
+    nets = [
+        LastStepRegressor("gru", 2, 3, dtype="float64", rng=rng),
+        CharRNN("lstm", len(vocab), 3, dtype="float64", rng=rng),
+        CharFeedForward(len(vocab), 3, dtype="float64", rng=rng),
+    ]
     batches = [(rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 1))), (inputs, targets), (inputs, targets)]
-    for net, batch in zip(nets, batches):
+    for net, batch in zip(nets, batches, strict=False):
         net.zero_grad()
         net.loss_and_grad(batch)
         for name, p, g in net.named_parameters():
@@ -110,7 +114,7 @@ def test_attach_records_every_nth_call_and_measures_the_last_update():
         opt.step()
     assert detach(net) is mon and "loss_and_grad" not in vars(net)
     assert mon.record.steps == [2, 4] and mon.record.all_steps == [1, 2, 3, 4]
-    assert len(mon.record.update_ratios["rnn.weight_hh_l0"]) == 2          # step 4's measured by detach
+    assert len(mon.record.update_ratios["rnn.weight_hh_l0"]) == 2  # step 4's measured by detach
     assert mon.record.flow.matrix("rnn.h_l0")[1].shape == (2, 5)
 
 
@@ -145,8 +149,29 @@ def test_experiment_command(tmp_path, capsys):
 
 def test_diagnose_command_probe(tmp_path, capsys):
     out = tmp_path / "rep"
-    code = main(["diagnose", "--cell", "rnn_tanh", "-T", "25", "--hidden-size", "8", "--steps", "3", "--every", "2",
-                 "--init", "orthogonal", "--scale", "0.3", "--out", str(out), "--no-plots", "-q"])
+    code = main(
+        [
+            "diagnose",
+            "--cell",
+            "rnn_tanh",
+            "-T",
+            "25",
+            "--hidden-size",
+            "8",
+            "--steps",
+            "3",
+            "--every",
+            "2",
+            "--init",
+            "orthogonal",
+            "--scale",
+            "0.3",
+            "--out",
+            str(out),
+            "--no-plots",
+            "-q",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdict"] == "problems found: vanishing" and summary["steps_recorded"] == 2
@@ -162,8 +187,24 @@ def test_diagnose_command_on_a_task(tmp_path):
     if "classify" not in TASKS:
         pytest.skip("the classify task is not installed")
     out = tmp_path / "task"
-    assert main(["diagnose", "--task", "classify", "--preset", "tiny", "--every", "3", "--out", str(out),
-                 "--no-plots", "-q"]) == 0
+    assert (
+        main(
+            [
+                "diagnose",
+                "--task",
+                "classify",
+                "--preset",
+                "tiny",
+                "--every",
+                "3",
+                "--out",
+                str(out),
+                "--no-plots",
+                "-q",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps_seen"] > 0 and summary["gradient_flow"]
 
@@ -174,8 +215,23 @@ def test_diagnose_cells_of_a_char_model(tmp_path, capsys):
     text = 'print("a", (b + c))\n' * 30
     model = CharLM(cell="lstm", hidden_size=6, embedding_dim=4, k1=10, epochs=1, batch_size=2, seed=0).fit(text)
     model.save(tmp_path / "m.npz")
-    assert main(["diagnose", "--cells", str(tmp_path / "m.npz"), "--text", text[:60], "--top", "3",
-                 "--out", str(tmp_path / "cells"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "diagnose",
+                "--cells",
+                str(tmp_path / "m.npz"),
+                "--text",
+                text[:60],
+                "--top",
+                "3",
+                "--out",
+                str(tmp_path / "cells"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("cell ") for line in lines)
     ranking = json.loads((tmp_path / "cells" / "cells.json").read_text())["ranking"]
@@ -187,7 +243,7 @@ def test_diagnose_cells_of_a_char_model(tmp_path, capsys):
 
 def test_experiment_plots(tmp_path):
     pytest.importorskip("matplotlib", reason="experiment plots need matplotlib")
-    for name in ("neuron",):              # bars and lines; the report tests draw the other kinds
+    for name in ("neuron",):  # bars and lines; the report tests draw the other kinds
         result = run_experiment(name, tmp_path, smoke=True)
         assert result.plots
         for png in result.plots:

@@ -9,11 +9,11 @@ import zlib
 
 import numpy as np
 import pytest
+from fault_util import cli, damage, edit_manifest, fuzz, npy_header, one_line_error, read_entries, tally, write_entries
 from hypothesis import given
 from hypothesis import strategies as st
-
-from fault_util import cli, damage, edit_manifest, fuzz, npy_header, one_line_error, read_entries, tally, write_entries
 from linreg import LinReg
+
 from rnnkit.models import SequenceClassifier, load_model
 from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -87,14 +87,15 @@ def test_truncated_model_files_are_refused(tmp_path, model_bytes, data):
 @given(data=st.data())
 def test_bit_flips_in_model_files_are_refused_or_harmless(tmp_path, model_bytes, data):
     raw, arrays, params = model_bytes
-    flips = data.draw(st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 7)),
-                               min_size=1, max_size=3), label="flips")
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 7)), min_size=1, max_size=3), label="flips"
+    )
     buf = bytearray(raw)
     for pos, bit in flips:
         buf[pos] ^= 1 << bit
     path = tmp_path / "flip.npz"
     path.write_bytes(bytes(buf))
-    outcome = load_outcome(path, arrays, params)   # "loaded" only when what was read is intact
+    outcome = load_outcome(path, arrays, params)  # "loaded" only when what was read is intact
     tally("model files: bit flips", outcome)
     if flips[0][0] % 4 == 0:
         check_cli(path, outcome)
@@ -118,9 +119,11 @@ def test_damaged_trainer_checkpoints_are_refused_or_harmless(tmp_path, trainer_b
 
 
 # -- edited manifests --------------------------------------------------------------------
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                    max_leaves=6)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def _paths(obj, prefix=()):
@@ -183,6 +186,7 @@ def test_an_extra_or_missing_nested_key_is_named(tmp_path, model_bytes, where, k
 
     def add(m):
         (m["meta"] if where == "meta" else m["meta"][where])[key] = 1
+
     edit_manifest(path, add)
     prefix = "meta." if where == "meta" else f"meta.{where}."
     with pytest.raises(CheckpointError, match=rf"unexpected key '{prefix}{key}'"):
@@ -205,15 +209,21 @@ def _timed_refusal(path, match):
 
 
 @fuzz(20)
-@given(exponent=st.integers(6, 18), descr=st.sampled_from(["<f4", "<f8", "|u1", "<c16", "<U64"]),
-       manifest_agrees=st.booleans(), version=st.sampled_from([(1, 0), (2, 0)]))
+@given(
+    exponent=st.integers(6, 18),
+    descr=st.sampled_from(["<f4", "<f8", "|u1", "<c16", "<U64"]),
+    manifest_agrees=st.booleans(),
+    version=st.sampled_from([(1, 0), (2, 0)]),
+)
 def test_oversized_headers_are_refused_before_reading(tmp_path, exponent, descr, manifest_agrees, version):
     """A header declaring 10^6..10^18 elements over a few bytes of data: refused in
     milliseconds, never a MemoryError, whatever the manifest says."""
     path = save_checkpoint(tmp_path / "c.npz", {"w": np.zeros(4, np.float32)}, {})
-    shape = (10 ** exponent,)
-    entries = [(n, npy_header(shape, descr, version=version) + b"\0" * 64 if n == "w.npy" else d)
-               for n, d in read_entries(path)]
+    shape = (10**exponent,)
+    entries = [
+        (n, npy_header(shape, descr, version=version) + b"\0" * 64 if n == "w.npy" else d)
+        for n, d in read_entries(path)
+    ]
     write_entries(path, entries)
     if manifest_agrees:
         edit_manifest(path, lambda m: m["arrays"]["w"].update(shape=list(shape), dtype=descr))
@@ -251,7 +261,7 @@ def test_a_compression_bomb_is_refused_before_inflating(tmp_path):
     write_entries(path, entries, compress={"w.npy": zipfile.ZIP_DEFLATED})
     assert path.stat().st_size < 2**20
     edit_manifest(path, lambda m: m["arrays"]["w"].update(shape=[n], crc32=zlib.crc32(bytes(4 * n))))
-    with zipfile.ZipFile(path) as zf:       # edit_manifest rewrote it stored: compress it again
+    with zipfile.ZipFile(path) as zf:  # edit_manifest rewrote it stored: compress it again
         entries = [(i.filename, zf.read(i)) for i in zf.infolist()]
     write_entries(path, entries, compress={"w.npy": zipfile.ZIP_DEFLATED})
     _timed_refusal(path, r"refused: entry 'w.npy' is compressed")
@@ -261,7 +271,7 @@ def test_a_compression_bomb_is_refused_before_inflating(tmp_path):
 def test_a_large_file_with_a_lying_last_header_is_refused_fast(tmp_path):
     """Every header is checked against the manifest before any data is read: a 256 MB
     checkpoint whose last array's header disagrees is refused in milliseconds."""
-    arrays = {f"a{i}": np.zeros(2**23, np.float64) for i in range(4)}   # 4 x 64 MB
+    arrays = {f"a{i}": np.zeros(2**23, np.float64) for i in range(4)}  # 4 x 64 MB
     path = save_checkpoint(tmp_path / "big.npz", arrays, {})
     edit_manifest(path, lambda m: m["arrays"]["a3"].update(shape=[2**23 + 1]))
     seconds = _timed_refusal(path, r"array 'a3' is corrupted: shape \[8388608\] in its header")

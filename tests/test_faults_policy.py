@@ -6,14 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
 from rnnkit.models import SequenceRegressor
 from rnnkit.nn import RNN, Linear, NonFiniteError
 from rnnkit.train import TrainConfig, Trainer, TrainingError
 from rnnkit.train.divergence import DivergenceWarning
-from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
-
-
 
 
 class ReluRNN(LastStepRegressor):
@@ -26,8 +24,10 @@ class ReluRNN(LastStepRegressor):
 
 def seq_batches(n_batches=6, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.normal(size=(12, 8, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32"))
-            for _ in range(n_batches)]
+    return [
+        (rng.normal(size=(12, 8, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32"))
+        for _ in range(n_batches)
+    ]
 
 
 # -- non-finite values in forward and backward --------------------------------------------
@@ -46,14 +46,13 @@ def test_overflow_inside_the_layers_is_a_clean_stop_with_the_last_good_parameter
         return out
 
     trainer._train_step = step
-    with np.errstate(over=seterr, invalid=seterr, divide=seterr):
-        with pytest.raises(TrainingError) as err:
-            trainer.fit(seq_batches())
+    with np.errstate(over=seterr, invalid=seterr, divide=seterr), pytest.raises(TrainingError) as err:
+        trainer.fit(seq_batches())
     e = err.value
     assert e.kind == "nonfinite" and e.step == trainer.step + 1 and e.good_step == trainer.step
     assert e.epoch == (e.step - 1) // 6 + 1 and e.batch == (e.step - 1) % 6 + 1
     assert "Likely cause" in str(e) and "lower the learning rate" in str(e) and "clip_norm" in str(e)
-    for k, v in params(model).items():          # the parameters of the last good step
+    for k, v in params(model).items():  # the parameters of the last good step
         np.testing.assert_array_equal(v, snaps[-1][k])
         assert np.isfinite(v).all()
 
@@ -97,7 +96,7 @@ def test_a_nonfinite_layer_input_is_a_value_error_subclass():
 def test_an_update_that_makes_parameters_nonfinite_is_undone(seterr):
     """Finite gradients, but lr x gradient overflows float64: the update is undone."""
     X, y = linear_data()
-    X, y = 100 * X, 100 * y                      # gradients near 1e4: 1e306 x 1e4 overflows
+    X, y = 100 * X, 100 * y  # gradients near 1e4: 1e306 x 1e4 overflows
     model = LinReg()
     before = params(model)
     trainer = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e306))
@@ -114,7 +113,8 @@ def test_an_undone_update_is_skipped_when_asked():
     model = LinReg()
     before = params(model)
     hist = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e306, on_nonfinite="skip")).fit(
-        batches_of(100 * X, 100 * y))
+        batches_of(100 * X, 100 * y)
+    )
     assert hist.steps["skipped"] == [True] * 4
     for k, v in params(model).items():
         np.testing.assert_array_equal(v, before[k])
@@ -154,7 +154,7 @@ def test_divergence_guard_warns_after_the_configured_steps():
     _, trainer, data = run_script(losses, divergence_steps=4)
     with pytest.warns(DivergenceWarning, match=r"step 7 \(epoch 1\): the loss diverged: 60 after 4 steps"):
         trainer.fit(data)
-    assert trainer.step == 10                     # a warning: training went on
+    assert trainer.step == 10  # a warning: training went on
 
 
 def test_divergence_guard_stops_and_restores_the_parameters_of_the_best_loss():
@@ -166,16 +166,19 @@ def test_divergence_guard_stops_and_restores_the_parameters_of_the_best_loss():
     with pytest.raises(TrainingError, match=r"step 7 \(epoch 1, batch 7\): the loss diverged") as err:
         trainer.fit(data)
     e = err.value
-    assert e.kind == "diverged" and e.good_step == 2   # step 3 had the best loss: the weights before it
+    assert e.kind == "diverged" and e.good_step == 2  # step 3 had the best loss: the weights before it
     for k, v in params(model).items():
         np.testing.assert_array_equal(v, snaps[2][k])
 
 
-@pytest.mark.parametrize("losses", [
-    [2.0, 1.0, 0.01] + [0.9] * 8,        # far above the best but below the first loss: not divergence
-    [2.0, 1.0, 0.5] + [40.0] * 8,        # above the first, but under 100 x the best
-    [2.0, 1.0] + [300.0, 0.5] * 5,       # spikes that do not last
-])
+@pytest.mark.parametrize(
+    "losses",
+    [
+        [2.0, 1.0, 0.01] + [0.9] * 8,  # far above the best but below the first loss: not divergence
+        [2.0, 1.0, 0.5] + [40.0] * 8,  # above the first, but under 100 x the best
+        [2.0, 1.0] + [300.0, 0.5] * 5,  # spikes that do not last
+    ],
+)
 def test_divergence_guard_is_quiet_on_runs_that_do_not_diverge(losses):
     _, trainer, data = run_script(losses, divergence_steps=3, on_divergence="stop")
     trainer.fit(data)
@@ -183,7 +186,7 @@ def test_divergence_guard_is_quiet_on_runs_that_do_not_diverge(losses):
 
 
 def test_divergence_guard_catches_a_short_run_at_the_end_of_its_epoch():
-    _, trainer, data = run_script([1.0, 500.0, 800.0, 900.0], on_divergence="stop")   # 20 steps: never reached
+    _, trainer, data = run_script([1.0, 500.0, 800.0, 900.0], on_divergence="stop")  # 20 steps: never reached
     with pytest.raises(TrainingError, match=r"step 4 \(epoch 1, batch 4\): the loss diverged: 900 after 3 steps"):
         trainer.fit(data)
 
@@ -194,13 +197,16 @@ def test_divergence_guard_off():
     assert trainer.step == 31
 
 
-@pytest.mark.parametrize("kw,exc,match", [
-    ({"on_divergence": "halt"}, ValueError, "on_divergence: expected one of"),
-    ({"divergence_factor": 1.0}, ValueError, "divergence_factor: expected a number > 1"),
-    ({"divergence_factor": math.inf}, TypeError, "divergence_factor: expected a finite number"),
-    ({"divergence_steps": 0}, ValueError, "divergence_steps: expected an int >= 1"),
-    ({"divergence_steps": 2.5}, TypeError, "divergence_steps: expected an int"),
-])
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        ({"on_divergence": "halt"}, ValueError, "on_divergence: expected one of"),
+        ({"divergence_factor": 1.0}, ValueError, "divergence_factor: expected a number > 1"),
+        ({"divergence_factor": math.inf}, TypeError, "divergence_factor: expected a finite number"),
+        ({"divergence_steps": 0}, ValueError, "divergence_steps: expected an int >= 1"),
+        ({"divergence_steps": 2.5}, TypeError, "divergence_steps: expected an int"),
+    ],
+)
 def test_divergence_options_are_validated(kw, exc, match):
     with pytest.raises(exc, match=match):
         TrainConfig(**kw)
@@ -211,8 +217,9 @@ def test_estimator_fit_raises_training_error_not_a_raw_value_error():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 10, 2)).astype("float32")
     y = X.sum(axis=(1, 2))
-    model = SequenceRegressor(cell="rnn_relu", hidden_size=8, optimizer="sgd", lr=1e6, clip_norm=None,
-                              epochs=2, batch_size=16, seed=0)
+    model = SequenceRegressor(
+        cell="rnn_relu", hidden_size=8, optimizer="sgd", lr=1e6, clip_norm=None, epochs=2, batch_size=16, seed=0
+    )
     with pytest.raises(TrainingError, match=r"step \d+ \(epoch 1, batch \d+\)"):
         model.fit(X, y)
 

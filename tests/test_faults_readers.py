@@ -7,13 +7,13 @@ import io
 
 import numpy as np
 import pytest
+from fault_util import cli, damage, fuzz, one_line_error, tally
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fault_util import cli, damage, fuzz, one_line_error, tally
 from rnnkit.cli._base import CliError
-from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.cli.sources import read_file
+from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.data import shipped_path
 
 
@@ -47,15 +47,50 @@ SAMPLES = {  # (task, format, suffix): a valid file's content
     ("classify", "ts", ".ts"): _head(shipped_path("waveforms_TRAIN.ts"), 16),
     ("tag", "conllu", ".conllu"): _head(shipped_path("tiny-pos-ud-train.conllu"), 60),
     ("seq2seq", "tsv", ".tsv"): "".join(f"{a}+{b}\t{a + b}\n" for a, b in [(12, 7), (3, 40), (99, 1), (5, 5)] * 3),
-    ("classify", "tsv", ".tsv"): "".join(f"{t}\t{lab}\n" for t, lab in [("a good film", "pos"), ("so bad", "neg"),
-                                                                          ("great fun here", "pos")] * 3),
+    ("classify", "tsv", ".tsv"): "".join(
+        f"{t}\t{lab}\n" for t, lab in [("a good film", "pos"), ("so bad", "neg"), ("great fun here", "pos")] * 3
+    ),
     ("charlm", "text", ".txt"): "def f(x):\n    return x + 1\n\nclass A:\n    pass\n" * 6,
     ("classify", "npz", ".npz"): _npz(),
 }
 KINDS = sorted(SAMPLES)
-HOSTILE = ["", " ", "nan", "NaN", "inf", "-inf", "1e309", "-1e400", "1,5", "0x1F", "\u0669", "\x00", "@data",
-           "@classLabel", "#", ":", "\t", ",", ";", "\"", "'", "?", "é", "\ufeff", "\u2028", "1_000", "x" * 300,
-           "@problemName", "@seriesLength -1", "@dimensions 0", "@timeStamps true", "0\t_\t_", "-", "1-2", "1.2.3"]
+HOSTILE = [
+    "",
+    " ",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e309",
+    "-1e400",
+    "1,5",
+    "0x1F",
+    "\u0669",
+    "\x00",
+    "@data",
+    "@classLabel",
+    "#",
+    ":",
+    "\t",
+    ",",
+    ";",
+    '"',
+    "'",
+    "?",
+    "é",
+    "\ufeff",
+    "\u2028",
+    "1_000",
+    "x" * 300,
+    "@problemName",
+    "@seriesLength -1",
+    "@dimensions 0",
+    "@timeStamps true",
+    "0\t_\t_",
+    "-",
+    "1-2",
+    "1.2.3",
+]
 
 
 def outcome(task, fmt, path) -> str:
@@ -74,8 +109,7 @@ def outcome(task, fmt, path) -> str:
         assert data.ndim == 2 and np.isfinite(data).all()
     elif hasattr(data, "ids") and hasattr(data, "values"):  # a forecast SeriesSet: one array per series
         assert len(data.ids) == len(data.values) >= 1
-        assert all(v.ndim == 2 and len(v) and np.isfinite(v).all() for v in data.values), \
-            "series must come back finite"
+        assert all(v.ndim == 2 and len(v) and np.isfinite(v).all() for v in data.values), "series must come back finite"
     else:
         assert isinstance(data, (str, list, tuple))
     return "read"
@@ -130,20 +164,35 @@ def test_hostile_edits(tmp_path, kind, data):
     tally(f"readers: hostile edits ({kind[1]})", result)
 
 
-@pytest.mark.parametrize("task,suffix,content", [
-    ("classify", ".csv", "seq_id,t,x,label\n" + "a,0,1,up\na,1,inf,up\nb,0,2,down\nb,1,nan,down\n" * 3),
-    ("classify", ".ts", "@problemName x\n@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n:a\n"),
-    ("tag", ".conllu", "1\tword\n\n"),
-    ("seq2seq", ".tsv", "\t\n\t\n"),
-    ("forecast", ".csv", "date,value\nmon,x\ntue,y\n"),
-    ("charlm", ".txt", "\x00\x00"),
-])
+@pytest.mark.parametrize(
+    "task,suffix,content",
+    [
+        ("classify", ".csv", "seq_id,t,x,label\n" + "a,0,1,up\na,1,inf,up\nb,0,2,down\nb,1,nan,down\n" * 3),
+        ("classify", ".ts", "@problemName x\n@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n:a\n"),
+        ("tag", ".conllu", "1\tword\n\n"),
+        ("seq2seq", ".tsv", "\t\n\t\n"),
+        ("forecast", ".csv", "date,value\nmon,x\ntue,y\n"),
+        ("charlm", ".txt", "\x00\x00"),
+    ],
+)
 def test_hostile_files_through_the_cli(tmp_path, task, suffix, content):
     """Through `rnnkit train`: success, or one `error:` line with exit code 1."""
     path = tmp_path / f"data{suffix}"
     path.write_text(content, encoding="utf-8")
-    rc, _, err = cli("train", task, "--preset", "tiny", "--data", path, "--val-fraction", "0", "--out",
-                     tmp_path / "run", "--no-plots", "-q")
+    rc, _, err = cli(
+        "train",
+        task,
+        "--preset",
+        "tiny",
+        "--data",
+        path,
+        "--val-fraction",
+        "0",
+        "--out",
+        tmp_path / "run",
+        "--no-plots",
+        "-q",
+    )
     if rc != 0:
         one_line_error(rc, err)
     tally("readers: hostile files through the CLI", "read" if rc == 0 else "refused")
@@ -168,8 +217,22 @@ def test_hostile_edits_through_the_cli(tmp_path, kind, data):
         lines[i] = sep.join(fields)
     path = _write(tmp_path, kind, "\n".join(lines))
     out = tmp_path / f"run{data.draw(st.integers(0, 10**9), label='name')}"
-    rc, _, err = cli("train", kind[0], "--preset", "tiny", "--data", path, "--format", kind[1],
-                     "--set", "sample_length=0" if kind[0] == "charlm" else "seed=0", "--out", out, "--no-plots", "-q")
+    rc, _, err = cli(
+        "train",
+        kind[0],
+        "--preset",
+        "tiny",
+        "--data",
+        path,
+        "--format",
+        kind[1],
+        "--set",
+        "sample_length=0" if kind[0] == "charlm" else "seed=0",
+        "--out",
+        out,
+        "--no-plots",
+        "-q",
+    )
     if rc != 0:
         one_line_error(rc, err, code=rc if rc == 3 else 1)
     tally("readers: hostile edits through the CLI", {0: "trained", 1: "refused", 3: "clean stop"}[rc])

@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-
 from fault_util import cli, one_line_error
-from rnnkit.cli.task_configs import CONFIGS
+
 from rnnkit.cli.sources import nonfinite_note, read_file
+from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.data import DataFormatError, read_text
 from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.utils.atomic import clean_stale_temps
@@ -27,10 +27,10 @@ def _dead_pid() -> int:
 @pytest.mark.parametrize("then", ["save", "load"])
 def test_stray_temporary_files_of_killed_saves_are_removed_by_the_next_save_or_load(tmp_path, then):
     path = save_checkpoint(tmp_path / "trainer.npz", {"w": np.ones(3)}, {})
-    legacy = tmp_path / ".trainer.npz.0123abcd4567.tmp"                    # older rnnkit: no pid
-    dead = tmp_path / f".trainer.npz.{_dead_pid()}-0123abcd4567.tmp"       # its writer is gone
-    live = tmp_path / f".trainer.npz.{os.getpid()}-89abcdef0123.tmp"      # a save in progress
-    other = tmp_path / f".model.npz.{_dead_pid()}-0123abcd4567.tmp"        # another file's
+    legacy = tmp_path / ".trainer.npz.0123abcd4567.tmp"  # older rnnkit: no pid
+    dead = tmp_path / f".trainer.npz.{_dead_pid()}-0123abcd4567.tmp"  # its writer is gone
+    live = tmp_path / f".trainer.npz.{os.getpid()}-89abcdef0123.tmp"  # a save in progress
+    other = tmp_path / f".model.npz.{_dead_pid()}-0123abcd4567.tmp"  # another file's
     for p in (legacy, dead, live, other):
         p.write_bytes(b"partial")
     if then == "save":
@@ -46,8 +46,20 @@ def test_stray_temporary_files_of_killed_saves_are_removed_by_the_next_save_or_l
 @pytest.fixture(scope="module")
 def charlm_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "charlm"
-    rc, _, err = cli("train", "charlm", "--preset", "tiny", "--set", "data_size=4000", "--set", "sample_length=0",
-                     "--out", out, "--no-plots", "-q")
+    rc, _, err = cli(
+        "train",
+        "charlm",
+        "--preset",
+        "tiny",
+        "--set",
+        "data_size=4000",
+        "--set",
+        "sample_length=0",
+        "--out",
+        out,
+        "--no-plots",
+        "-q",
+    )
     assert rc == 0, err
     return out
 
@@ -58,7 +70,7 @@ def test_info_prints_the_result_with_its_value(charlm_run):
     lines = out.splitlines()
     i = next(k for k, line in enumerate(lines) if line.startswith("result: "))
     assert "nats/char" in lines[i] and lines[i + 1].split()[0] == "model"
-    float(lines[i + 1].split()[1])                     # the model's value is printed
+    float(lines[i + 1].split()[1])  # the model's value is printed
 
 
 def test_predict_on_an_empty_folder_says_so(tmp_path, charlm_run):
@@ -73,14 +85,43 @@ def test_encoding_flag_reads_a_latin1_file(tmp_path):
     text = ("Un café près de la forêt, déjà vu. " * 120).encode("latin-1")
     path = tmp_path / "fr.txt"
     path.write_bytes(text)
-    line = one_line_error(*cli("train", "charlm", "--preset", "tiny", "--data", path, "--out", tmp_path / "a",
-                               "--no-plots", "-q")[::2])
+    line = one_line_error(
+        *cli("train", "charlm", "--preset", "tiny", "--data", path, "--out", tmp_path / "a", "--no-plots", "-q")[::2]
+    )
     assert "cannot decode byte 0xe9 as utf-8" in line and "--encoding latin-1" in line
-    rc, _, err = cli("train", "charlm", "--preset", "tiny", "--data", path, "--encoding", "latin-1",
-                     "--set", "sample_length=0", "--out", tmp_path / "b", "--no-plots", "-q")
+    rc, _, err = cli(
+        "train",
+        "charlm",
+        "--preset",
+        "tiny",
+        "--data",
+        path,
+        "--encoding",
+        "latin-1",
+        "--set",
+        "sample_length=0",
+        "--out",
+        tmp_path / "b",
+        "--no-plots",
+        "-q",
+    )
     assert rc == 0, err
-    line = one_line_error(*cli("train", "charlm", "--preset", "tiny", "--data", path, "--encoding", "klingon",
-                               "--out", tmp_path / "c", "--no-plots", "-q")[::2])
+    line = one_line_error(
+        *cli(
+            "train",
+            "charlm",
+            "--preset",
+            "tiny",
+            "--data",
+            path,
+            "--encoding",
+            "klingon",
+            "--out",
+            tmp_path / "c",
+            "--no-plots",
+            "-q",
+        )[::2]
+    )
     assert "encoding: unknown text encoding 'klingon'" in line
     assert "encoding" in {f for cls in CONFIGS.values() for f in cls.__dataclass_fields__}
 
@@ -95,8 +136,9 @@ def test_diagnose_cells_skips_or_replaces_unknown_characters(tmp_path, charlm_ru
         rc, out, err = cli(*base, "--unknown", mode, "--out", tmp_path / mode)
         assert rc == 0, err
         assert out.count("cell ") == 2
-    line = one_line_error(*cli(*base, "--unknown", "replace", "--replace-char", "\u2603",
-                               "--out", tmp_path / "r")[::2], code=2)
+    line = one_line_error(
+        *cli(*base, "--unknown", "replace", "--replace-char", "\u2603", "--out", tmp_path / "r")[::2], code=2
+    )
     assert "--replace-char: expected one character the model knows" in line
 
 

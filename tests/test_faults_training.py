@@ -14,14 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fault_util import cli, one_line_error, tally
+
 from rnnkit.models import load_model
 from rnnkit.train.checkpoint import load_checkpoint
 
 ABSURD = ("--optimizer", "sgd", "--lr", "1e6", "--clip-norm", "none")
-TASKS = [("charlm", ()), ("forecast", ()), ("classify", ()), ("classify", ("--data", "adding")),
-         ("tag", ()), ("seq2seq", ()), ("generate", ())]
+TASKS = [
+    ("charlm", ()),
+    ("forecast", ()),
+    ("classify", ()),
+    ("classify", ("--data", "adding")),
+    ("tag", ()),
+    ("seq2seq", ()),
+    ("generate", ()),
+]
 
 
 def stopped(rc: int, err: str) -> str:
@@ -42,7 +49,7 @@ def test_divergence_through_the_cli_is_a_clean_stop_for_every_task(tmp_path, tas
     stop = info["stop"]
     assert f"at step {stop['step']} (epoch {stop['epoch']}, batch {stop['batch']})" in line
     assert stop["epoch"] >= 1 and stop["batch"] >= 1 and 0 <= stop["good_step"] <= stop["step"]
-    model = load_model(out / "model.npz")                # the last good state, loadable
+    model = load_model(out / "model.npz")  # the last good state, loadable
     assert all(np.isfinite(v).all() for v in model.net_.state_dict().values())
     _, meta = load_checkpoint(out / "trainer.npz")
     assert meta["counters"]["step"] in (stop["good_step"], stop["step"])
@@ -57,8 +64,22 @@ def test_divergence_through_the_cli_is_a_clean_stop_for_every_task(tmp_path, tas
 def test_a_stopped_run_resumes_with_a_lower_learning_rate(tmp_path, task):
     out = tmp_path / "run"
     stopped(*cli("train", task, "--preset", "tiny", *ABSURD, "--out", out, "--no-plots", "-q")[::2])
-    rc, _, err = cli("train", task, "--resume", out, "--optimizer", "adam", "--lr", "0.005", "--clip-norm", "1",
-                     "--epochs", "1", "--no-plots", "-q")
+    rc, _, err = cli(
+        "train",
+        task,
+        "--resume",
+        out,
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.005",
+        "--clip-norm",
+        "1",
+        "--epochs",
+        "1",
+        "--no-plots",
+        "-q",
+    )
     assert rc == 0, err
     assert json.loads((out / "run.json").read_text())["status"] == "finished"
     tally("training: divergence through the CLI", "resumed after the stop")
@@ -121,8 +142,13 @@ CHILD = textwrap.dedent("""
 
 def _child(folder: Path, mode: str = "save") -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(folder), mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(folder), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_training_killed_during_saves_resumes_bit_exactly(tmp_path):
@@ -144,19 +170,19 @@ def test_training_killed_during_saves_resumes_bit_exactly(tmp_path):
             proc.kill()
             pytest.fail(proc.communicate()[1])
         time.sleep(rng.uniform(0.05, 0.3))
-        if proc.poll() is not None:              # finished before the kill
+        if proc.poll() is not None:  # finished before the kill
             proc.communicate()
             break
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)             # reaps it and closes the pipes
+        proc.communicate(timeout=30)  # reaps it and closes the pipes
         kills += 1
         in_save += any(p.name.endswith(".tmp") for p in folder.iterdir())
         tally("training: SIGKILL during training", "survived")
-    proc = _child(folder)                        # the last resume runs to the end
+    proc = _child(folder)  # the last resume runs to the end
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     np.testing.assert_array_equal(np.load(folder / "final.npy"), expected)
-    assert not any(p.name.endswith(".tmp") for p in folder.iterdir())   # stray files cleaned up
+    assert not any(p.name.endswith(".tmp") for p in folder.iterdir())  # stray files cleaned up
     assert kills >= 3 and in_save >= 1, (kills, in_save)
     for _ in range(in_save):
         tally("training: SIGKILL during a save", "survived")
@@ -164,8 +190,25 @@ def test_training_killed_during_saves_resumes_bit_exactly(tmp_path):
 
 def test_a_stop_outside_a_run_folder_is_exit_code_3(tmp_path):
     """`rnnkit diagnose --task` trains without a run folder: the stop is still one paragraph."""
-    rc, _, err = cli("diagnose", "--task", "classify", "--preset", "tiny", "--set", "lr=1e6", "--set", "clip_norm=none",
-                     "--set", "optimizer=sgd", "--set", "cell=rnn_relu", "--out", tmp_path / "d", "--no-plots", "-q")
+    rc, _, err = cli(
+        "diagnose",
+        "--task",
+        "classify",
+        "--preset",
+        "tiny",
+        "--set",
+        "lr=1e6",
+        "--set",
+        "clip_norm=none",
+        "--set",
+        "optimizer=sgd",
+        "--set",
+        "cell=rnn_relu",
+        "--out",
+        tmp_path / "d",
+        "--no-plots",
+        "-q",
+    )
     line = one_line_error(rc, err, code=3)
     assert line.startswith("error: training stopped: step ") and "Likely cause:" in line
     tally("training: divergence through the CLI", "clean stop outside a run folder")

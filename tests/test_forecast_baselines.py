@@ -20,7 +20,7 @@ def simulate_ar(coef, c, n, seed, sigma=1.0):
     p = len(coef)
     x = np.zeros(n + 200)
     for t in range(p, len(x)):
-        x[t] = c + np.dot(coef, x[t - p:t][::-1]) + sigma * rng.normal()
+        x[t] = c + np.dot(coef, x[t - p : t][::-1]) + sigma * rng.normal()
     return x[200:]
 
 
@@ -50,7 +50,7 @@ def test_mase_by_hand():
 def test_mase_one_scale_per_forecast_and_series():
     y = np.zeros((2, 3, 2))
     yhat = np.ones((2, 3, 2))
-    scale = np.array([[1.0, 2.0], [4.0, 8.0]])                     # (N, F)
+    scale = np.array([[1.0, 2.0], [4.0, 8.0]])  # (N, F)
     expect = np.mean([1, 1 / 2, 1 / 4, 1 / 8])
     assert fm.mase(y, yhat, scale) == pytest.approx(expect)
     assert fm.mase(y[..., 0], yhat[..., 0], scale[:, 0]) == pytest.approx(np.mean([1, 1 / 4]))
@@ -59,7 +59,7 @@ def test_mase_one_scale_per_forecast_and_series():
 def test_coverage_and_missing_truth():
     y = np.array([1.0, np.nan, 3.0, 10.0])
     lo, hi = np.array([0.0, 0.0, 3.0, 0.0]), np.array([2.0, 2.0, 4.0, 5.0])
-    assert fm.coverage(y, lo, hi) == pytest.approx(100 * 2 / 3)        # NaN left out
+    assert fm.coverage(y, lo, hi) == pytest.approx(100 * 2 / 3)  # NaN left out
     assert fm.mae(y, np.zeros(4)) == pytest.approx((1 + 3 + 10) / 3)
 
 
@@ -67,18 +67,20 @@ def test_by_step():
     y = np.array([[1.0, 2.0], [3.0, 6.0]])
     yhat = np.array([[0.0, 0.0], [0.0, 0.0]])
     np.testing.assert_allclose(fm.by_step("mae", y, yhat), [2.0, 4.0])
-    np.testing.assert_allclose(fm.by_step("mase", y, yhat, scale=np.array([1.0, 2.0])),
-                               [(1 + 1.5) / 2, (2 + 3) / 2])
+    np.testing.assert_allclose(fm.by_step("mase", y, yhat, scale=np.array([1.0, 2.0])), [(1 + 1.5) / 2, (2 + 3) / 2])
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: fm.mae([1.0, 2.0], [1.0]), "yhat: expected the shape"),
-    (lambda: fm.mae([np.nan], [1.0]), "every value is missing"),
-    (lambda: fm.mae([1.0], [np.nan]), "yhat: contains NaN"),
-    (lambda: fm.seasonal_naive_scale([1.0, 2.0], 2), "more than period=2"),
-    (lambda: fm.mase([1.0], [2.0], 0.0), "scale: expected positive"),
-    (lambda: fm.coverage([1.0], [2.0], [0.0]), "hi >= lo"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: fm.mae([1.0, 2.0], [1.0]), "yhat: expected the shape"),
+        (lambda: fm.mae([np.nan], [1.0]), "every value is missing"),
+        (lambda: fm.mae([1.0], [np.nan]), "yhat: contains NaN"),
+        (lambda: fm.seasonal_naive_scale([1.0, 2.0], 2), "more than period=2"),
+        (lambda: fm.mase([1.0], [2.0], 0.0), "scale: expected positive"),
+        (lambda: fm.coverage([1.0], [2.0], [0.0]), "hi >= lo"),
+    ],
+)
 def test_metric_errors_are_one_line(call, match):
     with pytest.raises(ValueError, match=match) as err:
         call()
@@ -95,7 +97,7 @@ def test_naive_seasonal_naive_drift_by_hand():
 
 
 def test_baselines_keep_the_forecaster_shapes():
-    x2 = np.column_stack([np.arange(10.0), 10 * np.arange(10.0)])         # (T, F)
+    x2 = np.column_stack([np.arange(10.0), 10 * np.arange(10.0)])  # (T, F)
     out = NaiveForecaster().fit(x2).predict(x2, 4)
     assert out.shape == (4, 2)
     np.testing.assert_allclose(out[:, 1], 90.0)
@@ -141,16 +143,19 @@ def test_ar_order_zero_is_the_mean():
     np.testing.assert_allclose(ARForecaster(p=0).fit(x).predict(x, 2), [3.0, 3.0])
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: NaiveForecaster().predict([1.0], 1), "call fit"),
-    (lambda: NaiveForecaster().fit([1.0, np.nan]), "NaN"),
-    (lambda: SeasonalNaiveForecaster(4).fit([1.0]).predict([1.0, 2.0], 2), "at least 4"),
-    (lambda: ARForecaster(p=5).fit(np.arange(4.0)), "AR\\(5\\) needs at least 7"),
-    (lambda: ARForecaster(p=1).fit(np.arange(9.0)).predict(np.ones((5, 2)), 1), "column"),
-    (lambda: NaiveForecaster().fit([1.0]).predict([1.0], 0), "horizon"),
-    (lambda: make_baseline("seasonal_naive"), "period"),
-    (lambda: make_baseline("theta"), "baseline: expected one of"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: NaiveForecaster().predict([1.0], 1), "call fit"),
+        (lambda: NaiveForecaster().fit([1.0, np.nan]), "NaN"),
+        (lambda: SeasonalNaiveForecaster(4).fit([1.0]).predict([1.0, 2.0], 2), "at least 4"),
+        (lambda: ARForecaster(p=5).fit(np.arange(4.0)), "AR\\(5\\) needs at least 7"),
+        (lambda: ARForecaster(p=1).fit(np.arange(9.0)).predict(np.ones((5, 2)), 1), "column"),
+        (lambda: NaiveForecaster().fit([1.0]).predict([1.0], 0), "horizon"),
+        (lambda: make_baseline("seasonal_naive"), "period"),
+        (lambda: make_baseline("theta"), "baseline: expected one of"),
+    ],
+)
 def test_baseline_errors_are_one_line(call, match):
     with pytest.raises(ValueError, match=match) as err:
         call()

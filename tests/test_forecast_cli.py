@@ -25,13 +25,16 @@ def _long_csv(path, extra_rows=0, covariate=False):
     """Three monthly series of different lengths and start dates, rows shuffled."""
     rng = np.random.default_rng(0)
     rows = []
-    for uid, start, n, level in (("north", "2015-01", 72, 100.0), ("south", "2016-07", 60, 10.0),
-                                 ("east", "2015-04", 66, 1000.0)):
+    for uid, start, n, level in (
+        ("north", "2015-01", 72, 100.0),
+        ("south", "2016-07", 60, 10.0),
+        ("east", "2015-04", 66, 1000.0),
+    ):
         t = np.arange(n + extra_rows)
         price = np.sin(t / 5.0)
         y = level * (1 + 0.1 * np.sin(2 * np.pi * t / 12) + 0.002 * t) + level * 0.05 * price
         y += level * 0.01 * rng.standard_normal(len(t))
-        for k, (m, v, p) in enumerate(zip(_months(start, n + extra_rows), y, price)):
+        for k, (m, v, p) in enumerate(zip(_months(start, n + extra_rows), y, price, strict=False)):
             value = "" if k >= n else f"{v:.4f}"
             rows.append(f"{uid},{m}-01,{value}" + (f",{p:.4f}" if covariate else ""))
     rng.shuffle(rows)
@@ -41,8 +44,23 @@ def _long_csv(path, extra_rows=0, covariate=False):
 
 
 def _train(capsys, data, out, *extra):
-    return rnnkit(capsys, "train", "forecast", "--data", data, "--out", out, "--window", 12,
-                  "--hidden-size", 8, "--epochs", 2, "--no-plots", *extra)
+    return rnnkit(
+        capsys,
+        "train",
+        "forecast",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--window",
+        12,
+        "--hidden-size",
+        8,
+        "--epochs",
+        2,
+        "--no-plots",
+        *extra,
+    )
 
 
 def test_every_forecaster_option_is_a_flag(capsys):
@@ -50,7 +68,7 @@ def test_every_forecaster_option_is_a_flag(capsys):
         main(["train", "forecast", "--help"])
     text = capsys.readouterr().out
     names = [p for p in inspect.signature(Forecaster).parameters if p != "verbose"]
-    flag = {"validation_fraction": "val_fraction"}     # the CLI's split holds out the same end
+    flag = {"validation_fraction": "val_fraction"}  # the CLI's split holds out the same end
     missing = [n for n in names if f"--{flag.get(n, n).replace('_', '-')}" not in text]
     assert not missing, missing
 
@@ -68,10 +86,10 @@ def test_long_csv_end_to_end_with_ids_and_future_dates(tmp_path, capsys):
     assert list(rows[0]) == ["unique_id", "ds", "y"]
     assert [r["unique_id"] for r in rows] == ["north"] * 5 + ["south"] * 5 + ["east"] * 5
     # each series continues from its own last month
-    assert [r["ds"] for r in rows[:2]] == ["2021-01-01", "2021-02-01"]        # north: 72 months from 2015-01
+    assert [r["ds"] for r in rows[:2]] == ["2021-01-01", "2021-02-01"]  # north: 72 months from 2015-01
     assert rows[5]["ds"] == "2021-07-01" and rows[10]["ds"] == "2020-10-01"
     levels = {k: np.mean([float(r["y"]) for r in rows if r["unique_id"] == k]) for k in ("north", "south", "east")}
-    assert levels["south"] < levels["north"] < levels["east"]            # per-series scaling
+    assert levels["south"] < levels["north"] < levels["east"]  # per-series scaling
 
 
 def test_verdict_agrees_with_the_numbers(tmp_path, capsys):
@@ -88,8 +106,19 @@ def test_intervals_from_a_quantile_model_and_the_plot(tmp_path, capsys):
     path = _long_csv(tmp_path / "sales.csv")
     code, _, err = _train(capsys, path, tmp_path / "q", "--loss", "quantile")
     assert code == 0, err
-    code, _, err = rnnkit(capsys, "forecast", tmp_path / "q", "--horizon", 14, "--intervals", "80,95",
-                          "--out", tmp_path / "f.csv", "--plot", tmp_path / "f.png")
+    code, _, err = rnnkit(
+        capsys,
+        "forecast",
+        tmp_path / "q",
+        "--horizon",
+        14,
+        "--intervals",
+        "80,95",
+        "--out",
+        tmp_path / "f.csv",
+        "--plot",
+        tmp_path / "f.png",
+    )
     assert code == 0, err
     rows = list(csv.DictReader((tmp_path / "f.csv").read_text().splitlines()))
     assert list(rows[0]) == ["unique_id", "ds", "y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
@@ -99,16 +128,16 @@ def test_intervals_from_a_quantile_model_and_the_plot(tmp_path, capsys):
     assert (tmp_path / "f.png").stat().st_size > 1000
     # a point model (the default loss) gets split-conformal bands from its own errors
     code, _, err = _train(capsys, path, tmp_path / "p")
-    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80,95",
-                          "--out", tmp_path / "g.csv")
+    code, _, err = rnnkit(
+        capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80,95", "--out", tmp_path / "g.csv"
+    )
     assert code == 0 and "split conformal from the model's own 6-step errors" in err, err
     rows = list(csv.DictReader((tmp_path / "g.csv").read_text().splitlines()))
     assert list(rows[0]) == ["unique_id", "ds", "y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
     for r in rows:
         v = {k: float(r[k]) for k in ("y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95")}
         assert v["y_lo_95"] <= v["y_lo_80"] < v["y"] < v["y_hi_80"] <= v["y_hi_95"]
-    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80",
-                          "--adapt", 0.1)
+    code, _, err = rnnkit(capsys, "forecast", tmp_path / "p", "--horizon", 6, "--intervals", "80", "--adapt", 0.1)
     assert code == 0 and "adaptive conformal (gamma 0.1)" in err, err
     code, _, err = rnnkit(capsys, "forecast", tmp_path / "q", "--intervals", "80", "--adapt", 0.1)
     assert code == 2 and "--adapt: expected --intervals and a point model" in err, err
@@ -118,22 +147,28 @@ def test_intervals_from_a_quantile_model_and_the_plot(tmp_path, capsys):
 
 def test_wide_csv_one_column_per_series(tmp_path, capsys):
     t = np.arange(80)
-    lines = ["week,a,b"] + [f"{np.datetime64('2020-01-06') + 7 * int(i)},{np.sin(i / 4):.3f},"
-                            + ("" if i < 10 else f"{5 + np.cos(i / 4):.3f}") for i in t]
+    lines = ["week,a,b"] + [
+        f"{np.datetime64('2020-01-06') + 7 * int(i)},{np.sin(i / 4):.3f},"
+        + ("" if i < 10 else f"{5 + np.cos(i / 4):.3f}")
+        for i in t
+    ]
     (tmp_path / "w.csv").write_text("\n".join(lines) + "\n")
     code, out, err = _train(capsys, tmp_path / "w.csv", tmp_path / "r", "--period", 8, "--horizon", 4)
     assert code == 0, err
     assert "2 series (wide layout)" in err and "season length" not in err
     code, out, _ = rnnkit(capsys, "forecast", tmp_path / "r", "--horizon", 2)
     rows = list(csv.DictReader(out.splitlines()))
-    assert [(r["id"], r["week"]) for r in rows] == [("a", "2021-07-19"), ("a", "2021-07-26"),
-                                                     ("b", "2021-07-19"), ("b", "2021-07-26")]
+    assert [(r["id"], r["week"]) for r in rows] == [
+        ("a", "2021-07-19"),
+        ("a", "2021-07-26"),
+        ("b", "2021-07-19"),
+        ("b", "2021-07-26"),
+    ]
 
 
 def test_known_future_covariates_from_rows_after_the_last_value(tmp_path, capsys):
     path = _long_csv(tmp_path / "c.csv", extra_rows=12, covariate=True)
-    code, _, err = _train(capsys, path, tmp_path / "r", "--future-covariates", "price",
-                          "--calendar", "auto")
+    code, _, err = _train(capsys, path, tmp_path / "r", "--future-covariates", "price", "--calendar", "auto")
     assert code == 0, err
     code, out, err = rnnkit(capsys, "forecast", tmp_path / "r", "--horizon", 9)
     assert code == 0, err
@@ -148,26 +183,60 @@ def _write(path, text):
     return path
 
 
-@pytest.mark.parametrize("name, text, extra, words", [
-    ("gap.csv", "date,y\n" + "".join(f"{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 40))
-                                     if i != 17), (),
-     ["a gap after 2021-05-01", "first 2021-06-01", "--fill interpolate"]),
-    ("dup.csv", "date,y\n" + "".join(f"{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 40)))
-     + "2020-03-01,5\n", (), ["2020-03-01 appears more than once"]),
-    ("short.csv", "unique_id,ds,y\n" + "".join(f"a,{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 60)))
-     + "".join(f"tiny,{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 20))), (),
-     ["series 'tiny' has 20 steps", "--window"]),
-    ("text.csv", "date,y\n" + "".join(f"{d}-01,{'abc' if i == 9 else i}\n"
-                                      for i, d in enumerate(_months("2020-01", 40))), (),
-     ["line 11", "expected a number, got 'abc'"]),
-    ("nan_cov.csv", "date,y,x\n" + "".join(f"{d}-01,{i},{'' if i == 5 else i}\n"
-                                           for i, d in enumerate(_months("2020-01", 40))),
-     ("--past-covariates", "x"), ["covariate 'x' is missing at step 5"]),
-])
+@pytest.mark.parametrize(
+    "name, text, extra, words",
+    [
+        (
+            "gap.csv",
+            "date,y\n" + "".join(f"{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 40)) if i != 17),
+            (),
+            ["a gap after 2021-05-01", "first 2021-06-01", "--fill interpolate"],
+        ),
+        (
+            "dup.csv",
+            "date,y\n" + "".join(f"{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 40))) + "2020-03-01,5\n",
+            (),
+            ["2020-03-01 appears more than once"],
+        ),
+        (
+            "short.csv",
+            "unique_id,ds,y\n"
+            + "".join(f"a,{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 60)))
+            + "".join(f"tiny,{d}-01,{i}\n" for i, d in enumerate(_months("2020-01", 20))),
+            (),
+            ["series 'tiny' has 20 steps", "--window"],
+        ),
+        (
+            "text.csv",
+            "date,y\n" + "".join(f"{d}-01,{'abc' if i == 9 else i}\n" for i, d in enumerate(_months("2020-01", 40))),
+            (),
+            ["line 11", "expected a number, got 'abc'"],
+        ),
+        (
+            "nan_cov.csv",
+            "date,y,x\n" + "".join(f"{d}-01,{i},{'' if i == 5 else i}\n" for i, d in enumerate(_months("2020-01", 40))),
+            ("--past-covariates", "x"),
+            ["covariate 'x' is missing at step 5"],
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_leaves_no_run(tmp_path, capsys, name, text, extra, words):
     path = _write(tmp_path / name, text)
-    code, _, err = rnnkit(capsys, "train", "forecast", "--data", path, "--out", tmp_path / "r",
-                          "--window", 12, "--epochs", 1, "--no-plots", *extra)
+    code, _, err = rnnkit(
+        capsys,
+        "train",
+        "forecast",
+        "--data",
+        path,
+        "--out",
+        tmp_path / "r",
+        "--window",
+        12,
+        "--epochs",
+        1,
+        "--no-plots",
+        *extra,
+    )
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
     for word in words:
         assert word in err, (word, err)
@@ -175,8 +244,10 @@ def test_bad_input_is_one_line_and_leaves_no_run(tmp_path, capsys, name, text, e
 
 
 def test_fill_interpolates_missing_dates(tmp_path, capsys):
-    path = _write(tmp_path / "gap.csv", "date,y\n" + "".join(
-        f"{d}-01,{np.sin(i / 2):.3f}\n" for i, d in enumerate(_months("2020-01", 60)) if i != 17))
+    path = _write(
+        tmp_path / "gap.csv",
+        "date,y\n" + "".join(f"{d}-01,{np.sin(i / 2):.3f}\n" for i, d in enumerate(_months("2020-01", 60)) if i != 17),
+    )
     code, _, err = _train(capsys, path, tmp_path / "r", "--fill", "interpolate")
     assert code == 0 and "1 missing date(s) filled (interpolate)" in err, err
 
@@ -255,7 +326,7 @@ def test_the_clis_model_on_plain_arrays_is_the_one_training_builds():
     assert p["target_transform"] == "deseason+diff" and p["window"] == 24 and p["horizon"] == 12
     assert p["validation_fraction"] == 0.15
     model = TASKS["forecast"].model_for_arrays(ForecastConfig(val_data="v.csv"), [trending])
-    assert model.get_params()["validation_fraction"] == 0.0      # a separate file validates instead
+    assert model.get_params()["validation_fraction"] == 0.0  # a separate file validates instead
 
 
 def test_auto_transform_is_decided_on_the_training_part_alone(tmp_path, capsys):
@@ -265,6 +336,22 @@ def test_auto_transform_is_decided_on_the_training_part_alone(tmp_path, capsys):
 
     rows = ["date,y"] + [f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{10 + np.sin(i / 2):.3f}" for i in range(31)]
     (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
-    code, _, err = rnnkit(capsys, "train", "forecast", "--data", tmp_path / "s.csv", "--out", tmp_path / "r",
-                          "--window", 4, "--horizon", 2, "--hidden-size", 4, "--epochs", 1, "--no-plots")
+    code, _, err = rnnkit(
+        capsys,
+        "train",
+        "forecast",
+        "--data",
+        tmp_path / "s.csv",
+        "--out",
+        tmp_path / "r",
+        "--window",
+        4,
+        "--horizon",
+        2,
+        "--hidden-size",
+        4,
+        "--epochs",
+        1,
+        "--no-plots",
+    )
     assert code == 0 and "target transform seasonal_diff" in err, err

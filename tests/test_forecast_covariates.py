@@ -9,8 +9,8 @@ from rnnkit.models.forecast_covariates import calendar_features
 
 def _data(T=160, seed=0):
     rng = np.random.default_rng(seed)
-    past = rng.standard_normal((T, 2))                       # e.g. a sensor read with y
-    future = rng.standard_normal((T + 30, 1))                # e.g. a planned price
+    past = rng.standard_normal((T, 2))  # e.g. a sensor read with y
+    future = rng.standard_normal((T + 30, 1))  # e.g. a planned price
     y = np.zeros(T)
     for t in range(1, T):
         y[t] = 0.5 * y[t - 1] + 0.8 * past[t - 1, 0] + 1.5 * future[t, 0] + 0.1 * rng.standard_normal()
@@ -20,25 +20,24 @@ def _data(T=160, seed=0):
 @pytest.mark.parametrize("strategy", ["recursive", "direct"])
 def test_shuffling_past_covariates_after_the_origin_changes_nothing(strategy):
     y, past, future = _data()
-    fc = Forecaster(window=10, horizon=4, strategy=strategy, hidden_size=8, epochs=2, seed=0,
-                    dtype="float64").fit(y[:120], past_covariates=past[:120],
-                                          future_covariates=future[:120])
+    fc = Forecaster(window=10, horizon=4, strategy=strategy, hidden_size=8, epochs=2, seed=0, dtype="float64").fit(
+        y[:120], past_covariates=past[:120], future_covariates=future[:120]
+    )
     t, h = 100, 8
-    base = fc.predict(y[:t], h, past_covariates=past, future_covariates=future[:t + h + 4])
+    base = fc.predict(y[:t], h, past_covariates=past, future_covariates=future[: t + h + 4])
     shuffled = past.copy()
     shuffled[t:] = np.random.default_rng(5).permutation(shuffled[t:])
-    again = fc.predict(y[:t], h, past_covariates=shuffled, future_covariates=future[:t + h + 4])
+    again = fc.predict(y[:t], h, past_covariates=shuffled, future_covariates=future[: t + h + 4])
     assert np.array_equal(base, again)
     # ... while the past before the origin, and the known future, are read
     before = past.copy()
     before[t - 3] += 5.0
-    assert not np.allclose(fc.predict(y[:t], h, past_covariates=before,
-                                      future_covariates=future[:t + h + 4]), base)
-    later = future[:t + h + 4].copy()
+    assert not np.allclose(fc.predict(y[:t], h, past_covariates=before, future_covariates=future[: t + h + 4]), base)
+    later = future[: t + h + 4].copy()
     later[t + 2] += 5.0
     changed = fc.predict(y[:t], h, past_covariates=past, future_covariates=later)
     assert not np.allclose(changed, base)
-    if strategy == "recursive":     # step t+2 is the third forecast: the two before it stay
+    if strategy == "recursive":  # step t+2 is the third forecast: the two before it stay
         assert np.array_equal(changed[:2], base[:2])
 
 
@@ -48,13 +47,13 @@ def test_known_future_covariates_help_and_are_required_for_the_horizon():
     with_cov = Forecaster(**kw).fit(y[:300], future_covariates=future[:300])
     without = Forecaster(**kw).fit(y[:300])
     err_with = np.abs(with_cov.predict(y[:300], 1, future_covariates=future[:301]) - y[300])
-    rep_with = [abs(with_cov.predict(y[:t], 1, future_covariates=future[:t + 1])[0] - y[t])
-                for t in range(300, 400, 5)]
+    rep_with = [
+        abs(with_cov.predict(y[:t], 1, future_covariates=future[: t + 1])[0] - y[t]) for t in range(300, 400, 5)
+    ]
     rep_without = [abs(without.predict(y[:t], 1)[0] - y[t]) for t in range(300, 400, 5)]
     assert np.mean(rep_with) < 0.6 * np.mean(rep_without), (np.mean(rep_with), np.mean(rep_without))
     assert err_with.shape == (1,)
-    with pytest.raises(ValueError, match="known-future covariates stop 3 step.s. before the end of "
-                                         "the horizon"):
+    with pytest.raises(ValueError, match="known-future covariates stop 3 step.s. before the end of the horizon"):
         with_cov.predict(y[:300], 5, future_covariates=future[:302])
     with pytest.raises(ValueError, match="future_covariates: expected 1 column.s. .as in fit., got 0"):
         with_cov.predict(y[:300], 1)
@@ -99,12 +98,12 @@ def test_calendar_features_from_dates():
     dates = np.arange("2024-01", "2026-01", dtype="datetime64[M]").astype("datetime64[s]")
     cal = calendar_features(dates, ("month", "quarter"))
     assert cal.shape == (24, 4)
-    assert np.allclose(cal[:12], cal[12:])                         # yearly cycle
+    assert np.allclose(cal[:12], cal[12:])  # yearly cycle
     assert np.allclose(cal[0, :2], [0.0, 1.0]) and np.allclose(cal[3, 2:], [1.0, 0.0], atol=1e-12)
     hours = np.arange("2024-03-04T00", "2024-03-06T00", dtype="datetime64[h]").astype("datetime64[s]")
     hc = calendar_features(hours, ("hour", "dayofweek"))
     assert np.allclose(hc[:24, :2], hc[24:, :2]) and not np.allclose(hc[:24, 2:], hc[24:, 2:])
-    assert np.allclose(hc[0, 2:], [0.0, 1.0])                      # 2024-03-04 was a Monday
+    assert np.allclose(hc[0, 2:], [0.0, 1.0])  # 2024-03-04 was a Monday
 
 
 def test_calendar_auto_uses_the_dates_and_needs_them():

@@ -15,15 +15,26 @@ def _ar1(T, seed, sigma=0.5):
     return x
 
 
-@pytest.mark.parametrize("loss, strategy", [("quantile", "recursive"), ("gaussian", "recursive"),
-                                            ("gaussian", "direct"), ("quantile", "direct")])
+@pytest.mark.parametrize(
+    "loss, strategy",
+    [("quantile", "recursive"), ("gaussian", "recursive"), ("gaussian", "direct"), ("quantile", "direct")],
+)
 def test_interval_coverage_on_a_process_with_known_noise(loss, strategy):
     """AR(1) with noise 0.5: one-step 80% intervals should cover about 80% of new points
     and be about 2 * 1.2816 * 0.5 = 1.28 wide."""
     x = _ar1(1700, seed=0)
-    fc = Forecaster(window=5, horizon=2 if strategy == "direct" else 1, strategy=strategy, loss=loss,
-                    scaling="global", hidden_size=8, epochs=6, lr=0.01, seed=0,
-                    num_samples=400).fit(x[:1200])
+    fc = Forecaster(
+        window=5,
+        horizon=2 if strategy == "direct" else 1,
+        strategy=strategy,
+        loss=loss,
+        scaling="global",
+        hidden_size=8,
+        epochs=6,
+        lr=0.01,
+        seed=0,
+        num_samples=400,
+    ).fit(x[:1200])
     origins = range(1200, 1698, 2)
     out = fc.predict_intervals([x[:t] for t in origins], 1, levels=(80,))
     lo, hi = np.array(out["lo_80"])[:, 0], np.array(out["hi_80"])[:, 0]
@@ -50,8 +61,9 @@ def test_interval_levels_and_errors():
 
 def test_gaussian_recursive_bands_widen_with_the_horizon():
     x = _ar1(800, seed=2)
-    fc = Forecaster(window=5, loss="gaussian", scaling="global", hidden_size=8, epochs=5, lr=0.01,
-                    seed=0, num_samples=300).fit(x)
+    fc = Forecaster(
+        window=5, loss="gaussian", scaling="global", hidden_size=8, epochs=5, lr=0.01, seed=0, num_samples=300
+    ).fit(x)
     out = fc.predict_intervals(x, 8, levels=(80,))
     width = out["hi_80"] - out["lo_80"]
     assert width[-3:].mean() > 1.08 * width[0], width
@@ -80,7 +92,7 @@ def test_pandas_long_frame_round_trip():
     for uid, start, n in (("a", "2020-01-06", 60), ("b", "2020-03-02", 45)):
         ds = pd.date_range(start, periods=n, freq="W-MON")
         rows.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": np.sin(np.arange(n) / 3) + 5}))
-    df = pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=0)   # any row order
+    df = pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=0)  # any row order
     fc = Forecaster(window=8, hidden_size=4, epochs=1, seed=0).fit(df)
     out = fc.predict(df, 4)
     assert list(out.columns) == ["unique_id", "ds", "y"] and len(out) == 8
@@ -97,8 +109,7 @@ def test_pandas_frame_errors():
     df = pd.DataFrame({"y": np.arange(40.0), "label": ["x"] * 40})
     with pytest.raises(TypeError, match="series: column 'label' is not numeric"):
         Forecaster(epochs=1).fit(df)
-    dup = pd.DataFrame({"unique_id": ["a"] * 30, "ds": pd.to_datetime(["2020-01-01"] * 30),
-                        "y": np.arange(30.0)})
+    dup = pd.DataFrame({"unique_id": ["a"] * 30, "ds": pd.to_datetime(["2020-01-01"] * 30), "y": np.arange(30.0)})
     with pytest.raises(ValueError, match="series 'a' repeats time stamp"):
         Forecaster(epochs=1).fit(dup)
 
@@ -121,7 +132,7 @@ def test_a_point_model_gets_split_conformal_intervals_that_cover():
         bands = model.predict_intervals(y[:origin], 12, levels=(80, 95))
         assert set(bands) == {"point", "lo_80", "hi_80", "lo_95", "hi_95"}
         assert np.all(bands["lo_95"] <= bands["lo_80"]) and np.all(bands["hi_80"] <= bands["hi_95"])
-        truth = y[origin:origin + 12]
+        truth = y[origin : origin + 12]
         inside.append((truth >= bands["lo_80"]) & (truth <= bands["hi_80"]))
     assert 0.65 <= np.mean(inside) <= 0.95
     assert all(np.array_equal(before[k], v) for k, v in model.net_.state_dict().items())
@@ -150,13 +161,19 @@ class SineKnower:
     def __init__(self):
         self.seen = []
 
-    def predict(self, histories, horizon, past_covariates=None, future_covariates=None,
-                static_covariates=None, dates=None):
+    def predict(
+        self, histories, horizon, past_covariates=None, future_covariates=None, static_covariates=None, dates=None
+    ):
         out = []
         for i, x in enumerate(histories):
             t = len(x)
-            self.seen.append((t, None if past_covariates is None else len(past_covariates[i]),
-                              None if future_covariates is None else len(future_covariates[i])))
+            self.seen.append(
+                (
+                    t,
+                    None if past_covariates is None else len(past_covariates[i]),
+                    None if future_covariates is None else len(future_covariates[i]),
+                )
+            )
             out.append(10 * np.sin(np.arange(t, t + horizon) / 5.0)[:, None])
         return out
 
@@ -173,13 +190,14 @@ def test_own_error_intervals_read_only_the_past_and_match_the_noise():
     x = (10 * np.sin(np.arange(T) / 5.0) + rng.standard_normal(T))[:, None]
     past, fut = np.zeros((T, 1)), np.zeros((T + 8, 1))
     model = SineKnower()
-    out, used = own_error_intervals(model, [x], h, (80,), n_origins=200, past_covariates=[past],
-                                    future_covariates=[fut])
+    out, used = own_error_intervals(
+        model, [x], h, (80,), n_origins=200, past_covariates=[past], future_covariates=[fut]
+    )
     assert used == [200]
-    half = (out["hi_80"][0] - out["lo_80"][0]) / 2                       # (h, 1)
+    half = (out["hi_80"][0] - out["lo_80"][0]) / 2  # (h, 1)
     assert np.all(np.abs(half - 1.2816) < 0.2), half
-    for t, p, f in model.seen[1:]:                                       # [0]: the forecast itself
-        assert p == t and f == t + 8                                     # 2 direct blocks of 4
+    for t, p, f in model.seen[1:]:  # [0]: the forecast itself
+        assert p == t and f == t + 8  # 2 direct blocks of 4
     assert {t for t, _, _ in model.seen[1:]} == set(range(T - h - 199, T - h + 1))
     with pytest.raises(ValueError, match=r"series 'b' leaves room for 3 calibration origin\(s\).*need 4"):
         own_error_intervals(model, [x, x[:16]], h, (80,), ids=["a", "b"])

@@ -25,8 +25,17 @@ def test_baselines_on_a_constructed_series():
 @pytest.mark.parametrize("strategy", ["recursive", "direct"])
 def test_forecaster_beats_the_naive_baseline_on_a_sine(strategy):
     series = _sine(400)
-    fc = Forecaster(window=12, horizon=4, strategy=strategy, scaling="global", hidden_size=12,
-                    epochs=8, lr=0.01, batch_size=32, seed=0).fit(series[:300])
+    fc = Forecaster(
+        window=12,
+        horizon=4,
+        strategy=strategy,
+        scaling="global",
+        hidden_size=12,
+        epochs=8,
+        lr=0.01,
+        batch_size=32,
+        seed=0,
+    ).fit(series[:300])
     mean, std = fc.global_
     assert np.isclose(mean[0], series[:300].mean()) and np.isclose(std[0], series[:300].std())
     report = fc.evaluate(series, start=300, stride=3, period=12)
@@ -41,7 +50,7 @@ def test_forecaster_beats_the_naive_baseline_on_a_sine(strategy):
 
 def test_forecaster_windows_horizons_and_errors():
     rng = np.random.default_rng(0)
-    two = np.stack([_sine(80), _sine(80, phase=1.0)], axis=1)          # (T, 2)
+    two = np.stack([_sine(80), _sine(80, phase=1.0)], axis=1)  # (T, 2)
     fc = Forecaster(window=6, horizon=3, strategy="direct", scaling="global", hidden_size=4, epochs=1, seed=0)
     fc.fit([two, two[:40] + 0.1 * rng.standard_normal((40, 2))], validation_data=two[40:])
     assert fc.n_features_in_ == 2 and len(fc.history_["val_loss"]) == 1
@@ -74,12 +83,14 @@ def test_forecaster_windows_horizons_and_errors():
 @pytest.mark.parametrize("strategy", ["recursive", "direct"])
 def test_window_scaling_makes_forecasts_shift_with_the_level(strategy):
     series = _sine(120)
-    fc = Forecaster(window=8, horizon=3, strategy=strategy, scaling="window", hidden_size=4, epochs=1,
-                    seed=0).fit(series)
+    fc = Forecaster(window=8, horizon=3, strategy=strategy, scaling="window", hidden_size=4, epochs=1, seed=0).fit(
+        series
+    )
     base = fc.predict(series[:50])
     assert np.allclose(fc.predict(series[:50] + 25.0), base + 25.0, atol=1e-4)
-    plain = Forecaster(window=8, horizon=3, strategy=strategy, scaling="global", hidden_size=4, epochs=1,
-                       seed=0).fit(series)
+    plain = Forecaster(window=8, horizon=3, strategy=strategy, scaling="global", hidden_size=4, epochs=1, seed=0).fit(
+        series
+    )
     assert not np.allclose(plain.predict(series[:50] + 25.0), plain.predict(series[:50]) + 25.0, atol=1e-2)
 
 
@@ -88,8 +99,7 @@ def test_per_series_scalings_are_equivariant_to_an_affine_change(scaling):
     """Statistics from the series itself: scaling the input by 7 and shifting it by 100
     scales and shifts the forecast alike (what per-series scaling is for)."""
     series = _sine(150)
-    fc = Forecaster(window=10, horizon=2, scaling=scaling, hidden_size=4, epochs=1, seed=0,
-                    dtype="float64").fit(series)
+    fc = Forecaster(window=10, horizon=2, scaling=scaling, hidden_size=4, epochs=1, seed=0, dtype="float64").fit(series)
     base = fc.predict(series[:60], horizon=4)
     assert np.allclose(fc.predict(7.0 * series[:60] + 100.0, horizon=4), 7.0 * base + 100.0, atol=1e-8)
 
@@ -97,13 +107,13 @@ def test_per_series_scalings_are_equivariant_to_an_affine_change(scaling):
 def test_one_global_model_over_series_of_different_levels_and_lengths():
     """Per-series scaling lets one model forecast series three orders of magnitude apart."""
     rng = np.random.default_rng(1)
-    series = [s * (_sine(n, phase=p) + 2) for s, n, p in ((1.0, 150, 0.0), (1000.0, 120, 1.0),
-                                                         (0.01, 90, 2.0))]
+    series = [s * (_sine(n, phase=p) + 2) for s, n, p in ((1.0, 150, 0.0), (1000.0, 120, 1.0), (0.01, 90, 2.0))]
     series = [s + 0.01 * np.abs(s).mean() * rng.standard_normal(len(s)) for s in series]
-    fc = Forecaster(window=12, horizon=6, strategy="direct", scaling="series", hidden_size=16,
-                    epochs=25, lr=0.01, seed=0).fit([s[:-6] for s in series])
+    fc = Forecaster(
+        window=12, horizon=6, strategy="direct", scaling="series", hidden_size=16, epochs=25, lr=0.01, seed=0
+    ).fit([s[:-6] for s in series])
     preds = fc.predict([s[:-6] for s in series])
-    for s, p in zip(series, preds):
+    for s, p in zip(series, preds, strict=False):
         naive = np.abs(s[-7] - s[-6:]).mean()
         assert np.abs(p - s[-6:]).mean() < naive, (p, s[-6:])
 
@@ -128,13 +138,16 @@ def test_a_deseason_model_needs_two_seasons_of_history_and_says_so():
     from rnnkit.models.forecast_scaling import history_steps
 
     assert history_steps(("deseason",), 12, 12) == 24
-    assert history_steps(("diff", "deseason", "diff"), 12, 30) == 32     # window + 2 lost
-    assert history_steps(("diff", "deseason"), 12, 6) == 25              # 1 lost + 2 seasons
+    assert history_steps(("diff", "deseason", "diff"), 12, 30) == 32  # window + 2 lost
+    assert history_steps(("diff", "deseason"), 12, 6) == 25  # 1 lost + 2 seasons
     assert history_steps(("seasonal_diff",), 12, 6) == 18
     fc = Forecaster(window=12, horizon=3, period=12, target_transform="deseason+diff", epochs=1)
     fc.fit(_sine(80))
-    with pytest.raises(ValueError, match=r"history: expected at least 2 seasons for 'deseason' "
-                                         r"\(window \+ transform steps: 13\) = 24 values, got 20"):
+    with pytest.raises(
+        ValueError,
+        match=r"history: expected at least 2 seasons for 'deseason' "
+        r"\(window \+ transform steps: 13\) = 24 values, got 20",
+    ):
         fc.predict(_sine(20), 3)
     assert fc.predict(_sine(24), 3).shape == (3,)
 
@@ -153,7 +166,7 @@ def test_validation_fraction_holds_out_the_end_of_each_series_in_time_order():
     for part, in_val in ((train, False), (val, True)):
         _, _, _, _, sid, origin = part
         t = origin - start[sid]
-        cut = np.array([80 - 20, 40 - 10, 12])[sid]            # round(0.25 T), or none for T = 12
+        cut = np.array([80 - 20, 40 - 10, 12])[sid]  # round(0.25 T), or none for T = 12
         assert np.all(t >= cut) if in_val else np.all(t + D <= cut)
     assert set(val[4]) == {0, 1} and 2 in set(train[4])
     assert len(val[5]) == (20 - D + 1) + (10 - D + 1)
@@ -164,8 +177,17 @@ def test_validation_fraction_holds_out_the_end_of_each_series_in_time_order():
 
 def test_save_and_load_keep_scalers_transforms_and_quantiles(tmp_path):
     x = 5 + _sine(100)
-    fc = Forecaster(window=8, horizon=3, strategy="direct", loss="quantile", target_transform="log+diff",
-                    scaling="robust", hidden_size=4, epochs=1, seed=0).fit(x)
+    fc = Forecaster(
+        window=8,
+        horizon=3,
+        strategy="direct",
+        loss="quantile",
+        target_transform="log+diff",
+        scaling="robust",
+        hidden_size=4,
+        epochs=1,
+        seed=0,
+    ).fit(x)
     fc.save(tmp_path / "m.npz")
     back = Forecaster.load(tmp_path / "m.npz")
     a, b = fc.predict_intervals(x, 5), back.predict_intervals(x, 5)

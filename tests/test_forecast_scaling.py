@@ -3,15 +3,30 @@ losses' gradients match central differences."""
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.models.forecast_net import ForecastNet, gaussian_nll, pinball_loss, squared_error
-from rnnkit.models.forecast_scaling import (SCALINGS, SeriesScaler, global_stats, parse_transform,
-                                            seasonal_indices, transform_forward, transform_inverse,
-                                            window_stats)
 
-TRANSFORMS = [(), ("log",), ("diff",), ("seasonal_diff",), ("log", "diff"),
-              ("log", "seasonal_diff"), ("seasonal_diff", "diff"), ("log", "seasonal_diff", "diff")]
+from rnnkit.models.forecast_net import ForecastNet, gaussian_nll, pinball_loss, squared_error
+from rnnkit.models.forecast_scaling import (
+    SCALINGS,
+    SeriesScaler,
+    global_stats,
+    parse_transform,
+    seasonal_indices,
+    transform_forward,
+    transform_inverse,
+    window_stats,
+)
+
+TRANSFORMS = [
+    (),
+    ("log",),
+    ("diff",),
+    ("seasonal_diff",),
+    ("log", "diff"),
+    ("log", "seasonal_diff"),
+    ("seasonal_diff", "diff"),
+    ("log", "seasonal_diff", "diff"),
+]
 
 
 def _positive_series(T=90, F=2, seed=0):
@@ -25,39 +40,40 @@ def test_transforms_invert_exactly_on_the_future(parts):
     """Transform the whole series, keep the last h transformed values as 'forecasts', and
     invert them from the history alone: the original future comes back."""
     x = _positive_series()
-    m, t, h = 7, 70, 20                       # h > m: seasonal inversion reads its own output
+    m, t, h = 7, 70, 20  # h > m: seasonal inversion reads its own output
     _, y_full = transform_forward(x, parts, m)
     stages, y_hist = transform_forward(x[:t], parts, m)
-    future_y = y_full[len(y_hist):len(y_hist) + h]
+    future_y = y_full[len(y_hist) : len(y_hist) + h]
     back = transform_inverse(future_y, stages, parts, m)
-    assert np.max(np.abs(back - x[t:t + h])) < 1e-12 * np.abs(x).max()
+    assert np.max(np.abs(back - x[t : t + h])) < 1e-12 * np.abs(x).max()
     # leading axes (quantiles, samples) invert alike
     stacked = transform_inverse(np.stack([future_y, future_y]), stages, parts, m)
-    assert np.allclose(stacked[1], x[t:t + h], rtol=0, atol=1e-12 * np.abs(x).max())
+    assert np.allclose(stacked[1], x[t : t + h], rtol=0, atol=1e-12 * np.abs(x).max())
 
 
-@pytest.mark.parametrize("parts", [("deseason",), ("deseason", "diff"), ("log", "deseason", "diff"),
-                                   ("deseason", "seasonal_diff")])
+@pytest.mark.parametrize(
+    "parts", [("deseason",), ("deseason", "diff"), ("log", "deseason", "diff"), ("deseason", "seasonal_diff")]
+)
 @pytest.mark.parametrize("m", [7, 12])
 def test_deseason_inverts_exactly_with_the_history_indices(parts, m):
     """deseason's indices come from the history alone (phase counted on past its end).
     Forecasts inverted from the history, joined to it and taken forward again through the
     same steps with the history's indices give the forecasts back exactly."""
     x = _positive_series(T=70)
-    h = 20                                           # h > m: the indices wrap around
+    h = 20  # h > m: the indices wrap around
     stages, y_hist = transform_forward(x, parts, m)
     k = parts.index("deseason")
     s = seasonal_indices(stages[k], m)
-    y_hat = y_hist[-1:] + np.linspace(0.0, 1.0, h)[:, None]           # any forecasts
+    y_hat = y_hist[-1:] + np.linspace(0.0, 1.0, h)[:, None]  # any forecasts
     back = transform_inverse(y_hat, stages, parts, m)
     _, pre = transform_forward(np.concatenate([x, back]), parts[:k], m)
-    _, y_again = transform_forward(pre - s[np.arange(len(pre)) % m], parts[k + 1:], m)
+    _, y_again = transform_forward(pre - s[np.arange(len(pre)) % m], parts[k + 1 :], m)
     assert np.max(np.abs(y_again[-h:] - y_hat)) < 1e-10 * np.abs(y_hat).max()
 
 
 def test_seasonal_indices_recover_an_exact_season():
     t = np.arange(96)[:, None]
-    season = np.array([3.0, -1.0, 0.5, -2.5])                 # sums to 0
+    season = np.array([3.0, -1.0, 0.5, -2.5])  # sums to 0
     x = 10 + 0.2 * t + season[t[:, 0] % 4][:, None]
     assert np.allclose(seasonal_indices(x, 4), season[:, None], atol=1e-12)
     x12 = np.tile(np.arange(12.0) - 5.5, 8)[:, None] + 0.1 * np.arange(96)[:, None]
@@ -80,9 +96,9 @@ def test_series_scaler_round_trip(scaling, parts):
     sc = SeriesScaler(parts, scaling, m, g)
     z_hist = sc.prepare(x[:t])
     _, y_full = transform_forward(x, parts, m)
-    z_future = (y_full[len(z_hist):len(z_hist) + h] - sc.loc) / sc.scale
+    z_future = (y_full[len(z_hist) : len(z_hist) + h] - sc.loc) / sc.scale
     back = sc.invert(z_future)
-    assert np.max(np.abs(back - x[t:t + h])) < 1e-12 * np.abs(x).max()
+    assert np.max(np.abs(back - x[t : t + h])) < 1e-12 * np.abs(x).max()
     assert np.all(sc.scale > 0)
 
 
@@ -125,7 +141,7 @@ def test_gaussian_nll_and_gradient():
     target = rng.standard_normal((4, 3, 2))
     loss = _check_loss(gaussian_nll, pred, target)
     sigma = np.log1p(np.exp(pred[..., 1])) + 1e-3
-    by_hand = np.mean(0.5 * np.log(2 * np.pi * sigma ** 2) + (target - pred[..., 0]) ** 2 / (2 * sigma ** 2))
+    by_hand = np.mean(0.5 * np.log(2 * np.pi * sigma**2) + (target - pred[..., 0]) ** 2 / (2 * sigma**2))
     assert np.isclose(loss, by_hand, rtol=1e-12)
 
 
@@ -139,8 +155,9 @@ def test_forecast_net_gradients_match_central_differences(loss):
     from rnnkit.models._data import Batch
 
     rng = np.random.default_rng(4)
-    net = ForecastNet(input_size=3, steps=2, features=2, loss=loss, quantiles=(0.2, 0.5, 0.8),
-                      hidden_size=5, dtype="float64", rng=rng)
+    net = ForecastNet(
+        input_size=3, steps=2, features=2, loss=loss, quantiles=(0.2, 0.5, 0.8), hidden_size=5, dtype="float64", rng=rng
+    )
     x = rng.standard_normal((6, 4, 3))
     batch = Batch(x, np.full(4, 6), rng.standard_normal((4, 2, 2)))
     net.zero_grad()
@@ -156,9 +173,11 @@ def test_ensemble_members_learn_from_their_own_loss_and_forecasts_are_their_mean
     from rnnkit.models.forecast_net import ForecastEnsemble
 
     rng = np.random.default_rng(5)
-    members = [ForecastNet(input_size=2, steps=1, features=1, loss="gaussian", hidden_size=3,
-                           dtype="float64", rng=rng) for _ in range(3)]
-    for m in members:                   # away from the zero head, so every gradient is alive
+    members = [
+        ForecastNet(input_size=2, steps=1, features=1, loss="gaussian", hidden_size=3, dtype="float64", rng=rng)
+        for _ in range(3)
+    ]
+    for m in members:  # away from the zero head, so every gradient is alive
         for p in m.parameters().values():
             p[...] = rng.standard_normal(p.shape) * 0.5
     ens = ForecastEnsemble(members)

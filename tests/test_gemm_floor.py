@@ -18,8 +18,10 @@ def floor():
     return mod
 
 
-@pytest.mark.parametrize("cell,layers,directions", [("RNN", 1, 1), ("LSTM", 1, 1), ("GRU", 1, 1),
-                                                     ("LSTM", 2, 2), ("GRU", 2, 2), ("RNN", 3, 1)])
+@pytest.mark.parametrize(
+    "cell,layers,directions",
+    [("RNN", 1, 1), ("LSTM", 1, 1), ("GRU", 1, 1), ("LSTM", 2, 2), ("GRU", 2, 2), ("RNN", 3, 1)],
+)
 def test_floor_counts_the_engines_flops(floor, cell, layers, directions):
     T, B, I, H = 5, 3, 7, 6
     run, flops = floor.products(cell, T, B, I, H, layers, directions)
@@ -33,8 +35,13 @@ def test_floor_refuses_to_run_without_torch(floor, monkeypatch, capsys):
     assert "needs PyTorch" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,message", [(["--cases", "FOO"], "--cases: expected names from RNN, LSTM, GRU"),
-                                          (["--threads", "0"], "expected a positive int, got '0'")])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--cases", "FOO"], "--cases: expected names from RNN, LSTM, GRU"),
+        (["--threads", "0"], "expected a positive int, got '0'"),
+    ],
+)
 def test_floor_refuses_bad_arguments_by_name(floor, argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         floor.main(argv)

@@ -55,26 +55,34 @@ class Model(Module):
 
 
 def blocks(w, H):
-    return [w[g * H:(g + 1) * H] for g in range(w.shape[0] // H)]
+    return [w[g * H : (g + 1) * H] for g in range(w.shape[0] // H)]
 
 
 # -- single initializers -------------------------------------------------------------------
 SHAPE = (500, 400)  # fan_out = 500, fan_in = 400; 200k samples: 1% on the std is > 5 standard errors
 
 
-@pytest.mark.parametrize("name, kw, bound, std", [
-    ("xavier_uniform", {}, math.sqrt(6 / 900), math.sqrt(6 / 900) / math.sqrt(3)),
-    ("xavier_uniform", {"gain": 5 / 3}, 5 / 3 * math.sqrt(6 / 900), 5 / 3 * math.sqrt(6 / 900) / math.sqrt(3)),
-    ("xavier_normal", {"gain": 2.0}, None, 2.0 * math.sqrt(2 / 900)),
-    ("kaiming_uniform", {}, math.sqrt(2) * math.sqrt(3 / 400), math.sqrt(2 / 400)),
-    ("kaiming_uniform", {"mode": "fan_out", "nonlinearity": "tanh"}, 5 / 3 * math.sqrt(3 / 500), 5 / 3 / math.sqrt(500)),
-    ("kaiming_normal", {}, None, math.sqrt(2 / 400)),
-    ("kaiming_normal", {"a": 0.2, "mode": "fan_out"}, None, math.sqrt(2 / 1.04) / math.sqrt(500)),
-    ("scaled_normal", {}, None, 0.01),
-    ("scaled_normal", {"std": 0.001}, None, 0.001),
-    ("uniform_default", {}, 1 / math.sqrt(500), 1 / math.sqrt(500) / math.sqrt(3)),
-    ("uniform_default", {"hidden_size": 16}, 0.25, 0.25 / math.sqrt(3)),
-])
+@pytest.mark.parametrize(
+    "name, kw, bound, std",
+    [
+        ("xavier_uniform", {}, math.sqrt(6 / 900), math.sqrt(6 / 900) / math.sqrt(3)),
+        ("xavier_uniform", {"gain": 5 / 3}, 5 / 3 * math.sqrt(6 / 900), 5 / 3 * math.sqrt(6 / 900) / math.sqrt(3)),
+        ("xavier_normal", {"gain": 2.0}, None, 2.0 * math.sqrt(2 / 900)),
+        ("kaiming_uniform", {}, math.sqrt(2) * math.sqrt(3 / 400), math.sqrt(2 / 400)),
+        (
+            "kaiming_uniform",
+            {"mode": "fan_out", "nonlinearity": "tanh"},
+            5 / 3 * math.sqrt(3 / 500),
+            5 / 3 / math.sqrt(500),
+        ),
+        ("kaiming_normal", {}, None, math.sqrt(2 / 400)),
+        ("kaiming_normal", {"a": 0.2, "mode": "fan_out"}, None, math.sqrt(2 / 1.04) / math.sqrt(500)),
+        ("scaled_normal", {}, None, 0.01),
+        ("scaled_normal", {"std": 0.001}, None, 0.001),
+        ("uniform_default", {}, 1 / math.sqrt(500), 1 / math.sqrt(500) / math.sqrt(3)),
+        ("uniform_default", {"hidden_size": 16}, 0.25, 0.25 / math.sqrt(3)),
+    ],
+)
 def test_statistics_match_the_formula(name, kw, bound, std):
     w = INITIALIZERS[name](SHAPE, rng=np.random.default_rng(0), **kw)
     assert w.shape == SHAPE and w.dtype == np.float64
@@ -89,8 +97,15 @@ def test_statistics_match_the_formula(name, kw, bound, std):
 
 def test_gains_match_torch():
     torch = pytest.importorskip("torch", reason="torch.nn.init.calculate_gain is the reference")
-    for nl, a in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
-                  ("leaky_relu", 0.3), ("selu", None)]:
+    for nl, a in [
+        ("linear", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.3),
+        ("selu", None),
+    ]:
         assert init.calculate_gain(nl, a) == pytest.approx(torch.nn.init.calculate_gain(nl, a), rel=1e-15)
 
 
@@ -154,10 +169,10 @@ def test_lstm_per_gate_blocks_and_forget_bias():
             assert np.abs(w_ih).max() <= block_bound
             assert np.abs(w_ih).max() > math.sqrt(6 / (4 * H + fan_in))  # fans of the stack would be too tight
             b_ih, b_hh = params[f"encoder.bias_ih_l{k}{sfx}"], params[f"encoder.bias_hh_l{k}{sfx}"]
-            np.testing.assert_array_equal(b_ih[H:2 * H], np.ones(H))
-            np.testing.assert_array_equal(b_hh[H:2 * H], np.zeros(H))
-            np.testing.assert_array_equal(np.delete(b_ih, np.s_[H:2 * H]), np.zeros(3 * H))
-            np.testing.assert_array_equal(np.delete(b_hh, np.s_[H:2 * H]), np.zeros(3 * H))
+            np.testing.assert_array_equal(b_ih[H : 2 * H], np.ones(H))
+            np.testing.assert_array_equal(b_hh[H : 2 * H], np.zeros(H))
+            np.testing.assert_array_equal(np.delete(b_ih, np.s_[H : 2 * H]), np.zeros(3 * H))
+            np.testing.assert_array_equal(np.delete(b_hh, np.s_[H : 2 * H]), np.zeros(3 * H))
     for n in ("head.weight", "head.bias"):  # not recurrent, no linear=: untouched
         assert (params[n] == SENTINEL).all()
     assert {n: id(p) for n, p, _ in model.named_parameters()} == ids  # written in place
@@ -179,7 +194,9 @@ def test_deterministic_given_seed():
     initialize(a, rng=np.random.default_rng(5))
     initialize(b, rng=np.random.default_rng(5))
     initialize(c, rng=np.random.default_rng(6))
-    for (n, p, _), (_, q, _), (_, r, _) in zip(a.named_parameters(), b.named_parameters(), c.named_parameters()):
+    for (n, p, _), (_, q, _), (_, r, _) in zip(
+        a.named_parameters(), b.named_parameters(), c.named_parameters(), strict=False
+    ):
         np.testing.assert_array_equal(p, q, err_msg=n)
         if n.startswith("encoder.weight"):
             assert not np.array_equal(p, r), n
@@ -200,9 +217,9 @@ def test_forget_bias_options():
     model = Model(H=H, num_layers=1, bidirectional=False)
     initialize(model, bias="uniform_default", forget_bias=2.5, rng=np.random.default_rng(0))
     b_ih, b_hh = model.parameters()["encoder.bias_ih_l0"], model.parameters()["encoder.bias_hh_l0"]
-    assert (b_ih[H:2 * H] == 2.5).all() and (b_hh[H:2 * H] == 0.0).all()
-    assert (b_ih + b_hh)[H:2 * H].tolist() == [2.5] * H  # the gate sees forget_bias
-    rest = np.concatenate([np.delete(b_ih, np.s_[H:2 * H]), np.delete(b_hh, np.s_[H:2 * H])])
+    assert (b_ih[H : 2 * H] == 2.5).all() and (b_hh[H : 2 * H] == 0.0).all()
+    assert (b_ih + b_hh)[H : 2 * H].tolist() == [2.5] * H  # the gate sees forget_bias
+    rest = np.concatenate([np.delete(b_ih, np.s_[H : 2 * H]), np.delete(b_hh, np.s_[H : 2 * H])])
     assert (np.abs(rest) <= 1 / math.sqrt(H)).all() and np.count_nonzero(rest) == rest.size
     initialize(model, forget_bias=None, rng=np.random.default_rng(0))
     assert not model.parameters()["encoder.bias_ih_l0"].any()
@@ -210,8 +227,13 @@ def test_forget_bias_options():
 
 def test_linear_parameters_only_on_request():
     model = Model(H=10, V=30, bidirectional=False)
-    report = initialize(model, linear="xavier_uniform", bias=("constant", {"value": 0.5}), forget_bias=None,
-                        rng=np.random.default_rng(0))
+    report = initialize(
+        model,
+        linear="xavier_uniform",
+        bias=("constant", {"value": 0.5}),
+        forget_bias=None,
+        rng=np.random.default_rng(0),
+    )
     w, b = model.parameters()["head.weight"], model.parameters()["head.bias"]
     assert report["head.weight"] == "xavier_uniform" and report["head.bias"] == "constant"
     assert np.abs(w).max() <= math.sqrt(6 / 40) and np.count_nonzero(w) == w.size
@@ -234,7 +256,9 @@ def test_irnn_preset():
 @pytest.mark.parametrize("mode", ["LSTM", "RNN_TANH"])
 def test_irnn_refuses_other_layers(mode):
     model = Recurrent(mode, 4, 4)
-    with pytest.raises(ValueError, match=r"weight_hh_l0: expected a RNN_RELU layer for this preset, got (LSTM|RNN_TANH)"):
+    with pytest.raises(
+        ValueError, match=r"weight_hh_l0: expected a RNN_RELU layer for this preset, got (LSTM|RNN_TANH)"
+    ):
         initialize(model, preset="irnn", rng=np.random.default_rng(0))
     assert (model.parameters()["weight_hh_l0"] == SENTINEL).all()
 
@@ -253,9 +277,14 @@ def test_pytorch_and_min_char_rnn_presets():
 
 # -- bad input ------------------------------------------------------------------------------
 def test_unknown_names_list_valid_ones():
-    with pytest.raises(ValueError, match=r"weight_hh: expected one of \['constant', 'identity', .*'zeros'\] or \(name, kwargs\), got 'orthogonl'"):
+    with pytest.raises(
+        ValueError,
+        match=r"weight_hh: expected one of \['constant', 'identity', .*'zeros'\] or \(name, kwargs\), got 'orthogonl'",
+    ):
         initialize(Model(), weight_hh="orthogonl", rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"preset: expected one of \['irnn', 'min_char_rnn', 'pytorch'\], got 'xavier'"):
+    with pytest.raises(
+        ValueError, match=r"preset: expected one of \['irnn', 'min_char_rnn', 'pytorch'\], got 'xavier'"
+    ):
         initialize(Model(), preset="xavier", rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"nonlinearity: expected one of .*'tanh'\], got 'gelu'"):
         init.kaiming_normal((3, 3), rng=np.random.default_rng(0), nonlinearity="gelu")
@@ -265,7 +294,9 @@ def test_unknown_names_list_valid_ones():
 
 def test_bad_shapes_and_arguments():
     bad = Raw({"weight_ih_l0": (10, 3), "weight_hh_l0": (10, 4)})
-    with pytest.raises(ValueError, match=r"weight_hh_l0: expected shape \(G\*H, H\) with G in \(1, 3, 4\) gates, got \(10, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"weight_hh_l0: expected shape \(G\*H, H\) with G in \(1, 3, 4\) gates, got \(10, 4\)"
+    ):
         initialize(bad, rng=np.random.default_rng(0))
     lone = Raw({}, child=("enc", Raw({"weight_ih_l0": (8, 3)})))
     with pytest.raises(ValueError, match=r"enc.weight_hh_l0: expected it beside enc.weight_ih_l0 to infer hidden_size"):
@@ -274,7 +305,9 @@ def test_bad_shapes_and_arguments():
     with pytest.raises(ValueError, match=r"bias_hh_l0: expected shape \(8,\) for G=4 gates of H=2, got \(6,\)"):
         initialize(mismatch, rng=np.random.default_rng(0))
     model = Model()
-    with pytest.raises(ValueError, match=r"shape: expected at least 2 dimensions .* got \(32,\); hint: initialize biases"):
+    with pytest.raises(
+        ValueError, match=r"shape: expected at least 2 dimensions .* got \(32,\); hint: initialize biases"
+    ):
         initialize(model, bias="xavier_uniform", rng=np.random.default_rng(0))
     assert all((p == SENTINEL).all() for p in model.parameters().values())  # nothing half-written
     with pytest.raises(TypeError, match=r"rng: expected a numpy.random.Generator, got int"):

@@ -10,11 +10,11 @@ import zlib
 
 import numpy as np
 import pytest
+from interop_util import assert_close
 
 from rnnkit.data.music import HOLD, REST
 from rnnkit.models.music import MusicModel
 from rnnkit.models.sampling import as_generator, sample
-from interop_util import assert_close
 
 TOL = 1e-5
 
@@ -29,7 +29,7 @@ def _pieces(mode, rng, n=6, low=60, high=67):
         T = int(rng.integers(3, 10))
         if mode == "poly":
             roll = np.zeros((T, 128), bool)
-            roll[:, low:high + 1] = rng.random((T, high - low + 1)) < 0.3
+            roll[:, low : high + 1] = rng.random((T, high - low + 1)) < 0.3
             out.append(roll)
         else:
             out.append(rng.choice(np.r_[np.arange(low, high + 1), HOLD, REST], T).astype(np.int64))
@@ -39,9 +39,10 @@ def _pieces(mode, rng, n=6, low=60, high=67):
 def _model(mode, cell, layers, dtype="float32"):
     rng = np.random.default_rng(zlib.crc32(f"{mode}{cell}{layers}".encode()))
     pieces = _pieces(mode, rng)
-    model = MusicModel(mode=mode, cell=cell, hidden_size=6, num_layers=layers, epochs=2, batch_size=3,
-                       lr=0.02, seed=0, dtype=dtype).fit(pieces)
-    for p in model.net_.parameters().values():                     # larger weights: saturate gates
+    model = MusicModel(
+        mode=mode, cell=cell, hidden_size=6, num_layers=layers, epochs=2, batch_size=3, lr=0.02, seed=0, dtype=dtype
+    ).fit(pieces)
+    for p in model.net_.parameters().values():  # larger weights: saturate gates
         p *= 2.0
     return model, pieces
 
@@ -55,8 +56,14 @@ def _session(path):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-CASES = [("poly", "lstm", 2), ("poly", "gru", 1), ("poly", "rnn_tanh", 1),
-         ("melody", "lstm", 1), ("melody", "gru", 2), ("melody", "rnn_relu", 1)]
+CASES = [
+    ("poly", "lstm", 2),
+    ("poly", "gru", 1),
+    ("poly", "rnn_tanh", 1),
+    ("melody", "lstm", 1),
+    ("melody", "gru", 2),
+    ("melody", "rnn_relu", 1),
+]
 
 
 @pytest.mark.parametrize("mode,cell,layers", CASES)
@@ -70,24 +77,24 @@ def test_sequence_graph_matches_rnnkit(mode, cell, layers, tmp_path):
     meta = json.loads(_meta(paths["sequence"])["rnnkit.music"])
     assert (meta["low"], meta["high"], meta["mode"]) == (model.low_, model.high_, mode)
     encoded = [model._encode(p) for p in pieces]
-    x, _, lengths = model._inputs(encoded)                          # the network's inputs (T, B, I)
+    x, _, lengths = model._inputs(encoded)  # the network's inputs (T, B, I)
     T = x.shape[0]
     if mode == "poly":
         frames = np.zeros((T, len(pieces), model.n_pitches_), np.float32)
     else:
         frames = np.zeros((T, len(pieces)), np.int64)
     for b, e in enumerate(encoded):
-        frames[:len(e), b] = e
+        frames[: len(e), b] = e
     logits, probs = sess.run(None, {"frames": frames, "lengths": lengths.astype(np.int32)})
     out, _, _ = model.net_.rnn.forward(x, None, lengths=lengths)
-    want, _ = model.net_.head.forward(out)                           # (T, B, K)
+    want, _ = model.net_.head.forward(out)  # (T, B, K)
     want_p = model.predict_proba(pieces)
     for b, n in enumerate(lengths):
         close(logits[:n, b], want[:n, b])
         got_p = probs[:n, b]
-        if mode == "poly":                                           # predict_proba covers 128 pitches
+        if mode == "poly":  # predict_proba covers 128 pitches
             got_p = np.zeros((n, 128), np.float32)
-            got_p[:, model.low_:model.high_ + 1] = probs[:n, b]
+            got_p[:, model.low_ : model.high_ + 1] = probs[:n, b]
         close(got_p, want_p[b])
 
 
@@ -106,20 +113,20 @@ def _ort_generate(sess, model, length, temperature, seed):
     P = model.n_pitches_
     if model.mode == "poly":
         feed = np.zeros((1, P + 1), np.float32)
-        feed[0, P] = 1.0                                             # the start unit
+        feed[0, P] = 1.0  # the start unit
     else:
-        feed = np.array([P + 2], np.int64)                           # the start token
+        feed = np.array([P + 2], np.int64)  # the start token
     frames, prev = [], None
     for _ in range(length):
         logits, _, *new = sess.run(None, {names[0]: feed, **state})
-        state = dict(zip(names[1:], new))
+        state = dict(zip(names[1:], new, strict=False))
         z = logits.astype(np.float64) / temperature
         if model.mode == "poly":
             frame = rng.random(P) < 1.0 / (1.0 + np.exp(-z[0]))
             feed = np.zeros((1, P + 1), np.float32)
             feed[0, :P] = frame
         else:
-            if prev is None or prev == P + 1:                        # no HOLD at the start or after REST
+            if prev is None or prev == P + 1:  # no HOLD at the start or after REST
                 z[0, P] = -np.inf
             frame = int(sample(z, rng=rng)[0])
             feed, prev = np.array([frame], np.int64), frame
@@ -138,7 +145,7 @@ def test_step_graph_generates_what_rnnkit_generates(mode, cell, layers, tmp_path
     assert [o.name for o in sess.get_outputs()][:3] == ["logits", "probabilities", "h_out"]
     # step by step along a piece: logits and state equal rnnkit's step
     x, _, _ = model._inputs([model._encode(_pieces(mode, np.random.default_rng(9), n=1)[0])])
-    state, feeds = None, {n: np.zeros((layers, 1, 6), np.float32) for n in ("h", "c")[:1 + (cell == "lstm")]}
+    state, feeds = None, {n: np.zeros((layers, 1, 6), np.float32) for n in ("h", "c")[: 1 + (cell == "lstm")]}
     for t in range(x.shape[0]):
         feed = x[t] if mode == "poly" else np.array([int(np.argmax(x[t, 0]))], np.int64)
         logits, probs, *new = sess.run(None, {first: feed, **feeds})
@@ -147,8 +154,8 @@ def test_step_graph_generates_what_rnnkit_generates(mode, cell, layers, tmp_path
         z = want.astype(np.float64)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         close(probs, 1.0 / (1.0 + np.exp(-z)) if mode == "poly" else e / e.sum(axis=1, keepdims=True))
-        feeds = dict(zip(feeds, new))
-    for got, w in zip(feeds.values(), state if isinstance(state, tuple) else (state,)):
+        feeds = dict(zip(feeds, new, strict=False))
+    for got, w in zip(feeds.values(), state if isinstance(state, tuple) else (state,), strict=False):
         close(got, w)
     # and sampling outside rnnkit gives the piece generate() gives
     got = _ort_generate(sess, model, 24, 0.9, 3)
@@ -181,8 +188,9 @@ def test_rnnkit_export_a_music_run(tmp_path, capsys):
     P = meta["pitches"]
     start = np.zeros((1, P + 1), np.float32)
     start[0, P] = 1.0
-    feeds = {i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.float32)
-             for i in sess.get_inputs()[1:]}
+    feeds = {
+        i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.float32) for i in sess.get_inputs()[1:]
+    }
     logits, probs, *_ = sess.run(None, {"input": start, **feeds})
     assert logits.shape == (1, P) and np.all((probs > 0) & (probs < 1))
     want, _ = model.net_.step(start, None)
@@ -201,8 +209,8 @@ def test_to_torch_music_network_in_float64(mode, cell, layers, tmp_path):
     with torch.no_grad():
         for p in tm.parameters():
             p.zero_()
-    tm.load_state_dict(st.load_file(str(save_safetensors(model, tmp_path / "m.safetensors"))))   # strict
-    x, _, lengths = model._inputs([model._encode(p) for p in pieces])          # ragged: (T, B, I)
+    tm.load_state_dict(st.load_file(str(save_safetensors(model, tmp_path / "m.safetensors"))))  # strict
+    x, _, lengths = model._inputs([model._encode(p) for p in pieces])  # ragged: (T, B, I)
     out, _, _ = model.net_.rnn.forward(x, None, lengths=lengths)
     want, _ = model.net_.head.forward(out)
     with torch.no_grad():
@@ -210,7 +218,7 @@ def test_to_torch_music_network_in_float64(mode, cell, layers, tmp_path):
     for b, n in enumerate(lengths):
         close(got[:n, b], want[:n, b], 1e-10)
     state, tstate = None, None
-    for k in range(x.shape[0]):                                                  # one frame at a time
+    for k in range(x.shape[0]):  # one frame at a time
         want_k, state = model.net_.step(x[k], state)
         with torch.no_grad():
             got_k, tstate = tm.step(torch.from_numpy(x[k]), tstate)

@@ -15,12 +15,21 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
 ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")
 
+from interop_util import assert_close, onnx_session  # noqa: E402
+
 import rnnkit  # noqa: E402
 from rnnkit.interop import to_onnx  # noqa: E402
-from rnnkit.models import (CharLM, FeedForward, NotFittedError, Seq2Seq,  # noqa: E402
-                           SequenceClassifier, SequenceGenerator, SequenceRegressor, SequenceTagger)
+from rnnkit.models import (
+    CharLM,
+    FeedForward,
+    NotFittedError,
+    Seq2Seq,  # noqa: E402
+    SequenceClassifier,
+    SequenceGenerator,
+    SequenceRegressor,
+    SequenceTagger,
+)
 from rnnkit.models._data import pad_inputs  # noqa: E402
-from interop_util import assert_close, onnx_session  # noqa: E402
 
 TOL = 1e-5
 
@@ -35,10 +44,16 @@ def close(a, b, tol=TOL):
 
 # -- layers: a seeded grid of configurations --------------------------------------------------
 MODES = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]
-GRID = [(m, kw, L, bi, bf, bias, lens, st)
-        for (m, kw), L, bi, bf, (bias, lens, st) in itertools.product(
-            MODES, (1, 2, 3), (False, True), (False, True),
-            ((True, True, True), (True, False, False), (False, True, False), (True, True, False)))]
+GRID = [
+    (m, kw, L, bi, bf, bias, lens, st)
+    for (m, kw), L, bi, bf, (bias, lens, st) in itertools.product(
+        MODES,
+        (1, 2, 3),
+        (False, True),
+        (False, True),
+        ((True, True, True), (True, False, False), (False, True, False), (True, True, False)),
+    )
+]
 GRID = [GRID[i] for i in np.random.default_rng(16).choice(len(GRID), 64, replace=False)]
 
 
@@ -47,16 +62,15 @@ def test_layer_matches_onnxruntime(case, tmp_path):
     mode, kw, L, bi, bf, bias, with_lengths, with_state = GRID[case]
     rng = np.random.default_rng(case)
     I, H, T, B = (int(v) for v in rng.integers(1, 7, 4) + [0, 0, 1, 1])
-    layer = getattr(rnnkit.nn, mode)(I, H, num_layers=L, bidirectional=bi, batch_first=bf, bias=bias,
-                                    rng=rng, **kw)
-    for p in layer.parameters().values():                         # larger weights: saturate gates
+    layer = getattr(rnnkit.nn, mode)(I, H, num_layers=L, bidirectional=bi, batch_first=bf, bias=bias, rng=rng, **kw)
+    for p in layer.parameters().values():  # larger weights: saturate gates
         p *= 2.0
     path = to_onnx(layer, tmp_path / "layer.onnx", lengths=with_lengths, state=with_state)
     sess = session(path)
     x = rng.standard_normal((B, T, I) if bf else (T, B, I)).astype(np.float32)
     lengths = rng.integers(1, T + 1, B).astype(np.int32) if with_lengths else None
     if with_lengths:
-        lengths[0] = T                                             # some row is full: padding shows
+        lengths[0] = T  # some row is full: padding shows
     feeds = {"input": x}
     state = None
     if with_lengths:
@@ -74,7 +88,7 @@ def test_layer_matches_onnxruntime(case, tmp_path):
     finals = final if isinstance(final, tuple) else (final,)
     assert [o.name for o in sess.get_outputs()] == ["output", "h_n"] + (["c_n"] if mode == "LSTM" else [])
     close(got[0], out)
-    for g, want in zip(got[1:], finals):
+    for g, want in zip(got[1:], finals, strict=False):
         close(g, want)
 
 
@@ -87,9 +101,9 @@ def test_padding_is_zero_and_batch_and_time_are_dynamic(tmp_path):
         lengths = np.maximum(1, np.arange(B) % T + 1).astype(np.int32)
         out, h_n, _ = sess.run(None, {"input": x, "lengths": lengths})
         for b in range(B):
-            assert np.all(out[b, lengths[b]:] == 0)
+            assert np.all(out[b, lengths[b] :] == 0)
             # the final state is that of the row run alone
-            _, (h_b, _), _ = layer.forward(x[b:b + 1, :lengths[b]])
+            _, (h_b, _), _ = layer.forward(x[b : b + 1, : lengths[b]])
             close(h_n[:, b], h_b[:, 0])
 
 
@@ -116,14 +130,23 @@ def _ragged(rng, n=30, F=3):
     return [rng.standard_normal((int(rng.integers(1, 9)), F)) for _ in range(n)]
 
 
-@pytest.mark.parametrize("cell,pooling,bi,layers", [
-    ("lstm", "last", True, 2), ("gru", "mean", True, 1), ("rnn_tanh", "max", False, 2),
-    ("rnn_relu", "last", False, 1), ("lstm", "max", True, 1), ("gru", "last", False, 3)])
+@pytest.mark.parametrize(
+    "cell,pooling,bi,layers",
+    [
+        ("lstm", "last", True, 2),
+        ("gru", "mean", True, 1),
+        ("rnn_tanh", "max", False, 2),
+        ("rnn_relu", "last", False, 1),
+        ("lstm", "max", True, 1),
+        ("gru", "last", False, 3),
+    ],
+)
 def test_classifier_on_features(cell, pooling, bi, layers, tmp_path):
     rng = np.random.default_rng(2)
     X, y = _ragged(rng), rng.choice(["a", "b", "c"], 30)
-    model = SequenceClassifier(cell=cell, hidden_size=6, num_layers=layers, bidirectional=bi, pooling=pooling,
-                               epochs=2, seed=0).fit(X, y)
+    model = SequenceClassifier(
+        cell=cell, hidden_size=6, num_layers=layers, bidirectional=bi, pooling=pooling, epochs=2, seed=0
+    ).fit(X, y)
     sess = session(to_onnx(model, tmp_path / "c.onnx"))
     logits, proba = sess.run(None, _feeds(model, X))
     close(logits, model.decision_function(X))
@@ -149,13 +172,14 @@ def test_regressor_predicts_in_target_units(pooling, tmp_path):
     rng = np.random.default_rng(3)
     X = _ragged(rng, F=2)
     y = [100 + 10 * x.sum(axis=1) for x in X] if pooling == "none" else rng.normal(50, 7, (30, 2))
-    model = SequenceRegressor(cell="gru", hidden_size=5, bidirectional=True, pooling=pooling, epochs=2,
-                              seed=0).fit(X, y)
+    model = SequenceRegressor(cell="gru", hidden_size=5, bidirectional=True, pooling=pooling, epochs=2, seed=0).fit(
+        X, y
+    )
     (pred,) = session(to_onnx(model, tmp_path / "r.onnx")).run(None, _feeds(model, X))
     want = model.predict(X)
     if pooling == "none":
         for i, w in enumerate(want):
-            close(pred[i, :len(w), 0], w)
+            close(pred[i, : len(w), 0], w)
     else:
         close(pred, want)
 
@@ -176,7 +200,7 @@ def test_tagger(features, tmp_path):
         feeds = _feeds(model, test)
     _, proba = sess.run(None, feeds)
     for i, want in enumerate(model.predict_proba(test)):
-        close(proba[i, :len(want)], want)
+        close(proba[i, : len(want)], want)
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "t.onnx")).metadata_props}
     assert ("rnnkit.word_features" in meta) == features
 
@@ -210,9 +234,9 @@ def test_charlm_single_step_graph(cell, layers, tmp_path):
         logits, *new = sess.run(None, {"token": tok, **feeds})
         want, state = model.net_.step(tok, state)
         close(logits, want)
-        feeds = dict(zip(names[1:], new))
+        feeds = dict(zip(names[1:], new, strict=False))
     ws = state if isinstance(state, tuple) else (state,)
-    for got, w in zip(feeds.values(), ws):
+    for got, w in zip(feeds.values(), ws, strict=False):
         close(got, w)
 
 
@@ -221,7 +245,7 @@ def _ort_greedy(enc, dec, model, sources, max_len):
     src, src_len = rnnkit.models.seq2seq.pad_ids(src_ids)
     outs = enc.run(None, {"source": np.ascontiguousarray(src.T), "source_lengths": src_len.astype(np.int32)})
     enc_names = [o.name for o in enc.get_outputs()]
-    state = dict(zip(enc_names, outs))
+    state = dict(zip(enc_names, outs, strict=False))
     dec_in = [i.name for i in dec.get_inputs()]
     V = model.tgt_vocab_
     tokens = np.full(len(sources), V.bos_id, np.int64)
@@ -234,7 +258,7 @@ def _ort_greedy(enc, dec, model, sources, max_len):
         if "memory" in dec_in:
             feeds.update(memory=state["memory"], keys=state["keys"], source_lengths=src_len.astype(np.int32))
         logits, *new = dec.run(None, feeds)
-        state.update(zip(["h", "c"][:len(new)], new))
+        state.update(zip(["h", "c"][: len(new)], new, strict=False))
         tokens = logits.argmax(axis=1).astype(np.int64)
         for b, t in enumerate(tokens):
             if not done[b]:
@@ -247,14 +271,17 @@ def _ort_greedy(enc, dec, model, sources, max_len):
     return ["".join(map(str, V.decode(r))) for r in result]
 
 
-@pytest.mark.parametrize("cell,bi,attention,layers", [("lstm", True, True, 2), ("gru", False, False, 1),
-                                                      ("rnn_tanh", True, False, 1), ("gru", True, True, 1)])
+@pytest.mark.parametrize(
+    "cell,bi,attention,layers",
+    [("lstm", True, True, 2), ("gru", False, False, 1), ("rnn_tanh", True, False, 1), ("gru", True, True, 1)],
+)
 def test_seq2seq_encoder_and_decoder_step(cell, bi, attention, layers, tmp_path):
     rng = np.random.default_rng(5)
     src = ["".join(rng.choice(list("abcd"), int(rng.integers(1, 6)))) for _ in range(40)]
     tgt = [s[::-1] for s in src]
-    model = Seq2Seq(cell=cell, hidden_size=8, num_layers=layers, bidirectional=bi, attention=attention,
-                    epochs=3, seed=0, lr=0.01).fit(src, tgt)
+    model = Seq2Seq(
+        cell=cell, hidden_size=8, num_layers=layers, bidirectional=bi, attention=attention, epochs=3, seed=0, lr=0.01
+    ).fit(src, tgt)
     paths = to_onnx(model, tmp_path / "s2s.onnx")
     assert set(paths) == {"encoder", "decoder"} and paths["encoder"].name == "s2s.encoder.onnx"
     enc, dec = session(paths["encoder"]), session(paths["decoder"])
@@ -265,8 +292,13 @@ def test_seq2seq_encoder_and_decoder_step(cell, bi, attention, layers, tmp_path)
     state0 = model.net_.start(s, s_len)
     bos = np.full(len(test), model.tgt_vocab_.bos_id, np.int64)
     want, _ = model.net_.step(bos, state0)
-    outs = dict(zip([o.name for o in enc.get_outputs()],
-                    enc.run(None, {"source": np.ascontiguousarray(s.T), "source_lengths": s_len.astype(np.int32)})))
+    outs = dict(
+        zip(
+            [o.name for o in enc.get_outputs()],
+            enc.run(None, {"source": np.ascontiguousarray(s.T), "source_lengths": s_len.astype(np.int32)}),
+            strict=False,
+        )
+    )
     feeds = {"token": bos, "h": outs["h"]}
     if cell == "lstm":
         feeds["c"] = outs["c"]
@@ -291,11 +323,11 @@ def test_refusals_are_one_line(tmp_path):
     gen = SequenceGenerator(hidden_size=4, epochs=1, seed=0).fit(["a", "b"], [["x", "y"], ["y"]])
     with pytest.raises(ValueError, match="SequenceGenerator cannot be exported"):
         to_onnx(gen, tmp_path / "g.onnx")
-    assert sorted(p.name for p in tmp_path.iterdir()) == []     # nothing half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
 
 
 def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):
-    monkeypatch.setitem(__import__("sys").modules, "onnx", None)      # as if not installed
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # as if not installed
     with pytest.raises(ImportError, match=r"needs onnx: pip install 'rnnkit\[onnx\]'"):
         to_onnx(rnnkit.nn.RNN(1, 1, rng=np.random.default_rng(0)), tmp_path / "m.onnx")
 
@@ -304,7 +336,7 @@ def test_feedforward_on_windows(tmp_path):
     rng = np.random.default_rng(6)
     seqs = [rng.standard_normal((int(rng.integers(3, 7)), 2)) for _ in range(30)]
     model = FeedForward(hidden_sizes=(6,), window=3, epochs=1, seed=0).fit(seqs, [s[-1, 0] for s in seqs])
-    windows = np.stack([s[-3:] for s in seqs]).astype(np.float32)          # every sequence is >= 3 long
+    windows = np.stack([s[-3:] for s in seqs]).astype(np.float32)  # every sequence is >= 3 long
     (pred,) = session(to_onnx(model, tmp_path / "w.onnx")).run(None, {"input": windows})
     close(pred[:, 0], model.predict(seqs))
 
@@ -315,7 +347,7 @@ def test_onnx_predictor_answers_as_the_model():
     rng = np.random.default_rng(7)
     X = [rng.standard_normal((int(rng.integers(1, 9)), 2)) for _ in range(40)]
     reg = SequenceRegressor(hidden_size=5, pooling="none", epochs=1, seed=0).fit(X, [x[:, 1] for x in X])
-    for got, want in zip(OnnxPredictor(reg, batch_size=7).predict(X), reg.predict(X)):
+    for got, want in zip(OnnxPredictor(reg, batch_size=7).predict(X), reg.predict(X), strict=False):
         close(got, want)
     assert not hasattr(OnnxPredictor(reg), "predict_proba")
     words = [["The", "dog", "runs"], ["a", "Cat"], ["dogs", "ran", "2"]] * 4

@@ -12,9 +12,11 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
 ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")
 
+from interop_util import assert_close  # noqa: E402
+from interop_util import onnx_session as session
+
 from rnnkit.interop import to_onnx  # noqa: E402
 from rnnkit.models import Forecaster, NotFittedError  # noqa: E402
-from interop_util import assert_close, onnx_session as session  # noqa: E402
 
 TOL = 1e-5
 
@@ -23,12 +25,14 @@ def close(a, b, tol=TOL):
     assert_close(a, b, tol)
 
 
-FC_CASES = [dict(loss="mse", scaling="window", cell="lstm"),
-            dict(loss="quantile", scaling="series", cell="gru", quantiles=(0.1, 0.5, 0.9)),
-            dict(loss="gaussian", scaling="window", cell="gru", ensemble=3),
-            dict(loss="quantile", scaling="window", cell="lstm", ensemble=3, num_layers=2),
-            dict(loss="mse", scaling="series", cell="lstm", ensemble=3, strategy="recursive"),
-            dict(loss="gaussian", scaling="series", cell="lstm", covariates=True)]
+FC_CASES = [
+    dict(loss="mse", scaling="window", cell="lstm"),
+    dict(loss="quantile", scaling="series", cell="gru", quantiles=(0.1, 0.5, 0.9)),
+    dict(loss="gaussian", scaling="window", cell="gru", ensemble=3),
+    dict(loss="quantile", scaling="window", cell="lstm", ensemble=3, num_layers=2),
+    dict(loss="mse", scaling="series", cell="lstm", ensemble=3, strategy="recursive"),
+    dict(loss="gaussian", scaling="series", cell="lstm", covariates=True),
+]
 
 
 def _fc_series(n=160):
@@ -51,17 +55,20 @@ def test_forecaster_network_matches_onnxruntime(case, tmp_path):
     fit_kw = {}
     if covariates:
         rng0 = np.random.default_rng(1)
-        fit_kw = dict(past_covariates=rng0.normal(size=(160, 2)), future_covariates=rng0.normal(size=(160, 1)),
-                      static_covariates=np.array([[3.0, 1.0]]))
+        fit_kw = dict(
+            past_covariates=rng0.normal(size=(160, 2)),
+            future_covariates=rng0.normal(size=(160, 1)),
+            static_covariates=np.array([[3.0, 1.0]]),
+        )
     model = Forecaster(hidden_size=6, window=10, horizon=3, epochs=1, batch_size=32, seed=0, **kw)
     model.fit(series, **fit_kw)
     rng = np.random.default_rng(case)
-    for p in model.net_.parameters().values():                    # away from the zero-initialised head
+    for p in model.net_.parameters().values():  # away from the zero-initialised head
         p[...] = rng.normal(scale=0.5, size=p.shape)
     path = to_onnx(model, tmp_path / "f.onnx")
     spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
     T, I = spec["input_steps"], spec["input_size"]
-    assert I == model._input_size() and T == (13 if covariates else 10)
+    assert model._input_size() == I and (13 if covariates else 10) == T
     x = rng.standard_normal((T, 5, I)).astype(np.float32)
     (got,) = session(path).run(None, {"inputs": x})
     want = _net_outputs(model.net_, x)
@@ -69,8 +76,14 @@ def test_forecaster_network_matches_onnxruntime(case, tmp_path):
     close(got, want)
     assert spec["scaling"]["name"] == kw["scaling"] and spec["loss"] == kw["loss"]
     if covariates:
-        assert spec["input_columns"] == {"target": [0, 2], "past": [2, 4], "future": [4, 5], "calendar": [5, 5],
-                                         "static": [5, 7], "decoder_flag": [7, 8]}
+        assert spec["input_columns"] == {
+            "target": [0, 2],
+            "past": [2, 4],
+            "future": [4, 5],
+            "calendar": [5, 5],
+            "static": [5, 7],
+            "decoder_flag": [7, 8],
+        }
         assert np.allclose(spec["covariates"]["past"]["mean"], fit_kw["past_covariates"].mean(axis=0))
 
 
@@ -79,22 +92,23 @@ def test_forecaster_onnx_plus_documented_postprocessing_is_predict(tmp_path):
     docs/interop.md (written from the metadata alone) give Forecaster.predict."""
     t = np.arange(200, dtype=np.float64)
     series = np.sin(t / 6) * 4 + 0.05 * t + 10
-    model = Forecaster(hidden_size=8, window=16, horizon=5, strategy="direct", scaling="window", loss="mse",
-                       epochs=2, seed=0).fit(series)
+    model = Forecaster(
+        hidden_size=8, window=16, horizon=5, strategy="direct", scaling="window", loss="mse", epochs=2, seed=0
+    ).fit(series)
     path = to_onnx(model, tmp_path / "f.onnx")
     sess = session(path)
     spec = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["rnnkit.forecaster"])
     assert spec["target_transform"]["parts"] == [] and spec["scaling"]["name"] == "window"
     W = spec["window"]
     for end in (60, 137, 200):
-        x = series[:end, None]                                    # (T, F)
-        scale = np.diff(x, axis=0).std(axis=0)                    # the series scale of "window"
+        x = series[:end, None]  # (T, F)
+        scale = np.diff(x, axis=0).std(axis=0)  # the series scale of "window"
         scale = np.where(scale > 1e-12, scale, 1.0)
         z = x / scale
         win = z[-W:]
-        a = win[-1]                                               # window normalisation: a = z[-1], b = 1
+        a = win[-1]  # window normalisation: a = z[-1], b = 1
         (out,) = sess.run(None, {"inputs": (win - a)[:, None, :].astype(np.float32)})
-        forecast = (out[0, :, :, 0] + a) * scale                  # (D, F)
+        forecast = (out[0, :, :, 0] + a) * scale  # (D, F)
         close(forecast[:, 0], model.predict(series[:end], horizon=5))
 
 
@@ -105,9 +119,9 @@ def _season(x, m):
     half, T = len(w) // 2, len(x)
     s = np.zeros((m, x.shape[1]))
     for f in range(x.shape[1]):
-        rest = x[half:T - half, f] - np.correlate(x[:, f], w, mode="valid")
+        rest = x[half : T - half, f] - np.correlate(x[:, f], w, mode="valid")
         phase = np.arange(half, T - half) % m
-        rest, phase = rest[-3 * m:], phase[-3 * m:]                      # the latest 3 seasons
+        rest, phase = rest[-3 * m :], phase[-3 * m :]  # the latest 3 seasons
         s[:, f] = [rest[phase == j].mean() for j in range(m)]
     return s - s.mean(axis=0)
 
@@ -151,14 +165,14 @@ def _consume(sess, spec, x, h):
         else:
             a, b = np.zeros(win.shape[1]), np.ones(win.shape[1])
         (out,) = sess.run(None, {"inputs": ((win - a) / b)[:, None, :].astype(np.float32)})
-        out = out[0].astype(np.float64)                                  # (D, F, P)
+        out = out[0].astype(np.float64)  # (D, F, P)
         if spec["loss"] == "quantile":
             point = np.sort(out, axis=-1)[..., sorted(spec["quantiles"]).index(0.5)]
         else:
             point = out[..., 0]
         z.extend(point * b + a)
-    out = np.array(z[start:start + h]) * scale + loc                    # (h, F)
-    for p, hist in zip(reversed(parts), reversed(stages)):
+    out = np.array(z[start : start + h]) * scale + loc  # (h, F)
+    for p, hist in zip(reversed(parts), reversed(stages), strict=False):
         if p == "log":
             out = np.exp(out)
         elif p == "diff":
@@ -173,13 +187,14 @@ def _consume(sess, spec, x, h):
     return out
 
 
-CONSUMER_CASES = [dict(scaling="series", target_transform="log", strategy="recursive"),
-                  dict(scaling="robust", target_transform="diff", strategy="direct", loss="quantile",
-                       quantiles=(0.9, 0.5, 0.1)),
-                  dict(scaling="instance", strategy="direct", loss="gaussian", ensemble=3),
-                  dict(scaling="global", target_transform="seasonal_diff", period=12, strategy="recursive"),
-                  dict(scaling="window", target_transform="log+diff", strategy="direct", cell="gru"),
-                  dict(scaling="series", target_transform="deseason+diff", period=12, strategy="direct")]
+CONSUMER_CASES = [
+    dict(scaling="series", target_transform="log", strategy="recursive"),
+    dict(scaling="robust", target_transform="diff", strategy="direct", loss="quantile", quantiles=(0.9, 0.5, 0.1)),
+    dict(scaling="instance", strategy="direct", loss="gaussian", ensemble=3),
+    dict(scaling="global", target_transform="seasonal_diff", period=12, strategy="recursive"),
+    dict(scaling="window", target_transform="log+diff", strategy="direct", cell="gru"),
+    dict(scaling="series", target_transform="deseason+diff", period=12, strategy="direct"),
+]
 
 
 @pytest.mark.parametrize("case", range(len(CONSUMER_CASES)))
@@ -208,8 +223,17 @@ def test_forecaster_covariate_layout_in_metadata_reproduces_predict(strategy, tm
     past, fut = rng.normal(size=(150, 2)), rng.normal(size=(160, 1)) + 3
     series = np.sin(t / 6) * 2 + 0.5 * fut[:150, 0] + 0.1 * rng.normal(size=150) + 10
     static = np.array([[2.0]])
-    model = Forecaster(hidden_size=6, window=10, horizon=3, strategy=strategy, scaling="series",
-                       target_transform="diff", loss="gaussian", epochs=2, seed=0)
+    model = Forecaster(
+        hidden_size=6,
+        window=10,
+        horizon=3,
+        strategy=strategy,
+        scaling="series",
+        target_transform="diff",
+        loss="gaussian",
+        epochs=2,
+        seed=0,
+    )
     model.fit(series, past_covariates=past, future_covariates=fut[:150], static_covariates=static)
     path = to_onnx(model, tmp_path / "f.onnx")
     sess = session(path)
@@ -222,11 +246,11 @@ def test_forecaster_covariate_layout_in_metadata_reproduces_predict(strategy, tm
 
     end = 120
     x = series[:end, None]
-    y = x[1:] - x[:-1]                                                  # diff
+    y = x[1:] - x[:-1]  # diff
     loc, scale = y.mean(axis=0), y.std(axis=0)
     z = list((y - loc) / scale)
     n = len(z)
-    p_all = std(past[L:end], "past")                                    # rows of z's steps
+    p_all = std(past[L:end], "past")  # rows of z's steps
     f_all = std(fut[L:], "future")
     s_row = std(static[0], "static")
     while len(z) < n + h:
@@ -234,18 +258,23 @@ def test_forecaster_covariate_layout_in_metadata_reproduces_predict(strategy, tm
         rows = np.zeros((spec["input_steps"], spec["input_size"]))
         win = np.array(z[-W:])
         idx = np.arange(n + k - W, n + k)
-        rows[:W, slice(*cols["target"])] = win                         # series scaling: a = 0, b = 1
+        rows[:W, slice(*cols["target"])] = win  # series scaling: a = 0, b = 1
         rows[:W, slice(*cols["past"])] = p_all[np.minimum(idx, n - 1)]  # held past the origin
         rows[:W, slice(*cols["future"])] = f_all[idx]
-        rows[W:, slice(*cols["future"])] = f_all[n + k:n + k + D]
+        rows[W:, slice(*cols["future"])] = f_all[n + k : n + k + D]
         rows[:, slice(*cols["static"])] = s_row
         rows[W:, slice(*cols["decoder_flag"])] = 1.0
         (out,) = sess.run(None, {"inputs": rows[:, None, :].astype(np.float32)})
         z.extend(out[0, :, :, 0].astype(np.float64))
-    forecast = x[-1] + np.cumsum(np.array(z[n:n + h]) * scale + loc, axis=0)
+    forecast = x[-1] + np.cumsum(np.array(z[n : n + h]) * scale + loc, axis=0)
     need = -(-h // D) * D
-    want = model.predict(series[:end], horizon=h, past_covariates=past[:end],
-                         future_covariates=fut[:end + need], static_covariates=static)
+    want = model.predict(
+        series[:end],
+        horizon=h,
+        past_covariates=past[:end],
+        future_covariates=fut[: end + need],
+        static_covariates=static,
+    )
     close(forecast[:, 0], want)
 
 

@@ -6,10 +6,11 @@ import pytest
 torch = pytest.importorskip("torch", reason="the file is read back by PyTorch itself")
 st_torch = pytest.importorskip("safetensors.torch", reason="safetensors is the format under test")
 
+from interop_util import assert_close  # noqa: E402
+
 import rnnkit  # noqa: E402
 from rnnkit.interop import load_safetensors, save_safetensors, to_torch  # noqa: E402
 from rnnkit.models import NotFittedError, SequenceClassifier  # noqa: E402
-from interop_util import assert_close  # noqa: E402
 
 
 def close(a, b, tol=1e-10):
@@ -21,16 +22,18 @@ def test_torch_loads_the_file_into_its_own_module(mode, kw, tmp_path):
     rng = np.random.default_rng(0)
     layer = getattr(rnnkit.nn, mode)(3, 4, num_layers=2, bidirectional=True, dtype="float64", rng=rng, **kw)
     path = save_safetensors(layer, tmp_path / "w.safetensors")
-    tm = getattr(torch.nn, mode)(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64,
-                                 **({"nonlinearity": "relu"} if kw else {}))
-    tm.load_state_dict(st_torch.load_file(str(path)))                   # strict: every key, every shape
+    tm = getattr(torch.nn, mode)(
+        3, 4, num_layers=2, bidirectional=True, dtype=torch.float64, **({"nonlinearity": "relu"} if kw else {})
+    )
+    tm.load_state_dict(st_torch.load_file(str(path)))  # strict: every key, every shape
     x = rng.standard_normal((5, 2, 3))
     out, _, _ = layer.eval().forward(x)
     with torch.no_grad():
         close(tm(torch.from_numpy(x))[0], out)
     # and back into a fresh rnnkit layer
-    fresh = getattr(rnnkit.nn, mode)(3, 4, num_layers=2, bidirectional=True, dtype="float64",
-                                     rng=np.random.default_rng(9), **kw)
+    fresh = getattr(rnnkit.nn, mode)(
+        3, 4, num_layers=2, bidirectional=True, dtype="float64", rng=np.random.default_rng(9), **kw
+    )
     load_safetensors(path, into=fresh)
     np.testing.assert_array_equal(fresh.eval().forward(x)[0], out)
 
@@ -46,7 +49,7 @@ def test_model_network_round_trip(tmp_path):
     tm.load_state_dict(st_torch.load_file(str(path)))
     x, lengths = np.zeros((12, 5, 2)), np.array([len(s) for s in X])
     for i, s in enumerate(X):
-        x[i, :len(s)] = s
+        x[i, : len(s)] = s
     with torch.no_grad():
         close(tm(torch.from_numpy(x), torch.from_numpy(lengths)), model.decision_function(X))
     assert set(load_safetensors(path)) == set(model.net_.state_dict())

@@ -7,12 +7,19 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
 
+from interop_util import assert_close  # noqa: E402
+
 import rnnkit  # noqa: E402
 from rnnkit.interop import from_torch, to_torch  # noqa: E402
-from rnnkit.models import (CharLM, FeedForward, NotFittedError, SequenceClassifier,  # noqa: E402
-                           SequenceRegressor, SequenceTagger)
+from rnnkit.models import (
+    CharLM,
+    FeedForward,
+    NotFittedError,
+    SequenceClassifier,  # noqa: E402
+    SequenceRegressor,
+    SequenceTagger,
+)
 from rnnkit.models._data import pad_inputs  # noqa: E402
-from interop_util import assert_close  # noqa: E402
 
 TOL = 1e-10
 
@@ -32,8 +39,9 @@ def test_to_torch_layer_matches_in_float64(case):
     mode, kw = MODES[m]
     rng = np.random.default_rng(case)
     I, H, T, B = 3, 4, 6, 3
-    layer = getattr(rnnkit.nn, mode)(I, H, num_layers=L, bidirectional=bi, batch_first=bf, bias=bias,
-                                    dtype="float64", rng=rng, **kw).eval()
+    layer = getattr(rnnkit.nn, mode)(
+        I, H, num_layers=L, bidirectional=bi, batch_first=bf, bias=bias, dtype="float64", rng=rng, **kw
+    ).eval()
     tm = to_torch(layer)
     assert isinstance(tm, getattr(torch.nn, mode)) and next(tm.parameters()).dtype == torch.float64
     x = rng.standard_normal((B, T, I) if bf else (T, B, I))
@@ -41,8 +49,11 @@ def test_to_torch_layer_matches_in_float64(case):
     with torch.no_grad():
         tout, tstate = tm(torch.from_numpy(x))
     close(tout, out)
-    for a, b in zip(tstate if isinstance(tstate, tuple) else (tstate,),
-                    state if isinstance(state, tuple) else (state,)):
+    for a, b in zip(
+        tstate if isinstance(tstate, tuple) else (tstate,),
+        state if isinstance(state, tuple) else (state,),
+        strict=False,
+    ):
         close(a, b)
 
 
@@ -54,8 +65,9 @@ def test_from_torch_layer(mode):
     assert type(layer).__name__ == mode and layer.dtype == np.float64 and layer.batch_first
     x = np.random.default_rng(1).standard_normal((4, 7, 3))
     lengths = np.array([7, 3, 1, 5])
-    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths),
-                                                     batch_first=True, enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.from_numpy(x), torch.from_numpy(lengths), batch_first=True, enforce_sorted=False
+    )
     with torch.no_grad():
         tout, tstate = tm(packed)
     tout, _ = torch.nn.utils.rnn.pad_packed_sequence(tout, batch_first=True, total_length=7)
@@ -90,14 +102,17 @@ def _inputs(model, X):
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(lengths)
 
 
-@pytest.mark.parametrize("pooling,cell,bi", [("last", "lstm", True), ("mean", "gru", True),
-                                             ("max", "rnn_tanh", False), ("last", "rnn_relu", False)])
+@pytest.mark.parametrize(
+    "pooling,cell,bi",
+    [("last", "lstm", True), ("mean", "gru", True), ("max", "rnn_tanh", False), ("last", "rnn_relu", False)],
+)
 def test_classifier_network(pooling, cell, bi):
     rng = np.random.default_rng(2)
     X = [rng.standard_normal((int(rng.integers(1, 8)), 2)) for _ in range(20)]
     y = rng.choice([0, 1], 20)
-    model = SequenceClassifier(cell=cell, hidden_size=5, num_layers=2, bidirectional=bi, pooling=pooling,
-                               epochs=1, dtype="float64", seed=0).fit(X, y)
+    model = SequenceClassifier(
+        cell=cell, hidden_size=5, num_layers=2, bidirectional=bi, pooling=pooling, epochs=1, dtype="float64", seed=0
+    ).fit(X, y)
     tm = to_torch(model)
     assert set(tm.state_dict()) == set(model.net_.state_dict())
     with torch.no_grad():
@@ -107,13 +122,14 @@ def test_classifier_network(pooling, cell, bi):
 def test_regressor_per_step_and_tagger_on_tokens():
     rng = np.random.default_rng(3)
     X = [rng.standard_normal((int(rng.integers(1, 8)), 2)) for _ in range(20)]
-    reg = SequenceRegressor(hidden_size=4, pooling="none", bidirectional=True, epochs=1, dtype="float64",
-                            seed=0).fit(X, [x[:, 0] for x in X])
+    reg = SequenceRegressor(hidden_size=4, pooling="none", bidirectional=True, epochs=1, dtype="float64", seed=0).fit(
+        X, [x[:, 0] for x in X]
+    )
     with torch.no_grad():
         y = tm_out = to_torch(reg)(*_inputs(reg, X)).numpy()
     for i, x in enumerate(X):
         want = reg.predict([x])[0]
-        close(tm_out[i, :len(x), 0] * reg.y_scale_[0] + reg.y_mean_[0], want)
+        close(tm_out[i, : len(x), 0] * reg.y_scale_[0] + reg.y_mean_[0], want)
     assert y.shape[:2] == (20, max(len(x) for x in X))
     words = [["the", "dog", "runs"], ["a", "cat"]] * 4
     tags = [["D", "N", "V"], ["D", "N"]] * 4
@@ -121,7 +137,7 @@ def test_regressor_per_step_and_tagger_on_tokens():
     with torch.no_grad():
         logits = to_torch(tagger)(*_inputs(tagger, words)).numpy()
     for i, p in enumerate(tagger.predict_proba(words)):
-        z = logits[i, :len(p)]
+        z = logits[i, : len(p)]
         close(np.exp(z - z.max(1, keepdims=True)) / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True), p)
 
 
@@ -156,9 +172,11 @@ def test_a_network_trained_further_in_torch_comes_back():
     tm = to_torch(model).train()
     x, lengths = _inputs(model, X)
     opt = torch.optim.SGD(tm.parameters(), lr=0.5)
-    for _ in range(3):                                   # three steps of training in PyTorch
+    for _ in range(3):  # three steps of training in PyTorch
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(tm(x, lengths), torch.from_numpy(np.searchsorted(model.classes_, y))).backward()
+        torch.nn.functional.cross_entropy(
+            tm(x, lengths), torch.from_numpy(np.searchsorted(model.classes_, y))
+        ).backward()
         opt.step()
     tm.eval()
     before = model.decision_function(X)
@@ -170,9 +188,15 @@ def test_a_network_trained_further_in_torch_comes_back():
         from_torch(torch.nn.GRU(2, 4), into=model)
 
 
-@pytest.mark.parametrize("kind,pooling,cell,bi", [("features", "mean", "lstm", True), ("tokens", "last", "gru", True),
-                                                  ("features", "none", "rnn_relu", False),
-                                                  ("tokens", "max", "rnn_tanh", False)])
+@pytest.mark.parametrize(
+    "kind,pooling,cell,bi",
+    [
+        ("features", "mean", "lstm", True),
+        ("tokens", "last", "gru", True),
+        ("features", "none", "rnn_relu", False),
+        ("tokens", "max", "rnn_tanh", False),
+    ],
+)
 def test_from_torch_builds_a_fresh_sequence_network(kind, pooling, cell, bi):
     from rnnkit.models.network import SequenceNet
 
@@ -182,13 +206,15 @@ def test_from_torch_builds_a_fresh_sequence_network(kind, pooling, cell, bi):
     else:
         X = [list(rng.choice(["a", "b", "c", "d"], int(rng.integers(1, 7)))) for _ in range(16)]
     if pooling == "none":
-        model = SequenceRegressor(cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling="none",
-                                  epochs=1, dtype="float64", seed=0).fit(X, [np.arange(len(x)) * 0.5 for x in X])
+        model = SequenceRegressor(
+            cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling="none", epochs=1, dtype="float64", seed=0
+        ).fit(X, [np.arange(len(x)) * 0.5 for x in X])
     else:
-        model = SequenceClassifier(cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling=pooling,
-                                   epochs=1, dtype="float64", seed=0).fit(X, rng.choice(["u", "v", "w"], 16))
+        model = SequenceClassifier(
+            cell=cell, hidden_size=4, num_layers=2, bidirectional=bi, pooling=pooling, epochs=1, dtype="float64", seed=0
+        ).fit(X, rng.choice(["u", "v", "w"], 16))
     tm = to_torch(model)
-    with torch.no_grad():                                # changed in PyTorch, so nothing is left over
+    with torch.no_grad():  # changed in PyTorch, so nothing is left over
         for p in tm.parameters():
             p.add_(torch.from_numpy(rng.standard_normal(tuple(p.shape)) * 0.1))
     net = from_torch(tm)
@@ -196,7 +222,7 @@ def test_from_torch_builds_a_fresh_sequence_network(kind, pooling, cell, bi):
     assert net.dtype == np.float64 and not net.training
     x, lengths = _inputs(model, X)
     want = tm(x, lengths).detach().numpy()
-    xt = x.numpy().T if x.ndim == 2 else x.numpy().transpose(1, 0, 2)    # time-major for rnnkit
+    xt = x.numpy().T if x.ndim == 2 else x.numpy().transpose(1, 0, 2)  # time-major for rnnkit
     got, _ = net.forward(np.ascontiguousarray(xt), lengths.numpy())
     if pooling == "none":
         for b, n in enumerate(lengths.numpy()):
@@ -209,6 +235,7 @@ def test_from_torch_builds_a_fresh_sequence_network(kind, pooling, cell, bi):
 def test_from_torch_refuses_a_tagger_network_with_spelling_features():
     words = [["The", "dog"], ["a", "Cat"]] * 3
     tagger = SequenceTagger(hidden_size=3, affix_length=1, epochs=1, dtype="float64", seed=0).fit(
-        words, [["D", "N"]] * 6)
+        words, [["D", "N"]] * 6
+    )
     with pytest.raises(ValueError, match="spelling features is not rebuilt alone.*into=tagger"):
         from_torch(to_torch(tagger))

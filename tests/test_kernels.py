@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 import pytest
-
 import test_recurrent_gradcheck as gradcheck
+
 from rnnkit import _kernels, bench
 from rnnkit.bench._cases import _close
 from rnnkit.nn import GRU, LSTM, RNN
@@ -106,8 +106,9 @@ def test_float64_tanh_is_within_an_ulp_or_two():
     _need("numba")
     with _kernels.using("numba"):
         k = _kernels.active()
-    x = np.concatenate([np.linspace(-25, 25, 400_001), np.logspace(-300, 1.4, 20_000),
-                        -np.logspace(-300, 1.4, 20_000), [0.0]]).reshape(1, -1)
+    x = np.concatenate(
+        [np.linspace(-25, 25, 400_001), np.logspace(-300, 1.4, 20_000), -np.logspace(-300, 1.4, 20_000), [0.0]]
+    ).reshape(1, -1)
     y = x.copy()
     k.tanh_inplace(y)
     exact = np.tanh(x)
@@ -126,8 +127,15 @@ def test_torch_parity_on_each_path(mode, seed):
 
 
 @pytest.mark.parametrize("mode", PATHS)
-@pytest.mark.parametrize("cfg", [("lstm", 1, True, True, False), ("gru", 2, False, True, True),
-                                 ("rnn_tanh", 1, False, True, False), ("rnn_relu", 1, True, False, False)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ("lstm", 1, True, True, False),
+        ("gru", 2, False, True, True),
+        ("rnn_tanh", 1, False, True, False),
+        ("rnn_relu", 1, True, False, False),
+    ],
+)
 def test_central_differences_on_each_path(mode, cfg):
     _need(mode)
     with _kernels.using(mode):
@@ -152,7 +160,7 @@ def test_compiled_step_equals_numpy_step_and_forward(cell, dtype, tol):
     with _kernels.using("numba"):
         _, whole, _ = layer.eval().forward(xs)
     whole = whole if isinstance(whole, tuple) else (whole,)
-    for a, b, w in zip(states["numba"], states["numpy"], whole):
+    for a, b, w in zip(states["numba"], states["numpy"], whole, strict=False):
         assert _max_rel(a, b) < tol and _max_rel(a, w) < tol
 
 
@@ -167,15 +175,17 @@ def test_compiled_step_without_bias_sees_weight_updates_and_never_aliases(cell):
         parts = s1 if isinstance(s1, tuple) else (s1,)
         kept = [a.copy() for a in parts]
         s2 = layer.step(x, s1)
-        for a, b in zip(parts, s2 if isinstance(s2, tuple) else (s2,)):
+        for a, b in zip(parts, s2 if isinstance(s2, tuple) else (s2,), strict=False):
             assert not np.shares_memory(a, b)
-        for a, b in zip(parts, kept):
+        for a, b in zip(parts, kept, strict=False):
             np.testing.assert_array_equal(a, b)  # the old state is untouched
         layer.parameters()["weight_hh_l1"] *= 0.5  # an optimizer's in-place update
         fast = layer.step(x, s1)
     with _kernels.using("numpy"):
         ref = layer.step(x, s1)
-    for a, b in zip(fast if isinstance(fast, tuple) else (fast,), ref if isinstance(ref, tuple) else (ref,)):
+    for a, b in zip(
+        fast if isinstance(fast, tuple) else (fast,), ref if isinstance(ref, tuple) else (ref,), strict=False
+    ):
         assert _max_rel(a, b) < 1e-12
 
 
@@ -242,9 +252,22 @@ def test_verdict_takes_the_lower_of_the_ratio_goal_and_the_gemm_bound():
     from rnnkit.bench._report import format_readme, format_train
 
     def row(cell, flops, theirs_s, ratio, best):
-        return {"cell": cell, "T": 1, "B": 1, "I": 1, "H": 1, "layers": 1, "bidirectional": False,
-                "flops": flops, "ours_s": theirs_s / ratio, "theirs_s": theirs_s, "ratio": ratio,
-                "best_ratio": best, "ours_spread_pct": 1.0, "theirs_spread_pct": 1.0}
+        return {
+            "cell": cell,
+            "T": 1,
+            "B": 1,
+            "I": 1,
+            "H": 1,
+            "layers": 1,
+            "bidirectional": False,
+            "flops": flops,
+            "ours_s": theirs_s / ratio,
+            "theirs_s": theirs_s,
+            "ratio": ratio,
+            "best_ratio": best,
+            "ours_spread_pct": 1.0,
+            "theirs_spread_pct": 1.0,
+        }
 
     # torch at 50 GFLOP/s on a 100 GFLOP/s machine: 90% of the rate is a ratio of 1.8
     big = _judge(row("LSTM", 50e9, 1.0, 1.5, 1.6), gemm_gflops=100.0)
@@ -278,8 +301,7 @@ def test_cli_bench_smoke(tmp_path, capsys):
     from rnnkit.cli import main
 
     out = tmp_path / "bench.json"
-    assert main(["bench", "--quick", "--sections", "memory", "--no-torch", "--threads", "1",
-                 "--json", str(out)]) == 0
+    assert main(["bench", "--quick", "--sections", "memory", "--no-torch", "--threads", "1", "--json", str(out)]) == 0
     assert "truncated BPTT peak memory" in capsys.readouterr().out
     import json
 
@@ -302,8 +324,9 @@ def test_without_numba_the_numpy_path_runs(monkeypatch):
 
 
 def test_benchmark_can_pin_the_numpy_path():
-    res = bench.run(quick=True, threads=1, sections=("streaming",), torch_side=False, kernels="numpy",
-                    echo=lambda s: None)
+    res = bench.run(
+        quick=True, threads=1, sections=("streaming",), torch_side=False, kernels="numpy", echo=lambda s: None
+    )
     assert res["env"]["kernels"].startswith("numpy") and res["streaming"]["ours_us"] > 0
 
 
@@ -344,9 +367,9 @@ def test_interleaved_pauses_between_the_two_sides_and_not_on_the_budget():
         stamps.append((t0, time.perf_counter()))
 
     t = interleaved(side, side, rounds=4, budget_s=0.001, warmup=0, settle_s=0.03)
-    assert len(t.ours) == len(t.theirs) == 3            # the budget stops it after 3 rounds, pauses not counted
-    gaps = [b[0] - a[1] for a, b in zip(stamps, stamps[1:])]
+    assert len(t.ours) == len(t.theirs) == 3  # the budget stops it after 3 rounds, pauses not counted
+    gaps = [b[0] - a[1] for a, b in zip(stamps, stamps[1:], strict=False)]
     assert min(gaps) >= 0.03
     stamps.clear()
     interleaved(side, rounds=3, budget_s=1.0, warmup=0, settle_s=0.03)  # one side: nothing to settle
-    assert max(b[0] - a[1] for a, b in zip(stamps, stamps[1:])) < 0.03
+    assert max(b[0] - a[1] for a, b in zip(stamps, stamps[1:], strict=False)) < 0.03

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.nn.losses import cross_entropy, mse
+
 from rnnkit.nn import Embedding, Linear
+from rnnkit.nn.losses import cross_entropy, mse
 
 
 def test_linear_gradients():

@@ -13,14 +13,20 @@ import pytest
 import rnnkit
 
 FLOORS = {
-    "_version": 0, "utils": 0, "_kernels": 0,  # helpers with no rnnkit imports above them
-    "nn": 1, "data": 1,                        # the engine; data sets and readers
-    "optim": 2, "distributed": 2,              # optimizers, schedules, clipping; the MPI world
-    "train": 3,                                # Trainer, truncated BPTT, checkpoints
-    "models": 4, "diagnostics": 4,             # the estimators; seeing the gradients
-    "interop": 5,                              # ONNX, PyTorch, safetensors
-    "experiments": 6, "bench": 6,              # experiments and speed measurements
-    "cli": 7,                                  # the command line
+    "_version": 0,
+    "utils": 0,
+    "_kernels": 0,  # helpers with no rnnkit imports above them
+    "nn": 1,
+    "data": 1,  # the engine; data sets and readers
+    "optim": 2,
+    "distributed": 2,  # optimizers, schedules, clipping; the MPI world
+    "train": 3,  # Trainer, truncated BPTT, checkpoints
+    "models": 4,
+    "diagnostics": 4,  # the estimators; seeing the gradients
+    "interop": 5,  # ONNX, PyTorch, safetensors
+    "experiments": 6,
+    "bench": 6,  # experiments and speed measurements
+    "cli": 7,  # the command line
     "__main__": 8,
 }
 PACKAGE = Path(rnnkit.__file__).parent
@@ -59,8 +65,11 @@ def _modules():
 
 
 def test_every_top_level_package_has_a_floor():
-    tops = {p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
-            if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    tops = {
+        p.name if p.is_dir() else p.stem
+        for p in PACKAGE.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")
+    }
     missing = sorted(tops - set(FLOORS))
     assert not missing, f"give these packages a floor in FLOORS and ARCHITECTURE.md: {missing}"
 
@@ -74,8 +83,10 @@ def test_imports_flow_down_the_floors():
         own = parts[1]
         for line, target in _imports(path, module, is_package):
             if target != own and FLOORS.get(target, 99) >= FLOORS[own]:
-                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {own} (floor {FLOORS[own]}) "
-                             f"imports {target} (floor {FLOORS.get(target, '?')})")
+                wrong.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line}: {own} (floor {FLOORS[own]}) "
+                    f"imports {target} (floor {FLOORS.get(target, '?')})"
+                )
     assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
 
 
@@ -86,12 +97,23 @@ def test_the_check_sees_an_upward_import(tmp_path):
     assert [t for _, t in _imports(bad, "rnnkit.nn.bad", False)] == ["train", "cli"]
 
 
-@pytest.mark.parametrize("old, new", [
-    ("losses", "nn.losses"), ("cells", "nn.cells"), ("functional", "nn.functional"), ("init", "nn.init"),
-    ("module", "nn.module"), ("clip", "optim.clip"), ("schedules", "optim.schedules"), ("bptt", "train.bptt"),
-    ("checkpoint", "train.checkpoint"), ("callbacks", "train.callbacks"), ("streams", "train.streams"),
-    ("train_config", "train.config"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("losses", "nn.losses"),
+        ("cells", "nn.cells"),
+        ("functional", "nn.functional"),
+        ("init", "nn.init"),
+        ("module", "nn.module"),
+        ("clip", "optim.clip"),
+        ("schedules", "optim.schedules"),
+        ("bptt", "train.bptt"),
+        ("checkpoint", "train.checkpoint"),
+        ("callbacks", "train.callbacks"),
+        ("streams", "train.streams"),
+        ("train_config", "train.config"),
+    ],
+)
 def test_former_paths_name_the_same_module(old, new):
     import importlib
 
@@ -112,6 +134,9 @@ def test_public_names_at_the_top():
 def test_no_module_is_over_the_line_budget():
     """Small files, one concept each: about 400 lines at most (a tenth over, not more)."""
     budget = 440
-    long = sorted((n, str(p.relative_to(PACKAGE.parent))) for p in PACKAGE.rglob("*.py")
-                  if (n := len(p.read_text(encoding="utf-8").splitlines())) > budget)
+    long = sorted(
+        (n, str(p.relative_to(PACKAGE.parent)))
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > budget
+    )
     assert not long, f"modules over {budget} lines; split them by concept: {long}"

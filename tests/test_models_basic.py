@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.train.checkpoint import CheckpointError
 from rnnkit.models import (
     FeedForward,
     Forecaster,
@@ -17,6 +16,7 @@ from rnnkit.models import (
     load_model,
 )
 from rnnkit.models._data import as_sequences, batch_indices
+from rnnkit.train.checkpoint import CheckpointError
 
 FAST = {"hidden_size": 4, "epochs": 1, "batch_size": 8, "seed": 0}
 ESTIMATORS = [SequenceClassifier, SequenceRegressor, SequenceTagger, Forecaster, FeedForward]
@@ -52,7 +52,9 @@ def test_repr_shows_only_changed_params():
 
 def test_bad_hyper_parameters_are_refused_at_fit_listing_the_choices():
     X, y = _tokens()
-    with pytest.raises(ValueError, match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu'\], got 'lsmt'"):
+    with pytest.raises(
+        ValueError, match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu'\], got 'lsmt'"
+    ):
         SequenceClassifier(cell="lsmt").fit(X, y)
     with pytest.raises(ValueError, match="pooling: expected one of"):
         SequenceClassifier(pooling="sum").fit(X, y)
@@ -137,7 +139,7 @@ def test_save_load_round_trip_predicts_the_same(tmp_path, index):
     assert type(back) is type(model) and back.get_params() == model.get_params()
     assert not [f for f in tmp_path.iterdir() if f.name != "model.npz"], "no temporary files left"
     a, b = model.predict(X), back.predict(X)
-    for u, v in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b]):
+    for u, v in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b], strict=False):
         assert np.array_equal(np.asarray(u), np.asarray(v))
     assert type(load_model(path)) is type(model)
 
@@ -148,6 +150,7 @@ def test_load_refuses_another_model_class_and_other_files(tmp_path):
     with pytest.raises(CheckpointError, match="holds a SequenceClassifier, not a Forecaster; hint: use"):
         Forecaster.load(path)
     from rnnkit.train.checkpoint import save_checkpoint
+
     other = save_checkpoint(tmp_path / "other.npz", {"w": np.zeros(2)}, {"step": 1})
     with pytest.raises(CheckpointError, match="expected a saved rnnkit model"):
         load_model(other)
@@ -155,6 +158,7 @@ def test_load_refuses_another_model_class_and_other_files(tmp_path):
 
 def test_saved_metadata_is_plain_json(tmp_path):
     import zipfile
+
     X, y = _tokens()
     path = SequenceClassifier(**FAST).fit(X, y).save(tmp_path / "clf.npz")
     with zipfile.ZipFile(path) as zf:
@@ -198,16 +202,19 @@ def test_as_sequences_rules():
     assert as_sequences(np.zeros((4, 3, 2)))[1][0].shape == (3, 2)
 
 
-@pytest.mark.parametrize("X, error, match", [
-    ([], ValueError, "X: expected at least one sequence, got an empty list"),
-    ("abc", TypeError, "X: expected a list of sequences"),
-    (["a good film"], TypeError, r"X\[0\]: expected a sequence of tokens .* hint: split text"),
-    ([np.zeros((0, 2))], ValueError, r"X\[0\]: expected at least one time step"),
-    ([np.zeros((2, 2)), np.zeros((2, 3))], ValueError, "same number of features, got \\[2, 3\\]"),
-    ([np.zeros((2, 2, 2))], ValueError, r"X\[0\]: expected a sequence of shape \(T, F\)"),
-    ([["a"], np.zeros((2, 2))], TypeError, "all token lists, got both"),
-    ([np.array([1.0, np.nan])], ValueError, "contains NaN"),
-])
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([], ValueError, "X: expected at least one sequence, got an empty list"),
+        ("abc", TypeError, "X: expected a list of sequences"),
+        (["a good film"], TypeError, r"X\[0\]: expected a sequence of tokens .* hint: split text"),
+        ([np.zeros((0, 2))], ValueError, r"X\[0\]: expected at least one time step"),
+        ([np.zeros((2, 2)), np.zeros((2, 3))], ValueError, "same number of features, got \\[2, 3\\]"),
+        ([np.zeros((2, 2, 2))], ValueError, r"X\[0\]: expected a sequence of shape \(T, F\)"),
+        ([["a"], np.zeros((2, 2))], TypeError, "all token lists, got both"),
+        ([np.array([1.0, np.nan])], ValueError, "contains NaN"),
+    ],
+)
 def test_bad_inputs_name_the_argument(X, error, match):
     with pytest.raises(error, match=match):
         as_sequences(X)

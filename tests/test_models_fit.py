@@ -25,8 +25,9 @@ def _contains_x(n, seed):
 def test_classifier_learns_whether_a_token_occurs(pooling, bidirectional):
     X, y = _contains_x(240, 0)
     Xt, yt = _contains_x(100, 1)
-    clf = SequenceClassifier(hidden_size=12, embedding_dim=8, pooling=pooling, bidirectional=bidirectional,
-                             epochs=6, lr=0.01, seed=0).fit(X, y)
+    clf = SequenceClassifier(
+        hidden_size=12, embedding_dim=8, pooling=pooling, bidirectional=bidirectional, epochs=6, lr=0.01, seed=0
+    ).fit(X, y)
     loss = clf.history_["loss"]
     assert loss[-1] < 0.3 * loss[0]
     assert clf.score(Xt, yt) >= 0.95
@@ -53,12 +54,12 @@ def test_regressor_learns_a_sum_over_variable_length_sequences():
 
 def test_per_step_regressor_learns_the_running_sum():
     from rnnkit.data import running_sum
+
     X, Y = running_sum(200, 8, seed=0)
     lengths = np.random.default_rng(1).integers(3, 9, 200)
-    Xs = [x[:n] for x, n in zip(X, lengths)]
-    Ys = [t[:n, 0] for t, n in zip(Y, lengths)]
-    reg = SequenceRegressor(cell="rnn_tanh", hidden_size=8, pooling="none", epochs=20, lr=0.02,
-                            seed=0).fit(Xs, Ys)
+    Xs = [x[:n] for x, n in zip(X, lengths, strict=False)]
+    Ys = [t[:n, 0] for t, n in zip(Y, lengths, strict=False)]
+    reg = SequenceRegressor(cell="rnn_tanh", hidden_size=8, pooling="none", epochs=20, lr=0.02, seed=0).fit(Xs, Ys)
     pred = reg.predict(Xs[:5])
     assert [p.shape for p in pred] == [(n,) for n in lengths[:5]]
     assert reg.score(Xs, Ys) > 0.95
@@ -71,8 +72,9 @@ def test_tagger_learns_tags_and_handles_unknown_words(tmp_path):
     sentences = tagged_sentences(260, seed=0)
     X = [[w for w, _ in s] for s in sentences]
     Y = [[t for _, t in s] for s in sentences]
-    tagger = SequenceTagger(hidden_size=16, embedding_dim=12, word_dropout=0.1, epochs=12, lr=0.02,
-                            seed=0).fit(X[:200], Y[:200])
+    tagger = SequenceTagger(hidden_size=16, embedding_dim=12, word_dropout=0.1, epochs=12, lr=0.02, seed=0).fit(
+        X[:200], Y[:200]
+    )
     loss = tagger.history_["loss"]
     assert loss[-1] < 0.3 * loss[0]
     assert tagger.score(X[200:], Y[200:]) > 0.9
@@ -106,7 +108,7 @@ def test_tagger_lowercasing_and_errors():
 def test_feedforward_classifies_vectors_and_regresses_on_windows():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (300, 2))
-    y = np.where(X[:, 0] * X[:, 1] > 0, "same", "differ")           # XOR of signs
+    y = np.where(X[:, 0] * X[:, 1] > 0, "same", "differ")  # XOR of signs
     mlp = FeedForward(hidden_sizes=(16,), epochs=30, lr=0.02, seed=0).fit(X[:200], y[:200])
     assert mlp.task_ == "classification" and mlp.score(X[200:], y[200:]) > 0.9
     assert mlp.predict_proba(X[:3]).shape == (3, 2)
@@ -114,7 +116,7 @@ def test_feedforward_classifies_vectors_and_regresses_on_windows():
         mlp.predict(np.zeros((1, 3)))
 
     seqs = [rng.uniform(-1, 1, (n, 1)) for n in rng.integers(2, 6, 300)]
-    target = np.array([s[-1, 0] - s[-2, 0] for s in seqs])           # needs the last 2 steps only
+    target = np.array([s[-1, 0] - s[-2, 0] for s in seqs])  # needs the last 2 steps only
     reg = FeedForward(hidden_sizes=(16,), window=2, epochs=30, lr=0.02, seed=0).fit(seqs[:200], target[:200])
     assert reg.task_ == "regression" and reg.score(seqs[200:], target[200:]) > 0.9
     with pytest.raises(AttributeError, match="predict_proba: a FeedForward fitted for regression has no"):

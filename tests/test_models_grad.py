@@ -3,8 +3,8 @@ differences in float64, and the pooled classifier network against a PyTorch twin
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
+
 from rnnkit.models._data import Batch, pad_features, pad_ids, step_mask
 from rnnkit.models.feedforward import MLPNet
 from rnnkit.models.network import SequenceNet
@@ -55,9 +55,18 @@ def _check_net(net, batch, tol=1e-6):
 @pytest.mark.parametrize("loss", ["ce", "mse"])
 def test_feature_net_gradients(pooling, bidirectional, loss):
     rng = np.random.default_rng(0)
-    net = SequenceNet(kind="features", input_size=F, output_size=K, cell="gru", hidden_size=H,
-                      bidirectional=bidirectional, pooling=pooling, loss=loss, dtype="float64",
-                      rng=np.random.default_rng(1))
+    net = SequenceNet(
+        kind="features",
+        input_size=F,
+        output_size=K,
+        cell="gru",
+        hidden_size=H,
+        bidirectional=bidirectional,
+        pooling=pooling,
+        loss=loss,
+        dtype="float64",
+        rng=np.random.default_rng(1),
+    )
     _check_net(net, _feature_batch(rng, loss, pooling == "none"))
 
 
@@ -66,9 +75,20 @@ def test_feature_net_gradients(pooling, bidirectional, loss):
 def test_token_net_gradients_reach_the_embedding(cell, pooling):
     rng = np.random.default_rng(2)
     layers = 2 if cell == "rnn_tanh" else 1  # stacking is the engine's; one cheap case of it here
-    net = SequenceNet(kind="tokens", input_size=V, output_size=K, cell=cell, hidden_size=H, num_layers=layers,
-                      bidirectional=True, embedding_dim=3, pooling=pooling, loss="ce", dtype="float64",
-                      rng=np.random.default_rng(3))
+    net = SequenceNet(
+        kind="tokens",
+        input_size=V,
+        output_size=K,
+        cell=cell,
+        hidden_size=H,
+        num_layers=layers,
+        bidirectional=True,
+        embedding_dim=3,
+        pooling=pooling,
+        loss="ce",
+        dtype="float64",
+        rng=np.random.default_rng(3),
+    )
     _check_net(net, _token_batch(rng, pooling == "none"))
     assert not np.any(net.grads["embedding.weight"][0]), "PAD's embedding must get no gradient"
 
@@ -76,8 +96,18 @@ def test_token_net_gradients_reach_the_embedding(cell, pooling):
 def test_padding_does_not_change_loss_or_gradients():
     """A row's loss and gradients are the same padded in a batch or alone."""
     rng = np.random.default_rng(4)
-    net = SequenceNet(kind="features", input_size=F, output_size=K, cell="lstm", hidden_size=H,
-                      bidirectional=True, pooling="max", loss="mse", dtype="float64", rng=rng)
+    net = SequenceNet(
+        kind="features",
+        input_size=F,
+        output_size=K,
+        cell="lstm",
+        hidden_size=H,
+        bidirectional=True,
+        pooling="max",
+        loss="mse",
+        dtype="float64",
+        rng=rng,
+    )
     batch = _feature_batch(rng, "mse", False)
     net.zero_grad()
     net.loss_and_grad(batch)
@@ -85,7 +115,7 @@ def test_padding_does_not_change_loss_or_gradients():
     alone = {n: np.zeros_like(g) for n, g in together.items()}
     for b in range(B):
         n = LENGTHS[b]
-        one = Batch(batch.inputs[:n, b:b + 1], np.array([n]), batch.targets[b:b + 1])
+        one = Batch(batch.inputs[:n, b : b + 1], np.array([n]), batch.targets[b : b + 1])
         net.zero_grad()
         net.loss_and_grad(one)
         for k, g in net.grads.items():
@@ -96,8 +126,19 @@ def test_padding_does_not_change_loss_or_gradients():
 
 def test_word_dropout_trains_the_unk_embedding():
     rng = np.random.default_rng(5)
-    net = SequenceNet(kind="tokens", input_size=V, output_size=K, hidden_size=H, embedding_dim=3,
-                      pooling="none", loss="ce", word_dropout=0.5, unk_id=1, dtype="float64", rng=rng)
+    net = SequenceNet(
+        kind="tokens",
+        input_size=V,
+        output_size=K,
+        hidden_size=H,
+        embedding_dim=3,
+        pooling="none",
+        loss="ce",
+        word_dropout=0.5,
+        unk_id=1,
+        dtype="float64",
+        rng=rng,
+    )
     batch = _token_batch(rng, True)
     assert not np.any(batch.inputs == 1)
     net.train()
@@ -123,8 +164,18 @@ def test_mlp_gradients(activation, loss):
 def test_pooled_classifier_net_matches_pytorch():
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle for this test")
     rng = np.random.default_rng(7)
-    net = SequenceNet(kind="features", input_size=F, output_size=K, cell="lstm", hidden_size=H,
-                      bidirectional=True, pooling="last", loss="ce", dtype="float64", rng=rng)
+    net = SequenceNet(
+        kind="features",
+        input_size=F,
+        output_size=K,
+        cell="lstm",
+        hidden_size=H,
+        bidirectional=True,
+        pooling="last",
+        loss="ce",
+        dtype="float64",
+        rng=rng,
+    )
     batch = _feature_batch(rng, "ce", False)
     for pooling in ("last", "mean", "max"):
         net.pooling = pooling
@@ -138,7 +189,7 @@ def test_pooled_classifier_net_matches_pytorch():
         head.load_state_dict({k[5:]: torch.tensor(v) for k, v in sd.items() if k.startswith("head.")})
         pooled = []
         for b in range(B):  # each row alone: no padding for PyTorch to handle
-            out, _ = lstm(torch.tensor(batch.inputs[:LENGTHS[b], b:b + 1]))   # (n, 1, 2H)
+            out, _ = lstm(torch.tensor(batch.inputs[: LENGTHS[b], b : b + 1]))  # (n, 1, 2H)
             out = out[:, 0]
             if pooling == "last":
                 pooled.append(torch.cat([out[-1, :H], out[0, H:]]))

@@ -4,14 +4,14 @@ constructed cases, and the estimators on toy tasks that learn in about a second.
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.train.checkpoint import CheckpointError
-from rnnkit.nn.functional import log_softmax
+
 from rnnkit.models import load_model, sampling
 from rnnkit.models.decoding import beam_search, greedy_decode
 from rnnkit.models.generator import GeneratorBatch, GeneratorNet, SequenceGenerator
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqNet, pad_ids, sampling_rate
+from rnnkit.nn.functional import log_softmax
+from rnnkit.train.checkpoint import CheckpointError
 
 
 def _mean_loss(net, batch):
@@ -40,7 +40,7 @@ def test_probabilities_are_tempered_softmax_with_top_k_cut():
     e = np.exp(z / 0.5)
     np.testing.assert_allclose(p, e / e.sum(1, keepdims=True), rtol=1e-12)
     p2 = sampling.probabilities(z, temperature=2.0, top_k=2)
-    keep = np.array([[1, 1, 0, 0], [0, 1, 1, 0]], bool)      # row 1: the tie at 3.0 is kept
+    keep = np.array([[1, 1, 0, 0], [0, 1, 1, 0]], bool)  # row 1: the tie at 3.0 is kept
     e2 = np.where(keep, np.exp(z / 2.0), 0)
     np.testing.assert_allclose(p2, e2 / e2.sum(1, keepdims=True), rtol=1e-12)
 
@@ -58,8 +58,17 @@ def test_sample_frequencies_follow_the_distribution_and_the_seed():
     assert set(np.unique(cut)) == {0, 1}
 
 
-@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
-                                      (float("inf"), ValueError), (True, TypeError), ("1", TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [
+        (0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (True, TypeError),
+        ("1", TypeError),
+    ],
+)
 def test_bad_temperature_is_refused(bad, exc):
     with pytest.raises(exc, match="temperature"):
         sampling.sample(np.zeros((1, 3)), temperature=bad, rng=np.random.default_rng(0))
@@ -84,6 +93,7 @@ def _table_step(table):
 
     def step(tokens, state):
         return logp[tokens], state
+
     return step
 
 
@@ -122,11 +132,19 @@ def test_eos_stops_and_max_len_cuts():
     assert g == [[4]] and abs(gs[0]) < 1e-9
 
 
-def _random_seq2seq(cell="lstm", bidirectional=True, num_layers=2, dtype="float64", seed=1, hidden=4,
-                    attention=False):
-    return Seq2SeqNet(7, 6, cell=cell, embedding_dim=3, hidden_size=hidden, num_layers=num_layers,
-                      bidirectional=bidirectional, attention=attention, dtype=dtype,
-                      rng=np.random.default_rng(seed))
+def _random_seq2seq(cell="lstm", bidirectional=True, num_layers=2, dtype="float64", seed=1, hidden=4, attention=False):
+    return Seq2SeqNet(
+        7,
+        6,
+        cell=cell,
+        embedding_dim=3,
+        hidden_size=hidden,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        attention=attention,
+        dtype=dtype,
+        rng=np.random.default_rng(seed),
+    )
 
 
 def _batch():
@@ -150,7 +168,7 @@ def test_beam_of_one_is_greedy_and_scores_are_log_likelihoods(attention):
         ended = len(seq) < 6
         din, _ = pad_ids([np.array([BOS] + seq)])
         dout, tl = pad_ids([np.array(seq + [EOS])])
-        one = Seq2SeqBatch(b.src[:, i:i + 1], b.src_len[i:i + 1], din, dout, tl)
+        one = Seq2SeqBatch(b.src[:, i : i + 1], b.src_len[i : i + 1], din, dout, tl)
         state, memory, _ = net.encode(one.src, one.src_len)
         logits, _ = net.decode(one.dec_in, one.tgt_len, state, memory)
         lp = log_softmax(logits[:, 0])[np.arange(len(seq) + 1), dout[:, 0]]
@@ -163,20 +181,20 @@ def test_wider_beam_never_scores_below_greedy_on_raw_likelihood():
     b = _batch()
     state0 = net.start(b.src, b.src_len)
     _, gs = greedy_decode(net.step, state0, 3, bos=BOS, eos=EOS, max_len=3)
-    _, bs = beam_search(net.step, state0, 3, bos=BOS, eos=EOS, max_len=3, beam_size=6 ** 3,
-                        length_penalty=0.0)
+    _, bs = beam_search(net.step, state0, 3, bos=BOS, eos=EOS, max_len=3, beam_size=6**3, length_penalty=0.0)
     # with a beam as wide as the whole search space, beam search is exhaustive
     assert np.all(bs >= gs - 1e-12)
 
 
 # -- Seq2Seq: the composition encoder -> bridge -> decoder --------------------------------------
-@pytest.mark.parametrize("cell, bidirectional, layers, attention", [
-    ("lstm", True, 2, False), ("gru", True, 1, True), ("rnn_tanh", False, 2, True), ("lstm", True, 1, True)])
+@pytest.mark.parametrize(
+    "cell, bidirectional, layers, attention",
+    [("lstm", True, 2, False), ("gru", True, 1, True), ("rnn_tanh", False, 2, True), ("lstm", True, 1, True)],
+)
 def test_seq2seq_net_gradients(cell, bidirectional, layers, attention):
     net = _random_seq2seq(cell, bidirectional, layers, hidden=3, attention=attention)
     b = _batch()
-    _check_grads(net, lambda: net.loss_and_grad(b),
-                 lambda: _mean_loss(net, b))
+    _check_grads(net, lambda: net.loss_and_grad(b), lambda: _mean_loss(net, b))
 
 
 @pytest.mark.parametrize("attention", [False, True])
@@ -213,9 +231,15 @@ def test_seq2seq_net_matches_torch(attention):
     net.zero_grad()
     loss = net.loss_and_grad(b)
     tn = torch.nn
-    mods = {"src_embed": tn.Embedding(7, 3), "encoder": tn.LSTM(3, 4, 2, bidirectional=True),
-            "bridge": tn.Linear(8, 4), "bridge_c": tn.Linear(8, 4), "tgt_embed": tn.Embedding(6, 3),
-            "decoder": tn.LSTM(3, 4, 2), "head": tn.Linear(4, 6)}
+    mods = {
+        "src_embed": tn.Embedding(7, 3),
+        "encoder": tn.LSTM(3, 4, 2, bidirectional=True),
+        "bridge": tn.Linear(8, 4),
+        "bridge_c": tn.Linear(8, 4),
+        "tgt_embed": tn.Embedding(6, 3),
+        "decoder": tn.LSTM(3, 4, 2),
+        "head": tn.Linear(4, 6),
+    }
     if attention:
         mods.update({"attn.key": tn.Linear(8, 4, bias=False), "attn.combine": tn.Linear(12, 4)})
     params = net.parameters()
@@ -225,13 +249,15 @@ def test_seq2seq_net_matches_torch(attention):
     e = mods["src_embed"](torch.tensor(b.src))
     packed = tn.utils.rnn.pack_padded_sequence(e, torch.tensor(b.src_len), enforce_sorted=False)
     enc, (h, c) = mods["encoder"](packed)
-    enc, _ = tn.utils.rnn.pad_packed_sequence(enc)                     # (S, B, 8), zero padding
+    enc, _ = tn.utils.rnn.pad_packed_sequence(enc)  # (S, B, 8), zero padding
 
     def bridge(s, lin):
         s = s.reshape(2, 2, 3, 4).permute(0, 2, 1, 3).reshape(2, 3, 8)
         return torch.tanh(lin(s))
-    out, _ = mods["decoder"](mods["tgt_embed"](torch.tensor(b.dec_in)),
-                             (bridge(h, mods["bridge"]), bridge(c, mods["bridge_c"])))
+
+    out, _ = mods["decoder"](
+        mods["tgt_embed"](torch.tensor(b.dec_in)), (bridge(h, mods["bridge"]), bridge(c, mods["bridge_c"]))
+    )
     if attention:  # Luong "general" attention, padding masked out
         scores = torch.einsum("tbh,sbh->bts", out, mods["attn.key"](enc))
         src_mask = torch.tensor(np.arange(b.src.shape[0])[:, None] < b.src_len[None, :]).T[:, None, :]
@@ -253,7 +279,7 @@ def test_seq2seq_net_matches_torch(attention):
 def test_sampling_schedules():
     for sched in ("inverse_sigmoid", "exponential", "linear"):
         rates = [sampling_rate(sched, e, 0.4, None, 10) for e in range(30)]
-        assert rates[0] <= 0.4 * 0.2 and all(a <= b for a, b in zip(rates, rates[1:]))
+        assert rates[0] <= 0.4 * 0.2 and all(a <= b for a, b in zip(rates, rates[1:], strict=False))
         assert 0.3 < rates[-1] <= 0.4
     assert sampling_rate("constant", 0, 0.25, None, 10) == 0.25
     k = 3.0  # inverse sigmoid, Bengio et al. (2015): eps = k / (k + exp(e / k))
@@ -270,8 +296,13 @@ def _reversal(n, seed):
 @pytest.fixture(scope="module")
 def fitted_seq2seq():
     src, tgt = _reversal(300, 0)
-    return Seq2Seq(cell="gru", hidden_size=24, embedding_dim=8, epochs=25, batch_size=16, lr=1e-2,
-                   bidirectional=True, seed=0).fit(src, tgt), src, tgt
+    return (
+        Seq2Seq(
+            cell="gru", hidden_size=24, embedding_dim=8, epochs=25, batch_size=16, lr=1e-2, bidirectional=True, seed=0
+        ).fit(src, tgt),
+        src,
+        tgt,
+    )
 
 
 def test_seq2seq_learns_to_reverse(fitted_seq2seq):
@@ -308,9 +339,10 @@ def test_seq2seq_scheduled_sampling_trains_and_cosine_lr_decays():
     src, tgt = _reversal(60, 1)
     a = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, lr_schedule="cosine").fit(src, tgt)
     lrs = a.history_.steps["lr"]
-    assert lrs[0] <= 1e-3 and all(x > y for x, y in zip(lrs, lrs[1:])) and lrs[-1] >= 1e-3 / 20
-    b = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, scheduled_sampling=1.0,
-                sampling_schedule="constant").fit(src, tgt)
+    assert lrs[0] <= 1e-3 and all(x > y for x, y in zip(lrs, lrs[1:], strict=False)) and lrs[-1] >= 1e-3 / 20
+    b = Seq2Seq(
+        hidden_size=8, embedding_dim=4, epochs=3, seed=0, scheduled_sampling=1.0, sampling_schedule="constant"
+    ).fit(src, tgt)
     assert a.history_["loss"][0] != b.history_["loss"][0]
     assert b.history_["loss"][-1] < b.history_["loss"][0]
 
@@ -326,13 +358,19 @@ def test_seq2seq_params_and_clone():
     assert sklearn_base.clone(model).get_params() == model.get_params()
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"beam_size": 0}, "beam_size"), ({"length_penalty": -1.0}, "length_penalty"),
-    ({"max_len": 0}, "max_len"), ({"scheduled_sampling": 1.5}, "scheduled_sampling"),
-    ({"sampling_schedule": "cosine"}, "sampling_schedule"),
-    ({"sampling_schedule": "exponential", "sampling_decay": 2.0}, "sampling_decay"),
-    ({"lr_schedule": "step"}, "lr_schedule"), ({"attention": "yes"}, "attention"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"beam_size": 0}, "beam_size"),
+        ({"length_penalty": -1.0}, "length_penalty"),
+        ({"max_len": 0}, "max_len"),
+        ({"scheduled_sampling": 1.5}, "scheduled_sampling"),
+        ({"sampling_schedule": "cosine"}, "sampling_schedule"),
+        ({"sampling_schedule": "exponential", "sampling_decay": 2.0}, "sampling_decay"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
+        ({"attention": "yes"}, "attention"),
+    ],
+)
 def test_seq2seq_bad_params(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Seq2Seq(**kwargs).fit(["a"], ["b"])
@@ -369,18 +407,32 @@ def _gen_batch(tokens, labels, rng, dtype=np.float64):
     return GeneratorBatch(cond, inputs, targets, lengths)
 
 
-@pytest.mark.parametrize("cell, labels, tokens, condition_cell", [
-    ("lstm", True, True, True), ("lstm", False, False, False), ("gru", False, True, True),
-    ("rnn_tanh", True, False, True)])
+@pytest.mark.parametrize(
+    "cell, labels, tokens, condition_cell",
+    [
+        ("lstm", True, True, True),
+        ("lstm", False, False, False),
+        ("gru", False, True, True),
+        ("rnn_tanh", True, False, True),
+    ],
+)
 def test_generator_net_gradients(cell, labels, tokens, condition_cell):
     rng = np.random.default_rng(0)
-    net = GeneratorNet(n_classes=3 if labels else None, n_cond_features=None if labels else 2,
-                       vocab_size=6 if tokens else None, n_out_features=None if tokens else 2,
-                       cell=cell, embedding_dim=3, hidden_size=4, num_layers=2,
-                       condition_cell=condition_cell, dtype="float64", rng=np.random.default_rng(1))
+    net = GeneratorNet(
+        n_classes=3 if labels else None,
+        n_cond_features=None if labels else 2,
+        vocab_size=6 if tokens else None,
+        n_out_features=None if tokens else 2,
+        cell=cell,
+        embedding_dim=3,
+        hidden_size=4,
+        num_layers=2,
+        condition_cell=condition_cell,
+        dtype="float64",
+        rng=np.random.default_rng(1),
+    )
     b = _gen_batch(tokens, labels, rng)
-    _check_grads(net, lambda: net.loss_and_grad(b),
-                 lambda: _mean_loss(net, b))
+    _check_grads(net, lambda: net.loss_and_grad(b), lambda: _mean_loss(net, b))
 
 
 WORDS = {"a": "hello", "b": "world", "c": "hi"}

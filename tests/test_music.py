@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
-from rnnkit.data import DataFormatError
-from rnnkit.data import music
+
+from rnnkit.data import DataFormatError, music
 from rnnkit.data.midi import midi_bytes, read_midi, write_midi
 from rnnkit.models.music import MusicModel, bay_scores
 from rnnkit.nn.losses import binary_cross_entropy_with_logits
@@ -34,7 +33,7 @@ def test_bce_gradient_matches_central_differences(with_mask):
 def test_bce_matches_torch_sum_over_notes_mean_over_frames():
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
     z, y, mask = _bce_case(np.random.default_rng(1))
-    z[0, 0, :2] = [60.0, -60.0]            # saturated logits
+    z[0, 0, :2] = [60.0, -60.0]  # saturated logits
     loss, grad = binary_cross_entropy_with_logits(z, y, mask=mask)
     zt = torch.tensor(z, requires_grad=True)
     per = torch.nn.BCEWithLogitsLoss(reduction="none")(zt, torch.tensor(y)).sum(-1)
@@ -49,7 +48,7 @@ def test_bce_is_finite_and_exact_for_huge_logits():
     z = np.array([[1000.0, -1000.0, 1000.0, -1000.0]])
     y = np.array([[1.0, 0.0, 0.0, 1.0]])
     loss, grad = binary_cross_entropy_with_logits(z, y)
-    assert loss == 2000.0                   # two confident mistakes of 1000 nats each
+    assert loss == 2000.0  # two confident mistakes of 1000 nats each
     assert np.array_equal(grad, [[0.0, 0.0, 1.0, -1.0]])
 
 
@@ -86,9 +85,9 @@ def test_model_gradient_matches_central_differences(mode, cell):
     model.low_, model.high_ = 60, 63
     net = model._build_net(np.random.default_rng(0))
     for _, param, _ in net.named_parameters():
-        param *= 2.0                        # gradients well above the differences' rounding
-    shifts = (0, -1, 0) if mode == "poly" else (0, 0, 0)          # poly: a transposed piece too
-    batch = model._batch([model._encode(p, shift) for p, shift in zip(pieces, shifts)])
+        param *= 2.0  # gradients well above the differences' rounding
+    shifts = (0, -1, 0) if mode == "poly" else (0, 0, 0)  # poly: a transposed piece too
+    batch = model._batch([model._encode(p, shift) for p, shift in zip(pieces, shifts, strict=False)])
     net.zero_grad()
     net.loss_and_grad(batch)
     for name, param, grad in net.named_parameters():
@@ -104,7 +103,7 @@ def test_transposition_keeps_pieces_in_range_and_moves_them():
     model.low_, model.high_ = 58, 66
     (shifts,) = model._shifts([roll])
     assert shifts.tolist() == [-2, -1, 0, 1, 2]
-    enc = model._encode(roll, 2)                       # units 0..8 are pitches 58..66
+    enc = model._encode(roll, 2)  # units 0..8 are pitches 58..66
     assert np.flatnonzero(enc[0]).tolist() == [62 - 58, 66 - 58]
 
 
@@ -128,9 +127,20 @@ def _known_midi(path, tpb=96):
     # beat 0: C4 (60) for a half note and E4 (64) for a quarter; beat 1: G4 (67) quarter;
     # beat 2: an eighth D4 (62) and an eighth F4 (65) (F4 falls between quarter samples);
     # beat 3: rest; beat 4: C5 (72) quarter, with note-on velocity 0 as its note-off.
-    events = [(0, "on", 60), (0, "on", 64), (96, "off", 64), (96, "on", 67), (192, "off", 60),
-              (192, "off", 67), (192, "on", 62), (240, "off", 62), (240, "on", 65), (288, "off", 65),
-              (384, "on", 72), (480, "on0", 72)]
+    events = [
+        (0, "on", 60),
+        (0, "on", 64),
+        (96, "off", 64),
+        (96, "on", 67),
+        (192, "off", 60),
+        (192, "off", 67),
+        (192, "on", 62),
+        (240, "off", 62),
+        (240, "on", 65),
+        (288, "off", 65),
+        (384, "on", 72),
+        (480, "on0", 72),
+    ]
     now = 0
     for t, kind, pitch in events:
         msg = "note_off" if kind == "off" else "note_on"
@@ -151,7 +161,7 @@ def test_piano_roll_of_a_known_score_is_exact(tmp_path):
     assert np.array_equal(music.piano_roll(notes, 1), expect)
     sixteenths = music.piano_roll(notes, 4)
     assert sixteenths.shape == (20, 128)
-    assert np.flatnonzero(sixteenths[:, 65]).tolist() == [10, 11]       # the eighth F4
+    assert np.flatnonzero(sixteenths[:, 65]).tolist() == [10, 11]  # the eighth F4
     assert np.array_equal(sixteenths[::4], expect)
 
 
@@ -168,15 +178,14 @@ def test_roll_to_notes_inverts_piano_roll():
     rng = np.random.default_rng(0)
     roll = rng.random((30, 128)) < 0.1
     notes = music.roll_to_notes(roll, 4)
-    assert np.array_equal(music.piano_roll(notes, 4)[:30], roll[:len(music.piano_roll(notes, 4))])
+    assert np.array_equal(music.piano_roll(notes, 4)[:30], roll[: len(music.piano_roll(notes, 4))])
     assert notes[:, 1].min() >= 6 and np.all(notes[:, 0] % 6 == 0)
 
 
 # -- the MIDI writer ------------------------------------------------------------------------------
 def test_midi_writer_round_trips_through_mido(tmp_path):
     mido = pytest.importorskip("mido", reason="the round trip reads with mido")
-    notes = np.array([[0, 24, 60, 0], [0, 48, 48, 1], [24, 24, 60, 0], [48, 12, 62, 0],
-                      [60, 12, 64, 0]], np.int32)
+    notes = np.array([[0, 24, 60, 0], [0, 48, 48, 1], [24, 24, 60, 0], [48, 12, 62, 0], [60, 12, 64, 0]], np.int32)
     path = write_midi(tmp_path / "out.mid", notes, tempo=90, program=[52, 19], names=["top", "bass"])
     mid = mido.MidiFile(str(path))
     assert mid.type == 1 and mid.ticks_per_beat == 480 and len(mid.tracks) == 3
@@ -190,13 +199,21 @@ def test_midi_writer_round_trips_through_mido(tmp_path):
         now += m.time
         if m.type in ("note_on", "note_off"):
             seen.append((now, m.type, m.note))
-    assert seen == [(0, "note_on", 60), (480, "note_off", 60), (480, "note_on", 60),
-                    (960, "note_off", 60), (960, "note_on", 62), (1200, "note_off", 62),
-                    (1200, "note_on", 64), (1440, "note_off", 64)]
-    assert abs(mid.length - 3 * 60 / 90) < 1e-5    # 3 quarter notes at 90 a minute (tempo in whole us)
+    assert seen == [
+        (0, "note_on", 60),
+        (480, "note_off", 60),
+        (480, "note_on", 60),
+        (960, "note_off", 60),
+        (960, "note_on", 62),
+        (1200, "note_off", 62),
+        (1200, "note_on", 64),
+        (1440, "note_off", 64),
+    ]
+    assert abs(mid.length - 3 * 60 / 90) < 1e-5  # 3 quarter notes at 90 a minute (tempo in whole us)
     back = read_midi(path)
-    assert np.array_equal(back[np.lexsort((back[:, 2], back[:, 0]))][:, :3],
-                          notes[np.lexsort((notes[:, 2], notes[:, 0]))][:, :3])
+    assert np.array_equal(
+        back[np.lexsort((back[:, 2], back[:, 0]))][:, :3], notes[np.lexsort((notes[:, 2], notes[:, 0]))][:, :3]
+    )
 
 
 def test_midi_writer_refuses_bad_arguments_by_name():
@@ -237,8 +254,11 @@ def test_notes_outside_the_models_range_are_refused_or_clipped():
     roll = np.zeros((4, 128), bool)
     roll[:, 60] = True
     roll[1, [40, 90]] = True
-    with pytest.raises(ValueError, match=r"primer\[0\]: expected pitches in the model's range 60..63, "
-                                         r"got 2 pitch\(es\) outside it \(40, 90\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"primer\[0\]: expected pitches in the model's range 60..63, "
+        r"got 2 pitch\(es\) outside it \(40, 90\)",
+    ):
         model.generate(4, primer=roll, seed=0)
     kept, dropped = music.clip_notes(music.roll_to_notes(roll), model.low_, model.high_)
     assert dropped == 2 and set(kept[:, 2].tolist()) == {60}
@@ -287,7 +307,7 @@ def test_fit_learns_a_repeating_chord_pattern_below_the_frequency_baseline():
 def test_bay_scores_by_hand():
     pred = [np.array([[1, 1, 0], [0, 0, 1]])]
     true = [np.array([[1, 0, 0], [0, 1, 1]])]
-    s = bay_scores(pred, true)                # TP 2, FP 1, FN 1
+    s = bay_scores(pred, true)  # TP 2, FP 1, FN 1
     assert (s["tp"], s["fp"], s["fn"]) == (2, 1, 1)
     assert s["accuracy"] == pytest.approx(0.5) and s["f1"] == pytest.approx(4 / 6)
 
@@ -317,7 +337,7 @@ def test_building_from_music21_reproduces_the_shipped_pieces(tmp_path):
     path, report = music.build_jsb_chorales(tmp_path / "jsb.npz", limit=4)
     built = music.read_music_npz(path)
     shipped = music.jsb_chorales()
-    for name, notes in zip(built.names, built.notes):
+    for name, notes in zip(built.names, built.notes, strict=False):
         assert np.array_equal(shipped.notes[shipped.names.index(name)], notes), name
     assert report["read"] == len(built.names) >= 3
 
@@ -357,8 +377,9 @@ def test_train_music_writes_results_and_a_sample(music_run):
 def test_generate_music_writes_the_same_midi_for_the_same_seed(music_run, tmp_path, capsys):
     a, b = tmp_path / "a.mid", tmp_path / "b.mid"
     for out in (a, b):
-        code, _, err = _rnnkit(capsys, "generate", music_run, "--out", out, "--seed", 7, "--length", 12,
-                               "--tempo", 120, "--program", 52)
+        code, _, err = _rnnkit(
+            capsys, "generate", music_run, "--out", out, "--seed", 7, "--length", 12, "--tempo", 120, "--program", 52
+        )
         assert code == 0, err
     assert a.read_bytes() == b.read_bytes()
     mido = pytest.importorskip("mido", reason="reading the MIDI file back needs mido")
@@ -374,18 +395,21 @@ def test_generate_music_writes_the_same_midi_for_the_same_seed(music_run, tmp_pa
 
 def test_generate_music_primer_from_midi_clips_outside_notes(music_run, tmp_path, capsys):
     pytest.importorskip("mido", reason="reading a primer needs mido")
-    primer = write_midi(tmp_path / "tune.mid", np.array([[0, 24, 60, 0], [24, 24, 100, 0],
-                                                        [24, 24, 64, 0], [48, 24, 20, 0]]))
-    code, _, err = _rnnkit(capsys, "generate", music_run, "--out", tmp_path / "p.mid", "--primer", primer,
-                           "--seed", 1)
+    primer = write_midi(
+        tmp_path / "tune.mid", np.array([[0, 24, 60, 0], [24, 24, 100, 0], [24, 24, 64, 0], [48, 24, 20, 0]])
+    )
+    code, _, err = _rnnkit(capsys, "generate", music_run, "--out", tmp_path / "p.mid", "--primer", primer, "--seed", 1)
     assert code == 0, err
     assert "note: 2 of the 4 notes of tune.mid lie outside the model's range MIDI 36..81" in err
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"RIFF1234 not midi", "not a MIDI file"),
-    (midi_bytes(np.array([[0, 24, 60, 0]]))[:40], "a damaged MIDI file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"RIFF1234 not midi", "not a MIDI file"),
+        (midi_bytes(np.array([[0, 24, 60, 0]]))[:40], "a damaged MIDI file"),
+    ],
+)
 def test_generate_music_bad_primer_is_one_error_line(music_run, tmp_path, capsys, content, message):
     pytest.importorskip("mido", reason="reading a primer needs mido")
     bad = tmp_path / "bad.mid"
@@ -412,8 +436,20 @@ def test_train_music_on_a_folder_of_midi_files(tmp_path, capsys):
         notes = np.stack([np.arange(12) * 24, np.full(12, 24), pitches, np.zeros(12, int)], 1)
         write_midi(folder / f"tune{k}.mid", notes)
     (folder / "readme.txt").write_text("not read")
-    code, out, err = _rnnkit(capsys, "train", "music", "--preset", "tiny", "--data", folder, "--mode", "melody",
-                             "--out", tmp_path / "run", "--no-plots")
+    code, out, err = _rnnkit(
+        capsys,
+        "train",
+        "music",
+        "--preset",
+        "tiny",
+        "--data",
+        folder,
+        "--mode",
+        "melody",
+        "--out",
+        tmp_path / "run",
+        "--no-plots",
+    )
     assert code == 0, err
     assert "3 pieces are too few to split by name; all train" in err
     assert "training NLL/frame" in out

@@ -116,11 +116,11 @@ def test_lr_written_between_steps_matches_torch():
         lr = 1e-2 * 0.9**i
         opt.lr = lr
         topt.param_groups[0]["lr"] = lr
-        for tp, (n, _, _) in zip(tparams, model.named_parameters()):
+        for tp, (n, _, _) in zip(tparams, model.named_parameters(), strict=False):
             tp.grad = torch.from_numpy(gs[n].copy())
         topt.step()
         run_ours(opt, model, [gs])
-    for tp, (n, p, _) in zip(tparams, model.named_parameters()):
+    for tp, (n, p, _) in zip(tparams, model.named_parameters(), strict=False):
         np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-10, atol=0, err_msg=n)
 
 
@@ -145,7 +145,7 @@ def test_triples_and_module_are_equivalent():
     opt_b = SGD(list(b.named_parameters()), lr=0.1, momentum=0.9)
     run_ours(opt_a, a, grads)
     run_ours(opt_b, b, grads)
-    for (n, p, _), (_, q, _) in zip(a.named_parameters(), b.named_parameters()):
+    for (n, p, _), (_, q, _) in zip(a.named_parameters(), b.named_parameters(), strict=False):
         np.testing.assert_array_equal(p, q, err_msg=n)
 
 
@@ -190,7 +190,7 @@ def test_state_dict_resume_is_bit_identical(case):
     opt2.load_state_dict(state)
     assert opt2.lr == opt.lr
     run_ours(opt2, resumed, grads[10:])
-    for (n, p, _), (_, q, _) in zip(straight.named_parameters(), resumed.named_parameters()):
+    for (n, p, _), (_, q, _) in zip(straight.named_parameters(), resumed.named_parameters(), strict=False):
         np.testing.assert_array_equal(p, q, err_msg=n)
 
 
@@ -202,12 +202,16 @@ def test_state_dict_is_a_copy():
     for a in state["arrays"].values():
         a.fill(7.0)
     assert not any((a == 7.0).all() for s in opt.state.values() for a in s.values())
-    assert set(state["arrays"]) == {f"{n}.{s}" for n, _, _ in model.named_parameters() for s in ("exp_avg", "exp_avg_sq")}
+    assert set(state["arrays"]) == {
+        f"{n}.{s}" for n, _, _ in model.named_parameters() for s in ("exp_avg", "exp_avg_sq")
+    }
 
 
 # -- bad input ----------------------------------------------------------------------------
 def test_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"name: expected one of \['adagrad', 'adam', 'adamw', 'rmsprop', 'sgd'\], got 'adamx'"):
+    with pytest.raises(
+        ValueError, match=r"name: expected one of \['adagrad', 'adam', 'adamw', 'rmsprop', 'sgd'\], got 'adamx'"
+    ):
         make_optimizer("adamx", Toy())
 
 
@@ -221,7 +225,9 @@ def test_bad_lr_names_argument_range_and_value(lr):
     assert opt.lr == 1e-3
 
 
-@pytest.mark.parametrize("betas, arg, got", [((1.0, 0.999), r"betas\[0\]", "1.0"), ((0.9, -0.1), r"betas\[1\]", "-0.1")])
+@pytest.mark.parametrize(
+    "betas, arg, got", [((1.0, 0.999), r"betas\[0\]", "1.0"), ((0.9, -0.1), r"betas\[1\]", "-0.1")]
+)
 def test_bad_betas(betas, arg, got):
     with pytest.raises(ValueError, match=arg + r": expected a number in \[0, 1\), got " + got):
         AdamW(Toy(), betas=betas)
@@ -243,7 +249,9 @@ def test_other_bad_hyper_parameters():
 
 
 def test_bad_params():
-    with pytest.raises(TypeError, match=r"params: expected a Module or an iterable of \(name, param, grad\) triples, got dict"):
+    with pytest.raises(
+        TypeError, match=r"params: expected a Module or an iterable of \(name, param, grad\) triples, got dict"
+    ):
         SGD({"w": np.zeros(3)})
     with pytest.raises(ValueError, match=r"params: expected at least one parameter, got none"):
         SGD([])
@@ -268,7 +276,9 @@ def test_load_state_dict_validates_before_changing_anything():
 
     bad_shape = broken()
     bad_shape["arrays"]["head.bias.exp_avg"] = np.zeros(4)
-    with pytest.raises(ValueError, match=r"state\['arrays'\]\['head.bias.exp_avg'\]: expected shape \(3,\), got \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"state\['arrays'\]\['head.bias.exp_avg'\]: expected shape \(3,\), got \(4,\)"
+    ):
         opt.load_state_dict(bad_shape)
     missing = broken()
     del missing["arrays"]["weight_hh_l0.exp_avg_sq"]

@@ -34,10 +34,19 @@ def test_optional_dependencies_are_extras_and_in_test():
     assert PYPROJECT["project"]["dependencies"] == ["numpy>=1.24"]
 
 
-PUBLIC = [(cls, name) for cls in (models.SequenceClassifier, models.SequenceRegressor, models.SequenceTagger,
-                                  models.FeedForward, models.Seq2Seq, models.CharLM, models.SequenceGenerator)
-          for name in ("fit", "predict")] + [(nn.Linear, "forward"), (nn.Embedding, "forward"),
-                                             (models.network.SequenceNet, "forward")]
+PUBLIC = [
+    (cls, name)
+    for cls in (
+        models.SequenceClassifier,
+        models.SequenceRegressor,
+        models.SequenceTagger,
+        models.FeedForward,
+        models.Seq2Seq,
+        models.CharLM,
+        models.SequenceGenerator,
+    )
+    for name in ("fit", "predict")
+] + [(nn.Linear, "forward"), (nn.Embedding, "forward"), (models.network.SequenceNet, "forward")]
 
 
 @pytest.mark.parametrize("cls,name", PUBLIC, ids=[f"{c.__name__}.{n}" for c, n in PUBLIC])

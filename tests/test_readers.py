@@ -7,6 +7,7 @@ import pytest
 
 from rnnkit.data import (
     DataFormatError,
+    corpus,
     read_conllu,
     read_pairs_tsv,
     read_sequences_csv,
@@ -18,7 +19,6 @@ from rnnkit.data import (
     write_sequences_npz,
     write_ts,
 )
-from rnnkit.data import corpus
 
 
 def _write(tmp_path, name, text, encoding="utf-8"):
@@ -57,8 +57,7 @@ def test_corpus_unavailable_is_a_clear_error(monkeypatch):
 
 def test_read_pairs_tsv(tmp_path):
     path = _write(tmp_path, "p.tsv", "12+3\t15\n\nhello world\tbonjour le monde\n\tempty source\n")
-    assert read_pairs_tsv(path) == [("12+3", "15"), ("hello world", "bonjour le monde"),
-                                    ("", "empty source")]
+    assert read_pairs_tsv(path) == [("12+3", "15"), ("hello world", "bonjour le monde"), ("", "empty source")]
     bad = _write(tmp_path, "bad.tsv", "a\tb\nc\td\te\n")
     with pytest.raises(DataFormatError, match=r"bad.tsv, line 2: expected 2 tab-separated fields, got 3"):
         read_pairs_tsv(bad)
@@ -88,11 +87,17 @@ def test_read_series_csv(tmp_path):
 
 def test_read_series_csv_errors(tmp_path):
     path = _write(tmp_path, "s.csv", SERIES)
-    with pytest.raises(DataFormatError, match=r"s.csv, line 2, column 'Month': expected a number, "
-                                              r"got '1949-01'; hint: .*date_column='Month'"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"s.csv, line 2, column 'Month': expected a number, "
+        r"got '1949-01'; hint: .*date_column='Month'",
+    ):
         read_series_csv(path)
-    with pytest.raises(DataFormatError, match=r"no column 'Revenue'; available columns: "
-                                              r"0 'Month', 1 'Passengers', 2 'Temp'"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"no column 'Revenue'; available columns: "
+        r"0 'Month', 1 'Passengers', 2 'Temp'",
+    ):
         read_series_csv(path, value_column="Revenue", date_column="Month")
     with pytest.raises(DataFormatError, match="no column 'Date'"):
         read_series_csv(path, date_column="Date")
@@ -134,8 +139,11 @@ def test_read_sequences_csv_errors(tmp_path):
     repeat = LONG.replace("a,2,0.2", "a,1,0.2")
     with pytest.raises(DataFormatError, match=r"column 't': sequence 'a' repeats time 1"):
         read_sequences_csv(_write(tmp_path, "r.csv", repeat))
-    with pytest.raises(DataFormatError, match=r"no column 'seq_id' \(long format\) or 'label' "
-                                              r"\(wide format\); columns: 'id', 'x'; hint: .*--id-column"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"no column 'seq_id' \(long format\) or 'label' "
+        r"\(wide format\); columns: 'id', 'x'; hint: .*--id-column",
+    ):
         read_sequences_csv(_write(tmp_path, "i.csv", "id,x\n1,2\n"))
     with pytest.raises(DataFormatError, match=r"line 2, column 'x': expected a number, got 'oops'"):
         read_sequences_csv(_write(tmp_path, "v.csv", "seq_id,x\nq,oops\n"))
@@ -152,7 +160,7 @@ def test_sequences_npz_round_trip(tmp_path):
     assert path.exists()
     got, labels = read_sequences_npz(path)
     assert labels == ["a", "b", "a"]
-    for a, b in zip(seqs, got):
+    for a, b in zip(seqs, got, strict=False):
         np.testing.assert_array_equal(a, b)
     write_sequences_npz(path, [np.arange(3.0), np.arange(2.0)])
     got, labels = read_sequences_npz(path)
@@ -208,8 +216,10 @@ def test_read_ts_multivariate_variable_length_missing(tmp_path):
 
 
 def test_read_ts_univariate_and_regression(tmp_path):
-    uni = "@problemName U\n@univariate true\n@equalLength true\n@seriesLength 3\n" \
-          "@classLabel true 1 2\n@data\n0.1,0.2,0.3:1\n0.4,0.5,0.6:2\n"
+    uni = (
+        "@problemName U\n@univariate true\n@equalLength true\n@seriesLength 3\n"
+        "@classLabel true 1 2\n@data\n0.1,0.2,0.3:1\n0.4,0.5,0.6:2\n"
+    )
     seqs, labels = read_ts(_write(tmp_path, "u.ts", uni))
     assert labels == ["1", "2"] and seqs[1].shape == (3, 1)
     reg = "@problemName R\n@univariate true\n@targetLabel true\n@data\n1,2:0.5\n3:1.25\n"
@@ -220,21 +230,29 @@ def test_read_ts_univariate_and_regression(tmp_path):
     assert labels is None and seqs[0][:, 0].tolist() == [1.0, 2.0, 3.0]
 
 
-@pytest.mark.parametrize("text, message", [
-    (TS_MULTI.replace("4,5,6:up", "4,5,6:sideways"),
-     r"line 10: class label 'sideways' is not declared in @classLabel \['up', 'down'\]"),
-    (TS_MULTI.replace("1,2,3:4,5,6:up", "1,2,3:up"),
-     r"line 10: expected 2 dimension\(s\) separated by ':', got 1"),
-    (TS_MULTI.replace("1.5,?", "1.5,x"), r"line 11: dimension 1: expected a number or '\?', got 'x'"),
-    (TS_MULTI.replace("@data\n", ""), "line 9: expected a header line"),
-    ("@problemName X\n", r"no @data line"),
-    ("@problemName X\n@data\n\n", "no cases after @data"),
-    ("@problemName X\n@timeStamps true\n@data\n(1,2),(2,x)\n",
-     r"line 4: dimension 1: expected a number or '\?', got 'x'"),
-    ("@univariate true\n@equalLength true\n@seriesLength 3\n@classLabel true a\n@data\n1,2:a\n",
-     "line 6: expected @seriesLength 3 values, got 2"),
-    ("@classLabel true a\n@data\n1,2,3\n", "line 3: expected values then ':' and a label"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            TS_MULTI.replace("4,5,6:up", "4,5,6:sideways"),
+            r"line 10: class label 'sideways' is not declared in @classLabel \['up', 'down'\]",
+        ),
+        (TS_MULTI.replace("1,2,3:4,5,6:up", "1,2,3:up"), r"line 10: expected 2 dimension\(s\) separated by ':', got 1"),
+        (TS_MULTI.replace("1.5,?", "1.5,x"), r"line 11: dimension 1: expected a number or '\?', got 'x'"),
+        (TS_MULTI.replace("@data\n", ""), "line 9: expected a header line"),
+        ("@problemName X\n", r"no @data line"),
+        ("@problemName X\n@data\n\n", "no cases after @data"),
+        (
+            "@problemName X\n@timeStamps true\n@data\n(1,2),(2,x)\n",
+            r"line 4: dimension 1: expected a number or '\?', got 'x'",
+        ),
+        (
+            "@univariate true\n@equalLength true\n@seriesLength 3\n@classLabel true a\n@data\n1,2:a\n",
+            "line 6: expected @seriesLength 3 values, got 2",
+        ),
+        ("@classLabel true a\n@data\n1,2,3\n", "line 3: expected values then ':' and a label"),
+    ],
+)
 def test_read_ts_errors(tmp_path, text, message):
     with pytest.raises(DataFormatError, match=message):
         read_ts(_write(tmp_path, "bad.ts", text))
@@ -245,7 +263,7 @@ def test_write_ts_round_trip(tmp_path):
     write_ts(tmp_path / "w.ts", seqs, ["b", "a"], problem_name="W")
     got, labels = read_ts(tmp_path / "w.ts")
     assert labels == ["b", "a"]
-    for a, b in zip(seqs, got):
+    for a, b in zip(seqs, got, strict=False):
         np.testing.assert_array_equal(a, b)
     assert "@classLabel true a b" in (tmp_path / "w.ts").read_text()
 
@@ -275,7 +293,9 @@ def test_read_conllu(tmp_path):
 
 def test_read_conllu_errors(tmp_path):
     spaces = CONLLU.replace("1\tYes\tyes\tINTJ", "1 Yes yes INTJ")
-    with pytest.raises(DataFormatError, match=r"c.conllu, line 12: expected 10 tab-separated fields, got 7.*not spaces"):
+    with pytest.raises(
+        DataFormatError, match=r"c.conllu, line 12: expected 10 tab-separated fields, got 7.*not spaces"
+    ):
         read_conllu(_write(tmp_path, "c.conllu", spaces))
     with pytest.raises(DataFormatError, match="line 1, column 'ID': expected an integer token ID, got 'x'"):
         read_conllu(_write(tmp_path, "i.conllu", "x" + "\t_" * 9 + "\n"))
@@ -293,8 +313,7 @@ def test_write_conllu_round_trip(tmp_path):
 
 # -- what real files do --------------------------------------------------------------------
 def test_series_csv_separators_decimal_commas_missing_and_no_header(tmp_path):
-    semi = _write(tmp_path, "semi.csv", "date;sales;temp\n2024-01-01;1,5;10\n2024-01-02;;11\n"
-                                        "2024-01-03;NA;12,25\n")
+    semi = _write(tmp_path, "semi.csv", "date;sales;temp\n2024-01-01;1,5;10\n2024-01-02;;11\n2024-01-03;NA;12,25\n")
     values, dates = read_series_csv(semi, date_column="date")
     assert dates == ["2024-01-01", "2024-01-02", "2024-01-03"]
     np.testing.assert_array_equal(values[:, 1], [10.0, 11.0, 12.25])
@@ -303,7 +322,7 @@ def test_series_csv_separators_decimal_commas_missing_and_no_header(tmp_path):
     np.testing.assert_array_equal(read_series_csv(tab, date_column="day")[0], [[3.0], [4.0]])
     quoted = _write(tmp_path, "q.csv", '"d","v"\n"a","1,234.5"\n"b","2"\n')
     np.testing.assert_array_equal(read_series_csv(quoted, date_column="d")[0], [[1234.5], [2.0]])
-    bare = _write(tmp_path, "bare.csv", "1.5,7\n2.5,8\n3.5,9\n")   # no header: columns 0, 1
+    bare = _write(tmp_path, "bare.csv", "1.5,7\n2.5,8\n3.5,9\n")  # no header: columns 0, 1
     values, _ = read_series_csv(bare)
     assert values.shape == (3, 2) and values[0, 0] == 1.5
     np.testing.assert_array_equal(read_series_csv(bare, value_column="1")[0][:, 0], [7, 8, 9])
@@ -320,7 +339,7 @@ def test_interpolate_missing_fills_inside_and_at_the_ends():
     values = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, 3.0], [4.0, np.nan]])
     filled, count = interpolate_missing(values)
     np.testing.assert_array_equal(filled, [[2.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 3.0]])
-    assert count == 4 and np.isnan(values).sum() == 4    # the input is left alone
+    assert count == 4 and np.isnan(values).sum() == 4  # the input is left alone
     with pytest.raises(ValueError, match="column 0 has no known value"):
         interpolate_missing(np.array([[np.nan], [np.nan]]))
 
@@ -347,15 +366,17 @@ def test_read_ucr_layouts(tmp_path):
         assert looks_like_ucr(path)
         seqs, labels = read_ucr(path)
         assert labels == ["1", "2"] and seqs[0][:, 0].tolist() == [0.5, 0.25]
-    assert read_ucr(tsv)[0][1].shape == (3, 1)                      # padding NaN trimmed
+    assert read_ucr(tsv)[0][1].shape == (3, 1)  # padding NaN trimmed
     assert not looks_like_ucr(_write(tmp_path, "text.tsv", "good film\tpos\n"))
 
 
 def test_read_ts_time_stamps_and_loose_header(tmp_path):
-    text = ("# stamps\n@problemName S\n@timeStamps true\n@univariate true\n"
-            "@classLabel true a b\n@data\n"
-            "(2019-01-01 10:00:00,1.5),(2019-01-01 11:00:00,?),(2019-01-01 12:00:00,3):a\n"
-            "(0,4),(1,5):b\n")
+    text = (
+        "# stamps\n@problemName S\n@timeStamps true\n@univariate true\n"
+        "@classLabel true a b\n@data\n"
+        "(2019-01-01 10:00:00,1.5),(2019-01-01 11:00:00,?),(2019-01-01 12:00:00,3):a\n"
+        "(0,4),(1,5):b\n"
+    )
     seqs, labels = read_ts(_write(tmp_path, "s.ts", text))
     assert labels == ["a", "b"] and seqs[0][0, 0] == 1.5 and np.isnan(seqs[0][1, 0])
     assert seqs[1][:, 0].tolist() == [4.0, 5.0]
@@ -366,7 +387,7 @@ def test_read_ts_time_stamps_and_loose_header(tmp_path):
 
 def test_sequences_npz_equal_length_layout(tmp_path):
     X = np.arange(12.0).reshape(2, 3, 2)
-    X[1, 2] = np.nan                                                # padding
+    X[1, 2] = np.nan  # padding
     np.savez(tmp_path / "x.npz", X=X, y=np.array(["a", "b"]))
     seqs, labels = read_sequences_npz(tmp_path / "x.npz")
     assert labels == ["a", "b"] and seqs[0].shape == (3, 2) and seqs[1].shape == (2, 2)
@@ -387,14 +408,19 @@ def test_pairs_tsv_extra_columns_header_and_quotes(tmp_path):
 
 
 def test_conllu_variants_and_column_files(tmp_path):
-    rows = ["# text = I don't", "1\tI\tI\tPRON\t_\t_\t0\troot\t_\t_",
-            "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_",
-            "2\tdo\tdo\t_\tVBP\t_\t0\taux\t_\t_\t",            # UPOS '_', a trailing tab
-            "3\tn't\tnot\tPART\t_\t_\t2\tadvmod\t_\t_", "3.1\tx\t_\t_\t_\t_\t_\t_\t2:dep\t_"]
-    path = _write(tmp_path, "w.conllu", "\r\n".join(rows))      # CRLF, no blank line at the end
+    rows = [
+        "# text = I don't",
+        "1\tI\tI\tPRON\t_\t_\t0\troot\t_\t_",
+        "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_",
+        "2\tdo\tdo\t_\tVBP\t_\t0\taux\t_\t_\t",  # UPOS '_', a trailing tab
+        "3\tn't\tnot\tPART\t_\t_\t2\tadvmod\t_\t_",
+        "3.1\tx\t_\t_\t_\t_\t_\t_\t2:dep\t_",
+    ]
+    path = _write(tmp_path, "w.conllu", "\r\n".join(rows))  # CRLF, no blank line at the end
     assert read_conllu(path) == [[("I", "PRON"), ("do", "VBP"), ("n't", "PART")]]
     spaced = _write(tmp_path, "s.conllu", "1 a a DET _ _ 0 root _ _\n\n")
     assert read_conllu(spaced) == [[("a", "DET")]]
-    conll = _write(tmp_path, "n.conll", "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
-                                        "Peter NNP B-NP B-PER\n")
+    conll = _write(
+        tmp_path, "n.conll", "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n"
+    )
     assert read_conllu(conll) == [[("EU", "B-ORG"), ("rejects", "O")], [("Peter", "B-PER")]]

@@ -4,8 +4,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from gradcheck_util import numeric_grad, rel_error
+
 from rnnkit.nn import GRU, LSTM, RNN
 
 CELLS = {
@@ -24,8 +24,16 @@ CONFIGS = [
 def _problem(cell, layers, bidi, with_lengths, batch_first, seed=0, **kw):
     rng = np.random.default_rng(seed)
     T, B, I, H = 4, 3, 3, 3 if layers < 3 else 2
-    layer = CELLS[cell](I, H, layers, batch_first=batch_first, bidirectional=bidi,
-                        dtype="float64", rng=np.random.default_rng(seed + 1), **kw)
+    layer = CELLS[cell](
+        I,
+        H,
+        layers,
+        batch_first=batch_first,
+        bidirectional=bidi,
+        dtype="float64",
+        rng=np.random.default_rng(seed + 1),
+        **kw,
+    )
     D = 2 if bidi else 1
     x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
     lengths = np.array([4, 2, 1]) if with_lengths else None
@@ -43,7 +51,7 @@ def _loss(layer, x, lengths, state, R, S, reseed=None):
         layer.rng = np.random.default_rng(reseed)
     out, st, _ = layer.forward(x, state, lengths)
     parts = st if isinstance(st, tuple) else (st,)
-    return np.sum(out * R) + sum(np.sum(p * s) for p, s in zip(parts, S))
+    return np.sum(out * R) + sum(np.sum(p * s) for p, s in zip(parts, S, strict=False))
 
 
 def _analytic(layer, x, lengths, state, R, S, reseed=None):
@@ -64,7 +72,7 @@ def _check_all(layer, x, lengths, state, R, S, reseed=None, tol=1e-6):
     errors["x"] = rel_error(dx, numeric_grad(f, x))
     states = state if isinstance(state, tuple) else (state,)
     dstates = dstate0 if isinstance(dstate0, tuple) else (dstate0,)
-    for i, (s, ds) in enumerate(zip(states, dstates)):
+    for i, (s, ds) in enumerate(zip(states, dstates, strict=False)):
         errors[f"state[{i}]"] = rel_error(ds, numeric_grad(f, s))
     worst = max(errors, key=errors.get)
     assert errors[worst] < tol, f"worst relative error {errors[worst]:.2e} in {worst}: {errors}"

@@ -4,8 +4,8 @@ whole-sequence forward, variable lengths equal running each row alone."""
 import numpy as np
 import pytest
 
-from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 
 MAKERS = {
     "rnn_tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
@@ -29,11 +29,11 @@ def _textbook_step(cell, x, h, c, p, k):
     H = h.shape[0]
     if cell == "lstm":
         a = a_i + a_h
-        i, f, g, o = _sigmoid(a[:H]), _sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), _sigmoid(a[3 * H:])
+        i, f, g, o = _sigmoid(a[:H]), _sigmoid(a[H : 2 * H]), np.tanh(a[2 * H : 3 * H]), _sigmoid(a[3 * H :])
         c = f * c + i * g
         return o * np.tanh(c), c
-    r, z = _sigmoid(a_i[:H] + a_h[:H]), _sigmoid(a_i[H:2 * H] + a_h[H:2 * H])
-    n = np.tanh(a_i[2 * H:] + r * a_h[2 * H:])
+    r, z = _sigmoid(a_i[:H] + a_h[:H]), _sigmoid(a_i[H : 2 * H] + a_h[H : 2 * H])
+    n = np.tanh(a_i[2 * H :] + r * a_h[2 * H :])
     return (1 - z) * n + z * h, None
 
 
@@ -74,7 +74,7 @@ def test_step_equals_forward(cell):
         top = state[0][-1] if cell == "lstm" else state[-1]
         np.testing.assert_allclose(top, out[t], rtol=1e-12, atol=1e-13)
     finals, steps = (final, state) if cell == "lstm" else ((final,), (state,))
-    for a, b in zip(finals, steps):
+    for a, b in zip(finals, steps, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 
 
@@ -116,15 +116,15 @@ def test_lengths_equal_running_each_row_alone(cell, bidi):
     for b, n in enumerate(lengths):
         assert np.all(out[b, n:] == 0), "outputs past a row's end are zero"
         assert np.all(dx[b, n:] == 0), "padding receives no gradient"
-        o1, s1, c1 = layer.forward(x[b:b + 1, :n])
+        o1, s1, c1 = layer.forward(x[b : b + 1, :n])
         np.testing.assert_allclose(out[b, :n], o1[0], rtol=1e-12, atol=1e-13)
         parts = state if cell == "lstm" else (state,)
         parts1 = s1 if cell == "lstm" else (s1,)
-        for s, s_ in zip(parts, parts1):
+        for s, s_ in zip(parts, parts1, strict=False):
             np.testing.assert_allclose(s[:, b], s_[:, 0], rtol=1e-12, atol=1e-13)
         layer.zero_grad()
-        ds1 = tuple(d[:, b:b + 1] for d in dstate) if cell == "lstm" else dstate[:, b:b + 1]
-        dx1, _ = layer.backward(dout[b:b + 1, :n], ds1, c1)
+        ds1 = tuple(d[:, b : b + 1] for d in dstate) if cell == "lstm" else dstate[:, b : b + 1]
+        dx1, _ = layer.backward(dout[b : b + 1, :n], ds1, c1)
         np.testing.assert_allclose(dx[b, :n], dx1[0], rtol=1e-11, atol=1e-12)
         for k in total:
             total[k] += layer.grads[k]

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from rnnkit.train import Trainer
 from rnnkit.train.bptt import TBPTT
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnnkit.train.rngstate import rng_state
-from rnnkit.train import Trainer
 
 # The training script the tests run, in new processes and imported in this one.
 SCRIPT = r'''
@@ -151,8 +151,9 @@ def script(tmp_path):
 
 
 def run(script, *args, cwd):
-    proc = subprocess.run([sys.executable, str(script.path), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script.path), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -167,11 +168,10 @@ def assert_same_run(a, b):
 
 
 def test_n_steps_save_load_in_a_new_process_n_more_equals_2n(script, tmp_path):
-    n = 7                                        # 5 steps per epoch: the pause falls in mid-epoch
+    n = 7  # 5 steps per epoch: the pause falls in mid-epoch
     run(script, "--steps", 2 * n, "--out", tmp_path / "full.ckpt", cwd=tmp_path)
     run(script, "--steps", n, "--save", tmp_path / "half.ckpt", cwd=tmp_path)
-    run(script, "--resume", tmp_path / "half.ckpt", "--steps", 2 * n, "--out", tmp_path / "resumed.ckpt",
-        cwd=tmp_path)
+    run(script, "--resume", tmp_path / "half.ckpt", "--steps", 2 * n, "--out", tmp_path / "resumed.ckpt", cwd=tmp_path)
     full, resumed = load_checkpoint(tmp_path / "full.ckpt"), load_checkpoint(tmp_path / "resumed.ckpt")
     assert full[1]["step"] == 2 * n and len(full[1]["epochs"]) == 2
     assert_same_run(full, resumed)
@@ -184,8 +184,12 @@ def test_a_run_killed_while_checkpointing_leaves_a_loadable_checkpoint(script, t
     ckpt = tmp_path / "live.ckpt"
     for delay in (0.0, 0.15, 0.4):
         ckpt.unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, str(script.path), "--checkpoint-every-step", str(ckpt)],
-                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, str(script.path), "--checkpoint-every-step", str(ckpt)],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 60
             while not ckpt.exists():
@@ -194,7 +198,7 @@ def test_a_run_killed_while_checkpointing_leaves_a_loadable_checkpoint(script, t
                 time.sleep(0.01)
             time.sleep(delay)
         finally:
-            proc.kill()                      # SIGKILL: no cleanup handlers run
+            proc.kill()  # SIGKILL: no cleanup handlers run
             proc.wait()
             proc.stderr.close()
         assert proc.returncode == -signal.SIGKILL
@@ -231,7 +235,7 @@ def test_truncated_bptt_resumes_in_mid_stream_exactly(script, tmp_path):
     cfg = script.config(patience=None, schedule=None, schedule_kwargs={}, epochs=3)
     tb, batches = make()
     full = Trainer(tb, cfg)
-    full.fit(batches, max_steps=23)                  # 15 chunks per epoch: step 23 is in epoch 2
+    full.fit(batches, max_steps=23)  # 15 chunks per epoch: step 23 is in epoch 2
     tb, batches = make()
     first = Trainer(tb, cfg)
     first.fit(batches, max_steps=11)

@@ -23,8 +23,15 @@ class One(Module):
 def metric_sequence(n=STEPS, seed=0):
     """A loss that improves, stalls on plateaus (with noise below the threshold) and rises."""
     rng = np.random.default_rng(seed)
-    base = np.concatenate([np.linspace(1.0, 0.5, 10), np.full(15, 0.5), np.linspace(0.5, 0.3, 5),
-                           np.full(10, 0.3), np.linspace(0.3, 0.6, 10)])[:n]
+    base = np.concatenate(
+        [
+            np.linspace(1.0, 0.5, 10),
+            np.full(15, 0.5),
+            np.linspace(0.5, 0.3, 5),
+            np.full(10, 0.3),
+            np.linspace(0.3, 0.6, 10),
+        ]
+    )[:n]
     return list(base + rng.uniform(0.0, 1e-6, size=n))
 
 
@@ -35,16 +42,32 @@ CASES = [
     ("exponential", {"gamma": 0.93}, "ExponentialLR", {"gamma": 0.93}),
     ("cosine", {"T_max": 50}, "CosineAnnealingLR", {"T_max": 50}),
     ("cosine", {"T_max": 12, "eta_min": 1e-3}, "CosineAnnealingLR", {"T_max": 12, "eta_min": 1e-3}),
-    ("linear_warmup", {"warmup_steps": 10, "start_factor": 0.1}, "LinearLR",
-     {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 10}),
+    (
+        "linear_warmup",
+        {"warmup_steps": 10, "start_factor": 0.1},
+        "LinearLR",
+        {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 10},
+    ),
     ("linear_warmup", {}, "LinearLR", {}),
     ("plateau", {"patience": 3}, "ReduceLROnPlateau", {"patience": 3}),
-    ("plateau", {"patience": 2, "factor": 0.5, "cooldown": 3, "min_lr": 0.02}, "ReduceLROnPlateau",
-     {"patience": 2, "factor": 0.5, "cooldown": 3, "min_lr": 0.02}),
-    ("plateau", {"patience": 1, "threshold": 0.01, "threshold_mode": "abs"}, "ReduceLROnPlateau",
-     {"patience": 1, "threshold": 0.01, "threshold_mode": "abs"}),
-    ("plateau", {"mode": "max", "patience": 2, "factor": 0.7}, "ReduceLROnPlateau",
-     {"mode": "max", "patience": 2, "factor": 0.7}),
+    (
+        "plateau",
+        {"patience": 2, "factor": 0.5, "cooldown": 3, "min_lr": 0.02},
+        "ReduceLROnPlateau",
+        {"patience": 2, "factor": 0.5, "cooldown": 3, "min_lr": 0.02},
+    ),
+    (
+        "plateau",
+        {"patience": 1, "threshold": 0.01, "threshold_mode": "abs"},
+        "ReduceLROnPlateau",
+        {"patience": 1, "threshold": 0.01, "threshold_mode": "abs"},
+    ),
+    (
+        "plateau",
+        {"mode": "max", "patience": 2, "factor": 0.7},
+        "ReduceLROnPlateau",
+        {"mode": "max", "patience": 2, "factor": 0.7},
+    ),
 ]
 
 
@@ -97,11 +120,16 @@ def test_closed_forms():
     assert drive(opt, warm, None, 6) == [1.25, 1.5, 1.75, 2.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("name, kw", [
-    ("step", {"step_size": 4, "gamma": 0.5}), ("exponential", {"gamma": 0.9}),
-    ("cosine", {"T_max": 15, "eta_min": 1e-3}), ("linear_warmup", {"warmup_steps": 30}),
-    ("plateau", {"patience": 2, "cooldown": 2}),
-])
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("step", {"step_size": 4, "gamma": 0.5}),
+        ("exponential", {"gamma": 0.9}),
+        ("cosine", {"T_max": 15, "eta_min": 1e-3}),
+        ("linear_warmup", {"warmup_steps": 30}),
+        ("plateau", {"patience": 2, "cooldown": 2}),
+    ],
+)
 def test_state_dict_resume(name, kw):
     metrics = metric_sequence()
     opt = Adam(One(), lr=LR0)
@@ -140,23 +168,34 @@ def test_plateau_state_before_any_metric_is_json():
 # -- bad input ----------------------------------------------------------------------------
 def test_unknown_name_lists_valid_ones():
     valid = sorted(SCHEDULES)
-    with pytest.raises(ValueError, match=r"name: expected one of \['cosine', 'exponential', 'linear_warmup', 'plateau', 'step'\], got 'cosin'"):
+    with pytest.raises(
+        ValueError,
+        match=r"name: expected one of \['cosine', 'exponential', 'linear_warmup', 'plateau', 'step'\], got 'cosin'",
+    ):
         make_schedule("cosin", SGD(One()))
     assert valid == ["cosine", "exponential", "linear_warmup", "plateau", "step"]
 
 
-@pytest.mark.parametrize("name, kw, err, msg", [
-    ("step", {"step_size": 0}, ValueError, r"step_size: expected an int >= 1, got 0"),
-    ("step", {"step_size": 2.5}, ValueError, r"step_size: expected an int >= 1, got 2.5"),
-    ("exponential", {"gamma": -0.5}, ValueError, r"gamma: expected a finite number > 0, got -0.5"),
-    ("cosine", {"T_max": -1}, ValueError, r"T_max: expected an int >= 1, got -1"),
-    ("cosine", {"T_max": 10, "eta_min": float("nan")}, ValueError, r"eta_min: expected a finite number >= 0, got nan"),
-    ("linear_warmup", {"start_factor": 0.0}, ValueError, r"start_factor: expected a number in \(0, 1\], got 0.0"),
-    ("plateau", {"mode": "lowest"}, ValueError, r"mode: expected 'min' or 'max', got 'lowest'"),
-    ("plateau", {"factor": 1.0}, ValueError, r"factor: expected a number in \[0, 1\), got 1.0"),
-    ("plateau", {"threshold_mode": "pct"}, ValueError, r"threshold_mode: expected 'rel' or 'abs', got 'pct'"),
-    ("exponential", {}, TypeError, r"gamma"),
-])
+@pytest.mark.parametrize(
+    "name, kw, err, msg",
+    [
+        ("step", {"step_size": 0}, ValueError, r"step_size: expected an int >= 1, got 0"),
+        ("step", {"step_size": 2.5}, ValueError, r"step_size: expected an int >= 1, got 2.5"),
+        ("exponential", {"gamma": -0.5}, ValueError, r"gamma: expected a finite number > 0, got -0.5"),
+        ("cosine", {"T_max": -1}, ValueError, r"T_max: expected an int >= 1, got -1"),
+        (
+            "cosine",
+            {"T_max": 10, "eta_min": float("nan")},
+            ValueError,
+            r"eta_min: expected a finite number >= 0, got nan",
+        ),
+        ("linear_warmup", {"start_factor": 0.0}, ValueError, r"start_factor: expected a number in \(0, 1\], got 0.0"),
+        ("plateau", {"mode": "lowest"}, ValueError, r"mode: expected 'min' or 'max', got 'lowest'"),
+        ("plateau", {"factor": 1.0}, ValueError, r"factor: expected a number in \[0, 1\), got 1.0"),
+        ("plateau", {"threshold_mode": "pct"}, ValueError, r"threshold_mode: expected 'rel' or 'abs', got 'pct'"),
+        ("exponential", {}, TypeError, r"gamma"),
+    ],
+)
 def test_bad_hyper_parameters(name, kw, err, msg):
     with pytest.raises(err, match=msg):
         make_schedule(name, SGD(One()), **kw)
@@ -175,5 +214,7 @@ def test_bad_optimizer_metric_and_state():
     with pytest.raises(ValueError, match=r"state\['last_epoch'\]: expected an int >= 0, got -3"):
         step.load_state_dict(bad)
     bad = {**step.state_dict(), "hyper": {"step_size": 2}}
-    with pytest.raises(ValueError, match=r"state\['hyper'\]: expected keys \['gamma', 'step_size'\], got \['step_size'\]"):
+    with pytest.raises(
+        ValueError, match=r"state\['hyper'\]: expected keys \['gamma', 'step_size'\], got \['step_size'\]"
+    ):
         step.load_state_dict(bad)

@@ -33,10 +33,12 @@ def test_not_fitted_is_also_sklearns_error():
 
 
 def test_rnnkit_does_not_import_sklearn_or_any_optional_package():
-    code = ("import rnnkit.models, rnnkit.interop, rnnkit.cli, sys; m = rnnkit.models.FeedForward()\n"
-            "try: m.predict([[1.0]])\nexcept rnnkit.models.NotFittedError: pass\n"
-            "print(sorted(p for p in ('sklearn', 'onnx', 'onnxruntime', 'torch', 'safetensors', 'pandas', "
-            "'polars') if p in sys.modules))")
+    code = (
+        "import rnnkit.models, rnnkit.interop, rnnkit.cli, sys; m = rnnkit.models.FeedForward()\n"
+        "try: m.predict([[1.0]])\nexcept rnnkit.models.NotFittedError: pass\n"
+        "print(sorted(p for p in ('sklearn', 'onnx', 'onnxruntime', 'torch', 'safetensors', 'pandas', "
+        "'polars') if p in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -47,5 +49,5 @@ def test_predict_proba_only_where_it_makes_sense():
     assert not hasattr(reg, "predict_proba") and not hasattr(SequenceRegressor(), "predict_proba")
     clf = FeedForward(epochs=1, seed=0).fit(X, X[:, 0] > 0)
     assert clf.predict_proba(X).shape == (20, 2)
-    assert hasattr(FeedForward(task="auto"), "predict_proba")     # unknown until fit: the method is there
+    assert hasattr(FeedForward(task="auto"), "predict_proba")  # unknown until fit: the method is there
     assert not hasattr(FeedForward(task="regression"), "predict_proba")

@@ -59,12 +59,13 @@ def test_matches_pytorch(seed):
     th0, tc0 = torch.tensor(h0, requires_grad=True), torch.tensor(c0, requires_grad=True)
     tin = tx
     if lengths is not None:
-        tin = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths), batch_first=batch_first,
-                                                      enforce_sorted=False)
+        tin = torch.nn.utils.rnn.pack_padded_sequence(
+            tx, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
+        )
     tout, tst = theirs(tin, (th0, tc0) if lstm else th0)
     if lengths is not None:
         tout, _ = torch.nn.utils.rnn.pad_packed_sequence(tout, batch_first=batch_first, total_length=T)
-    th, tc = (tst if lstm else (tst, None))
+    th, tc = tst if lstm else (tst, None)
     loss = (tout * torch.tensor(R)).sum() + (th * torch.tensor(Sh)).sum()
     if lstm:
         loss = loss + (tc * torch.tensor(Sc)).sum()

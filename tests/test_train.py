@@ -6,13 +6,11 @@ import math
 
 import numpy as np
 import pytest
-
-from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
-from rnnkit.nn import LSTM, Linear
-from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
 from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
-
+from rnnkit.nn import LSTM, Linear
+from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
+from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
 
 
 class SeqReg(LastStepRegressor):
@@ -21,11 +19,12 @@ class SeqReg(LastStepRegressor):
 
     def __init__(self, seed=0, dropout=0.5, recurrent_dropout=0.3):
         rng = np.random.default_rng(seed)
-        super().__init__(LSTM(2, 6, 2, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                              dtype="float64", rng=rng), rng)
+        super().__init__(
+            LSTM(2, 6, 2, dropout=dropout, recurrent_dropout=recurrent_dropout, dtype="float64", rng=rng), rng
+        )
         self.modes = []
 
-    def loss_and_grad(self, batch):                    # (T, B, 2), (B, 1)
+    def loss_and_grad(self, batch):  # (T, B, 2), (B, 1)
         self.modes.append(("train", self.training))
         return super().loss_and_grad(batch)
 
@@ -35,40 +34,49 @@ class SeqReg(LastStepRegressor):
 
 
 # -- config ------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"epochs": 0}, ValueError, "epochs: expected an int >= 1, got 0"),
-    ({"epochs": 2.0}, TypeError, "epochs: expected an int"),
-    ({"optimizer": "adamm"}, ValueError, r"optimizer: expected one of \['adagrad', 'adam', 'adamw'"),
-    ({"lr": 0}, ValueError, "lr: expected a number > 0"),
-    ({"lr": float("nan")}, TypeError, "lr: expected a finite number"),
-    ({"optimizer_kwargs": {"beta": 0.9}}, ValueError, r"optimizer_kwargs: unknown keys \['beta'\].*betas"),
-    ({"optimizer_kwargs": {"lr": 0.1}}, ValueError, "TrainConfig fields of their own"),
-    ({"schedule": "cos"}, ValueError, r"schedule: expected one of \['cosine'"),
-    ({"schedule": "step", "schedule_kwargs": {"size": 2}}, ValueError, "valid keys: .*step_size"),
-    ({"schedule_kwargs": {"gamma": 0.5}}, ValueError, "schedule_kwargs: expected {} without a schedule"),
-    ({"schedule": "plateau", "schedule_interval": "step"}, ValueError, "expected 'epoch' for the 'plateau'"),
-    ({"schedule_interval": "batch"}, ValueError, r"schedule_interval: expected one of \['epoch', 'step'\]"),
-    ({"clip_norm": -1.0}, ValueError, "clip_norm: expected a number > 0"),
-    ({"clip_value": (1.0, -1.0)}, ValueError, "lo < hi"),
-    ({"clip_value": (1.0, 2.0, 3.0)}, ValueError, "a number or an interval"),
-    ({"clip_value": 0}, ValueError, "clip_value: expected a number > 0"),
-    ({"on_nonfinite": "ignore"}, ValueError, r"on_nonfinite: expected one of \['skip', 'stop'\]"),
-    ({"patience": -1}, ValueError, "patience: expected an int >= 0"),
-    ({"mode": "up"}, ValueError, "mode: expected one of"),
-    ({"seed": -3}, ValueError, "seed: expected an int >= 0"),
-    ({"progress": "yes"}, TypeError, "progress: expected None"),
-    ({"checkpoint_every": 5}, ValueError, "checkpoint_path: expected a file path"),
-    ({"grad_flow_every": -1}, ValueError, "grad_flow_every: expected an int >= 0"),
-    ({"shuffle": 1}, TypeError, "shuffle: expected True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"epochs": 0}, ValueError, "epochs: expected an int >= 1, got 0"),
+        ({"epochs": 2.0}, TypeError, "epochs: expected an int"),
+        ({"optimizer": "adamm"}, ValueError, r"optimizer: expected one of \['adagrad', 'adam', 'adamw'"),
+        ({"lr": 0}, ValueError, "lr: expected a number > 0"),
+        ({"lr": float("nan")}, TypeError, "lr: expected a finite number"),
+        ({"optimizer_kwargs": {"beta": 0.9}}, ValueError, r"optimizer_kwargs: unknown keys \['beta'\].*betas"),
+        ({"optimizer_kwargs": {"lr": 0.1}}, ValueError, "TrainConfig fields of their own"),
+        ({"schedule": "cos"}, ValueError, r"schedule: expected one of \['cosine'"),
+        ({"schedule": "step", "schedule_kwargs": {"size": 2}}, ValueError, "valid keys: .*step_size"),
+        ({"schedule_kwargs": {"gamma": 0.5}}, ValueError, "schedule_kwargs: expected {} without a schedule"),
+        ({"schedule": "plateau", "schedule_interval": "step"}, ValueError, "expected 'epoch' for the 'plateau'"),
+        ({"schedule_interval": "batch"}, ValueError, r"schedule_interval: expected one of \['epoch', 'step'\]"),
+        ({"clip_norm": -1.0}, ValueError, "clip_norm: expected a number > 0"),
+        ({"clip_value": (1.0, -1.0)}, ValueError, "lo < hi"),
+        ({"clip_value": (1.0, 2.0, 3.0)}, ValueError, "a number or an interval"),
+        ({"clip_value": 0}, ValueError, "clip_value: expected a number > 0"),
+        ({"on_nonfinite": "ignore"}, ValueError, r"on_nonfinite: expected one of \['skip', 'stop'\]"),
+        ({"patience": -1}, ValueError, "patience: expected an int >= 0"),
+        ({"mode": "up"}, ValueError, "mode: expected one of"),
+        ({"seed": -3}, ValueError, "seed: expected an int >= 0"),
+        ({"progress": "yes"}, TypeError, "progress: expected None"),
+        ({"checkpoint_every": 5}, ValueError, "checkpoint_path: expected a file path"),
+        ({"grad_flow_every": -1}, ValueError, "grad_flow_every: expected an int >= 0"),
+        ({"shuffle": 1}, TypeError, "shuffle: expected True or False"),
+    ],
+)
 def test_config_refuses_bad_fields_by_name(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         TrainConfig(**kwargs)
 
 
 def test_config_round_trips_through_a_dict():
-    cfg = TrainConfig(optimizer="sgd", optimizer_kwargs={"momentum": 0.9}, clip_value=(-0.5, 1.0),
-                      schedule="step", schedule_kwargs={"step_size": 2}, patience=3)
+    cfg = TrainConfig(
+        optimizer="sgd",
+        optimizer_kwargs={"momentum": 0.9},
+        clip_value=(-0.5, 1.0),
+        schedule="step",
+        schedule_kwargs={"step_size": 2},
+        patience=3,
+    )
     again = TrainConfig.from_dict(cfg.to_dict())
     assert again == cfg and again.clip_value == (-0.5, 1.0)
     with pytest.raises(ValueError, match=r"unknown TrainConfig fields \['epoch'\]; valid fields: \['epochs'"):
@@ -153,8 +161,10 @@ class Faulty(LinReg):
         return loss
 
 
-@pytest.mark.parametrize("kind,what", [("loss", "loss is nan"), ("grad", r"gradient has NaN/inf in \['lin.bias'\]"),
-                                       ("fpe", "floating-point error")])
+@pytest.mark.parametrize(
+    "kind,what",
+    [("loss", "loss is nan"), ("grad", r"gradient has NaN/inf in \['lin.bias'\]"), ("fpe", "floating-point error")],
+)
 def test_nonfinite_step_stops_with_the_parameters_of_the_last_good_step(kind, what):
     X, y = linear_data()
     model = Faulty(3, kind)
@@ -179,19 +189,22 @@ def test_nonfinite_step_is_skipped_when_asked():
     assert hist.steps["skipped"] == [False, False, True] + [False] * 5
     assert math.isnan(hist.steps["grad_norm"][2]) and hist.epochs[0]["skipped"] == 1
     for k in snaps[1]:
-        np.testing.assert_array_equal(snaps[1][k], snaps[2][k])      # the skipped step changed nothing
+        np.testing.assert_array_equal(snaps[1][k], snaps[2][k])  # the skipped step changed nothing
     assert hist.epochs[0]["loss"] == pytest.approx(np.mean([hist.steps["loss"][i] for i in (0, 1, 3)]))
 
 
 # -- schedules ---------------------------------------------------------------------------
 def test_schedule_per_epoch_and_per_step():
     X, y = linear_data(32)
-    data = batches_of(X, y)                      # 2 batches per epoch
-    hist = Trainer(LinReg(), TrainConfig(epochs=3, lr=0.1, schedule="step",
-                                         schedule_kwargs={"step_size": 1, "gamma": 0.5})).fit(data)
+    data = batches_of(X, y)  # 2 batches per epoch
+    hist = Trainer(
+        LinReg(), TrainConfig(epochs=3, lr=0.1, schedule="step", schedule_kwargs={"step_size": 1, "gamma": 0.5})
+    ).fit(data)
     np.testing.assert_allclose(hist.steps["lr"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
-    hist = Trainer(LinReg(), TrainConfig(epochs=2, lr=0.1, schedule="exponential", schedule_interval="step",
-                                         schedule_kwargs={"gamma": 0.5})).fit(data)
+    hist = Trainer(
+        LinReg(),
+        TrainConfig(epochs=2, lr=0.1, schedule="exponential", schedule_interval="step", schedule_kwargs={"gamma": 0.5}),
+    ).fit(data)
     np.testing.assert_allclose(hist.steps["lr"], 0.1 * 0.5 ** np.arange(4))
 
 
@@ -248,10 +261,19 @@ def test_callbacks_see_every_hook_in_order_and_can_stop(tmp_path):
 
     log = tmp_path / "metrics.csv"
     hist = Trainer(LinReg(), TrainConfig(epochs=5), callbacks=[Spy(), MetricLog(log)]).fit(
-        batches_of(X, y), val=batches_of(X, y))
+        batches_of(X, y), val=batches_of(X, y)
+    )
     keys = ["grad_norm", "loss", "lr", "skipped"]
-    assert seen == [("begin", 0, 0), ("step", 0, 1, keys), ("step", 0, 2, keys), ("epoch", 0, 2, True),
-                    ("step", 1, 3, keys), ("step", 1, 4, keys), ("epoch", 1, 4, True), ("end", 2, 4)]
+    assert seen == [
+        ("begin", 0, 0),
+        ("step", 0, 1, keys),
+        ("step", 0, 2, keys),
+        ("epoch", 0, 2, True),
+        ("step", 1, 3, keys),
+        ("step", 1, 4, keys),
+        ("epoch", 1, 4, True),
+        ("end", 2, 4),
+    ]
     assert hist.stop_reason == "callback"
     lines = log.read_text().splitlines()
     assert lines[0].split(",")[:3] == ["epoch", "loss", "val_loss"] and len(lines) == 3
@@ -279,7 +301,7 @@ def test_shuffle_visits_a_list_in_a_new_order_each_epoch():
             return super().loss_and_grad(batch[:2])
 
     X, y = linear_data(16)
-    data = [(X[i:i + 2], y[i:i + 2], i) for i in range(0, 16, 2)]
+    data = [(X[i : i + 2], y[i : i + 2], i) for i in range(0, 16, 2)]
     Trainer(Recorder(), TrainConfig(epochs=2, shuffle=True)).fit(data)
     assert sorted(order[:8]) == sorted(order[8:]) == list(range(0, 16, 2))
     assert order[:8] != order[8:] and order[:8] != list(range(0, 16, 2))
@@ -290,7 +312,7 @@ def seq_batches(n=24, T=5, seed=3):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(T, n, 2))
     y = X.sum(axis=(0, 2))[:, None] / T
-    return [(X[:, i:i + 8], y[i:i + 8]) for i in range(0, n, 8)]
+    return [(X[:, i : i + 8], y[i : i + 8]) for i in range(0, n, 8)]
 
 
 def test_fit_trains_in_train_mode_and_validates_in_eval_mode():
@@ -312,7 +334,7 @@ def test_eval_output_has_no_dropout():
     np.testing.assert_array_equal(out1, out2)
     np.testing.assert_allclose(out1, plain.predict(X), rtol=0, atol=1e-14)
     model.train()
-    assert not np.allclose(model.predict(X), out1)   # dropout is on in train mode
+    assert not np.allclose(model.predict(X), out1)  # dropout is on in train mode
 
 
 # -- gradient flow -----------------------------------------------------------------------
@@ -356,7 +378,8 @@ def test_trainer_refuses_bad_arguments_clearly():
 def test_plateau_follows_the_configured_mode():
     X, y = linear_data(16)
     vals = iter([0.5, 0.6, 0.7, 0.8])
-    cfg = TrainConfig(epochs=4, lr=0.1, schedule="plateau", schedule_kwargs={"patience": 0}, mode="max",
-                      monitor="val_acc")
+    cfg = TrainConfig(
+        epochs=4, lr=0.1, schedule="plateau", schedule_kwargs={"patience": 0}, mode="max", monitor="val_acc"
+    )
     hist = Trainer(LinReg(), cfg).fit([(X, y)], val=lambda: {"acc": next(vals)})
     assert hist.steps["lr"] == [0.1] * 4

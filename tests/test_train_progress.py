@@ -3,9 +3,10 @@ log lines."""
 
 import io
 
-from rnnkit.train.progress import ProgressBar, format_duration
-from rnnkit.train import TrainConfig, Trainer
 from linreg import LinReg, batches_of, linear_data
+
+from rnnkit.train import TrainConfig, Trainer
+from rnnkit.train.progress import ProgressBar, format_duration
 
 
 class FakeTTY(io.StringIO):
@@ -27,7 +28,7 @@ def test_progress_bar_is_silent_off_a_terminal_and_for_short_runs():
     bar = ProgressBar(10, desc="epoch 1/2", stream=tty, delay=1.0, clock=lambda: t[0])
     t[0] = 0.5
     bar.update(loss=0.5)
-    assert tty.getvalue() == ""                      # still within the delay
+    assert tty.getvalue() == ""  # still within the delay
     t[0] = 2.0
     bar.update(loss=0.25)
     line = tty.getvalue()

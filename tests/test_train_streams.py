@@ -3,11 +3,11 @@ of unknown length."""
 
 import numpy as np
 
-from rnnkit.train.bptt import TBPTT
+from rnnkit.nn import LSTM, Embedding, Linear
 from rnnkit.nn.losses import cross_entropy
 from rnnkit.nn.module import Module
-from rnnkit.nn import LSTM, Embedding, Linear
 from rnnkit.train import TrainConfig, Trainer
+from rnnkit.train.bptt import TBPTT
 
 
 class TinyLM(Module):
@@ -44,8 +44,7 @@ def test_trainer_drives_truncated_bptt_on_a_stream():
     ids = np.tile(period, 120)
     tb = TBPTT(TinyLM(), 6, 12)
     cfg = TrainConfig(epochs=4, lr=0.02, clip_norm=5.0)
-    hist = Trainer(tb, cfg).fit(lambda epoch, rng: tb.stream(ids, 8),
-                                val=lambda: tb.stream(ids[:240], 2))
+    hist = Trainer(tb, cfg).fit(lambda epoch, rng: tb.stream(ids, 8), val=lambda: tb.stream(ids[:240], 2))
     assert hist["val_loss"][-1] < 0.1 * hist["val_loss"][0]
     assert hist.num_steps == 4 * len(tb.stream(ids, 8))
 
@@ -55,7 +54,8 @@ def test_trainer_takes_a_stream_of_documents_of_unknown_length(capsys):
     docs = [np.tile([0, 1, 2, 3], int(n)) for n in rng.integers(2, 6, 12)]
     tb = TBPTT(TinyLM(), 5)
     hist = Trainer(tb, TrainConfig(epochs=2, lr=0.02, progress=True)).fit(
-        lambda epoch, rng: tb.stream(iter(docs), 3), val=lambda: tb.stream(docs[:3], 1))
+        lambda epoch, rng: tb.stream(iter(docs), 3), val=lambda: tb.stream(docs[:3], 1)
+    )
     assert hist.num_steps > 0 and hist["val_loss"][1] < hist["val_loss"][0]
     err = capsys.readouterr().err
     assert "steps  loss" in err and "ETA" not in err

@@ -11,24 +11,30 @@ def _lstm(**kw):
     return LSTM(3, 4, 2, dtype="float64", rng=np.random.default_rng(0), **kw)
 
 
-@pytest.mark.parametrize("x,match", [
-    (np.zeros((5, 3)), r"x: expected a 3-D array, got shape \(5, 3\)"),
-    (np.zeros((5, 2, 4)), r"x: expected 3 features .* got shape \(5, 2, 4\)"),
-    (np.full((5, 2, 3), np.nan), r"x: contains NaN or inf"),
-    (np.array([[[1.0, np.inf, 0.0]]]), r"x: contains NaN or inf \(first at index \(0, 0, 1\)\)"),
-    (np.zeros((0, 2, 3)), r"x: expected at least one time step"),
-    (np.array([["a", "b", "c"]]), r"x: expected a numeric array"),
-])
+@pytest.mark.parametrize(
+    "x,match",
+    [
+        (np.zeros((5, 3)), r"x: expected a 3-D array, got shape \(5, 3\)"),
+        (np.zeros((5, 2, 4)), r"x: expected 3 features .* got shape \(5, 2, 4\)"),
+        (np.full((5, 2, 3), np.nan), r"x: contains NaN or inf"),
+        (np.array([[[1.0, np.inf, 0.0]]]), r"x: contains NaN or inf \(first at index \(0, 0, 1\)\)"),
+        (np.zeros((0, 2, 3)), r"x: expected at least one time step"),
+        (np.array([["a", "b", "c"]]), r"x: expected a numeric array"),
+    ],
+)
 def test_bad_input_tensor(x, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _lstm().forward(x)
 
 
-@pytest.mark.parametrize("state,err,match", [
-    (np.zeros((2, 2, 4)), TypeError, r"state: expected a tuple \(h, c\)"),
-    ((np.zeros((2, 2, 4)), np.zeros((1, 2, 4))), ValueError, r"state\[1\]: expected shape \(2, 2, 4\)"),
-    ((np.zeros((2, 3, 4)), np.zeros((2, 3, 4))), ValueError, r"state\[0\]: expected shape \(2, 2, 4\)"),
-])
+@pytest.mark.parametrize(
+    "state,err,match",
+    [
+        (np.zeros((2, 2, 4)), TypeError, r"state: expected a tuple \(h, c\)"),
+        ((np.zeros((2, 2, 4)), np.zeros((1, 2, 4))), ValueError, r"state\[1\]: expected shape \(2, 2, 4\)"),
+        ((np.zeros((2, 3, 4)), np.zeros((2, 3, 4))), ValueError, r"state\[0\]: expected shape \(2, 2, 4\)"),
+    ],
+)
 def test_bad_state(state, err, match):
     with pytest.raises(err, match=match):
         _lstm().forward(np.zeros((5, 2, 3)), state)
@@ -40,26 +46,36 @@ def test_bad_state_for_gru():
         layer.forward(np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 2, 4))))
 
 
-@pytest.mark.parametrize("lengths,err,match", [
-    ([5], ValueError, r"lengths: expected one length per batch row, shape \(2,\), got shape \(1,\)"),
-    ([5, 0], ValueError, r"lengths: expected every length in \[1, 5\]"),
-    ([5, 6], ValueError, r"lengths: expected every length in \[1, 5\]"),
-    ([2.5, 3], TypeError, r"lengths: expected integers"),
-])
+@pytest.mark.parametrize(
+    "lengths,err,match",
+    [
+        ([5], ValueError, r"lengths: expected one length per batch row, shape \(2,\), got shape \(1,\)"),
+        ([5, 0], ValueError, r"lengths: expected every length in \[1, 5\]"),
+        ([5, 6], ValueError, r"lengths: expected every length in \[1, 5\]"),
+        ([2.5, 3], TypeError, r"lengths: expected integers"),
+    ],
+)
 def test_bad_lengths(lengths, err, match):
     with pytest.raises(err, match=match):
         _lstm().forward(np.zeros((5, 2, 3)), lengths=lengths)
 
 
-@pytest.mark.parametrize("kwargs,err,match", [
-    (dict(input_size=0, hidden_size=3), ValueError, "input_size: expected an int >= 1, got 0"),
-    (dict(input_size=2.0, hidden_size=3), TypeError, "input_size: expected an int"),
-    (dict(input_size=2, hidden_size=3, num_layers=0), ValueError, "num_layers"),
-    (dict(input_size=2, hidden_size=3, dropout=1.0), ValueError, r"dropout: expected a float in \[0, 1\)"),
-    (dict(input_size=2, hidden_size=3, nonlinearity="sigmoid"), ValueError, "nonlinearity: expected 'tanh' or 'relu'"),
-    (dict(input_size=2, hidden_size=3, dtype="float16"), TypeError, "dtype: expected float32 or float64"),
-    (dict(input_size=2, hidden_size=3, rng=0), TypeError, "rng: expected a numpy.random.Generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs,err,match",
+    [
+        (dict(input_size=0, hidden_size=3), ValueError, "input_size: expected an int >= 1, got 0"),
+        (dict(input_size=2.0, hidden_size=3), TypeError, "input_size: expected an int"),
+        (dict(input_size=2, hidden_size=3, num_layers=0), ValueError, "num_layers"),
+        (dict(input_size=2, hidden_size=3, dropout=1.0), ValueError, r"dropout: expected a float in \[0, 1\)"),
+        (
+            dict(input_size=2, hidden_size=3, nonlinearity="sigmoid"),
+            ValueError,
+            "nonlinearity: expected 'tanh' or 'relu'",
+        ),
+        (dict(input_size=2, hidden_size=3, dtype="float16"), TypeError, "dtype: expected float32 or float64"),
+        (dict(input_size=2, hidden_size=3, rng=0), TypeError, "rng: expected a numpy.random.Generator"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, err, match):
     with pytest.raises(err, match=match):
         RNN(**kwargs)

@@ -23,7 +23,7 @@ import time
 
 MODES = ("auto", "numpy", "numba")
 _mode = "auto"
-_loaded = None          # the kernel module, or the reason it could not be loaded (str)
+_loaded = None  # the kernel module, or the reason it could not be loaded (str)
 
 
 def use(mode: str) -> None:
@@ -52,6 +52,7 @@ def _load():
     if _loaded is None:
         try:
             from . import numba_cells
+
             _loaded = numba_cells
         except Exception as exc:  # ImportError, or a numba that does not fit this numpy
             _loaded = f"{type(exc).__name__}: {exc}"
@@ -74,8 +75,11 @@ def describe() -> str:
     if isinstance(mod, str):
         return "numpy (reference path; numba not available: pip install rnnkit[fast])"
     import numba
-    return (f"numba {numba.__version__} (fused gate kernels per step; whole sequences and online steps "
-            "compiled for small batches; large matrix products in NumPy's BLAS)")
+
+    return (
+        f"numba {numba.__version__} (fused gate kernels per step; whole sequences and online steps "
+        "compiled for small batches; large matrix products in NumPy's BLAS)"
+    )
 
 
 def warm_up() -> float | None:
@@ -104,10 +108,21 @@ def warm_up() -> float | None:
         k.gru_step(z(B, H), s(), 0, z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), s())
         k.rnn_step(z(B, H), s(), 0, z(H, H), z(H, H), z(H), z(H), s(), False)
         for rev in (False, True):
-            k.lstm_sequence_forward(z(1, B, 4 * H), z(H, 4 * H), z(2, B, H), z(2, B, H), z(1, B, 4 * H),
-                                    z(1, B, H), rev)
-            k.lstm_sequence_backward(z(1, B, H), z(B, H), z(B, H), z(1, B, 4 * H), z(1, B, H), z(1, B, H),
-                                     z(4 * H, H), z(1, B, 4 * H), rev)
-            k.lstm_sequence_backward(z(1, B, 2 * H)[:, :, :H], z(B, H), z(B, H), z(1, B, 4 * H), z(1, B, H),
-                                     z(1, B, H), z(4 * H, H), z(1, B, 4 * H), rev)  # a bidirectional slice
+            k.lstm_sequence_forward(
+                z(1, B, 4 * H), z(H, 4 * H), z(2, B, H), z(2, B, H), z(1, B, 4 * H), z(1, B, H), rev
+            )
+            k.lstm_sequence_backward(
+                z(1, B, H), z(B, H), z(B, H), z(1, B, 4 * H), z(1, B, H), z(1, B, H), z(4 * H, H), z(1, B, 4 * H), rev
+            )
+            k.lstm_sequence_backward(
+                z(1, B, 2 * H)[:, :, :H],
+                z(B, H),
+                z(B, H),
+                z(1, B, 4 * H),
+                z(1, B, H),
+                z(1, B, H),
+                z(4 * H, H),
+                z(1, B, 4 * H),
+                rev,
+            )  # a bidirectional slice
     return time.perf_counter() - t0

@@ -87,18 +87,18 @@ def lstm_backward(dh, dc, a, c, tc, dgi, dc_out):
     B, H = dh.shape
     for b in range(B):
         ab, d, dcb, cb, tb, gb, dco = a[b], dh[b], dc[b], c[b], tc[b], dgi[b], dc_out[b]
-        for j in range(H):      # dc_t, kept in dc_out until the forget gate is applied
+        for j in range(H):  # dc_t, kept in dc_out until the forget gate is applied
             dco[j] = dcb[j] + d[j] * ab[3 * H + j] * (1 - tb[j] * tb[j])
-        for j in range(H):      # o
+        for j in range(H):  # o
             o = ab[3 * H + j]
             gb[3 * H + j] = d[j] * tb[j] * o * (1 - o)
-        for j in range(H):      # i
+        for j in range(H):  # i
             i = ab[j]
             gb[j] = dco[j] * ab[2 * H + j] * i * (1 - i)
-        for j in range(H):      # f
+        for j in range(H):  # f
             f = ab[H + j]
             gb[H + j] = dco[j] * cb[j] * f * (1 - f)
-        for j in range(H):      # g
+        for j in range(H):  # g
             g = ab[2 * H + j]
             gb[2 * H + j] = dco[j] * ab[j] * (1 - g * g)
         for j in range(H):
@@ -136,19 +136,19 @@ def gru_backward(dh, a, hn, h, dgi, dgh, dhn, dz_direct):
     B, H = dh.shape
     dn = np.empty(H, dh.dtype)  # scratch, for the same reason as in gru_forward
     for b in range(B):
-        for j in range(H):      # n
+        for j in range(H):  # n
             n = a[b, 2 * H + j]
             dn[j] = dh[b, j] * (1 - a[b, H + j]) * (1 - n * n)
         for j in range(H):
             dgi[b, 2 * H + j] = dn[j]
-        for j in range(H):      # W_hn h + b_hn
+        for j in range(H):  # W_hn h + b_hn
             dhn[b, j] = dn[j] * a[b, j]
         for j in range(H):
             dgh[b, 2 * H + j] = dhn[b, j]
-        for j in range(H):      # r
+        for j in range(H):  # r
             r = a[b, j]
             dgi[b, j] = dn[j] * hn[b, j] * r * (1 - r)
-        for j in range(H):      # z
+        for j in range(H):  # z
             z = a[b, H + j]
             dgi[b, H + j] = dh[b, j] * (h[b, j] - a[b, 2 * H + j]) * z * (1 - z)
         for j in range(2 * H):

@@ -26,6 +26,7 @@ def th(x):  # the Python stand-in; inside kernels, the overload below is compile
 @overload(th, jit_options=dict(cache=True))
 def _th_overload(x):
     if x == types.float32:
+
         def tanh32(x):
             # clamp, then p(x) / q(x) with odd p, even q (Eigen's ptanh_float coefficients)
             x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
@@ -43,6 +44,7 @@ def _th_overload(x):
             q = q * x2 + np.float32(2.26843463243900e-03)
             q = q * x2 + np.float32(4.89352518554385e-03)
             return p / q
+
         return tanh32
     return lambda x: _tanh64(x)
 
@@ -59,8 +61,9 @@ def _exp_small(x):
     x = x - px * 1.42860682030941723212e-6
     xx = x * x
     p = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
-    q = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx \
-        + 2.00000000000000000009e0
+    q = (
+        (3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1
+    ) * xx + 2.00000000000000000009e0
     return (1.0 + 2.0 * (p / (q - p))) * _POW2[n]
 
 
@@ -72,8 +75,8 @@ def _tanh64(x):
     big = 1.0 - 2.0 / (_exp_small(2.0 * min(ax, 20.0)) + 1.0)
     big = big if x >= 0 else -big
     z = x * x
-    small = x + x * z * (((-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z
-                          - 1.61468768441708447952e3)
-                         / (((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
-                            + 4.84406305325125486048e3))
+    small = x + x * z * (
+        ((-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3)
+        / (((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z + 4.84406305325125486048e3)
+    )
     return small if ax < 0.625 else big

@@ -84,7 +84,7 @@ def lstm_step(x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
     the states (L, B, H)); True iff all finite."""
     h, c, h_out, c_out = h[k], c[k], h_out[k], c_out[k]
     B, H = h.shape
-    pre = np.empty((B, 4 * H), h.dtype)                  # (B, 4H)
+    pre = np.empty((B, 4 * H), h.dtype)  # (B, 4H)
     _products(W_ih, x, pre, False)
     _products(W_hh, h, pre, True)
     half = pre.dtype.type(0.5)
@@ -92,11 +92,11 @@ def lstm_step(x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
     for r in range(B):
         p = pre[r]
         bad += _add_bias(p, b_ih, b_hh)
-        for j in range(2 * H):                           # i, f = sigmoid
+        for j in range(2 * H):  # i, f = sigmoid
             p[j] = half * th(half * p[j]) + half
-        for j in range(2 * H, 3 * H):                    # g = tanh
+        for j in range(2 * H, 3 * H):  # g = tanh
             p[j] = th(p[j])
-        for j in range(3 * H, 4 * H):                    # o = sigmoid
+        for j in range(3 * H, 4 * H):  # o = sigmoid
             p[j] = half * th(half * p[j]) + half
         cr, co, ho = c[r], c_out[r], h_out[r]
         for j in range(H):
@@ -113,8 +113,8 @@ def gru_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out):
     """One GRU step of layer k: x (B, I_k), h[k] -> h_out[k] (states (L, B, H)); True iff all finite."""
     h, h_out = h[k], h_out[k]
     B, H = h.shape
-    pre_i = np.empty((B, 3 * H), h.dtype)                # W_ih x + b_ih
-    pre_h = np.empty((B, 3 * H), h.dtype)                # W_hh h + b_hh
+    pre_i = np.empty((B, 3 * H), h.dtype)  # W_ih x + b_ih
+    pre_h = np.empty((B, 3 * H), h.dtype)  # W_hh h + b_hh
     _products(W_ih, x, pre_i, False)
     _products(W_hh, h, pre_h, False)
     half = pre_i.dtype.type(0.5)
@@ -127,9 +127,9 @@ def gru_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out):
             ph[j] += b_hh[j]
         for j in range(3 * H):
             bad += (pi[j] - pi[j]) + (ph[j] - ph[j])
-        for j in range(2 * H):                           # r, z = sigmoid
+        for j in range(2 * H):  # r, z = sigmoid
             pi[j] = half * th(half * (pi[j] + ph[j])) + half
-        for j in range(H):                               # n = tanh(x part + r * (W_hn h + b_hn))
+        for j in range(H):  # n = tanh(x part + r * (W_hn h + b_hn))
             pi[2 * H + j] = th(pi[2 * H + j] + pi[j] * ph[2 * H + j])
         hr, ho = h[r], h_out[r]
         for j in range(H):

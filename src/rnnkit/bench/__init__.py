@@ -41,19 +41,66 @@ import sys
 
 import numpy as np
 
-from ._cases import (CELLS, F64_TARGET, STREAM_TARGET, TARGETS, TRAIN_SIZES, _judge, charlm_case,
-                     inference_case, judge_streaming, precision_case, streaming_case, tbptt_memory_case,
-                     training_case)
-from ._report import (_header, format_charlm, format_inference, format_memory, format_precision, format_readme,
-                      format_streaming, format_train, write_json)
 from . import _timing
-from ._timing import (BenchmarkError, _try_import, current_threads, gemm_rate, interleaved, restore_threads,
-                      set_threads, step_flops)
+from ._cases import (
+    CELLS,
+    F64_TARGET,
+    STREAM_TARGET,
+    TARGETS,
+    TRAIN_SIZES,
+    _judge,
+    charlm_case,
+    inference_case,
+    judge_streaming,
+    precision_case,
+    streaming_case,
+    tbptt_memory_case,
+    training_case,
+)
+from ._report import (
+    _header,
+    format_charlm,
+    format_inference,
+    format_memory,
+    format_precision,
+    format_readme,
+    format_streaming,
+    format_train,
+    write_json,
+)
+from ._timing import (
+    BenchmarkError,
+    _try_import,
+    current_threads,
+    gemm_rate,
+    interleaved,
+    restore_threads,
+    set_threads,
+    step_flops,
+)
 
-__all__ = ["run", "main", "SECTIONS", "BenchmarkError", "set_threads", "interleaved", "gemm_rate",
-           "step_flops", "training_case", "inference_case", "streaming_case", "charlm_case",
-           "tbptt_memory_case", "precision_case", "write_json", "TRAIN_SIZES", "TARGETS", "CELLS",
-           "STREAM_TARGET", "F64_TARGET"]
+__all__ = [
+    "run",
+    "main",
+    "SECTIONS",
+    "BenchmarkError",
+    "set_threads",
+    "interleaved",
+    "gemm_rate",
+    "step_flops",
+    "training_case",
+    "inference_case",
+    "streaming_case",
+    "charlm_case",
+    "tbptt_memory_case",
+    "precision_case",
+    "write_json",
+    "TRAIN_SIZES",
+    "TARGETS",
+    "CELLS",
+    "STREAM_TARGET",
+    "F64_TARGET",
+]
 
 # -- the run -----------------------------------------------------------------------------
 SECTIONS = ("train", "inference", "streaming", "charlm", "memory", "precision")
@@ -62,16 +109,30 @@ SECTIONS = ("train", "inference", "streaming", "charlm", "memory", "precision")
 def _plan(quick: bool) -> dict:
     if quick:  # seconds: a smoke run that exercises every section
         tiny = (10, 4, 8, 16)
-        return dict(train=[(c, *tiny, 1, False) for c in CELLS] + [("LSTM", *tiny, 2, True)],
-                    inference=[(c, *tiny) for c in CELLS], streaming=dict(I=32, H=32, steps=20),
-                    charlm=dict(V=20, E=8, H=32, chars=20), memory=dict(lengths=(50, 500), k=10, B=2, F=4, H=8),
-                    precision=[("LSTM", *tiny)], rounds=3, budget_s=0.2, gemm_n=256)
+        return dict(
+            train=[(c, *tiny, 1, False) for c in CELLS] + [("LSTM", *tiny, 2, True)],
+            inference=[(c, *tiny) for c in CELLS],
+            streaming=dict(I=32, H=32, steps=20),
+            charlm=dict(V=20, E=8, H=32, chars=20),
+            memory=dict(lengths=(50, 500), k=10, B=2, F=4, H=8),
+            precision=[("LSTM", *tiny)],
+            rounds=3,
+            budget_s=0.2,
+            gemm_n=256,
+        )
     train = [(c, *s, 1, False) for c in CELLS for s in TRAIN_SIZES]
     train += [(c, 100, 32, 64, 128, 2, True) for c in CELLS]
-    return dict(train=train, inference=[(c, 100, 64, 128, 256) for c in CELLS],
-                streaming=dict(I=128, H=128, steps=200), charlm=dict(V=96, E=32, H=256, chars=300),
-                memory=dict(lengths=(2_000, 20_000), k=50, B=8, F=8, H=64),
-                precision=[(c, 100, 32, 64, 128) for c in CELLS], rounds=21, budget_s=4.0, gemm_n=1024)
+    return dict(
+        train=train,
+        inference=[(c, 100, 64, 128, 256) for c in CELLS],
+        streaming=dict(I=128, H=128, steps=200),
+        charlm=dict(V=96, E=32, H=256, chars=300),
+        memory=dict(lengths=(2_000, 20_000), k=50, B=8, F=8, H=64),
+        precision=[(c, 100, 32, 64, 128) for c in CELLS],
+        rounds=21,
+        budget_s=4.0,
+        gemm_n=1024,
+    )
 
 
 def environment(threads: dict) -> dict:
@@ -79,10 +140,17 @@ def environment(threads: dict) -> dict:
     from .._version import __version__
 
     torch = sys.modules.get("torch")
-    return {"rnnkit": __version__, "numpy": np.__version__, "torch": getattr(torch, "__version__", None),
-            "python": platform.python_version(), "machine": platform.machine(), "processor": _cpu_name(),
-            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "threads": threads, "kernels": _kernels.describe()}
+    return {
+        "rnnkit": __version__,
+        "numpy": np.__version__,
+        "torch": getattr(torch, "__version__", None),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": _cpu_name(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "threads": threads,
+        "kernels": _kernels.describe(),
+    }
 
 
 def _cpu_name():
@@ -96,8 +164,15 @@ def _cpu_name():
     return platform.processor() or "unknown"
 
 
-def run(*, quick: bool = False, threads: int | None = None, sections=SECTIONS, torch_side: bool = True,
-        kernels: str | None = None, echo=print) -> dict:
+def run(
+    *,
+    quick: bool = False,
+    threads: int | None = None,
+    sections=SECTIONS,
+    torch_side: bool = True,
+    kernels: str | None = None,
+    echo=print,
+) -> dict:
     """Run the benchmark; print each table through ``echo`` as it completes; return all rows.
 
     ``kernels`` ("auto", "numpy", "numba") selects rnnkit's path for the run (see
@@ -145,12 +220,14 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
         echo(f"float32 GEMM rate, best of the run: {result['gemm_gflops']:.1f} GFLOP/s")
         echo(format_train(result["train"]))
     if "inference" in sections:
-        result["inference"] = [inference_case(*a, rounds=r, budget_s=b, torch_side=torch_side)
-                               for a in plan["inference"]]
+        result["inference"] = [
+            inference_case(*a, rounds=r, budget_s=b, torch_side=torch_side) for a in plan["inference"]
+        ]
         echo(format_inference(result["inference"]))
     if "streaming" in sections:
         result["streaming"] = judge_streaming(
-            streaming_case(**plan["streaming"], rounds=r, budget_s=b, torch_side=torch_side), result["gemm_gflops"])
+            streaming_case(**plan["streaming"], rounds=r, budget_s=b, torch_side=torch_side), result["gemm_gflops"]
+        )
         echo(format_streaming(result["streaming"]))
     if "charlm" in sections:
         result["charlm"] = charlm_case(**plan["charlm"], rounds=max(3, r // 3), budget_s=b, torch_side=torch_side)
@@ -159,10 +236,10 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
         result["memory"] = tbptt_memory_case(**plan["memory"])
         echo(format_memory(result["memory"]))
     if "precision" in sections:
-        result["precision"] = [precision_case(*a, rounds=max(3, r // 2), budget_s=b, torch_side=torch_side)
-                               for a in plan["precision"]]
-        result["gemm_f64_over_f32"] = result["gemm_gflops"] / gemm_rate(plan["gemm_n"] // 2, rounds=5,
-                                                                        dtype=np.float64)
+        result["precision"] = [
+            precision_case(*a, rounds=max(3, r // 2), budget_s=b, torch_side=torch_side) for a in plan["precision"]
+        ]
+        result["gemm_f64_over_f32"] = result["gemm_gflops"] / gemm_rate(plan["gemm_n"] // 2, rounds=5, dtype=np.float64)
         echo(format_precision(result["precision"], result["gemm_f64_over_f32"]))
     if torch_side:
         echo(format_readme(result))
@@ -182,16 +259,25 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads for OpenBLAS and torch (default: usable cores)")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
-    p.add_argument("--kernels", choices=("auto", "numpy", "numba"), default=None,
-                   help="rnnkit's path: numba kernels when installed (auto, the default) or the NumPy reference")
+    p.add_argument(
+        "--kernels",
+        choices=("auto", "numpy", "numba"),
+        default=None,
+        help="rnnkit's path: numba kernels when installed (auto, the default) or the NumPy reference",
+    )
     p.add_argument("--json", default=None, metavar="PATH", help="also write every number to PATH")
 
 
 def run_from_args(args) -> int:
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
-    result = run(quick=args.quick, threads=args.threads, sections=sections, torch_side=not args.no_torch,
-                 kernels=args.kernels, echo=lambda s: print(s, flush=True))
+    result = run(
+        quick=args.quick,
+        threads=args.threads,
+        sections=sections,
+        torch_side=not args.no_torch,
+        kernels=args.kernels,
+        echo=lambda s: print(s, flush=True),
+    )
     if args.json:
         write_json(args.json, result)
     return 0
-

@@ -11,8 +11,7 @@ import numpy as np
 
 from ._timing import BenchmarkError, _try_import, interleaved, step_flops
 
-TRAIN_SIZES = [(100, 32, 32, 64), (100, 32, 64, 128), (100, 64, 128, 256), (50, 64, 256, 512),
-               (200, 1, 16, 64)]
+TRAIN_SIZES = [(100, 32, 32, 64), (100, 32, 64, 128), (100, 64, 128, 256), (50, 64, 256, 512), (200, 1, 16, 64)]
 TARGETS = {"RNN": 2.0, "LSTM": 1.25, "GRU": 2.0}
 STREAM_TARGET, F64_TARGET = 4.0, 2.2
 CELLS = ("RNN", "LSTM", "GRU")
@@ -36,13 +35,16 @@ def _close(what, a, b, tol):
     b = np.asarray(b)
     err = float(np.abs(np.asarray(a, np.float64) - b).max() / max(np.abs(b).max(), 1e-6))
     if not err < tol:
-        raise BenchmarkError(f"{what}: rnnkit and PyTorch differ by {err:.2e} (relative), more than {tol:.0e}; "
-                             "hint: the timings would compare different computations, so none were taken")
+        raise BenchmarkError(
+            f"{what}: rnnkit and PyTorch differ by {err:.2e} (relative), more than {tol:.0e}; "
+            "hint: the timings would compare different computations, so none were taken"
+        )
     return err
 
 
-def training_case(cell, T, B, I, H, *, layers=1, bidi=False, dtype="float32", rounds=15,
-                  budget_s=3.0, torch_side=True, seed=0) -> dict:
+def training_case(
+    cell, T, B, I, H, *, layers=1, bidi=False, dtype="float32", rounds=15, budget_s=3.0, torch_side=True, seed=0
+) -> dict:
     """Time one training step (forward, full BPTT, SGD) on both sides after checking them."""
     row, ours_step, theirs_step = _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed)
     timing = interleaved(ours_step, theirs_step, rounds=rounds, budget_s=budget_s)
@@ -69,8 +71,17 @@ def _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed):
         opt.step()
         return out
 
-    row = {"cell": cell, "T": T, "B": B, "I": I, "H": H, "layers": layers, "bidirectional": bidi,
-           "dtype": dtype, "flops": step_flops(cell, T, B, I, H, layers, D)}
+    row = {
+        "cell": cell,
+        "T": T,
+        "B": B,
+        "I": I,
+        "H": H,
+        "layers": layers,
+        "bidirectional": bidi,
+        "dtype": dtype,
+        "flops": step_flops(cell, T, B, I, H, layers, D),
+    }
     theirs_step = None
     if theirs is not None:
         import torch
@@ -299,8 +310,16 @@ def tbptt_memory_case(lengths=(2_000, 20_000), *, k=50, B=8, F=8, H=64) -> dict:
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     lo, hi = lengths[0], lengths[-1]
-    return {"k": k, "B": B, "F": F, "H": H, "peaks": {str(n): p for n, p in peaks.items()},
-            "growth": peaks[hi] / peaks[lo], "length_ratio": hi / lo, "met": peaks[hi] / peaks[lo] < 1.2}
+    return {
+        "k": k,
+        "B": B,
+        "F": F,
+        "H": H,
+        "peaks": {str(n): p for n, p in peaks.items()},
+        "growth": peaks[hi] / peaks[lo],
+        "length_ratio": hi / lo,
+        "met": peaks[hi] / peaks[lo] < 1.2,
+    }
 
 
 def precision_case(cell, T, B, I, H, *, rounds=9, budget_s=3.0, torch_side=True) -> dict:

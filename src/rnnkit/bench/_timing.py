@@ -53,8 +53,10 @@ def current_threads() -> dict:
     """The thread counts now in force, to put back after a run (None where unknown)."""
     handles = _openblas()
     torch = sys.modules.get("torch")
-    return {"openblas": int(handles[1]()) if handles is not None else None,
-            "torch": torch.get_num_threads() if torch is not None else None}
+    return {
+        "openblas": int(handles[1]()) if handles is not None else None,
+        "torch": torch.get_num_threads() if torch is not None else None,
+    }
 
 
 def restore_threads(saved: dict) -> None:
@@ -76,7 +78,7 @@ def _try_import(name):
 # -- timing ----------------------------------------------------------------------------
 @dataclass
 class Timing:
-    ours: np.ndarray      # seconds per call, one per round
+    ours: np.ndarray  # seconds per call, one per round
     theirs: np.ndarray | None
 
     @staticmethod
@@ -85,20 +87,28 @@ class Timing:
         return 100.0 * (q3 - q1) / np.median(t)
 
     def summary(self) -> dict:
-        s = {"ours_s": float(np.median(self.ours)), "ours_spread_pct": self._spread(self.ours),
-             "ours_best_s": float(self.ours.min())}
+        s = {
+            "ours_s": float(np.median(self.ours)),
+            "ours_spread_pct": self._spread(self.ours),
+            "ours_best_s": float(self.ours.min()),
+        }
         if self.theirs is not None:
-            s.update(theirs_s=float(np.median(self.theirs)), theirs_spread_pct=self._spread(self.theirs),
-                     theirs_best_s=float(self.theirs.min()), ratio=float(np.median(self.theirs / self.ours)),
-                     best_ratio=float(self.theirs.min() / self.ours.min()))
+            s.update(
+                theirs_s=float(np.median(self.theirs)),
+                theirs_spread_pct=self._spread(self.theirs),
+                theirs_best_s=float(self.theirs.min()),
+                ratio=float(np.median(self.theirs / self.ours)),
+                best_ratio=float(self.theirs.min() / self.ours.min()),
+            )
         return s
 
 
 SETTLE_S = 0.15  # pause before each timed call of a two-sided round (see interleaved)
 
 
-def interleaved(ours, theirs=None, *, rounds: int, budget_s: float, warmup: int = 2,
-                settle_s: float | None = None) -> Timing:
+def interleaved(
+    ours, theirs=None, *, rounds: int, budget_s: float, warmup: int = 2, settle_s: float | None = None
+) -> Timing:
     """Time ``ours()`` and ``theirs()`` once per round, alternating which goes first.
 
     With two sides, each timed call starts after a pause of ``settle_s`` seconds
@@ -141,7 +151,7 @@ def gemm_rate(n: int = 1024, rounds: int = 15, dtype=np.float32) -> float:
     a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
     c = np.empty_like(a)
     t = interleaved(lambda: np.matmul(a, b, out=c), rounds=rounds, budget_s=3.0).ours
-    return 2.0 * n ** 3 / float(np.min(t)) / 1e9
+    return 2.0 * n**3 / float(np.min(t)) / 1e9
 
 
 def step_flops(cell, T, B, I, H, layers=1, directions=1, train=True) -> float:

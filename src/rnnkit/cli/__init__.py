@@ -36,15 +36,35 @@ import os
 import sys
 
 from .._version import __version__
-from ._base import (EXIT_DIVERGED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, Command, Parser, UsageError,
-                    add_common_flags, fill)
+from ._base import (
+    EXIT_DIVERGED,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Command,
+    Parser,
+    UsageError,
+    add_common_flags,
+    fill,
+)
 
-__all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError",
-           "UsageError"]
+__all__ = ["main", "build_parser", "commands", "COMMAND_MODULES", "Command", "CliError", "UsageError"]
 
 COMMAND_MODULES = (
-    "train", "generate", "forecast", "backtest", "predict", "evaluate", "export", "info", "datasets", "gradcheck",
-    "diagnose", "experiment", "bench",
+    "train",
+    "generate",
+    "forecast",
+    "backtest",
+    "predict",
+    "evaluate",
+    "export",
+    "info",
+    "datasets",
+    "gradcheck",
+    "diagnose",
+    "experiment",
+    "bench",
 )
 
 DESCRIPTION = """\
@@ -80,16 +100,20 @@ def commands() -> dict[str, Command]:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="rnnkit", description=DESCRIPTION, epilog=EPILOG,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="rnnkit", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     add_common_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in commands().values():
-        child = sub.add_parser(command.name, help=command.help,
-                               description=fill(command.description or command.help),
-                               epilog=command.epilog,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        child = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=fill(command.description or command.help),
+            epilog=command.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         add_common_flags(child)
         command.add_arguments(child)
         child.set_defaults(_command=command)
@@ -162,8 +186,11 @@ def _main(argv, root: bool) -> int:
             if root:
                 print(f"error: training stopped: {_one_line(exc)}", file=sys.stderr)
             return EXIT_DIVERGED
-        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
-              "rerun with --debug for the traceback and report it", file=sys.stderr)
+        print(
+            f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
+            "rerun with --debug for the traceback and report it",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
 
 

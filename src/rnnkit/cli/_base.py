@@ -87,10 +87,12 @@ def _improve(message: str) -> str:
 def add_common_flags(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """``--quiet`` and ``--debug``, accepted before or after the command name."""
     default = False if top else argparse.SUPPRESS
-    parser.add_argument("-q", "--quiet", action="store_true", default=default,
-                        help="print only results and errors (no progress bar)")
-    parser.add_argument("--debug", action="store_true", default=default,
-                        help="show the full traceback when something goes wrong")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="print only results and errors (no progress bar)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show the full traceback when something goes wrong"
+    )
 
 
 class Console:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from ..utils.atomic import write_text_atomic
+from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 
 BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ar")
 
@@ -37,38 +37,93 @@ def _int_list(text, flag, low, high):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("source", metavar="RUN_OR_CONFIG",
-                        help="a forecast run folder, a forecast config .toml, or 'baselines'")
-    parser.add_argument("--data", default=None, metavar="NAME|FILE",
-                        help="the series to backtest on (default: the run's or config's data)")
-    parser.add_argument("--value-column", default=None, metavar="COLS",
-                        help="CSV: the value column(s), comma-separated (default: as configured)")
-    parser.add_argument("--date-column", default=None, metavar="COL",
-                        help="CSV: the time-stamp column (default: as configured, else guessed)")
-    parser.add_argument("--horizon", type=int, default=None, metavar="H",
-                        help="steps forecast at each origin (default: the config's horizon)")
-    parser.add_argument("--origins", type=int, default=None, metavar="N",
-                        help="the last N origins (default: every origin in the second half)")
+    parser.add_argument(
+        "source", metavar="RUN_OR_CONFIG", help="a forecast run folder, a forecast config .toml, or 'baselines'"
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="NAME|FILE",
+        help="the series to backtest on (default: the run's or config's data)",
+    )
+    parser.add_argument(
+        "--value-column",
+        default=None,
+        metavar="COLS",
+        help="CSV: the value column(s), comma-separated (default: as configured)",
+    )
+    parser.add_argument(
+        "--date-column",
+        default=None,
+        metavar="COL",
+        help="CSV: the time-stamp column (default: as configured, else guessed)",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        metavar="H",
+        help="steps forecast at each origin (default: the config's horizon)",
+    )
+    parser.add_argument(
+        "--origins",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the last N origins (default: every origin in the second half)",
+    )
     parser.add_argument("--step", type=int, default=1, metavar="S", help="steps between origins")
-    parser.add_argument("--refit-every", type=int, default=0, metavar="K",
-                        help="refit the model every K origins (0: fit once, at the first)")
-    parser.add_argument("--window", choices=("expanding", "sliding"), default="expanding",
-                        help="train on all history before the origin, or its last --window-length")
-    parser.add_argument("--window-length", type=int, default=None, metavar="L",
-                        help="steps of history for --window sliding")
-    parser.add_argument("--period", type=int, default=None, metavar="M",
-                        help="season length for seasonal naive and MASE (default: the config's)")
-    parser.add_argument("--intervals", default="80,95", metavar="LEVELS",
-                        help="conformal interval levels in percent; 'none' for no intervals")
-    parser.add_argument("--calibration-window", type=int, default=None, metavar="N",
-                        help="calibrate each band on the latest N residuals only (default: all)")
-    parser.add_argument("--adapt", type=float, default=None, metavar="GAMMA",
-                        help="adaptive conformal inference with step GAMMA (e.g. 0.05): each band's "
-                             "level follows the earlier misses (default: off, split conformal)")
-    parser.add_argument("--baselines", default=",".join(BASELINE_NAMES), metavar="NAMES",
-                        help=f"comma-separated, from {', '.join(BASELINE_NAMES)}; 'none' for none")
-    parser.add_argument("--out", default=None, metavar="FILE.csv",
-                        help="write the errors per model and horizon step")
+    parser.add_argument(
+        "--refit-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="refit the model every K origins (0: fit once, at the first)",
+    )
+    parser.add_argument(
+        "--window",
+        choices=("expanding", "sliding"),
+        default="expanding",
+        help="train on all history before the origin, or its last --window-length",
+    )
+    parser.add_argument(
+        "--window-length", type=int, default=None, metavar="L", help="steps of history for --window sliding"
+    )
+    parser.add_argument(
+        "--period",
+        type=int,
+        default=None,
+        metavar="M",
+        help="season length for seasonal naive and MASE (default: the config's)",
+    )
+    parser.add_argument(
+        "--intervals",
+        default="80,95",
+        metavar="LEVELS",
+        help="conformal interval levels in percent; 'none' for no intervals",
+    )
+    parser.add_argument(
+        "--calibration-window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="calibrate each band on the latest N residuals only (default: all)",
+    )
+    parser.add_argument(
+        "--adapt",
+        type=float,
+        default=None,
+        metavar="GAMMA",
+        help="adaptive conformal inference with step GAMMA (e.g. 0.05): each band's "
+        "level follows the earlier misses (default: off, split conformal)",
+    )
+    parser.add_argument(
+        "--baselines",
+        default=",".join(BASELINE_NAMES),
+        metavar="NAMES",
+        help=f"comma-separated, from {', '.join(BASELINE_NAMES)}; 'none' for none",
+    )
+    parser.add_argument("--out", default=None, metavar="FILE.csv", help="write the errors per model and horizon step")
     parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw MASE by horizon step")
 
 
@@ -77,8 +132,8 @@ def _config(source: str, data: str | None):
     a run gives a fresh model with its settings; a configuration file gives from_config True,
     its model built once the series is read (the settings it leaves to the data)."""
     from .config import read_config_file, resolve
-    from .task_configs import ForecastConfig
     from .runs import Run
+    from .task_configs import ForecastConfig
     from .tasks import TASKS
     from .tasks.forecast_data import held_out_share
 
@@ -92,8 +147,10 @@ def _config(source: str, data: str | None):
     elif path.is_file():
         config, with_model = resolve(ForecastConfig, "forecast", base=read_config_file(path)), True
     else:
-        raise CliError(f"{source}: no such run folder or config file; hint: pass a forecast run "
-                       "folder, a .toml configuration, or 'baselines'")
+        raise CliError(
+            f"{source}: no such run folder or config file; hint: pass a forecast run "
+            "folder, a .toml configuration, or 'baselines'"
+        )
     if data is None and source == "baselines":
         raise UsageError("--data: expected the series to backtest the baselines on")
     if data is not None:
@@ -129,8 +186,10 @@ def _load_series(config, value_column, date_column, console):
         names = series_columns(path, cols, date)
         gaps = int(np.isnan(values).sum())
         if gaps:
-            console.note(f"note: {gaps:,} missing value(s): each origin fills them from its own "
-                         "history; they are left out of the scores")
+            console.note(
+                f"note: {gaps:,} missing value(s): each origin fills them from its own "
+                "history; they are left out of the scores"
+            )
         return values, list(names)
     loaded = sources.load("forecast", config)
     for note in loaded.notes:
@@ -150,39 +209,59 @@ def run(args) -> int:
     if from_config:  # the settings a configuration leaves to the data, from the series' first half
         from .tasks import TASKS
 
-        model = TASKS["forecast"].model_for_arrays(dataclasses.replace(config, period=period),
-                                                   [values[:len(values) // 2]])
+        model = TASKS["forecast"].model_for_arrays(
+            dataclasses.replace(config, period=period), [values[: len(values) // 2]]
+        )
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)
-    baselines = () if args.baselines.strip() == "none" else tuple(
-        b.strip() for b in args.baselines.split(",") if b.strip())
+    baselines = (
+        () if args.baselines.strip() == "none" else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    )
     for b in baselines:
         if b not in BASELINE_NAMES:
             raise UsageError(f"--baselines: expected names from {', '.join(BASELINE_NAMES)}, got {b!r}")
     if model is None and not baselines:
         raise UsageError("--baselines: 'baselines' with no baseline leaves nothing to score")
     if model is not None and getattr(model, "strategy", None) == "direct" and horizon > model.horizon:
-        raise UsageError(f"--horizon: the configured model forecasts at most {model.horizon} steps "
-                         "(strategy direct); hint: a smaller --horizon")
+        raise UsageError(
+            f"--horizon: the configured model forecasts at most {model.horizon} steps "
+            "(strategy direct); hint: a smaller --horizon"
+        )
     series = values[:, 0] if values.shape[1] == 1 else values
     models = {} if model is None else {"rnnkit": model}
     shown = [b for b in baselines if period or b != "seasonal_naive"]
-    console.note(f"backtest of {', '.join(list(models) + shown)} on {config.data} "
-                 f"({len(values)} steps, horizon {horizon})")
+    console.note(
+        f"backtest of {', '.join(list(models) + shown)} on {config.data} ({len(values)} steps, horizon {horizon})"
+    )
 
     def progress(i, n):
         if not args.quiet and (i == n or i % max(1, n // 10) == 0):
             console.note(f"  origin {i}/{n}")
 
-    result = backtest(models, series, horizon, n_origins=args.origins, step=args.step,
-                      refit_every=args.refit_every, window=args.window,
-                      window_length=args.window_length, period=period, baselines=baselines,
-                      levels=levels, calibration_window=args.calibration_window, adapt=args.adapt,
-                      missing="interpolate", columns=names, progress=progress)
-    console.result(f"{len(result.origins)} origins ({result.origins[0]}..{result.origins[-1]}), "
-                   f"{len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
-                   f"{'seasonal-naive (period ' + str(period) + ')' if period else 'naive'} error")
+    result = backtest(
+        models,
+        series,
+        horizon,
+        n_origins=args.origins,
+        step=args.step,
+        refit_every=args.refit_every,
+        window=args.window,
+        window_length=args.window_length,
+        period=period,
+        baselines=baselines,
+        levels=levels,
+        calibration_window=args.calibration_window,
+        adapt=args.adapt,
+        missing="interpolate",
+        columns=names,
+        progress=progress,
+    )
+    console.result(
+        f"{len(result.origins)} origins ({result.origins[0]}..{result.origins[-1]}), "
+        f"{len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
+        f"{'seasonal-naive (period ' + str(period) + ')' if period else 'naive'} error"
+    )
     console.result(result.table())
     console.result(_verdict(result, "rnnkit" if model is not None else None))
     if args.out:
@@ -190,6 +269,7 @@ def run(args) -> int:
         console.note(f"wrote {args.out}")
     if args.plot:
         from ..utils import plots
+
         if not plots.available():
             console.note(plots.missing_note())
         else:
@@ -240,9 +320,12 @@ COMMAND = Command(
     name="backtest",
     help="rolling-origin evaluation of a forecaster beside baselines, with intervals",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit backtest runs/forecast-<stamp> --data sales.csv --horizon 12 "
-                    "--period 12 --origins 36 --refit-every 12 --out errors.csv --plot mase.png",
-                    "rnnkit backtest my_forecast.toml --data sales.csv --horizon 12",
-                    "rnnkit backtest baselines --data sales.csv --horizon 12 --period 12"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit backtest runs/forecast-<stamp> --data sales.csv --horizon 12 "
+        "--period 12 --origins 36 --refit-every 12 --out errors.csv --plot mase.png",
+        "rnnkit backtest my_forecast.toml --data sales.csv --horizon 12",
+        "rnnkit backtest baselines --data sales.csv --horizon 12 --period 12",
+    ),
 )

@@ -83,8 +83,7 @@ def type_name(tp) -> str:
         inner = typing.get_args(base)[0]
         name = f"comma-separated {inner.__name__}s"
     else:
-        name = {int: "an integer", float: "a number", str: "a string",
-                bool: "true or false"}.get(base, str(base))
+        name = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(base, str(base))
     return name + (" or none" if optional else "")
 
 
@@ -152,8 +151,10 @@ def _check_constraints(where: str, value, meta) -> None:
     choices = meta.get("choices")
     for item in items:
         if choices is not None and item not in choices:
-            raise ConfigError(f"{where}: expected one of {', '.join(map(str, choices))}; "
-                              f"got {item!r}{did_you_mean(str(item), map(str, choices))}")
+            raise ConfigError(
+                f"{where}: expected one of {', '.join(map(str, choices))}; "
+                f"got {item!r}{did_you_mean(str(item), map(str, choices))}"
+            )
         if meta.get("min") is not None and item < meta["min"]:
             raise ConfigError(f"{where}: expected a value >= {meta['min']}, got {item}")
         if meta.get("max") is not None and item > meta["max"]:
@@ -164,8 +165,7 @@ def _known_key(cls, key: str, source: str) -> str:
     name = key.strip().replace("-", "_")
     valid = list(fields(cls))
     if name not in valid:
-        raise ConfigError(f"{source}: unknown key {key!r}{did_you_mean(name, valid)}; "
-                          f"valid keys: {', '.join(valid)}")
+        raise ConfigError(f"{source}: unknown key {key!r}{did_you_mean(name, valid)}; valid keys: {', '.join(valid)}")
     return name
 
 
@@ -186,8 +186,10 @@ def preset(task: str, name: str) -> dict:
     """The keys of preset ``name`` for ``task`` (without its description)."""
     tables = _preset_tables(task)
     if name not in tables:
-        raise ConfigError(f"preset: {task} has no preset {name!r}{did_you_mean(name, tables)}; "
-                          f"available: {', '.join(tables) or 'none'}")
+        raise ConfigError(
+            f"preset: {task} has no preset {name!r}{did_you_mean(name, tables)}; "
+            f"available: {', '.join(tables) or 'none'}"
+        )
     return {k: v for k, v in tables[name].items() if k not in PRESET_META_KEYS}
 
 
@@ -206,14 +208,15 @@ def read_config_file(path) -> dict:
         raise ConfigError(f"--config {path}: not valid TOML ({exc})") from None
     nested = [k for k, v in data.items() if isinstance(v, dict)]
     if nested:
-        raise ConfigError(f"--config {path}: expected flat 'key = value' lines, got tables "
-                          f"{nested}; hint: presets with tables ship inside rnnkit/presets")
+        raise ConfigError(
+            f"--config {path}: expected flat 'key = value' lines, got tables "
+            f"{nested}; hint: presets with tables ship inside rnnkit/presets"
+        )
     return data
 
 
 # -- resolution --------------------------------------------------------------------------
-def resolve(cls, task: str, *, preset_name: str | None = None, base: dict | None = None,
-            files=(), overrides=()):
+def resolve(cls, task: str, *, preset_name: str | None = None, base: dict | None = None, files=(), overrides=()):
     """Build a config of class ``cls`` from the layers described in the module docstring.
 
     Args:

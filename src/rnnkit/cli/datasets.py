@@ -15,19 +15,19 @@ from .sources import DEFAULT_DATA, FORMATS, TASK_DATASETS, TASK_FORMATS
 FORMAT_NOTES = {
     "text": "plain UTF-8 text (any extension for charlm)",
     "csv": "forecast: a header row, one row per time step, value column(s) and an optional "
-           "date column (--value-column, --date-column); classify/generate: long format, "
-           "one row per (sequence, step) with columns seq_id, t, label and features",
+    "date column (--value-column, --date-column); classify/generate: long format, "
+    "one row per (sequence, step) with columns seq_id, t, label and features",
     "npz": "variable-length sequences: arrays data (sum T_i, F), lengths (N,), labels (N,); "
-           "music: notes (sum N_i, 4), lengths, names, splits (rnnkit.data.music)",
+    "music: notes (sum N_i, 4), lengths, names, splits (rnnkit.data.music)",
     "ts": "the UEA/UCR time-series classification archive format (@problemName ... @data)",
     "conllu": "Universal Dependencies CoNLL-U: FORM and UPOS columns are read",
     "tsv": "one pair per line: seq2seq 'source<TAB>target'; generate 'condition<TAB>text'; "
-           "classify 'text<TAB>label' (words split on spaces)",
+    "classify 'text<TAB>label' (words split on spaces)",
     "midi": "standard MIDI files, read with mido (pip install 'rnnkit[music]'); every channel "
-            "but 10 (drums); music also reads a folder of them, split by file name",
+    "but 10 (drums); music also reads a folder of them, split by file name",
     "ucr": "the older UCR archive layout: one sequence per line, the class label then the "
-           "values (comma, tab or space separated; *_TRAIN, *_TRAIN.tsv, *_TRAIN.txt), "
-           "recognised by its content",
+    "values (comma, tab or space separated; *_TRAIN, *_TRAIN.tsv, *_TRAIN.txt), "
+    "recognised by its content",
 }
 
 # How the CLI uses a set, where that differs from the set's own description.
@@ -35,8 +35,7 @@ CLI_DESCRIPTIONS = {
     ("classify", "waveforms"): "noisy sine/square/sawtooth/triangle series of 64 steps",
     ("classify", "adding"): "the adding problem: sum the two marked values (regression)",
     ("tag", "tiny-pos"): "260 generated English sentences with Universal POS tags",
-    ("tag", "copy-memory"): "recall 10 symbols after a blank gap: each input token is tagged "
-                            "with the token to output",
+    ("tag", "copy-memory"): "recall 10 symbols after a blank gap: each input token is tagged with the token to output",
     ("tag", "running-sum"): "count the ones so far: each 0/1 token is tagged with the count",
     ("generate", "waveforms"): "draw a sine, square, sawtooth or triangle series by class name",
 }
@@ -61,19 +60,17 @@ def describe() -> str:
         lines.append(f"{task}: {TASK_NOTES[task]}")
         for name, (registry_name, _, test_kw, _) in sets.items():
             text = CLI_DESCRIPTIONS.get((task, name), DATASETS[registry_name].description)
-            notes = (["default"] if DEFAULT_DATA[task] == name else []) + \
-                (["ships a test split"] if test_kw is not None else [])
+            notes = (["default"] if DEFAULT_DATA[task] == name else []) + (
+                ["ships a test split"] if test_kw is not None else []
+            )
             lines.append(f"  {name:<14}{text}" + (f" ({'; '.join(notes)})" if notes else ""))
-        lines.append(f"  files:        {', '.join(TASK_FORMATS[task])}  "
-                     f"(rnnkit train {task} --data FILE)")
+        lines.append(f"  files:        {', '.join(TASK_FORMATS[task])}  (rnnkit train {task} --data FILE)")
         lines.append("")
     lines.append("File formats (detected from the extension, or --format NAME):")
     for fmt, extensions in FORMATS.items():
         lines.append(f"  {fmt:<8}{' '.join(extensions) or '(by content)'}")
-        lines += textwrap.wrap(FORMAT_NOTES[fmt], 86, initial_indent=" " * 10,
-                               subsequent_indent=" " * 10)
-    lines += ["", "Sources and licences: rnnkit.data.DATASETS[name].source; "
-              "the generated sets are seeded (--seed)."]
+        lines += textwrap.wrap(FORMAT_NOTES[fmt], 86, initial_indent=" " * 10, subsequent_indent=" " * 10)
+    lines += ["", "Sources and licences: rnnkit.data.DATASETS[name].source; the generated sets are seeded (--seed)."]
     return "\n".join(lines)
 
 
@@ -81,12 +78,19 @@ BUILDABLE = ("jsb",)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", choices=("build",), default=None,
-                        help="build: rebuild a set from its source (jsb: needs music21)")
-    parser.add_argument("name", nargs="?", default=None, metavar="NAME",
-                        help=f"with build: the set ({', '.join(BUILDABLE)})")
-    parser.add_argument("--out", default=None, metavar="FILE.npz",
-                        help="with build: where to write (default: the file that ships)")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=("build",),
+        default=None,
+        help="build: rebuild a set from its source (jsb: needs music21)",
+    )
+    parser.add_argument(
+        "name", nargs="?", default=None, metavar="NAME", help=f"with build: the set ({', '.join(BUILDABLE)})"
+    )
+    parser.add_argument(
+        "--out", default=None, metavar="FILE.npz", help="with build: where to write (default: the file that ships)"
+    )
 
 
 def run(args) -> int:
@@ -97,8 +101,7 @@ def run(args) -> int:
         console.result(describe())
         return EXIT_OK
     if args.name not in BUILDABLE:
-        raise UsageError(f"datasets build: expected a set name, one of {', '.join(BUILDABLE)}, "
-                         f"got {args.name!r}")
+        raise UsageError(f"datasets build: expected a set name, one of {', '.join(BUILDABLE)}, got {args.name!r}")
     from ..data import music
 
     def progress(i, total, name):
@@ -110,19 +113,24 @@ def run(args) -> int:
         path, report = music.build_jsb_chorales(args.out, progress=progress)
     except ImportError as exc:
         raise CliError(str(exc)) from None
-    console.result(f"wrote {path}: {report['read']} chorales; skipped (not four voices): "
-                   f"{', '.join(report['skipped']) or 'none'}; dropped as exact duplicates: "
-                   f"{len(report['duplicates'])}")
+    console.result(
+        f"wrote {path}: {report['read']} chorales; skipped (not four voices): "
+        f"{', '.join(report['skipped']) or 'none'}; dropped as exact duplicates: "
+        f"{len(report['duplicates'])}"
+    )
     return EXIT_OK
 
 
 COMMAND = Command(
     name="datasets",
     help="list the data that ships or is generated, and the file formats read",
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit datasets",
-                    "rnnkit datasets build jsb --out jsb.npz    # rebuild the chorales (music21)",
-                    "rnnkit train forecast --data seasonal",
-                    "rnnkit train classify --data my_archive/Epilepsy_TRAIN.ts",
-                    "rnnkit train forecast --data sales.csv --value-column units --date-column day"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit datasets",
+        "rnnkit datasets build jsb --out jsb.npz    # rebuild the chorales (music21)",
+        "rnnkit train forecast --data seasonal",
+        "rnnkit train classify --data my_archive/Epilepsy_TRAIN.ts",
+        "rnnkit train forecast --data sales.csv --value-column units --date-column day",
+    ),
 )

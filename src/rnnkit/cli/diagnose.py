@@ -24,24 +24,44 @@ CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 
 def add_arguments(parser) -> None:
     src = parser.add_argument_group("what to diagnose (default: the probe)")
-    src.add_argument("--task", metavar="TASK", help="train this task's model with diagnostics "
-                                                    "(charlm, forecast, classify, tag, seq2seq, generate)")
+    src.add_argument(
+        "--task",
+        metavar="TASK",
+        help="train this task's model with diagnostics (charlm, forecast, classify, tag, seq2seq, generate)",
+    )
     src.add_argument("--run", metavar="RUN", help="train the configuration of a run folder again, with diagnostics")
     src.add_argument("--preset", metavar="NAME", help="with --task: a shipped preset (e.g. tiny)")
     src.add_argument("--data", metavar="NAME|PATH", help="with --task: the data, as for 'rnnkit train'")
-    src.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="with --task/--run: override a configuration key (repeatable)")
-    src.add_argument("--cells", metavar="RUN|MODEL",
-                     help="a trained character model: write an HTML page of its most interpretable cells")
+    src.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --task/--run: override a configuration key (repeatable)",
+    )
+    src.add_argument(
+        "--cells",
+        metavar="RUN|MODEL",
+        help="a trained character model: write an HTML page of its most interpretable cells",
+    )
     src.add_argument("--text", metavar="TEXT", help="with --cells: the text to read")
     src.add_argument("--text-file", metavar="FILE", help="with --cells: read the text from a file")
-    src.add_argument("--unknown", default="error", choices=("error", "skip", "replace"),
-                     help="with --cells: characters the model never saw: stop with an error, skip "
-                          "them, or replace them with --replace-char [default: error]")
-    src.add_argument("--replace-char", default=" ", metavar="C",
-                     help="with --unknown replace: the character put instead [default: a space]")
-    src.add_argument("--encoding", default="utf-8", metavar="NAME",
-                     help="with --text-file: its text encoding [default: utf-8]")
+    src.add_argument(
+        "--unknown",
+        default="error",
+        choices=("error", "skip", "replace"),
+        help="with --cells: characters the model never saw: stop with an error, skip "
+        "them, or replace them with --replace-char [default: error]",
+    )
+    src.add_argument(
+        "--replace-char",
+        default=" ",
+        metavar="C",
+        help="with --unknown replace: the character put instead [default: a space]",
+    )
+    src.add_argument(
+        "--encoding", default="utf-8", metavar="NAME", help="with --text-file: its text encoding [default: utf-8]"
+    )
     src.add_argument("--top", type=int, default=8, metavar="N", help="with --cells: cells to show [default: 8]")
     probe = parser.add_argument_group("the probe: a many-to-one model on the adding problem")
     probe.add_argument("--cell", default="rnn_tanh", choices=CELLS, help="[default: rnn_tanh]")
@@ -51,19 +71,30 @@ def add_arguments(parser) -> None:
     probe.add_argument("--steps", type=int, default=200, metavar="N", help="training steps [default: 200]")
     probe.add_argument("--optimizer", default="sgd", metavar="NAME", help="[default: sgd]")
     probe.add_argument("--lr", type=float, default=0.01, help="[default: 0.01]")
-    probe.add_argument("--clip-norm", type=float, default=None, metavar="X",
-                       help="clip the global gradient norm at X [default: off]")
-    probe.add_argument("--init", default="recommended", metavar="NAME",
-                       help="recommended, pytorch, small_normal, xavier, orthogonal, identity_relu "
-                            "[default: recommended]")
-    probe.add_argument("--scale", type=float, default=None, metavar="S",
-                       help="multiply W_hh by S after initializing (S > 1 provokes explosion)")
+    probe.add_argument(
+        "--clip-norm", type=float, default=None, metavar="X", help="clip the global gradient norm at X [default: off]"
+    )
+    probe.add_argument(
+        "--init",
+        default="recommended",
+        metavar="NAME",
+        help="recommended, pytorch, small_normal, xavier, orthogonal, identity_relu [default: recommended]",
+    )
+    probe.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="S",
+        help="multiply W_hh by S after initializing (S > 1 provokes explosion)",
+    )
     probe.add_argument("--seed", type=int, default=0, help="[default: 0]")
     out = parser.add_argument_group("output")
-    out.add_argument("--every", type=int, default=5, metavar="N",
-                     help="record every N training steps (and the first) [default: 5]")
-    out.add_argument("--out", default=None, metavar="DIR",
-                     help="the report folder [default: diagnostics/<what>-<date>-<time>]")
+    out.add_argument(
+        "--every", type=int, default=5, metavar="N", help="record every N training steps (and the first) [default: 5]"
+    )
+    out.add_argument(
+        "--out", default=None, metavar="DIR", help="the report folder [default: diagnostics/<what>-<date>-<time>]"
+    )
     out.add_argument("--no-plots", action="store_true", help="write summary.txt/json only")
 
 
@@ -91,10 +122,21 @@ def run(args) -> int:
         from ..experiments.probe import diagnose_adding
 
         folder, summary = diagnose_adding(
-            _out(args, f"probe-{args.cell}-T{args.length}"), cell=args.cell, T=args.length,
-            hidden_size=args.hidden_size, batch_size=args.batch_size, steps=args.steps, every=args.every,
-            optimizer=args.optimizer, lr=args.lr, clip_norm=args.clip_norm, init=args.init, scale=args.scale,
-            seed=args.seed, plots=not args.no_plots)
+            _out(args, f"probe-{args.cell}-T{args.length}"),
+            cell=args.cell,
+            T=args.length,
+            hidden_size=args.hidden_size,
+            batch_size=args.batch_size,
+            steps=args.steps,
+            every=args.every,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            clip_norm=args.clip_norm,
+            init=args.init,
+            scale=args.scale,
+            seed=args.seed,
+            plots=not args.no_plots,
+        )
     console.result((folder / "summary.txt").read_text(encoding="utf-8").rstrip())
     console.note(f"wrote {folder}/ ({', '.join(summary.get('files', []))})")
     return 0
@@ -145,9 +187,12 @@ def _task(args, console):
     if watch.monitor is None:
         raise CliError(f"{task_name}: its model built no recurrent network to watch")
     folder = watch.monitor.write_report(
-        _out(args, task_name), title=f"rnnkit diagnose: {task_name} ({type(model).__name__})",
-        plots=not args.no_plots, extra=extra,
-        notes=["trained again from scratch with the run's configuration"] if args.run else [])
+        _out(args, task_name),
+        title=f"rnnkit diagnose: {task_name} ({type(model).__name__})",
+        plots=not args.no_plots,
+        extra=extra,
+        notes=["trained again from scratch with the run's configuration"] if args.run else [],
+    )
     import json
 
     return folder, json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -192,8 +237,10 @@ def known_characters(model, text: str, unknown: str, replace_char: str) -> str:
         return text
     shown = ", ".join(repr(c) for c in unseen[:12]) + (" ..." if len(unseen) > 12 else "")
     if unknown == "error":
-        raise CliError(f"--text: {len(unseen)} character(s) the model never saw: {shown}; hint: "
-                       "--unknown skip drops them, --unknown replace puts --replace-char instead")
+        raise CliError(
+            f"--text: {len(unseen)} character(s) the model never saw: {shown}; hint: "
+            "--unknown skip drops them, --unknown replace puts --replace-char instead"
+        )
     if unknown == "replace":
         if len(replace_char) != 1 or replace_char not in vocab:
             raise UsageError(f"--replace-char: expected one character the model knows, got {replace_char!r}")
@@ -208,12 +255,14 @@ COMMAND = Command(
     name="diagnose",
     help="see vanishing/exploding gradients: a report folder with heatmaps and a diagnosis",
     description=__doc__.split("\n\n", 1)[1].strip() if __doc__ else "",
-    add_arguments=add_arguments, run=run,
+    add_arguments=add_arguments,
+    run=run,
     epilog=examples(
         "rnnkit diagnose --cell rnn_tanh -T 100                 # does the gradient reach 100 steps back?",
         "rnnkit diagnose --cell rnn_tanh --init orthogonal --scale 1.5 --lr 0.1   # provoke explosion",
         "rnnkit diagnose --cell lstm -T 200 --optimizer adam --lr 0.005 --clip-norm 1",
         "rnnkit diagnose --task classify --preset tiny",
         "rnnkit diagnose --run runs/classify-<stamp>",
-        "rnnkit diagnose --cells runs/charlm-<stamp> --text-file some.py"),
+        "rnnkit diagnose --cells runs/charlm-<stamp> --text-file some.py",
+    ),
 )

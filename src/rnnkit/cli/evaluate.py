@@ -17,8 +17,9 @@ from .sources import FORMATS
 EVAL_TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")
 
 
-def evaluate_run(model, task, config, data: str | None = None, fmt: str | None = None,
-                 console: Console | None = None) -> dict:
+def evaluate_run(
+    model, task, config, data: str | None = None, fmt: str | None = None, console: Console | None = None
+) -> dict:
     """The results dict of ``task.evaluate`` on the run's split or on ``data``."""
     from .tasks.base import TaskData
 
@@ -33,24 +34,24 @@ def evaluate_run(model, task, config, data: str | None = None, fmt: str | None =
     if data is None:
         return task.evaluate(model, own, config)
     new_config = dataclasses.replace(config, data=data, format=fmt, val_data=None)
-    if task.name == "music":     # pieces split by name: its own reader
+    if task.name == "music":  # pieces split by name: its own reader
         loaded = task.load(new_config)
         part = loaded.test if loaded.test is not None else loaded.train
     else:
         from . import sources
+
         loaded = sources.load(task.name, new_config)
         part = loaded.test if loaded.test is not None else loaded.train
-    target = TaskData(own.train if own is not None else None, None, part, loaded.source,
-                      test_name=f"{loaded.source}:")
+    target = TaskData(own.train if own is not None else None, None, part, loaded.source, test_name=f"{loaded.source}:")
     return task.evaluate(model, target, new_config)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run folder")
-    parser.add_argument("--data", metavar="NAME|FILE",
-                        help="data to score on (default: the run's evaluation split)")
-    parser.add_argument("--format", default=None, choices=list(FORMATS),
-                        help="the file format (default: from the extension)")
+    parser.add_argument("--data", metavar="NAME|FILE", help="data to score on (default: the run's evaluation split)")
+    parser.add_argument(
+        "--format", default=None, choices=list(FORMATS), help="the file format (default: from the extension)"
+    )
 
 
 def run(args) -> int:
@@ -58,8 +59,10 @@ def run(args) -> int:
 
     model, run_folder, name = open_model(args.run, EVAL_TASKS, "rnnkit evaluate")
     if run_folder is None:
-        raise CliError(f"{args.run}: evaluate needs the run folder (its configuration says "
-                       "how the data was prepared), not only the model file")
+        raise CliError(
+            f"{args.run}: evaluate needs the run folder (its configuration says "
+            "how the data was prepared), not only the model file"
+        )
     task = TASKS[name]
     config = resolve(task.config_class, name, base=run_folder.read_config())
     console = Console(args.quiet)
@@ -72,8 +75,11 @@ COMMAND = Command(
     name="evaluate",
     help="score a trained model on data, beside a baseline",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit evaluate runs/tag-<stamp>",
-                    "rnnkit evaluate runs/tag-<stamp> --data en_ewt-ud-test.conllu",
-                    "rnnkit evaluate runs/forecast-<stamp> --data other_series.csv"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit evaluate runs/tag-<stamp>",
+        "rnnkit evaluate runs/tag-<stamp> --data en_ewt-ud-test.conllu",
+        "rnnkit evaluate runs/forecast-<stamp> --data other_series.csv",
+    ),
 )

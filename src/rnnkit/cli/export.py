@@ -47,7 +47,10 @@ COMMAND = Command(
     name="export",
     help="write a trained model as ONNX (onnxruntime) or safetensors (PyTorch's names)",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit export runs/classify-<stamp> --format onnx --out classifier.onnx",
-                    "rnnkit export runs/charlm-<stamp> --format safetensors --out charlm.safetensors"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit export runs/classify-<stamp> --format onnx --out classifier.onnx",
+        "rnnkit export runs/charlm-<stamp> --format safetensors --out charlm.safetensors",
+    ),
 )

@@ -21,8 +21,8 @@ import io
 
 import numpy as np
 
-from .runs import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from .runs import write_text_atomic
 
 
 def parse_levels(text: str | None) -> tuple:
@@ -43,17 +43,22 @@ def _check_histories(model, s) -> None:
     from ..models.forecast_scaling import history_steps
 
     need = history_steps(model.parts_, model.period_, model.window)
-    for key, x in zip(s.ids, s.values):
+    for key, x in zip(s.ids, s.values, strict=False):
         if len(x) < need:
             who = f"series {key!r}" if len(s.ids) > 1 else "the history"
-            raise CliError(f"{who} has {len(x)} steps; the model reads a window of {need}; hint: "
-                           "pass a longer series with --data")
+            raise CliError(
+                f"{who} has {len(x)} steps; the model reads a window of {need}; hint: pass a longer series with --data"
+            )
 
 
 def _inputs(s, cov) -> dict:
     """predict's keyword arguments besides the histories: dates and covariates."""
-    return {"dates": s.dates, "past_covariates": cov.past, "future_covariates": cov.future,
-            "static_covariates": cov.static}
+    return {
+        "dates": s.dates,
+        "past_covariates": cov.past,
+        "future_covariates": cov.future,
+        "static_covariates": cov.static,
+    }
 
 
 def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
@@ -74,20 +79,25 @@ def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=No
 
     _check_histories(model, s)
     try:
-        out, used = own_error_intervals(model, list(s.values), horizon, levels, adapt=adapt, ids=s.ids,
-                                        **_inputs(s, cov))
+        out, used = own_error_intervals(
+            model, list(s.values), horizon, levels, adapt=adapt, ids=s.ids, **_inputs(s, cov)
+        )
     except ValueError as exc:
         raise CliError(f"--intervals: {str(exc).removeprefix('intervals: ')}") from None
-    span = max(used) + horizon - 1                        # steps whose errors calibrate
+    span = max(used) + horizon - 1  # steps whose errors calibrate
     held = min(int(round(config.test_fraction * len(x))) for x in s.values)
     how = "split conformal" if adapt is None else f"adaptive conformal (gamma {adapt:g})"
-    console.note(f"intervals: {how} from the model's own {horizon}-step errors at the "
-                 f"last {min(used)}{'-' + str(max(used)) if max(used) > min(used) else ''} origins "
-                 "of each series (no refit)")
+    console.note(
+        f"intervals: {how} from the model's own {horizon}-step errors at the "
+        f"last {min(used)}{'-' + str(max(used)) if max(used) > min(used) else ''} origins "
+        "of each series (no refit)"
+    )
     if span > held:
-        console.note(f"intervals: they span the last {span} steps of a series, more than the "
-                     f"{held} held out of training (--test-fraction {config.test_fraction:g}); "
-                     "errors on trained steps are smaller, so the bands may be too narrow")
+        console.note(
+            f"intervals: they span the last {span} steps of a series, more than the "
+            f"{held} held out of training (--test-fraction {config.test_fraction:g}); "
+            "errors on trained steps are smaller, so the bands may be too narrow"
+        )
     return out
 
 
@@ -106,7 +116,7 @@ def forecast_csv(s, out: dict, horizon: int) -> str:
         date_name = "date" if "," in s.date_column else s.date_column
     head = ([s.id_column or "id"] if several else []) + [date_name]
     writer.writerow(head + [f"{n}{suf}" for n in names for suf in suffixes])
-    for i, (key, x) in enumerate(zip(s.ids, s.values)):
+    for i, (key, x) in enumerate(zip(s.ids, s.values, strict=False)):
         if s.dates is not None and s.freq is not None:
             when = format_dates(future_dates(s.dates[i], s.freq, horizon))
         else:
@@ -121,22 +131,30 @@ def forecast_csv(s, out: dict, horizon: int) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a forecast run folder")
-    parser.add_argument("--data", default=None, metavar="NAME|FILE",
-                        help="the history to continue (default: the run's series)")
-    parser.add_argument("--horizon", type=int, default=None, metavar="N",
-                        help="steps to forecast (default: the run's plot_steps)")
-    parser.add_argument("--intervals", default=None, metavar="80,95",
-                        help="central prediction intervals to add, in percent")
-    parser.add_argument("--adapt", type=float, default=None, metavar="GAMMA",
-                        help="a point model's bands by adaptive conformal inference with step GAMMA "
-                             "(e.g. 0.1): their level follows the misses at the calibration origins")
+    parser.add_argument(
+        "--data", default=None, metavar="NAME|FILE", help="the history to continue (default: the run's series)"
+    )
+    parser.add_argument(
+        "--horizon", type=int, default=None, metavar="N", help="steps to forecast (default: the run's plot_steps)"
+    )
+    parser.add_argument(
+        "--intervals", default=None, metavar="80,95", help="central prediction intervals to add, in percent"
+    )
+    parser.add_argument(
+        "--adapt",
+        type=float,
+        default=None,
+        metavar="GAMMA",
+        help="a point model's bands by adaptive conformal inference with step GAMMA "
+        "(e.g. 0.1): their level follows the misses at the calibration origins",
+    )
     parser.add_argument("--out", default=None, metavar="FILE.csv", help="write CSV here")
     parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw the forecast")
 
 
 def run(args) -> int:
-    from .config import resolve
     from . import sources
+    from .config import resolve
     from .tasks import TASKS, open_model
     from .tasks.forecast_data import as_series_set, covariates
 
@@ -161,8 +179,10 @@ def run(args) -> int:
         if not 0 < args.adapt < 1:
             raise UsageError(f"--adapt: expected a step size gamma in (0, 1) such as 0.1, got {args.adapt:g}")
         if not levels or model.loss != "mse":
-            raise UsageError("--adapt: expected --intervals and a point model (loss mse), whose bands are "
-                             f"conformal; this run's model has loss {model.loss}")
+            raise UsageError(
+                "--adapt: expected --intervals and a point model (loss mse), whose bands are "
+                f"conformal; this run's model has loss {model.loss}"
+            )
     if levels and model.loss == "mse":
         out = conformal_set(model, s, cov, horizon, levels, config, console, args.adapt)
     else:
@@ -190,8 +210,14 @@ def _plot(model, s, out, horizon, levels, path, console) -> None:
     if model.period_ and len(x) >= model.period_:
         preds["seasonal naive"] = seasonal_naive_forecast(x, horizon, model.period_)[:, 0]
     bands = {f"{lv}%": (out[f"lo_{lv}"][0][:, 0], out[f"hi_{lv}"][0][:, 0]) for lv in levels}
-    plots.forecast_plot(x[:, 0], None, preds, path, bands=bands,
-                        title=f"{s.ids[0] + ': ' if len(s.ids) > 1 else ''}{horizon}-step forecast")
+    plots.forecast_plot(
+        x[:, 0],
+        None,
+        preds,
+        path,
+        bands=bands,
+        title=f"{s.ids[0] + ': ' if len(s.ids) > 1 else ''}{horizon}-step forecast",
+    )
     console.note(f"wrote {path}")
 
 
@@ -199,8 +225,11 @@ COMMAND = Command(
     name="forecast",
     help="forecast the steps after each series with a trained forecast run",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit forecast runs/forecast-<stamp> --horizon 48 --plot next48.png",
-                    "rnnkit forecast runs/forecast-<stamp> --intervals 80,95 --out next.csv",
-                    "rnnkit forecast runs/forecast-<stamp> --data latest.csv --out next.csv"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit forecast runs/forecast-<stamp> --horizon 48 --plot next48.png",
+        "rnnkit forecast runs/forecast-<stamp> --intervals 80,95 --out next.csv",
+        "rnnkit forecast runs/forecast-<stamp> --data latest.csv --out next.csv",
+    ),
 )

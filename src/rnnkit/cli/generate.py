@@ -19,8 +19,8 @@ import io
 
 import numpy as np
 
-from ._base import EXIT_OK, Command, Console, UsageError, examples
 from ..utils.atomic import write_text_atomic
+from ._base import EXIT_OK, Command, Console, UsageError, examples
 
 TASKS = ("charlm", "generate", "music")
 
@@ -29,30 +29,39 @@ def generate_text(model, task: str, args, config) -> str:
     temperature = args.temperature if args.temperature is not None else config.temperature
     if task == "charlm":
         length = args.length if args.length is not None else 400
-        text = model.generate(prime=args.prime, length=length, temperature=temperature,
-                              top_k=args.top_k, seed=args.seed)
+        text = model.generate(
+            prime=args.prime, length=length, temperature=temperature, top_k=args.top_k, seed=args.seed
+        )
         return (args.prime or "") + text
     if args.prime is not None:
         raise UsageError("--prime: a generate model starts from a --condition, not a prime")
     conditions = _conditions(model, args.condition)
     if model.vocab_ is not None:
-        seqs = model.generate(conditions, length=args.length, temperature=temperature,
-                              top_k=args.top_k, seed=args.seed)
-        return "\n".join(f"{c}\t{s if isinstance(s, str) else ' '.join(map(str, s))}"
-                         for c, s in zip(conditions, seqs)) + "\n"
+        seqs = model.generate(conditions, length=args.length, temperature=temperature, top_k=args.top_k, seed=args.seed)
+        return (
+            "\n".join(
+                f"{c}\t{s if isinstance(s, str) else ' '.join(map(str, s))}"
+                for c, s in zip(conditions, seqs, strict=False)
+            )
+            + "\n"
+        )
     seqs = model.generate(conditions, length=args.length)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     F = np.asarray(seqs[0]).reshape(len(seqs[0]), -1).shape[1]
     writer.writerow(["condition", "t"] + (["value"] if F == 1 else [f"value_{f}" for f in range(F)]))
-    for c, s in zip(conditions, seqs):
+    for c, s in zip(conditions, seqs, strict=False):
         for t, row in enumerate(np.asarray(s).reshape(len(s), -1)):
             writer.writerow([c, t] + [f"{v:.6g}" for v in row])
     if args.plot:
         from ..utils import plots
+
         if plots.available():
-            plots.series_plot({c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs)},
-                              args.plot, title="generated sequences")
+            plots.series_plot(
+                {c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs, strict=False)},
+                args.plot,
+                title="generated sequences",
+            )
     return buf.getvalue()
 
 
@@ -63,37 +72,71 @@ def _conditions(model, given):
     by_text = {str(c): c for c in classes}
     unknown = [c for c in given if c not in by_text]
     if unknown:
-        raise UsageError(f"--condition: unknown {', '.join(map(repr, unknown))}; the model knows "
-                         f"{', '.join(map(str, classes[:30]))}")
+        raise UsageError(
+            f"--condition: unknown {', '.join(map(repr, unknown))}; the model knows {', '.join(map(str, classes[:30]))}"
+        )
     return [by_text[c] for c in given]
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a charlm or generate run folder (or model file)")
-    parser.add_argument("--prime", default=None, metavar="TEXT",
-                        help="charlm: text to start from (default: a newline)")
-    parser.add_argument("--length", type=int, default=None, metavar="N",
-                        help="characters or steps to generate (charlm default: 400)")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="sampling temperature > 0 (default: the run's, 0.7)")
-    parser.add_argument("--top-k", type=int, default=None, metavar="K",
-                        help="sample among the K most likely tokens only")
+    parser.add_argument("--prime", default=None, metavar="TEXT", help="charlm: text to start from (default: a newline)")
+    parser.add_argument(
+        "--length", type=int, default=None, metavar="N", help="characters or steps to generate (charlm default: 400)"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        metavar="T",
+        help="sampling temperature > 0 (default: the run's, 0.7)",
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=None, metavar="K", help="sample among the K most likely tokens only"
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")
-    parser.add_argument("--condition", action="append", default=[], metavar="LABEL",
-                        help="generate: the class to generate (repeatable; default: all)")
-    parser.add_argument("--plot", default=None, metavar="FILE.png",
-                        help="generate (series): also draw the sequences")
-    parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout "
-                        "(music: the MIDI file to write, e.g. piece.mid)")
-    parser.add_argument("--primer", default=None, metavar="SOURCE",
-                        help="music: a MIDI file, a chorale name (bwv66.6) or none to start from "
-                             "(default: the first test chorale for a run on jsb)")
-    parser.add_argument("--primer-frames", type=int, default=None, metavar="N",
-                        help="music: frames of the primer read before generating (default: the run's)")
-    parser.add_argument("--tempo", type=float, default=None, metavar="BPM",
-                        help="music: quarter notes per minute in the MIDI file (default: the run's)")
-    parser.add_argument("--program", type=int, default=None, metavar="N",
-                        help="music: General MIDI instrument 0..127 (default: the run's, 19 organ)")
+    parser.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="generate: the class to generate (repeatable; default: all)",
+    )
+    parser.add_argument("--plot", default=None, metavar="FILE.png", help="generate (series): also draw the sequences")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write to FILE, not stdout (music: the MIDI file to write, e.g. piece.mid)",
+    )
+    parser.add_argument(
+        "--primer",
+        default=None,
+        metavar="SOURCE",
+        help="music: a MIDI file, a chorale name (bwv66.6) or none to start from "
+        "(default: the first test chorale for a run on jsb)",
+    )
+    parser.add_argument(
+        "--primer-frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="music: frames of the primer read before generating (default: the run's)",
+    )
+    parser.add_argument(
+        "--tempo",
+        type=float,
+        default=None,
+        metavar="BPM",
+        help="music: quarter notes per minute in the MIDI file (default: the run's)",
+    )
+    parser.add_argument(
+        "--program",
+        type=int,
+        default=None,
+        metavar="N",
+        help="music: General MIDI instrument 0..127 (default: the run's, 19 organ)",
+    )
 
 
 def run(args) -> int:
@@ -130,10 +173,13 @@ COMMAND = Command(
     name="generate",
     help="sample text from a charlm run, sequences from a generate run, or music (MIDI)",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit generate runs/charlm-<stamp> --prime 'def ' --length 300",
-                    "rnnkit generate runs/charlm-<stamp> --temperature 0.5 --top-k 10 --seed 1",
-                    "rnnkit generate runs/generate-<stamp> --condition square --plot square.png",
-                    "rnnkit generate runs/music-<stamp> --out piece.mid --length 64 --seed 1",
-                    "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit generate runs/charlm-<stamp> --prime 'def ' --length 300",
+        "rnnkit generate runs/charlm-<stamp> --temperature 0.5 --top-k 10 --seed 1",
+        "rnnkit generate runs/generate-<stamp> --condition square --plot square.png",
+        "rnnkit generate runs/music-<stamp> --out piece.mid --length 64 --seed 1",
+        "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid",
+    ),
 )

@@ -18,22 +18,38 @@ import numpy as np
 
 from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, Console, examples
 
-CELL_NAMES = {"rnn": ("RNN", "tanh"), "rnn_tanh": ("RNN", "tanh"), "rnn_relu": ("RNN", "relu"),
-              "lstm": ("LSTM", None), "gru": ("GRU", None)}
+CELL_NAMES = {
+    "rnn": ("RNN", "tanh"),
+    "rnn_tanh": ("RNN", "tanh"),
+    "rnn_relu": ("RNN", "relu"),
+    "lstm": ("LSTM", None),
+    "gru": ("GRU", None),
+}
 
 
 @dataclass
 class GradResult:
-    name: str          # parameter name, "input" or "h0"/"c0"
+    name: str  # parameter name, "input" or "h0"/"c0"
     shape: tuple
-    rel_error: float   # ||analytic - numeric|| / (||analytic|| + ||numeric||)
+    rel_error: float  # ||analytic - numeric|| / (||analytic|| + ||numeric||)
     max_abs_error: float
 
 
-def check_layer(cell: str = "lstm", *, input_size: int = 3, hidden_size: int = 4,
-                num_layers: int = 1, bidirectional: bool = False, steps: int = 5,
-                batch: int = 2, lengths=None, bias: bool = True, batch_first: bool = False,
-                eps: float = 1e-6, seed: int = 0) -> list[GradResult]:
+def check_layer(
+    cell: str = "lstm",
+    *,
+    input_size: int = 3,
+    hidden_size: int = 4,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    steps: int = 5,
+    batch: int = 2,
+    lengths=None,
+    bias: bool = True,
+    batch_first: bool = False,
+    eps: float = 1e-6,
+    seed: int = 0,
+) -> list[GradResult]:
     """Compare the layer's backward with central differences; one result per tensor.
 
     ``lengths`` (one per batch row, each in 1..steps) exercises variable-length batches;
@@ -47,14 +63,24 @@ def check_layer(cell: str = "lstm", *, input_size: int = 3, hidden_size: int = 4
         lengths = np.asarray(lengths, dtype=np.int64)
         batch = len(lengths)
         if lengths.min() < 1 or lengths.max() > steps:
-            raise ValueError(f"lengths: expected values in 1..{steps} (the --steps), got "
-                             f"{lengths.tolist()}; hint: raise --steps or shorten --lengths")
+            raise ValueError(
+                f"lengths: expected values in 1..{steps} (the --steps), got "
+                f"{lengths.tolist()}; hint: raise --steps or shorten --lengths"
+            )
     rng = np.random.default_rng(seed)
     kind, nonlinearity = CELL_NAMES[cell]
     extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    layer = getattr(nn, kind)(input_size, hidden_size, num_layers, bias=bias,
-                              batch_first=batch_first, bidirectional=bidirectional,
-                              dtype="float64", rng=rng, **extra)
+    layer = getattr(nn, kind)(
+        input_size,
+        hidden_size,
+        num_layers,
+        bias=bias,
+        batch_first=batch_first,
+        bidirectional=bidirectional,
+        dtype="float64",
+        rng=rng,
+        **extra,
+    )
     D = 2 if bidirectional else 1
     shape_x = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = rng.standard_normal(shape_x)
@@ -81,8 +107,9 @@ def check_layer(cell: str = "lstm", *, input_size: int = 3, hidden_size: int = 4
     results = []
     for name, grad, target in analytic:
         numeric = _central_differences(loss, target, eps)
-        results.append(GradResult(name, tuple(target.shape), _rel_error(grad, numeric),
-                                  float(np.max(np.abs(grad - numeric)))))
+        results.append(
+            GradResult(name, tuple(target.shape), _rel_error(grad, numeric), float(np.max(np.abs(grad - numeric))))
+        )
     return results
 
 
@@ -113,27 +140,30 @@ def _lengths(text: str):
         values = []
     if not values:
         from ._base import UsageError
+
         raise UsageError(f"--lengths: expected comma-separated integers such as 5,3,2; got {text!r}")
     return values
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cell", default="lstm", choices=list(CELL_NAMES),
-                   help="recurrent cell (default: lstm)")
+    p.add_argument("--cell", default="lstm", choices=list(CELL_NAMES), help="recurrent cell (default: lstm)")
     p.add_argument("--layers", type=int, default=1, metavar="L", help="stacked layers (default: 1)")
     p.add_argument("--bidirectional", action="store_true", help="a bidirectional layer")
     p.add_argument("--hidden", type=int, default=4, metavar="H", help="hidden units (default: 4)")
     p.add_argument("--input", type=int, default=3, metavar="I", help="input features (default: 3)")
-    p.add_argument("--steps", type=int, default=None, metavar="T",
-                   help="time steps (default: 5, or max of --lengths)")
+    p.add_argument("--steps", type=int, default=None, metavar="T", help="time steps (default: 5, or max of --lengths)")
     p.add_argument("--batch", type=int, default=2, metavar="B", help="batch rows (default: 2)")
-    p.add_argument("--lengths", type=str, default=None, metavar="N,N,...",
-                   help="variable lengths, one per batch row (sets the batch size)")
+    p.add_argument(
+        "--lengths",
+        type=str,
+        default=None,
+        metavar="N,N,...",
+        help="variable lengths, one per batch row (sets the batch size)",
+    )
     p.add_argument("--no-bias", action="store_true", help="a layer without biases")
     p.add_argument("--batch-first", action="store_true", help="inputs laid out (B, T, I)")
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default: 1e-6)")
-    p.add_argument("--tol", type=float, default=1e-6,
-                   help="largest relative error accepted (default: 1e-6)")
+    p.add_argument("--tol", type=float, default=1e-6, help="largest relative error accepted (default: 1e-6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
@@ -148,15 +178,28 @@ def run(args) -> int:
     if not args.eps > 0:
         raise CliError(f"--eps: expected a number > 0, got {args.eps}")
     console = Console(args.quiet)
-    results = check_layer(args.cell, input_size=args.input, hidden_size=args.hidden,
-                          num_layers=args.layers, bidirectional=args.bidirectional, steps=steps,
-                          batch=args.batch, lengths=lengths, bias=not args.no_bias,
-                          batch_first=args.batch_first, eps=args.eps, seed=args.seed)
-    config = (f"{args.cell}, layers={args.layers}, hidden={args.hidden}, input={args.input}, "
-              f"steps={steps}, batch={len(lengths) if lengths else args.batch}"
-              + (f", lengths={lengths}" if lengths else "")
-              + (", bidirectional" if args.bidirectional else "")
-              + (", no bias" if args.no_bias else "") + ", float64")
+    results = check_layer(
+        args.cell,
+        input_size=args.input,
+        hidden_size=args.hidden,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        steps=steps,
+        batch=args.batch,
+        lengths=lengths,
+        bias=not args.no_bias,
+        batch_first=args.batch_first,
+        eps=args.eps,
+        seed=args.seed,
+    )
+    config = (
+        f"{args.cell}, layers={args.layers}, hidden={args.hidden}, input={args.input}, "
+        f"steps={steps}, batch={len(lengths) if lengths else args.batch}"
+        + (f", lengths={lengths}" if lengths else "")
+        + (", bidirectional" if args.bidirectional else "")
+        + (", no bias" if args.no_bias else "")
+        + ", float64"
+    )
     console.result(f"gradient check: {config}")
     console.result(f"{'tensor':<24} {'shape':<14} {'rel. error':>11} {'max abs err':>12}")
     worst = max(results, key=lambda r: r.rel_error)
@@ -164,20 +207,24 @@ def run(args) -> int:
         flag = "  FAIL" if r.rel_error > args.tol else ""
         console.result(f"{r.name:<24} {str(r.shape):<14} {r.rel_error:11.2e} {r.max_abs_error:12.2e}{flag}")
     verdict = "PASS" if worst.rel_error <= args.tol else "FAIL"
-    console.result(f"{verdict}: worst relative error {worst.rel_error:.2e} ({worst.name}); "
-                   f"tolerance {args.tol:.0e}")
+    console.result(f"{verdict}: worst relative error {worst.rel_error:.2e} ({worst.name}); tolerance {args.tol:.0e}")
     return EXIT_OK if verdict == "PASS" else EXIT_FAILURE
 
 
 COMMAND = Command(
     name="gradcheck",
     help="check hand-written gradients against central differences",
-    description=("Build a float64 RNN/LSTM/GRU layer of any configuration and compare the "
-                 "gradient of every parameter, of the input and of the initial state with "
-                 "central differences. Prints the relative error per tensor; exits with 1 "
-                 "when the worst is above --tol."),
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit gradcheck --cell lstm",
-                    "rnnkit gradcheck --cell gru --layers 2 --bidirectional --lengths 5,3,1",
-                    "rnnkit gradcheck --cell rnn_relu --no-bias --batch-first --steps 8"),
+    description=(
+        "Build a float64 RNN/LSTM/GRU layer of any configuration and compare the "
+        "gradient of every parameter, of the input and of the initial state with "
+        "central differences. Prints the relative error per tensor; exits with 1 "
+        "when the worst is above --tol."
+    ),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit gradcheck --cell lstm",
+        "rnnkit gradcheck --cell gru --layers 2 --bidirectional --lengths 5,3,1",
+        "rnnkit gradcheck --cell rnn_relu --no-bias --batch-first --steps 8",
+    ),
 )

@@ -41,8 +41,11 @@ def _fitted_summary(model) -> str:
         values = [str(c) for c in list(classes)]
         more = f" ... ({len(values)} in all)" if len(values) > 12 else ""
         parts.append(f"classes {values[:12]}{more}")
-    for attr, label in (("vocab_", "vocabulary"), ("src_vocab_", "source vocabulary"),
-                        ("tgt_vocab_", "target vocabulary")):
+    for attr, label in (
+        ("vocab_", "vocabulary"),
+        ("src_vocab_", "source vocabulary"),
+        ("tgt_vocab_", "target vocabulary"),
+    ):
         vocab = getattr(model, attr, None)
         if vocab is not None:
             parts.append(f"{label} {len(vocab)} tokens")
@@ -59,8 +62,7 @@ def _history(run) -> list[str]:
     lines = [f"run: {run.path}  (created {info.get('created')}, status {info.get('status')})"]
     if epochs:
         last = epochs[-1]
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items()
-                          if isinstance(v, float) and k not in ("time", "lr"))
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float) and k not in ("time", "lr"))
         lines.append(f"training: {len(epochs)} epoch(s); last: {shown}")
         losses = [(e.get("epoch"), e.get("val_loss", e.get("loss"))) for e in epochs]
         losses = [(ep, v) for ep, v in losses if v is not None]
@@ -78,8 +80,10 @@ def _history(run) -> list[str]:
         lines += ["result: " + head, *("  " + row for row in rows)]
     stop = info.get("stop")
     if isinstance(stop, dict):
-        lines.append(f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}, batch {stop.get('batch')}): "
-                     f"{stop.get('reason')}; the saved weights are those after step {stop.get('good_step')}")
+        lines.append(
+            f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}, batch {stop.get('batch')}): "
+            f"{stop.get('reason')}; the saved weights are those after step {stop.get('good_step')}"
+        )
     return lines
 
 
@@ -98,6 +102,7 @@ def run(args) -> int:
 COMMAND = Command(
     name="info",
     help="show a model's architecture, parameter count and training history",
-    add_arguments=add_arguments, run=run,
+    add_arguments=add_arguments,
+    run=run,
     epilog=examples("rnnkit info runs/charlm-<stamp>", "rnnkit info runs/tag-<stamp>/model.npz"),
 )

@@ -25,8 +25,10 @@ def primer_frames(model, source, config, n_frames: int, console):
     path = Path(source)
     if path.suffix.lower() in (".mid", ".midi") or path.exists():
         if not path.is_file():
-            raise CliError(f"--primer {source}: file not found; hint: a MIDI file, a chorale name "
-                           "(rnnkit.data.music.jsb_chorales().names) or none")
+            raise CliError(
+                f"--primer {source}: file not found; hint: a MIDI file, a chorale name "
+                "(rnnkit.data.music.jsb_chorales().names) or none"
+            )
         from ..data.midi import read_midi
 
         try:
@@ -38,17 +40,24 @@ def primer_frames(model, source, config, n_frames: int, console):
         data = music.jsb_chorales()
         if source not in data.names:
             from .config import did_you_mean
-            raise CliError(f"--primer {source}: not a file nor a chorale of the jsb set"
-                           f"{did_you_mean(str(source), data.names)}; hint: a MIDI file, a name "
-                           "such as bwv66.6, or none")
+
+            raise CliError(
+                f"--primer {source}: not a file nor a chorale of the jsb set"
+                f"{did_you_mean(str(source), data.names)}; hint: a MIDI file, a name "
+                "such as bwv66.6, or none"
+            )
         notes, name = data.notes[data.names.index(source)], source
     kept, dropped = music.clip_notes(notes, model.low_, model.high_)
     if dropped:
-        console.note(f"note: {dropped} of the {len(notes)} notes of {name} lie outside the model's range "
-                     f"MIDI {model.low_}..{model.high_} and were dropped")
+        console.note(
+            f"note: {dropped} of the {len(notes)} notes of {name} lie outside the model's range "
+            f"MIDI {model.low_}..{model.high_} and were dropped"
+        )
     if not len(kept):
-        raise CliError(f"--primer {source}: no note lies in the model's range MIDI "
-                       f"{model.low_}..{model.high_}; hint: transpose the file, or --primer none")
+        raise CliError(
+            f"--primer {source}: no note lies in the model's range MIDI "
+            f"{model.low_}..{model.high_}; hint: transpose the file, or --primer none"
+        )
     real = to_frames(kept, model.mode, model.frames_per_quarter, getattr(config, "part", None))
     return (real[:n_frames] if n_frames else None), real, name
 
@@ -60,8 +69,10 @@ def generate_music(model, args, config, console) -> None:
     if not args.out:
         raise UsageError("--out: a music run writes a MIDI file; pass --out piece.mid")
     if args.prime is not None or args.condition or args.top_k is not None or args.plot:
-        raise UsageError("--prime, --condition, --top-k and --plot are not for a music run; "
-                         "hint: --primer FILE.mid, --length, --temperature, --seed")
+        raise UsageError(
+            "--prime, --condition, --top-k and --plot are not for a music run; "
+            "hint: --primer FILE.mid, --length, --temperature, --seed"
+        )
     if args.primer_frames is not None and args.primer_frames < 0:
         raise UsageError(f"--primer-frames: expected an integer >= 0, got {args.primer_frames}")
     if args.tempo is not None and not 1 <= args.tempo <= 1000:
@@ -78,16 +89,27 @@ def generate_music(model, args, config, console) -> None:
     if not len(notes):
         raise CliError("the generated piece is silent; hint: a higher --temperature, or train longer")
     out = Path(args.out)
-    write_midi(out, notes, tempo=args.tempo or config.tempo,
-               program=config.program if args.program is None else args.program)
-    console.note(f"wrote {out} ({len(piece)} frames: {0 if primer is None else len(primer)} of the primer "
-                 f"{name}, {len(gen)} generated; {len(notes)} notes)")
-    png = piano_roll_plot(piece, real, out.with_suffix(".png"), mode=model.mode,
-                          primer_frames=0 if primer is None else len(primer), low=model.low_,
-                          high=model.high_, real_name=name if real is not None else "none")
+    write_midi(
+        out, notes, tempo=args.tempo or config.tempo, program=config.program if args.program is None else args.program
+    )
+    console.note(
+        f"wrote {out} ({len(piece)} frames: {0 if primer is None else len(primer)} of the primer "
+        f"{name}, {len(gen)} generated; {len(notes)} notes)"
+    )
+    png = piano_roll_plot(
+        piece,
+        real,
+        out.with_suffix(".png"),
+        mode=model.mode,
+        primer_frames=0 if primer is None else len(primer),
+        low=model.low_,
+        high=model.high_,
+        real_name=name if real is not None else "none",
+    )
     if png is not None:
         console.note(f"wrote {png}")
     else:
         from ..utils import plots
+
         console.note(plots.missing_note())
     console.result(str(out))

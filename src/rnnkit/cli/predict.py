@@ -27,15 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from ..utils.atomic import write_text_atomic
+from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from .sources import FORMATS, detect_format
 
 TASKS = ("classify", "tag", "seq2seq")
 
 
-def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *,
-                text_classifier: bool = False):
+def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *, text_classifier: bool = False):
     """The items to predict: sequences or word lists (classify), word lists (tag) or
     sources (seq2seq). ``text_classifier``: the classifier was trained on words (TSV)."""
     words = task == "tag" or (task == "classify" and text_classifier)
@@ -47,9 +46,11 @@ def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *,
         raise UsageError("expected --data FILE or --text TEXT; see 'rnnkit predict --help'")
     path = Path(data)
     if path.is_dir():
-        raise CliError(f"--data {data}: is a folder; expected one file (.ts, .csv, .npz, .conllu, .tsv "
-                       f"or text); hint: predict each file in turn, e.g. for f in {data}/*; do rnnkit "
-                       "predict RUN --data \"$f\"; done")
+        raise CliError(
+            f"--data {data}: is a folder; expected one file (.ts, .csv, .npz, .conllu, .tsv "
+            f"or text); hint: predict each file in turn, e.g. for f in {data}/*; do rnnkit "
+            'predict RUN --data "$f"; done'
+        )
     if not path.is_file():
         raise CliError(f"--data {data}: file not found; hint: check the path")
     encoding = getattr(config, "encoding", "utf-8")
@@ -76,6 +77,7 @@ def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *,
 def _read_sources_tsv(path, encoding="utf-8"):
     """Lines ``source`` or ``source<TAB>target``: prediction needs only the source."""
     from .. import data as readers
+
     pairs = []
     for line in readers.read_text(path, encoding).split("\n"):
         if line.strip():
@@ -88,6 +90,7 @@ def _read_sources_tsv(path, encoding="utf-8"):
 def read_sequences(path, fmt, config):
     """Sequences and labels (None when the file has none) from a .ts, .npz or CSV file."""
     from .. import data as readers
+
     encoding = getattr(config, "encoding", "utf-8")
     if fmt == "npz":
         seqs, labels = readers.read_sequences_npz(path)
@@ -96,10 +99,15 @@ def read_sequences(path, fmt, config):
     elif fmt == "ucr":
         seqs, labels = readers.read_ucr(path, encoding)
     else:
-        seqs, labels = readers.read_sequences_csv(path, id_column=config.id_column,
-                                                  time_column=config.time_column,
-                                                  label_column=config.label_column, encoding=encoding)
+        seqs, labels = readers.read_sequences_csv(
+            path,
+            id_column=config.id_column,
+            time_column=config.time_column,
+            label_column=config.label_column,
+            encoding=encoding,
+        )
     from .sources import _fill_missing
+
     return [_fill_missing(s) for s in seqs], labels
 
 
@@ -110,8 +118,10 @@ def check_features(model, items, source) -> None:
         return
     got = items[0].shape[1] if items[0].ndim == 2 else 1
     if got != expected:
-        raise CliError(f"--data {source}: {got} feature(s) per step, but the model was trained "
-                       f"on {expected}; hint: pass data laid out like the training file")
+        raise CliError(
+            f"--data {source}: {got} feature(s) per step, but the model was trained "
+            f"on {expected}; hint: pass data laid out like the training file"
+        )
 
 
 def format_predictions(task: str, model, items, out_path: str | None) -> str:
@@ -122,12 +132,13 @@ def format_predictions(task: str, model, items, out_path: str | None) -> str:
             proba = model.predict_proba(items)
             pred = model.classes_[np.argmax(proba, axis=1)]
             writer.writerow(["index", "prediction", "probability"])
-            for i, (p, row) in enumerate(zip(pred, proba)):
+            for i, (p, row) in enumerate(zip(pred, proba, strict=False)):
                 writer.writerow([i, p, f"{row.max():.4f}"])
         else:
             pred = np.asarray(model.predict(items))
-            writer.writerow(["index"] + (["prediction"] if pred.ndim == 1 else
-                                         [f"prediction_{k}" for k in range(pred.shape[1])]))
+            writer.writerow(
+                ["index"] + (["prediction"] if pred.ndim == 1 else [f"prediction_{k}" for k in range(pred.shape[1])])
+            )
             for i, p in enumerate(pred):
                 writer.writerow([i] + [f"{v:.6g}" for v in np.atleast_1d(p)])
         return buf.getvalue()
@@ -135,17 +146,22 @@ def format_predictions(task: str, model, items, out_path: str | None) -> str:
         tags = model.predict(items)
         if out_path is not None and out_path.lower().endswith(".conllu"):
             return _conllu(items, tags)
-        return "\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(ws, ts))
-                           for ws, ts in zip(items, tags)) + "\n"
+        return (
+            "\n\n".join(
+                "\n".join(f"{w}\t{t}" for w, t in zip(ws, ts, strict=False))
+                for ws, ts in zip(items, tags, strict=False)
+            )
+            + "\n"
+        )
     decoded = model.predict(items)
-    return "".join(f"{s}\t{p}\n" for s, p in zip(items, decoded))
+    return "".join(f"{s}\t{p}\n" for s, p in zip(items, decoded, strict=False))
 
 
 def _conllu(sentences, tags) -> str:
     lines = []
-    for k, (words, ts) in enumerate(zip(sentences, tags), start=1):
+    for k, (words, ts) in enumerate(zip(sentences, tags, strict=False), start=1):
         lines += [f"# sent_id = {k}", "# text = " + " ".join(words)]
-        for i, (w, t) in enumerate(zip(words, ts), start=1):
+        for i, (w, t) in enumerate(zip(words, ts, strict=False), start=1):
             lines.append("\t".join([str(i), w, "_", str(t), "_", "_", "_", "_", "_", "_"]))
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -153,21 +169,26 @@ def _conllu(sentences, tags) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", metavar="RUN", help="a classify, tag or seq2seq run folder (or model file)")
-    parser.add_argument("--data", metavar="FILE", nargs="+",
-                        help="the inputs, in a format the task reads: files, folders or globs")
-    parser.add_argument("--text", action="append", default=[], metavar="TEXT",
-                        help="an input given on the command line (repeatable)")
-    parser.add_argument("--format", default=None, choices=list(FORMATS),
-                        help="the file format (default: from the extension)")
-    parser.add_argument("--encoding", default=None, metavar="NAME",
-                        help="the text encoding of --data (default: the run's, utf-8)")
-    parser.add_argument("--beam-size", type=int, default=None, metavar="K",
-                        help="seq2seq: beam width (default: the run's beam_size)")
+    parser.add_argument(
+        "--data", metavar="FILE", nargs="+", help="the inputs, in a format the task reads: files, folders or globs"
+    )
+    parser.add_argument(
+        "--text", action="append", default=[], metavar="TEXT", help="an input given on the command line (repeatable)"
+    )
+    parser.add_argument(
+        "--format", default=None, choices=list(FORMATS), help="the file format (default: from the extension)"
+    )
+    parser.add_argument(
+        "--encoding", default=None, metavar="NAME", help="the text encoding of --data (default: the run's, utf-8)"
+    )
+    parser.add_argument(
+        "--beam-size", type=int, default=None, metavar="K", help="seq2seq: beam width (default: the run's beam_size)"
+    )
     parser.add_argument("--out", metavar="FILE", help="write the predictions here instead of stdout")
-    parser.add_argument("--out-dir", metavar="DIR",
-                        help="several inputs: one prediction file per input in this folder")
-    parser.add_argument("--engine", default="rnnkit", choices=["rnnkit", "onnxruntime"],
-                        help="what runs the network (default: rnnkit)")
+    parser.add_argument("--out-dir", metavar="DIR", help="several inputs: one prediction file per input in this folder")
+    parser.add_argument(
+        "--engine", default="rnnkit", choices=["rnnkit", "onnxruntime"], help="what runs the network (default: rnnkit)"
+    )
 
 
 def expand_data(specs) -> tuple[list[Path], bool]:
@@ -210,11 +231,10 @@ def _with_source(task: str, text: str, source: str, header: bool) -> str:
 
 
 def run(args) -> int:
+    from ..distributed import RankSplit, world
     from .config import resolve
     from .tasks import TASKS as ALL
     from .tasks import open_model
-
-    from ..distributed import RankSplit, world
 
     model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
     config_class = ALL[task].config_class
@@ -300,11 +320,14 @@ COMMAND = Command(
     name="predict",
     help="label sequences, tag tokens or decode sources with a trained model",
     description=__doc__.split("\n\n", 1)[1],
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit predict runs/classify-<stamp> --data new_series.ts --out labels.csv",
-                    "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
-                    "rnnkit predict runs/tag-<stamp> --data sentences.txt --out tagged.conllu",
-                    "rnnkit predict runs/seq2seq-<stamp> --text 123+45 --text 9+990 --beam-size 4",
-                    "rnnkit predict runs/classify-<stamp> --data 'new/*.ts' --out-dir predictions/",
-                    "rnnkit predict runs/classify-<stamp> --data new/ --engine onnxruntime --out all.csv"),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit predict runs/classify-<stamp> --data new_series.ts --out labels.csv",
+        "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
+        "rnnkit predict runs/tag-<stamp> --data sentences.txt --out tagged.conllu",
+        "rnnkit predict runs/seq2seq-<stamp> --text 123+45 --text 9+990 --beam-size 4",
+        "rnnkit predict runs/classify-<stamp> --data 'new/*.ts' --out-dir predictions/",
+        "rnnkit predict runs/classify-<stamp> --data new/ --engine onnxruntime --out all.csv",
+    ),
 )

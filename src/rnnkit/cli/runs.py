@@ -72,8 +72,10 @@ class Run:
         if out is not None:
             path = Path(out)
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise RunError(f"--out {path}: exists and is not an empty folder; hint: choose "
-                               f"a new name, or continue that run with --resume {path}")
+                raise RunError(
+                    f"--out {path}: exists and is not an empty folder; hint: choose "
+                    f"a new name, or continue that run with --resume {path}"
+                )
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = Path(root) / f"{task}-{stamp}"
@@ -91,16 +93,22 @@ class Run:
         """An existing run folder; with ``tasks``, check that it holds one of them."""
         path = Path(path)
         if not path.exists():
-            raise RunError(f"{path}: no such run folder or model file; hint: list your runs "
-                           "with 'ls runs/', or train one with 'rnnkit train TASK'")
+            raise RunError(
+                f"{path}: no such run folder or model file; hint: list your runs "
+                "with 'ls runs/', or train one with 'rnnkit train TASK'"
+            )
         if not (path / "run.json").is_file():
-            raise RunError(f"{path}: not a run folder (no run.json); hint: pass a folder "
-                           "written by 'rnnkit train', or a model .npz file")
+            raise RunError(
+                f"{path}: not a run folder (no run.json); hint: pass a folder "
+                "written by 'rnnkit train', or a model .npz file"
+            )
         run = cls(path)
         task = run.task
         if tasks is not None and task not in tasks:
-            raise RunError(f"{path}: is a {task} run; {command or 'this command'} needs a "
-                           f"{' or '.join(tasks)} run{_hint_for(task)}")
+            raise RunError(
+                f"{path}: is a {task} run; {command or 'this command'} needs a "
+                f"{' or '.join(tasks)} run{_hint_for(task)}"
+            )
         return run
 
     # -- files ----------------------------------------------------------------------------
@@ -128,13 +136,16 @@ class Run:
         try:
             data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise RunError(f"{self.path}/run.json: unreadable ({exc}); hint: the run folder "
-                           "is damaged; train again") from None
+            raise RunError(
+                f"{self.path}/run.json: unreadable ({exc}); hint: the run folder is damaged; train again"
+            ) from None
         if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
             raise RunError(f"{self.path}/run.json: not an rnnkit run description")
         if not isinstance(data.get("version"), int) or data["version"] > RUN_VERSION:
-            raise RunError(f"{self.path}/run.json: run format version {data.get('version')!r} is "
-                           f"newer than this rnnkit reads ({RUN_VERSION}); hint: upgrade rnnkit")
+            raise RunError(
+                f"{self.path}/run.json: run format version {data.get('version')!r} is "
+                f"newer than this rnnkit reads ({RUN_VERSION}); hint: upgrade rnnkit"
+            )
         return data
 
     @property
@@ -148,19 +159,27 @@ class Run:
         if (self.path / "run.json").is_file():
             with contextlib.suppress(RunError):
                 old = self.info()
-        data = {"format": RUN_FORMAT, "version": RUN_VERSION, "task": task,
-                "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
-                "rnnkit_version": __version__, **{k: v for k, v in old.items()
-                                                  if k not in ("format", "version", "task")},
-                "status": status, **extra}
+        data = {
+            "format": RUN_FORMAT,
+            "version": RUN_VERSION,
+            "task": task,
+            "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
+            "rnnkit_version": __version__,
+            **{k: v for k, v in old.items() if k not in ("format", "version", "task")},
+            "status": status,
+            **extra,
+        }
         write_json_atomic(self.path / "run.json", data)
 
     def write_config(self, config, task: str) -> None:
         from .config import to_dict, to_toml
+
         if not self.writes:
             return
-        header = (f"rnnkit {__version__}: the resolved configuration of this {task} run.\n"
-                  f"Train again with: rnnkit train {task} --config config.toml")
+        header = (
+            f"rnnkit {__version__}: the resolved configuration of this {task} run.\n"
+            f"Train again with: rnnkit train {task} --config config.toml"
+        )
         write_text_atomic(self.path / "config.toml", to_toml(config, task, header))
         write_json_atomic(self.path / "config.json", {"task": task, "config": to_dict(config)})
 
@@ -170,11 +189,12 @@ class Run:
             data = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
             return dict(data["config"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RunError(f"{self.path}/config.json: missing or unreadable ({exc}); "
-                           "hint: the run folder is incomplete; train again") from None
+            raise RunError(
+                f"{self.path}/config.json: missing or unreadable ({exc}); "
+                "hint: the run folder is incomplete; train again"
+            ) from None
 
-    def write_metrics(self, epochs: list[dict], steps: dict | None = None,
-                      results: dict | None = None) -> None:
+    def write_metrics(self, epochs: list[dict], steps: dict | None = None, results: dict | None = None) -> None:
         """``metrics.csv`` (one row per epoch) and ``metrics.json`` (rows, steps, results)."""
         if not self.writes:
             return
@@ -187,8 +207,9 @@ class Run:
         for row in epochs:
             writer.writerow(["" if row.get(c) is None else _cell(row.get(c)) for c in columns])
         write_text_atomic(self.path / "metrics.csv", buf.getvalue())
-        write_json_atomic(self.path / "metrics.json",
-                          {"epochs": epochs, "steps": steps or {}, "results": results or {}})
+        write_json_atomic(
+            self.path / "metrics.json", {"epochs": epochs, "steps": steps or {}, "results": results or {}}
+        )
 
     def read_metrics(self) -> dict:
         path = self.path / "metrics.json"
@@ -212,8 +233,12 @@ def _cell(value) -> str:
 
 
 _TASK_COMMANDS = {
-    "charlm": "rnnkit generate", "generate": "rnnkit generate", "forecast": "rnnkit forecast",
-    "classify": "rnnkit predict", "tag": "rnnkit predict", "seq2seq": "rnnkit predict",
+    "charlm": "rnnkit generate",
+    "generate": "rnnkit generate",
+    "forecast": "rnnkit forecast",
+    "classify": "rnnkit predict",
+    "tag": "rnnkit predict",
+    "seq2seq": "rnnkit predict",
     "music": "rnnkit generate",
 }
 

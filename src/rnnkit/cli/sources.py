@@ -68,21 +68,30 @@ TASK_FORMATS = {
 # part or None, how the registry's value becomes the task's data)
 TASK_DATASETS = {
     "charlm": {"pydoc": ("pydoc", {}, None, "text")},
-    "forecast": {"mackey-glass": ("mackey-glass", {}, None, "series"),
-                 "seasonal": ("seasonal", {}, None, "series")},
-    "classify": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled"),
-                 "adding": ("adding", {}, None, "xy")},
-    "tag": {"tiny-pos": ("tiny-pos", {"split": "train"}, {"split": "test"}, "sentences"),
-            "copy-memory": ("copy-memory", {}, None, "token_pairs"),
-            "running-sum": ("running-sum", {}, None, "count_pairs")},
+    "forecast": {"mackey-glass": ("mackey-glass", {}, None, "series"), "seasonal": ("seasonal", {}, None, "series")},
+    "classify": {
+        "waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled"),
+        "adding": ("adding", {}, None, "xy"),
+    },
+    "tag": {
+        "tiny-pos": ("tiny-pos", {"split": "train"}, {"split": "test"}, "sentences"),
+        "copy-memory": ("copy-memory", {}, None, "token_pairs"),
+        "running-sum": ("running-sum", {}, None, "count_pairs"),
+    },
     "seq2seq": {"arithmetic": ("arithmetic", {}, None, "pairs")},
     "generate": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled")},
     "music": {"jsb": ("jsb", {"split": "train"}, {"split": "test"}, "music")},
 }
 
-DEFAULT_DATA = {"charlm": "pydoc", "forecast": "mackey-glass", "classify": "waveforms",
-                "tag": "tiny-pos", "seq2seq": "arithmetic", "generate": "waveforms",
-                "music": "jsb"}
+DEFAULT_DATA = {
+    "charlm": "pydoc",
+    "forecast": "mackey-glass",
+    "classify": "waveforms",
+    "tag": "tiny-pos",
+    "seq2seq": "arithmetic",
+    "generate": "waveforms",
+    "music": "jsb",
+}
 
 
 @dataclass
@@ -91,9 +100,9 @@ class Loaded:
 
     train: object
     test: object | None
-    source: str            # what was read, for messages and the run summary
-    kind: str              # "dataset" or the file format
-    notes: list[str] = dataclasses.field(default_factory=list)   # what was guessed or fixed
+    source: str  # what was read, for messages and the run summary
+    kind: str  # "dataset" or the file format
+    notes: list[str] = dataclasses.field(default_factory=list)  # what was guessed or fixed
 
 
 def detect_format(path, fmt: str | None, task: str) -> str:
@@ -103,8 +112,10 @@ def detect_format(path, fmt: str | None, task: str) -> str:
         if fmt not in FORMATS:
             raise CliError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
         if fmt not in allowed:
-            raise CliError(f"--format {fmt}: the {task} task reads {', '.join(allowed)} files; "
-                           f"hint: see 'rnnkit datasets' for which task reads {fmt}")
+            raise CliError(
+                f"--format {fmt}: the {task} task reads {', '.join(allowed)} files; "
+                f"hint: see 'rnnkit datasets' for which task reads {fmt}"
+            )
         return fmt
     suffix = Path(path).suffix.lower()
     sniffed = _sniff(path, suffix, allowed)
@@ -120,8 +131,10 @@ def detect_format(path, fmt: str | None, task: str) -> str:
             return name
     if task == "charlm":
         return "text"
-    raise CliError(f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
-                   f"hint: pass --format, one of {', '.join(allowed)}")
+    raise CliError(
+        f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+        f"hint: pass --format, one of {', '.join(allowed)}"
+    )
 
 
 def _sniff(path, suffix: str, allowed) -> str | None:
@@ -140,7 +153,7 @@ def _sniff(path, suffix: str, allowed) -> str | None:
 def _has_tabs(path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = [line for _, line in zip(range(5), fh) if line.strip()]
+            lines = [line for _, line in zip(range(5), fh, strict=False) if line.strip()]
     except OSError:
         return False
     return bool(lines) and all("\t" in line for line in lines)
@@ -161,10 +174,11 @@ def load(task: str, config, *, path_key: str = "data") -> Loaded:
     if not path.exists():
         names = ", ".join(sets)
         if path.suffix == "" and path.parent == Path("."):
-            raise CliError(f"--data {spec}: no such data set or file{did_you_mean(spec, sets)}; "
-                           f"the {task} task ships {names}; hint: 'rnnkit datasets' lists them")
-        raise CliError(f"--data {spec}: file not found; hint: check the path, or use a set "
-                       f"that ships: {names}")
+            raise CliError(
+                f"--data {spec}: no such data set or file{did_you_mean(spec, sets)}; "
+                f"the {task} task ships {names}; hint: 'rnnkit datasets' lists them"
+            )
+        raise CliError(f"--data {spec}: file not found; hint: check the path, or use a set that ships: {names}")
     if path.is_dir():
         raise CliError(f"--data {spec}: is a folder; expected a file")
     fmt = detect_format(path, getattr(config, "format", None), task)
@@ -191,15 +205,18 @@ def _load_dataset(task: str, name: str, config) -> Loaded:
 
 
 def _convert(kind: str, value):
-    if kind == "xy":                        # (X (N, T, F), y (N, K)) -> sequences, targets
+    if kind == "xy":  # (X (N, T, F), y (N, K)) -> sequences, targets
         X, y = value
         return list(X), np.asarray(y, dtype=np.float64)
-    if kind == "token_pairs":               # aligned int tokens -> tagged "sentences"
+    if kind == "token_pairs":  # aligned int tokens -> tagged "sentences"
         inputs, targets = value
-        return [[(str(a), str(b)) for a, b in zip(x, t)] for x, t in zip(inputs, targets)]
-    if kind == "count_pairs":               # running sum: 0/1 tokens tagged with the count
+        return [[(str(a), str(b)) for a, b in zip(x, t, strict=False)] for x, t in zip(inputs, targets, strict=False)]
+    if kind == "count_pairs":  # running sum: 0/1 tokens tagged with the count
         X, Y = value
-        return [[(str(int(a)), str(int(b))) for a, b in zip(x[:, 0], t[:, 0])] for x, t in zip(X, Y)]
+        return [
+            [(str(int(a)), str(int(b))) for a, b in zip(x[:, 0], t[:, 0], strict=False)]
+            for x, t in zip(X, Y, strict=False)
+        ]
     return value
 
 
@@ -217,20 +234,24 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
         return data.read_conllu(path, config.encoding)
     if fmt == "tsv":
         pairs = data.read_pairs_tsv(path, config.encoding)
-        if task == "classify":      # text<TAB>label: a sentence's words and its label
+        if task == "classify":  # text<TAB>label: a sentence's words and its label
             if _label_first(pairs):
                 pairs = [(b, a) for a, b in pairs]
-                notes.append("the first column looks like the labels (few distinct values, no "
-                             "spaces): read as label<TAB>text")
+                notes.append(
+                    "the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text"
+                )
             return [s.split() for s, _ in pairs], [t for _, t in pairs]
         return pairs
     if fmt == "csv" and task == "forecast":
         return _read_series(path, config, notes)
     if fmt == "csv":
-        seqs, labels = data.read_sequences_csv(path, id_column=config.id_column,
-                                               time_column=config.time_column,
-                                               label_column=config.label_column,
-                                               encoding=config.encoding)
+        seqs, labels = data.read_sequences_csv(
+            path,
+            id_column=config.id_column,
+            time_column=config.time_column,
+            label_column=config.label_column,
+            encoding=config.encoding,
+        )
     elif fmt == "npz":
         seqs, labels = data.read_sequences_npz(path)
     elif fmt == "ucr":
@@ -238,8 +259,10 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
     else:
         seqs, labels = data.read_ts(path, config.encoding)
     if labels is None:
-        raise CliError(f"--data {path}: the sequences have no labels; hint: training needs a label "
-                       "per sequence (a label column, a labels array or @classLabel)")
+        raise CliError(
+            f"--data {path}: the sequences have no labels; hint: training needs a label "
+            "per sequence (a label column, a labels array or @classLabel)"
+        )
     note = nonfinite_note(seqs, "filled with the value before them")
     if note:
         notes.append(note)
@@ -269,9 +292,12 @@ def _label_first(pairs) -> bool:
     """label<TAB>text: the first column has fewer distinct values, none with a space."""
     first = {a for a, _ in pairs}
     second = {b for _, b in pairs}
-    return (len(first) < len(second) and len(first) <= max(2, len(pairs) // 4)
-            and not any(" " in a.strip() for a in first)
-            and any(" " in b.strip() for b in second))
+    return (
+        len(first) < len(second)
+        and len(first) <= max(2, len(pairs) // 4)
+        and not any(" " in a.strip() for a in first)
+        and any(" " in b.strip() for b in second)
+    )
 
 
 def _fill_missing(seq: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ import dataclasses
 
 from .config import ConfigError, option
 
-
 # -- the configuration of each task ------------------------------------------------------
 _CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 _OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
@@ -20,35 +19,38 @@ class CommonConfig:
     """Keys every task has. ``data`` is a shipped set's name or a file path."""
 
     data: str = option("", "a data set name (rnnkit datasets) or a file path", group="data")
-    format: str | None = option(None, "file format; none: from the extension",
-                                choices=_FORMATS, group="data")
-    val_data: str | None = option(None, "a separate validation file (same format as data)",
-                                  group="data")
+    format: str | None = option(None, "file format; none: from the extension", choices=_FORMATS, group="data")
+    val_data: str | None = option(None, "a separate validation file (same format as data)", group="data")
     encoding: str = option("utf-8", "text encoding of the data files (e.g. latin-1, cp1252)", group="data")
-    val_fraction: float = option(0.1, "share of the training data held out for validation",
-                                 min=0.0, max=0.5, group="data")
-    data_size: int | None = option(None, "size of a generated set (sequences, steps or chars); "
-                                   "none: the set's default", min=1, group="data")
+    val_fraction: float = option(
+        0.1, "share of the training data held out for validation", min=0.0, max=0.5, group="data"
+    )
+    data_size: int | None = option(
+        None, "size of a generated set (sequences, steps or chars); none: the set's default", min=1, group="data"
+    )
     cell: str = option("lstm", "recurrent cell", choices=_CELLS)
     hidden_size: int = option(64, "hidden units per layer and direction", min=1)
     num_layers: int = option(1, "stacked recurrent layers", min=1)
     dropout: float = option(0.0, "dropout between stacked layers", min=0.0, max=0.95)
-    recurrent_dropout: float = option(0.0, "variational dropout on the recurrent state",
-                                      min=0.0, max=0.95)
+    recurrent_dropout: float = option(0.0, "variational dropout on the recurrent state", min=0.0, max=0.95)
     optimizer: str = option("adam", "optimizer", choices=_OPTIMIZERS)
     lr: float = option(0.005, "learning rate", min=0.0)
     weight_decay: float = option(0.0, "weight decay (L2)", min=0.0)
     epochs: int = option(10, "passes over the training data", min=1)
     batch_size: int = option(32, "sequences per batch", min=1)
-    clip_norm: float | None = option(5.0, "clip the global gradient norm to this; none: off",
-                                     min=0.0)
-    patience: int | None = option(None, "stop after this many epochs without validation "
-                                  "improvement (keeps the best); none: off", min=1)
+    clip_norm: float | None = option(5.0, "clip the global gradient norm to this; none: off", min=0.0)
+    patience: int | None = option(
+        None, "stop after this many epochs without validation improvement (keeps the best); none: off", min=1
+    )
     seed: int = option(0, "random seed of data splits, initialization and shuffling", min=0)
     dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
-    on_divergence: str = option("stop", "when the loss runs far above its first and best values "
-                                "for 20 steps: stop (exit code 3, best weights saved), warn, or off",
-                                choices=("stop", "warn", "off"), group="run")
+    on_divergence: str = option(
+        "stop",
+        "when the loss runs far above its first and best values "
+        "for 20 steps: stop (exit code 3, best weights saved), warn, or off",
+        choices=("stop", "warn", "off"),
+        group="run",
+    )
 
 
 @dataclasses.dataclass
@@ -57,16 +59,20 @@ class ClassifyConfig(CommonConfig):
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
     time_column: str = option("t", "CSV: the column ordering the steps (optional)", group="data")
     label_column: str = option("label", "CSV: the column with each sequence's label", group="data")
-    objective: str = option("auto", "classification, regression, or auto (numeric labels: "
-                            "regression)", choices=("auto", "classification", "regression"),
-                            group="run")
+    objective: str = option(
+        "auto",
+        "classification, regression, or auto (numeric labels: regression)",
+        choices=("auto", "classification", "regression"),
+        group="run",
+    )
     bidirectional: bool = option(False, "read sequences in both directions")
     pooling: str = option("last", "how steps become one vector", choices=("last", "mean", "max"))
     embedding_dim: int = option(32, "text (TSV) inputs: word embedding size", min=1)
     lowercase: bool = option(False, "text inputs: lowercase words before lookup")
     min_freq: int = option(1, "text inputs: words seen fewer times become UNK", min=1)
-    word_dropout: float = option(0.0, "text inputs: replace training words by UNK with this "
-                                 "probability", min=0.0, max=0.95)
+    word_dropout: float = option(
+        0.0, "text inputs: replace training words by UNK with this probability", min=0.0, max=0.95
+    )
 
 
 @dataclasses.dataclass
@@ -76,29 +82,30 @@ class TagConfig(CommonConfig):
     embedding_dim: int = option(64, "word embedding size", min=1)
     lowercase: bool = option(False, "lowercase words before lookup")
     min_freq: int = option(1, "words seen fewer times become UNK", min=1)
-    word_dropout: float = option(0.0, "replace training words by UNK with this probability",
-                                 min=0.0, max=0.95)
-    affix_length: int = option(0, "also embed each word's prefixes and suffixes of 1..N letters "
-                               "(0: off); tags unseen words by their spelling", min=0)
+    word_dropout: float = option(0.0, "replace training words by UNK with this probability", min=0.0, max=0.95)
+    affix_length: int = option(
+        0,
+        "also embed each word's prefixes and suffixes of 1..N letters (0: off); tags unseen words by their spelling",
+        min=0,
+    )
     word_shape: bool = option(False, "also embed each word's shape (capitals, digits: 'Xx', 'd.d')")
     feature_dim: int = option(32, "embedding size of the affix and shape features", min=1)
 
 
 @dataclasses.dataclass
 class Seq2SeqConfig(CommonConfig):
-    data: str = option("arithmetic", "a data set name (rnnkit datasets) or a file path",
-                       group="data")
+    data: str = option("arithmetic", "a data set name (rnnkit datasets) or a file path", group="data")
     hidden_size: int = option(128, "hidden units per layer and direction", min=1)
     bidirectional: bool = option(False, "a bidirectional encoder")
     attention: bool = option(False, "the decoder attends over the encoder's outputs")
     embedding_dim: int = option(32, "token embedding size", min=1)
     reverse_source: bool = option(False, "feed the source reversed (Sutskever et al. 2014)")
-    scheduled_sampling: float = option(0.0, "final rate of feeding the model's own predictions",
-                                       min=0.0, max=1.0)
+    scheduled_sampling: float = option(0.0, "final rate of feeding the model's own predictions", min=0.0, max=1.0)
     beam_size: int = option(1, "beam width when decoding (1: greedy)", min=1)
     lr: float = option(0.003, "learning rate", min=0.0)
-    lr_schedule: str | None = option(None, "cosine: decay the learning rate to lr/20 over "
-                                     "training; none: constant", choices=("cosine",))
+    lr_schedule: str | None = option(
+        None, "cosine: decay the learning rate to lr/20 over training; none: constant", choices=("cosine",)
+    )
     batch_size: int = option(64, "pairs per batch", min=1)
 
 
@@ -110,78 +117,114 @@ class CharLMConfig(CommonConfig):
     k1: int = option(64, "truncated BPTT: characters per chunk between updates", min=1)
     k2: int | None = option(None, "truncated BPTT: steps back-propagated (>= k1); none: k1", min=1)
     lr: float = option(0.002, "learning rate", min=0.0)
-    lr_schedule: str | None = option(None, "cosine: decay the learning rate to lr/20 over "
-                                     "training; none: constant", choices=("cosine",))
+    lr_schedule: str | None = option(
+        None, "cosine: decay the learning rate to lr/20 over training; none: constant", choices=("cosine",)
+    )
     batch_size: int = option(32, "parallel streams through the text", min=1)
     sample_length: int = option(400, "characters sampled after training", min=0, group="run")
-    temperature: float = option(0.7, "sampling temperature (lower: more conservative)", min=0.01,
-                                group="run")
+    temperature: float = option(0.7, "sampling temperature (lower: more conservative)", min=0.01, group="run")
 
     def validate(self) -> None:
         if self.k2 is not None and self.k2 < self.k1:
-            raise ConfigError(f"k2: expected none or a value >= k1 = {self.k1}, got {self.k2}; "
-                              "hint: k2 is how far back each update looks, k1 how often it happens")
+            raise ConfigError(
+                f"k2: expected none or a value >= k1 = {self.k1}, got {self.k2}; "
+                "hint: k2 is how far back each update looks, k1 how often it happens"
+            )
 
 
 @dataclasses.dataclass
 class ForecastConfig(CommonConfig):
-    data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file",
-                       group="data")
-    layout: str = option("auto", "CSV layout: single (one series, its columns the features), "
-                         "long (id, date, value rows), wide (a column per series); auto: long "
-                         "with an id column, wide with several value columns",
-                         choices=("auto", "single", "long", "wide"), group="data")
-    id_column: str | None = option(None, "CSV long layout: the series id column; none: "
-                                   "unique_id, id, series_id, series or item_id if present",
-                                   group="data")
-    value_column: str | None = option(None, "CSV: the value column(s), comma-separated; none: "
-                                      "every column but the id, date and covariates",
-                                      group="data")
-    date_column: str | None = option(None, "CSV: the time-stamp column (or year,quarter); none: "
-                                     "guessed", group="data")
-    fill: str | None = option(None, "fill missing dates (gaps): interpolate, ffill or zero; "
-                              "none: a gap is an error", choices=("interpolate", "ffill", "zero"),
-                              group="data")
-    past_covariates: str | None = option(None, "CSV: columns known only up to the forecast "
-                                         "origin, comma-separated", group="data")
-    future_covariates: str | None = option(None, "CSV: columns known for the forecast steps "
-                                           "too, comma-separated", group="data")
-    static_covariates: str | None = option(None, "CSV long layout: per-series constant "
-                                           "columns, comma-separated", group="data")
-    test_fraction: float = option(0.2, "share at the end of each series held out for testing",
-                                  min=0.0, max=0.5, group="data")
+    data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file", group="data")
+    layout: str = option(
+        "auto",
+        "CSV layout: single (one series, its columns the features), "
+        "long (id, date, value rows), wide (a column per series); auto: long "
+        "with an id column, wide with several value columns",
+        choices=("auto", "single", "long", "wide"),
+        group="data",
+    )
+    id_column: str | None = option(
+        None,
+        "CSV long layout: the series id column; none: unique_id, id, series_id, series or item_id if present",
+        group="data",
+    )
+    value_column: str | None = option(
+        None,
+        "CSV: the value column(s), comma-separated; none: every column but the id, date and covariates",
+        group="data",
+    )
+    date_column: str | None = option(None, "CSV: the time-stamp column (or year,quarter); none: guessed", group="data")
+    fill: str | None = option(
+        None,
+        "fill missing dates (gaps): interpolate, ffill or zero; none: a gap is an error",
+        choices=("interpolate", "ffill", "zero"),
+        group="data",
+    )
+    past_covariates: str | None = option(
+        None, "CSV: columns known only up to the forecast origin, comma-separated", group="data"
+    )
+    future_covariates: str | None = option(
+        None, "CSV: columns known for the forecast steps too, comma-separated", group="data"
+    )
+    static_covariates: str | None = option(
+        None, "CSV long layout: per-series constant columns, comma-separated", group="data"
+    )
+    test_fraction: float = option(
+        0.2, "share at the end of each series held out for testing", min=0.0, max=0.5, group="data"
+    )
     hidden_size: int = option(32, "hidden units per layer", min=1)
-    window: int | None = option(None, "past steps the model reads for each forecast; none: "
-                                "2 seasons (1 for periods over 24), else 24", min=1)
-    horizon: int | None = option(None, "steps forecast per pass (direct) and scored per "
-                                 "origin; none: the period, else 1", min=1)
-    strategy: str = option("direct", "multi-step forecasts: one head for horizon steps (blocks "
-                           "of them beyond), or feed one-step forecasts back",
-                           choices=("direct", "recursive"))
-    period: int | None = option(None, "season length; none: from the dates (monthly 12, "
-                                "quarterly 4, weekly 52, daily 7, hourly 24)", min=1)
-    scaling: str = option("series", "scaling: global, per-series standard, robust median/IQR, "
-                          "window (changes from the last value), instance (each window), none",
-                          choices=("global", "series", "robust", "window", "instance", "none"))
-    target_transform: str = option("auto", "log, diff, seasonal_diff, deseason joined by '+', "
-                                   "or none; auto: deseason when there is a period, then diff "
-                                   "when the series wander")
-    loss: str = option("mse", "mse (point forecasts), quantile (pinball loss), gaussian "
-                       "(likelihood, DeepAR-style)", choices=("mse", "quantile", "gaussian"))
-    quantiles: tuple[float, ...] = option((0.025, 0.1, 0.5, 0.9, 0.975), "quantiles learnt with "
-                                          "loss quantile (0.5 among them)", min=0.0, max=1.0)
-    calendar: str | None = option(None, "calendar features as known-future covariates: auto "
-                                  "(from the frequency) or month,quarter,dayofweek,hour,"
-                                  "dayofyear; none: off")
+    window: int | None = option(
+        None, "past steps the model reads for each forecast; none: 2 seasons (1 for periods over 24), else 24", min=1
+    )
+    horizon: int | None = option(
+        None, "steps forecast per pass (direct) and scored per origin; none: the period, else 1", min=1
+    )
+    strategy: str = option(
+        "direct",
+        "multi-step forecasts: one head for horizon steps (blocks of them beyond), or feed one-step forecasts back",
+        choices=("direct", "recursive"),
+    )
+    period: int | None = option(
+        None, "season length; none: from the dates (monthly 12, quarterly 4, weekly 52, daily 7, hourly 24)", min=1
+    )
+    scaling: str = option(
+        "series",
+        "scaling: global, per-series standard, robust median/IQR, "
+        "window (changes from the last value), instance (each window), none",
+        choices=("global", "series", "robust", "window", "instance", "none"),
+    )
+    target_transform: str = option(
+        "auto",
+        "log, diff, seasonal_diff, deseason joined by '+', "
+        "or none; auto: deseason when there is a period, then diff "
+        "when the series wander",
+    )
+    loss: str = option(
+        "mse",
+        "mse (point forecasts), quantile (pinball loss), gaussian (likelihood, DeepAR-style)",
+        choices=("mse", "quantile", "gaussian"),
+    )
+    quantiles: tuple[float, ...] = option(
+        (0.025, 0.1, 0.5, 0.9, 0.975), "quantiles learnt with loss quantile (0.5 among them)", min=0.0, max=1.0
+    )
+    calendar: str | None = option(
+        None,
+        "calendar features as known-future covariates: auto "
+        "(from the frequency) or month,quarter,dayofweek,hour,"
+        "dayofyear; none: off",
+    )
     num_samples: int = option(200, "sample paths for gaussian intervals (recursive)", min=1)
-    ensemble: int = option(1, "networks trained side by side from different starts; the "
-                           "forecast is their mean (steadier on short series)", min=1)
+    ensemble: int = option(
+        1,
+        "networks trained side by side from different starts; the forecast is their mean (steadier on short series)",
+        min=1,
+    )
     epochs: int = option(60, "passes over the training data", min=1)
-    patience: int | None = option(10, "stop after this many epochs without validation "
-                                  "improvement (keeps the best); none: off", min=1)
+    patience: int | None = option(
+        10, "stop after this many epochs without validation improvement (keeps the best); none: off", min=1
+    )
     batch_size: int = option(32, "windows per batch", min=1)
-    plot_steps: int = option(100, "steps forecast from the test start for the plot", min=1,
-                             group="run")
+    plot_steps: int = option(100, "steps forecast from the test start for the plot", min=1, group="run")
 
 
 @dataclasses.dataclass
@@ -189,13 +232,19 @@ class GenerateConfig(CommonConfig):
     data: str = option("waveforms", "a data set name (rnnkit datasets) or a file", group="data")
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
     time_column: str = option("t", "CSV: the column ordering the steps (optional)", group="data")
-    label_column: str = option("label", "CSV: the column with each sequence's condition",
-                               group="data")
+    label_column: str = option("label", "CSV: the column with each sequence's condition", group="data")
     embedding_dim: int = option(32, "condition (and token) embedding size", min=1)
-    sample_length: int = option(0, "steps to generate per condition after training; 0: the "
-                                "training length", min=0, group="run")
+    sample_length: int = option(
+        0, "steps to generate per condition after training; 0: the training length", min=0, group="run"
+    )
     temperature: float = option(0.7, "sampling temperature for tokens", min=0.01, group="run")
 
 
-CONFIGS = {"charlm": CharLMConfig, "forecast": ForecastConfig, "classify": ClassifyConfig,
-           "tag": TagConfig, "seq2seq": Seq2SeqConfig, "generate": GenerateConfig}
+CONFIGS = {
+    "charlm": CharLMConfig,
+    "forecast": ForecastConfig,
+    "classify": ClassifyConfig,
+    "tag": TagConfig,
+    "seq2seq": Seq2SeqConfig,
+    "generate": GenerateConfig,
+}

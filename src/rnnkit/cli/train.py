@@ -13,28 +13,39 @@ from .tasks import TASKS
 _PREFIX = "cfg__"
 
 TASK_EXAMPLES = {
-    "charlm": ["rnnkit train charlm --preset quick",
-               "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
-               "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400"],
-    "forecast": ["rnnkit train forecast --data sales.csv     # one series, or long/wide many",
-                 "rnnkit train forecast --data stores.csv --id-column store --value-column units",
-                 "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
-                 "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95"],
-    "classify": ["rnnkit train classify --data waveforms --cell gru",
-                 "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
-                 "rnnkit train classify --data adding --set data_size=5000   # regression",
-                 "rnnkit predict runs/classify-<stamp> --data new.ts"],
-    "tag": ["rnnkit train tag --data tiny-pos",
-            "rnnkit train tag --data en_ewt-ud-train.conllu --val-data en_ewt-ud-dev.conllu",
-            "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'"],
-    "seq2seq": ["rnnkit train seq2seq --data arithmetic --epochs 20",
-                "rnnkit train seq2seq --data pairs.tsv --bidirectional --beam-size 4",
-                "rnnkit predict runs/seq2seq-<stamp> --text '123+45'"],
-    "generate": ["rnnkit train generate --data waveforms",
-                 "rnnkit generate runs/generate-<stamp> --condition square"],
-    "music": ["rnnkit train music --preset quick",
-              "rnnkit train music --data my_midi_folder/ --mode melody",
-              "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid"],
+    "charlm": [
+        "rnnkit train charlm --preset quick",
+        "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
+        "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400",
+    ],
+    "forecast": [
+        "rnnkit train forecast --data sales.csv     # one series, or long/wide many",
+        "rnnkit train forecast --data stores.csv --id-column store --value-column units",
+        "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
+        "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95",
+    ],
+    "classify": [
+        "rnnkit train classify --data waveforms --cell gru",
+        "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
+        "rnnkit train classify --data adding --set data_size=5000   # regression",
+        "rnnkit predict runs/classify-<stamp> --data new.ts",
+    ],
+    "tag": [
+        "rnnkit train tag --data tiny-pos",
+        "rnnkit train tag --data en_ewt-ud-train.conllu --val-data en_ewt-ud-dev.conllu",
+        "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
+    ],
+    "seq2seq": [
+        "rnnkit train seq2seq --data arithmetic --epochs 20",
+        "rnnkit train seq2seq --data pairs.tsv --bidirectional --beam-size 4",
+        "rnnkit predict runs/seq2seq-<stamp> --text '123+45'",
+    ],
+    "generate": ["rnnkit train generate --data waveforms", "rnnkit generate runs/generate-<stamp> --condition square"],
+    "music": [
+        "rnnkit train music --preset quick",
+        "rnnkit train music --data my_midi_folder/ --mode melody",
+        "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid",
+    ],
 }
 
 
@@ -51,8 +62,12 @@ def add_config_flags(parser, cls, defaults=None) -> None:
     ``defaults`` (a config) supplies the defaults shown in the help: the default preset's.
     """
     group = parser.add_argument_group(
-        "configuration keys", fill("each also settable with --set KEY=VALUE or in a --config "
-                                   "file; the defaults shown are those of the default preset"))
+        "configuration keys",
+        fill(
+            "each also settable with --set KEY=VALUE or in a --config "
+            "file; the defaults shown are those of the default preset"
+        ),
+    )
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         default = getattr(defaults, f.name) if defaults is not None else f.default
@@ -64,12 +79,17 @@ def add_config_flags(parser, cls, defaults=None) -> None:
             text += f" ({', '.join(map(str, choices))})"
         text += f" [default: {cfg._toml_value(default).strip(chr(34))}]"
         if base is bool:
-            group.add_argument(flag, dest=_PREFIX + f.name, action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=text)
+            group.add_argument(
+                flag, dest=_PREFIX + f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text
+            )
         else:
-            group.add_argument(flag, dest=_PREFIX + f.name,
-                               metavar="NAME" if choices else _metavar(hints[f.name]),
-                               default=argparse.SUPPRESS, help=text)
+            group.add_argument(
+                flag,
+                dest=_PREFIX + f.name,
+                metavar="NAME" if choices else _metavar(hints[f.name]),
+                default=argparse.SUPPRESS,
+                help=text,
+            )
 
 
 def add_arguments(parser) -> None:
@@ -77,24 +97,42 @@ def add_arguments(parser) -> None:
     for name, task in TASKS.items():
         presets = cfg.preset_names(name)
         p = sub.add_parser(
-            name, help=_TASK_HELP.get(name, ""), description=_TASK_HELP.get(name, ""),
+            name,
+            help=_TASK_HELP.get(name, ""),
+            description=_TASK_HELP.get(name, ""),
             epilog=examples(*TASK_EXAMPLES.get(name, [])) + _preset_text(name, presets),
-            formatter_class=argparse.RawDescriptionHelpFormatter)
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         add_common_flags(p)
-        p.add_argument("--preset", default=None, metavar="NAME",
-                       help=f"a preset shipped with rnnkit ({', '.join(presets) or 'none'}); "
-                            "default: 'default' (none when resuming)")
-        p.add_argument("--config", action="append", default=[], metavar="FILE.toml",
-                       help="a TOML file of key = value lines (e.g. a run's config.toml)")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one configuration key (repeatable)")
-        p.add_argument("--out", default=None, metavar="DIR",
-                       help="the run folder to create (default: runs/<task>-<date>-<time>)")
-        p.add_argument("--resume", default=None, metavar="RUN",
-                       help="continue training a run folder (more epochs: --epochs N)")
+        p.add_argument(
+            "--preset",
+            default=None,
+            metavar="NAME",
+            help=f"a preset shipped with rnnkit ({', '.join(presets) or 'none'}); "
+            "default: 'default' (none when resuming)",
+        )
+        p.add_argument(
+            "--config",
+            action="append",
+            default=[],
+            metavar="FILE.toml",
+            help="a TOML file of key = value lines (e.g. a run's config.toml)",
+        )
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one configuration key (repeatable)",
+        )
+        p.add_argument(
+            "--out", default=None, metavar="DIR", help="the run folder to create (default: runs/<task>-<date>-<time>)"
+        )
+        p.add_argument(
+            "--resume", default=None, metavar="RUN", help="continue training a run folder (more epochs: --epochs N)"
+        )
         p.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
-        defaults = (cfg.resolve(task.config_class, name, preset_name="default")
-                    if "default" in presets else None)
+        defaults = cfg.resolve(task.config_class, name, preset_name="default") if "default" in presets else None
         add_config_flags(p, task.config_class, defaults)
 
 
@@ -119,19 +157,24 @@ def _preset_text(task: str, presets) -> str:
 def resolve_config(args):
     """The configuration from the command line: see :func:`rnnkit.cli.config.resolve`."""
     task = TASKS[args.task]
-    overrides = [(k[len(_PREFIX):], v, "--" + k[len(_PREFIX):].replace("_", "-"))
-                 for k, v in vars(args).items() if k.startswith(_PREFIX)]
+    overrides = [
+        (k[len(_PREFIX) :], v, "--" + k[len(_PREFIX) :].replace("_", "-"))
+        for k, v in vars(args).items()
+        if k.startswith(_PREFIX)
+    ]
     for text in args.set:
         key, value = cfg.parse_assignment(text)
         overrides.append((key, value, f"--set {key}"))
     base, preset = None, args.preset
     if args.resume is not None:
         from .runs import Run
+
         base = Run.open(args.resume, tasks=(args.task,), command=f"rnnkit train {args.task}").read_config()
     elif preset is None:
         preset = "default" if "default" in cfg.preset_names(args.task) else None
-    config = cfg.resolve(task.config_class, args.task, preset_name=preset, base=base,
-                         files=args.config, overrides=overrides)
+    config = cfg.resolve(
+        task.config_class, args.task, preset_name=preset, base=base, files=args.config, overrides=overrides
+    )
     if base is not None:
         _check_resumable(task.config_class, args.task, base, config)
     return config
@@ -142,19 +185,23 @@ def _check_resumable(cls, task, saved: dict, config) -> None:
     from .tasks import RESUMABLE
 
     saved_config = cfg.from_dict(cls, task, saved)
-    changed = [f.name for f in dataclasses.fields(cls)
-               if getattr(config, f.name) != getattr(saved_config, f.name)
-               and f.name not in RESUMABLE and f.metadata.get("group") != "run"]
+    changed = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if getattr(config, f.name) != getattr(saved_config, f.name)
+        and f.name not in RESUMABLE
+        and f.metadata.get("group") != "run"
+    ]
     if changed:
         raise cfg.ConfigError(
             f"--resume: cannot change {', '.join(changed)} of a run (its data and architecture "
-            f"stay); resumable keys: {', '.join(RESUMABLE)}; hint: start a new run to change them")
+            f"stay); resumable keys: {', '.join(RESUMABLE)}; hint: start a new run to change them"
+        )
 
 
 def run(args) -> int:
     if args.task is None:
-        raise UsageError(f"train: expected a task, one of {', '.join(TASKS)}; "
-                         "see 'rnnkit train --help'")
+        raise UsageError(f"train: expected a task, one of {', '.join(TASKS)}; see 'rnnkit train --help'")
     from .tasks import train
 
     try:
@@ -167,26 +214,41 @@ def run(args) -> int:
         if args.out is not None:
             raise UsageError("--out and --resume: a resumed run stays in its own folder; pass one")
         from .runs import Run
+
         run_folder = Run.open(args.resume, tasks=(args.task,))
         if not run_folder.model_path.is_file() and not run_folder.trainer_path.is_file():
-            raise CliError(f"--resume {args.resume}: the run has no trainer.npz or model.npz to "
-                           f"continue from; hint: start it again with 'rnnkit train {args.task} --config "
-                           f"{run_folder.path / 'config.toml'}'")
-    train(args.task, config, out=args.out, run=run_folder, resume=args.resume is not None,
-          console=console, plots=not args.no_plots)
+            raise CliError(
+                f"--resume {args.resume}: the run has no trainer.npz or model.npz to "
+                f"continue from; hint: start it again with 'rnnkit train {args.task} --config "
+                f"{run_folder.path / 'config.toml'}'"
+            )
+    train(
+        args.task,
+        config,
+        out=args.out,
+        run=run_folder,
+        resume=args.resume is not None,
+        console=console,
+        plots=not args.no_plots,
+    )
     return 0
 
 
 COMMAND = Command(
     name="train",
     help="train a model on shipped, generated or your own data; writes a run folder",
-    description=("Train a model for TASK and write a run folder with the model, the resolved "
-                 "configuration, metrics (CSV and JSON), a summary beside a baseline and plots."),
-    add_arguments=add_arguments, run=run,
-    epilog=examples("rnnkit train charlm --preset quick",
-                    "rnnkit train forecast --data mackey-glass --epochs 20",
-                    "rnnkit train classify --data my.ts --set hidden_size=128 --set cell=gru",
-                    "rnnkit train tag --preset tiny --out runs/smoke",
-                    "rnnkit train charlm --resume runs/charlm-<stamp> --epochs 2",
-                    "rnnkit train TASK --help      # every key of a task, and its presets"),
+    description=(
+        "Train a model for TASK and write a run folder with the model, the resolved "
+        "configuration, metrics (CSV and JSON), a summary beside a baseline and plots."
+    ),
+    add_arguments=add_arguments,
+    run=run,
+    epilog=examples(
+        "rnnkit train charlm --preset quick",
+        "rnnkit train forecast --data mackey-glass --epochs 20",
+        "rnnkit train classify --data my.ts --set hidden_size=128 --set cell=gru",
+        "rnnkit train tag --preset tiny --out runs/smoke",
+        "rnnkit train charlm --resume runs/charlm-<stamp> --epochs 2",
+        "rnnkit train TASK --help      # every key of a task, and its presets",
+    ),
 )

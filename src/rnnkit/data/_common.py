@@ -12,8 +12,9 @@ import numpy as np
 class DataFormatError(ValueError):
     """A data file breaks its format. ``path``, ``line`` (1-based) and ``column`` say where."""
 
-    def __init__(self, path, problem: str, *, line: int | None = None,
-                 column: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, path, problem: str, *, line: int | None = None, column: str | None = None, hint: str | None = None
+    ) -> None:
         self.path, self.line, self.column = Path(path), line, column
         where = f"{path}" + (f", line {line}" if line is not None else "")
         where += f", column {column!r}" if column is not None else ""
@@ -70,8 +71,9 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
     try:
         codecs.lookup(encoding)
     except (LookupError, TypeError):
-        raise ValueError(f"encoding: unknown text encoding {encoding!r}; expected e.g. 'utf-8', "
-                         "'latin-1' or 'cp1252'") from None
+        raise ValueError(
+            f"encoding: unknown text encoding {encoding!r}; expected e.g. 'utf-8', 'latin-1' or 'cp1252'"
+        ) from None
     raw = path.read_bytes()
     if encoding.replace("-", "").lower() == "utf8" and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -80,8 +82,9 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataFormatError(
-            path, f"cannot decode byte {raw[exc.start]:#04x} as {encoding}", line=line,
-            hint="pass encoding='latin-1' (on the command line: --encoding latin-1), or the "
-                 "file's real encoding",
+            path,
+            f"cannot decode byte {raw[exc.start]:#04x} as {encoding}",
+            line=line,
+            hint="pass encoding='latin-1' (on the command line: --encoding latin-1), or the file's real encoding",
         ) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")

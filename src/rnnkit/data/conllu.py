@@ -43,15 +43,16 @@ def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
         fields = _fields(line)
         if len(fields) != _FIELDS:
             raise DataFormatError(
-                path, f"expected {_FIELDS} tab-separated fields, got {len(fields)}",
-                line=number, hint="CoNLL-U separates fields with tabs, not spaces",
+                path,
+                f"expected {_FIELDS} tab-separated fields, got {len(fields)}",
+                line=number,
+                hint="CoNLL-U separates fields with tabs, not spaces",
             )
         token_id = fields[0]
         if "-" in token_id or "." in token_id:
             continue  # a multiword-token range or an empty node
         if not token_id.isdigit():
-            raise DataFormatError(path, f"expected an integer token ID, got {token_id!r}",
-                                  line=number, column="ID")
+            raise DataFormatError(path, f"expected an integer token ID, got {token_id!r}", line=number, column="ID")
         upos = fields[3] if fields[3] != "_" or fields[4] == "_" else fields[4]
         current.append((fields[1], upos))
     if current:
@@ -63,7 +64,7 @@ def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
 
 def _fields(line: str) -> list[str]:
     fields = line.rstrip("\t ").split("\t")
-    if len(fields) == 1 and len(line.split()) == _FIELDS:   # spaces instead of tabs
+    if len(fields) == 1 and len(line.split()) == _FIELDS:  # spaces instead of tabs
         fields = line.split()
     return fields
 
@@ -88,8 +89,12 @@ def _read_columns(path, lines: list[str]) -> list[list[tuple[str, str]]]:
                 current = []
             continue
         if len(fields) < 2:
-            raise DataFormatError(path, f"expected a word and a tag, got {line.strip()!r}",
-                                  line=number, hint="one token per line: WORD ... TAG")
+            raise DataFormatError(
+                path,
+                f"expected a word and a tag, got {line.strip()!r}",
+                line=number,
+                hint="one token per line: WORD ... TAG",
+            )
         current.append((fields[0], fields[-1]))
     if current:
         sentences.append(current)
@@ -109,8 +114,10 @@ def write_conllu(path, sentences, *, comment_text: bool = True) -> None:
             lines += [f"# sent_id = {k}", "# text = " + " ".join(f for f, _ in sentence)]
         for i, (form, upos) in enumerate(sentence, start=1):
             if not form or any(c in form for c in "\t\n") or " " in form:
-                raise ValueError(f"sentences[{k - 1}][{i - 1}]: invalid form {form!r}; "
-                                 "expected non-empty text without spaces or tabs")
+                raise ValueError(
+                    f"sentences[{k - 1}][{i - 1}]: invalid form {form!r}; "
+                    "expected non-empty text without spaces or tabs"
+                )
             lines.append("\t".join([str(i), form, "_", upos, "_", "_", "_", "_", "_", "_"]))
         lines.append("")
     with open(path, "w", encoding="utf-8", newline="\n") as fh:

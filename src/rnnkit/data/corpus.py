@@ -15,11 +15,22 @@ import unicodedata
 from ._common import check_int
 
 # Typographic characters found in the topics, mapped to their ASCII spelling.
-_ASCII = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...",
-    "\u2013": "-", "\u2014": "--", "\u2212": "-", "\u00df": "ss", "\u00b0": " degrees",
-    "\u00a0": " ", "\u00d7": "x",
-})
+_ASCII = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u2013": "-",
+        "\u2014": "--",
+        "\u2212": "-",
+        "\u00df": "ss",
+        "\u00b0": " degrees",
+        "\u00a0": " ",
+        "\u00d7": "x",
+    }
+)
 
 
 def python_docs_corpus(max_chars: int | None = None) -> str:

@@ -23,19 +23,34 @@ Tagged = list[tuple[str, str]]
 _KINDS = {
     "person": ["teacher", "student", "child", "driver", "doctor", "friend"],
     "animal": ["dog", "cat", "bird"],
-    "thing": ["book", "letter", "report", "plan", "watch", "light", "lamp", "candle", "window",
-              "door", "ticket", "key", "room", "table"],
+    "thing": [
+        "book",
+        "letter",
+        "report",
+        "plan",
+        "watch",
+        "light",
+        "lamp",
+        "candle",
+        "window",
+        "door",
+        "ticket",
+        "key",
+        "room",
+        "table",
+    ],
     "place": ["garden", "river", "city", "park", "station"],
     "event": ["film", "match", "walk", "trip", "party", "visit", "train"],
 }
 _KIND = {noun: kind for kind, nouns in _KINDS.items() for noun in nouns}
-_IRREGULAR = {"child": "children", "city": "cities", "party": "parties", "watch": "watches",
-              "match": "matches"}
-_ADJ = {"person": ["old", "young", "happy", "quiet", "tired", "fast"],
-        "animal": ["small", "big", "old", "fast", "quiet", "happy"],
-        "thing": ["new", "old", "small", "big", "bright", "light", "green", "heavy"],
-        "place": ["quiet", "big", "small", "green", "old", "bright"],
-        "event": ["long", "short", "fast", "late", "quiet", "new"]}
+_IRREGULAR = {"child": "children", "city": "cities", "party": "parties", "watch": "watches", "match": "matches"}
+_ADJ = {
+    "person": ["old", "young", "happy", "quiet", "tired", "fast"],
+    "animal": ["small", "big", "old", "fast", "quiet", "happy"],
+    "thing": ["new", "old", "small", "big", "bright", "light", "green", "heavy"],
+    "place": ["quiet", "big", "small", "green", "old", "bright"],
+    "event": ["long", "short", "fast", "late", "quiet", "new"],
+}
 _PERSONS, _TOWNS = ["Anna", "Ben", "Maria", "Tom"], ["Paris", "London"]
 
 # Verbs: (base, third-person singular, past) -> nouns that fit as object.
@@ -55,15 +70,26 @@ _TRANSITIVE = {
     ("see", "sees", "saw"): _PEOPLE + _KINDS["place"] + ["film", "train", "light", "letter"],
 }
 _TAKES_PEOPLE = [v for v, objs in _TRANSITIVE.items() if set(objs) & set(_PEOPLE)]
-_INTRANSITIVE = [("run", "runs", "ran"), ("sleep", "sleeps", "slept"),
-                 ("arrive", "arrives", "arrived"), ("laugh", "laughs", "laughed"),
-                 ("wait", "waits", "waited"), ("walk", "walks", "walked")]
+_INTRANSITIVE = [
+    ("run", "runs", "ran"),
+    ("sleep", "sleeps", "slept"),
+    ("arrive", "arrives", "arrived"),
+    ("laugh", "laughs", "laughed"),
+    ("wait", "waits", "waited"),
+    ("walk", "walks", "walked"),
+]
 _SAYING = [("think", "thinks", "thought"), ("say", "says", "said"), ("know", "knows", "knew")]
 _WANTING = [("want", "wants", "wanted"), ("like", "likes", "liked"), ("plan", "plans", "planned")]
 _ADV = ["quickly", "slowly", "often", "today", "again", "fast", "here"]
 # Subject pronouns with their object forms and whether they take "-s" verbs.
-_PRON = {"I": ("me", False), "you": ("you", False), "we": ("us", False),
-         "they": ("them", False), "he": ("him", True), "she": ("her", True)}
+_PRON = {
+    "I": ("me", False),
+    "you": ("you", False),
+    "we": ("us", False),
+    "they": ("them", False),
+    "he": ("him", True),
+    "she": ("her", True),
+}
 
 
 class _Gen:
@@ -179,10 +205,7 @@ class _Gen:
         if kind == 5:  # animals act too: "the small dog ran like a child"
             if self.chance(0.4):
                 subj, sg = self.noun_phrase(_KINDS["animal"])
-            if self.chance(0.2):
-                manner = [("like", "ADP")] + self.noun_phrase(_PEOPLE, False)[0]
-            else:
-                manner = self.tail(True)
+            manner = [("like", "ADP")] + self.noun_phrase(_PEOPLE, False)[0] if self.chance(0.2) else self.tail(True)
             return subj + [tensed(self.pick(_INTRANSITIVE))] + manner
         return subj + [tensed(verb)] + self.obj(verb) + self.tail()
 

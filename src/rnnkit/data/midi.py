@@ -26,9 +26,9 @@ from ..utils.atomic import write_bytes_atomic
 from ._common import DataFormatError
 from .music import TICKS_PER_QUARTER, check_notes
 
-DIVISION = 480                              # MIDI ticks per quarter in the files written
-_SCALE = DIVISION // TICKS_PER_QUARTER      # 20 MIDI ticks per rnnkit tick
-_DRUMS = 9                                  # channel 10, counted from 0
+DIVISION = 480  # MIDI ticks per quarter in the files written
+_SCALE = DIVISION // TICKS_PER_QUARTER  # 20 MIDI ticks per rnnkit tick
+_DRUMS = 9  # channel 10, counted from 0
 
 
 def _varlen(value: int) -> bytes:
@@ -59,8 +59,7 @@ def _text_event(kind: int, text: str) -> bytes:
     return bytes([0xFF, kind]) + _varlen(len(raw)) + raw
 
 
-def midi_bytes(notes, *, tempo: float = 100.0, program=0, velocity: int = 80,
-               names=None) -> bytes:
+def midi_bytes(notes, *, tempo: float = 100.0, program=0, velocity: int = 80, names=None) -> bytes:
     """The bytes of a MIDI file of ``notes``; see the module docstring.
 
     Args:
@@ -85,11 +84,13 @@ def midi_bytes(notes, *, tempo: float = 100.0, program=0, velocity: int = 80,
     if len(programs) <= max(parts):
         raise ValueError(f"program: expected one program per part ({max(parts) + 1}), got {len(programs)}")
     usec = int(round(60_000_000 / tempo))
-    head = [(0, 0, _text_event(0x03, "rnnkit")),
-            (0, 1, b"\xff\x51\x03" + usec.to_bytes(3, "big")),
-            (0, 2, b"\xff\x58\x04\x04\x02\x18\x08")]                   # 4/4
+    head = [
+        (0, 0, _text_event(0x03, "rnnkit")),
+        (0, 1, b"\xff\x51\x03" + usec.to_bytes(3, "big")),
+        (0, 2, b"\xff\x58\x04\x04\x02\x18\x08"),
+    ]  # 4/4
     tracks = [_track(head)]
-    for k, part in enumerate(parts):
+    for _k, part in enumerate(parts):
         ch = channels[part]
         name = names[part] if names is not None and part < len(names) else f"part {part + 1}"
         events = [(0, 0, _text_event(0x03, name)), (0, 1, bytes([0xC0 | ch, programs[part]]))]
@@ -104,11 +105,9 @@ def midi_bytes(notes, *, tempo: float = 100.0, program=0, velocity: int = 80,
     return header + b"".join(tracks)
 
 
-def write_midi(path, notes, *, tempo: float = 100.0, program=0, velocity: int = 80,
-               names=None) -> Path:
+def write_midi(path, notes, *, tempo: float = 100.0, program=0, velocity: int = 80, names=None) -> Path:
     """Write ``notes`` as a MIDI file (atomically); returns the path. See :func:`midi_bytes`."""
-    return write_bytes_atomic(path, midi_bytes(notes, tempo=tempo, program=program,
-                                               velocity=velocity, names=names))
+    return write_bytes_atomic(path, midi_bytes(notes, tempo=tempo, program=program, velocity=velocity, names=names))
 
 
 def read_midi(path) -> np.ndarray:
@@ -129,14 +128,20 @@ def read_midi(path) -> np.ndarray:
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head != b"MThd":
-        raise DataFormatError(path, f"not a MIDI file (it starts with {head!r}, not the MIDI header b'MThd')",
-                              hint="pass a standard MIDI file (.mid)")
+        raise DataFormatError(
+            path,
+            f"not a MIDI file (it starts with {head!r}, not the MIDI header b'MThd')",
+            hint="pass a standard MIDI file (.mid)",
+        )
     try:
         mid = mido.MidiFile(str(path))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError... by damage
         text = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataFormatError(path, f"a damaged MIDI file, not readable ({type(exc).__name__}: {text})",
-                              hint="export it again from the program that made it") from None
+        raise DataFormatError(
+            path,
+            f"a damaged MIDI file, not readable ({type(exc).__name__}: {text})",
+            hint="export it again from the program that made it",
+        ) from None
     tpb = mid.ticks_per_beat
     if not tpb or tpb <= 0:
         raise DataFormatError(path, "not a readable MIDI file (SMPTE time division is not supported)")
@@ -156,15 +161,16 @@ def read_midi(path) -> np.ndarray:
             elif open_notes.get(key):
                 start = open_notes[key].pop(0)
                 rows.append((start, now, msg.note, msg.channel))
-        for (channel, pitch), starts in open_notes.items():   # never ended: end with the track
+        for (channel, pitch), starts in open_notes.items():  # never ended: end with the track
             rows += [(s, now, pitch, channel) for s in starts]
     if not rows:
         extra = f" (only {drums} drum notes on channel 10, which are not read)" if drums else ""
-        raise DataFormatError(path, "the MIDI file contains no notes" + extra,
-                              hint="pass a file with at least one note-on and note-off")
+        raise DataFormatError(
+            path, "the MIDI file contains no notes" + extra, hint="pass a file with at least one note-on and note-off"
+        )
     a = np.array(rows, np.int64)
     onset = np.rint(a[:, 0] * TICKS_PER_QUARTER / tpb).astype(np.int64)
     end = np.rint(a[:, 1] * TICKS_PER_QUARTER / tpb).astype(np.int64)
     notes = np.stack([onset, np.maximum(end - onset, 1), a[:, 2], a[:, 3]], 1)
-    notes[:, 0] -= notes[:, 0].min()       # the piece starts at its first note
+    notes[:, 0] -= notes[:, 0].min()  # the piece starts at its first note
     return notes[np.lexsort((notes[:, 3], notes[:, 2], notes[:, 0]))].astype(np.int32)

@@ -63,7 +63,8 @@ JSB_LICENCE = (
     "(music21/corpus/license.txt: encodings distributed with the permission of the encoders, "
     "to the best of the music21 authors' knowledge out of copyright in the United States; "
     "some corpus encodings restrict commercial use, none of the Bach chorale files carries "
-    "such a notice). This file keeps only the onset, duration, pitch and voice of each note.")
+    "such a notice). This file keeps only the onset, duration, pitch and voice of each note."
+)
 JSB_SOURCE = "music21 corpus, bach chorales (Riemenschneider collection), soprano/alto/tenor/bass"
 _VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 
@@ -86,8 +87,9 @@ def check_notes(notes, name: str = "notes") -> np.ndarray:
 
 def _frame_ticks(frames_per_quarter) -> int:
     if frames_per_quarter not in (1, 2, 4):
-        raise ValueError(f"frames_per_quarter: expected 1 (quarter notes), 2 (eighths) or 4 "
-                         f"(sixteenths), got {frames_per_quarter!r}")
+        raise ValueError(
+            f"frames_per_quarter: expected 1 (quarter notes), 2 (eighths) or 4 (sixteenths), got {frames_per_quarter!r}"
+        )
     return TICKS_PER_QUARTER // frames_per_quarter
 
 
@@ -105,8 +107,8 @@ def piano_roll(notes, frames_per_quarter: int = 1) -> np.ndarray:
     T = n_frames(notes, frames_per_quarter)
     roll = np.zeros((T, N_PITCHES), bool)
     for onset, dur, pitch, _ in notes:
-        first = -(-onset // step)                   # the first sample at or after the onset
-        stop = -(-(onset + dur) // step)            # samples before the end
+        first = -(-onset // step)  # the first sample at or after the onset
+        stop = -(-(onset + dur) // step)  # samples before the end
         roll[first:stop, pitch] = True
     return roll
 
@@ -119,7 +121,7 @@ def roll_to_notes(roll, frames_per_quarter: int = 1) -> np.ndarray:
     step = _frame_ticks(frames_per_quarter)
     on = np.zeros((roll.shape[0] + 2, N_PITCHES), np.int8)
     on[1:-1] = roll.astype(bool)
-    edges = np.diff(on, axis=0)                     # +1 at a start, -1 after an end
+    edges = np.diff(on, axis=0)  # +1 at a start, -1 after an end
     starts, ends = np.nonzero(edges.T == 1), np.nonzero(edges.T == -1)
     # Both are ordered by pitch, then time, so the k-th start and k-th end are one note.
     pitch, first, last = starts[0], starts[1], ends[1]
@@ -184,8 +186,7 @@ def melody_to_notes(tokens, frames_per_quarter: int = 1) -> np.ndarray:
     """The notes of a token melody; HOLD after a REST (or first) is read as a REST."""
     tokens = np.asarray(tokens)
     if tokens.ndim != 1 or (tokens.size and (tokens.min() < 0 or tokens.max() > REST)):
-        raise ValueError(f"tokens: expected a 1-D array of melody tokens in [0, {REST}], got "
-                         f"shape {tokens.shape}")
+        raise ValueError(f"tokens: expected a 1-D array of melody tokens in [0, {REST}], got shape {tokens.shape}")
     step = _frame_ticks(frames_per_quarter)
     out, current = [], None
     for f, tok in enumerate(tokens.tolist()):
@@ -220,12 +221,13 @@ class MusicSet:
     licence: str
     source: str
 
-    def part(self, split: str) -> "MusicSet":
+    def part(self, split: str) -> MusicSet:
         if split not in SPLITS:
             raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
         idx = [i for i, s in enumerate(self.splits) if s == split]
-        return MusicSet([self.names[i] for i in idx], [self.notes[i] for i in idx],
-                        [split] * len(idx), self.licence, self.source)
+        return MusicSet(
+            [self.names[i] for i in idx], [self.notes[i] for i in idx], [split] * len(idx), self.licence, self.source
+        )
 
     def pitch_range(self) -> tuple[int, int]:
         """(lowest, highest) MIDI pitch over every piece."""
@@ -249,11 +251,17 @@ def write_music_npz(path, names, notes, *, licence: str, source: str, splits=Non
     splits = [split_of(n) for n in names] if splits is None else list(splits)
     buf = io.BytesIO()
     np.savez_compressed(
-        buf, notes=np.concatenate(arrays).astype(np.int32),
-        lengths=np.array([len(a) for a in arrays], np.int64), names=np.array(names),
-        splits=np.array(splits), ticks_per_quarter=np.int64(TICKS_PER_QUARTER),
-        format=np.array(MUSIC_FORMAT), format_version=np.int64(MUSIC_FORMAT_VERSION),
-        licence=np.array(licence), source=np.array(source))
+        buf,
+        notes=np.concatenate(arrays).astype(np.int32),
+        lengths=np.array([len(a) for a in arrays], np.int64),
+        names=np.array(names),
+        splits=np.array(splits),
+        ticks_per_quarter=np.int64(TICKS_PER_QUARTER),
+        format=np.array(MUSIC_FORMAT),
+        format_version=np.int64(MUSIC_FORMAT_VERSION),
+        licence=np.array(licence),
+        source=np.array(source),
+    )
     return write_bytes_atomic(path, buf.getvalue())
 
 
@@ -269,11 +277,15 @@ def read_music_npz(path) -> MusicSet:
             found = set(npz.files)
             need = {"notes", "lengths", "names", "splits", "ticks_per_quarter", "format", "licence"}
             if need - found:
-                raise DataFormatError(path, f"missing arrays {sorted(need - found)}",
-                                      hint="write it with rnnkit.data.music.write_music_npz")
+                raise DataFormatError(
+                    path,
+                    f"missing arrays {sorted(need - found)}",
+                    hint="write it with rnnkit.data.music.write_music_npz",
+                )
             if str(npz["format"]) != MUSIC_FORMAT or int(npz["ticks_per_quarter"]) != TICKS_PER_QUARTER:
-                raise DataFormatError(path, f"expected format {MUSIC_FORMAT!r} at {TICKS_PER_QUARTER} "
-                                            "ticks per quarter")
+                raise DataFormatError(
+                    path, f"expected format {MUSIC_FORMAT!r} at {TICKS_PER_QUARTER} ticks per quarter"
+                )
             notes, lengths = npz["notes"], npz["lengths"]
             names, splits = npz["names"].tolist(), npz["splits"].tolist()
             licence = str(npz["licence"])
@@ -317,8 +329,7 @@ def build_jsb_chorales(path=None, *, limit: int | None = None, progress=None) ->
     try:
         from music21 import corpus
     except ImportError:
-        raise ImportError("rnnkit.data.music.build_jsb_chorales needs music21: "
-                          "pip install 'rnnkit[music]'") from None
+        raise ImportError("rnnkit.data.music.build_jsb_chorales needs music21: pip install 'rnnkit[music]'") from None
     files = list(corpus.chorales.Iterator(returnType="filename"))
     files = files[:limit] if limit is not None else files
     names, pieces, seen = [], [], set()
@@ -339,8 +350,7 @@ def build_jsb_chorales(path=None, *, limit: int | None = None, progress=None) ->
         names.append(short)
         pieces.append(notes)
         report["read"] += 1
-    out = write_music_npz(jsb_path() if path is None else path, names, pieces,
-                          licence=JSB_LICENCE, source=JSB_SOURCE)
+    out = write_music_npz(jsb_path() if path is None else path, names, pieces, licence=JSB_LICENCE, source=JSB_SOURCE)
     return out, report
 
 
@@ -365,5 +375,5 @@ def _score_notes(score) -> np.ndarray | None:
     if not rows:
         return None
     notes = np.array(rows, np.int32)
-    notes[:, 0] -= notes[:, 0].min()      # a pickup starts the piece at 0
+    notes[:, 0] -= notes[:, 0].min()  # a pickup starts the piece at 0
     return notes[np.lexsort((notes[:, 3], notes[:, 2], notes[:, 0]))]

@@ -45,10 +45,10 @@ def read_pairs_tsv(path, encoding: str = "utf-8") -> list[tuple[str, str]]:
             expected = f"{max(width, 2)} tab-separated fields"
             expected += " as on the first line" if width > 2 else ""
             raise DataFormatError(
-                path, f"expected {expected}, got {len(fields)}",
+                path,
+                f"expected {expected}, got {len(fields)}",
                 line=number,
-                hint="one pair per line, source and target separated by a tab; quote a text "
-                     "holding a tab (\"a<TAB>b\")",
+                hint='one pair per line, source and target separated by a tab; quote a text holding a tab ("a<TAB>b")',
             )
         pairs.append((fields[0], fields[1]))
     if not pairs:
@@ -57,9 +57,28 @@ def read_pairs_tsv(path, encoding: str = "utf-8") -> list[tuple[str, str]]:
 
 
 # Column names found on the first line of TSV files, skipped as a header.
-HEADER_WORDS = frozenset({"source", "target", "src", "tgt", "input", "output", "text",
-                          "label", "sentence", "class", "category", "condition", "review",
-                          "sentiment", "question", "answer", "x", "y"})
+HEADER_WORDS = frozenset(
+    {
+        "source",
+        "target",
+        "src",
+        "tgt",
+        "input",
+        "output",
+        "text",
+        "label",
+        "sentence",
+        "class",
+        "category",
+        "condition",
+        "review",
+        "sentiment",
+        "question",
+        "answer",
+        "x",
+        "y",
+    }
+)
 
 
 def _tab_fields(line: str) -> list[str]:

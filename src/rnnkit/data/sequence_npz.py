@@ -32,13 +32,14 @@ def write_sequences_npz(path, sequences, labels=None) -> None:
     arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
     if not arrays or any(a.ndim != 2 or a.shape[1] != arrays[0].shape[1] for a in arrays):
         raise ValueError("sequences: expected a non-empty list of (T_i, F) arrays with one F")
-    out = {"data": np.concatenate(arrays, axis=0),
-           "lengths": np.array([len(a) for a in arrays], dtype=np.int64)}
+    out = {"data": np.concatenate(arrays, axis=0), "lengths": np.array([len(a) for a in arrays], dtype=np.int64)}
     if labels is not None:
         out["labels"] = np.asarray(labels)
         if out["labels"].shape != (len(arrays),) or out["labels"].dtype.hasobject:
-            raise ValueError(f"labels: expected {len(arrays)} numbers or strings, "
-                             f"got shape {out['labels'].shape}, dtype {out['labels'].dtype}")
+            raise ValueError(
+                f"labels: expected {len(arrays)} numbers or strings, "
+                f"got shape {out['labels'].shape}, dtype {out['labels'].dtype}"
+            )
     with open(path, "wb") as fh:  # a file object: numpy.savez would append ".npz" to a name
         np.savez(fh, **out)
 
@@ -58,19 +59,17 @@ def read_sequences_npz(path):
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
     if not zipfile.is_zipfile(path):
-        raise DataFormatError(path, "not an .npz (zip) file",
-                              hint="write one with rnnkit.data.write_sequences_npz")
+        raise DataFormatError(path, "not an .npz (zip) file", hint="write one with rnnkit.data.write_sequences_npz")
     try:
         with _BoundedNpz(path) as npz:
             found = sorted(npz.files)
             data_key = _first(found, _DATA_KEYS)
-            if data_key is None or ("lengths" not in found and data_key == "data"
-                                    and npz["data"].ndim < 3):
+            if data_key is None or ("lengths" not in found and data_key == "data" and npz["data"].ndim < 3):
                 missing = "data" if data_key is None else "lengths"
                 raise DataFormatError(
-                    path, f"no array {missing!r}; arrays found: {found}",
-                    hint="the layout is data (sum T_i, F) + lengths (N,) [+ labels (N,)], or "
-                         "X (N, T[, F]) [+ y (N,)]",
+                    path,
+                    f"no array {missing!r}; arrays found: {found}",
+                    hint="the layout is data (sum T_i, F) + lengths (N,) [+ labels (N,)], or X (N, T[, F]) [+ y (N,)]",
                 )
             label_key = _first(found, _LABEL_KEYS)
             labels = npz[label_key] if label_key is not None else None
@@ -80,26 +79,27 @@ def read_sequences_npz(path):
     except DataFormatError:
         raise
     except ValueError as exc:  # numpy's message for object arrays mentions allow_pickle
-        raise DataFormatError(path, f"cannot read without pickle ({exc})",
-                              hint="store numbers or strings, never object arrays") from exc
+        raise DataFormatError(
+            path, f"cannot read without pickle ({exc})", hint="store numbers or strings, never object arrays"
+        ) from exc
     except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:  # a damaged archive
         raise DataFormatError(path, f"not a readable .npz file ({exc})") from exc
     if data.ndim == 1:
         data = data[:, None]
     if data.ndim != 2 or not np.issubdtype(data.dtype, np.number):
-        raise DataFormatError(path, f"'data' must be a 1-D or 2-D numeric array, got "
-                                    f"shape {data.shape}, dtype {data.dtype}")
+        raise DataFormatError(
+            path, f"'data' must be a 1-D or 2-D numeric array, got shape {data.shape}, dtype {data.dtype}"
+        )
     if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer) or np.any(lengths < 0):
-        raise DataFormatError(path, f"'lengths' must be a 1-D array of integers >= 0, got "
-                                    f"shape {lengths.shape}, dtype {lengths.dtype}")
+        raise DataFormatError(
+            path, f"'lengths' must be a 1-D array of integers >= 0, got shape {lengths.shape}, dtype {lengths.dtype}"
+        )
     if int(lengths.sum()) != len(data):
-        raise DataFormatError(path, f"'lengths' sum to {int(lengths.sum())} but 'data' has "
-                                    f"{len(data)} rows")
+        raise DataFormatError(path, f"'lengths' sum to {int(lengths.sum())} but 'data' has {len(data)} rows")
     if len(lengths) == 0:
         raise DataFormatError(path, "no sequences: 'lengths' is empty")
     if labels is not None and labels.shape != lengths.shape:
-        raise DataFormatError(path, f"'labels' has shape {labels.shape}, expected "
-                                    f"{lengths.shape} (one per sequence)")
+        raise DataFormatError(path, f"'labels' has shape {labels.shape}, expected {lengths.shape} (one per sequence)")
     bounds = np.cumsum(lengths)[:-1]
     sequences = [s.astype(np.float64) for s in np.split(data, bounds)]
     return sequences, (labels.tolist() if labels is not None else None)
@@ -134,8 +134,9 @@ class _BoundedNpz:
                     raise ArchiveError(f"array {key!r}: its size disagrees with its header")
                 return read_data(fh, key, shape, fortran, dtype, nbytes)
         except PickleRequired as exc:
-            raise DataFormatError(self.path, f"cannot read without pickle ({exc})",
-                                  hint="store numbers or strings, never object arrays") from None
+            raise DataFormatError(
+                self.path, f"cannot read without pickle ({exc})", hint="store numbers or strings, never object arrays"
+            ) from None
         except ArchiveError as exc:
             raise DataFormatError(self.path, f"refused: {exc}") from None
 
@@ -151,15 +152,15 @@ def _first(found, keys):
 def _equal_length(path, X, labels):
     """(N, T) or (N, T, F) arrays, with trailing all-NaN steps trimmed per sequence."""
     if X.ndim == 2:
-        X = X[:, :, None]                                               # (N, T, 1)
+        X = X[:, :, None]  # (N, T, 1)
     if X.ndim != 3 or not np.issubdtype(X.dtype, np.number) or len(X) == 0:
-        raise DataFormatError(path, f"expected X of shape (N, T) or (N, T, F) numbers, got "
-                                    f"shape {X.shape}, dtype {X.dtype}")
+        raise DataFormatError(
+            path, f"expected X of shape (N, T) or (N, T, F) numbers, got shape {X.shape}, dtype {X.dtype}"
+        )
     if labels is not None and labels.shape != (len(X),):
-        raise DataFormatError(path, f"the labels have shape {labels.shape}, expected "
-                                    f"({len(X)},) (one per sequence)")
+        raise DataFormatError(path, f"the labels have shape {labels.shape}, expected ({len(X)},) (one per sequence)")
     sequences = []
     for x in X.astype(np.float64):
         known = np.flatnonzero(np.isfinite(x).any(axis=1))
-        sequences.append(x[: known[-1] + 1] if len(known) else x)       # (T_i, F)
+        sequences.append(x[: known[-1] + 1] if len(known) else x)  # (T_i, F)
     return sequences, (labels.tolist() if labels is not None else None)

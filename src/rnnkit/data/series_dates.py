@@ -24,16 +24,31 @@ import datetime as _dt
 import numpy as np
 
 #: frequency -> (seconds per step, or months per step as a negative number; season length)
-FREQUENCIES = {"H": (3600, 24), "D": (86400, 7), "W": (7 * 86400, 52),
-               "M": (-1, 12), "Q": (-3, 4), "Y": (-12, None)}
-FREQUENCY_NAMES = {"H": "hourly", "D": "daily", "W": "weekly", "M": "monthly",
-                   "Q": "quarterly", "Y": "yearly"}
+FREQUENCIES = {"H": (3600, 24), "D": (86400, 7), "W": (7 * 86400, 52), "M": (-1, 12), "Q": (-3, 4), "Y": (-12, None)}
+FREQUENCY_NAMES = {"H": "hourly", "D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
 
 # Tried in order; the first that reads every cell wins.
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%dT%H:%M", "%Y%m%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
-                "%b-%d-%Y", "%d-%b-%Y", "%b %d %Y", "%Y-%m", "%Y/%m", "%b-%Y", "%b %Y",
-                "%Y%m", "%Y")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y%m%d",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%b-%d-%Y",
+    "%d-%b-%Y",
+    "%b %d %Y",
+    "%Y-%m",
+    "%Y/%m",
+    "%b-%Y",
+    "%b %Y",
+    "%Y%m",
+    "%Y",
+)
 
 
 def parse_dates(cells, name: str = "dates") -> np.ndarray:
@@ -54,7 +69,7 @@ def parse_dates(cells, name: str = "dates") -> np.ndarray:
             out = [_dt.datetime.strptime(c, fmt) for c in cells]
         except ValueError:
             continue
-        if fmt == "%Y" and not all(1000 <= d.year for d in out):
+        if fmt == "%Y" and not all(d.year >= 1000 for d in out):
             continue
         best = out
         break
@@ -63,9 +78,11 @@ def parse_dates(cells, name: str = "dates") -> np.ndarray:
             if not any(_parses(c, fmt) for fmt in DATE_FORMATS) and _quarter(c) is None:
                 best_bad = c
                 break
-        raise ValueError(f"{name}: expected time stamps such as 2024-01-31, 20240131, Jan-31-2024 "
-                         f"or 2024Q1, got {best_bad if best_bad is not None else cells[0]!r}; "
-                         "hint: all dates of a file need one format")
+        raise ValueError(
+            f"{name}: expected time stamps such as 2024-01-31, 20240131, Jan-31-2024 "
+            f"or 2024Q1, got {best_bad if best_bad is not None else cells[0]!r}; "
+            "hint: all dates of a file need one format"
+        )
     return np.array(best, dtype="datetime64[s]")
 
 
@@ -110,9 +127,11 @@ def infer_frequency(dates, name: str = "dates") -> str:
     for freq, low, high in (("M", 28, 31), ("Q", 89, 92), ("Y", 365, 366)):
         if low * day <= step <= high * day:
             return freq
-    raise ValueError(f"{name}: the most common step between dates is {step / day:g} days; expected "
-                     "hourly, daily, weekly, monthly, quarterly or yearly stamps; hint: resample "
-                     "the series to one of those first")
+    raise ValueError(
+        f"{name}: the most common step between dates is {step / day:g} days; expected "
+        "hourly, daily, weekly, monthly, quarterly or yearly stamps; hint: resample "
+        "the series to one of those first"
+    )
 
 
 def season_length(freq: str) -> int | None:
@@ -138,7 +157,7 @@ def step_dates(last, freq: str, k: np.ndarray, *, month_end: bool = False) -> np
     if month_end:
         day = (months + 1).astype("datetime64[M]").astype("datetime64[D]") - np.timedelta64(1, "D")
     else:
-        offset = (last.astype("datetime64[D]") - last.astype("datetime64[M]").astype("datetime64[D]"))
+        offset = last.astype("datetime64[D]") - last.astype("datetime64[M]").astype("datetime64[D]")
         end = (months + 1).astype("datetime64[M]").astype("datetime64[D]") - np.timedelta64(1, "D")
         day = np.minimum(first + offset, end)
     time_of_day = last - last.astype("datetime64[D]").astype("datetime64[s]")
@@ -187,23 +206,29 @@ def regularize(dates, values, freq: str, *, fill: str | None = None, name: str =
     d, v = d[order], v[order]
     same = np.flatnonzero(d[1:] == d[:-1])
     if len(same):
-        raise ValueError(f"{name}: time stamp {_show(d[same[0]])} appears more than once; "
-                         "expected one row per time step; hint: aggregate or drop duplicates first")
+        raise ValueError(
+            f"{name}: time stamp {_show(d[same[0]])} appears more than once; "
+            "expected one row per time step; hint: aggregate or drop duplicates first"
+        )
     pos = grid_positions(d, freq)
     off = np.flatnonzero(pos < 0)
     if len(off):
-        raise ValueError(f"{name}: time stamp {_show(d[off[0]])} is off the "
-                         f"{FREQUENCY_NAMES[freq]} grid that starts at {_show(d[0])}; expected "
-                         "evenly spaced dates; hint: resample the series first")
+        raise ValueError(
+            f"{name}: time stamp {_show(d[off[0]])} is off the "
+            f"{FREQUENCY_NAMES[freq]} grid that starts at {_show(d[0])}; expected "
+            "evenly spaced dates; hint: resample the series first"
+        )
     n = int(pos[-1]) + 1
     if n == len(d):
         return d, v, 0
     gap = int(np.flatnonzero(np.diff(pos) > 1)[0])
     if fill is None:
         missing = step_dates(d[0], freq, np.array([pos[gap] + 1]), month_end=_month_end(d))[0]
-        raise ValueError(f"{name}: a gap after {_show(d[gap])}: {n - len(d)} missing step(s) in all, "
-                         f"the first {_show(missing)}; expected {FREQUENCY_NAMES[freq]} dates "
-                         "without gaps; hint: --fill interpolate (or ffill, zero) fills them")
+        raise ValueError(
+            f"{name}: a gap after {_show(d[gap])}: {n - len(d)} missing step(s) in all, "
+            f"the first {_show(missing)}; expected {FREQUENCY_NAMES[freq]} dates "
+            "without gaps; hint: --fill interpolate (or ffill, zero) fills them"
+        )
     full = np.full((n, v.shape[1]), np.nan)
     full[pos] = v
     grid = step_dates(d[0], freq, np.arange(n), month_end=_month_end(d))

@@ -42,12 +42,12 @@ class SeriesSet:
     freq: str | None = None
     extra: list = field(default_factory=list)
     extra_names: list[str] = field(default_factory=list)
-    extra_after: list = field(default_factory=list)   # (k_i, E) covariate rows after the last value
+    extra_after: list = field(default_factory=list)  # (k_i, E) covariate rows after the last value
     layout: str = "single"
     id_column: str | None = None
     date_column: str | None = None
     n_missing: int = 0
-    n_infinite: int = 0   # inf and -inf values, interpolated like missing ones but counted apart
+    n_infinite: int = 0  # inf and -inf values, interpolated like missing ones but counted apart
     n_filled: int = 0
 
 
@@ -59,9 +59,17 @@ def _as_list(value):
     return [str(v) for v in value]
 
 
-def read_series_table(path, *, layout: str = "auto", id_column=None, date_column=None,
-                      value_columns=None, extra_columns=(), fill: str | None = None,
-                      guess_dates: bool = True) -> SeriesSet:
+def read_series_table(
+    path,
+    *,
+    layout: str = "auto",
+    id_column=None,
+    date_column=None,
+    value_columns=None,
+    extra_columns=(),
+    fill: str | None = None,
+    guess_dates: bool = True,
+) -> SeriesSet:
     """Read series from a CSV file (see the module docstring).
 
     Args:
@@ -87,8 +95,7 @@ def read_series_table(path, *, layout: str = "auto", id_column=None, date_column
         found = [h for h in header if h.lower() in ID_NAMES]
         id_column = found[0] if found else None
         if layout == "long" and id_column is None:
-            raise DataFormatError(path, f"no id column among {list(ID_NAMES)}",
-                                  hint="name it with --id-column")
+            raise DataFormatError(path, f"no id column among {list(ID_NAMES)}", hint="name it with --id-column")
     id_index = table.column(id_column) if id_column is not None else None
     if date_column is None and guess_dates:
         date_column = guess_date_column(table) if id_index is None else _guess_long_date(table, id_index)
@@ -107,25 +114,32 @@ def read_series_table(path, *, layout: str = "auto", id_column=None, date_column
     else:
         value_index = [table.column(c) for c in _as_list(value_columns)]
     if not value_index:
-        raise DataFormatError(path, "no value columns besides the id, date and covariate columns",
-                              hint="pick them with --value-column")
+        raise DataFormatError(
+            path, "no value columns besides the id, date and covariate columns", hint="pick them with --value-column"
+        )
     if layout == "auto":
         layout = "long" if id_index is not None else ("wide" if len(value_index) > 1 else "single")
     cols = value_index + extra_index
     names = [table.name(i) for i in cols]
-    grid = np.empty((len(table.rows), len(cols)))                       # (rows, C)
+    grid = np.empty((len(table.rows), len(cols)))  # (rows, C)
     for r, (line, cells) in enumerate(table.rows):
         for j, k in enumerate(cols):
-            grid[r, j] = number(table, line, names[j], cells[k],
-                                hint=None if date_column else
-                                "if this column holds time stamps, pass --date-column")
+            grid[r, j] = number(
+                table,
+                line,
+                names[j],
+                cells[k],
+                hint=None if date_column else "if this column holds time stamps, pass --date-column",
+            )
     dates = None
     if date_index is not None:
         cells = table.values(date_index)
-        if len(date_parts) == 2:        # year and quarter (1..4) or month (1..12) columns
+        if len(date_parts) == 2:  # year and quarter (1..4) or month (1..12) columns
             kind = "Q" if table.name(date_parts[1]).lower().startswith("q") else "-"
-            cells = [f"{y}{kind}{int(float(p)):02d}" if kind == "-" else f"{y}Q{int(float(p))}"
-                     for y, p in zip(cells, table.values(date_parts[1]))]
+            cells = [
+                f"{y}{kind}{int(float(p)):02d}" if kind == "-" else f"{y}Q{int(float(p))}"
+                for y, p in zip(cells, table.values(date_parts[1]), strict=False)
+            ]
         dates = parse_dates(cells, f"{path}: column {table.name(date_index)!r}")
     if layout == "long":
         keys = table.values(id_index)
@@ -134,17 +148,23 @@ def read_series_table(path, *, layout: str = "auto", id_column=None, date_column
         groups = [(i, np.flatnonzero(key_arr == i)) for i in ids]
     elif layout == "wide":
         if extra_index:
-            raise DataFormatError(path, "covariate columns need the long or single layout",
-                                  hint="in a wide file every column is a series")
+            raise DataFormatError(
+                path, "covariate columns need the long or single layout", hint="in a wide file every column is a series"
+            )
         ids = [table.name(i) for i in value_index]
         groups = [(names[j], j) for j in range(len(value_index))]
     else:
         ids = [names[0] if len(value_index) == 1 else "series"]
         groups = [(ids[0], np.arange(len(table.rows)))]
-    out = SeriesSet(ids=[], values=[], value_names=names[:len(value_index)], layout=layout,
-                    extra_names=names[len(value_index):], id_column=table.name(id_index)
-                    if id_index is not None else None,
-                    date_column=",".join(table.name(i) for i in date_parts) or None)
+    out = SeriesSet(
+        ids=[],
+        values=[],
+        value_names=names[: len(value_index)],
+        layout=layout,
+        extra_names=names[len(value_index) :],
+        id_column=table.name(id_index) if id_index is not None else None,
+        date_column=",".join(table.name(i) for i in date_parts) or None,
+    )
     freqs = []
     F = len(value_index)
     for key, sel in groups:
@@ -174,24 +194,33 @@ def read_series_table(path, *, layout: str = "auto", id_column=None, date_column
             freqs.append(freq)
         known = np.flatnonzero(np.isfinite(v).any(axis=1))
         end = int(known[-1]) + 1 if len(known) else 0
-        after = e[end:]                     # rows past the last value: future covariates only
+        after = e[end:]  # rows past the last value: future covariates only
         v, e = v[:end], e[:end]
         if d is not None:
             d = d[:end]
         if np.isnan(after).any():
-            raise DataFormatError(path, f"series {key!r}: a covariate is missing after the last value",
-                                  hint="known-future covariates need a value at every step")
+            raise DataFormatError(
+                path,
+                f"series {key!r}: a covariate is missing after the last value",
+                hint="known-future covariates need a value at every step",
+            )
         out.n_missing += int(np.isnan(v).sum())
         out.n_infinite += int(np.isinf(v).sum())
         if np.isnan(v).all(axis=0).any():
-            raise DataFormatError(path, f"series {key!r}: a value column without any number",
-                                  hint="pick the value columns with --value-column")
+            raise DataFormatError(
+                path,
+                f"series {key!r}: a value column without any number",
+                hint="pick the value columns with --value-column",
+            )
         if np.isnan(e).any():
             col = out.extra_names[int(np.flatnonzero(np.isnan(e).any(axis=0))[0])]
             step = int(np.flatnonzero(np.isnan(e).any(axis=1))[0])
-            raise DataFormatError(path, f"series {key!r}: covariate {col!r} is missing at step {step}"
-                                  + (f" ({str(d[step])[:10]})" if d is not None else ""),
-                                  hint="covariates need a value at every step")
+            raise DataFormatError(
+                path,
+                f"series {key!r}: covariate {col!r} is missing at step {step}"
+                + (f" ({str(d[step])[:10]})" if d is not None else ""),
+                hint="covariates need a value at every step",
+            )
         v = _interpolate(v)
         out.ids.append(str(key))
         out.values.append(v)
@@ -210,6 +239,7 @@ def _interpolate(v):
     if not np.isnan(v).any():
         return v
     from .series_dates import fill_missing
+
     return fill_missing(v, "interpolate")
 
 

@@ -32,20 +32,21 @@ def adding_problem(n: int, T: int, *, rng=None, seed=None) -> tuple[np.ndarray, 
     """
     n, T = check_int(n, "n", 1), check_int(T, "T", 2)
     rng = resolve_rng(rng, seed, "adding_problem")
-    values = rng.random((n, T))                                   # (N, T)
-    first = rng.integers(0, T // 2, size=n)                       # (N,)
-    second = rng.integers(T // 2, T, size=n)                      # (N,)
+    values = rng.random((n, T))  # (N, T)
+    first = rng.integers(0, T // 2, size=n)  # (N,)
+    second = rng.integers(T // 2, T, size=n)  # (N,)
     markers = np.zeros((n, T))
     rows = np.arange(n)
     markers[rows, first] = 1.0
     markers[rows, second] = 1.0
-    X = np.stack([values, markers], axis=-1)                      # (N, T, 2)
-    y = (values[rows, first] + values[rows, second])[:, None]     # (N, 1)
+    X = np.stack([values, markers], axis=-1)  # (N, T, 2)
+    y = (values[rows, first] + values[rows, second])[:, None]  # (N, 1)
     return X, y
 
 
-def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, *,
-                rng=None, seed=None) -> tuple[np.ndarray, np.ndarray]:
+def copy_memory(
+    n: int, T: int, n_symbols: int = 8, copy_len: int = 10, *, rng=None, seed=None
+) -> tuple[np.ndarray, np.ndarray]:
     """The copy-memory task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
 
     Tokens: 0 is blank, ``1..n_symbols`` are data symbols, ``n_symbols + 1`` is the
@@ -65,18 +66,17 @@ def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, *,
     n, T = check_int(n, "n", 1), check_int(T, "T", 1)
     n_symbols, K = check_int(n_symbols, "n_symbols", 1), check_int(copy_len, "copy_len", 1)
     rng = resolve_rng(rng, seed, "copy_memory")
-    symbols = rng.integers(1, n_symbols + 1, size=(n, K))         # (N, K)
+    symbols = rng.integers(1, n_symbols + 1, size=(n, K))  # (N, K)
     L = T + 2 * K
     inputs = np.zeros((n, L), dtype=np.int64)
     targets = np.zeros((n, L), dtype=np.int64)
     inputs[:, :K] = symbols
-    inputs[:, K + T - 1] = n_symbols + 1                          # the delimiter
-    targets[:, T + K:] = symbols
+    inputs[:, K + T - 1] = n_symbols + 1  # the delimiter
+    targets[:, T + K :] = symbols
     return inputs, targets
 
 
-def running_sum(n: int, T: int, max_value: int = 1, *, rng=None,
-                seed=None) -> tuple[np.ndarray, np.ndarray]:
+def running_sum(n: int, T: int, max_value: int = 1, *, rng=None, seed=None) -> tuple[np.ndarray, np.ndarray]:
     """Keep a running total, as in "1 + 1 + 1": the target at step t is the sum so far.
 
     Inputs are integers drawn uniformly from ``0..max_value`` (stored as floats); with
@@ -92,8 +92,7 @@ def running_sum(n: int, T: int, max_value: int = 1, *, rng=None,
     return X, np.cumsum(X, axis=1)
 
 
-def arithmetic_pairs(n: int, max_digits: int = 3, op: str = "+", *, rng=None,
-                     seed=None) -> list[tuple[str, str]]:
+def arithmetic_pairs(n: int, max_digits: int = 3, op: str = "+", *, rng=None, seed=None) -> list[tuple[str, str]]:
     """Integer arithmetic as string pairs for sequence-to-sequence models: ("123+45", "168").
 
     Each operand first draws its number of digits uniformly from ``1..max_digits``, then a
@@ -106,9 +105,7 @@ def arithmetic_pairs(n: int, max_digits: int = 3, op: str = "+", *, rng=None,
     """
     n, max_digits = check_int(n, "n", 1), check_int(max_digits, "max_digits", 1)
     if not isinstance(op, str) or not op or any(c not in _OPS for c in op) or len(set(op)) != len(op):
-        raise ValueError(
-            f"op: expected one or more distinct operators from {''.join(_OPS)!r}, got {op!r}"
-        )
+        raise ValueError(f"op: expected one or more distinct operators from {''.join(_OPS)!r}, got {op!r}")
     if max_digits > 9:
         raise ValueError(f"max_digits: expected at most 9 (int64 keys), got {max_digits}")
     rng = resolve_rng(rng, seed, "arithmetic_pairs")
@@ -126,7 +123,7 @@ def arithmetic_pairs(n: int, max_digits: int = 3, op: str = "+", *, rng=None,
         a, b = _operands(rng, max_digits, size), _operands(rng, max_digits, size)
         keys = np.concatenate([keys, (ops * M + a) * M + b])
         _, first = np.unique(keys, return_index=True)
-        keys = keys[np.sort(first)]                   # distinct, in order of first draw
+        keys = keys[np.sort(first)]  # distinct, in order of first draw
     pairs = []
     for key in keys[:n].tolist():
         rest, b = divmod(key, M)
@@ -142,9 +139,17 @@ def _operands(rng: np.random.Generator, max_digits: int, size: int) -> np.ndarra
 
 
 # -- time series -------------------------------------------------------------------------
-def mackey_glass(n: int, tau: float = 17, beta: float = 0.2, gamma: float = 0.1,
-                 p: float = 10, dt: float = 1.0, x0: float = 1.2, discard: int = 250,
-                 substeps: int = 10) -> np.ndarray:
+def mackey_glass(
+    n: int,
+    tau: float = 17,
+    beta: float = 0.2,
+    gamma: float = 0.1,
+    p: float = 10,
+    dt: float = 1.0,
+    x0: float = 1.2,
+    discard: int = 250,
+    substeps: int = 10,
+) -> np.ndarray:
     """The Mackey-Glass delay differential equation (Mackey & Glass 1977), sampled every dt.
 
         dx/dt = beta * x(t - tau) / (1 + x(t - tau)^p) - gamma * x(t),  x(t) = x0 for t <= 0
@@ -164,8 +169,7 @@ def mackey_glass(n: int, tau: float = 17, beta: float = 0.2, gamma: float = 0.1,
     h = dt / substeps
     if tau < h:
         raise ValueError(
-            f"tau: expected at least the integration step dt / substeps = {h}, got {tau}; "
-            "hint: increase substeps"
+            f"tau: expected at least the integration step dt / substeps = {h}, got {tau}; hint: increase substeps"
         )
     delay = tau / h  # the delay in grid steps
 
@@ -193,8 +197,17 @@ def _delayed(x: list[float], position: float, x0: float) -> float:
     return x[i] if frac == 0.0 else (1.0 - frac) * x[i] + frac * x[i + 1]
 
 
-def noisy_seasonal(n: int, period=24, trend: float = 0.01, noise: float = 0.1, *,
-                   amplitude=1.0, level: float = 0.0, rng=None, seed=None) -> np.ndarray:
+def noisy_seasonal(
+    n: int,
+    period=24,
+    trend: float = 0.01,
+    noise: float = 0.1,
+    *,
+    amplitude=1.0,
+    level: float = 0.0,
+    rng=None,
+    seed=None,
+) -> np.ndarray:
     """A seasonal series with a linear trend and Gaussian noise:
 
         x_t = level + trend * t + sum_k amplitude_k * sin(2 pi t / period_k) + noise * e_t
@@ -211,14 +224,12 @@ def noisy_seasonal(n: int, period=24, trend: float = 0.01, noise: float = 0.1, *
     if len(amps) == 1:
         amps = amps * len(periods)
     if len(amps) != len(periods):
-        raise ValueError(
-            f"amplitude: expected one value or one per period ({len(periods)}), got {len(amps)}"
-        )
+        raise ValueError(f"amplitude: expected one value or one per period ({len(periods)}), got {len(amps)}")
     amps = [check_float(a, "amplitude") for a in amps]
     trend, noise = check_float(trend, "trend"), check_float(noise, "noise")
     if noise < 0:
         raise ValueError(f"noise: expected a standard deviation >= 0, got {noise}")
     rng = resolve_rng(rng, seed, "noisy_seasonal")
     t = np.arange(n, dtype=np.float64)
-    season = sum(a * np.sin(2.0 * np.pi * t / P) for a, P in zip(amps, periods))
+    season = sum(a * np.sin(2.0 * np.pi * t / P) for a, P in zip(amps, periods, strict=False))
     return check_float(level, "level") + trend * t + season + noise * rng.standard_normal(n)

@@ -32,8 +32,9 @@ from ._common import DataFormatError, read_text_file
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "-"})
 DELIMITERS = (",", ";", "\t")
 # Column names that hold time stamps (compared in lower case).
-DATE_NAMES = frozenset({"date", "datetime", "timestamp", "time", "ds", "day", "week", "month",
-                        "year", "period", "index"})
+DATE_NAMES = frozenset(
+    {"date", "datetime", "timestamp", "time", "ds", "day", "week", "month", "year", "period", "index"}
+)
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
@@ -60,8 +61,11 @@ class Table:
             return int(text) % len(self.header)
         shown = ", ".join(f"{i} {h!r}" for i, h in enumerate(self.header[:30]))
         more = f" ... ({len(self.header)} in all)" if len(self.header) > 30 else ""
-        raise DataFormatError(self.path, f"no column {name!r}; available columns: {shown}{more}",
-                              hint="give a column by name or by 0-based position")
+        raise DataFormatError(
+            self.path,
+            f"no column {name!r}; available columns: {shown}{more}",
+            hint="give a column by name or by 0-based position",
+        )
 
     def name(self, index: int) -> str:
         return self.header[index] or str(index)
@@ -95,16 +99,18 @@ def read_table(path, delimiter: str | None = None, encoding: str = "utf-8") -> T
         raise DataFormatError(path, "the file is empty; expected a header row and data rows")
     width = len(raw[0][1])
     for line, cells in raw:
-        while len(cells) > width and not cells[-1]:     # a trailing separator
+        while len(cells) > width and not cells[-1]:  # a trailing separator
             cells.pop()
-        if len(cells) < width and len(cells) > 1:       # short rows end in missing cells
+        if len(cells) < width and len(cells) > 1:  # short rows end in missing cells
             cells += [""] * (width - len(cells))
         if len(cells) != width:
             what = "the header" if _looks_like_header(raw) else "the first row"
             raise DataFormatError(
-                path, f"expected {width} fields as in {what}, got {len(cells)}", line=line,
-                hint=f"fields are separated by {_NAMES[delimiter]}; a field holding one must "
-                     "be quoted")
+                path,
+                f"expected {width} fields as in {what}, got {len(cells)}",
+                line=line,
+                hint=f"fields are separated by {_NAMES[delimiter]}; a field holding one must be quoted",
+            )
     has_header = _looks_like_header(raw)
     if has_header:
         header, rows = raw[0][1], raw[1:]
@@ -123,7 +129,7 @@ _NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
 def sniff_delimiter(text: str) -> str:
     """``;`` or a tab when the first line has at least as many of them as commas, else ``,``."""
     first = next((line for line in text.split("\n") if line.strip()), "")
-    first = re.sub(r'"[^"]*"', "", first)   # separators inside quotes do not count
+    first = re.sub(r'"[^"]*"', "", first)  # separators inside quotes do not count
     counts = {d: first.count(d) for d in DELIMITERS}
     for d in ("\t", ";"):
         if counts[d] and counts[d] >= counts[","]:
@@ -142,8 +148,9 @@ def _looks_like_header(raw) -> bool:
     if len(raw) == 1 or not any(_is_number(c) and c.lower() not in MISSING for c in first):
         return not all(_is_number(c) or c.lower() in MISSING for c in first)
     second = raw[1][1]
-    return any(not _is_number(a) and a.lower() not in MISSING and _is_number(b)
-               for a, b in zip(first, second))
+    return any(
+        not _is_number(a) and a.lower() not in MISSING and _is_number(b) for a, b in zip(first, second, strict=False)
+    )
 
 
 def _drop_empty_unnamed(table: Table) -> None:
@@ -162,9 +169,9 @@ def _parse(cell: str, decimal_comma: bool) -> float | None:
         return float(text)
     except ValueError:
         pass
-    if decimal_comma and _DECIMAL_COMMA.match(text):   # 3,5 and 1.234,5 beside ';' or tabs
+    if decimal_comma and _DECIMAL_COMMA.match(text):  # 3,5 and 1.234,5 beside ';' or tabs
         return float(text.replace(".", "").replace(",", "."))
-    if _THOUSANDS.match(text):                         # "1,234.5" quoted in a CSV
+    if _THOUSANDS.match(text):  # "1,234.5" quoted in a CSV
         return float(text.replace(",", ""))
     return None
 
@@ -173,8 +180,7 @@ def number(table: Table, line: int, column: str, cell: str, hint: str | None = N
     """A cell as a float (NaN when missing); anything else is a DataFormatError."""
     value = _parse(cell, decimal_comma=table.delimiter != ",")
     if value is None:
-        raise DataFormatError(table.path, f"expected a number, got {cell!r}", line=line,
-                              column=column, hint=hint)
+        raise DataFormatError(table.path, f"expected a number, got {cell!r}", line=line, column=column, hint=hint)
     return value
 
 
@@ -187,14 +193,14 @@ def guess_date_column(table: Table) -> str | None:
     if len(named) == 1:
         return named[0]
     first = table.rows[0][1]
-    text = [table.header[i] for i, cell in enumerate(first)
-            if not _is_number(cell) and cell.lower() not in MISSING]
+    text = [table.header[i] for i, cell in enumerate(first) if not _is_number(cell) and cell.lower() not in MISSING]
     return text[0] if len(text) == 1 else None
 
 
 # -- one series --------------------------------------------------------------------------
-def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str | None = None,
-                    encoding: str = "utf-8"):
+def read_series_csv(
+    path, value_column=None, date_column=None, *, delimiter: str | None = None, encoding: str = "utf-8"
+):
     """Read a time series: one row per time step.
 
     Args:
@@ -222,13 +228,12 @@ def read_series_csv(path, value_column=None, date_column=None, *, delimiter: str
     else:
         wanted = [value_column] if isinstance(value_column, (str, int)) else list(value_column)
         index = [table.column(str(c)) for c in wanted]
-    values = np.empty((len(table.rows), len(index)), dtype=np.float64)   # (T, F)
+    values = np.empty((len(table.rows), len(index)), dtype=np.float64)  # (T, F)
     for i, (line, row) in enumerate(table.rows):
         for j, k in enumerate(index):
             hint = None
             if date_column is None:
-                hint = (f"if this column holds time stamps, pass date_column={table.name(k)!r} "
-                        "(--date-column)")
+                hint = f"if this column holds time stamps, pass date_column={table.name(k)!r} (--date-column)"
             values[i, j] = number(table, line, table.name(k), row[k], hint)
     dates = table.values(date_index) if date_index is not None else None
     return values, dates
@@ -267,9 +272,15 @@ def interpolate_missing(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 # -- many sequences ----------------------------------------------------------------------
-def read_sequences_csv(path, *, id_column: str = "seq_id", time_column: str | None = "t",
-                       label_column: str | None = "label", delimiter: str | None = None,
-                       encoding: str = "utf-8"):
+def read_sequences_csv(
+    path,
+    *,
+    id_column: str = "seq_id",
+    time_column: str | None = "t",
+    label_column: str | None = "label",
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+):
     """Read many sequences, in one of three layouts (chosen from the header):
 
     - long (the header has ``id_column``): one row per (sequence, time step).
@@ -299,10 +310,11 @@ def read_sequences_csv(path, *, id_column: str = "seq_id", time_column: str | No
         return _read_wide(table, table.header.index(label_column))
     shown = ", ".join(repr(h) for h in table.header[:12]) + (" ..." if len(table.header) > 12 else "")
     raise DataFormatError(
-        path, f"no column {id_column!r} (long format) or {label_column!r} (wide format); "
-              f"columns: {shown}",
+        path,
+        f"no column {id_column!r} (long format) or {label_column!r} (wide format); columns: {shown}",
         hint="long format (one row per step) names its sequence column with --id-column; wide "
-             "format (one row per sequence) names its label column with --label-column")
+        "format (one row per sequence) names its label column with --label-column",
+    )
 
 
 def _read_long(table: Table, id_column, time_column, label_column):
@@ -329,17 +341,19 @@ def _read_long(table: Table, id_column, time_column, label_column):
             label = row[label_i]
             if labels.setdefault(key, label) != label:
                 raise DataFormatError(
-                    path, f"sequence {key!r} has label {label!r} here but {labels[key]!r} before",
-                    line=line, column=label_column, hint="a sequence has one label",
+                    path,
+                    f"sequence {key!r} has label {label!r} here but {labels[key]!r} before",
+                    line=line,
+                    column=label_column,
+                    hint="a sequence has one label",
                 )
     sequences = []
     for key, items in steps.items():
         if time_i is not None:
             items.sort(key=lambda item: item[0])  # stable: ties keep file order
-            for (t0, _, _), (t1, line, _) in zip(items, items[1:]):
+            for (t0, _, _), (t1, line, _) in zip(items, items[1:], strict=False):
                 if t0 == t1:
-                    raise DataFormatError(path, f"sequence {key!r} repeats time {t1:g}",
-                                          line=line, column=time_column)
+                    raise DataFormatError(path, f"sequence {key!r} repeats time {t1:g}", line=line, column=time_column)
         sequences.append(np.array([x for _, _, x in items], dtype=np.float64))  # (T_i, F)
     return sequences, ([labels[k] for k in steps] if label_i is not None else None)
 
@@ -352,7 +366,7 @@ def _read_wide(table: Table, label_index: int):
         known = np.flatnonzero(np.isfinite(x))
         if len(known) == 0:
             raise DataFormatError(table.path, "a sequence without values", line=line)
-        sequences.append(x[: known[-1] + 1, None])                    # (T_i, 1)
+        sequences.append(x[: known[-1] + 1, None])  # (T_i, 1)
         labels.append(_label_text(row[label_index]))
     return sequences, labels
 

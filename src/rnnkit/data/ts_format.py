@@ -61,8 +61,9 @@ def read_ts(path, encoding: str = "utf-8"):
             continue
         if not in_data:
             if not line.startswith("@"):
-                raise DataFormatError(path, f"expected a header line '@key value' or @data, "
-                                            f"got {line[:40]!r}", line=number)
+                raise DataFormatError(
+                    path, f"expected a header line '@key value' or @data, got {line[:40]!r}", line=number
+                )
             key, *values = line.split()
             key = key[1:].lower()
             if key == "data":
@@ -117,24 +118,29 @@ def _parse_case(path, header: dict, line: str, number: int):
         else:
             declared = header["classlabel"][1:]
             if declared and label not in declared:
-                raise DataFormatError(path, f"class label {label!r} is not declared in "
-                                            f"@classLabel {declared}", line=number)
+                raise DataFormatError(
+                    path, f"class label {label!r} is not declared in @classLabel {declared}", line=number
+                )
     if _flag(header, "timeStamps"):
-        dims = [[_value(path, v, number, f"dimension {d}") for v in _stamped_values(part)]
-                for d, part in enumerate(_split_stamped(line), start=1)]
+        dims = [
+            [_value(path, v, number, f"dimension {d}") for v in _stamped_values(part)]
+            for d, part in enumerate(_split_stamped(line), start=1)
+        ]
     else:
-        dims = [[_value(path, v, number, f"dimension {d}") for v in part.split(",")]
-                for d, part in enumerate(line.split(":"), start=1)]
+        dims = [
+            [_value(path, v, number, f"dimension {d}") for v in part.split(",")]
+            for d, part in enumerate(line.split(":"), start=1)
+        ]
     expected = _expected_dims(header)
     if expected is not None and len(dims) != expected:
-        raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', "
-                                    f"got {len(dims)}", line=number)
+        raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', got {len(dims)}", line=number)
     T = max(len(values) for values in dims)
     if _flag(header, "equalLength") and "serieslength" in header:
-        if T != int(header["serieslength"][0]):
-            raise DataFormatError(path, f"expected @seriesLength {header['serieslength'][0]} "
-                                        f"values, got {T}", line=number)
-    x = np.full((T, len(dims)), np.nan)                            # (T, D)
+        if int(header["serieslength"][0]) != T:
+            raise DataFormatError(
+                path, f"expected @seriesLength {header['serieslength'][0]} values, got {T}", line=number
+            )
+    x = np.full((T, len(dims)), np.nan)  # (T, D)
     for d, values in enumerate(dims):
         x[: len(values), d] = values
     return x, label
@@ -168,8 +174,7 @@ def _value(path, text: str, number: int, where: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}",
-                              line=number) from None
+        raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}", line=number) from None
 
 
 def read_ucr(path, encoding: str = "utf-8"):
@@ -193,7 +198,7 @@ def read_ucr(path, encoding: str = "utf-8"):
         known = np.flatnonzero(np.isfinite(x))
         if len(known) == 0:
             raise DataFormatError(path, "a case without values", line=number)
-        sequences.append(x[: known[-1] + 1, None])                    # (T_i, 1)
+        sequences.append(x[: known[-1] + 1, None])  # (T_i, 1)
         labels.append(_label_text(fields[0]))
     if not sequences:
         raise DataFormatError(path, "no cases: the file is empty")
@@ -204,7 +209,7 @@ def looks_like_ucr(path, encoding: str = "utf-8") -> bool:
     """True when the first lines are all numbers, at least 3 per line (label + values)."""
     try:
         with open(path, encoding=encoding, errors="replace") as fh:
-            lines = [line for _, line in zip(range(5), fh) if line.strip()]
+            lines = [line for _, line in zip(range(5), fh, strict=False) if line.strip()]
     except OSError:
         return False
     if not lines:
@@ -240,8 +245,7 @@ def _label_text(text: str) -> str:
     return str(int(value)) if value.is_integer() else text
 
 
-def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None,
-             digits: int = 4) -> None:
+def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None, digits: int = 4) -> None:
     """Write (T_i, D) arrays and class labels as a ``.ts`` classification file.
 
     Values are written with ``digits`` significant digits; NaN becomes ``?``.
@@ -259,10 +263,14 @@ def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None,
     labels = [str(label) for label in labels]
     class_labels = sorted(set(labels)) if class_labels is None else [str(c) for c in class_labels]
     lengths = {len(a) for a in arrays}
-    head = [f"@problemName {problem_name}", "@timeStamps false",
-            f"@missing {str(any(np.isnan(a).any() for a in arrays)).lower()}",
-            f"@univariate {str(D == 1).lower()}", f"@dimensions {D}",
-            f"@equalLength {str(len(lengths) == 1).lower()}"]
+    head = [
+        f"@problemName {problem_name}",
+        "@timeStamps false",
+        f"@missing {str(any(np.isnan(a).any() for a in arrays)).lower()}",
+        f"@univariate {str(D == 1).lower()}",
+        f"@dimensions {D}",
+        f"@equalLength {str(len(lengths) == 1).lower()}",
+    ]
     if len(lengths) == 1:
         head.append(f"@seriesLength {lengths.pop()}")
     head += ["@classLabel true " + " ".join(class_labels), "@data"]
@@ -270,7 +278,9 @@ def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None,
     def fmt(v: float) -> str:
         return "?" if math.isnan(v) else f"{v:.{digits}g}"
 
-    rows = [":".join(",".join(fmt(v) for v in a[:, d]) for d in range(D)) + ":" + label
-            for a, label in zip(arrays, labels)]
+    rows = [
+        ":".join(",".join(fmt(v) for v in a[:, d]) for d in range(D)) + ":" + label
+        for a, label in zip(arrays, labels, strict=False)
+    ]
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(head + rows) + "\n")

@@ -29,8 +29,7 @@ _WAVES = {
 }
 
 
-def waveform_classes(n_per_class: int, T: int = 64, *, period=(12.0, 32.0),
-                     noise: float = 0.15, rng=None, seed=None):
+def waveform_classes(n_per_class: int, T: int = 64, *, period=(12.0, 32.0), noise: float = 0.15, rng=None, seed=None):
     """``n_per_class`` noisy series of each class in :data:`CLASSES`, shuffled.
 
     Args:
@@ -53,10 +52,10 @@ def waveform_classes(n_per_class: int, T: int = 64, *, period=(12.0, 32.0),
     phases = rng.random((N, 1))
     amplitudes = rng.uniform(0.7, 1.3, size=(N, 1))
     offsets = rng.normal(0.0, 0.2, size=(N, 1))
-    cycle = (np.arange(T)[None, :] / periods + phases) % 1.0              # (N, T)
+    cycle = (np.arange(T)[None, :] / periods + phases) % 1.0  # (N, T)
     X = np.empty((N, T))
     for k, name in enumerate(CLASSES):
         rows = labels == k
         X[rows] = _WAVES[name](cycle[rows])
-    X = offsets + amplitudes * X + noise * rng.standard_normal((N, T))     # (N, T)
+    X = offsets + amplitudes * X + noise * rng.standard_normal((N, T))  # (N, T)
     return X, [CLASSES[k] for k in labels]

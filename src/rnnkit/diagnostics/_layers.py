@@ -69,9 +69,9 @@ def direction_activations(layer, dcache) -> dict:
     out = {"h": h}
     if layer.mode in ("LSTM", "GRU"):
         H = layer.hidden_size
-        acts = store["gates"]                                       # (T, B, G)
+        acts = store["gates"]  # (T, B, G)
         for g, (gate, _) in enumerate(GATES[layer.mode]):
-            out[gate] = acts[:, :, g * H:(g + 1) * H]
+            out[gate] = acts[:, :, g * H : (g + 1) * H]
         if layer.mode == "LSTM":
             out["c"] = store["c"] if "c" in store else out["f"] * dcache.c_prev + out["i"] * out["g"]
     return out

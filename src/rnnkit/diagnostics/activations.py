@@ -41,7 +41,7 @@ def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, st
         raise TypeError(f"layer: expected an rnnkit RNN, LSTM or GRU layer, got {type(layer).__name__}")
     x = np.asarray(x)
     if x.ndim == 2:
-        x = x[None] if layer.batch_first else x[:, None]        # (1, T, I) or (T, 1, I)
+        x = x[None] if layer.batch_first else x[:, None]  # (1, T, I) or (T, 1, I)
     if x.ndim != 3 or (x.shape[0] if layer.batch_first else x.shape[1]) != 1:
         raise ValueError(f"x: expected one sequence (T, I) or (T, 1, I), got shape {x.shape}")
     if not 0 <= layer_index < layer.num_layers:
@@ -55,7 +55,7 @@ def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, st
     finally:
         layer.train(was_training)
     acts = direction_activations(layer, cache.layers[layer_index].dirs[direction])
-    return {name: np.array(a[:, 0], dtype=np.float64) for name, a in acts.items()}      # (T, H) each
+    return {name: np.array(a[:, 0], dtype=np.float64) for name, a in acts.items()}  # (T, H) each
 
 
 def text_activations(layer, text: str, encode: Callable[[str], np.ndarray], **kwargs) -> dict[str, np.ndarray]:
@@ -65,7 +65,9 @@ def text_activations(layer, text: str, encode: Callable[[str], np.ndarray], **kw
     vectors (one row per character).
     """
     if not isinstance(text, str) or not text:
-        raise ValueError(f"text: expected a non-empty string, got {type(text).__name__} of length {len(text) if isinstance(text, str) else '-'}")
+        raise ValueError(
+            f"text: expected a non-empty string, got {type(text).__name__} of length {len(text) if isinstance(text, str) else '-'}"
+        )
     x = np.asarray(encode(text))
     if x.ndim != 2 or x.shape[0] != len(text):
         raise ValueError(f"encode: expected (T, I) with T = len(text) = {len(text)}, got shape {x.shape}")
@@ -132,12 +134,12 @@ def correlations(acts, features: Mapping[str, np.ndarray]) -> tuple[list[str], n
         raise ValueError(f"features: expected length T = {A.shape[0]} (rows of acts), got {Fm.shape[0]}")
     if not np.all(np.isfinite(A)):
         raise ValueError("acts: contains NaN or inf")
-    Ac = A - A.mean(axis=0)                                       # (T, H)
-    Fc = Fm - Fm.mean(axis=0)                                     # (T, F)
-    sa = np.sqrt((Ac * Ac).sum(axis=0))                           # (H,)
-    sf = np.sqrt((Fc * Fc).sum(axis=0))                           # (F,)
-    denom = sa[:, None] * sf[None, :]                             # (H, F)
-    num = Ac.T @ Fc                                               # (H, T) x (T, F)
+    Ac = A - A.mean(axis=0)  # (T, H)
+    Fc = Fm - Fm.mean(axis=0)  # (T, F)
+    sa = np.sqrt((Ac * Ac).sum(axis=0))  # (H,)
+    sf = np.sqrt((Fc * Fc).sum(axis=0))  # (F,)
+    denom = sa[:, None] * sf[None, :]  # (H, F)
+    num = Ac.T @ Fc  # (H, T) x (T, F)
     tiny = 1e-12 * max(float(denom.max(initial=0.0)), 1.0)
     R = np.zeros_like(num)
     np.divide(num, denom, out=R, where=denom > tiny)
@@ -152,7 +154,7 @@ def rank_cells(acts, features: Mapping[str, np.ndarray], top: int = 10) -> list[
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top: expected an int >= 1, got {top!r}")
     names, R = correlations(acts, features)
-    best = np.argmax(np.abs(R), axis=1)                           # (H,)
+    best = np.argmax(np.abs(R), axis=1)  # (H,)
     score = np.abs(R[np.arange(R.shape[0]), best])
     order = np.argsort(-score, kind="stable")[:top]
     return [{"cell": int(j), "feature": names[best[j]], "correlation": float(R[j, best[j]])} for j in order]
@@ -184,9 +186,9 @@ def char_model_activations(model, text: str, *, layer_index: int | None = None) 
         raise TypeError(f"model: expected a fitted character model with vocab_, got {type(model).__name__}")
     embed = [m for m in net._children.values() if isinstance(m, Embedding)]
     if embed:
-        x = embed[0].parameters()["weight"][ids]                   # (T, E)
+        x = embed[0].parameters()["weight"][ids]  # (T, E)
     else:
         x = np.zeros((ids.size, layer.input_size), layer.dtype)
-        x[np.arange(ids.size), ids] = 1.0                           # one-hot (T, V)
+        x[np.arange(ids.size), ids] = 1.0  # one-hot (T, V)
     k = layer.num_layers - 1 if layer_index is None else layer_index
     return hidden_activations(layer, x, layer_index=k)

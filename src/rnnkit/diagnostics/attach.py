@@ -93,7 +93,7 @@ class watch_fit:
         train = self.estimator._train
 
         def _train(net, *args, **kwargs):
-            if self.monitor is not None:          # a second training in one fit: leave it alone
+            if self.monitor is not None:  # a second training in one fit: leave it alone
                 return train(net, *args, **kwargs)
             self.monitor = attach(net, **self.kwargs)
             try:

@@ -23,7 +23,7 @@ class DiagnosticsCallback(Callback):
 
     def on_step_end(self, ctx) -> None:
         mon, logs = self.monitor, ctx.logs
-        if logs.get("skipped"):             # a non-finite step: the same step number comes again
+        if logs.get("skipped"):  # a non-finite step: the same step number comes again
             mon.disarm()
             self._unwrap()
             if self._observed != ctx.step + 1:

@@ -34,12 +34,22 @@ def interpretable_cells_report(model, text: str, out, *, top: int = 8, max_chars
     ranking.sort(key=lambda r: -abs(r["correlation"]))
     ranking = ranking[:top]
     shown = text[:max_chars]
-    panels = {f"{r['kind']}[{r['cell']}]  ~ {r['feature']} (r = {r['correlation']:+.2f})":
-              acts[r["kind"]][: len(shown), r["cell"]] for r in ranking}
+    panels = {
+        f"{r['kind']}[{r['cell']}]  ~ {r['feature']} (r = {r['correlation']:+.2f})": acts[r["kind"]][
+            : len(shown), r["cell"]
+        ]
+        for r in ranking
+    }
     out = Path(out)
-    page = write_text_atomic(out / "cells.html", activation_html(
-        shown, panels, title="the most interpretable cells",
-        note="Units ranked by |Pearson r| between their value after each character and simple features of the "
-             "text (inside quotes or parentheses, position in line, vowel, ...). Blue: low, red: high."))
+    page = write_text_atomic(
+        out / "cells.html",
+        activation_html(
+            shown,
+            panels,
+            title="the most interpretable cells",
+            note="Units ranked by |Pearson r| between their value after each character and simple features of the "
+            "text (inside quotes or parentheses, position in line, vowel, ...). Blue: low, red: high.",
+        ),
+    )
     write_json_atomic(out / "cells.json", {"ranking": ranking, "characters": len(text)}, nonfinite="string")
     return page, ranking

@@ -101,8 +101,7 @@ class GradFlow:
                 raise ValueError(f"flows[{key!r}]: expected a non-empty (T,) array, got shape {row.shape}")
             steps = self._steps.setdefault(key, [])
             if steps and step <= steps[-1]:
-                raise ValueError(f"step: expected steps in increasing order for {key!r}; "
-                                 f"got {step} after {steps[-1]}")
+                raise ValueError(f"step: expected steps in increasing order for {key!r}; got {step} after {steps[-1]}")
             steps.append(int(step))
             self._rows.setdefault(key, []).append(row)
 
@@ -152,7 +151,9 @@ class GradFlow:
         ``TrainConfig(grad_flow_every=N)`` (``history.grad_flow``), keyed as here."""
         entries = getattr(history, "grad_flow", None)
         if not isinstance(entries, list):
-            raise TypeError(f"history: expected a rnnkit.train.callbacks.History (with grad_flow), got {type(history).__name__}")
+            raise TypeError(
+                f"history: expected a rnnkit.train.callbacks.History (with grad_flow), got {type(history).__name__}"
+            )
         flow = cls()
         for e in entries:
             flow.add(int(e["step"]), {qualified(e["layer"], e["key"]): np.asarray(e["norms"], dtype=np.float64)})
@@ -161,8 +162,7 @@ class GradFlow:
     # -- plain data ---------------------------------------------------------------------
     def to_dict(self) -> dict:
         """JSON-ready: ``{"series": {key: {"steps": [...], "norms": [[...], ...]}}}``."""
-        return {"series": {k: {"steps": list(self._steps[k]), "norms": jsonable(self._rows[k])}
-                           for k in self._rows}}
+        return {"series": {k: {"steps": list(self._steps[k]), "norms": jsonable(self._rows[k])} for k in self._rows}}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> GradFlow:
@@ -173,6 +173,6 @@ class GradFlow:
             steps, norms = s.get("steps"), s.get("norms")
             if not isinstance(steps, list) or not isinstance(norms, list) or len(steps) != len(norms):
                 raise ValueError(f"d['series'][{key!r}]: expected equal-length 'steps' and 'norms' lists")
-            for step, row in zip(steps, norms):
+            for step, row in zip(steps, norms, strict=False):
                 flow.add(int(step), {key: np.array([from_json_float(v) for v in row])})
         return flow

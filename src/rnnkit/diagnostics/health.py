@@ -30,8 +30,10 @@ from .flow import steps_back
 def _square(W, name: str) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"{name}: expected a square (H, H) matrix, got shape {W.shape}; "
-                         "hint: for an LSTM/GRU W_hh use recurrent_weight_health(), which splits the gate blocks")
+        raise ValueError(
+            f"{name}: expected a square (H, H) matrix, got shape {W.shape}; "
+            "hint: for an LSTM/GRU W_hh use recurrent_weight_health(), which splits the gate blocks"
+        )
     return W
 
 
@@ -77,9 +79,8 @@ def recurrent_weight_health(module) -> dict[str, dict]:
                 continue
             blocks = {}
             for g, (gate, _) in enumerate(GATES[layer.mode]):
-                Wg = W[g * H:(g + 1) * H]                       # (H, H)
-                blocks[gate] = {"spectral_radius": spectral_radius(Wg),
-                                "max_singular": largest_singular_value(Wg)}
+                Wg = W[g * H : (g + 1) * H]  # (H, H)
+                blocks[gate] = {"spectral_radius": spectral_radius(Wg), "max_singular": largest_singular_value(Wg)}
             square = W.shape[0] == W.shape[1]
             out[qualified(prefix, pname)] = {
                 "mode": layer.mode,
@@ -137,18 +138,17 @@ def gate_saturation(layer, cache, eps: float = 0.05) -> dict[str, dict[str, dict
     if not isinstance(layer, _Recurrent):
         raise TypeError(f"layer: expected an rnnkit RNN, LSTM or GRU layer, got {type(layer).__name__}")
     if not isinstance(cache, RecurrentCache) or cache.owner != id(layer):
-        raise TypeError("cache: expected the cache returned by this layer's forward(); "
-                        f"got {type(cache).__name__}")
+        raise TypeError(f"cache: expected the cache returned by this layer's forward(); got {type(cache).__name__}")
     eps = _check_eps(eps)
     gates = GATES[layer.mode]
-    valid = None if cache.mask is None else cache.mask          # (T, B, 1)
+    valid = None if cache.mask is None else cache.mask  # (T, B, 1)
     out = {}
     for k, lc in enumerate(cache.layers):
         for d, dc in enumerate(lc.dirs):
             acts = direction_activations(layer, dc)
             per_gate = {}
             for gate, activation in gates:
-                a = acts[gate]                                     # (T, B, H)
+                a = acts[gate]  # (T, B, H)
                 low, high = saturation_counts(a, activation, eps)
                 if valid is None:
                     n = a.size
@@ -196,8 +196,10 @@ def update_norms(before: Mapping[str, np.ndarray], module) -> dict[str, dict[str
         raise TypeError(f"before: expected module.state_dict() from before the step, got {type(before).__name__}")
     now = {n: p for n, p, _ in module.named_parameters()}
     if set(before) != set(now):
-        raise ValueError(f"before: expected the keys of module.state_dict(); missing {sorted(set(now) - set(before))}, "
-                         f"unexpected {sorted(set(before) - set(now))}")
+        raise ValueError(
+            f"before: expected the keys of module.state_dict(); missing {sorted(set(now) - set(before))}, "
+            f"unexpected {sorted(set(before) - set(now))}"
+        )
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
         for n, p in now.items():
@@ -231,7 +233,7 @@ def memory_horizon(norms, fraction: float = 0.01, key: str = "") -> float:
     if positive.size == 0:
         return math.nan
     k0 = int(positive[0])
-    below = np.flatnonzero(seq[k0 + 1:] < fraction * seq[k0])
+    below = np.flatnonzero(seq[k0 + 1 :] < fraction * seq[k0])
     return float(below[0] + 1) if below.size else math.inf
 
 

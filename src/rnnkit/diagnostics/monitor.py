@@ -37,26 +37,43 @@ from .warnings import Finding, Thresholds, diagnose, warn
 class DiagnosticsRecord:
     """Everything a monitor saw: per recorded step unless said otherwise."""
 
-    modes: dict = field(default_factory=dict)          # layer prefix -> mode
-    steps: list = field(default_factory=list)          # recorded training steps
+    modes: dict = field(default_factory=dict)  # layer prefix -> mode
+    steps: list = field(default_factory=list)  # recorded training steps
     loss: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)      # global, pre-clip
-    flow: GradFlow = field(default_factory=GradFlow)   # series -> (S, T)
-    horizon: dict = field(default_factory=dict)        # series -> [steps back]
-    weights: dict = field(default_factory=dict)        # W_hh name -> {"spectral_radius": [..], "max_singular": [..], "blocks": {gate: [..]}}
-    saturation: dict = field(default_factory=dict)     # layer key -> gate -> [saturated fraction]
-    grad_norms: dict = field(default_factory=dict)     # parameter -> [||dL/dp||]
+    grad_norm: list = field(default_factory=list)  # global, pre-clip
+    flow: GradFlow = field(default_factory=GradFlow)  # series -> (S, T)
+    horizon: dict = field(default_factory=dict)  # series -> [steps back]
+    weights: dict = field(
+        default_factory=dict
+    )  # W_hh name -> {"spectral_radius": [..], "max_singular": [..], "blocks": {gate: [..]}}
+    saturation: dict = field(default_factory=dict)  # layer key -> gate -> [saturated fraction]
+    grad_norms: dict = field(default_factory=dict)  # parameter -> [||dL/dp||]
     update_ratios: dict = field(default_factory=dict)  # parameter -> [||dp|| / ||p||]
-    all_steps: list = field(default_factory=list)      # every step: its loss (cheap)
+    all_steps: list = field(default_factory=list)  # every step: its loss (cheap)
     all_loss: list = field(default_factory=list)
-    norm_steps: list = field(default_factory=list)     # every step the loop reported its global
+    norm_steps: list = field(default_factory=list)  # every step the loop reported its global
     all_grad_norm: list = field(default_factory=list)  # pre-clip gradient norm (Trainer callback)
     findings: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("modes", "steps", "loss", "grad_norm", "horizon", "weights",
-                                          "saturation", "grad_norms", "update_ratios", "all_steps", "all_loss",
-                                          "norm_steps", "all_grad_norm")}
+        d = {
+            k: getattr(self, k)
+            for k in (
+                "modes",
+                "steps",
+                "loss",
+                "grad_norm",
+                "horizon",
+                "weights",
+                "saturation",
+                "grad_norms",
+                "update_ratios",
+                "all_steps",
+                "all_loss",
+                "norm_steps",
+                "all_grad_norm",
+            )
+        }
         d["flow"] = self.flow.to_dict()
         d["findings"] = [f.to_dict() for f in self.findings]
         return d
@@ -81,8 +98,16 @@ class DiagnosticsMonitor:
             in ``record.findings`` either way.
     """
 
-    def __init__(self, model, *, every: int = 10, first: bool = True, eps: float = 0.05,
-                 thresholds: Thresholds | None = None, warn: bool = True) -> None:
+    def __init__(
+        self,
+        model,
+        *,
+        every: int = 10,
+        first: bool = True,
+        eps: float = 0.05,
+        thresholds: Thresholds | None = None,
+        warn: bool = True,
+    ) -> None:
         self.module = find_module_with_layers(model)
         self.layers = recurrent_layers(self.module)
         if not self.layers:
@@ -144,7 +169,7 @@ class DiagnosticsMonitor:
         chunk first as BPTT does, so their arrays are joined in reverse call order."""
         out = {}
         for prefix, calls in self._flows.items():
-            for key in (calls[-1] if calls else ()):
+            for key in calls[-1] if calls else ():
                 parts = [c[key] for c in reversed(calls) if key in c]
                 out[qualified(prefix, key)] = np.concatenate(parts)
         return out
@@ -205,7 +230,9 @@ class DiagnosticsMonitor:
         self._unwatch()
         gnorms = grad_norms(self.module)
         if grad_norm is None:
-            grad_norm = math.sqrt(sum(v * v for v in gnorms.values())) if all(map(math.isfinite, gnorms.values())) else math.inf
+            grad_norm = (
+                math.sqrt(sum(v * v for v in gnorms.values())) if all(map(math.isfinite, gnorms.values())) else math.inf
+            )
         flows = self._step_flows()
         health = recurrent_weight_health(self.module)
         sat = self._step_saturation()
@@ -229,9 +256,15 @@ class DiagnosticsMonitor:
                 rec.saturation.setdefault(key, {}).setdefault(gate, []).append(frac["total"])
         for name, v in gnorms.items():
             rec.grad_norms.setdefault(name, []).append(v)
-        new = diagnose(flow=flows, modes=rec.modes, health=health, saturation=sat,
-                       grad_norm_history=[] if rec.norm_steps else rec.grad_norm, step=step,
-                       thresholds=self.thresholds)
+        new = diagnose(
+            flow=flows,
+            modes=rec.modes,
+            health=health,
+            saturation=sat,
+            grad_norm_history=[] if rec.norm_steps else rec.grad_norm,
+            step=step,
+            thresholds=self.thresholds,
+        )
         self._emit(new)
         return found + new
 
@@ -274,8 +307,9 @@ class DiagnosticsMonitor:
 
         return summarize(self.record)
 
-    def write_report(self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True,
-                     extra: dict | None = None, notes=()):
+    def write_report(
+        self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True, extra: dict | None = None, notes=()
+    ):
         """Write a report folder (see :mod:`rnnkit.diagnostics.report`); returns its path."""
         from .report import write_report
 

@@ -51,26 +51,44 @@ def plot_flow_heatmap(flow: GradFlow, path, keys=None, title: str = "") -> str:
         raise ValueError("flow: expected at least one recorded series, got none; hint: was the monitor ever due?")
     cmap = colormaps["viridis"].with_extremes(under="black", bad="magenta")
     fig, axes = _figure(len(keys), 1, size=(7.5, 3.2))
-    for ax, key in zip(axes[:, 0], keys):
+    for ax, key in zip(axes[:, 0], keys, strict=False):
         steps, M = flow.matrix(key)
         S, T = M.shape
-        pad = np.arange(T)[None, :] >= flow.lengths(key)[:, None]          # (S, T)
+        pad = np.arange(T)[None, :] >= flow.lengths(key)[:, None]  # (S, T)
         L = _log10(M)
         finite = L[np.isfinite(L)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         hi = hi if hi > lo else lo + 1.0
-        L = np.where((M == 0) & ~pad, lo - 1.0, L)                          # below vmin: "under"
-        im = ax.imshow(np.where(pad, np.nan, L), aspect="auto", origin="lower", cmap=cmap, vmin=lo, vmax=hi,
-                       interpolation="nearest", extent=(-0.5, T - 0.5, -0.5, S - 0.5))
+        L = np.where((M == 0) & ~pad, lo - 1.0, L)  # below vmin: "under"
+        im = ax.imshow(
+            np.where(pad, np.nan, L),
+            aspect="auto",
+            origin="lower",
+            cmap=cmap,
+            vmin=lo,
+            vmax=hi,
+            interpolation="nearest",
+            extent=(-0.5, T - 0.5, -0.5, S - 0.5),
+        )
         if pad.any():
-            ax.imshow(np.where(pad, 1.0, np.nan), aspect="auto", origin="lower", cmap=colormaps["Greys"],
-                      vmin=0.0, vmax=10.0, interpolation="nearest", extent=(-0.5, T - 0.5, -0.5, S - 0.5))
+            ax.imshow(
+                np.where(pad, 1.0, np.nan),
+                aspect="auto",
+                origin="lower",
+                cmap=colormaps["Greys"],
+                vmin=0.0,
+                vmax=10.0,
+                interpolation="nearest",
+                extent=(-0.5, T - 0.5, -0.5, S - 0.5),
+            )
         fig.colorbar(im, ax=ax, label="log10 ||dL/dh_t||", extend="min")
         n_ticks = min(S, 6)
         idx = np.unique(np.linspace(0, S - 1, n_ticks).round().astype(int))
         ax.set_yticks(idx)
         ax.set_yticklabels([str(steps[i]) for i in idx])
-        ax.set_xlabel("time step t" + ("  (reverse direction: the loss end is t = 0)" if key.endswith("_reverse") else ""))
+        ax.set_xlabel(
+            "time step t" + ("  (reverse direction: the loss end is t = 0)" if key.endswith("_reverse") else "")
+        )
         ax.set_ylabel("training step")
         ax.set_title(f"{title + ': ' if title else ''}{key}   (black: exactly 0, magenta: NaN/inf)")
     return str(atomic_savefig(fig, path))
@@ -99,8 +117,17 @@ def plot_flow_profiles(profiles: dict, path, title: str = "", key: str = "") -> 
     return str(atomic_savefig(fig, path))
 
 
-def plot_lines(series: dict, path, *, title: str = "", xlabel: str = "training step", ylabel: str = "",
-               logy: bool = False, hline: float | None = None, hline_label: str = "") -> str:
+def plot_lines(
+    series: dict,
+    path,
+    *,
+    title: str = "",
+    xlabel: str = "training step",
+    ylabel: str = "",
+    logy: bool = False,
+    hline: float | None = None,
+    hline_label: str = "",
+) -> str:
     """One line per label; ``series``: label -> (x, y) or (x, y, style) with ``style`` a
     dict of ``Axes.plot`` keywords (color, linestyle, ...). NaN/inf points are left out."""
     fig, axes = _figure()

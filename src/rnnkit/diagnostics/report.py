@@ -36,21 +36,33 @@ def summarize(record, title: str = "rnnkit diagnostics") -> dict:
     for f in record.findings:
         g = grouped.get((f.kind, f.where))
         if g is None:
-            grouped[(f.kind, f.where)] = g = {"kind": f.kind, "where": f.where, "first_step": f.step,
-                                              "count": 0, "cause": f.cause, "remedy": f.remedy}
+            grouped[(f.kind, f.where)] = g = {
+                "kind": f.kind,
+                "where": f.where,
+                "first_step": f.step,
+                "count": 0,
+                "cause": f.cause,
+                "remedy": f.remedy,
+            }
         g["count"] += 1
         g["last_step"], g["message"] = f.step, f.message
     diagnosis = list(grouped.values())
     kinds = sorted({d["kind"] for d in diagnosis})
     flow = {}
-    for key in record.flow.keys():
+    for key in record.flow:
         first, last = record.flow.first(key), record.flow.latest(key)
         hz = record.horizon.get(key, [])
-        flow[key] = {"T": int(last.size), "decay_ratio_first": decay_ratio(first, key),
-                     "decay_ratio_last": decay_ratio(last, key),
-                     "horizon_first": hz[0] if hz else None, "horizon_last": hz[-1] if hz else None}
-    weights = {name: {"spectral_radius": _first_last(w["spectral_radius"]),
-                      "max_singular": _first_last(w["max_singular"])} for name, w in record.weights.items()}
+        flow[key] = {
+            "T": int(last.size),
+            "decay_ratio_first": decay_ratio(first, key),
+            "decay_ratio_last": decay_ratio(last, key),
+            "horizon_first": hz[0] if hz else None,
+            "horizon_last": hz[-1] if hz else None,
+        }
+    weights = {
+        name: {"spectral_radius": _first_last(w["spectral_radius"]), "max_singular": _first_last(w["max_singular"])}
+        for name, w in record.weights.items()
+    }
     saturation = {key: {gate: v[-1] for gate, v in gates.items()} for key, gates in record.saturation.items()}
     finite = [v for v in record.all_loss if math.isfinite(v)]
     return {
@@ -60,9 +72,11 @@ def summarize(record, title: str = "rnnkit diagnostics") -> dict:
         "modes": dict(record.modes),
         "steps_seen": len(record.all_steps),
         "steps_recorded": len(record.steps),
-        "loss": {"first": record.all_loss[0] if record.all_loss else None,
-                 "last": record.all_loss[-1] if record.all_loss else None,
-                 "min": min(finite) if finite else None},
+        "loss": {
+            "first": record.all_loss[0] if record.all_loss else None,
+            "last": record.all_loss[-1] if record.all_loss else None,
+            "min": min(finite) if finite else None,
+        },
         "gradient_flow": flow,
         "weights": weights,
         "saturation_last": saturation,
@@ -80,26 +94,43 @@ def _fmt(v) -> str:
 
 
 def summary_text(summary: dict) -> str:
-    lines = [summary["title"], "=" * len(summary["title"]), "", f"verdict: {summary['verdict']}",
-             f"steps seen: {summary['steps_seen']}, recorded: {summary['steps_recorded']}; "
-             f"loss first {_fmt(summary['loss']['first'])}, last {_fmt(summary['loss']['last'])}, "
-             f"min {_fmt(summary['loss']['min'])}", ""]
+    lines = [
+        summary["title"],
+        "=" * len(summary["title"]),
+        "",
+        f"verdict: {summary['verdict']}",
+        f"steps seen: {summary['steps_seen']}, recorded: {summary['steps_recorded']}; "
+        f"loss first {_fmt(summary['loss']['first'])}, last {_fmt(summary['loss']['last'])}, "
+        f"min {_fmt(summary['loss']['min'])}",
+        "",
+    ]
     for d in summary["diagnosis"]:
-        steps = f"steps {d['first_step']}..{d['last_step']}, {d['count']}x" if d["count"] > 1 else f"step {d['first_step']}"
-        lines += [f"* {d['kind']} at {d['where']} ({steps})", f"  {d['message']}",
-                  f"  likely cause: {d['cause']}", f"  remedy: {d['remedy']}", ""]
+        steps = (
+            f"steps {d['first_step']}..{d['last_step']}, {d['count']}x" if d["count"] > 1 else f"step {d['first_step']}"
+        )
+        lines += [
+            f"* {d['kind']} at {d['where']} ({steps})",
+            f"  {d['message']}",
+            f"  likely cause: {d['cause']}",
+            f"  remedy: {d['remedy']}",
+            "",
+        ]
     if summary["gradient_flow"]:
         lines.append("gradient flow (far-end / loss-end ratio of ||dL/dh_t||; memory horizon in steps):")
         for key, f in summary["gradient_flow"].items():
-            lines.append(f"  {key:<24} T={f['T']:<5} ratio {_fmt(f['decay_ratio_first'])} -> {_fmt(f['decay_ratio_last'])}"
-                         f"   horizon {_fmt(f['horizon_first'])} -> {_fmt(f['horizon_last'])}")
+            lines.append(
+                f"  {key:<24} T={f['T']:<5} ratio {_fmt(f['decay_ratio_first'])} -> {_fmt(f['decay_ratio_last'])}"
+                f"   horizon {_fmt(f['horizon_first'])} -> {_fmt(f['horizon_last'])}"
+            )
         lines.append("")
     if summary["weights"]:
         lines.append("recurrent weights (first -> last recording):")
         for name, w in summary["weights"].items():
             r, s = w["spectral_radius"], w["max_singular"]
-            lines.append(f"  {name:<24} rho {_fmt(r['first'])} -> {_fmt(r['last'])}   "
-                         f"sigma_max {_fmt(s['first'])} -> {_fmt(s['last'])}")
+            lines.append(
+                f"  {name:<24} rho {_fmt(r['first'])} -> {_fmt(r['last'])}   "
+                f"sigma_max {_fmt(s['first'])} -> {_fmt(s['last'])}"
+            )
         lines.append("")
     if summary["saturation_last"]:
         lines.append("gate saturation at the last recording (fraction near a flat end):")
@@ -117,8 +148,9 @@ def _describe(value) -> str:
     return json.dumps(jsonable(value))
 
 
-def write_report(folder, record, *, title: str = "rnnkit diagnostics", plots: bool = True,
-                 extra: dict | None = None, notes=()) -> Path:
+def write_report(
+    folder, record, *, title: str = "rnnkit diagnostics", plots: bool = True, extra: dict | None = None, notes=()
+) -> Path:
     """Write the report folder for ``record`` (a :class:`DiagnosticsRecord`); returns its path.
 
     ``extra`` entries are added to summary.json (and listed in summary.txt); ``notes`` are
@@ -152,14 +184,18 @@ def _write_plots(folder: Path, record) -> list[str]:
     from .plots import plot_flow_heatmap, plot_flow_profiles, plot_lines
 
     out = []
-    h_keys = [k for k in record.flow.keys() if k.rpartition(".")[2].startswith("h_")]
+    h_keys = [k for k in record.flow if k.rpartition(".")[2].startswith("h_")]
     if h_keys:
         plot_flow_heatmap(record.flow, folder / "grad_flow_heatmap.png", keys=h_keys)
         out.append("grad_flow_heatmap.png")
         key = h_keys[0]
-        profiles = {f"step {record.flow.steps(key)[0]}": record.flow.first(key),
-                    f"step {record.flow.steps(key)[-1]}": record.flow.latest(key)}
-        plot_flow_profiles(profiles, folder / "grad_flow_profile.png", title=f"gradient flow back in time: {key}", key=key)
+        profiles = {
+            f"step {record.flow.steps(key)[0]}": record.flow.first(key),
+            f"step {record.flow.steps(key)[-1]}": record.flow.latest(key),
+        }
+        plot_flow_profiles(
+            profiles, folder / "grad_flow_profile.png", title=f"gradient flow back in time: {key}", key=key
+        )
         out.append("grad_flow_profile.png")
     steps = np.asarray(record.steps)
     series = {}
@@ -170,21 +206,42 @@ def _write_plots(folder: Path, record) -> list[str]:
         else:
             series[name] = (steps, w["spectral_radius"])
     if series:
-        plot_lines(series, folder / "spectral_radius.png", title="spectral radius of W_hh over training",
-                   ylabel="rho(W_hh)", hline=1.0, hline_label="rho = 1")
+        plot_lines(
+            series,
+            folder / "spectral_radius.png",
+            title="spectral radius of W_hh over training",
+            ylabel="rho(W_hh)",
+            hline=1.0,
+            hline_label="rho = 1",
+        )
         out.append("spectral_radius.png")
-    sat = {f"{key} {gate}": (steps[-len(v):], v) for key, gates in record.saturation.items() for gate, v in gates.items()}
+    sat = {
+        f"{key} {gate}": (steps[-len(v) :], v) for key, gates in record.saturation.items() for gate, v in gates.items()
+    }
     if sat:
-        plot_lines(sat, folder / "gate_saturation.png", title="gate saturation over training",
-                   ylabel="fraction of activations near a flat end")
+        plot_lines(
+            sat,
+            folder / "gate_saturation.png",
+            title="gate saturation over training",
+            ylabel="fraction of activations near a flat end",
+        )
         out.append("gate_saturation.png")
     if record.all_steps:
-        plot_lines({"training loss": (record.all_steps, record.all_loss)}, folder / "loss.png",
-                   title="training loss", ylabel="loss")
+        plot_lines(
+            {"training loss": (record.all_steps, record.all_loss)},
+            folder / "loss.png",
+            title="training loss",
+            ylabel="loss",
+        )
         out.append("loss.png")
     steps, norms = (record.norm_steps, record.all_grad_norm) if record.norm_steps else (record.steps, record.grad_norm)
     if steps:
-        plot_lines({"global gradient norm, before clipping": (steps, norms)}, folder / "grad_norm.png",
-                   title="gradient norm over training", ylabel="||dL/dtheta||", logy=True)
+        plot_lines(
+            {"global gradient norm, before clipping": (steps, norms)},
+            folder / "grad_norm.png",
+            title="gradient norm over training",
+            ylabel="||dL/dtheta||",
+            logy=True,
+        )
         out.append("grad_norm.png")
     return out

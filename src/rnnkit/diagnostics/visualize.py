@@ -31,10 +31,10 @@ h1 { font-size: 1.2em; } h2 { font-size: 1em; margin-top: 1.5em; }
 def _rgb(u: float) -> str:
     """u in [0, 1] -> a blue-white-red colour (#rrggbb)."""
     u = min(max(u, 0.0), 1.0)
-    if u < 0.5:                      # blue (low) to white
+    if u < 0.5:  # blue (low) to white
         s = u / 0.5
         r, g, b = 60 + 195 * s, 110 + 145 * s, 255
-    else:                            # white to red (high)
+    else:  # white to red (high)
         s = (u - 0.5) / 0.5
         r, g, b = 255, 255 - 165 * s, 255 - 175 * s
     return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
@@ -50,9 +50,9 @@ def _range(values: np.ndarray, vrange) -> tuple[float, float]:
     if finite.size == 0:
         return -1.0, 1.0
     if finite.min() >= 0.0 and finite.max() <= 1.0:
-        return 0.0, 1.0                  # a gate
+        return 0.0, 1.0  # a gate
     m = float(np.max(np.abs(finite)))
-    return (-m, m) if m > 0 else (-1.0, 1.0)   # symmetric around 0: tanh units, cell states
+    return (-m, m) if m > 0 else (-1.0, 1.0)  # symmetric around 0: tanh units, cell states
 
 
 def _panel(text: str, values, label: str, vrange) -> str:
@@ -61,18 +61,19 @@ def _panel(text: str, values, label: str, vrange) -> str:
         raise ValueError(f"values[{label!r}]: expected shape ({len(text)},) (one value per character), got {v.shape}")
     lo, hi = _range(v, vrange)
     spans = []
-    for ch, x in zip(text, v):
+    for ch, x in zip(text, v, strict=False):
         colour = _rgb((x - lo) / (hi - lo)) if np.isfinite(x) else "#cccccc"
         shown = '<span class="nl">\u21b5</span>\n' if ch == "\n" else html.escape(ch)
         spans.append(f'<span style="background:{colour}" title="{x:.3f}">{shown}</span>')
-    legend = (f'<p class="legend">colour scale: <span style="background:{_rgb(0)}">&#160;{lo:.3g}&#160;</span> '
-              f'<span style="background:{_rgb(0.5)}">&#160;{(lo + hi) / 2:.3g}&#160;</span> '
-              f'<span style="background:{_rgb(1)}">&#160;{hi:.3g}&#160;</span></p>')
-    return f"<h2>{html.escape(label)}</h2>\n{legend}\n<div class=\"text\">{''.join(spans)}</div>"
+    legend = (
+        f'<p class="legend">colour scale: <span style="background:{_rgb(0)}">&#160;{lo:.3g}&#160;</span> '
+        f'<span style="background:{_rgb(0.5)}">&#160;{(lo + hi) / 2:.3g}&#160;</span> '
+        f'<span style="background:{_rgb(1)}">&#160;{hi:.3g}&#160;</span></p>'
+    )
+    return f'<h2>{html.escape(label)}</h2>\n{legend}\n<div class="text">{"".join(spans)}</div>'
 
 
-def activation_html(text: str, panels, *, title: str = "hidden-state activations", vrange=None,
-                    note: str = "") -> str:
+def activation_html(text: str, panels, *, title: str = "hidden-state activations", vrange=None, note: str = "") -> str:
     """A complete HTML page: ``text`` coloured once per panel.
 
     Args:
@@ -90,9 +91,11 @@ def activation_html(text: str, panels, *, title: str = "hidden-state activations
         raise ValueError("panels: expected at least one label -> values entry")
     body = "\n".join(_panel(text, v, str(label), vrange) for label, v in panels.items())
     note_html = f"<p>{html.escape(note)}</p>\n" if note else ""
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(title)}</h1>\n{note_html}{body}\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{note_html}{body}\n</body>\n</html>\n"
+    )
 
 
 def write_activation_html(path, text: str, panels, **kwargs):
@@ -100,8 +103,14 @@ def write_activation_html(path, text: str, panels, **kwargs):
     return write_text_atomic(path, activation_html(text, panels, **kwargs))
 
 
-def interpretable_cells_html(text: str, acts: Mapping[str, np.ndarray], ranking: list, *,
-                             kind: str = "h", title: str = "most interpretable cells") -> str:
+def interpretable_cells_html(
+    text: str,
+    acts: Mapping[str, np.ndarray],
+    ranking: list,
+    *,
+    kind: str = "h",
+    title: str = "most interpretable cells",
+) -> str:
     """One panel per ranked cell (from :func:`~rnnkit.diagnostics.activations.rank_cells`).
 
     ``acts`` comes from :func:`hidden_activations`; ``kind`` picks which array ("h", "c",
@@ -109,8 +118,13 @@ def interpretable_cells_html(text: str, acts: Mapping[str, np.ndarray], ranking:
     """
     if kind not in acts:
         raise ValueError(f"kind: expected one of {sorted(acts)}, got {kind!r}")
-    panels = {f"{kind}[{r['cell']}]: {r['feature']} (r = {r['correlation']:+.2f})": acts[kind][:, r["cell"]]
-              for r in ranking}
-    return activation_html(text, panels, title=title,
-                           note=f"Cells ranked by |Pearson r| between the cell's {kind} value and simple "
-                                "features of the text (inside quotes/parentheses, position in line, vowel, ...).")
+    panels = {
+        f"{kind}[{r['cell']}]: {r['feature']} (r = {r['correlation']:+.2f})": acts[kind][:, r["cell"]] for r in ranking
+    }
+    return activation_html(
+        text,
+        panels,
+        title=title,
+        note=f"Cells ranked by |Pearson r| between the cell's {kind} value and simple "
+        "features of the text (inside quotes/parentheses, position in line, vowel, ...).",
+    )

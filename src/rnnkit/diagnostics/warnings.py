@@ -62,8 +62,8 @@ class Thresholds:
 class Finding:
     """One diagnosis: what was seen, where, the likely cause and what to do about it."""
 
-    kind: str               # "vanishing" | "exploding" | "nonfinite" | "saturation"
-    where: str              # a series key ("rnn.h_l0"), a layer key, or "loss"
+    kind: str  # "vanishing" | "exploding" | "nonfinite" | "saturation"
+    where: str  # a series key ("rnn.h_l0"), a layer key, or "loss"
     message: str
     cause: str
     remedy: str
@@ -73,43 +73,66 @@ class Finding:
     def __str__(self) -> str:
         title = _TITLES.get(self.kind, self.kind)
         at = f" (step {self.step})" if self.step is not None else ""
-        return (f"{title}{at} at {self.where}: {self.message}\n"
-                f"  likely cause: {self.cause}\n  remedy: {self.remedy}")
+        return f"{title}{at} at {self.where}: {self.message}\n  likely cause: {self.cause}\n  remedy: {self.remedy}"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 # -- causes and remedies -----------------------------------------------------------------
-_TITLES = {"vanishing": "vanishing gradients", "exploding": "exploding gradients",
-           "nonfinite": "non-finite values", "saturation": "saturated gates"}
+_TITLES = {
+    "vanishing": "vanishing gradients",
+    "exploding": "exploding gradients",
+    "nonfinite": "non-finite values",
+    "saturation": "saturated gates",
+}
 _VANISH_CAUSE = {
-    "RNN": ("each step back multiplies the gradient by diag(act') W_hh; with sigma_max(W_hh) < 1 "
-            "or saturated units that product shrinks exponentially"),
-    "LSTM": ("the cell state carries the gradient back through c_{t-1} = c_t * f_t, so it shrinks like the "
-             "product of the forget gates; with f_t well below 1 (a zero forget bias gives f ~ 0.5) and a "
-             "weak W_hh path it vanishes exponentially"),
-    "GRU": ("the gradient passes back through z_t * h_{t-1} and through W_hh; with update gates z_t well "
-            "below 1 and a contracting W_hh it shrinks exponentially"),
+    "RNN": (
+        "each step back multiplies the gradient by diag(act') W_hh; with sigma_max(W_hh) < 1 "
+        "or saturated units that product shrinks exponentially"
+    ),
+    "LSTM": (
+        "the cell state carries the gradient back through c_{t-1} = c_t * f_t, so it shrinks like the "
+        "product of the forget gates; with f_t well below 1 (a zero forget bias gives f ~ 0.5) and a "
+        "weak W_hh path it vanishes exponentially"
+    ),
+    "GRU": (
+        "the gradient passes back through z_t * h_{t-1} and through W_hh; with update gates z_t well "
+        "below 1 and a contracting W_hh it shrinks exponentially"
+    ),
 }
 _VANISH_REMEDY = {
-    "RNN": ("use an LSTM or GRU; or initialize W_hh orthogonal (rho = 1) or as the identity with ReLU "
-            "units (init preset 'irnn', Le et al. 2015); keep clipping on when you raise rho"),
-    "LSTM": ("set the forget-gate bias to 1 (rnnkit.nn.init.initialize(..., forget_bias=1.0)) so the cell "
-             "state carries the gradient; initialize W_hh orthogonal; look for saturated gates"),
+    "RNN": (
+        "use an LSTM or GRU; or initialize W_hh orthogonal (rho = 1) or as the identity with ReLU "
+        "units (init preset 'irnn', Le et al. 2015); keep clipping on when you raise rho"
+    ),
+    "LSTM": (
+        "set the forget-gate bias to 1 (rnnkit.nn.init.initialize(..., forget_bias=1.0)) so the cell "
+        "state carries the gradient; initialize W_hh orthogonal; look for saturated gates"
+    ),
     "GRU": "initialize W_hh orthogonal; look for saturated update/reset gates; consider an LSTM with forget bias 1",
 }
-_EXPLODE_CAUSE = ("each step back multiplies the gradient by diag(act') W_hh; with rho(W_hh) > 1 and units "
-                  "in their linear range that product grows exponentially")
-_EXPLODE_REMEDY = ("clip the global gradient norm (clip_norm between 1 and 5), lower the learning rate, "
-                   "initialize W_hh orthogonal so rho(W_hh) = 1; LSTM/GRU are less prone")
+_EXPLODE_CAUSE = (
+    "each step back multiplies the gradient by diag(act') W_hh; with rho(W_hh) > 1 and units "
+    "in their linear range that product grows exponentially"
+)
+_EXPLODE_REMEDY = (
+    "clip the global gradient norm (clip_norm between 1 and 5), lower the learning rate, "
+    "initialize W_hh orthogonal so rho(W_hh) = 1; LSTM/GRU are less prone"
+)
 _NONFINITE_CAUSE = "exploding gradients or a too large learning rate overflowed the weights or the loss"
-_NONFINITE_REMEDY = ("restart from the last good checkpoint with gradient clipping (clip_norm=1) and a learning "
-                     "rate 3-10x smaller; check the inputs and targets for NaN/inf")
-_SAT_CAUSE = ("large pre-activations (inputs or weights too large, or a learning rate high enough to push "
-              "units into the flat ends of sigmoid/tanh, where the derivative is ~0)")
-_SAT_REMEDY = ("standardize the inputs, lower the learning rate, use a smaller initialization scale "
-               "(Xavier or orthogonal), clip gradients")
+_NONFINITE_REMEDY = (
+    "restart from the last good checkpoint with gradient clipping (clip_norm=1) and a learning "
+    "rate 3-10x smaller; check the inputs and targets for NaN/inf"
+)
+_SAT_CAUSE = (
+    "large pre-activations (inputs or weights too large, or a learning rate high enough to push "
+    "units into the flat ends of sigmoid/tanh, where the derivative is ~0)"
+)
+_SAT_REMEDY = (
+    "standardize the inputs, lower the learning rate, use a smaller initialization scale "
+    "(Xavier or orthogonal), clip gradients"
+)
 
 
 def _family(mode: str | None) -> str:
@@ -117,8 +140,15 @@ def _family(mode: str | None) -> str:
 
 
 # -- rules --------------------------------------------------------------------------------
-def check_flow(key: str, norms, *, mode: str | None = None, step: int | None = None,
-               thresholds: Thresholds | None = None, weights: Mapping | None = None) -> list[Finding]:
+def check_flow(
+    key: str,
+    norms,
+    *,
+    mode: str | None = None,
+    step: int | None = None,
+    thresholds: Thresholds | None = None,
+    weights: Mapping | None = None,
+) -> list[Finding]:
     """Vanishing / exploding / non-finite rules on one (T,) series of ||dL/dh_t||.
 
     ``mode`` (RNN_TANH, LSTM, ...) picks the remedy; ``weights`` (an entry of
@@ -132,8 +162,17 @@ def check_flow(key: str, norms, *, mode: str | None = None, step: int | None = N
     bad = ~np.isfinite(norms)
     if bad.any():
         evidence["nonfinite_steps"] = int(bad.sum())
-        return [Finding("nonfinite", key, f"||dL/dh_t|| is NaN or inf at {int(bad.sum())} of {norms.size} steps",
-                        _NONFINITE_CAUSE, _NONFINITE_REMEDY, step, evidence)]
+        return [
+            Finding(
+                "nonfinite",
+                key,
+                f"||dL/dh_t|| is NaN or inf at {int(bad.sum())} of {norms.size} steps",
+                _NONFINITE_CAUSE,
+                _NONFINITE_REMEDY,
+                step,
+                evidence,
+            )
+        ]
     ratio = decay_ratio(norms, key)
     if math.isnan(ratio) or norms.size < 2:
         return []
@@ -142,15 +181,30 @@ def check_flow(key: str, norms, *, mode: str | None = None, step: int | None = N
     T = norms.size
     if ratio < th.vanish_ratio:
         h = "beyond the sequence" if math.isinf(horizon) else f"{horizon:.0f} steps"
-        return [Finding("vanishing", key,
-                        f"the gradient {T - 1} steps back from the loss is {ratio:.1e} of its value at the loss "
-                        f"(memory horizon at {th.horizon_fraction:g}: {h} of {T})",
-                        _VANISH_CAUSE[_family(mode)] + _rho_note(weights), _VANISH_REMEDY[_family(mode)], step,
-                        evidence)]
+        return [
+            Finding(
+                "vanishing",
+                key,
+                f"the gradient {T - 1} steps back from the loss is {ratio:.1e} of its value at the loss "
+                f"(memory horizon at {th.horizon_fraction:g}: {h} of {T})",
+                _VANISH_CAUSE[_family(mode)] + _rho_note(weights),
+                _VANISH_REMEDY[_family(mode)],
+                step,
+                evidence,
+            )
+        ]
     if ratio > th.explode_ratio:
-        return [Finding("exploding", key,
-                        f"the gradient grows {ratio:.1e}x over {T - 1} steps back from the loss",
-                        _EXPLODE_CAUSE + _rho_note(weights), _EXPLODE_REMEDY, step, evidence)]
+        return [
+            Finding(
+                "exploding",
+                key,
+                f"the gradient grows {ratio:.1e}x over {T - 1} steps back from the loss",
+                _EXPLODE_CAUSE + _rho_note(weights),
+                _EXPLODE_REMEDY,
+                step,
+                evidence,
+            )
+        ]
     return []
 
 
@@ -170,12 +224,22 @@ def check_loss(loss, *, step: int | None = None) -> list[Finding]:
     """A NaN or inf loss."""
     if loss is None or math.isfinite(float(loss)):
         return []
-    return [Finding("nonfinite", "loss", f"the loss is {float(loss)}", _NONFINITE_CAUSE, _NONFINITE_REMEDY,
-                    step, {"loss": float(loss)})]
+    return [
+        Finding(
+            "nonfinite",
+            "loss",
+            f"the loss is {float(loss)}",
+            _NONFINITE_CAUSE,
+            _NONFINITE_REMEDY,
+            step,
+            {"loss": float(loss)},
+        )
+    ]
 
 
-def check_grad_norms(history: Sequence[float], *, step: int | None = None,
-                     thresholds: Thresholds | None = None, window: int = 20) -> list[Finding]:
+def check_grad_norms(
+    history: Sequence[float], *, step: int | None = None, thresholds: Thresholds | None = None, window: int = 20
+) -> list[Finding]:
     """The newest global gradient norm: non-finite, or ``norm_growth`` x its recent median.
 
     ``history`` holds the pre-clip global norms in order; the last entry is judged against
@@ -186,23 +250,45 @@ def check_grad_norms(history: Sequence[float], *, step: int | None = None,
         return []
     last = float(history[-1])
     if not math.isfinite(last):
-        return [Finding("nonfinite", "gradient norm", f"the global gradient norm is {last}",
-                        _NONFINITE_CAUSE, _NONFINITE_REMEDY, step, {"grad_norm": last})]
-    prev = np.asarray(history[-1 - window:-1], dtype=np.float64)
+        return [
+            Finding(
+                "nonfinite",
+                "gradient norm",
+                f"the global gradient norm is {last}",
+                _NONFINITE_CAUSE,
+                _NONFINITE_REMEDY,
+                step,
+                {"grad_norm": last},
+            )
+        ]
+    prev = np.asarray(history[-1 - window : -1], dtype=np.float64)
     prev = prev[np.isfinite(prev)]
     if prev.size < 5:
         return []
     median = float(np.median(prev))
     if median > 0 and last > th.norm_growth * median:
-        return [Finding("exploding", "gradient norm",
-                        f"the global gradient norm jumped to {last:.3g}, {last / median:.0f}x its recent median {median:.3g}",
-                        "a step of the exploding kind: the recurrence amplified one batch's gradient",
-                        _EXPLODE_REMEDY, step, {"grad_norm": last, "median": median})]
+        return [
+            Finding(
+                "exploding",
+                "gradient norm",
+                f"the global gradient norm jumped to {last:.3g}, {last / median:.0f}x its recent median {median:.3g}",
+                "a step of the exploding kind: the recurrence amplified one batch's gradient",
+                _EXPLODE_REMEDY,
+                step,
+                {"grad_norm": last, "median": median},
+            )
+        ]
     return []
 
 
-def check_saturation(layer_key: str, gates: Mapping[str, Mapping[str, float]], *, mode: str | None = None,
-                     step: int | None = None, thresholds: Thresholds | None = None) -> list[Finding]:
+def check_saturation(
+    layer_key: str,
+    gates: Mapping[str, Mapping[str, float]],
+    *,
+    mode: str | None = None,
+    step: int | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[Finding]:
     """Gates whose saturated fraction exceeds ``thresholds.saturation``.
 
     ``gates`` is one entry of :func:`~rnnkit.diagnostics.health.gate_saturation`.
@@ -218,14 +304,30 @@ def check_saturation(layer_key: str, gates: Mapping[str, Mapping[str, float]], *
     if not hot:
         return []
     listing = ", ".join(f"{g} {v:.0%}" for g, v in hot.items())
-    return [Finding("saturation", layer_key, f"saturated fraction above {limit:.0%}: {listing}",
-                    _SAT_CAUSE, _SAT_REMEDY, step, {"saturated": hot})]
+    return [
+        Finding(
+            "saturation",
+            layer_key,
+            f"saturated fraction above {limit:.0%}: {listing}",
+            _SAT_CAUSE,
+            _SAT_REMEDY,
+            step,
+            {"saturated": hot},
+        )
+    ]
 
 
-def diagnose(*, flow: Mapping[str, np.ndarray] | GradFlow | None = None, modes: Mapping[str, str] | None = None,
-             health: Mapping[str, Mapping] | None = None, saturation: Mapping[str, Mapping] | None = None,
-             loss=None, grad_norm_history: Sequence[float] = (), step: int | None = None,
-             thresholds: Thresholds | None = None) -> list[Finding]:
+def diagnose(
+    *,
+    flow: Mapping[str, np.ndarray] | GradFlow | None = None,
+    modes: Mapping[str, str] | None = None,
+    health: Mapping[str, Mapping] | None = None,
+    saturation: Mapping[str, Mapping] | None = None,
+    loss=None,
+    grad_norm_history: Sequence[float] = (),
+    step: int | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[Finding]:
     """Run every rule on whatever evidence is given.
 
     Args:
@@ -241,14 +343,15 @@ def diagnose(*, flow: Mapping[str, np.ndarray] | GradFlow | None = None, modes: 
     modes = dict(modes or {})
     findings = check_loss(loss, step=step) + check_grad_norms(grad_norm_history, step=step, thresholds=th)
     if isinstance(flow, GradFlow):
-        flow = {k: flow.latest(k) for k in flow.keys()}
+        flow = {k: flow.latest(k) for k in flow}
     for key, norms in (flow or {}).items():
         prefix, _, series = key.rpartition(".")
         if not series.startswith("h_"):
             continue
         wname = (prefix + "." if prefix else "") + "weight_hh_" + series[2:]
-        findings += check_flow(key, norms, mode=modes.get(prefix), step=step, thresholds=th,
-                               weights=(health or {}).get(wname))
+        findings += check_flow(
+            key, norms, mode=modes.get(prefix), step=step, thresholds=th, weights=(health or {}).get(wname)
+        )
     for key, gates in (saturation or {}).items():
         prefix = key.rpartition(".")[0]
         findings += check_saturation(key, gates, mode=modes.get(prefix), step=step, thresholds=th)

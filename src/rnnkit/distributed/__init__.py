@@ -13,5 +13,14 @@ has one rank and every call is a no-op.
 from ._split import RankSplit, split_map
 from ._world import EMPTY_SHARD, MPIMissingError, World, alone, data_digest, launched_size, world
 
-__all__ = ["world", "alone", "World", "EMPTY_SHARD", "MPIMissingError", "launched_size", "data_digest", "split_map",
-           "RankSplit"]
+__all__ = [
+    "world",
+    "alone",
+    "World",
+    "EMPTY_SHARD",
+    "MPIMissingError",
+    "launched_size",
+    "data_digest",
+    "split_map",
+    "RankSplit",
+]

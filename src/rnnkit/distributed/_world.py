@@ -74,8 +74,8 @@ class World:
         self.rank = 0 if comm is None else int(comm.Get_rank())
         self.size = 1 if comm is None else int(comm.Get_size())
         self._buffer: np.ndarray | None = None
-        self.bytes_reduced = 0       # bytes of the last gradient reduction (for benchmarks)
-        self.reduce_seconds = 0.0    # time spent in gradient reductions, summed
+        self.bytes_reduced = 0  # bytes of the last gradient reduction (for benchmarks)
+        self.reduce_seconds = 0.0  # time spent in gradient reductions, summed
 
     @property
     def is_root(self) -> bool:
@@ -130,7 +130,7 @@ class World:
         with np.errstate(all="ignore"):  # a NaN or inf gradient must reach the others as it is
             i = 0
             for g in grads:
-                np.multiply(g.reshape(-1), w, out=buf[i:i + g.size])
+                np.multiply(g.reshape(-1), w, out=buf[i : i + g.size])
                 i += g.size
             buf[total:] = (loss * w if w else 0.0, w, 1.0 if failed else 0.0)
             t0 = time.perf_counter()
@@ -141,7 +141,7 @@ class World:
             scale = 1.0 / C if C > 0 else 0.0
             i = 0
             for g in grads:
-                np.multiply(buf[i:i + g.size], scale, out=g.reshape(-1), casting="unsafe")
+                np.multiply(buf[i : i + g.size], scale, out=g.reshape(-1), casting="unsafe")
                 i += g.size
             return float(buf[total] * scale), float(C), bool(buf[total + 2] > 0)
 
@@ -196,9 +196,11 @@ class World:
         digests = self.comm.allgather(digest)
         if len(set(digests)) > 1:
             which = [r for r, d in enumerate(digests) if d != digests[0]]
-            raise ValueError(f"{name}: the ranks disagree on the data (digest {digests[0][:12]} on rank 0, "
-                             f"{digests[which[0]][:12]} on rank {which[0]}); hint: every rank must read "
-                             "the same files with the same settings and seed")
+            raise ValueError(
+                f"{name}: the ranks disagree on the data (digest {digests[0][:12]} on rank 0, "
+                f"{digests[which[0]][:12]} on rank {which[0]}); hint: every rank must read "
+                "the same files with the same settings and seed"
+            )
 
     def abort(self, code: int = 1) -> None:
         """End the whole job now (every rank), with exit status ``code``."""
@@ -267,7 +269,8 @@ def world() -> World:
             except ImportError:
                 raise MPIMissingError(
                     f"rnnkit.distributed: this process was started by mpiexec with {n} ranks, but mpi4py is "
-                    "not installed: pip install 'rnnkit[mpi]'") from None
+                    "not installed: pip install 'rnnkit[mpi]'"
+                ) from None
             _WORLD = World(MPI.COMM_WORLD)
             _install_abort_hook(_WORLD)
     return _WORLD
@@ -282,8 +285,12 @@ def _install_abort_hook(w: World) -> None:
         if issubclass(kind, KeyboardInterrupt):
             previous(kind, value, tb)
         else:
-            print(f"[rank {w.rank}/{w.size}] " + "".join(traceback.format_exception(kind, value, tb)),
-                  file=sys.stderr, end="", flush=True)
+            print(
+                f"[rank {w.rank}/{w.size}] " + "".join(traceback.format_exception(kind, value, tb)),
+                file=sys.stderr,
+                end="",
+                flush=True,
+            )
         w.abort(1)
 
     sys.excepthook = hook

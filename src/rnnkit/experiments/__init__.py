@@ -23,8 +23,12 @@ import importlib
 from ..distributed import world
 from ._common import ExperimentResult, apply_overrides
 
-_MODULES = {"weight-scaling": "weight_scaling", "cells-adding": "cells_adding", "init": "init_compare",
-            "neuron": "neuron"}
+_MODULES = {
+    "weight-scaling": "weight_scaling",
+    "cells-adding": "cells_adding",
+    "init": "init_compare",
+    "neuron": "neuron",
+}
 EXPERIMENTS = tuple(_MODULES)
 
 __all__ = ["EXPERIMENTS", "ExperimentResult", "run_experiment", "describe", "get_config"]
@@ -52,8 +56,9 @@ def describe(name: str) -> dict:
     return {"name": name, "title": mod.TITLE, "doc": mod.__doc__, "settings": defaults, "smoke": dict(mod.SMOKE)}
 
 
-def run_experiment(name: str, out="experiments", *, smoke: bool = False, overrides: dict | None = None,
-                   plots: bool | None = None) -> ExperimentResult:
+def run_experiment(
+    name: str, out="experiments", *, smoke: bool = False, overrides: dict | None = None, plots: bool | None = None
+) -> ExperimentResult:
     """Run experiment ``name``; writes ``<out>/<name>/`` (table.md, table.csv, results.json, *.png)."""
     cfg = get_config(name, smoke=smoke, overrides=overrides)
     if plots is not None:

@@ -90,8 +90,9 @@ class Run:
     seconds: float
 
 
-def train_with_diagnostics(net, train_batches, val_batches, *, optimizer="sgd", lr=0.01, epochs=1,
-                           clip_norm=None, every=10, seed=0) -> Run:
+def train_with_diagnostics(
+    net, train_batches, val_batches, *, optimizer="sgd", lr=0.01, epochs=1, clip_norm=None, every=10, seed=0
+) -> Run:
     """Train ``net`` with :class:`rnnkit.train.Trainer`, a :class:`DiagnosticsMonitor` attached.
 
     A non-finite loss or gradient ends the run (the parameters stay at the last good step)
@@ -101,8 +102,9 @@ def train_with_diagnostics(net, train_batches, val_batches, *, optimizer="sgd", 
 
     mon = DiagnosticsMonitor(net, every=every, warn=False)
     cb = mon.callback()
-    cfg = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, clip_norm=clip_norm, seed=seed,
-                      progress=False, on_nonfinite="stop")
+    cfg = TrainConfig(
+        epochs=epochs, optimizer=optimizer, lr=lr, clip_norm=clip_norm, seed=seed, progress=False, on_nonfinite="stop"
+    )
     trainer = Trainer(net, cfg, callbacks=[cb])
     t0 = time.perf_counter()
     diverged = None
@@ -168,10 +170,20 @@ def write_result(result: ExperimentResult, config, curves: dict) -> ExperimentRe
     write_text_atomic(folder / "table.csv", buf.getvalue())
     notes = "".join(f"\n{n}\n" for n in result.notes)
     write_text_atomic(folder / "table.md", f"# {result.name}\n\n{result.table()}{notes}")
-    write_json_atomic(folder / "results.json", {
-        "experiment": result.name, "config": dataclasses.asdict(config), "columns": result.columns,
-        "rows": result.rows, "plots": result.plots, "notes": result.notes, "seconds": result.seconds,
-        "curves": curves}, nonfinite="string")
+    write_json_atomic(
+        folder / "results.json",
+        {
+            "experiment": result.name,
+            "config": dataclasses.asdict(config),
+            "columns": result.columns,
+            "rows": result.rows,
+            "plots": result.plots,
+            "notes": result.notes,
+            "seconds": result.seconds,
+            "curves": curves,
+        },
+        nonfinite="string",
+    )
     return result
 
 

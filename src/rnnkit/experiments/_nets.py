@@ -43,8 +43,8 @@ class LastStepRegressor(Module):
         self.head = self.add_module("head", Linear(hidden_size, 1, dtype=dtype, rng=rng))
 
     def _forward(self, x):
-        out, _, cache = self.rnn.forward(x)                    # (B, T, H)
-        pred, hcache = self.head.forward(out[:, -1])           # (B, 1)
+        out, _, cache = self.rnn.forward(x)  # (B, T, H)
+        pred, hcache = self.head.forward(out[:, -1])  # (B, 1)
         return out, pred, cache, hcache
 
     def loss_and_grad(self, batch) -> float:
@@ -83,9 +83,9 @@ class CharRNN(Module):
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
 
     def _forward(self, inputs):
-        x = one_hot(inputs, self.V, self.rnn.dtype)            # (B, T, V)
-        out, _, cache = self.rnn.forward(x)                    # (B, T, H)
-        logits, hcache = self.head.forward(out)                # (B, T, V)
+        x = one_hot(inputs, self.V, self.rnn.dtype)  # (B, T, V)
+        out, _, cache = self.rnn.forward(x)  # (B, T, H)
+        logits, hcache = self.head.forward(out)  # (B, T, V)
         return out, logits, cache, hcache
 
     def loss_and_grad(self, batch) -> float:
@@ -118,10 +118,10 @@ class CharFeedForward(Module):
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
 
     def _forward(self, inputs):
-        x = one_hot(inputs, self.V, self.hidden.dtype)                 # (B, T, V)
-        a, c1 = self.hidden.forward(x)                                 # (B, T, H)
+        x = one_hot(inputs, self.V, self.hidden.dtype)  # (B, T, V)
+        a, c1 = self.hidden.forward(x)  # (B, T, H)
         z = np.tanh(a)
-        logits, c2 = self.head.forward(z)                              # (B, T, V)
+        logits, c2 = self.head.forward(z)  # (B, T, V)
         return z, logits, c1, c2
 
     def loss_and_grad(self, batch) -> float:
@@ -129,7 +129,7 @@ class CharFeedForward(Module):
         z, logits, c1, c2 = self._forward(inputs)
         loss, dlogits = cross_entropy(logits, targets)
         dz = self.head.backward(dlogits, c2)
-        self.hidden.backward(dz * (1.0 - z * z), c1)                  # tanh' = 1 - z^2
+        self.hidden.backward(dz * (1.0 - z * z), c1)  # tanh' = 1 - z^2
         return loss
 
     def evaluate_batch(self, batch):

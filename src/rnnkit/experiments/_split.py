@@ -43,9 +43,13 @@ def run_split(mod, cfg, out, w) -> ExperimentResult:
         for p in parts:
             for kind, by_point in p[3].items():
                 curves.setdefault(kind, {}).update(by_point)
-        result = ExperimentResult(mod.NAME, prepare_folder(out, mod.NAME), parts[0][0],
-                                  [r for p in parts for r in p[1]],
-                                  notes=list(dict.fromkeys(n for p in parts for n in p[2])))
+        result = ExperimentResult(
+            mod.NAME,
+            prepare_folder(out, mod.NAME),
+            parts[0][0],
+            [r for p in parts for r in p[1]],
+            notes=list(dict.fromkeys(n for p in parts for n in p[2])),
+        )
         if plots_enabled(result, cfg.plots):
             mod._plots(result, cfg, curves)
         result.seconds = time.perf_counter() - t0

@@ -14,7 +14,7 @@ def adding_batches(n: int, T: int, batch_size: int, *, rng, dtype=np.float32) ->
     """
     X, y = adding_problem(n, T, rng=rng)
     X, y = X.astype(dtype), y.astype(dtype)
-    return [(X[i:i + batch_size], y[i:i + batch_size]) for i in range(0, n, batch_size)]
+    return [(X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, n, batch_size)]
 
 
 ADDING_BASELINE = 1.0 / 6.0
@@ -32,13 +32,17 @@ def initialize_layer(net, init: str, *, rng) -> None:
 
 
 INITS = {
-    "recommended": {},                                           # rnnkit.nn.init defaults: Xavier, orthogonal, forget bias 1
-    "pytorch": None,                                             # U(-1/sqrt(H), 1/sqrt(H)), as built
-    "small_normal": {"weight_ih": ("scaled_normal", {"std": 0.01}), "weight_hh": ("scaled_normal", {"std": 0.01}),
-                     "bias": "zeros", "forget_bias": None},
+    "recommended": {},  # rnnkit.nn.init defaults: Xavier, orthogonal, forget bias 1
+    "pytorch": None,  # U(-1/sqrt(H), 1/sqrt(H)), as built
+    "small_normal": {
+        "weight_ih": ("scaled_normal", {"std": 0.01}),
+        "weight_hh": ("scaled_normal", {"std": 0.01}),
+        "bias": "zeros",
+        "forget_bias": None,
+    },
     "xavier": {"weight_ih": "xavier_uniform", "weight_hh": "xavier_uniform", "bias": "zeros", "forget_bias": None},
     "orthogonal": {"weight_ih": "xavier_uniform", "weight_hh": "orthogonal", "bias": "zeros", "forget_bias": None},
-    "identity_relu": {"preset": "irnn"},                         # Le, Jaitly & Hinton 2015 (needs a ReLU RNN)
+    "identity_relu": {"preset": "irnn"},  # Le, Jaitly & Hinton 2015 (needs a ReLU RNN)
 }
 
 
@@ -55,6 +59,6 @@ def words_batch(words):
     targets = np.full((len(framed), L), -100, dtype=np.int64)
     for b, f in enumerate(framed):
         ids = [vocab.index(c) for c in f]
-        inputs[b, :len(ids) - 1] = ids[:-1]
-        targets[b, :len(ids) - 1] = ids[1:]
+        inputs[b, : len(ids) - 1] = ids[:-1]
+        targets[b, : len(ids) - 1] = ids[1:]
     return inputs, targets, vocab

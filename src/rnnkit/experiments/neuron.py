@@ -49,7 +49,7 @@ def memoryless_optimum(inputs, targets) -> tuple[float, float]:
     """(accuracy, nats per character) of the best predictor that sees only the current character:
     p(next | current) from the counts, i.e. the conditional entropy H(next | current)."""
     valid = targets != -100
-    pairs = Counter(zip(inputs[valid].tolist(), targets[valid].tolist()))
+    pairs = Counter(zip(inputs[valid].tolist(), targets[valid].tolist(), strict=False))
     current = Counter(inputs[valid].tolist())
     n = int(valid.sum())
     nats = -sum(c * math.log(c / current[a]) for (a, _), c in pairs.items()) / n
@@ -67,41 +67,60 @@ def run(cfg: Config, out) -> ExperimentResult:
     inputs, targets, vocab = words_batch(list(cfg.words))
     V = len(vocab)
     valid = targets != -100
-    labels = [f"{vocab[a]}->{vocab[b]}" for a, b in zip(inputs[valid].tolist(), targets[valid].tolist())]
+    labels = [f"{vocab[a]}->{vocab[b]}" for a, b in zip(inputs[valid].tolist(), targets[valid].tolist(), strict=False)]
     acc_opt, nats_opt = memoryless_optimum(inputs, targets)
     per_position, curves = {}, {"loss": {}}
     for model in cfg.models:
         rng = np.random.default_rng(cfg.seed)
-        net = CharFeedForward(V, cfg.hidden_size, rng=rng) if model == "feedforward" else \
-            CharRNN(model, V, cfg.hidden_size, rng=rng)
-        trainer = Trainer(net, TrainConfig(epochs=1, optimizer=cfg.optimizer, lr=cfg.lr, seed=cfg.seed,
-                                           progress=False))
+        net = (
+            CharFeedForward(V, cfg.hidden_size, rng=rng)
+            if model == "feedforward"
+            else CharRNN(model, V, cfg.hidden_size, rng=rng)
+        )
+        trainer = Trainer(net, TrainConfig(epochs=1, optimizer=cfg.optimizer, lr=cfg.lr, seed=cfg.seed, progress=False))
         trainer.fit([(inputs, targets)] * cfg.steps)
         curves["loss"][model] = trainer.history.steps["loss"]
-        P = net.predict_proba(inputs)                                            # (B, L, V)
+        P = net.predict_proba(inputs)  # (B, L, V)
         p_true = np.take_along_axis(P, np.where(valid, targets, 0)[..., None], axis=-1)[..., 0][valid]
         correct = (P.argmax(-1) == targets)[valid]
         per_position[model] = p_true.tolist()
-        result.rows.append({"model": model, "accuracy": float(correct.mean()),
-                            "nats per char": float(-np.mean(np.log(np.maximum(p_true, 1e-300))))})
-    result.rows.append({"model": "best memoryless: p(next given current)", "accuracy": acc_opt, "nats per char": nats_opt})
+        result.rows.append(
+            {
+                "model": model,
+                "accuracy": float(correct.mean()),
+                "nats per char": float(-np.mean(np.log(np.maximum(p_true, 1e-300)))),
+            }
+        )
+    result.rows.append(
+        {"model": "best memoryless: p(next given current)", "accuracy": acc_opt, "nats per char": nats_opt}
+    )
     cols = ["transition"] + [f"p({m})" for m in cfg.models]
     rows = [{"transition": lab, **{f"p({m})": per_position[m][i] for m in cfg.models}} for i, lab in enumerate(labels)]
-    result.notes.append(f"Words: {', '.join(cfg.words)} (framed ^word$); {cfg.steps} steps of {cfg.optimizer} lr "
-                        f"{cfg.lr}, hidden size {cfg.hidden_size}. Probability given to the correct next character:\n\n"
-                        + markdown_table(cols, rows))
+    result.notes.append(
+        f"Words: {', '.join(cfg.words)} (framed ^word$); {cfg.steps} steps of {cfg.optimizer} lr "
+        f"{cfg.lr}, hidden size {cfg.hidden_size}. Probability given to the correct next character:\n\n"
+        + markdown_table(cols, rows)
+    )
     curves["p_correct"] = per_position
     curves["transitions"] = labels
     if plots_enabled(result, cfg.plots):
         from ..diagnostics.plots import plot_bars, plot_lines
 
-        plot_bars(per_position, result.folder / "p_correct.png", title="p(correct next character) per position",
-                  ylabel="probability", groups=labels)
-        plot_lines({m: (np.arange(1, len(v) + 1), v) for m, v in curves["loss"].items()}, result.folder / "loss.png",
-                   title="training loss (nats per character)", ylabel="cross-entropy", hline=nats_opt,
-                   hline_label="best memoryless")
+        plot_bars(
+            per_position,
+            result.folder / "p_correct.png",
+            title="p(correct next character) per position",
+            ylabel="probability",
+            groups=labels,
+        )
+        plot_lines(
+            {m: (np.arange(1, len(v) + 1), v) for m, v in curves["loss"].items()},
+            result.folder / "loss.png",
+            title="training loss (nats per character)",
+            ylabel="cross-entropy",
+            hline=nats_opt,
+            hline_label="best memoryless",
+        )
         result.plots += ["p_correct.png", "loss.png"]
     result.seconds = time.perf_counter() - t0
     return write_result(result, cfg, curves)
-
-

@@ -18,10 +18,24 @@ from ._nets import CELLS, LastStepRegressor
 from ._tasks import ADDING_BASELINE, INITS, adding_batches, initialize_layer
 
 
-def diagnose_adding(out, *, cell: str = "rnn_tanh", T: int = 50, hidden_size: int = 32, batch_size: int = 32,
-                    steps: int = 200, every: int = 5, optimizer: str = "sgd", lr: float = 0.01,
-                    clip_norm: float | None = None, init: str = "recommended", scale: float | None = None,
-                    seed: int = 0, plots: bool = True, warn: bool = False) -> tuple[Path, dict]:
+def diagnose_adding(
+    out,
+    *,
+    cell: str = "rnn_tanh",
+    T: int = 50,
+    hidden_size: int = 32,
+    batch_size: int = 32,
+    steps: int = 200,
+    every: int = 5,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
+    clip_norm: float | None = None,
+    init: str = "recommended",
+    scale: float | None = None,
+    seed: int = 0,
+    plots: bool = True,
+    warn: bool = False,
+) -> tuple[Path, dict]:
     """Train the probe for ``steps`` steps and write a diagnostics report to ``out``.
 
     Args:
@@ -58,9 +72,13 @@ def diagnose_adding(out, *, cell: str = "rnn_tanh", T: int = 50, hidden_size: in
     except TrainingError as exc:
         cb.on_train_end(None)
         note = f"training stopped at {str(exc).splitlines()[0]}"  # "step N (epoch E, batch B): ..."
-    title = (f"rnnkit diagnose: {cell}, adding problem T={T}, H={hidden_size}, init {init}"
-             + (f" x{scale}" if scale is not None else "") + f", {optimizer} lr {lr}"
-             + (f", clip {clip_norm}" if clip_norm else ", no clipping"))
-    folder = mon.write_report(out, title=title, plots=plots, notes=[note] if note else [],
-                              extra={"baseline_mse": ADDING_BASELINE})
+    title = (
+        f"rnnkit diagnose: {cell}, adding problem T={T}, H={hidden_size}, init {init}"
+        + (f" x{scale}" if scale is not None else "")
+        + f", {optimizer} lr {lr}"
+        + (f", clip {clip_norm}" if clip_norm else ", no clipping")
+    )
+    folder = mon.write_report(
+        out, title=title, plots=plots, notes=[note] if note else [], extra={"baseline_mse": ADDING_BASELINE}
+    )
     return Path(folder), json.loads((Path(folder) / "summary.json").read_text())

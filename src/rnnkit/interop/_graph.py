@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-OPSET = 17          # RNN/LSTM/GRU (opset 14 semantics), ReduceSum with axes input
-IR_VERSION = 8      # read by every onnxruntime since 1.10
+OPSET = 17  # RNN/LSTM/GRU (opset 14 semantics), ReduceSum with axes input
+IR_VERSION = 8  # read by every onnxruntime since 1.10
 
 
 class Graph:

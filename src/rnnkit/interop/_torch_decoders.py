@@ -48,10 +48,10 @@ def _classes(torch):
         def forward(self, o, memory):
             """o (T, B, H) -> z (T, B, H)."""
             m, keys, mask = memory
-            e = o.transpose(0, 1) @ keys.permute(1, 2, 0)                       # (B, T, S)
+            e = o.transpose(0, 1) @ keys.permute(1, 2, 0)  # (B, T, S)
             e = e.masked_fill(~mask.T[:, None, :], -torch.inf)
             a = torch.softmax(e, dim=2)
-            c = a @ m.transpose(0, 1)                                            # (B, T, D*H)
+            c = a @ m.transpose(0, 1)  # (B, T, D*H)
             return torch.tanh(self.combine(torch.cat([c.transpose(0, 1), o], dim=2)))
 
     class TorchSeq2Seq(nn.Module):
@@ -77,15 +77,14 @@ def _classes(torch):
             lengths = torch.as_tensor(src_len, dtype=torch.int64).cpu()
             packed = nn.utils.rnn.pack_padded_sequence(self.src_embed(src), lengths, enforce_sorted=False)
             out, state = self.encoder(packed)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=S)     # (S, B, D*H)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=S)  # (S, B, D*H)
             if isinstance(state, tuple):
-                state = (torch.tanh(self.bridge(self._join(state[0]))),
-                         torch.tanh(self.bridge_c(self._join(state[1]))))
+                state = (torch.tanh(self.bridge(self._join(state[0]))), torch.tanh(self.bridge_c(self._join(state[1]))))
             else:
                 state = torch.tanh(self.bridge(self._join(state)))
             if not hasattr(self, "attn"):
                 return state
-            mask = torch.arange(S)[:, None] < lengths[None, :]                  # (S, B)
+            mask = torch.arange(S)[:, None] < lengths[None, :]  # (S, B)
             return state, self.attn.memory(out, mask)
 
         def _output(self, o, memory):
@@ -100,7 +99,7 @@ def _classes(torch):
         def forward(self, src, src_len, dec_in):
             state = self.encode(src, src_len)
             rnn_state, memory = state if hasattr(self, "attn") else (state, None)
-            o, _ = self.decoder(self.tgt_embed(dec_in), rnn_state)             # (T, B, H)
+            o, _ = self.decoder(self.tgt_embed(dec_in), rnn_state)  # (T, B, H)
             return self._output(o, memory)
 
     class TorchGenerator(nn.Module):
@@ -108,15 +107,21 @@ def _classes(torch):
 
         def __init__(self, cond_embed, init_h, rnn, init_c, embed, head):
             super().__init__()
-            for name, child in (("cond_embed", cond_embed), ("init_h", init_h), ("rnn", rnn),
-                                ("init_c", init_c), ("embed", embed), ("head", head)):
+            for name, child in (
+                ("cond_embed", cond_embed),
+                ("init_h", init_h),
+                ("rnn", rnn),
+                ("init_c", init_c),
+                ("embed", embed),
+                ("head", head),
+            ):
                 if child is not None:
                     self.add_module(name, child)
 
         def condition(self, cond):
             u = self.cond_embed(cond) if hasattr(self, "cond_embed") else cond
             L, H = self.rnn.num_layers, self.rnn.hidden_size
-            h = torch.tanh(self.init_h(u)).reshape(-1, L, H).transpose(0, 1).contiguous()   # (L, B, H)
+            h = torch.tanh(self.init_h(u)).reshape(-1, L, H).transpose(0, 1).contiguous()  # (L, B, H)
             if not isinstance(self.rnn, nn.LSTM):
                 return h
             if hasattr(self, "init_c"):
@@ -155,8 +160,7 @@ def _classes(torch):
             logits, state = self.forward(x[None], state=state)
             return logits[0], state
 
-    _CLASSES.update(Attention=TorchAttention, Seq2Seq=TorchSeq2Seq, Generator=TorchGenerator,
-                    Music=TorchMusicNet)
+    _CLASSES.update(Attention=TorchAttention, Seq2Seq=TorchSeq2Seq, Generator=TorchGenerator, Music=TorchMusicNet)
     return _CLASSES
 
 
@@ -173,11 +177,24 @@ def to_torch_module(net, torch):
         attn = None
         if net.attn is not None:
             attn = classes["Attention"](to_torch(net.attn.key), to_torch(net.attn.combine))
-        return classes["Seq2Seq"](to_torch(net.src_embed), to_torch(net.encoder), to_torch(net.bridge),
-                                  conv(net.bridge_c), to_torch(net.tgt_embed), to_torch(net.decoder), attn,
-                                  to_torch(net.head))
+        return classes["Seq2Seq"](
+            to_torch(net.src_embed),
+            to_torch(net.encoder),
+            to_torch(net.bridge),
+            conv(net.bridge_c),
+            to_torch(net.tgt_embed),
+            to_torch(net.decoder),
+            attn,
+            to_torch(net.head),
+        )
     if isinstance(net, GeneratorNet):
-        return classes["Generator"](conv(net.cond_embed), to_torch(net.init_h), to_torch(net.rnn),
-                                    conv(net.init_c), conv(getattr(net, "embed", None)), to_torch(net.head))
+        return classes["Generator"](
+            conv(net.cond_embed),
+            to_torch(net.init_h),
+            to_torch(net.rnn),
+            conv(net.init_c),
+            conv(getattr(net, "embed", None)),
+            to_torch(net.head),
+        )
     assert isinstance(net, MusicNet), type(net)
     return classes["Music"](to_torch(net.rnn), to_torch(net.head))

@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import (CharLM, FeedForward, Forecaster, MusicModel, NotFittedError, Seq2Seq,
-                      SequenceClassifier, SequenceGenerator, SequenceRegressor, SequenceTagger)
+from ..models import (
+    CharLM,
+    FeedForward,
+    Forecaster,
+    MusicModel,
+    NotFittedError,
+    Seq2Seq,
+    SequenceClassifier,
+    SequenceGenerator,
+    SequenceRegressor,
+    SequenceTagger,
+)
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ..models.word_features import FeatureTaggerNet
@@ -34,7 +44,7 @@ def _classes(torch):
             self.rnn, self.head, self.pooling = rnn, head, pooling
 
         def embed(self, x):
-            return self.embedding(x) if hasattr(self, "embedding") else x       # (B, T, E)
+            return self.embedding(x) if hasattr(self, "embedding") else x  # (B, T, E)
 
         def forward(self, x, lengths):
             """x (B, T, F) or ids (B, T); lengths (B,) -> (B, K), or (B, T, K) for pooling none."""
@@ -43,11 +53,11 @@ def _classes(torch):
             lengths = torch.as_tensor(lengths, dtype=torch.int64).cpu()
             packed = pack(x, lengths, batch_first=True, enforce_sorted=False)
             out, h = self.rnn(packed)
-            out, _ = unpack(out, batch_first=True, total_length=T)               # (B, T, D*H), zeros past ends
-            h = h[0] if isinstance(h, tuple) else h                              # (L*D, B, H)
+            out, _ = unpack(out, batch_first=True, total_length=T)  # (B, T, D*H), zeros past ends
+            h = h[0] if isinstance(h, tuple) else h  # (L*D, B, H)
             D = 2 if self.rnn.bidirectional else 1
-            if self.pooling == "last":                                           # forward at the last step,
-                z = h[-D:].transpose(0, 1).reshape(x.shape[0], -1)               # reverse at t = 0
+            if self.pooling == "last":  # forward at the last step,
+                z = h[-D:].transpose(0, 1).reshape(x.shape[0], -1)  # reverse at t = 0
             elif self.pooling == "mean":
                 z = out.sum(dim=1) / lengths.to(out.dtype)[:, None]
             elif self.pooling == "max":
@@ -79,7 +89,7 @@ def _classes(torch):
             self.act = torch.tanh if activation == "tanh" else torch.relu
 
         def forward(self, x):
-            x = x.reshape(x.shape[0], -1)                                        # (B, W*F) for windows
+            x = x.reshape(x.shape[0], -1)  # (B, W*F) for windows
             for k in range(self.n):
                 x = self.act(getattr(self, f"fc{k}")(x))
             return self.out(x)
@@ -92,7 +102,7 @@ def _classes(torch):
             self.embed, self.rnn, self.head = embed, rnn, head
 
         def forward(self, ids, state=None):
-            out, state = self.rnn(self.embed(ids)[None], state)                # (1, B, H)
+            out, state = self.rnn(self.embed(ids)[None], state)  # (1, B, H)
             return self.head(out[0]), state
 
     class TorchForecastNet(nn.Module):
@@ -104,7 +114,7 @@ def _classes(torch):
             self.shape = (steps, features, per_target)
 
         def forward(self, x):
-            out, _ = self.rnn(x)                                                 # (T, B, H)
+            out, _ = self.rnn(x)  # (T, B, H)
             return self.head(out[-1]).reshape(x.shape[1], *self.shape)
 
     class TorchForecastEnsemble(nn.Module):
@@ -123,8 +133,14 @@ def _classes(torch):
         def mean(self, x):
             return self.forward(x).mean(dim=0)
 
-    _CLASSES.update(SequenceNet=TorchSequenceNet, FeatureTagger=TorchFeatureTagger, MLP=TorchMLP,
-                    CharLM=TorchCharLM, ForecastNet=TorchForecastNet, ForecastEnsemble=TorchForecastEnsemble)
+    _CLASSES.update(
+        SequenceNet=TorchSequenceNet,
+        FeatureTagger=TorchFeatureTagger,
+        MLP=TorchMLP,
+        CharLM=TorchCharLM,
+        ForecastNet=TorchForecastNet,
+        ForecastEnsemble=TorchForecastEnsemble,
+    )
     return _CLASSES
 
 
@@ -134,17 +150,30 @@ def model_to_torch(model, torch):
 
     classes = _classes(torch)
     name = type(model).__name__
-    supported = (SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, Seq2Seq,
-                 SequenceGenerator, MusicModel, Forecaster)
+    supported = (
+        SequenceClassifier,
+        SequenceRegressor,
+        SequenceTagger,
+        FeedForward,
+        CharLM,
+        Seq2Seq,
+        SequenceGenerator,
+        MusicModel,
+        Forecaster,
+    )
     if not isinstance(model, supported):
-        raise TypeError(f"model_or_layer: expected an rnnkit.nn layer (RNN, LSTM, GRU, Linear, Embedding) or a "
-                        f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, "
-                        f"Seq2Seq, SequenceGenerator, MusicModel or Forecaster, got {name}; hint: convert "
-                        f"its layers one by one, e.g. to_torch(model.net_.rnn)")
+        raise TypeError(
+            f"model_or_layer: expected an rnnkit.nn layer (RNN, LSTM, GRU, Linear, Embedding) or a "
+            f"fitted SequenceClassifier, SequenceRegressor, SequenceTagger, FeedForward, CharLM, "
+            f"Seq2Seq, SequenceGenerator, MusicModel or Forecaster, got {name}; hint: convert "
+            f"its layers one by one, e.g. to_torch(model.net_.rnn)"
+        )
     try:
         model._check_fitted()
     except NotFittedError:
-        raise not_fitted_error(f"model: cannot convert an unfitted {name}; hint: fit(...) it or load a saved one") from None
+        raise not_fitted_error(
+            f"model: cannot convert an unfitted {name}; hint: fit(...) it or load a saved one"
+        ) from None
     net = model.net_
     if isinstance(model, FeedForward):
         out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)
@@ -155,8 +184,9 @@ def model_to_torch(model, torch):
     elif isinstance(model, (Seq2Seq, SequenceGenerator, MusicModel)):
         out = _torch_decoders.to_torch_module(net, torch)
     elif isinstance(net, FeatureTaggerNet):
-        out = classes["FeatureTagger"](to_torch(net.embedding), to_torch(net.features), to_torch(net.rnn),
-                                       to_torch(net.head))
+        out = classes["FeatureTagger"](
+            to_torch(net.embedding), to_torch(net.features), to_torch(net.rnn), to_torch(net.head)
+        )
     else:
         assert isinstance(net, SequenceNet), type(net)
         emb = to_torch(net.embedding) if net.embedding is not None else None
@@ -166,8 +196,10 @@ def model_to_torch(model, torch):
 
 def _forecast_to_torch(net, classes, to_torch):
     """A ForecastNet, or a ForecastEnsemble of them, with the same children and keys."""
-    members = [classes["ForecastNet"](to_torch(m.rnn), to_torch(m.head), m.steps, m.features, m.per_target)
-               for m in getattr(net, "members", [net])]
+    members = [
+        classes["ForecastNet"](to_torch(m.rnn), to_torch(m.head), m.steps, m.features, m.per_target)
+        for m in getattr(net, "members", [net])
+    ]
     return members[0] if not hasattr(net, "members") else classes["ForecastEnsemble"](members)
 
 
@@ -184,9 +216,11 @@ def sequence_net_from_torch(module, torch, dtype, rng):
     if not isinstance(module, classes["SequenceNet"]):
         return None
     if isinstance(module, classes["FeatureTagger"]):
-        raise ValueError("module: a tagger network with spelling features is not rebuilt alone (the number "
-                         "of features per word is not in the module); hint: load it into the fitted "
-                         "tagger with from_torch(module, into=tagger)")
+        raise ValueError(
+            "module: a tagger network with spelling features is not rebuilt alone (the number "
+            "of features per word is not in the module); hint: load it into the fitted "
+            "tagger with from_torch(module, into=tagger)"
+        )
     rnn = module.rnn
     if isinstance(rnn, torch.nn.LSTM):
         cell = "lstm"
@@ -196,9 +230,19 @@ def sequence_net_from_torch(module, torch, dtype, rng):
         cell = "rnn_tanh" if rnn.nonlinearity == "tanh" else "rnn_relu"
     emb = getattr(module, "embedding", None)
     kind = "features" if emb is None else "tokens"
-    net = SequenceNet(kind=kind, input_size=rnn.input_size if emb is None else emb.num_embeddings,
-                      output_size=module.head.out_features, cell=cell, hidden_size=rnn.hidden_size,
-                      num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, dropout=float(rnn.dropout),
-                      embedding_dim=rnn.input_size, pooling=module.pooling, dtype=dtype, rng=rng)
+    net = SequenceNet(
+        kind=kind,
+        input_size=rnn.input_size if emb is None else emb.num_embeddings,
+        output_size=module.head.out_features,
+        cell=cell,
+        hidden_size=rnn.hidden_size,
+        num_layers=rnn.num_layers,
+        bidirectional=rnn.bidirectional,
+        dropout=float(rnn.dropout),
+        embedding_dim=rnn.input_size,
+        pooling=module.pooling,
+        dtype=dtype,
+        rng=rng,
+    )
     net.load_state_dict({k: as_numpy(v) for k, v in module.state_dict().items()})
     return net.train(module.training)

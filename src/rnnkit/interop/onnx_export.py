@@ -35,8 +35,9 @@ def require(module: str, what: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"rnnkit.interop.{what} needs {module.split('.')[0]}: "
-                          f"pip install 'rnnkit[{extra}]'") from None
+        raise ImportError(
+            f"rnnkit.interop.{what} needs {module.split('.')[0]}: pip install 'rnnkit[{extra}]'"
+        ) from None
 
 
 def check_out_path(path, name: str = "path") -> Path:
@@ -53,8 +54,10 @@ def check_out_path(path, name: str = "path") -> Path:
 
 def _check_layer(layer) -> None:
     if not isinstance(layer, LAYERS):
-        raise TypeError(f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit "
-                        f"model, got {type(layer).__name__}")
+        raise TypeError(
+            f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit "
+            f"model, got {type(layer).__name__}"
+        )
 
 
 def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> object:
@@ -85,9 +88,16 @@ def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> o
 
 
 def layer_spec(layer) -> dict:
-    return {"class": type(layer).__name__, "mode": layer.mode, "input_size": layer.input_size,
-            "hidden_size": layer.hidden_size, "num_layers": layer.num_layers,
-            "bidirectional": layer.bidirectional, "batch_first": layer.batch_first, "bias": layer.bias}
+    return {
+        "class": type(layer).__name__,
+        "mode": layer.mode,
+        "input_size": layer.input_size,
+        "hidden_size": layer.hidden_size,
+        "num_layers": layer.num_layers,
+        "bidirectional": layer.bidirectional,
+        "batch_first": layer.batch_first,
+        "bias": layer.bias,
+    }
 
 
 def _meta(meta: dict) -> dict:
@@ -118,4 +128,4 @@ def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False)
         target = p if not part else p.with_name(f"{p.stem}.{part}{p.suffix or '.onnx'}")
         write_bytes_atomic(target, model.SerializeToString())
         written[part] = target
-    return written[""] if "" in written else written
+    return written.get("", written)

@@ -29,7 +29,7 @@ _ACT = {"RNN_TANH": "Tanh", "RNN_RELU": "Relu"}
 
 def _reorder(mode: str, a: np.ndarray, H: int) -> np.ndarray:
     """Gate blocks of H rows along axis 0, in ONNX's order."""
-    return np.concatenate([a[k * H:(k + 1) * H] for k in _ORDER[mode]], axis=0)
+    return np.concatenate([a[k * H : (k + 1) * H] for k in _ORDER[mode]], axis=0)
 
 
 def onnx_weights(layer, k: int):
@@ -50,11 +50,10 @@ def onnx_weights(layer, k: int):
 
 def step_mask(g, lengths: str, T_of: str) -> str:
     """(T, B, 1) float 0/1: step t of row b is inside its sequence. ``T_of``: any (T, ...) tensor."""
-    T = g.op("Gather", [g.op("Shape", [T_of]), g.ints(0)], axis=0)            # scalar T
-    t = g.op("Range", [g.ints(0), T, g.ints(1)])                               # (T,)
-    lens = g.op("Cast", [lengths], to=g.onnx.TensorProto.INT64)               # (B,)
-    inside = g.op("Less", [g.op("Unsqueeze", [t, g.ints([1])]),
-                           g.op("Unsqueeze", [lens, g.ints([0])])])           # (T, B)
+    T = g.op("Gather", [g.op("Shape", [T_of]), g.ints(0)], axis=0)  # scalar T
+    t = g.op("Range", [g.ints(0), T, g.ints(1)])  # (T,)
+    lens = g.op("Cast", [lengths], to=g.onnx.TensorProto.INT64)  # (B,)
+    inside = g.op("Less", [g.op("Unsqueeze", [t, g.ints([1])]), g.op("Unsqueeze", [lens, g.ints([0])])])  # (T, B)
     return g.op("Unsqueeze", [g.op("Cast", [inside], to=g.onnx.TensorProto.FLOAT), g.ints([2])])
 
 
@@ -65,8 +64,16 @@ def _layer_rows(g, state: str | None, k: int, D: int) -> str:
     return g.op("Slice", [state, g.ints([k * D]), g.ints([(k + 1) * D]), g.ints([0])])
 
 
-def emit_recurrent(g, layer, x: str, *, lengths: str | None = None, h0: str | None = None,
-                   c0: str | None = None, mask_output: bool = True):
+def emit_recurrent(
+    g,
+    layer,
+    x: str,
+    *,
+    lengths: str | None = None,
+    h0: str | None = None,
+    c0: str | None = None,
+    mask_output: bool = True,
+):
     """Add ``layer``'s stack to graph ``g``.
 
     Args:
@@ -85,8 +92,13 @@ def emit_recurrent(g, layer, x: str, *, lengths: str | None = None, h0: str | No
     layer_in, hs, cs = x, [], []
     for k in range(L):
         W, R, B = onnx_weights(layer, k)
-        ins = [layer_in, g.init(f"W_l{k}", W), g.init(f"R_l{k}", R),
-               g.init(f"B_l{k}", B) if B is not None else "", lengths or ""]
+        ins = [
+            layer_in,
+            g.init(f"W_l{k}", W),
+            g.init(f"R_l{k}", R),
+            g.init(f"B_l{k}", B) if B is not None else "",
+            lengths or "",
+        ]
         ins.append(_layer_rows(g, h0, k, D))
         if lstm:
             ins.append(_layer_rows(g, c0, k, D))
@@ -97,8 +109,8 @@ def emit_recurrent(g, layer, x: str, *, lengths: str | None = None, h0: str | No
         hs.append(Y_h)
         if lstm:
             cs.append(outs[2])
-        Yt = g.op("Transpose", [Y], perm=[0, 2, 1, 3])                        # (T, B, D, H)
-        layer_in = g.op("Reshape", [Yt, g.ints([0, 0, D * H])])               # (T, B, D*H)
+        Yt = g.op("Transpose", [Y], perm=[0, 2, 1, 3])  # (T, B, D, H)
+        layer_in = g.op("Reshape", [Yt, g.ints([0, 0, D * H])])  # (T, B, D*H)
     out = layer_in
     if lengths is not None and mask_output:
         out = g.op("Mul", [out, step_mask(g, lengths, out)])

@@ -38,8 +38,17 @@ import json
 
 import numpy as np
 
-from ..models import (CharLM, FeedForward, Forecaster, MusicModel, NotFittedError, Seq2Seq,
-                      SequenceClassifier, SequenceRegressor, SequenceTagger)
+from ..models import (
+    CharLM,
+    FeedForward,
+    Forecaster,
+    MusicModel,
+    NotFittedError,
+    Seq2Seq,
+    SequenceClassifier,
+    SequenceRegressor,
+    SequenceTagger,
+)
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ._graph import Graph
@@ -68,34 +77,35 @@ def _check(model) -> None:
     try:
         model._check_fitted()
     except NotFittedError:
-        raise not_fitted_error(f"model: cannot export an unfitted {type(model).__name__}; "
-                             "hint: fit(...) it or load a saved one first") from None
+        raise not_fitted_error(
+            f"model: cannot export an unfitted {type(model).__name__}; hint: fit(...) it or load a saved one first"
+        ) from None
 
 
 # -- SequenceNet: classifier, regressor, tagger without features, forecaster ----------------
 def _sequence_net(g, net: SequenceNet, x_tm: str, lengths: str | None) -> str:
     """x (T, B, F) or ids (T, B) -> head output (B, K) or (T, B, K) for pooling none."""
     if net.embedding is not None:
-        x_tm = _embed(g, net.embedding, x_tm)                                     # (T, B, E)
+        x_tm = _embed(g, net.embedding, x_tm)  # (T, B, E)
     return _rnn_pool_head(g, net, x_tm, lengths)
 
 
 def _rnn_pool_head(g, net, x_tm, lengths):
     rnn, pooling = net.rnn, getattr(net, "pooling", "none")
-    out, _, _, hs = emit_recurrent(g, rnn, x_tm, lengths=lengths)              # (T, B, D*H)
+    out, _, _, hs = emit_recurrent(g, rnn, x_tm, lengths=lengths)  # (T, B, D*H)
     DH = rnn.hidden_size * rnn.num_directions
-    if pooling == "last":                      # Y_h: the forward state at each row's last
-        top = g.op("Transpose", [hs[-1]], perm=[1, 0, 2])                     # step, reverse at t = 0
-        z = g.op("Reshape", [top, g.ints([0, DH])])                           # (B, D*H)
+    if pooling == "last":  # Y_h: the forward state at each row's last
+        top = g.op("Transpose", [hs[-1]], perm=[1, 0, 2])  # step, reverse at t = 0
+        z = g.op("Reshape", [top, g.ints([0, DH])])  # (B, D*H)
     elif pooling == "mean":
-        total = g.op("ReduceSum", [out, g.ints([0])], keepdims=0)              # (B, D*H)
+        total = g.op("ReduceSum", [out, g.ints([0])], keepdims=0)  # (B, D*H)
         n = g.op("Cast", [lengths], to=g.onnx.TensorProto.FLOAT)
         z = g.op("Div", [total, g.op("Unsqueeze", [n, g.ints([1])])])
     elif pooling == "max":
         inside = g.op("Cast", [step_mask(g, lengths, out)], to=g.onnx.TensorProto.BOOL)
         z = g.op("ReduceMax", [g.op("Where", [inside, out, g.scalar(-np.inf)])], axes=[0], keepdims=0)
     else:
-        z = out                                                                # (T, B, D*H)
+        z = out  # (T, B, D*H)
     return _linear(g, net.head, z)
 
 
@@ -140,8 +150,12 @@ def _regressor(onnx, model):
         g.output(_time_major(g, y), "prediction", F, ["B", "T", K])
     else:
         g.output(y, "prediction", F, ["B", K])
-    scaler = {"mean": model.y_mean_.tolist(), "scale": model.y_scale_.tolist(), "applied_in_graph": True,
-              "target_ndim": model.y_ndim_}
+    scaler = {
+        "mean": model.y_mean_.tolist(),
+        "scale": model.y_scale_.tolist(),
+        "applied_in_graph": True,
+        "target_ndim": model.y_ndim_,
+    }
     return g, {**_input_meta(model), "rnnkit.target_scaler": json.dumps(scaler)}
 
 
@@ -151,17 +165,17 @@ def _tagger(onnx, model):
     lens = None
     if feats is None:
         xt, lens = _seq_inputs(g, model, onnx)
-        logits = _sequence_net(g, net, xt, lens)                               # (T, B, C)
+        logits = _sequence_net(g, net, xt, lens)  # (T, B, C)
     else:
         x = g.input("input", onnx.TensorProto.INT64, ["B", "T", 1 + feats.n_features])
         lens = g.input("lengths", onnx.TensorProto.INT32, ["B"])
-        xt = g.op("Transpose", [x], perm=[1, 0, 2])                            # (T, B, 1 + F)
+        xt = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, B, 1 + F)
         split = g.op("Split", [xt, g.ints([1, feats.n_features])], n_out=2, axis=2)
-        words = g.op("Squeeze", [split[0], g.ints([2])])                       # (T, B)
-        e = _embed(g, net.embedding, words)                                    # (T, B, E)
+        words = g.op("Squeeze", [split[0], g.ints([2])])  # (T, B)
+        e = _embed(g, net.embedding, words)  # (T, B, E)
         f = g.op("ReduceSum", [_embed(g, net.features, split[1]), g.ints([2])], keepdims=0)  # (T, B, D)
         logits = _rnn_pool_head(g, net, g.op("Concat", [e, f], axis=2), lens)
-    logits = _time_major(g, logits)                                            # (B, T, C)
+    logits = _time_major(g, logits)  # (B, T, C)
     C = len(model.classes_)
     g.output(logits, "logits", F, ["B", "T", C])
     g.output(g.op("Softmax", [logits], axis=-1), "probabilities", F, ["B", "T", C])
@@ -174,10 +188,10 @@ def _tagger(onnx, model):
 def _forecast_member(g, net, x_tm: str) -> str:
     """One ForecastNet: inputs (T, B, I) -> outputs (B, D, F, P), the last step's top state
     through the head."""
-    out, _, _, _ = emit_recurrent(g, net.rnn, x_tm)                           # (T, B, H)
+    out, _, _, _ = emit_recurrent(g, net.rnn, x_tm)  # (T, B, H)
     last = g.op("Slice", [out, g.ints([-1]), g.ints([np.iinfo(np.int64).max]), g.ints([0])])
-    z = g.op("Squeeze", [last, g.ints([0])])                                  # (B, H)
-    y = _linear(g, net.head, z)                                               # (B, D*F*P)
+    z = g.op("Squeeze", [last, g.ints([0])])  # (B, H)
+    y = _linear(g, net.head, z)  # (B, D*F*P)
     return g.op("Reshape", [y, g.ints([0, net.steps, net.features, net.per_target])])
 
 
@@ -190,7 +204,7 @@ def _forecaster(onnx, model):
     members = getattr(net, "members", [net])
     x = g.input("inputs", F, ["T", "B", spec["input_size"]])
     ys = [_forecast_member(g, m, x) for m in members]
-    y = ys[0] if len(ys) == 1 else g.op("Mean", ys)                           # the ensemble's mean
+    y = ys[0] if len(ys) == 1 else g.op("Mean", ys)  # the ensemble's mean
     g.output(y, "outputs", F, ["B", spec["steps"], spec["features"], spec["outputs_per_target"]])
     return g, {"rnnkit.forecaster": json.dumps(spec)}
 
@@ -216,8 +230,14 @@ def _feedforward(onnx, model):
     else:
         y = g.op("Add", [g.op("Mul", [y, g.init("y_scale", model.y_scale_)]), g.init("y_mean", model.y_mean_)])
         g.output(y, "prediction", F, ["B", len(model.y_mean_)])
-        meta["rnnkit.target_scaler"] = json.dumps({"mean": model.y_mean_.tolist(), "scale": model.y_scale_.tolist(),
-                                                   "applied_in_graph": True, "target_ndim": model.y_ndim_})
+        meta["rnnkit.target_scaler"] = json.dumps(
+            {
+                "mean": model.y_mean_.tolist(),
+                "scale": model.y_scale_.tolist(),
+                "applied_in_graph": True,
+                "target_ndim": model.y_ndim_,
+            }
+        )
     return g, meta
 
 
@@ -240,14 +260,16 @@ def _charlm(onnx, model):
     g, net = Graph(onnx), model.net_
     token = g.input("token", onnx.TensorProto.INT64, ["B"])
     h0, c0 = _state_inputs(g, net.rnn, onnx)
-    x = g.op("Unsqueeze", [_embed(g, net.embed, token), g.ints([0])])          # (1, B, E)
+    x = g.op("Unsqueeze", [_embed(g, net.embed, token), g.ints([0])])  # (1, B, E)
     out, h_n, c_n, _ = emit_recurrent(g, net.rnn, x, h0=h0, c0=c0)
-    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))         # (B, V)
+    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, V)
     g.output(logits, "logits", onnx.TensorProto.FLOAT, ["B", len(model.vocab_)])
     _state_outputs(g, net.rnn, onnx, h_n, c_n)
-    return g, {"rnnkit.vocab": json.dumps(model.vocab_.to_dict()),
-               "rnnkit.step": "token, state -> logits over rnnkit.vocab ids, next state; start from "
-                              "zero state (specials PAD/UNK/BOS/EOS are never sampled)"}
+    return g, {
+        "rnnkit.vocab": json.dumps(model.vocab_.to_dict()),
+        "rnnkit.step": "token, state -> logits over rnnkit.vocab ids, next state; start from "
+        "zero state (specials PAD/UNK/BOS/EOS are never sampled)",
+    }
 
 
 def _seq2seq_encoder(onnx, model):
@@ -256,14 +278,19 @@ def _seq2seq_encoder(onnx, model):
     D = enc.num_directions
     src = g.input("source", onnx.TensorProto.INT64, ["B", "S"])
     lens = g.input("source_lengths", onnx.TensorProto.INT32, ["B"])
-    e = _embed(g, net.src_embed, g.op("Transpose", [src], perm=[1, 0]))        # (S, B, E)
-    out, h_n, c_n, _ = emit_recurrent(g, enc, e, lengths=lens)                # (S, B, D*H)
+    e = _embed(g, net.src_embed, g.op("Transpose", [src], perm=[1, 0]))  # (S, B, E)
+    out, h_n, c_n, _ = emit_recurrent(g, enc, e, lengths=lens)  # (S, B, D*H)
     states = [h_n] + ([c_n] if c_n is not None else [])
     bridged = []
-    for bridge, s in zip([net.bridge, net.bridge_c], states):
-        joined = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [s, g.ints([L, D, -1, H])])],
-                                                   perm=[0, 2, 1, 3]), g.ints([L, -1, D * H])])  # (L, B, D*H)
-        bridged.append(g.op("Tanh", [_linear(g, bridge, joined)]))            # (L, B, H)
+    for bridge, s in zip([net.bridge, net.bridge_c], states, strict=False):
+        joined = g.op(
+            "Reshape",
+            [
+                g.op("Transpose", [g.op("Reshape", [s, g.ints([L, D, -1, H])])], perm=[0, 2, 1, 3]),
+                g.ints([L, -1, D * H]),
+            ],
+        )  # (L, B, D*H)
+        bridged.append(g.op("Tanh", [_linear(g, bridge, joined)]))  # (L, B, H)
     g.output(bridged[0], "h", F, [L, "B", H])
     if net.lstm:
         g.output(bridged[1], "c", F, [L, "B", H])
@@ -284,37 +311,43 @@ def _seq2seq_decoder(onnx, model):
         memory = g.input("memory", F, ["S", "B", DH])
         keys = g.input("keys", F, ["S", "B", H])
         lens = g.input("source_lengths", onnx.TensorProto.INT32, ["B"])
-    x = g.op("Unsqueeze", [_embed(g, net.tgt_embed, token), g.ints([0])])      # (1, B, E)
-    o, h_n, c_n, _ = emit_recurrent(g, dec, x, h0=h0, c0=c0)                  # (1, B, H)
+    x = g.op("Unsqueeze", [_embed(g, net.tgt_embed, token), g.ints([0])])  # (1, B, E)
+    o, h_n, c_n, _ = emit_recurrent(g, dec, x, h0=h0, c0=c0)  # (1, B, H)
     if net.attn is not None:
-        ob = g.op("Transpose", [o], perm=[1, 0, 2])                            # (B, 1, H)
-        e = g.op("MatMul", [ob, g.op("Transpose", [keys], perm=[1, 2, 0])])    # (B, 1, S)
+        ob = g.op("Transpose", [o], perm=[1, 0, 2])  # (B, 1, H)
+        e = g.op("MatMul", [ob, g.op("Transpose", [keys], perm=[1, 2, 0])])  # (B, 1, S)
         valid = g.op("Cast", [step_mask(g, lens, memory)], to=onnx.TensorProto.BOOL)  # (S, B, 1)
-        valid = g.op("Transpose", [valid], perm=[1, 2, 0])                     # (B, 1, S)
+        valid = g.op("Transpose", [valid], perm=[1, 2, 0])  # (B, 1, S)
         a = g.op("Softmax", [g.op("Where", [valid, e, g.scalar(-np.inf)])], axis=-1)
         ctx = g.op("MatMul", [a, g.op("Transpose", [memory], perm=[1, 0, 2])])  # (B, 1, D*H)
         cat = g.op("Concat", [g.op("Transpose", [ctx], perm=[1, 0, 2]), o], axis=2)  # (1, B, D*H + H)
         o = g.op("Tanh", [_linear(g, net.attn.combine, cat)])
-    logits = _linear(g, net.head, g.op("Squeeze", [o, g.ints([0])]))           # (B, V)
+    logits = _linear(g, net.head, g.op("Squeeze", [o, g.ints([0])]))  # (B, V)
     g.output(logits, "logits", F, ["B", len(model.tgt_vocab_)])
     _state_outputs(g, dec, onnx, h_n, c_n)
     return g
 
 
 def _seq2seq(onnx, model):
-    meta = {"rnnkit.source_vocab": json.dumps(model.src_vocab_.to_dict()),
-            "rnnkit.target_vocab": json.dumps(model.tgt_vocab_.to_dict()),
-            "rnnkit.reverse_source": json.dumps(bool(model.reverse_source)),
-            "rnnkit.source_is_text": json.dumps(model.source_is_text_),
-            "rnnkit.target_is_text": json.dumps(model.target_is_text_),
-            "rnnkit.attention": json.dumps(model.net_.attn is not None)}
-    return {"encoder": (_seq2seq_encoder(onnx, model), meta),
-            "decoder": (_seq2seq_decoder(onnx, model), meta)}
+    meta = {
+        "rnnkit.source_vocab": json.dumps(model.src_vocab_.to_dict()),
+        "rnnkit.target_vocab": json.dumps(model.tgt_vocab_.to_dict()),
+        "rnnkit.reverse_source": json.dumps(bool(model.reverse_source)),
+        "rnnkit.source_is_text": json.dumps(model.source_is_text_),
+        "rnnkit.target_is_text": json.dumps(model.target_is_text_),
+        "rnnkit.attention": json.dumps(model.net_.attn is not None),
+    }
+    return {"encoder": (_seq2seq_encoder(onnx, model), meta), "decoder": (_seq2seq_decoder(onnx, model), meta)}
 
 
-_BUILDERS = [(SequenceClassifier, _classifier), (SequenceRegressor, _regressor),
-             (SequenceTagger, _tagger), (Forecaster, _forecaster), (FeedForward, _feedforward),
-             (CharLM, _charlm)]
+_BUILDERS = [
+    (SequenceClassifier, _classifier),
+    (SequenceRegressor, _regressor),
+    (SequenceTagger, _tagger),
+    (Forecaster, _forecaster),
+    (FeedForward, _feedforward),
+    (CharLM, _charlm),
+]
 
 
 def model_graphs(onnx, model) -> dict:
@@ -327,8 +360,10 @@ def model_graphs(onnx, model) -> dict:
 
         _check(model)
         parts = _seq2seq(onnx, model) if isinstance(model, Seq2Seq) else music_graphs(onnx, model)
-        return {part: g.model(f"{name}_{part}", _meta({"rnnkit.kind": name, "rnnkit.part": part, **meta}))
-                for part, (g, meta) in parts.items()}
+        return {
+            part: g.model(f"{name}_{part}", _meta({"rnnkit.kind": name, "rnnkit.part": part, **meta}))
+            for part, (g, meta) in parts.items()
+        }
     for cls, build in _BUILDERS:
         if isinstance(model, cls):
             _check(model)
@@ -337,9 +372,13 @@ def model_graphs(onnx, model) -> dict:
     from ..models import SequenceGenerator
 
     if isinstance(model, SequenceGenerator):
-        raise ValueError("model: SequenceGenerator cannot be exported: its one-to-many generation feeds "
-                         "each sampled output back, which this exporter does not express; hint: export "
-                         "its recurrent layers with to_onnx(model.net_.rnn, path, state=True)")
-    raise TypeError(f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit model "
-                    f"(SequenceClassifier, SequenceRegressor, SequenceTagger, Forecaster, FeedForward, "
-                    f"CharLM, Seq2Seq, MusicModel), got {name}")
+        raise ValueError(
+            "model: SequenceGenerator cannot be exported: its one-to-many generation feeds "
+            "each sampled output back, which this exporter does not express; hint: export "
+            "its recurrent layers with to_onnx(model.net_.rnn, path, state=True)"
+        )
+    raise TypeError(
+        f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit model "
+        f"(SequenceClassifier, SequenceRegressor, SequenceTagger, Forecaster, FeedForward, "
+        f"CharLM, Seq2Seq, MusicModel), got {name}"
+    )

@@ -44,26 +44,31 @@ def _sequence(onnx, model):
     I, K = model._n_units()
     if model.mode == "poly":
         frames = g.input("frames", F, ["T", "B", K])
-        prev = g.op("Slice", [frames, g.ints([0]), g.ints([-1]), g.ints([0])])          # (T-1, B, P)
-        first = g.op("Mul", [g.op("Slice", [frames, g.ints([0]), g.ints([1]), g.ints([0])]),
-                             g.scalar(0.0)])                                             # (1, B, P) zeros
-        notes = g.op("Concat", [first, prev], axis=0)                                    # (T, B, P)
-        T = g.op("Gather", [g.op("Shape", [frames]), g.ints(0)], axis=0)                  # scalar T
-        is_first = g.op("Cast", [g.op("Equal", [g.op("Range", [g.ints(0), T, g.ints(1)]), g.ints(0)])],
-                        to=onnx.TensorProto.FLOAT)                                       # (T,) 1 at t = 0
-        zeros = g.op("Mul", [g.op("Slice", [frames, g.ints([0]), g.ints([1]), g.ints([2])]),
-                             g.scalar(0.0)])                                             # (T, B, 1)
-        start = g.op("Add", [zeros, g.op("Unsqueeze", [is_first, g.ints([1, 2])])])     # (T, B, 1) the start unit
-        x = g.op("Concat", [notes, start], axis=2)                                       # (T, B, P + 1)
+        prev = g.op("Slice", [frames, g.ints([0]), g.ints([-1]), g.ints([0])])  # (T-1, B, P)
+        first = g.op(
+            "Mul", [g.op("Slice", [frames, g.ints([0]), g.ints([1]), g.ints([0])]), g.scalar(0.0)]
+        )  # (1, B, P) zeros
+        notes = g.op("Concat", [first, prev], axis=0)  # (T, B, P)
+        T = g.op("Gather", [g.op("Shape", [frames]), g.ints(0)], axis=0)  # scalar T
+        is_first = g.op(
+            "Cast", [g.op("Equal", [g.op("Range", [g.ints(0), T, g.ints(1)]), g.ints(0)])], to=onnx.TensorProto.FLOAT
+        )  # (T,) 1 at t = 0
+        zeros = g.op(
+            "Mul", [g.op("Slice", [frames, g.ints([0]), g.ints([1]), g.ints([2])]), g.scalar(0.0)]
+        )  # (T, B, 1)
+        start = g.op("Add", [zeros, g.op("Unsqueeze", [is_first, g.ints([1, 2])])])  # (T, B, 1) the start unit
+        x = g.op("Concat", [notes, start], axis=2)  # (T, B, P + 1)
     else:
         ids = g.input("frames", onnx.TensorProto.INT64, ["T", "B"])
-        prev = g.op("Slice", [ids, g.ints([0]), g.ints([-1]), g.ints([0])])              # (T-1, B)
-        first = g.op("Add", [g.op("Mul", [g.op("Slice", [ids, g.ints([0]), g.ints([1]), g.ints([0])]),
-                                          g.ints(0)]), g.ints(I - 1)])                   # (1, B) the start id
-        x = _one_hot(g, g.op("Concat", [first, prev], axis=0), I)                        # (T, B, V + 1)
+        prev = g.op("Slice", [ids, g.ints([0]), g.ints([-1]), g.ints([0])])  # (T-1, B)
+        first = g.op(
+            "Add",
+            [g.op("Mul", [g.op("Slice", [ids, g.ints([0]), g.ints([1]), g.ints([0])]), g.ints(0)]), g.ints(I - 1)],
+        )  # (1, B) the start id
+        x = _one_hot(g, g.op("Concat", [first, prev], axis=0), I)  # (T, B, V + 1)
     lens = g.input("lengths", onnx.TensorProto.INT32, ["B"])
-    out, _, _, _ = emit_recurrent(g, net.rnn, x, lengths=lens)                           # (T, B, H)
-    logits = _linear(g, net.head, out)                                                   # (T, B, K)
+    out, _, _, _ = emit_recurrent(g, net.rnn, x, lengths=lens)  # (T, B, H)
+    logits = _linear(g, net.head, out)  # (T, B, K)
     g.output(logits, "logits", F, ["T", "B", K])
     g.output(_probabilities(g, model, logits), "probabilities", F, ["T", "B", K])
     return g
@@ -81,10 +86,10 @@ def _step(onnx, model):
     if model.mode == "poly":
         x = g.input("input", F, ["B", I])
     else:
-        x = _one_hot(g, g.input("token", onnx.TensorProto.INT64, ["B"]), I)               # (B, V + 1)
+        x = _one_hot(g, g.input("token", onnx.TensorProto.INT64, ["B"]), I)  # (B, V + 1)
     h0, c0 = _state_inputs(g, net.rnn, onnx)
     out, h_n, c_n, _ = emit_recurrent(g, net.rnn, g.op("Unsqueeze", [x, g.ints([0])]), h0=h0, c0=c0)
-    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))                   # (B, K)
+    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, K)
     g.output(logits, "logits", F, ["B", K])
     g.output(_probabilities(g, model, logits), "probabilities", F, ["B", K])
     _state_outputs(g, net.rnn, onnx, h_n, c_n)
@@ -94,16 +99,26 @@ def _step(onnx, model):
 def music_graphs(onnx, model) -> dict:
     """{"sequence": (Graph, metadata), "step": (Graph, metadata)}."""
     P = model.n_pitches_
-    spec = {"mode": model.mode, "low": model.low_, "high": model.high_, "pitches": P,
-            "frames_per_quarter": model.frames_per_quarter, "inputs": model._n_units()[0]}
+    spec = {
+        "mode": model.mode,
+        "low": model.low_,
+        "high": model.high_,
+        "pitches": P,
+        "frames_per_quarter": model.frames_per_quarter,
+        "inputs": model._n_units()[0],
+    }
     if model.mode == "poly":
         spec["units"] = f"unit n is MIDI pitch low + n, n < {P}; the step input's last unit is the start"
-        spec["generate"] = ("start: input = the start unit alone, zero state; then each note on with "
-                            "probability sigmoid(logit / temperature), the drawn frame (start unit 0) fed back")
+        spec["generate"] = (
+            "start: input = the start unit alone, zero state; then each note on with "
+            "probability sigmoid(logit / temperature), the drawn frame (start unit 0) fed back"
+        )
     else:
         spec.update(hold=P, rest=P + 1, start=P + 2)
         spec["units"] = f"token k < {P} is MIDI pitch low + k; {P} HOLD, {P + 1} REST; {P + 2} the start (step input)"
-        spec["generate"] = ("start: token = start, zero state; then draw softmax(logits / temperature), HOLD "
-                            "excluded at the start and after a REST, and feed the drawn token back")
+        spec["generate"] = (
+            "start: token = start, zero state; then draw softmax(logits / temperature), HOLD "
+            "excluded at the start and after a REST, and feed the drawn token back"
+        )
     meta = {"rnnkit.music": json.dumps(spec)}
     return {"sequence": (_sequence(onnx, model), meta), "step": (_step(onnx, model), meta)}

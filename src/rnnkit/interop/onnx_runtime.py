@@ -14,8 +14,7 @@ import numpy as np
 
 from ..models import Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 from ..models._data import batch_indices, pad_ids
-from ..models.decoding import (beam_search, check_beam_size, check_length_penalty, check_max_len,
-                               greedy_decode)
+from ..models.decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
 from .onnx_export import require
 from .onnx_models import model_graphs
 
@@ -27,13 +26,17 @@ class OnnxPredictor:
         onnx = require("onnx", "OnnxPredictor", "onnx")
         ort = require("onnxruntime", "OnnxPredictor", "onnx")
         if not isinstance(model, (SequenceClassifier, SequenceRegressor, SequenceTagger, Seq2Seq)):
-            raise TypeError(f"model: onnxruntime prediction covers SequenceClassifier, SequenceRegressor, "
-                            f"SequenceTagger and Seq2Seq, got {type(model).__name__}")
+            raise TypeError(
+                f"model: onnxruntime prediction covers SequenceClassifier, SequenceRegressor, "
+                f"SequenceTagger and Seq2Seq, got {type(model).__name__}"
+            )
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         self.model, self.batch_size = model, int(batch_size)
-        self.sessions = {part: ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-                         for part, m in model_graphs(onnx, model).items()}
+        self.sessions = {
+            part: ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+            for part, m in model_graphs(onnx, model).items()
+        }
         for name in ("classes_", "input_kind_", "n_features_in_", "vocab_"):
             if hasattr(model, name):
                 setattr(self, name, getattr(model, name))
@@ -49,18 +52,17 @@ class OnnxPredictor:
         """One named graph output per sequence: (K,) or, per step, (T_i, K)."""
         m, sess = self.model, self.sessions[""]
         inputs = m._encode_inputs(X, fit=False)
-        order = np.argsort([len(s) for s in inputs], kind="stable")          # little padding
+        order = np.argsort([len(s) for s in inputs], kind="stable")  # little padding
         results: list = [None] * len(inputs)
         for idx in batch_indices(len(inputs), self.batch_size):
             rows = order[idx]
             batch = m._batch(inputs, rows)
-            x = np.swapaxes(batch.inputs, 0, 1)                                # batch-first
+            x = np.swapaxes(batch.inputs, 0, 1)  # batch-first
             if x.dtype != np.int64:
                 x = x.astype(np.float32)
-            (y,) = sess.run([output], {"input": np.ascontiguousarray(x),
-                                       "lengths": batch.lengths.astype(np.int32)})
+            (y,) = sess.run([output], {"input": np.ascontiguousarray(x), "lengths": batch.lengths.astype(np.int32)})
             for j, r in enumerate(rows):
-                results[r] = y[j] if y.ndim == 2 else y[j, :batch.lengths[j]]
+                results[r] = y[j] if y.ndim == 2 else y[j, : batch.lengths[j]]
         return [r.astype(np.float64) for r in results]
 
     def _predict_proba(self, X):
@@ -75,7 +77,7 @@ class OnnxPredictor:
             return m.classes_[np.argmax(self._predict_proba(X), axis=-1)]
         if isinstance(m, SequenceTagger):
             return [m.classes_[np.argmax(p, axis=-1)].tolist() for p in self._predict_proba(X)]
-        outs = self._outputs(X, "prediction")                                  # target units already
+        outs = self._outputs(X, "prediction")  # target units already
         if m.y_ndim_ == 1:
             outs = [o[..., 0] for o in outs]
         return outs if m.pooling == "none" else np.stack(outs)
@@ -89,32 +91,37 @@ class OnnxPredictor:
         max_len = check_max_len(default_len if max_len is None else max_len)
         enc, dec = self.sessions["encoder"], self.sessions["decoder"]
         enc_names = [o.name for o in enc.get_outputs()]
-        dec_state = [i.name for i in dec.get_inputs()][1:]                    # h[, c][, memory, keys, lengths]
+        dec_state = [i.name for i in dec.get_inputs()][1:]  # h[, c][, memory, keys, lengths]
         n_rec = len([n for n in dec_state if n in ("h", "c")])
 
         def step(tokens, state):
             feeds = {"token": np.asarray(tokens, np.int64)}
-            for name, value in zip(dec_state, state):
+            for name, value in zip(dec_state, state, strict=False):
                 feeds[name] = value[0] if name == "source_lengths" else value  # kept (1, R): rows on axis 1
             logits, *new = dec.run(None, feeds)
             return logits, tuple(new) + tuple(state[n_rec:])
 
         src_ids, out, V = m._encode_sources(sources), [], m.tgt_vocab_
         for start in range(0, len(src_ids), m.batch_size):
-            src, src_len = pad_ids(src_ids[start:start + m.batch_size])
+            src, src_len = pad_ids(src_ids[start : start + m.batch_size])
             lens = src_len.astype(np.int32)
-            named = dict(zip(enc_names, enc.run(None, {"source": np.ascontiguousarray(src.T), "source_lengths": lens})))
+            named = dict(
+                zip(
+                    enc_names,
+                    enc.run(None, {"source": np.ascontiguousarray(src.T), "source_lengths": lens}),
+                    strict=False,
+                )
+            )
             named["source_lengths"] = lens[None]
             state = tuple(named[n] for n in dec_state)
             n = src.shape[1]
             if K == 1:
                 seqs, _ = greedy_decode(step, state, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len)
             else:
-                seqs, _ = beam_search(step, state, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len,
-                                      beam_size=K, length_penalty=alpha)
+                seqs, _ = beam_search(
+                    step, state, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len, beam_size=K, length_penalty=alpha
+                )
             for s in seqs:
                 toks = V.decode(s)
                 out.append("".join(map(str, toks)) if m.target_is_text_ else toks)
         return out
-
-

@@ -38,11 +38,14 @@ def _module_of(obj) -> tuple[Module, dict]:
         try:
             obj._check_fitted()
         except NotFittedError:
-            raise not_fitted_error(f"layer_or_model: cannot save the weights of an unfitted {type(obj).__name__}; "
-                                 "hint: fit(...) it or load a saved one first") from None
+            raise not_fitted_error(
+                f"layer_or_model: cannot save the weights of an unfitted {type(obj).__name__}; "
+                "hint: fit(...) it or load a saved one first"
+            ) from None
         return obj.net_, {"rnnkit.kind": type(obj).__name__}
-    raise TypeError(f"layer_or_model: expected an rnnkit layer (rnnkit.nn.*) or a fitted rnnkit model, "
-                    f"got {type(obj).__name__}")
+    raise TypeError(
+        f"layer_or_model: expected an rnnkit layer (rnnkit.nn.*) or a fitted rnnkit model, got {type(obj).__name__}"
+    )
 
 
 def save_safetensors(layer_or_model, path) -> Path:

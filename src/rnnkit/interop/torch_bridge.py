@@ -47,9 +47,14 @@ def _load(module, rn, torch) -> None:
 
 
 def _layer_to_torch(layer, torch):
-    kwargs = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first,
-                  dropout=layer.dropout, bidirectional=layer.bidirectional,
-                  dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)
+    kwargs = dict(
+        num_layers=layer.num_layers,
+        bias=layer.bias,
+        batch_first=layer.batch_first,
+        dropout=layer.dropout,
+        bidirectional=layer.bidirectional,
+        dtype=torch.float64 if layer.dtype == np.float64 else torch.float32,
+    )
     if layer.mode == "LSTM":
         cls = torch.nn.LSTM
     elif layer.mode == "GRU":
@@ -74,8 +79,9 @@ def to_torch(model_or_layer):
         _load(m, obj, torch)
         return m
     if isinstance(obj, Embedding):
-        m = torch.nn.Embedding(obj.num_embeddings, obj.embedding_dim, padding_idx=obj.padding_idx,
-                               dtype=_dtype(torch, obj.dtype))
+        m = torch.nn.Embedding(
+            obj.num_embeddings, obj.embedding_dim, padding_idx=obj.padding_idx, dtype=_dtype(torch, obj.dtype)
+        )
         _load(m, obj, torch)
         return m
     from . import _torch_models
@@ -120,10 +126,18 @@ def from_torch(module, *, into=None, dtype=None, rng=None):
     state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
     if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
         if getattr(module, "proj_size", 0):
-            raise ValueError(f"module: LSTM with proj_size={module.proj_size} has no rnnkit counterpart; "
-                             "hint: use proj_size=0")
-        kwargs = dict(num_layers=module.num_layers, bias=module.bias, batch_first=module.batch_first,
-                      dropout=float(module.dropout), bidirectional=module.bidirectional, dtype=dtype, rng=rng)
+            raise ValueError(
+                f"module: LSTM with proj_size={module.proj_size} has no rnnkit counterpart; hint: use proj_size=0"
+            )
+        kwargs = dict(
+            num_layers=module.num_layers,
+            bias=module.bias,
+            batch_first=module.batch_first,
+            dropout=float(module.dropout),
+            bidirectional=module.bidirectional,
+            dtype=dtype,
+            rng=rng,
+        )
         if isinstance(module, nn.LSTM):
             out = LSTM(module.input_size, module.hidden_size, **kwargs)
         elif isinstance(module, nn.GRU):
@@ -133,10 +147,13 @@ def from_torch(module, *, into=None, dtype=None, rng=None):
     elif isinstance(module, nn.Linear):
         out = Linear(module.in_features, module.out_features, bias=module.bias is not None, dtype=dtype, rng=rng)
     elif isinstance(module, nn.Embedding):
-        out = Embedding(module.num_embeddings, module.embedding_dim, padding_idx=module.padding_idx,
-                        dtype=dtype, rng=rng)
+        out = Embedding(
+            module.num_embeddings, module.embedding_dim, padding_idx=module.padding_idx, dtype=dtype, rng=rng
+        )
     else:
-        raise TypeError(f"module: expected a torch.nn.RNN, LSTM, GRU, Linear or Embedding, got "
-                        f"{type(module).__name__}; hint: convert its recurrent children one by one")
+        raise TypeError(
+            f"module: expected a torch.nn.RNN, LSTM, GRU, Linear or Embedding, got "
+            f"{type(module).__name__}; hint: convert its recurrent children one by one"
+        )
     out.load_state_dict(state)
     return out.train(module.training)

@@ -23,10 +23,24 @@ from .tagger import SequenceTagger, conllu_xy
 from .vocab import Vocab
 
 __all__ = [
-    "BaseEstimator", "NotFittedError", "CELLS", "make_recurrent", "Vocab", "load_model",
-    "FeedForward", "SequenceClassifier", "SequenceRegressor", "SequenceTagger", "conllu_xy",
-    "Forecaster", "naive_forecast", "seasonal_naive_forecast",
-    "SequenceGenerator", "Seq2Seq", "CharLM", "MusicModel",
+    "BaseEstimator",
+    "NotFittedError",
+    "CELLS",
+    "make_recurrent",
+    "Vocab",
+    "load_model",
+    "FeedForward",
+    "SequenceClassifier",
+    "SequenceRegressor",
+    "SequenceTagger",
+    "conllu_xy",
+    "Forecaster",
+    "naive_forecast",
+    "seasonal_naive_forecast",
+    "SequenceGenerator",
+    "Seq2Seq",
+    "CharLM",
+    "MusicModel",
 ]
 
 

@@ -33,8 +33,8 @@ FEATURES, TOKENS = "features", "tokens"
 class Batch:
     """One minibatch, time-major. ``targets``/``mask`` depend on the model."""
 
-    inputs: np.ndarray          # (T, B, F) float or (T, B) int64 ids
-    lengths: np.ndarray         # (B,) int64, each in [1, T]
+    inputs: np.ndarray  # (T, B, F) float or (T, B) int64 ids
+    lengths: np.ndarray  # (B,) int64, each in [1, T]
     targets: np.ndarray | None = None
     mask: np.ndarray | None = None  # (T, B) bool: step t of row b is inside its sequence
 
@@ -59,13 +59,14 @@ def as_sequences(X, name: str = "X") -> tuple[str, list]:
         elif X.ndim == 1 and X.dtype == object:
             seqs = list(X)
         else:
-            raise ValueError(f"{name}: expected a list of sequences, an (N, T) or an (N, T, F) array, "
-                             f"got an array of shape {X.shape} and dtype {X.dtype}")
+            raise ValueError(
+                f"{name}: expected a list of sequences, an (N, T) or an (N, T, F) array, "
+                f"got an array of shape {X.shape} and dtype {X.dtype}"
+            )
     elif isinstance(X, (list, tuple)):
         seqs = list(X)
     else:
-        raise TypeError(f"{name}: expected a list of sequences (arrays (T, F) or token lists), "
-                        f"got {type(X).__name__}")
+        raise TypeError(f"{name}: expected a list of sequences (arrays (T, F) or token lists), got {type(X).__name__}")
     if not seqs:
         raise ValueError(f"{name}: expected at least one sequence, got an empty {type(X).__name__}")
     kinds, out = set(), []
@@ -79,16 +80,19 @@ def as_sequences(X, name: str = "X") -> tuple[str, list]:
     if kind == FEATURES:
         widths = {s.shape[1] for s in out}
         if len(widths) > 1:
-            raise ValueError(f"{name}: expected every sequence to have the same number of features, "
-                             f"got {sorted(widths)}")
+            raise ValueError(
+                f"{name}: expected every sequence to have the same number of features, got {sorted(widths)}"
+            )
     return kind, out
 
 
 def _one_sequence(s, where: str):
     if isinstance(s, (str, bytes)):
-        raise TypeError(f"{where}: expected a sequence of tokens or an array (T, F), got a "
-                        f"{type(s).__name__}; hint: split text into tokens first, e.g. text.split() "
-                        "for words or list(text) for characters")
+        raise TypeError(
+            f"{where}: expected a sequence of tokens or an array (T, F), got a "
+            f"{type(s).__name__}; hint: split text into tokens first, e.g. text.split() "
+            "for words or list(text) for characters"
+        )
     if isinstance(s, np.ndarray) and np.issubdtype(s.dtype, np.integer) and s.ndim == 1:
         s = s.tolist()
     if isinstance(s, (list, tuple)) and s and all(_is_token(t) for t in s):
@@ -99,8 +103,10 @@ def _one_sequence(s, where: str):
     try:
         a = np.asarray(s, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: expected a float array (T, F) or a list of str/int tokens, "
-                        f"got {type(s).__name__} that is neither") from None
+        raise TypeError(
+            f"{where}: expected a float array (T, F) or a list of str/int tokens, "
+            f"got {type(s).__name__} that is neither"
+        ) from None
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
@@ -117,7 +123,7 @@ def pad_features(seqs, dtype) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     x = np.zeros((int(lengths.max()), len(seqs), seqs[0].shape[1]), dtype)
     for b, s in enumerate(seqs):
-        x[:len(s), b] = s
+        x[: len(s), b] = s
     return x, lengths
 
 
@@ -126,7 +132,7 @@ def pad_ids(seqs, pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     ids = np.full((int(lengths.max()), len(seqs)), pad_id, np.int64)
     for b, s in enumerate(seqs):
-        ids[:len(s), b] = s
+        ids[: len(s), b] = s
     return ids, lengths
 
 
@@ -160,8 +166,10 @@ def rank_batches(make, index_batches, *data):
 def check_rows_per_rank(rows: int, ranks: int) -> None:
     """Refuse batches too small for every rank to get a row (ranks would idle on every step)."""
     if rows < ranks:
-        raise ValueError(f"batch_size: batches of {rows} rows cannot be split across {ranks} MPI ranks; hint: "
-                         f"a batch_size of at least {ranks}, or mpiexec -n {max(rows, 1)} or fewer")
+        raise ValueError(
+            f"batch_size: batches of {rows} rows cannot be split across {ranks} MPI ranks; hint: "
+            f"a batch_size of at least {ranks}, or mpiexec -n {max(rows, 1)} or fewer"
+        )
 
 
 def batch_indices(n: int, batch_size: int, rng=None, lengths=None) -> list[np.ndarray]:
@@ -174,9 +182,13 @@ def batch_indices(n: int, batch_size: int, rng=None, lengths=None) -> list[np.nd
     if rng is not None and lengths is not None:
         window = 50 * batch_size
         lengths = np.asarray(lengths)
-        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
-                                for chunk in np.array_split(order, max(1, -(-n // window)))])
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        order = np.concatenate(
+            [
+                chunk[np.argsort(lengths[chunk], kind="stable")]
+                for chunk in np.array_split(order, max(1, -(-n // window)))
+            ]
+        )
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     if rng is not None and lengths is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches

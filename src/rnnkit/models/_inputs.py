@@ -28,8 +28,10 @@ XLike: TypeAlias = Any
 #: What they take as targets: labels, values, tag lists, or a column name of the frame X.
 YLike: TypeAlias = Any
 
-ACCEPTED = ("a list of sequences, a NumPy array, anything with to_numpy() or __array__, "
-            "or a pandas/polars frame (one text or token-list column, or numeric columns)")
+ACCEPTED = (
+    "a list of sequences, a NumPy array, anything with to_numpy() or __array__, "
+    "or a pandas/polars frame (one text or token-list column, or numeric columns)"
+)
 
 
 def _is_frame(obj) -> bool:
@@ -37,8 +39,9 @@ def _is_frame(obj) -> bool:
 
 
 def _is_series(obj) -> bool:
-    return (not _is_frame(obj) and hasattr(obj, "to_numpy") and hasattr(obj, "to_list")
-            and not isinstance(obj, np.ndarray))
+    return (
+        not _is_frame(obj) and hasattr(obj, "to_numpy") and hasattr(obj, "to_list") and not isinstance(obj, np.ndarray)
+    )
 
 
 def _missing(v) -> bool:
@@ -54,8 +57,10 @@ def _column_values(series, where: str, *, split_text: bool):
     values = series.to_list()
     bad = [i for i, v in enumerate(values) if _missing(v)]
     if bad:
-        raise ValueError(f"{where}: {len(bad)} missing value(s) (None/NaN), first at row {bad[0]}; "
-                         "hint: drop or fill them first (frame.dropna())")
+        raise ValueError(
+            f"{where}: {len(bad)} missing value(s) (None/NaN), first at row {bad[0]}; "
+            "hint: drop or fill them first (frame.dropna())"
+        )
     if values and all(isinstance(v, str) for v in values):
         return [v.split() for v in values] if split_text else values
     if values and all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in values):
@@ -79,7 +84,7 @@ def coerce_X(X, name: str = "X", *, split_text: bool = True):
     if type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name}: sparse input is not supported; hint: pass X.toarray(), a dense array")
     if isinstance(X, (np.ndarray, str, bytes)):
-        return X                                      # the estimator's own checks speak for these
+        return X  # the estimator's own checks speak for these
     if isinstance(X, (list, tuple)):
         return [_item(v) for v in X]
     if _is_frame(X):
@@ -88,18 +93,22 @@ def coerce_X(X, name: str = "X", *, split_text: bool = True):
             raise ValueError(f"{name}: expected a frame with at least one row and one column, got shape {X.shape}")
         if len(cols) == 1:
             values = _column_values(X[X.columns[0]], f"{name}[{cols[0]!r}]", split_text=split_text)
-            return values[:, None] if isinstance(values, np.ndarray) else values   # numeric: (N, 1)
+            return values[:, None] if isinstance(values, np.ndarray) else values  # numeric: (N, 1)
         arr = np.asarray(X.to_numpy())
         if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            raise TypeError(f"{name}: expected a frame of numeric columns, or one text / token-list column, "
-                            f"got columns {cols}; hint: select one column, X[[{cols[0]!r}]], or pass "
-                            "fit(frame, 'label_column')")
+            raise TypeError(
+                f"{name}: expected a frame of numeric columns, or one text / token-list column, "
+                f"got columns {cols}; hint: select one column, X[[{cols[0]!r}]], or pass "
+                "fit(frame, 'label_column')"
+            )
         arr = arr.astype(np.float64)
-        nan_cols = [c for c, bad in zip(cols, np.isnan(arr).any(axis=0)) if bad]
+        nan_cols = [c for c, bad in zip(cols, np.isnan(arr).any(axis=0), strict=False) if bad]
         if nan_cols:
             rows = np.flatnonzero(np.isnan(arr).any(axis=1))
-            raise ValueError(f"{name}: missing values (NaN) in column(s) {nan_cols}, first at row {rows[0]}; "
-                             "hint: drop or fill them first (frame.dropna())")
+            raise ValueError(
+                f"{name}: missing values (NaN) in column(s) {nan_cols}, first at row {rows[0]}; "
+                "hint: drop or fill them first (frame.dropna())"
+            )
         return arr
     if _is_series(X):
         return _column_values(X, name, split_text=split_text)
@@ -144,6 +153,5 @@ def coerce_Xy(X, y, *, split_text: bool = True, names: tuple[str, str] = ("X", "
         rest = [c for c in X.columns if str(c) != y]
         if not rest:
             raise ValueError(f"{nx}: expected a column of inputs beside the column {y!r}, got only {cols}")
-        return (coerce_X(X[rest], nx, split_text=split_text),
-                coerce_y(X[X.columns[cols.index(y)]], f"{ny} ({y!r})"))
+        return (coerce_X(X[rest], nx, split_text=split_text), coerce_y(X[X.columns[cols.index(y)]], f"{ny} ({y!r})"))
     return coerce_X(X, nx, split_text=split_text), coerce_y(y, ny)

@@ -59,9 +59,8 @@ class RecurrentEstimator(BaseEstimator):
             raise TypeError(f"{name}: expected {self.input_kind_} like the data seen in fit, got {kind}")
         if kind == FEATURES:
             F = seqs[0].shape[1]
-            if F != self.n_features_in_:
-                raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), "
-                                 f"got {F}")
+            if self.n_features_in_ != F:
+                raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), got {F}")
             return seqs
         # Unseen tokens map to UNK (its embedding is learned from min_freq/word_dropout).
         return [self.vocab_.encode(self._tokens(s)) for s in seqs]
@@ -82,8 +81,9 @@ class RecurrentEstimator(BaseEstimator):
         val = None
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise TypeError("validation_data: expected a pair (X_val, y_val), got "
-                                f"{type(validation_data).__name__}")
+                raise TypeError(
+                    f"validation_data: expected a pair (X_val, y_val), got {type(validation_data).__name__}"
+                )
             vX, vY = coerce_Xy(*validation_data, names=("validation_data[0]", "validation_data[1]"))
             vx = self._encode_inputs(vX, fit=False, name="validation_data[0]")
             vy = self._encode_targets(vY, vx, fit=False, name="validation_data[1]")
@@ -91,8 +91,12 @@ class RecurrentEstimator(BaseEstimator):
         lengths = np.array([len(s) for s in inputs])
 
         def train_batches(epoch, gen):
-            return rank_batches(lambda idx: self._batch(inputs, idx, targets),
-                                batch_indices(len(inputs), self.batch_size, gen, lengths), inputs, targets)
+            return rank_batches(
+                lambda idx: self._batch(inputs, idx, targets),
+                batch_indices(len(inputs), self.batch_size, gen, lengths),
+                inputs,
+                targets,
+            )
 
         self.net_ = self._build_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng)
@@ -102,11 +106,20 @@ class RecurrentEstimator(BaseEstimator):
         p = self.get_params(deep=False)
         tokens = self.input_kind_ == TOKENS
         return SequenceNet(
-            kind=self.input_kind_, input_size=len(self.vocab_) if tokens else self.n_features_in_,
-            cell=p["cell"], hidden_size=p["hidden_size"], num_layers=p["num_layers"],
-            bidirectional=p["bidirectional"], dropout=p["dropout"],
-            recurrent_dropout=p["recurrent_dropout"], embedding_dim=p["embedding_dim"],
-            unk_id=Vocab.unk_id, dtype=p["dtype"], rng=rng, **self._net_options())
+            kind=self.input_kind_,
+            input_size=len(self.vocab_) if tokens else self.n_features_in_,
+            cell=p["cell"],
+            hidden_size=p["hidden_size"],
+            num_layers=p["num_layers"],
+            bidirectional=p["bidirectional"],
+            dropout=p["dropout"],
+            recurrent_dropout=p["recurrent_dropout"],
+            embedding_dim=p["embedding_dim"],
+            unk_id=Vocab.unk_id,
+            dtype=p["dtype"],
+            rng=rng,
+            **self._net_options(),
+        )
 
     # -- predict --------------------------------------------------------------------------
     def _outputs(self, X) -> list[np.ndarray]:
@@ -119,16 +132,19 @@ class RecurrentEstimator(BaseEstimator):
         for idx in batch_indices(len(inputs), max(4 * self.batch_size, 128)):
             rows = order[idx]
             batch = self._batch(inputs, rows)
-            y, _ = self.net_.forward(batch.inputs, batch.lengths)   # (B, K) or (T, B, K)
+            y, _ = self.net_.forward(batch.inputs, batch.lengths)  # (B, K) or (T, B, K)
             for j, r in enumerate(rows):
-                results[r] = y[j] if y.ndim == 2 else y[:batch.lengths[j], j]
+                results[r] = y[j] if y.ndim == 2 else y[: batch.lengths[j], j]
         return results
 
     # -- persistence ----------------------------------------------------------------------
     def _fit_state(self) -> dict:
-        return {"input_kind": self.input_kind_, "n_features_in": self.n_features_in_,
-                "vocab": None if self.vocab_ is None else self.vocab_.to_dict(),
-                "targets": self._target_state()}
+        return {
+            "input_kind": self.input_kind_,
+            "n_features_in": self.n_features_in_,
+            "vocab": None if self.vocab_ is None else self.vocab_.to_dict(),
+            "targets": self._target_state(),
+        }
 
     def _set_fit_state(self, state: dict) -> None:
         self.input_kind_ = state["input_kind"]
@@ -156,6 +172,5 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     yp = y_pred.reshape(len(y_pred), -1).astype(np.float64)
     ss_res = ((yt - yp) ** 2).sum(axis=0)
     ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
-                      np.where(ss_res == 0, 1.0, 0.0))
+    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
     return float(scores.mean())

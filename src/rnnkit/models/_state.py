@@ -39,7 +39,7 @@ def first_difference(expected, got, where: str) -> str | None:
                 return diff
         return None
     if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
-        for i, (a, b) in enumerate(zip(expected, got)):
+        for i, (a, b) in enumerate(zip(expected, got, strict=False)):
             diff = first_difference(a, b, f"{where}[{i}]")
             if diff:
                 return diff

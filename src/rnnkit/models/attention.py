@@ -35,13 +35,12 @@ class Attention(Module):
     def __init__(self, hidden_size: int, memory_size: int, *, dtype="float32", rng=None):
         super().__init__()
         self.key = self.add_module("key", Linear(memory_size, hidden_size, bias=False, dtype=dtype, rng=rng))
-        self.combine = self.add_module("combine", Linear(memory_size + hidden_size, hidden_size,
-                                                         dtype=dtype, rng=rng))
+        self.combine = self.add_module("combine", Linear(memory_size + hidden_size, hidden_size, dtype=dtype, rng=rng))
 
     # -- the memory: encoder outputs and their keys ------------------------------------------
     def memory(self, m, mask):
         """m (S, B, K), mask (S, B) bool -> memory tuple (m, keys, mask), each with B on axis 1."""
-        keys, _ = self.key.forward(m)                                   # (S, B, H)
+        keys, _ = self.key.forward(m)  # (S, B, H)
         return (m, keys, mask)
 
     def memory_backward(self, dm_context, dkeys, memory):
@@ -53,14 +52,14 @@ class Attention(Module):
     def forward(self, o: np.ndarray, memory: tuple) -> tuple[np.ndarray, tuple]:
         """o (T, B, H) -> (z (T, B, H), cache)."""
         m, keys, mask = memory
-        ob = o.transpose(1, 0, 2)                                       # (B, T, H)
-        e = ob @ keys.transpose(1, 2, 0)                                # (B, T, H) x (B, H, S)
-        e = np.where(mask.T[:, None, :], e, -np.inf)                    # (B, T, S)
-        e -= e.max(axis=2, keepdims=True)                               # a valid s always exists
+        ob = o.transpose(1, 0, 2)  # (B, T, H)
+        e = ob @ keys.transpose(1, 2, 0)  # (B, T, H) x (B, H, S)
+        e = np.where(mask.T[:, None, :], e, -np.inf)  # (B, T, S)
+        e -= e.max(axis=2, keepdims=True)  # a valid s always exists
         a = np.exp(e)
         a /= a.sum(axis=2, keepdims=True)
-        c = a @ m.transpose(1, 0, 2)                                    # (B, T, S) x (B, S, K)
-        cat = np.concatenate([c.transpose(1, 0, 2), o], axis=2)        # (T, B, K + H)
+        c = a @ m.transpose(1, 0, 2)  # (B, T, S) x (B, S, K)
+        cat = np.concatenate([c.transpose(1, 0, 2), o], axis=2)  # (T, B, K + H)
         pre, c_lin = self.combine.forward(cat)
         z = np.tanh(pre)
         return z, (o, a, z, c_lin, memory)
@@ -69,13 +68,13 @@ class Attention(Module):
         """dz (T, B, H) -> (do (T, B, H), dm_context (S, B, K), dkeys (S, B, H))."""
         o, a, z, c_lin, (m, keys, _) = cache
         K = m.shape[2]
-        dcat = self.combine.backward(dz * (1.0 - z * z), c_lin)        # (T, B, K + H)
-        dc = dcat[:, :, :K].transpose(1, 0, 2)                          # (B, T, K)
+        dcat = self.combine.backward(dz * (1.0 - z * z), c_lin)  # (T, B, K + H)
+        dc = dcat[:, :, :K].transpose(1, 0, 2)  # (B, T, K)
         do = dcat[:, :, K:]
-        mb = m.transpose(1, 0, 2)                                       # (B, S, K)
-        da = dc @ mb.transpose(0, 2, 1)                                 # (B, T, K) x (B, K, S)
-        dm_context = (a.transpose(0, 2, 1) @ dc).transpose(1, 0, 2)     # (B, S, T) x (B, T, K)
-        de = a * (da - np.sum(a * da, axis=2, keepdims=True))           # (B, T, S)
-        do = do + (de @ keys.transpose(1, 0, 2)).transpose(1, 0, 2)     # (B, T, S) x (B, S, H)
+        mb = m.transpose(1, 0, 2)  # (B, S, K)
+        da = dc @ mb.transpose(0, 2, 1)  # (B, T, K) x (B, K, S)
+        dm_context = (a.transpose(0, 2, 1) @ dc).transpose(1, 0, 2)  # (B, S, T) x (B, T, K)
+        de = a * (da - np.sum(a * da, axis=2, keepdims=True))  # (B, T, S)
+        do = do + (de @ keys.transpose(1, 0, 2)).transpose(1, 0, 2)  # (B, T, S) x (B, S, H)
         dkeys = (de.transpose(0, 2, 1) @ o.transpose(1, 0, 2)).transpose(1, 0, 2)  # (S, B, H)
         return do, dm_context, dkeys

@@ -36,14 +36,14 @@ from .base import check_int_param
 from .conformal import check_adapt, check_levels, conformal_offsets, min_residuals
 from .forecast_baselines import make_baseline
 
-__all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins",
-           "rolling_residuals"]
+__all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins", "rolling_residuals"]
 
 WINDOWS = ("expanding", "sliding")
 
 
-def rolling_origins(T: int, horizon: int, *, n_origins: int | None = None, initial: int | None = None,
-                    step: int = 1) -> np.ndarray:
+def rolling_origins(
+    T: int, horizon: int, *, n_origins: int | None = None, initial: int | None = None, step: int = 1
+) -> np.ndarray:
     """Origins t (history x[:t], targets x[t:t+h]) ending at T - horizon, every ``step``.
 
     Either the last ``n_origins`` such origins, or every one from ``initial`` on (default:
@@ -52,22 +52,27 @@ def rolling_origins(T: int, horizon: int, *, n_origins: int | None = None, initi
     h = check_int_param("horizon", horizon)
     step = check_int_param("step", step)
     if h >= T:
-        raise ValueError(f"horizon: expected fewer steps than the series' {T} values, got {h}; "
-                         "hint: a shorter horizon or a longer series")
+        raise ValueError(
+            f"horizon: expected fewer steps than the series' {T} values, got {h}; "
+            "hint: a shorter horizon or a longer series"
+        )
     last = T - h
     if n_origins is not None:
         n = check_int_param("n_origins", n_origins)
         first = last - step * (n - 1)
         if first < 1:
             room = (last - 1) // step + 1
-            raise ValueError(f"n_origins: a series of {T} values has room for {room} origin(s) with "
-                             f"horizon {h} and step {step}, got {n}; hint: fewer origins, a smaller "
-                             "step or horizon")
+            raise ValueError(
+                f"n_origins: a series of {T} values has room for {room} origin(s) with "
+                f"horizon {h} and step {step}, got {n}; hint: fewer origins, a smaller "
+                "step or horizon"
+            )
         return np.arange(first, last + 1, step)
     first = T // 2 if initial is None else check_int_param("initial", initial)
     if first > last:
-        raise ValueError(f"initial: expected a first origin <= T - horizon = {last}, got {first}; "
-                         "hint: a smaller initial or horizon")
+        raise ValueError(
+            f"initial: expected a first origin <= T - horizon = {last}, got {first}; hint: a smaller initial or horizon"
+        )
     return np.arange(first, last + 1, step)
 
 
@@ -82,7 +87,7 @@ def fill_history(x: np.ndarray) -> np.ndarray:
             continue
         if not ok.any():
             raise ValueError(f"series: column {f} has no observed value before the origin")
-        cols[:, f] = np.interp(idx, idx[ok], cols[ok, f])   # flat beyond the first/last observed
+        cols[:, f] = np.interp(idx, idx[ok], cols[ok, f])  # flat beyond the first/last observed
     return x
 
 
@@ -97,8 +102,7 @@ def _as_point(out, h, F, name):
         out = out.to_numpy()
     a = np.asarray(out, dtype=np.float64)
     if a.size != h * F:
-        raise ValueError(f"model {name!r}: predict returned shape {a.shape}, expected ({h}, {F}) "
-                         f"or ({h},)")
+        raise ValueError(f"model {name!r}: predict returned shape {a.shape}, expected ({h}, {F}) or ({h},)")
     return a.reshape(h, F)
 
 
@@ -114,7 +118,7 @@ def _predict(model, history, h, name):
     """``predict(history, horizon=h)``, or positionally for a predict without that keyword."""
     try:
         takes_keyword = "horizon" in inspect.signature(model.predict).parameters
-    except (TypeError, ValueError):      # a builtin or C-level callable: no signature to read
+    except (TypeError, ValueError):  # a builtin or C-level callable: no signature to read
         takes_keyword = False
     return model.predict(history, horizon=h) if takes_keyword else model.predict(history, h)
 
@@ -153,16 +157,28 @@ class BacktestResult:
         r = self.truth - self.forecasts[name]
         return r[..., 0] if self.univariate else r
 
-    def recalibrate(self, levels=(80, 95), *, interval_method: str = "absolute",
-                    calibration_window: int | None = None, adapt: float | None = None) -> "BacktestResult":
+    def recalibrate(
+        self,
+        levels=(80, 95),
+        *,
+        interval_method: str = "absolute",
+        calibration_window: int | None = None,
+        adapt: float | None = None,
+    ) -> BacktestResult:
         """The same forecasts with intervals calibrated anew (no model is refitted): to
         compare split conformal with a calibration window or adaptive conformal inference
         (see :func:`backtest` for the arguments)."""
-        lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window,
-                                                           adapt, len(self.origins))
-        intervals = {name: online_conformal(self.truth, fc, self.origins, lv, interval_method,
-                                             calibration_window, adapt)
-                     for name, fc in self.forecasts.items()} if lv else {}
+        lv, calibration_window, adapt = _check_calibration(
+            levels, interval_method, calibration_window, adapt, len(self.origins)
+        )
+        intervals = (
+            {
+                name: online_conformal(self.truth, fc, self.origins, lv, interval_method, calibration_window, adapt)
+                for name, fc in self.forecasts.items()
+            }
+            if lv
+            else {}
+        )
         return dataclasses.replace(self, intervals=intervals)
 
     def n_calibrated(self, name: str, level: float) -> int:
@@ -191,8 +207,7 @@ class BacktestResult:
             for level, (lo, hi) in self.intervals.get(name, {}).items():
                 lo, hi = lo[..., sel], hi[..., sel]
                 ok = np.isfinite(lo) & np.isfinite(y)
-                row[f"coverage_{level:g}"] = (float(100.0 * ((lo <= y) & (y <= hi))[ok].mean())
-                                              if ok.any() else math.nan)
+                row[f"coverage_{level:g}"] = float(100.0 * ((lo <= y) & (y <= hi))[ok].mean()) if ok.any() else math.nan
             out[name] = row
         return out
 
@@ -212,8 +227,9 @@ class BacktestResult:
                 inside[~ok] = np.nan
                 with np.errstate(invalid="ignore"):
                     cnt = ok.sum(axis=(0, 2))
-                    row[f"coverage_{level:g}"] = np.where(cnt > 0, 100.0 * np.nansum(inside, axis=(0, 2))
-                                                          / np.maximum(cnt, 1), np.nan)
+                    row[f"coverage_{level:g}"] = np.where(
+                        cnt > 0, 100.0 * np.nansum(inside, axis=(0, 2)) / np.maximum(cnt, 1), np.nan
+                    )
             out[name] = row
         return out
 
@@ -237,8 +253,7 @@ class BacktestResult:
         for name in self.forecasts:
             rows.append(f"{name},all," + ",".join(_fmt(overall[name][k], csv=True) for k in keys))
             for k in range(self.horizon):
-                rows.append(f"{name},{k + 1}," + ",".join(_fmt(steps[name][key][k], csv=True)
-                                                          for key in keys))
+                rows.append(f"{name},{k + 1}," + ",".join(_fmt(steps[name][key][k], csv=True) for key in keys))
         return "\n".join(rows) + "\n"
 
 
@@ -261,17 +276,34 @@ def _check_series(series, missing):
         raise ValueError("series: contains inf")
     gaps = np.flatnonzero(np.isnan(x).any(axis=1) if x.ndim == 2 else np.isnan(x))
     if len(gaps) and missing == "error":
-        raise ValueError(f"series: value missing at index {gaps[0]} ({len(gaps)} missing in all); "
-                         "hint: missing='interpolate' fills each history from its own past")
+        raise ValueError(
+            f"series: value missing at index {gaps[0]} ({len(gaps)} missing in all); "
+            "hint: missing='interpolate' fills each history from its own past"
+        )
     return x
 
 
-def backtest(models, series, horizon: int, *, n_origins: int | None = None, initial: int | None = None,
-             step: int = 1, refit_every: int = 1, window: str = "expanding",
-             window_length: int | None = None, period: int | None = None,
-             baselines=("naive", "seasonal_naive", "drift", "ar"), levels=(80, 95),
-             interval_method: str = "absolute", calibration_window: int | None = None,
-             adapt: float | None = None, missing: str = "error", columns=None, progress=None) -> BacktestResult:
+def backtest(
+    models,
+    series,
+    horizon: int,
+    *,
+    n_origins: int | None = None,
+    initial: int | None = None,
+    step: int = 1,
+    refit_every: int = 1,
+    window: str = "expanding",
+    window_length: int | None = None,
+    period: int | None = None,
+    baselines=("naive", "seasonal_naive", "drift", "ar"),
+    levels=(80, 95),
+    interval_method: str = "absolute",
+    calibration_window: int | None = None,
+    adapt: float | None = None,
+    missing: str = "error",
+    columns=None,
+    progress=None,
+) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` and baselines on one (multivariate) series.
 
     Args:
@@ -302,7 +334,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
         raise ValueError(f"window: expected one of {', '.join(WINDOWS)}, got {window!r}")
     x = _check_series(series, missing)
     univariate = x.ndim == 1
-    x2 = x[:, None] if univariate else x                                     # (T, F)
+    x2 = x[:, None] if univariate else x  # (T, F)
     T, F = x2.shape
     h = check_int_param("horizon", horizon)
     origins = rolling_origins(T, h, n_origins=n_origins, initial=initial, step=step)
@@ -312,8 +344,7 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
         if window_length is None:
             raise ValueError("window_length: the sliding window needs a length, got None")
         L = check_int_param("window_length", window_length, 2)
-    lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window,
-                                                       adapt, len(origins))
+    lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window, adapt, len(origins))
     named = dict(models) if isinstance(models, dict) else {"model": models}
     for b in baselines:
         if b == "seasonal_naive" and m == 1:
@@ -323,13 +354,13 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
     if columns is None:
         columns = [str(c) for c in getattr(series, "columns", range(F))] if F > 1 else ["y"]
 
-    truth = np.stack([x2[t:t + h] for t in origins])                         # (N, h, F)
+    truth = np.stack([x2[t : t + h] for t in origins])  # (N, h, F)
     fc = {name: np.empty((len(origins), h, F)) for name in named}
     scales = np.empty((len(origins), F))
     fitted, fit_origins = {}, []
     for i, t in enumerate(origins):
         lo_t = t - L if window == "sliding" else 0
-        hist_raw = x2[max(lo_t, 0):t]
+        hist_raw = x2[max(lo_t, 0) : t]
         hist = fill_history(hist_raw) if missing == "interpolate" else hist_raw
         scales[i] = fm.seasonal_naive_scale(hist_raw, m if len(hist_raw) > m else 1)
         data = hist[:, 0] if univariate else hist
@@ -342,16 +373,22 @@ def backtest(models, series, horizon: int, *, n_origins: int | None = None, init
                     fitted[name] = _fit(model, data, name)
                 fc[name][i] = _as_point(_predict(fitted[name], data, h, name), h, F, name)
             except (ValueError, TypeError) as exc:
-                raise type(exc)(f"model {name!r} at origin {t} (history of {len(data)} values): "
-                                f"{' '.join(str(exc).split())}") from None
+                raise type(exc)(
+                    f"model {name!r} at origin {t} (history of {len(data)} values): {' '.join(str(exc).split())}"
+                ) from None
         if progress is not None:
             progress(i + 1, len(origins))
     if np.any(~np.isfinite(scales) | (scales <= 0)):
         raise ValueError("series: a history with no change at all (MASE scale 0); cannot score it")
-    intervals = {name: online_conformal(truth, fc[name], origins, lv, interval_method,
-                                         calibration_window, adapt) for name in named} if lv else {}
-    return BacktestResult(origins, truth, fc, intervals, scales, m, univariate,
-                          np.asarray(fit_origins), list(columns))
+    intervals = (
+        {
+            name: online_conformal(truth, fc[name], origins, lv, interval_method, calibration_window, adapt)
+            for name in named
+        }
+        if lv
+        else {}
+    )
+    return BacktestResult(origins, truth, fc, intervals, scales, m, univariate, np.asarray(fit_origins), list(columns))
 
 
 def _check_calibration(levels, method, cal_window, adapt, n_origins):
@@ -359,8 +396,10 @@ def _check_calibration(levels, method, cal_window, adapt, n_origins):
     lv = check_levels(levels) if levels else ()
     if lv and n_origins <= max(min_residuals(v, method) for v in lv):
         need = max(min_residuals(v, method) for v in lv)
-        raise ValueError(f"levels: {max(lv):g}% intervals need more than {need} origins to calibrate "
-                         f"on, got {n_origins}; hint: more origins (n_origins, step) or levels=()")
+        raise ValueError(
+            f"levels: {max(lv):g}% intervals need more than {need} origins to calibrate "
+            f"on, got {n_origins}; hint: more origins (n_origins, step) or levels=()"
+        )
     if cal_window is not None:
         cal_window = check_int_param("calibration_window", cal_window)
     return lv, cal_window, check_adapt(adapt)
@@ -383,7 +422,7 @@ def online_conformal(truth, pred, origins, levels, method, cal_window, adapt=Non
     alpha_i >= 1 a band of width 0.
     """
     N, h, F = truth.shape
-    res = truth - pred                                                       # (N, h, F)
+    res = truth - pred  # (N, h, F)
     out = {v: (np.full_like(pred, np.nan), np.full_like(pred, np.nan)) for v in levels}
     for k in range(h):
         for f in range(F):

@@ -78,8 +78,9 @@ def _sklearn_twin(ours: type, name: str):
     if theirs is None:
         return ours
     if ours not in _SKLEARN_TWINS:
-        _SKLEARN_TWINS[ours] = type(ours.__name__, (ours, theirs), {"__module__": ours.__module__,
-                                                                    "__doc__": ours.__doc__})
+        _SKLEARN_TWINS[ours] = type(
+            ours.__name__, (ours, theirs), {"__module__": ours.__module__, "__doc__": ours.__doc__}
+        )
     return _SKLEARN_TWINS[ours]
 
 
@@ -98,15 +99,34 @@ def data_conversion_warning() -> type:
     return _sklearn_twin(_DataConversionWarning, "DataConversionWarning")
 
 
-def make_recurrent(cell, input_size, hidden_size, num_layers=1, *, bidirectional=False,
-                   dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
+def make_recurrent(
+    cell,
+    input_size,
+    hidden_size,
+    num_layers=1,
+    *,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    dtype="float32",
+    rng=None,
+):
     """A time-major recurrent layer from a cell name in :data:`CELLS`."""
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
     cls, extra = CELLS[key]
-    return cls(input_size, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout,
-               recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng, **extra)
+    return cls(
+        input_size,
+        hidden_size,
+        num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        dtype=dtype,
+        rng=rng,
+        **extra,
+    )
 
 
 # -- hyper-parameter checks --------------------------------------------------------------
@@ -114,8 +134,9 @@ def check_int_param(name, value, minimum=1, *, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {minimum}" + (" or None" if allow_none else "")
-                        + f", got {value!r}")
+        raise TypeError(
+            f"{name}: expected an int >= {minimum}" + (" or None" if allow_none else "") + f", got {value!r}"
+        )
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     return int(value)
@@ -124,8 +145,11 @@ def check_int_param(name, value, minimum=1, *, allow_none=False):
 def check_float_param(name, value, *, low=0.0, high=None, low_open=False, high_open=False, allow_none=False):
     if value is None and allow_none:
         return None
-    rng_txt = (("(" if low_open else "[") + f"{low:g}, " + ("inf)" if high is None else f"{high:g}"
-               + (")" if high_open else "]")))
+    rng_txt = (
+        ("(" if low_open else "[")
+        + f"{low:g}, "
+        + ("inf)" if high is None else f"{high:g}" + (")" if high_open else "]"))
+    )
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise TypeError(f"{name}: expected a number in {rng_txt}, got {value!r}")
     v = float(value)
@@ -182,11 +206,13 @@ class BaseEstimator:
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
         kind = self._estimator_type
-        return Tags(estimator_type=kind, target_tags=TargetTags(required=self._requires_y,
-                                                                multi_output=kind == "regressor"),
-                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
-                    regressor_tags=RegressorTags() if kind == "regressor" else None,
-                    input_tags=InputTags(three_d_array=True, string=True))
+        return Tags(
+            estimator_type=kind,
+            target_tags=TargetTags(required=self._requires_y, multi_output=kind == "regressor"),
+            classifier_tags=ClassifierTags() if kind == "classifier" else None,
+            regressor_tags=RegressorTags() if kind == "regressor" else None,
+            input_tags=InputTags(three_d_array=True, string=True),
+        )
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -204,8 +230,7 @@ class BaseEstimator:
             if p.name == "self":
                 continue
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__: estimators list every parameter "
-                                f"explicitly; got *{p.name}")
+                raise TypeError(f"{cls.__name__}.__init__: estimators list every parameter explicitly; got *{p.name}")
             names.append(p.name)
         return sorted(names)
 
@@ -226,8 +251,7 @@ class BaseEstimator:
         for key, value in params.items():
             name, sep, sub = key.partition("__")
             if name not in valid:
-                raise ValueError(f"{key}: not a parameter of {type(self).__name__}; "
-                                 f"valid parameters: {valid}")
+                raise ValueError(f"{key}: not a parameter of {type(self).__name__}; valid parameters: {valid}")
             if sep:
                 nested.setdefault(name, {})[sub] = value
             else:
@@ -238,8 +262,11 @@ class BaseEstimator:
 
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        shown = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
-                 if not (k in defaults and _same(defaults[k], v))]
+        shown = [
+            f"{k}={v!r}"
+            for k, v in self.get_params(deep=False).items()
+            if not (k in defaults and _same(defaults[k], v))
+        ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def _validate_params(self) -> None:
@@ -257,8 +284,10 @@ class BaseEstimator:
     # -- fitted state ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if getattr(self, "net_", None) is None:
-            raise not_fitted_error(f"{type(self).__name__}: this model is not fitted yet; "
-                                   "hint: call fit(X, y) first, or load(path) a saved model")
+            raise not_fitted_error(
+                f"{type(self).__name__}: this model is not fitted yet; "
+                "hint: call fit(X, y) first, or load(path) a saved model"
+            )
 
     def _fit_state(self) -> dict:
         raise NotImplementedError
@@ -274,10 +303,19 @@ class BaseEstimator:
         """Train ``net`` with this estimator's optimizer settings; returns the history."""
         p = self.get_params(deep=False)
         return train_network(
-            net, train_batches, val_batches=val_batches, optimizer=p.get("optimizer", "adam"),
-            lr=p.get("lr", 1e-3), weight_decay=p.get("weight_decay", 0.0), epochs=p.get("epochs", 10),
-            clip_norm=p.get("clip_norm"), patience=p.get("patience"), verbose=bool(p.get("verbose", False)),
-            rng=rng if rng is not None else self._make_rng(), run=self._run_trainer)
+            net,
+            train_batches,
+            val_batches=val_batches,
+            optimizer=p.get("optimizer", "adam"),
+            lr=p.get("lr", 1e-3),
+            weight_decay=p.get("weight_decay", 0.0),
+            epochs=p.get("epochs", 10),
+            clip_norm=p.get("clip_norm"),
+            patience=p.get("patience"),
+            verbose=bool(p.get("verbose", False)),
+            rng=rng if rng is not None else self._make_rng(),
+            run=self._run_trainer,
+        )
 
     def _run_trainer(self, net, config, train_batches, val_batches):
         """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
@@ -292,8 +330,13 @@ class BaseEstimator:
         params = {k: jsonable(v) for k, v in self.get_params(deep=False).items()}
         if isinstance(self.get_params(deep=False).get("seed"), np.random.Generator):
             params["seed"] = None  # a Generator is state, not a hyper-parameter
-        meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
-                "model": type(self).__name__, "params": params, "fitted": self._fit_state()}
+        meta = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "model": type(self).__name__,
+            "params": params,
+            "fitted": self._fit_state(),
+        }
         return save_checkpoint(path, self.net_.state_dict(), meta)
 
     @classmethod
@@ -302,29 +345,36 @@ class BaseEstimator:
         when called on :class:`BaseEstimator`)."""
         arrays, meta = load_checkpoint(path)
         if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-            raise CheckpointError(f"{path}: expected a saved rnnkit model (format {MODEL_FORMAT!r}), "
-                                  f"got format {meta.get('format') if isinstance(meta, dict) else None!r}; "
-                                  "hint: Trainer checkpoints load with Trainer.load")
+            raise CheckpointError(
+                f"{path}: expected a saved rnnkit model (format {MODEL_FORMAT!r}), "
+                f"got format {meta.get('format') if isinstance(meta, dict) else None!r}; "
+                "hint: Trainer checkpoints load with Trainer.load"
+            )
         check_keys(meta, _MODEL_META_KEYS, str(path), "meta.")
         version = meta.get("format_version")
         if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
-            raise CheckpointError(f"{path}: expected model format version <= {MODEL_FORMAT_VERSION}, "
-                                  f"got {version!r}; hint: upgrade rnnkit")
+            raise CheckpointError(
+                f"{path}: expected model format version <= {MODEL_FORMAT_VERSION}, "
+                f"got {version!r}; hint: upgrade rnnkit"
+            )
         name = meta.get("model")
         if not isinstance(name, str):
             raise CheckpointError(f"{path}: meta.model is {name!r}, expected a model class name")
         target = _REGISTRY.get(name)
         if cls is BaseEstimator:
             if target is None:
-                raise CheckpointError(f"{path}: holds an unknown model class {name!r}; "
-                                      f"known: {sorted(_REGISTRY)}")
+                raise CheckpointError(f"{path}: holds an unknown model class {name!r}; known: {sorted(_REGISTRY)}")
             cls = target
         elif target is None or not issubclass(target, cls):
-            raise CheckpointError(f"{path}: holds a {name}, not a {cls.__name__}; "
-                                  f"hint: use {name}.load(path) or rnnkit.models.load_model(path)")
+            raise CheckpointError(
+                f"{path}: holds a {name}, not a {cls.__name__}; "
+                f"hint: use {name}.load(path) or rnnkit.models.load_model(path)"
+            )
         if not isinstance(meta["params"], dict) or not isinstance(meta["fitted"], dict):
-            raise CheckpointError(f"{path}: meta.params and meta.fitted must be objects, got "
-                                  f"{type(meta['params']).__name__} and {type(meta['fitted']).__name__}")
+            raise CheckpointError(
+                f"{path}: meta.params and meta.fitted must be objects, got "
+                f"{type(meta['params']).__name__} and {type(meta['fitted']).__name__}"
+            )
         check_keys(meta["params"], cls._get_param_names(), str(path), "meta.params.")
         params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
         try:
@@ -335,11 +385,14 @@ class BaseEstimator:
         try:
             model._set_fit_state(meta["fitted"])
         except KeyError as exc:
-            raise CheckpointError(f"{path}: missing key {'meta.fitted.' + str(exc.args[0])!r}; hint: the file was "
-                                  "edited or damaged; save the model again") from None
+            raise CheckpointError(
+                f"{path}: missing key {'meta.fitted.' + str(exc.args[0])!r}; hint: the file was "
+                "edited or damaged; save the model again"
+            ) from None
         except (TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise CheckpointError(f"{path}: meta.fitted does not describe a fitted {cls.__name__} "
-                                  f"({type(exc).__name__}: {exc})") from None
+            raise CheckpointError(
+                f"{path}: meta.fitted does not describe a fitted {cls.__name__} ({type(exc).__name__}: {exc})"
+            ) from None
         diff = first_difference(jsonable_tree(model._fit_state()), meta["fitted"], "meta.fitted")
         if diff:
             raise CheckpointError(f"{path}: {diff}; hint: the file was edited or damaged; save the model again")
@@ -347,8 +400,9 @@ class BaseEstimator:
             net = model._build_net(model._make_rng())
             net.load_state_dict(arrays)
         except (TypeError, ValueError, KeyError, IndexError) as exc:
-            raise CheckpointError(f"{path}: the arrays do not fit a {cls.__name__} with the saved "
-                                  f"parameters: {exc}") from exc
+            raise CheckpointError(
+                f"{path}: the arrays do not fit a {cls.__name__} with the saved parameters: {exc}"
+            ) from exc
         net.eval()
         model.net_ = net
         model.history_ = None
@@ -372,9 +426,21 @@ def decode_labels(spec: dict) -> np.ndarray:
 
 
 # -- the training driver -----------------------------------------------------------------
-def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=1e-3,
-                  weight_decay=0.0, epochs=10, clip_norm=None, patience=None, verbose=False, rng=None,
-                  run=None):
+def train_network(
+    net,
+    train_batches,
+    *,
+    val_batches=None,
+    optimizer="adam",
+    lr=1e-3,
+    weight_decay=0.0,
+    epochs=10,
+    clip_norm=None,
+    patience=None,
+    verbose=False,
+    rng=None,
+    run=None,
+):
     """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
     Args:
@@ -393,9 +459,17 @@ def train_network(net, train_batches, *, val_batches=None, optimizer="adam", lr=
     from ..train import TrainConfig
 
     rng = np.random.default_rng() if rng is None else rng
-    config = TrainConfig(epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                         clip_norm=clip_norm, patience=patience, seed=int(rng.integers(2**31)),
-                         progress=bool(verbose), log_every=0)
+    config = TrainConfig(
+        epochs=epochs,
+        optimizer=optimizer,
+        lr=lr,
+        weight_decay=weight_decay,
+        clip_norm=clip_norm,
+        patience=patience,
+        seed=int(rng.integers(2**31)),
+        progress=bool(verbose),
+        log_every=0,
+    )
     history = (run or fit_trainer)(net, config, train_batches, val_batches)
     net.eval()
     return history

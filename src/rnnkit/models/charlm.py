@@ -49,13 +49,34 @@ class CharLMNet(Module):
     """Embedding -> recurrent layers -> Linear, speaking the stream-model protocol of
     :mod:`rnnkit.train.bptt` (``init_state``, ``chunk_forward``, ``chunk_backward``)."""
 
-    def __init__(self, vocab_size, *, cell="lstm", embedding_dim=32, hidden_size=128, num_layers=1,
-                 dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
+    def __init__(
+        self,
+        vocab_size,
+        *,
+        cell="lstm",
+        embedding_dim=32,
+        hidden_size=128,
+        num_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         self.embed = self.add_module("embed", Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng))
-        self.rnn = self.add_module("rnn", make_recurrent(cell, embedding_dim, hidden_size, num_layers,
-                                                         dropout=dropout, recurrent_dropout=recurrent_dropout,
-                                                         dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell,
+                embedding_dim,
+                hidden_size,
+                num_layers,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                dtype=dtype,
+                rng=rng,
+            ),
+        )
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
         self.lstm = self.rnn.mode == "LSTM"
 
@@ -66,9 +87,9 @@ class CharLMNet(Module):
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
         """ids (k, B) -> (summed cross-entropy over counted steps, count, new state, cache)."""
-        x, c_emb = self.embed.forward(inputs)                  # (k, B, E)
-        out, new_state, c_rnn = self.rnn.forward(x, state)     # (k, B, H)
-        logits, c_head = self.head.forward(out)                # (k, B, V)
+        x, c_emb = self.embed.forward(inputs)  # (k, B, E)
+        out, new_state, c_rnn = self.rnn.forward(x, state)  # (k, B, H)
+        logits, c_head = self.head.forward(out)  # (k, B, V)
         loss, dlogits = cross_entropy(logits, targets, mask=loss_mask)
         count = int(targets.size if loss_mask is None else np.count_nonzero(loss_mask))
         return loss * count, count, new_state, (c_emb, c_rnn, c_head, dlogits, count)
@@ -108,11 +129,29 @@ class CharLM(BaseEstimator):
     ``score(text)`` is minus :meth:`evaluate` (higher is better).
     """
 
-    def __init__(self, cell="lstm", hidden_size=128, num_layers=1, embedding_dim=32, dropout=0.0,
-                 recurrent_dropout=0.0, k1=64, k2=None, alphabet=None, optimizer="adam", lr=2e-3, lr_schedule=None,
-                 weight_decay=0.0,
-                 epochs=10, batch_size=32, clip_norm=5.0, patience=None, seed=None, dtype="float32",
-                 verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=128,
+        num_layers=1,
+        embedding_dim=32,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        k1=64,
+        k2=None,
+        alphabet=None,
+        optimizer="adam",
+        lr=2e-3,
+        lr_schedule=None,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
@@ -136,9 +175,11 @@ class CharLM(BaseEstimator):
         unseen = sorted(c for c in set(text) if c not in vocab)
         if unseen:
             shown = ", ".join(repr(c) for c in unseen[:20]) + (" ..." if len(unseen) > 20 else "")
-            raise ValueError(f"{name}: expected characters seen at fit time, got {len(unseen)} unseen: {shown}; "
-                             "hint: normalize the text (rnnkit.data.corpus.normalize_ascii) or fit on a "
-                             "text that contains them")
+            raise ValueError(
+                f"{name}: expected characters seen at fit time, got {len(unseen)} unseen: {shown}; "
+                "hint: normalize the text (rnnkit.data.corpus.normalize_ascii) or fit on a "
+                "text that contains them"
+            )
         return vocab.encode(text)
 
     # -- fit ------------------------------------------------------------------------------
@@ -148,7 +189,7 @@ class CharLM(BaseEstimator):
         _check_text(text, "text", self.batch_size + 1)
         self.vocab_ = Vocab.build([text])
         if self.alphabet:  # characters the text lacks, appended in their order of appearance
-            self.vocab_ = Vocab(self.vocab_.tokens[len(SPECIALS):] + list(self.alphabet))
+            self.vocab_ = Vocab(self.vocab_.tokens[len(SPECIALS) :] + list(self.alphabet))
         ids = self.vocab_.encode(text)
         val = None
         if validation_data is not None:
@@ -177,7 +218,7 @@ class CharLM(BaseEstimator):
         state, total = None, 0.0
         for a in range(0, len(ids) - 1, chunk):
             b = min(a + chunk, len(ids) - 1)
-            s, _, state, _ = net.chunk_forward(ids[a:b, None], ids[a + 1:b + 1, None], state)
+            s, _, state, _ = net.chunk_forward(ids[a:b, None], ids[a + 1 : b + 1, None], state)
             total += s
         return total / (len(ids) - 1)
 
@@ -189,9 +230,9 @@ class CharLM(BaseEstimator):
         """Run ``prime`` through the layers; returns (logits (1, V) after it, state)."""
         net = self.net_.eval()
         ids = self._encode(prime, "prime")
-        x, _ = net.embed.forward(ids[:, None])            # (P, 1, E)
+        x, _ = net.embed.forward(ids[:, None])  # (P, 1, E)
         out, state, _ = net.rnn.forward(x)
-        logits, _ = net.head.forward(out[-1])              # (1, V)
+        logits, _ = net.head.forward(out[-1])  # (1, V)
         return logits, state
 
     def predict(self, prefixes: str | list[str]) -> str | list[str]:
@@ -205,7 +246,7 @@ class CharLM(BaseEstimator):
         for i, p in enumerate(items):
             logits, _ = self._prime_state(_check_text(p, f"prefixes[{i}]", 1))
             logits = logits.astype(np.float64)
-            logits[:, :len(SPECIALS)] = -np.inf
+            logits[:, : len(SPECIALS)] = -np.inf
             out.append(self.vocab_.id_to_token(int(greedy(logits)[0])))
         return out[0] if single else out
 
@@ -228,7 +269,7 @@ class CharLM(BaseEstimator):
         net, out = self.net_, []
         for _ in range(int(length)):
             logits = logits.astype(np.float64)
-            logits[:, :len(SPECIALS)] = -np.inf            # PAD, UNK, BOS, EOS are never drawn
+            logits[:, : len(SPECIALS)] = -np.inf  # PAD, UNK, BOS, EOS are never drawn
             c = sample(logits, temperature=temperature, top_k=top_k, rng=rng)
             out.append(self.vocab_.id_to_token(int(c[0])))
             logits, state = net.step(c, state)
@@ -242,6 +283,14 @@ class CharLM(BaseEstimator):
         self.vocab_ = Vocab.from_dict(state["vocab"])
 
     def _build_net(self, rng) -> CharLMNet:
-        return CharLMNet(len(self.vocab_), cell=self.cell, embedding_dim=self.embedding_dim,
-                         hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-                         recurrent_dropout=self.recurrent_dropout, dtype=self.dtype, rng=rng)
+        return CharLMNet(
+            len(self.vocab_),
+            cell=self.cell,
+            embedding_dim=self.embedding_dim,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            dtype=self.dtype,
+            rng=rng,
+        )

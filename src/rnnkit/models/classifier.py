@@ -37,10 +37,30 @@ class SequenceClassifier(RecurrentEstimator):
 
     _estimator_type = "classifier"
 
-    def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=False, dropout=0.0,
-                 recurrent_dropout=0.0, embedding_dim=32, pooling="last", min_freq=1, lowercase=False,
-                 word_dropout=0.0, optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        embedding_dim=32,
+        pooling="last",
+        min_freq=1,
+        lowercase=False,
+        word_dropout=0.0,
+        optimizer="adam",
+        lr=0.005,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
@@ -54,8 +74,12 @@ class SequenceClassifier(RecurrentEstimator):
         return self._fit_sequences(X, y, validation_data)
 
     def _net_options(self):
-        return {"pooling": self.pooling, "loss": "ce", "output_size": len(self.classes_),
-                "word_dropout": self.word_dropout}
+        return {
+            "pooling": self.pooling,
+            "loss": "ce",
+            "output_size": len(self.classes_),
+            "word_dropout": self.word_dropout,
+        }
 
     def _encode_targets(self, y, inputs, *, fit, name="y"):
         arr = check_label_array(y, len(inputs), name)
@@ -65,18 +89,21 @@ class SequenceClassifier(RecurrentEstimator):
             except TypeError:
                 raise TypeError(f"{name}: expected labels of one comparable type, got a mix") from None
             if len(self.classes_) < 2:
-                raise ValueError(f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} "
-                                 f"({self.classes_.tolist()})")
+                raise ValueError(
+                    f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} ({self.classes_.tolist()})"
+                )
         idx = np.searchsorted(self.classes_, arr)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         unknown = self.classes_[idx] != arr
         if np.any(unknown):
-            raise ValueError(f"{name}: expected labels among classes_ {self.classes_.tolist()}, got "
-                             f"{sorted(set(arr[unknown].tolist()), key=str)[:10]}")
+            raise ValueError(
+                f"{name}: expected labels among classes_ {self.classes_.tolist()}, got "
+                f"{sorted(set(arr[unknown].tolist()), key=str)[:10]}"
+            )
         return idx.astype(np.int64)
 
     def _stack_targets(self, items, T):
-        return np.asarray(items, dtype=np.int64)                    # (B,)
+        return np.asarray(items, dtype=np.int64)  # (B,)
 
     def _target_state(self):
         return {"classes": encode_labels(self.classes_)}
@@ -116,10 +143,30 @@ class SequenceRegressor(RecurrentEstimator):
     _poolings = ("last", "mean", "max", "none")
     _estimator_type = "regressor"
 
-    def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=False, dropout=0.0,
-                 recurrent_dropout=0.0, embedding_dim=32, pooling="last", min_freq=1, lowercase=False,
-                 word_dropout=0.0, optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        embedding_dim=32,
+        pooling="last",
+        min_freq=1,
+        lowercase=False,
+        word_dropout=0.0,
+        optimizer="adam",
+        lr=0.005,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
@@ -133,22 +180,30 @@ class SequenceRegressor(RecurrentEstimator):
         return self._fit_sequences(X, y, validation_data)
 
     def _net_options(self):
-        return {"pooling": self.pooling, "loss": "mse", "output_size": len(self.y_mean_),
-                "word_dropout": self.word_dropout}
+        return {
+            "pooling": self.pooling,
+            "loss": "mse",
+            "output_size": len(self.y_mean_),
+            "word_dropout": self.word_dropout,
+        }
 
     def _encode_targets(self, y, inputs, *, fit, name="y"):
         n = len(inputs)
         if self.pooling == "none":
             if not isinstance(y, (list, tuple, np.ndarray)) or len(y) != n:
-                raise ValueError(f"{name}: expected {n} target sequences (one per sequence in X) for "
-                                 f"pooling='none', got {type(y).__name__} of length {len(y) if hasattr(y, '__len__') else '?'}")
+                raise ValueError(
+                    f"{name}: expected {n} target sequences (one per sequence in X) for "
+                    f"pooling='none', got {type(y).__name__} of length {len(y) if hasattr(y, '__len__') else '?'}"
+                )
             items = []
-            for i, (yi, xi) in enumerate(zip(y, inputs)):
+            for i, (yi, xi) in enumerate(zip(y, inputs, strict=False)):
                 a = np.asarray(yi, dtype=np.float64)
                 a = a[:, None] if a.ndim == 1 else a
                 if a.ndim != 2 or a.shape[0] != len(xi):
-                    raise ValueError(f"{name}[{i}]: expected shape ({len(xi)},) or ({len(xi)}, K) to align "
-                                     f"with X[{i}], got {np.shape(yi)}")
+                    raise ValueError(
+                        f"{name}[{i}]: expected shape ({len(xi)},) or ({len(xi)}, K) to align "
+                        f"with X[{i}], got {np.shape(yi)}"
+                    )
                 items.append(a)
             flat = np.concatenate(items)
         else:
@@ -168,7 +223,7 @@ class SequenceRegressor(RecurrentEstimator):
             self.y_mean_ = flat2.mean(axis=0)
             std = flat2.std(axis=0)
             self.y_scale_ = np.where(std > 0, std, 1.0)
-        elif K != len(self.y_mean_):
+        elif len(self.y_mean_) != K:
             raise ValueError(f"{name}: expected {len(self.y_mean_)} target columns (as in fit), got {K}")
         if items is None:
             return list((flat.reshape(n, K) - self.y_mean_) / self.y_scale_)
@@ -176,10 +231,10 @@ class SequenceRegressor(RecurrentEstimator):
 
     def _stack_targets(self, items, T):
         if self.pooling != "none":
-            return np.asarray(items, dtype=self.dtype)               # (B, K)
+            return np.asarray(items, dtype=self.dtype)  # (B, K)
         out = np.zeros((T, len(items), items[0].shape[1]), self.dtype)  # (T, B, K)
         for b, a in enumerate(items):
-            out[:len(a), b] = a
+            out[: len(a), b] = a
         return out
 
     def _target_state(self):
@@ -205,7 +260,7 @@ class SequenceRegressor(RecurrentEstimator):
         if self.pooling == "none":
             if not isinstance(y, (list, tuple)) or len(y) != len(pred):
                 raise ValueError(f"y: expected {len(pred)} target sequences, got {type(y).__name__}")
-            for i, (p, t) in enumerate(zip(pred, y)):
+            for i, (p, t) in enumerate(zip(pred, y, strict=False)):
                 if np.shape(t)[:1] != p.shape[:1]:
                     raise ValueError(f"y[{i}]: expected {p.shape[0]} steps, got shape {np.shape(t)}")
             pred, y = np.concatenate(pred), np.concatenate([np.asarray(t, np.float64) for t in y])

@@ -51,8 +51,7 @@ def check_levels(levels) -> tuple[float, ...]:
 
 def check_adapt(adapt):
     """The step gamma of adaptive conformal inference: None (off) or a number in (0, 1)."""
-    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float))
-                              or not 0 < adapt < 1):
+    if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float)) or not 0 < adapt < 1):
         raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.1, or None, got {adapt!r}")
     return adapt
 
@@ -98,12 +97,15 @@ def conformal_offsets(residuals, level: float, method: str = "absolute") -> tupl
 def _by_step(residuals_by_step):
     """-> list over steps of (n_k, F) arrays, and whether the input was per-series (F given)."""
     if isinstance(residuals_by_step, np.ndarray) or (
-            isinstance(residuals_by_step, (list, tuple)) and residuals_by_step
-            and not isinstance(residuals_by_step[0], (list, tuple, np.ndarray))):
+        isinstance(residuals_by_step, (list, tuple))
+        and residuals_by_step
+        and not isinstance(residuals_by_step[0], (list, tuple, np.ndarray))
+    ):
         r = np.asarray(residuals_by_step, dtype=np.float64)
         if r.ndim not in (2, 3):
-            raise ValueError(f"residuals_by_step: expected an array (n, h) or (n, h, F), or a list "
-                             f"of h arrays, got shape {r.shape}")
+            raise ValueError(
+                f"residuals_by_step: expected an array (n, h) or (n, h, F), or a list of h arrays, got shape {r.shape}"
+            )
         r3 = r[:, :, None] if r.ndim == 2 else r
         return [r3[:, k] for k in range(r3.shape[1])], r.ndim == 3
     steps = []
@@ -119,8 +121,7 @@ def _by_step(residuals_by_step):
     return steps, any(np.ndim(rk) == 2 for rk in residuals_by_step)
 
 
-def conformal_intervals(residuals_by_step, point_forecast, levels=(80, 95), *,
-                        method: str = "absolute") -> dict:
+def conformal_intervals(residuals_by_step, point_forecast, levels=(80, 95), *, method: str = "absolute") -> dict:
     """Prediction intervals around ``point_forecast`` from past residuals, per horizon step.
 
     Args:
@@ -148,13 +149,16 @@ def conformal_intervals(residuals_by_step, point_forecast, levels=(80, 95), *,
         raise ValueError("point_forecast: contains NaN or inf")
     steps, _ = _by_step(residuals_by_step)
     h = len(point)
-    p2 = point[:, None] if point.ndim == 1 else point                        # (h, F)
+    p2 = point[:, None] if point.ndim == 1 else point  # (h, F)
     if len(steps) < h:
-        raise ValueError(f"residuals_by_step: expected residuals for all {h} forecast steps, got "
-                         f"{len(steps)}; hint: calibrate with a horizon of at least {h}")
+        raise ValueError(
+            f"residuals_by_step: expected residuals for all {h} forecast steps, got "
+            f"{len(steps)}; hint: calibrate with a horizon of at least {h}"
+        )
     if steps[0].shape[1] != p2.shape[1]:
-        raise ValueError(f"residuals_by_step: expected {p2.shape[1]} series (as in point_forecast), "
-                         f"got {steps[0].shape[1]}")
+        raise ValueError(
+            f"residuals_by_step: expected {p2.shape[1]} series (as in point_forecast), got {steps[0].shape[1]}"
+        )
     out = {"forecast": point}
     for level in lv:
         lo, hi = np.empty_like(p2), np.empty_like(p2)
@@ -163,9 +167,11 @@ def conformal_intervals(residuals_by_step, point_forecast, levels=(80, 95), *,
                 a, b = conformal_offsets(steps[k][:, f], level, method)
                 if math.isnan(a):
                     n = int(np.isfinite(steps[k][:, f]).sum())
-                    raise ValueError(f"residuals_by_step: {level:g}% intervals need at least "
-                                     f"{min_residuals(level, method)} residuals per step, got {n} at "
-                                     f"step {k + 1}; hint: more origins, or a lower level")
+                    raise ValueError(
+                        f"residuals_by_step: {level:g}% intervals need at least "
+                        f"{min_residuals(level, method)} residuals per step, got {n} at "
+                        f"step {k + 1}; hint: more origins, or a lower level"
+                    )
                 lo[k, f], hi[k, f] = p2[k, f] + a, p2[k, f] + b
         shape = point.shape
         out[f"lo_{_key(level)}"], out[f"hi_{_key(level)}"] = lo.reshape(shape), hi.reshape(shape)

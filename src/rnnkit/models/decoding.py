@@ -60,8 +60,11 @@ def check_beam_size(beam_size) -> int:
 
 
 def check_length_penalty(length_penalty) -> float:
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) \
-            or not (0.0 <= float(length_penalty) < np.inf):
+    if (
+        isinstance(length_penalty, bool)
+        or not isinstance(length_penalty, numbers.Real)
+        or not (0.0 <= float(length_penalty) < np.inf)
+    ):
         raise ValueError(f"length_penalty: expected a float >= 0 (0: raw log-likelihood), got {length_penalty!r}")
     return float(length_penalty)
 
@@ -80,7 +83,7 @@ def greedy_decode(step, state, n: int, *, bos: int, eos: int, max_len: int):
     live = np.ones(n, dtype=bool)
     for t in range(max_len):
         logits, state = step(tokens, state)
-        logp = log_softmax(np.asarray(logits, dtype=np.float64))   # (n, V)
+        logp = log_softmax(np.asarray(logits, dtype=np.float64))  # (n, V)
         tokens = np.argmax(logp, axis=1).astype(np.int64)
         scores += np.where(live, logp[np.arange(n), tokens], 0.0)
         out[:, t] = tokens
@@ -89,11 +92,12 @@ def greedy_decode(step, state, n: int, *, bos: int, eos: int, max_len: int):
         live &= ~ended
         if not live.any():
             break
-    return [out[i, :length[i]].tolist() for i in range(n)], scores
+    return [out[i, : length[i]].tolist() for i in range(n)], scores
 
 
-def beam_search(step, state, n: int, *, bos: int, eos: int, max_len: int,
-                beam_size: int = 4, length_penalty: float = 1.0):
+def beam_search(
+    step, state, n: int, *, bos: int, eos: int, max_len: int, beam_size: int = 4, length_penalty: float = 1.0
+):
     """Beam search for n sequences at once (n*K rows through ``step``); see the module doc.
 
     Returns:
@@ -103,20 +107,20 @@ def beam_search(step, state, n: int, *, bos: int, eos: int, max_len: int,
     max_len = check_max_len(max_len)
     K = check_beam_size(beam_size)
     alpha = check_length_penalty(length_penalty)
-    rows = np.repeat(np.arange(n), K)                 # (n*K,) each beam starts as a copy
+    rows = np.repeat(np.arange(n), K)  # (n*K,) each beam starts as a copy
     state = take_rows(state, rows)
     tokens = np.full(n * K, bos, dtype=np.int64)
     scores = np.full((n, K), -np.inf)
-    scores[:, 0] = 0.0                                # only beam 0 is live at first
-    history = np.zeros((n, K, 0), dtype=np.int64)     # (n, K, t) tokens so far
+    scores[:, 0] = 0.0  # only beam 0 is live at first
+    history = np.zeros((n, K, 0), dtype=np.int64)  # (n, K, t) tokens so far
     finished: list[list[tuple[float, float, list[int]]]] = [[] for _ in range(n)]
     done = np.zeros(n, dtype=bool)
-    for t in range(max_len):
+    for _t in range(max_len):
         logits, state = step(tokens, state)
-        logp = log_softmax(np.asarray(logits, dtype=np.float64))    # (n*K, V)
+        logp = log_softmax(np.asarray(logits, dtype=np.float64))  # (n*K, V)
         V = logp.shape[1]
-        cand = (scores.reshape(-1, 1) + logp).reshape(n, K * V)    # (n, K*V)
-        order = np.argsort(-cand, axis=1, kind="stable")[:, :2 * K]
+        cand = (scores.reshape(-1, 1) + logp).reshape(n, K * V)  # (n, K*V)
+        order = np.argsort(-cand, axis=1, kind="stable")[:, : 2 * K]
         new_beam = np.zeros((n, K), dtype=np.int64)
         new_tok = np.full((n, K), eos, dtype=np.int64)
         new_score = np.full((n, K), -np.inf)
@@ -143,7 +147,8 @@ def beam_search(step, state, n: int, *, bos: int, eos: int, max_len: int,
         if done.all():
             break
         history = np.concatenate(
-            [np.take_along_axis(history, new_beam[:, :, None], axis=1), new_tok[:, :, None]], axis=2)
+            [np.take_along_axis(history, new_beam[:, :, None], axis=1), new_tok[:, :, None]], axis=2
+        )
         scores = np.where(done[:, None], -np.inf, new_score)
         state = take_rows(state, (np.arange(n)[:, None] * K + new_beam).reshape(-1))
         tokens = new_tok.reshape(-1)

@@ -29,16 +29,16 @@ from ..nn.module import Module
 from ._data import FEATURES, as_sequences, batch_indices, rank_batches
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
-from .base import (BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels,
-                   encode_labels)
+from .base import BaseEstimator, check_choice, check_int_param, data_conversion_warning, decode_labels, encode_labels
 
 
 def _as_table(X, name):
     """Lists of equal-length lists of numbers are a table (N, F), as scikit-learn reads them;
     object arrays of numbers are converted (anything else in them is a TypeError)."""
     if isinstance(X, (list, tuple)) and X and all(isinstance(r, (list, tuple)) for r in X):
-        if len({len(r) for r in X}) == 1 and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                                 for r in X for v in r):
+        if len({len(r) for r in X}) == 1 and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for r in X for v in r
+        ):
             return np.asarray(X, dtype=np.float64)
     if isinstance(X, np.ndarray):
         if np.iscomplexobj(X):
@@ -49,40 +49,45 @@ def _as_table(X, name):
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{name}: {exc}") from None
         if X.ndim == 1 and np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"{name}: expected a 2-D array (N, F), got a 1-D array of shape {X.shape}; "
-                             "Reshape your data either using X.reshape(-1, 1) if your data has a single "
-                             "feature or X.reshape(1, -1) if it contains a single sample.")
+            raise ValueError(
+                f"{name}: expected a 2-D array (N, F), got a 1-D array of shape {X.shape}; "
+                "Reshape your data either using X.reshape(-1, 1) if your data has a single "
+                "feature or X.reshape(1, -1) if it contains a single sample."
+            )
     return X
 
 
 class MLPNet(Module):
     """Linear -> act -> ... -> Linear, with cross-entropy or squared-error loss."""
 
-    def __init__(self, in_features, hidden_sizes, out_features, activation="tanh", loss="ce", *,
-                 dtype="float32", rng=None):
+    def __init__(
+        self, in_features, hidden_sizes, out_features, activation="tanh", loss="ce", *, dtype="float32", rng=None
+    ):
         super().__init__()
         self.act, self.dact = ACTIVATIONS[activation]
         self.loss = loss
         sizes = [in_features, *hidden_sizes]
-        self.layers = [self.add_module(f"fc{k}", Linear(sizes[k], sizes[k + 1], dtype=dtype, rng=rng))
-                       for k in range(len(hidden_sizes))]
+        self.layers = [
+            self.add_module(f"fc{k}", Linear(sizes[k], sizes[k + 1], dtype=dtype, rng=rng))
+            for k in range(len(hidden_sizes))
+        ]
         self.out = self.add_module("out", Linear(sizes[-1], out_features, dtype=dtype, rng=rng))
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
         """x (N, F) -> (y (N, K), cache)."""
         caches, acts = [], []
         for layer in self.layers:
-            z, c = layer.forward(x)                  # (N, H_k)
+            z, c = layer.forward(x)  # (N, H_k)
             x = self.act(z, out=z)
             caches.append(c)
             acts.append(x)
-        y, c = self.out.forward(x)                   # (N, K)
+        y, c = self.out.forward(x)  # (N, K)
         return y, (caches, acts, c)
 
     def backward(self, dy, cache):
         caches, acts, c = cache
         da = self.out.backward(dy, c)
-        for layer, lc, a in zip(reversed(self.layers), reversed(caches), reversed(acts)):
+        for layer, lc, a in zip(reversed(self.layers), reversed(caches), reversed(acts), strict=False):
             da = layer.backward(da * self.dact(a), lc)
 
     def _loss(self, y, targets):
@@ -112,9 +117,23 @@ class FeedForward(BaseEstimator):
     def _estimator_type(self):
         return {"classification": "classifier", "regression": "regressor"}.get(self.task)
 
-    def __init__(self, hidden_sizes=(64,), activation="tanh", task="auto", window=None,
-                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        hidden_sizes=(64,),
+        activation="tanh",
+        task="auto",
+        window=None,
+        optimizer="adam",
+        lr=0.005,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.hidden_sizes, self.activation, self.task, self.window = hidden_sizes, activation, task, window
         self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
@@ -141,11 +160,15 @@ class FeedForward(BaseEstimator):
                 self.input_mode_, self.window_ = "vectors", None
                 self.n_features_in_ = X.shape[1]
             elif self.input_mode_ != "vectors":
-                raise ValueError(f"{name}: expected sequences like the data seen in fit, got a 2-D array "
-                                 f"{X.shape}; hint: a 3-D array (N, T, F) or a list of (T, F) arrays")
+                raise ValueError(
+                    f"{name}: expected sequences like the data seen in fit, got a 2-D array "
+                    f"{X.shape}; hint: a 3-D array (N, T, F) or a list of (T, F) arrays"
+                )
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"{name}: X has {X.shape[1]} features, but FeedForward is expecting "
-                                 f"{self.n_features_in_} features as input (as in fit)")
+                raise ValueError(
+                    f"{name}: X has {X.shape[1]} features, but FeedForward is expecting "
+                    f"{self.n_features_in_} features as input (as in fit)"
+                )
             if not np.all(np.isfinite(X)):
                 raise ValueError(f"{name}: contains NaN or inf")
             if X.shape[0] == 0:
@@ -153,22 +176,25 @@ class FeedForward(BaseEstimator):
             return X.astype(np.float64)
         kind, seqs = as_sequences(X, name)
         if kind != FEATURES:
-            raise TypeError(f"{name}: FeedForward takes numeric inputs, got token sequences; hint: use "
-                            "SequenceClassifier, which embeds tokens")
+            raise TypeError(
+                f"{name}: FeedForward takes numeric inputs, got token sequences; hint: use "
+                "SequenceClassifier, which embeds tokens"
+            )
         F = seqs[0].shape[1]
         if fit:
             self.input_mode_, self.n_features_in_ = "sequences", F
             self.window_ = self.window or max(len(s) for s in seqs)
         elif self.input_mode_ != "sequences":
-            raise ValueError(f"{name}: expected a 2-D array (N, {self.n_features_in_}) like the data seen "
-                             "in fit, got sequences")
-        if F != self.n_features_in_:
+            raise ValueError(
+                f"{name}: expected a 2-D array (N, {self.n_features_in_}) like the data seen in fit, got sequences"
+            )
+        if self.n_features_in_ != F:
             raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), got {F}")
         out = np.zeros((len(seqs), self.window_, F))
         for i, s in enumerate(seqs):
-            tail = s[-self.window_:]
-            out[i, self.window_ - len(tail):] = tail         # left-pad: the latest step is last
-        return out.reshape(len(seqs), -1)                     # (N, W * F)
+            tail = s[-self.window_ :]
+            out[i, self.window_ - len(tail) :] = tail  # left-pad: the latest step is last
+        return out.reshape(len(seqs), -1)  # (N, W * F)
 
     def _targets(self, y, n, *, fit, name="y"):
         if y is None:
@@ -183,19 +209,27 @@ class FeedForward(BaseEstimator):
             self.task_ = task
         if self.task_ == "classification":
             arr = np.asarray(y)
-            if arr.ndim == 2 and arr.shape[1] == 1:                   # scikit-learn's column vector
-                warnings.warn("A column-vector y was passed when a 1d array was expected; it is read as "
-                              "one label per row (y.ravel())", data_conversion_warning(), stacklevel=3)
+            if arr.ndim == 2 and arr.shape[1] == 1:  # scikit-learn's column vector
+                warnings.warn(
+                    "A column-vector y was passed when a 1d array was expected; it is read as "
+                    "one label per row (y.ravel())",
+                    data_conversion_warning(),
+                    stacklevel=3,
+                )
                 y = arr.ravel()
             arr = check_label_array(y, n, name)
             if np.issubdtype(arr.dtype, np.floating) and np.any(arr != np.round(arr)):
-                raise ValueError(f"{name}: Unknown label type: continuous values for a classifier; hint: "
-                                 "task='regression' (or 'auto', which picks it for float targets)")
+                raise ValueError(
+                    f"{name}: Unknown label type: continuous values for a classifier; hint: "
+                    "task='regression' (or 'auto', which picks it for float targets)"
+                )
             if fit:
                 self.classes_ = np.unique(arr)
                 if len(self.classes_) < 2:
-                    raise ValueError(f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} "
-                                     f"class {self.classes_.tolist()}")
+                    raise ValueError(
+                        f"{name}: expected at least 2 distinct classes, got {len(self.classes_)} "
+                        f"class {self.classes_.tolist()}"
+                    )
             idx = np.clip(np.searchsorted(self.classes_, arr), 0, len(self.classes_) - 1)
             if np.any(self.classes_[idx] != arr):
                 raise ValueError(f"{name}: expected labels among classes_ {self.classes_.tolist()}")
@@ -236,8 +270,15 @@ class FeedForward(BaseEstimator):
     def _build_net(self, rng):
         K = len(self.classes_) if self.task_ == "classification" else len(self.y_mean_)
         width = self.n_features_in_ * (self.window_ or 1)
-        return MLPNet(width, tuple(self.hidden_sizes), K, self.activation,
-                      "ce" if self.task_ == "classification" else "mse", dtype=self.dtype, rng=rng)
+        return MLPNet(
+            width,
+            tuple(self.hidden_sizes),
+            K,
+            self.activation,
+            "ce" if self.task_ == "classification" else "mse",
+            dtype=self.dtype,
+            rng=rng,
+        )
 
     def _raw(self, X):
         self._check_fitted()
@@ -251,8 +292,9 @@ class FeedForward(BaseEstimator):
         attribute error otherwise, so ``hasattr(model, "predict_proba")`` tells)."""
         task = getattr(self, "task_", None) if getattr(self, "net_", None) is not None else self.task
         if task == "regression":
-            raise AttributeError("predict_proba: a FeedForward fitted for regression has no class "
-                                 "probabilities; hint: use predict")
+            raise AttributeError(
+                "predict_proba: a FeedForward fitted for regression has no class probabilities; hint: use predict"
+            )
         return self._predict_proba
 
     def _predict_proba(self, X: XLike) -> np.ndarray:
@@ -281,8 +323,12 @@ class FeedForward(BaseEstimator):
 
     # -- persistence ----------------------------------------------------------------------
     def _fit_state(self):
-        state = {"input_mode": self.input_mode_, "window": self.window_, "n_features_in": self.n_features_in_,
-                 "task": self.task_}
+        state = {
+            "input_mode": self.input_mode_,
+            "window": self.window_,
+            "n_features_in": self.n_features_in_,
+            "task": self.task_,
+        }
         if self.task_ == "classification":
             state["classes"] = encode_labels(self.classes_)
         else:

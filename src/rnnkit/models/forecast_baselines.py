@@ -89,19 +89,19 @@ class _Baseline:
         outs = []
         for a in items:
             if len(a) < self.min_history:
-                raise ValueError(f"history: {type(self).__name__} needs at least {self.min_history} "
-                                 f"values, got {len(a)}")
+                raise ValueError(
+                    f"history: {type(self).__name__} needs at least {self.min_history} values, got {len(a)}"
+                )
             cols = a[:, None] if a.ndim == 1 else a
             pred = np.stack([self._forecast(cols[:, f], h, f) for f in range(cols.shape[1])], axis=1)
-            outs.append(pred[:, 0] if a.ndim == 1 else pred)                 # (h,) or (h, F)
+            outs.append(pred[:, 0] if a.ndim == 1 else pred)  # (h,) or (h, F)
         return outs[0] if single else outs
 
     def _forecast(self, x, h, column):
         raise NotImplementedError
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
-                         if not k.endswith("_") and k != "min_history")
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and k != "min_history")
         return f"{type(self).__name__}({args})"
 
 
@@ -164,9 +164,10 @@ class ARForecaster(_Baseline):
             top = min(default if self.max_p is None else self.max_p, T // 3)
             orders = list(range(max(top, 0) + 1))
         need = orders[-1] + 2
-        if T < need:
-            raise ValueError(f"series: AR({orders[-1]}) needs at least {need} values per series, "
-                             f"got {T}; hint: pass a smaller p")
+        if need > T:
+            raise ValueError(
+                f"series: AR({orders[-1]}) needs at least {need} values per series, got {T}; hint: pass a smaller p"
+            )
         F = cols[0].shape[1]
         self.coef_, self.sigma2_, chosen = [], [], []
         for f in range(F):
@@ -179,7 +180,7 @@ class ARForecaster(_Baseline):
         # one order per column; coef_ is padded with zero lags so it stacks as (F, max p + 1)
         self.p_ = max(chosen)
         self.orders_ = chosen
-        self.coef_ = np.stack(self.coef_)[:, :self.p_ + 1]
+        self.coef_ = np.stack(self.coef_)[:, : self.p_ + 1]
         self.sigma2_ = np.asarray(self.sigma2_)
         self.min_history = max(self.p_, 1)
 
@@ -192,12 +193,12 @@ class ARForecaster(_Baseline):
             if n <= 0:
                 continue
             if p:
-                lags = sliding_window_view(x[:-1], p)[skip - p:][:, ::-1]      # (n, p): x[t-1..t-p]
+                lags = sliding_window_view(x[:-1], p)[skip - p :][:, ::-1]  # (n, p): x[t-1..t-p]
             else:
                 lags = np.empty((n, 0))
             rows.append(np.hstack([np.ones((n, 1)), lags]))
             targets.append(x[skip:])
-        A, b = np.concatenate(rows), np.concatenate(targets)                   # (n, p + 1), (n,)
+        A, b = np.concatenate(rows), np.concatenate(targets)  # (n, p + 1), (n,)
         coef = np.linalg.lstsq(A, b, rcond=None)[0]
         return coef, float(((A @ coef - b) ** 2).sum()), len(b)
 
@@ -214,7 +215,7 @@ class ARForecaster(_Baseline):
     def _forecast(self, x, h, column):
         if column >= len(self.coef_):
             raise ValueError(f"history: expected {len(self.coef_)} columns (as in fit), got more")
-        c, a = self.coef_[column, 0], self.coef_[column, 1:]                  # (), (p,)
+        c, a = self.coef_[column, 0], self.coef_[column, 1:]  # (), (p,)
         p = len(a)
         buf = list(x[-p:]) if p else []
         out = np.empty(h)
@@ -227,13 +228,17 @@ class ARForecaster(_Baseline):
     def predict(self, history, horizon=1):
         items, _ = _as_items(history, "history")
         F = {1 if a.ndim == 1 else a.shape[1] for a in items}
-        if getattr(self, "fitted_", False) and F != {len(self.coef_)}:
+        if getattr(self, "fitted_", False) and {len(self.coef_)} != F:
             raise ValueError(f"history: expected {len(self.coef_)} column(s) (as in fit), got {sorted(F)}")
         return super().predict(history, horizon)
 
 
-BASELINES = {"naive": NaiveForecaster, "seasonal_naive": SeasonalNaiveForecaster,
-             "drift": DriftForecaster, "ar": ARForecaster}
+BASELINES = {
+    "naive": NaiveForecaster,
+    "seasonal_naive": SeasonalNaiveForecaster,
+    "drift": DriftForecaster,
+    "ar": ARForecaster,
+}
 
 
 def make_baseline(name: str, period: int | None = None):

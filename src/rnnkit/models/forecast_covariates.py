@@ -28,8 +28,14 @@ import numpy as np
 
 CALENDAR = ("month", "quarter", "dayofweek", "hour", "dayofyear")
 #: what calendar="auto" uses per frequency
-AUTO_CALENDAR = {"H": ("hour", "dayofweek"), "D": ("dayofweek", "dayofyear"), "W": ("dayofyear",),
-                 "M": ("month",), "Q": ("quarter",), "Y": ()}
+AUTO_CALENDAR = {
+    "H": ("hour", "dayofweek"),
+    "D": ("dayofweek", "dayofyear"),
+    "W": ("dayofyear",),
+    "M": ("month",),
+    "Q": ("quarter",),
+    "Y": (),
+}
 _CYCLE = {"month": 12, "quarter": 4, "dayofweek": 7, "hour": 24, "dayofyear": 365.25}
 
 
@@ -57,7 +63,7 @@ def calendar_features(dates, names) -> np.ndarray:
         elif name == "quarter":
             value = (d.astype("datetime64[M]").astype(np.int64) % 12) // 3
         elif name == "dayofweek":
-            value = (days.astype(np.int64) + 3) % 7               # 1970-01-01 was a Thursday
+            value = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
         elif name == "hour":
             value = (d - days).astype(np.int64) // 3600
         else:
@@ -91,17 +97,23 @@ def as_covariate_list(cov, n_series, lengths, name, *, at_least=False, extra=0, 
             raise ValueError(f"{where}: expected shape (T,) or (T, C), got {a.shape}")
         if not np.all(np.isfinite(a)):
             row = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
-            raise ValueError(f"{where}: NaN or inf at step {row}; expected a value at every step; "
-                             "hint: fill missing covariate values first")
+            raise ValueError(
+                f"{where}: NaN or inf at step {row}; expected a value at every step; "
+                "hint: fill missing covariate values first"
+            )
         need = lengths[i] + extra
         if (a.shape[0] < need) if at_least else (a.shape[0] != need):
             if at_least and extra and a.shape[0] >= lengths[i]:
-                raise ValueError(f"{where}: the known-future covariates stop {need - a.shape[0]} "
-                                 f"step(s) before the end of the horizon; expected {need} rows "
-                                 f"(the history's {lengths[i]} and {extra} forecast steps{note}), "
-                                 f"got {a.shape[0]}")
-            raise ValueError(f"{where}: expected {'at least ' if at_least else ''}{need} rows (one per "
-                             f"step of the series), got {a.shape[0]}")
+                raise ValueError(
+                    f"{where}: the known-future covariates stop {need - a.shape[0]} "
+                    f"step(s) before the end of the horizon; expected {need} rows "
+                    f"(the history's {lengths[i]} and {extra} forecast steps{note}), "
+                    f"got {a.shape[0]}"
+                )
+            raise ValueError(
+                f"{where}: expected {'at least ' if at_least else ''}{need} rows (one per "
+                f"step of the series), got {a.shape[0]}"
+            )
         out.append(a)
     return out
 
@@ -122,8 +134,7 @@ def make_inputs(zw, pw, fw, fd, st, flag):
     enc = [zw, pw, fw, np.broadcast_to(st[:, None], (N, W, S))]
     parts = [np.concatenate(enc + ([np.zeros((N, W, 1))] if flag else []), axis=2)]
     if D:
-        dec = [np.zeros((N, D, F + pw.shape[2])), fd, np.broadcast_to(st[:, None], (N, D, S)),
-               np.ones((N, D, 1))]
+        dec = [np.zeros((N, D, F + pw.shape[2])), fd, np.broadcast_to(st[:, None], (N, D, S)), np.ones((N, D, 1))]
         parts.append(np.concatenate(dec, axis=2))
-    x = np.concatenate(parts, axis=1)                                    # (N, W + D, I)
+    x = np.concatenate(parts, axis=1)  # (N, W + D, I)
     return x.transpose(1, 0, 2)

@@ -24,14 +24,15 @@ def _is_pandas(obj) -> bool:
 
 def as_series_list(series, name="series"):
     """One series (T,) / (T, F) or a list of them -> (list of (T_i, F) float64, was_1d, single)."""
-    if isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series
-                                          and np.isscalar(series[0])):
+    if isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series and np.isscalar(series[0])):
         items, single = [series], True
     elif isinstance(series, (list, tuple)):
         items, single = list(series), False
     else:
-        raise TypeError(f"{name}: expected an array (T,) or (T, F), a list of them, or a pandas "
-                        f"Series/DataFrame, got {type(series).__name__}")
+        raise TypeError(
+            f"{name}: expected an array (T,) or (T, F), a list of them, or a pandas "
+            f"Series/DataFrame, got {type(series).__name__}"
+        )
     if not items:
         raise ValueError(f"{name}: expected at least one series, got an empty list")
     out, ndims = [], set()
@@ -48,21 +49,23 @@ def as_series_list(series, name="series"):
         if not np.all(np.isfinite(a)):
             nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
             what = " and ".join(([f"{nan} NaN (missing)"] if nan else []) + ([f"{inf} inf"] if inf else []))
-            raise ValueError(f"{where}: contains {what} value(s); hint: fill missing values and replace "
-                             "or drop infinite ones first")
+            raise ValueError(
+                f"{where}: contains {what} value(s); hint: fill missing values and replace or drop infinite ones first"
+            )
         ndims.add(a.ndim)
         out.append(a[:, None] if a.ndim == 1 else a)
     if len({a.shape[1] for a in out}) > 1:
-        raise ValueError(f"{name}: expected every series to have the same number of features, "
-                         f"got {sorted({a.shape[1] for a in out})}")
+        raise ValueError(
+            f"{name}: expected every series to have the same number of features, "
+            f"got {sorted({a.shape[1] for a in out})}"
+        )
     return out, ndims == {1}, single
 
 
 def _dates_list(dates, series):
     if dates is None:
         return None
-    single = isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series
-                                                and np.isscalar(series[0]))
+    single = isinstance(series, np.ndarray) or (isinstance(series, (list, tuple)) and series and np.isscalar(series[0]))
     items = [dates] if single else list(dates)
     return [np.asarray(d, dtype="datetime64[s]") for d in items]
 
@@ -70,8 +73,7 @@ def _dates_list(dates, series):
 def _index_dates(index):
     kind = type(index).__name__
     if kind == "DatetimeIndex":
-        return np.asarray(index.tz_localize(None) if index.tz is not None else index,
-                          dtype="datetime64[s]")
+        return np.asarray(index.tz_localize(None) if index.tz is not None else index, dtype="datetime64[s]")
     if kind == "PeriodIndex":
         return np.asarray(index.to_timestamp(), dtype="datetime64[s]")
     return None
@@ -85,8 +87,7 @@ def from_pandas(series, dates, name):
     kind = type(series).__name__
     if kind == "Series":
         d = _index_dates(series.index)
-        meta = {"pandas": "series", "name": series.name if series.name is not None else "y",
-                "index": series.index}
+        meta = {"pandas": "series", "name": series.name if series.name is not None else "y", "index": series.index}
         return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
     if kind != "DataFrame":
         raise TypeError(f"{name}: expected a pandas Series or DataFrame, got {kind}")
@@ -97,16 +98,21 @@ def from_pandas(series, dates, name):
         groups = dict(tuple(df.groupby("unique_id", sort=False)))
         items = [groups[i]["y"].to_numpy(dtype=np.float64) for i in ids]
         ds = [np.asarray(groups[i]["ds"].to_numpy(), dtype="datetime64[s]") for i in ids]
-        for i, d in zip(ids, ds):
+        for i, d in zip(ids, ds, strict=False):
             if len(d) > 1 and np.any(d[1:] == d[:-1]):
                 raise ValueError(f"{name}: series {i!r} repeats time stamp {d[1:][d[1:] == d[:-1]][0]}")
-        return (items if len(items) > 1 else items[0]), [str(i) for i in ids], \
-            (ds if len(items) > 1 else ds), {"pandas": "long", "raw_ids": ids}
+        return (
+            (items if len(items) > 1 else items[0]),
+            [str(i) for i in ids],
+            (ds if len(items) > 1 else ds),
+            {"pandas": "long", "raw_ids": ids},
+        )
     numeric = series.select_dtypes("number")
     if numeric.shape[1] != series.shape[1]:
         bad = [c for c in cols if c not in numeric.columns][0]
-        raise TypeError(f"{name}: column {bad!r} is not numeric; expected numbers (or a long frame "
-                        "with unique_id, ds, y)")
+        raise TypeError(
+            f"{name}: column {bad!r} is not numeric; expected numbers (or a long frame with unique_id, ds, y)"
+        )
     d = _index_dates(series.index)
     meta = {"pandas": "frame", "columns": cols, "index": series.index}
     return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
@@ -115,6 +121,7 @@ def from_pandas(series, dates, name):
 def to_pandas(meta, cols):
     """Forecasts ``{suffix: (N, h, F)}`` -> the pandas object matching the input."""
     import pandas as pd
+
     from ..data.series_dates import future_dates
 
     first = next(iter(cols.values()))

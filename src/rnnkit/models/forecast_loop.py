@@ -32,10 +32,10 @@ from .forecast_scaling import window_stats
 
 @dataclass
 class Prepared:
-    z: np.ndarray           # (T', F)
-    past: np.ndarray        # (T', P)
-    future: np.ndarray      # (T' + extra, K)
-    static: np.ndarray      # (S,)
+    z: np.ndarray  # (T', F)
+    past: np.ndarray  # (T', P)
+    future: np.ndarray  # (T' + extra, K)
+    static: np.ndarray  # (S,)
     scaler: object
 
 
@@ -43,8 +43,8 @@ def _stack_windows(items, W, h_cov):
     """Windows at the end of each prepared series: zw (N, W, F), pw (N, W, P),
     fw (N, W + h_cov, K), st (N, S)."""
     zw = np.stack([p.z[-W:] for p in items])
-    pw = np.stack([p.past[len(p.z) - W:len(p.z)] for p in items])
-    fw = np.stack([p.future[len(p.z) - W:len(p.z) + h_cov] for p in items])
+    pw = np.stack([p.past[len(p.z) - W : len(p.z)] for p in items])
+    fw = np.stack([p.future[len(p.z) - W : len(p.z) + h_cov] for p in items])
     st = np.stack([p.static for p in items])
     return zw, pw, fw, st
 
@@ -85,9 +85,9 @@ def run_network(net, x, dtype, chunk=4096):
     """x (T, N, I) -> outputs (N, D, F, P) float64, in chunks of N."""
     outs = []
     for i in range(0, x.shape[1], chunk):
-        y, _ = net.forward(np.ascontiguousarray(x[:, i:i + chunk], dtype=dtype))
+        y, _ = net.forward(np.ascontiguousarray(x[:, i : i + chunk], dtype=dtype))
         y = y.astype(np.float64)
-        outs.append(y.mean(axis=0) if y.ndim == 5 else y)          # an ensemble: the mean
+        outs.append(y.mean(axis=0) if y.ndim == 5 else y)  # an ensemble: the mean
     return np.concatenate(outs)
 
 
@@ -110,23 +110,23 @@ def forecast(model, items, h, probs=()):
     sample = bool(probs) and model.loss == "gaussian" and model.strategy == "recursive"
     for k in range(0, h, D):
         y, a, b = _pass(model, zbuf, pbuf, fbuf, st, k, W, D, K)
-        zbuf[:, W + k:W + k + D] = _point(y, model.loss, model.quantiles) * b + a
+        zbuf[:, W + k : W + k + D] = _point(y, model.loss, model.quantiles) * b + a
         if probs and not sample:
             for p, v in _probs_from_outputs(y, a, b, model.loss, model.quantiles, probs).items():
-                qbuf[p][:, k:k + D] = v
+                qbuf[p][:, k : k + D] = v
     if sample:
         qbuf = _sampled_quantiles(model, zw, pw, fbuf, st, h, probs)
-    point = zbuf[:, W:W + h]
+    point = zbuf[:, W : W + h]
     return point, {p: v[:, :h] for p, v in qbuf.items()}
 
 
 def _pass(model, zbuf, pbuf, fbuf, st, k, W, D, K):
     """One network pass on the window ending before step k; outputs and its (a, b)."""
-    win = zbuf[:, k:k + W]
+    win = zbuf[:, k : k + W]
     a, b = window_stats(win, model.scaling)
-    fd = fbuf[:, W + k:W + k + D] if K else np.zeros((len(win), 0, 0))
-    x = make_inputs((win - a) / b, pbuf[:, k:k + W], fbuf[:, k:k + W], fd, st, K > 0)
-    y = run_network(model.net_, x, model.dtype)                       # (N, D, F, P)
+    fd = fbuf[:, W + k : W + k + D] if K else np.zeros((len(win), 0, 0))
+    x = make_inputs((win - a) / b, pbuf[:, k : k + W], fbuf[:, k : k + W], fd, st, K > 0)
+    y = run_network(model.net_, x, model.dtype)  # (N, D, F, P)
     return y, a[:, :1], b[:, :1]
 
 
@@ -134,9 +134,8 @@ def _sampled_quantiles(model, zw, pw, fbuf, st, h, probs):
     """Gaussian head, recursive: M sample paths per series (each step's draw is fed
     back, as in DeepAR); the empirical quantiles of the paths."""
     M = model.num_samples
-    rng = np.random.default_rng(0 if model.seed is None or not isinstance(model.seed, int)
-                                else model.seed)
-    rep = lambda a: np.repeat(a, M, axis=0)                           # noqa: E731
+    rng = np.random.default_rng(0 if model.seed is None or not isinstance(model.seed, int) else model.seed)
+    rep = lambda a: np.repeat(a, M, axis=0)  # noqa: E731
     N, W, F = zw.shape
     K = model.n_future_
     zbuf = np.concatenate([rep(zw), np.zeros((N * M, h, F))], axis=1)
@@ -146,6 +145,6 @@ def _sampled_quantiles(model, zw, pw, fbuf, st, h, probs):
         y, a, b = _pass(model, zbuf, pbuf, fb, sb, k, W, 1, K)
         sigma = softplus(y[..., 1]) + SIGMA_MIN
         draw = y[..., 0] + sigma * rng.standard_normal(sigma.shape)
-        zbuf[:, W + k:W + k + 1] = draw * b + a
+        zbuf[:, W + k : W + k + 1] = draw * b + a
     paths = zbuf[:, W:].reshape(N, M, h, F)
     return {p: np.quantile(paths, p, axis=1) for p in probs}

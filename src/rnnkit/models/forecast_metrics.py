@@ -84,9 +84,8 @@ def seasonal_naive_scale(insample, period: int = 1) -> np.ndarray:
     if x.ndim not in (1, 2):
         raise ValueError(f"insample: expected shape (T,) or (T, F), got {x.shape}")
     if len(x) <= period:
-        raise ValueError(f"insample: expected more than period={period} values to scale MASE, "
-                         f"got {len(x)}")
-    d = np.abs(x[period:] - x[:-period])                                     # (T - m[, F])
+        raise ValueError(f"insample: expected more than period={period} values to scale MASE, got {len(x)}")
+    d = np.abs(x[period:] - x[:-period])  # (T - m[, F])
     n = np.isfinite(d).sum(axis=0)
     if np.any(n == 0):
         raise ValueError("insample: no two observed values a period apart; cannot scale MASE")
@@ -107,11 +106,14 @@ def mase(y, yhat, scale) -> float:
     try:
         s = np.broadcast_to(s, y.shape)
     except ValueError:
-        raise ValueError(f"scale: expected a float, (N,) or (N, F) for y of shape {y.shape}, "
-                         f"got shape {np.shape(scale)}") from None
+        raise ValueError(
+            f"scale: expected a float, (N,) or (N, F) for y of shape {y.shape}, got shape {np.shape(scale)}"
+        ) from None
     if np.any(s[keep] <= 0) or not np.all(np.isfinite(s[keep])):
-        raise ValueError("scale: expected positive finite values (a constant in-sample series "
-                         "has no seasonal-naive error to scale by)")
+        raise ValueError(
+            "scale: expected positive finite values (a constant in-sample series "
+            "has no seasonal-naive error to scale by)"
+        )
     return float((np.abs(y - yhat)[keep] / s[keep]).mean())
 
 
@@ -153,4 +155,3 @@ def by_step(metric, y, *arrays, **kwargs) -> np.ndarray:
         extra = {} if scale is None else {"scale": scale}
         out[k] = metric(y[:, k], *(np.asarray(a)[:, k] for a in arrays), **kwargs, **extra)
     return out
-

@@ -47,7 +47,7 @@ def pinball_loss(pred, target, quantiles):
     """
     pred = np.asarray(pred)
     q = np.asarray(quantiles, dtype=pred.dtype)
-    diff = np.asarray(target, dtype=pred.dtype)[..., None] - pred          # (..., Q)
+    diff = np.asarray(target, dtype=pred.dtype)[..., None] - pred  # (..., Q)
     n = max(diff[..., 0].size, 1)
     loss = float(np.sum(np.maximum(q * diff, (q - 1) * diff), dtype=np.float64) / n)
     grad = np.where(diff > 0, -q, 1 - q) / n
@@ -64,11 +64,10 @@ def gaussian_nll(pred, target):
     sigma = softplus(s) + SIGMA_MIN
     r = y - mu
     n = max(r.size, 1)
-    loss = float(np.sum(np.log(sigma) + r * r / (2 * sigma * sigma), dtype=np.float64) / n
-                 + _HALF_LOG_2PI)
+    loss = float(np.sum(np.log(sigma) + r * r / (2 * sigma * sigma), dtype=np.float64) / n + _HALF_LOG_2PI)
     grad = np.empty_like(pred)
     grad[..., 0] = -r / (sigma * sigma) / n
-    grad[..., 1] = (1.0 / sigma - r * r / sigma ** 3) * sigmoid(s) / n
+    grad[..., 1] = (1.0 / sigma - r * r / sigma**3) * sigmoid(s) / n
     return loss, grad
 
 
@@ -87,19 +86,43 @@ def outputs_per_target(loss, quantiles) -> int:
 class ForecastNet(BatchProtocol, Module):
     """A recurrent stack read at its last step, and a Linear head of D*F*P outputs."""
 
-    def __init__(self, *, input_size, steps, features, loss="mse", quantiles=(0.5,), cell="lstm",
-                 hidden_size=32, num_layers=1, dropout=0.0, recurrent_dropout=0.0,
-                 dtype="float32", rng=None):
+    def __init__(
+        self,
+        *,
+        input_size,
+        steps,
+        features,
+        loss="mse",
+        quantiles=(0.5,),
+        cell="lstm",
+        hidden_size=32,
+        num_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         assert loss in LOSSES, loss
         self.loss, self.quantiles = loss, tuple(quantiles)
         self.steps, self.features = steps, features
         self.per_target = outputs_per_target(loss, self.quantiles)
-        self.rnn = self.add_module("rnn", make_recurrent(
-            cell, input_size, hidden_size, num_layers, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
-        self.head = self.add_module("head", Linear(hidden_size, steps * features * self.per_target,
-                                                   dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell,
+                input_size,
+                hidden_size,
+                num_layers,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                dtype=dtype,
+                rng=rng,
+            ),
+        )
+        self.head = self.add_module(
+            "head", Linear(hidden_size, steps * features * self.per_target, dtype=dtype, rng=rng)
+        )
         # The head starts at zero: the first forecasts are the scaled series' centre (with
         # deseason+diff, the drift forecast plus the average season; with a seasonal
         # difference, seasonal naive plus the mean yearly change), and training moves away
@@ -110,22 +133,21 @@ class ForecastNet(BatchProtocol, Module):
 
     def forward(self, inputs, lengths=None):
         """inputs (T, B, I) -> (y (B, D, F, P), cache)."""
-        out, _, rnn_cache = self.rnn.forward(inputs, None, None)         # (T, B, H)
-        z = out[-1]                                                      # (B, H)
-        y, head_cache = self.head.forward(z)                             # (B, D*F*P)
+        out, _, rnn_cache = self.rnn.forward(inputs, None, None)  # (T, B, H)
+        z = out[-1]  # (B, H)
+        y, head_cache = self.head.forward(z)  # (B, D*F*P)
         B = y.shape[0]
-        return y.reshape(B, self.steps, self.features, self.per_target), (out.shape, rnn_cache,
-                                                                          head_cache)
+        return y.reshape(B, self.steps, self.features, self.per_target), (out.shape, rnn_cache, head_cache)
 
     def backward(self, dy, cache):
         shape, rnn_cache, head_cache = cache
-        dz = self.head.backward(dy.reshape(dy.shape[0], -1), head_cache)   # (B, H)
+        dz = self.head.backward(dy.reshape(dy.shape[0], -1), head_cache)  # (B, H)
         dout = np.zeros(shape, dz.dtype)
         dout[-1] = dz
         self.rnn.backward(dout, None, rnn_cache)
 
     def _loss(self, y, batch: Batch):
-        target = batch.targets                                           # (B, D, F)
+        target = batch.targets  # (B, D, F)
         if self.loss == "mse":
             loss, dy = squared_error(y, target)
         elif self.loss == "quantile":
@@ -156,11 +178,11 @@ class ForecastEnsemble(BatchProtocol, Module):
         return np.stack([y for y, _ in outs]), [c for _, c in outs]
 
     def backward(self, dy, cache):
-        for m, d, c in zip(self.members, dy, cache):
+        for m, d, c in zip(self.members, dy, cache, strict=False):
             m.backward(d, c)
 
     def _loss(self, y, batch: Batch):
         k = len(self.members)
-        parts = [m._loss(yj, batch) for m, yj in zip(self.members, y)]
+        parts = [m._loss(yj, batch) for m, yj in zip(self.members, y, strict=False)]
         loss = sum(p[0] for p in parts) / k
         return loss, np.stack([p[1] for p in parts]) / k, parts[0][2]

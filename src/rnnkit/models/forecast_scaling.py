@@ -49,7 +49,7 @@ import numpy as np
 
 SCALINGS = ("global", "series", "robust", "window", "instance", "none")
 TRANSFORMS = ("log", "diff", "seasonal_diff", "deseason")
-SEASONS = 3         # deseason averages the latest 3 seasons: a season that drifts is followed
+SEASONS = 3  # deseason averages the latest 3 seasons: a season that drifts is followed
 
 
 def parse_transform(value, period) -> tuple[str, ...]:
@@ -59,12 +59,12 @@ def parse_transform(value, period) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in value.split("+")) if isinstance(value, str) else tuple(value)
     for p in parts:
         if p not in TRANSFORMS:
-            raise ValueError(f"target_transform: expected 'none' or names from {list(TRANSFORMS)} "
-                             f"joined by '+', got {value!r}")
+            raise ValueError(
+                f"target_transform: expected 'none' or names from {list(TRANSFORMS)} joined by '+', got {value!r}"
+            )
     for p in ("seasonal_diff", "deseason"):
         if p in parts and not period:
-            raise ValueError(f"target_transform: {p!r} needs period (the season length); got "
-                             "period=None")
+            raise ValueError(f"target_transform: {p!r} needs period (the season length); got period=None")
     return parts
 
 
@@ -78,22 +78,24 @@ def seasonal_indices(x, period, name="series"):
     the latest ``SEASONS`` seasons: phase j is step t with t mod m == j, counted from the
     first step of x."""
     T, m = len(x), period
-    if T < 2 * m:
-        raise ValueError(f"{name}: target_transform 'deseason' needs at least 2 seasons of "
-                         f"history ({2 * m} steps), got {T}; hint: a longer series, or "
-                         "'seasonal_diff' (one season)")
+    if 2 * m > T:
+        raise ValueError(
+            f"{name}: target_transform 'deseason' needs at least 2 seasons of "
+            f"history ({2 * m} steps), got {T}; hint: a longer series, or "
+            "'seasonal_diff' (one season)"
+        )
     if m == 1:
         return np.zeros((1, x.shape[1]))
     # centred moving average: m steps for odd m, 2 x m (weights 1/2m at the ends) for even m
     w = np.ones(m) / m if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
     half = len(w) // 2
-    trend = np.stack([np.convolve(col, w, mode="valid") for col in x.T], axis=1)   # (T-2half, F)
-    detr = x[half:T - half] - trend
+    trend = np.stack([np.convolve(col, w, mode="valid") for col in x.T], axis=1)  # (T-2half, F)
+    detr = x[half : T - half] - trend
     phase = np.arange(half, T - half) % m
-    detr, phase = detr[-SEASONS * m:], phase[-SEASONS * m:]      # the latest SEASONS seasons
+    detr, phase = detr[-SEASONS * m :], phase[-SEASONS * m :]  # the latest SEASONS seasons
     s = np.zeros((m, x.shape[1]))
     np.add.at(s, phase, detr)
-    s /= np.bincount(phase, minlength=m)[:, None]                                 # (m, F) means
+    s /= np.bincount(phase, minlength=m)[:, None]  # (m, F) means
     return s - s.mean(axis=0)
 
 
@@ -104,8 +106,10 @@ def transform_forward(x, parts, period, name="series"):
         stages.append(y)
         if p == "log":
             if np.any(y <= 0):
-                raise ValueError(f"{name}: target_transform 'log' needs values > 0, got a minimum of "
-                                 f"{y.min():g}; hint: use another transform or shift the series")
+                raise ValueError(
+                    f"{name}: target_transform 'log' needs values > 0, got a minimum of "
+                    f"{y.min():g}; hint: use another transform or shift the series"
+                )
             y = np.log(y)
         elif p == "diff":
             y = y[1:] - y[:-1]
@@ -124,7 +128,7 @@ def transform_inverse(yhat, stages, parts, period):
     Leading axes of ``yhat`` (quantiles, samples) are handled alike.
     """
     out = np.asarray(yhat, dtype=np.float64)
-    for p, hist in zip(reversed(parts), reversed(stages)):
+    for p, hist in zip(reversed(parts), reversed(stages), strict=False):
         if p == "log":
             out = np.exp(out)
         elif p == "diff":
@@ -134,8 +138,9 @@ def transform_inverse(yhat, stages, parts, period):
             out = out + s[(len(hist) + np.arange(out.shape[-2])) % period]
         else:
             h = out.shape[-2]
-            full = np.concatenate([np.broadcast_to(hist[-period:], out.shape[:-2] + hist[-period:].shape),
-                                   np.zeros_like(out)], axis=-2)                  # (..., m + h, F)
+            full = np.concatenate(
+                [np.broadcast_to(hist[-period:], out.shape[:-2] + hist[-period:].shape), np.zeros_like(out)], axis=-2
+            )  # (..., m + h, F)
             for k in range(h):
                 full[..., period + k, :] = out[..., k, :] + full[..., k, :]
             out = full[..., period:, :]
@@ -154,7 +159,7 @@ def series_stats(y, scaling, global_stats=None):
     elif scaling == "robust":
         q25, loc, q75 = np.percentile(y, [25, 50, 75], axis=0)
         scale = q75 - q25
-    else:                                                   # window
+    else:  # window
         loc = np.zeros(F)
         scale = np.diff(y, axis=0).std(axis=0) if len(y) > 2 else np.ones(F)
     return loc, np.where(scale > 1e-12 * (1 + np.abs(loc)), scale, 1.0)
@@ -202,14 +207,12 @@ class SeriesScaler:
         """x (T, F) -> z (T', F). ``stats_from`` (T'', F): another transformed series whose
         statistics to use (default: y itself)."""
         y = self.transform(x)
-        self.loc, self.scale = series_stats(y if stats_from is None else stats_from,
-                                            self.scaling, self.global_stats)
+        self.loc, self.scale = series_stats(y if stats_from is None else stats_from, self.scaling, self.global_stats)
         return (y - self.loc) / self.scale
 
     def invert(self, z):
         """Scaled forecasts (..., h, F) -> original units."""
-        return transform_inverse(np.asarray(z) * self.scale + self.loc, self.stages, self.parts,
-                                 self.period)
+        return transform_inverse(np.asarray(z) * self.scale + self.loc, self.stages, self.parts, self.period)
 
     def invert_scale(self, s):
         """A standard deviation in scaled units -> transformed units (before the transforms)."""
@@ -225,5 +228,5 @@ def history_steps(parts, period, window: int) -> int:
     and 2 seasons at the stage of ``deseason`` (its indices come from the history)."""
     need = window + _lost(parts, period)
     if "deseason" in parts:
-        need = max(need, _lost(parts[:parts.index("deseason")], period) + 2 * period)
+        need = max(need, _lost(parts[: parts.index("deseason")], period) + 2 * period)
     return need

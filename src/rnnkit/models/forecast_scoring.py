@@ -25,8 +25,18 @@ from .forecast_scaling import history_steps
 class ScoringMixin:
     """``evaluate`` and ``score`` for :class:`~rnnkit.models.Forecaster`."""
 
-    def _rolling(self, series, horizon, start, stride, period, past_covariates=None,
-                 future_covariates=None, static_covariates=None, dates=None):
+    def _rolling(
+        self,
+        series,
+        horizon,
+        start,
+        stride,
+        period,
+        past_covariates=None,
+        future_covariates=None,
+        static_covariates=None,
+        dates=None,
+    ):
         """Model and baseline forecasts on every origin; returns (truth, {name: forecasts}).
 
         ``start``: the first origin, one for all series or a list with one per series.
@@ -44,9 +54,11 @@ class ScoringMixin:
         base = max(history_steps(self.parts_, self.period_, self.window), m or 1)
         D = self._steps()
         need = -(-h // D) * D if self.strategy == "direct" else h
-        cov = {"past": _per_series(past_covariates, len(items)),
-               "future": _per_series(future_covariates, len(items)),
-               "static": None if static_covariates is None else np.asarray(static_covariates, float)}
+        cov = {
+            "past": _per_series(past_covariates, len(items)),
+            "future": _per_series(future_covariates, len(items)),
+            "static": None if static_covariates is None else np.asarray(static_covariates, float),
+        }
         hist, truth, pc, fc_cov, st, hd, which = [], [], [], [], [], [], []
         fc = {"naive": []} | ({"seasonal_naive": []} if m else {})
         for i, s in enumerate(items):
@@ -56,7 +68,7 @@ class ScoringMixin:
                 last = min(last, len(cov["future"][i]) - need)
             for t in range(first, last + 1, stride):
                 hist.append(s[:t])
-                truth.append(s[t:t + h])
+                truth.append(s[t : t + h])
                 which.append(i)
                 fc["naive"].append(naive_forecast(s[:t], h))
                 if m:
@@ -64,27 +76,46 @@ class ScoringMixin:
                 if cov["past"] is not None:
                     pc.append(cov["past"][i][:t])
                 if cov["future"] is not None:
-                    fc_cov.append(cov["future"][i][:t + need])
+                    fc_cov.append(cov["future"][i][: t + need])
                 if cov["static"] is not None:
                     st.append(cov["static"][i])
                 if dates is not None:
                     hd.append(dates[i][:t])
         if not truth:
-            raise ValueError(f"series: expected room for at least one forecast origin t with "
-                             f"{base} <= t <= T - {h}, got lengths {[len(s) for s in items]}")
+            raise ValueError(
+                f"series: expected room for at least one forecast origin t with "
+                f"{base} <= t <= T - {h}, got lengths {[len(s) for s in items]}"
+            )
         point = []
-        for i in range(0, len(hist), 2048):            # bounded memory on long series
+        for i in range(0, len(hist), 2048):  # bounded memory on long series
             sl = slice(i, i + 2048)
-            _, p, _, _ = self._run(hist[sl], h, pc[sl] if pc else None, fc_cov[sl] if fc_cov else None,
-                                   np.array(st[sl]) if st else None, hd[sl] if hd else None, ())
+            _, p, _, _ = self._run(
+                hist[sl],
+                h,
+                pc[sl] if pc else None,
+                fc_cov[sl] if fc_cov else None,
+                np.array(st[sl]) if st else None,
+                hd[sl] if hd else None,
+                (),
+            )
             point.append(p)
         fc = {"model": np.concatenate(point)} | {k: np.stack(v) for k, v in fc.items()}
         self._which = np.array(which)
         return np.stack(truth), fc
 
-    def evaluate(self, series, *, horizon=None, start=None, stride=1, period=None,
-                 past_covariates=None, future_covariates=None, static_covariates=None,
-                 dates=None) -> dict:
+    def evaluate(
+        self,
+        series,
+        *,
+        horizon=None,
+        start=None,
+        stride=1,
+        period=None,
+        past_covariates=None,
+        future_covariates=None,
+        static_covariates=None,
+        dates=None,
+    ) -> dict:
         """RMSE, NRMSE and MAE of the model and the baselines on rolling forecast origins.
 
         ``period`` (default: the model's, given or inferred from dates) adds the
@@ -95,20 +126,24 @@ class ScoringMixin:
             ``{"model": {"rmse", "nrmse", "mae", "rmse_by_step"}, "naive": {...},
             ["seasonal_naive": {...},] "n_forecasts": N, "horizon": h}``.
         """
-        truth, fc = self._rolling(series, horizon, start, stride, period, past_covariates,
-                                  future_covariates, static_covariates, dates)
+        truth, fc = self._rolling(
+            series, horizon, start, stride, period, past_covariates, future_covariates, static_covariates, dates
+        )
         which = self._which
-        scale = np.ones((len(truth), 1, truth.shape[2]))                            # (N, 1, F)
+        scale = np.ones((len(truth), 1, truth.shape[2]))  # (N, 1, F)
         for i in np.unique(which):
             sd = truth[which == i].std(axis=(0, 1))
             scale[which == i, 0] = np.where(sd > 0, sd, 1.0)
         report = {}
         for name, pred in fc.items():
-            err = (pred - truth) ** 2                                                # (N, h, F)
+            err = (pred - truth) ** 2  # (N, h, F)
             rmse = float(np.sqrt(err.mean()))
-            report[name] = {"rmse": rmse, "nrmse": float(np.sqrt((err / scale ** 2).mean())),
-                            "mae": float(np.abs(pred - truth).mean()),
-                            "rmse_by_step": np.sqrt(err.mean(axis=(0, 2))).tolist()}
+            report[name] = {
+                "rmse": rmse,
+                "nrmse": float(np.sqrt((err / scale**2).mean())),
+                "mae": float(np.abs(pred - truth).mean()),
+                "rmse_by_step": np.sqrt(err.mean(axis=(0, 2))).tolist(),
+            }
         report["n_forecasts"], report["horizon"] = len(truth), truth.shape[1]
         return report
 

@@ -23,15 +23,17 @@ def cut_windows(prep, W: int, D: int, lost: int, name: str, ids=None):
     if short:
         i, n = short[0]
         who = f"series {ids[i]!r}" if ids else (f"{name}[{i}]" if len(prep) > 1 else name)
-        raise ValueError(f"{who}: has {n + lost} steps, fewer than window + forecast steps"
-                         f"{' + transform steps' if lost else ''} = {W + D + lost}; hint: lower window "
-                         "(or horizon with strategy='direct'), or drop the short series")
+        raise ValueError(
+            f"{who}: has {n + lost} steps, fewer than window + forecast steps"
+            f"{' + transform steps' if lost else ''} = {W + D + lost}; hint: lower window "
+            "(or horizon with strategy='direct'), or drop the short series"
+        )
     offsets = np.cumsum([0] + [len(p.z) for p in prep])
     origins = np.concatenate([np.arange(W, len(p.z) - D + 1) + offsets[i] for i, p in enumerate(prep)])
     series = np.concatenate([np.full(len(p.z) - D - W + 1, i) for i, p in enumerate(prep)])
     Z = np.concatenate([p.z for p in prep])
     P = np.concatenate([p.past for p in prep])
-    Fc = np.concatenate([p.future[:len(p.z)] for p in prep])
+    Fc = np.concatenate([p.future[: len(p.z)] for p in prep])
     S = np.stack([p.static for p in prep])
     return Z, P, Fc, S, series, origins
 
@@ -49,10 +51,9 @@ def hold_out(data, prep, W: int, D: int, fraction: float):
     lengths = np.array([len(p.z) for p in prep])
     n_val = np.maximum(np.round(fraction * lengths).astype(int), D)
     n_val = np.where(lengths - n_val >= W + D, n_val, 0)
-    start = np.cumsum(np.r_[0, lengths[:-1]])                             # first row of each series
-    t, cut = origins - start[series], (lengths - n_val)[series]           # origin, first val step
+    start = np.cumsum(np.r_[0, lengths[:-1]])  # first row of each series
+    t, cut = origins - start[series], (lengths - n_val)[series]  # origin, first val step
     is_val, is_train = t >= cut, t + D <= cut
     if not is_val.any():
         return data, None
-    return ((Z, P, Fc, S, series[is_train], origins[is_train]),
-            (Z, P, Fc, S, series[is_val], origins[is_val]))
+    return ((Z, P, Fc, S, series[is_train], origins[is_train]), (Z, P, Fc, S, series[is_val], origins[is_val]))

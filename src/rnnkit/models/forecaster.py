@@ -28,8 +28,15 @@ from .forecast_inputs import as_series_list, from_pandas, to_pandas
 from .forecast_loop import Prepared, forecast
 from .forecast_naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
-from .forecast_scaling import (SCALINGS, SeriesScaler, global_stats, history_steps, lost_steps,
-                               parse_transform, window_stats)
+from .forecast_scaling import (
+    SCALINGS,
+    SeriesScaler,
+    global_stats,
+    history_steps,
+    lost_steps,
+    parse_transform,
+    window_stats,
+)
 from .forecast_scoring import ScoringMixin
 from .forecast_windows import cut_windows, hold_out
 
@@ -49,11 +56,36 @@ class Forecaster(ScoringMixin, BaseEstimator):
 
     _requires_y = False
 
-    def __init__(self, cell="lstm", hidden_size=32, num_layers=1, dropout=0.0, recurrent_dropout=0.0,
-                 window=24, horizon=1, strategy="recursive", scaling="window", target_transform=None,
-                 period=None, loss="mse", quantiles=DEFAULT_QUANTILES, calendar=None, num_samples=200, ensemble=1,
-                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=20, batch_size=64, clip_norm=5.0,
-                 patience=None, validation_fraction=0.0, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=32,
+        num_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        window=24,
+        horizon=1,
+        strategy="recursive",
+        scaling="window",
+        target_transform=None,
+        period=None,
+        loss="mse",
+        quantiles=DEFAULT_QUANTILES,
+        calendar=None,
+        num_samples=200,
+        ensemble=1,
+        optimizer="adam",
+        lr=0.005,
+        weight_decay=0.0,
+        epochs=20,
+        batch_size=64,
+        clip_norm=5.0,
+        patience=None,
+        validation_fraction=0.0,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
@@ -77,8 +109,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         check_float_param("validation_fraction", self.validation_fraction, high=1.0, high_open=True)
         check_int_param("period", self.period, allow_none=True)
         q = self.quantiles
-        if (not isinstance(q, (tuple, list)) or not q
-                or not all(isinstance(v, float) and 0 < v < 1 for v in q)):
+        if not isinstance(q, (tuple, list)) or not q or not all(isinstance(v, float) and 0 < v < 1 for v in q):
             raise ValueError(f"quantiles: expected a tuple of floats in (0, 1), got {q!r}")
         if self.loss == "quantile" and not any(abs(v - 0.5) < 1e-12 for v in q):
             raise ValueError(f"quantiles: expected 0.5 among them (the point forecast), got {q!r}")
@@ -92,31 +123,40 @@ class Forecaster(ScoringMixin, BaseEstimator):
         after each series."""
         lengths = [len(s) for s in items]
         past = as_covariate_list(past, len(items), lengths, "past_covariates", at_least=True)
-        note = (f": the direct strategy reads them for whole blocks of {self.horizon} steps"
-                if extra and self.strategy == "direct" else "")
-        future = as_covariate_list(future, len(items), lengths, "future_covariates",
-                                   at_least=True, extra=extra, note=note)
+        note = (
+            f": the direct strategy reads them for whole blocks of {self.horizon} steps"
+            if extra and self.strategy == "direct"
+            else ""
+        )
+        future = as_covariate_list(
+            future, len(items), lengths, "future_covariates", at_least=True, extra=extra, note=note
+        )
         static = self._static(static, len(items))
-        for kind, got, want in (("past_covariates", past, self.n_past_),
-                                ("future_covariates", future, self.n_future_user_),
-                                ("static_covariates", static, self.n_static_)):
+        for kind, got, want in (
+            ("past_covariates", past, self.n_past_),
+            ("future_covariates", future, self.n_future_user_),
+            ("static_covariates", static, self.n_static_),
+        ):
             width = 0 if got is None else (got.shape[1] if kind == "static_covariates" else got[0].shape[1])
             if width != want:
                 raise ValueError(f"{kind}: expected {want} column(s) (as in fit), got {width}")
         if self.calendar_ and dates is None:
-            raise ValueError(f"dates: the model reads calendar features {list(self.calendar_)}; "
-                             "expected the dates of each series (dates=..., or a DatetimeIndex)")
+            raise ValueError(
+                f"dates: the model reads calendar features {list(self.calendar_)}; "
+                "expected the dates of each series (dates=..., or a DatetimeIndex)"
+            )
         L = lost_steps(self.parts_, self.period_)
         out = []
         for i, s in enumerate(items):
             where = name if ids is None else f"{name} {ids[i]!r}"
             sc = SeriesScaler(self.parts_, self.scaling, self.period_, self.global_, where)
             z = sc.prepare(s)
-            p = past[i][L:len(s)] if past is not None else np.empty((len(z), 0))  # never past the origin
+            p = past[i][L : len(s)] if past is not None else np.empty((len(z), 0))  # never past the origin
             f = future[i][L:] if future is not None else np.empty((len(z) + extra, 0))
-            f = (f[:len(z) + extra] - self.fmean_) / self.fscale_
+            f = (f[: len(z) + extra] - self.fmean_) / self.fscale_
             if self.calendar_:
                 from ..data.series_dates import future_dates
+
                 d = np.asarray(dates[i], dtype="datetime64[s]")
                 if extra:
                     d = np.concatenate([d, future_dates(d, self.freq_, extra)])
@@ -131,8 +171,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         a = np.asarray(static, dtype=np.float64)
         a = a.reshape(n, -1) if a.ndim < 2 else a
         if a.shape[0] != n or not np.all(np.isfinite(a)):
-            raise ValueError(f"static_covariates: expected {n} finite row(s) (one per series), got "
-                             f"shape {a.shape}")
+            raise ValueError(f"static_covariates: expected {n} finite row(s) (one per series), got shape {a.shape}")
         return a
 
     def _fit_covariate_stats(self, items, past, future, static, dates):
@@ -143,17 +182,26 @@ class Forecaster(ScoringMixin, BaseEstimator):
             if lst is None:
                 stats.append((0, np.zeros(0), np.ones(0)))
                 continue
-            mean, scale = global_stats([c[:n] for c, n in zip(lst, lengths)])
+            mean, scale = global_stats([c[:n] for c, n in zip(lst, lengths, strict=False)])
             stats.append((lst[0].shape[1], mean, scale))
         (self.n_past_, self.pmean_, self.pscale_), (self.n_future_user_, self.fmean_, self.fscale_) = stats
         st = self._static(static, len(items))
         self.n_static_ = 0 if st is None else st.shape[1]
-        self.smean_, self.sscale_ = ((np.zeros(0), np.ones(0)) if st is None
-                                     else global_stats([st]))
+        self.smean_, self.sscale_ = (np.zeros(0), np.ones(0)) if st is None else global_stats([st])
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, series, y=None, *, past_covariates=None, future_covariates=None,
-            static_covariates=None, dates=None, validation_data=None, validation_covariates=None):
+    def fit(
+        self,
+        series,
+        y=None,
+        *,
+        past_covariates=None,
+        future_covariates=None,
+        static_covariates=None,
+        dates=None,
+        validation_data=None,
+        validation_covariates=None,
+    ):
         """Learn from one series (T,) / (T, F), a list of them, or pandas; returns self.
 
         Args:
@@ -176,20 +224,24 @@ class Forecaster(ScoringMixin, BaseEstimator):
         self.n_features_in_ = items[0].shape[1]
         self.freq_ = _frequency(dates)
         from ..data.series_dates import season_length
+
         self.period_ = self.period or (season_length(self.freq_) if self.freq_ else None)
         self.parts_ = parse_transform(self.target_transform, self.period_)
         self.calendar_ = parse_calendar(self.calendar, self.freq_)
         if self.calendar_ and dates is None:
-            raise ValueError(f"calendar: {self.calendar!r} needs dates; pass dates=... or a pandas "
-                             "object with a DatetimeIndex")
+            raise ValueError(
+                f"calendar: {self.calendar!r} needs dates; pass dates=... or a pandas object with a DatetimeIndex"
+            )
         from .forecast_scaling import transform_forward
-        ys = [transform_forward(s, self.parts_, self.period_, f"series {ids[i]!r}" if ids else "series")[1]
-              for i, s in enumerate(items)]
+
+        ys = [
+            transform_forward(s, self.parts_, self.period_, f"series {ids[i]!r}" if ids else "series")[1]
+            for i, s in enumerate(items)
+        ]
         self.global_ = global_stats(ys) if self.scaling == "global" else None
         self._fit_covariate_stats(items, past_covariates, future_covariates, static_covariates, dates)
         self.n_future_ = self.n_future_user_ + 2 * len(self.calendar_)
-        prep = self._prepare(items, past_covariates, future_covariates, static_covariates, dates,
-                             ids=ids)
+        prep = self._prepare(items, past_covariates, future_covariates, static_covariates, dates, ids=ids)
         data = self._windows(prep, "series", ids)
         val = vdata = None
         if validation_data is not None:
@@ -197,28 +249,37 @@ class Forecaster(ScoringMixin, BaseEstimator):
             vitems, _, vdates, _ = from_pandas(validation_data, vc.get("dates"), "validation_data")
             vitems, _, _ = as_series_list(vitems, "validation_data")
             self._check_features(vitems, "validation_data")
-            vprep = self._prepare(vitems, vc.get("past_covariates"), vc.get("future_covariates"),
-                                  vc.get("static_covariates"), vdates, name="validation_data")
+            vprep = self._prepare(
+                vitems,
+                vc.get("past_covariates"),
+                vc.get("future_covariates"),
+                vc.get("static_covariates"),
+                vdates,
+                name="validation_data",
+            )
             vdata = self._windows(vprep, "validation_data")
         elif self.validation_fraction:
             data, vdata = self._hold_out(data, prep)
         if vdata is not None:
-            val = [self._batch(vdata, np.arange(i, min(i + 1024, len(vdata[-1]))))
-                   for i in range(0, len(vdata[-1]), 1024)]
+            val = [
+                self._batch(vdata, np.arange(i, min(i + 1024, len(vdata[-1])))) for i in range(0, len(vdata[-1]), 1024)
+            ]
 
         def train_batches(epoch, gen):
             order = gen.permutation(len(data[-1]))  # under mpiexec each rank builds its part of a batch
-            return rank_batches(lambda idx: self._batch(data, idx),
-                                (order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)),
-                                data[0], data[-1])
+            return rank_batches(
+                lambda idx: self._batch(data, idx),
+                (order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)),
+                data[0],
+                data[-1],
+            )
 
         self.net_ = self._build_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng)
         return self
 
     def _windows(self, prep, name, ids=None):
-        return cut_windows(prep, self.window, self._steps(), lost_steps(self.parts_, self.period_),
-                           name, ids)
+        return cut_windows(prep, self.window, self._steps(), lost_steps(self.parts_, self.period_), name, ids)
 
     def _hold_out(self, data, prep):
         return hold_out(data, prep, self.window, self._steps(), self.validation_fraction)
@@ -226,34 +287,44 @@ class Forecaster(ScoringMixin, BaseEstimator):
     def _batch(self, data, idx):
         Z, P, Fc, S, series, origins = data
         W, D = self.window, self._steps()
-        rows = (origins[idx] - W)[:, None] + np.arange(W + D)             # (B, W + D)
+        rows = (origins[idx] - W)[:, None] + np.arange(W + D)  # (B, W + D)
         zz = Z[rows]
         a, b = window_stats(zz[:, :W], self.scaling)
         fd = Fc[rows[:, W:]] if self.n_future_ else np.zeros((len(idx), 0, 0))
-        x = make_inputs((zz[:, :W] - a) / b, P[rows[:, :W]], Fc[rows[:, :W]], fd, S[series[idx]],
-                        self.n_future_ > 0)
-        target = (zz[:, W:] - a) / b                                      # (B, D, F)
+        x = make_inputs((zz[:, :W] - a) / b, P[rows[:, :W]], Fc[rows[:, :W]], fd, S[series[idx]], self.n_future_ > 0)
+        target = (zz[:, W:] - a) / b  # (B, D, F)
         lengths = np.full(len(idx), x.shape[0], np.int64)
         return Batch(np.ascontiguousarray(x, dtype=self.dtype), lengths, target.astype(self.dtype))
 
     def _input_size(self):
-        return (self.n_features_in_ + self.n_past_ + self.n_future_ + self.n_static_
-                + (1 if self.n_future_ else 0))
+        return self.n_features_in_ + self.n_past_ + self.n_future_ + self.n_static_ + (1 if self.n_future_ else 0)
 
     def _build_net(self, rng):
         """A :class:`ForecastNet`, or a :class:`ForecastEnsemble` of ``ensemble`` of them."""
-        members = [ForecastNet(input_size=self._input_size(), steps=self._steps(),
-                               features=self.n_features_in_, loss=self.loss,
-                               quantiles=tuple(self.quantiles), cell=self.cell,
-                               hidden_size=self.hidden_size, num_layers=self.num_layers,
-                               dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                               dtype=self.dtype, rng=rng) for _ in range(self.ensemble)]
+        members = [
+            ForecastNet(
+                input_size=self._input_size(),
+                steps=self._steps(),
+                features=self.n_features_in_,
+                loss=self.loss,
+                quantiles=tuple(self.quantiles),
+                cell=self.cell,
+                hidden_size=self.hidden_size,
+                num_layers=self.num_layers,
+                dropout=self.dropout,
+                recurrent_dropout=self.recurrent_dropout,
+                dtype=self.dtype,
+                rng=rng,
+            )
+            for _ in range(self.ensemble)
+        ]
         return members[0] if self.ensemble == 1 else ForecastEnsemble(members)
 
     def _check_features(self, items, name):
         if items[0].shape[1] != self.n_features_in_:
-            raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), "
-                             f"got {items[0].shape[1]}")
+            raise ValueError(
+                f"{name}: expected {self.n_features_in_} features per step (as in fit), got {items[0].shape[1]}"
+            )
 
     # -- forecasting ----------------------------------------------------------------------
     def _check_horizon(self, horizon):
@@ -280,24 +351,27 @@ class Forecaster(ScoringMixin, BaseEstimator):
                 what = f"2 seasons for 'deseason' (window{' + transform steps' if L else ''}: {self.window + L})"
             raise ValueError(f"{who}: expected at least {what} = {first} values, got {n}")
         need = -(-h // self._steps()) * self._steps() if self.strategy == "direct" else h
-        prep = self._prepare(items, past, future, static, dates, extra=need if self.n_future_ else 0,
-                             name="history", ids=ids)
+        prep = self._prepare(
+            items, past, future, static, dates, extra=need if self.n_future_ else 0, name="history", ids=ids
+        )
         point, qs = forecast(self, prep, h, probs)
-        point = np.stack([p.scaler.invert(v) for p, v in zip(prep, point)])
-        qs = {q: np.stack([p.scaler.invert(v) for p, v in zip(prep, arr)]) for q, arr in qs.items()}
+        point = np.stack([p.scaler.invert(v) for p, v in zip(prep, point, strict=False)])
+        qs = {q: np.stack([p.scaler.invert(v) for p, v in zip(prep, arr, strict=False)]) for q, arr in qs.items()}
         meta.update(ids=ids, dates=dates, single=single, history=history, freq=self.freq_)
         return items, point, qs, meta
 
-    def predict(self, history, horizon=None, *, past_covariates=None, future_covariates=None,
-                static_covariates=None, dates=None):
+    def predict(
+        self, history, horizon=None, *, past_covariates=None, future_covariates=None, static_covariates=None, dates=None
+    ):
         """Forecast the next ``horizon`` steps after ``history`` (its last ``window`` values).
 
         Returns (horizon,) for a 1-D history, (horizon, F) for a 2-D one, a list of those
         for a list of histories, or pandas (with the future dates) for pandas input.
         ``future_covariates`` need rows for the history and the horizon.
         """
-        items, point, _, meta = self._run(history, horizon, past_covariates, future_covariates,
-                                          static_covariates, dates, ())
+        items, point, _, meta = self._run(
+            history, horizon, past_covariates, future_covariates, static_covariates, dates, ()
+        )
         if meta.get("pandas"):
             return to_pandas(meta, {"": point})
         return _shape_like(point, items, meta)
@@ -313,10 +387,15 @@ class Forecaster(ScoringMixin, BaseEstimator):
         if self.loss == "mse":
             return self.residual_intervals(history, horizon, levels, **covariates)
         probs = sorted({p for lv in levels for p in _level_probs(lv)})
-        items, point, qs, meta = self._run(history, horizon, covariates.get("past_covariates"),
-                                           covariates.get("future_covariates"),
-                                           covariates.get("static_covariates"), covariates.get("dates"),
-                                           probs)
+        items, point, qs, meta = self._run(
+            history,
+            horizon,
+            covariates.get("past_covariates"),
+            covariates.get("future_covariates"),
+            covariates.get("static_covariates"),
+            covariates.get("dates"),
+            probs,
+        )
         cols = {"point": point}
         for lv in levels:
             lo, hi = _level_probs(lv)
@@ -342,16 +421,21 @@ class Forecaster(ScoringMixin, BaseEstimator):
         if any(v is not None for v in covariates.values()):
             raise ValueError(f"intervals: a point model's conformal intervals take no covariates; {hint}")
         if not isinstance(history, np.ndarray) or history.ndim not in (1, 2):
-            raise ValueError("intervals: a point model's conformal intervals are built for one series given "
-                             f"as an array (T,) or (T, F), got {type(history).__name__}; {hint}")
-        point = np.asarray(self.predict(history, horizon), dtype=np.float64)          # (h,) or (h, F)
+            raise ValueError(
+                "intervals: a point model's conformal intervals are built for one series given "
+                f"as an array (T,) or (T, F), got {type(history).__name__}; {hint}"
+            )
+        point = np.asarray(self.predict(history, horizon), dtype=np.float64)  # (h,) or (h, F)
         need = max(min_residuals(lv) for lv in levels) + 1
         try:
-            residuals = rolling_residuals(lambda: type(self)(**self.get_params()), history, len(point),
-                                          n_origins=need, refit_every=0)             # (need, h[, F])
+            residuals = rolling_residuals(
+                lambda: type(self)(**self.get_params()), history, len(point), n_origins=need, refit_every=0
+            )  # (need, h[, F])
         except ValueError as exc:
-            raise ValueError(f"intervals: the history is too short to calibrate {max(levels):g}% intervals "
-                             f"on {need} rolling origins ({' '.join(str(exc).split())}); {hint}") from None
+            raise ValueError(
+                f"intervals: the history is too short to calibrate {max(levels):g}% intervals "
+                f"on {need} rolling origins ({' '.join(str(exc).split())}); {hint}"
+            ) from None
         bands = conformal_intervals(residuals, point, levels)
         bands["point"] = bands.pop("forecast")
         return bands
@@ -359,12 +443,17 @@ class Forecaster(ScoringMixin, BaseEstimator):
     # -- persistence ----------------------------------------------------------------------
     def _fit_state(self):
         g = self.global_
-        return {"n_features_in": self.n_features_in_, "univariate": self.univariate_,
-                "global": None if g is None else [g[0].tolist(), g[1].tolist()],
-                "freq": self.freq_, "period": self.period_, "calendar": list(self.calendar_),
-                "past": [self.n_past_, self.pmean_.tolist(), self.pscale_.tolist()],
-                "future": [self.n_future_user_, self.fmean_.tolist(), self.fscale_.tolist()],
-                "static": [self.n_static_, self.smean_.tolist(), self.sscale_.tolist()]}
+        return {
+            "n_features_in": self.n_features_in_,
+            "univariate": self.univariate_,
+            "global": None if g is None else [g[0].tolist(), g[1].tolist()],
+            "freq": self.freq_,
+            "period": self.period_,
+            "calendar": list(self.calendar_),
+            "past": [self.n_past_, self.pmean_.tolist(), self.pscale_.tolist()],
+            "future": [self.n_future_user_, self.fmean_.tolist(), self.fscale_.tolist()],
+            "static": [self.n_static_, self.smean_.tolist(), self.sscale_.tolist()],
+        }
 
     def _set_fit_state(self, state):
         self.n_features_in_, self.univariate_ = state["n_features_in"], state["univariate"]
@@ -373,12 +462,18 @@ class Forecaster(ScoringMixin, BaseEstimator):
         self.freq_, self.period_ = state["freq"], state["period"]
         self.calendar_ = tuple(state["calendar"])
         self.parts_ = parse_transform(self.target_transform, self.period_)
-        arr = lambda v: np.asarray(v, np.float64)                          # noqa: E731
+        arr = lambda v: np.asarray(v, np.float64)  # noqa: E731
         self.n_past_, self.pmean_, self.pscale_ = state["past"][0], arr(state["past"][1]), arr(state["past"][2])
-        self.n_future_user_, self.fmean_, self.fscale_ = (state["future"][0], arr(state["future"][1]),
-                                                          arr(state["future"][2]))
-        self.n_static_, self.smean_, self.sscale_ = (state["static"][0], arr(state["static"][1]),
-                                                     arr(state["static"][2]))
+        self.n_future_user_, self.fmean_, self.fscale_ = (
+            state["future"][0],
+            arr(state["future"][1]),
+            arr(state["future"][2]),
+        )
+        self.n_static_, self.smean_, self.sscale_ = (
+            state["static"][0],
+            arr(state["static"][1]),
+            arr(state["static"][2]),
+        )
         self.n_future_ = self.n_future_user_ + 2 * len(self.calendar_)
 
 
@@ -386,6 +481,7 @@ def _frequency(dates):
     if dates is None:
         return None
     from ..data.series_dates import infer_frequency
+
     longest = max(dates, key=len)
     return infer_frequency(longest, "dates")
 
@@ -408,5 +504,5 @@ def _shape_like(arr, items, meta):
     history = meta["history"]
     single = meta["single"]
     hist = [history] if single else list(history)
-    outs = [a[:, 0] if np.ndim(np.asarray(s)) == 1 else a for a, s in zip(arr, hist)]
+    outs = [a[:, 0] if np.ndim(np.asarray(s)) == 1 else a for a, s in zip(arr, hist, strict=False)]
     return outs[0] if single else outs

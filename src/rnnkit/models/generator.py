@@ -24,15 +24,15 @@ outputs back, one ``step`` of the recurrent layers per output.
 from __future__ import annotations
 
 import numbers
-from typing import Self
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
+from ..distributed import EMPTY_SHARD, world
 from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
-from ..distributed import EMPTY_SHARD, world
 from ._data import check_rows_per_rank, pad_ids
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
@@ -43,18 +43,32 @@ from .vocab import Vocab
 
 @dataclass
 class GeneratorBatch:
-    cond: np.ndarray       # (B,) class ids or (B, F) standardized features
-    inputs: np.ndarray     # (T, B) ids: BOS y_1 .. y_n, or (T, B, F): 0 y_1 .. y_{n-1}
-    targets: np.ndarray    # (T, B) ids: y_1 .. y_n EOS, or (T, B, F): y_1 .. y_n
-    lengths: np.ndarray    # (B,)
+    cond: np.ndarray  # (B,) class ids or (B, F) standardized features
+    inputs: np.ndarray  # (T, B) ids: BOS y_1 .. y_n, or (T, B, F): 0 y_1 .. y_{n-1}
+    targets: np.ndarray  # (T, B) ids: y_1 .. y_n EOS, or (T, B, F): y_1 .. y_n
+    lengths: np.ndarray  # (B,)
 
 
 class GeneratorNet(Module):
     """Condition -> initial state -> recurrent layers -> output layer."""
 
-    def __init__(self, *, n_classes=None, n_cond_features=None, vocab_size=None, n_out_features=None,
-                 cell="lstm", embedding_dim=32, hidden_size=64, num_layers=1, condition_cell=True,
-                 dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
+    def __init__(
+        self,
+        *,
+        n_classes=None,
+        n_cond_features=None,
+        vocab_size=None,
+        n_out_features=None,
+        cell="lstm",
+        embedding_dim=32,
+        hidden_size=64,
+        num_layers=1,
+        condition_cell=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         E, H, L = embedding_dim, hidden_size, num_layers
         self.tokens = vocab_size is not None
@@ -65,16 +79,21 @@ class GeneratorNet(Module):
             self.cond_embed, u_dim = None, n_cond_features
         self.init_h = self.add_module("init_h", Linear(u_dim, L * H, dtype=dtype, rng=rng))
         in_dim = E if self.tokens else n_out_features
-        self.rnn = self.add_module("rnn", make_recurrent(cell, in_dim, H, L, dropout=dropout,
-                                                         recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell, in_dim, H, L, dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng
+            ),
+        )
         self.lstm = self.rnn.mode == "LSTM"
         self.init_c = None
         if self.lstm and condition_cell:
             self.init_c = self.add_module("init_c", Linear(u_dim, L * H, dtype=dtype, rng=rng))
         if self.tokens:
             self.embed = self.add_module("embed", Embedding(vocab_size, E, padding_idx=0, dtype=dtype, rng=rng))
-        self.head = self.add_module("head", Linear(H, vocab_size if self.tokens else n_out_features,
-                                                   dtype=dtype, rng=rng))
+        self.head = self.add_module(
+            "head", Linear(H, vocab_size if self.tokens else n_out_features, dtype=dtype, rng=rng)
+        )
 
     # -- the condition sets the initial state ------------------------------------------------
     def condition(self, cond):
@@ -85,8 +104,8 @@ class GeneratorNet(Module):
         for lin in (self.init_h, self.init_c):
             if lin is None:
                 continue
-            pre, c_lin = lin.forward(u)                                # (B, L*H)
-            s = np.tanh(pre).reshape(-1, L, H).transpose(1, 0, 2)      # (L, B, H)
+            pre, c_lin = lin.forward(u)  # (B, L*H)
+            s = np.tanh(pre).reshape(-1, L, H).transpose(1, 0, 2)  # (L, B, H)
             parts.append(np.ascontiguousarray(s))
             caches.append(c_lin)
         if self.lstm:
@@ -98,8 +117,8 @@ class GeneratorNet(Module):
         c_emb, caches, parts = cache
         douts = dstate0 if self.lstm else (dstate0,)
         du = 0.0
-        for lin, c_lin, s, d in zip((self.init_h, self.init_c), caches, parts, douts):
-            dpre = (d * (1.0 - s * s)).transpose(1, 0, 2).reshape(s.shape[1], -1)   # (B, L*H)
+        for lin, c_lin, s, d in zip((self.init_h, self.init_c), caches, parts, douts, strict=False):
+            dpre = (d * (1.0 - s * s)).transpose(1, 0, 2).reshape(s.shape[1], -1)  # (B, L*H)
             du = du + lin.backward(dpre, c_lin)
         if self.cond_embed is not None:
             self.cond_embed.backward(du, c_emb)
@@ -108,11 +127,11 @@ class GeneratorNet(Module):
     def _forward(self, batch: GeneratorBatch):
         state0, c_cond = self.condition(batch.cond)
         if self.tokens:
-            x, c_in = self.embed.forward(batch.inputs)                 # (T, B, E)
+            x, c_in = self.embed.forward(batch.inputs)  # (T, B, E)
         else:
             x, c_in = batch.inputs, None
         out, _, c_rnn = self.rnn.forward(x, state0, lengths=batch.lengths)
-        y, c_head = self.head.forward(out)                             # (T, B, V or F)
+        y, c_head = self.head.forward(out)  # (T, B, V or F)
         mask = np.arange(y.shape[0])[:, None] < batch.lengths[None, :]  # (T, B)
         if self.tokens:
             loss, dy = cross_entropy(y, batch.targets, mask=mask)
@@ -152,8 +171,7 @@ def _check_length(length, *, allow_none=True):
     if length is None and allow_none:
         return None
     if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
-        raise ValueError(f"length: expected an int >= 1{' or None (until EOS)' if allow_none else ''}, "
-                         f"got {length!r}")
+        raise ValueError(f"length: expected an int >= 1{' or None (until EOS)' if allow_none else ''}, got {length!r}")
     return int(length)
 
 
@@ -168,10 +186,27 @@ class SequenceGenerator(BaseEstimator):
     mean squared error in standardized units (vectors): higher is better.
     """
 
-    def __init__(self, cell="lstm", hidden_size=128, num_layers=1, embedding_dim=32, condition_cell=True,
-                 dropout=0.0, recurrent_dropout=0.0, max_len=None, optimizer="adam", lr=1e-3,
-                 weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0, patience=None, seed=None,
-                 dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=128,
+        num_layers=1,
+        embedding_dim=32,
+        condition_cell=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        max_len=None,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.condition_cell = embedding_dim, condition_cell
         self.dropout, self.recurrent_dropout, self.max_len = dropout, recurrent_dropout, max_len
@@ -188,8 +223,9 @@ class SequenceGenerator(BaseEstimator):
     def _conditions(self, conditions, fitting=False):
         """Labels (N,) -> class ids, or features (N, F) -> standardized floats."""
         if isinstance(conditions, (str, bytes)) or not hasattr(conditions, "__len__"):
-            raise TypeError(f"conditions: expected a list of labels or a 2-D array of features, "
-                            f"got {type(conditions).__name__}")
+            raise TypeError(
+                f"conditions: expected a list of labels or a 2-D array of features, got {type(conditions).__name__}"
+            )
         arr = np.asarray(conditions)
         if arr.ndim == 0 or arr.shape[0] == 0:
             raise ValueError(f"conditions: expected at least one condition, got shape {arr.shape}")
@@ -202,8 +238,10 @@ class SequenceGenerator(BaseEstimator):
             elif arr.ndim == 1:
                 self.classes_ = np.unique(arr)
             else:
-                raise ValueError(f"conditions: expected labels (N,) or numeric features (N, F), "
-                                 f"got shape {arr.shape} and dtype {arr.dtype}")
+                raise ValueError(
+                    f"conditions: expected labels (N,) or numeric features (N, F), "
+                    f"got shape {arr.shape} and dtype {arr.dtype}"
+                )
         if self.classes_ is not None:
             if arr.ndim != 1:
                 raise ValueError(f"conditions: expected class labels (N,), got shape {arr.shape}")
@@ -211,19 +249,27 @@ class SequenceGenerator(BaseEstimator):
             idx = np.minimum(idx, len(self.classes_) - 1)
             unseen = arr[self.classes_[idx] != arr]
             if unseen.size:
-                raise ValueError(f"conditions: expected labels seen at fit {self.classes_.tolist()[:20]}, "
-                                 f"got unseen {sorted(set(unseen.tolist()))[:20]}")
+                raise ValueError(
+                    f"conditions: expected labels seen at fit {self.classes_.tolist()[:20]}, "
+                    f"got unseen {sorted(set(unseen.tolist()))[:20]}"
+                )
             return idx.astype(np.int64)
         F = self.cond_mean_.shape[0]
         if arr.ndim != 2 or arr.shape[1] != F or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"conditions: expected numeric features of shape (N, {F}) as at fit time, "
-                             f"got shape {arr.shape}")
+            raise ValueError(
+                f"conditions: expected numeric features of shape (N, {F}) as at fit time, got shape {arr.shape}"
+            )
         return ((arr - self.cond_mean_) / self.cond_scale_).astype(self.dtype)
 
     def _sequences(self, sequences, fitting=False):
         """Token sequences -> ids with BOS/EOS, or float arrays (T, F) -> standardized."""
-        if not isinstance(sequences, (str, bytes)) and hasattr(sequences, "__len__") and len(sequences) \
-                and isinstance(sequences[0], np.ndarray) and np.issubdtype(sequences[0].dtype, np.floating):
+        if (
+            not isinstance(sequences, (str, bytes))
+            and hasattr(sequences, "__len__")
+            and len(sequences)
+            and isinstance(sequences[0], np.ndarray)
+            and np.issubdtype(sequences[0].dtype, np.floating)
+        ):
             if not fitting and self.vocab_ is not None:
                 raise TypeError("sequences: expected strings or token lists as at fit time, got float arrays")
             seqs = []
@@ -241,8 +287,10 @@ class SequenceGenerator(BaseEstimator):
             F = self.out_mean_.shape[0]
             bad = [i for i, s in enumerate(seqs) if s.shape[1] != F]
             if bad:
-                raise ValueError(f"sequences[{bad[0]}]: expected {F} features per step (as sequences[0] at fit "
-                                 f"time), got shape {seqs[bad[0]].shape}")
+                raise ValueError(
+                    f"sequences[{bad[0]}]: expected {F} features per step (as sequences[0] at fit "
+                    f"time), got shape {seqs[bad[0]].shape}"
+                )
             return [((s - self.out_mean_) / self.out_scale_).astype(self.dtype) for s in seqs]
         seqs, is_text = token_sequences(sequences, "sequences")
         if fitting:
@@ -259,7 +307,7 @@ class SequenceGenerator(BaseEstimator):
             w.check_same("conditions, sequences", cond, seqs)
             check_rows_per_rank(min(self.batch_size, len(order)), w.size)
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             if shard and w.active:
                 idx = w.shard(idx)
                 if not len(idx):
@@ -273,7 +321,7 @@ class SequenceGenerator(BaseEstimator):
                 F = seqs[idx[0]].shape[1]
                 targets = np.zeros((lengths.max(), len(idx), F), self.dtype)
                 for b, i in enumerate(idx):
-                    targets[:lengths[b], b] = seqs[i]
+                    targets[: lengths[b], b] = seqs[i]
                 inputs = np.concatenate([np.zeros_like(targets[:1]), targets[:-1]])
             yield GeneratorBatch(cond[idx], inputs, targets, lengths)
 
@@ -294,8 +342,9 @@ class SequenceGenerator(BaseEstimator):
         if validation_data is not None:
             vc, vs = _pair(validation_data)
             val = list(self._batches(self._conditions(vc), self._sequences(vs)))
-        self.history_ = self._train(net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs)), shard=True),
-                                    val, rng)
+        self.history_ = self._train(
+            net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs)), shard=True), val, rng
+        )
         self.net_ = net
         return self
 
@@ -330,8 +379,10 @@ class SequenceGenerator(BaseEstimator):
         if self.vocab_ is None:
             steps = length if length is not None else self.fixed_length_
             if steps is None:
-                raise ValueError("length: expected an int >= 1 for real-valued outputs (training "
-                                 "sequences had several lengths), got None")
+                raise ValueError(
+                    "length: expected an int >= 1 for real-valued outputs (training "
+                    "sequences had several lengths), got None"
+                )
             x = np.zeros((n, self.out_mean_.shape[0]), self.dtype)
             out = np.zeros((steps, n, x.shape[1]))
             for t in range(steps):
@@ -352,8 +403,11 @@ class SequenceGenerator(BaseEstimator):
                 logits, state = net.step(tokens, state)
                 logits = logits.astype(np.float64)
                 logits[:, banned] = -np.inf
-                tokens = greedy(logits) if temperature is None else sample(
-                    logits, temperature=temperature, top_k=top_k, rng=rng)
+                tokens = (
+                    greedy(logits)
+                    if temperature is None
+                    else sample(logits, temperature=temperature, top_k=top_k, rng=rng)
+                )
                 ids[:, t] = np.where(live, tokens, V.eos_id)
                 live &= tokens != V.eos_id
                 if not live.any():
@@ -378,8 +432,11 @@ class SequenceGenerator(BaseEstimator):
 
     # -- persistence hooks ----------------------------------------------------------------
     def _fit_state(self) -> dict:
-        st = {"max_length": self.max_length_, "fixed_length": self.fixed_length_,
-              "classes": None if self.classes_ is None else encode_labels(self.classes_)}
+        st = {
+            "max_length": self.max_length_,
+            "fixed_length": self.fixed_length_,
+            "classes": None if self.classes_ is None else encode_labels(self.classes_),
+        }
         if self.classes_ is None:
             st["cond_mean"], st["cond_scale"] = self.cond_mean_.tolist(), self.cond_scale_.tolist()
         if self.vocab_ is not None:
@@ -404,6 +461,13 @@ class SequenceGenerator(BaseEstimator):
             n_cond_features=None if self.classes_ is not None else self.cond_mean_.shape[0],
             vocab_size=None if self.vocab_ is None else len(self.vocab_),
             n_out_features=None if self.vocab_ is not None else self.out_mean_.shape[0],
-            cell=self.cell, embedding_dim=self.embedding_dim, hidden_size=self.hidden_size,
-            num_layers=self.num_layers, condition_cell=self.condition_cell, dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout, dtype=self.dtype, rng=rng)
+            cell=self.cell,
+            embedding_dim=self.embedding_dim,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            condition_cell=self.condition_cell,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            dtype=self.dtype,
+            rng=rng,
+        )

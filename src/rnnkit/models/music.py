@@ -51,28 +51,50 @@ from .sampling import as_generator, check_temperature, sample
 
 @dataclass
 class MusicBatch:
-    inputs: np.ndarray     # (T, B, I): the start unit, then frames 0 .. T-2
-    targets: np.ndarray    # (T, B, P) 0/1 (poly) or (T, B) token ids (melody)
-    lengths: np.ndarray    # (B,) frames per piece
+    inputs: np.ndarray  # (T, B, I): the start unit, then frames 0 .. T-2
+    targets: np.ndarray  # (T, B, P) 0/1 (poly) or (T, B) token ids (melody)
+    lengths: np.ndarray  # (B,) frames per piece
 
 
 class MusicNet(Module):
     """Recurrent layers -> Linear: the frame model of the module docstring."""
 
-    def __init__(self, n_in, n_out, *, poly=True, cell="lstm", hidden_size=128, num_layers=1,
-                 dropout=0.0, recurrent_dropout=0.0, dtype="float32", rng=None):
+    def __init__(
+        self,
+        n_in,
+        n_out,
+        *,
+        poly=True,
+        cell="lstm",
+        hidden_size=128,
+        num_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         self.poly = bool(poly)
-        self.rnn = self.add_module("rnn", make_recurrent(cell, n_in, hidden_size, num_layers,
-                                                         dropout=dropout, recurrent_dropout=recurrent_dropout,
-                                                         dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell,
+                n_in,
+                hidden_size,
+                num_layers,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                dtype=dtype,
+                rng=rng,
+            ),
+        )
         self.head = self.add_module("head", Linear(hidden_size, n_out, dtype=dtype, rng=rng))
         self.lstm = self.rnn.mode == "LSTM"
 
     def _forward(self, batch: MusicBatch):
-        out, state, c_rnn = self.rnn.forward(batch.inputs, None, lengths=batch.lengths)   # (T, B, H)
-        logits, c_head = self.head.forward(out)                                          # (T, B, P or V)
-        mask = np.arange(logits.shape[0])[:, None] < batch.lengths[None, :]              # (T, B)
+        out, state, c_rnn = self.rnn.forward(batch.inputs, None, lengths=batch.lengths)  # (T, B, H)
+        logits, c_head = self.head.forward(out)  # (T, B, P or V)
+        mask = np.arange(logits.shape[0])[:, None] < batch.lengths[None, :]  # (T, B)
         if self.poly:
             loss, dlogits = binary_cross_entropy_with_logits(logits, batch.targets, mask=mask)
         else:
@@ -115,10 +137,29 @@ class MusicModel(BaseEstimator):
     prediction from the frames before it; ``score`` is minus :meth:`evaluate`.
     """
 
-    def __init__(self, mode="poly", cell="lstm", hidden_size=128, num_layers=1, dropout=0.0,
-                 recurrent_dropout=0.0, low=None, high=None, transpose=0, frames_per_quarter=1,
-                 optimizer="adam", lr=2e-3, weight_decay=0.0, epochs=10, batch_size=16, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        mode="poly",
+        cell="lstm",
+        hidden_size=128,
+        num_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        low=None,
+        high=None,
+        transpose=0,
+        frames_per_quarter=1,
+        optimizer="adam",
+        lr=2e-3,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=16,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.mode, self.cell, self.hidden_size, self.num_layers = mode, cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.low, self.high, self.transpose, self.frames_per_quarter = low, high, transpose, frames_per_quarter
@@ -154,18 +195,23 @@ class MusicModel(BaseEstimator):
             a = np.asarray(p)
             if self.mode == "poly":
                 if a.ndim != 2 or a.shape[1] != N_PITCHES or a.shape[0] < 1:
-                    raise ValueError(f"{name}[{i}]: expected a piano roll (T, {N_PITCHES}) with T >= 1, "
-                                     f"got shape {a.shape}")
+                    raise ValueError(
+                        f"{name}[{i}]: expected a piano roll (T, {N_PITCHES}) with T >= 1, got shape {a.shape}"
+                    )
                 if a.size and not np.all((a == 0) | (a == 1)):
                     raise ValueError(f"{name}[{i}]: expected a piano roll of 0/1 values")
                 out.append(a.astype(bool))
             else:
                 if a.ndim != 1 or a.shape[0] < 1 or not (np.issubdtype(a.dtype, np.integer)):
-                    raise ValueError(f"{name}[{i}]: expected melody tokens (T,) of ints with T >= 1, "
-                                     f"got shape {a.shape}, dtype {a.dtype}")
+                    raise ValueError(
+                        f"{name}[{i}]: expected melody tokens (T,) of ints with T >= 1, "
+                        f"got shape {a.shape}, dtype {a.dtype}"
+                    )
                 if a.min() < 0 or a.max() > REST:
-                    raise ValueError(f"{name}[{i}]: expected tokens in [0, {REST}] (pitch, {HOLD} hold, "
-                                     f"{REST} rest), got [{a.min()}, {a.max()}]")
+                    raise ValueError(
+                        f"{name}[{i}]: expected tokens in [0, {REST}] (pitch, {HOLD} hold, "
+                        f"{REST} rest), got [{a.min()}, {a.max()}]"
+                    )
                 out.append(a.astype(np.int64))
         return out
 
@@ -183,12 +229,13 @@ class MusicModel(BaseEstimator):
                 raise ValueError(
                     f"{name}[{i}]: expected pitches in the model's range {self.low_}..{self.high_}, "
                     f"got {out.size} pitch(es) outside it ({', '.join(map(str, out[:8].tolist()))}); "
-                    "hint: drop them with rnnkit.data.music.clip_notes(notes, model.low_, model.high_)")
+                    "hint: drop them with rnnkit.data.music.clip_notes(notes, model.low_, model.high_)"
+                )
 
     def _encode(self, piece, shift: int = 0) -> np.ndarray:
         """poly: (T, P) float 0/1; melody: (T,) ids (pitch - low, P for HOLD, P + 1 for REST)."""
         if self.mode == "poly":
-            src = np.arange(self.low_, self.high_ + 1) - shift          # (P,) the pitch read for each unit
+            src = np.arange(self.low_, self.high_ + 1) - shift  # (P,) the pitch read for each unit
             ok = (src >= 0) & (src < N_PITCHES)
             out = np.zeros((len(piece), self.n_pitches_), self.dtype)
             out[:, ok] = piece[:, src[ok]]
@@ -200,7 +247,7 @@ class MusicModel(BaseEstimator):
         """The inverse of :meth:`_encode` for generated frames (no shift)."""
         if self.mode == "poly":
             roll = np.zeros((len(units), N_PITCHES), bool)
-            roll[:, self.low_:self.high_ + 1] = units
+            roll[:, self.low_ : self.high_ + 1] = units
             return roll
         P = self.n_pitches_
         units = np.asarray(units)
@@ -217,17 +264,17 @@ class MusicModel(BaseEstimator):
         lengths = np.array([len(e) for e in encoded], np.int64)
         T, B = int(lengths.max()), len(encoded)
         x = np.zeros((T, B, I), self.dtype)
-        x[0, :, I - 1] = 1.0                                          # the start unit
+        x[0, :, I - 1] = 1.0  # the start unit
         if self.mode == "poly":
             y = np.zeros((T, B, n_out), self.dtype)
             for b, e in enumerate(encoded):
-                y[:len(e), b] = e
-                x[1:len(e), b, :n_out] = e[:-1]
+                y[: len(e), b] = e
+                x[1 : len(e), b, :n_out] = e[:-1]
         else:
             y = np.zeros((T, B), np.int64)
             for b, e in enumerate(encoded):
-                y[:len(e), b] = e
-                x[np.arange(1, len(e)), b, e[:-1]] = 1.0              # one-hot of the previous token
+                y[: len(e), b] = e
+                x[np.arange(1, len(e)), b, e[:-1]] = 1.0  # one-hot of the previous token
         return x, y, lengths
 
     def _batch(self, encoded) -> MusicBatch:
@@ -250,8 +297,10 @@ class MusicModel(BaseEstimator):
         pieces = self._check_pieces(pieces, "pieces")
         used = np.unique(np.concatenate([self._pitches(p) for p in pieces]))
         if used.size == 0 and (self.low is None or self.high is None):
-            raise ValueError("pieces: expected at least one note to learn a pitch range from, got "
-                             "only silence; hint: pass low and high")
+            raise ValueError(
+                "pieces: expected at least one note to learn a pitch range from, got "
+                "only silence; hint: pass low and high"
+            )
         self.low_ = int(used.min()) if self.low is None else int(self.low)
         self.high_ = int(used.max()) if self.high is None else int(self.high)
         if self.low_ > self.high_:
@@ -277,7 +326,7 @@ class MusicModel(BaseEstimator):
 
     def _batches(self, encoded):
         for start in range(0, len(encoded), self.batch_size):
-            yield self._batch(encoded[start:start + self.batch_size])
+            yield self._batch(encoded[start : start + self.batch_size])
 
     # -- evaluate / score / predict ---------------------------------------------------------------
     def _prepared(self, pieces, name="pieces"):
@@ -307,15 +356,15 @@ class MusicModel(BaseEstimator):
         net = self.net_.eval()
         out = []
         for start in range(0, len(pieces), self.batch_size):
-            chunk = pieces[start:start + self.batch_size]
+            chunk = pieces[start : start + self.batch_size]
             batch = self._batch([self._encode(p) for p in chunk])
-            _, _, _, logits, _, _ = net._forward(batch)                # (T, B, P or V)
+            _, _, _, logits, _, _ = net._forward(batch)  # (T, B, P or V)
             z = logits.astype(np.float64)
             for b, p in enumerate(chunk):
-                zb = z[:len(p), b]
+                zb = z[: len(p), b]
                 if self.mode == "poly":
                     probs = np.zeros((len(p), N_PITCHES))
-                    probs[:, self.low_:self.high_ + 1] = sigmoid(zb)
+                    probs[:, self.low_ : self.high_ + 1] = sigmoid(zb)
                 else:
                     e = np.exp(zb - zb.max(axis=1, keepdims=True))
                     probs = e / e.sum(axis=1, keepdims=True)
@@ -340,7 +389,7 @@ class MusicModel(BaseEstimator):
         pieces = self._prepared(pieces)
         pred = self.predict(pieces, threshold=threshold)
         if self.mode == "melody":
-            hits = sum(int((p == t).sum()) for p, t in zip(pred, pieces))
+            hits = sum(int((p == t).sum()) for p, t in zip(pred, pieces, strict=False))
             return {"accuracy": hits / sum(len(t) for t in pieces)}
         return bay_scores(pred, pieces)
 
@@ -369,7 +418,7 @@ class MusicModel(BaseEstimator):
             piece = self._check_pieces([primer], "primer")[0]
             self._check_range([piece], "primer")
             encoded = self._encode(piece)
-            inputs, _, _ = self._inputs([encoded])                    # (T, 1, I)
+            inputs, _, _ = self._inputs([encoded])  # (T, 1, I)
             out, state, _ = net.rnn.forward(inputs)
             # The primer's last frame is the next input.
             x = np.zeros((1, I), self.dtype)
@@ -382,13 +431,13 @@ class MusicModel(BaseEstimator):
         P = self.n_pitches_
         for _ in range(length):
             logits, state = net.step(x, state)
-            z = logits.astype(np.float64) / temperature                # (1, P or V)
+            z = logits.astype(np.float64) / temperature  # (1, P or V)
             x = np.zeros((1, I), self.dtype)
             if self.mode == "poly":
                 frame = rng.random(P) < sigmoid(z[0])
                 x[0, :P] = frame
             else:
-                if prev is None or prev == P + 1:                      # no HOLD after a REST
+                if prev is None or prev == P + 1:  # no HOLD after a REST
                     z[0, P] = -np.inf
                 frame = int(sample(z, rng=rng)[0])
                 x[0, frame] = 1.0
@@ -405,6 +454,15 @@ class MusicModel(BaseEstimator):
 
     def _build_net(self, rng) -> MusicNet:
         I, n_out = self._n_units()
-        return MusicNet(I, n_out, poly=self.mode == "poly", cell=self.cell, hidden_size=self.hidden_size,
-                        num_layers=self.num_layers, dropout=self.dropout,
-                        recurrent_dropout=self.recurrent_dropout, dtype=self.dtype, rng=rng)
+        return MusicNet(
+            I,
+            n_out,
+            poly=self.mode == "poly",
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            dtype=self.dtype,
+            rng=rng,
+        )

@@ -24,7 +24,7 @@ def bay_scores(predicted, truth) -> dict:
     """Frame-level accuracy TP / (TP + FP + FN) (Bay et al. 2009), precision, recall, F1,
     pooled over every frame of every piece; ``predicted`` and ``truth``: lists of (T_i, P) 0/1."""
     tp = fp = fn = 0
-    for p, t in zip(predicted, truth):
+    for p, t in zip(predicted, truth, strict=False):
         p, t = np.asarray(p, bool), np.asarray(t, bool)
         if p.shape != t.shape:
             raise ValueError(f"predicted: expected the shape of the truth {t.shape}, got {p.shape}")
@@ -32,11 +32,15 @@ def bay_scores(predicted, truth) -> dict:
         fp += int((p & ~t).sum())
         fn += int((~p & t).sum())
     denom = tp + fp + fn
-    return {"accuracy": tp / denom if denom else 0.0,
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "f1": 2 * tp / (2 * tp + fp + fn) if denom else 0.0,
-            "tp": tp, "fp": fp, "fn": fn}
+    return {
+        "accuracy": tp / denom if denom else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if denom else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
 
 
 def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha: float = 1.0) -> float:
@@ -48,13 +52,13 @@ def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha
     """
     check_choice("mode", mode, MODES)
     if mode == "poly":
-        frames = np.concatenate([np.asarray(t, bool) for t in train])[:, low:high + 1]
-        p = (frames.sum(axis=0) + alpha) / (len(frames) + 2 * alpha)             # (P,)
-        y = np.concatenate([np.asarray(t, bool) for t in test])[:, low:high + 1]
+        frames = np.concatenate([np.asarray(t, bool) for t in train])[:, low : high + 1]
+        p = (frames.sum(axis=0) + alpha) / (len(frames) + 2 * alpha)  # (P,)
+        y = np.concatenate([np.asarray(t, bool) for t in test])[:, low : high + 1]
         return float(-(y * np.log(p) + (~y) * np.log1p(-p)).sum(axis=1).mean())
-    counts = np.bincount(np.concatenate(train), minlength=REST + 1)[:REST + 1].astype(np.float64)
+    counts = np.bincount(np.concatenate(train), minlength=REST + 1)[: REST + 1].astype(np.float64)
     keep = np.zeros(REST + 1, bool)
-    keep[low:high + 1] = keep[HOLD] = keep[REST] = True
+    keep[low : high + 1] = keep[HOLD] = keep[REST] = True
     p = (counts + alpha) * keep
     p /= p.sum()
     toks = np.concatenate(test)
@@ -63,6 +67,6 @@ def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha
 
 def repeat_scores(pieces, low: int, high: int) -> dict:
     """:func:`bay_scores` of predicting each frame as a copy of the one before (silence first)."""
-    rolls = [np.asarray(t, bool)[:, low:high + 1] for t in pieces]
+    rolls = [np.asarray(t, bool)[:, low : high + 1] for t in pieces]
     pred = [np.concatenate([np.zeros_like(t[:1]), t[:-1]]) for t in rolls]
     return bay_scores(pred, rolls)

@@ -39,17 +39,17 @@ def pool_forward(out, lengths, mode, H):
     if mode == "none":
         return out, None
     if mode == "last":
-        z = out[lengths - 1, rows].copy()                    # (B, D*H): forward half is right
+        z = out[lengths - 1, rows].copy()  # (B, D*H): forward half is right
         if DH > H:
-            z[:, H:] = out[0, :, H:]                         # reverse direction's last step is t = 0
+            z[:, H:] = out[0, :, H:]  # reverse direction's last step is t = 0
         return z, (T, B, DH, lengths)
-    mask = step_mask(lengths, T)[:, :, None]                 # (T, B, 1)
+    mask = step_mask(lengths, T)[:, :, None]  # (T, B, 1)
     if mode == "mean":
         z = np.where(mask, out, 0).sum(axis=0) / lengths[:, None].astype(out.dtype)
         return z, (T, B, DH, lengths)
     # max: padded steps can never win
     masked = np.where(mask, out, -np.inf)
-    arg = masked.argmax(axis=0)                              # (B, D*H) time index of the max
+    arg = masked.argmax(axis=0)  # (B, D*H) time index of the max
     z = np.take_along_axis(out, arg[None], axis=0)[0]
     return z, (T, B, DH, arg)
 
@@ -109,9 +109,26 @@ class SequenceNet(BatchProtocol, Module):
         word_dropout: while training, each non-PAD id becomes ``unk_id`` with this probability.
     """
 
-    def __init__(self, *, kind, input_size, output_size, cell="lstm", hidden_size=64, num_layers=1,
-                 bidirectional=False, dropout=0.0, recurrent_dropout=0.0, embedding_dim=32,
-                 pooling="last", loss="ce", word_dropout=0.0, unk_id=1, dtype="float32", rng=None):
+    def __init__(
+        self,
+        *,
+        kind,
+        input_size,
+        output_size,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        embedding_dim=32,
+        pooling="last",
+        loss="ce",
+        word_dropout=0.0,
+        unk_id=1,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         assert pooling in POOLINGS and loss in ("ce", "mse"), (pooling, loss)
         self.kind, self.pooling, self.loss = kind, pooling, loss
@@ -121,11 +138,23 @@ class SequenceNet(BatchProtocol, Module):
         self.embedding = None
         if kind != FEATURES:
             self.embedding = self.add_module(
-                "embedding", Embedding(input_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng))
+                "embedding", Embedding(input_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng)
+            )
             rnn_in = embedding_dim
-        self.rnn = self.add_module("rnn", make_recurrent(
-            cell, rnn_in, hidden_size, num_layers, bidirectional=bidirectional, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell,
+                rnn_in,
+                hidden_size,
+                num_layers,
+                bidirectional=bidirectional,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                dtype=dtype,
+                rng=rng,
+            ),
+        )
         D = 2 if bidirectional else 1
         self.head = self.add_module("head", Linear(D * hidden_size, output_size, dtype=dtype, rng=rng))
         self.dtype = self.rnn.dtype
@@ -139,12 +168,12 @@ class SequenceNet(BatchProtocol, Module):
             if self.training and self.word_dropout > 0:
                 drop = (self.rng.random(ids.shape) < self.word_dropout) & (ids != 0)
                 ids = np.where(drop, self.unk_id, ids)
-            x, emb_cache = self.embedding.forward(ids)           # (T, B, E)
+            x, emb_cache = self.embedding.forward(ids)  # (T, B, E)
         T = x.shape[0]
         lens = None if np.all(lengths == T) else lengths
-        out, _, rnn_cache = self.rnn.forward(x, None, lens)      # (T, B, D*H)
+        out, _, rnn_cache = self.rnn.forward(x, None, lens)  # (T, B, D*H)
         z, pool_cache = pool_forward(out, lengths, self.pooling, self.rnn.hidden_size)
-        y, head_cache = self.head.forward(z)                     # (B, K) or (T, B, K)
+        y, head_cache = self.head.forward(z)  # (B, K) or (T, B, K)
         return y, (emb_cache, rnn_cache, pool_cache, head_cache)
 
     def backward(self, dy, cache):

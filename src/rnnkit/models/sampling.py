@@ -56,9 +56,7 @@ def as_generator(seed) -> np.random.Generator:
     if seed is None:
         return np.random.default_rng()
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(
-            f"seed: expected None, an int >= 0 or a numpy.random.Generator, got {seed!r}"
-        )
+        raise TypeError(f"seed: expected None, an int >= 0 or a numpy.random.Generator, got {seed!r}")
     return np.random.default_rng(int(seed))
 
 
@@ -73,18 +71,17 @@ def probabilities(logits, temperature: float = 1.0, top_k: int | None = None) ->
     if k is not None and k < z.shape[1]:
         kth = np.partition(z, -k, axis=1)[:, -k][:, None]  # (B, 1) the k-th largest
         z = np.where(z >= kth, z, -np.inf)
-    z = z - z.max(axis=1, keepdims=True)                     # the max entry is exactly 0
-    p = np.exp(z)                                            # exp(-inf) = 0, no warning
+    z = z - z.max(axis=1, keepdims=True)  # the max entry is exactly 0
+    p = np.exp(z)  # exp(-inf) = 0, no warning
     return p / p.sum(axis=1, keepdims=True)
 
 
-def sample(logits, *, temperature: float = 1.0, top_k: int | None = None,
-           rng: np.random.Generator) -> np.ndarray:
+def sample(logits, *, temperature: float = 1.0, top_k: int | None = None, rng: np.random.Generator) -> np.ndarray:
     """Draw one token per row from :func:`probabilities`; returns int64 ids (B,)."""
     p = probabilities(logits, temperature, top_k)
-    cdf = np.cumsum(p, axis=1)                               # (B, V)
-    u = rng.random(p.shape[0])[:, None] * cdf[:, -1:]        # (B, 1) in [0, total)
-    ids = (cdf <= u).sum(axis=1)                             # first v with cdf_v > u
+    cdf = np.cumsum(p, axis=1)  # (B, V)
+    u = rng.random(p.shape[0])[:, None] * cdf[:, -1:]  # (B, 1) in [0, total)
+    ids = (cdf <= u).sum(axis=1)  # first v with cdf_v > u
     # Rounding can leave u at the very top; never return a token of probability 0.
     ids = np.minimum(ids, p.shape[1] - 1)
     zero = p[np.arange(p.shape[0]), ids] == 0

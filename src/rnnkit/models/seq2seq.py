@@ -64,8 +64,10 @@ def token_sequences(values, name: str):
     out = []
     for i, seq in enumerate(values):
         if isinstance(seq, str) != is_text:
-            raise TypeError(f"{name}[{i}]: expected {'a str' if is_text else 'a token list'} like "
-                            f"{name}[0], got {type(seq).__name__}")
+            raise TypeError(
+                f"{name}[{i}]: expected {'a str' if is_text else 'a token list'} like "
+                f"{name}[0], got {type(seq).__name__}"
+            )
         if not is_text:
             if isinstance(seq, bytes) or not hasattr(seq, "__iter__"):
                 raise TypeError(f"{name}[{i}]: expected a str or a list of tokens, got {type(seq).__name__}")
@@ -85,11 +87,20 @@ def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: in
         return model._train(net, train_batches, val, rng)
     from ..train import TrainConfig
 
-    config = TrainConfig(epochs=model.epochs, optimizer=model.optimizer, lr=model.lr,
-                         weight_decay=model.weight_decay, clip_norm=model.clip_norm, patience=model.patience,
-                         seed=int(rng.integers(2**31)), progress=bool(model.verbose), log_every=0,
-                         schedule="cosine", schedule_interval="step",
-                         schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20})
+    config = TrainConfig(
+        epochs=model.epochs,
+        optimizer=model.optimizer,
+        lr=model.lr,
+        weight_decay=model.weight_decay,
+        clip_norm=model.clip_norm,
+        patience=model.patience,
+        seed=int(rng.integers(2**31)),
+        progress=bool(model.verbose),
+        log_every=0,
+        schedule="cosine",
+        schedule_interval="step",
+        schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20},
+    )
     history = model._run_trainer(net, config, train_batches, val)
     net.eval()
     return history
@@ -143,11 +154,35 @@ class Seq2Seq(BaseEstimator):
     rate to lr / 20 over training.
     """
 
-    def __init__(self, cell="lstm", hidden_size=128, num_layers=1, bidirectional=False, attention=False,
-                 embedding_dim=32, dropout=0.0, recurrent_dropout=0.0, reverse_source=False, scheduled_sampling=0.0,
-                 sampling_schedule="inverse_sigmoid", sampling_decay=None, beam_size=1, length_penalty=1.0,
-                 max_len=None, optimizer="adam", lr=1e-3, lr_schedule=None, weight_decay=0.0, epochs=10, batch_size=64,
-                 clip_norm=5.0, patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=128,
+        num_layers=1,
+        bidirectional=False,
+        attention=False,
+        embedding_dim=32,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reverse_source=False,
+        scheduled_sampling=0.0,
+        sampling_schedule="inverse_sigmoid",
+        sampling_decay=None,
+        beam_size=1,
+        length_penalty=1.0,
+        max_len=None,
+        optimizer="adam",
+        lr=1e-3,
+        lr_schedule=None,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=64,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
@@ -174,8 +209,10 @@ class Seq2Seq(BaseEstimator):
         sources = coerce_X(sources, "sources", split_text=False)
         seqs, is_text = token_sequences(sources, "sources")
         if is_text != self.source_is_text_:
-            raise TypeError(f"sources: expected {'strings' if self.source_is_text_ else 'token lists'} "
-                            f"as at fit time, got {'strings' if is_text else 'token lists'}")
+            raise TypeError(
+                f"sources: expected {'strings' if self.source_is_text_ else 'token lists'} "
+                f"as at fit time, got {'strings' if is_text else 'token lists'}"
+            )
         out = []
         for s in seqs:
             ids = self.src_vocab_.encode(s[::-1] if self.reverse_source else s, add_eos=True)
@@ -190,7 +227,7 @@ class Seq2Seq(BaseEstimator):
             w.check_same("sources, targets", src_ids, tgt_ids)
             check_rows_per_rank(min(bs, len(order)), w.size)
         for start in range(0, len(order), bs):
-            idx = order[start:start + bs]
+            idx = order[start : start + bs]
             seed = int(rng_epoch.integers(2**63)) if rng_epoch is not None and rate > 0 else 0
             if shard and w.active:
                 idx = w.shard(idx)
@@ -198,8 +235,8 @@ class Seq2Seq(BaseEstimator):
                     yield EMPTY_SHARD
                     continue
             src, src_len = pad_ids([src_ids[i] for i in idx])
-            dec_in, _ = pad_ids([tgt_ids[i][:-1] for i in idx])   # BOS y_1 .. y_n
-            dec_out, tgt_len = pad_ids([tgt_ids[i][1:] for i in idx])   # y_1 .. y_n EOS
+            dec_in, _ = pad_ids([tgt_ids[i][:-1] for i in idx])  # BOS y_1 .. y_n
+            dec_out, tgt_len = pad_ids([tgt_ids[i][1:] for i in idx])  # y_1 .. y_n EOS
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
@@ -220,24 +257,34 @@ class Seq2Seq(BaseEstimator):
         tgt_ids = [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in tgt]
         val = None
         if validation_data is not None:
-            vs, vt = coerce_Xy(*_pair(validation_data), split_text=False,
-                               names=("validation_data[0]", "validation_data[1]"))
+            vs, vt = coerce_Xy(
+                *_pair(validation_data), split_text=False, names=("validation_data[0]", "validation_data[1]")
+            )
             vt, _ = token_sequences(vt, "validation_data[1]")
-            val = list(self._batches(self._encode_sources(vs),
-                                     [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in vt]))
+            val = list(
+                self._batches(
+                    self._encode_sources(vs), [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in vt]
+                )
+            )
 
         def train_batches(epoch, rng_epoch):
-            rate = sampling_rate(self.sampling_schedule, epoch, self.scheduled_sampling,
-                                 self.sampling_decay, self.epochs)
+            rate = sampling_rate(
+                self.sampling_schedule, epoch, self.scheduled_sampling, self.sampling_decay, self.epochs
+            )
             return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate, shard=True)
 
-        self.history_ = train_with_schedule(self, net, train_batches, val, rng,
-                                            -(-len(src_ids) // self.batch_size))
+        self.history_ = train_with_schedule(self, net, train_batches, val, rng, -(-len(src_ids) // self.batch_size))
         self.net_ = net
         return self
 
-    def predict(self, sources: XLike, *, beam_size: int | None = None, max_len: int | None = None,
-                length_penalty: float | None = None) -> list:
+    def predict(
+        self,
+        sources: XLike,
+        *,
+        beam_size: int | None = None,
+        max_len: int | None = None,
+        length_penalty: float | None = None,
+    ) -> list:
         """Decode each source: greedy (``beam_size=1``) or beam search. Returns strings when
         the targets were strings, else token lists."""
         self._check_fitted()
@@ -251,14 +298,15 @@ class Seq2Seq(BaseEstimator):
         out = []
         V = self.tgt_vocab_
         for start in range(0, len(src_ids), self.batch_size):
-            src, src_len = pad_ids(src_ids[start:start + self.batch_size])
+            src, src_len = pad_ids(src_ids[start : start + self.batch_size])
             state0 = net.start(src, src_len)
             n = src.shape[1]
             if K == 1:
                 seqs, _ = greedy_decode(net.step, state0, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len)
             else:
-                seqs, _ = beam_search(net.step, state0, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len,
-                                      beam_size=K, length_penalty=alpha)
+                seqs, _ = beam_search(
+                    net.step, state0, n, bos=V.bos_id, eos=V.eos_id, max_len=max_len, beam_size=K, length_penalty=alpha
+                )
             for s in seqs:
                 toks = V.decode(s)
                 out.append("".join(map(str, toks)) if self.target_is_text_ else toks)
@@ -272,13 +320,17 @@ class Seq2Seq(BaseEstimator):
         if len(tgt) != len(pred):
             raise ValueError(f"targets: expected one target per source ({len(pred)}), got {len(tgt)}")
         want = ["".join(t) if self.target_is_text_ else t for t in tgt]
-        return float(np.mean([p == w for p, w in zip(pred, want)]))
+        return float(np.mean([p == w for p, w in zip(pred, want, strict=False)]))
 
     # -- persistence hooks --------------------------------------------------------------
     def _fit_state(self) -> dict:
-        return {"src_vocab": self.src_vocab_.to_dict(), "tgt_vocab": self.tgt_vocab_.to_dict(),
-                "source_is_text": self.source_is_text_, "target_is_text": self.target_is_text_,
-                "max_target_len": self.max_target_len_}
+        return {
+            "src_vocab": self.src_vocab_.to_dict(),
+            "tgt_vocab": self.tgt_vocab_.to_dict(),
+            "source_is_text": self.source_is_text_,
+            "target_is_text": self.target_is_text_,
+            "max_target_len": self.max_target_len_,
+        }
 
     def _set_fit_state(self, state: dict) -> None:
         self.src_vocab_ = Vocab.from_dict(state["src_vocab"])
@@ -288,8 +340,17 @@ class Seq2Seq(BaseEstimator):
         self.max_target_len_ = int(state["max_target_len"])
 
     def _build_net(self, rng) -> Seq2SeqNet:
-        return Seq2SeqNet(len(self.src_vocab_), len(self.tgt_vocab_), cell=self.cell,
-                          embedding_dim=self.embedding_dim, hidden_size=self.hidden_size,
-                          num_layers=self.num_layers, bidirectional=self.bidirectional,
-                          attention=self.attention, dropout=self.dropout,
-                          recurrent_dropout=self.recurrent_dropout, dtype=self.dtype, rng=rng)
+        return Seq2SeqNet(
+            len(self.src_vocab_),
+            len(self.tgt_vocab_),
+            cell=self.cell,
+            embedding_dim=self.embedding_dim,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            attention=self.attention,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            dtype=self.dtype,
+            rng=rng,
+        )

@@ -26,22 +26,35 @@ from .base import make_recurrent
 
 @dataclass
 class Seq2SeqBatch:
-    src: np.ndarray        # (S, B) source ids, PAD past each length, EOS last
-    src_len: np.ndarray    # (B,)
-    dec_in: np.ndarray     # (T, B) BOS y_1 .. y_n, PAD after
-    dec_out: np.ndarray    # (T, B) y_1 .. y_n EOS, PAD after
-    tgt_len: np.ndarray    # (B,) n + 1
-    rate: float = 0.0      # scheduled-sampling probability for this batch
-    seed: int = 0          # of the coins and draws of scheduled sampling
+    src: np.ndarray  # (S, B) source ids, PAD past each length, EOS last
+    src_len: np.ndarray  # (B,)
+    dec_in: np.ndarray  # (T, B) BOS y_1 .. y_n, PAD after
+    dec_out: np.ndarray  # (T, B) y_1 .. y_n EOS, PAD after
+    tgt_len: np.ndarray  # (B,) n + 1
+    rate: float = 0.0  # scheduled-sampling probability for this batch
+    seed: int = 0  # of the coins and draws of scheduled sampling
 
 
 class Seq2SeqNet(Module):
     """Source embedding, encoder, bridge, target embedding, decoder, optional attention,
     output layer."""
 
-    def __init__(self, src_vocab_size, tgt_vocab_size, *, cell="lstm", embedding_dim=32, hidden_size=64,
-                 num_layers=1, bidirectional=False, attention=False, dropout=0.0, recurrent_dropout=0.0,
-                 dtype="float32", rng=None):
+    def __init__(
+        self,
+        src_vocab_size,
+        tgt_vocab_size,
+        *,
+        cell="lstm",
+        embedding_dim=32,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        attention=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         E, H, L = embedding_dim, hidden_size, num_layers
         kw = dict(dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng)
@@ -60,11 +73,11 @@ class Seq2SeqNet(Module):
     def encode(self, src, src_len):
         """Source ids (S, B) -> (decoder's initial state, each (L, B, H); attention memory or
         None; cache)."""
-        e, c_emb = self.src_embed.forward(src)                       # (S, B, E)
+        e, c_emb = self.src_embed.forward(src)  # (S, B, E)
         out, state, c_enc = self.encoder.forward(e, lengths=src_len)  # (S, B, D*H)
         parts, caches = [], []
         for bridge, s in self._bridges(state):
-            pre, c_lin = bridge.forward(self._join_directions(s))    # (L, B, D*H) -> (L, B, H)
+            pre, c_lin = bridge.forward(self._join_directions(s))  # (L, B, D*H) -> (L, B, H)
             parts.append(np.tanh(pre))
             caches.append(c_lin)
         state0 = (parts[0], parts[1]) if self.lstm else parts[0]
@@ -79,9 +92,9 @@ class Seq2SeqNet(Module):
         c_emb, c_enc, caches, parts = cache
         douts = dstate0 if self.lstm else (dstate0,)
         dn = []
-        for (bridge, _), c_lin, s, d in zip(self._bridges(None), caches, parts, douts):
-            dcat = bridge.backward(d * (1.0 - s * s), c_lin)          # through tanh: (L, B, D*H)
-            dn.append(self._split_directions(dcat))                  # (L*D, B, H)
+        for (bridge, _), c_lin, s, d in zip(self._bridges(None), caches, parts, douts, strict=False):
+            dcat = bridge.backward(d * (1.0 - s * s), c_lin)  # through tanh: (L, B, D*H)
+            dn.append(self._split_directions(dcat))  # (L*D, B, H)
         de, _ = self.encoder.backward(dout, (dn[0], dn[1]) if self.lstm else dn[0], c_enc)
         self.src_embed.backward(de, c_emb)
 
@@ -106,7 +119,7 @@ class Seq2SeqNet(Module):
         """Decoder outputs (T, B, H) -> logits (T, B, V), cache."""
         c_attn = None
         if self.attn is not None:
-            out, c_attn = self.attn.forward(out, memory)              # (T, B, H)
+            out, c_attn = self.attn.forward(out, memory)  # (T, B, H)
         logits, c_head = self.head.forward(out)
         return logits, (c_attn, c_head)
 
@@ -122,7 +135,7 @@ class Seq2SeqNet(Module):
     # -- decoder: teacher forcing ------------------------------------------------------------
     def decode(self, dec_in, tgt_len, state0, memory):
         """All T steps at once from the given inputs (T, B) -> logits (T, B, V), cache."""
-        d, c_emb = self.tgt_embed.forward(dec_in)                       # (T, B, E)
+        d, c_emb = self.tgt_embed.forward(dec_in)  # (T, B, E)
         out, _, c_dec = self.decoder.forward(d, state0, lengths=tgt_len)  # (T, B, H)
         logits, c_out = self._output(out, memory)
         return logits, [(c_emb, c_dec, c_out)]
@@ -138,12 +151,12 @@ class Seq2SeqNet(Module):
         for t in range(T):
             if t > 0:
                 coin = rng.random(B) < rate
-                p = softmax(logits[-1].astype(np.float64))               # (B, V)
+                p = softmax(logits[-1].astype(np.float64))  # (B, V)
                 drawn = (p.cumsum(axis=1) <= rng.random(B)[:, None]).sum(axis=1)
                 fed[t] = np.where(coin, np.minimum(drawn, p.shape[1] - 1), dec_in[t])
-            d, c_emb = self.tgt_embed.forward(fed[t:t + 1])             # (1, B, E)
+            d, c_emb = self.tgt_embed.forward(fed[t : t + 1])  # (1, B, E)
             out, state, c_dec = self.decoder.forward(d, state)
-            z, c_out = self._output(out, memory)                        # (1, B, V)
+            z, c_out = self._output(out, memory)  # (1, B, V)
             logits.append(z[0])
             steps.append((c_emb, c_dec, c_out))
         return np.concatenate([z[None] for z in logits]), steps, fed
@@ -168,8 +181,9 @@ class Seq2SeqNet(Module):
         state0, memory, enc_cache = self.encode(batch.src, batch.src_len)
         fed = batch.dec_in
         if sampled:
-            logits, steps, fed = self.decode_sampled(batch.dec_in, state0, memory, batch.rate,
-                                                     np.random.default_rng(batch.seed))
+            logits, steps, fed = self.decode_sampled(
+                batch.dec_in, state0, memory, batch.rate, np.random.default_rng(batch.seed)
+            )
         else:
             logits, steps = self.decode(batch.dec_in, batch.tgt_len, state0, memory)
         mask = np.arange(batch.dec_out.shape[0])[:, None] < batch.tgt_len[None, :]  # (T, B)
@@ -204,8 +218,8 @@ class Seq2SeqNet(Module):
         memory = None
         if self.attn is not None:
             state, memory = state
-        x = self.tgt_embed.parameters()["weight"][tokens]   # (R, E)
+        x = self.tgt_embed.parameters()["weight"][tokens]  # (R, E)
         state = self.decoder.step(x, state)
-        top = (state[0] if self.lstm else state)[-1]        # (R, H) top layer's output
+        top = (state[0] if self.lstm else state)[-1]  # (R, H) top layer's output
         logits, _ = self._output(top[None], memory)
         return logits[0], (state if memory is None else (state, memory))

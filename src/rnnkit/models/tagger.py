@@ -62,11 +62,32 @@ class SequenceTagger(RecurrentEstimator):
         SequenceTagger(affix_length=3, word_shape=True, lowercase=True, min_freq=2, word_dropout=0.1)
     """
 
-    def __init__(self, cell="lstm", hidden_size=64, num_layers=1, bidirectional=True, dropout=0.0,
-                 recurrent_dropout=0.0, embedding_dim=64, min_freq=1, lowercase=False, word_dropout=0.0,
-                 affix_length=0, word_shape=False, feature_dim=32,
-                 optimizer="adam", lr=0.005, weight_decay=0.0, epochs=10, batch_size=32, clip_norm=5.0,
-                 patience=None, seed=None, dtype="float32", verbose=False):
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        embedding_dim=64,
+        min_freq=1,
+        lowercase=False,
+        word_dropout=0.0,
+        affix_length=0,
+        word_shape=False,
+        feature_dim=32,
+        optimizer="adam",
+        lr=0.005,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=32,
+        clip_norm=5.0,
+        patience=None,
+        seed=None,
+        dtype="float32",
+        verbose=False,
+    ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.min_freq, self.lowercase = embedding_dim, min_freq, lowercase
@@ -98,26 +119,31 @@ class SequenceTagger(RecurrentEstimator):
     def _encode_inputs(self, X, *, fit, name="X"):
         seqs = super()._encode_inputs(X, fit=fit, name=name)
         if self.input_kind_ != "tokens":
-            raise TypeError(f"{name}: expected token sequences (lists of words), got float arrays; "
-                            "hint: SequenceRegressor(pooling='none') handles per-step features")
+            raise TypeError(
+                f"{name}: expected token sequences (lists of words), got float arrays; "
+                "hint: SequenceRegressor(pooling='none') handles per-step features"
+            )
         if fit:
             self.features_ = None
             if not self._uses_features():
                 return seqs
-        elif getattr(self, "features_", None) is None:          # fitted without features
+        elif getattr(self, "features_", None) is None:  # fitted without features
             return seqs
-        _, words = as_sequences(X, name)                      # the exact forms, case kept
+        _, words = as_sequences(X, name)  # the exact forms, case kept
         if fit:
-            self.features_ = WordFeatures.build(words, affix_length=self.affix_length,
-                                                shape=bool(self.word_shape), min_freq=self.min_freq)
+            self.features_ = WordFeatures.build(
+                words, affix_length=self.affix_length, shape=bool(self.word_shape), min_freq=self.min_freq
+            )
         # One int row per token: the word id, then its F feature ids.
-        return [np.concatenate([ids[:, None], self.features_.encode(w, f"{name}[{i}]")], axis=1)
-                for i, (ids, w) in enumerate(zip(seqs, words))]      # (T_i, 1 + F)
+        return [
+            np.concatenate([ids[:, None], self.features_.encode(w, f"{name}[{i}]")], axis=1)
+            for i, (ids, w) in enumerate(zip(seqs, words, strict=False))
+        ]  # (T_i, 1 + F)
 
     def _batch(self, inputs, idx, targets=None) -> Batch:
         if getattr(self, "features_", None) is None:
             return super()._batch(inputs, idx, targets)
-        x, lengths = pad_features([inputs[i] for i in idx], np.int64)      # (T, B, 1 + F); PAD = 0
+        x, lengths = pad_features([inputs[i] for i in idx], np.int64)  # (T, B, 1 + F); PAD = 0
         T = x.shape[0]
         y = None if targets is None else self._stack_targets([targets[i] for i in idx], T)
         return Batch(x, lengths, y, step_mask(lengths, T))
@@ -127,12 +153,23 @@ class SequenceTagger(RecurrentEstimator):
             return super()._build_net(rng)
         p = self.get_params(deep=False)
         return FeatureTaggerNet(
-            vocab_size=len(self.vocab_), feature_vocab_size=len(self.features_.vocab),
-            n_features=self.features_.n_features, output_size=len(self.classes_), cell=p["cell"],
-            hidden_size=p["hidden_size"], num_layers=p["num_layers"], bidirectional=p["bidirectional"],
-            dropout=p["dropout"], recurrent_dropout=p["recurrent_dropout"],
-            embedding_dim=p["embedding_dim"], feature_dim=p["feature_dim"],
-            word_dropout=p["word_dropout"], unk_id=Vocab.unk_id, dtype=p["dtype"], rng=rng)
+            vocab_size=len(self.vocab_),
+            feature_vocab_size=len(self.features_.vocab),
+            n_features=self.features_.n_features,
+            output_size=len(self.classes_),
+            cell=p["cell"],
+            hidden_size=p["hidden_size"],
+            num_layers=p["num_layers"],
+            bidirectional=p["bidirectional"],
+            dropout=p["dropout"],
+            recurrent_dropout=p["recurrent_dropout"],
+            embedding_dim=p["embedding_dim"],
+            feature_dim=p["feature_dim"],
+            word_dropout=p["word_dropout"],
+            unk_id=Vocab.unk_id,
+            dtype=p["dtype"],
+            rng=rng,
+        )
 
     def _fit_state(self) -> dict:
         state = super()._fit_state()
@@ -141,22 +178,22 @@ class SequenceTagger(RecurrentEstimator):
 
     def _set_fit_state(self, state: dict) -> None:
         super()._set_fit_state(state)
-        spec = state.get("features")                     # absent in models saved before features
+        spec = state.get("features")  # absent in models saved before features
         self.features_ = None if spec is None else WordFeatures.from_dict(spec)
 
     def _net_options(self):
-        return {"pooling": "none", "loss": "ce", "output_size": len(self.classes_),
-                "word_dropout": self.word_dropout}
+        return {"pooling": "none", "loss": "ce", "output_size": len(self.classes_), "word_dropout": self.word_dropout}
 
     def _encode_targets(self, y, inputs, *, fit, name="y"):
         n = len(inputs)
         if not isinstance(y, (list, tuple)) or len(y) != n:
-            raise ValueError(f"{name}: expected {n} tag sequences (one per sentence in X), got "
-                             f"{type(y).__name__} of length {len(y) if hasattr(y, '__len__') else '?'}")
-        for i, (tags, x) in enumerate(zip(y, inputs)):
+            raise ValueError(
+                f"{name}: expected {n} tag sequences (one per sentence in X), got "
+                f"{type(y).__name__} of length {len(y) if hasattr(y, '__len__') else '?'}"
+            )
+        for i, (tags, x) in enumerate(zip(y, inputs, strict=False)):
             if isinstance(tags, str) or not hasattr(tags, "__len__") or len(tags) != len(x):
-                raise ValueError(f"{name}[{i}]: expected {len(x)} tags, one per token of X[{i}], got "
-                                 f"{tags!r}"[:200])
+                raise ValueError(f"{name}[{i}]: expected {len(x)} tags, one per token of X[{i}], got {tags!r}"[:200])
         if fit:
             tags = sorted({t for seq in y for t in seq}, key=lambda t: (type(t).__name__, t))
             self.classes_ = np.asarray(tags)
@@ -166,14 +203,15 @@ class SequenceTagger(RecurrentEstimator):
             try:
                 out.append(np.array([index[t] for t in seq], dtype=np.int64))
             except KeyError as exc:
-                raise ValueError(f"{name}[{i}]: expected tags among classes_ {self.classes_.tolist()}, "
-                                 f"got {exc.args[0]!r}") from None
+                raise ValueError(
+                    f"{name}[{i}]: expected tags among classes_ {self.classes_.tolist()}, got {exc.args[0]!r}"
+                ) from None
         return out
 
     def _stack_targets(self, items, T):
-        out = np.full((T, len(items)), -100, np.int64)                  # (T, B); padding ignored
+        out = np.full((T, len(items)), -100, np.int64)  # (T, B); padding ignored
         for b, a in enumerate(items):
-            out[:len(a), b] = a
+            out[: len(a), b] = a
         return out
 
     def _target_state(self):
@@ -185,6 +223,7 @@ class SequenceTagger(RecurrentEstimator):
     def predict_proba(self, X: XLike) -> list[np.ndarray]:
         """Per sentence, tag probabilities (T_i, C), columns in the order of ``classes_``."""
         from ..nn.functional import softmax
+
         return [softmax(o.astype(np.float64), axis=-1) for o in self._outputs(X)]
 
     def predict(self, X: XLike) -> list[list]:
@@ -199,9 +238,9 @@ class SequenceTagger(RecurrentEstimator):
         if not isinstance(y, (list, tuple)) or len(y) != len(pred):
             raise ValueError(f"y: expected {len(pred)} tag sequences, got {type(y).__name__}")
         right = total = 0
-        for i, (p, t) in enumerate(zip(pred, y)):
+        for i, (p, t) in enumerate(zip(pred, y, strict=False)):
             if len(t) != len(p):
                 raise ValueError(f"y[{i}]: expected {len(p)} tags, got {len(t)}")
-            right += sum(a == b for a, b in zip(p, t))
+            right += sum(a == b for a, b in zip(p, t, strict=False))
             total += len(p)
         return right / total

@@ -58,8 +58,9 @@ class Vocab:
         """
         if isinstance(min_freq, bool) or not isinstance(min_freq, numbers.Integral) or min_freq < 1:
             raise ValueError(f"min_freq: expected an int >= 1, got {min_freq!r}")
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral)
-                                     or max_size < 0):
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral) or max_size < 0
+        ):
             raise ValueError(f"max_size: expected None or an int >= 0, got {max_size!r}")
         counts: Counter = Counter()
         for i, seq in enumerate(sequences):
@@ -97,8 +98,9 @@ class Vocab:
             raise ValueError(f"index: expected an id in [0, {len(self._itos)}), got {index}")
         return self._itos[index]
 
-    def encode(self, tokens: Iterable, *, add_bos: bool = False, add_eos: bool = False,
-               unknown: str = "unk") -> np.ndarray:
+    def encode(
+        self, tokens: Iterable, *, add_bos: bool = False, add_eos: bool = False, unknown: str = "unk"
+    ) -> np.ndarray:
         """Tokens (a list, or a str for characters) -> int64 ids, optionally with BOS/EOS."""
         if unknown not in ("unk", "error"):
             raise ValueError(f"unknown: expected 'unk' or 'error', got {unknown!r}")
@@ -106,12 +108,16 @@ class Vocab:
         try:
             ids = [self._stoi.get(t, -1) for t in toks]
         except TypeError:  # an unhashable item, such as a nested list
-            raise TypeError("tokens: expected a sequence of str or int tokens, got an item of type "
-                            f"{next(type(t).__name__ for t in toks if not isinstance(t, (str, int)))}") from None
+            raise TypeError(
+                "tokens: expected a sequence of str or int tokens, got an item of type "
+                f"{next(type(t).__name__ for t in toks if not isinstance(t, (str, int)))}"
+            ) from None
         if unknown == "error" and -1 in ids:
-            unseen = sorted({repr(t) for t, i in zip(toks, ids) if i < 0})
-            raise ValueError(f"tokens: expected tokens of the vocabulary, got {len(unseen)} unseen: "
-                             f"{', '.join(unseen[:20])}; hint: unknown='unk' maps them to {UNK}")
+            unseen = sorted({repr(t) for t, i in zip(toks, ids, strict=False) if i < 0})
+            raise ValueError(
+                f"tokens: expected tokens of the vocabulary, got {len(unseen)} unseen: "
+                f"{', '.join(unseen[:20])}; hint: unknown='unk' maps them to {UNK}"
+            )
         ids = [self.unk_id if i < 0 else i for i in ids]
         if add_bos:
             ids.insert(0, self.bos_id)
@@ -136,7 +142,7 @@ class Vocab:
     # -- persistence ------------------------------------------------------------------
     def to_dict(self) -> dict:
         """JSON-ready: ``{"specials": [...], "tokens": [...]}`` (tokens without specials)."""
-        return {"specials": list(SPECIALS), "tokens": self._itos[len(SPECIALS):]}
+        return {"specials": list(SPECIALS), "tokens": self._itos[len(SPECIALS) :]}
 
     @classmethod
     def from_dict(cls, data: dict) -> Vocab:

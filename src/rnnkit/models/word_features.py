@@ -63,8 +63,10 @@ def spelling_features(word: str, affix_length: int, shape: bool) -> list[str]:
 
 def _check_word(word, where: str) -> None:
     if not isinstance(word, str):
-        raise TypeError(f"{where}: expected str words for spelling features, got {type(word).__name__} "
-                        f"{word!r}; hint: affix_length=0 and word_shape=False tag integer token ids")
+        raise TypeError(
+            f"{where}: expected str words for spelling features, got {type(word).__name__} "
+            f"{word!r}; hint: affix_length=0 and word_shape=False tag integer token ids"
+        )
 
 
 class WordFeatures:
@@ -119,51 +121,82 @@ class FeatureTaggerNet(BatchProtocol, Module):
     valid steps, as :class:`~rnnkit.models.network.SequenceNet` with ``pooling="none"``.
     """
 
-    def __init__(self, *, vocab_size, feature_vocab_size, n_features, output_size, cell="lstm",
-                 hidden_size=64, num_layers=1, bidirectional=True, dropout=0.0, recurrent_dropout=0.0,
-                 embedding_dim=64, feature_dim=32, word_dropout=0.0, unk_id=1, dtype="float32", rng=None):
+    def __init__(
+        self,
+        *,
+        vocab_size,
+        feature_vocab_size,
+        n_features,
+        output_size,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        embedding_dim=64,
+        feature_dim=32,
+        word_dropout=0.0,
+        unk_id=1,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         self.word_dropout, self.unk_id, self.rng = float(word_dropout), int(unk_id), rng
         self.n_features = int(n_features)
         self.embedding = self.add_module(
-            "embedding", Embedding(vocab_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng))
+            "embedding", Embedding(vocab_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng)
+        )
         self.features = self.add_module(
-            "features", Embedding(feature_vocab_size, feature_dim, padding_idx=0, dtype=dtype, rng=rng))
+            "features", Embedding(feature_vocab_size, feature_dim, padding_idx=0, dtype=dtype, rng=rng)
+        )
         # N(0, 1/F) rows make the sum of F features unit-variance, like one word vector.
         self.features.parameters()["weight"] *= 1.0 / np.sqrt(max(self.n_features, 1))
-        self.rnn = self.add_module("rnn", make_recurrent(
-            cell, embedding_dim + feature_dim, hidden_size, num_layers, bidirectional=bidirectional,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng))
+        self.rnn = self.add_module(
+            "rnn",
+            make_recurrent(
+                cell,
+                embedding_dim + feature_dim,
+                hidden_size,
+                num_layers,
+                bidirectional=bidirectional,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                dtype=dtype,
+                rng=rng,
+            ),
+        )
         D = 2 if bidirectional else 1
         self.head = self.add_module("head", Linear(D * hidden_size, output_size, dtype=dtype, rng=rng))
         self.dtype = self.rnn.dtype
 
     def forward(self, inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, tuple]:
         """inputs (T, B, 1 + F) ids, lengths (B,) -> (logits (T, B, K), cache)."""
-        ids, feats = inputs[..., 0], inputs[..., 1:]              # (T, B), (T, B, F)
+        ids, feats = inputs[..., 0], inputs[..., 1:]  # (T, B), (T, B, F)
         if feats.shape[-1] != self.n_features:
-            raise ValueError(f"inputs: expected {1 + self.n_features} ids per step (word + "
-                             f"features), got shape {inputs.shape}")
+            raise ValueError(
+                f"inputs: expected {1 + self.n_features} ids per step (word + features), got shape {inputs.shape}"
+            )
         if self.training and self.word_dropout > 0:
             drop = (self.rng.random(ids.shape) < self.word_dropout) & (ids != 0)
-            ids = np.where(drop, self.unk_id, ids)                # the features stay
-        e, emb_cache = self.embedding.forward(ids)               # (T, B, E)
-        f, feat_cache = self.features.forward(feats)             # (T, B, F, D)
-        x = np.concatenate([e, f.sum(axis=2)], axis=-1)          # (T, B, E + D)
+            ids = np.where(drop, self.unk_id, ids)  # the features stay
+        e, emb_cache = self.embedding.forward(ids)  # (T, B, E)
+        f, feat_cache = self.features.forward(feats)  # (T, B, F, D)
+        x = np.concatenate([e, f.sum(axis=2)], axis=-1)  # (T, B, E + D)
         T = x.shape[0]
         lens = None if np.all(lengths == T) else lengths
-        out, _, rnn_cache = self.rnn.forward(x, None, lens)      # (T, B, Dir*H)
-        y, head_cache = self.head.forward(out)                   # (T, B, K)
+        out, _, rnn_cache = self.rnn.forward(x, None, lens)  # (T, B, Dir*H)
+        y, head_cache = self.head.forward(out)  # (T, B, K)
         return y, (emb_cache, feat_cache, rnn_cache, head_cache)
 
     def backward(self, dy, cache):
         """Accumulate the gradients of every parameter given dL/dlogits (T, B, K)."""
         emb_cache, feat_cache, rnn_cache, head_cache = cache
-        dout = self.head.backward(dy, head_cache)                # (T, B, Dir*H)
-        dx, _ = self.rnn.backward(dout, None, rnn_cache)         # (T, B, E + D)
+        dout = self.head.backward(dy, head_cache)  # (T, B, Dir*H)
+        dx, _ = self.rnn.backward(dout, None, rnn_cache)  # (T, B, E + D)
         E = self.embedding.embedding_dim
         self.embedding.backward(dx[..., :E], emb_cache)
-        dsum = dx[..., None, E:]                                 # (T, B, 1, D): d sum / d each term = 1
+        dsum = dx[..., None, E:]  # (T, B, 1, D): d sum / d each term = 1
         self.features.backward(np.broadcast_to(dsum, feat_cache.shape + dsum.shape[-1:]), feat_cache)
 
     def _loss(self, y, batch: Batch):

@@ -37,16 +37,16 @@ class _Workspace:
 
 @dataclass
 class _DirectionCache:
-    store: dict            # the cell's per-step arrays, each (T, B, ...)
-    h_prev: np.ndarray     # (T, B, H) state fed into the step at time t
+    store: dict  # the cell's per-step arrays, each (T, B, ...)
+    h_prev: np.ndarray  # (T, B, H) state fed into the step at time t
     c_prev: np.ndarray | None
     rec_mask: np.ndarray | None  # (B, H) variational recurrent dropout mask
-    h_time: np.ndarray     # (T, B, H) state produced by the step at time t
+    h_time: np.ndarray  # (T, B, H) state produced by the step at time t
 
 
 @dataclass
 class _LayerCache:
-    x: np.ndarray          # (T, B, I_k) this layer's input
+    x: np.ndarray  # (T, B, I_k) this layer's input
     dirs: list
     drop_mask: np.ndarray | None  # (T, B, D*H) dropout applied to this layer's output
 
@@ -59,5 +59,5 @@ class RecurrentCache:
     T: int
     B: int
     batch_first: bool
-    mask: np.ndarray | None        # (T, B, 1) bool, None when every row has length T
+    mask: np.ndarray | None  # (T, B, 1) bool, None when every row has length T
     layers: list = field(default_factory=list)

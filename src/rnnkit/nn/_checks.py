@@ -46,8 +46,10 @@ def float_array(name: str, value, dtype, ndim: int | tuple[int, ...], hint: str 
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}; "
-                        "hint: pass the real part (x.real), the magnitude (abs(x)) or both as features")
+        raise TypeError(
+            f"{name}: expected a real array, got complex dtype {arr.dtype}; "
+            "hint: pass the real part (x.real), the magnitude (abs(x)) or both as features"
+        )
     ranks = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ranks:
         want = " or ".join(f"{r}-D" for r in ranks)

@@ -49,8 +49,10 @@ def step(layer, x_t, state):
     Python call and check counts.
     """
     if layer.bidirectional:
-        raise ValueError("step: a bidirectional layer needs the whole sequence (its reverse "
-                         "direction reads the future); use forward() instead")
+        raise ValueError(
+            "step: a bidirectional layer needs the whole sequence (its reverse "
+            "direction reads the future); use forward() instead"
+        )
     kern = _kernels.active()
     if kern is None:
         return _reference(layer, x_t, state)
@@ -63,7 +65,7 @@ def step(layer, x_t, state):
     shape = (layer.num_layers, B, layer.hidden_size)
     lstm = layer.cell.has_cell_state
     if state is None:
-        h0 = c0 = np.zeros(shape, dt)                     # read only: one array serves both
+        h0 = c0 = np.zeros(shape, dt)  # read only: one array serves both
     elif lstm:
         if type(state) is not tuple or len(state) != 2:
             return _reference(layer, x_t, state)
@@ -74,7 +76,7 @@ def step(layer, x_t, state):
         h0 = c0 = state
         if not _fits(h0, dt, shape):
             return _reference(layer, x_t, state)
-    h_n = np.empty(shape, dt)                             # (L, B, H), new: never aliases the input
+    h_n = np.empty(shape, dt)  # (L, B, H), new: never aliases the input
     c_n = np.empty(shape, dt) if lstm else None
     p, mode = layer._params, layer.mode
     for k, (a, b, c, d) in enumerate(layer._step_names):
@@ -83,14 +85,14 @@ def step(layer, x_t, state):
         else:
             b_ih, b_hh = p[c], p[d]
         if k:
-            x = h_n[k - 1]                                # (B, H): the layer below's new state
+            x = h_n[k - 1]  # (B, H): the layer below's new state
         if lstm:
             fine = kern.lstm_step(x, h0, c0, k, p[a], p[b], b_ih, b_hh, h_n, c_n)
         elif mode == "GRU":
             fine = kern.gru_step(x, h0, k, p[a], p[b], b_ih, b_hh, h_n)
         else:
             fine = kern.rnn_step(x, h0, k, p[a], p[b], b_ih, b_hh, h_n, mode == "RNN_RELU")
-        if not fine:                                      # a NaN or inf: let the checks name it
+        if not fine:  # a NaN or inf: let the checks name it
             return _reference(layer, x_t, state)
     return h_n if c_n is None else (h_n, c_n)
 

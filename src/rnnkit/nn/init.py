@@ -24,9 +24,21 @@ from ..utils.checks import check_number
 from .module import check_rng, resolve_dtype
 
 __all__ = [
-    "calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-    "orthogonal", "identity", "scaled_normal", "uniform_default", "zeros", "constant",
-    "INITIALIZERS", "get_initializer", "PRESETS", "initialize",
+    "calculate_gain",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "identity",
+    "scaled_normal",
+    "uniform_default",
+    "zeros",
+    "constant",
+    "INITIALIZERS",
+    "get_initializer",
+    "PRESETS",
+    "initialize",
 ]
 
 
@@ -97,8 +109,9 @@ def xavier_normal(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndar
     return (std * check_rng(rng).standard_normal(shape)).astype(resolve_dtype(dtype))
 
 
-def kaiming_uniform(shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> np.ndarray:
+def kaiming_uniform(
+    shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> np.ndarray:
     r"""He et al. 2015: :math:`U(-b, b)`, :math:`b = \text{gain}\sqrt{3 / \text{fan}}`, gain from
     :func:`calculate_gain` (``leaky_relu`` with slope ``a = 0`` is ReLU's :math:`\sqrt 2`)."""
     shape = _shape(shape)
@@ -106,8 +119,9 @@ def kaiming_uniform(shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str =
     return check_rng(rng).uniform(-b, b, size=shape).astype(resolve_dtype(dtype))
 
 
-def kaiming_normal(shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in",
-                   nonlinearity: str = "leaky_relu") -> np.ndarray:
+def kaiming_normal(
+    shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> np.ndarray:
     r"""He et al. 2015: :math:`N(0, \sigma^2)`, :math:`\sigma = \text{gain} / \sqrt{\text{fan}}`."""
     shape = _shape(shape)
     std = _kaiming_std(shape, a, mode, nonlinearity)
@@ -166,10 +180,16 @@ def constant(shape, *, rng=None, dtype=np.float64, value: float = 0.0) -> np.nda
 
 
 INITIALIZERS = {
-    "xavier_uniform": xavier_uniform, "xavier_normal": xavier_normal,
-    "kaiming_uniform": kaiming_uniform, "kaiming_normal": kaiming_normal,
-    "orthogonal": orthogonal, "identity": identity, "scaled_normal": scaled_normal,
-    "uniform_default": uniform_default, "zeros": zeros, "constant": constant,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "kaiming_uniform": kaiming_uniform,
+    "kaiming_normal": kaiming_normal,
+    "orthogonal": orthogonal,
+    "identity": identity,
+    "scaled_normal": scaled_normal,
+    "uniform_default": uniform_default,
+    "zeros": zeros,
+    "constant": constant,
 }
 
 
@@ -179,31 +199,50 @@ def get_initializer(spec, arg: str = "name"):
     if not isinstance(kw, Mapping):
         raise TypeError(f"{arg}: expected (name, kwargs) with a dict of kwargs, got {spec!r}")
     if not isinstance(name, str) or name not in INITIALIZERS:
-        raise ValueError(
-            f"{arg}: expected one of {sorted(INITIALIZERS)} or (name, kwargs), got {spec!r}"
-        )
+        raise ValueError(f"{arg}: expected one of {sorted(INITIALIZERS)} or (name, kwargs), got {spec!r}")
     return name, INITIALIZERS[name], dict(kw)
 
 
 # -- whole-model initialization ---------------------------------------------------------------
 PRESETS: dict[str, dict] = {
     # Le, Jaitly & Hinton 2015: ReLU RNN, identity recurrence, zero bias, tiny input weights.
-    "irnn": {"weight_ih": ("scaled_normal", {"std": 0.001}), "weight_hh": "identity", "bias": "zeros",
-             "forget_bias": None, "mode": "RNN_RELU"},
+    "irnn": {
+        "weight_ih": ("scaled_normal", {"std": 0.001}),
+        "weight_hh": "identity",
+        "bias": "zeros",
+        "forget_bias": None,
+        "mode": "RNN_RELU",
+    },
     # What torch.nn.RNN/LSTM/GRU do on construction: every parameter U(-1/sqrt(H), 1/sqrt(H)).
-    "pytorch": {"weight_ih": "uniform_default", "weight_hh": "uniform_default", "bias": "uniform_default",
-                "forget_bias": None},
+    "pytorch": {
+        "weight_ih": "uniform_default",
+        "weight_hh": "uniform_default",
+        "bias": "uniform_default",
+        "forget_bias": None,
+    },
     # Karpathy's min-char-rnn: randn * 0.01 weights (output layer too), zero biases.
-    "min_char_rnn": {"weight_ih": ("scaled_normal", {"std": 0.01}),
-                     "weight_hh": ("scaled_normal", {"std": 0.01}), "bias": "zeros",
-                     "forget_bias": None, "linear": ("scaled_normal", {"std": 0.01})},
+    "min_char_rnn": {
+        "weight_ih": ("scaled_normal", {"std": 0.01}),
+        "weight_hh": ("scaled_normal", {"std": 0.01}),
+        "bias": "zeros",
+        "forget_bias": None,
+        "linear": ("scaled_normal", {"std": 0.01}),
+    },
 }
 
-_DEFAULTS = {"weight_ih": "xavier_uniform", "weight_hh": "orthogonal", "bias": "zeros", "forget_bias": 1.0,
-             "linear": None, "mode": None}
+_DEFAULTS = {
+    "weight_ih": "xavier_uniform",
+    "weight_hh": "orthogonal",
+    "bias": "zeros",
+    "forget_bias": 1.0,
+    "linear": None,
+    "mode": None,
+}
 _UNSET = object()
-_RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh)"
-                        r"_l(?P<layer>\d+)(?P<suffix>_reverse)?$")
+_RECURRENT = re.compile(
+    r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh)"
+    r"_l(?P<layer>\d+)(?P<suffix>_reverse)?$"
+)
 
 
 def _layer_modes(module, prefix: str = "") -> dict[str, str]:
@@ -229,15 +268,11 @@ def _layer_shapes(params: dict, modes: dict, required_mode) -> dict[tuple, tuple
         hh_name = f"{prefix}weight_hh_l{layer}{suffix}"
         if "weight_hh" not in members:
             other = next(iter(members.values()))[0]
-            raise ValueError(
-                f"{hh_name}: expected it beside {other} to infer hidden_size, got no such parameter"
-            )
+            raise ValueError(f"{hh_name}: expected it beside {other} to infer hidden_size, got no such parameter")
         w_hh = members["weight_hh"][1]
         rows, H = w_hh.shape if w_hh.ndim == 2 else (0, 0)
         if H < 1 or rows % H or rows // H not in (1, 3, 4):
-            raise ValueError(
-                f"{hh_name}: expected shape (G*H, H) with G in (1, 3, 4) gates, got {w_hh.shape}"
-            )
+            raise ValueError(f"{hh_name}: expected shape (G*H, H) with G in (1, 3, 4) gates, got {w_hh.shape}")
         G = rows // H
         for kind, (name, p) in members.items():
             want_ndim = 2 if kind.startswith("weight") else 1
@@ -254,8 +289,17 @@ def _layer_shapes(params: dict, modes: dict, required_mode) -> dict[tuple, tuple
     return out
 
 
-def initialize(module, *, weight_ih=_UNSET, weight_hh=_UNSET, bias=_UNSET, forget_bias=_UNSET,
-               linear=_UNSET, preset: str | None = None, rng) -> dict[str, str]:
+def initialize(
+    module,
+    *,
+    weight_ih=_UNSET,
+    weight_hh=_UNSET,
+    bias=_UNSET,
+    forget_bias=_UNSET,
+    linear=_UNSET,
+    preset: str | None = None,
+    rng,
+) -> dict[str, str]:
     """Initialize a model's recurrent parameters in place, one gate block at a time.
 
     For every ``weight_ih_l{k}[_reverse]`` / ``weight_hh_l{k}[_reverse]`` of shape
@@ -286,12 +330,13 @@ def initialize(module, *, weight_ih=_UNSET, weight_hh=_UNSET, bias=_UNSET, forge
         if preset not in PRESETS:
             raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
         settings.update(PRESETS[preset])
-    explicit = dict(weight_ih=weight_ih, weight_hh=weight_hh, bias=bias, forget_bias=forget_bias,
-                    linear=linear)
+    explicit = dict(weight_ih=weight_ih, weight_hh=weight_hh, bias=bias, forget_bias=forget_bias, linear=linear)
     settings.update({k: v for k, v in explicit.items() if v is not _UNSET})
     rng = check_rng(rng)
-    specs = {k: None if settings[k] is None else get_initializer(settings[k], k)
-             for k in ("weight_ih", "weight_hh", "bias", "linear")}
+    specs = {
+        k: None if settings[k] is None else get_initializer(settings[k], k)
+        for k in ("weight_ih", "weight_hh", "bias", "linear")
+    }
     fb = settings["forget_bias"]
     fb = None if fb is None else check_number("forget_bias", fb)
 
@@ -313,12 +358,12 @@ def initialize(module, *, weight_ih=_UNSET, weight_hh=_UNSET, bias=_UNSET, forge
         if spec is not None:
             _, f, kw = spec
             for gate in range(G):  # each (H, in) block is its own draw, with its own fans
-                value[gate * H:(gate + 1) * H] = f((H,) + p.shape[1:], rng=rng, dtype=p.dtype, **kw)
+                value[gate * H : (gate + 1) * H] = f((H,) + p.shape[1:], rng=rng, dtype=p.dtype, **kw)
             report[name] = spec[0]
         if G == 4 and fb is not None and kind in ("bias_ih", "bias_hh"):
             has_ih = f"{m['prefix']}bias_ih_l{m['layer']}{m['suffix'] or ''}" in params
-            value[H:2 * H] = fb if kind == "bias_ih" or not has_ih else 0.0
-            report[name] = (report.get(name, "unchanged") + f" + forget_bias={fb}")
+            value[H : 2 * H] = fb if kind == "bias_ih" or not has_ih else 0.0
+            report[name] = report.get(name, "unchanged") + f" + forget_bias={fb}"
         if spec is not None or name in report:
             staged[name] = value
     for name, value in staged.items():

@@ -22,7 +22,9 @@ class Linear(Module):
         self.dtype = resolve_dtype(dtype)
         rng = check_rng(rng)
         bound = 1.0 / np.sqrt(self.in_features)  # PyTorch's default bounds
-        self.register_parameter("weight", rng.uniform(-bound, bound, (self.out_features, self.in_features)).astype(self.dtype))
+        self.register_parameter(
+            "weight", rng.uniform(-bound, bound, (self.out_features, self.in_features)).astype(self.dtype)
+        )
         if bias:
             self.register_parameter("bias", rng.uniform(-bound, bound, self.out_features).astype(self.dtype))
 
@@ -34,7 +36,7 @@ class Linear(Module):
         x = _checks.float_array("x", x, self.dtype, tuple(range(1, 8)))
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x: expected {self.in_features} features in the last axis, got shape {x.shape}")
-        y = x @ self._params["weight"].T          # (N, I) x (I, O)
+        y = x @ self._params["weight"].T  # (N, I) x (I, O)
         if "bias" in self._params:
             y += self._params["bias"]
         return y, x
@@ -49,7 +51,7 @@ class Linear(Module):
         self._grads["weight"] += dy2.T @ x.reshape(-1, self.in_features)  # (O, N) x (N, I)
         if "bias" in self._params:
             self._grads["bias"] += dy2.sum(axis=0)
-        return dy @ self._params["weight"]                                 # (N, O) x (O, I)
+        return dy @ self._params["weight"]  # (N, O) x (O, I)
 
 
 class Embedding(Module):
@@ -78,7 +80,9 @@ class Embedding(Module):
             raise TypeError(f"ids: expected integer token ids, got dtype {ids.dtype}")
         ids = ids.astype(np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
-            raise ValueError(f"ids: expected ids in [0, {self.num_embeddings}), got min {ids.min()} and max {ids.max()}")
+            raise ValueError(
+                f"ids: expected ids in [0, {self.num_embeddings}), got min {ids.min()} and max {ids.max()}"
+            )
         return self._params["weight"][ids], ids
 
     def backward(self, dvec, cache):

@@ -66,8 +66,10 @@ def cross_entropy(logits, targets, mask=None, ignore_index=-100):
     C = z.shape[-1]
     valid = y != ignore_index
     if np.any(valid & ((y < 0) | (y >= C))):
-        raise ValueError(f"targets: expected class ids in [0, {C}) or ignore_index={ignore_index}, "
-                         f"got values in [{y.min()}, {y.max()}]")
+        raise ValueError(
+            f"targets: expected class ids in [0, {C}) or ignore_index={ignore_index}, "
+            f"got values in [{y.min()}, {y.max()}]"
+        )
     w = valid.astype(np.float64)
     if mask is not None:
         w = w * _weights(mask, y.shape)
@@ -114,7 +116,7 @@ def binary_cross_entropy_with_logits(logits, targets, mask=None):
     total = w.sum()
     if total == 0:
         return 0.0, np.zeros_like(z)
-    per = np.maximum(zf, 0.0) - yf * zf + np.log1p(np.exp(-np.abs(zf)))   # (N..., C)
+    per = np.maximum(zf, 0.0) - yf * zf + np.log1p(np.exp(-np.abs(zf)))  # (N..., C)
     loss = float(np.sum(w * per.sum(axis=-1)) / total)
-    grad = (sigmoid(zf) - yf) * (w / total)[..., None]                     # (N..., C)
+    grad = (sigmoid(zf) - yf) * (w / total)[..., None]  # (N..., C)
     return loss, grad.astype(z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64, copy=False)

@@ -35,8 +35,7 @@ def check_rng(rng) -> np.random.Generator:
         return np.random.default_rng()
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
-            f"rng: expected a numpy.random.Generator, got {type(rng).__name__}; "
-            "hint: rng=numpy.random.default_rng(0)"
+            f"rng: expected a numpy.random.Generator, got {type(rng).__name__}; hint: rng=numpy.random.default_rng(0)"
         )
     return rng
 
@@ -115,8 +114,7 @@ class Module:
         extra = sorted(set(state) - set(own))
         if missing or extra:
             raise ValueError(
-                "state: keys do not match the model; "
-                f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+                f"state: keys do not match the model; missing {missing or 'none'}, unexpected {extra or 'none'}"
             )
         staged = {}
         for name, target in own.items():
@@ -125,9 +123,7 @@ class Module:
                 value = value.detach().cpu().numpy()
             value = np.asarray(value)
             if value.shape != target.shape:
-                raise ValueError(
-                    f"state[{name!r}]: expected shape {target.shape}, got {value.shape}"
-                )
+                raise ValueError(f"state[{name!r}]: expected shape {target.shape}, got {value.shape}")
             if not np.issubdtype(value.dtype, np.number):
                 raise TypeError(f"state[{name!r}]: expected a numeric array, got dtype {value.dtype}")
             if not np.all(np.isfinite(value)):

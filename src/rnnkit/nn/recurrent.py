@@ -43,8 +43,21 @@ State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class _Recurrent(Module):
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, recurrent_dropout=0.0, dtype="float32", rng=None):
+    def __init__(
+        self,
+        mode,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        *,
+        recurrent_dropout=0.0,
+        dtype="float32",
+        rng=None,
+    ):
         super().__init__()
         self.mode = mode
         self.input_size = _checks.positive_int("input_size", input_size)
@@ -88,8 +101,13 @@ class _Recurrent(Module):
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
         if self.mode.startswith("RNN"):
             s += f", nonlinearity={self.cell.nonlinearity!r}"
-        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
-                              ("bidirectional", False), ("recurrent_dropout", 0.0)):
+        for name, default in (
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+            ("recurrent_dropout", 0.0),
+        ):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s + f", dtype={self.dtype.name}"
@@ -129,8 +147,9 @@ class _Recurrent(Module):
         return parts[0], (parts[1] if lstm else None)
 
     # -- forward ----------------------------------------------------------------------
-    def forward(self, x: np.ndarray, state: State | None = None,
-                lengths: np.ndarray | list[int] | None = None) -> tuple[np.ndarray, State, RecurrentCache]:
+    def forward(
+        self, x: np.ndarray, state: State | None = None, lengths: np.ndarray | list[int] | None = None
+    ) -> tuple[np.ndarray, State, RecurrentCache]:
         """Run the layers over a whole sequence.
 
         Args:
@@ -161,14 +180,22 @@ class _Recurrent(Module):
                 i = k * D + d
                 rec_mask = self._recurrent_mask(B)
                 hT, cT, dc = self._forward_direction(
-                    layer_in, h0[i], None if c0 is None else c0[i], self._weights(k, d),
-                    mask, d == 1, out[:, :, d * H:(d + 1) * H], rec_mask, kern)
+                    layer_in,
+                    h0[i],
+                    None if c0 is None else c0[i],
+                    self._weights(k, d),
+                    mask,
+                    d == 1,
+                    out[:, :, d * H : (d + 1) * H],
+                    rec_mask,
+                    kern,
+                )
                 h_n[i] = hT
                 if c_n is not None:
                     c_n[i] = cT
                 dirs.append(dc)
             if mask is not None:
-                out *= mask                          # zero past each row's end
+                out *= mask  # zero past each row's end
             drop = None
             if k < self.num_layers - 1 and self.training and self.dropout > 0:
                 keep = 1.0 - self.dropout
@@ -205,7 +232,7 @@ class _Recurrent(Module):
         ws = cell.workspace(B, H, dt)
         hs = empty((T + 1, B, H), dt)
         cs = empty((T + 1, B, H), dt) if c is not None else None
-        new, old = (0, 1) if reverse else (1, 0)    # slot offsets of h_t and h_{t-1}
+        new, old = (0, 1) if reverse else (1, 0)  # slot offsets of h_t and h_{t-1}
         hs[T if reverse else 0] = h
         if cs is not None:
             cs[T if reverse else 0] = c
@@ -215,7 +242,7 @@ class _Recurrent(Module):
         whole = mask is None and rec_mask is None
         steps = range(T - 1, -1, -1) if reverse else range(T)
         if whole and cell.sequence_forward(xp, Wr, br, hs, cs, store, reverse, kern):
-            steps = ()                               # the compiled kernel ran the loop
+            steps = ()  # the compiled kernel ran the loop
         for t in steps:
             h_old, h_new = hs[t + old], hs[t + new]
             if cs is not None:
@@ -223,20 +250,20 @@ class _Recurrent(Module):
             hr = h_old if rec_mask is None else np.multiply(h_old, rec_mask, out=hr_buf)
             cell.step_forward(xp[t], hr, h_old, c_old, Wr, br, store, t, h_new, c_new, ws, kern)
             if partial is not None and partial[t]:
-                ended = ~mask[t]                     # (B, 1): a padded step keeps its state
+                ended = ~mask[t]  # (B, 1): a padded step keeps its state
                 np.copyto(h_new, h_old, where=ended)
                 if cs is not None:
                     np.copyto(c_new, c_old, where=ended)
         h_time, h_prev = (hs[:-1], hs[1:]) if reverse else (hs[1:], hs[:-1])  # (T, B, H) views
         c_prev = None if cs is None else (cs[1:] if reverse else cs[:-1])
-        out[...] = h_time                            # zeroed past each row's end by the caller
+        out[...] = h_time  # zeroed past each row's end by the caller
         end = 0 if reverse else T
-        return (hs[end], None if cs is None else cs[end],
-                _DirectionCache(store, h_prev, c_prev, rec_mask, h_time))
+        return (hs[end], None if cs is None else cs[end], _DirectionCache(store, h_prev, c_prev, rec_mask, h_time))
 
     # -- backward ---------------------------------------------------------------------
-    def backward(self, dout: np.ndarray | None, dstate: State | None,
-                 cache: RecurrentCache) -> tuple[np.ndarray, State]:
+    def backward(
+        self, dout: np.ndarray | None, dstate: State | None, cache: RecurrentCache
+    ) -> tuple[np.ndarray, State]:
         """Backpropagation through time for one ``forward``.
 
         Args:
@@ -248,8 +275,7 @@ class _Recurrent(Module):
         Accumulates dL/dparameters into ``self.grads``.
         """
         if not isinstance(cache, RecurrentCache) or cache.owner != id(self):
-            raise TypeError("cache: expected the cache returned by this layer's forward(); "
-                            f"got {type(cache).__name__}")
+            raise TypeError(f"cache: expected the cache returned by this layer's forward(); got {type(cache).__name__}")
         T, B, H, D = cache.T, cache.B, self.hidden_size, self.num_directions
         out_shape = (B, T, D * H) if cache.batch_first else (T, B, D * H)
         if dout is None:
@@ -275,25 +301,39 @@ class _Recurrent(Module):
                 i, sfx = k * D + d, self._suffix(k, d)
                 W_ih, W_hh, b_ih, b_hh = self._weights(k, d)
                 dgi, dgh, dh0[i], dci = self._backward_direction(
-                    g[:, :, d * H:(d + 1) * H], dh_n[i], None if dc_n is None else dc_n[i],
-                    lc.dirs[d], W_hh, cache.mask, d == 1, sfx, kern)
+                    g[:, :, d * H : (d + 1) * H],
+                    dh_n[i],
+                    None if dc_n is None else dc_n[i],
+                    lc.dirs[d],
+                    W_hh,
+                    cache.mask,
+                    d == 1,
+                    sfx,
+                    kern,
+                )
                 if dc0 is not None:
                     dc0[i] = dci
                 hr = lc.dirs[d].h_prev
                 if lc.dirs[d].rec_mask is not None:
                     hr = hr * lc.dirs[d].rec_mask
                 # weight gradients: one product over all time steps
-                gi2 = dgi.reshape(T * B, -1)                                # (T*B, G)
-                grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)   # (G, I)
+                gi2 = dgi.reshape(T * B, -1)  # (T*B, G)
+                grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)  # (G, I)
                 db = None
                 if b_ih is not None:
                     db = gi2.sum(axis=0)
                     grads["bias_ih" + sfx] += db
-                self.cell.recurrent_grads(gi2, dgh.reshape(T * B, -1), hr.reshape(T * B, H), db,
-                                          grads["weight_hh" + sfx], grads.get("bias_hh" + sfx))
+                self.cell.recurrent_grads(
+                    gi2,
+                    dgh.reshape(T * B, -1),
+                    hr.reshape(T * B, H),
+                    db,
+                    grads["weight_hh" + sfx],
+                    grads.get("bias_hh" + sfx),
+                )
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
-                    np.matmul(gi2, W_ih, out=dx2)                          # (T*B, G) x (G, I)
+                    np.matmul(gi2, W_ih, out=dx2)  # (T*B, G) x (G, I)
                 else:
                     dx2 += gi2 @ W_ih
             g = dx
@@ -307,44 +347,49 @@ class _Recurrent(Module):
         G = cell.num_gates * H
         dgi = self._workspace.empty((T, B, G), dt)
         dgh = self._workspace.empty((T, B, H), dt) if self.mode == "GRU" else dgi  # GRU: d(W_hn h + b_hn)
-        dhs = [dh.copy(), np.empty_like(dh)]        # double buffers: dL/dh_t and dL/dh_{t-1}
+        dhs = [dh.copy(), np.empty_like(dh)]  # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)
         store, h_prev, c_prev, rec_mask = dcache.store, dcache.h_prev, dcache.c_prev, dcache.rec_mask
         h_time = dcache.h_time
         partial = None
         if mask is not None:
-            dout = dout * mask                      # outputs past a row's end are constant zeros
+            dout = dout * mask  # outputs past a row's end are constant zeros
             partial = ~mask[:, :, 0].all(axis=1)
         record = self.record_grad_flow
         if record:
             flow_h = np.zeros(T)
             flow_c = np.zeros(T) if dc is not None else None
-        steps = range(T) if reverse else range(T - 1, -1, -1)   # forward's order, reversed
-        if (mask is None and rec_mask is None and not record
-                and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern)):
-            steps = ()                               # the compiled kernel ran the loop
+        steps = range(T) if reverse else range(T - 1, -1, -1)  # forward's order, reversed
+        if (
+            mask is None
+            and rec_mask is None
+            and not record
+            and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern)
+        ):
+            steps = ()  # the compiled kernel ran the loop
         for t in steps:
             dh, dc = dhs[0], dcs[0]
-            dh += dout[t]                           # dL/dh_t: from the output and from step t+1
+            dh += dout[t]  # dL/dh_t: from the output and from step t+1
             if record:
                 flow_h[t] = np.sqrt(np.sum(dh * dh, dtype=np.float64))
             cut = partial is not None and partial[t]
-            if cut:                                 # a padded step passes its state through
+            if cut:  # a padded step passes its state through
                 m = mask[t]
                 carry_h = dh * ~m
                 dh *= m
                 if dc is not None:
                     carry_c = dc * ~m
                     dc *= m
-            if record and dc is not None:           # the full dL/dc_t of the state after step t
+            if record and dc is not None:  # the full dL/dc_t of the state after step t
                 dct = cell.cell_grad(dh, dc, store, t)
                 if cut:
                     dct += carry_c
                 flow_c[t] = np.sqrt(np.sum(dct * dct, dtype=np.float64))
             c_t = c_prev[t] if c_prev is not None else None
-            cell.step_backward(dh, dc, h_prev[t], c_t, h_time[t], W_hh, store, t, dgi[t], dgh[t],
-                               rec_mask, dhs[1], dcs[1], ws, kern)
+            cell.step_backward(
+                dh, dc, h_prev[t], c_t, h_time[t], W_hh, store, t, dgi[t], dgh[t], rec_mask, dhs[1], dcs[1], ws, kern
+            )
             if cut:
                 dhs[1] += carry_h
                 if dc is not None:
@@ -377,28 +422,67 @@ class RNN(_Recurrent):
     sequence on h_{t-1} inside the recurrence), ``dtype`` and keyword-only ``rng``.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, **kwargs):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if nonlinearity not in modes:
             raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(modes[nonlinearity], input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, **kwargs)
+        super().__init__(
+            modes[nonlinearity],
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            **kwargs,
+        )
 
 
 class LSTM(_Recurrent):
     """LSTM layers (gates i, f, g, o as in ``torch.nn.LSTM``); state is (h, c)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, **kwargs):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, **kwargs)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
+        super().__init__(
+            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
+        )
 
 
 class GRU(_Recurrent):
     """GRU layers (gates r, z, n as in ``torch.nn.GRU``)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, **kwargs):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, **kwargs)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
+        )

@@ -30,8 +30,7 @@ def _arrays(grads) -> list[np.ndarray]:
         items = list(grads)
     else:
         raise TypeError(
-            "grads: expected a Module, a dict of name -> array or an iterable of arrays, "
-            f"got {type(grads).__name__}"
+            f"grads: expected a Module, a dict of name -> array or an iterable of arrays, got {type(grads).__name__}"
         )
     for i, g in enumerate(items):
         if not isinstance(g, np.ndarray) or not np.issubdtype(g.dtype, np.floating):
@@ -58,8 +57,9 @@ def _norm(arrays: list[np.ndarray], p: float) -> float:
     """
     if not arrays:
         return 0.0
-    norms = np.array([np.linalg.norm(a.ravel().astype(np.float64, copy=False), ord=p) if a.size else 0.0
-                      for a in arrays])
+    norms = np.array(
+        [np.linalg.norm(a.ravel().astype(np.float64, copy=False), ord=p) if a.size else 0.0 for a in arrays]
+    )
     return float(np.linalg.norm(norms, ord=p))
 
 
@@ -68,8 +68,7 @@ def grad_norm(grads, norm_type: float = 2.0) -> float:
     return _norm(_arrays(grads), _check_norm_type(norm_type))
 
 
-def clip_grad_norm(grads, max_norm: float, norm_type: float = 2.0, *,
-                   error_if_nonfinite: bool = False) -> float:
+def clip_grad_norm(grads, max_norm: float, norm_type: float = 2.0, *, error_if_nonfinite: bool = False) -> float:
     r"""Rescale all gradients together so their global norm is at most ``max_norm``.
 
     .. math::
@@ -105,8 +104,7 @@ def clip_grad_norm(grads, max_norm: float, norm_type: float = 2.0, *,
     return total
 
 
-def clip_grad_value(grads, clip_value: float | None = None, *,
-                    interval: tuple[float, float] | None = None) -> None:
+def clip_grad_value(grads, clip_value: float | None = None, *, interval: tuple[float, float] | None = None) -> None:
     """Clip every gradient element into ``[-clip_value, clip_value]`` or ``[lo, hi] = interval``.
 
     Pass exactly one of ``clip_value`` (as ``torch.nn.utils.clip_grad_value_``) and

@@ -24,8 +24,10 @@ def _check_betas(betas) -> list[float]:
     if pair is None or len(pair) != 2:
         raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}; hint: betas=(0.9, 0.999)")
     b1, b2 = pair
-    return [check_number("betas[0]", b1, low=0.0, high=1.0, high_open=True),
-            check_number("betas[1]", b2, low=0.0, high=1.0, high_open=True)]
+    return [
+        check_number("betas[0]", b1, low=0.0, high=1.0, high_open=True),
+        check_number("betas[1]", b2, low=0.0, high=1.0, high_open=True),
+    ]
 
 
 def _collect_params(params) -> list[tuple[str, np.ndarray, np.ndarray]]:

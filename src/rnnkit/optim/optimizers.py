@@ -42,16 +42,19 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, params, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        )
 
     @staticmethod
     def _check_hyper(h):
-        out = dict(lr=check_number("lr", h["lr"], low=0.0),
-                   momentum=check_number("momentum", h["momentum"], low=0.0),
-                   dampening=check_number("dampening", h["dampening"]),
-                   weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
-                   nesterov=_check_bool("nesterov", h["nesterov"]))
+        out = dict(
+            lr=check_number("lr", h["lr"], low=0.0),
+            momentum=check_number("momentum", h["momentum"], low=0.0),
+            dampening=check_number("dampening", h["dampening"]),
+            weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
+            nesterov=_check_bool("nesterov", h["nesterov"]),
+        )
         if out["nesterov"] and (out["momentum"] <= 0 or out["dampening"] != 0):
             raise ValueError(
                 "nesterov: expected momentum > 0 and dampening == 0, got "
@@ -94,19 +97,29 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, params, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+    def __init__(self, params, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                eps=eps,
+            ),
+        )
 
     @staticmethod
     def _check_hyper(h):
-        return dict(lr=check_number("lr", h["lr"], low=0.0),
-                    lr_decay=check_number("lr_decay", h["lr_decay"], low=0.0),
-                    weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
-                    initial_accumulator_value=check_number(
-                        "initial_accumulator_value", h["initial_accumulator_value"], low=0.0),
-                    eps=check_number("eps", h["eps"], low=0.0))
+        return dict(
+            lr=check_number("lr", h["lr"], low=0.0),
+            lr_decay=check_number("lr_decay", h["lr_decay"], low=0.0),
+            weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
+            initial_accumulator_value=check_number(
+                "initial_accumulator_value", h["initial_accumulator_value"], low=0.0
+            ),
+            eps=check_number("eps", h["eps"], low=0.0),
+        )
 
     @staticmethod
     def _slots(h):
@@ -138,24 +151,29 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, params, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, centered=False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+    def __init__(self, params, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(
+            params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        )
 
     @staticmethod
     def _check_hyper(h):
-        return dict(lr=check_number("lr", h["lr"], low=0.0),
-                    alpha=check_number("alpha", h["alpha"], low=0.0, high=1.0),
-                    eps=check_number("eps", h["eps"], low=0.0),
-                    weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
-                    momentum=check_number("momentum", h["momentum"], low=0.0),
-                    centered=_check_bool("centered", h["centered"]))
+        return dict(
+            lr=check_number("lr", h["lr"], low=0.0),
+            alpha=check_number("alpha", h["alpha"], low=0.0, high=1.0),
+            eps=check_number("eps", h["eps"], low=0.0),
+            weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
+            momentum=check_number("momentum", h["momentum"], low=0.0),
+            centered=_check_bool("centered", h["centered"]),
+        )
 
     @staticmethod
     def _slots(h):
-        return (("square_avg",) + (("momentum_buffer",) if h["momentum"] > 0 else ())
-                + (("grad_avg",) if h["centered"] else ()))
+        return (
+            ("square_avg",)
+            + (("momentum_buffer",) if h["momentum"] > 0 else ())
+            + (("grad_avg",) if h["centered"] else ())
+        )
 
     def _update(self, p, g, s, t):
         h = self.hyper
@@ -194,16 +212,17 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
     @staticmethod
     def _check_hyper(h):
-        return dict(lr=check_number("lr", h["lr"], low=0.0),
-                    betas=_check_betas(h["betas"]),
-                    eps=check_number("eps", h["eps"], low=0.0),
-                    weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
-                    amsgrad=_check_bool("amsgrad", h["amsgrad"]))
+        return dict(
+            lr=check_number("lr", h["lr"], low=0.0),
+            betas=_check_betas(h["betas"]),
+            eps=check_number("eps", h["eps"], low=0.0),
+            weight_decay=check_number("weight_decay", h["weight_decay"], low=0.0),
+            amsgrad=_check_bool("amsgrad", h["amsgrad"]),
+        )
 
     @staticmethod
     def _slots(h):
@@ -243,7 +262,11 @@ class AdamW(Adam):
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
 }
 
 

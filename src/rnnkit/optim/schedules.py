@@ -21,8 +21,14 @@ from collections.abc import Mapping
 from ..utils.checks import check_number
 
 __all__ = [
-    "Schedule", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "ReduceLROnPlateau",
-    "SCHEDULES", "make_schedule",
+    "Schedule",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearWarmup",
+    "ReduceLROnPlateau",
+    "SCHEDULES",
+    "make_schedule",
 ]
 
 
@@ -73,8 +79,7 @@ class Schedule:
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
     def state_dict(self) -> dict:
-        return {"name": self.name, "hyper": dict(self.hyper), "last_epoch": self.last_epoch,
-                "base_lr": self.base_lr}
+        return {"name": self.name, "hyper": dict(self.hyper), "last_epoch": self.last_epoch, "base_lr": self.base_lr}
 
     def load_state_dict(self, d: Mapping) -> None:
         """Restore a :meth:`state_dict` and rewrite the optimizer's ``lr`` for that step."""
@@ -115,8 +120,10 @@ class StepLR(Schedule):
 
     @staticmethod
     def _check_hyper(h):
-        return dict(step_size=_check_int("step_size", h["step_size"], 1),
-                    gamma=check_number("gamma", h["gamma"], low=0.0, low_open=True))
+        return dict(
+            step_size=_check_int("step_size", h["step_size"], 1),
+            gamma=check_number("gamma", h["gamma"], low=0.0, low_open=True),
+        )
 
     def lr_at(self, t):
         return self.base_lr * self.hyper["gamma"] ** (t // self.hyper["step_size"])
@@ -155,8 +162,7 @@ class CosineAnnealingLR(Schedule):
 
     @staticmethod
     def _check_hyper(h):
-        return dict(T_max=_check_int("T_max", h["T_max"], 1),
-                    eta_min=check_number("eta_min", h["eta_min"], low=0.0))
+        return dict(T_max=_check_int("T_max", h["T_max"], 1), eta_min=check_number("eta_min", h["eta_min"], low=0.0))
 
     def lr_at(self, t):
         T, lo = self.hyper["T_max"], self.hyper["eta_min"]
@@ -178,9 +184,10 @@ class LinearWarmup(Schedule):
 
     @staticmethod
     def _check_hyper(h):
-        return dict(warmup_steps=_check_int("warmup_steps", h["warmup_steps"], 1),
-                    start_factor=check_number("start_factor", h["start_factor"], low=0.0, high=1.0,
-                                              low_open=True))
+        return dict(
+            warmup_steps=_check_int("warmup_steps", h["warmup_steps"], 1),
+            start_factor=check_number("start_factor", h["start_factor"], low=0.0, high=1.0, low_open=True),
+        )
 
     def lr_at(self, t):
         W, s = self.hyper["warmup_steps"], self.hyper["start_factor"]
@@ -198,13 +205,31 @@ class ReduceLROnPlateau:
 
     name = "plateau"
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float = 0.0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
         self.optimizer = _check_optimizer(optimizer)
-        self.hyper = self._check_hyper(dict(mode=mode, factor=factor, patience=patience, threshold=threshold,
-                                            threshold_mode=threshold_mode, cooldown=cooldown,
-                                            min_lr=min_lr, eps=eps))
+        self.hyper = self._check_hyper(
+            dict(
+                mode=mode,
+                factor=factor,
+                patience=patience,
+                threshold=threshold,
+                threshold_mode=threshold_mode,
+                cooldown=cooldown,
+                min_lr=min_lr,
+                eps=eps,
+            )
+        )
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
@@ -217,11 +242,15 @@ class ReduceLROnPlateau:
         if h["threshold_mode"] not in ("rel", "abs"):
             raise ValueError(f"threshold_mode: expected 'rel' or 'abs', got {h['threshold_mode']!r}")
         return dict(
-            mode=h["mode"], factor=check_number("factor", h["factor"], low=0.0, high=1.0, high_open=True),
+            mode=h["mode"],
+            factor=check_number("factor", h["factor"], low=0.0, high=1.0, high_open=True),
             patience=_check_int("patience", h["patience"], 0),
             threshold=check_number("threshold", h["threshold"], low=0.0),
-            threshold_mode=h["threshold_mode"], cooldown=_check_int("cooldown", h["cooldown"], 0),
-            min_lr=check_number("min_lr", h["min_lr"], low=0.0), eps=check_number("eps", h["eps"], low=0.0))
+            threshold_mode=h["threshold_mode"],
+            cooldown=_check_int("cooldown", h["cooldown"], 0),
+            min_lr=check_number("min_lr", h["min_lr"], low=0.0),
+            eps=check_number("eps", h["eps"], low=0.0),
+        )
 
     def _is_better(self, a: float) -> bool:
         h, best, rel = self.hyper, self.best, self.hyper["threshold_mode"] == "rel"
@@ -257,8 +286,14 @@ class ReduceLROnPlateau:
     def state_dict(self) -> dict:
         # JSON has no infinity: the initial "nothing seen yet" best is stored as None.
         best = None if math.isinf(self.best) else self.best
-        return {"name": self.name, "hyper": dict(self.hyper), "last_epoch": self.last_epoch, "best": best,
-                "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter}
+        return {
+            "name": self.name,
+            "hyper": dict(self.hyper),
+            "last_epoch": self.last_epoch,
+            "best": best,
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+        }
 
     def load_state_dict(self, d: Mapping) -> None:
         """Restore counters and best metric; the optimizer's ``lr`` comes from its own state."""
@@ -280,8 +315,11 @@ class ReduceLROnPlateau:
 
 
 SCHEDULES: dict[str, type] = {
-    "step": StepLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR,
-    "linear_warmup": LinearWarmup, "plateau": ReduceLROnPlateau,
+    "step": StepLR,
+    "exponential": ExponentialLR,
+    "cosine": CosineAnnealingLR,
+    "linear_warmup": LinearWarmup,
+    "plateau": ReduceLROnPlateau,
 }
 
 

@@ -1,16 +1,16 @@
 """Training: the Trainer, truncated BPTT over streams, callbacks, checkpoints.
 
-    trainer      Trainer: the loop (one step, one epoch, validation)
-    resume       Trainer.save / Trainer.load: the whole training state, bit-exact resume
-    faults       the fault policy: a non-finite value ends training as a clean stop
-    divergence   the divergence guard: a loss that runs away warns, or stops the same way
-    config       TrainConfig, validated on construction
-    bptt         TBPTT(k1, k2): truncated backpropagation through time over streams
-    streams      Stream and Chunk: long sequences cut into windows, state carried across
-    callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
-    checkpoint   the pickle-free, versioned, atomic file format (arrays + JSON manifest)
-    rngstate     random generator states as JSON, for checkpoints
-    progress     the progress bar
+trainer      Trainer: the loop (one step, one epoch, validation)
+resume       Trainer.save / Trainer.load: the whole training state, bit-exact resume
+faults       the fault policy: a non-finite value ends training as a clean stop
+divergence   the divergence guard: a loss that runs away warns, or stops the same way
+config       TrainConfig, validated on construction
+bptt         TBPTT(k1, k2): truncated backpropagation through time over streams
+streams      Stream and Chunk: long sequences cut into windows, state carried across
+callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
+checkpoint   the pickle-free, versioned, atomic file format (arrays + JSON manifest)
+rngstate     random generator states as JSON, for checkpoints
+progress     the progress bar
 """
 
 from .bptt import TBPTT

@@ -113,10 +113,10 @@ def _unflatten(spec, leaves):
 class _Window:
     """The steps kept for the next update's window and the state at the window's start."""
 
-    inputs: np.ndarray     # (h, B, ...)
-    targets: np.ndarray    # (h, B, ...)
-    resets: np.ndarray     # (h, B) bool
-    state0: object         # state before step 0 of the window (before its resets)
+    inputs: np.ndarray  # (h, B, ...)
+    targets: np.ndarray  # (h, B, ...)
+    resets: np.ndarray  # (h, B) bool
+    state0: object  # state before step 0 of the window (before its resets)
 
 
 class TBPTT:
@@ -136,11 +136,16 @@ class TBPTT:
     """
 
     def __init__(self, model, k1: int, k2: int | None = None) -> None:
-        missing = [m for m in ("init_state", "chunk_forward", "chunk_backward", "named_parameters", "zero_grad")
-                   if not callable(getattr(model, m, None))]
+        missing = [
+            m
+            for m in ("init_state", "chunk_forward", "chunk_backward", "named_parameters", "zero_grad")
+            if not callable(getattr(model, m, None))
+        ]
         if missing:
-            raise TypeError(f"model: expected a stream model (see rnnkit.train.bptt), got a {type(model).__name__} "
-                            f"lacking {missing}")
+            raise TypeError(
+                f"model: expected a stream model (see rnnkit.train.bptt), got a {type(model).__name__} "
+                f"lacking {missing}"
+            )
         self.k1 = positive_int("k1", k1)
         self.k2 = self.k1 if k2 is None else positive_int("k2", k2)
         if self.k2 < self.k1:
@@ -148,9 +153,10 @@ class TBPTT:
                 f"k2: expected k2 >= k1 = {self.k1}, got {self.k2}. k1 is the number of new steps whose "
                 f"losses an update counts and k2 the number of steps it back-propagates through, counted "
                 f"from the newest; with k2 < k1 the losses of the oldest {self.k1 - self.k2} new steps would "
-                "get no gradient at all; hint: k2=k1 for plain chunked TBPTT, or a smaller k1")
+                "get no gradient at all; hint: k2=k1 for plain chunked TBPTT, or a smaller k1"
+            )
         self.model = model
-        self.state = None      # the state after the newest step trained on
+        self.state = None  # the state after the newest step trained on
         self._win: _Window | None = None
         self._eval_state = None
         self._batch = self._eval_batch = None
@@ -202,27 +208,33 @@ class TBPTT:
         B = c.batch_size
         if c.start or self._win is None or self._batch != B:
             if not c.start and self._batch is not None and self._batch != B:
-                raise ValueError(f"chunk: expected batch size {self._batch} as the stream so far, got {B}; "
-                                 "hint: a new stream must start with a chunk of index 0")
+                raise ValueError(
+                    f"chunk: expected batch size {self._batch} as the stream so far, got {B}; "
+                    "hint: a new stream must start with a chunk of index 0"
+                )
             h0 = np.zeros((0,) + c.inputs.shape[1:], c.inputs.dtype)
-            self._win = _Window(h0, np.zeros((0,) + c.targets.shape[1:], c.targets.dtype),
-                                np.zeros((0, B), bool), self.model.init_state(B))
+            self._win = _Window(
+                h0,
+                np.zeros((0,) + c.targets.shape[1:], c.targets.dtype),
+                np.zeros((0, B), bool),
+                self.model.init_state(B),
+            )
             self._batch = B
         w = self._win
         h, n = len(w.inputs), len(c)
         if h:
-            inputs = np.concatenate([w.inputs, c.inputs])          # (h + n, B, ...)
+            inputs = np.concatenate([w.inputs, c.inputs])  # (h + n, B, ...)
             targets = np.concatenate([w.targets, c.targets])
         else:
             inputs, targets = c.inputs, c.targets
         resets = np.concatenate([w.resets, np.zeros((n, B), bool) if c.resets is None else c.resets])
-        counted = np.zeros((h + n, B), bool)                       # losses of the new steps only
+        counted = np.zeros((h + n, B), bool)  # losses of the new steps only
         counted[h:] = True if c.valid is None else c.valid
         total = h + n
-        split = total - min(self.k2 - self.k1, total)              # the next window starts here
+        split = total - min(self.k2 - self.k1, total)  # the next window starts here
         bounds = sorted({0, split, total} | {t for t in range(1, total) if resets[t].any()})
         state, next_state0, loss_sum, count, caches = w.state0, None, 0.0, 0, []
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
             if a == split:
                 next_state0 = state
             state, reset_rows = self._reset_rows(state, resets[a], B)
@@ -256,15 +268,17 @@ class TBPTT:
         c = self._check_chunk(chunk, None)
         B = c.batch_size
         if not c.start and self._eval_state is not None and self._eval_batch != B:
-            raise ValueError(f"chunk: expected batch size {self._eval_batch} as the stream so far, got {B}; "
-                             "hint: a new stream must start with a chunk of index 0")
+            raise ValueError(
+                f"chunk: expected batch size {self._eval_batch} as the stream so far, got {B}; "
+                "hint: a new stream must start with a chunk of index 0"
+            )
         state = self.model.init_state(B) if c.start or self._eval_state is None else self._eval_state
         self._eval_batch = B
         n = len(c)
         cuts = [] if c.resets is None else [t for t in range(1, n) if c.resets[t].any()]
         bounds = [0] + cuts + [n]
         loss_sum, count = 0.0, 0
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
             if c.resets is not None:
                 state, _ = self._reset_rows(state, c.resets[a], B)
             mask = None if c.valid is None else c.valid[a:b]
@@ -286,28 +300,36 @@ class TBPTT:
 
     def load_trainer_state(self, meta: dict, arrays: dict) -> None:
         if (meta["k1"], meta["k2"]) != (self.k1, self.k2):
-            raise ValueError(f"k1, k2: saved run used ({meta['k1']}, {meta['k2']}), this TBPTT has "
-                             f"({self.k1}, {self.k2})")
+            raise ValueError(
+                f"k1, k2: saved run used ({meta['k1']}, {meta['k2']}), this TBPTT has ({self.k1}, {self.k2})"
+            )
         self.reset()
         if meta["window"] is not None:
             n = sum(1 for k in arrays if k.startswith("state."))
             state0 = _unflatten(meta["window"]["state"], [arrays[f"state.{i}"] for i in range(n)])
-            self._win = _Window(np.array(arrays["inputs"]), np.array(arrays["targets"]),
-                                np.array(arrays["resets"], bool), state0)
+            self._win = _Window(
+                np.array(arrays["inputs"]), np.array(arrays["targets"]), np.array(arrays["resets"], bool), state0
+            )
             self._batch = meta["window"]["batch_size"]
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
     def _check_chunk(chunk, k_max) -> Chunk:
         if not isinstance(chunk, Chunk):
-            raise TypeError(f"chunk: expected a rnnkit.train.bptt.Chunk, got {type(chunk).__name__}; "
-                            "hint: iterate a Stream (tbptt.stream(data, batch_size))")
+            raise TypeError(
+                f"chunk: expected a rnnkit.train.bptt.Chunk, got {type(chunk).__name__}; "
+                "hint: iterate a Stream (tbptt.stream(data, batch_size))"
+            )
         if chunk.inputs.ndim < 2 or chunk.targets.shape[:2] != chunk.inputs.shape[:2] or len(chunk) == 0:
-            raise ValueError(f"chunk: expected inputs and targets of shape (k, B, ...) with k >= 1, got "
-                             f"{chunk.inputs.shape} and {chunk.targets.shape}")
+            raise ValueError(
+                f"chunk: expected inputs and targets of shape (k, B, ...) with k >= 1, got "
+                f"{chunk.inputs.shape} and {chunk.targets.shape}"
+            )
         if k_max is not None and len(chunk) > k_max:
-            raise ValueError(f"chunk: expected at most k1 = {k_max} steps, got {len(chunk)}; "
-                             "hint: build the stream with tbptt.stream(data, batch_size), whose chunks have k1 steps")
+            raise ValueError(
+                f"chunk: expected at most k1 = {k_max} steps, got {len(chunk)}; "
+                "hint: build the stream with tbptt.stream(data, batch_size), whose chunks have k1 steps"
+            )
         for name in ("resets", "valid"):
             a = getattr(chunk, name)
             if a is not None and a.shape != chunk.inputs.shape[:2]:
@@ -320,8 +342,10 @@ class TBPTT:
         if axis is None:
             axis = 1 if leaf.ndim >= 3 else 0
         if leaf.ndim <= axis or leaf.shape[axis] != B:
-            raise ValueError(f"state: a state array of shape {leaf.shape} has no batch axis of size {B} at axis "
-                             f"{axis}; hint: set state_batch_axis on the model")
+            raise ValueError(
+                f"state: a state array of shape {leaf.shape} has no batch axis of size {B} at axis "
+                f"{axis}; hint: set state_batch_axis on the model"
+            )
         shape = [1] * leaf.ndim
         shape[axis] = B
         return rows.reshape(shape)
@@ -347,4 +371,3 @@ def _finite(tree) -> bool:
 
     _tree_map(check, tree)
     return ok[0]
-

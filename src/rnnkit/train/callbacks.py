@@ -31,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Callback", "Context", "History", "EarlyStopping", "CheckpointEvery", "MetricLog",
-           "LambdaCallback"]
+__all__ = ["Callback", "Context", "History", "EarlyStopping", "CheckpointEvery", "MetricLog", "LambdaCallback"]
 
 STEP_KEYS = ("loss", "grad_norm", "lr", "skipped")
 
@@ -85,16 +84,24 @@ class History:
         return len(self.epochs)
 
     def __repr__(self) -> str:
-        last = ", ".join(f"{k}={v:.4g}" for k, v in (self.epochs[-1].items() if self.epochs else ())
-                         if isinstance(v, float) and k != "time")
+        last = ", ".join(
+            f"{k}={v:.4g}"
+            for k, v in (self.epochs[-1].items() if self.epochs else ())
+            if isinstance(v, float) and k != "time"
+        )
         return f"History({len(self.epochs)} epochs, {self.num_steps} steps{', ' + last if last else ''})"
 
     # -- persistence (used by Trainer.save / Trainer.load) --------------------------------
     def state_dict(self) -> dict:
         """JSON part plus ``"arrays"``: the per-step lists as float64/bool arrays."""
         arrays = {k: np.asarray(v, dtype=bool if k == "skipped" else np.float64) for k, v in self.steps.items()}
-        return {"epochs": [dict(e) for e in self.epochs], "grad_flow": [dict(g) for g in self.grad_flow],
-                "best_epoch": self.best_epoch, "stop_reason": self.stop_reason, "arrays": arrays}
+        return {
+            "epochs": [dict(e) for e in self.epochs],
+            "grad_flow": [dict(g) for g in self.grad_flow],
+            "best_epoch": self.best_epoch,
+            "stop_reason": self.stop_reason,
+            "arrays": arrays,
+        }
 
     def load_state_dict(self, d: dict) -> None:
         arrays = d["arrays"]
@@ -170,8 +177,14 @@ class EarlyStopping(Callback):
             training (0: stop at the first epoch that does not improve).
     """
 
-    def __init__(self, monitor: str = "auto", patience: int = 5, min_delta: float = 0.0,
-                 mode: str = "min", restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "auto",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        restore_best: bool = True,
+    ) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"patience: expected an int >= 0, got {patience!r}")
         if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
@@ -203,8 +216,10 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, ctx: Context) -> None:
         if self.monitor not in ctx.logs:
-            raise KeyError(f"monitor: epoch metrics have no {self.monitor!r}; available: "
-                           f"{sorted(ctx.logs)}; hint: pass val= to fit() or monitor 'loss'")
+            raise KeyError(
+                f"monitor: epoch metrics have no {self.monitor!r}; available: "
+                f"{sorted(ctx.logs)}; hint: pass val= to fit() or monitor 'loss'"
+            )
         value = float(ctx.logs[self.monitor])
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, ctx.epoch, 0
@@ -223,8 +238,14 @@ class EarlyStopping(Callback):
             ctx.model.load_state_dict(self._best_state)
 
     def state_dict(self) -> dict:
-        return {"monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped": self.stopped, "arrays": dict(self._best_state or {})}
+        return {
+            "monitor": self.monitor,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped": self.stopped,
+            "arrays": dict(self._best_state or {}),
+        }
 
     def load_state_dict(self, d: dict) -> None:
         self.monitor, self.best, self.best_epoch = d["monitor"], d["best"], d["best_epoch"]
@@ -246,8 +267,10 @@ class CheckpointEvery(Callback):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name}: expected an int >= 1 or None, got {v!r}")
         if every_steps is None and every_epochs is None:
-            raise ValueError("every_steps, every_epochs: expected at least one of them, got neither; "
-                             "hint: CheckpointEvery(path, every_steps=100)")
+            raise ValueError(
+                "every_steps, every_epochs: expected at least one of them, got neither; "
+                "hint: CheckpointEvery(path, every_steps=100)"
+            )
         self.path = str(path)
         self.every_steps, self.every_epochs = every_steps, every_epochs
         self.last_path: Path | None = None
@@ -303,8 +326,12 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_step_end=lambda ctx: ...)``."""
 
     def __init__(self, on_train_begin=None, on_step_end=None, on_epoch_end=None, on_train_end=None) -> None:
-        for name, fn in (("on_train_begin", on_train_begin), ("on_step_end", on_step_end),
-                         ("on_epoch_end", on_epoch_end), ("on_train_end", on_train_end)):
+        for name, fn in (
+            ("on_train_begin", on_train_begin),
+            ("on_step_end", on_step_end),
+            ("on_epoch_end", on_epoch_end),
+            ("on_train_end", on_train_end),
+        ):
             if fn is not None:
                 if not callable(fn):
                     raise TypeError(f"{name}: expected a function of one argument (ctx), got {fn!r}")

@@ -54,8 +54,15 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: same content, same bytes
 
 # What a damaged archive can raise while being opened or read.
 _READ_ERRORS = (
-    zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, SyntaxError,
-    UnicodeDecodeError, OverflowError, NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    SyntaxError,
+    UnicodeDecodeError,
+    OverflowError,
+    NotImplementedError,
 )
 
 
@@ -91,8 +98,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
         "rnnkit_version": __version__,
         "meta": meta,
         "arrays": {
-            name: {"shape": list(a.shape), "dtype": a.dtype.str, "crc32": _crc32(a)}
-            for name, a in entries.items()
+            name: {"shape": list(a.shape), "dtype": a.dtype.str, "crc32": _crc32(a)} for name, a in entries.items()
         },
     }
     manifest_bytes = json.dumps(manifest, indent=1).encode("utf-8")
@@ -119,9 +125,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
 
 def _check_arrays(arrays) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
-        raise TypeError(
-            f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}"
-        )
+        raise TypeError(f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}")
     entries = {}
     for name, value in arrays.items():
         _check_name(name)
@@ -139,7 +143,9 @@ def _check_arrays(arrays) -> dict[str, np.ndarray]:
 
 def _check_name(name) -> None:
     bad = (
-        not isinstance(name, str) or not name or name.startswith(".")
+        not isinstance(name, str)
+        or not name
+        or name.startswith(".")
         or any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name)
     )
     if bad:
@@ -271,8 +277,10 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path, entries: dict) -> dict:
             "hint: only files written by rnnkit.train.checkpoint.save_checkpoint can be loaded"
         )
     if entries[MANIFEST].file_size > _MAX_MANIFEST:
-        raise CheckpointError(f"checkpoint {path}: {MANIFEST} is {entries[MANIFEST].file_size:,} bytes, "
-                              f"over the ceiling of {_MAX_MANIFEST:,}")
+        raise CheckpointError(
+            f"checkpoint {path}: {MANIFEST} is {entries[MANIFEST].file_size:,} bytes, "
+            f"over the ceiling of {_MAX_MANIFEST:,}"
+        )
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -280,8 +288,7 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path, entries: dict) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise CheckpointError(
-            f"checkpoint {path}: format is {found!r}, expected {FORMAT!r}; "
-            "hint: this is not an rnnkit checkpoint"
+            f"checkpoint {path}: format is {found!r}, expected {FORMAT!r}; hint: this is not an rnnkit checkpoint"
         )
     version = manifest.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -311,13 +318,17 @@ def check_keys(d: dict, expected, where: str, prefix: str) -> None:
     """Raise :class:`CheckpointError` naming the first missing or unexpected key of ``d``."""
     missing, extra = sorted(set(expected) - set(d)), sorted(set(d) - set(expected))
     if missing:
-        raise CheckpointError(f"{where}: missing key {prefix + str(missing[0])!r}"
-                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-                              + "; hint: the file was edited or damaged; save the model again")
+        raise CheckpointError(
+            f"{where}: missing key {prefix + str(missing[0])!r}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + "; hint: the file was edited or damaged; save the model again"
+        )
     if extra:
-        raise CheckpointError(f"{where}: unexpected key {prefix + str(extra[0])!r}"
-                              + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
-                              + "; hint: the file was edited, or written by another rnnkit")
+        raise CheckpointError(
+            f"{where}: unexpected key {prefix + str(extra[0])!r}"
+            + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+            + "; hint: the file was edited, or written by another rnnkit"
+        )
 
 
 def _check_spec(path: Path, name, spec) -> None:
@@ -330,8 +341,7 @@ def _check_spec(path: Path, name, spec) -> None:
         raise CheckpointError(f"{where}: expected an object, got {type(spec).__name__}")
     check_keys(spec, _SPEC_KEYS, where, "")
     shape, dtype, crc = spec["shape"], spec["dtype"], spec["crc32"]
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                              for d in shape):
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise CheckpointError(f"{where}: shape {shape!r} is not a list of ints >= 0")
     if not isinstance(dtype, str) or len(dtype) > 64:
         raise CheckpointError(f"{where}: dtype {dtype!r} is not a dtype string")
@@ -346,16 +356,21 @@ def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict, max_bytes: int)
         with zf.open(name + ".npy") as fh:
             shape, fortran, dtype, nbytes = read_header(fh, name, max_bytes=max_bytes)
             offset = fh.tell()
-        problem = (f"shape {list(shape)} in its header, manifest says {spec['shape']}"
-                   if list(shape) != spec["shape"] else
-                   f"dtype {dtype.str} in its header, manifest says {spec['dtype']}"
-                   if dtype.str != spec["dtype"] else None)
+        problem = (
+            f"shape {list(shape)} in its header, manifest says {spec['shape']}"
+            if list(shape) != spec["shape"]
+            else f"dtype {dtype.str} in its header, manifest says {spec['dtype']}"
+            if dtype.str != spec["dtype"]
+            else None
+        )
         if problem:
             raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {problem}")
         size = zf.getinfo(name + ".npy").file_size
         if size != offset + nbytes:
-            raise CheckpointError(f"checkpoint {path}: array {name!r} is corrupted: {size:,} bytes, its "
-                                  f"header and manifest declare {offset + nbytes:,}")
+            raise CheckpointError(
+                f"checkpoint {path}: array {name!r} is corrupted: {size:,} bytes, its "
+                f"header and manifest declare {offset + nbytes:,}"
+            )
         headers[name] = (shape, fortran, dtype, nbytes, offset)
     arrays = {}
     for name, spec in listing.items():

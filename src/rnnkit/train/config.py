@@ -103,12 +103,16 @@ class TrainConfig:
             _choice("schedule", self.schedule, SCHEDULES)
             _kwargs("schedule_kwargs", self.schedule_kwargs, SCHEDULES[self.schedule], ("optimizer",))
         elif self.schedule_kwargs:
-            raise ValueError(f"schedule_kwargs: expected {{}} without a schedule, got {self.schedule_kwargs!r}; "
-                             f"hint: set schedule to one of {sorted(SCHEDULES)}")
+            raise ValueError(
+                f"schedule_kwargs: expected {{}} without a schedule, got {self.schedule_kwargs!r}; "
+                f"hint: set schedule to one of {sorted(SCHEDULES)}"
+            )
         _choice("schedule_interval", self.schedule_interval, ("epoch", "step"))
         if self.schedule == "plateau" and self.schedule_interval == "step":
-            raise ValueError("schedule_interval: expected 'epoch' for the 'plateau' schedule (it reads the "
-                             "epoch's monitored metric), got 'step'")
+            raise ValueError(
+                "schedule_interval: expected 'epoch' for the 'plateau' schedule (it reads the "
+                "epoch's monitored metric), got 'step'"
+            )
         if self.clip_norm is not None:
             _num("clip_norm", self.clip_norm, 0.0, open_low=True)
         if self.clip_value is not None:
@@ -144,8 +148,10 @@ class TrainConfig:
         _int("checkpoint_every", self.checkpoint_every, 0)
         _int("grad_flow_every", self.grad_flow_every, 0)
         if self.checkpoint_every and not isinstance(self.checkpoint_path, (str, Path)):
-            raise ValueError(f"checkpoint_path: expected a file path when checkpoint_every > 0, got "
-                             f"{self.checkpoint_path!r}; hint: checkpoint_path='runs/last.ckpt'")
+            raise ValueError(
+                f"checkpoint_path: expected a file path when checkpoint_every > 0, got "
+                f"{self.checkpoint_path!r}; hint: checkpoint_path='runs/last.ckpt'"
+            )
 
     def to_dict(self) -> dict:
         """A JSON-able dict (tuples become lists); :meth:`from_dict` reads it back."""

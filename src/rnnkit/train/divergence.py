@@ -36,7 +36,7 @@ class DivergenceWarning(RuntimeWarning):
 class _Guard:
     def __init__(self, history) -> None:
         # The steps before this one (the current step is already recorded).
-        steps = zip(history.steps["loss"][:-1], history.steps["skipped"][:-1])
+        steps = zip(history.steps["loss"][:-1], history.steps["skipped"][:-1], strict=False)
         losses = [x for x, s in steps if not s and math.isfinite(x)]
         self.first = losses[0] if losses else None
         self.best = min(losses) if losses else math.inf
@@ -63,13 +63,13 @@ class _Guard:
         if self.params is None or len(self.params) != len(live):
             self.params = [p.copy() for p in live]
         else:
-            for copy, p in zip(self.params, live):
+            for copy, p in zip(self.params, live, strict=False):
                 np.copyto(copy, p)
 
     def restore(self, trainer) -> bool:
         if self.params is None:
             return False
-        for copy, (_, p, _) in zip(self.params, trainer.model.named_parameters()):
+        for copy, (_, p, _) in zip(self.params, trainer.model.named_parameters(), strict=False):
             np.copyto(p, copy)
         return True
 
@@ -100,18 +100,29 @@ def _act(trainer, guard: _Guard, n: int, loss: float, batch: int) -> None:
     cfg = trainer.config
     guard.fired = True
     lr = float(trainer.optimizer.lr)
-    what = (f"the loss diverged: {loss:.4g} after {guard.run} steps in a row above "
-            f"{cfg.divergence_factor:g} x its best ({guard.best:.4g}) and above its first value ({guard.first:.4g})")
+    what = (
+        f"the loss diverged: {loss:.4g} after {guard.run} steps in a row above "
+        f"{cfg.divergence_factor:g} x its best ({guard.best:.4g}) and above its first value ({guard.first:.4g})"
+    )
     cause = f"the learning rate ({lr:.3g}) is too high" + (
-        "" if cfg.clip_norm is not None else ", and no clip_norm bounds the updates")
-    remedy = (f"lower the learning rate (now {lr:.3g})" + ("" if cfg.clip_norm is not None else
-                                                           " or set clip_norm (e.g. 1.0)"))
+        "" if cfg.clip_norm is not None else ", and no clip_norm bounds the updates"
+    )
+    remedy = f"lower the learning rate (now {lr:.3g})" + (
+        "" if cfg.clip_norm is not None else " or set clip_norm (e.g. 1.0)"
+    )
     if cfg.on_divergence == "warn":
-        warnings.warn(f"step {n} (epoch {trainer.epoch + 1}): {what}. Likely cause: {cause}; hint: {remedy}, "
-                      "or on_divergence='stop' to stop such runs", DivergenceWarning, stacklevel=4)
+        warnings.warn(
+            f"step {n} (epoch {trainer.epoch + 1}): {what}. Likely cause: {cause}; hint: {remedy}, "
+            "or on_divergence='stop' to stop such runs",
+            DivergenceWarning,
+            stacklevel=4,
+        )
         return
     restored = guard.restore(trainer)
     good = guard.best_step - 1 if restored else n
-    state = (f"The parameters are restored to those after step {good}, which gave the best loss"
-             if restored else f"The parameters are those after step {n}")
+    state = (
+        f"The parameters are restored to those after step {good}, which gave the best loss"
+        if restored
+        else f"The parameters are those after step {n}"
+    )
     stop_training(trainer, n, "diverged", what, cause, remedy, lr, state, good_step=good, batch=batch)

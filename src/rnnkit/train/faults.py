@@ -31,8 +31,15 @@ import numpy as np
 
 from ..nn import NonFiniteError
 
-__all__ = ["TrainingError", "nonfinite_step", "forward_backward", "apply_update", "validate",
-           "stop_training", "NONFINITE_ERRORS"]
+__all__ = [
+    "TrainingError",
+    "nonfinite_step",
+    "forward_backward",
+    "apply_update",
+    "validate",
+    "stop_training",
+    "NONFINITE_ERRORS",
+]
 
 #: what a step's forward and backward raise when a value is not finite
 NONFINITE_ERRORS = (FloatingPointError, NonFiniteError)
@@ -112,13 +119,19 @@ def apply_update(trainer, n: int, loss: float, norm: float, lr: float) -> bool:
     except FloatingPointError as exc:
         error = exc
     bad = [name for name, p, _ in trainer.model.named_parameters() if not np.isfinite(p).all()]
-    bad += [f"optimizer state of {name}" for name, s in trainer.optimizer.state.items()
-            if not all(np.isfinite(a).all() for a in s.values())]
+    bad += [
+        f"optimizer state of {name}"
+        for name, s in trainer.optimizer.state.items()
+        if not all(np.isfinite(a).all() for a in s.values())
+    ]
     if error is None and not bad:
         return True
     snap.restore(trainer)
-    what = (f"floating-point error in the optimizer update ({error})" if error is not None else
-            "the optimizer update made " + _listing(bad) + " NaN/inf")
+    what = (
+        f"floating-point error in the optimizer update ({error})"
+        if error is not None
+        else "the optimizer update made " + _listing(bad) + " NaN/inf"
+    )
     nonfinite_step(trainer, n, loss, norm, lr, None, what=what)
     return False
 
@@ -151,16 +164,28 @@ def describe_nonfinite(model, loss: float, norm: float, error: BaseException | N
 
 def _batch_has_nonfinite(batch) -> bool:
     """True when an array in ``batch`` (a tuple, dict or object of arrays) holds NaN/inf."""
-    parts = batch.values() if isinstance(batch, dict) else (
-        batch if isinstance(batch, (tuple, list)) else getattr(batch, "__dict__", {}).values())
+    parts = (
+        batch.values()
+        if isinstance(batch, dict)
+        else (batch if isinstance(batch, (tuple, list)) else getattr(batch, "__dict__", {}).values())
+    )
     for part in parts:
         if isinstance(part, np.ndarray) and part.dtype.kind in "fc" and not np.isfinite(part).all():
             return True
     return False
 
 
-def nonfinite_step(trainer, n: int, loss: float, norm: float, lr: float, error: BaseException | None,
-                   *, what: str | None = None, batch=None) -> None:
+def nonfinite_step(
+    trainer,
+    n: int,
+    loss: float,
+    norm: float,
+    lr: float,
+    error: BaseException | None,
+    *,
+    what: str | None = None,
+    batch=None,
+) -> None:
     """Apply the policy to step ``n`` of ``trainer``, whose update has not been applied.
 
     Raises :class:`TrainingError` under ``on_nonfinite="stop"``; otherwise records the step
@@ -173,19 +198,41 @@ def nonfinite_step(trainer, n: int, loss: float, norm: float, lr: float, error: 
             cause = "the batch's data holds NaN or inf"
             remedy = "drop or fill the NaN/inf values in the data"
         else:
-            cause = (f"the values overflowed: the learning rate ({lr:.3g}) is too high for this model"
-                     + ("" if trainer.config.clip_norm is not None else ", and no clip_norm bounds the updates"))
-            remedy = (f"lower the learning rate (now {lr:.3g}), set clip_norm (e.g. 1.0), check the data for "
-                      "NaN/inf, or set on_nonfinite='skip' to drop such steps")
-        stop_training(trainer, n, "nonfinite", what, cause, remedy, lr,
-                      f"The update was not applied: the parameters are those after step {n - 1}"
-                      + (" (the initial ones)" if n == 1 else ""), good_step=n - 1)
+            cause = f"the values overflowed: the learning rate ({lr:.3g}) is too high for this model" + (
+                "" if trainer.config.clip_norm is not None else ", and no clip_norm bounds the updates"
+            )
+            remedy = (
+                f"lower the learning rate (now {lr:.3g}), set clip_norm (e.g. 1.0), check the data for "
+                "NaN/inf, or set on_nonfinite='skip' to drop such steps"
+            )
+        stop_training(
+            trainer,
+            n,
+            "nonfinite",
+            what,
+            cause,
+            remedy,
+            lr,
+            f"The update was not applied: the parameters are those after step {n - 1}"
+            + (" (the initial ones)" if n == 1 else ""),
+            good_step=n - 1,
+        )
     trainer.step = n
     trainer.history.record_step(loss, math.nan, lr, skipped=True)
 
 
-def stop_training(trainer, n: int, kind: str, what: str, cause: str, remedy: str, lr: float,
-                  state: str, good_step: int, batch: int | None = None):
+def stop_training(
+    trainer,
+    n: int,
+    kind: str,
+    what: str,
+    cause: str,
+    remedy: str,
+    lr: float,
+    state: str,
+    good_step: int,
+    batch: int | None = None,
+):
     """Raise the clean stop: save the trainer to ``checkpoint_path`` when configured.
     ``batch`` (from 1) defaults to the batch in progress."""
     epoch, batch = trainer.epoch + 1, trainer.batch_in_epoch + 1 if batch is None else batch
@@ -196,10 +243,19 @@ def stop_training(trainer, n: int, kind: str, what: str, cause: str, remedy: str
             trainer.save(path)
             saved = f" and saved to {path}"
     err = TrainingError(
-        f"step {n} (epoch {epoch}, batch {batch}): {what}. Likely cause: {cause}. {state}{saved}. "
-        f"Hint: {remedy}",
-        step=n, epoch=epoch, batch=batch, kind=kind, what=what, cause=cause, remedy=remedy,
-        good_step=good_step, lr=lr, history=trainer.history, trainer=trainer)
+        f"step {n} (epoch {epoch}, batch {batch}): {what}. Likely cause: {cause}. {state}{saved}. Hint: {remedy}",
+        step=n,
+        epoch=epoch,
+        batch=batch,
+        kind=kind,
+        what=what,
+        cause=cause,
+        remedy=remedy,
+        good_step=good_step,
+        lr=lr,
+        history=trainer.history,
+        trainer=trainer,
+    )
     raise err
 
 
@@ -216,10 +272,17 @@ def validate(trainer, val) -> dict:
     if value is None or math.isfinite(value) or trainer.config.on_nonfinite != "stop":
         return metrics
     lr = float(trainer.optimizer.lr)
-    stop_training(trainer, trainer.step, "nonfinite", f"the validation loss is {value}",
-                  "the weights grew until the model's outputs overflow: the learning rate "
-                  f"({lr:.3g}) is too high" + ("" if trainer.config.clip_norm is not None else
-                                               " and no clip_norm bounds the updates"),
-                  f"lower the learning rate (now {lr:.3g}) or set clip_norm (e.g. 1.0)", lr,
-                  f"The parameters are those after step {trainer.step}", good_step=trainer.step,
-                  batch=max(trainer.batch_in_epoch, 1))
+    stop_training(
+        trainer,
+        trainer.step,
+        "nonfinite",
+        f"the validation loss is {value}",
+        "the weights grew until the model's outputs overflow: the learning rate "
+        f"({lr:.3g}) is too high"
+        + ("" if trainer.config.clip_norm is not None else " and no clip_norm bounds the updates"),
+        f"lower the learning rate (now {lr:.3g}) or set clip_norm (e.g. 1.0)",
+        lr,
+        f"The parameters are those after step {trainer.step}",
+        good_step=trainer.step,
+        batch=max(trainer.batch_in_epoch, 1),
+    )

@@ -62,9 +62,20 @@ class ProgressBar:
         clock: a monotonic clock in seconds (for tests).
     """
 
-    def __init__(self, total: int | None = None, *, desc: str = "", enabled: bool | None = None,
-                 stream=None, delay: float = 1.0, visible_from: float | None = None, initial: int = 0,
-                 min_interval: float = 0.1, width: int = 24, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int | None = None,
+        *,
+        desc: str = "",
+        enabled: bool | None = None,
+        stream=None,
+        delay: float = 1.0,
+        visible_from: float | None = None,
+        initial: int = 0,
+        min_interval: float = 0.1,
+        width: int = 24,
+        clock=time.monotonic,
+    ) -> None:
         if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
             raise ValueError(f"total: expected an int >= 0 or None, got {total!r}")
         if enabled not in (None, True, False):
@@ -84,8 +95,8 @@ class ProgressBar:
         else:
             self.visible_from = self._start + float(delay) if visible_from is None else float(visible_from)
         self._last_draw = -math.inf
-        self._drawn = False   # something is on the current line
-        self._shown = False   # the bar has appeared at least once
+        self._drawn = False  # something is on the current line
+        self._shown = False  # the bar has appeared at least once
         self._line_len = 0
         self._last_update = self._start
 
@@ -188,8 +199,9 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def track(iterable: Iterable, *, total: int | None = None, desc: str = "", enabled: bool | None = None,
-          stream=None) -> Iterator:
+def track(
+    iterable: Iterable, *, total: int | None = None, desc: str = "", enabled: bool | None = None, stream=None
+) -> Iterator:
     """Yield from ``iterable`` with a :class:`ProgressBar` (total taken from ``len`` when it has one)."""
     if total is None:
         try:

@@ -47,8 +47,7 @@ def _bit_generator(gen, arg: str):
     if isinstance(gen, np.random.BitGenerator):
         return gen
     raise TypeError(
-        f"{arg}: expected a numpy.random.Generator, got {type(gen).__name__}; "
-        "hint: numpy.random.default_rng(seed)"
+        f"{arg}: expected a numpy.random.Generator, got {type(gen).__name__}; hint: numpy.random.default_rng(seed)"
     )
 
 

@@ -24,11 +24,11 @@ __all__ = ["Chunk", "Stream"]
 class Chunk:
     """k consecutive steps of B parallel streams; see the module docstring."""
 
-    inputs: np.ndarray           # (k, B) ids or (k, B, F) features
-    targets: np.ndarray          # (k, B) or (k, B, F)
-    resets: np.ndarray | None    # (k, B) bool: row b restarts before step t
-    valid: np.ndarray | None     # (k, B) bool: False on padding; None when all valid
-    index: int                   # position in the stream; 0 starts a stream
+    inputs: np.ndarray  # (k, B) ids or (k, B, F) features
+    targets: np.ndarray  # (k, B) or (k, B, F)
+    resets: np.ndarray | None  # (k, B) bool: row b restarts before step t
+    valid: np.ndarray | None  # (k, B) bool: False on padding; None when all valid
+    index: int  # position in the stream; 0 starts a stream
 
     @property
     def start(self) -> bool:
@@ -62,8 +62,9 @@ class Stream:
     a document source as often as its iterable can.
     """
 
-    def __init__(self, data, batch_size: int, k: int, *, targets=None, resets=None, pad_value=0,
-                 shard: bool = False) -> None:
+    def __init__(
+        self, data, batch_size: int, k: int, *, targets=None, resets=None, pad_value=0, shard: bool = False
+    ) -> None:
         self.batch_size = positive_int("batch_size", batch_size)
         self.k = positive_int("k", k)
         self.pad_value = pad_value
@@ -72,26 +73,33 @@ class Stream:
         self.rows = (0, self.batch_size)  # this rank's rows [start, stop) of an array source
         if self.sharded:
             if self.batch_size < w.size:
-                raise ValueError(f"batch_size: {self.batch_size} parallel streams cannot be split across "
-                                 f"{w.size} MPI ranks; hint: batch_size >= the number of ranks (mpiexec -n "
-                                 f"{self.batch_size} or fewer)")
+                raise ValueError(
+                    f"batch_size: {self.batch_size} parallel streams cannot be split across "
+                    f"{w.size} MPI ranks; hint: batch_size >= the number of ranks (mpiexec -n "
+                    f"{self.batch_size} or fewer)"
+                )
             self.rows = w.bounds(self.batch_size)
             self._rank, self._size = w.rank, w.size
         if isinstance(data, (str, bytes)):
-            raise TypeError("data: expected token ids or features, got a string; hint: encode the text to "
-                            "integer ids first (e.g. with rnnkit.models.Vocab)")
+            raise TypeError(
+                "data: expected token ids or features, got a string; hint: encode the text to "
+                "integer ids first (e.g. with rnnkit.models.Vocab)"
+            )
         if isinstance(data, np.ndarray) or (isinstance(data, (list, tuple)) and data and np.isscalar(data[0])):
             self._init_array(data, targets, resets)
         elif hasattr(data, "__iter__"):
             if targets is not None or resets is not None:
-                raise ValueError("targets, resets: expected None for a stream of documents (documents start "
-                                 "rows over by themselves); hint: give (inputs, targets) pairs as documents")
+                raise ValueError(
+                    "targets, resets: expected None for a stream of documents (documents start "
+                    "rows over by themselves); hint: give (inputs, targets) pairs as documents"
+                )
             if isinstance(data, (list, tuple)) and not data:
                 raise ValueError("data: expected at least one document, got an empty list")
             self.data, self.mode = data, "documents"
         else:
-            raise TypeError(f"data: expected an array, a numpy.memmap or an iterable of documents, "
-                            f"got {type(data).__name__}")
+            raise TypeError(
+                f"data: expected an array, a numpy.memmap or an iterable of documents, got {type(data).__name__}"
+            )
 
     def _init_array(self, data, targets, resets) -> None:
         data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -114,13 +122,17 @@ class Stream:
         if resets is not None:
             resets = np.asarray(resets)
             if resets.shape != (N,) or not (resets.dtype == bool or np.issubdtype(resets.dtype, np.integer)):
-                raise ValueError(f"resets: expected ({N},) bools aligned with data, got shape {resets.shape} "
-                                 f"and dtype {resets.dtype}")
+                raise ValueError(
+                    f"resets: expected ({N},) bools aligned with data, got shape {resets.shape} "
+                    f"and dtype {resets.dtype}"
+                )
         self.data, self.targets, self.resets, self.mode = data, targets, resets, "array"
         self.steps_per_row = R
         if self.sharded:
             head = slice(0, 1 << 20)  # the length and the first million steps: cheap on a huge memmap
-            world().check_same("data", N, *(None if a is None else np.asarray(a[head]) for a in (data, targets, resets)))
+            world().check_same(
+                "data", N, *(None if a is None else np.asarray(a[head]) for a in (data, targets, resets))
+            )
 
     def __len__(self) -> int:
         if self.mode != "array":
@@ -132,7 +144,7 @@ class Stream:
 
     def _iter_array(self) -> Iterator[Chunk]:
         R = self.steps_per_row
-        starts = np.arange(*self.rows) * R                          # (B,) first step of each row
+        starts = np.arange(*self.rows) * R  # (B,) first step of each row
         for i, s in enumerate(range(0, R, self.k)):
             idx = np.arange(s, min(s + self.k, R))[:, None] + starts  # (k, B) positions in the stream
             x = np.asarray(self.data[idx])
@@ -146,9 +158,9 @@ class Stream:
         if self.sharded:  # every N-th document, into this rank's share of the rows
             docs = itertools.islice(docs, self._rank, None, self._size)
             B = self.rows[1] - self.rows[0]
-        rows: list = [None] * B        # per row: [inputs, targets, position]
+        rows: list = [None] * B  # per row: [inputs, targets, position]
         done = [False] * B
-        proto = None                   # (inputs trailing shape, dtype, targets trailing shape, dtype)
+        proto = None  # (inputs trailing shape, dtype, targets trailing shape, dtype)
         seen = 0
 
         def next_doc():
@@ -158,20 +170,26 @@ class Stream:
                 seen += 1
                 if proto is None:
                     proto = (x.shape[1:], x.dtype, y.shape[1:], y.dtype)
-                elif x.shape[1:] != proto[0] or y.shape[1:] != proto[2] or \
-                        x.dtype.kind != proto[1].kind or y.dtype.kind != proto[3].kind:
-                    raise ValueError(f"data[{seen - 1}]: expected steps of shape {proto[0]} ({proto[1].kind} kind) "
-                                     f"like the first document, got {x.shape[1:]} ({x.dtype})")
+                elif (
+                    x.shape[1:] != proto[0]
+                    or y.shape[1:] != proto[2]
+                    or x.dtype.kind != proto[1].kind
+                    or y.dtype.kind != proto[3].kind
+                ):
+                    raise ValueError(
+                        f"data[{seen - 1}]: expected steps of shape {proto[0]} ({proto[1].kind} kind) "
+                        f"like the first document, got {x.shape[1:]} ({x.dtype})"
+                    )
                 if len(x):
                     return [x, y, 0]
             return None
 
         index = 0
         while True:
-            filled = []                # (b, t, inputs, targets) pieces, written once shapes are known
+            filled = []  # (b, t, inputs, targets) pieces, written once shapes are known
             resets = np.zeros((k, B), bool)
-            pos = [0] * B              # steps of this chunk filled, per row
-            while True:                # serve the row whose document ends first (ties: lower row)
+            pos = [0] * B  # steps of this chunk filled, per row
+            while True:  # serve the row whose document ends first (ties: lower row)
                 waiting = [(pos[b], b) for b in range(B) if not done[b] and pos[b] < k]
                 if not waiting:
                     break
@@ -184,22 +202,24 @@ class Stream:
                     resets[t, b] = True
                 x, y, p = rows[b]
                 m = min(k - t, len(x) - p)
-                filled.append((b, t, x[p:p + m], y[p:p + m]))
+                filled.append((b, t, x[p : p + m], y[p : p + m]))
                 rows[b][2] += m
                 pos[b] += m
             if not filled:
                 if index == 0:
-                    raise ValueError("data: the stream is empty (no document with at least one step "
-                                     "of input and target; next-step targets need documents of 2+ steps)")
+                    raise ValueError(
+                        "data: the stream is empty (no document with at least one step "
+                        "of input and target; next-step targets need documents of 2+ steps)"
+                    )
                 return
             steps = max(t + len(xs) for _, t, xs, _ in filled)
             X = np.full((steps, B) + proto[0], self.pad_value, proto[1])
             Y = np.full((steps, B) + proto[2], self.pad_value, proto[3])
             valid = np.zeros((steps, B), bool)
             for b, t, xs, ys in filled:
-                X[t:t + len(xs), b] = xs
-                Y[t:t + len(xs), b] = ys
-                valid[t:t + len(xs), b] = True
+                X[t : t + len(xs), b] = xs
+                Y[t : t + len(xs), b] = ys
+                valid[t : t + len(xs), b] = True
             r = resets[:steps]
             yield Chunk(X, Y, r if r.any() else None, None if valid.all() else valid, index)
             index += 1
@@ -216,11 +236,15 @@ def _split_document(doc, i):
             raise ValueError(f"data[{i}]: expected an array or an (inputs, targets) pair, got a {len(doc)}-tuple")
         x, y = np.asarray(doc[0]), np.asarray(doc[1])
         if x.ndim == 0 or y.shape[:1] != x.shape[:1]:
-            raise ValueError(f"data[{i}]: expected inputs and targets of one length, got shapes {x.shape} and {y.shape}")
+            raise ValueError(
+                f"data[{i}]: expected inputs and targets of one length, got shapes {x.shape} and {y.shape}"
+            )
     else:
         if isinstance(doc, (str, bytes)):
-            raise TypeError(f"data[{i}]: expected an array of token ids or features, got a string; "
-                            "hint: encode the text to integer ids first")
+            raise TypeError(
+                f"data[{i}]: expected an array of token ids or features, got a string; "
+                "hint: encode the text to integer ids first"
+            )
         a = np.asarray(doc)
         if a.ndim == 0:
             raise ValueError(f"data[{i}]: expected a sequence (n,) or (n, F), got a scalar")

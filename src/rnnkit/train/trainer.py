@@ -48,27 +48,28 @@ from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
-from .rngstate import rng_state, set_rng_state
-from .streams import Chunk
 from .config import TrainConfig, _int
 from .divergence import divergence_check, divergence_epoch_end
 from .faults import NONFINITE_ERRORS, apply_update, forward_backward, nonfinite_step, validate
 from .progress import ProgressBar
 from .resume import _model_generators, load_trainer_state, save_trainer_state, walk_modules
+from .rngstate import rng_state, set_rng_state
+from .streams import Chunk
 
 __all__ = ["Trainer", "minibatches"]
 
 _END = object()
 
 
-def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None, *,
-                drop_last: bool = False) -> list[np.ndarray]:
+def minibatches(
+    n: int, batch_size: int, rng: np.random.Generator | None = None, *, drop_last: bool = False
+) -> list[np.ndarray]:
     """Index arrays of the minibatches of ``n`` examples, in a random order when ``rng`` is given."""
     _int("n", n, 1)
     _int("batch_size", batch_size, 1)
     order = rng.permutation(n) if rng is not None else np.arange(n)
     stop = n - n % batch_size if drop_last else n
-    return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, stop, batch_size)]
 
 
 # -- the trainer -------------------------------------------------------------------------
@@ -88,19 +89,35 @@ class Trainer:
     def __init__(self, model, config: TrainConfig | None = None, *, callbacks=()) -> None:
         config = TrainConfig() if config is None else config
         if not isinstance(config, TrainConfig):
-            raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}; "
-                            "hint: TrainConfig(epochs=10, lr=1e-3)")
+            raise TypeError(
+                f"config: expected a TrainConfig, got {type(config).__name__}; hint: TrainConfig(epochs=10, lr=1e-3)"
+            )
         config.validate()
-        missing = [m for m in ("named_parameters", "zero_grad", "state_dict", "load_state_dict", "train",
-                               "eval", "loss_and_grad") if not callable(getattr(model, m, None))]
+        missing = [
+            m
+            for m in (
+                "named_parameters",
+                "zero_grad",
+                "state_dict",
+                "load_state_dict",
+                "train",
+                "eval",
+                "loss_and_grad",
+            )
+            if not callable(getattr(model, m, None))
+        ]
         if missing:
-            raise TypeError(f"model: expected a Module with loss_and_grad(batch) -> float, got a "
-                            f"{type(model).__name__} lacking {missing}; hint: see the model protocol in rnnkit.train")
+            raise TypeError(
+                f"model: expected a Module with loss_and_grad(batch) -> float, got a "
+                f"{type(model).__name__} lacking {missing}; hint: see the model protocol in rnnkit.train"
+            )
         self.callbacks = list(callbacks)
         for i, cb in enumerate(self.callbacks):
             if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks[{i}]: expected a rnnkit.train.callbacks.Callback, got {type(cb).__name__}; "
-                                "hint: LambdaCallback(on_step_end=fn) wraps a function")
+                raise TypeError(
+                    f"callbacks[{i}]: expected a rnnkit.train.callbacks.Callback, got {type(cb).__name__}; "
+                    "hint: LambdaCallback(on_step_end=fn) wraps a function"
+                )
         self.model, self.config = model, config
         kw = dict(config.optimizer_kwargs, lr=config.lr)
         if config.weight_decay is not None:
@@ -112,8 +129,9 @@ class Trainer:
         self.schedule = make_schedule(config.schedule, self.optimizer, **sched_kw) if config.schedule else None
         self._builtin: list[Callback] = []
         if config.patience is not None:
-            self._builtin.append(EarlyStopping(config.monitor, config.patience, config.min_delta,
-                                               config.mode, config.restore_best))
+            self._builtin.append(
+                EarlyStopping(config.monitor, config.patience, config.min_delta, config.mode, config.restore_best)
+            )
         if config.checkpoint_every:
             self._builtin.append(CheckpointEvery(config.checkpoint_path, every_steps=config.checkpoint_every))
         self.history = History()
@@ -148,8 +166,9 @@ class Trainer:
         _check_batches("train_batches", train_batches, "(epoch, rng) -> iterable of batches")
         if val is not None:
             _check_batches("val", val, "() -> loss, dict of metrics or iterable of batches")
-        self.monitor = self.config.monitor if self.config.monitor != "auto" else (
-            "val_loss" if val is not None else "loss")
+        self.monitor = (
+            self.config.monitor if self.config.monitor != "auto" else ("val_loss" if val is not None else "loss")
+        )
         self.stop_training, self.stop_reason = False, None
         self.history.stop_reason = None
         self._fit_start = time.monotonic()  # the progress bar's clock: an auto bar shows after 1 s
@@ -162,7 +181,7 @@ class Trainer:
                 self.stop_reason = "max_steps"
                 break
             self._run_epoch(train_batches, val, epochs, max_steps)
-            self.stop_training, = self.world.any(self.stop_training)  # a callback's stop, on every rank
+            (self.stop_training,) = self.world.any(self.stop_training)  # a callback's stop, on every rank
         if self.stop_reason is None:
             self.stop_reason = "callback" if self.stop_training else "completed"
         self.history.stop_reason = self.stop_reason
@@ -181,8 +200,9 @@ class Trainer:
         if callable(train_batches):
             batches = train_batches(epoch, self.rng)
         else:
-            batches = [train_batches[i] for i in self.rng.permutation(len(train_batches))] \
-                if cfg.shuffle else train_batches
+            batches = (
+                [train_batches[i] for i in self.rng.permutation(len(train_batches))] if cfg.shuffle else train_batches
+            )
         try:
             total = len(batches)
         except TypeError:  # a generator, or a stream of documents: no length known
@@ -190,11 +210,17 @@ class Trainer:
         it = iter(batches)
         for i in range(self.batch_in_epoch):
             if next(it, _END) is _END:
-                raise ValueError(f"train_batches: epoch {epoch} has only {i} batches, but the run resumes after "
-                                 f"{self.batch_in_epoch}; hint: pass the same batches as the saved run")
-        bar = ProgressBar(total, desc=f"epoch {epoch + 1}/{epochs}",
-                          enabled=cfg.progress if self.world.is_root else False,
-                          visible_from=self._fit_start + 1.0, initial=self.batch_in_epoch)
+                raise ValueError(
+                    f"train_batches: epoch {epoch} has only {i} batches, but the run resumes after "
+                    f"{self.batch_in_epoch}; hint: pass the same batches as the saved run"
+                )
+        bar = ProgressBar(
+            total,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            enabled=cfg.progress if self.world.is_root else False,
+            visible_from=self._fit_start + 1.0,
+            initial=self.batch_in_epoch,
+        )
         t0, loss_sum, n_loss, paused = time.perf_counter(), 0.0, 0, False
         try:
             while True:
@@ -215,8 +241,11 @@ class Trainer:
                     loss_sum, n_loss = loss_sum + logs["loss"], n_loss + 1
                 bar.update(loss=loss_sum / max(n_loss, 1))
                 if cfg.log_every and self.step % cfg.log_every == 0:
-                    self._print(bar, f"step {self.step}  epoch {epoch + 1}  loss {logs['loss']:.4f}  grad_norm "
-                                     f"{logs['grad_norm']:.3g}  lr {logs['lr']:.3g}  {bar.rate:.1f} steps/s")
+                    self._print(
+                        bar,
+                        f"step {self.step}  epoch {epoch + 1}  loss {logs['loss']:.4f}  grad_norm "
+                        f"{logs['grad_norm']:.3g}  lr {logs['lr']:.3g}  {bar.rate:.1f} steps/s",
+                    )
                 self._emit("on_step_end", Context(self, epoch, self.step, logs))
         except BaseException:
             bar.close()  # end the bar's line before the traceback
@@ -232,8 +261,7 @@ class Trainer:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("val_") and v is not None)
         bar.close(summary)
         if not bar.shown and cfg.log_every:
-            self._print(bar, f"epoch {epoch + 1}/{epochs}  loss {record['loss']:.4f}  {summary}  "
-                             f"{record['time']:.1f}s")
+            self._print(bar, f"epoch {epoch + 1}/{epochs}  loss {record['loss']:.4f}  {summary}  {record['time']:.1f}s")
 
     def _print(self, bar: ProgressBar, line: str) -> None:
         if self.config.progress is False or not self.world.is_root:
@@ -255,8 +283,9 @@ class Trainer:
             for _, layer in layers:
                 layer.record_grad_flow = False
         if self.world.active:  # the global batch's mean loss and gradient, on every rank
-            loss, _, failed = self.world.reduce_gradients(self.model, loss, _batch_count(self.model, batch),
-                                                          error is not None)
+            loss, _, failed = self.world.reduce_gradients(
+                self.model, loss, _batch_count(self.model, batch), error is not None
+            )
             if failed and error is None:
                 loss, error = math.nan, FloatingPointError("on another rank")
         lr = float(self.optimizer.lr)
@@ -286,8 +315,9 @@ class Trainer:
         divergence_check(self, n, loss)  # warns, or stops, when the loss runs away
         for path, layer in layers:
             for key, norms in layer.grad_flow.items():
-                self.history.grad_flow.append({"step": n, "layer": path, "key": key,
-                                               "norms": [float(x) for x in norms]})
+                self.history.grad_flow.append(
+                    {"step": n, "layer": path, "key": key, "norms": [float(x) for x in norms]}
+                )
         if self.schedule is not None and cfg.schedule_interval == "step":
             self.schedule.step()
         return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
@@ -295,18 +325,23 @@ class Trainer:
     def _end_epoch(self, epoch: int, val) -> dict:
         first = self._epoch_first_step
         steps = self.history.steps
-        good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:]) if not s]
+        good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:], strict=False) if not s]
         record = {"epoch": epoch, "loss": float(np.mean(good)) if good else math.nan}
         if val is not None:
             record.update(validate(self, val))  # a non-finite validation loss is a fault
-        record.update(lr=float(self.optimizer.lr), time=self._epoch_time, steps=self.step - first,
-                      skipped=int(sum(steps["skipped"][first:])))
+        record.update(
+            lr=float(self.optimizer.lr),
+            time=self._epoch_time,
+            steps=self.step - first,
+            skipped=int(sum(steps["skipped"][first:])),
+        )
         self.history.epochs.append(record)
         divergence_epoch_end(self)  # warns, or stops, when the epoch's loss ran away
         if isinstance(self.schedule, ReduceLROnPlateau):
             if record.get(self.monitor) is None:
-                raise KeyError(f"monitor: the plateau schedule needs epoch metric {self.monitor!r}; "
-                               f"available: {sorted(record)}")
+                raise KeyError(
+                    f"monitor: the plateau schedule needs epoch metric {self.monitor!r}; available: {sorted(record)}"
+                )
             self.schedule.step(record[self.monitor])
         elif self.schedule is not None and self.config.schedule_interval == "epoch":
             self.schedule.step()
@@ -326,21 +361,24 @@ class Trainer:
             if isinstance(out, numbers.Real):
                 return {"val_loss": float(out)}
             if not hasattr(out, "__iter__"):
-                raise TypeError(f"val: expected the function to return a number, a dict or batches, got "
-                                f"{type(out).__name__}")
+                raise TypeError(
+                    f"val: expected the function to return a number, a dict or batches, got {type(out).__name__}"
+                )
             if not callable(getattr(self.model, "evaluate_batch", None)):
-                raise TypeError(f"val: the model ({type(self.model).__name__}) has no evaluate_batch(batch); "
-                                "hint: pass val as a function returning the validation loss")
+                raise TypeError(
+                    f"val: the model ({type(self.model).__name__}) has no evaluate_batch(batch); "
+                    "hint: pass val as a function returning the validation loss"
+                )
             total, count = 0.0, 0
             # A list of batches is split across the ranks, except the chunks of one stream,
             # which carry their state in order; a sharded stream is each rank's part already.
             split = isinstance(out, list) and not (out and isinstance(out[0], Chunk))
             shared = self.world.active and (split or getattr(out, "sharded", False))
-            for batch in (out[self.world.rank::self.world.size] if split and shared else out):
+            for batch in out[self.world.rank :: self.world.size] if split and shared else out:
                 try:
                     s, c = self.model.evaluate_batch(batch)
                 except NONFINITE_ERRORS:  # overflow, or a layer's input check: a non-finite loss,
-                    s, c = math.nan, 1    # reported by the fault policy after every rank has summed
+                    s, c = math.nan, 1  # reported by the fault policy after every rank has summed
                 total, count = total + float(s), count + int(c)
             if shared:  # each rank evaluated its part: the sums over all of them
                 total, count = self.world.sum([total, count])
@@ -372,6 +410,7 @@ class Trainer:
         """
         return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
 
+
 def _batch_count(model, batch) -> int:
     """The elements (rows or tokens) ``batch``'s mean loss is over: its weight in the reduction."""
     if batch is EMPTY_SHARD:
@@ -391,11 +430,15 @@ def _derive_rank_generators(generators, rank: int) -> None:
 
 def _check_batches(name, value, signature) -> None:
     if isinstance(value, Iterator):
-        raise TypeError(f"{name}: expected a list or a function {signature}, got an iterator "
-                        f"({type(value).__name__}), which would be empty after one pass; "
-                        f"hint: wrap it, e.g. lambda epoch, rng: make_batches(...)")
+        raise TypeError(
+            f"{name}: expected a list or a function {signature}, got an iterator "
+            f"({type(value).__name__}), which would be empty after one pass; "
+            f"hint: wrap it, e.g. lambda epoch, rng: make_batches(...)"
+        )
     if not callable(value) and not hasattr(value, "__iter__"):
         raise TypeError(f"{name}: expected a list or a function {signature}, got {type(value).__name__}")
     if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
-        raise TypeError(f"{name}: expected a list of batches, got a tuple of {len(value)} arrays, which looks "
-                        f"like one batch; hint: {name}=[(X, y)]")
+        raise TypeError(
+            f"{name}: expected a list of batches, got a tuple of {len(value)} arrays, which looks "
+            f"like one batch; hint: {name}=[(X, y)]"
+        )

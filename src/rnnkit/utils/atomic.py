@@ -53,7 +53,7 @@ def clean_stale_temps(path) -> list[Path]:
     removed = []
     with contextlib.suppress(OSError):
         for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            pid = tmp.name[len(path.name) + 2:-4].split("-", 1)[0]
+            pid = tmp.name[len(path.name) + 2 : -4].split("-", 1)[0]
             if pid.isdigit() and _alive(int(pid)):
                 continue
             with contextlib.suppress(OSError):
@@ -87,7 +87,6 @@ def fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
 
 
 def write_text_atomic(path, text: str) -> Path:

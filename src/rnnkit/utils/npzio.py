@@ -18,7 +18,15 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["ArchiveError", "PickleRequired", "DEFAULT_MAX_BYTES", "MAX_RATIO", "check_archive", "read_header", "read_data"]
+__all__ = [
+    "ArchiveError",
+    "PickleRequired",
+    "DEFAULT_MAX_BYTES",
+    "MAX_RATIO",
+    "check_archive",
+    "read_header",
+    "read_data",
+]
 
 #: the default ceiling on the bytes one archive may hold once inflated (8 GiB)
 DEFAULT_MAX_BYTES = 8 * 2**30
@@ -34,8 +42,9 @@ class PickleRequired(ArchiveError):
     """An ``.npy`` entry of object dtype: reading it would need pickle."""
 
 
-def check_archive(zf: zipfile.ZipFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                  stored_only: bool = False) -> dict[str, zipfile.ZipInfo]:
+def check_archive(
+    zf: zipfile.ZipFile, *, max_bytes: int = DEFAULT_MAX_BYTES, stored_only: bool = False
+) -> dict[str, zipfile.ZipInfo]:
     """The entries of ``zf`` by name, after refusing duplicate names, names that are paths,
     encrypted entries, compressed entries (all of them with ``stored_only``, else those inflating more than
     :data:`MAX_RATIO` times) and more than ``max_bytes`` in all once inflated."""
@@ -47,26 +56,41 @@ def check_archive(zf: zipfile.ZipFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
     total = 0
     for info in infos:
         name = info.filename
-        if (not name or name.startswith((".", "/")) or "/" in name or "\\" in name or ".." in name
-                or ":" in name or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+        if (
+            not name
+            or name.startswith((".", "/"))
+            or "/" in name
+            or "\\" in name
+            or ".." in name
+            or ":" in name
+            or any(ord(c) < 32 or ord(c) == 127 for c in name)
+        ):
             raise ArchiveError(f"entry name {name!r} is a path or not a plain file name")
         if info.flag_bits & 0x1:
             raise ArchiveError(f"entry {name!r} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:
             if stored_only:
-                raise ArchiveError(f"entry {name!r} is compressed (method {info.compress_type}); "
-                                   "rnnkit writes stored (uncompressed) entries only")
+                raise ArchiveError(
+                    f"entry {name!r} is compressed (method {info.compress_type}); "
+                    "rnnkit writes stored (uncompressed) entries only"
+                )
             if info.file_size > MAX_RATIO * max(info.compress_size, 1) + 4096:
-                raise ArchiveError(f"entry {name!r} would inflate {info.compress_size:,} bytes to "
-                                   f"{info.file_size:,} (more than {MAX_RATIO}x): refused as a "
-                                   "compression bomb")
+                raise ArchiveError(
+                    f"entry {name!r} would inflate {info.compress_size:,} bytes to "
+                    f"{info.file_size:,} (more than {MAX_RATIO}x): refused as a "
+                    "compression bomb"
+                )
         elif info.compress_size != info.file_size:
-            raise ArchiveError(f"entry {name!r}: stored, but its sizes differ ({info.compress_size:,} "
-                               f"on disk, {info.file_size:,} declared)")
+            raise ArchiveError(
+                f"entry {name!r}: stored, but its sizes differ ({info.compress_size:,} "
+                f"on disk, {info.file_size:,} declared)"
+            )
         total += info.file_size
         if total > max_bytes:
-            raise ArchiveError(f"holds more than the ceiling of {max_bytes:,} bytes once read; "
-                               "hint: pass a larger max_bytes if the file is trusted")
+            raise ArchiveError(
+                f"holds more than the ceiling of {max_bytes:,} bytes once read; "
+                "hint: pass a larger max_bytes if the file is trusted"
+            )
     return {info.filename: info for info in infos}
 
 
@@ -84,14 +108,16 @@ def read_header(fh, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[t
     except (ValueError, SyntaxError, TypeError, OverflowError, EOFError) as exc:
         raise ArchiveError(f"array {name!r}: bad .npy header ({' '.join(str(exc).split())})") from None
     if dtype.hasobject:
-        raise PickleRequired(f"array {name!r}: object dtype {dtype}; reading it would need pickle, "
-                             "which rnnkit refuses")
+        raise PickleRequired(
+            f"array {name!r}: object dtype {dtype}; reading it would need pickle, which rnnkit refuses"
+        )
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise ArchiveError(f"array {name!r}: bad shape {shape}")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > max_bytes:
-        raise ArchiveError(f"array {name!r}: shape {shape} of {dtype} needs {nbytes:,} bytes, over "
-                           f"the ceiling of {max_bytes:,}")
+        raise ArchiveError(
+            f"array {name!r}: shape {shape} of {dtype} needs {nbytes:,} bytes, over the ceiling of {max_bytes:,}"
+        )
     return tuple(shape), bool(fortran), dtype, nbytes
 
 

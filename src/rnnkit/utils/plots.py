@@ -48,8 +48,9 @@ def _save(fig, path) -> Path:
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "training",
-                ylabel: str = "loss") -> Path | None:
+def loss_curves(
+    epochs: list[dict], steps: dict | None, path, *, title: str = "training", ylabel: str = "loss"
+) -> Path | None:
     """Per-step training loss (faint), per-epoch training and validation loss.
 
     The x axis counts epochs: step losses spread over their epoch, an epoch's mean training
@@ -68,11 +69,13 @@ def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "t
     if step_loss:
         x = (np.arange(len(step_loss)) + 0.5) * n_epochs / len(step_loss)
         ax.plot(x, step_loss, color="tab:blue", alpha=0.25, linewidth=0.8, label="train (per step)")
-    for key, label, color, shift in (("loss", "train (epoch mean)", "tab:blue", 0.5),
-                                     ("val_loss", "validation", "tab:orange", 0.0)):
+    for key, label, color, shift in (
+        ("loss", "train (epoch mean)", "tab:blue", 0.5),
+        ("val_loss", "validation", "tab:orange", 0.0),
+    ):
         pts = [(r["epoch"] - shift, r[key]) for r in epochs if r.get(key) is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", color=color, label=label)
+            ax.plot(*zip(*pts, strict=False), marker="o", color=color, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -82,8 +85,9 @@ def loss_curves(epochs: list[dict], steps: dict | None, path, *, title: str = "t
     return _save(fig, path)
 
 
-def forecast_plot(history, truth, predictions: dict, path, *, title: str = "forecast",
-                  bands: dict | None = None) -> Path | None:
+def forecast_plot(
+    history, truth, predictions: dict, path, *, title: str = "forecast", bands: dict | None = None
+) -> Path | None:
     """The end of the history, then the truth and each prediction over the horizon.
 
     Args:
@@ -98,7 +102,7 @@ def forecast_plot(history, truth, predictions: dict, path, *, title: str = "fore
     fig = _figure(8.0, 4.0)
     ax = fig.add_subplot()
     horizon = max(len(np.asarray(p).reshape(-1)) for p in predictions.values()) if predictions else 0
-    shown = history[-max(3 * horizon, 50):]
+    shown = history[-max(3 * horizon, 50) :]
     t0 = len(history) - len(shown)
     ax.plot(np.arange(t0, len(history)), shown, color="black", linewidth=1, label="history")
     future = np.arange(len(history), len(history) + horizon)
@@ -107,8 +111,9 @@ def forecast_plot(history, truth, predictions: dict, path, *, title: str = "fore
         ax.plot(future[: len(truth)], truth, color="black", linestyle="--", label="truth")
     for i, (label, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
         lo, hi = np.asarray(lo, dtype=float).reshape(-1), np.asarray(hi, dtype=float).reshape(-1)
-        ax.fill_between(future[: len(lo)], lo, hi, color="tab:red", alpha=0.12 + 0.1 * i,
-                        linewidth=0, label=f"{label} interval")
+        ax.fill_between(
+            future[: len(lo)], lo, hi, color="tab:red", alpha=0.12 + 0.1 * i, linewidth=0, label=f"{label} interval"
+        )
     styles = {"model": dict(color="tab:red", linewidth=2)}
     for label, pred in predictions.items():
         pred = np.asarray(pred, dtype=float).reshape(-1)
@@ -140,13 +145,19 @@ def confusion_plot(matrix, labels, path, *, title: str = "confusion matrix") -> 
         top = matrix.max() if matrix.size else 0
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if top and matrix[i, j] > top / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if top and matrix[i, j] > top / 2 else "black",
+                )
     return _save(fig, path)
 
 
-def text_image(text: str, path, *, title: str = "samples", max_lines: int = 40,
-               width: int = 100) -> Path | None:
+def text_image(text: str, path, *, title: str = "samples", max_lines: int = 40, width: int = 100) -> Path | None:
     """Generated text drawn in a monospaced font (the .txt next to it is the exact text)."""
     if not available():
         return None
@@ -159,8 +170,7 @@ def text_image(text: str, path, *, title: str = "samples", max_lines: int = 40,
     lines = lines[:max_lines]
     fig = _figure(9.0, 0.6 + 0.19 * max(len(lines), 1))
     fig.text(0.01, 0.99, title, fontsize=10, fontweight="bold", va="top")
-    fig.text(0.01, 0.99 - 0.35 / fig.get_figheight(), "\n".join(lines), family="monospace",
-             fontsize=8, va="top")
+    fig.text(0.01, 0.99 - 0.35 / fig.get_figheight(), "\n".join(lines), family="monospace", fontsize=8, va="top")
     return _save(fig, path)
 
 

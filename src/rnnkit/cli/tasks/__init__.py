@@ -22,15 +22,22 @@ import sys
 import time
 from pathlib import Path
 
+from ...train.faults import TrainingError
 from .._base import CliError, Console
 from ..runs import Run, RunError
 from .base import Task, history_rows
-from ...train.faults import TrainingError
 from .faults import stopped_run
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
 
-_MODULES = {"charlm": "charlm", "forecast": "forecast", "classify": "classify", "tag": "tag",
-            "seq2seq": "seq2seq", "generate": "generate", "music": "music"}
+_MODULES = {
+    "charlm": "charlm",
+    "forecast": "forecast",
+    "classify": "classify",
+    "tag": "tag",
+    "seq2seq": "seq2seq",
+    "generate": "generate",
+    "music": "music",
+}
 
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
@@ -57,8 +64,16 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-def train(task_name: str, config, *, out=None, run: Run | None = None, resume: bool = False,
-          console: Console | None = None, plots: bool = True) -> dict:
+def train(
+    task_name: str,
+    config,
+    *,
+    out=None,
+    run: Run | None = None,
+    resume: bool = False,
+    console: Console | None = None,
+    plots: bool = True,
+) -> dict:
     """Train ``task_name`` with ``config``; write the run folder; return the results.
 
     Args:
@@ -76,8 +91,9 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
-    runner = TrainerRunner(run.trainer_path, say=lambda line: console.note(f"note: {line}"),
-                           on_divergence=config.on_divergence)
+    runner = TrainerRunner(
+        run.trainer_path, say=lambda line: console.note(f"note: {line}"), on_divergence=config.on_divergence
+    )
     saved = None
     if resume:
         previous = run.read_metrics()
@@ -86,21 +102,24 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
             # Built as the run built it; the saved trainer state is restored into it.
             model = task.build_model(config, data)
             runner.restore, runner.more_epochs = True, config.epochs
-            console.note(f"resuming {run.path} from {run.trainer_path.name} for "
-                         f"{config.epochs} more epoch(s)")
+            console.note(f"resuming {run.path} from {run.trainer_path.name} for {config.epochs} more epoch(s)")
         else:
             saved = task.load_model(run.model_path) if run.model_path.is_file() else None
             if saved is None:
-                raise CliError(f"--resume {run.path}: the run has neither trainer.npz nor "
-                               f"model.npz to continue from; hint: start it again with 'rnnkit "
-                               f"train {task_name} --config {run.path / 'config.toml'}'")
+                raise CliError(
+                    f"--resume {run.path}: the run has neither trainer.npz nor "
+                    f"model.npz to continue from; hint: start it again with 'rnnkit "
+                    f"train {task_name} --config {run.path / 'config.toml'}'"
+                )
             model = saved
             valid = set(model.get_params(deep=False))
             model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid})
             old_rows, old_steps = previous.get("epochs") or [], previous.get("steps") or {}
             runner.before = (len(old_rows), max((len(v) for v in old_steps.values()), default=0))
-            console.note(f"note: {run.path} has no trainer.npz (written by an older rnnkit): "
-                         "the weights continue from model.npz, the optimizer starts afresh")
+            console.note(
+                f"note: {run.path} has no trainer.npz (written by an older rnnkit): "
+                "the weights continue from model.npz, the optimizer starts afresh"
+            )
             console.note(f"resuming {run.path} for {config.epochs} more epoch(s)")
     else:
         model = task.build_model(config, data)
@@ -110,8 +129,10 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     start = time.perf_counter()
     try:
-        with training_through(model, runner), \
-                (warm_start(model) if resume and not runner.restore else contextlib.nullcontext()):
+        with (
+            training_through(model, runner),
+            warm_start(model) if resume and not runner.restore else contextlib.nullcontext(),
+        ):
             task.fit(model, data, config)
     except TrainingError as exc:
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
@@ -134,8 +155,9 @@ def train(task_name: str, config, *, out=None, run: Run | None = None, resume: b
     run.write_text("summary.txt", summary + "\n")
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
     console.result(summary)
-    console.note(f"run folder: {run.path}  (model.npz, config.toml, metrics.csv"
-                 + (", plots/" if written else "") + ")")
+    console.note(
+        f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
+    )
     return results
 
 
@@ -165,8 +187,7 @@ def _plots(task, model, data, config, run, epochs, steps, results, console) -> l
     if not plots.available():
         console.note(plots.missing_note())
         return []
-    written = [plots.loss_curves(epochs, steps, run.plots / "loss.png",
-                                 title=f"{task.name}: training loss")]
+    written = [plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
     written += task.plots(model, data, config, run.plots, results)
     return [p for p in written if p is not None]
 
@@ -180,8 +201,10 @@ def _join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], ste
     old_steps = previous.get("steps", {}) or {}
     rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
     keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
-    joined = {k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, []))
-              + list(steps.get(k, [])) for k in dict.fromkeys(keys)}
+    joined = {
+        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
+        for k in dict.fromkeys(keys)
+    }
     return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined
 
 
@@ -199,26 +222,32 @@ def open_model(path, tasks, command: str):
         run = Run.open(path, tasks=tasks, command=command)
         path = run.model_path
         if not path.is_file():
-            raise RunError(f"{run.path}: has no model.npz (training did not finish); hint: "
-                           f"continue it with 'rnnkit train {run.task} --resume {run.path}'")
+            raise RunError(
+                f"{run.path}: has no model.npz (training did not finish); hint: "
+                f"continue it with 'rnnkit train {run.task} --resume {run.path}'"
+            )
     elif not path.exists():
-        raise RunError(f"{path}: no such run folder or model file; hint: train one with "
-                       "'rnnkit train TASK', which prints the run folder")
+        raise RunError(
+            f"{path}: no such run folder or model file; hint: train one with "
+            "'rnnkit train TASK', which prints the run folder"
+        )
     try:
         _, meta = load_checkpoint(path)
     except CheckpointError as exc:
-        raise CliError(f"{exc}; hint: the model file is damaged or not an rnnkit model; "
-                       "train again") from None
+        raise CliError(f"{exc}; hint: the model file is damaged or not an rnnkit model; train again") from None
     model_name = meta.get("model") if isinstance(meta, dict) else None
     if model_name is None and meta.get("format") == "rnnkit-model":
-        raise CliError(f"{path}: missing key 'meta.model'; hint: the file was edited or damaged; "
-                       "save the model again")
+        raise CliError(f"{path}: missing key 'meta.model'; hint: the file was edited or damaged; save the model again")
     owners = [t for t in TASKS.values() if model_name in t.model_names]
     if not owners:
-        raise CliError(f"{path}: not an rnnkit model file (holds {model_name!r}); hint: pass the "
-                       "run folder or model.npz written by 'rnnkit train'")
+        raise CliError(
+            f"{path}: not an rnnkit model file (holds {model_name!r}); hint: pass the "
+            "run folder or model.npz written by 'rnnkit train'"
+        )
     task = owners[0] if run is None else TASKS[run.task]
     if task.name not in tasks:
-        raise CliError(f"{path}: holds a {model_name} ({task.name} model); {command} needs a "
-                       f"{' or '.join(tasks)} model; hint: use '{task.command} {path}'")
+        raise CliError(
+            f"{path}: holds a {model_name} ({task.name} model); {command} needs a "
+            f"{' or '.join(tasks)} model; hint: use '{task.command} {path}'"
+        )
     return task.load_model(path), run, task.name

@@ -20,7 +20,7 @@ class TaskData:
     val: object | None
     test: object | None
     source: str
-    test_name: str = "test"   # how results name the held-out part
+    test_name: str = "test"  # how results name the held-out part
     extra: dict | None = None  # what a task needs besides the parts
     notes: list | None = None  # what was guessed or repaired while reading, for the user
 
@@ -33,9 +33,11 @@ class TaskData:
         return self.test if self.test is not None else self.val
 
     def describe(self) -> str:
-        sizes = [f"{name} {_size(part)}" for name, part in
-                 (("train", self.train), ("validation", self.val), ("test", self.test))
-                 if part is not None]
+        sizes = [
+            f"{name} {_size(part)}"
+            for name, part in (("train", self.train), ("validation", self.val), ("test", self.test))
+            if part is not None
+        ]
         return f"{self.source}: " + ", ".join(sizes)
 
 
@@ -54,9 +56,9 @@ class Task:
 
     name = ""
     config_class = None
-    model_names: tuple[str, ...] = ()   # model classes this task trains (for loading)
-    model_module = ""                   # where they live, e.g. "rnnkit.models.classifier"
-    command = ""                        # the command that uses a trained model
+    model_names: tuple[str, ...] = ()  # model classes this task trains (for loading)
+    model_module = ""  # where they live, e.g. "rnnkit.models.classifier"
+    command = ""  # the command that uses a trained model
     metric_name = ""
 
     # -- data -------------------------------------------------------------------------------
@@ -78,8 +80,9 @@ class Task:
         if fraction > 0 and n_val == 0 and n >= 2:
             n_val = 1
         if n - n_val < 1:
-            raise CliError(f"--data: only {n} item(s); too few to hold out a validation part; "
-                           "hint: --val-fraction 0, or more data")
+            raise CliError(
+                f"--data: only {n} item(s); too few to hold out a validation part; hint: --val-fraction 0, or more data"
+            )
         order = rng.permutation(n)
         train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
         pick = _picker(data)
@@ -125,8 +128,8 @@ class Task:
 
 def _model_keys(config) -> dict:
     import dataclasses
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-            if f.metadata.get("group") == "model"}
+
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata.get("group") == "model"}
 
 
 def _picker(data):
@@ -160,8 +163,7 @@ def history_rows(history) -> tuple[list[dict], dict]:
             if i < len(val):
                 row["val_loss"] = float(val[i])
             epochs.append(row)
-        steps = {k: [float(v) for v in history[k]] for k in ("grad_norm", "lr")
-                 if isinstance(history.get(k), list)}
+        steps = {k: [float(v) for v in history[k]] for k in ("grad_norm", "lr") if isinstance(history.get(k), list)}
         return epochs, steps
     return [], {}
 
@@ -169,17 +171,17 @@ def history_rows(history) -> tuple[list[dict], dict]:
 def result_line(results: dict, note: str = "") -> str:
     """The result beside its baselines, as a small table::
 
-        validation nats/char on 46,512 chars (lower is better)
-          model              1.2589  (1.816 bits/char)
-          baseline trigram   1.7088
+    validation nats/char on 46,512 chars (lower is better)
+      model              1.2589  (1.816 bits/char)
+      baseline trigram   1.7088
     """
     fmt = results.get("format", "{:.4f}")
     better = results.get("better")
-    head = (f"{results['split']} {results['metric']} on {results['n']:,} {results.get('unit', 'items')}"
-            + (f" ({better} is better)" if better else ""))
+    head = f"{results['split']} {results['metric']} on {results['n']:,} {results.get('unit', 'items')}" + (
+        f" ({better} is better)" if better else ""
+    )
     rows = [("model", results["model"], note)]
     rows += [(f"baseline: {name}", value, "") for name, value in results.get("baselines", {}).items()]
     width = max(len(name) for name, _, _ in rows)
-    lines = [f"  {name:<{width}}  {fmt.format(value)}" + (f"  {extra}" if extra else "")
-             for name, value, extra in rows]
+    lines = [f"  {name:<{width}}  {fmt.format(value)}" + (f"  {extra}" if extra else "") for name, value, extra in rows]
     return "\n".join([head] + lines)

@@ -29,11 +29,11 @@ class WittenBell:
     def __init__(self, text: str, n: int) -> None:
         self.n = n
         self.vocab = sorted(set(text))
-        self.counts = [defaultdict(Counter) for _ in range(n)]   # order k: history (k chars) -> next
+        self.counts = [defaultdict(Counter) for _ in range(n)]  # order k: history (k chars) -> next
         for k in range(n):
             table = self.counts[k]
             for i in range(k, len(text)):
-                table[text[i - k:i]][text[i]] += 1
+                table[text[i - k : i]][text[i]] += 1
         self.totals = [{h: (sum(c.values()), len(c)) for h, c in t.items()} for t in self.counts]
 
     def prob(self, history: str, c: str) -> float:
@@ -41,7 +41,7 @@ class WittenBell:
         for k in range(self.n):
             if k > len(history):
                 break
-            h = history[len(history) - k:] if k else ""
+            h = history[len(history) - k :] if k else ""
             seen = self.totals[k].get(h)
             if seen is None:
                 continue
@@ -53,7 +53,7 @@ class WittenBell:
         """Mean -log P of characters 2..n of ``text``, each given the n-1 before it."""
         total = 0.0
         for i in range(1, len(text)):
-            total -= math.log(self.prob(text[max(0, i - self.n + 1):i], text[i]))
+            total -= math.log(self.prob(text[max(0, i - self.n + 1) : i], text[i]))
         return total / (len(text) - 1)
 
 
@@ -81,8 +81,15 @@ class CharLMTask(Task):
         text, dropped = _known(part, {c for c in set(part) if c in model.vocab_})
         if len(text) < 2:
             raise CliError(f"the {split} text has fewer than 2 characters the model knows")
-        out = {"metric": "nats/char", "model": model.evaluate(text), "baselines": {},
-               "split": split, "n": len(text), "unit": "chars", "better": "lower"}
+        out = {
+            "metric": "nats/char",
+            "model": model.evaluate(text),
+            "baselines": {},
+            "split": split,
+            "n": len(text),
+            "unit": "chars",
+            "better": "lower",
+        }
         if data.train:
             for n, label in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
                 out["baselines"][label] = WittenBell(data.train, n).nats_per_char(text)
@@ -93,8 +100,7 @@ class CharLMTask(Task):
     def samples(self, model, config) -> dict:
         if not config.sample_length:
             return {}
-        return {"sample": model.generate(length=config.sample_length,
-                                         temperature=config.temperature, seed=config.seed)}
+        return {"sample": model.generate(length=config.sample_length, temperature=config.temperature, seed=config.seed)}
 
     def summary(self, results: dict) -> str:
         from .base import result_line

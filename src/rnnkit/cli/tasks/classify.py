@@ -58,9 +58,16 @@ class ClassifyTask(Task):
             if data.train is not None:
                 mean = np.mean(_targets(model, data.train[1]), axis=0)
                 baselines["predict the training mean"] = float(np.mean((mean - y) ** 2))
-            return {"metric": "MSE", "model": mse, "baselines": baselines,
-                    "split": split, "n": len(X), "unit": "sequences", "better": "lower",
-                    "format": "{:.4g}"}
+            return {
+                "metric": "MSE",
+                "model": mse,
+                "baselines": baselines,
+                "split": split,
+                "n": len(X),
+                "unit": "sequences",
+                "better": "lower",
+                "format": "{:.4g}",
+            }
         pred = model.predict(X)
         truth = np.asarray(y).astype(str)
         pred_s = np.asarray(pred).astype(str)
@@ -73,12 +80,19 @@ class ClassifyTask(Task):
         labels = [str(c) for c in model.classes_]
         index = {c: i for i, c in enumerate(labels)}
         matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        for t, p in zip(truth, pred_s):
+        for t, p in zip(truth, pred_s, strict=False):
             if t in index:
                 matrix[index[t], index[p]] += 1
-        return {"metric": "accuracy", "model": acc, "baselines": baselines,
-                "split": split, "n": len(X), "unit": "sequences", "better": "higher",
-                "confusion": {"labels": labels, "matrix": matrix.tolist()}}
+        return {
+            "metric": "accuracy",
+            "model": acc,
+            "baselines": baselines,
+            "split": split,
+            "n": len(X),
+            "unit": "sequences",
+            "better": "higher",
+            "confusion": {"labels": labels, "matrix": matrix.tolist()},
+        }
 
     def plots(self, model, data, config, directory, results) -> list:
         from ...utils import plots
@@ -86,8 +100,14 @@ class ClassifyTask(Task):
         if "confusion" not in results:
             return []
         c = results["confusion"]
-        return [plots.confusion_plot(np.array(c["matrix"]), c["labels"], directory / "confusion.png",
-                                     title=f"{results['split']} confusion matrix")]
+        return [
+            plots.confusion_plot(
+                np.array(c["matrix"]),
+                c["labels"],
+                directory / "confusion.png",
+                title=f"{results['split']} confusion matrix",
+            )
+        ]
 
 
 def _is_regressor(model) -> bool:
@@ -100,8 +120,9 @@ def _targets(model, y):
     try:
         return np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CliError("labels: regression needs numeric labels; hint: set objective = "
-                       "classification (--objective classification)") from None
+        raise CliError(
+            "labels: regression needs numeric labels; hint: set objective = classification (--objective classification)"
+        ) from None
 
 
 TASK = ClassifyTask()

@@ -37,8 +37,14 @@ def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> Tr
         epochs.append(dict(partial, epoch=len(epochs) + 1))
     if previous is not None:
         epochs, steps = _join_history(previous, runner, epochs, steps)
-    stop = {"step": exc.step, "epoch": exc.epoch, "batch": exc.batch, "kind": exc.kind,
-            "reason": exc.what, "good_step": exc.good_step}
+    stop = {
+        "step": exc.step,
+        "epoch": exc.epoch,
+        "batch": exc.batch,
+        "kind": exc.kind,
+        "reason": exc.what,
+        "good_step": exc.good_step,
+    }
     run.write_metrics(epochs, steps, {"stopped": stop})
     run.write_info(task_name, status=STOPPED, stop=stop)
     return TrainingStopped(message(task_name, run, exc, config, saved))
@@ -53,16 +59,19 @@ def _partial_epoch(exc) -> dict | None:
     if len(trainer.history.epochs) >= exc.epoch:
         return None  # the stop came after the epoch's end (its validation)
     first = trainer._epoch_first_step
-    good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:]) if not s]
-    return {"epoch": exc.epoch, "loss": sum(good) / len(good) if good else float("nan"),
-            "steps": len(good), "stopped": f"step {exc.step}"}
+    good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:], strict=False) if not s]
+    return {
+        "epoch": exc.epoch,
+        "loss": sum(good) / len(good) if good else float("nan"),
+        "steps": len(good),
+        "stopped": f"step {exc.step}",
+    }
 
 
 def message(task_name: str, run, exc, config, saved: list) -> str:
     """The stop as one paragraph: where, what, the likely cause, what was kept, what to do."""
     good = "the initial weights" if exc.good_step == 0 else f"the weights after step {exc.good_step}"
-    kept = (f"{good} are saved in {run.path} ({', '.join(saved)})" if saved else
-            f"nothing could be saved in {run.path}")
+    kept = f"{good} are saved in {run.path} ({', '.join(saved)})" if saved else f"nothing could be saved in {run.path}"
     if "data holds NaN" in (exc.cause or ""):
         hint = "drop or fill the NaN/inf values in the data"
     else:
@@ -70,8 +79,9 @@ def message(task_name: str, run, exc, config, saved: list) -> str:
         hint = f"lower --lr (now {lr:.3g})"
         if config.clip_norm is None:
             hint += " and set --clip-norm 1"
-        hint += (f", then continue with 'rnnkit train {task_name} --resume {run.path} --lr {lr / 10:.3g}'"
-                 " or start again")
-    return (f"training stopped at step {exc.step} (epoch {exc.epoch}, batch {exc.batch}): {exc.what}. "
-            f"Likely cause: {exc.cause}. {kept[0].upper() + kept[1:]}; run.json says '{STOPPED}'. "
-            f"Hint: {hint}")
+        hint += f", then continue with 'rnnkit train {task_name} --resume {run.path} --lr {lr / 10:.3g}' or start again"
+    return (
+        f"training stopped at step {exc.step} (epoch {exc.epoch}, batch {exc.batch}): {exc.what}. "
+        f"Likely cause: {exc.cause}. {kept[0].upper() + kept[1:]}; run.json says '{STOPPED}'. "
+        f"Hint: {hint}"
+    )

@@ -10,21 +10,26 @@ last season); the summary says plainly whether the model beats them.
 
 from __future__ import annotations
 
-
-from ..task_configs import ForecastConfig
 from .. import sources
 from .._base import CliError
+from ..task_configs import ForecastConfig
 from .base import Task, TaskData, result_line
 from .forecast_data import as_series_set, covariates, held_out_share, infer_settings, split
 
 
 class SeriesData(TaskData):
     def describe(self) -> str:
-        parts = [(name, p) for name, p in (("train", self.train), ("validation", self.val),
-                                            ("test", self.test)) if p is not None]
+        parts = [
+            (name, p)
+            for name, p in (("train", self.train), ("validation", self.val), ("test", self.test))
+            if p is not None
+        ]
         n = len(self.train)
-        counts = {"train": sum(len(x) for x in self.train), "validation": sum(self.extra["n_val"]),
-                  "test": sum(len(x) for x in self.test or ())}
+        counts = {
+            "train": sum(len(x) for x in self.train),
+            "validation": sum(self.extra["n_val"]),
+            "test": sum(len(x) for x in self.test or ()),
+        }
         if self.extra["val_data"] is not None and not any(self.extra["n_val"]):
             counts["validation"] = sum(len(x) for x in self.val)
         sizes = ", ".join(f"{name} {counts[name]:,} steps" for name, _ in parts)
@@ -63,15 +68,23 @@ class ForecastTask(Task):
             keep = [i for i, n in enumerate(n_val) if n]
             lo = [max(0, n_train[i] - context) for i in keep]
             hi = [n_train[i] + n_val[i] for i in keep]
-            val = {"series": [s.values[i][a:b] for i, a, b in zip(keep, lo, hi)],
-                   "cov": _slice_cov(cov, keep, lo, hi),
-                   "dates": None if s.dates is None else [s.dates[i][a:b] for i, a, b in zip(keep, lo, hi)]}
-        train = [x[:n] for x, n in zip(s.values, n_train)]
-        test = [x[t:] for x, t in zip(s.values, starts) if t < len(x)] or None
-        extra = {"set": s, "cov": cov, "settings": settings, "n_train": n_train, "n_val": n_val,
-                 "test_start": starts, "val_data": val}
-        return SeriesData(train, val["series"] if val else None, test, loaded.source, extra=extra,
-                          notes=notes)
+            val = {
+                "series": [s.values[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)],
+                "cov": _slice_cov(cov, keep, lo, hi),
+                "dates": None if s.dates is None else [s.dates[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)],
+            }
+        train = [x[:n] for x, n in zip(s.values, n_train, strict=False)]
+        test = [x[t:] for x, t in zip(s.values, starts, strict=False) if t < len(x)] or None
+        extra = {
+            "set": s,
+            "cov": cov,
+            "settings": settings,
+            "n_train": n_train,
+            "n_val": n_val,
+            "test_start": starts,
+            "val_data": val,
+        }
+        return SeriesData(train, val["series"] if val else None, test, loaded.source, extra=extra, notes=notes)
 
     def build_model(self, config, data: TaskData):
         model = super().build_model(config, data)
@@ -86,8 +99,7 @@ class ForecastTask(Task):
         from types import SimpleNamespace
 
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
-        return super().build_model(config, None).set_params(
-            **settings, validation_fraction=held_out_share(config))
+        return super().build_model(config, None).set_params(**settings, validation_fraction=held_out_share(config))
 
     def fit(self, model, data: TaskData, config) -> None:
         ex = data.extra
@@ -96,11 +108,21 @@ class ForecastTask(Task):
         if ex["val_data"] is not None:
             v = ex["val_data"]
             val = v["series"]
-            vcov = {"past_covariates": v["cov"].past, "future_covariates": v["cov"].future,
-                    "static_covariates": v["cov"].static, "dates": v["dates"]}
-        model.fit(data.train, past_covariates=_cut(cov.past, n), future_covariates=_cut(cov.future, n),
-                  static_covariates=cov.static, dates=_cut(s.dates, n), validation_data=val,
-                  validation_covariates=vcov)
+            vcov = {
+                "past_covariates": v["cov"].past,
+                "future_covariates": v["cov"].future,
+                "static_covariates": v["cov"].static,
+                "dates": v["dates"],
+            }
+        model.fit(
+            data.train,
+            past_covariates=_cut(cov.past, n),
+            future_covariates=_cut(cov.future, n),
+            static_covariates=cov.static,
+            dates=_cut(s.dates, n),
+            validation_data=val,
+            validation_covariates=vcov,
+        )
 
     def scored_part(self, data: TaskData):
         """(split name, first origin per series) of the part the results are reported on."""
@@ -112,7 +134,7 @@ class ForecastTask(Task):
         return "training", [None] * len(ex["n_train"])
 
     def evaluate(self, model, data: TaskData, config) -> dict:
-        if data.extra is None:          # `rnnkit evaluate --data`: score all of a new series
+        if data.extra is None:  # `rnnkit evaluate --data`: score all of a new series
             s, split_name = as_series_set(data.eval_part, "data"), data.eval_split
             cov = covariates(s, config)
             starts = [None] * len(s.values)
@@ -120,30 +142,45 @@ class ForecastTask(Task):
             s, cov = data.extra["set"], data.extra["cov"]
             split_name, starts = self.scored_part(data)
             if split_name == "validation":
-                starts = [t if v else None for t, v in zip(starts, data.extra["n_val"])]
+                starts = [t if v else None for t, v in zip(starts, data.extra["n_val"], strict=False)]
         h = model.horizon if config.horizon is None else config.horizon
         ends = [None] * len(s.values)
-        if split_name == "validation":          # the test part stays unseen
-            ends = [a + b for a, b in zip(data.extra["n_train"], data.extra["n_val"])]
-        series = [x[:e] for x, e in zip(s.values, ends)]
+        if split_name == "validation":  # the test part stays unseen
+            ends = [a + b for a, b in zip(data.extra["n_train"], data.extra["n_val"], strict=False)]
+        series = [x[:e] for x, e in zip(s.values, ends, strict=False)]
         try:
-            report = model.evaluate(series, horizon=h, start=starts, period=model.period_,
-                                    past_covariates=None if cov is None else cov.past,
-                                    future_covariates=None if cov is None else cov.future,
-                                    static_covariates=None if cov is None else cov.static,
-                                    dates=None if s.dates is None else [d[:e] for d, e in zip(s.dates, ends)])
+            report = model.evaluate(
+                series,
+                horizon=h,
+                start=starts,
+                period=model.period_,
+                past_covariates=None if cov is None else cov.past,
+                future_covariates=None if cov is None else cov.future,
+                static_covariates=None if cov is None else cov.static,
+                dates=None if s.dates is None else [d[:e] for d, e in zip(s.dates, ends, strict=False)],
+            )
         except ValueError as exc:
-            raise CliError(f"cannot score the {split_name} part: {exc}; hint: lower window or horizon, "
-                           "or hold out more (test_fraction)") from None
+            raise CliError(
+                f"cannot score the {split_name} part: {exc}; hint: lower window or horizon, "
+                "or hold out more (test_fraction)"
+            ) from None
         baselines = {"naive": report["naive"]["nrmse"]}
         if "seasonal_naive" in report:
             baselines["seasonal naive"] = report["seasonal_naive"]["nrmse"]
-        return {"metric": f"NRMSE ({h}-step)" if h > 1 else "NRMSE (one step)",
-                "model": report["model"]["nrmse"], "baselines": baselines, "split": split_name,
-                "n": report["n_forecasts"], "unit": "forecasts", "better": "lower",
-                "rmse": {k: v["rmse"] for k, v in report.items() if isinstance(v, dict)},
-                "mae": {k: v["mae"] for k, v in report.items() if isinstance(v, dict)},
-                "period": model.period_, "window": model.window, "horizon": h}
+        return {
+            "metric": f"NRMSE ({h}-step)" if h > 1 else "NRMSE (one step)",
+            "model": report["model"]["nrmse"],
+            "baselines": baselines,
+            "split": split_name,
+            "n": report["n_forecasts"],
+            "unit": "forecasts",
+            "better": "lower",
+            "rmse": {k: v["rmse"] for k, v in report.items() if isinstance(v, dict)},
+            "mae": {k: v["mae"] for k, v in report.items() if isinstance(v, dict)},
+            "period": model.period_,
+            "window": model.window,
+            "horizon": h,
+        }
 
     def summary(self, results: dict) -> str:
         return result_line(results) + "\n" + verdict(results)
@@ -165,19 +202,21 @@ def verdict(results: dict) -> str:
         names = " and ".join(results.get("baselines", {})) or "no baseline"
         return f"the model beats {names} {where}"
     worst = ", ".join(f"{name} ({v:.4f} vs the model's {model:.4f})" for name, v in lost)
-    return (f"the model does NOT beat {worst} {where}; hint: try "
-            "--scaling window, another --target-transform, more --epochs or --ensemble, or another --window")
+    return (
+        f"the model does NOT beat {worst} {where}; hint: try "
+        "--scaling window, another --target-transform, more --epochs or --ensemble, or another --window"
+    )
 
 
 def _cut(arrs, n):
-    return None if arrs is None else [a[:k] for a, k in zip(arrs, n)]
+    return None if arrs is None else [a[:k] for a, k in zip(arrs, n, strict=False)]
 
 
 def _slice_cov(cov, keep, lo, hi):
     from .forecast_data import Covariates
 
-    pick = lambda arrs: None if arrs is None else [arrs[i][a:b] for i, a, b in zip(keep, lo, hi)]  # noqa: E731
-    fut = None if cov.future is None else [cov.future[i][a:b] for i, a, b in zip(keep, lo, hi)]
+    pick = lambda arrs: None if arrs is None else [arrs[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)]  # noqa: E731
+    fut = None if cov.future is None else [cov.future[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)]
     return Covariates(pick(cov.past), fut, None if cov.static is None else cov.static[keep])
 
 

@@ -23,25 +23,36 @@ class Covariates:
     past: list | None
     future: list | None
     static: np.ndarray | None
-    future_after: list | None = None      # known-future rows after each series' last value
+    future_after: list | None = None  # known-future rows after each series' last value
 
 
 def read_series_file(path, config, notes: list):
     """A forecast CSV -> :class:`rnnkit.data.series_table.SeriesSet` (see its module)."""
     from ...data.series_table import read_series_table
 
-    cov_cols = [c for key in ("past_covariates", "future_covariates", "static_covariates")
-                for c in _names(getattr(config, key, None))]
-    s = read_series_table(path, layout=config.layout, id_column=config.id_column,
-                          date_column=config.date_column, value_columns=config.value_column,
-                          extra_columns=cov_cols, fill=config.fill)
+    cov_cols = [
+        c
+        for key in ("past_covariates", "future_covariates", "static_covariates")
+        for c in _names(getattr(config, key, None))
+    ]
+    s = read_series_table(
+        path,
+        layout=config.layout,
+        id_column=config.id_column,
+        date_column=config.date_column,
+        value_columns=config.value_column,
+        extra_columns=cov_cols,
+        fill=config.fill,
+    )
     if s.layout != "single":
-        notes.append(f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}"
-                                                                  if s.id_column else "") + ")")
+        notes.append(
+            f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}" if s.id_column else "") + ")"
+        )
     if s.date_column and config.date_column is None:
         notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
     parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
-        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else [])
+        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
+    )
     if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
         notes.append(f"{' and '.join(parts)} filled by linear interpolation")
     if s.n_filled:
@@ -58,8 +69,9 @@ def as_series_set(value, name: str):
     a = np.asarray(value, dtype=np.float64)
     a = a[:, None] if a.ndim == 1 else a
     names = ["value"] if a.shape[1] == 1 else [f"value_{f}" for f in range(a.shape[1])]
-    return SeriesSet(ids=[name], values=[a], value_names=names,
-                     extra=[np.empty((len(a), 0))], extra_after=[np.empty((0, 0))])
+    return SeriesSet(
+        ids=[name], values=[a], value_names=names, extra=[np.empty((len(a), 0))], extra_after=[np.empty((0, 0))]
+    )
 
 
 def _names(value) -> list[str]:
@@ -68,8 +80,9 @@ def _names(value) -> list[str]:
 
 def covariates(s, config) -> Covariates:
     """Split the covariate columns read beside the values into past, future and static."""
-    past_n, fut_n, st_n = (_names(getattr(config, k, None))
-                           for k in ("past_covariates", "future_covariates", "static_covariates"))
+    past_n, fut_n, st_n = (
+        _names(getattr(config, k, None)) for k in ("past_covariates", "future_covariates", "static_covariates")
+    )
     if not (past_n or fut_n or st_n):
         return Covariates(None, None, None)
     cols = {n: i for i, n in enumerate(s.extra_names)}
@@ -77,17 +90,21 @@ def covariates(s, config) -> Covariates:
     static = None
     if st_n:
         rows = []
-        for key, e in zip(s.ids, s.extra):
+        for key, e in zip(s.ids, s.extra, strict=False):
             block = e[:, [cols[n] for n in st_n]]
             if np.any(block != block[:1]):
-                raise CliError(f"--static-covariates: series {key!r} changes its value of "
-                               f"{st_n}; expected one value per series")
+                raise CliError(
+                    f"--static-covariates: series {key!r} changes its value of {st_n}; expected one value per series"
+                )
             rows.append(block[0])
         static = np.array(rows)
     after = pick(s.extra_after, fut_n) if fut_n else None
-    return Covariates(pick(s.extra, past_n) if past_n else None,
-                      [np.concatenate([a, b]) for a, b in zip(pick(s.extra, fut_n), after)]
-                      if fut_n else None, static, after)
+    return Covariates(
+        pick(s.extra, past_n) if past_n else None,
+        [np.concatenate([a, b]) for a, b in zip(pick(s.extra, fut_n), after, strict=False)] if fut_n else None,
+        static,
+        after,
+    )
 
 
 def wanders(values) -> bool:
@@ -138,8 +155,7 @@ def infer_settings(s, config, notes: list) -> dict:
     if period is None and s.freq is not None:
         period = season_length(s.freq)
         if period:
-            notes.append(f"season length {period} ({FREQUENCY_NAMES[s.freq]} dates; --period "
-                         "to change)")
+            notes.append(f"season length {period} ({FREQUENCY_NAMES[s.freq]} dates; --period to change)")
     window = config.window
     if window is None:
         window = (2 * period if period <= 24 else period) if period else 24
@@ -148,12 +164,14 @@ def infer_settings(s, config, notes: list) -> dict:
     if transform == "auto":
         # decided on the training part only (before the validation and test parts)
         keep = 1.0 - getattr(config, "test_fraction", 0.0) - held_out_share(config)
-        train = [v[:max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
+        train = [v[: max(4, int(len(v) * keep))] for v in getattr(s, "values", None) or ()]
         transform = auto_transform(train, period)
-        why = {"deseason": "the average season taken out", "seasonal_diff": "differences a season "
-               "apart (a series is shorter than 2 seasons)", "diff": "first differences: the series "
-               "wander, their changes vary far less than their level", "deseason+diff": "the average "
-               "season taken out, then first differences: what is left wanders"}
+        why = {
+            "deseason": "the average season taken out",
+            "seasonal_diff": "differences a season apart (a series is shorter than 2 seasons)",
+            "diff": "first differences: the series wander, their changes vary far less than their level",
+            "deseason+diff": "the average season taken out, then first differences: what is left wanders",
+        }
         if transform in why:
             notes.append(f"target transform {transform} ({why[transform]}; --target-transform to change)")
     return {"period": period, "window": window, "horizon": horizon, "target_transform": transform}
@@ -163,21 +181,23 @@ def split(s, config, window: int, steps: int, lost: int):
     """Per-series time split. Returns ``(train, val, test_start)``: training arrays,
     validation arrays (with context) or None, and where each test part starts."""
     train, val, starts = [], [], []
-    for key, x in zip(s.ids, s.values):
+    for key, x in zip(s.ids, s.values, strict=False):
         T = len(x)
         n_test = int(round(config.test_fraction * T))
         n_val = int(round(config.val_fraction * T))
         need = window + steps + lost
         if config.val_fraction > 0 and n_val < steps and T - n_test - steps >= need:
-            n_val = steps       # at least one whole validation window: early stopping needs it
+            n_val = steps  # at least one whole validation window: early stopping needs it
         n_train = T - n_test - n_val
         if n_train < need:
             who = f"series {key!r}" if len(s.ids) > 1 else "the series"
-            raise CliError(f"--data {config.data}: {who} has {T} steps, leaving {n_train} for "
-                           f"training after the validation and test parts, fewer than window + "
-                           f"forecast steps{' + transform steps' if lost else ''} = {need}; "
-                           f"hint: lower --window (now {window}) or --horizon, --val-fraction or "
-                           "--test-fraction, or drop the short series")
+            raise CliError(
+                f"--data {config.data}: {who} has {T} steps, leaving {n_train} for "
+                f"training after the validation and test parts, fewer than window + "
+                f"forecast steps{' + transform steps' if lost else ''} = {need}; "
+                f"hint: lower --window (now {window}) or --horizon, --val-fraction or "
+                "--test-fraction, or drop the short series"
+            )
         train.append(n_train)
         val.append(n_val if n_val >= steps else 0)
         starts.append(T - n_test)

@@ -14,7 +14,7 @@ def forecast_plots(task, model, data, config, directory, results, plots) -> list
     split_name, starts = task.scored_part(data)
     s, cov = data.extra["set"], data.extra["cov"]
     written = []
-    for i, (x, start) in enumerate(zip(s.values, starts)):
+    for i, (x, start) in enumerate(zip(s.values, starts, strict=False)):
         if len(written) >= MAX_SERIES:
             break
         start = start if start is not None else model.window
@@ -41,14 +41,20 @@ def forecast_plots(task, model, data, config, directory, results, plots) -> list
         for f in range(x.shape[1]):
             tag = "" if len(s.values) == 1 else f"_{_safe(s.ids[i])}"
             tag += "" if x.shape[1] == 1 else f"_{f}"
-            written.append(plots.forecast_plot(
-                history[:, f], x[start:start + steps, f],
-                {k: np.asarray(v).reshape(steps, -1)[:, f] for k, v in preds.items()},
-                directory / f"forecast{tag}.png",
-                bands={k: (np.reshape(lo, (steps, -1))[:, f], np.reshape(hi, (steps, -1))[:, f])
-                       for k, (lo, hi) in bands.items()},
-                title=f"{s.ids[i] + ': ' if len(s.values) > 1 else ''}{steps}-step forecast from "
-                      f"the start of the {split_name} part"))
+            written.append(
+                plots.forecast_plot(
+                    history[:, f],
+                    x[start : start + steps, f],
+                    {k: np.asarray(v).reshape(steps, -1)[:, f] for k, v in preds.items()},
+                    directory / f"forecast{tag}.png",
+                    bands={
+                        k: (np.reshape(lo, (steps, -1))[:, f], np.reshape(hi, (steps, -1))[:, f])
+                        for k, (lo, hi) in bands.items()
+                    },
+                    title=f"{s.ids[i] + ': ' if len(s.values) > 1 else ''}{steps}-step forecast from "
+                    f"the start of the {split_name} part",
+                )
+            )
     return written
 
 
@@ -65,7 +71,7 @@ def _covariates_at(cov, i, start, steps, model):
             return None
         kw["future_covariates"] = cov.future[i][:need]
     if cov.static is not None:
-        kw["static_covariates"] = cov.static[i:i + 1]
+        kw["static_covariates"] = cov.static[i : i + 1]
     return kw
 
 

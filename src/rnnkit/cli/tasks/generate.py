@@ -44,16 +44,15 @@ class GenerateTask(Task):
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")
         cond, seqs = _pairs(part)
         score = model.score(cond, seqs)
-        out = {"split": split, "n": len(seqs), "unit": "sequences", "better": "lower",
-               "baselines": {}}
-        if model.vocab_ is None:   # real-valued series: score is -MSE (standardized)
+        out = {"split": split, "n": len(seqs), "unit": "sequences", "better": "lower", "baselines": {}}
+        if model.vocab_ is None:  # real-valued series: score is -MSE (standardized)
             out.update(metric="next-step MSE (standardized)", model=-score, format="{:.4g}")
-            z = [(np.asarray(s, np.float64).reshape(len(s), -1) - model.out_mean_) / model.out_scale_
-                 for s in seqs]
+            z = [(np.asarray(s, np.float64).reshape(len(s), -1) - model.out_mean_) / model.out_scale_ for s in seqs]
             prev = [np.concatenate([np.zeros_like(a[:1]), a[:-1]]) for a in z]
-            out["baselines"]["persistence"] = float(np.mean(np.concatenate(
-                [(a - p) ** 2 for a, p in zip(z, prev)])))
-        else:                      # tokens: score is the mean log-likelihood per token
+            out["baselines"]["persistence"] = float(
+                np.mean(np.concatenate([(a - p) ** 2 for a, p in zip(z, prev, strict=False)]))
+            )
+        else:  # tokens: score is the mean log-likelihood per token
             out.update(metric="nats/token", model=-score)
             if data.train is not None:
                 out["baselines"]["unigram"] = _unigram_nats(_pairs(data.train)[1], seqs)
@@ -67,11 +66,13 @@ class GenerateTask(Task):
         length = config.sample_length or None
         if model.vocab_ is None:
             seqs = model.generate(classes, length=length or model.max_length_)
-            return {"samples": {str(c): np.asarray(s).tolist() for c, s in zip(classes, seqs)}}
-        seqs = model.generate(classes, length=length, temperature=config.temperature,
-                              seed=config.seed)
-        return {"samples": {str(c): s if isinstance(s, str) else " ".join(map(str, s))
-                            for c, s in zip(classes, seqs)}}
+            return {"samples": {str(c): np.asarray(s).tolist() for c, s in zip(classes, seqs, strict=False)}}
+        seqs = model.generate(classes, length=length, temperature=config.temperature, seed=config.seed)
+        return {
+            "samples": {
+                str(c): s if isinstance(s, str) else " ".join(map(str, s)) for c, s in zip(classes, seqs, strict=False)
+            }
+        }
 
     def summary(self, results: dict) -> str:
         from .base import result_line
@@ -93,14 +94,13 @@ class GenerateTask(Task):
             text = "\n".join(f"{c}: {s}" for c, s in samples.items())
             return plots.write_samples(text, directory, title="generated samples")
         series = {c: np.asarray(s)[:, 0] for c, s in samples.items()}
-        return [plots.series_plot(series, directory / "generated.png",
-                                  title="generated sequences, one per condition")]
+        return [plots.series_plot(series, directory / "generated.png", title="generated sequences, one per condition")]
 
 
 def _unigram_nats(train_seqs, seqs) -> float:
     """Nats per token (EOS included) of ``seqs`` under add-one unigram counts of training."""
     counts = Counter(t for s in train_seqs for t in s)
-    total = sum(counts.values()) + len(train_seqs)   # + one EOS per sequence
+    total = sum(counts.values()) + len(train_seqs)  # + one EOS per sequence
     V = len(counts) + 1
     nats, n = 0.0, 0
     for s in seqs:

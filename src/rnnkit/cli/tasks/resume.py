@@ -30,8 +30,16 @@ from ...train.callbacks import Callback
 from .._base import CliError
 
 # TrainConfig keys that must match the saved run for the optimizer state to carry over.
-_SAME = ("optimizer", "lr", "weight_decay", "clip_norm", "patience", "optimizer_kwargs",
-         "schedule", "schedule_interval")
+_SAME = (
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "clip_norm",
+    "patience",
+    "optimizer_kwargs",
+    "schedule",
+    "schedule_interval",
+)
 
 
 class SaveEachEpoch(Callback):
@@ -73,8 +81,16 @@ class TrainerRunner:
     replaced, which the new trainer's history lacks).
     """
 
-    def __init__(self, path, *, restore: bool = False, more_epochs: int | None = None,
-                 before: tuple[int, int] = (0, 0), say=None, on_divergence: str = "stop") -> None:
+    def __init__(
+        self,
+        path,
+        *,
+        restore: bool = False,
+        more_epochs: int | None = None,
+        before: tuple[int, int] = (0, 0),
+        say=None,
+        on_divergence: str = "stop",
+    ) -> None:
         self.path, self.restore, self.more_epochs = Path(path), restore, more_epochs
         self.say, self.on_divergence = say, on_divergence
         self.before = (int(before[0]), int(before[1]))
@@ -96,18 +112,18 @@ class TrainerRunner:
             trainer = Trainer.load(self.path, net, callbacks=[saver])
         except CheckpointError as exc:
             text = str(exc)
-            more = (f"delete {self.path.name} to continue from model.npz with a fresh optimizer, "
-                    "or start a new run")
-            raise CliError(f"--resume: {text}; " + (f"or {more}" if "hint:" in text else
-                           f"hint: resume with the run's own data, {more}")) from None
+            more = f"delete {self.path.name} to continue from model.npz with a fresh optimizer, or start a new run"
+            raise CliError(
+                f"--resume: {text}; "
+                + (f"or {more}" if "hint:" in text else f"hint: resume with the run's own data, {more}")
+            ) from None
         self.before = (saver.epochs_before, saver.steps_before)
         changed = [k for k in _SAME if getattr(trainer.config, k) != getattr(config, k)]
         if changed:
             # The weights and generators are in ``net`` now; a new optimizer starts with the
             # new keys and a history of its own.
             if self.say is not None:
-                self.say(f"{', '.join(changed)} changed: the weights carry over, the optimizer "
-                         "state starts afresh")
+                self.say(f"{', '.join(changed)} changed: the weights carry over, the optimizer state starts afresh")
             rows, steps = history_rows(trainer.history)
             self.carried = (rows, steps)
             n_steps = len(trainer.history.steps.get("loss", []))
@@ -130,8 +146,10 @@ def training_through(model, runner: TrainerRunner):
 def check_fit_state(model, expected: dict) -> None:
     """The vocabulary, classes and scalers ``fit`` learnt must be those of the saved run."""
     if model._fit_state() != expected:
-        raise CliError("--resume: the data gave a different vocabulary, classes or scaling than "
-                       "the run was trained with; hint: resume with the run's own data")
+        raise CliError(
+            "--resume: the data gave a different vocabulary, classes or scaling than "
+            "the run was trained with; hint: resume with the run's own data"
+        )
 
 
 @contextlib.contextmanager
@@ -143,7 +161,7 @@ def warm_start(model):
     training. The optimizer starts afresh.
     """
     net, before = model.net_, model._fit_state()
-    model._build_net = lambda rng: net   # an instance attribute shadows the method
+    model._build_net = lambda rng: net  # an instance attribute shadows the method
     try:
         yield
     finally:

@@ -38,13 +38,21 @@ class Seq2SeqTask(Task):
             table = dict(data.train)
             common = Counter(t for _, t in data.train).most_common(1)[0][0]
             baselines["lookup of training pairs"] = sum(table.get(s, common) == t for s, t in part) / len(part)
-        exact = sum(p == t for p, t in zip(pred, targets)) / len(part)
-        examples = [{"source": s, "target": t, "predicted": p}
-                    for s, t, p in list(zip(sources, targets, pred))[:8]]
-        return {"metric": "exact match", "model": exact,
-                "baselines": baselines,
-                "split": split, "n": len(part), "unit": "pairs", "better": "higher",
-                "examples": examples}
+        exact = sum(p == t for p, t in zip(pred, targets, strict=False)) / len(part)
+        examples = [
+            {"source": s, "target": t, "predicted": p}
+            for s, t, p in list(zip(sources, targets, pred, strict=False))[:8]
+        ]
+        return {
+            "metric": "exact match",
+            "model": exact,
+            "baselines": baselines,
+            "split": split,
+            "n": len(part),
+            "unit": "pairs",
+            "better": "higher",
+            "examples": examples,
+        }
 
     def summary(self, results: dict) -> str:
         from .base import result_line

@@ -48,17 +48,23 @@ class TagTask(Task):
         pred = model.predict(X)
         table, fallback = most_frequent_tag(data.train) if data.train is not None else ({}, None)
         right = base = total = unseen = unseen_right = 0
-        for words, tags, guess in zip(X, y, pred):
-            for w, t, p in zip(words, tags, guess):
+        for words, tags, guess in zip(X, y, pred, strict=False):
+            for w, t, p in zip(words, tags, guess, strict=False):
                 total += 1
                 right += p == t
                 base += table.get(w, fallback) == t
                 if table and w not in table:
                     unseen += 1
                     unseen_right += p == t
-        out = {"metric": "token accuracy", "model": right / total,
-               "baselines": {"most frequent tag per word": base / total} if table else {},
-               "split": split, "n": total, "unit": "tokens", "better": "higher"}
+        out = {
+            "metric": "token accuracy",
+            "model": right / total,
+            "baselines": {"most frequent tag per word": base / total} if table else {},
+            "split": split,
+            "n": total,
+            "unit": "tokens",
+            "better": "higher",
+        }
         if unseen:
             out["unseen_word_accuracy"] = unseen_right / unseen
             out["unseen_words"] = unseen
@@ -69,8 +75,10 @@ class TagTask(Task):
 
         text = result_line(results)
         if "unseen_words" in results:
-            text += (f"\n{results['unseen_words']} tokens unseen in training, tagged with accuracy "
-                     f"{results['unseen_word_accuracy']:.4f}")
+            text += (
+                f"\n{results['unseen_words']} tokens unseen in training, tagged with accuracy "
+                f"{results['unseen_word_accuracy']:.4f}"
+            )
         return text
 
 

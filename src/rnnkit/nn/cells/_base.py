@@ -33,7 +33,7 @@ class _Cell:
         """Add dL/dW_hh and dL/db_hh (None without biases); gi2 (T*B, G) holds the gate
         gradients, db their sum over steps, hr2 (T*B, H) the states fed into each step.
         Here the recurrent product sees the gate gradients themselves (gh2 is gi2)."""
-        dW_hh += gi2.T @ hr2                               # (G, T*B) x (T*B, H)
+        dW_hh += gi2.T @ hr2  # (G, T*B) x (T*B, H)
         if db_hh is not None:
             db_hh += db
 

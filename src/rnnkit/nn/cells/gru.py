@@ -35,83 +35,85 @@ class GRUCell(_Declines):
         xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 3H)
         if b_ih is not None:
             b = b_ih.copy()
-            b[:2 * H] += b_hh[:2 * H]                      # b_hn stays inside r * (...)
+            b[: 2 * H] += b_hh[: 2 * H]  # b_hn stays inside r * (...)
             xp += b * scale
         return xp
 
     def recurrent_weight(self, W_hh, b_hh):
         H = W_hh.shape[1]
         scale, _, _ = _gate_affine("sst", H, W_hh.dtype)
-        b_hn = b_hh[2 * H:] if b_hh is not None else np.zeros(H, W_hh.dtype)
+        b_hn = b_hh[2 * H :] if b_hh is not None else np.zeros(H, W_hh.dtype)
         return np.ascontiguousarray((W_hh * scale[:, None]).T), b_hn  # (H, 3H), (H,)
 
     def allocate(self, T, B, H, dtype, empty=np.empty):
         return {
             "gates": empty((T, B, 3 * H), dtype),  # activated r, z, n
-            "hn": empty((T, B, H), dtype),         # W_hn h + b_hn, inside the reset product
+            "hn": empty((T, B, H), dtype),  # W_hn h + b_hn, inside the reset product
         }
 
     def workspace(self, B, H, dtype):
-        return {"tmp": np.empty((B, H), dtype), "dz": np.empty((B, H), dtype),
-                "hh": np.empty((B, 3 * H), dtype),    # the step's h W_hh^T (r, z halved)
-                "dgh": np.empty((B, 3 * H), dtype)}   # the step's [dr dz d(hn)], multiplied by W_hh
+        return {
+            "tmp": np.empty((B, H), dtype),
+            "dz": np.empty((B, H), dtype),
+            "hh": np.empty((B, 3 * H), dtype),  # the step's h W_hh^T (r, z halved)
+            "dgh": np.empty((B, 3 * H), dtype),
+        }  # the step's [dr dz d(hn)], multiplied by W_hh
 
     @staticmethod
     def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
         """As for the other cells, but gh2 (T*B, H) holds d(W_hn h + b_hn): rows r and z of
         dW_hh come from the gate gradients gi2, rows n from gh2."""
         H = hr2.shape[1]
-        dW_hh[:2 * H] += gi2[:, :2 * H].T @ hr2              # (2H, T*B) x (T*B, H)
-        dW_hh[2 * H:] += gh2.T @ hr2                         # (H, T*B) x (T*B, H)
+        dW_hh[: 2 * H] += gi2[:, : 2 * H].T @ hr2  # (2H, T*B) x (T*B, H)
+        dW_hh[2 * H :] += gh2.T @ hr2  # (H, T*B) x (T*B, H)
         if db_hh is not None:
-            db_hh[:2 * H] += db[:2 * H]
-            db_hh[2 * H:] += gh2.sum(axis=0)
+            db_hh[: 2 * H] += db[: 2 * H]
+            db_hh[2 * H :] += gh2.sum(axis=0)
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
-        hh = ws["hh"]                                      # (B, 3H)
-        np.matmul(hr, Wr, out=hh)                          # (B, H) x (H, 3H)
+        hh = ws["hh"]  # (B, 3H)
+        np.matmul(hr, Wr, out=hh)  # (B, H) x (H, 3H)
         a, hn = store["gates"][t], store["hn"][t]
         if kern is not None:
             kern.gru_forward(a, xp, hh, br, h, h_out, hn)
             return
         H = h.shape[-1]
-        np.add(hh[:, 2 * H:], br, out=hn)
-        rz = a[:, :2 * H]
-        np.add(xp[:, :2 * H], hh[:, :2 * H], out=rz)
+        np.add(hh[:, 2 * H :], br, out=hn)
+        rz = a[:, : 2 * H]
+        np.add(xp[:, : 2 * H], hh[:, : 2 * H], out=rz)
         np.tanh(rz, out=rz)
         rz *= 0.5
-        rz += 0.5                                          # r, z
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        rz += 0.5  # r, z
+        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
         np.multiply(r, hn, out=n)
-        n += xp[:, 2 * H:]
+        n += xp[:, 2 * H :]
         np.tanh(n, out=n)
-        np.subtract(h, n, out=h_out)                       # h_t = n + z * (h_{t-1} - n)
+        np.subtract(h, n, out=h_out)  # h_t = n + z * (h_{t-1} - n)
         h_out *= z
         h_out += n
 
     def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
         """One online step with the raw weights (no per-sequence preparation)."""
         H = h.shape[-1]
-        xp = x @ W_ih.T                                    # (B, I) x (I, 3H)
-        hh = h @ W_hh.T                                    # (B, H) x (H, 3H)
+        xp = x @ W_ih.T  # (B, I) x (I, 3H)
+        hh = h @ W_hh.T  # (B, H) x (H, 3H)
         if b_ih is not None:
             xp += b_ih
             hh += b_hh
-        rz = xp[:, :2 * H]
-        rz += hh[:, :2 * H]
+        rz = xp[:, : 2 * H]
+        rz += hh[:, : 2 * H]
         rz *= 0.5
         np.tanh(rz, out=rz)
         rz *= 0.5
-        rz += 0.5                                          # r, z
-        n = xp[:, 2 * H:]
-        n += rz[:, :H] * hh[:, 2 * H:]
+        rz += 0.5  # r, z
+        n = xp[:, 2 * H :]
+        n += rz[:, :H] * hh[:, 2 * H :]
         np.tanh(n, out=n)
         np.subtract(h, n, out=h_out)
         h_out *= rz[:, H:]
         h_out += n
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dhn, rec_mask,
-                      dh_out, dc_out, ws, kern):
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dhn, rec_mask, dh_out, dc_out, ws, kern):
         """dgi (B, 3H) receives [dr dz dn]; dhn (B, H) receives d(hn)."""
         a, hn = store["gates"][t], store["hn"][t]
         dz_direct, dgh = ws["dz"], ws["dgh"]
@@ -119,30 +121,30 @@ class GRUCell(_Declines):
             kern.gru_backward(dh, a, hn, h, dgi, dgh, dhn, dz_direct)
         else:
             H = dh.shape[-1]
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
             tmp = ws["tmp"]
-            dn = dgi[:, 2 * H:]
-            np.multiply(n, n, out=dn)                      # dn = dh (1 - z) (1 - n^2)
+            dn = dgi[:, 2 * H :]
+            np.multiply(n, n, out=dn)  # dn = dh (1 - z) (1 - n^2)
             np.subtract(1.0, dn, out=dn)
             dn *= dh
             np.subtract(1.0, z, out=tmp)
             dn *= tmp
-            np.multiply(dn, r, out=dhn)                    # d(W_hn h + b_hn)
+            np.multiply(dn, r, out=dhn)  # d(W_hn h + b_hn)
             dr = dgi[:, :H]
-            np.subtract(1.0, r, out=dr)                    # dr = dn hn r (1 - r)
+            np.subtract(1.0, r, out=dr)  # dr = dn hn r (1 - r)
             dr *= r
             dr *= hn
             dr *= dn
-            dzg = dgi[:, H:2 * H]
-            np.subtract(1.0, z, out=dzg)                   # dz = dh (h_{t-1} - n) z (1 - z)
+            dzg = dgi[:, H : 2 * H]
+            np.subtract(1.0, z, out=dzg)  # dz = dh (h_{t-1} - n) z (1 - z)
             dzg *= z
             np.subtract(h, n, out=tmp)
             dzg *= tmp
             dzg *= dh
-            dgh[:, :2 * H] = dgi[:, :2 * H]
-            dgh[:, 2 * H:] = dhn
+            dgh[:, : 2 * H] = dgi[:, : 2 * H]
+            dgh[:, 2 * H :] = dhn
             np.multiply(dh, z, out=dz_direct)
-        np.matmul(dgh, W_hh, out=dh_out)                   # (B, 3H) x (3H, H)
+        np.matmul(dgh, W_hh, out=dh_out)  # (B, 3H) x (3H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
-        dh_out += dz_direct                                # the z * h_{t-1} path skips W_hh
+        dh_out += dz_direct  # the z * h_{t-1} path skips W_hh

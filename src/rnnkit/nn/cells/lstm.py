@@ -43,17 +43,22 @@ class LSTMCell(_Cell):
     def allocate(self, T, B, H, dtype, empty=np.empty):
         return {
             "gates": empty((T, B, 4 * H), dtype),  # activated i, f, g, o
-            "tc": empty((T, B, H), dtype),         # tanh(c_t)
+            "tc": empty((T, B, H), dtype),  # tanh(c_t)
         }
 
     def workspace(self, B, H, dtype):
         _, alpha, beta = _gate_affine("ssts", H, dtype)
-        return {"alpha": alpha, "beta": beta, "tmp": np.empty((B, H), dtype),
-                "dct": np.empty((B, H), dtype), "d4": np.empty((B, 4 * H), dtype)}
+        return {
+            "alpha": alpha,
+            "beta": beta,
+            "tmp": np.empty((B, H), dtype),
+            "dct": np.empty((B, H), dtype),
+            "d4": np.empty((B, 4 * H), dtype),
+        }
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
-        a = store["gates"][t]                              # (B, 4H)
-        np.matmul(hr, Wr, out=a)                           # (B, H) x (H, 4H)
+        a = store["gates"][t]  # (B, 4H)
+        np.matmul(hr, Wr, out=a)  # (B, H) x (H, 4H)
         if kern is not None:
             kern.lstm_forward(a, xp, c, c_out, store["tc"][t], h_out)
             return
@@ -61,8 +66,8 @@ class LSTMCell(_Cell):
         a += xp
         np.tanh(a, out=a)
         a *= ws["alpha"]
-        a += ws["beta"]                                    # sigmoid, sigmoid, tanh, sigmoid
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        a += ws["beta"]  # sigmoid, sigmoid, tanh, sigmoid
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         np.multiply(f, c, out=c_out)
         c_out += np.multiply(i, g, out=ws["tmp"])
         tc = np.tanh(c_out, out=store["tc"][t])
@@ -88,8 +93,8 @@ class LSTMCell(_Cell):
         """One online step with the raw weights (no per-sequence preparation)."""
         H = h.shape[-1]
         scale, alpha, beta = _gate_affine("ssts", H, h.dtype)
-        a = x @ W_ih.T                                     # (B, I) x (I, 4H)
-        a += h @ W_hh.T                                    # (B, H) x (H, 4H)
+        a = x @ W_ih.T  # (B, I) x (I, 4H)
+        a += h @ W_hh.T  # (B, H) x (H, 4H)
         if b_ih is not None:
             a += b_ih
             a += b_hh
@@ -97,7 +102,7 @@ class LSTMCell(_Cell):
         np.tanh(a, out=a)
         a *= alpha
         a += beta
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         np.multiply(f, c, out=c_out)
         c_out += i * g
         np.multiply(o, np.tanh(c_out), out=h_out)
@@ -106,36 +111,35 @@ class LSTMCell(_Cell):
     def cell_grad(dh, dc, store, t):
         """dL/dc_t: from the future cell state (dc) and through h_t = o * tanh(c_t)."""
         H = dh.shape[-1]
-        o, tc = store["gates"][t][:, 3 * H:], store["tc"][t]
+        o, tc = store["gates"][t][:, 3 * H :], store["tc"][t]
         dct = dh * o * (1.0 - tc * tc)
         if dc is not None:
             dct += dc
         return dct
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
-                      dh_out, dc_out, ws, kern):
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
         a, tc = store["gates"][t], store["tc"][t]
         if kern is not None:
             kern.lstm_backward(dh, dc, a, c, tc, dgi, dc_out)
         else:
             H = dh.shape[-1]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            dct = np.multiply(tc, tc, out=ws["dct"])       # dc_t = dc + dh o (1 - tc^2)
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            dct = np.multiply(tc, tc, out=ws["dct"])  # dc_t = dc + dh o (1 - tc^2)
             np.subtract(1.0, dct, out=dct)
             dct *= dh
             dct *= o
             dct += dc
-            np.multiply(dh, tc, out=dgi[:, 3 * H:])       # d o   (before o's derivative)
-            np.multiply(dct, g, out=dgi[:, :H])            # d i
-            np.multiply(dct, c, out=dgi[:, H:2 * H])       # d f
-            np.multiply(dct, i, out=dgi[:, 2 * H:3 * H])   # d g
-            d4 = np.subtract(1.0, a, out=ws["d4"])         # s (1 - s) for the sigmoid gates
+            np.multiply(dh, tc, out=dgi[:, 3 * H :])  # d o   (before o's derivative)
+            np.multiply(dct, g, out=dgi[:, :H])  # d i
+            np.multiply(dct, c, out=dgi[:, H : 2 * H])  # d f
+            np.multiply(dct, i, out=dgi[:, 2 * H : 3 * H])  # d g
+            d4 = np.subtract(1.0, a, out=ws["d4"])  # s (1 - s) for the sigmoid gates
             d4 *= a
-            dg = d4[:, 2 * H:3 * H]
-            np.multiply(g, g, out=dg)                      # 1 - g^2 for the tanh gate
+            dg = d4[:, 2 * H : 3 * H]
+            np.multiply(g, g, out=dg)  # 1 - g^2 for the tanh gate
             np.subtract(1.0, dg, out=dg)
             dgi *= d4
             np.multiply(dct, f, out=dc_out)
-        np.matmul(dgi, W_hh, out=dh_out)                   # (B, 4H) x (4H, H)
+        np.matmul(dgi, W_hh, out=dh_out)  # (B, 4H) x (4H, H)
         if rec_mask is not None:
             dh_out *= rec_mask

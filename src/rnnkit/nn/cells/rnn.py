@@ -33,7 +33,7 @@ class RNNCell(_Declines):
         return xp
 
     def recurrent_weight(self, W_hh, b_hh):
-        return np.ascontiguousarray(W_hh.T), None          # (H, H): W_hh^T, laid out for h W^T
+        return np.ascontiguousarray(W_hh.T), None  # (H, H): W_hh^T, laid out for h W^T
 
     def allocate(self, T, B, H, dtype, empty=np.empty):
         return {}  # h_t itself (kept by the driver) is all backward needs
@@ -42,7 +42,7 @@ class RNNCell(_Declines):
         return {}
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
-        np.matmul(hr, Wr, out=h_out)                       # (B, H) x (H, H)
+        np.matmul(hr, Wr, out=h_out)  # (B, H) x (H, H)
         if kern is not None and self.nonlinearity == "tanh" and h_out.dtype == np.float32:
             # fused add + tanh; in float64 NumPy's own vectorized tanh is the faster of the two
             kern.rnn_tanh_forward(h_out, xp)
@@ -52,24 +52,23 @@ class RNNCell(_Declines):
 
     def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
         """One online step with the raw weights (no per-sequence preparation)."""
-        np.matmul(x, W_ih.T, out=h_out)                    # (B, I) x (I, H)
-        h_out += h @ W_hh.T                                # (B, H) x (H, H)
+        np.matmul(x, W_ih.T, out=h_out)  # (B, I) x (I, H)
+        h_out += h @ W_hh.T  # (B, H) x (H, H)
         if b_ih is not None:
             h_out += b_ih
             h_out += b_hh
         self.act(h_out, out=h_out)
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask,
-                      dh_out, dc_out, ws, kern):
+    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
         if self.nonlinearity == "tanh":
             if kern is not None:
                 kern.tanh_backward(dh, h_new, dgi)
             else:
-                np.multiply(h_new, h_new, out=dgi)        # dpre = dh * (1 - h^2)
+                np.multiply(h_new, h_new, out=dgi)  # dpre = dh * (1 - h^2)
                 np.subtract(1.0, dgi, out=dgi)
                 dgi *= dh
         else:
             np.multiply(dh, h_new > 0, out=dgi)
-        np.matmul(dgi, W_hh, out=dh_out)                  # (B, H) x (H, H)
+        np.matmul(dgi, W_hh, out=dh_out)  # (B, H) x (H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
