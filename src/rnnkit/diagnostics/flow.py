@@ -26,7 +26,7 @@ by hand), the engine keeps the last backward's arrays.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -107,6 +107,10 @@ class GradFlow:
 
     def keys(self) -> list[str]:
         return list(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        """The recorded keys (``"layer.h_t"`` names), as :meth:`keys`."""
+        return iter(list(self._rows))
 
     def __len__(self) -> int:
         """The number of training steps recorded for the longest series."""
