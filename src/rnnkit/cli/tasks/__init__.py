@@ -26,8 +26,8 @@ from ...train.faults import TrainingError
 from .._base import CliError, Console
 from ..runs import Run, RunError
 from .base import Task, history_rows
-from .faults import stopped_run
-from .resume import TrainerRunner, check_fit_state, training_through, warm_start
+from .stopping import stopped_run
+from .continuing import TrainerRunner, check_fit_state, training_through, warm_start
 
 _MODULES = {
     "charlm": "charlm",
@@ -80,7 +80,7 @@ def train(
         out: the run folder to create (default: ``runs/<task>-<stamp>``).
         run: an existing run to write into instead (``--resume``).
         resume: continue ``run`` where it stopped: from its ``trainer.npz`` (bit for bit;
-            see :mod:`rnnkit.cli.tasks.resume`), else from its ``model.npz``.
+            see :mod:`rnnkit.cli.tasks.continuing`), else from its ``model.npz``.
         plots: draw PNG plots (needs matplotlib; skipped with a note without it).
     """
     console = console or Console(quiet=True)
