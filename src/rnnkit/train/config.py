@@ -16,13 +16,25 @@ import numpy as np
 
 from ..optim.optimizers import OPTIMIZERS
 from ..optim.schedules import SCHEDULES
+from .settings import SETTINGS, check_setting
 
 __all__ = ["TrainConfig"]
+
+
+def _declared(name: str):
+    """A field whose default and check are the training setting ``name``'s (:mod:`.settings`)."""
+    default = SETTINGS[name].default
+    assert not isinstance(default, (list, dict)), name  # mutable defaults are declared as None
+    return dataclasses.field(default=default, metadata={"setting": name})
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything the training loop needs to know, validated on construction.
+
+    The fields shared with the estimators and the command line (optimizer, lr,
+    weight_decay, epochs, batch_size, clip_norm, schedule, schedule_kwargs, patience, seed,
+    on_divergence) take their defaults and checks from :mod:`rnnkit.train.settings`.
 
     Attributes:
         epochs: passes over the training batches.
@@ -32,7 +44,7 @@ class TrainConfig:
             lr=lr, weight_decay=weight_decay, **optimizer_kwargs)``; weight_decay None
             keeps the optimizer's default (AdamW's is 1e-2).
         schedule, schedule_kwargs, schedule_interval: ``make_schedule(schedule, optimizer,
-            **schedule_kwargs)``, stepped once per ``"epoch"`` or per ``"step"``;
+            **schedule_kwargs)`` (None kwargs: ``{}``), stepped once per ``"epoch"`` or per ``"step"``;
             ``"plateau"`` is stepped per epoch with the monitored metric.
         clip_norm: rescale the gradients when their global L2 norm exceeds it.
         clip_value: clip every gradient element to ``[-v, v]`` (a number) or to an
@@ -58,27 +70,27 @@ class TrainConfig:
             recurrent layer into ``history.grad_flow``; 0: off (and free).
     """
 
-    epochs: int = 10
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float | None = None
+    epochs: int = _declared("epochs")
+    batch_size: int = _declared("batch_size")
+    optimizer: str = _declared("optimizer")
+    lr: float = _declared("lr")
+    weight_decay: float | None = _declared("weight_decay")
     optimizer_kwargs: dict = dataclasses.field(default_factory=dict)
-    schedule: str | None = None
-    schedule_kwargs: dict = dataclasses.field(default_factory=dict)
+    schedule: str | None = _declared("schedule")
+    schedule_kwargs: dict | None = _declared("schedule_kwargs")
     schedule_interval: str = "epoch"
-    clip_norm: float | None = None
+    clip_norm: float | None = _declared("clip_norm")
     clip_value: float | tuple | None = None
     on_nonfinite: str = "stop"
-    on_divergence: str = "warn"
+    on_divergence: str = _declared("on_divergence")
     divergence_factor: float = 100.0
     divergence_steps: int = 20
-    patience: int | None = None
+    patience: int | None = _declared("patience")
     min_delta: float = 0.0
     monitor: str = "auto"
     mode: str = "min"
     restore_best: bool = True
-    seed: int | None = 0
+    seed: int | None = _declared("seed")
     shuffle: bool = False
     max_steps: int | None = None
     progress: bool | None = None
@@ -92,15 +104,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Check every field; raise TypeError/ValueError naming it, the expected and the received."""
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _num("lr", self.lr, 0.0, open_low=True)
-        if self.weight_decay is not None:
-            _num("weight_decay", self.weight_decay, 0.0)
+        for f in dataclasses.fields(self):
+            if "setting" in f.metadata:
+                check_setting(f.name, getattr(self, f.name))
+        if self.schedule_kwargs is None:
+            self.schedule_kwargs = {}
         _kwargs("optimizer_kwargs", self.optimizer_kwargs, OPTIMIZERS[self.optimizer], ("params", "lr", "weight_decay"))
         if self.schedule is not None:
-            _choice("schedule", self.schedule, SCHEDULES)
             _kwargs("schedule_kwargs", self.schedule_kwargs, SCHEDULES[self.schedule], ("optimizer",))
         elif self.schedule_kwargs:
             raise ValueError(
@@ -113,8 +123,6 @@ class TrainConfig:
                 "schedule_interval: expected 'epoch' for the 'plateau' schedule (it reads the "
                 "epoch's monitored metric), got 'step'"
             )
-        if self.clip_norm is not None:
-            _num("clip_norm", self.clip_norm, 0.0, open_low=True)
         if self.clip_value is not None:
             if isinstance(self.clip_value, (tuple, list)):
                 if len(self.clip_value) != 2:
@@ -126,11 +134,8 @@ class TrainConfig:
             else:
                 _num("clip_value", self.clip_value, 0.0, open_low=True)
         _choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
-        _choice("on_divergence", self.on_divergence, ("warn", "stop", "off"))
         _num("divergence_factor", self.divergence_factor, 1.0, open_low=True)
         _int("divergence_steps", self.divergence_steps, 1)
-        if self.patience is not None:
-            _int("patience", self.patience, 0)
         _num("min_delta", self.min_delta, 0.0)
         if not isinstance(self.monitor, str) or not self.monitor:
             raise TypeError(f"monitor: expected a metric name ('auto', 'loss', 'val_loss', ...), got {self.monitor!r}")
@@ -138,8 +143,6 @@ class TrainConfig:
         for name in ("restore_best", "shuffle"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.seed is not None:
-            _int("seed", self.seed, 0)
         if self.max_steps is not None:
             _int("max_steps", self.max_steps, 0)
         if self.progress not in (None, True, False):

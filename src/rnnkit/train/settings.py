@@ -1,0 +1,245 @@
+"""The training settings, declared once: name, default, type, help text and check.
+
+Everything that trains reads this table instead of retyping it:
+
+- :class:`~rnnkit.train.config.TrainConfig` takes its defaults and checks from it;
+- every estimator of :mod:`rnnkit.models` gets these keyword arguments (with their
+  defaults, or the model's own ``train_defaults``) in its signature, built by
+  ``BaseEstimator.__init_subclass__``; ``get_params``/``set_params``/``clone`` see them;
+- ``rnnkit train``'s keys, ``--set`` checks and help (:mod:`rnnkit.cli.task_configs`) are
+  generated from it, each task's default that of the model class it trains.
+
+A model that needs another default says so once, in its class attribute
+``train_defaults`` (``MusicModel.train_defaults = {"lr": 2e-3}``), and
+:func:`effective_defaults` merges those along the class hierarchy.
+
+``where`` says who has the setting: ``"estimator"`` (a keyword argument of every
+estimator), ``"config"`` (a :class:`TrainConfig` field), ``"cli"`` (a key of every
+``rnnkit train`` task).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+
+from ..optim.optimizers import OPTIMIZERS
+from ..optim.schedules import SCHEDULES
+
+__all__ = ["SETTINGS", "Setting", "check_setting", "effective_defaults", "settings_for"]
+
+_SAME = object()  # cli_default: the declared default
+_ALL = frozenset({"estimator", "config", "cli"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One training setting.
+
+    Attributes:
+        name, default, type, help: as a keyword argument, a TrainConfig field and a CLI key
+            (``type`` is the annotation: ``int``, ``float``, ``str``, ``bool``, ``X | None``,
+            ``dict | None``).
+        choices: the valid values (a dict: its keys, read when checking, so a registry's
+            later entries count), or None.
+        min: the lowest valid number; ``above`` makes it exclusive (``lr > 0``).
+        where: ``"estimator"``, ``"config"``, ``"cli"``: who has the setting.
+        cli_default: the command line's own default when it must differ (said here, once).
+        cli_type: the command line's type when it must differ (``seed``: no ``none`` there,
+            as a run's data split must be reproducible).
+        cli_group: where ``rnnkit train`` sends the key: "model" (the estimator's
+            constructor) or "run" (the run itself).
+        resumable: ``rnnkit train --resume`` may change it (how to train, not what).
+    """
+
+    name: str
+    default: object
+    type: object
+    help: str
+    choices: object = None
+    min: float | None = None
+    above: bool = False
+    where: frozenset = _ALL
+    cli_default: object = _SAME
+    cli_type: object = None
+    cli_group: str = "model"
+    resumable: bool = False
+
+    @property
+    def optional(self) -> bool:
+        return isinstance(self.type, type(int | None)) and type(None) in self.type.__args__
+
+    @property
+    def command_line_default(self):
+        return self.default if self.cli_default is _SAME else self.cli_default
+
+    def check(self, value):
+        """``value`` if valid for this setting; TypeError/ValueError naming the setting otherwise."""
+        return check_setting(self.name, value)
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("optimizer", "adam", str, "optimizer", choices=OPTIMIZERS, resumable=True),
+        Setting("lr", 1e-3, float, "learning rate", min=0.0, above=True, resumable=True),
+        Setting(
+            "weight_decay",
+            0.0,
+            float | None,
+            "weight decay (L2; decoupled for adamw); none: the optimizer's own default",
+            min=0.0,
+            resumable=True,
+        ),
+        Setting("epochs", 10, int, "passes over the training data", min=1, resumable=True),
+        Setting("batch_size", 32, int, "sequences per batch", min=1, resumable=True),
+        Setting(
+            "clip_norm",
+            5.0,
+            float | None,
+            "clip the global gradient norm to this; none: off",
+            min=0.0,
+            above=True,
+            resumable=True,
+        ),
+        Setting(
+            "schedule",
+            None,
+            str | None,
+            "learning-rate schedule (rnnkit.optim.schedules); none: a constant rate",
+            choices=SCHEDULES,
+            where=frozenset({"estimator", "config"}),
+        ),
+        Setting(
+            "schedule_kwargs",
+            None,
+            dict | None,
+            "the schedule's keyword arguments, e.g. {'step_size': 5}; none: {}",
+            where=frozenset({"estimator", "config"}),
+        ),
+        Setting(
+            "patience",
+            None,
+            int | None,
+            "stop after this many epochs without validation improvement (keeps the best); none: off",
+            min=0,
+            resumable=True,
+        ),
+        Setting(
+            "seed",
+            0,
+            int | None,
+            "random seed of data splits, initialization and shuffling; none: fresh entropy",
+            min=0,
+            cli_type=int,
+        ),
+        Setting(
+            "dtype",
+            "float32",
+            str,
+            "floating-point precision",
+            choices=("float32", "float64"),
+            where=frozenset({"estimator", "cli"}),
+        ),
+        Setting(
+            "on_divergence",
+            "warn",
+            str,
+            "when the loss runs far above its first and best values for 20 steps: stop "
+            "(a TrainingError; from the command line exit code 3, best weights saved), warn, or off",
+            choices=("stop", "warn", "off"),
+            # A library call warns and goes on; a command-line run stops, saves the best
+            # weights and says how to continue (rnnkit.cli.tasks.stopping).
+            cli_default="stop",
+            cli_group="run",
+        ),
+        Setting(
+            "verbose",
+            False,
+            bool,
+            "show a progress bar while training",
+            choices=(False, True, 0, 1, 2),
+            where=frozenset({"estimator"}),
+        ),
+        Setting(
+            "warm_start",
+            False,
+            bool,
+            "fit again from the fitted network (net_) instead of a new one; the data must give "
+            "the same vocabulary, classes and scalers",
+            choices=(False, True),
+            where=frozenset({"estimator"}),
+        ),
+    )
+}
+
+
+def settings_for(where: str) -> list[Setting]:
+    """The settings ``"estimator"``, ``"config"`` or ``"cli"`` has, in declaration order."""
+    return [s for s in SETTINGS.values() if where in s.where]
+
+
+def effective_defaults(cls) -> dict:
+    """The declared defaults with every ``train_defaults`` of ``cls`` and its bases applied
+    (the nearest class wins); an unknown name is refused."""
+    out = {s.name: s.default for s in settings_for("estimator")}
+    for klass in reversed(cls.__mro__):
+        own = klass.__dict__.get("train_defaults")
+        if own is None:
+            continue
+        if not isinstance(own, Mapping):
+            raise TypeError(f"{klass.__name__}.train_defaults: expected a dict, got {type(own).__name__}")
+        unknown = sorted(set(own) - set(out))
+        if unknown:
+            raise ValueError(f"{klass.__name__}.train_defaults: unknown settings {unknown}; valid: {sorted(out)}")
+        for name, value in own.items():
+            out[name] = check_setting(name, value)
+    return out
+
+
+def check_setting(name: str, value):
+    """Check ``value`` for the setting ``name``; returns it. Errors name the setting, what was
+    expected and what came."""
+    s = SETTINGS[name]
+    if value is None:
+        if s.optional:
+            return None
+        raise TypeError(f"{name}: expected {_kind(s)}, got None")
+    base = _base(s.type)
+    if s.choices is not None:
+        if value not in s.choices or (base is not bool and isinstance(value, bool)):
+            raise ValueError(f"{name}: expected one of {sorted(s.choices, key=str)}, got {value!r}")
+        return value
+    if base is int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}: expected an int >= {s.min}, got {type(value).__name__} {value!r}")
+        if s.min is not None and value < s.min:
+            raise ValueError(f"{name}: expected an int >= {s.min}, got {value!r}")
+        return value
+    if base is float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise TypeError(f"{name}: expected a finite number, got {type(value).__name__} {value!r}")
+        if s.min is not None and (value < s.min or (s.above and value == s.min)):
+            raise ValueError(f"{name}: expected a number {'>' if s.above else '>='} {s.min:g}, got {value!r}")
+        return value
+    if base is dict:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name}: expected a dict or None, got {type(value).__name__}")
+        return value
+    if not isinstance(value, base):
+        raise TypeError(f"{name}: expected {_kind(s)}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _base(tp):
+    if isinstance(tp, type(int | None)):
+        return next(a for a in tp.__args__ if a is not type(None))
+    return tp
+
+
+def _kind(s: Setting) -> str:
+    base = _base(s.type)
+    name = {int: "an int", float: "a number", str: "a string", bool: "True or False", dict: "a dict"}[base]
+    return name + (" or None" if s.optional else "")
