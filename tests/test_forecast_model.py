@@ -141,7 +141,7 @@ def test_a_deseason_model_needs_two_seasons_of_history_and_says_so():
     assert history_steps(("diff", "deseason", "diff"), 12, 30) == 32  # window + 2 lost
     assert history_steps(("diff", "deseason"), 12, 6) == 25  # 1 lost + 2 seasons
     assert history_steps(("seasonal_diff",), 12, 6) == 18
-    fc = Forecaster(window=12, horizon=3, period=12, target_transform="deseason+diff", epochs=1)
+    fc = Forecaster(window=12, horizon=3, period=12, target_transform="deseason+diff", epochs=1, batch_size=64)
     fc.fit(_sine(80))
     with pytest.raises(
         ValueError,

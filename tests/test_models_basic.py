@@ -60,7 +60,7 @@ def test_bad_hyper_parameters_are_refused_at_fit_listing_the_choices():
         SequenceClassifier(pooling="sum").fit(X, y)
     with pytest.raises(ValueError, match="hidden_size: expected an int >= 1, got 0"):
         SequenceClassifier(hidden_size=0).fit(X, y)
-    with pytest.raises(ValueError, match="lr: expected a number in"):
+    with pytest.raises(ValueError, match="lr: expected a number > 0, got -1.0"):
         SequenceClassifier(lr=-1.0).fit(X, y)
     with pytest.raises(ValueError, match="strategy: expected one of"):
         Forecaster(strategy="magic").fit(np.arange(50.0))

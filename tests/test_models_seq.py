@@ -337,7 +337,7 @@ def test_seq2seq_token_lists_and_unseen_source_tokens():
 
 def test_seq2seq_scheduled_sampling_trains_and_cosine_lr_decays():
     src, tgt = _reversal(60, 1)
-    a = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, lr_schedule="cosine").fit(src, tgt)
+    a = Seq2Seq(hidden_size=8, embedding_dim=4, epochs=3, seed=0, lr=1e-3, lr_schedule="cosine").fit(src, tgt)
     lrs = a.history_.steps["lr"]
     assert lrs[0] <= 1e-3 and all(x > y for x, y in zip(lrs, lrs[1:], strict=False)) and lrs[-1] >= 1e-3 / 20
     b = Seq2Seq(

@@ -25,6 +25,8 @@ from .vocab import Vocab
 class RecurrentEstimator(BaseEstimator):
     """Shared fit/predict machinery; not used directly."""
 
+    train_defaults = {"lr": 5e-3}
+
     # -- inputs ---------------------------------------------------------------------------
     def _validate_params(self):
         super()._validate_params()
@@ -98,7 +100,7 @@ class RecurrentEstimator(BaseEstimator):
                 targets,
             )
 
-        self.net_ = self._build_net(rng)
+        self.net_ = self._start_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng, callbacks=callbacks)
         return self
 

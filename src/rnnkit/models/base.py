@@ -6,6 +6,14 @@ Conventions are scikit-learn's, without importing it:
   Every argument is explicit (no ``**kwargs``), so :meth:`BaseEstimator.get_params` can read
   them from the signature and ``sklearn.base.clone``, ``GridSearchCV`` and ``Pipeline``
   work. Validation happens in ``fit``.
+- A model's ``__init__`` lists its model's parameters only: the training settings
+  (``optimizer``, ``lr``, ``epochs``, ``clip_norm``, ``schedule``, ``seed``, ``warm_start``,
+  ...) are declared once in :mod:`rnnkit.train.settings` and added to every estimator's
+  signature (:mod:`._training`); a model with another default says so in its class
+  attribute ``train_defaults``.
+- ``fit(..., callbacks=[...])`` hands :class:`rnnkit.train.callbacks.Callback` instances to
+  the Trainer; :class:`rnnkit.train.resume_from.ResumeFrom` among them continues a saved
+  run. ``warm_start=True`` continues from the fitted ``net_`` (scikit-learn's convention).
 - What ``fit`` learns ends with an underscore: ``net_`` (the :class:`~rnnkit.nn.module.Module`
   trained), ``history_``, ``classes_``, ``vocab_``, ``n_features_in_``...
 - ``fit`` returns ``self``; ``predict``/``score`` refuse to run before it with
@@ -14,7 +22,7 @@ Conventions are scikit-learn's, without importing it:
 A model's network is a ``Module`` that speaks the training protocol of
 :mod:`rnnkit.train`: ``loss_and_grad(batch) -> float`` (mean loss of the batch, gradients
 accumulated into ``net.grads``) and ``evaluate_batch(batch) -> (loss_sum, count)``.
-:func:`train_network` drives it.
+:meth:`BaseEstimator._train` drives it through :class:`rnnkit.train.Trainer`.
 
 Persistence: ``save(path)`` writes one checkpoint (:mod:`rnnkit.train.checkpoint`) holding the
 network's ``state_dict`` as arrays and, as JSON metadata, the model class, its
@@ -42,11 +50,16 @@ import numpy as np
 from ..nn import GRU, LSTM, RNN
 from ..nn.module import Module
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
+from ..train.config import TrainConfig
+from ..train.resume_from import start_trainer
+from ..train.settings import SETTINGS, check_setting, effective_defaults, settings_for
 from ._state import first_difference, jsonable, jsonable_tree
+from ._training import add_training_settings
 
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
+_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start")  # training settings
 
 #: cell name -> (layer class, extra keyword arguments)
 CELLS = {
@@ -164,13 +177,8 @@ def check_choice(name, value, choices):
     return value
 
 
-def _check_seed(value):
-    if value is None or isinstance(value, np.random.Generator):
-        return value
-    return check_int_param("seed", value, 0)
-
-
-# Checks for the hyper-parameters several models share; run by ``_validate_params``.
+# Checks for the model parameters several models share; run by ``_validate_params`` (the
+# training settings' checks are declared with them, in rnnkit.train.settings).
 COMMON_CHECKS = {
     "cell": lambda v: check_choice("cell", v, list(CELLS)),
     "hidden_size": lambda v: check_int_param("hidden_size", v),
@@ -180,15 +188,6 @@ COMMON_CHECKS = {
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
     "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
-    "lr": lambda v: check_float_param("lr", v, low_open=True),
-    "weight_decay": lambda v: check_float_param("weight_decay", v),
-    "epochs": lambda v: check_int_param("epochs", v),
-    "batch_size": lambda v: check_int_param("batch_size", v),
-    "clip_norm": lambda v: check_float_param("clip_norm", v, low_open=True, allow_none=True),
-    "patience": lambda v: check_int_param("patience", v, allow_none=True),
-    "seed": _check_seed,
-    "dtype": lambda v: check_choice("dtype", v, ["float32", "float64"]),
-    "verbose": lambda v: check_choice("verbose", v, (False, True, 0, 1, 2)),
 }
 
 
@@ -200,6 +199,9 @@ class BaseEstimator:
     #: to pick stratified folds and default scorers.
     _estimator_type: str | None = None
     _requires_y = True  # fit(X, y) needs y (Forecaster: no, the series is its own target)
+    #: this model's defaults of training settings that differ from the declared ones
+    #: (rnnkit.train.settings), e.g. ``{"lr": 2e-3}``; merged along the class hierarchy.
+    train_defaults: dict = {}
 
     def __sklearn_tags__(self):
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
@@ -216,6 +218,7 @@ class BaseEstimator:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        add_training_settings(cls)
         if not cls.__name__.startswith("_"):
             _REGISTRY[cls.__name__] = cls
 
@@ -269,11 +272,19 @@ class BaseEstimator:
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    @classmethod
+    def training_defaults(cls) -> dict:
+        """The default of every training setting for this model: the declared ones
+        (:mod:`rnnkit.train.settings`) with this class's ``train_defaults`` applied."""
+        return effective_defaults(cls)
+
     def _validate_params(self) -> None:
         """Check the shared hyper-parameters; subclasses check their own after calling this."""
         for name, value in self.get_params(deep=False).items():
             if name in COMMON_CHECKS:
                 COMMON_CHECKS[name](value)
+            if name in SETTINGS and not (name == "seed" and isinstance(value, np.random.Generator)):
+                check_setting(name, value)
 
     def _make_rng(self) -> np.random.Generator:
         seed = self.get_params(deep=False).get("seed")
@@ -299,31 +310,46 @@ class BaseEstimator:
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------------------
-    def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None):
-        """Train ``net`` with this estimator's optimizer settings and ``callbacks`` (the
-        argument of ``fit``); returns the history."""
-        p = self.get_params(deep=False)
-        return train_network(
-            net,
-            train_batches,
-            val_batches=val_batches,
-            optimizer=p.get("optimizer", "adam"),
-            lr=p.get("lr", 1e-3),
-            weight_decay=p.get("weight_decay", 0.0),
-            epochs=p.get("epochs", 10),
-            clip_norm=p.get("clip_norm"),
-            patience=p.get("patience"),
-            verbose=bool(p.get("verbose", False)),
-            rng=rng if rng is not None else self._make_rng(),
-            run=self._run_trainer,
-            callbacks=callbacks,
-        )
+    def _start_net(self, rng: np.random.Generator) -> Module:
+        """The network ``fit`` trains: a new one from :meth:`_build_net`, or, with
+        ``warm_start`` and a fitted ``net_``, that one, when the data gave the same fitted
+        state (vocabulary, classes, scalers) it was fitted for."""
+        state = self._fit_state()
+        net = getattr(self, "net_", None)
+        if self.get_params(deep=False).get("warm_start") and net is not None:
+            diff = first_difference(jsonable_tree(getattr(self, "_net_fit_state", state)), jsonable_tree(state), "fit")
+            if diff:
+                raise ValueError(
+                    f"warm_start: the data gave another fitted state than net_ was fitted for ({diff}); "
+                    "hint: fit with the same vocabulary, classes and scaling, or warm_start=False"
+                )
+        else:
+            net = self._build_net(rng)
+        self._net_fit_state = state
+        return net
 
-    def _run_trainer(self, net, config, train_batches, val_batches, callbacks=()):
-        """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
-        history. Every estimator trains through here, so a caller can replace it on an
-        instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
-        return fit_trainer(net, config, train_batches, val_batches, callbacks)
+    def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None, steps_per_epoch=None):
+        """Train ``net`` with this estimator's training settings and ``callbacks`` (the
+        argument of ``fit``); returns the history. ``steps_per_epoch``: for schedules
+        planned over the whole run."""
+        config = self._train_config(rng if rng is not None else self._make_rng(), steps_per_epoch)
+        trainer, epochs = start_trainer(net, config, callbacks or ())
+        history = trainer.fit(train_batches, val=val_batches, epochs=epochs)
+        net.eval()
+        return history
+
+    def _train_config(self, rng: np.random.Generator, steps_per_epoch=None) -> TrainConfig:
+        """The :class:`TrainConfig` of this estimator's training settings (the one place it is
+        built); the trainer's seed is drawn from ``rng``, the estimator's generator."""
+        p = self.get_params(deep=False)
+        fields = {s.name: p[s.name] for s in settings_for("config") if s.name in p}
+        fields.update(seed=int(rng.integers(2**31)), progress=bool(p.get("verbose")), log_every=0)
+        fields.update(self._planned_schedule(steps_per_epoch))
+        return TrainConfig(**fields)
+
+    def _planned_schedule(self, steps_per_epoch) -> dict:
+        """TrainConfig fields of a schedule the model plans itself (``lr_schedule``); {}: none."""
+        return {}
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -377,6 +403,9 @@ class BaseEstimator:
                 f"{path}: meta.params and meta.fitted must be objects, got "
                 f"{type(meta['params']).__name__} and {type(meta['fitted']).__name__}"
             )
+        # Files written before a training setting existed hold no value for it: its default.
+        defaults = {k: v for k, v in cls.training_defaults().items() if k in _ADDED_SINCE_V1}
+        meta["params"] = {**defaults, **meta["params"]}
         check_keys(meta["params"], cls._get_param_names(), str(path), "meta.params.")
         params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
         try:
@@ -408,6 +437,7 @@ class BaseEstimator:
         net.eval()
         model.net_ = net
         model.history_ = None
+        model._net_fit_state = model._fit_state()
         return model
 
 
@@ -425,63 +455,3 @@ def encode_labels(values: np.ndarray) -> dict:
 
 def decode_labels(spec: dict) -> np.ndarray:
     return np.array(spec["values"], dtype=np.dtype(spec["dtype"]))
-
-
-# -- the training driver -----------------------------------------------------------------
-def train_network(
-    net,
-    train_batches,
-    *,
-    val_batches=None,
-    optimizer="adam",
-    lr=1e-3,
-    weight_decay=0.0,
-    epochs=10,
-    clip_norm=None,
-    patience=None,
-    verbose=False,
-    rng=None,
-    run=None,
-    callbacks=None,
-):
-    """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
-
-    Args:
-        train_batches: ``callable(epoch, rng) -> iterable of batches`` (reshuffled each epoch
-            from the trainer's generator) or a list of batches.
-        val_batches: a list of batches for the validation loss per epoch, or None.
-        patience: early stopping on the validation loss (training loss without validation);
-            the best parameters are restored.
-        rng: the estimator's generator; the trainer's seed is drawn from it.
-        run: ``f(net, config, train_batches, val_batches, callbacks) -> History`` that builds
-            the Trainer and fits (default: :func:`fit_trainer`).
-        callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
-    Returns:
-        The :class:`rnnkit.train.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
-        per epoch; ``history.steps["grad_norm"]`` per step).
-    """
-    from ..train import TrainConfig
-
-    rng = np.random.default_rng() if rng is None else rng
-    config = TrainConfig(
-        epochs=epochs,
-        optimizer=optimizer,
-        lr=lr,
-        weight_decay=weight_decay,
-        clip_norm=clip_norm,
-        patience=patience,
-        seed=int(rng.integers(2**31)),
-        progress=bool(verbose),
-        log_every=0,
-    )
-    history = (run or fit_trainer)(net, config, train_batches, val_batches, list(callbacks or ()))
-    net.eval()
-    return history
-
-
-def fit_trainer(net, config, train_batches, val_batches, callbacks=()):
-    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config`` and ``callbacks``;
-    the History."""
-    from ..train import Trainer
-
-    return Trainer(net, config, callbacks=callbacks).fit(train_batches, val=val_batches)

@@ -39,9 +39,9 @@ from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
 from ..train.bptt import TBPTT, Stream
-from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
+from .base import BaseEstimator, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
-from .seq2seq import train_with_schedule
+from .seq2seq import check_lr_schedule, cosine_plan
 from .vocab import SPECIALS, Vocab
 
 
@@ -129,6 +129,8 @@ class CharLM(BaseEstimator):
     ``score(text)`` is minus :meth:`evaluate` (higher is better).
     """
 
+    train_defaults = {"lr": 2e-3}
+
     def __init__(
         self,
         cell="lstm",
@@ -140,29 +142,20 @@ class CharLM(BaseEstimator):
         k1=64,
         k2=None,
         alphabet=None,
-        optimizer="adam",
-        lr=2e-3,
         lr_schedule=None,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=32,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
-        self.optimizer, self.lr, self.lr_schedule, self.weight_decay = optimizer, lr, lr_schedule, weight_decay
-        self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
+        self.lr_schedule = lr_schedule
+
+    def _planned_schedule(self, steps_per_epoch) -> dict:
+        return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
         super()._validate_params()
         check_int_param("k1", self.k1)
-        check_choice("lr_schedule", self.lr_schedule, (None, "cosine"))
+        check_lr_schedule(self)
         k2 = check_int_param("k2", self.k2, allow_none=True)
         if k2 is not None and k2 < self.k1:
             raise ValueError(f"k2: expected None or an int >= k1 = {self.k1}, got {k2}; hint: see rnnkit.train.bptt")
@@ -196,7 +189,7 @@ class CharLM(BaseEstimator):
             val_ids = self._encode(_check_text(validation_data, "validation_data", 2), "validation_data")
             val = list(Stream(val_ids, 1, self.k1))
         rng = self._make_rng()
-        net = self._build_net(rng)
+        net = self._start_net(rng)
         tbptt = TBPTT(net, self.k1, self.k2)
         R = (len(ids) - 1) // self.batch_size
 
@@ -204,7 +197,9 @@ class CharLM(BaseEstimator):
             shift = int(rng_epoch.integers(min(self.k1, R))) if epoch > 0 else 0
             return tbptt.stream(ids[shift:], self.batch_size)
 
-        self.history_ = train_with_schedule(self, tbptt, train_batches, val, rng, -(-R // self.k1), callbacks)
+        self.history_ = self._train(
+            tbptt, train_batches, val, rng, callbacks=callbacks, steps_per_epoch=-(-R // self.k1)
+        )
         self.net_ = net.eval()
         return self
 

@@ -113,6 +113,8 @@ class MLPNet(Module):
 class FeedForward(BaseEstimator):
     """An MLP classifier or regressor on vectors or on a fixed window of each sequence."""
 
+    train_defaults = {"lr": 5e-3}
+
     @property
     def _estimator_type(self):
         return {"classification": "classifier", "regression": "regressor"}.get(self.task)
@@ -123,21 +125,8 @@ class FeedForward(BaseEstimator):
         activation="tanh",
         task="auto",
         window=None,
-        optimizer="adam",
-        lr=0.005,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=32,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.hidden_sizes, self.activation, self.task, self.window = hidden_sizes, activation, task, window
-        self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
-        self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self):
         super()._validate_params()
@@ -259,7 +248,7 @@ class FeedForward(BaseEstimator):
             validation_data = coerce_Xy(*validation_data, names=("validation_data[0]", "validation_data[1]"))
             vx = self._vectors(validation_data[0], fit=False, name="validation_data[0]").astype(self.dtype)
             val = [(vx, self._targets(validation_data[1], len(vx), fit=False, name="validation_data[1]"))]
-        self.net_ = self._build_net(rng)
+        self.net_ = self._start_net(rng)
 
         def train_batches(epoch, gen):
             return rank_batches(lambda i: (x[i], t[i]), batch_indices(len(x), self.batch_size, gen), x, t)

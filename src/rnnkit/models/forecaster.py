@@ -55,6 +55,9 @@ class Forecaster(ScoringMixin, BaseEstimator):
     """
 
     _requires_y = False
+    # Up to 60 epochs, stopped after 10 without improvement (of the validation loss, with
+    # validation_fraction or validation_data; else of the training loss), the best kept.
+    train_defaults = {"lr": 5e-3, "epochs": 60, "patience": 10}
 
     def __init__(
         self,
@@ -74,17 +77,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         calendar=None,
         num_samples=200,
         ensemble=1,
-        optimizer="adam",
-        lr=0.005,
-        weight_decay=0.0,
-        epochs=20,
-        batch_size=64,
-        clip_norm=5.0,
-        patience=None,
         validation_fraction=0.0,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
@@ -92,10 +85,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         self.scaling, self.target_transform = scaling, target_transform
         self.loss, self.quantiles, self.calendar, self.num_samples = loss, quantiles, calendar, num_samples
         self.ensemble = ensemble
-        self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
-        self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.validation_fraction = validation_fraction
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self):
         super()._validate_params()
@@ -276,7 +266,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
                 data[-1],
             )
 
-        self.net_ = self._build_net(rng)
+        self.net_ = self._start_net(rng)
         self.history_ = self._train(self.net_, train_batches, val, rng, callbacks=callbacks)
         return self
 

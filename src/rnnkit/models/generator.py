@@ -196,23 +196,10 @@ class SequenceGenerator(BaseEstimator):
         dropout=0.0,
         recurrent_dropout=0.0,
         max_len=None,
-        optimizer="adam",
-        lr=1e-3,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=32,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.condition_cell = embedding_dim, condition_cell
         self.dropout, self.recurrent_dropout, self.max_len = dropout, recurrent_dropout, max_len
-        self.optimizer, self.lr, self.weight_decay = optimizer, lr, weight_decay
-        self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self):
         super()._validate_params()
@@ -337,7 +324,7 @@ class SequenceGenerator(BaseEstimator):
         self.max_length_ = max(lens) - (1 if self.vocab_ is not None else 0)
         self.fixed_length_ = lens.pop() if (len(lens) == 1 and self.vocab_ is None) else None
         rng = self._make_rng()
-        net = self._build_net(rng)
+        net = self._start_net(rng)
         val = None
         if validation_data is not None:
             vc, vs = _pair(validation_data)

@@ -137,6 +137,8 @@ class MusicModel(BaseEstimator):
     prediction from the frames before it; ``score`` is minus :meth:`evaluate`.
     """
 
+    train_defaults = {"lr": 2e-3, "batch_size": 16}
+
     def __init__(
         self,
         mode="poly",
@@ -149,23 +151,10 @@ class MusicModel(BaseEstimator):
         high=None,
         transpose=0,
         frames_per_quarter=1,
-        optimizer="adam",
-        lr=2e-3,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=16,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.mode, self.cell, self.hidden_size, self.num_layers = mode, cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.low, self.high, self.transpose, self.frames_per_quarter = low, high, transpose, frames_per_quarter
-        self.optimizer, self.lr, self.weight_decay = optimizer, lr, weight_decay
-        self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def _validate_params(self) -> None:
         super()._validate_params()
@@ -313,7 +302,7 @@ class MusicModel(BaseEstimator):
             val = list(self._batches([self._encode(p) for p in vp]))
         shifts = self._shifts(pieces)
         rng = self._make_rng()
-        net = self._build_net(rng)
+        net = self._start_net(rng)
 
         def train_batches(epoch, rng_epoch):
             order = rng_epoch.permutation(len(pieces))

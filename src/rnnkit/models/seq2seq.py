@@ -79,31 +79,26 @@ def token_sequences(values, name: str):
     return out, is_text
 
 
-def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: int, callbacks=None):
-    """``BaseEstimator._train``, plus ``model.lr_schedule == "cosine"``: the learning rate
-    follows a half cosine from ``lr`` to ``lr / 20`` over all steps of training
-    (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update)."""
+def cosine_plan(model, steps_per_epoch) -> dict:
+    """The TrainConfig fields of ``model.lr_schedule == "cosine"``: the learning rate follows a
+    half cosine from ``lr`` to ``lr / 20`` over all steps of training
+    (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update); {} without it."""
     if model.lr_schedule is None:
-        return model._train(net, train_batches, val, rng, callbacks=callbacks)
-    from ..train import TrainConfig
+        return {}
+    return {
+        "schedule": "cosine",
+        "schedule_interval": "step",
+        "schedule_kwargs": {"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20},
+    }
 
-    config = TrainConfig(
-        epochs=model.epochs,
-        optimizer=model.optimizer,
-        lr=model.lr,
-        weight_decay=model.weight_decay,
-        clip_norm=model.clip_norm,
-        patience=model.patience,
-        seed=int(rng.integers(2**31)),
-        progress=bool(model.verbose),
-        log_every=0,
-        schedule="cosine",
-        schedule_interval="step",
-        schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20},
-    )
-    history = model._run_trainer(net, config, train_batches, val, callbacks or ())
-    net.eval()
-    return history
+
+def check_lr_schedule(model) -> None:
+    check_choice("lr_schedule", model.lr_schedule, (None, "cosine"))
+    if model.lr_schedule is not None and model.schedule is not None:
+        raise ValueError(
+            f"lr_schedule: {model.lr_schedule!r} plans the schedule itself, got schedule={model.schedule!r} "
+            "too; hint: set one of them"
+        )
 
 
 def _pair(validation_data):
@@ -154,6 +149,8 @@ class Seq2Seq(BaseEstimator):
     rate to lr / 20 over training.
     """
 
+    train_defaults = {"lr": 3e-3, "batch_size": 64}
+
     def __init__(
         self,
         cell="lstm",
@@ -171,17 +168,7 @@ class Seq2Seq(BaseEstimator):
         beam_size=1,
         length_penalty=1.0,
         max_len=None,
-        optimizer="adam",
-        lr=1e-3,
         lr_schedule=None,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=64,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
@@ -189,13 +176,14 @@ class Seq2Seq(BaseEstimator):
         self.reverse_source, self.scheduled_sampling = reverse_source, scheduled_sampling
         self.sampling_schedule, self.sampling_decay = sampling_schedule, sampling_decay
         self.beam_size, self.length_penalty, self.max_len = beam_size, length_penalty, max_len
-        self.optimizer, self.lr, self.lr_schedule, self.weight_decay = optimizer, lr, lr_schedule, weight_decay
-        self.epochs, self.batch_size, self.clip_norm, self.patience = epochs, batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
+        self.lr_schedule = lr_schedule
+
+    def _planned_schedule(self, steps_per_epoch) -> dict:
+        return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
         super()._validate_params()
-        check_choice("lr_schedule", self.lr_schedule, (None, "cosine"))
+        check_lr_schedule(self)
         check_choice("reverse_source", self.reverse_source, (False, True))
         check_choice("attention", self.attention, (False, True))
         check_float_param("scheduled_sampling", self.scheduled_sampling, high=1.0)
@@ -252,7 +240,7 @@ class Seq2Seq(BaseEstimator):
         self.tgt_vocab_ = Vocab.build(tgt)
         self.max_target_len_ = max(len(t) for t in tgt)
         rng = self._make_rng()
-        net = self._build_net(rng)
+        net = self._start_net(rng)
         src_ids = self._encode_sources(sources)
         tgt_ids = [self.tgt_vocab_.encode(t, add_bos=True, add_eos=True) for t in tgt]
         val = None
@@ -273,9 +261,8 @@ class Seq2Seq(BaseEstimator):
             )
             return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate, shard=True)
 
-        self.history_ = train_with_schedule(
-            self, net, train_batches, val, rng, -(-len(src_ids) // self.batch_size), callbacks
-        )
+        steps = -(-len(src_ids) // self.batch_size)
+        self.history_ = self._train(net, train_batches, val, rng, callbacks=callbacks, steps_per_epoch=steps)
         self.net_ = net
         return self
 

@@ -77,25 +77,12 @@ class SequenceTagger(RecurrentEstimator):
         affix_length=0,
         word_shape=False,
         feature_dim=32,
-        optimizer="adam",
-        lr=0.005,
-        weight_decay=0.0,
-        epochs=10,
-        batch_size=32,
-        clip_norm=5.0,
-        patience=None,
-        seed=None,
-        dtype="float32",
-        verbose=False,
     ):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.min_freq, self.lowercase = embedding_dim, min_freq, lowercase
         self.word_dropout = word_dropout
         self.affix_length, self.word_shape, self.feature_dim = affix_length, word_shape, feature_dim
-        self.optimizer, self.lr, self.weight_decay, self.epochs = optimizer, lr, weight_decay, epochs
-        self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
-        self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
     def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn from token sequences ``X`` and aligned tag sequences ``y``; returns self."""

@@ -2,9 +2,11 @@
 
 trainer      Trainer: the loop (one step, one epoch, validation)
 resume       Trainer.save / Trainer.load: the whole training state, bit-exact resume
+resume_from  ResumeFrom: a callback asking fit to continue from a saved trainer
 faults       the fault policy: a non-finite value ends training as a clean stop
 divergence   the divergence guard: a loss that runs away warns, or stops the same way
 config       TrainConfig, validated on construction
+settings     the training settings declared once (defaults, types, help, checks)
 bptt         TBPTT(k1, k2): truncated backpropagation through time over streams
 streams      Stream and Chunk: long sequences cut into windows, state carried across
 callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
@@ -16,6 +18,7 @@ progress     the progress bar
 from .bptt import TBPTT
 from .config import TrainConfig
 from .faults import TrainingError
+from .resume_from import ResumeFrom
 from .trainer import Trainer, minibatches
 
-__all__ = ["Trainer", "TrainConfig", "TrainingError", "TBPTT", "minibatches"]
+__all__ = ["Trainer", "TrainConfig", "TrainingError", "TBPTT", "ResumeFrom", "minibatches"]

@@ -13,20 +13,19 @@ wrote ``model.npz``.
 When the learning rate, optimizer, weight decay, gradient clipping or patience change,
 the optimizer cannot go on as it was: the weights carry over, a new optimizer starts, and
 the run says so. Runs written before ``trainer.npz`` existed continue from their
-``model.npz`` the same way (:func:`warm_start`).
+``model.npz`` the same way (the estimator's ``warm_start=True``).
 
-The metrics of a resumed run are those of all its epochs, each once: ``trainer.npz``
-holds the history of its trainer, and :class:`SaveEachEpoch` remembers how many epochs
-(and steps) of the run's ``metrics.json`` came before that trainer started.
+All of it goes through the estimator's ``fit(callbacks=[...])``: :class:`SaveEachEpoch` is the
+callback that saves the trainer after each epoch and, asked to, restores it before
+training (a :class:`rnnkit.train.resume_from.ResumeFrom`). The metrics of a resumed run are
+those of all its epochs, each once: ``trainer.npz`` holds the history of its trainer, and
+:class:`SaveEachEpoch` remembers how many epochs (and steps) of the run's ``metrics.json`` came
+before that trainer started.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from pathlib import Path
-
-from ...train.callbacks import Callback
+from ...train.resume_from import ResumeFrom
 from .._base import CliError
 
 # TrainConfig keys that must match the saved run for the optimizer state to carry over.
@@ -42,74 +41,58 @@ _SAME = (
 )
 
 
-class SaveEachEpoch(Callback):
-    """Save the trainer to ``path`` at the end of every epoch (atomically).
-
-    ``epochs_before`` and ``steps_before``: how many epochs and steps of the run's metrics
-    precede this trainer's own history (saved and restored with the trainer).
-    """
-
-    def __init__(self, path, epochs_before: int = 0, steps_before: int = 0) -> None:
-        self.path = Path(path)
-        self.epochs_before, self.steps_before = int(epochs_before), int(steps_before)
-
-    def on_epoch_end(self, ctx) -> None:
-        ctx.trainer.save(self.path)
-
-    def state_dict(self) -> dict:
-        return {"epochs_before": self.epochs_before, "steps_before": self.steps_before}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.epochs_before = int(d.get("epochs_before", 0))
-        self.steps_before = int(d.get("steps_before", 0))
-
-
-class TrainerRunner:
-    """Stands in for an estimator's ``_run_trainer``: builds or restores the Trainer, keeps
-    the training state in ``path`` after each epoch, and remembers what it did.
+class SaveEachEpoch(ResumeFrom):
+    """The trainer of a run: saved to ``path`` (the run's ``trainer.npz``, atomically) at the
+    end of every epoch, and, with ``restore``, restored from it before training. (The name is
+    the one saved trainers record their callback under, so older runs resume too.)
 
     Args:
         path: the run's ``trainer.npz``.
-        restore: resume from ``path`` (which must exist).
-        more_epochs: with ``restore``, epochs to train beyond those already done.
+        restore: continue from ``path`` (which must exist); the estimator's ``epochs``
+            count the epochs beyond those done.
         before: without ``restore``, the ``(epochs, steps)`` of the run's metrics that came
             before this training (a warm start of an older run).
         say: called with a line for the user when the optimizer cannot carry over.
 
-    After training: ``before`` (epochs and steps of the old metrics to keep) and
-    ``carried`` (history rows and steps of a restored trainer whose optimizer was
-    replaced, which the new trainer's history lacks).
+    After training: ``before`` (epochs and steps of the old metrics to keep), ``carried``
+    (history rows and steps of a restored trainer whose optimizer was replaced, which the
+    new trainer's history lacks) and ``net`` (the network trained, for saving the last good
+    state of a stopped run).
     """
 
-    def __init__(
-        self,
-        path,
-        *,
-        restore: bool = False,
-        more_epochs: int | None = None,
-        before: tuple[int, int] = (0, 0),
-        say=None,
-        on_divergence: str = "stop",
-    ) -> None:
-        self.path, self.restore, self.more_epochs = Path(path), restore, more_epochs
-        self.say, self.on_divergence = say, on_divergence
+    def __init__(self, path, *, restore: bool = False, before: tuple[int, int] = (0, 0), say=None) -> None:
+        super().__init__(path)
+        self.restore, self.say = restore, say
         self.before = (int(before[0]), int(before[1]))
         self.carried: tuple[list, dict] = ([], {})
-        self.net = None  # the network trained, kept for saving the last good state of a stop
+        self._carried_steps = 0  # steps of the replaced trainer (skipped ones included)
+        self.net = None
 
-    def __call__(self, net, config, train_batches, val_batches, callbacks=()):
+    # -- the callback: saved with the trainer, restored with it ------------------------------
+    def on_epoch_end(self, ctx) -> None:
+        ctx.trainer.save(self.path)
+
+    def state_dict(self) -> dict:
+        # What precedes this trainer's own history: the old metrics and a replaced trainer's.
+        return {
+            "epochs_before": self.before[0] + len(self.carried[0]),
+            "steps_before": self.before[1] + self._carried_steps,
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        self.before = (int(d.get("epochs_before", 0)), int(d.get("steps_before", 0)))
+
+    # -- the trainer the estimator fits with ---------------------------------------------------
+    def start(self, model, config, callbacks):
         from ...train import Trainer
         from ...train.checkpoint import CheckpointError
         from .base import history_rows
 
-        self.net = net
-        config = dataclasses.replace(config, on_divergence=self.on_divergence)
+        self.net = model
         if not self.restore:
-            saver = SaveEachEpoch(self.path, *self.before)
-            return Trainer(net, config, callbacks=[saver, *callbacks]).fit(train_batches, val=val_batches)
-        saver = SaveEachEpoch(self.path)
+            return Trainer(model, config, callbacks=callbacks), None
         try:
-            trainer = Trainer.load(self.path, net, callbacks=[saver, *callbacks])
+            trainer, epochs = super().start(model, config, callbacks)
         except CheckpointError as exc:
             text = str(exc)
             more = f"delete {self.path.name} to continue from model.npz with a fresh optimizer, or start a new run"
@@ -117,30 +100,16 @@ class TrainerRunner:
                 f"--resume: {text}; "
                 + (f"or {more}" if "hint:" in text else f"hint: resume with the run's own data, {more}")
             ) from None
-        self.before = (saver.epochs_before, saver.steps_before)
         changed = [k for k in _SAME if getattr(trainer.config, k) != getattr(config, k)]
-        if changed:
-            # The weights and generators are in ``net`` now; a new optimizer starts with the
-            # new keys and a history of its own.
-            if self.say is not None:
-                self.say(f"{', '.join(changed)} changed: the weights carry over, the optimizer state starts afresh")
-            rows, steps = history_rows(trainer.history)
-            self.carried = (rows, steps)
-            n_steps = len(trainer.history.steps.get("loss", []))
-            fresh = SaveEachEpoch(self.path, self.before[0] + len(rows), self.before[1] + n_steps)
-            return Trainer(net, config, callbacks=[fresh, *callbacks]).fit(train_batches, val=val_batches)
-        trainer.config.progress, trainer.config.on_divergence = config.progress, config.on_divergence
-        return trainer.fit(train_batches, val=val_batches, epochs=trainer.epoch + self.more_epochs)
-
-
-@contextlib.contextmanager
-def training_through(model, runner: TrainerRunner):
-    """Make ``model.fit`` train through ``runner`` (an instance attribute shadows the method)."""
-    model._run_trainer = runner
-    try:
-        yield runner
-    finally:
-        del model._run_trainer
+        if not changed:
+            return trainer, epochs
+        # The weights and generators are in ``model`` now; a new optimizer starts with the
+        # new keys and a history of its own.
+        if self.say is not None:
+            self.say(f"{', '.join(changed)} changed: the weights carry over, the optimizer state starts afresh")
+        self.carried = history_rows(trainer.history)
+        self._carried_steps = len(trainer.history.steps.get("loss", []))
+        return Trainer(model, config, callbacks=callbacks), None
 
 
 def check_fit_state(model, expected: dict) -> None:
@@ -150,20 +119,3 @@ def check_fit_state(model, expected: dict) -> None:
             "--resume: the data gave a different vocabulary, classes or scaling than "
             "the run was trained with; hint: resume with the run's own data"
         )
-
-
-@contextlib.contextmanager
-def warm_start(model):
-    """Make ``model.fit`` continue from the network it holds instead of a fresh one.
-
-    ``fit`` rebuilds what it learns from the data (vocabulary, classes, scalers) before it
-    builds the network; from the same data these come out the same, which is checked after
-    training. The optimizer starts afresh.
-    """
-    net, before = model.net_, model._fit_state()
-    model._build_net = lambda rng: net  # an instance attribute shadows the method
-    try:
-        yield
-    finally:
-        del model._build_net
-    check_fit_state(model, before)

@@ -5,20 +5,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from pathlib import Path
 
 from ...train.faults import TrainingError
+from ...train.settings import SETTINGS
 from .._base import CliError, Console
 from ..runs import Run
 from .base import Task, history_rows
-from .continuing import TrainerRunner, check_fit_state, training_through, warm_start
+from .continuing import SaveEachEpoch, check_fit_state
 from .stopping import stopped_run
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
-RESUMABLE = ("epochs", "lr", "batch_size", "clip_norm", "patience", "optimizer", "weight_decay")
+RESUMABLE = tuple(s.name for s in SETTINGS.values() if s.resumable)
 
 
 def run_task(
@@ -48,9 +48,7 @@ def run_task(
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
-    runner = TrainerRunner(
-        run.trainer_path, say=lambda line: console.note(f"note: {line}"), on_divergence=config.on_divergence
-    )
+    runner = SaveEachEpoch(run.trainer_path, say=lambda line: console.note(f"note: {line}"))
     saved = None
     if resume:
         previous = run.read_metrics()
@@ -58,7 +56,7 @@ def run_task(
             saved = _saved_model(task, run)
             # Built as the run built it; the saved trainer state is restored into it.
             model = task.build_model(config, data)
-            runner.restore, runner.more_epochs = True, config.epochs
+            runner.restore = True
             console.note(f"resuming {run.path} from {run.trainer_path.name} for {config.epochs} more epoch(s)")
         else:
             saved = task.load_model(run.model_path) if run.model_path.is_file() else None
@@ -70,7 +68,7 @@ def run_task(
                 )
             model = saved
             valid = set(model.get_params(deep=False))
-            model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid})
+            model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid}, warm_start=True)
             old_rows, old_steps = previous.get("epochs") or [], previous.get("steps") or {}
             runner.before = (len(old_rows), max((len(v) for v in old_steps.values()), default=0))
             console.note(
@@ -82,17 +80,14 @@ def run_task(
         model = task.build_model(config, data)
         previous = None
     # The progress bar is for people: on a terminal, unless --quiet.
-    model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr))
+    model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr), on_divergence=config.on_divergence)
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     start = time.perf_counter()
     try:
-        with (
-            training_through(model, runner),
-            warm_start(model) if resume and not runner.restore else contextlib.nullcontext(),
-        ):
-            task.fit(model, data, config)
+        task.fit(model, data, config, callbacks=[runner])
     except TrainingError as exc:
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
+    model.set_params(warm_start=False)  # the saved model starts afresh when fitted again
     if runner.restore and saved is not None:
         check_fit_state(model, saved._fit_state())
     if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
@@ -149,7 +144,7 @@ def _plots(task, model, data, config, run, epochs, steps, results, console) -> l
     return [p for p in written if p is not None]
 
 
-def _join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], steps: dict):
+def _join_history(previous: dict, runner: SaveEachEpoch, epochs: list[dict], steps: dict):
     """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
     before this training's trainer, what a replaced trainer had recorded, then ``model``'s
     history (which, when a saved trainer continued, starts with that trainer's old epochs)."""

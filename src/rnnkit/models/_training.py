@@ -1,0 +1,60 @@
+"""The training settings of every estimator, from their one declaration (:mod:`rnnkit.train.settings`).
+
+An estimator's ``__init__`` lists only its model's parameters;
+:func:`add_training_settings` (run by ``BaseEstimator.__init_subclass__``) wraps it into
+one that also takes every declared training setting as a keyword argument, with the
+declared default or the class's ``train_defaults``, and stores it as an attribute of the
+same name. The wrapper's ``__signature__`` lists them all, explicitly, as scikit-learn's
+``get_params``/``clone`` read them::
+
+    class MusicModel(BaseEstimator):
+        train_defaults = {"lr": 2e-3, "batch_size": 16}
+
+        def __init__(self, mode="poly", cell="lstm", hidden_size=128, ...):
+            ...
+
+    inspect.signature(MusicModel)   # (mode='poly', ..., *, optimizer='adam', lr=0.002, ...)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from ..train.settings import effective_defaults
+
+__all__ = ["add_training_settings"]
+
+
+def add_training_settings(cls) -> None:
+    """Give ``cls.__init__`` the training settings (see the module docstring)."""
+    own = cls.__dict__.get("__init__")
+    model_init = getattr(cls.__init__ if own is None else own, "__model_init__", own)
+    if model_init is None:  # no __init__ of an estimator's anywhere above
+        return
+    defaults = effective_defaults(cls)
+    params = list(inspect.signature(model_init).parameters.values())
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"{cls.__name__}.__init__: estimators list every parameter explicitly; got *{p.name}")
+    clash = [p.name for p in params if p.name in defaults]
+    if clash:
+        raise TypeError(
+            f"{cls.__name__}.__init__: {clash} are training settings (rnnkit.train.settings), "
+            "added to every estimator; hint: list only the model's parameters, and put another "
+            "default in the class attribute train_defaults"
+        )
+
+    @functools.wraps(model_init)
+    def __init__(self, *args, **kwargs):
+        training = {name: kwargs.pop(name, default) for name, default in defaults.items()}
+        model_init(self, *args, **kwargs)
+        for name, value in training.items():
+            setattr(self, name, value)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        params + [inspect.Parameter(name, keyword, default=value) for name, value in defaults.items()]
+    )
+    __init__.__model_init__ = model_init  # type: ignore[attr-defined]
+    cls.__init__ = __init__
