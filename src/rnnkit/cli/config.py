@@ -8,7 +8,7 @@ It is resolved in layers, each overriding the one before::
 
 Every value is type-checked against the field's annotation (``int``, ``float``, ``str``,
 ``bool``, ``X | None``, ``tuple[int, ...]``), and against the field's ``choices``,
-``min`` and ``max`` metadata; an unknown key is refused with the list of valid ones. In
+``min`` (exclusive with ``above``) and ``max`` metadata; an unknown key is refused with the list of valid ones. In
 text (``--set`` and flags) ``none`` means None, booleans are ``true``/``false`` and tuples
 are comma-separated (``--set period=24,168``).
 
@@ -29,6 +29,8 @@ import typing
 from importlib import resources
 from pathlib import Path
 
+from ..train.settings import settings_for
+
 PRESET_META_KEYS = ("description",)  # allowed in a preset table, not config fields
 
 
@@ -43,16 +45,40 @@ def did_you_mean(word: str, options) -> str:
 
 
 # -- fields ------------------------------------------------------------------------------
-def option(default, help: str, *, choices=None, min=None, max=None, group: str = "model"):
-    """A config field with its help text and constraints.
+def option(default, help: str, *, choices=None, min=None, max=None, above=False, group: str = "model"):
+    """A config field with its help text and constraints (``above``: ``min`` is exclusive).
 
     ``group`` says where the key goes: "model" keys are hyper-parameters of the model's
-    constructor, "train" keys configure training, "data" keys say what to read.
+    constructor, "run" keys configure the run, "data" keys say what to read.
     """
-    meta = {"help": help, "choices": choices, "min": min, "max": max, "group": group}
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "above": above, "group": group}
     if isinstance(default, (list, dict)):
         raise TypeError("option: use a tuple for a sequence default")
     return dataclasses.field(default=default, metadata=meta)
+
+
+def training_keys(model=None, **help: str):
+    """Class decorator, under ``@dataclasses.dataclass``: the config gets a key for every
+    training setting the command line offers (:mod:`rnnkit.train.settings`), its type, help,
+    checks and group from the declaration and its default the ``model`` class's (its
+    ``training_defaults()``; the declared ones without a model). ``help`` replaces a key's
+    help text for this task (``batch_size="windows per batch"``)."""
+    defaults = model.training_defaults() if model is not None else {}
+
+    def add(cls):
+        annotations = cls.__dict__.get("__annotations__")
+        if annotations is None:
+            annotations = cls.__annotations__ = {}
+        for s in settings_for("cli"):
+            annotations[s.name] = s.cli_type or s.type
+            default = s.command_line_default(defaults[s.name]) if s.name in defaults else s.command_line_default()
+            choices = tuple(s.choices) if s.choices is not None else None
+            field = option(default, help.get(s.name, s.help), choices=choices, min=s.min, above=s.above)
+            field.metadata = types.MappingProxyType({**field.metadata, "group": s.cli_group, "setting": s.name})
+            setattr(cls, s.name, field)
+        return cls
+
+    return add
 
 
 def fields(cls) -> dict[str, dataclasses.Field]:
@@ -155,8 +181,10 @@ def _check_constraints(where: str, value, meta) -> None:
                 f"{where}: expected one of {', '.join(map(str, choices))}; "
                 f"got {item!r}{did_you_mean(str(item), map(str, choices))}"
             )
-        if meta.get("min") is not None and item < meta["min"]:
-            raise ConfigError(f"{where}: expected a value >= {meta['min']}, got {item}")
+        if meta.get("min") is not None and (item < meta["min"] or (meta.get("above") and item == meta["min"])):
+            raise ConfigError(
+                f"{where}: expected a value {'>' if meta.get('above') else '>='} {meta['min']}, got {item}"
+            )
         if meta.get("max") is not None and item > meta["max"]:
             raise ConfigError(f"{where}: expected a value <= {meta['max']}, got {item}")
 

@@ -1,12 +1,23 @@
 """The configuration of each ``rnnkit train`` task: typed dataclasses whose fields are the
 keys of ``--set``, the flags and the presets (the machinery that reads them is
-:mod:`rnnkit.cli.config`). A task's own file may hold its config instead (``tasks/music.py``)."""
+:mod:`rnnkit.cli.config`). A task's own file may hold its config instead (``tasks/music.py``).
+
+The training keys (optimizer, lr, weight_decay, epochs, batch_size, clip_norm, patience,
+seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.config.training_keys`
+adds them from their declaration (:mod:`rnnkit.train.settings`), each task's defaults
+those of the model class it trains."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from .config import ConfigError, option
+from ..models.charlm import CharLM
+from ..models.classifier import SequenceClassifier
+from ..models.forecaster import Forecaster
+from ..models.generator import SequenceGenerator
+from ..models.seq2seq import Seq2Seq
+from ..models.tagger import SequenceTagger
+from .config import ConfigError, option, training_keys
 
 # -- the configuration of each task ------------------------------------------------------
 _CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -15,6 +26,7 @@ _FORMATS = ("text", "csv", "npz", "ts", "conllu", "tsv")
 
 
 @dataclasses.dataclass
+@training_keys()
 class CommonConfig:
     """Keys every task has. ``data`` is a shipped set's name or a file path."""
 
@@ -33,27 +45,10 @@ class CommonConfig:
     num_layers: int = option(1, "stacked recurrent layers", min=1)
     dropout: float = option(0.0, "dropout between stacked layers", min=0.0, max=0.95)
     recurrent_dropout: float = option(0.0, "variational dropout on the recurrent state", min=0.0, max=0.95)
-    optimizer: str = option("adam", "optimizer", choices=_OPTIMIZERS)
-    lr: float = option(0.005, "learning rate", min=0.0)
-    weight_decay: float = option(0.0, "weight decay (L2)", min=0.0)
-    epochs: int = option(10, "passes over the training data", min=1)
-    batch_size: int = option(32, "sequences per batch", min=1)
-    clip_norm: float | None = option(5.0, "clip the global gradient norm to this; none: off", min=0.0)
-    patience: int | None = option(
-        None, "stop after this many epochs without validation improvement (keeps the best); none: off", min=1
-    )
-    seed: int = option(0, "random seed of data splits, initialization and shuffling", min=0)
-    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
-    on_divergence: str = option(
-        "stop",
-        "when the loss runs far above its first and best values "
-        "for 20 steps: stop (exit code 3, best weights saved), warn, or off",
-        choices=("stop", "warn", "off"),
-        group="run",
-    )
 
 
 @dataclasses.dataclass
+@training_keys(SequenceClassifier)  # SequenceRegressor shares its training defaults
 class ClassifyConfig(CommonConfig):
     data: str = option("waveforms", "a data set name (rnnkit datasets) or a file path", group="data")
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
@@ -76,6 +71,7 @@ class ClassifyConfig(CommonConfig):
 
 
 @dataclasses.dataclass
+@training_keys(SequenceTagger)
 class TagConfig(CommonConfig):
     data: str = option("tiny-pos", "a data set name (rnnkit datasets) or a file path", group="data")
     bidirectional: bool = option(True, "read sentences in both directions")
@@ -93,6 +89,7 @@ class TagConfig(CommonConfig):
 
 
 @dataclasses.dataclass
+@training_keys(Seq2Seq, batch_size="pairs per batch")
 class Seq2SeqConfig(CommonConfig):
     data: str = option("arithmetic", "a data set name (rnnkit datasets) or a file path", group="data")
     hidden_size: int = option(128, "hidden units per layer and direction", min=1)
@@ -102,25 +99,22 @@ class Seq2SeqConfig(CommonConfig):
     reverse_source: bool = option(False, "feed the source reversed (Sutskever et al. 2014)")
     scheduled_sampling: float = option(0.0, "final rate of feeding the model's own predictions", min=0.0, max=1.0)
     beam_size: int = option(1, "beam width when decoding (1: greedy)", min=1)
-    lr: float = option(0.003, "learning rate", min=0.0)
     lr_schedule: str | None = option(
         None, "cosine: decay the learning rate to lr/20 over training; none: constant", choices=("cosine",)
     )
-    batch_size: int = option(64, "pairs per batch", min=1)
 
 
 @dataclasses.dataclass
+@training_keys(CharLM, batch_size="parallel streams through the text")
 class CharLMConfig(CommonConfig):
     data: str = option("pydoc", "a data set name (rnnkit datasets) or a text file", group="data")
     hidden_size: int = option(128, "hidden units per layer", min=1)
     embedding_dim: int = option(32, "character embedding size", min=1)
     k1: int = option(64, "truncated BPTT: characters per chunk between updates", min=1)
     k2: int | None = option(None, "truncated BPTT: steps back-propagated (>= k1); none: k1", min=1)
-    lr: float = option(0.002, "learning rate", min=0.0)
     lr_schedule: str | None = option(
         None, "cosine: decay the learning rate to lr/20 over training; none: constant", choices=("cosine",)
     )
-    batch_size: int = option(32, "parallel streams through the text", min=1)
     sample_length: int = option(400, "characters sampled after training", min=0, group="run")
     temperature: float = option(0.7, "sampling temperature (lower: more conservative)", min=0.01, group="run")
 
@@ -133,6 +127,7 @@ class CharLMConfig(CommonConfig):
 
 
 @dataclasses.dataclass
+@training_keys(Forecaster, batch_size="windows per batch")
 class ForecastConfig(CommonConfig):
     data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file", group="data")
     layout: str = option(
@@ -219,15 +214,11 @@ class ForecastConfig(CommonConfig):
         "networks trained side by side from different starts; the forecast is their mean (steadier on short series)",
         min=1,
     )
-    epochs: int = option(60, "passes over the training data", min=1)
-    patience: int | None = option(
-        10, "stop after this many epochs without validation improvement (keeps the best); none: off", min=1
-    )
-    batch_size: int = option(32, "windows per batch", min=1)
     plot_steps: int = option(100, "steps forecast from the test start for the plot", min=1, group="run")
 
 
 @dataclasses.dataclass
+@training_keys(SequenceGenerator)
 class GenerateConfig(CommonConfig):
     data: str = option("waveforms", "a data set name (rnnkit datasets) or a file", group="data")
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")

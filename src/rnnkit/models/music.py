@@ -137,7 +137,7 @@ class MusicModel(BaseEstimator):
     prediction from the frames before it; ``score`` is minus :meth:`evaluate`.
     """
 
-    train_defaults = {"lr": 2e-3, "batch_size": 16}
+    train_defaults = {"lr": 3e-3, "batch_size": 8}
 
     def __init__(
         self,

@@ -71,9 +71,12 @@ class Setting:
     def optional(self) -> bool:
         return isinstance(self.type, type(int | None)) and type(None) in self.type.__args__
 
-    @property
-    def command_line_default(self):
-        return self.default if self.cli_default is _SAME else self.cli_default
+    def command_line_default(self, model_default=_SAME):
+        """The default of ``rnnkit train``: ``cli_default`` when declared, else the trained
+        model's default (``model_default``), else the declared default."""
+        if self.cli_default is not _SAME:
+            return self.cli_default
+        return self.default if model_default is _SAME else model_default
 
     def check(self, value):
         """``value`` if valid for this setting; TypeError/ValueError naming the setting otherwise."""

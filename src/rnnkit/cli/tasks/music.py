@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...models.music import MusicModel
 from .._base import CliError
-from ..config import option
+from ..config import option, training_keys
 from ..task_configs import CommonConfig
 from .base import Task, TaskData, result_line
 
@@ -30,6 +31,7 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 
 @dataclasses.dataclass
+@training_keys(MusicModel, batch_size="pieces per batch")
 class MusicConfig(CommonConfig):
     data: str = option(
         "jsb", "jsb (the Bach chorales that ship), a music .npz, a MIDI file or a folder of MIDI files", group="data"
@@ -58,8 +60,6 @@ class MusicConfig(CommonConfig):
         3, "augmentation: move training pieces by up to this many semitones, anew each epoch", min=0, max=12
     )
     hidden_size: int = option(128, "hidden units per layer", min=1)
-    lr: float = option(0.003, "learning rate", min=0.0)
-    batch_size: int = option(8, "pieces per batch", min=1)
     sample_length: int = option(32, "frames generated after training (0: none)", min=0, group="run")
     primer_frames: int = option(8, "frames of the first test piece read before generating", min=0, group="run")
     temperature: float = option(1.0, "sampling temperature (lower: more conservative)", min=0.01, group="run")
