@@ -77,7 +77,17 @@ def run(cfg: Config, out) -> ExperimentResult:
             if model == "feedforward"
             else CharRNN(model, V, cfg.hidden_size, rng=rng)
         )
-        trainer = Trainer(net, TrainConfig(epochs=1, optimizer=cfg.optimizer, lr=cfg.lr, seed=cfg.seed, progress=False))
+        # No clipping and the optimizer's own weight decay, as this experiment was measured.
+        config = TrainConfig(
+            epochs=1,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            progress=False,
+            clip_norm=None,
+            weight_decay=None,
+        )
+        trainer = Trainer(net, config)
         trainer.fit([(inputs, targets)] * cfg.steps)
         curves["loss"][model] = trainer.history.steps["loss"]
         P = net.predict_proba(inputs)  # (B, L, V)
