@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN
+from ..nn import cells, make_layer
 from ..nn.module import Module
+from ..optim.optimizers import OPTIMIZERS
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ._state import first_difference, jsonable, jsonable_tree
 
@@ -48,13 +49,8 @@ MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
 
-#: cell name -> (layer class, extra keyword arguments)
-CELLS = {
-    "lstm": (LSTM, {}),
-    "gru": (GRU, {}),
-    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
-}
+#: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
+CELLS = cells.CELLS
 
 _REGISTRY: dict[str, type] = {}
 
@@ -115,8 +111,8 @@ def make_recurrent(
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    cls, extra = CELLS[key]
-    return cls(
+    return make_layer(
+        key,
         input_size,
         hidden_size,
         num_layers,
@@ -125,7 +121,6 @@ def make_recurrent(
         recurrent_dropout=recurrent_dropout,
         dtype=dtype,
         rng=rng,
-        **extra,
     )
 
 
@@ -179,7 +174,7 @@ COMMON_CHECKS = {
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
-    "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
+    "optimizer": lambda v: check_choice("optimizer", v, list(OPTIMIZERS)),
     "lr": lambda v: check_float_param("lr", v, low_open=True),
     "weight_decay": lambda v: check_float_param("weight_decay", v),
     "epochs": lambda v: check_int_param("epochs", v),
