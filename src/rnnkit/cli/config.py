@@ -72,8 +72,8 @@ def training_keys(model=None, **help: str):
         for s in settings_for("cli"):
             annotations[s.name] = s.cli_type or s.type
             default = s.command_line_default(defaults[s.name]) if s.name in defaults else s.command_line_default()
-            choices = tuple(s.choices) if s.choices is not None else None
-            field = option(default, help.get(s.name, s.help), choices=choices, min=s.min, above=s.above)
+            # choices: the declaration's own (a registry is read live, as the cells are)
+            field = option(default, help.get(s.name, s.help), choices=s.choices, min=s.min, above=s.above)
             field.metadata = types.MappingProxyType({**field.metadata, "group": s.cli_group, "setting": s.name})
             setattr(cls, s.name, field)
         return cls

@@ -17,11 +17,11 @@ from ..models.forecaster import Forecaster
 from ..models.generator import SequenceGenerator
 from ..models.seq2seq import Seq2Seq
 from ..models.tagger import SequenceTagger
+from ..nn.cells import CELLS
 from .config import ConfigError, option, training_keys
 
 # -- the configuration of each task ------------------------------------------------------
-_CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
-_OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+_CELLS = CELLS  # the registries themselves, read live: a cell registered later is offered
 _FORMATS = ("text", "csv", "npz", "ts", "conllu", "tsv")
 
 

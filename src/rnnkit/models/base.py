@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN
+from ..nn import cells, make_layer
 from ..nn.module import Module
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ..train.config import TrainConfig
@@ -61,13 +61,8 @@ MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
 _ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start")  # training settings
 
-#: cell name -> (layer class, extra keyword arguments)
-CELLS = {
-    "lstm": (LSTM, {}),
-    "gru": (GRU, {}),
-    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
-}
+#: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
+CELLS = cells.CELLS
 
 _REGISTRY: dict[str, type] = {}
 
@@ -128,8 +123,8 @@ def make_recurrent(
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    cls, extra = CELLS[key]
-    return cls(
+    return make_layer(
+        key,
         input_size,
         hidden_size,
         num_layers,
@@ -138,7 +133,6 @@ def make_recurrent(
         recurrent_dropout=recurrent_dropout,
         dtype=dtype,
         rng=rng,
-        **extra,
     )
 
 
@@ -187,7 +181,6 @@ COMMON_CHECKS = {
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
-    "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
 }
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from .. import _kernels
 from . import _checks, _step
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
-from .cells import make_cell
+from .cells import cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
 
 # h, or (h, c) for the LSTM; each (num_layers * num_directions, B, H)
@@ -346,7 +346,7 @@ class _Recurrent(Module):
         cell, dt = self.cell, self.dtype
         G = cell.num_gates * H
         dgi = self._workspace.empty((T, B, G), dt)
-        dgh = self._workspace.empty((T, B, H), dt) if self.mode == "GRU" else dgi  # GRU: d(W_hn h + b_hn)
+        dgh = self._workspace.empty((T, B, H), dt) if cell.separate_recurrent_grad else dgi  # GRU: d(W_hn h + b_hn)
         dhs = [dh.copy(), np.empty_like(dh)]  # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)
@@ -486,3 +486,25 @@ class GRU(_Recurrent):
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
         )
+
+
+class Recurrent(_Recurrent):
+    """Layers of any registered cell, by name: ``Recurrent("toy", 8, 16)`` (see
+    :mod:`rnnkit.nn.cells.registry`); arguments as :class:`LSTM` after the cell's name."""
+
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, **kwargs):
+        mode = cell_spec(cell).mode
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"{cell_spec(self.mode).name!r}, " + super().extra_repr()
+
+
+def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> _Recurrent:
+    """A layer for a registered cell ("lstm" or "LSTM"): the class its spec names
+    (``RNN(nonlinearity="relu")`` for "rnn_relu"), :class:`Recurrent` for a cell without one."""
+    spec = cell_spec(cell)
+    if spec.layer == "Recurrent":
+        return Recurrent(spec.name, input_size, hidden_size, num_layers, **kwargs)
+    cls = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[spec.layer]
+    return cls(input_size, hidden_size, num_layers, **spec.layer_kwargs, **kwargs)

@@ -24,12 +24,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..utils.atomic import atomic_write
 
 __all__ = ["Callback", "Context", "History", "EarlyStopping", "CheckpointEvery", "MetricLog", "LambdaCallback"]
 
@@ -290,7 +290,7 @@ class CheckpointEvery(Callback):
 class MetricLog(Callback):
     """Rewrite a CSV file of the epoch records (one row per epoch) after every epoch.
 
-    Written atomically (temporary file, then ``os.replace``); columns are every metric
+    Written atomically (:func:`rnnkit.utils.atomic.atomic_write`); columns are every metric
     seen so far, in order of first appearance.
     """
 
@@ -307,19 +307,8 @@ class MetricLog(Callback):
         writer.writeheader()
         for r in rows:
             writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
-        _write_atomic(self.path, buf.getvalue())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with atomic_write(self.path, "w", parents=False) as fh:
+            fh.write(buf.getvalue())
 
 
 class LambdaCallback(Callback):
