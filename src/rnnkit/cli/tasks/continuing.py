@@ -25,8 +25,11 @@ before that trainer started.
 
 from __future__ import annotations
 
+from ...train import Trainer
+from ...train.checkpoint import CheckpointError
 from ...train.resume_from import ResumeFrom
 from .._base import CliError
+from .base import history_rows
 
 # TrainConfig keys that must match the saved run for the optimizer state to carry over.
 _SAME = (
@@ -84,10 +87,6 @@ class SaveEachEpoch(ResumeFrom):
 
     # -- the trainer the estimator fits with ---------------------------------------------------
     def start(self, model, config, callbacks):
-        from ...train import Trainer
-        from ...train.checkpoint import CheckpointError
-        from .base import history_rows
-
         self.net = model
         if not self.restore:
             return Trainer(model, config, callbacks=callbacks), None
@@ -119,3 +118,19 @@ def check_fit_state(model, expected: dict) -> None:
             "--resume: the data gave a different vocabulary, classes or scaling than "
             "the run was trained with; hint: resume with the run's own data"
         )
+
+
+def join_history(previous: dict, runner: SaveEachEpoch, epochs: list[dict], steps: dict):
+    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
+    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
+    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
+    n_epochs, n_steps = runner.before
+    carried_rows, carried_steps = runner.carried
+    old_steps = previous.get("steps", {}) or {}
+    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
+    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
+    joined = {
+        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
+        for k in dict.fromkeys(keys)
+    }
+    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+from ...train.checkpoint import CheckpointError
 from ...train.faults import TrainingError
 from ...train.settings import SETTINGS
 from .._base import CliError, Console
 from ..runs import Run
 from .base import Task, history_rows
-from .continuing import SaveEachEpoch, check_fit_state
+from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import stopped_run
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
@@ -96,7 +97,7 @@ def run_task(
     model.save(run.model_path)
     epochs, steps = history_rows(getattr(model, "history_", None))
     if previous is not None:
-        epochs, steps = _join_history(previous, runner, epochs, steps)
+        epochs, steps = join_history(previous, runner, epochs, steps)
     results = task.evaluate(model, data, config)
     results.update(task.samples(model, config))
     results["train_seconds"] = round(seconds, 2)
@@ -116,8 +117,6 @@ def run_task(
 def _saved_model(task, run: Run):
     """The run's model.npz, to check that the data is the run's own; None when it has none
     (a run stopped before its end) or it is damaged (trainer.npz holds the weights)."""
-    from ...train.checkpoint import CheckpointError
-
     if not run.model_path.is_file():
         return None
     try:
@@ -142,19 +141,3 @@ def _plots(task, model, data, config, run, epochs, steps, results, console) -> l
     written = [plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
     written += task.plots(model, data, config, run.plots, results)
     return [p for p in written if p is not None]
-
-
-def _join_history(previous: dict, runner: SaveEachEpoch, epochs: list[dict], steps: dict):
-    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
-    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
-    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
-    n_epochs, n_steps = runner.before
-    carried_rows, carried_steps = runner.carried
-    old_steps = previous.get("steps", {}) or {}
-    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
-    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
-    joined = {
-        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
-        for k in dict.fromkeys(keys)
-    }
-    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined
