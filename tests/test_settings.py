@@ -77,6 +77,11 @@ def test_estimator_defaults_are_the_declared_ones_with_the_models_overrides(cls)
     assert set(sig.parameters) == set(params)
 
 
+def test_the_estimators_attribute_annotations_are_the_declared_settings():
+    annotated = [k for k in BaseEstimator.__annotations__ if k in SETTINGS or not k.startswith("_")]
+    assert [k for k in annotated if k != "train_defaults"] == [s.name for s in settings_for("estimator")]
+
+
 def test_train_config_defaults_are_the_declared_ones():
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     config_settings = settings_for("config")

@@ -196,6 +196,23 @@ class BaseEstimator:
     #: (rnnkit.train.settings), e.g. ``{"lr": 2e-3}``; merged along the class hierarchy.
     train_defaults: dict = {}
 
+    # The training settings' attributes, for type checkers only: every estimator's __init__
+    # sets them (tests/test_settings.py checks these names against the declaration).
+    optimizer: str
+    lr: float
+    weight_decay: float | None
+    epochs: int
+    batch_size: int
+    clip_norm: float | None
+    schedule: str | None
+    schedule_kwargs: dict | None
+    patience: int | None
+    seed: int | np.random.Generator | None
+    dtype: str
+    on_divergence: str
+    verbose: bool | int
+    warm_start: bool
+
     def __sklearn_tags__(self):
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags

@@ -23,7 +23,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Mapping
+import types
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from ..optim.optimizers import OPTIMIZERS
 from ..optim.schedules import SCHEDULES
@@ -56,9 +58,9 @@ class Setting:
 
     name: str
     default: object
-    type: object
+    type: Any
     help: str
-    choices: object = None
+    choices: Collection | None = None
     min: float | None = None
     above: bool = False
     where: frozenset = _ALL
@@ -69,7 +71,7 @@ class Setting:
 
     @property
     def optional(self) -> bool:
-        return isinstance(self.type, type(int | None)) and type(None) in self.type.__args__
+        return isinstance(self.type, types.UnionType) and type(None) in self.type.__args__
 
     def command_line_default(self, model_default=_SAME):
         """The default of ``rnnkit train``: ``cli_default`` when declared, else the trained
@@ -237,7 +239,7 @@ def check_setting(name: str, value):
 
 
 def _base(tp):
-    if isinstance(tp, type(int | None)):
+    if isinstance(tp, types.UnionType):
         return next(a for a in tp.__args__ if a is not type(None))
     return tp
 
