@@ -104,15 +104,21 @@ def test_attach_records_every_nth_call_and_measures_the_last_update():
     rng = np.random.default_rng(1)
     net = LastStepRegressor("rnn_tanh", 2, 4, dtype="float64", rng=rng)
     batch = (rng.standard_normal((3, 5, 2)), rng.standard_normal((3, 1)))
-    mon = attach(net, every=2, first=False, warn=False)
-    with pytest.raises(ValueError, match="a monitor is already attached"):
-        attach(net)
-    opt = SGD(net, lr=0.1)
+    monitored = attach(net, every=2, first=False, warn=False)
+    mon = monitored.monitor
+    with pytest.raises(ValueError, match="net: already monitored"):
+        attach(monitored)
+    opt = SGD(monitored, lr=0.1)  # the wrapper hands out the network's parameters
+    before = net.state_dict()
     for _ in range(4):
-        net.zero_grad()
-        net.loss_and_grad(batch)
+        monitored.zero_grad()
+        monitored.loss_and_grad(batch)
+        assert "loss_and_grad" not in vars(net)  # nothing is set on the network
         opt.step()
-    assert detach(net) is mon and "loss_and_grad" not in vars(net)
+    assert detach(monitored) is mon and monitored.calls == 4
+    assert not np.array_equal(net.state_dict()["rnn.weight_hh_l0"], before["rnn.weight_hh_l0"])
+    with pytest.raises(ValueError, match="net: the monitor was detached"):
+        monitored.loss_and_grad(batch)
     assert mon.record.steps == [2, 4] and mon.record.all_steps == [1, 2, 3, 4]
     assert len(mon.record.update_ratios["rnn.weight_hh_l0"]) == 2  # step 4's measured by detach
     assert mon.record.flow.matrix("rnn.h_l0")[1].shape == (2, 5)

@@ -13,6 +13,9 @@ recording flag stays False, so a monitor that is not due costs nothing measurabl
         mon.after_update(step)                   # update norms; switch recording off
     mon.write_report("report/")
 
+:class:`rnnkit.train.Trainer` calls them from its step hooks through :meth:`DiagnosticsMonitor.callback`;
+a loop of your own calls them as above, or trains the wrapper :func:`rnnkit.diagnostics.attach` returns.
+
 On a due step, ``before_step`` also wraps each recurrent layer's ``forward`` and
 ``backward`` in instance attributes that keep the step's caches (gate activations for the
 saturation numbers) and the engine's per-step norms of every backward call (truncated
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._layers import find_module_with_layers, qualified, recurrent_layers
+from .callback import DiagnosticsCallback
 from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
 from .warnings import Finding, Thresholds, diagnose, warn
@@ -289,16 +293,14 @@ class DiagnosticsMonitor:
         if self.warn and fresh:
             warn(fresh, stacklevel=3)
 
-    def callback(self):
+    def callback(self) -> DiagnosticsCallback:
         """This monitor as a :class:`rnnkit.train.callbacks.Callback` for :class:`rnnkit.train.Trainer`.
 
         Steps are the trainer's (1 for the first step), so ``every=N`` records the steps
-        that ``TrainConfig(grad_flow_every=N)`` would. On a due step the callback wraps
-        ``model.loss_and_grad`` for that one call, so the gradients are read before the
-        trainer clips them.
+        that ``TrainConfig(grad_flow_every=N)`` would. The callback arms the monitor in the
+        trainer's ``on_step_begin`` hook and reads it in ``on_after_backward``, so the
+        gradients are read before the trainer clips them.
         """
-        from .callback import DiagnosticsCallback
-
         return DiagnosticsCallback(self)
 
     # -- results ----------------------------------------------------------------------------
