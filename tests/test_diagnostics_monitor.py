@@ -208,8 +208,8 @@ def test_skipped_steps_keep_the_trainers_numbers():
     assert not net.rnn.record_grad_flow and "forward" not in vars(net.rnn)
 
 
-def test_a_callback_builds_its_monitor_on_the_network_inside_a_tbptt_driver():
-    from rnnkit.diagnostics import DiagnosticsCallback
+def test_watch_fit_builds_its_monitor_on_the_network_inside_a_tbptt_driver():
+    from rnnkit.diagnostics import DiagnosticsCallback, watch_fit
     from rnnkit.models.charlm import CharLMNet
     from rnnkit.train import TrainConfig, Trainer
     from rnnkit.train.bptt import TBPTT
@@ -218,7 +218,7 @@ def test_a_callback_builds_its_monitor_on_the_network_inside_a_tbptt_driver():
     net = CharLMNet(5, cell="gru", embedding_dim=3, hidden_size=4, dtype="float64", rng=rng)
     tb = TBPTT(net, k1=4)
     ids = rng.integers(0, 5, size=2 * 16 + 1)
-    watch = DiagnosticsCallback(lambda module: DiagnosticsMonitor(module, every=2, warn=False))
+    watch = watch_fit(every=2, warn=False)
     assert watch.monitor is None
     cfg = TrainConfig(epochs=1, progress=False)
     Trainer(tb, cfg, callbacks=[watch]).fit(lambda epoch, rng: tb.stream(ids, batch_size=2))
@@ -226,6 +226,10 @@ def test_a_callback_builds_its_monitor_on_the_network_inside_a_tbptt_driver():
     assert watch.monitor.record.flow.matrix("rnn.h_l0")[1].shape == (3, 4)
     with pytest.raises(TypeError, match="monitor: expected a DiagnosticsMonitor or a function"):
         DiagnosticsCallback(net)
+    with pytest.raises(TypeError, match="monitor_kwargs: .*'evry'"):
+        watch_fit(evry=2)
+    with pytest.raises(ValueError, match="every: expected an int >= 1"):
+        watch_fit(every=0)
 
 
 def test_monitor_requires_a_recurrent_layer():

@@ -131,9 +131,9 @@ def test_watch_fit_on_an_estimator(tmp_path):
     X = [rng.standard_normal((int(n), 2)) for n in rng.integers(3, 7, size=24)]
     y = np.array([x[:, 0].sum() for x in X])
     model = SequenceRegressor(cell="gru", hidden_size=4, epochs=2, batch_size=8, seed=0)
-    with watch_fit(model, every=2, warn=False) as watch:
-        model.fit(X, y)
-    assert "_train" not in vars(model)
+    watch = watch_fit(every=2, warn=False)
+    model.fit(X, y, callbacks=[watch])
+    assert "_train" not in vars(model) and watch.monitor.module is model.net_
     rec = watch.monitor.record
     assert rec.steps[0] == 1 and len(rec.all_steps) == 6 and rec.flow.keys()
     out = watch.monitor.write_report(tmp_path / "r", plots=False)

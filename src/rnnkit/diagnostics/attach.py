@@ -28,8 +28,10 @@ language model trained by truncated BPTT, on the network inside the
 
 from __future__ import annotations
 
-from .callback import recurrent_module
-from .monitor import DiagnosticsMonitor
+import inspect
+
+from .callback import DiagnosticsCallback, recurrent_module
+from .monitor import DiagnosticsMonitor, _check_every
 
 __all__ = ["Monitored", "attach", "detach", "watch_fit"]
 
@@ -127,39 +129,22 @@ def detach(monitored: Monitored) -> DiagnosticsMonitor:
     return monitored.detach()
 
 
-class watch_fit:
-    """Context manager: monitor the network an estimator trains during ``fit``.
+def watch_fit(**monitor_kwargs) -> DiagnosticsCallback:
+    """A Trainer callback that monitors the network an estimator's ``fit`` builds and trains::
 
-        with watch_fit(model, every=5) as watch:
-            model.fit(X, y)
+        watch = watch_fit(every=5)
+        model.fit(X, y, callbacks=[watch])
         watch.monitor.write_report("report/")
 
-    Works for estimators that train through ``self._train(net, ...)`` (all of
-    :mod:`rnnkit.models`): for one ``fit`` the network is trained through a :class:`Monitored`.
+    ``monitor_kwargs``: the monitor's settings (``every``, ``first``, ``eps``,
+    ``thresholds``, ``warn``), checked now. The monitor is built when training begins
+    (``watch.monitor`` is None before), on the network the Trainer fits, or on the network
+    inside its driver (``TBPTT(net).model``).
     """
-
-    def __init__(self, estimator, **monitor_kwargs) -> None:
-        if not callable(getattr(estimator, "_train", None)):
-            raise TypeError(f"estimator: expected an rnnkit model (with _train), got {type(estimator).__name__}")
-        self.estimator = estimator
-        self.kwargs = monitor_kwargs
-        self.monitor: DiagnosticsMonitor | None = None
-
-    def __enter__(self) -> watch_fit:
-        train = self.estimator._train
-
-        def _train(net, *args, **kwargs):
-            if self.monitor is not None:  # a second training in one fit: leave it alone
-                return train(net, *args, **kwargs)
-            monitored = attach(net, **self.kwargs)
-            self.monitor = monitored.monitor
-            try:
-                return train(monitored, *args, **kwargs)
-            finally:
-                monitored.detach()
-
-        self.estimator._train = _train
-        return self
-
-    def __exit__(self, *exc) -> None:
-        vars(self.estimator).pop("_train", None)
+    try:
+        inspect.signature(DiagnosticsMonitor).bind(None, **monitor_kwargs)
+    except TypeError as exc:
+        raise TypeError(f"monitor_kwargs: {exc}; valid: every, first, eps, thresholds, warn") from None
+    if "every" in monitor_kwargs:
+        _check_every(monitor_kwargs["every"])
+    return DiagnosticsCallback(lambda module: DiagnosticsMonitor(module, **monitor_kwargs))
