@@ -7,6 +7,7 @@ recurrent    RNN, LSTM, GRU: the driver that owns the time loop, directions, len
 linear       Linear (y = W h + b), Embedding
 losses       mse, cross_entropy: each returns (loss, dlogits)
 init         initializers (Xavier, He, orthogonal, identity, ...) and initialize(module)
+observers    LayerObserver: watch a recurrent layer's forward and backward (layer.observe)
 """
 
 from . import cells, functional, init, losses
