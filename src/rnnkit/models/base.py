@@ -294,8 +294,9 @@ class BaseEstimator:
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------------------
-    def _train(self, net, train_batches, val_batches=None, rng=None):
-        """Train ``net`` with this estimator's optimizer settings; returns the history."""
+    def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None):
+        """Train ``net`` with this estimator's optimizer settings and ``callbacks`` (the
+        argument of ``fit``); returns the history."""
         p = self.get_params(deep=False)
         return train_network(
             net,
@@ -310,13 +311,14 @@ class BaseEstimator:
             verbose=bool(p.get("verbose", False)),
             rng=rng if rng is not None else self._make_rng(),
             run=self._run_trainer,
+            callbacks=callbacks,
         )
 
-    def _run_trainer(self, net, config, train_batches, val_batches):
+    def _run_trainer(self, net, config, train_batches, val_batches, callbacks=()):
         """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
         history. Every estimator trains through here, so a caller can replace it on an
         instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
-        return fit_trainer(net, config, train_batches, val_batches)
+        return fit_trainer(net, config, train_batches, val_batches, callbacks)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -435,6 +437,7 @@ def train_network(
     verbose=False,
     rng=None,
     run=None,
+    callbacks=None,
 ):
     """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
@@ -445,8 +448,9 @@ def train_network(
         patience: early stopping on the validation loss (training loss without validation);
             the best parameters are restored.
         rng: the estimator's generator; the trainer's seed is drawn from it.
-        run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
-            Trainer and fits (default: :func:`fit_trainer`).
+        run: ``f(net, config, train_batches, val_batches, callbacks) -> History`` that builds
+            the Trainer and fits (default: :func:`fit_trainer`).
+        callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
     Returns:
         The :class:`rnnkit.train.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
@@ -465,13 +469,14 @@ def train_network(
         progress=bool(verbose),
         log_every=0,
     )
-    history = (run or fit_trainer)(net, config, train_batches, val_batches)
+    history = (run or fit_trainer)(net, config, train_batches, val_batches, list(callbacks or ()))
     net.eval()
     return history
 
 
-def fit_trainer(net, config, train_batches, val_batches):
-    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
+def fit_trainer(net, config, train_batches, val_batches, callbacks=()):
+    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config`` and ``callbacks``;
+    the History."""
     from ..train import Trainer
 
-    return Trainer(net, config).fit(train_batches, val=val_batches)
+    return Trainer(net, config, callbacks=callbacks).fit(train_batches, val=val_batches)
