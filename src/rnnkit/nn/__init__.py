@@ -8,6 +8,7 @@ recurrent    RNN, LSTM, GRU, Recurrent (any registered cell), make_layer: the dr
 linear       Linear (y = W h + b), Embedding
 losses       mse, cross_entropy: each returns (loss, dlogits)
 init         initializers (Xavier, He, orthogonal, identity, ...) and initialize(module)
+observers    LayerObserver: watch a recurrent layer's forward and backward (layer.observe)
 """
 
 from . import cells, functional, init, losses

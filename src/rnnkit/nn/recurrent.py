@@ -9,6 +9,7 @@ One driver owns the time loop and backpropagation through time for every cell:
     out, state, cache = layer.forward(x, state=None, lengths=None)
     dx, dstate0 = layer.backward(dout, dstate, cache)   # accumulates into layer.grads
     state = layer.step(x_t, state)                      # one step, online use
+    handle = layer.observe(obs)                         # see :mod:`rnnkit.nn.observers`
 
 Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``state`` is
 ``h`` (L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}``
@@ -37,12 +38,13 @@ from . import _checks, _step
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
 from .cells import cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
+from .observers import Observable
 
 # h, or (h, c) for the LSTM; each (num_layers * num_directions, B, H)
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
-class _Recurrent(Module):
+class _Recurrent(Observable, Module):
     def __init__(
         self,
         mode,
@@ -204,6 +206,8 @@ class _Recurrent(Module):
             cache.layers.append(_LayerCache(layer_in, dirs, drop))
             layer_in = out
         out = np.ascontiguousarray(layer_in.transpose(1, 0, 2)) if self.batch_first else layer_in
+        if self._observers:
+            self._notify_forward(cache)
         return out, (h_n if c_n is None else (h_n, c_n)), cache
 
     def _recurrent_mask(self, B):
@@ -338,6 +342,8 @@ class _Recurrent(Module):
                     dx2 += gi2 @ W_ih
             g = dx
         dx = np.ascontiguousarray(g.transpose(1, 0, 2)) if cache.batch_first else g
+        if self._observers:
+            self._notify_backward(cache, self.grad_flow if self.record_grad_flow else {})
         return dx, (dh0 if dc0 is None else (dh0, dc0))
 
     def _backward_direction(self, dout, dh, dc, dcache, W_hh, mask, reverse, sfx, kern):
