@@ -154,6 +154,7 @@ def test_cli_checks_come_from_the_declaration():
         ("epochs", 2.0, TypeError, "epochs: expected an int"),
         ("optimizer", "adamm", ValueError, r"optimizer: expected one of \[.*'adagrad'.*got 'adamm'"),
         ("dtype", "float16", ValueError, "dtype: expected one of"),
+        ("optimizer", ["adam"], ValueError, r"optimizer: expected one of .*got \['adam'\]"),
         ("schedule", "cos", ValueError, r"schedule: expected one of \['cosine'"),
         ("schedule_kwargs", [1], TypeError, "schedule_kwargs: expected a dict or None"),
         ("verbose", "yes", ValueError, "verbose: expected one of"),

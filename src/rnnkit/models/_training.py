@@ -8,12 +8,12 @@ same name. The wrapper's ``__signature__`` lists them all, explicitly, as scikit
 ``get_params``/``clone`` read them::
 
     class MusicModel(BaseEstimator):
-        train_defaults = {"lr": 2e-3, "batch_size": 16}
+        train_defaults = {"lr": 3e-3, "batch_size": 8}
 
         def __init__(self, mode="poly", cell="lstm", hidden_size=128, ...):
             ...
 
-    inspect.signature(MusicModel)   # (mode='poly', ..., *, optimizer='adam', lr=0.002, ...)
+    inspect.signature(MusicModel)   # (mode='poly', ..., *, optimizer='adam', lr=0.003, ...)
 """
 
 from __future__ import annotations

@@ -214,7 +214,11 @@ def check_setting(name: str, value):
         raise TypeError(f"{name}: expected {_kind(s)}, got None")
     base = _base(s.type)
     if s.choices is not None:
-        if value not in s.choices or (base is not bool and isinstance(value, bool)):
+        try:
+            known = value in s.choices
+        except TypeError:  # unhashable, against a registry's dict
+            known = False
+        if not known or (base is not bool and isinstance(value, bool)):
             raise ValueError(f"{name}: expected one of {sorted(s.choices, key=str)}, got {value!r}")
         return value
     if base is int:
