@@ -102,7 +102,7 @@ def run(args) -> int:
         return EXIT_OK
     if args.name not in BUILDABLE:
         raise UsageError(f"datasets build: expected a set name, one of {', '.join(BUILDABLE)}, got {args.name!r}")
-    from ..data import music
+    from ..data import pianoroll as music
 
     def progress(i, total, name):
         if i % 50 == 0:

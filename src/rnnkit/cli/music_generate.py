@@ -15,7 +15,7 @@ def primer_frames(model, source, config, n_frames: int, console):
     ``source``: a MIDI file, a name of the shipped chorales, "none", or None (the run's
     default: the first test chorale for a run on jsb, else none).
     """
-    from ..data import music
+    from ..data import pianoroll as music
     from .tasks.music import to_frames
 
     if source is None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..utils.atomic import write_bytes_atomic
 from ._common import DataFormatError
-from .music import TICKS_PER_QUARTER, check_notes
+from .pianoroll import TICKS_PER_QUARTER, check_notes
 
 DIVISION = 480  # MIDI ticks per quarter in the files written
 _SCALE = DIVISION // TICKS_PER_QUARTER  # 20 MIDI ticks per rnnkit tick

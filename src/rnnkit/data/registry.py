@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import music, shipped, synthetic
+from . import pianoroll as music
+from . import shipped, synthetic
 from .corpus import python_docs_corpus
 
 TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")

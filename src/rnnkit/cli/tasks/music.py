@@ -76,7 +76,7 @@ class MusicConfig(CommonConfig):
 # -- reading pieces --------------------------------------------------------------------------------
 def _read_set(spec: str, fmt):
     """(names, notes, splits or None, source, licence) of a set name, npz, MIDI file or folder."""
-    from ...data import music
+    from ...data import pianoroll as music
 
     if spec == "jsb":
         d = music.jsb_chorales()
@@ -115,7 +115,7 @@ def _read_midi(path):
 
 
 def to_frames(notes, mode: str, frames_per_quarter: int, part=None):
-    from ...data import music
+    from ...data import pianoroll as music
 
     if mode == "poly":
         return music.piano_roll(notes, frames_per_quarter)
@@ -123,7 +123,7 @@ def to_frames(notes, mode: str, frames_per_quarter: int, part=None):
 
 
 def to_notes(frames, mode: str, frames_per_quarter: int):
-    from ...data import music
+    from ...data import pianoroll as music
 
     if mode == "poly":
         return music.roll_to_notes(frames, frames_per_quarter)
@@ -132,7 +132,7 @@ def to_notes(frames, mode: str, frames_per_quarter: int):
 
 def _range(frames, mode: str) -> tuple[int, int]:
     """(lowest, highest) MIDI pitch sounding in the frames of every piece."""
-    from ...data.music import N_PITCHES
+    from ...data.pianoroll import N_PITCHES
 
     if mode == "poly":
         used = np.flatnonzero(np.any([f.any(axis=0) for f in frames], axis=0))
@@ -145,7 +145,7 @@ def _range(frames, mode: str) -> tuple[int, int]:
 
 
 def load_music(config) -> TaskData:
-    from ...data import music
+    from ...data import pianoroll as music
 
     names, notes, splits, source, licence = _read_set(config.data, config.format)
     frames = [to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in notes]
@@ -181,7 +181,7 @@ class MusicTask(Task):
     name = "music"
     config_class = MusicConfig
     model_names = ("MusicModel",)
-    model_module = "rnnkit.models.music"
+    model_module = "rnnkit.models.music_model"
     command = "rnnkit generate"
 
     def load(self, config) -> TaskData:
@@ -195,7 +195,7 @@ class MusicTask(Task):
         model.fit(data.train, validation_data=data.val)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
-        from ...models.music import frequency_nll, repeat_scores
+        from ...models.music_model import frequency_nll, repeat_scores
 
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")
         out = {
@@ -301,7 +301,7 @@ def piano_roll_plot(
     title: str = "generated",
 ) -> Path | None:
     """The generated piano roll (primer shaded) beside a real one, pitch over frames."""
-    from ...data import music
+    from ...data import pianoroll as music
     from ...utils import plots
 
     if not plots.available():

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.music import HOLD, N_PITCHES, REST
+from ..data.pianoroll import HOLD, N_PITCHES, REST
 from ..nn import Linear
 from ..nn.functional import sigmoid
 from ..nn.losses import binary_cross_entropy_with_logits, cross_entropy
