@@ -129,7 +129,7 @@ def detect_format(path, fmt: str | None, task: str) -> str:
                     f"{', '.join(allowed)} files; hint: {_task_for_format(name)}"
                 )
             return name
-    if task == "charlm":
+    if "text" in allowed:  # a task that reads text reads any file as text
         return "text"
     raise CliError(
         f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
@@ -232,18 +232,11 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
         return text
     if fmt == "conllu":
         return data.read_conllu(path, config.encoding)
+    special = _TASK_READERS.get((task, fmt))
+    if special is not None:
+        return special(path, config, notes)
     if fmt == "tsv":
-        pairs = data.read_pairs_tsv(path, config.encoding)
-        if task == "classify":  # text<TAB>label: a sentence's words and its label
-            if _label_first(pairs):
-                pairs = [(b, a) for a, b in pairs]
-                notes.append(
-                    "the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text"
-                )
-            return [s.split() for s, _ in pairs], [t for _, t in pairs]
-        return pairs
-    if fmt == "csv" and task == "forecast":
-        return _read_series(path, config, notes)
+        return data.read_pairs_tsv(path, config.encoding)
     if fmt == "csv":
         seqs, labels = data.read_sequences_csv(
             path,
@@ -270,12 +263,73 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
     return seqs, labels
 
 
+def _read_labelled_text(path: Path, config, notes: list):
+    """text<TAB>label (or label<TAB>text, told apart by :func:`_label_first`): each
+    sentence's words and its label."""
+    from .. import data
+
+    pairs = data.read_pairs_tsv(path, config.encoding)
+    if _label_first(pairs):
+        pairs = [(b, a) for a, b in pairs]
+        notes.append("the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text")
+    return [s.split() for s, _ in pairs], [t for _, t in pairs]
+
+
 def _read_series(path: Path, config, notes: list):
     """A forecast CSV: one or many series with their dates (see
     :func:`rnnkit.cli.tasks.forecast_data.read_series_file`)."""
     from .tasks.forecast_data import read_series_file
 
     return read_series_file(path, config, notes)
+
+
+# (task, format) -> the reader, where a task reads a format its own way.
+_TASK_READERS = {("classify", "tsv"): _read_labelled_text, ("forecast", "csv"): _read_series}
+
+
+# -- inputs to predict on: what a file holds, its labels or targets left out ---------------------
+def read_lines(path: Path, config) -> list[str]:
+    """The non-empty lines of a text file."""
+    from .. import data
+
+    lines = [line for line in data.read_text(path, getattr(config, "encoding", "utf-8")).split("\n") if line.strip()]
+    if not lines:
+        raise CliError(f"--data {path}: the file has no non-empty lines")
+    return lines
+
+
+def read_sources(path: Path, config) -> list[str]:
+    """Lines ``source`` or ``source<TAB>target``: the sources (prediction needs no target)."""
+    return [line.split("\t")[0] for line in read_lines(path, config)]
+
+
+def read_sentences(path: Path, config) -> list[list[str]]:
+    """The words of each sentence of a CoNLL-U (or word ... tag column) file."""
+    from .. import data
+
+    return [[w for w, _ in s] for s in data.read_conllu(path, getattr(config, "encoding", "utf-8"))]
+
+
+def read_unlabelled(path: Path, fmt: str, config) -> list[np.ndarray]:
+    """The sequences of a .ts, .npz, UCR or CSV file, missing values filled (labels dropped)."""
+    from .. import data
+
+    encoding = getattr(config, "encoding", "utf-8")
+    if fmt == "npz":
+        seqs, _ = data.read_sequences_npz(path)
+    elif fmt == "ts":
+        seqs, _ = data.read_ts(path, encoding)
+    elif fmt == "ucr":
+        seqs, _ = data.read_ucr(path, encoding)
+    else:
+        seqs, _ = data.read_sequences_csv(
+            path,
+            id_column=config.id_column,
+            time_column=config.time_column,
+            label_column=config.label_column,
+            encoding=encoding,
+        )
+    return [_fill_missing(s) for s in seqs]
 
 
 def nonfinite_note(arrays, how: str) -> str | None:
