@@ -7,7 +7,7 @@ import pytest
 from rnnkit.cli import evaluate, generate, predict, sources
 from rnnkit.cli._base import CliError, UsageError
 from rnnkit.cli.tasks import TASKS
-from rnnkit.cli.tasks.base import Task, read_text_items
+from rnnkit.cli.tasks.task import Task, read_text_items
 from rnnkit.data import pianoroll
 from rnnkit.data.pianoroll_plot import piano_roll_plot
 from rnnkit.utils import plots

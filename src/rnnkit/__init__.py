@@ -46,6 +46,7 @@ _MOVED = {
     "train_config": "rnnkit.train.config",
     "data.music": "rnnkit.data.pianoroll",
     "models.music": "rnnkit.models.music_model",
+    "diagnostics.plots": "rnnkit.diagnostics.figures",
 }
 
 __all__ = ["__version__", "Module", "nn", *_LAZY, *_LAZY_NAMES]

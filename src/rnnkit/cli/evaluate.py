@@ -14,7 +14,7 @@ from ._base import EXIT_OK, CliError, Command, Console, examples
 from .config import resolve
 from .sources import FORMATS
 from .tasks import TASKS, open_model
-from .tasks.base import TaskData
+from .tasks.task import TaskData
 
 EVAL_TASKS = tuple(name for name in TASKS if TASKS[name].serves("evaluate"))
 

@@ -39,7 +39,7 @@ TASKS = tuple(name for name in ALL if ALL[name].serves("predict"))
 
 def read_inputs(task, model, config, data: str | None, texts, fmt: str | None):
     """The items to predict, from ``--text`` or from the file ``data``, read as ``task``
-    (a :class:`~rnnkit.cli.tasks.base.Task`) reads its inputs for ``model``."""
+    (a :class:`~rnnkit.cli.tasks.task.Task`) reads its inputs for ``model``."""
     if texts:
         return task.predict_texts(model, texts)
     if data is None:

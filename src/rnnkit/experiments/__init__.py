@@ -64,8 +64,8 @@ def run_experiment(
     if plots is not None:
         cfg = dataclasses.replace(cfg, plots=bool(plots))
     w = world()
-    if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_split.py)
-        from ._split import run_split
+    if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_sweep.py)
+        from ._sweep import run_split
 
         return run_split(_module(name), cfg, out, w)
     return _module(name).run(cfg, out)

@@ -139,7 +139,7 @@ def run(cfg: Config, out) -> ExperimentResult:
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
+    from ..diagnostics.figures import plot_flow_profiles, plot_lines
 
     f = result.folder
     for T in cfg.lengths:

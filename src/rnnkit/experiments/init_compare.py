@@ -142,7 +142,7 @@ def run(cfg: Config, out) -> ExperimentResult:
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
+    from ..diagnostics.figures import plot_flow_profiles, plot_lines
 
     f = result.folder
     plot_flow_profiles(

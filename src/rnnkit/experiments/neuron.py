@@ -104,7 +104,7 @@ def run(cfg: Config, out) -> ExperimentResult:
     curves["p_correct"] = per_position
     curves["transitions"] = labels
     if plots_enabled(result, cfg.plots):
-        from ..diagnostics.plots import plot_bars, plot_lines
+        from ..diagnostics.figures import plot_bars, plot_lines
 
         plot_bars(
             per_position,

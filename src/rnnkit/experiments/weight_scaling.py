@@ -173,7 +173,7 @@ def _last(values):
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
+    from ..diagnostics.figures import plot_flow_profiles, plot_lines
 
     f = result.folder
     plot_flow_profiles(

@@ -25,9 +25,9 @@ from pathlib import Path
 from ...train.faults import TrainingError
 from .._base import CliError, Console
 from ..runs import Run, RunError
-from .base import Task, history_rows
 from .faults import stopped_run
 from .resume import TrainerRunner, check_fit_state, training_through, warm_start
+from .task import Task, history_rows
 
 _MODULES = {
     "charlm": "charlm",

@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from ...utils import plots
 from .._base import CliError
 from ..task_configs import CharLMConfig
-from .base import Task, TaskData, refuse_music_flags, result_line
+from .task import Task, TaskData, refuse_music_flags, result_line
 
 
 class WittenBell:

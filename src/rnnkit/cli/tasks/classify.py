@@ -15,7 +15,7 @@ import numpy as np
 from .. import sources
 from .._base import CliError, UsageError
 from ..task_configs import ClassifyConfig
-from .base import Task, TaskData, read_text_items
+from .task import Task, TaskData, read_text_items
 
 
 def is_numeric(labels) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...train.bptt import TBPTT
 from .._base import TrainingStopped
-from .base import history_rows
+from .task import history_rows
 
 STOPPED = "stopped: diverged"
 

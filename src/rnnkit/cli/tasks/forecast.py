@@ -13,8 +13,8 @@ from __future__ import annotations
 from .. import sources
 from .._base import CliError
 from ..task_configs import ForecastConfig
-from .base import Task, TaskData, result_line
 from .forecast_data import as_series_set, covariates, held_out_share, infer_settings, split
+from .task import Task, TaskData, result_line
 
 
 class SeriesData(TaskData):

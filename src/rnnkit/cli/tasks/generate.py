@@ -23,7 +23,7 @@ import numpy as np
 from ...utils import plots
 from .._base import UsageError
 from ..task_configs import GenerateConfig
-from .base import Task, TaskData, refuse_music_flags, result_line
+from .task import Task, TaskData, refuse_music_flags, result_line
 
 
 def _pairs(part):

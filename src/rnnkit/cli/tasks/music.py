@@ -25,7 +25,7 @@ from ...utils import plots
 from .._base import CliError, UsageError
 from ..config import did_you_mean, option
 from ..task_configs import CommonConfig
-from .base import Task, TaskData, result_line
+from .task import Task, TaskData, result_line
 
 MIDI_SUFFIXES = (".mid", ".midi")
 

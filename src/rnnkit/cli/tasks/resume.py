@@ -100,7 +100,7 @@ class TrainerRunner:
     def __call__(self, net, config, train_batches, val_batches):
         from ...train import Trainer
         from ...train.checkpoint import CheckpointError
-        from .base import history_rows
+        from .task import history_rows
 
         self.net = net
         config = dataclasses.replace(config, on_divergence=self.on_divergence)

@@ -12,7 +12,7 @@ from collections import Counter
 from .. import sources
 from .._base import UsageError
 from ..task_configs import Seq2SeqConfig
-from .base import Task, TaskData, read_text_items, result_line
+from .task import Task, TaskData, read_text_items, result_line
 
 
 def unzip(pairs):

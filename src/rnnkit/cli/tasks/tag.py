@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 
 from .. import sources
 from ..task_configs import TagConfig
-from .base import Task, TaskData, read_text_items, result_line
+from .task import Task, TaskData, read_text_items, result_line
 
 
 def words_and_tags(sentences):
