@@ -21,7 +21,7 @@ import dataclasses
 import importlib
 
 from ..distributed import world
-from ._common import ExperimentResult, apply_overrides
+from ._harness import ExperimentResult, apply_overrides
 
 _MODULES = {
     "weight-scaling": "weight_scaling",

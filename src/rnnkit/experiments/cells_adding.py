@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, memory_horizon
-from ._common import (
+from ._harness import (
     ExperimentResult,
     plots_enabled,
     prepare_folder,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, largest_singular_value, memory_horizon, spectral_radius
-from ._common import (
+from ._harness import (
     ExperimentResult,
     plots_enabled,
     prepare_folder,

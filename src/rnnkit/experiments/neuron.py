@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
+from ._harness import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
 from ._nets import CharFeedForward, CharRNN
 from ._tasks import words_batch
 
