@@ -128,7 +128,7 @@ def run(args) -> int:
     task.predict_options(fitted, args)
     model = fitted
     if args.engine == "onnxruntime":
-        from ..interop import OnnxPredictor  # needs onnxruntime; loads the interop package on use only
+        from ..interop import OnnxPredictor  # loads rnnkit.models (start-up cost, see cli/__init__.py)
 
         try:
             model = OnnxPredictor(model)

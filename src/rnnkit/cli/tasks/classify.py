@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 
+from ...utils import plots
 from .. import sources
 from .._base import CliError, UsageError
 from ..task_configs import ClassifyConfig
@@ -99,8 +100,6 @@ class ClassifyTask(Task):
         }
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
-
         if "confusion" not in results:
             return []
         c = results["confusion"]

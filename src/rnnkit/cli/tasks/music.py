@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data import pianoroll as music
+from ...data.midi import read_midi, write_midi
+from ...data.pianoroll_plot import piano_roll_plot
 from ...utils import plots
 from .._base import CliError, UsageError
 from ..config import did_you_mean, option
@@ -77,8 +80,6 @@ class MusicConfig(CommonConfig):
 # -- reading pieces --------------------------------------------------------------------------------
 def _read_set(spec: str, fmt):
     """(names, notes, splits or None, source, licence) of a set name, npz, MIDI file or folder."""
-    from ...data import pianoroll as music
-
     if spec == "jsb":
         d = music.jsb_chorales()
         return d.names, d.notes, d.splits, "jsb (Bach chorales, music21 corpus)", d.licence
@@ -107,8 +108,6 @@ def _read_set(spec: str, fmt):
 
 
 def _read_midi(path):
-    from ...data.midi import read_midi
-
     try:
         return read_midi(path)
     except ImportError as exc:
@@ -117,8 +116,6 @@ def _read_midi(path):
 
 def _range(frames, mode: str) -> tuple[int, int]:
     """(lowest, highest) MIDI pitch sounding in the frames of every piece."""
-    from ...data import pianoroll as music
-
     found = music.sounding_range(frames, mode)
     if found is None:
         raise CliError("--data: no note sounds on any frame; hint: a finer --frames-per-quarter")
@@ -126,8 +123,6 @@ def _range(frames, mode: str) -> tuple[int, int]:
 
 
 def load_music(config) -> TaskData:
-    from ...data import pianoroll as music
-
     names, notes, splits, source, licence = _read_set(config.data, config.format)
     frames = [music.to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in notes]
     low, high = _range(frames, config.mode)
@@ -229,13 +224,9 @@ class MusicTask(Task):
     def plots(self, model, data, config, directory, results) -> list:
         if "sample" not in results:
             return []
-        from ...data.midi import write_midi
-        from ...data.pianoroll import to_notes
-        from ...data.pianoroll_plot import piano_roll_plot
-
         piece = _frames_from_json(results["sample"], model.mode)
         real = _frames_from_json(results["sample_real"], model.mode)
-        notes = to_notes(piece, model.mode, model.frames_per_quarter)
+        notes = music.to_notes(piece, model.mode, model.frames_per_quarter)
         written = (
             [write_midi(Path(directory) / "sample.mid", notes, tempo=config.tempo, program=config.program)]
             if len(notes)
@@ -256,10 +247,6 @@ class MusicTask(Task):
     def generate(self, model, args, config, console) -> None:
         """A piece after a primer, written as MIDI (``--out``), with its piano roll beside
         the real piece in a PNG next to it."""
-        from ...data.midi import write_midi
-        from ...data.pianoroll import to_notes
-        from ...data.pianoroll_plot import piano_roll_plot
-
         if not args.out:
             raise UsageError("--out: a music run writes a MIDI file; pass --out piece.mid")
         if args.prime is not None or args.condition or args.top_k is not None or args.plot:
@@ -279,7 +266,7 @@ class MusicTask(Task):
         primer, real, name = primer_frames(model, args.primer, config, n_primer, console)
         gen = model.generate(length, primer=primer, temperature=temperature, seed=args.seed)
         piece = gen if primer is None else np.concatenate([primer, gen])
-        notes = to_notes(piece, model.mode, model.frames_per_quarter)
+        notes = music.to_notes(piece, model.mode, model.frames_per_quarter)
         if not len(notes):
             raise CliError("the generated piece is silent; hint: a higher --temperature, or train longer")
         out = Path(args.out)
@@ -313,8 +300,6 @@ def primer_frames(model, source, config, n_frames: int, console):
     ``source``: a MIDI file, a name of the shipped chorales, "none", or None (the run's
     default: the first test chorale for a run on jsb, else none).
     """
-    from ...data import pianoroll as music
-
     if source is None:
         source = None if config.data != "jsb" else music.jsb_chorales("test").names[0]
     if source is None or str(source).lower() == "none":
