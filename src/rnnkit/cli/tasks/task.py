@@ -1,4 +1,12 @@
-"""The Task base class and what tasks share: splits, history rows, result lines."""
+"""The Task base class and what tasks share: splits, history rows, result lines.
+
+A task holds everything the commands do for it: its data (``load``, ``split``), its
+model (``build_model``, ``fit``, ``load_model``), its results (``evaluate``, ``summary``,
+``plots``) and what the commands do with a trained model (``predict_*`` and
+``format_predictions`` for ``rnnkit predict``, ``generate`` for ``rnnkit generate``,
+``evaluation_data`` for ``rnnkit evaluate --data``). A command takes the tasks that have
+its method (:meth:`Task.serves`); the verbs in ``rnnkit/cli`` never ask for a task's name.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +61,8 @@ def _size(part) -> str:
 
 
 class Task:
-    """One ``rnnkit train`` task. Subclasses set the class attributes and the hooks."""
+    """One ``rnnkit train`` task. Subclasses set the class attributes and the hooks; the
+    methods of a command a task does not serve raise a :class:`CliError` that names it."""
 
     name = ""
     config_class = None
