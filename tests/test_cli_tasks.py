@@ -98,3 +98,19 @@ def test_piano_roll_plot_draws_only_with_matplotlib(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
     path = piano_roll_plot(roll, roll, tmp_path / "roll.png", primer_frames=1)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rnnkit_help_loads_neither_the_models_nor_optional_packages():
+    # cli/__init__.py: rnnkit.models and rnnkit.interop are imported where used, for start-up time.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom rnnkit.cli import build_parser\nbuild_parser()\n"
+        "ours = ('rnnkit.models', 'rnnkit.interop')\n"
+        "optional = ('torch', 'onnx', 'onnxruntime', 'matplotlib', 'numba', 'music21')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(ours) or m.split('.')[0] in optional))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
