@@ -1,6 +1,6 @@
 """Standard MIDI files: a writer (no dependency) and a reader (with mido).
 
-Notes are the arrays of :mod:`rnnkit.data.music`: (N, 4) int rows of onset and duration in
+Notes are the arrays of :mod:`rnnkit.data.pianoroll`: (N, 4) int rows of onset and duration in
 ticks of 1/24 quarter note, MIDI pitch, and part.
 
 :func:`write_midi` writes a format-1 file that any player opens: a first track with the

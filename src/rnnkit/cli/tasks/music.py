@@ -1,7 +1,7 @@
 """``rnnkit train music``: polyphonic chorales (or melodies), MIDI in and out.
 
 Data: ``jsb`` (the Bach chorales that ship with rnnkit, split by piece name into
-train/valid/test; see :mod:`rnnkit.data.music`), a music ``.npz`` of that layout, one MIDI
+train/valid/test; see :mod:`rnnkit.data.pianoroll`), a music ``.npz`` of that layout, one MIDI
 file (trained on, and scored on itself), or a folder of MIDI files (split by file name
 like the chorales; every part must get at least one file, else all train). Pieces become
 frames at ``frames_per_quarter``; the pitch range is that of the whole set's frames.
