@@ -15,6 +15,7 @@ fields is read that way.
 
 from __future__ import annotations
 
+from ..utils.atomic import atomic_write
 from ._common import DataFormatError, read_text_file
 
 _FIELDS = 10
@@ -120,5 +121,5 @@ def write_conllu(path, sentences, *, comment_text: bool = True) -> None:
                 )
             lines.append("\t".join([str(i), form, "_", upos, "_", "_", "_", "_", "_", "_"]))
         lines.append("")
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_write(path, "w", parents=False) as fh:
         fh.write("\n".join(lines) + "\n")

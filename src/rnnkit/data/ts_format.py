@@ -36,6 +36,7 @@ import re
 
 import numpy as np
 
+from ..utils.atomic import atomic_write
 from ._common import DataFormatError, read_text_file
 
 
@@ -282,5 +283,5 @@ def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None, d
         ":".join(",".join(fmt(v) for v in a[:, d]) for d in range(D)) + ":" + label
         for a, label in zip(arrays, labels, strict=False)
     ]
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_write(path, "w", parents=False) as fh:
         fh.write("\n".join(head + rows) + "\n")

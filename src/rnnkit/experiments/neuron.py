@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..diagnostics.figures import plot_bars, plot_lines
+from ..train import TrainConfig, Trainer
 from ._harness import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
 from ._nets import CharFeedForward, CharRNN
 from ._tasks import words_batch
@@ -60,8 +62,6 @@ def memoryless_optimum(inputs, targets) -> tuple[float, float]:
 
 
 def run(cfg: Config, out) -> ExperimentResult:
-    from ..train import TrainConfig, Trainer
-
     t0 = time.perf_counter()
     result = ExperimentResult(NAME, prepare_folder(out, NAME), ["model", "accuracy", "nats per char"], [])
     inputs, targets, vocab = words_batch(list(cfg.words))
@@ -104,8 +104,6 @@ def run(cfg: Config, out) -> ExperimentResult:
     curves["p_correct"] = per_position
     curves["transitions"] = labels
     if plots_enabled(result, cfg.plots):
-        from ..diagnostics.figures import plot_bars, plot_lines
-
         plot_bars(
             per_position,
             result.folder / "p_correct.png",

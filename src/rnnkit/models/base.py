@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN
+from ..nn import cells, make_layer
 from ..nn.module import Module
+from ..optim.optimizers import OPTIMIZERS
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ._state import first_difference, jsonable, jsonable_tree
 
@@ -48,13 +49,8 @@ MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
 
-#: cell name -> (layer class, extra keyword arguments)
-CELLS = {
-    "lstm": (LSTM, {}),
-    "gru": (GRU, {}),
-    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
-}
+#: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
+CELLS = cells.CELLS
 
 _REGISTRY: dict[str, type] = {}
 
@@ -115,8 +111,8 @@ def make_recurrent(
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    cls, extra = CELLS[key]
-    return cls(
+    return make_layer(
+        key,
         input_size,
         hidden_size,
         num_layers,
@@ -125,7 +121,6 @@ def make_recurrent(
         recurrent_dropout=recurrent_dropout,
         dtype=dtype,
         rng=rng,
-        **extra,
     )
 
 
@@ -179,7 +174,7 @@ COMMON_CHECKS = {
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
-    "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
+    "optimizer": lambda v: check_choice("optimizer", v, list(OPTIMIZERS)),
     "lr": lambda v: check_float_param("lr", v, low_open=True),
     "weight_decay": lambda v: check_float_param("weight_decay", v),
     "epochs": lambda v: check_int_param("epochs", v),
@@ -299,8 +294,9 @@ class BaseEstimator:
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------------------
-    def _train(self, net, train_batches, val_batches=None, rng=None):
-        """Train ``net`` with this estimator's optimizer settings; returns the history."""
+    def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None):
+        """Train ``net`` with this estimator's optimizer settings and ``callbacks`` (the
+        argument of ``fit``); returns the history."""
         p = self.get_params(deep=False)
         return train_network(
             net,
@@ -315,13 +311,14 @@ class BaseEstimator:
             verbose=bool(p.get("verbose", False)),
             rng=rng if rng is not None else self._make_rng(),
             run=self._run_trainer,
+            callbacks=callbacks,
         )
 
-    def _run_trainer(self, net, config, train_batches, val_batches):
+    def _run_trainer(self, net, config, train_batches, val_batches, callbacks=()):
         """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
         history. Every estimator trains through here, so a caller can replace it on an
         instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
-        return fit_trainer(net, config, train_batches, val_batches)
+        return fit_trainer(net, config, train_batches, val_batches, callbacks)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -440,6 +437,7 @@ def train_network(
     verbose=False,
     rng=None,
     run=None,
+    callbacks=None,
 ):
     """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
@@ -450,8 +448,9 @@ def train_network(
         patience: early stopping on the validation loss (training loss without validation);
             the best parameters are restored.
         rng: the estimator's generator; the trainer's seed is drawn from it.
-        run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
-            Trainer and fits (default: :func:`fit_trainer`).
+        run: ``f(net, config, train_batches, val_batches, callbacks) -> History`` that builds
+            the Trainer and fits (default: :func:`fit_trainer`).
+        callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
     Returns:
         The :class:`rnnkit.train.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
@@ -470,13 +469,14 @@ def train_network(
         progress=bool(verbose),
         log_every=0,
     )
-    history = (run or fit_trainer)(net, config, train_batches, val_batches)
+    history = (run or fit_trainer)(net, config, train_batches, val_batches, list(callbacks or ()))
     net.eval()
     return history
 
 
-def fit_trainer(net, config, train_batches, val_batches):
-    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
+def fit_trainer(net, config, train_batches, val_batches, callbacks=()):
+    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config`` and ``callbacks``;
+    the History."""
     from ..train import Trainer
 
-    return Trainer(net, config).fit(train_batches, val=val_batches)
+    return Trainer(net, config, callbacks=callbacks).fit(train_batches, val=val_batches)

@@ -6,18 +6,17 @@ canvas, so pyplot's global state and the user's backend are left alone. When mat
 missing, every function returns None without drawing; :func:`missing_note` is the one line
 to show the user.
 
-Each function writes one file atomically (temporary name, then ``os.replace``) and returns
-its path.
+Each function writes one file atomically (:func:`rnnkit.utils.atomic.atomic_write`) and
+returns its path.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_bytes_atomic, write_text_atomic
+from .atomic import atomic_write, write_text_atomic
 
 
 def available() -> bool:
@@ -43,9 +42,9 @@ def _figure(width: float = 7.0, height: float = 4.0):
 
 
 def _save(fig, path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return write_bytes_atomic(path, buf.getvalue())
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", bbox_inches="tight")
+    return Path(path)
 
 
 def loss_curves(

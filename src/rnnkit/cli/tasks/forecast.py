@@ -103,7 +103,7 @@ class ForecastTask(Task):
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
         return super().build_model(config, None).set_params(**settings, validation_fraction=held_out_share(config))
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         ex = data.extra
         s, cov, n = ex["set"], ex["cov"], ex["n_train"]
         val, vcov = None, None
@@ -124,6 +124,7 @@ class ForecastTask(Task):
             dates=_cut(s.dates, n),
             validation_data=val,
             validation_covariates=vcov,
+            callbacks=callbacks,
         )
 
     def scored_part(self, data: TaskData):
