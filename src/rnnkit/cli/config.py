@@ -29,7 +29,7 @@ import typing
 from importlib import resources
 from pathlib import Path
 
-from ..train.settings import settings_for
+from ..train.settings import model_defaults, settings_for
 
 PRESET_META_KEYS = ("description",)  # allowed in a preset table, not config fields
 
@@ -57,13 +57,14 @@ def option(default, help: str, *, choices=None, min=None, max=None, above=False,
     return dataclasses.field(default=default, metadata=meta)
 
 
-def training_keys(model=None, **help: str):
+def training_keys(model: str | None = None, **help: str):
     """Class decorator, under ``@dataclasses.dataclass``: the config gets a key for every
     training setting the command line offers (:mod:`rnnkit.train.settings`), its type, help,
-    checks and group from the declaration and its default the ``model`` class's (its
-    ``training_defaults()``; the declared ones without a model). ``help`` replaces a key's
-    help text for this task (``batch_size="windows per batch"``)."""
-    defaults = model.training_defaults() if model is not None else {}
+    checks and group from the declaration and its default that of the model class named
+    ``model`` (``model_defaults(model)``, read without importing the models; the declared
+    ones without a model). ``help`` replaces a key's help text for this task
+    (``batch_size="windows per batch"``)."""
+    defaults = model_defaults(model) if model is not None else {}
 
     def add(cls):
         annotations = cls.__dict__.get("__annotations__")

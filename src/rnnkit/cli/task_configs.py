@@ -5,18 +5,12 @@ keys of ``--set``, the flags and the presets (the machinery that reads them is
 The training keys (optimizer, lr, weight_decay, epochs, batch_size, clip_norm, patience,
 seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.config.training_keys`
 adds them from their declaration (:mod:`rnnkit.train.settings`), each task's defaults
-those of the model class it trains."""
+those of the model class it trains (named, so that the models are not imported here)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from ..models.charlm import CharLM
-from ..models.classifier import SequenceClassifier
-from ..models.forecaster import Forecaster
-from ..models.generator import SequenceGenerator
-from ..models.seq2seq import Seq2Seq
-from ..models.tagger import SequenceTagger
 from ..nn.cells import CELLS
 from .config import ConfigError, option, training_keys
 
@@ -48,7 +42,7 @@ class CommonConfig:
 
 
 @dataclasses.dataclass
-@training_keys(SequenceClassifier)  # SequenceRegressor shares its training defaults
+@training_keys("SequenceClassifier")  # SequenceRegressor shares its training defaults
 class ClassifyConfig(CommonConfig):
     data: str = option("waveforms", "a data set name (rnnkit datasets) or a file path", group="data")
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")
@@ -71,7 +65,7 @@ class ClassifyConfig(CommonConfig):
 
 
 @dataclasses.dataclass
-@training_keys(SequenceTagger)
+@training_keys("SequenceTagger")
 class TagConfig(CommonConfig):
     data: str = option("tiny-pos", "a data set name (rnnkit datasets) or a file path", group="data")
     bidirectional: bool = option(True, "read sentences in both directions")
@@ -89,7 +83,7 @@ class TagConfig(CommonConfig):
 
 
 @dataclasses.dataclass
-@training_keys(Seq2Seq, batch_size="pairs per batch")
+@training_keys("Seq2Seq", batch_size="pairs per batch")
 class Seq2SeqConfig(CommonConfig):
     data: str = option("arithmetic", "a data set name (rnnkit datasets) or a file path", group="data")
     hidden_size: int = option(128, "hidden units per layer and direction", min=1)
@@ -105,7 +99,7 @@ class Seq2SeqConfig(CommonConfig):
 
 
 @dataclasses.dataclass
-@training_keys(CharLM, batch_size="parallel streams through the text")
+@training_keys("CharLM", batch_size="parallel streams through the text")
 class CharLMConfig(CommonConfig):
     data: str = option("pydoc", "a data set name (rnnkit datasets) or a text file", group="data")
     hidden_size: int = option(128, "hidden units per layer", min=1)
@@ -127,7 +121,7 @@ class CharLMConfig(CommonConfig):
 
 
 @dataclasses.dataclass
-@training_keys(Forecaster, batch_size="windows per batch")
+@training_keys("Forecaster", batch_size="windows per batch")
 class ForecastConfig(CommonConfig):
     data: str = option("mackey-glass", "a data set name (rnnkit datasets) or a CSV file", group="data")
     layout: str = option(
@@ -218,7 +212,7 @@ class ForecastConfig(CommonConfig):
 
 
 @dataclasses.dataclass
-@training_keys(SequenceGenerator)
+@training_keys("SequenceGenerator")
 class GenerateConfig(CommonConfig):
     data: str = option("waveforms", "a data set name (rnnkit datasets) or a file", group="data")
     id_column: str = option("seq_id", "CSV: the column naming each sequence", group="data")

@@ -25,8 +25,6 @@ from .vocab import Vocab
 class RecurrentEstimator(BaseEstimator):
     """Shared fit/predict machinery; not used directly."""
 
-    train_defaults = {"lr": 5e-3}
-
     # -- inputs ---------------------------------------------------------------------------
     def _validate_params(self):
         super()._validate_params()

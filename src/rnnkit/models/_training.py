@@ -3,17 +3,18 @@
 An estimator's ``__init__`` lists only its model's parameters;
 :func:`add_training_settings` (run by ``BaseEstimator.__init_subclass__``) wraps it into
 one that also takes every declared training setting as a keyword argument, with the
-declared default or the class's ``train_defaults``, and stores it as an attribute of the
-same name. The wrapper's ``__signature__`` lists them all, explicitly, as scikit-learn's
-``get_params``/``clone`` read them::
+declared default or the model's own (``rnnkit.train.settings.MODEL_DEFAULTS`` for rnnkit's
+models, the class attribute ``train_defaults`` for others), and stores it as an attribute
+of the same name. The wrapper's ``__signature__`` lists them all, explicitly, as
+scikit-learn's ``get_params``/``clone`` read them::
 
-    class MusicModel(BaseEstimator):
-        train_defaults = {"lr": 3e-3, "batch_size": 8}
+    class Tiny(BaseEstimator):
+        train_defaults = {"lr": 2e-3}
 
-        def __init__(self, mode="poly", cell="lstm", hidden_size=128, ...):
-            ...
+        def __init__(self, hidden_size=8):
+            self.hidden_size = hidden_size
 
-    inspect.signature(MusicModel)   # (mode='poly', ..., *, optimizer='adam', lr=0.003, ...)
+    inspect.signature(Tiny)   # (hidden_size=8, *, optimizer='adam', lr=0.002, ...)
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ Conventions are scikit-learn's, without importing it:
 - A model's ``__init__`` lists its model's parameters only: the training settings
   (``optimizer``, ``lr``, ``epochs``, ``clip_norm``, ``schedule``, ``seed``, ``warm_start``,
   ...) are declared once in :mod:`rnnkit.train.settings` and added to every estimator's
-  signature (:mod:`._training`); a model with another default says so in its class
-  attribute ``train_defaults``.
+  signature (:mod:`._training`); a model with another default says so once
+  (``rnnkit.train.settings.MODEL_DEFAULTS``, or a class attribute ``train_defaults``).
 - ``fit(..., callbacks=[...])`` hands :class:`rnnkit.train.callbacks.Callback` instances to
   the Trainer; :class:`rnnkit.train.resume_from.ResumeFrom` among them continues a saved
   run. ``warm_start=True`` continues from the fitted ``net_`` (scikit-learn's convention).
@@ -192,8 +192,8 @@ class BaseEstimator:
     #: to pick stratified folds and default scorers.
     _estimator_type: str | None = None
     _requires_y = True  # fit(X, y) needs y (Forecaster: no, the series is its own target)
-    #: this model's defaults of training settings that differ from the declared ones
-    #: (rnnkit.train.settings), e.g. ``{"lr": 2e-3}``; merged along the class hierarchy.
+    #: a model defined outside rnnkit: its defaults of training settings that differ from the
+    #: declared ones, e.g. ``{"lr": 2e-3}`` (rnnkit's own are in rnnkit.train.settings.MODEL_DEFAULTS)
     train_defaults: dict = {}
 
     # The training settings' attributes, for type checkers only: every estimator's __init__

@@ -129,8 +129,6 @@ class CharLM(BaseEstimator):
     ``score(text)`` is minus :meth:`evaluate` (higher is better).
     """
 
-    train_defaults = {"lr": 2e-3}
-
     def __init__(
         self,
         cell="lstm",

@@ -113,8 +113,6 @@ class MLPNet(Module):
 class FeedForward(BaseEstimator):
     """An MLP classifier or regressor on vectors or on a fixed window of each sequence."""
 
-    train_defaults = {"lr": 5e-3}
-
     @property
     def _estimator_type(self):
         return {"classification": "classifier", "regression": "regressor"}.get(self.task)

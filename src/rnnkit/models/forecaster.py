@@ -55,9 +55,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
     """
 
     _requires_y = False
-    # Up to 60 epochs, stopped after 10 without improvement (of the validation loss, with
-    # validation_fraction or validation_data; else of the training loss), the best kept.
-    train_defaults = {"lr": 5e-3, "epochs": 60, "patience": 10}
 
     def __init__(
         self,

@@ -149,8 +149,6 @@ class Seq2Seq(BaseEstimator):
     rate to lr / 20 over training.
     """
 
-    train_defaults = {"lr": 3e-3, "batch_size": 64}
-
     def __init__(
         self,
         cell="lstm",

@@ -9,9 +9,10 @@ Everything that trains reads this table instead of retyping it:
 - ``rnnkit train``'s keys, ``--set`` checks and help (:mod:`rnnkit.cli.task_configs`) are
   generated from it, each task's default that of the model class it trains.
 
-A model that needs another default says so once, in its class attribute
-``train_defaults`` (``MusicModel.train_defaults = {"lr": 2e-3}``), and
-:func:`effective_defaults` merges those along the class hierarchy.
+A model of rnnkit that needs another default says so once, in :data:`MODEL_DEFAULTS`
+(by class name, so that the command line reads it without importing the models); a model
+defined elsewhere sets its class attribute ``train_defaults``. :func:`effective_defaults`
+merges both along the class hierarchy.
 
 ``where`` says who has the setting: ``"estimator"`` (a keyword argument of every
 estimator), ``"config"`` (a :class:`TrainConfig` field), ``"cli"`` (a key of every
@@ -30,7 +31,15 @@ from typing import Any
 from ..optim.optimizers import OPTIMIZERS
 from ..optim.schedules import SCHEDULES
 
-__all__ = ["SETTINGS", "Setting", "check_setting", "effective_defaults", "settings_for"]
+__all__ = [
+    "MODEL_DEFAULTS",
+    "SETTINGS",
+    "Setting",
+    "check_setting",
+    "effective_defaults",
+    "model_defaults",
+    "settings_for",
+]
 
 _SAME = object()  # cli_default: the declared default
 _ALL = frozenset({"estimator", "config", "cli"})
@@ -181,27 +190,53 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+#: rnnkit's models whose training defaults differ from the declared ones, by class name.
+MODEL_DEFAULTS: dict[str, dict] = {
+    "CharLM": {"lr": 2e-3},
+    "FeedForward": {"lr": 5e-3},
+    # Up to 60 epochs, stopped after 10 without improvement (of the validation loss, with
+    # validation_fraction or validation_data; else of the training loss), the best kept.
+    "Forecaster": {"lr": 5e-3, "epochs": 60, "patience": 10},
+    "MusicModel": {"lr": 3e-3, "batch_size": 8},
+    "Seq2Seq": {"lr": 3e-3, "batch_size": 64},
+    "SequenceClassifier": {"lr": 5e-3},
+    "SequenceRegressor": {"lr": 5e-3},
+    "SequenceTagger": {"lr": 5e-3},
+}
+
+
 def settings_for(where: str) -> list[Setting]:
     """The settings ``"estimator"``, ``"config"`` or ``"cli"`` has, in declaration order."""
     return [s for s in SETTINGS.values() if where in s.where]
 
 
+def model_defaults(name: str) -> dict:
+    """The training defaults of rnnkit's model class ``name``: the declared ones with its
+    :data:`MODEL_DEFAULTS` applied."""
+    return _apply({s.name: s.default for s in settings_for("estimator")}, MODEL_DEFAULTS.get(name, {}), name)
+
+
 def effective_defaults(cls) -> dict:
-    """The declared defaults with every ``train_defaults`` of ``cls`` and its bases applied
-    (the nearest class wins); an unknown name is refused."""
+    """The declared defaults with, for ``cls`` and its bases (the nearest class wins), rnnkit's
+    :data:`MODEL_DEFAULTS` and any class attribute ``train_defaults``; an unknown name is
+    refused."""
     out = {s.name: s.default for s in settings_for("estimator")}
     for klass in reversed(cls.__mro__):
+        if klass.__module__.startswith("rnnkit."):
+            out = _apply(out, MODEL_DEFAULTS.get(klass.__name__, {}), klass.__name__)
         own = klass.__dict__.get("train_defaults")
-        if own is None:
-            continue
-        if not isinstance(own, Mapping):
-            raise TypeError(f"{klass.__name__}.train_defaults: expected a dict, got {type(own).__name__}")
-        unknown = sorted(set(own) - set(out))
-        if unknown:
-            raise ValueError(f"{klass.__name__}.train_defaults: unknown settings {unknown}; valid: {sorted(out)}")
-        for name, value in own.items():
-            out[name] = check_setting(name, value)
+        if own is not None:
+            out = _apply(out, own, f"{klass.__name__}.train_defaults")
     return out
+
+
+def _apply(defaults: dict, own, where: str) -> dict:
+    if not isinstance(own, Mapping):
+        raise TypeError(f"{where}: expected a dict, got {type(own).__name__}")
+    unknown = sorted(set(own) - set(defaults))
+    if unknown:
+        raise ValueError(f"{where}: unknown settings {unknown}; valid: {sorted(defaults)}")
+    return {**defaults, **{name: check_setting(name, value) for name, value in own.items()}}
 
 
 def check_setting(name: str, value):

@@ -29,7 +29,7 @@ from ...train import Trainer
 from ...train.checkpoint import CheckpointError
 from ...train.resume_from import ResumeFrom
 from .._base import CliError
-from .base import history_rows
+from .task import history_rows
 
 # TrainConfig keys that must match the saved run for the optimizer state to carry over.
 _SAME = (

@@ -14,9 +14,9 @@ from ...train.faults import TrainingError
 from ...train.settings import SETTINGS
 from .._base import CliError, Console
 from ..runs import Run
-from .base import Task, history_rows
 from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import stopped_run
+from .task import Task, history_rows
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
 RESUMABLE = tuple(s.name for s in SETTINGS.values() if s.resumable)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ...train.bptt import TBPTT
 from .._base import TrainingStopped
-from .base import history_rows
 from .continuing import join_history
+from .task import history_rows
 
 STOPPED = "stopped: diverged"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor, read_grad_flow, set_recording
-from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
+from ..diagnostics.figures import MISSING_NOTE, have_matplotlib
 from ..train import TrainConfig, Trainer, TrainingError
 from ..utils.atomic import write_json_atomic, write_text_atomic
 
