@@ -44,6 +44,7 @@ import inspect
 import numbers
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -320,7 +321,7 @@ class BaseEstimator:
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------------------
-    def _start_net(self, rng: np.random.Generator) -> Module:
+    def _start_net(self, rng: np.random.Generator) -> Any:  # the subclass's network, as _build_net's
         """The network ``fit`` trains: a new one from :meth:`_build_net`, or, with
         ``warm_start`` and a fitted ``net_``, that one, when the data gave the same fitted
         state (vocabulary, classes, scalers) it was fitted for."""

@@ -77,7 +77,7 @@ class TrainConfig:
     weight_decay: float | None = _declared("weight_decay")
     optimizer_kwargs: dict = dataclasses.field(default_factory=dict)
     schedule: str | None = _declared("schedule")
-    schedule_kwargs: dict | None = _declared("schedule_kwargs")
+    schedule_kwargs: dict = _declared("schedule_kwargs")  # None (declared): {} once validated
     schedule_interval: str = "epoch"
     clip_norm: float | None = _declared("clip_norm")
     clip_value: float | tuple | None = None
