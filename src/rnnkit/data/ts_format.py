@@ -135,11 +135,8 @@ def _parse_case(path, header: dict, line: str, number: int):
     if expected is not None and len(dims) != expected:
         raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', got {len(dims)}", line=number)
     T = max(len(values) for values in dims)
-    if _flag(header, "equalLength") and "serieslength" in header:
-        if int(header["serieslength"][0]) != T:
-            raise DataFormatError(
-                path, f"expected @seriesLength {header['serieslength'][0]} values, got {T}", line=number
-            )
+    if _flag(header, "equalLength") and "serieslength" in header and int(header["serieslength"][0]) != T:
+        raise DataFormatError(path, f"expected @seriesLength {header['serieslength'][0]} values, got {T}", line=number)
     x = np.full((T, len(dims)), np.nan)  # (T, D)
     for d, values in enumerate(dims):
         x[: len(values), d] = values

@@ -70,9 +70,12 @@ def lengths_array(lengths, T: int, B: int) -> np.ndarray | None:
     arr = np.asarray(lengths)
     if arr.ndim != 1 or arr.shape[0] != B:
         raise ValueError(f"lengths: expected one length per batch row, shape ({B},), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
-            raise TypeError(f"lengths: expected integers, got dtype {arr.dtype}")
+    if (
+        arr.size
+        and not np.issubdtype(arr.dtype, np.integer)
+        and not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)))
+    ):
+        raise TypeError(f"lengths: expected integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 1 or arr.max() > T):
         raise ValueError(

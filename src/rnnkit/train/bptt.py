@@ -249,7 +249,7 @@ class TBPTT:
             for cache, reset_rows in reversed(caches):
                 dstate = self.model.chunk_backward(cache, 1.0 / count, dstate)
                 if reset_rows is not None:  # a reset row's earlier state gets no gradient
-                    dstate = _tree_map(lambda d: np.where(self._rows(d, reset_rows, B), 0, d), dstate)
+                    dstate = _tree_map(lambda d, rows=reset_rows: np.where(self._rows(d, rows, B), 0, d), dstate)
         if _finite(state) and _finite(next_state0):
             self._win = _Window(inputs[split:], targets[split:], resets[split:], next_state0)
             self.state = state
