@@ -208,10 +208,11 @@ def run(args) -> int:
     period = args.period if args.period is not None else config.period
     if from_config:  # the settings a configuration leaves to the data, from the series' first half
         from .tasks import TASKS
+        from .tasks.forecast import ForecastTask
 
-        model = TASKS["forecast"].model_for_arrays(
-            dataclasses.replace(config, period=period), [values[: len(values) // 2]]
-        )
+        task = TASKS["forecast"]
+        assert isinstance(task, ForecastTask)
+        model = task.model_for_arrays(dataclasses.replace(config, period=period), [values[: len(values) // 2]])
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)

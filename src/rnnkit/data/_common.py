@@ -53,7 +53,7 @@ def check_float(value, name: str, *, positive: bool = False) -> float:
     """A real number (not a bool); optionally > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {value!r}")
-    if positive and not value > 0:
+    if positive and not value > 0:  # type: ignore[operator]  # numbers.Real declares no __gt__ in typeshed
         raise ValueError(f"{name}: expected a number > 0, got {value}")
     return float(value)
 

@@ -80,7 +80,8 @@ def _is_column_file(lines: list[str]) -> bool:
 
 def _read_columns(path, lines: list[str]) -> list[list[tuple[str, str]]]:
     """Token-per-line column files: the first field is the word, the last the tag."""
-    sentences, current = [], []
+    sentences: list = []
+    current: list = []
     for number, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":

@@ -235,7 +235,8 @@ def tagged_sentences(n: int, *, rng=None, seed=None) -> list[Tagged]:
     """``n`` distinct generated sentences, each a list of ``(form, upos)`` pairs."""
     n = check_int(n, "n", 1)
     gen = _Gen(resolve_rng(rng, seed, "tagged_sentences"))
-    seen, out = set(), []
+    seen: set = set()
+    out: list = []
     while len(out) < n:
         sentence = gen.sentence()
         if tuple(sentence) not in seen:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,10 @@ def write_sequences_npz(path, sequences, labels=None) -> None:
     arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
     if not arrays or any(a.ndim != 2 or a.shape[1] != arrays[0].shape[1] for a in arrays):
         raise ValueError("sequences: expected a non-empty list of (T_i, F) arrays with one F")
-    out = {"data": np.concatenate(arrays, axis=0), "lengths": np.array([len(a) for a in arrays], dtype=np.int64)}
+    out: dict[str, Any] = {
+        "data": np.concatenate(arrays, axis=0),
+        "lengths": np.array([len(a) for a in arrays], dtype=np.int64),
+    }
     if labels is not None:
         out["labels"] = np.asarray(labels)
         if out["labels"].shape != (len(arrays),) or out["labels"].dtype.hasobject:

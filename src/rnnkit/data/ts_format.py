@@ -83,7 +83,7 @@ def read_ts(path, encoding: str = "utf-8"):
 
 
 def _flag(header: dict, key: str) -> bool:
-    values = header.get(key.lower())
+    values = header.get(key.lower(), [])
     return bool(values) and values[0].lower() == "true"
 
 
@@ -107,7 +107,7 @@ def _expected_dims(header: dict) -> int | None:
 
 
 def _parse_case(path, header: dict, line: str, number: int):
-    label = None
+    label: str | float | None = None
     if _labelled(header):
         if ":" not in line:
             raise DataFormatError(path, "expected values then ':' and a label", line=number)

@@ -118,7 +118,7 @@ class DiagnosticsMonitor:
         self.warn = bool(warn)
         self.record = DiagnosticsRecord(modes={p: layer.mode for p, layer in self.layers.items()})
         self._armed: int | None = None
-        self._snapshot = None
+        self._snapshot: dict[str, np.ndarray] | None = None
         self._caches: dict = {}
         self._flows: dict = {}
         self._warned: set = set()
@@ -272,6 +272,7 @@ class DiagnosticsMonitor:
         """Update norms of a recorded step; switches recording off again."""
         if self._armed != step:
             return
+        assert self._snapshot is not None  # taken when the step was armed
         for name, u in update_norms(self._snapshot, self.module).items():
             self.record.update_ratios.setdefault(name, []).append(u["ratio"])
         self.disarm()

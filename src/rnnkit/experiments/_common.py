@@ -18,12 +18,16 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..diagnostics import DiagnosticsMonitor, read_grad_flow, set_recording
+from ..diagnostics import DiagnosticsMonitor, DiagnosticsRecord, read_grad_flow, set_recording
 from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
 from ..utils.atomic import write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from ..train.callbacks import History
 
 
 @dataclass
@@ -84,8 +88,8 @@ def _parse_like(name, value, current):
 # -- training with diagnostics -----------------------------------------------------------------
 @dataclass
 class Run:
-    history: object
-    record: object
+    history: History
+    record: DiagnosticsRecord
     diverged_at: int | None
     seconds: float
 

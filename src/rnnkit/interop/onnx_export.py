@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .._version import __version__
 from ..nn import GRU, LSTM, RNN
@@ -60,7 +61,7 @@ def _check_layer(layer) -> None:
         )
 
 
-def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> object:
+def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> Any:
     """The ONNX ModelProto of one recurrent layer stack (see the module docstring)."""
     _check_layer(layer)
     g = Graph(onnx)

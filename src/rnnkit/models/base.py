@@ -36,6 +36,7 @@ import inspect
 import numbers
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -200,6 +201,7 @@ class BaseEstimator:
     #: to pick stratified folds and default scorers.
     _estimator_type: str | None = None
     _requires_y = True  # fit(X, y) needs y (Forecaster: no, the series is its own target)
+    net_: Any  # the fitted network, a Module of the estimator's own kind (set by fit and load)
 
     def __sklearn_tags__(self):
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
@@ -236,7 +238,7 @@ class BaseEstimator:
 
     def get_params(self, deep=True) -> dict:
         """The constructor arguments as a dict (with ``deep``, nested ``a__b`` keys too)."""
-        out = {}
+        out: dict[str, object] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):

@@ -193,6 +193,7 @@ class FeedForward(BaseEstimator):
             )
         if self.n_features_in_ != F:
             raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), got {F}")
+        assert self.window_ is not None  # set in fit with the sequences input mode
         out = np.zeros((len(seqs), self.window_, F))
         for i, s in enumerate(seqs):
             tail = s[-self.window_ :]

@@ -12,6 +12,7 @@ Names follow PyTorch: a child's parameters are prefixed with the child's name an
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Self, TypeVar
 
 import numpy as np
 
@@ -40,6 +41,9 @@ def check_rng(rng) -> np.random.Generator:
     return rng
 
 
+_M = TypeVar("_M", bound="Module")
+
+
 class Module:
     """Parameters, their gradients, children, and the train/eval switch."""
 
@@ -58,7 +62,7 @@ class Module:
         self._grads[name] = np.zeros_like(value)
         return value
 
-    def add_module(self, name: str, module: Module) -> Module:
+    def add_module(self, name: str, module: _M) -> _M:
         assert name not in self._children and "." not in name, name
         self._children[name] = module
         return module
@@ -87,13 +91,13 @@ class Module:
         for _, _, g in self.named_parameters():
             g.fill(0)
 
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         self.training = bool(mode)
         for child in self._children.values():
             child.train(mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         return self.train(False)
 
     # -- state -----------------------------------------------------------------------

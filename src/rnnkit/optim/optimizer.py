@@ -165,7 +165,7 @@ class Optimizer:
                 "state['arrays']: keys do not match this optimizer's parameters; "
                 f"missing {missing or 'none'}, unexpected {extra or 'none'}"
             )
-        state = {n: {} for n, _, _ in self._params}
+        state: dict[str, dict[str, np.ndarray]] = {n: {} for n, _, _ in self._params}
         for key, (n, s, p) in want.items():
             a = np.asarray(arrays[key])
             if a.shape != p.shape:

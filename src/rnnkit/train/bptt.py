@@ -61,6 +61,7 @@ another layout sets ``state_batch_axis``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -156,10 +157,11 @@ class TBPTT:
                 "get no gradient at all; hint: k2=k1 for plain chunked TBPTT, or a smaller k1"
             )
         self.model = model
-        self.state = None  # the state after the newest step trained on
+        self.state: Any = None  # the state after the newest step trained on
         self._win: _Window | None = None
         self._eval_state = None
-        self._batch = self._eval_batch = None
+        self._batch: int | None = None
+        self._eval_batch: int | None = None
 
     # -- the wrapped model's parameters and mode ----------------------------------------
     def named_parameters(self, prefix: str = ""):

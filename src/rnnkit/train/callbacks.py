@@ -28,6 +28,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class Context:
     being trained (0-based) or, in ``on_epoch_end``, the epoch just finished.
     """
 
-    trainer: object
+    trainer: Any  # a Trainer (trainer.py imports this module, not the other way round)
     epoch: int
     step: int
     logs: dict = field(default_factory=dict)

@@ -184,7 +184,8 @@ def _check_json(value, where: str) -> None:
 
 def _crc32(a: np.ndarray) -> int:
     # A flat byte view: no copy for contiguous arrays, and works for every non-object dtype.
-    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    # (numpy's stubs declare the buffer protocol only for Python >= 3.12)
+    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
 
 
 def _write_temp(directory: Path, name: str, entries, manifest_bytes: bytes) -> Path:

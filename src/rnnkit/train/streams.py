@@ -212,6 +212,7 @@ class Stream:
                         "of input and target; next-step targets need documents of 2+ steps)"
                     )
                 return
+            assert proto is not None  # set by the first document, which filled a row
             steps = max(t + len(xs) for _, t, xs, _ in filled)
             X = np.full((steps, B) + proto[0], self.pad_value, proto[1])
             Y = np.full((steps, B) + proto[2], self.pad_value, proto[3])

@@ -86,6 +86,9 @@ class Trainer:
     (steps done), ``epoch`` (epochs finished), ``batch_in_epoch``, ``stop_training``.
     """
 
+    stop_reason: str | None  # "completed", "callback", "max_steps", "early_stopping"; None while fitting
+    _epoch_rng: dict | None  # the generator's state when the epoch in progress began
+
     def __init__(self, model, config: TrainConfig | None = None, *, callbacks=()) -> None:
         config = TrainConfig() if config is None else config
         if not isinstance(config, TrainConfig):
@@ -195,6 +198,7 @@ class Trainer:
             self._epoch_rng = rng_state(self.rng)
             self._epoch_first_step, self._epoch_time = self.step, 0.0
         else:  # resuming in mid-epoch: replay this epoch's batches from its generator state
+            assert self._epoch_rng is not None  # saved with the trainer's state
             set_rng_state(self.rng, self._epoch_rng)
         self.model.train()
         if callable(train_batches):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,12 +17,12 @@ class TaskData:
     """A task's data, split. ``test`` is a held-out part that ships with a set, else None;
     results are reported on ``test`` when there is one, else on ``val``."""
 
-    train: object
-    val: object | None
-    test: object | None
+    train: Any  # each task's own kind of part: text, arrays, (X, y), a series set
+    val: Any
+    test: Any
     source: str
     test_name: str = "test"  # how results name the held-out part
-    extra: dict | None = None  # what a task needs besides the parts
+    extra: Any = None  # what a task needs besides the parts (a dict), or None
     notes: list | None = None  # what was guessed or repaired while reading, for the user
 
     @property
@@ -55,7 +56,7 @@ class Task:
     """One ``rnnkit train`` task. Subclasses set the class attributes and the hooks."""
 
     name = ""
-    config_class = None
+    config_class: Any = None  # the task's config dataclass (a CommonConfig subclass)
     model_names: tuple[str, ...] = ()  # model classes this task trains (for loading)
     model_module = ""  # where they live, e.g. "rnnkit.models.classifier"
     command = ""  # the command that uses a trained model
