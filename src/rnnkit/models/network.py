@@ -195,6 +195,7 @@ class SequenceNet(BatchProtocol, Module):
 
     def _loss(self, y, batch: Batch):
         mask = batch.mask if self.pooling == "none" else None
+        assert batch.targets is not None  # training and evaluation batches carry targets
         if self.loss == "ce":
             loss, dy = cross_entropy(y, batch.targets, mask=mask)
         else:

@@ -15,11 +15,12 @@ from collections.abc import Iterator, Mapping
 from typing import Self, TypeVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def resolve_dtype(dtype) -> np.dtype:
+def resolve_dtype(dtype: DTypeLike) -> np.dtype:
     """Accept float32/float64 as a NumPy dtype or a name; refuse anything else."""
     try:
         dt = np.dtype(dtype)
@@ -30,7 +31,7 @@ def resolve_dtype(dtype) -> np.dtype:
     return dt
 
 
-def check_rng(rng) -> np.random.Generator:
+def check_rng(rng: np.random.Generator | None) -> np.random.Generator:
     """``rng`` is an explicit ``numpy.random.Generator``; None means a fresh, unseeded one."""
     if rng is None:
         return np.random.default_rng()
