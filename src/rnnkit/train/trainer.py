@@ -323,6 +323,7 @@ class Trainer:
                     {"step": n, "layer": path, "key": key, "norms": [float(x) for x in norms]}
                 )
         if self.schedule is not None and cfg.schedule_interval == "step":
+            assert not isinstance(self.schedule, ReduceLROnPlateau)  # refused per step by TrainConfig
             self.schedule.step()
         return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
 
