@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +61,11 @@ from .streams import Chunk
 __all__ = ["Trainer", "minibatches"]
 
 _END = object()
+
+#: ``callable(epoch, rng) -> iterable of batches``, or the batches themselves
+Batches = Callable[[int, np.random.Generator], Iterable[Any]] | Iterable[Any]
+#: validation batches, or a function of no arguments returning a loss, a dict or batches
+Validation = Iterable[Any] | Callable[[], Any]
 
 
 def minibatches(
@@ -89,7 +96,7 @@ class Trainer:
     stop_reason: str | None  # "completed", "callback", "max_steps", "early_stopping"; None while fitting
     _epoch_rng: dict | None  # the generator's state when the epoch in progress began
 
-    def __init__(self, model, config: TrainConfig | None = None, *, callbacks=()) -> None:
+    def __init__(self, model: Any, config: TrainConfig | None = None, *, callbacks: Iterable[Callback] = ()) -> None:
         config = TrainConfig() if config is None else config
         if not isinstance(config, TrainConfig):
             raise TypeError(
@@ -150,7 +157,14 @@ class Trainer:
         return self._builtin + self.callbacks
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, train_batches, *, val=None, epochs: int | None = None, max_steps: int | None = None) -> History:
+    def fit(
+        self,
+        train_batches: Batches,
+        *,
+        val: Validation | None = None,
+        epochs: int | None = None,
+        max_steps: int | None = None,
+    ) -> History:
         """Train until ``epochs`` epochs are done (counting those of a resumed run), early
         stopping, a callback's stop, or ``max_steps`` steps in total (a resumable pause).
 
@@ -355,12 +369,12 @@ class Trainer:
         self._emit("on_epoch_end", Context(self, epoch, self.step, record))
         return record
 
-    def evaluate(self, val) -> dict:
+    def evaluate(self, val: Validation) -> dict[str, float]:
         """Validation metrics in eval mode: ``{"val_loss": ...}`` or the function's dict, prefixed."""
         was = getattr(self.model, "training", True)
         self.model.eval()
         try:
-            out = val() if callable(val) else val
+            out: Any = val() if callable(val) else val  # a number, a dict or batches
             if isinstance(out, Mapping):
                 return {(k if k.startswith("val_") else "val_" + k): float(v) for k, v in out.items()}
             if isinstance(out, numbers.Real):
@@ -401,12 +415,12 @@ class Trainer:
         return [(p, m) for p, m in walk_modules(self.model) if hasattr(m, "record_grad_flow")]
 
     # -- save and resume (the file format and the restore live in resume.py) ---------------
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write everything a bit-exact resume needs to one checkpoint file (atomically)."""
         return save_trainer_state(self, path)
 
     @classmethod
-    def load(cls, path, model, *, callbacks=()) -> Trainer:
+    def load(cls, path: str | os.PathLike[str], model: Any, *, callbacks: Iterable[Callback] = ()) -> Trainer:
         """A trainer restored from :meth:`save` into ``model``, freshly built like the saved one.
 
         The configuration comes from the file; ``callbacks`` are those of the saved run (their
