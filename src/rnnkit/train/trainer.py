@@ -142,7 +142,7 @@ class Trainer:
             self._builtin.append(
                 EarlyStopping(config.monitor, config.patience, config.min_delta, config.mode, config.restore_best)
             )
-        if config.checkpoint_every:
+        if config.checkpoint_every and config.checkpoint_path is not None:  # (validate checks the path)
             self._builtin.append(CheckpointEvery(config.checkpoint_path, every_steps=config.checkpoint_every))
         self.history = History()
         self.rng = np.random.default_rng(config.seed)
