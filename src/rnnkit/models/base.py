@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -202,6 +203,7 @@ class BaseEstimator:
     _estimator_type: str | None = None
     _requires_y = True  # fit(X, y) needs y (Forecaster: no, the series is its own target)
     net_: Any  # the fitted network, a Module of the estimator's own kind (set by fit and load)
+    history_: Any  # the training History (None after load)
 
     def __sklearn_tags__(self):
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
@@ -326,7 +328,7 @@ class BaseEstimator:
         return fit_trainer(net, config, train_batches, val_batches)
 
     # -- persistence ----------------------------------------------------------------------
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to one checkpoint file (atomically); returns its path."""
         self._check_fitted()
         params = {k: jsonable(v) for k, v in self.get_params(deep=False).items()}
@@ -342,7 +344,7 @@ class BaseEstimator:
         return save_checkpoint(path, self.net_.state_dict(), meta)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Rebuild a model saved by :meth:`save`; the file must hold this class (or a subclass
         when called on :class:`BaseEstimator`)."""
         arrays, meta = load_checkpoint(path)
