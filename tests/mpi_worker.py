@@ -85,7 +85,6 @@ def main(case: str, out: Path) -> None:
             cell="lstm", hidden_size=6, epochs=2, batch_size=3, seed=2, dtype="float64", lr=0.02
         ).fit(cond, seqs)
     elif case in ("kill", "raise"):
-        from rnnkit.train import Trainer
         from rnnkit.train.callbacks import LambdaCallback
 
         def fault(ctx):
@@ -96,10 +95,7 @@ def main(case: str, out: Path) -> None:
 
         X, y = sequences()
         model = SequenceClassifier(cell="gru", **dict(common, epochs=50))
-        model._run_trainer = lambda net, cfg, tb, vb: Trainer(
-            net, cfg, callbacks=[LambdaCallback(on_step_end=fault)]
-        ).fit(tb, val=vb)
-        model.fit(X, y)
+        model.fit(X, y, callbacks=[LambdaCallback(on_step_end=fault)])
     elif case == "dropout":
         from rnnkit.distributed import data_digest
 
@@ -109,31 +105,33 @@ def main(case: str, out: Path) -> None:
         if w.is_root:
             (out / "digests.json").write_text(json.dumps(digests))
     elif case == "nan":
-        from rnnkit.train import Trainer, TrainingError
+        from rnnkit.train import TrainingError
+        from rnnkit.train.callbacks import Callback
 
         seen = {}
 
-        def run(net, cfg, tb, vb):
-            calls, inner = [0], net.loss_and_grad
+        class NanOnRank1(Callback):
+            """Rank 1 alone sees a NaN loss in its third step (a fault injected into the network)."""
 
-            def loss_and_grad(batch):  # rank 1 alone sees a NaN loss in its third step
-                calls[0] += 1
-                loss = inner(batch)
-                return float("nan") if w.rank == 1 and calls[0] == 3 else loss
+            def on_train_begin(self, ctx):
+                self.trainer, net = ctx.trainer, ctx.trainer.model
+                calls, inner = [0], net.loss_and_grad
 
-            net.loss_and_grad = loss_and_grad
-            trainer = Trainer(net, cfg)
-            try:
-                trainer.fit(tb, val=vb)
-            except TrainingError as exc:
-                seen["error_step"] = exc.step
-            seen["steps_done"] = trainer.step
-            return trainer.history
+                def loss_and_grad(batch):
+                    calls[0] += 1
+                    loss = inner(batch)
+                    return float("nan") if w.rank == 1 and calls[0] == 3 else loss
+
+                net.loss_and_grad = loss_and_grad
 
         X, y = sequences()
         model = SequenceClassifier(cell="gru", **common)
-        model._run_trainer = run
-        model.fit(X, y)
+        injected = NanOnRank1()
+        try:
+            model.fit(X, y, callbacks=[injected])
+        except TrainingError as exc:
+            seen["error_step"] = exc.step
+        seen["steps_done"] = injected.trainer.step
         everyone = w.gather(seen)
         if w.is_root:
             (out / "nan.json").write_text(json.dumps(everyone))

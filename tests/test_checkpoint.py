@@ -261,7 +261,7 @@ def test_failure_at_rename_keeps_previous_file(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise PermissionError("simulated")
 
-    monkeypatch.setattr(ckpt.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(PermissionError):
         save_checkpoint(path, {"w": np.zeros(4)}, {"step": 2})
     assert _only_file(tmp_path) == ["c.npz"]

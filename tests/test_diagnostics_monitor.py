@@ -140,11 +140,11 @@ def test_monitor_touches_nothing_on_steps_that_are_not_due():
     seen = []
     for step in range(7):
         armed = mon.before_step(step)
-        seen.append((armed, net.rnn.record_grad_flow, "forward" in vars(net.rnn)))
+        seen.append((armed, net.rnn.record_grad_flow, len(net.rnn.observers) == 1))
         loss = net.loss_and_grad(batch)
         mon.after_backward(step, loss)
         mon.after_update(step)
-        assert net.rnn.record_grad_flow is False and "forward" not in vars(net.rnn)
+        assert net.rnn.record_grad_flow is False and not net.rnn.observers and "forward" not in vars(net.rnn)
     assert seen == [(s % 3 == 0,) * 3 for s in range(7)]
     assert mon.record.steps == [0, 3, 6] and mon.record.all_steps == list(range(7))
     steps, M = mon.record.flow.matrix("rnn.h_l0")
@@ -170,6 +170,66 @@ def test_monitor_as_trainer_callback_matches_the_trainers_own_recording():
     )
     assert "loss_and_grad" not in vars(net) and "forward" not in vars(net.rnn)
     assert mon.record.all_grad_norm == trainer.history.steps["grad_norm"]  # every step, free
+
+
+def test_the_trainer_drives_the_monitor_through_its_hooks_alone():
+    """Nothing is set on the network: the monitor's callback works from the step hooks."""
+    from rnnkit.train import TrainConfig, Trainer
+    from rnnkit.train.callbacks import LambdaCallback
+
+    net, batch = _scaled_rnn(0.9, T=6)
+    mon = DiagnosticsMonitor(net, every=2, warn=False)
+    armed = []
+
+    def no_patch(ctx):
+        assert "loss_and_grad" not in vars(net) and "loss_and_grad" not in vars(ctx.model)
+        armed.append(net.rnn.record_grad_flow)
+
+    spy = LambdaCallback(on_step_begin=no_patch, on_after_backward=no_patch, on_step_end=no_patch)
+    cfg = TrainConfig(epochs=1, optimizer="sgd", lr=0.01, progress=False)
+    Trainer(net, cfg, callbacks=[mon.callback(), spy]).fit([batch] * 4)
+    # recording is on from the begin of a due step (1: the first, 2, 4) until its update
+    assert armed == [True, True, False, True, True, False, False, False, False, True, True, False]
+    assert mon.record.steps == [1, 2, 4] and not net.rnn.record_grad_flow
+
+
+def test_skipped_steps_keep_the_trainers_numbers():
+    from rnnkit.train import TrainConfig, Trainer
+
+    net, batch = _scaled_rnn(0.9, T=6)
+    bad = (np.full_like(batch[0], np.nan), batch[1])  # a non-finite input: the layer refuses it
+    mon = DiagnosticsMonitor(net, every=2, first=False, warn=False)
+    cfg = TrainConfig(epochs=1, optimizer="sgd", lr=0.01, progress=False, on_nonfinite="skip")
+    hist = Trainer(net, cfg, callbacks=[mon.callback()]).fit([batch, bad, batch, bad, batch])
+    assert hist.steps["skipped"] == [False, True, False, True, False]
+    assert mon.record.all_steps == [1, 2, 3, 4, 5] and mon.record.norm_steps == [1, 3, 5]
+    np.testing.assert_array_equal(mon.record.all_loss, hist.steps["loss"])
+    assert mon.record.steps == [] and [f.step for f in mon.record.findings] == [2, 4]
+    assert not net.rnn.record_grad_flow and "forward" not in vars(net.rnn)
+
+
+def test_watch_fit_builds_its_monitor_on_the_network_inside_a_tbptt_driver():
+    from rnnkit.diagnostics import DiagnosticsCallback, watch_fit
+    from rnnkit.models.charlm import CharLMNet
+    from rnnkit.train import TrainConfig, Trainer
+    from rnnkit.train.bptt import TBPTT
+
+    rng = np.random.default_rng(4)
+    net = CharLMNet(5, cell="gru", embedding_dim=3, hidden_size=4, dtype="float64", rng=rng)
+    tb = TBPTT(net, k1=4)
+    ids = rng.integers(0, 5, size=2 * 16 + 1)
+    watch = watch_fit(every=2, warn=False)
+    assert watch.monitor is None
+    cfg = TrainConfig(epochs=1, progress=False)
+    Trainer(tb, cfg, callbacks=[watch]).fit(lambda epoch, rng: tb.stream(ids, batch_size=2))
+    assert watch.monitor.module is net and watch.monitor.record.steps == [1, 2, 4]
+    assert watch.monitor.record.flow.matrix("rnn.h_l0")[1].shape == (3, 4)
+    with pytest.raises(TypeError, match="monitor: expected a DiagnosticsMonitor or a function"):
+        DiagnosticsCallback(net)
+    with pytest.raises(TypeError, match="monitor_kwargs: .*'evry'"):
+        watch_fit(evry=2)
+    with pytest.raises(ValueError, match="every: expected an int >= 1"):
+        watch_fit(every=0)
 
 
 def test_monitor_requires_a_recurrent_layer():
@@ -241,14 +301,16 @@ def test_monitor_joins_the_sub_chunks_of_a_truncated_bptt_update():
     net = CharLMNet(5, cell="lstm", embedding_dim=3, hidden_size=4, dtype="float64", rng=rng)
     tb = TBPTT(net, k1=4, k2=8)
     chunks = list(tb.stream(rng.integers(0, 5, size=2 * 12 + 1), batch_size=2))
-    mon = attach(tb, every=2, first=False, warn=False)
-    tb.loss_and_grad(chunks[0])
+    monitored = attach(tb, every=2, first=False, warn=False)
+    assert monitored.monitor.module is net  # the network inside the driver
+    monitored.loss_and_grad(chunks[0])
     win = tb._win  # the second update's window: 4 old + 4 new steps
     inputs = np.concatenate([win.inputs, chunks[1].inputs])
     targets = np.concatenate([win.targets, chunks[1].targets])
-    net.zero_grad()
-    tb.loss_and_grad(chunks[1])  # recorded (step 2)
-    detach(tb)
+    monitored.zero_grad()
+    monitored.loss_and_grad(chunks[1])  # recorded (step 2)
+    mon = detach(monitored)
+    assert "loss_and_grad" not in vars(tb)
     assert mon.record.steps == [2]
     got = mon.record.flow.latest("rnn.h_l0")
     assert got.shape == (8,)

@@ -104,15 +104,21 @@ def test_attach_records_every_nth_call_and_measures_the_last_update():
     rng = np.random.default_rng(1)
     net = LastStepRegressor("rnn_tanh", 2, 4, dtype="float64", rng=rng)
     batch = (rng.standard_normal((3, 5, 2)), rng.standard_normal((3, 1)))
-    mon = attach(net, every=2, first=False, warn=False)
-    with pytest.raises(ValueError, match="a monitor is already attached"):
-        attach(net)
-    opt = SGD(net, lr=0.1)
+    monitored = attach(net, every=2, first=False, warn=False)
+    mon = monitored.monitor
+    with pytest.raises(ValueError, match="net: already monitored"):
+        attach(monitored)
+    opt = SGD(monitored, lr=0.1)  # the wrapper hands out the network's parameters
+    before = net.state_dict()
     for _ in range(4):
-        net.zero_grad()
-        net.loss_and_grad(batch)
+        monitored.zero_grad()
+        monitored.loss_and_grad(batch)
+        assert "loss_and_grad" not in vars(net)  # nothing is set on the network
         opt.step()
-    assert detach(net) is mon and "loss_and_grad" not in vars(net)
+    assert detach(monitored) is mon and monitored.calls == 4
+    assert not np.array_equal(net.state_dict()["rnn.weight_hh_l0"], before["rnn.weight_hh_l0"])
+    with pytest.raises(ValueError, match="net: the monitor was detached"):
+        monitored.loss_and_grad(batch)
     assert mon.record.steps == [2, 4] and mon.record.all_steps == [1, 2, 3, 4]
     assert len(mon.record.update_ratios["rnn.weight_hh_l0"]) == 2  # step 4's measured by detach
     assert mon.record.flow.matrix("rnn.h_l0")[1].shape == (2, 5)
@@ -125,9 +131,9 @@ def test_watch_fit_on_an_estimator(tmp_path):
     X = [rng.standard_normal((int(n), 2)) for n in rng.integers(3, 7, size=24)]
     y = np.array([x[:, 0].sum() for x in X])
     model = SequenceRegressor(cell="gru", hidden_size=4, epochs=2, batch_size=8, seed=0)
-    with watch_fit(model, every=2, warn=False) as watch:
-        model.fit(X, y)
-    assert "_train" not in vars(model)
+    watch = watch_fit(every=2, warn=False)
+    model.fit(X, y, callbacks=[watch])
+    assert "_train" not in vars(model) and watch.monitor.module is model.net_
     rec = watch.monitor.record
     assert rec.steps[0] == 1 and len(rec.all_steps) == 6 and rec.flow.keys()
     out = watch.monitor.write_report(tmp_path / "r", plots=False)

@@ -9,6 +9,7 @@ import pytest
 from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
 from rnnkit.nn import LSTM, Linear
+from rnnkit.optim.clip import grad_norm
 from rnnkit.train import TrainConfig, Trainer, TrainingError, minibatches
 from rnnkit.train.callbacks import Callback, EarlyStopping, LambdaCallback, MetricLog
 
@@ -277,6 +278,70 @@ def test_callbacks_see_every_hook_in_order_and_can_stop(tmp_path):
     assert hist.stop_reason == "callback"
     lines = log.read_text().splitlines()
     assert lines[0].split(",")[:3] == ["epoch", "loss", "val_loss"] and len(lines) == 3
+
+
+class StepSpy(Callback):
+    """Records every step hook: (hook, ctx.step, what the hook sees)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_step_begin(self, ctx):
+        self.seen.append(("begin", ctx.step, dict(ctx.logs)))
+
+    def on_after_backward(self, ctx):
+        # the gradients are in place and not yet clipped: their norm is the step's pre-clip norm
+        norm = grad_norm(ctx.model) if ctx.logs["error"] is None else None
+        self.seen.append(("backward", ctx.step, ctx.logs["loss"], type(ctx.logs["error"]).__name__, norm))
+
+    def on_step_end(self, ctx):
+        self.seen.append(("end", ctx.step, ctx.logs["skipped"]))
+
+    def on_exception(self, ctx):
+        self.seen.append(("exception", ctx.step, type(ctx.logs["exception"]).__name__))
+
+    def on_train_end(self, ctx):
+        self.seen.append(("train_end", ctx.step))
+
+
+@pytest.mark.parametrize("kind", ["grad", "fpe"])
+def test_step_hooks_run_in_order_on_every_step_skipped_ones_included(kind):
+    X, y = linear_data()  # 4 batches: step 3 is not finite and skipped
+    spy = StepSpy()
+    cfg = TrainConfig(epochs=1, on_nonfinite="skip", clip_norm=1e-3)
+    hist = Trainer(Faulty(3, kind), cfg, callbacks=[spy]).fit(batches_of(X, y))
+    # ctx.step counts the steps done: in begin and backward the step under way is ctx.step + 1
+    order = [(hook, n - (hook != "end")) for n in range(1, 5) for hook in ("begin", "backward", "end")]
+    assert [(hook, step) for hook, step, *_ in spy.seen] == [*order, ("train_end", 4)]
+    assert [rest for hook, _, *rest in spy.seen if hook == "begin"] == [[{}]] * 4
+    assert (
+        [rest[0] for hook, _, *rest in spy.seen if hook == "end"]
+        == hist.steps["skipped"]
+        == [False, False, True, False]
+    )
+    backward = [rest for hook, _, *rest in spy.seen if hook == "backward"]
+    for i in (0, 1, 3):  # the loss, and the gradients before clipping
+        loss, error, norm = backward[i]
+        assert error == "NoneType" and loss == hist.steps["loss"][i]
+        assert norm == pytest.approx(hist.steps["grad_norm"][i], rel=1e-12) and norm > 1e-3
+    loss, error, norm = backward[2]
+    if kind == "fpe":  # forward/backward raised: the error, a NaN loss
+        assert error == "FloatingPointError" and math.isnan(loss) and norm is None
+    else:  # a finite loss, an infinite gradient, found after this hook
+        assert error == "NoneType" and math.isfinite(loss) and norm == math.inf
+
+
+def test_on_exception_instead_of_train_end_when_fit_raises():
+    X, y = linear_data()
+    spy = StepSpy()
+    steps = []
+    extra = LambdaCallback(on_exception=lambda ctx: steps.append(ctx.trainer.step))
+    with pytest.raises(TrainingError):
+        Trainer(Faulty(2, "loss"), TrainConfig(epochs=1), callbacks=[spy, extra]).fit(batches_of(X, y))
+    (h1, s1, loss, error, _), last = spy.seen[-2:]
+    assert (h1, s1, error) == ("backward", 1, "NoneType") and math.isnan(loss)
+    assert last == ("exception", 1, "TrainingError") and steps == [1]
+    assert "train_end" not in [hook for hook, *_ in spy.seen]
 
 
 def test_same_seed_same_run_other_seed_other_run():

@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import time
 
+import numpy as np
+
 MODES = ("auto", "numpy", "numba")
 _mode = "auto"
 _loaded = None  # the kernel module, or the reason it could not be loaded (str)
@@ -51,7 +53,7 @@ def _load():
     global _loaded
     if _loaded is None:
         try:
-            from . import numba_cells
+            from . import numba_cells  # imports numba, an optional dependency (rnnkit[fast])
 
             _loaded = numba_cells
         except Exception as exc:  # ImportError, or a numba that does not fit this numpy
@@ -91,7 +93,6 @@ def warm_up() -> float | None:
     k = active()
     if k is None:
         return None
-    import numpy as np
 
     B, H = 1, 2
     for dt in (np.float32, np.float64):

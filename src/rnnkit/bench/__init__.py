@@ -35,12 +35,15 @@ Use ``rnnkit bench``, ``python -m rnnkit.bench`` or :func:`run`.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
 
 import numpy as np
 
+from .. import _kernels
+from .._version import __version__
 from . import _timing
 from ._cases import (
     CELLS,
@@ -136,9 +139,6 @@ def _plan(quick: bool) -> dict:
 
 
 def environment(threads: dict) -> dict:
-    from .. import _kernels
-    from .._version import __version__
-
     torch = sys.modules.get("torch")
     return {
         "rnnkit": __version__,
@@ -178,7 +178,6 @@ def run(
     ``kernels`` ("auto", "numpy", "numba") selects rnnkit's path for the run (see
     :mod:`rnnkit._kernels`); None keeps the current one.
     """
-    from .. import _kernels
 
     if kernels is not None:
         with _kernels.using(kernels):
@@ -194,8 +193,6 @@ def run(
 
 
 def _run(quick, threads, sections, torch_side, echo) -> dict:
-    from .. import _kernels
-
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"sections: expected names from {', '.join(SECTIONS)}, got {', '.join(unknown)}")
@@ -247,8 +244,6 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m rnnkit.bench", description=__doc__.split("\n\n")[0])
     add_arguments(p)
     return run_from_args(p.parse_args(argv))

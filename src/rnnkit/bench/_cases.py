@@ -9,6 +9,13 @@ import tracemalloc
 
 import numpy as np
 
+from .. import nn
+from ..nn import LSTM, Embedding, Linear
+from ..nn.functional import softmax
+from ..nn.losses import mse
+from ..nn.module import Module
+from ..optim.optimizers import SGD
+from ..train.bptt import TBPTT
 from ._timing import BenchmarkError, _try_import, interleaved, step_flops
 
 TRAIN_SIZES = [(100, 32, 32, 64), (100, 32, 64, 128), (100, 64, 128, 256), (50, 64, 256, 512), (200, 1, 16, 64)]
@@ -20,7 +27,6 @@ CELLS = ("RNN", "LSTM", "GRU")
 # -- the two sides -----------------------------------------------------------------------
 def _pair(cell, I, H, layers, bidi, dtype, seed):
     """An rnnkit layer and its PyTorch twin with the same weights (twin None without torch)."""
-    from .. import nn
 
     ours = getattr(nn, cell)(I, H, layers, bidirectional=bidi, dtype=dtype, rng=np.random.default_rng(seed))
     torch = _try_import("torch")
@@ -54,7 +60,6 @@ def training_case(
 
 def _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed):
     """(row, rnnkit's step, PyTorch's step or None), both sides checked to agree first."""
-    from ..optim.optimizers import SGD
 
     ours, theirs = _pair(cell, I, H, layers, bidi, dtype, seed)
     theirs = theirs if torch_side else None
@@ -162,7 +167,6 @@ def inference_case(cell, T, B, I, H, *, rounds=15, budget_s=2.0, torch_side=True
 
 def streaming_case(I=128, H=128, *, steps=200, rounds=15, budget_s=2.0, torch_side=True) -> dict:
     """Latency of one LSTM step at B = 1 (per step, averaged over ``steps`` calls)."""
-    from ..nn import LSTM
 
     ours = LSTM(I, H, rng=np.random.default_rng(0))
     xs = np.random.default_rng(1).standard_normal((steps, 1, I)).astype(np.float32)
@@ -211,8 +215,6 @@ def judge_streaming(row, gemm_gflops):
 
 def charlm_case(V=96, E=32, H=256, *, chars=300, rounds=7, budget_s=3.0, torch_side=True) -> dict:
     """Sampling speed of a character model: characters per second, one at a time."""
-    from ..nn import LSTM, Embedding, Linear
-    from ..nn.functional import softmax
 
     rng = np.random.default_rng(0)
     emb, lstm, head = Embedding(V, E, rng=rng), LSTM(E, H, rng=rng), Linear(H, V, rng=rng)
@@ -267,9 +269,6 @@ class _StreamModel:
     """LSTM -> Linear -> squared error over a stream: the TBPTT stream-model protocol."""
 
     def __init__(self, F, H):
-        from ..nn import LSTM, Linear
-        from ..nn.module import Module
-
         self.net = Module()
         self.lstm = self.net.add_module("lstm", LSTM(F, H, rng=np.random.default_rng(0)))
         self.head = self.net.add_module("head", Linear(H, F, rng=np.random.default_rng(1)))
@@ -279,8 +278,6 @@ class _StreamModel:
         return None
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
-        from ..nn.losses import mse
-
         out, state, c1 = self.lstm.forward(inputs, state)
         y, c2 = self.head.forward(out)
         loss, dy = mse(y, targets)
@@ -294,8 +291,6 @@ class _StreamModel:
 
 def tbptt_memory_case(lengths=(2_000, 20_000), *, k=50, B=8, F=8, H=64) -> dict:
     """tracemalloc peak (bytes) of TBPTT training over streams of each length."""
-    from ..optim.optimizers import SGD
-    from ..train.bptt import TBPTT
 
     peaks = {}
     for n in lengths:

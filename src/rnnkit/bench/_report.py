@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 
+from ..utils.atomic import write_text_atomic
 from ._cases import F64_TARGET
 
 
@@ -149,8 +149,6 @@ def format_readme(res) -> str:
 
 
 def write_json(path, result) -> None:
-    """Write the result atomically (a temporary file, then ``os.replace``)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-    os.replace(tmp, path)
+    """Write the result atomically (:func:`rnnkit.utils.atomic.write_text_atomic`)."""
+    text = json.dumps(result, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    write_text_atomic(path, text)

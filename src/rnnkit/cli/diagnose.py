@@ -182,8 +182,8 @@ def _task(args, console):
     data = task.load(config)
     console.note(f"diagnosing {task_name}: {data.describe()}")
     model = task.build_model(config, data)
-    with watch_fit(model, every=args.every, warn=False) as watch:
-        task.fit(model, data, config)
+    watch = watch_fit(every=args.every, warn=False)  # a Trainer callback; its monitor is built by fit
+    task.fit(model, data, config, callbacks=[watch])
     if watch.monitor is None:
         raise CliError(f"{task_name}: its model built no recurrent network to watch")
     folder = watch.monitor.write_report(

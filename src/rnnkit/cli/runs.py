@@ -8,7 +8,7 @@ Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
     config.toml     the resolved configuration (readable; loadable with --config)
     config.json     the same, exact (used by --resume)
     model.npz       the trained model (rnnkit.models save format); after a stop, its
-                    last good state (rnnkit.cli.tasks.faults)
+                    last good state (rnnkit.cli.tasks.stopping)
     trainer.npz     training state for --resume, when the model supports it
     metrics.csv     one row per epoch (epoch, loss, val_loss, ...)
     metrics.json    per-epoch rows, per-step series (loss, grad_norm, lr) and the results

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..nn.cells import CELLS
+from ..optim.optimizers import OPTIMIZERS
 from .config import ConfigError, option
 
 # -- the configuration of each task ------------------------------------------------------
-_CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
-_OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+_CELLS = CELLS  # the registries themselves, read live: a cell registered later is offered
+_OPTIMIZERS = OPTIMIZERS
 _FORMATS = ("text", "csv", "npz", "ts", "conllu", "tsv")
 
 

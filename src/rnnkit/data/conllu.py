@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ..utils.atomic import atomic_write
 from ._common import DataFormatError, PathLike, read_text_file
 
 _FIELDS = 10
@@ -123,5 +124,5 @@ def write_conllu(path: PathLike, sentences: Iterable[Sequence[tuple[str, str]]],
                 )
             lines.append("\t".join([str(i), form, "_", upos, "_", "_", "_", "_", "_", "_"]))
         lines.append("")
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_write(path, "w", parents=False) as fh:
         fh.write("\n".join(lines) + "\n")

@@ -8,6 +8,8 @@ the line, and ``FileNotFoundError`` for a missing file.
 
 from __future__ import annotations
 
+import csv
+
 from ._common import DataFormatError, PathLike, read_text_file
 
 
@@ -84,7 +86,6 @@ HEADER_WORDS = frozenset(
 def _tab_fields(line: str) -> list[str]:
     if '"' not in line or not any(f.startswith('"') for f in line.split("\t")):
         return line.split("\t")
-    import csv
 
     try:
         return next(csv.reader([line], delimiter="\t", strict=True))

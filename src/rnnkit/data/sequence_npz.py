@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..utils.atomic import atomic_write
 from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
 from ._common import DataFormatError, PathLike
 
@@ -46,7 +47,7 @@ def write_sequences_npz(path: PathLike, sequences: Sequence[ArrayLike], labels: 
                 f"labels: expected {len(arrays)} numbers or strings, "
                 f"got shape {out['labels'].shape}, dtype {out['labels'].dtype}"
             )
-    with open(path, "wb") as fh:  # a file object: numpy.savez would append ".npz" to a name
+    with atomic_write(path, "wb", parents=False) as fh:  # a file object: numpy.savez would append ".npz" to a name
         np.savez(fh, **out)
 
 

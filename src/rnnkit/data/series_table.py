@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ._common import DataFormatError
-from .series_dates import infer_frequency, parse_dates, regularize
-from .tabular import guess_date_column, number, read_table
+from .series_dates import fill_missing, infer_frequency, parse_dates, regularize
+from .tabular import DATE_NAMES, guess_date_column, number, read_table
 
 ID_NAMES = ("unique_id", "id", "series_id", "series", "item_id", "store", "sku")
 LAYOUTS = ("auto", "single", "long", "wide")
@@ -240,13 +240,10 @@ def read_series_table(
 def _interpolate(v):
     if not np.isnan(v).any():
         return v
-    from .series_dates import fill_missing
 
     return fill_missing(v, "interpolate")
 
 
 def _guess_long_date(table, id_index):
-    from .tabular import DATE_NAMES
-
     named = [h for i, h in enumerate(table.header) if i != id_index and h.lower() in DATE_NAMES]
     return named[0] if len(named) == 1 else None

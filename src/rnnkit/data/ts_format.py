@@ -38,6 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..utils.atomic import atomic_write
 from ._common import DataFormatError, PathLike, read_text_file
 
 
@@ -289,5 +290,5 @@ def write_ts(
         ":".join(",".join(fmt(v) for v in a[:, d]) for d in range(D)) + ":" + label
         for a, label in zip(arrays, labels, strict=False)
     ]
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_write(path, "w", parents=False) as fh:
         fh.write("\n".join(head + rows) + "\n")

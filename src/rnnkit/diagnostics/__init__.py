@@ -4,7 +4,8 @@
     health       rho and sigma_max of W_hh, gate saturation, gradient/update norms, memory horizon
     warnings     rules -> findings with likely cause and remedy; GradientWarning
     monitor      DiagnosticsMonitor: every N steps during training, zero cost in between
-                 (.callback() for rnnkit.train.Trainer; attach/watch_fit for any loop or model)
+                 (.callback() for rnnkit.train.Trainer's hooks; attach: a Monitored wrapper
+                 for a loop of your own; watch_fit for an estimator)
     report       a report folder: heatmap, spectral radius, saturation, summary.txt/json
     activations  hidden/gate values over a text; ranking interpretable cells
     visualize    the text coloured by a cell's value, as a self-contained HTML page
@@ -22,7 +23,8 @@ from .activations import (
     text_activations,
     text_features,
 )
-from .attach import attach, detach, watch_fit
+from .attach import Monitored, attach, detach, watch_fit
+from .callback import DiagnosticsCallback
 from .cells import interpretable_cells_report
 from .flow import GradFlow, read_grad_flow, set_recording, steps_back
 from .health import (
@@ -89,6 +91,8 @@ __all__ = [
     "recurrent_layers",
     "char_model_activations",
     "interpretable_cells_report",
+    "DiagnosticsCallback",
+    "Monitored",
     "attach",
     "detach",
     "watch_fit",

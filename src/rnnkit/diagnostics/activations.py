@@ -31,7 +31,8 @@ def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, st
     Args:
         layer: an RNN/LSTM/GRU layer.
         x: (T, I) one sequence, or (T, 1, I) (batch-first layers: (1, T, I)).
-        layer_index, direction: which stacked layer and direction to read.
+        layer_index: which stacked layer to read.
+        direction: which direction to read (0 forward, 1 reverse).
         state: optional initial state as for ``layer.forward``.
     Returns:
         ``{"h": (T, H), ...}`` in float64: RNN h; LSTM h, c, i, f, g, o; GRU h, r, z, n.

@@ -1,108 +1,150 @@
-"""Attach a :class:`DiagnosticsMonitor` to a network or estimator trained by any loop.
+"""A :class:`DiagnosticsMonitor` on a network trained by a loop of your own, or by an estimator.
 
-:meth:`DiagnosticsMonitor.callback` serves :class:`rnnkit.train.Trainer`; these helpers
-serve everything else by wrapping ``net.loss_and_grad`` (an instance attribute, removed
-by :func:`detach`). Every call is one training step, numbered from 1:
+:class:`rnnkit.train.Trainer` drives a monitor from its step hooks (:meth:`DiagnosticsMonitor.callback`).
+A loop of your own trains the wrapper :func:`attach` returns, a :class:`Monitored`, instead of
+the network: its ``loss_and_grad`` runs the monitor's hooks around the network's, and every
+other attribute (``named_parameters``, ``grads``, ``zero_grad``, ...) is the network's. Nothing
+is set on the network itself. Every call is one training step, numbered from 1::
 
-    call n:  after_update(n - 1)  ->  before_step(n)  ->  loss_and_grad  ->  after_backward(n)
+    call n:  after_update(n - 1)  ->  before_step(n)  ->  net.loss_and_grad  ->  after_backward(n)
 
 so the previous step's parameter update is measured when the next step starts (the
 optimizer ran in between), and :func:`detach` measures the last one. On steps that are
-not due the wrapper adds one function call, a modulo and a float test.
+not due the wrapper adds one function call, a modulo and a float test::
+
+    monitored = attach(net, every=5)
+    opt = SGD(monitored, lr=0.1)                # the network's parameters
+    for batch in batches:
+        monitored.zero_grad()
+        monitored.loss_and_grad(batch)
+        opt.step()
+    detach(monitored).write_report("report/")
 
 For a scikit-learn style estimator, whose ``fit`` builds a new network, :func:`watch_fit`
-wraps the estimator's ``_train(net, ...)`` for one ``fit`` so the monitor attaches to the
-network it trains (or, for a language model trained by truncated BPTT, to the
-:class:`rnnkit.train.bptt.TBPTT` driver around it, whose ``loss_and_grad`` is one update).
+gives a Trainer callback that builds its monitor on the network the estimator trains (for a
+language model trained by truncated BPTT, on the network inside the
+:class:`rnnkit.train.bptt.TBPTT` driver, whose ``loss_and_grad`` is one update).
 """
 
 from __future__ import annotations
 
-from ..nn.module import Module
-from .monitor import DiagnosticsMonitor
+import inspect
+
+from .callback import DiagnosticsCallback, recurrent_module
+from .monitor import DiagnosticsMonitor, _check_every
+
+__all__ = ["Monitored", "attach", "detach", "watch_fit"]
 
 
-def attach(net, *, module=None, **monitor_kwargs) -> DiagnosticsMonitor:
-    """A monitor on ``net`` (anything with ``loss_and_grad``), attached until :func:`detach`.
+class Monitored:
+    """``net`` trained under ``monitor``: call this wrapper's ``loss_and_grad`` in the loop.
 
-    ``module``: the Module holding the recurrent layers, when ``net`` is a driver around
-    it (default: ``net`` itself, or ``net.model``).
+    Args:
+        net: anything with ``loss_and_grad(batch)`` (a network, or a driver such as ``TBPTT``).
+        monitor: a :class:`DiagnosticsMonitor` on ``net``'s recurrent layers.
+
+    Attributes: ``net``, ``monitor``, ``calls`` (steps so far). Any other attribute is read
+    from ``net``.
     """
-    if not callable(getattr(net, "loss_and_grad", None)):
-        raise TypeError(f"net: expected a network with loss_and_grad(batch), got {type(net).__name__}")
-    if "loss_and_grad" in vars(net):
-        raise ValueError("net: a monitor is already attached; hint: detach(net) first")
-    if module is None:
-        module = net if isinstance(net, Module) else getattr(net, "model", net)
-    mon = DiagnosticsMonitor(module, **monitor_kwargs)
-    bound = net.loss_and_grad
-    state = {"calls": 0, "pending": None}
 
-    def loss_and_grad(batch):
-        if state["pending"] is not None:
-            mon.after_update(state["pending"])
-            state["pending"] = None
-        state["calls"] += 1
-        step = state["calls"]
+    def __init__(self, net, monitor: DiagnosticsMonitor) -> None:
+        if isinstance(net, Monitored):
+            raise ValueError("net: already monitored; hint: detach(net) and attach the network itself again")
+        if not callable(getattr(net, "loss_and_grad", None)):
+            raise TypeError(f"net: expected a network with loss_and_grad(batch), got {type(net).__name__}")
+        if not isinstance(monitor, DiagnosticsMonitor):
+            raise TypeError(f"monitor: expected a DiagnosticsMonitor, got {type(monitor).__name__}")
+        self.net, self.monitor = net, monitor
+        self.calls = 0
+        self._pending: int | None = None  # a step whose update is measured when the next one starts
+        self._detached = False
+
+    def loss_and_grad(self, batch) -> float:
+        """One training step: ``net.loss_and_grad(batch)`` with the monitor's hooks around it."""
+        if self._detached:
+            raise ValueError("net: the monitor was detached; hint: train the network itself now")
+        mon = self.monitor
+        if self._pending is not None:
+            mon.after_update(self._pending)
+            self._pending = None
+        self.calls += 1
+        step = self.calls
         mon.before_step(step)
         try:
-            loss = bound(batch)
+            loss = self.net.loss_and_grad(batch)
         except BaseException:
             mon.disarm()
             raise
         mon.after_backward(step, loss)
-        state["pending"] = step
+        self._pending = step
         return loss
 
-    net.loss_and_grad = loss_and_grad
-    net._diagnostics = (mon, state)
-    return mon
+    def detach(self) -> DiagnosticsMonitor:
+        """End monitoring (measuring the last step's update); returns the monitor. Idempotent."""
+        if not self._detached:
+            if self._pending is not None:
+                self.monitor.after_update(self._pending)
+                self._pending = None
+            self.monitor.disarm()
+            self._detached = True
+        return self.monitor
+
+    def __getattr__(self, name: str):
+        # Only for names the wrapper lacks: the network's parameters, grads, zero_grad, ...
+        net = vars(self).get("net")
+        if net is None:
+            raise AttributeError(name)
+        return getattr(net, name)
+
+    def __repr__(self) -> str:
+        return f"Monitored({self.net!r}, every={self.monitor.every}, calls={self.calls})"
 
 
-def detach(net) -> DiagnosticsMonitor:
-    """Remove the wrapper (measuring the last step's update); returns the monitor."""
-    mon, state = vars(net).pop("_diagnostics", (None, None))
-    if mon is None:
-        raise ValueError("net: no monitor is attached")
-    vars(net).pop("loss_and_grad", None)
-    if state["pending"] is not None:
-        mon.after_update(state["pending"])
-    mon.disarm()
-    return mon
+def attach(net, *, module=None, **monitor_kwargs) -> Monitored:
+    """``net`` (anything with ``loss_and_grad``) wrapped with a new :class:`DiagnosticsMonitor`.
+
+    Train the returned :class:`Monitored` in place of ``net``; :func:`detach` ends it.
+
+    Args:
+        module: the Module holding the recurrent layers, when ``net`` is a driver around it
+            (default: ``net`` itself, or ``net.model``).
+        **monitor_kwargs: the monitor's settings (``every``, ``first``, ``eps``, ``thresholds``,
+            ``warn``).
+    """
+    if isinstance(net, Monitored):
+        raise ValueError("net: already monitored; hint: detach(net) and attach the network itself again")
+    if not callable(getattr(net, "loss_and_grad", None)):
+        raise TypeError(f"net: expected a network with loss_and_grad(batch), got {type(net).__name__}")
+    mon = DiagnosticsMonitor(recurrent_module(net) if module is None else module, **monitor_kwargs)
+    return Monitored(net, mon)
 
 
-class watch_fit:
-    """Context manager: monitor the network an estimator trains during ``fit``.
+def detach(monitored: Monitored) -> DiagnosticsMonitor:
+    """End monitoring (measuring the last step's update); returns the monitor."""
+    if not isinstance(monitored, Monitored):
+        raise TypeError(
+            f"monitored: expected what attach(net) returned, got {type(monitored).__name__}; "
+            "hint: monitored = attach(net); train monitored; detach(monitored)"
+        )
+    return monitored.detach()
 
-        with watch_fit(model, every=5) as watch:
-            model.fit(X, y)
+
+def watch_fit(**monitor_kwargs) -> DiagnosticsCallback:
+    """A Trainer callback that monitors the network an estimator's ``fit`` builds and trains::
+
+        watch = watch_fit(every=5)
+        model.fit(X, y, callbacks=[watch])
         watch.monitor.write_report("report/")
 
-    Works for estimators that train through ``self._train(net, ...)`` (all of
-    :mod:`rnnkit.models`). The wrapper is removed when the block ends.
+    ``monitor_kwargs``: the monitor's settings (``every``, ``first``, ``eps``,
+    ``thresholds``, ``warn``), checked now. The monitor is built when training begins
+    (``watch.monitor`` is None before), on the network the Trainer fits, or on the network
+    inside its driver (``TBPTT(net).model``).
     """
-
-    def __init__(self, estimator, **monitor_kwargs) -> None:
-        if not callable(getattr(estimator, "_train", None)):
-            raise TypeError(f"estimator: expected an rnnkit model (with _train), got {type(estimator).__name__}")
-        self.estimator = estimator
-        self.kwargs = monitor_kwargs
-        self.monitor: DiagnosticsMonitor | None = None
-
-    def __enter__(self) -> watch_fit:
-        train = self.estimator._train
-
-        def _train(net, *args, **kwargs):
-            if self.monitor is not None:  # a second training in one fit: leave it alone
-                return train(net, *args, **kwargs)
-            self.monitor = attach(net, **self.kwargs)
-            try:
-                return train(net, *args, **kwargs)
-            finally:
-                detach(net)
-
-        self.estimator._train = _train
-        return self
-
-    def __exit__(self, *exc) -> None:
-        vars(self.estimator).pop("_train", None)
+    try:
+        inspect.signature(DiagnosticsMonitor).bind(None, **monitor_kwargs)
+    except TypeError as exc:
+        raise TypeError(f"monitor_kwargs: {exc}; valid: every, first, eps, thresholds, warn") from None
+    if "every" in monitor_kwargs:
+        _check_every(monitor_kwargs["every"])
+    return DiagnosticsCallback(lambda module: DiagnosticsMonitor(module, **monitor_kwargs))

@@ -13,11 +13,15 @@ recording flag stays False, so a monitor that is not due costs nothing measurabl
         mon.after_update(step)                   # update norms; switch recording off
     mon.write_report("report/")
 
-On a due step, ``before_step`` also wraps each recurrent layer's ``forward`` and
-``backward`` in instance attributes that keep the step's caches (gate activations for the
-saturation numbers) and the engine's per-step norms of every backward call (truncated
-BPTT runs several per update); ``after_backward`` removes the wrappers again. Gradient norms are read before
-clipping, so they show what the recurrence produced, not what the clipper let through.
+:class:`rnnkit.train.Trainer` calls them from its step hooks through :meth:`DiagnosticsMonitor.callback`;
+a loop of your own calls them as above, or trains the wrapper :func:`rnnkit.diagnostics.attach` returns.
+
+On a due step, ``before_step`` also registers the monitor as an observer of each recurrent
+layer (``layer.observe``, see :mod:`rnnkit.nn.observers`), which keeps the step's caches
+(gate activations for the saturation numbers) and the engine's per-step norms of every
+backward call (truncated BPTT runs several per update); ``after_backward`` removes it again.
+Nothing is set on the layers. Gradient norms are read before clipping, so they show what the
+recurrence produced, not what the clipper let through.
 """
 
 from __future__ import annotations
@@ -27,10 +31,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..nn.observers import LayerObserver
 from ._layers import find_module_with_layers, qualified, recurrent_layers
+from .callback import DiagnosticsCallback
 from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
 from .warnings import Finding, Thresholds, diagnose, warn
+
+
+class _StepObserver(LayerObserver):
+    """Keeps one layer's forward caches and the gradient flow of each backward call of a due step."""
+
+    def __init__(self, caches: list, flows: list) -> None:
+        self.caches, self.flows = caches, flows
+
+    def after_forward(self, layer, cache) -> None:
+        self.caches.append(cache)
+
+    def after_backward(self, layer, cache, grad_flow) -> None:
+        self.flows.append({k: np.array(v, dtype=np.float64) for k, v in grad_flow.items()})
 
 
 @dataclass
@@ -121,6 +140,7 @@ class DiagnosticsMonitor:
         self._snapshot: dict[str, np.ndarray] | None = None
         self._caches: dict = {}
         self._flows: dict = {}
+        self._handles: list = []  # observer handles on the layers while armed
         self._warned: set = set()
         self._first = bool(first)
 
@@ -132,36 +152,23 @@ class DiagnosticsMonitor:
         """Arm recording if ``step`` is due; returns whether it is."""
         if not self.due(step):
             return False
+        self._unwatch()  # armed twice without reading back: observe once
         self._armed = step
         set_recording(self.module, True)
         self._snapshot = self.module.state_dict()
         self._caches, self._flows = {}, {}
         for prefix, layer in self.layers.items():
-            self._watch_forward(prefix, layer)
+            self._watch(prefix, layer)
         return True
 
-    def _watch_forward(self, prefix, layer) -> None:
-        caches = self._caches.setdefault(prefix, [])
-        flows = self._flows.setdefault(prefix, [])
-        cls = type(layer)
-
-        def forward(*args, **kwargs):
-            out = cls.forward(layer, *args, **kwargs)
-            caches.append(out[2])
-            return out
-
-        def backward(*args, **kwargs):
-            result = cls.backward(layer, *args, **kwargs)
-            flows.append({k: np.array(v, dtype=np.float64) for k, v in layer.grad_flow.items()})
-            return result
-
-        # instance attributes shadow the class methods until disarmed
-        layer.forward, layer.backward = forward, backward
+    def _watch(self, prefix, layer) -> None:
+        observer = _StepObserver(self._caches.setdefault(prefix, []), self._flows.setdefault(prefix, []))
+        self._handles.append(layer.observe(observer))
 
     def _unwatch(self) -> None:
-        for layer in self.layers.values():
-            layer.__dict__.pop("forward", None)
-            layer.__dict__.pop("backward", None)
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     def _step_flows(self) -> dict:
         """This step's ||dL/dh_t|| per series. Several backward calls of one layer in one step
@@ -278,7 +285,7 @@ class DiagnosticsMonitor:
         self.disarm()
 
     def disarm(self) -> None:
-        """Switch recording off and restore the layers (also safe when not armed)."""
+        """Switch recording off and stop observing the layers (also safe when not armed)."""
         self._unwatch()
         set_recording(self.module, False)
         self._armed, self._snapshot, self._caches, self._flows = None, None, {}, {}
@@ -290,16 +297,14 @@ class DiagnosticsMonitor:
         if self.warn and fresh:
             warn(fresh, stacklevel=3)
 
-    def callback(self):
+    def callback(self) -> DiagnosticsCallback:
         """This monitor as a :class:`rnnkit.train.callbacks.Callback` for :class:`rnnkit.train.Trainer`.
 
         Steps are the trainer's (1 for the first step), so ``every=N`` records the steps
-        that ``TrainConfig(grad_flow_every=N)`` would. On a due step the callback wraps
-        ``model.loss_and_grad`` for that one call, so the gradients are read before the
-        trainer clips them.
+        that ``TrainConfig(grad_flow_every=N)`` would. The callback arms the monitor in the
+        trainer's ``on_step_begin`` hook and reads it in ``on_after_backward``, so the
+        gradients are read before the trainer clips them.
         """
-        from .callback import DiagnosticsCallback
-
         return DiagnosticsCallback(self)
 
     # -- results ----------------------------------------------------------------------------

@@ -336,7 +336,9 @@ def diagnose(
         modes: layer prefix -> mode (``{"rnn": "RNN_TANH"}``), for the remedies.
         health: :func:`recurrent_weight_health` output, for evidence.
         saturation: layer key ("rnn.l0") -> gate -> fractions, from :func:`gate_saturation`.
-        loss, grad_norm_history, step: the newest loss, pre-clip global norms, step number.
+        loss: the newest loss.
+        grad_norm_history: the pre-clip global gradient norms so far.
+        step: the step number.
     Only ``h_*`` series are judged (the LSTM's ``c_*`` series are reported, not judged, to
     avoid saying the same thing twice).
     """

@@ -22,6 +22,7 @@ import importlib
 
 from ..distributed import world
 from ._common import ExperimentResult, apply_overrides
+from ._split import run_split
 
 _MODULES = {
     "weight-scaling": "weight_scaling",
@@ -65,7 +66,5 @@ def run_experiment(
         cfg = dataclasses.replace(cfg, plots=bool(plots))
     w = world()
     if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_split.py)
-        from ._split import run_split
-
         return run_split(_module(name), cfg, out, w)
     return _module(name).run(cfg, out)

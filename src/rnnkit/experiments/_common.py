@@ -24,6 +24,7 @@ import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor, DiagnosticsRecord, read_grad_flow, set_recording
 from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
+from ..train import TrainConfig, Trainer, TrainingError
 from ..utils.atomic import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
@@ -102,7 +103,6 @@ def train_with_diagnostics(
     A non-finite loss or gradient ends the run (the parameters stay at the last good step)
     and is reported as ``diverged_at`` (the step number) instead of raised.
     """
-    from ..train import TrainConfig, Trainer, TrainingError
 
     mon = DiagnosticsMonitor(net, every=every, warn=False)
     cb = mon.callback()

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN, Linear
+from .. import nn
+from ..nn import Linear
+from ..nn.cells import CELLS
+from ..nn.functional import softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 
-CELLS = {
-    "rnn_tanh": lambda I, H, **kw: RNN(I, H, nonlinearity="tanh", batch_first=True, **kw),
-    "rnn_relu": lambda I, H, **kw: RNN(I, H, nonlinearity="relu", batch_first=True, **kw),
-    "lstm": lambda I, H, **kw: LSTM(I, H, batch_first=True, **kw),
-    "gru": lambda I, H, **kw: GRU(I, H, batch_first=True, **kw),
-}
-
 
 def make_layer(cell: str, input_size: int, hidden_size: int, *, dtype="float32", rng):
+    """A batch-first layer of a registered cell (:data:`rnnkit.nn.cells.CELLS`)."""
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    return CELLS[cell](input_size, hidden_size, dtype=dtype, rng=rng)
+    return nn.make_layer(cell, input_size, hidden_size, batch_first=True, dtype=dtype, rng=rng)
 
 
 class LastStepRegressor(Module):
@@ -99,8 +96,6 @@ class CharRNN(Module):
         return _evaluate(self, batch)
 
     def predict_proba(self, inputs) -> np.ndarray:
-        from ..nn.functional import softmax
-
         return softmax(self._forward(inputs)[1].astype(np.float64))  # (B, T, V)
 
 
@@ -136,8 +131,6 @@ class CharFeedForward(Module):
         return _evaluate(self, batch)
 
     def predict_proba(self, inputs) -> np.ndarray:
-        from ..nn.functional import softmax
-
         return softmax(self._forward(inputs)[1].astype(np.float64))
 
 

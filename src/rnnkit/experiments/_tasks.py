@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.synthetic import adding_problem
+from ..nn.init import initialize
 
 
 def adding_batches(n: int, T: int, batch_size: int, *, rng, dtype=np.float32) -> list:
@@ -22,7 +23,6 @@ ADDING_BASELINE = 1.0 / 6.0
 
 def initialize_layer(net, init: str, *, rng) -> None:
     """Initialize ``net``'s recurrent weights by a named scheme (see INITS)."""
-    from ..nn.init import initialize
 
     if init not in INITS:
         raise ValueError(f"init: expected one of {sorted(INITS)}, got {init!r}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, memory_horizon
+from ..diagnostics.plots import plot_flow_profiles, plot_lines
 from ._common import (
     ExperimentResult,
     plots_enabled,
@@ -139,8 +140,6 @@ def run(cfg: Config, out) -> ExperimentResult:
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
-
     f = result.folder
     for T in cfg.lengths:
         series = {}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, largest_singular_value, memory_horizon, spectral_radius
+from ..diagnostics.plots import plot_flow_profiles, plot_lines
 from ._common import (
     ExperimentResult,
     plots_enabled,
@@ -142,8 +143,6 @@ def run(cfg: Config, out) -> ExperimentResult:
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
-
     f = result.folder
     plot_flow_profiles(
         curves["profile_init"],

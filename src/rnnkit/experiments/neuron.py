@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..diagnostics.plots import plot_bars, plot_lines
+from ..train import TrainConfig, Trainer
 from ._common import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
 from ._nets import CharFeedForward, CharRNN
 from ._tasks import words_batch
@@ -61,8 +63,6 @@ def memoryless_optimum(inputs, targets) -> tuple[float, float]:
 
 
 def run(cfg: Config, out) -> ExperimentResult:
-    from ..train import TrainConfig, Trainer
-
     t0 = time.perf_counter()
     result = ExperimentResult(NAME, prepare_folder(out, NAME), ["model", "accuracy", "nats per char"], [])
     inputs, targets, vocab = words_batch(list(cfg.words))
@@ -106,8 +106,6 @@ def run(cfg: Config, out) -> ExperimentResult:
     curves["p_correct"] = per_position
     curves["transitions"] = labels
     if plots_enabled(result, cfg.plots):
-        from ..diagnostics.plots import plot_bars, plot_lines
-
         plot_bars(
             per_position,
             result.folder / "p_correct.png",

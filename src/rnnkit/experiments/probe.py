@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor
-from ._nets import CELLS, LastStepRegressor
+from ..nn.cells import CELLS
+from ..train import TrainConfig, Trainer, TrainingError
+from ._nets import LastStepRegressor
 from ._tasks import ADDING_BASELINE, INITS, adding_batches, initialize_layer
 
 
@@ -46,7 +48,6 @@ def diagnose_adding(
         clip_norm: global gradient-norm clipping (None: off).
     Returns: (report folder, summary dict as in summary.json).
     """
-    from ..train import TrainConfig, Trainer, TrainingError
 
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")

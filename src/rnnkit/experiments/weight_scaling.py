@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, memory_horizon
+from ..diagnostics.plots import plot_flow_profiles, plot_lines
+from ..nn.init import initialize
 from ._common import (
     ExperimentResult,
     plots_enabled,
@@ -71,8 +73,6 @@ SMOKE = {
 
 
 def _build(cfg: Config, scale: float, rng) -> LastStepRegressor:
-    from ..nn.init import initialize
-
     net = LastStepRegressor(cfg.cell, 2, cfg.hidden_size, rng=rng)
     initialize(
         net,
@@ -179,8 +179,6 @@ def _last(values):
 
 
 def _plots(result, cfg, curves) -> None:
-    from ..diagnostics.plots import plot_flow_profiles, plot_lines
-
     f = result.folder
     plot_flow_profiles(
         {f"scale {s}": p for s, p in curves["profile_init"].items()},

@@ -9,6 +9,17 @@
 
 Each optional package (onnx, torch, safetensors) is imported inside the function that
 needs it; without it the call raises an ImportError naming the extra to install.
+
+Imports run one way, leaves first (no module imports one above it, so there is no cycle):
+
+    _common                    require, check_out_path, LAYERS, layer_spec, meta
+    _graph, _onnx_parts        graph building, pieces several model graphs share
+    onnx_layers                the recurrent layers as ONNX nodes (gate orders from the cell registry)
+    onnx_music, forecast_spec  -> onnx_models (one graph builder per model class) -> onnx_export
+    _torch_layers              layers <-> torch.nn (the registry names each cell's torch class)
+    _torch_decoders            -> _torch_models (the models' torch twins) -> torch_bridge
+
+A cell the registry gives no ``onnx``/``torch`` twin is refused by name by both exporters.
 """
 
 from .onnx_export import to_onnx

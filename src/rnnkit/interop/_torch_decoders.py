@@ -25,6 +25,7 @@ from __future__ import annotations
 from ..models.generator import GeneratorNet
 from ..models.music import MusicNet
 from ..models.seq2seq_net import Seq2SeqNet
+from ._torch_layers import converter
 
 _CLASSES: dict = {}
 
@@ -166,8 +167,7 @@ def _classes(torch):
 
 def to_torch_module(net, torch):
     """The torch twin of a Seq2SeqNet, GeneratorNet or MusicNet (parameters copied)."""
-    from .torch_bridge import to_torch
-
+    to_torch = converter(torch)
     classes = _classes(torch)
 
     def conv(child):

@@ -5,8 +5,6 @@ See :mod:`rnnkit.interop.torch_bridge` for what each forward takes and returns.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..models import (
     CharLM,
     FeedForward,
@@ -22,6 +20,8 @@ from ..models import (
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ..models.word_features import FeatureTaggerNet
+from . import _torch_decoders
+from ._torch_layers import as_numpy, cell_of_torch, converter
 
 _CLASSES: dict = {}
 
@@ -145,9 +145,7 @@ def _classes(torch):
 
 
 def model_to_torch(model, torch):
-    from . import _torch_decoders
-    from .torch_bridge import to_torch
-
+    to_torch = converter(torch)
     classes = _classes(torch)
     name = type(model).__name__
     supported = (
@@ -203,10 +201,6 @@ def _forecast_to_torch(net, classes, to_torch):
     return members[0] if not hasattr(net, "members") else classes["ForecastEnsemble"](members)
 
 
-def as_numpy(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
 def sequence_net_from_torch(module, torch, dtype, rng):
     """A fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives a
     classifier's, regressor's or tagger's network (weights copied, every key checked), or
@@ -222,12 +216,7 @@ def sequence_net_from_torch(module, torch, dtype, rng):
             "tagger with from_torch(module, into=tagger)"
         )
     rnn = module.rnn
-    if isinstance(rnn, torch.nn.LSTM):
-        cell = "lstm"
-    elif isinstance(rnn, torch.nn.GRU):
-        cell = "gru"
-    else:
-        cell = "rnn_tanh" if rnn.nonlinearity == "tanh" else "rnn_relu"
+    cell = cell_of_torch(rnn).name
     emb = getattr(module, "embedding", None)
     kind = "features" if emb is None else "tokens"
     net = SequenceNet(

@@ -20,37 +20,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
-from ..nn import GRU, LSTM, RNN
 from ..utils.atomic import write_bytes_atomic
+from ._common import LAYERS, check_out_path, layer_spec, meta, require
 from ._graph import Graph
 from .onnx_layers import emit_recurrent
+from .onnx_models import model_graphs
 
-LAYERS = (RNN, LSTM, GRU)
-
-
-def require(module: str, what: str, extra: str):
-    """Import an optional package or raise a one-line ImportError naming the extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(
-            f"rnnkit.interop.{what} needs {module.split('.')[0]}: pip install 'rnnkit[{extra}]'"
-        ) from None
-
-
-def check_out_path(path, name: str = "path") -> Path:
-    """The file to write: its folder must exist (it is not created behind the caller's back)."""
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"{name}: expected a file path (str or pathlib.Path), got {type(path).__name__}")
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"{name}: {p} is a folder; expected a file name such as {p / 'model.onnx'}")
-    if not p.parent.is_dir():
-        raise FileNotFoundError(f"{name}: the folder {p.parent} does not exist; hint: create it first")
-    return p
+__all__ = ["to_onnx", "layer_graph", "require", "check_out_path", "layer_spec", "LAYERS"]
 
 
 def _check_layer(layer) -> None:
@@ -74,7 +50,7 @@ def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> A
     h0 = c0 = None
     if state:
         h0 = g.input("h0", F, [LD, "B", H])
-        if layer.mode == "LSTM":
+        if layer.cell.has_cell_state:
             c0 = g.input("c0", F, [LD, "B", H])
     xt = g.op("Transpose", [x], perm=[1, 0, 2]) if bf else x
     out, h_n, c_n, _ = emit_recurrent(g, layer, xt, lengths=lens, h0=h0, c0=c0)
@@ -84,25 +60,8 @@ def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> A
     g.output(h_n, "h_n", F, [LD, "B", H])
     if c_n is not None:
         g.output(c_n, "c_n", F, [LD, "B", H])
-    meta = {"rnnkit.kind": "layer", "rnnkit.layer": json.dumps(layer_spec(layer))}
-    return g.model(type(layer).__name__, _meta(meta), doc=repr(layer))
-
-
-def layer_spec(layer) -> dict:
-    return {
-        "class": type(layer).__name__,
-        "mode": layer.mode,
-        "input_size": layer.input_size,
-        "hidden_size": layer.hidden_size,
-        "num_layers": layer.num_layers,
-        "bidirectional": layer.bidirectional,
-        "batch_first": layer.batch_first,
-        "bias": layer.bias,
-    }
-
-
-def _meta(meta: dict) -> dict:
-    return {"rnnkit.version": __version__, **meta}
+    info = {"rnnkit.kind": "layer", "rnnkit.layer": json.dumps(layer_spec(layer))}
+    return g.model(type(layer).__name__, meta(info), doc=repr(layer))
 
 
 def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False) -> Path | dict:
@@ -120,8 +79,6 @@ def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False)
     if isinstance(model_or_layer, LAYERS):
         models = {"": layer_graph(onnx, model_or_layer, lengths=lengths, state=state)}
     else:
-        from .onnx_models import model_graphs
-
         models = model_graphs(onnx, model_or_layer)
     written = {}
     for part, model in models.items():

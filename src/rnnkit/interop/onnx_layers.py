@@ -11,6 +11,10 @@ Parameters are rnnkit's (PyTorch's) with the gate blocks reordered:
           PyTorch's n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
     RNN   one block; activation Tanh or Relu
 
+Each order, operator and activation is read from the cell's
+:class:`~rnnkit.nn.cells.CellSpec` (``onnx``, ``onnx_gates``, ``onnx_activation``); a
+registered cell without ``onnx`` is refused by name (:func:`onnx_cell`).
+
 ``B`` is ``[b_ih; b_hh]`` per direction. Variable length goes to ``sequence_lens``: every
 runtime then starts the reverse direction at a row's last valid step and returns the
 state of that step in ``Y_h``; outputs past a row's end are multiplied by a 0/1 mask in the
@@ -21,30 +25,40 @@ from __future__ import annotations
 
 import numpy as np
 
-# rnnkit gate block -> ONNX gate block order
-_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
-_OP = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
-_ACT = {"RNN_TANH": "Tanh", "RNN_RELU": "Relu"}
+from ..nn.cells import CELLS, CellSpec, cell_spec
+
+ONNX_RECURRENT_OPS = ("RNN", "LSTM", "GRU")  # what ONNX itself offers
 
 
-def _reorder(mode: str, a: np.ndarray, H: int) -> np.ndarray:
+def onnx_cell(layer) -> CellSpec:
+    """The registered spec of ``layer``'s cell; refused by name when ONNX cannot express it."""
+    spec = cell_spec(layer.mode)
+    if spec.onnx is None:
+        raise ValueError(
+            f"cell {spec.name!r}: no ONNX export; ONNX has {', '.join(ONNX_RECURRENT_OPS)}; "
+            f"hint: export a model with one of the cells {', '.join(n for n, s in CELLS.items() if s.onnx)}"
+        )
+    return spec
+
+
+def _reorder(spec: CellSpec, a: np.ndarray, H: int) -> np.ndarray:
     """Gate blocks of H rows along axis 0, in ONNX's order."""
-    return np.concatenate([a[k * H : (k + 1) * H] for k in _ORDER[mode]], axis=0)
+    return np.concatenate([a[k * H : (k + 1) * H] for k in spec.onnx_order], axis=0)
 
 
 def onnx_weights(layer, k: int):
     """(W (D, G, I_k), R (D, G, H), B (D, 2G) or None) of layer ``k``, in ONNX's gate order."""
-    mode, H = layer.mode, layer.hidden_size
+    spec, H = onnx_cell(layer), layer.hidden_size
     params = layer.parameters()
     Ws, Rs, Bs = [], [], []
     for d in range(layer.num_directions):
         sfx = f"_l{k}" + ("_reverse" if d else "")
         W_ih, W_hh = params["weight_ih" + sfx], params["weight_hh" + sfx]
         b_ih, b_hh = params.get("bias_ih" + sfx), params.get("bias_hh" + sfx)
-        Ws.append(_reorder(mode, W_ih, H))
-        Rs.append(_reorder(mode, W_hh, H))
+        Ws.append(_reorder(spec, W_ih, H))
+        Rs.append(_reorder(spec, W_hh, H))
         if b_ih is not None:
-            Bs.append(np.concatenate([_reorder(mode, b_ih, H), _reorder(mode, b_hh, H)]))
+            Bs.append(np.concatenate([_reorder(spec, b_ih, H), _reorder(spec, b_hh, H)]))
     return np.stack(Ws), np.stack(Rs), (np.stack(Bs) if Bs else None)
 
 
@@ -82,13 +96,13 @@ def emit_recurrent(
     Returns:
         (out (T, B, D*H), h_n (L*D, B, H), c_n or None, per-layer Y_h names).
     """
-    mode, H, D, L = layer.mode, layer.hidden_size, layer.num_directions, layer.num_layers
-    lstm = mode == "LSTM"
+    spec, H, D, L = onnx_cell(layer), layer.hidden_size, layer.num_directions, layer.num_layers
+    lstm = spec.onnx == "LSTM"
     attrs = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
-    if mode in _ACT:
-        attrs["activations"] = [_ACT[mode]] * D
-    if mode == "GRU":
-        attrs["linear_before_reset"] = 1
+    if spec.onnx_activation is not None:
+        attrs["activations"] = [spec.onnx_activation] * D
+    if spec.onnx == "GRU":
+        attrs["linear_before_reset"] = 1  # PyTorch's GRU: b_hn inside the reset product
     layer_in, hs, cs = x, [], []
     for k in range(L):
         W, R, B = onnx_weights(layer, k)
@@ -104,7 +118,7 @@ def emit_recurrent(
             ins.append(_layer_rows(g, c0, k, D))
         while ins and ins[-1] == "":
             ins.pop()
-        outs = g.op(_OP[mode], ins, n_out=3 if lstm else 2, **attrs)
+        outs = g.op(spec.onnx, ins, n_out=3 if lstm else 2, **attrs)
         Y, Y_h = outs[0], outs[1]
         hs.append(Y_h)
         if lstm:

@@ -46,31 +46,22 @@ from ..models import (
     NotFittedError,
     Seq2Seq,
     SequenceClassifier,
+    SequenceGenerator,
     SequenceRegressor,
     SequenceTagger,
 )
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
+from ._common import meta as export_meta
 from ._graph import Graph
+from ._onnx_parts import embed, linear, state_inputs, state_outputs, time_major
+from .forecast_spec import forecaster_spec
 from .onnx_layers import emit_recurrent, step_mask
+from .onnx_music import music_graphs
 
 
 def _labels(values) -> str:
     return json.dumps(np.asarray(values).tolist())
-
-
-def _linear(g, lin, x: str) -> str:
-    p = lin.parameters()
-    y = g.op("MatMul", [x, g.init("weight_T", p["weight"].T)])
-    return g.op("Add", [y, g.init("bias", p["bias"])]) if "bias" in p else y
-
-
-def _embed(g, emb, ids: str) -> str:
-    return g.op("Gather", [g.init("embedding", emb.parameters()["weight"]), ids], axis=0)
-
-
-def _time_major(g, x: str) -> str:
-    return g.op("Transpose", [x], perm=[1, 0, 2])
 
 
 def _check(model) -> None:
@@ -86,7 +77,7 @@ def _check(model) -> None:
 def _sequence_net(g, net: SequenceNet, x_tm: str, lengths: str | None) -> str:
     """x (T, B, F) or ids (T, B) -> head output (B, K) or (T, B, K) for pooling none."""
     if net.embedding is not None:
-        x_tm = _embed(g, net.embedding, x_tm)  # (T, B, E)
+        x_tm = embed(g, net.embedding, x_tm)  # (T, B, E)
     return _rnn_pool_head(g, net, x_tm, lengths)
 
 
@@ -106,7 +97,7 @@ def _rnn_pool_head(g, net, x_tm, lengths):
         z = g.op("ReduceMax", [g.op("Where", [inside, out, g.scalar(-np.inf)])], axes=[0], keepdims=0)
     else:
         z = out  # (T, B, D*H)
-    return _linear(g, net.head, z)
+    return linear(g, net.head, z)
 
 
 def _seq_inputs(g, model, onnx):
@@ -117,7 +108,7 @@ def _seq_inputs(g, model, onnx):
         xt = g.op("Transpose", [x], perm=[1, 0])
     else:
         x = g.input("input", onnx.TensorProto.FLOAT, ["B", "T", model.n_features_in_])
-        xt = _time_major(g, x)
+        xt = time_major(g, x)
     lens = g.input("lengths", onnx.TensorProto.INT32, ["B"])
     return xt, lens
 
@@ -147,7 +138,7 @@ def _regressor(onnx, model):
     y = g.op("Add", [g.op("Mul", [y, g.init("y_scale", model.y_scale_)]), g.init("y_mean", model.y_mean_)])
     K = len(model.y_mean_)
     if model.pooling == "none":
-        g.output(_time_major(g, y), "prediction", F, ["B", "T", K])
+        g.output(time_major(g, y), "prediction", F, ["B", "T", K])
     else:
         g.output(y, "prediction", F, ["B", K])
     scaler = {
@@ -172,10 +163,10 @@ def _tagger(onnx, model):
         xt = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, B, 1 + F)
         split = g.op("Split", [xt, g.ints([1, feats.n_features])], n_out=2, axis=2)
         words = g.op("Squeeze", [split[0], g.ints([2])])  # (T, B)
-        e = _embed(g, net.embedding, words)  # (T, B, E)
-        f = g.op("ReduceSum", [_embed(g, net.features, split[1]), g.ints([2])], keepdims=0)  # (T, B, D)
+        e = embed(g, net.embedding, words)  # (T, B, E)
+        f = g.op("ReduceSum", [embed(g, net.features, split[1]), g.ints([2])], keepdims=0)  # (T, B, D)
         logits = _rnn_pool_head(g, net, g.op("Concat", [e, f], axis=2), lens)
-    logits = _time_major(g, logits)  # (B, T, C)
+    logits = time_major(g, logits)  # (B, T, C)
     C = len(model.classes_)
     g.output(logits, "logits", F, ["B", "T", C])
     g.output(g.op("Softmax", [logits], axis=-1), "probabilities", F, ["B", "T", C])
@@ -191,13 +182,11 @@ def _forecast_member(g, net, x_tm: str) -> str:
     out, _, _, _ = emit_recurrent(g, net.rnn, x_tm)  # (T, B, H)
     last = g.op("Slice", [out, g.ints([-1]), g.ints([np.iinfo(np.int64).max]), g.ints([0])])
     z = g.op("Squeeze", [last, g.ints([0])])  # (B, H)
-    y = _linear(g, net.head, z)  # (B, D*F*P)
+    y = linear(g, net.head, z)  # (B, D*F*P)
     return g.op("Reshape", [y, g.ints([0, net.steps, net.features, net.per_target])])
 
 
 def _forecaster(onnx, model):
-    from .forecast_spec import forecaster_spec
-
     g, F = Graph(onnx), onnx.TensorProto.FLOAT
     spec = forecaster_spec(model)
     net = model.net_
@@ -219,8 +208,8 @@ def _feedforward(onnx, model):
         a = g.op("Reshape", [x, g.ints([0, model.window_ * Fn])])
     act = {"tanh": "Tanh", "relu": "Relu"}[model.activation]
     for layer in net.layers:
-        a = g.op(act, [_linear(g, layer, a)])
-    y = _linear(g, net.out, a)
+        a = g.op(act, [linear(g, layer, a)])
+    y = linear(g, net.out, a)
     meta = {"rnnkit.input_mode": model.input_mode_, "rnnkit.window": json.dumps(model.window_)}
     if model.task_ == "classification":
         C = len(model.classes_)
@@ -242,29 +231,15 @@ def _feedforward(onnx, model):
 
 
 # -- single-step graphs ------------------------------------------------------------------------
-def _state_inputs(g, rnn, onnx, names=("h", "c"), rows=None):
-    F, LD, H = onnx.TensorProto.FLOAT, rows or rnn.num_layers * rnn.num_directions, rnn.hidden_size
-    h = g.input(names[0], F, [LD, "B", H])
-    c = g.input(names[1], F, [LD, "B", H]) if rnn.mode == "LSTM" else None
-    return h, c
-
-
-def _state_outputs(g, rnn, onnx, h, c, names=("h_out", "c_out")):
-    F, LD, H = onnx.TensorProto.FLOAT, rnn.num_layers * rnn.num_directions, rnn.hidden_size
-    g.output(h, names[0], F, [LD, "B", H])
-    if c is not None:
-        g.output(c, names[1], F, [LD, "B", H])
-
-
 def _charlm(onnx, model):
     g, net = Graph(onnx), model.net_
     token = g.input("token", onnx.TensorProto.INT64, ["B"])
-    h0, c0 = _state_inputs(g, net.rnn, onnx)
-    x = g.op("Unsqueeze", [_embed(g, net.embed, token), g.ints([0])])  # (1, B, E)
+    h0, c0 = state_inputs(g, net.rnn, onnx)
+    x = g.op("Unsqueeze", [embed(g, net.embed, token), g.ints([0])])  # (1, B, E)
     out, h_n, c_n, _ = emit_recurrent(g, net.rnn, x, h0=h0, c0=c0)
-    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, V)
+    logits = linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, V)
     g.output(logits, "logits", onnx.TensorProto.FLOAT, ["B", len(model.vocab_)])
-    _state_outputs(g, net.rnn, onnx, h_n, c_n)
+    state_outputs(g, net.rnn, onnx, h_n, c_n)
     return g, {
         "rnnkit.vocab": json.dumps(model.vocab_.to_dict()),
         "rnnkit.step": "token, state -> logits over rnnkit.vocab ids, next state; start from "
@@ -278,7 +253,7 @@ def _seq2seq_encoder(onnx, model):
     D = enc.num_directions
     src = g.input("source", onnx.TensorProto.INT64, ["B", "S"])
     lens = g.input("source_lengths", onnx.TensorProto.INT32, ["B"])
-    e = _embed(g, net.src_embed, g.op("Transpose", [src], perm=[1, 0]))  # (S, B, E)
+    e = embed(g, net.src_embed, g.op("Transpose", [src], perm=[1, 0]))  # (S, B, E)
     out, h_n, c_n, _ = emit_recurrent(g, enc, e, lengths=lens)  # (S, B, D*H)
     states = [h_n] + ([c_n] if c_n is not None else [])
     bridged = []
@@ -290,7 +265,7 @@ def _seq2seq_encoder(onnx, model):
                 g.ints([L, -1, D * H]),
             ],
         )  # (L, B, D*H)
-        bridged.append(g.op("Tanh", [_linear(g, bridge, joined)]))  # (L, B, H)
+        bridged.append(g.op("Tanh", [linear(g, bridge, joined)]))  # (L, B, H)
     g.output(bridged[0], "h", F, [L, "B", H])
     if net.lstm:
         g.output(bridged[1], "c", F, [L, "B", H])
@@ -306,12 +281,12 @@ def _seq2seq_decoder(onnx, model):
     dec, H = net.decoder, net.decoder.hidden_size
     DH = H * net.encoder.num_directions
     token = g.input("token", onnx.TensorProto.INT64, ["B"])
-    h0, c0 = _state_inputs(g, dec, onnx)
+    h0, c0 = state_inputs(g, dec, onnx)
     if net.attn is not None:
         memory = g.input("memory", F, ["S", "B", DH])
         keys = g.input("keys", F, ["S", "B", H])
         lens = g.input("source_lengths", onnx.TensorProto.INT32, ["B"])
-    x = g.op("Unsqueeze", [_embed(g, net.tgt_embed, token), g.ints([0])])  # (1, B, E)
+    x = g.op("Unsqueeze", [embed(g, net.tgt_embed, token), g.ints([0])])  # (1, B, E)
     o, h_n, c_n, _ = emit_recurrent(g, dec, x, h0=h0, c0=c0)  # (1, B, H)
     if net.attn is not None:
         ob = g.op("Transpose", [o], perm=[1, 0, 2])  # (B, 1, H)
@@ -321,10 +296,10 @@ def _seq2seq_decoder(onnx, model):
         a = g.op("Softmax", [g.op("Where", [valid, e, g.scalar(-np.inf)])], axis=-1)
         ctx = g.op("MatMul", [a, g.op("Transpose", [memory], perm=[1, 0, 2])])  # (B, 1, D*H)
         cat = g.op("Concat", [g.op("Transpose", [ctx], perm=[1, 0, 2]), o], axis=2)  # (1, B, D*H + H)
-        o = g.op("Tanh", [_linear(g, net.attn.combine, cat)])
-    logits = _linear(g, net.head, g.op("Squeeze", [o, g.ints([0])]))  # (B, V)
+        o = g.op("Tanh", [linear(g, net.attn.combine, cat)])
+    logits = linear(g, net.head, g.op("Squeeze", [o, g.ints([0])]))  # (B, V)
     g.output(logits, "logits", F, ["B", len(model.tgt_vocab_)])
-    _state_outputs(g, dec, onnx, h_n, c_n)
+    state_outputs(g, dec, onnx, h_n, c_n)
     return g
 
 
@@ -352,25 +327,19 @@ _BUILDERS = [
 
 def model_graphs(onnx, model) -> dict:
     """{part name ("" for one graph): ModelProto} for a fitted model."""
-    from .onnx_export import _meta
-
     name = type(model).__name__
     if isinstance(model, (Seq2Seq, MusicModel)):
-        from .onnx_music import music_graphs
-
         _check(model)
         parts = _seq2seq(onnx, model) if isinstance(model, Seq2Seq) else music_graphs(onnx, model)
         return {
-            part: g.model(f"{name}_{part}", _meta({"rnnkit.kind": name, "rnnkit.part": part, **meta}))
+            part: g.model(f"{name}_{part}", export_meta({"rnnkit.kind": name, "rnnkit.part": part, **meta}))
             for part, (g, meta) in parts.items()
         }
     for cls, build in _BUILDERS:
         if isinstance(model, cls):
             _check(model)
             g, meta = build(onnx, model)
-            return {"": g.model(name, _meta({"rnnkit.kind": name, **meta}))}
-    from ..models import SequenceGenerator
-
+            return {"": g.model(name, export_meta({"rnnkit.kind": name, **meta}))}
     if isinstance(model, SequenceGenerator):
         raise ValueError(
             "model: SequenceGenerator cannot be exported: its one-to-many generation feeds "

@@ -28,8 +28,8 @@ import json
 import numpy as np
 
 from ._graph import Graph
+from ._onnx_parts import linear, state_inputs, state_outputs
 from .onnx_layers import emit_recurrent
-from .onnx_models import _linear, _state_inputs, _state_outputs
 
 
 def _probabilities(g, model, logits):
@@ -68,7 +68,7 @@ def _sequence(onnx, model):
         x = _one_hot(g, g.op("Concat", [first, prev], axis=0), I)  # (T, B, V + 1)
     lens = g.input("lengths", onnx.TensorProto.INT32, ["B"])
     out, _, _, _ = emit_recurrent(g, net.rnn, x, lengths=lens)  # (T, B, H)
-    logits = _linear(g, net.head, out)  # (T, B, K)
+    logits = linear(g, net.head, out)  # (T, B, K)
     g.output(logits, "logits", F, ["T", "B", K])
     g.output(_probabilities(g, model, logits), "probabilities", F, ["T", "B", K])
     return g
@@ -87,12 +87,12 @@ def _step(onnx, model):
         x = g.input("input", F, ["B", I])
     else:
         x = _one_hot(g, g.input("token", onnx.TensorProto.INT64, ["B"]), I)  # (B, V + 1)
-    h0, c0 = _state_inputs(g, net.rnn, onnx)
+    h0, c0 = state_inputs(g, net.rnn, onnx)
     out, h_n, c_n, _ = emit_recurrent(g, net.rnn, g.op("Unsqueeze", [x, g.ints([0])]), h0=h0, c0=c0)
-    logits = _linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, K)
+    logits = linear(g, net.head, g.op("Squeeze", [out, g.ints([0])]))  # (B, K)
     g.output(logits, "logits", F, ["B", K])
     g.output(_probabilities(g, model, logits), "probabilities", F, ["B", K])
-    _state_outputs(g, net.rnn, onnx, h_n, c_n)
+    state_outputs(g, net.rnn, onnx, h_n, c_n)
     return g
 
 

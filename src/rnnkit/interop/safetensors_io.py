@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
+from ..models import BaseEstimator, NotFittedError
+from ..models.base import not_fitted_error
 from ..nn.module import Module
 from ..utils.atomic import write_bytes_atomic
-from .onnx_export import LAYERS, check_out_path, layer_spec, require
+from ._common import LAYERS, check_out_path, layer_spec, require
 
 
 def _module_of(obj) -> tuple[Module, dict]:
@@ -31,9 +33,6 @@ def _module_of(obj) -> tuple[Module, dict]:
         if isinstance(obj, LAYERS):
             meta["rnnkit.layer"] = json.dumps(layer_spec(obj))
         return obj, meta
-    from ..models import BaseEstimator, NotFittedError
-    from ..models.base import not_fitted_error
-
     if isinstance(obj, BaseEstimator):
         try:
             obj._check_fitted()

@@ -31,66 +31,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN, Embedding, Linear
-from .onnx_export import require
+from ._common import LAYERS, require
+from ._torch_layers import as_numpy, leaf_from_torch, leaf_to_torch
+from ._torch_models import model_to_torch, sequence_net_from_torch
+from .safetensors_io import _module_of
 
-LAYERS = (RNN, LSTM, GRU)
+__all__ = ["to_torch", "from_torch", "LAYERS"]
 
 
 def _torch(what: str):
     return require("torch", what, "torch")
 
 
-def _load(module, rn, torch) -> None:
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in rn.state_dict().items()}
-    module.load_state_dict(state, strict=True)
-
-
-def _layer_to_torch(layer, torch):
-    kwargs = dict(
-        num_layers=layer.num_layers,
-        bias=layer.bias,
-        batch_first=layer.batch_first,
-        dropout=layer.dropout,
-        bidirectional=layer.bidirectional,
-        dtype=torch.float64 if layer.dtype == np.float64 else torch.float32,
-    )
-    if layer.mode == "LSTM":
-        cls = torch.nn.LSTM
-    elif layer.mode == "GRU":
-        cls = torch.nn.GRU
-    else:
-        cls = torch.nn.RNN
-        kwargs["nonlinearity"] = "tanh" if layer.mode == "RNN_TANH" else "relu"
-    module = cls(layer.input_size, layer.hidden_size, **kwargs)
-    _load(module, layer, torch)
-    return module.train(layer.training)
-
-
 def to_torch(model_or_layer):
     """An equivalent ``torch.nn.Module`` holding copies of the parameters (see the module doc)."""
     torch = _torch("to_torch")
-    obj = model_or_layer
-    if isinstance(obj, LAYERS):
-        return _layer_to_torch(obj, torch)
-    if isinstance(obj, Linear):
-        p = obj.parameters()
-        m = torch.nn.Linear(obj.in_features, obj.out_features, bias="bias" in p, dtype=_dtype(torch, obj.dtype))
-        _load(m, obj, torch)
-        return m
-    if isinstance(obj, Embedding):
-        m = torch.nn.Embedding(
-            obj.num_embeddings, obj.embedding_dim, padding_idx=obj.padding_idx, dtype=_dtype(torch, obj.dtype)
-        )
-        _load(m, obj, torch)
-        return m
-    from . import _torch_models
-
-    return _torch_models.model_to_torch(obj, torch)
-
-
-def _dtype(torch, dtype):
-    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+    leaf = leaf_to_torch(model_or_layer, torch)
+    return leaf if leaf is not None else model_to_torch(model_or_layer, torch)
 
 
 def from_torch(module, *, into=None, dtype=None, rng=None):
@@ -109,51 +66,22 @@ def from_torch(module, *, into=None, dtype=None, rng=None):
     if not isinstance(module, nn.Module):
         raise TypeError(f"module: expected a torch.nn.RNN, LSTM, GRU, Linear or Embedding, got {type(module).__name__}")
     if into is not None:
-        from .safetensors_io import _module_of
-
         target, _ = _module_of(into)
-        target.load_state_dict({k: v.detach().cpu().numpy() for k, v in module.state_dict().items()})
+        target.load_state_dict({k: as_numpy(v) for k, v in module.state_dict().items()})
         return into
     params = list(module.parameters())
     if dtype is None:
         dtype = "float64" if params and params[0].dtype == torch.float64 else "float32"
     rng = np.random.default_rng(0) if rng is None else rng
-    from ._torch_models import sequence_net_from_torch
-
     net = sequence_net_from_torch(module, torch, dtype, rng)
     if net is not None:
         return net
-    state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
-    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
-        if getattr(module, "proj_size", 0):
-            raise ValueError(
-                f"module: LSTM with proj_size={module.proj_size} has no rnnkit counterpart; hint: use proj_size=0"
-            )
-        kwargs = dict(
-            num_layers=module.num_layers,
-            bias=module.bias,
-            batch_first=module.batch_first,
-            dropout=float(module.dropout),
-            bidirectional=module.bidirectional,
-            dtype=dtype,
-            rng=rng,
-        )
-        if isinstance(module, nn.LSTM):
-            out = LSTM(module.input_size, module.hidden_size, **kwargs)
-        elif isinstance(module, nn.GRU):
-            out = GRU(module.input_size, module.hidden_size, **kwargs)
-        else:
-            out = RNN(module.input_size, module.hidden_size, nonlinearity=module.nonlinearity, **kwargs)
-    elif isinstance(module, nn.Linear):
-        out = Linear(module.in_features, module.out_features, bias=module.bias is not None, dtype=dtype, rng=rng)
-    elif isinstance(module, nn.Embedding):
-        out = Embedding(
-            module.num_embeddings, module.embedding_dim, padding_idx=module.padding_idx, dtype=dtype, rng=rng
-        )
-    else:
+    out = leaf_from_torch(module, torch, dtype, rng)
+    if out is None:
         raise TypeError(
             f"module: expected a torch.nn.RNN, LSTM, GRU, Linear or Embedding, got "
             f"{type(module).__name__}; hint: convert its recurrent children one by one"
         )
+    state = {k: as_numpy(v) for k, v in module.state_dict().items()}
     out.load_state_dict(state)
     return out.train(module.training)

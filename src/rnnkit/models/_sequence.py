@@ -84,7 +84,7 @@ class RecurrentEstimator(BaseEstimator):
         return Batch(x, lengths, y, step_mask(lengths, T))
 
     # -- fit ------------------------------------------------------------------------------
-    def _fit_sequences(self, X, y, validation_data=None):
+    def _fit_sequences(self, X, y, validation_data=None, callbacks=None):
         self._validate_params()
         X, y = coerce_Xy(X, y)
         rng = self._make_rng()
@@ -111,7 +111,7 @@ class RecurrentEstimator(BaseEstimator):
             )
 
         self.net_ = self._build_net(rng)
-        self.history_ = self._train(self.net_, train_batches, val, rng)
+        self.history_ = self._train(self.net_, train_batches, val, rng, callbacks=callbacks)
         return self
 
     def _build_net(self, rng) -> SequenceNet:

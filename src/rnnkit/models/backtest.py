@@ -311,7 +311,9 @@ def backtest(
             (a Forecaster, a baseline), a factory returning one, or a dict of them by name.
         series: (T,) or (T, F); pandas Series/DataFrame are read as their values.
         horizon: steps forecast at each origin.
-        n_origins / initial / step: where the origins are (:func:`rolling_origins`).
+        n_origins: use the last ``n_origins`` origins (:func:`rolling_origins`).
+        initial: or every origin from ``initial`` on (default: from T // 2).
+        step: steps between two origins.
         refit_every: refit every k origins (1: at every origin; 0: once, at the first).
         window: "expanding" (fit on all of x[:t]) or "sliding" (its last ``window_length``).
         period: the season length: adds seasonal naive and scales MASE by it (None: 1).

@@ -41,8 +41,9 @@ from typing import Any, Self
 
 import numpy as np
 
-from ..nn import GRU, LSTM, RNN
+from ..nn import cells, make_layer
 from ..nn.module import Module
+from ..optim.optimizers import OPTIMIZERS
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ._state import first_difference, jsonable, jsonable_tree
 
@@ -50,13 +51,8 @@ MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
 
-#: cell name -> (layer class, extra keyword arguments)
-CELLS = {
-    "lstm": (LSTM, {}),
-    "gru": (GRU, {}),
-    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
-}
+#: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
+CELLS = cells.CELLS
 
 _REGISTRY: dict[str, type] = {}
 
@@ -117,8 +113,8 @@ def make_recurrent(
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    cls, extra = CELLS[key]
-    return cls(
+    return make_layer(
+        key,
         input_size,
         hidden_size,
         num_layers,
@@ -127,7 +123,6 @@ def make_recurrent(
         recurrent_dropout=recurrent_dropout,
         dtype=dtype,
         rng=rng,
-        **extra,
     )
 
 
@@ -181,7 +176,7 @@ COMMON_CHECKS = {
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
-    "optimizer": lambda v: check_choice("optimizer", v, ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
+    "optimizer": lambda v: check_choice("optimizer", v, list(OPTIMIZERS)),
     "lr": lambda v: check_float_param("lr", v, low_open=True),
     "weight_decay": lambda v: check_float_param("weight_decay", v),
     "epochs": lambda v: check_int_param("epochs", v),
@@ -303,8 +298,9 @@ class BaseEstimator:
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------------------
-    def _train(self, net, train_batches, val_batches=None, rng=None):
-        """Train ``net`` with this estimator's optimizer settings; returns the history."""
+    def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None):
+        """Train ``net`` with this estimator's optimizer settings and ``callbacks`` (the
+        argument of ``fit``); returns the history."""
         p = self.get_params(deep=False)
         return train_network(
             net,
@@ -319,13 +315,14 @@ class BaseEstimator:
             verbose=bool(p.get("verbose", False)),
             rng=rng if rng is not None else self._make_rng(),
             run=self._run_trainer,
+            callbacks=callbacks,
         )
 
-    def _run_trainer(self, net, config, train_batches, val_batches):
+    def _run_trainer(self, net, config, train_batches, val_batches, callbacks=()):
         """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; returns the
         history. Every estimator trains through here, so a caller can replace it on an
         instance: ``rnnkit train --resume`` restores a saved Trainer and keeps it."""
-        return fit_trainer(net, config, train_batches, val_batches)
+        return fit_trainer(net, config, train_batches, val_batches, callbacks)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -444,6 +441,7 @@ def train_network(
     verbose=False,
     rng=None,
     run=None,
+    callbacks=None,
 ):
     """Fit ``net`` (a Module with ``loss_and_grad``/``evaluate_batch``) with :class:`rnnkit.train.Trainer`.
 
@@ -454,8 +452,9 @@ def train_network(
         patience: early stopping on the validation loss (training loss without validation);
             the best parameters are restored.
         rng: the estimator's generator; the trainer's seed is drawn from it.
-        run: ``f(net, config, train_batches, val_batches) -> History`` that builds the
-            Trainer and fits (default: :func:`fit_trainer`).
+        run: ``f(net, config, train_batches, val_batches, callbacks) -> History`` that builds
+            the Trainer and fits (default: :func:`fit_trainer`).
+        callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
     Returns:
         The :class:`rnnkit.train.callbacks.History` (``history["loss"]``, ``history["val_loss"]``
         per epoch; ``history.steps["grad_norm"]`` per step).
@@ -474,13 +473,14 @@ def train_network(
         progress=bool(verbose),
         log_every=0,
     )
-    history = (run or fit_trainer)(net, config, train_batches, val_batches)
+    history = (run or fit_trainer)(net, config, train_batches, val_batches, list(callbacks or ()))
     net.eval()
     return history
 
 
-def fit_trainer(net, config, train_batches, val_batches):
-    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config``; the History."""
+def fit_trainer(net, config, train_batches, val_batches, callbacks=()):
+    """Fit ``net`` with a new :class:`rnnkit.train.Trainer` for ``config`` and ``callbacks``;
+    the History."""
     from ..train import Trainer
 
-    return Trainer(net, config).fit(train_batches, val=val_batches)
+    return Trainer(net, config, callbacks=callbacks).fit(train_batches, val=val_batches)

@@ -183,7 +183,7 @@ class CharLM(BaseEstimator):
         return vocab.encode(text)
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, text: str, *, validation_data: str | None = None) -> Self:
+    def fit(self, text: str, *, validation_data: str | None = None, callbacks=None) -> Self:
         """Learn from one text (a str); ``validation_data``: a str for the per-epoch val loss."""
         self._validate_params()
         _check_text(text, "text", self.batch_size + 1)
@@ -204,7 +204,7 @@ class CharLM(BaseEstimator):
             shift = int(rng_epoch.integers(min(self.k1, R))) if epoch > 0 else 0
             return tbptt.stream(ids[shift:], self.batch_size)
 
-        self.history_ = train_with_schedule(self, tbptt, train_batches, val, rng, -(-R // self.k1))
+        self.history_ = train_with_schedule(self, tbptt, train_batches, val, rng, -(-R // self.k1), callbacks)
         self.net_ = net.eval()
         return self
 

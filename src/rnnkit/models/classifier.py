@@ -69,9 +69,9 @@ class SequenceClassifier(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn from sequences ``X`` and one label per sequence ``y``; returns self."""
-        return self._fit_sequences(X, y, validation_data)
+        return self._fit_sequences(X, y, validation_data, callbacks)
 
     def _net_options(self):
         return {
@@ -175,9 +175,9 @@ class SequenceRegressor(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn from sequences ``X`` and targets ``y``; returns self."""
-        return self._fit_sequences(X, y, validation_data)
+        return self._fit_sequences(X, y, validation_data, callbacks)
 
     def _net_options(self):
         return {

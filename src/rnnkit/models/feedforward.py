@@ -251,7 +251,7 @@ class FeedForward(BaseEstimator):
         return ((a2 - self.y_mean_) / self.y_scale_).astype(self.dtype)
 
     # -- fit / predict --------------------------------------------------------------------
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
         X, y = coerce_Xy(X, y)
@@ -268,7 +268,7 @@ class FeedForward(BaseEstimator):
         def train_batches(epoch, gen):
             return rank_batches(lambda i: (x[i], t[i]), batch_indices(len(x), self.batch_size, gen), x, t)
 
-        self.history_ = self._train(self.net_, train_batches, val, rng)
+        self.history_ = self._train(self.net_, train_batches, val, rng, callbacks=callbacks)
         return self
 
     def _build_net(self, rng):

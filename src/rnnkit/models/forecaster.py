@@ -201,6 +201,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         dates=None,
         validation_data=None,
         validation_covariates=None,
+        callbacks=None,
     ):
         """Learn from one series (T,) / (T, F), a list of them, or pandas; returns self.
 
@@ -213,6 +214,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
             validation_data: a held-out series (or list), scored with the training scalers.
             validation_covariates: its covariates and dates, a dict with the keys
                 ``past_covariates``, ``future_covariates``, ``static_covariates``, ``dates``.
+            callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
         Without ``validation_data``, ``validation_fraction`` > 0 holds out the end of each
         series instead (:func:`.forecast_windows.hold_out`) for early stopping (``patience``).
         ``y`` is ignored (the targets are the series' own future; scikit-learn's signature).
@@ -275,7 +277,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
             )
 
         self.net_ = self._build_net(rng)
-        self.history_ = self._train(self.net_, train_batches, val, rng)
+        self.history_ = self._train(self.net_, train_batches, val, rng, callbacks=callbacks)
         return self
 
     def _windows(self, prep, name, ids=None):

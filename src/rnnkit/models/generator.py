@@ -326,7 +326,7 @@ class SequenceGenerator(BaseEstimator):
             yield GeneratorBatch(cond[idx], inputs, targets, lengths)
 
     # -- fit / predict / generate / score --------------------------------------------------
-    def fit(self, conditions, sequences, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, conditions, sequences, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn p(sequence | condition); ``validation_data``: (conditions, sequences). Returns self."""
         self._validate_params()
         cond = self._conditions(conditions, fitting=True)
@@ -343,7 +343,11 @@ class SequenceGenerator(BaseEstimator):
             vc, vs = _pair(validation_data)
             val = list(self._batches(self._conditions(vc), self._sequences(vs)))
         self.history_ = self._train(
-            net, lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs)), shard=True), val, rng
+            net,
+            lambda epoch, r: self._batches(cond, seqs, r.permutation(len(seqs)), shard=True),
+            val,
+            rng,
+            callbacks=callbacks,
         )
         self.net_ = net
         return self

@@ -291,7 +291,7 @@ class MusicModel(BaseEstimator):
         return out
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, pieces, *, validation_data=None):
+    def fit(self, pieces, *, validation_data=None, callbacks=None):
         """Learn from a list of pieces; ``validation_data``: pieces for the per-epoch val loss."""
         self._validate_params()
         pieces = self._check_pieces(pieces, "pieces")
@@ -320,7 +320,7 @@ class MusicModel(BaseEstimator):
             drawn = [int(s[rng_epoch.integers(len(s))]) for s in shifts]
             return self._batches([self._encode(pieces[i], drawn[i]) for i in order])
 
-        self.history_ = self._train(net, train_batches, val, rng)
+        self.history_ = self._train(net, train_batches, val, rng, callbacks=callbacks)
         self.net_ = net.eval()
         return self
 

@@ -79,12 +79,12 @@ def token_sequences(values, name: str):
     return out, is_text
 
 
-def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: int):
+def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: int, callbacks=None):
     """``BaseEstimator._train``, plus ``model.lr_schedule == "cosine"``: the learning rate
     follows a half cosine from ``lr`` to ``lr / 20`` over all steps of training
     (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update)."""
     if model.lr_schedule is None:
-        return model._train(net, train_batches, val, rng)
+        return model._train(net, train_batches, val, rng, callbacks=callbacks)
     from ..train import TrainConfig
 
     config = TrainConfig(
@@ -101,7 +101,7 @@ def train_with_schedule(model, net, train_batches, val, rng, steps_per_epoch: in
         schedule_interval="step",
         schedule_kwargs={"T_max": model.epochs * steps_per_epoch, "eta_min": model.lr / 20},
     )
-    history = model._run_trainer(net, config, train_batches, val)
+    history = model._run_trainer(net, config, train_batches, val, callbacks or ())
     net.eval()
     return history
 
@@ -240,7 +240,7 @@ class Seq2Seq(BaseEstimator):
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
-    def fit(self, sources: XLike, targets: YLike, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, sources: XLike, targets: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn p(target | source) from paired lists; returns self."""
         self._validate_params()
         sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
@@ -273,7 +273,9 @@ class Seq2Seq(BaseEstimator):
             )
             return self._batches(src_ids, tgt_ids, rng_epoch, rng_epoch.permutation(len(src_ids)), rate, shard=True)
 
-        self.history_ = train_with_schedule(self, net, train_batches, val, rng, -(-len(src_ids) // self.batch_size))
+        self.history_ = train_with_schedule(
+            self, net, train_batches, val, rng, -(-len(src_ids) // self.batch_size), callbacks
+        )
         self.net_ = net
         return self
 

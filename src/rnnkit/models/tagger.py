@@ -97,14 +97,14 @@ class SequenceTagger(RecurrentEstimator):
         self.batch_size, self.clip_norm, self.patience = batch_size, clip_norm, patience
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None) -> Self:
+    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
         """Learn from token sequences ``X`` and aligned tag sequences ``y``; returns self."""
-        return self._fit_sequences(X, y, validation_data)
+        return self._fit_sequences(X, y, validation_data, callbacks)
 
-    def fit_conllu(self, path, *, validation_path=None):
+    def fit_conllu(self, path, *, validation_path=None, callbacks=None):
         """``fit`` on the (form, UPOS) pairs of a CoNLL-U file."""
         val = None if validation_path is None else conllu_xy(validation_path)
-        return self.fit(*conllu_xy(path), validation_data=val)
+        return self.fit(*conllu_xy(path), validation_data=val, callbacks=callbacks)
 
     # -- spelling features --------------------------------------------------------------
     def _uses_features(self) -> bool:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from ..utils.atomic import atomic_write
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -157,20 +157,10 @@ class Vocab:
         return vocab
 
     def save(self, path) -> Path:
-        """Write the vocabulary as JSON, atomically (temporary file + ``os.replace``)."""
+        """Write the vocabulary as JSON, atomically (:func:`rnnkit.utils.atomic.atomic_write`)."""
         path = Path(path)
-        text = json.dumps(self.to_dict(), ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix="." + path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_write(path, "w", parents=False) as fh:
+            fh.write(json.dumps(self.to_dict(), ensure_ascii=False))
         return path
 
     @classmethod

@@ -54,7 +54,8 @@ def step(layer, x_t, state):
             "direction reads the future); use forward() instead"
         )
     kern = _kernels.active()
-    if kern is None:
+    online_step = layer.cell.online_step  # the cell's compiled step, or None
+    if kern is None or online_step is None:
         return _reference(layer, x_t, state)
     x, dt = x_t, layer.dtype
     if type(x) is not np.ndarray or x.dtype != dt or x.ndim != 2 or not x.flags.c_contiguous:
@@ -78,7 +79,7 @@ def step(layer, x_t, state):
             return _reference(layer, x_t, state)
     h_n = np.empty(shape, dt)  # (L, B, H), new: never aliases the input
     c_n = np.empty(shape, dt) if lstm else None
-    p, mode = layer._params, layer.mode
+    p = layer._params
     for k, (a, b, c, d) in enumerate(layer._step_names):
         if c is None:
             b_ih = b_hh = _zeros(layer, p[b].shape[0])
@@ -86,12 +87,7 @@ def step(layer, x_t, state):
             b_ih, b_hh = p[c], p[d]
         if k:
             x = h_n[k - 1]  # (B, H): the layer below's new state
-        if lstm:
-            fine = kern.lstm_step(x, h0, c0, k, p[a], p[b], b_ih, b_hh, h_n, c_n)
-        elif mode == "GRU":
-            fine = kern.gru_step(x, h0, k, p[a], p[b], b_ih, b_hh, h_n)
-        else:
-            fine = kern.rnn_step(x, h0, k, p[a], p[b], b_ih, b_hh, h_n, mode == "RNN_RELU")
+        fine = online_step(kern, x, h0, c0, k, p[a], p[b], b_ih, b_hh, h_n, c_n)
         if not fine:  # a NaN or inf: let the checks name it
             return _reference(layer, x_t, state)
     return h_n if c_n is None else (h_n, c_n)

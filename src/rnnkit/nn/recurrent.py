@@ -9,6 +9,7 @@ One driver owns the time loop and backpropagation through time for every cell:
     out, state, cache = layer.forward(x, state=None, lengths=None)
     dx, dstate0 = layer.backward(dout, dstate, cache)   # accumulates into layer.grads
     state = layer.step(x_t, state)                      # one step, online use
+    handle = layer.observe(obs)                         # see :mod:`rnnkit.nn.observers`
 
 Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``state`` is
 ``h`` (L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}``
@@ -38,14 +39,15 @@ from numpy.typing import DTypeLike
 from .. import _kernels
 from . import _checks, _step
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
-from .cells import make_cell
+from .cells import cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
+from .observers import Observable
 
 # h, or (h, c) for the LSTM; each (num_layers * num_directions, B, H)
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
-class _Recurrent(Module):
+class _Recurrent(Observable, Module):
     def __init__(
         self,
         mode: str,
@@ -207,6 +209,8 @@ class _Recurrent(Module):
             cache.layers.append(_LayerCache(layer_in, dirs, drop))
             layer_in = out
         out = np.ascontiguousarray(layer_in.transpose(1, 0, 2)) if self.batch_first else layer_in
+        if self._observers:
+            self._notify_forward(cache)
         return out, (h_n if c_n is None else (h_n, c_n)), cache
 
     def _recurrent_mask(self, B):
@@ -341,6 +345,8 @@ class _Recurrent(Module):
                     dx2 += gi2 @ W_ih
             g = dx
         dx = np.ascontiguousarray(g.transpose(1, 0, 2)) if cache.batch_first else g
+        if self._observers:
+            self._notify_backward(cache, self.grad_flow if self.record_grad_flow else {})
         return dx, (dh0 if dc0 is None else (dh0, dc0))
 
     def _backward_direction(self, dout, dh, dc, dcache, W_hh, mask, reverse, sfx, kern):
@@ -349,7 +355,7 @@ class _Recurrent(Module):
         cell, dt = self.cell, self.dtype
         G = cell.num_gates * H
         dgi = self._workspace.empty((T, B, G), dt)
-        dgh = self._workspace.empty((T, B, H), dt) if self.mode == "GRU" else dgi  # GRU: d(W_hn h + b_hn)
+        dgh = self._workspace.empty((T, B, H), dt) if cell.separate_recurrent_grad else dgi  # GRU: d(W_hn h + b_hn)
         dhs = [dh.copy(), np.empty_like(dh)]  # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)
@@ -489,3 +495,25 @@ class GRU(_Recurrent):
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
         )
+
+
+class Recurrent(_Recurrent):
+    """Layers of any registered cell, by name: ``Recurrent("toy", 8, 16)`` (see
+    :mod:`rnnkit.nn.cells.registry`); arguments as :class:`LSTM` after the cell's name."""
+
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, **kwargs):
+        mode = cell_spec(cell).mode
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"{cell_spec(self.mode).name!r}, " + super().extra_repr()
+
+
+def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any) -> _Recurrent:
+    """A layer for a registered cell ("lstm" or "LSTM"): the class its spec names
+    (``RNN(nonlinearity="relu")`` for "rnn_relu"), :class:`Recurrent` for a cell without one."""
+    spec = cell_spec(cell)
+    if spec.layer == "Recurrent":
+        return Recurrent(spec.name, input_size, hidden_size, num_layers, **kwargs)
+    cls = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[spec.layer]
+    return cls(input_size, hidden_size, num_layers, **spec.layer_kwargs, **kwargs)

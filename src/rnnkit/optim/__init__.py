@@ -11,7 +11,17 @@ clipping are used through their modules (``rnnkit.optim.schedules``, ``rnnkit.op
 
 from . import clip, schedules
 from .optimizer import Optimizer
-from .optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, make_optimizer
+from .optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    RMSprop,
+    make_optimizer,
+    register_optimizer,
+    unregister_optimizer,
+)
 
 __all__ = [
     "Optimizer",
@@ -22,6 +32,8 @@ __all__ = [
     "AdamW",
     "OPTIMIZERS",
     "make_optimizer",
+    "register_optimizer",
+    "unregister_optimizer",
     "schedules",
     "clip",
 ]

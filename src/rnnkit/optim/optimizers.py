@@ -24,7 +24,17 @@ import numpy as np
 from ..utils.checks import check_number
 from .optimizer import Optimizer, ParamsLike, _check_betas, _check_bool, _lerp_
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS", "make_optimizer"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "OPTIMIZERS",
+    "make_optimizer",
+    "register_optimizer",
+    "unregister_optimizer",
+]
 
 
 # -- the algorithms ----------------------------------------------------------------------
@@ -316,6 +326,27 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adam": Adam,
     "adamw": AdamW,
 }
+
+
+def register_optimizer(name: str, cls: type) -> type:
+    """Register ``cls`` as the optimizer ``name`` (lower case, not taken); returns ``cls``.
+
+    :data:`OPTIMIZERS` is the one list of optimizers: ``make_optimizer``, ``TrainConfig``, the
+    estimators' ``optimizer`` check and the command line's choices all read it.
+    """
+    if not isinstance(name, str) or not name or name != name.lower() or name in OPTIMIZERS:
+        raise ValueError(f"name: expected a new lower-case name, got {name!r} (taken: {sorted(OPTIMIZERS)})")
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise TypeError(f"cls: expected an optimizer class, got {cls!r}")
+    OPTIMIZERS[name] = cls
+    return cls
+
+
+def unregister_optimizer(name: str) -> None:
+    """Remove the optimizer registered as ``name``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"name: expected one of {sorted(OPTIMIZERS)}, got {name!r}")
+    del OPTIMIZERS[name]
 
 
 def make_optimizer(name: str, params: ParamsLike, **kwargs: Any) -> Optimizer:

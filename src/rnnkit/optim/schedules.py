@@ -31,6 +31,8 @@ __all__ = [
     "ReduceLROnPlateau",
     "SCHEDULES",
     "make_schedule",
+    "register_schedule",
+    "unregister_schedule",
 ]
 
 
@@ -323,6 +325,27 @@ SCHEDULES: dict[str, type[Schedule] | type[ReduceLROnPlateau]] = {
     "linear_warmup": LinearWarmup,
     "plateau": ReduceLROnPlateau,
 }
+
+
+def register_schedule(name: str, cls: type) -> type:
+    """Register ``cls`` as the schedule ``name`` (lower case, not taken); returns ``cls``.
+
+    :data:`SCHEDULES` is the one list of schedules: ``make_schedule`` and ``TrainConfig``
+    (``schedule=`` of the Trainer) read it.
+    """
+    if not isinstance(name, str) or not name or name != name.lower() or name in SCHEDULES:
+        raise ValueError(f"name: expected a new lower-case name, got {name!r} (taken: {sorted(SCHEDULES)})")
+    if not isinstance(cls, type):
+        raise TypeError(f"cls: expected a schedule class, got {cls!r}")
+    SCHEDULES[name] = cls
+    return cls
+
+
+def unregister_schedule(name: str) -> None:
+    """Remove the schedule registered as ``name``."""
+    if name not in SCHEDULES:
+        raise ValueError(f"name: expected one of {sorted(SCHEDULES)}, got {name!r}")
+    del SCHEDULES[name]
 
 
 def make_schedule(name: str, optimizer: Optimizer, **kw: Any) -> Schedule | ReduceLROnPlateau:

@@ -5,14 +5,31 @@ learning rate, whether the step was skipped), one dict per epoch (mean training 
 validation metrics, learning rate, seconds, steps) and, when asked for, per-time-step
 gradient norms of the recurrent layers.
 
-A callback subclasses :class:`Callback` and overrides any of
+A callback subclasses :class:`Callback` and overrides any of its hooks, which
+:meth:`rnnkit.train.Trainer.fit` calls in this order::
 
-    on_train_begin(ctx)   on_step_end(ctx)   on_epoch_end(ctx)   on_train_end(ctx)
+    on_train_begin
+        for each epoch:
+            for each step:
+                on_step_begin       before model.zero_grad() and model.loss_and_grad(batch)
+                on_after_backward   the loss is known and the gradients are in place (summed
+                                    over the ranks under mpiexec); before the finite check,
+                                    clipping and the optimizer update
+                on_step_end         after the update, or after a skipped (non-finite) step
+            on_epoch_end            after validation and the schedule
+    on_train_end
+    on_exception                    instead of the rest, when an exception leaves fit()
 
-``ctx`` is a :class:`Context`: the trainer (so ``ctx.model``, ``ctx.optimizer``,
-``ctx.history``), the epoch and step counters, and ``ctx.logs``: the values of the step
-(``loss``, ``grad_norm``, ``lr``, ``skipped``) or of the epoch (``loss``, ``val_loss``, ...).
-Setting ``ctx.trainer.stop_training = True`` ends training after the current step.
+Every step calls all three step hooks, skipped steps included (a skipped step's number
+comes again). ``ctx`` is a :class:`Context`: the trainer (so ``ctx.model``,
+``ctx.optimizer``, ``ctx.history``), the epoch and step counters (``ctx.step`` counts the
+steps done, so the step under way in ``on_step_begin`` and ``on_after_backward`` is
+``ctx.step + 1``) and ``ctx.logs``: nothing in ``on_step_begin``; ``loss`` and ``error``
+(the non-finite fault that forward or backward raised, else None) in
+``on_after_backward``; the values of the step (``loss``, ``grad_norm``, ``lr``,
+``skipped``) in ``on_step_end``; those of the epoch (``loss``, ``val_loss``, ...) in
+``on_epoch_end``; ``exception`` in ``on_exception``. Setting
+``ctx.trainer.stop_training = True`` ends training after the current step.
 
 A callback with state that must survive :meth:`rnnkit.train.Trainer.save` implements
 ``state_dict() -> dict`` (JSON values; arrays under the key ``"arrays"``) and
@@ -25,7 +42,6 @@ import csv
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..optim.optimizer import Optimizer
+from ..utils.atomic import atomic_write
 
 __all__ = ["Callback", "Context", "History", "EarlyStopping", "CheckpointEvery", "MetricLog", "LambdaCallback"]
 
@@ -122,7 +139,8 @@ class History:
 class Context:
     """What a callback receives: the trainer and the counters at this point.
 
-    ``step`` counts steps done so far (1 after the first step); ``epoch`` is the epoch
+    ``step`` counts steps done so far (1 after the first step; the step under way in
+    ``on_step_begin`` and ``on_after_backward`` is ``step + 1``); ``epoch`` is the epoch
     being trained (0-based) or, in ``on_epoch_end``, the epoch just finished.
     """
 
@@ -145,9 +163,15 @@ class Context:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. The order of the hooks is in the module docstring."""
 
     def on_train_begin(self, ctx: Context) -> None:
+        pass
+
+    def on_step_begin(self, ctx: Context) -> None:
+        pass
+
+    def on_after_backward(self, ctx: Context) -> None:
         pass
 
     def on_step_end(self, ctx: Context) -> None:
@@ -157,6 +181,9 @@ class Callback:
         pass
 
     def on_train_end(self, ctx: Context) -> None:
+        pass
+
+    def on_exception(self, ctx: Context) -> None:
         pass
 
     def state_dict(self) -> dict:
@@ -296,7 +323,7 @@ class CheckpointEvery(Callback):
 class MetricLog(Callback):
     """Rewrite a CSV file of the epoch records (one row per epoch) after every epoch.
 
-    Written atomically (temporary file, then ``os.replace``); columns are every metric
+    Written atomically (:func:`rnnkit.utils.atomic.atomic_write`); columns are every metric
     seen so far, in order of first appearance.
     """
 
@@ -313,19 +340,8 @@ class MetricLog(Callback):
         writer.writeheader()
         for r in rows:
             writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
-        _write_atomic(self.path, buf.getvalue())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with atomic_write(self.path, "w", parents=False) as fh:
+            fh.write(buf.getvalue())
 
 
 #: a callback function: receives the Context
@@ -341,12 +357,19 @@ class LambdaCallback(Callback):
         on_step_end: Hook | None = None,
         on_epoch_end: Hook | None = None,
         on_train_end: Hook | None = None,
+        *,
+        on_step_begin: Hook | None = None,
+        on_after_backward: Hook | None = None,
+        on_exception: Hook | None = None,
     ) -> None:
         for name, fn in (
             ("on_train_begin", on_train_begin),
+            ("on_step_begin", on_step_begin),
+            ("on_after_backward", on_after_backward),
             ("on_step_end", on_step_end),
             ("on_epoch_end", on_epoch_end),
             ("on_train_end", on_train_end),
+            ("on_exception", on_exception),
         ):
             if fn is not None:
                 if not callable(fn):

@@ -15,12 +15,12 @@ Layout. A checkpoint is a zip archive that ``numpy.load`` also opens (an ``.npz`
 ``crc32`` is the CRC-32 of the array's bytes in C order (``zlib.crc32``); together with
 shape and dtype it lets :func:`load_checkpoint` prove every array is the one written.
 
-Atomicity. :func:`save_checkpoint` writes a hidden temporary file in the target's
-directory, flushes and fsyncs it, renames it over the target with ``os.replace`` (atomic
-on POSIX and Windows), then fsyncs the directory so the rename itself is durable. A
-failure, or the process being killed at any moment, leaves the previous file intact; only
-a kill can leave a stray ``.<name>.<pid>-<random>.tmp`` behind, and the next save or load
-of that path removes it (:func:`clean_stale_temps`).
+Atomicity. :func:`save_checkpoint` writes through :func:`rnnkit.utils.atomic.atomic_write`:
+a hidden temporary file in the target's directory, flushed and fsynced, renamed over the
+target with ``os.replace`` (atomic on POSIX and Windows), then the directory fsynced so
+the rename itself is durable. A failure, or the process being killed at any moment,
+leaves the previous file intact; only a kill can leave a stray
+``.<name>.<pid>-<random>.tmp`` behind, and the next save or load of that path removes it (:func:`clean_stale_temps`).
 
 Metadata round trips through JSON: dict keys must be strings, tuples come back as lists,
 integers of any size are exact (a NumPy ``bit_generator.state`` survives unchanged, see
@@ -30,22 +30,20 @@ which Python's ``json`` reads back.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from rnnkit._version import __version__
 from rnnkit.distributed import world
 
-from ..utils.atomic import clean_stale_temps, fsync_directory
+from ..utils.atomic import atomic_write, clean_stale_temps
 from ..utils.npzio import DEFAULT_MAX_BYTES, ArchiveError, check_archive, read_data, read_header
 
 FORMAT = "rnnkit-checkpoint"
@@ -116,13 +114,8 @@ def save_checkpoint(
     if not world().is_root:  # under mpiexec rank 0 alone writes; the others hold the same state
         return path
     clean_stale_temps(path)
-    tmp = _write_temp(directory, path.name, entries, manifest_bytes)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-    fsync_directory(directory)
+    with atomic_write(path, "wb", parents=False) as fh:
+        _write_archive(fh, entries, manifest_bytes)
     return path
 
 
@@ -191,35 +184,14 @@ def _crc32(a: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
 
 
-def _write_temp(directory: Path, name: str, entries: Mapping[str, np.ndarray], manifest_bytes: bytes) -> Path:
-    """Write the whole archive to a fresh hidden file next to the target; fsync it."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = directory / f".{name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like open(path, "w")
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
-                zf.writestr(zipfile.ZipInfo(MANIFEST, _ZIP_DATE), manifest_bytes)
-                for array_name, a in entries.items():
-                    info = zipfile.ZipInfo(array_name + ".npy", _ZIP_DATE)
-                    with zf.open(info, "w", force_zip64=True) as entry:
-                        np.lib.format.write_array(entry, a, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        _remove(tmp)
-        raise
-    return tmp
-
-
-def _remove(tmp: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
+def _write_archive(fh: IO[bytes], entries: Mapping[str, np.ndarray], manifest_bytes: bytes) -> None:
+    """Write the zip archive (the manifest, then one ``.npy`` per array) into ``fh``."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(zipfile.ZipInfo(MANIFEST, _ZIP_DATE), manifest_bytes)
+        for array_name, a in entries.items():
+            info = zipfile.ZipInfo(array_name + ".npy", _ZIP_DATE)
+            with zf.open(info, "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, a, allow_pickle=False)
 
 
 # -- loading -----------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """The training loop: :class:`Trainer` (its :class:`TrainConfig` is in :mod:`rnnkit.train.config`).
 
-One step, for each batch::
+One step, for each batch (the callbacks' hooks in brackets)::
 
+    [on_step_begin]
     model.zero_grad()
     loss = model.loss_and_grad(batch)          # forward + backward, gradients accumulated
+    [on_after_backward]                        # loss and gradients in place, not yet checked
     finite check                               # NaN/inf loss or gradient: stop or skip
     norm = ||g||_2 before clipping             # recorded every step
     clip by value, then by global norm         # optional
     optimizer.step(); schedule.step()          # schedule per step or per epoch
+    [on_step_end]                              # after the update, or after a skipped step
 
 One epoch: the steps in train mode, then validation in eval mode (no dropout), the epoch
 record in :class:`~rnnkit.train.callbacks.History`, ``ReduceLROnPlateau`` on the monitored
@@ -192,13 +195,17 @@ class Trainer:
         if self.world.active:  # every rank starts from rank 0's parameters, with its own dropout stream
             self.world.broadcast_parameters(self.model)
             _derive_rank_generators(_model_generators(self.model).values(), self.world.rank)
-        self._emit("on_train_begin", Context(self, self.epoch, self.step))
-        while self.epoch < epochs and not self.stop_training:
-            if max_steps is not None and self.step >= max_steps:
-                self.stop_reason = "max_steps"
-                break
-            self._run_epoch(train_batches, val, epochs, max_steps)
-            (self.stop_training,) = self.world.any(self.stop_training)  # a callback's stop, on every rank
+        try:
+            self._emit("on_train_begin", Context(self, self.epoch, self.step))
+            while self.epoch < epochs and not self.stop_training:
+                if max_steps is not None and self.step >= max_steps:
+                    self.stop_reason = "max_steps"
+                    break
+                self._run_epoch(train_batches, val, epochs, max_steps)
+                (self.stop_training,) = self.world.any(self.stop_training)  # a callback's stop, on every rank
+        except BaseException as exc:  # a fault, an interrupt: the callbacks clean up, the error goes on
+            self._emit("on_exception", Context(self, self.epoch, self.step, {"exception": exc}))
+            raise
         if self.stop_reason is None:
             self.stop_reason = "callback" if self.stop_training else "completed"
         self.history.stop_reason = self.stop_reason
@@ -291,6 +298,7 @@ class Trainer:
 
     def _train_step(self, batch) -> dict:
         cfg, n = self.config, self.step + 1
+        self._emit("on_step_begin", Context(self, self.epoch, self.step))
         layers = self._flow_layers() if cfg.grad_flow_every and n % cfg.grad_flow_every == 0 else []
         for _, layer in layers:
             layer.record_grad_flow, layer.grad_flow = True, {}
@@ -306,6 +314,7 @@ class Trainer:
             )
             if failed and error is None:
                 loss, error = math.nan, FloatingPointError("on another rank")
+        self._emit("on_after_backward", Context(self, self.epoch, self.step, {"loss": loss, "error": error}))
         lr = float(self.optimizer.lr)
         norm = math.nan
         ok = error is None and math.isfinite(loss)

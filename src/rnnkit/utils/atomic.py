@@ -1,8 +1,10 @@
 """Atomic file writes, and JSON that survives NaN and inf.
 
-Every file rnnkit writes (run folders, reports, plots, exports) goes through
-:func:`write_bytes_atomic`: a temporary file in the same folder, flushed and fsynced, then
-renamed over the target, so a reader never sees half a file and a crash leaves the old one.
+Every file rnnkit writes (run folders, reports, plots, exports, checkpoints, vocabularies)
+goes through :func:`atomic_write` (or its whole-contents forms :func:`write_bytes_atomic`,
+:func:`write_text_atomic`, :func:`write_json_atomic`, :func:`atomic_savefig`): a temporary
+file in the same folder, flushed and fsynced, renamed over the target, then the folder
+fsynced, so a reader never sees half a file and a crash leaves the old one.
 """
 
 from __future__ import annotations
@@ -13,31 +15,68 @@ import json
 import math
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 
-def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``,
-    so a reader never sees half a file and a crash leaves the old file intact."""
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb", *, parents: bool = True) -> Iterator[IO]:
+    """``with atomic_write(path, "wb") as fh: ...``: the one atomic writer of rnnkit.
+
+    The block writes into a fresh hidden file next to ``path``
+    (``.<name>.<pid>-<random>.tmp``, see :func:`clean_stale_temps`); when it ends without
+    an exception the file is flushed and fsynced, renamed over ``path`` with ``os.replace``
+    (atomic on POSIX and Windows) and the folder is fsynced so the rename itself is
+    durable. When the block raises, the temporary file is removed and ``path`` is left as
+    it was. For streams (a zip archive, ``savefig``); whole contents go through
+    :func:`write_bytes_atomic` / :func:`write_text_atomic`.
+
+    Args:
+        path: the file to write.
+        mode: "wb" (bytes) or "w" (text, UTF-8, newlines as written).
+        parents: create missing parent folders first (else a missing folder raises).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
-    # 0o666 & ~umask, the mode open(path, "w") would give (mkstemp's 0o600 would hide
-    # plots and models from the user's group)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp, fd = _create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        text: dict[str, Any] = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+        with os.fdopen(fd, mode, **text) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return path
+    fsync_directory(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """A new hidden temporary file beside ``path``: (its path, an open descriptor)."""
+    # 0o666 & ~umask, the mode open(path, "w") would give (mkstemp's 0o600 would hide
+    # plots and models from the user's group)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`); returns ``Path(path)``."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def clean_stale_temps(path) -> list[Path]:
@@ -88,6 +127,7 @@ def fsync_directory(directory: Path) -> None:
 
 
 def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically (see :func:`atomic_write`)."""
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
@@ -147,11 +187,10 @@ def json_null_nonfinite(value):
     return value
 
 
-def atomic_savefig(fig, path) -> Path:
-    """Save a matplotlib figure atomically (render to memory, then one atomic write)."""
-    import io
-
-    buf = io.BytesIO()
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    fig.savefig(buf, format=fmt, dpi=110, bbox_inches="tight")
-    return write_bytes_atomic(path, buf.getvalue())
+def atomic_savefig(fig, path, **kwargs) -> Path:
+    """Save a matplotlib figure atomically; the format comes from the suffix (png without
+    one). ``kwargs`` go to ``savefig`` (default ``dpi=110, bbox_inches="tight"``)."""
+    kwargs = {"dpi": 110, "bbox_inches": "tight", **kwargs}
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format=Path(path).suffix.lstrip(".") or "png", **kwargs)
+    return Path(path)

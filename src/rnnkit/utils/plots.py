@@ -6,13 +6,12 @@ canvas, so pyplot's global state and the user's backend are left alone. When mat
 missing, every function returns None without drawing; :func:`missing_note` is the one line
 to show the user.
 
-Each function writes one file atomically (temporary name, then ``os.replace``) and returns
-its path.
+Each function writes one file atomically (:func:`rnnkit.utils.atomic.atomic_write`) and
+returns its path.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .atomic import write_bytes_atomic, write_text_atomic
+from .atomic import atomic_write, write_text_atomic
 
 PathLike = str | os.PathLike[str]
 
@@ -49,9 +48,9 @@ def _figure(width: float = 7.0, height: float = 4.0) -> Any:  # a matplotlib Fig
 
 
 def _save(fig: Any, path: PathLike) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return write_bytes_atomic(path, buf.getvalue())
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", bbox_inches="tight")
+    return Path(path)
 
 
 def loss_curves(

@@ -109,7 +109,9 @@ class Task:
             raise CliError(f"{path}: holds a {type(model).__name__}, not a {self.name} model")
         return model
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
+        """Fit ``model`` on ``data``; ``callbacks`` (:class:`rnnkit.train.callbacks.Callback`)
+        go to ``model.fit(..., callbacks=...)`` and so to its Trainer."""
         raise NotImplementedError
 
     # -- results ----------------------------------------------------------------------------

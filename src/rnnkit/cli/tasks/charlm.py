@@ -73,9 +73,9 @@ class CharLMTask(Task):
             raise CliError(f"--data: only {len(text)} characters; too few to train on")
         return text[:cut], (text[cut:] if cut < len(text) else None)
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = _known(data.val, set(data.train))[0] if data.val else None
-        model.fit(data.train, validation_data=val if val and len(val) >= 2 else None)
+        model.fit(data.train, validation_data=val if val and len(val) >= 2 else None, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")

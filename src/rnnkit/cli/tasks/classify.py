@@ -41,11 +41,11 @@ class ClassifyTask(Task):
 
         return SequenceRegressor if self.regression(config, data.train[1]) else SequenceClassifier
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         X, y = data.train
         y = _targets(model, y)
         val = None if data.val is None else (data.val[0], _targets(model, data.val[1]))
-        model.fit(X, y, validation_data=val)
+        model.fit(X, y, validation_data=val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         X, y = data.eval_part if data.eval_part is not None else data.train

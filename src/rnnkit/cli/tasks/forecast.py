@@ -102,7 +102,7 @@ class ForecastTask(Task):
         data = TaskData(values, None, None, source="arrays")  # the base class reads no data from it
         return super().build_model(config, data).set_params(**settings, validation_fraction=held_out_share(config))
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         ex = data.extra
         s, cov, n = ex["set"], ex["cov"], ex["n_train"]
         val, vcov = None, None
@@ -123,6 +123,7 @@ class ForecastTask(Task):
             dates=_cut(s.dates, n),
             validation_data=val,
             validation_covariates=vcov,
+            callbacks=callbacks,
         )
 
     def scored_part(self, data: TaskData):

@@ -37,9 +37,9 @@ class GenerateTask(Task):
     model_module = "rnnkit.models.generator"
     command = "rnnkit generate"
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = _pairs(data.val) if data.val else None
-        model.fit(*_pairs(data.train), validation_data=val)
+        model.fit(*_pairs(data.train), validation_data=val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")

@@ -191,8 +191,8 @@ class MusicTask(Task):
         model = super().build_model(config, data)
         return model.set_params(low=data.extra["low"], high=data.extra["high"])
 
-    def fit(self, model, data: TaskData, config) -> None:
-        model.fit(data.train, validation_data=data.val)
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
+        model.fit(data.train, validation_data=data.val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         from ...models.music import frequency_nll, repeat_scores

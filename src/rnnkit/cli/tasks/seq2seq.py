@@ -24,9 +24,9 @@ class Seq2SeqTask(Task):
     model_module = "rnnkit.models.seq2seq"
     command = "rnnkit predict"
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = unzip(data.val) if data.val else None
-        model.fit(*unzip(data.train), validation_data=val)
+        model.fit(*unzip(data.train), validation_data=val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         part = data.eval_part if data.eval_part else data.train

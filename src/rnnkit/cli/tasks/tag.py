@@ -37,9 +37,9 @@ class TagTask(Task):
     model_module = "rnnkit.models.tagger"
     command = "rnnkit predict"
 
-    def fit(self, model, data: TaskData, config) -> None:
+    def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = None if not data.val else words_and_tags(data.val)
-        model.fit(*words_and_tags(data.train), validation_data=val)
+        model.fit(*words_and_tags(data.train), validation_data=val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
         part = data.eval_part if data.eval_part else data.train

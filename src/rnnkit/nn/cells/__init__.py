@@ -36,26 +36,38 @@ Speed without changing the maths:
   ``sequence_backward`` hand a whole sequence to one compiled kernel that runs the same
   steps without returning to Python between them; they decline (return False) without
   kernels, and the driver then loops over ``step_forward`` / ``step_backward``.
-* ``step_once`` is the online step of ``layer.step``: raw weights, nothing prepared.
+* ``step_once`` is the online step of ``layer.step``: raw weights, nothing prepared;
+  ``online_step`` its compiled twin, when the cell has one.
+
+A new cell: a class on :class:`Cell` in ``nn/cells/<name>.py`` with the methods above and
+a :class:`~rnnkit.nn.cells.registry.CellSpec`, and one ``register_cell`` line below.
 """
 
 from __future__ import annotations
 
+from . import gru, lstm, rnn
+from ._base import Cell
 from .gru import GRUCell
 from .lstm import LSTMCell
+from .registry import CELLS, CellSpec, cell_names, cell_spec, make_cell, register_cell, unregister_cell
 from .rnn import RNNCell
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "make_cell"]
+__all__ = [
+    "Cell",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "CellSpec",
+    "CELLS",
+    "register_cell",
+    "unregister_cell",
+    "cell_spec",
+    "cell_names",
+    "make_cell",
+]
 
-
-def make_cell(mode: str):
-    """The cell for a layer mode: RNN_TANH, RNN_RELU, LSTM or GRU."""
-    if mode == "RNN_TANH":
-        return RNNCell("tanh")
-    if mode == "RNN_RELU":
-        return RNNCell("relu")
-    if mode == "LSTM":
-        return LSTMCell()
-    if mode == "GRU":
-        return GRUCell()
-    raise ValueError(f"mode: expected one of RNN_TANH, RNN_RELU, LSTM, GRU, got {mode!r}")
+# The registry: one line per cell, in the order the choices are listed.
+register_cell(lstm.LSTM)
+register_cell(gru.GRU)
+register_cell(rnn.RNN_TANH)
+register_cell(rnn.RNN_RELU)

@@ -26,7 +26,17 @@ def _gate_affine(kinds: str, H: int, dtype):
 
 
 class _Cell:
-    """What the cells share: the recurrent weight's gradient over all steps."""
+    """What the cells share: the recurrent weight's gradient over all steps.
+
+    ``separate_recurrent_grad``: the recurrent product's gradient ``dgh`` differs from the
+    input side's ``dgi`` (the GRU's reset product), so the driver gives it its own array.
+    ``online_step``: a compiled one-step kernel for ``layer.step`` (see
+    :mod:`rnnkit.nn._step`), or None for the NumPy ``step_once``.
+    """
+
+    has_cell_state = False
+    separate_recurrent_grad = False
+    online_step = None
 
     @staticmethod
     def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
@@ -38,8 +48,9 @@ class _Cell:
             db_hh += db
 
 
-class _Declines(_Cell):
-    """Cells without a compiled whole-sequence kernel: the driver loops over steps."""
+class Cell(_Cell):
+    """The base of a cell without a compiled whole-sequence kernel (the driver loops over
+    steps): the RNN, the GRU and every new cell (see :mod:`rnnkit.nn.cells.registry`)."""
 
     def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
         return False

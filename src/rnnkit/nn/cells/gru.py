@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import _Declines, _gate_affine
+from ._base import Cell, _gate_affine
+from .registry import CellSpec
 
 
-class GRUCell(_Declines):
+class GRUCell(Cell):
     """GRU cell in PyTorch's formulation (gate order r, z, n; b_hn inside the reset product):
 
         r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)          reset gate
@@ -28,6 +29,7 @@ class GRUCell(_Declines):
 
     num_gates = 3
     has_cell_state = False
+    separate_recurrent_grad = True  # dgh: d(W_hn h + b_hn), apart from dgi
 
     def project(self, x2, W_ih, b_ih, b_hh, out=None):
         H = W_ih.shape[0] // 3
@@ -113,6 +115,10 @@ class GRUCell(_Declines):
         h_out *= rz[:, H:]
         h_out += n
 
+    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
+        return kern.gru_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out)
+
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dhn, rec_mask, dh_out, dc_out, ws, kern):
         """dgi (B, 3H) receives [dr dz dn]; dhn (B, H) receives d(hn)."""
         a, hn = store["gates"][t], store["hn"][t]
@@ -148,3 +154,7 @@ class GRUCell(_Declines):
         if rec_mask is not None:
             dh_out *= rec_mask
         dh_out += dz_direct  # the z * h_{t-1} path skips W_hh
+
+
+# ONNX's GRU gates are z, r, h (its h is PyTorch's n), with linear_before_reset = 1
+GRU = CellSpec("gru", "GRU", GRUCell, gates="rzn", layer="GRU", torch="GRU", onnx="GRU", onnx_gates="zrn")

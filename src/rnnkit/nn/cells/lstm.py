@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import _Cell, _gate_affine
+from .registry import CellSpec
 
 
 class LSTMCell(_Cell):
@@ -117,6 +118,10 @@ class LSTMCell(_Cell):
             dct += dc
         return dct
 
+    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
+        return kern.lstm_step(x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out)
+
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
         a, tc = store["gates"][t], store["tc"][t]
         if kern is not None:
@@ -143,3 +148,7 @@ class LSTMCell(_Cell):
         np.matmul(dgi, W_hh, out=dh_out)  # (B, 4H) x (4H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
+
+
+# ONNX's LSTM gates are i, o, f, c (its c is PyTorch's candidate g)
+LSTM = CellSpec("lstm", "LSTM", LSTMCell, gates="ifgo", layer="LSTM", torch="LSTM", onnx="LSTM", onnx_gates="iofg")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..functional import ACTIVATIONS
-from ._base import _Declines
+from ._base import Cell
+from .registry import CellSpec
 
 
-class RNNCell(_Declines):
+class RNNCell(Cell):
     """Elman cell: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act in {tanh, relu}.
 
     The textbook's h_t = tanh(W_x x_t + W_h h_{t-1} + b_h) is the same map with
@@ -25,6 +28,7 @@ class RNNCell(_Declines):
     def __init__(self, nonlinearity: str = "tanh") -> None:
         self.nonlinearity = nonlinearity
         self.act, self.dact = ACTIVATIONS[nonlinearity]
+        self._relu = nonlinearity == "relu"
 
     def project(self, x2, W_ih, b_ih, b_hh, out=None):
         xp = np.matmul(x2, np.ascontiguousarray(W_ih.T), out=out)  # (T*B, I) x (I, H); NN: BLAS's fast case
@@ -59,6 +63,10 @@ class RNNCell(_Declines):
             h_out += b_hh
         self.act(h_out, out=h_out)
 
+    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+        """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
+        return kern.rnn_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out, self._relu)
+
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
         if self.nonlinearity == "tanh":
             if kern is not None:
@@ -72,3 +80,27 @@ class RNNCell(_Declines):
         np.matmul(dgi, W_hh, out=dh_out)  # (B, H) x (H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
+
+
+RNN_TANH = CellSpec(
+    "rnn_tanh",
+    "RNN_TANH",
+    functools.partial(RNNCell, "tanh"),
+    gates="h",
+    layer="RNN",
+    layer_kwargs={"nonlinearity": "tanh"},
+    torch="RNN",
+    onnx="RNN",
+    onnx_activation="Tanh",
+)
+RNN_RELU = CellSpec(
+    "rnn_relu",
+    "RNN_RELU",
+    functools.partial(RNNCell, "relu"),
+    gates="h",
+    layer="RNN",
+    layer_kwargs={"nonlinearity": "relu"},
+    torch="RNN",
+    onnx="RNN",
+    onnx_activation="Relu",
+)

@@ -19,7 +19,7 @@ STOPPED = "stopped: diverged"
 
 def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> TrainingStopped:
     """Save the stopped run's last good state into ``run``; the error to raise."""
-    from . import _join_history
+    from .run import _join_history
 
     net = runner.net.model if isinstance(runner.net, TBPTT) else runner.net
     saved = []

@@ -97,7 +97,7 @@ class TrainerRunner:
         self.carried: tuple[list, dict] = ([], {})
         self.net = None  # the network trained, kept for saving the last good state of a stop
 
-    def __call__(self, net, config, train_batches, val_batches):
+    def __call__(self, net, config, train_batches, val_batches, callbacks=()):
         from ...train import Trainer
         from ...train.checkpoint import CheckpointError
         from .base import history_rows
@@ -106,10 +106,10 @@ class TrainerRunner:
         config = dataclasses.replace(config, on_divergence=self.on_divergence)
         if not self.restore:
             saver = SaveEachEpoch(self.path, *self.before)
-            return Trainer(net, config, callbacks=[saver]).fit(train_batches, val=val_batches)
+            return Trainer(net, config, callbacks=[saver, *callbacks]).fit(train_batches, val=val_batches)
         saver = SaveEachEpoch(self.path)
         try:
-            trainer = Trainer.load(self.path, net, callbacks=[saver])
+            trainer = Trainer.load(self.path, net, callbacks=[saver, *callbacks])
         except CheckpointError as exc:
             text = str(exc)
             more = f"delete {self.path.name} to continue from model.npz with a fresh optimizer, or start a new run"
@@ -128,7 +128,7 @@ class TrainerRunner:
             self.carried = (rows, steps)
             n_steps = len(trainer.history.steps.get("loss", []))
             fresh = SaveEachEpoch(self.path, self.before[0] + len(rows), self.before[1] + n_steps)
-            return Trainer(net, config, callbacks=[fresh]).fit(train_batches, val=val_batches)
+            return Trainer(net, config, callbacks=[fresh, *callbacks]).fit(train_batches, val=val_batches)
         trainer.config.progress, trainer.config.on_divergence = config.progress, config.on_divergence
         return trainer.fit(train_batches, val=val_batches, epochs=trainer.epoch + self.more_epochs)
 

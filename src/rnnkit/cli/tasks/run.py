@@ -1,0 +1,165 @@
+"""One ``rnnkit train TASK`` end to end: data, model, fit, evaluation, run folder.
+
+:func:`run_task` is what :func:`rnnkit.cli.tasks.train` does once it has found the task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from ...train.faults import TrainingError
+from .._base import CliError, Console
+from ..runs import Run
+from .base import Task, history_rows
+from .continuing import TrainerRunner, check_fit_state, training_through, warm_start
+from .stopping import stopped_run
+
+# What may change when a run is resumed: how to train, not what is trained or on what.
+RESUMABLE = ("epochs", "lr", "batch_size", "clip_norm", "patience", "optimizer", "weight_decay")
+
+
+def run_task(
+    task: Task,
+    config,
+    *,
+    out=None,
+    run: Run | None = None,
+    resume: bool = False,
+    console: Console | None = None,
+    plots: bool = True,
+) -> dict:
+    """Train ``task`` with ``config``; write the run folder; return the results.
+
+    Args:
+        out: the run folder to create (default: ``runs/<task>-<stamp>``).
+        run: an existing run to write into instead (``--resume``).
+        resume: continue ``run`` where it stopped: from its ``trainer.npz`` (bit for bit;
+            see :mod:`rnnkit.cli.tasks.continuing`), else from its ``model.npz``.
+        plots: draw PNG plots (needs matplotlib; skipped with a note without it).
+    """
+    console = console or Console(quiet=True)
+    task_name = task.name
+    data = task.load(config)
+    run = run if run is not None else Run.create(task_name, out)
+    run.write_config(config, task_name)
+    console.note(f"data: {data.describe()}")
+    for note in data.notes or ():
+        console.note(f"note: {note}")
+    runner = TrainerRunner(
+        run.trainer_path, say=lambda line: console.note(f"note: {line}"), on_divergence=config.on_divergence
+    )
+    saved = None
+    if resume:
+        previous = run.read_metrics()
+        if run.trainer_path.is_file():
+            saved = _saved_model(task, run)
+            # Built as the run built it; the saved trainer state is restored into it.
+            model = task.build_model(config, data)
+            runner.restore, runner.more_epochs = True, config.epochs
+            console.note(f"resuming {run.path} from {run.trainer_path.name} for {config.epochs} more epoch(s)")
+        else:
+            saved = task.load_model(run.model_path) if run.model_path.is_file() else None
+            if saved is None:
+                raise CliError(
+                    f"--resume {run.path}: the run has neither trainer.npz nor "
+                    f"model.npz to continue from; hint: start it again with 'rnnkit "
+                    f"train {task_name} --config {run.path / 'config.toml'}'"
+                )
+            model = saved
+            valid = set(model.get_params(deep=False))
+            model.set_params(**{k: getattr(config, k) for k in RESUMABLE if k in valid})
+            old_rows, old_steps = previous.get("epochs") or [], previous.get("steps") or {}
+            runner.before = (len(old_rows), max((len(v) for v in old_steps.values()), default=0))
+            console.note(
+                f"note: {run.path} has no trainer.npz (written by an older rnnkit): "
+                "the weights continue from model.npz, the optimizer starts afresh"
+            )
+            console.note(f"resuming {run.path} for {config.epochs} more epoch(s)")
+    else:
+        model = task.build_model(config, data)
+        previous = None
+    # The progress bar is for people: on a terminal, unless --quiet.
+    model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr))
+    console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
+    start = time.perf_counter()
+    try:
+        with (
+            training_through(model, runner),
+            warm_start(model) if resume and not runner.restore else contextlib.nullcontext(),
+        ):
+            task.fit(model, data, config)
+    except TrainingError as exc:
+        raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
+    if runner.restore and saved is not None:
+        check_fit_state(model, saved._fit_state())
+    if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
+        return {}
+    seconds = time.perf_counter() - start
+    model.save(run.model_path)
+    epochs, steps = history_rows(getattr(model, "history_", None))
+    if previous is not None:
+        epochs, steps = _join_history(previous, runner, epochs, steps)
+    results = task.evaluate(model, data, config)
+    results.update(task.samples(model, config))
+    results["train_seconds"] = round(seconds, 2)
+    results["parameters"] = int(model.net_.num_parameters())
+    run.write_metrics(epochs, steps, results)
+    summary = task.summary(results)
+    written = _plots(task, model, data, config, run, epochs, steps, results, console) if plots else []
+    run.write_text("summary.txt", summary + "\n")
+    run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
+    console.result(summary)
+    console.note(
+        f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
+    )
+    return results
+
+
+def _saved_model(task, run: Run):
+    """The run's model.npz, to check that the data is the run's own; None when it has none
+    (a run stopped before its end) or it is damaged (trainer.npz holds the weights)."""
+    from ...train.checkpoint import CheckpointError
+
+    if not run.model_path.is_file():
+        return None
+    try:
+        return task.load_model(run.model_path)
+    except CheckpointError:
+        return None
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:
+    from ...utils import plots
+
+    if not plots.available():
+        console.note(plots.missing_note())
+        return []
+    written = [plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
+    written += task.plots(model, data, config, run.plots, results)
+    return [p for p in written if p is not None]
+
+
+def _join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], steps: dict):
+    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
+    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
+    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
+    n_epochs, n_steps = runner.before
+    carried_rows, carried_steps = runner.carried
+    old_steps = previous.get("steps", {}) or {}
+    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
+    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
+    joined = {
+        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
+        for k in dict.fromkeys(keys)
+    }
+    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined
