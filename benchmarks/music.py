@@ -1,6 +1,6 @@
 """Quality benchmark: polyphonic music, Bach chorales, tanh RNN vs LSTM vs GRU.
 
-The data is the chorale set that ships with rnnkit (``rnnkit.data.music.jsb_chorales``:
+The data is the chorale set that ships with rnnkit (``rnnkit.data.pianoroll.jsb_chorales``:
 347 four-part chorales of music21's corpus, split by a hash of the piece name into 213
 train / 63 valid / 71 test pieces), as quarter-note piano rolls over the 46 pitches the
 set uses (MIDI 36..81). Each cell is given (nearly) the same number of parameters and the
@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from rnnkit.data import music
-from rnnkit.models.music import MusicModel, bay_scores, frequency_nll, repeat_scores
+from rnnkit.models.music_model import MusicModel, bay_scores, frequency_nll, repeat_scores
 
 PRESETS = {
     # params: the parameter budget of every cell (the GRU's at H = 64 is about 27k)

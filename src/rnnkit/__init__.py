@@ -44,6 +44,9 @@ _MOVED = {
     "callbacks": "rnnkit.train.callbacks",
     "checkpoint": "rnnkit.train.checkpoint",
     "train_config": "rnnkit.train.config",
+    "data.music": "rnnkit.data.pianoroll",
+    "models.music": "rnnkit.models.music_model",
+    "diagnostics.plots": "rnnkit.diagnostics.figures",
 }
 
 __all__ = ["__version__", "Module", "nn", *_LAZY, *_LAZY_NAMES]

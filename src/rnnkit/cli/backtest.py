@@ -16,11 +16,23 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from ..utils.atomic import write_text_atomic
+from ..data.tabular import guess_date_column, read_series_csv, read_table, series_columns
+from ..utils import plots
+from ..utils.atomic import write_bytes_atomic, write_text_atomic
+from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from .config import read_config_file, resolve
+from .runs import Run
+from .task_configs import ForecastConfig
+from .tasks import TASKS
+from .tasks.forecast_data import held_out_share
+
+if TYPE_CHECKING:
+    from .tasks.forecast import ForecastTask
 
 BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ar")
 
@@ -131,12 +143,6 @@ def _config(source: str, data: str | None):
     """(ForecastConfig, model or None, from_config) from a run folder, a TOML file or 'baselines':
     a run gives a fresh model with its settings; a configuration file gives from_config True,
     its model built once the series is read (the settings it leaves to the data)."""
-    from .config import read_config_file, resolve
-    from .runs import Run
-    from .task_configs import ForecastConfig
-    from .tasks import TASKS
-    from .tasks.forecast_data import held_out_share
-
     path, saved = Path(source), None
     if source == "baselines":
         config, with_model = ForecastConfig(), False
@@ -163,21 +169,12 @@ def _config(source: str, data: str | None):
 
 def _load_series(config, value_column, date_column, console):
     """(T, F) values with NaN kept where a CSV cell is empty, and the column names."""
-    from . import sources
-
     if value_column is not None:
         config = dataclasses.replace(config, value_column=value_column)
     if date_column is not None:
         config = dataclasses.replace(config, date_column=date_column)
     path = Path(config.data)
     if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        from ..data.tabular import (
-            guess_date_column,
-            read_series_csv,
-            read_table,
-            series_columns,
-        )
-
         date = config.date_column
         if date is None and config.value_column is None:
             date = guess_date_column(read_table(path))
@@ -207,11 +204,7 @@ def run(args) -> int:
     horizon = args.horizon if args.horizon is not None else config.horizon
     period = args.period if args.period is not None else config.period
     if from_config:  # the settings a configuration leaves to the data, from the series' first half
-        from .tasks import TASKS
-        from .tasks.forecast import ForecastTask
-
-        task = TASKS["forecast"]
-        assert isinstance(task, ForecastTask)
+        task = cast("ForecastTask", TASKS["forecast"])  # the registry's forecast task
         model = task.model_for_arrays(dataclasses.replace(config, period=period), [values[: len(values) // 2]])
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
@@ -269,8 +262,6 @@ def run(args) -> int:
         write_text_atomic(args.out, result.to_csv())
         console.note(f"wrote {args.out}")
     if args.plot:
-        from ..utils import plots
-
         if not plots.available():
             console.note(plots.missing_note())
         else:
@@ -285,8 +276,6 @@ def _plot_by_step(result, path) -> None:
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from ..utils.atomic import write_bytes_atomic
 
     fig = Figure(figsize=(7.0, 4.0), dpi=100)
     FigureCanvasAgg(fig)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from .. import bench
 from ._base import EXIT_OK, CliError, Command, examples
 
 
 def add_arguments(parser) -> None:
-    from ..bench import SECTIONS
-
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and a few rounds: a smoke run of seconds, not a measurement"
     )
@@ -15,7 +14,7 @@ def add_arguments(parser) -> None:
         "--threads", type=int, default=None, help="threads for OpenBLAS and PyTorch alike (default: the usable cores)"
     )
     parser.add_argument(
-        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of: {', '.join(SECTIONS)}"
+        "--sections", default=",".join(bench.SECTIONS), help=f"comma-separated subset of: {', '.join(bench.SECTIONS)}"
     )
     parser.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
     parser.add_argument(
@@ -28,8 +27,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import bench
-
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
     unknown = sorted(set(sections) - set(bench.SECTIONS))
     if unknown:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
+from ..data import DATASETS
+from ..data import pianoroll as music
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from .sources import DEFAULT_DATA, FORMATS, TASK_DATASETS, TASK_FORMATS
 
@@ -53,8 +55,6 @@ TASK_NOTES = {
 
 def describe() -> str:
     """The text ``rnnkit datasets`` prints."""
-    from ..data import DATASETS
-
     lines = ["Data sets by task (use with: rnnkit train TASK --data NAME):", ""]
     for task, sets in TASK_DATASETS.items():
         lines.append(f"{task}: {TASK_NOTES[task]}")
@@ -102,7 +102,6 @@ def run(args) -> int:
         return EXIT_OK
     if args.name not in BUILDABLE:
         raise UsageError(f"datasets build: expected a set name, one of {', '.join(BUILDABLE)}, got {args.name!r}")
-    from ..data import music
 
     def progress(i, total, name):
         if i % 50 == 0:

@@ -13,16 +13,16 @@ import dataclasses
 from ._base import EXIT_OK, CliError, Command, Console, examples
 from .config import resolve
 from .sources import FORMATS
+from .tasks import TASKS, open_model
+from .tasks.task import TaskData
 
-EVAL_TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")
+EVAL_TASKS = tuple(name for name in TASKS if TASKS[name].serves("evaluate"))
 
 
 def evaluate_run(
     model, task, config, data: str | None = None, fmt: str | None = None, console: Console | None = None
 ) -> dict:
     """The results dict of ``task.evaluate`` on the run's split or on ``data``."""
-    from .tasks.base import TaskData
-
     console = console or Console(quiet=True)
     try:
         own = task.load(config)
@@ -34,15 +34,8 @@ def evaluate_run(
     if data is None:
         return task.evaluate(model, own, config)
     new_config = dataclasses.replace(config, data=data, format=fmt, val_data=None)
-    if task.name == "music":  # pieces split by name: its own reader
-        loaded = task.load(new_config)
-        part = loaded.test if loaded.test is not None else loaded.train
-    else:
-        from . import sources
-
-        loaded = sources.load(task.name, new_config)
-        part = loaded.test if loaded.test is not None else loaded.train
-    target = TaskData(own.train if own is not None else None, None, part, loaded.source, test_name=f"{loaded.source}:")
+    part, source = task.evaluation_data(new_config)
+    target = TaskData(own.train if own is not None else None, None, part, source, test_name=f"{source}:")
     return task.evaluate(model, target, new_config)
 
 
@@ -55,8 +48,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .tasks import TASKS, open_model
-
     model, run_folder, name = open_model(args.run, EVAL_TASKS, "rnnkit evaluate")
     if run_folder is None:
         raise CliError(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from ..experiments import EXPERIMENTS, describe, get_config, run_experiment
 from ._base import CliError, Command, Console, UsageError, examples
+from .config import did_you_mean
 
 
 def add_arguments(parser) -> None:
-    from ..experiments import EXPERIMENTS
-
     parser.add_argument(
         "name", nargs="?", metavar="NAME", help=f"the experiment: {', '.join(EXPERIMENTS)} (omit with --list)"
     )
@@ -42,8 +42,6 @@ def _overrides(items) -> dict:
 
 
 def run(args) -> int:
-    from ..experiments import EXPERIMENTS, describe, get_config, run_experiment
-
     console = Console(args.quiet)
     if args.list or args.name is None:
         if args.name is None and not args.list:
@@ -56,8 +54,6 @@ def run(args) -> int:
             console.result("                settings: " + ", ".join(f"{k}={v}" for k, v in d["settings"].items()))
         return 0
     if args.name not in EXPERIMENTS:
-        from .config import did_you_mean
-
         raise UsageError(
             f"experiment: unknown name {args.name!r}; expected one of {', '.join(EXPERIMENTS)}"
             + did_you_mean(args.name, EXPERIMENTS)

@@ -11,6 +11,7 @@ need their package: ``pip install 'rnnkit[onnx]'`` or ``'rnnkit[safetensors]'``.
 from __future__ import annotations
 
 from ._base import EXIT_OK, CliError, Command, Console, examples
+from .tasks import TASKS, open_model
 
 FORMATS = ("onnx", "safetensors")
 
@@ -22,8 +23,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .tasks import TASKS, open_model
-
     model, _, task = open_model(args.run, tuple(TASKS), "rnnkit export")
     try:
         if args.format == "onnx":

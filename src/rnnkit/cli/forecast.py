@@ -21,8 +21,14 @@ import io
 
 import numpy as np
 
+from ..data.series_dates import format_dates, future_dates
+from ..utils import plots
+from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
+from .config import resolve
 from .runs import write_text_atomic
+from .tasks import TASKS, open_model
+from .tasks.forecast_data import as_series_set, covariates
 
 
 def parse_levels(text: str | None) -> tuple:
@@ -103,8 +109,6 @@ def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=No
 
 def forecast_csv(s, out: dict, horizon: int) -> str:
     """The CSV text described in the module docstring."""
-    from ..data.series_dates import format_dates, future_dates
-
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     several = len(s.ids) > 1
@@ -153,11 +157,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from . import sources
-    from .config import resolve
-    from .tasks import TASKS, open_model
-    from .tasks.forecast_data import as_series_set, covariates
-
     model, run_folder, task = open_model(args.run, ("forecast",), "rnnkit forecast")
     config_class = TASKS[task].config_class
     config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else None
@@ -200,7 +199,6 @@ def run(args) -> int:
 
 def _plot(model, s, out, horizon, levels, path, console) -> None:
     from ..models.forecast_naive import naive_forecast, seasonal_naive_forecast
-    from ..utils import plots
 
     if not plots.available():
         console.note(plots.missing_note())

@@ -14,68 +14,13 @@ chorales) of which ``--primer-frames`` frames are read; the MIDI file gets ``--t
 
 from __future__ import annotations
 
-import csv
-import io
-
-import numpy as np
-
 from ..utils.atomic import write_text_atomic
 from ._base import EXIT_OK, Command, Console, UsageError, examples
+from .config import resolve
+from .tasks import TASKS as ALL
+from .tasks import open_model
 
-TASKS = ("charlm", "generate", "music")
-
-
-def generate_text(model, task: str, args, config) -> str:
-    temperature = args.temperature if args.temperature is not None else config.temperature
-    if task == "charlm":
-        length = args.length if args.length is not None else 400
-        text = model.generate(
-            prime=args.prime, length=length, temperature=temperature, top_k=args.top_k, seed=args.seed
-        )
-        return (args.prime or "") + text
-    if args.prime is not None:
-        raise UsageError("--prime: a generate model starts from a --condition, not a prime")
-    conditions = _conditions(model, args.condition)
-    if model.vocab_ is not None:
-        seqs = model.generate(conditions, length=args.length, temperature=temperature, top_k=args.top_k, seed=args.seed)
-        return (
-            "\n".join(
-                f"{c}\t{s if isinstance(s, str) else ' '.join(map(str, s))}"
-                for c, s in zip(conditions, seqs, strict=False)
-            )
-            + "\n"
-        )
-    seqs = model.generate(conditions, length=args.length)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    F = np.asarray(seqs[0]).reshape(len(seqs[0]), -1).shape[1]
-    writer.writerow(["condition", "t"] + (["value"] if F == 1 else [f"value_{f}" for f in range(F)]))
-    for c, s in zip(conditions, seqs, strict=False):
-        for t, row in enumerate(np.asarray(s).reshape(len(s), -1)):
-            writer.writerow([c, t] + [f"{v:.6g}" for v in row])
-    if args.plot:
-        from ..utils import plots
-
-        if plots.available():
-            plots.series_plot(
-                {c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs, strict=False)},
-                args.plot,
-                title="generated sequences",
-            )
-    return buf.getvalue()
-
-
-def _conditions(model, given):
-    classes = [c.item() if hasattr(c, "item") else c for c in list(model.classes_)]
-    if not given:
-        return classes
-    by_text = {str(c): c for c in classes}
-    unknown = [c for c in given if c not in by_text]
-    if unknown:
-        raise UsageError(
-            f"--condition: unknown {', '.join(map(repr, unknown))}; the model knows {', '.join(map(str, classes[:30]))}"
-        )
-    return [by_text[c] for c in given]
+TASKS = tuple(name for name in ALL if ALL[name].serves("generate"))
 
 
 def add_arguments(parser) -> None:
@@ -140,27 +85,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .config import resolve
-    from .tasks import TASKS as ALL
-    from .tasks import open_model
-
     if args.length is not None and args.length < 1:
         raise UsageError(f"--length: expected an integer >= 1, got {args.length}")
     if args.temperature is not None and not args.temperature > 0:
         raise UsageError(f"--temperature: expected a number > 0, got {args.temperature}")
-    model, run_folder, task = open_model(args.run, TASKS, "rnnkit generate")
-    config_class = ALL[task].config_class
-    config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
+    model, run_folder, name = open_model(args.run, TASKS, "rnnkit generate")
+    task = ALL[name]
+    config = resolve(task.config_class, name, base=run_folder.read_config()) if run_folder else task.config_class()
     console = Console(args.quiet)
-    if task == "music":
-        from .music_generate import generate_music
-
-        generate_music(model, args, config, console)
+    text = task.generate(model, args, config, console)
+    if text is None:  # the task wrote its own files (music: MIDI and a PNG)
         return EXIT_OK
-    for flag in ("primer", "primer_frames", "tempo", "program"):
-        if getattr(args, flag) is not None:
-            raise UsageError(f"--{flag.replace('_', '-')}: only for a music run, not a {task} run")
-    text = generate_text(model, task, args, config)
     if args.out:
         write_text_atomic(args.out, text)
         console.note(f"wrote {args.out}")

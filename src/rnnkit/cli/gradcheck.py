@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, Console, examples
+from .. import nn
+from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, Console, UsageError, examples
 
 CELL_NAMES = {
     "rnn": ("RNN", "tanh"),
@@ -55,8 +56,6 @@ def check_layer(
     ``lengths`` (one per batch row, each in 1..steps) exercises variable-length batches;
     when given, ``batch`` is ``len(lengths)`` and ``steps`` defaults to ``max(lengths)``.
     """
-    from .. import nn
-
     if cell not in CELL_NAMES:
         raise ValueError(f"cell: expected one of {', '.join(CELL_NAMES)}, got {cell!r}")
     if lengths is not None:
@@ -139,8 +138,6 @@ def _lengths(text: str):
     except ValueError:
         values = []
     if not values:
-        from ._base import UsageError
-
         raise UsageError(f"--lengths: expected comma-separated integers such as 5,3,2; got {text!r}")
     return values
 

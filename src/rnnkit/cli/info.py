@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._base import EXIT_OK, Command, Console, examples
+from .tasks import TASKS, open_model
 
 
 def module_tree(module, name: str = "", indent: int = 0) -> list[str]:
@@ -92,8 +93,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .tasks import TASKS, open_model
-
     model, run_folder, task = open_model(args.run, tuple(TASKS), "rnnkit info")
     Console(args.quiet).result(describe(model, run_folder, task))
     return EXIT_OK

@@ -20,28 +20,28 @@ Under ``mpiexec -n N`` the items are split across the ranks and rank 0 writes th
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
 from pathlib import Path
 
 import numpy as np
 
+from ..distributed import RankSplit, world
+from ..train.progress import ProgressBar
 from ..utils.atomic import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .sources import FORMATS, detect_format
+from .config import resolve
+from .sources import FORMATS
+from .tasks import TASKS as ALL
+from .tasks import open_model
 
-TASKS = ("classify", "tag", "seq2seq")
+TASKS = tuple(name for name in ALL if ALL[name].serves("predict"))
 
 
-def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *, text_classifier: bool = False):
-    """The items to predict: sequences or word lists (classify), word lists (tag) or
-    sources (seq2seq). ``text_classifier``: the classifier was trained on words (TSV)."""
-    words = task == "tag" or (task == "classify" and text_classifier)
+def read_inputs(task, model, config, data: str | None, texts, fmt: str | None):
+    """The items to predict, from ``--text`` or from the file ``data``, read as ``task``
+    (a :class:`~rnnkit.cli.tasks.task.Task`) reads its inputs for ``model``."""
     if texts:
-        if task == "classify" and not words:
-            raise UsageError("--text: this classifier reads numeric sequences; use --data FILE")
-        return [t.split() for t in texts] if words else list(texts)
+        return task.predict_texts(model, texts)
     if data is None:
         raise UsageError("expected --data FILE or --text TEXT; see 'rnnkit predict --help'")
     path = Path(data)
@@ -53,62 +53,7 @@ def read_inputs(task: str, config, data: str | None, texts, fmt: str | None, *, 
         )
     if not path.is_file():
         raise CliError(f"--data {data}: file not found; hint: check the path")
-    encoding = getattr(config, "encoding", "utf-8")
-    from .. import data as readers
-
-    suffix = path.suffix.lower()
-    if fmt is None and (task in ("tag", "seq2seq") or words) and suffix in FORMATS["text"]:
-        fmt = "text"
-    if fmt == "text":
-        lines = [line for line in readers.read_text(path, encoding).split("\n") if line.strip()]
-        if not lines:
-            raise CliError(f"--data {data}: the file has no non-empty lines")
-        return [line.split() for line in lines] if words else lines
-    fmt = detect_format(path, fmt, task)
-    if task == "tag":
-        return [[w for w, _ in s] for s in readers.read_conllu(path, encoding)]
-    if task == "seq2seq" or fmt == "tsv":
-        sources = [s for s, _ in _read_sources_tsv(path, encoding)]
-        return [s.split() for s in sources] if words else sources
-    seqs, _ = read_sequences(path, fmt, config)
-    return seqs
-
-
-def _read_sources_tsv(path, encoding="utf-8"):
-    """Lines ``source`` or ``source<TAB>target``: prediction needs only the source."""
-    from .. import data as readers
-
-    pairs = []
-    for line in readers.read_text(path, encoding).split("\n"):
-        if line.strip():
-            pairs.append((line.split("\t")[0], None))
-    if not pairs:
-        raise CliError(f"--data {path}: the file has no non-empty lines")
-    return pairs
-
-
-def read_sequences(path, fmt, config):
-    """Sequences and labels (None when the file has none) from a .ts, .npz or CSV file."""
-    from .. import data as readers
-
-    encoding = getattr(config, "encoding", "utf-8")
-    if fmt == "npz":
-        seqs, labels = readers.read_sequences_npz(path)
-    elif fmt == "ts":
-        seqs, labels = readers.read_ts(path, encoding)
-    elif fmt == "ucr":
-        seqs, labels = readers.read_ucr(path, encoding)
-    else:
-        seqs, labels = readers.read_sequences_csv(
-            path,
-            id_column=config.id_column,
-            time_column=config.time_column,
-            label_column=config.label_column,
-            encoding=encoding,
-        )
-    from .sources import _fill_missing
-
-    return [_fill_missing(s) for s in seqs], labels
+    return task.predict_inputs(model, config, path, fmt)
 
 
 def check_features(model, items, source) -> None:
@@ -122,49 +67,6 @@ def check_features(model, items, source) -> None:
             f"--data {source}: {got} feature(s) per step, but the model was trained "
             f"on {expected}; hint: pass data laid out like the training file"
         )
-
-
-def format_predictions(task: str, model, items, out_path: str | None) -> str:
-    if task == "classify":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        if hasattr(model, "predict_proba"):
-            proba = model.predict_proba(items)
-            pred = model.classes_[np.argmax(proba, axis=1)]
-            writer.writerow(["index", "prediction", "probability"])
-            for i, (p, row) in enumerate(zip(pred, proba, strict=False)):
-                writer.writerow([i, p, f"{row.max():.4f}"])
-        else:
-            pred = np.asarray(model.predict(items))
-            writer.writerow(
-                ["index"] + (["prediction"] if pred.ndim == 1 else [f"prediction_{k}" for k in range(pred.shape[1])])
-            )
-            for i, p in enumerate(pred):
-                writer.writerow([i] + [f"{v:.6g}" for v in np.atleast_1d(p)])
-        return buf.getvalue()
-    if task == "tag":
-        tags = model.predict(items)
-        if out_path is not None and out_path.lower().endswith(".conllu"):
-            return _conllu(items, tags)
-        return (
-            "\n\n".join(
-                "\n".join(f"{w}\t{t}" for w, t in zip(ws, ts, strict=False))
-                for ws, ts in zip(items, tags, strict=False)
-            )
-            + "\n"
-        )
-    decoded = model.predict(items)
-    return "".join(f"{s}\t{p}\n" for s, p in zip(items, decoded, strict=False))
-
-
-def _conllu(sentences, tags) -> str:
-    lines = []
-    for k, (words, ts) in enumerate(zip(sentences, tags, strict=False), start=1):
-        lines += [f"# sent_id = {k}", "# text = " + " ".join(words)]
-        for i, (w, t) in enumerate(zip(words, ts, strict=False), start=1):
-            lines.append("\t".join([str(i), w, "_", str(t), "_", "_", "_", "_", "_", "_"]))
-        lines.append("")
-    return "\n".join(lines) + "\n"
 
 
 def add_arguments(parser) -> None:
@@ -217,37 +119,16 @@ def expand_data(specs) -> tuple[list[Path], bool]:
     return unique, batch
 
 
-def _with_source(task: str, text: str, source: str, header: bool) -> str:
-    """Prefix the rows of one input's predictions with its file (one table for a batch)."""
-    lines = text.rstrip("\n").split("\n")
-    if task == "classify":
-        rows = lines if header else lines[1:]
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        for k, row in enumerate(csv.reader(rows)):
-            writer.writerow(["source" if header and k == 0 else source] + row)
-        return buf.getvalue()
-    return "".join(f"{source}\t{line}\n" if line else "\n" for line in lines) + "\n"
-
-
 def run(args) -> int:
-    from ..distributed import RankSplit, world
-    from .config import resolve
-    from .tasks import TASKS as ALL
-    from .tasks import open_model
-
-    model, run_folder, task = open_model(args.run, TASKS, "rnnkit predict")
-    config_class = ALL[task].config_class
-    config = resolve(config_class, task, base=run_folder.read_config()) if run_folder else config_class()
+    fitted, run_folder, name = open_model(args.run, TASKS, "rnnkit predict")
+    task = ALL[name]
+    config = resolve(task.config_class, name, base=run_folder.read_config()) if run_folder else task.config_class()
     if args.encoding is not None:
         config.encoding = args.encoding
-    if args.beam_size is not None:
-        if task != "seq2seq" or args.beam_size < 1:
-            raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
-        model.set_params(beam_size=args.beam_size)
-    text_classifier = getattr(model, "input_kind_", None) == "tokens"
+    task.predict_options(fitted, args)
+    model = fitted
     if args.engine == "onnxruntime":
-        from ..interop import OnnxPredictor
+        from ..interop import OnnxPredictor  # loads rnnkit.models (start-up cost, see cli/__init__.py)
 
         try:
             model = OnnxPredictor(model)
@@ -257,11 +138,11 @@ def run(args) -> int:
         model = RankSplit(model)
     console = Console(args.quiet)
     if args.text or not args.data:
-        items = read_inputs(task, config, None, args.text, args.format, text_classifier=text_classifier)
+        items = read_inputs(task, fitted, config, None, args.text, args.format)
         return _write(console, task, model, items, args.out)
     files, batch = expand_data(args.data)
     if not batch:
-        items = read_inputs(task, config, str(files[0]), [], args.format, text_classifier=text_classifier)
+        items = read_inputs(task, fitted, config, str(files[0]), [], args.format)
         check_features(model, items, files[0])
         return _write(console, task, model, items, args.out)
     if args.out_dir is not None and args.out is not None:
@@ -273,21 +154,19 @@ def run(args) -> int:
         out_dir = Path(args.out_dir)
         if not out_dir.is_dir():
             raise CliError(f"--out-dir {out_dir}: the folder does not exist; hint: create it first")
-    from ..train.progress import ProgressBar
-
     parts, n_items = [], 0
     bar = ProgressBar(len(files), desc="predict", enabled=False if args.quiet else None)
     for k, path in enumerate(files):
-        items = read_inputs(task, config, str(path), [], args.format, text_classifier=text_classifier)
+        items = read_inputs(task, fitted, config, str(path), [], args.format)
         check_features(model, items, path)
-        text = format_predictions(task, model, items, None)
+        text = task.format_predictions(model, items, None)
         n_items += len(items)
         if out_dir is not None:
-            target = out_dir / (path.stem + (".csv" if task == "classify" else ".tsv"))
+            target = out_dir / (path.stem + task.prediction_suffix)
             if world().is_root:
                 write_text_atomic(target, text)
         else:
-            parts.append(_with_source(task, text, str(path), header=k == 0))
+            parts.append(task.with_source(text, str(path), header=k == 0))
         bar.update()
     bar.close()
     if out_dir is not None:
@@ -304,10 +183,8 @@ def run(args) -> int:
 
 
 def _write(console, task, model, items, out):
-    text = format_predictions(task, model, items, out)
+    text = task.format_predictions(model, items, out)
     if out:
-        from ..distributed import world
-
         if world().is_root:
             write_text_atomic(out, text)
         console.note(f"wrote {len(items)} prediction(s) to {out}")

@@ -32,6 +32,7 @@ from pathlib import Path
 from .._version import __version__
 from ..distributed import world
 from ..utils.atomic import write_json_atomic, write_text_atomic
+from .config import to_dict, to_toml
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
 MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"
@@ -172,8 +173,6 @@ class Run:
         write_json_atomic(self.path / "run.json", data)
 
     def write_config(self, config, task: str) -> None:
-        from .config import to_dict, to_toml
-
         if not self.writes:
             return
         header = (

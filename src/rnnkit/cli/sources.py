@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import data
+from ..data.series_table import read_series_table
 from ._base import CliError
 from .config import did_you_mean
 
@@ -129,7 +131,7 @@ def detect_format(path, fmt: str | None, task: str) -> str:
                     f"{', '.join(allowed)} files; hint: {_task_for_format(name)}"
                 )
             return name
-    if task == "charlm":
+    if "text" in allowed:  # a task that reads text reads any file as text
         return "text"
     raise CliError(
         f"--data {path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
@@ -141,9 +143,7 @@ def _sniff(path, suffix: str, allowed) -> str | None:
     """The format of a file whose extension says little, from its first lines."""
     if suffix not in ("", ".txt", ".tsv", ".tab", ".data", ".dat"):
         return None
-    from ..data import looks_like_ucr
-
-    if "ucr" in allowed and looks_like_ucr(path):
+    if "ucr" in allowed and data.looks_like_ucr(path):
         return "ucr"
     if "tsv" in allowed and suffix in ("", ".txt", ".data", ".dat") and _has_tabs(path):
         return "tsv"
@@ -187,8 +187,6 @@ def load(task: str, config, *, path_key: str = "data") -> Loaded:
 
 
 def _load_dataset(task: str, name: str, config) -> Loaded:
-    from ..data import load_dataset
-
     registry_name, train_kw, test_kw, convert = TASK_DATASETS[task][name]
     kw = dict(train_kw)
     if convert in ("series", "xy", "token_pairs", "count_pairs", "pairs"):
@@ -199,8 +197,8 @@ def _load_dataset(task: str, name: str, config) -> Loaded:
             kw["seed"] = config.seed
     if convert == "text" and getattr(config, "data_size", None):
         kw["max_chars"] = config.data_size
-    train = _convert(convert, load_dataset(registry_name, **kw))
-    test = _convert(convert, load_dataset(registry_name, **test_kw)) if test_kw is not None else None
+    train = _convert(convert, data.load_dataset(registry_name, **kw))
+    test = _convert(convert, data.load_dataset(registry_name, **test_kw)) if test_kw is not None else None
     return Loaded(train, test, name, "dataset")
 
 
@@ -222,8 +220,6 @@ def _convert(kind: str, value):
 
 def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None):
     """Read one user file into the task's data; what was guessed or repaired goes to ``notes``."""
-    from .. import data
-
     notes = [] if notes is None else notes
     if fmt == "text":
         text = data.read_text(path, config.encoding)
@@ -232,18 +228,11 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
         return text
     if fmt == "conllu":
         return data.read_conllu(path, config.encoding)
+    special = _TASK_READERS.get((task, fmt))
+    if special is not None:
+        return special(path, config, notes)
     if fmt == "tsv":
-        pairs = data.read_pairs_tsv(path, config.encoding)
-        if task == "classify":  # text<TAB>label: a sentence's words and its label
-            if _label_first(pairs):
-                pairs = [(b, a) for a, b in pairs]
-                notes.append(
-                    "the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text"
-                )
-            return [s.split() for s, _ in pairs], [t for _, t in pairs]
-        return pairs
-    if fmt == "csv" and task == "forecast":
-        return _read_series(path, config, notes)
+        return data.read_pairs_tsv(path, config.encoding)
     if fmt == "csv":
         seqs, labels = data.read_sequences_csv(
             path,
@@ -270,12 +259,96 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
     return seqs, labels
 
 
-def _read_series(path: Path, config, notes: list):
-    """A forecast CSV: one or many series with their dates (see
-    :func:`rnnkit.cli.tasks.forecast_data.read_series_file`)."""
-    from .tasks.forecast_data import read_series_file
+def _read_labelled_text(path: Path, config, notes: list):
+    """text<TAB>label (or label<TAB>text, told apart by :func:`_label_first`): each
+    sentence's words and its label."""
+    pairs = data.read_pairs_tsv(path, config.encoding)
+    if _label_first(pairs):
+        pairs = [(b, a) for a, b in pairs]
+        notes.append("the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text")
+    return [s.split() for s, _ in pairs], [t for _, t in pairs]
 
-    return read_series_file(path, config, notes)
+
+def _read_series(path: Path, config, notes: list):
+    """A forecast CSV: one or many series with their dates, as a
+    :class:`rnnkit.data.series_table.SeriesSet` (see its module); what was guessed or
+    filled goes to ``notes``."""
+    cov_cols = [
+        c
+        for key in ("past_covariates", "future_covariates", "static_covariates")
+        for c in column_list(getattr(config, key, None))
+    ]
+    s = read_series_table(
+        path,
+        layout=config.layout,
+        id_column=config.id_column,
+        date_column=config.date_column,
+        value_columns=config.value_column,
+        extra_columns=cov_cols,
+        fill=config.fill,
+    )
+    if s.layout != "single":
+        notes.append(
+            f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}" if s.id_column else "") + ")"
+        )
+    if s.date_column and config.date_column is None:
+        notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
+    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
+        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
+    )
+    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
+        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
+    if s.n_filled:
+        notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
+    return s
+
+
+def column_list(value) -> list[str]:
+    """The column names of a comma-separated setting (``"a, b"``); none for an empty one."""
+    return [p.strip() for p in value.split(",") if p.strip()] if value else []
+
+
+# (task, format) -> the reader, where a task reads a format its own way.
+_TASK_READERS = {("classify", "tsv"): _read_labelled_text, ("forecast", "csv"): _read_series}
+
+
+# -- inputs to predict on: what a file holds, its labels or targets left out ---------------------
+def read_lines(path: Path, config) -> list[str]:
+    """The non-empty lines of a text file."""
+    lines = [line for line in data.read_text(path, getattr(config, "encoding", "utf-8")).split("\n") if line.strip()]
+    if not lines:
+        raise CliError(f"--data {path}: the file has no non-empty lines")
+    return lines
+
+
+def read_sources(path: Path, config) -> list[str]:
+    """Lines ``source`` or ``source<TAB>target``: the sources (prediction needs no target)."""
+    return [line.split("\t")[0] for line in read_lines(path, config)]
+
+
+def read_sentences(path: Path, config) -> list[list[str]]:
+    """The words of each sentence of a CoNLL-U (or word ... tag column) file."""
+    return [[w for w, _ in s] for s in data.read_conllu(path, getattr(config, "encoding", "utf-8"))]
+
+
+def read_unlabelled(path: Path, fmt: str, config) -> list[np.ndarray]:
+    """The sequences of a .ts, .npz, UCR or CSV file, missing values filled (labels dropped)."""
+    encoding = getattr(config, "encoding", "utf-8")
+    if fmt == "npz":
+        seqs, _ = data.read_sequences_npz(path)
+    elif fmt == "ts":
+        seqs, _ = data.read_ts(path, encoding)
+    elif fmt == "ucr":
+        seqs, _ = data.read_ucr(path, encoding)
+    else:
+        seqs, _ = data.read_sequences_csv(
+            path,
+            id_column=config.id_column,
+            time_column=config.time_column,
+            label_column=config.label_column,
+            encoding=encoding,
+        )
+    return [_fill_missing(s) for s in seqs]
 
 
 def nonfinite_note(arrays, how: str) -> str | None:

@@ -1,6 +1,6 @@
 """Standard MIDI files: a writer (no dependency) and a reader (with mido).
 
-Notes are the arrays of :mod:`rnnkit.data.music`: (N, 4) int rows of onset and duration in
+Notes are the arrays of :mod:`rnnkit.data.pianoroll`: (N, 4) int rows of onset and duration in
 ticks of 1/24 quarter note, MIDI pitch, and part.
 
 :func:`write_midi` writes a format-1 file that any player opens: a first track with the
@@ -24,7 +24,7 @@ import numpy as np
 
 from ..utils.atomic import write_bytes_atomic
 from ._common import DataFormatError
-from .music import TICKS_PER_QUARTER, check_notes
+from .pianoroll import TICKS_PER_QUARTER, check_notes
 
 DIVISION = 480  # MIDI ticks per quarter in the files written
 _SCALE = DIVISION // TICKS_PER_QUARTER  # 20 MIDI ticks per rnnkit tick

@@ -13,7 +13,7 @@ classify  ``(sequences, labels)``: a list of (T_i, F) arrays and label strings
 tag       a list of sentences, each a list of ``(word, tag)`` pairs
 seq2seq   input/target sequences; see the set's ``returns`` for the layout
 generate  (reserved) sequences a model learns to continue
-music     a :class:`~rnnkit.data.music.MusicSet` of pieces (note arrays, names, splits)
+music     a :class:`~rnnkit.data.pianoroll.MusicSet` of pieces (note arrays, names, splits)
 ========  ====================================================================
 """
 
@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from . import music, shipped, synthetic
+from . import pianoroll as music
+from . import shipped, synthetic
 from .corpus import python_docs_corpus
 
 TASKS = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")

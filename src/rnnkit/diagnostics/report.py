@@ -156,7 +156,7 @@ def write_report(
     ``extra`` entries are added to summary.json (and listed in summary.txt); ``notes`` are
     lines appended to both.
     """
-    from .plots import MISSING_NOTE, have_matplotlib
+    from .figures import MISSING_NOTE, have_matplotlib
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,7 @@ def write_report(
 
 
 def _write_plots(folder: Path, record) -> list[str]:
-    from .plots import plot_flow_heatmap, plot_flow_profiles, plot_lines
+    from .figures import plot_flow_heatmap, plot_flow_profiles, plot_lines
 
     out = []
     h_keys = [k for k in record.flow if k.rpartition(".")[2].startswith("h_")]

@@ -21,8 +21,8 @@ import dataclasses
 import importlib
 
 from ..distributed import world
-from ._common import ExperimentResult, apply_overrides
-from ._split import run_split
+from ._harness import ExperimentResult, apply_overrides
+from ._sweep import run_split
 
 _MODULES = {
     "weight-scaling": "weight_scaling",
@@ -65,6 +65,6 @@ def run_experiment(
     if plots is not None:
         cfg = dataclasses.replace(cfg, plots=bool(plots))
     w = world()
-    if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_split.py)
+    if w.active:  # under mpiexec: the sweep split across the ranks (see experiments/_sweep.py)
         return run_split(_module(name), cfg, out, w)
     return _module(name).run(cfg, out)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, largest_singular_value, memory_horizon, spectral_radius
-from ..diagnostics.plots import plot_flow_profiles, plot_lines
-from ._common import (
+from ..diagnostics.figures import plot_flow_profiles, plot_lines
+from ._harness import (
     ExperimentResult,
     plots_enabled,
     prepare_folder,

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..diagnostics.plots import plot_bars, plot_lines
+from ..diagnostics.figures import plot_bars, plot_lines
 from ..train import TrainConfig, Trainer
-from ._common import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
+from ._harness import ExperimentResult, markdown_table, plots_enabled, prepare_folder, write_result
 from ._nets import CharFeedForward, CharRNN
 from ._tasks import words_batch
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diagnostics import decay_ratio, memory_horizon
-from ..diagnostics.plots import plot_flow_profiles, plot_lines
+from ..diagnostics.figures import plot_flow_profiles, plot_lines
 from ..nn.init import initialize
-from ._common import (
+from ._harness import (
     ExperimentResult,
     plots_enabled,
     prepare_folder,

@@ -23,7 +23,7 @@ the memory: ``(rnn_state, (memory, keys, mask))``.
 from __future__ import annotations
 
 from ..models.generator import GeneratorNet
-from ..models.music import MusicNet
+from ..models.music_model import MusicNet
 from ..models.seq2seq_net import Seq2SeqNet
 from ._torch_layers import converter
 

@@ -17,7 +17,7 @@ from .classifier import SequenceClassifier, SequenceRegressor
 from .feedforward import FeedForward
 from .forecaster import Forecaster, naive_forecast, seasonal_naive_forecast
 from .generator import SequenceGenerator
-from .music import MusicModel
+from .music_model import MusicModel
 from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger, conllu_xy
 from .vocab import Vocab

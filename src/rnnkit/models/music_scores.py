@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.music import HOLD, REST
+from ..data.pianoroll import HOLD, REST
 from .base import check_choice
 
 MODES = ("poly", "melody")

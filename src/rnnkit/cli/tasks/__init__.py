@@ -21,8 +21,8 @@ from pathlib import Path
 
 from .._base import CliError, Console
 from ..runs import Run, RunError
-from .base import Task
 from .run import RESUMABLE, run_task
+from .task import Task
 
 __all__ = ["RESUMABLE", "TASKS", "get_task", "open_model", "run_task", "train"]
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
+from ...utils import plots
 from .._base import CliError
 from ..task_configs import CharLMConfig
-from .base import Task, TaskData
+from .task import Task, TaskData, refuse_music_flags, result_line
 
 
 class WittenBell:
@@ -104,8 +105,6 @@ class CharLMTask(Task):
         return {"sample": model.generate(length=config.sample_length, temperature=config.temperature, seed=config.seed)}
 
     def summary(self, results: dict) -> str:
-        from .base import result_line
-
         text = result_line(results, f"({results['model'] / math.log(2):.3f} bits/char)")
         if results.get("unseen_chars_dropped"):
             text += f"\n{results['unseen_chars_dropped']} characters unseen in training were dropped before scoring"
@@ -114,12 +113,20 @@ class CharLMTask(Task):
         return text
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
-
         if not results.get("sample"):
             return []
         title = f"samples at temperature {config.temperature}"
         return plots.write_samples(results["sample"], directory, title=title)
+
+    def generate(self, model, args, config, console) -> str:
+        """Text after ``--prime``: ``--length`` characters (400) sampled at ``--temperature``."""
+        refuse_music_flags(args, self.name)
+        temperature = args.temperature if args.temperature is not None else config.temperature
+        length = args.length if args.length is not None else 400
+        text = model.generate(
+            prime=args.prime, length=length, temperature=temperature, top_k=args.top_k, seed=args.seed
+        )
+        return (args.prime or "") + text
 
 
 def _known(text: str, chars: set) -> tuple[str, int]:

@@ -7,11 +7,16 @@ error beside always predicting the training mean. Plots: the confusion matrix.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 
-from .._base import CliError
+from ...utils import plots
+from .. import sources
+from .._base import CliError, UsageError
 from ..task_configs import ClassifyConfig
-from .base import Task, TaskData
+from .task import Task, TaskData, read_text_items
 
 
 def is_numeric(labels) -> bool:
@@ -95,8 +100,6 @@ class ClassifyTask(Task):
         }
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
-
         if "confusion" not in results:
             return []
         c = results["confusion"]
@@ -108,6 +111,57 @@ class ClassifyTask(Task):
                 title=f"{results['split']} confusion matrix",
             )
         ]
+
+    # -- rnnkit predict: CSV index,prediction[,probability] -----------------------------------
+    prediction_suffix = ".csv"
+
+    def predict_texts(self, model, texts):
+        if not _reads_words(model):
+            raise UsageError("--text: this classifier reads numeric sequences; use --data FILE")
+        return [t.split() for t in texts]
+
+    def predict_inputs(self, model, config, path, fmt):
+        words = _reads_words(model)
+        items = read_text_items(path, fmt, config, words=words, guess=words)
+        if items is not None:
+            return items
+        fmt = sources.detect_format(path, fmt, self.name)
+        if fmt == "tsv":  # text<TAB>label: the texts
+            texts = sources.read_sources(path, config)
+            return [t.split() for t in texts] if words else texts
+        return sources.read_unlabelled(path, fmt, config)
+
+    def format_predictions(self, model, items, out_path):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(items)
+            pred = model.classes_[np.argmax(proba, axis=1)]
+            writer.writerow(["index", "prediction", "probability"])
+            for i, (p, row) in enumerate(zip(pred, proba, strict=False)):
+                writer.writerow([i, p, f"{row.max():.4f}"])
+        else:
+            pred = np.asarray(model.predict(items))
+            writer.writerow(
+                ["index"] + (["prediction"] if pred.ndim == 1 else [f"prediction_{k}" for k in range(pred.shape[1])])
+            )
+            for i, p in enumerate(pred):
+                writer.writerow([i] + [f"{v:.6g}" for v in np.atleast_1d(p)])
+        return buf.getvalue()
+
+    def with_source(self, text, source, header):
+        lines = text.rstrip("\n").split("\n")
+        rows = lines if header else lines[1:]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        for k, row in enumerate(csv.reader(rows)):
+            writer.writerow(["source" if header and k == 0 else source] + row)
+        return buf.getvalue()
+
+
+def _reads_words(model) -> bool:
+    """A text classifier (trained on TSV sentences) reads words, not numeric sequences."""
+    return getattr(model, "input_kind_", None) == "tokens"
 
 
 def _is_regressor(model) -> bool:

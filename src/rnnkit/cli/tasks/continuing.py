@@ -100,7 +100,7 @@ class TrainerRunner:
     def __call__(self, net, config, train_batches, val_batches, callbacks=()):
         from ...train import Trainer
         from ...train.checkpoint import CheckpointError
-        from .base import history_rows
+        from .task import history_rows
 
         self.net = net
         config = dataclasses.replace(config, on_divergence=self.on_divergence)
@@ -167,3 +167,19 @@ def warm_start(model):
     finally:
         del model._build_net
     check_fit_state(model, before)
+
+
+def join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], steps: dict):
+    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
+    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
+    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
+    n_epochs, n_steps = runner.before
+    carried_rows, carried_steps = runner.carried
+    old_steps = previous.get("steps", {}) or {}
+    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
+    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
+    joined = {
+        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
+        for k in dict.fromkeys(keys)
+    }
+    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined

@@ -10,11 +10,13 @@ last season); the summary says plainly whether the model beats them.
 
 from __future__ import annotations
 
+from ...utils import plots
 from .. import sources
 from .._base import CliError
 from ..task_configs import ForecastConfig
-from .base import Task, TaskData, result_line
-from .forecast_data import as_series_set, covariates, held_out_share, infer_settings, split
+from .forecast_data import Covariates, as_series_set, covariates, held_out_share, infer_settings, split
+from .forecast_plot import forecast_plots
+from .task import Task, TaskData, result_line
 
 
 class SeriesData(TaskData):
@@ -188,9 +190,6 @@ class ForecastTask(Task):
         return result_line(results) + "\n" + verdict(results)
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
-        from .forecast_plot import forecast_plots
-
         return forecast_plots(self, model, data, config, directory, results, plots)
 
 
@@ -215,8 +214,6 @@ def _cut(arrs, n):
 
 
 def _slice_cov(cov, keep, lo, hi):
-    from .forecast_data import Covariates
-
     pick = lambda arrs: None if arrs is None else [arrs[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)]  # noqa: E731
     fut = None if cov.future is None else [cov.future[i][a:b] for i, a, b in zip(keep, lo, hi, strict=False)]
     return Covariates(pick(cov.past), fut, None if cov.static is None else cov.static[keep])

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...data.series_dates import FREQUENCY_NAMES, season_length
+from ...data.series_table import SeriesSet
 from .._base import CliError
+from ..sources import column_list
 
 
 @dataclass
@@ -26,44 +29,8 @@ class Covariates:
     future_after: list | None = None  # known-future rows after each series' last value
 
 
-def read_series_file(path, config, notes: list):
-    """A forecast CSV -> :class:`rnnkit.data.series_table.SeriesSet` (see its module)."""
-    from ...data.series_table import read_series_table
-
-    cov_cols = [
-        c
-        for key in ("past_covariates", "future_covariates", "static_covariates")
-        for c in _names(getattr(config, key, None))
-    ]
-    s = read_series_table(
-        path,
-        layout=config.layout,
-        id_column=config.id_column,
-        date_column=config.date_column,
-        value_columns=config.value_column,
-        extra_columns=cov_cols,
-        fill=config.fill,
-    )
-    if s.layout != "single":
-        notes.append(
-            f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}" if s.id_column else "") + ")"
-        )
-    if s.date_column and config.date_column is None:
-        notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
-    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
-        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
-    )
-    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
-        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
-    if s.n_filled:
-        notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
-    return s
-
-
 def as_series_set(value, name: str):
     """A shipped set's array (T, F) -> a one-series SeriesSet without dates."""
-    from ...data.series_table import SeriesSet
-
     if hasattr(value, "values") and hasattr(value, "ids"):
         return value
     a = np.asarray(value, dtype=np.float64)
@@ -74,14 +41,10 @@ def as_series_set(value, name: str):
     )
 
 
-def _names(value) -> list[str]:
-    return [p.strip() for p in value.split(",") if p.strip()] if value else []
-
-
 def covariates(s, config) -> Covariates:
     """Split the covariate columns read beside the values into past, future and static."""
     past_n, fut_n, st_n = (
-        _names(getattr(config, k, None)) for k in ("past_covariates", "future_covariates", "static_covariates")
+        column_list(getattr(config, k, None)) for k in ("past_covariates", "future_covariates", "static_covariates")
     )
     if not (past_n or fut_n or st_n):
         return Covariates(None, None, None)
@@ -151,8 +114,6 @@ def auto_transform(train, period) -> str:
 
 def infer_settings(s, config, notes: list) -> dict:
     """period, window, horizon and target transform: given, or what the data suggests."""
-    from ...data.series_dates import FREQUENCY_NAMES, season_length
-
     period = config.period
     if period is None and s.freq is not None:
         period = season_length(s.freq)

@@ -13,14 +13,18 @@ Plots: sequences generated for each class (series), or samples as text.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
+from ...utils import plots
+from .._base import UsageError
 from ..task_configs import GenerateConfig
-from .base import Task, TaskData
+from .task import Task, TaskData, refuse_music_flags, result_line
 
 
 def _pairs(part):
@@ -76,8 +80,6 @@ class GenerateTask(Task):
         }
 
     def summary(self, results: dict) -> str:
-        from .base import result_line
-
         text = result_line(results)
         samples = results.get("samples", {})
         if samples and isinstance(next(iter(samples.values())), str):
@@ -85,8 +87,6 @@ class GenerateTask(Task):
         return text
 
     def plots(self, model, data, config, directory, results) -> list:
-        from ...utils import plots
-
         samples = results.get("samples", {})
         if not samples:
             return []
@@ -96,6 +96,55 @@ class GenerateTask(Task):
             return plots.write_samples(text, directory, title="generated samples")
         series = {c: np.asarray(s)[:, 0] for c, s in samples.items()}
         return [plots.series_plot(series, directory / "generated.png", title="generated sequences, one per condition")]
+
+    def generate(self, model, args, config, console) -> str:
+        """One sequence per ``--condition``: text as ``condition<TAB>text`` lines, series as
+        CSV ``condition,t,value`` (drawn to ``--plot FILE.png`` when asked)."""
+        refuse_music_flags(args, self.name)
+        if args.prime is not None:
+            raise UsageError("--prime: a generate model starts from a --condition, not a prime")
+        temperature = args.temperature if args.temperature is not None else config.temperature
+        conditions = _conditions(model, args.condition)
+        if model.vocab_ is not None:
+            seqs = model.generate(
+                conditions, length=args.length, temperature=temperature, top_k=args.top_k, seed=args.seed
+            )
+            return (
+                "\n".join(
+                    f"{c}\t{s if isinstance(s, str) else ' '.join(map(str, s))}"
+                    for c, s in zip(conditions, seqs, strict=False)
+                )
+                + "\n"
+            )
+        seqs = model.generate(conditions, length=args.length)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        F = np.asarray(seqs[0]).reshape(len(seqs[0]), -1).shape[1]
+        writer.writerow(["condition", "t"] + (["value"] if F == 1 else [f"value_{f}" for f in range(F)]))
+        for c, s in zip(conditions, seqs, strict=False):
+            for t, row in enumerate(np.asarray(s).reshape(len(s), -1)):
+                writer.writerow([c, t] + [f"{v:.6g}" for v in row])
+        if args.plot and plots.available():
+            plots.series_plot(
+                {c: np.asarray(s).reshape(len(s), -1)[:, 0] for c, s in zip(conditions, seqs, strict=False)},
+                args.plot,
+                title="generated sequences",
+            )
+        return buf.getvalue()
+
+
+def _conditions(model, given):
+    """The classes named by ``--condition`` (every class when none is given)."""
+    classes = [c.item() if hasattr(c, "item") else c for c in list(model.classes_)]
+    if not given:
+        return classes
+    by_text = {str(c): c for c in classes}
+    unknown = [c for c in given if c not in by_text]
+    if unknown:
+        raise UsageError(
+            f"--condition: unknown {', '.join(map(repr, unknown))}; the model knows {', '.join(map(str, classes[:30]))}"
+        )
+    return [by_text[c] for c in given]
 
 
 def _unigram_nats(train_seqs, seqs) -> float:

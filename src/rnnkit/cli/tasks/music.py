@@ -1,7 +1,7 @@
 """``rnnkit train music``: polyphonic chorales (or melodies), MIDI in and out.
 
 Data: ``jsb`` (the Bach chorales that ship with rnnkit, split by piece name into
-train/valid/test; see :mod:`rnnkit.data.music`), a music ``.npz`` of that layout, one MIDI
+train/valid/test; see :mod:`rnnkit.data.pianoroll`), a music ``.npz`` of that layout, one MIDI
 file (trained on, and scored on itself), or a folder of MIDI files (split by file name
 like the chorales; every part must get at least one file, else all train). Pieces become
 frames at ``frames_per_quarter``; the pitch range is that of the whole set's frames.
@@ -21,10 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._base import CliError
-from ..config import option
+from ...data import pianoroll as music
+from ...data.midi import read_midi, write_midi
+from ...data.pianoroll_plot import piano_roll_plot
+from ...utils import plots
+from .._base import CliError, UsageError
+from ..config import did_you_mean, option
 from ..task_configs import CommonConfig
-from .base import Task, TaskData, result_line
+from .task import Task, TaskData, result_line
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -76,8 +80,6 @@ class MusicConfig(CommonConfig):
 # -- reading pieces --------------------------------------------------------------------------------
 def _read_set(spec: str, fmt):
     """(names, notes, splits or None, source, licence) of a set name, npz, MIDI file or folder."""
-    from ...data import music
-
     if spec == "jsb":
         d = music.jsb_chorales()
         return d.names, d.notes, d.splits, "jsb (Bach chorales, music21 corpus)", d.licence
@@ -106,49 +108,23 @@ def _read_set(spec: str, fmt):
 
 
 def _read_midi(path):
-    from ...data.midi import read_midi
-
     try:
         return read_midi(path)
     except ImportError as exc:
         raise CliError(str(exc)) from None
 
 
-def to_frames(notes, mode: str, frames_per_quarter: int, part=None):
-    from ...data import music
-
-    if mode == "poly":
-        return music.piano_roll(notes, frames_per_quarter)
-    return music.melody(notes, frames_per_quarter, part=part)
-
-
-def to_notes(frames, mode: str, frames_per_quarter: int):
-    from ...data import music
-
-    if mode == "poly":
-        return music.roll_to_notes(frames, frames_per_quarter)
-    return music.melody_to_notes(frames, frames_per_quarter)
-
-
 def _range(frames, mode: str) -> tuple[int, int]:
     """(lowest, highest) MIDI pitch sounding in the frames of every piece."""
-    from ...data.music import N_PITCHES
-
-    if mode == "poly":
-        used = np.flatnonzero(np.any([f.any(axis=0) for f in frames], axis=0))
-    else:
-        used = np.unique(np.concatenate(frames))
-        used = used[used < N_PITCHES]
-    if not used.size:
+    found = music.sounding_range(frames, mode)
+    if found is None:
         raise CliError("--data: no note sounds on any frame; hint: a finer --frames-per-quarter")
-    return int(used.min()), int(used.max())
+    return found
 
 
 def load_music(config) -> TaskData:
-    from ...data import music
-
     names, notes, splits, source, licence = _read_set(config.data, config.format)
-    frames = [to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in notes]
+    frames = [music.to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in notes]
     low, high = _range(frames, config.mode)
     notes_out = []
     if splits is None or not all(s in splits for s in music.SPLITS):
@@ -162,7 +138,7 @@ def load_music(config) -> TaskData:
     pick = {s: [frames[i] for i in idx] for s, idx in parts.items()}
     if config.val_data is not None:
         v_names, v_notes, _, _, _ = _read_set(config.val_data, config.format)
-        pick["valid"] = [to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in v_notes]
+        pick["valid"] = [music.to_frames(n, config.mode, config.frames_per_quarter, config.part) for n in v_notes]
         v_low, v_high = _range(pick["valid"], config.mode)
         low, high = min(low, v_low), max(high, v_high)
     extra = {
@@ -181,7 +157,7 @@ class MusicTask(Task):
     name = "music"
     config_class = MusicConfig
     model_names = ("MusicModel",)
-    model_module = "rnnkit.models.music"
+    model_module = "rnnkit.models.music_model"
     command = "rnnkit generate"
 
     def load(self, config) -> TaskData:
@@ -195,7 +171,7 @@ class MusicTask(Task):
         model.fit(data.train, validation_data=data.val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
-        from ...models.music import frequency_nll, repeat_scores
+        from ...models.music_model import frequency_nll, repeat_scores
 
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")
         out = {
@@ -248,11 +224,9 @@ class MusicTask(Task):
     def plots(self, model, data, config, directory, results) -> list:
         if "sample" not in results:
             return []
-        from ...data.midi import write_midi
-
         piece = _frames_from_json(results["sample"], model.mode)
         real = _frames_from_json(results["sample_real"], model.mode)
-        notes = to_notes(piece, model.mode, model.frames_per_quarter)
+        notes = music.to_notes(piece, model.mode, model.frames_per_quarter)
         written = (
             [write_midi(Path(directory) / "sample.mid", notes, tempo=config.tempo, program=config.program)]
             if len(notes)
@@ -270,6 +244,97 @@ class MusicTask(Task):
         )
         return written + ([png] if png is not None else [])
 
+    def generate(self, model, args, config, console) -> None:
+        """A piece after a primer, written as MIDI (``--out``), with its piano roll beside
+        the real piece in a PNG next to it."""
+        if not args.out:
+            raise UsageError("--out: a music run writes a MIDI file; pass --out piece.mid")
+        if args.prime is not None or args.condition or args.top_k is not None or args.plot:
+            raise UsageError(
+                "--prime, --condition, --top-k and --plot are not for a music run; "
+                "hint: --primer FILE.mid, --length, --temperature, --seed"
+            )
+        if args.primer_frames is not None and args.primer_frames < 0:
+            raise UsageError(f"--primer-frames: expected an integer >= 0, got {args.primer_frames}")
+        if args.tempo is not None and not 1 <= args.tempo <= 1000:
+            raise UsageError(f"--tempo: expected quarter notes per minute in [1, 1000], got {args.tempo}")
+        if args.program is not None and not 0 <= args.program <= 127:
+            raise UsageError(f"--program: expected a General MIDI program in [0, 127], got {args.program}")
+        n_primer = config.primer_frames if args.primer_frames is None else args.primer_frames
+        length = args.length if args.length is not None else 64 * model.frames_per_quarter
+        temperature = args.temperature if args.temperature is not None else config.temperature
+        primer, real, name = primer_frames(model, args.primer, config, n_primer, console)
+        gen = model.generate(length, primer=primer, temperature=temperature, seed=args.seed)
+        piece = gen if primer is None else np.concatenate([primer, gen])
+        notes = music.to_notes(piece, model.mode, model.frames_per_quarter)
+        if not len(notes):
+            raise CliError("the generated piece is silent; hint: a higher --temperature, or train longer")
+        out = Path(args.out)
+        program = config.program if args.program is None else args.program
+        write_midi(out, notes, tempo=args.tempo or config.tempo, program=program)
+        console.note(
+            f"wrote {out} ({len(piece)} frames: {0 if primer is None else len(primer)} of the primer "
+            f"{name}, {len(gen)} generated; {len(notes)} notes)"
+        )
+        png = piano_roll_plot(
+            piece,
+            real,
+            out.with_suffix(".png"),
+            mode=model.mode,
+            primer_frames=0 if primer is None else len(primer),
+            low=model.low_,
+            high=model.high_,
+            real_name=name if real is not None else "none",
+        )
+        console.note(f"wrote {png}" if png is not None else plots.missing_note())
+        console.result(str(out))
+
+    def evaluation_data(self, config):
+        loaded = self.load(config)  # pieces split by name, as for training
+        return (loaded.test if loaded.test is not None else loaded.train), loaded.source
+
+
+def primer_frames(model, source, config, n_frames: int, console):
+    """(frames of the primer or None, the real piece to draw beside, its name).
+
+    ``source``: a MIDI file, a name of the shipped chorales, "none", or None (the run's
+    default: the first test chorale for a run on jsb, else none).
+    """
+    if source is None:
+        source = None if config.data != "jsb" else music.jsb_chorales("test").names[0]
+    if source is None or str(source).lower() == "none":
+        return None, None, "none"
+    path = Path(source)
+    if path.suffix.lower() in MIDI_SUFFIXES or path.exists():
+        if not path.is_file():
+            raise CliError(
+                f"--primer {source}: file not found; hint: a MIDI file, a chorale name "
+                "(rnnkit.data.music.jsb_chorales().names) or none"
+            )
+        notes, name = _read_midi(path), path.name
+    else:
+        data = music.jsb_chorales()
+        if source not in data.names:
+            raise CliError(
+                f"--primer {source}: not a file nor a chorale of the jsb set"
+                f"{did_you_mean(str(source), data.names)}; hint: a MIDI file, a name "
+                "such as bwv66.6, or none"
+            )
+        notes, name = data.notes[data.names.index(source)], source
+    kept, dropped = music.clip_notes(notes, model.low_, model.high_)
+    if dropped:
+        console.note(
+            f"note: {dropped} of the {len(notes)} notes of {name} lie outside the model's range "
+            f"MIDI {model.low_}..{model.high_} and were dropped"
+        )
+    if not len(kept):
+        raise CliError(
+            f"--primer {source}: no note lies in the model's range MIDI "
+            f"{model.low_}..{model.high_}; hint: transpose the file, or --primer none"
+        )
+    real = music.to_frames(kept, model.mode, model.frames_per_quarter, getattr(config, "part", None))
+    return (real[:n_frames] if n_frames else None), real, name
+
 
 def _jsonable_frames(frames, mode):
     """Frames as JSON: the sounding pitches of each frame (poly) or the tokens (melody)."""
@@ -285,58 +350,6 @@ def _frames_from_json(value, mode):
             roll[t, pitches] = True
         return roll
     return np.array(value, np.int64)
-
-
-# -- the picture ---------------------------------------------------------------------------------
-def piano_roll_plot(
-    generated,
-    real,
-    path,
-    *,
-    mode: str = "poly",
-    primer_frames: int = 0,
-    low=None,
-    high=None,
-    real_name: str = "a real piece",
-    title: str = "generated",
-) -> Path | None:
-    """The generated piano roll (primer shaded) beside a real one, pitch over frames."""
-    from ...data import music
-    from ...utils import plots
-
-    if not plots.available():
-        return None
-
-    def as_roll(frames):
-        if mode == "poly":
-            return np.asarray(frames, bool)
-        return music.piano_roll(music.melody_to_notes(frames, 1), 1) if len(frames) else np.zeros((1, 128), bool)
-
-    rolls = [as_roll(generated), as_roll(real) if real is not None else None]
-    used = np.flatnonzero(np.any([r.any(axis=0) for r in rolls if r is not None], axis=0))
-    lo = low if low is not None else (int(used.min()) if used.size else 48)
-    hi = high if high is not None else (int(used.max()) if used.size else 84)
-    fig = plots._figure(11.0, 4.0)
-    panels = [(rolls[0], f"{title} ({len(rolls[0])} frames)")]
-    if rolls[1] is not None:
-        panels.append((rolls[1], f"real: {real_name} ({len(rolls[1])} frames)"))
-    for k, (roll, label) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), k + 1)
-        ax.imshow(
-            roll[:, lo : hi + 1].T,
-            origin="lower",
-            aspect="auto",
-            cmap="Greys",
-            interpolation="nearest",
-            extent=(-0.5, len(roll) - 0.5, lo - 0.5, hi + 0.5),
-        )
-        if k == 0 and primer_frames:
-            ax.axvspan(-0.5, primer_frames - 0.5, color="tab:blue", alpha=0.15, label="primer")
-            ax.legend(loc="upper right", fontsize=8)
-        ax.set_xlabel("frame")
-        ax.set_ylabel("MIDI pitch" if k == 0 else "")
-        ax.set_title(label, fontsize=10)
-    return plots._save(fig, path)
 
 
 TASK = MusicTask()

@@ -13,9 +13,9 @@ from pathlib import Path
 from ...train.faults import TrainingError
 from .._base import CliError, Console
 from ..runs import Run
-from .base import Task, history_rows
-from .continuing import TrainerRunner, check_fit_state, training_through, warm_start
+from .continuing import TrainerRunner, check_fit_state, join_history, training_through, warm_start
 from .stopping import stopped_run
+from .task import Task, history_rows
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
 RESUMABLE = ("epochs", "lr", "batch_size", "clip_norm", "patience", "optimizer", "weight_decay")
@@ -101,7 +101,7 @@ def run_task(
     model.save(run.model_path)
     epochs, steps = history_rows(getattr(model, "history_", None))
     if previous is not None:
-        epochs, steps = _join_history(previous, runner, epochs, steps)
+        epochs, steps = join_history(previous, runner, epochs, steps)
     results = task.evaluate(model, data, config)
     results.update(task.samples(model, config))
     results["train_seconds"] = round(seconds, 2)
@@ -147,19 +147,3 @@ def _plots(task, model, data, config, run, epochs, steps, results, console) -> l
     written = [plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
     written += task.plots(model, data, config, run.plots, results)
     return [p for p in written if p is not None]
-
-
-def _join_history(previous: dict, runner: TrainerRunner, epochs: list[dict], steps: dict):
-    """The run's whole history, each epoch once and numbered 1..n: the old metrics that came
-    before this training's trainer, what a replaced trainer had recorded, then ``model``'s
-    history (which, when a saved trainer continued, starts with that trainer's old epochs)."""
-    n_epochs, n_steps = runner.before
-    carried_rows, carried_steps = runner.carried
-    old_steps = previous.get("steps", {}) or {}
-    rows = list(previous.get("epochs", []))[:n_epochs] + list(carried_rows) + list(epochs)
-    keys = list(old_steps) + [k for k in [*carried_steps, *steps] if k not in old_steps]
-    joined = {
-        k: list(old_steps.get(k, []))[:n_steps] + list(carried_steps.get(k, [])) + list(steps.get(k, []))
-        for k in dict.fromkeys(keys)
-    }
-    return [{**row, "epoch": i + 1} for i, row in enumerate(rows)], joined

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .. import sources
+from .._base import UsageError
 from ..task_configs import Seq2SeqConfig
-from .base import Task, TaskData
+from .task import Task, TaskData, read_text_items, result_line
 
 
 def unzip(pairs):
@@ -55,13 +57,32 @@ class Seq2SeqTask(Task):
         }
 
     def summary(self, results: dict) -> str:
-        from .base import result_line
-
         lines = [result_line(results)]
         for e in results.get("examples", [])[:5]:
             mark = "ok" if e["predicted"] == e["target"] else "x "
             lines.append(f"  {mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})")
         return "\n".join(lines)
+
+    # -- rnnkit predict: source<TAB>prediction lines -------------------------------------------
+    def predict_texts(self, model, texts):
+        return list(texts)
+
+    def predict_inputs(self, model, config, path, fmt):
+        items = read_text_items(path, fmt, config, words=False)
+        if items is not None:
+            return items
+        sources.detect_format(path, fmt, self.name)
+        return sources.read_sources(path, config)
+
+    def predict_options(self, model, args) -> None:
+        if args.beam_size is not None:
+            if args.beam_size < 1:
+                raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
+            model.set_params(beam_size=args.beam_size)
+
+    def format_predictions(self, model, items, out_path):
+        decoded = model.predict(items)
+        return "".join(f"{s}\t{p}\n" for s, p in zip(items, decoded, strict=False))
 
 
 TASK = Seq2SeqTask()

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from ...train.bptt import TBPTT
 from .._base import TrainingStopped
-from .base import history_rows
+from .continuing import join_history
+from .task import history_rows
 
 STOPPED = "stopped: diverged"
 
 
 def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> TrainingStopped:
     """Save the stopped run's last good state into ``run``; the error to raise."""
-    from .run import _join_history
-
     net = runner.net.model if isinstance(runner.net, TBPTT) else runner.net
     saved = []
     if net is not None:
@@ -36,7 +35,7 @@ def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> Tr
     if partial is not None:
         epochs.append(dict(partial, epoch=len(epochs) + 1))
     if previous is not None:
-        epochs, steps = _join_history(previous, runner, epochs, steps)
+        epochs, steps = join_history(previous, runner, epochs, steps)
     stop = {
         "step": exc.step,
         "epoch": exc.epoch,

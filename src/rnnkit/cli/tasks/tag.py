@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from .. import sources
 from ..task_configs import TagConfig
-from .base import Task, TaskData
+from .task import Task, TaskData, read_text_items, result_line
 
 
 def words_and_tags(sentences):
@@ -71,8 +72,6 @@ class TagTask(Task):
         return out
 
     def summary(self, results: dict) -> str:
-        from .base import result_line
-
         text = result_line(results)
         if "unseen_words" in results:
             text += (
@@ -80,6 +79,39 @@ class TagTask(Task):
                 f"{results['unseen_word_accuracy']:.4f}"
             )
         return text
+
+    # -- rnnkit predict: word<TAB>tag lines (CoNLL-U for an --out FILE.conllu) ------------------
+    def predict_texts(self, model, texts):
+        return [t.split() for t in texts]
+
+    def predict_inputs(self, model, config, path, fmt):
+        items = read_text_items(path, fmt, config, words=True)
+        if items is not None:
+            return items
+        sources.detect_format(path, fmt, self.name)
+        return sources.read_sentences(path, config)
+
+    def format_predictions(self, model, items, out_path):
+        tags = model.predict(items)
+        if out_path is not None and out_path.lower().endswith(".conllu"):
+            return _conllu(items, tags)
+        return (
+            "\n\n".join(
+                "\n".join(f"{w}\t{t}" for w, t in zip(ws, ts, strict=False))
+                for ws, ts in zip(items, tags, strict=False)
+            )
+            + "\n"
+        )
+
+
+def _conllu(sentences, tags) -> str:
+    lines = []
+    for k, (words, ts) in enumerate(zip(sentences, tags, strict=False), start=1):
+        lines += [f"# sent_id = {k}", "# text = " + " ".join(words)]
+        for i, (w, t) in enumerate(zip(words, ts, strict=False), start=1):
+            lines.append("\t".join([str(i), w, "_", str(t), "_", "_", "_", "_", "_", "_"]))
+        lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 TASK = TagTask()

@@ -204,6 +204,33 @@ def melody_to_notes(tokens, frames_per_quarter: int = 1) -> np.ndarray:
     return np.array(out, np.int32).reshape(-1, 4)
 
 
+# -- either kind of frame -------------------------------------------------------------------------
+def to_frames(notes, mode: str, frames_per_quarter: int = 1, part: int | None = None) -> np.ndarray:
+    """A piece's frames: its :func:`piano_roll` (``mode="poly"``) or its :func:`melody`."""
+    if mode == "poly":
+        return piano_roll(notes, frames_per_quarter)
+    return melody(notes, frames_per_quarter, part=part)
+
+
+def to_notes(frames, mode: str, frames_per_quarter: int = 1) -> np.ndarray:
+    """The notes of frames of either kind: the inverse of :func:`to_frames`."""
+    if mode == "poly":
+        return roll_to_notes(frames, frames_per_quarter)
+    return melody_to_notes(frames, frames_per_quarter)
+
+
+def sounding_range(pieces, mode: str) -> tuple[int, int] | None:
+    """(lowest, highest) MIDI pitch sounding in the frames of every piece; None when none sounds."""
+    if mode == "poly":
+        used = np.flatnonzero(np.any([f.any(axis=0) for f in pieces], axis=0))
+    else:
+        used = np.unique(np.concatenate(pieces))
+        used = used[used < N_PITCHES]
+    if not used.size:
+        return None
+    return int(used.min()), int(used.max())
+
+
 # -- the split -----------------------------------------------------------------------------------
 def split_of(name: str) -> str:
     """The fixed split of a piece: ``zlib.crc32(name) % 5`` 0-2 train, 3 valid, 4 test."""

@@ -18,17 +18,14 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..diagnostics import DiagnosticsMonitor, DiagnosticsRecord, read_grad_flow, set_recording
-from ..diagnostics.plots import MISSING_NOTE, have_matplotlib
+from ..diagnostics.figures import MISSING_NOTE, have_matplotlib
 from ..train import TrainConfig, Trainer, TrainingError
+from ..train.callbacks import History
 from ..utils.atomic import write_json_atomic, write_text_atomic
-
-if TYPE_CHECKING:
-    from ..train.callbacks import History
 
 
 @dataclass

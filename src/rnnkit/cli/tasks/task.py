@@ -1,15 +1,24 @@
-"""The Task base class and what tasks share: splits, history rows, result lines."""
+"""The Task base class and what tasks share: splits, history rows, result lines.
+
+A task holds everything the commands do for it: its data (``load``, ``split``), its
+model (``build_model``, ``fit``, ``load_model``), its results (``evaluate``, ``summary``,
+``plots``) and what the commands do with a trained model (``predict_*`` and
+``format_predictions`` for ``rnnkit predict``, ``generate`` for ``rnnkit generate``,
+``evaluation_data`` for ``rnnkit evaluate --data``). A command takes the tasks that have
+its method (:meth:`Task.serves`); the verbs in ``rnnkit/cli`` never ask for a task's name.
+"""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import sources
-from .._base import CliError
+from .._base import CliError, UsageError
 
 
 @dataclass
@@ -53,7 +62,8 @@ def _size(part) -> str:
 
 
 class Task:
-    """One ``rnnkit train`` task. Subclasses set the class attributes and the hooks."""
+    """One ``rnnkit train`` task. Subclasses set the class attributes and the hooks; the
+    methods of a command a task does not serve raise a :class:`CliError` that names it."""
 
     name = ""
     config_class: Any = None  # the task's config dataclass (a CommonConfig subclass)
@@ -127,6 +137,76 @@ class Task:
 
     def plots(self, model, data: TaskData, config, directory, results) -> list:
         return []
+
+    # -- using a trained model: rnnkit evaluate, predict, generate ----------------------------
+    def serves(self, verb: str) -> bool:
+        """Whether ``rnnkit <verb>`` takes this task's models: the task has the verb's method."""
+        method = _VERB_METHODS[verb]
+        return getattr(type(self), method) is not getattr(Task, method)
+
+    def evaluation_data(self, config):
+        """``rnnkit evaluate --data``: (the part to score on, what was read) of ``config.data``,
+        its held-out part when the set ships one."""
+        loaded = sources.load(self.name, config)
+        return (loaded.test if loaded.test is not None else loaded.train), loaded.source
+
+    def predict_texts(self, model, texts: list[str]) -> list:
+        """``rnnkit predict --text``: the items given on the command line."""
+        raise self._lacks("predict")
+
+    def predict_inputs(self, model, config, path: Path, fmt: str | None) -> list:
+        """``rnnkit predict --data``: the items of one file (labels or targets in it are ignored)."""
+        raise self._lacks("predict")
+
+    def predict_options(self, model, args) -> None:
+        """Apply the predict flags that only some tasks take (``--beam-size``)."""
+        if args.beam_size is not None:
+            raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
+
+    prediction_suffix = ".tsv"  # ``rnnkit predict --out-dir``: one file per input, named so
+
+    def format_predictions(self, model, items, out_path: str | None) -> str:
+        """The predictions for ``items`` as the text ``rnnkit predict`` writes."""
+        raise self._lacks("predict")
+
+    def with_source(self, text: str, source: str, header: bool) -> str:
+        """One input's predictions as rows of a batch table, prefixed with the input file."""
+        lines = text.rstrip("\n").split("\n")
+        return "".join(f"{source}\t{line}\n" if line else "\n" for line in lines) + "\n"
+
+    def generate(self, model, args, config, console) -> str | None:
+        """``rnnkit generate``: sample from the model. Returns the text for stdout or
+        ``--out``, or None when the task wrote its own files."""
+        raise self._lacks("generate")
+
+    def _lacks(self, verb: str) -> CliError:
+        return CliError(
+            f"rnnkit {verb}: task {self.name!r} has no {verb}; hint: use '{self.command or 'rnnkit evaluate'} RUN' "
+            f"with a {self.name} run"
+        )
+
+
+def read_text_items(path: Path, fmt: str | None, config, *, words: bool, guess: bool = True) -> list | None:
+    """The items of a plain text file, one per non-empty line (split on spaces when
+    ``words``); None when the file is read otherwise: ``fmt`` names another format, or is
+    None and (``guess``) the extension is not a text one."""
+    if fmt is None and guess and path.suffix.lower() in sources.FORMATS["text"]:
+        fmt = "text"
+    if fmt != "text":
+        return None
+    lines = sources.read_lines(path, config)
+    return [line.split() for line in lines] if words else lines
+
+
+def refuse_music_flags(args, task: str) -> None:
+    """``rnnkit generate``'s MIDI flags, given for a run that does not write MIDI."""
+    for flag in ("primer", "primer_frames", "tempo", "program"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"--{flag.replace('_', '-')}: only for a music run, not a {task} run")
+
+
+# The method a task overrides to take part in each command (see Task.serves).
+_VERB_METHODS = {"evaluate": "evaluate", "predict": "format_predictions", "generate": "generate"}
 
 
 def _model_keys(config) -> dict:

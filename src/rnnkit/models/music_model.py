@@ -5,7 +5,7 @@ Shape legend
     P  pitches the model covers (MIDI ``low_`` .. ``high_``)
     V  melody tokens: P pitches, HOLD, REST (= P + 2)
 
-A piece is a sequence of frames (see :mod:`rnnkit.data.music` for how notes become
+A piece is a sequence of frames (see :mod:`rnnkit.data.pianoroll` for how notes become
 frames): a piano roll (T, 128) of 0/1 in ``mode="poly"``, or melody tokens (T,) (MIDI
 pitch at an onset, 128 HOLD, 129 REST) in ``mode="melody"``. The network reads frame t
 and predicts frame t + 1; a start symbol (an extra input unit) stands before frame 0, so
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.music import HOLD, N_PITCHES, REST
+from ..data.pianoroll import HOLD, N_PITCHES, REST
 from ..nn import Linear
 from ..nn.functional import sigmoid
 from ..nn.losses import binary_cross_entropy_with_logits, cross_entropy
@@ -129,8 +129,8 @@ class MusicModel(BaseEstimator):
     """A frame model of music: ``fit(pieces)``, ``evaluate`` (nats per frame), ``generate``.
 
     ``pieces``: piano rolls (T_i, 128) of 0/1 (``mode="poly"``) or melody token arrays
-    (T_i,) (``mode="melody"``), e.g. from :func:`rnnkit.data.music.piano_roll` and
-    :func:`rnnkit.data.music.melody`. ``low``/``high`` fix the MIDI range the model covers
+    (T_i,) (``mode="melody"``), e.g. from :func:`rnnkit.data.pianoroll.piano_roll` and
+    :func:`rnnkit.data.pianoroll.melody`. ``low``/``high`` fix the MIDI range the model covers
     (default: the training pieces' range); ``transpose`` is the augmentation of the module
     docstring; ``frames_per_quarter`` records the frame rate (1 quarter notes, 4
     sixteenths) for turning frames into notes. ``predict_proba`` gives each frame's

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..distributed import alone
-from ._common import ExperimentResult, plots_enabled, prepare_folder, write_result
+from ._harness import ExperimentResult, plots_enabled, prepare_folder, write_result
 
 
 def run_split(mod, cfg, out, w) -> ExperimentResult:
