@@ -94,7 +94,7 @@ def check_layer(
         out, state, _ = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
         h_n, c_n = state if lstm else (state, None)
         total = np.sum(w_out * out) + np.sum(w_h * h_n)
-        return float(total + (np.sum(w_c * c_n) if lstm else 0.0))
+        return float(total + (np.sum(w_c * c_n) if w_c is not None and c_n is not None else 0.0))
 
     layer.zero_grad()
     out, state, cache = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
@@ -128,7 +128,7 @@ def _central_differences(f, x: np.ndarray, eps: float) -> np.ndarray:
 
 
 def _rel_error(a, b) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-12))
 
 
 # -- the command -------------------------------------------------------------------------

@@ -68,7 +68,7 @@ TASK_FORMATS = {
 
 # name -> (registry name, loader keyword arguments for the training part, for held-out
 # part or None, how the registry's value becomes the task's data)
-TASK_DATASETS = {
+TASK_DATASETS: dict[str, dict[str, tuple[str, dict, dict | None, str]]] = {
     "charlm": {"pydoc": ("pydoc", {}, None, "text")},
     "forecast": {"mackey-glass": ("mackey-glass", {}, None, "series"), "seasonal": ("seasonal", {}, None, "series")},
     "classify": {

@@ -101,7 +101,8 @@ class ForecastTask(Task):
         from types import SimpleNamespace
 
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
-        return super().build_model(config, None).set_params(**settings, validation_fraction=held_out_share(config))
+        data = TaskData(values, None, None, source="arrays")  # the base class reads no data from it
+        return super().build_model(config, data).set_params(**settings, validation_fraction=held_out_share(config))
 
     def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         ex = data.extra

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,12 +26,12 @@ class TaskData:
     """A task's data, split. ``test`` is a held-out part that ships with a set, else None;
     results are reported on ``test`` when there is one, else on ``val``."""
 
-    train: object
-    val: object | None
-    test: object | None
+    train: Any  # each task's own kind of part: text, arrays, (X, y), a series set
+    val: Any
+    test: Any
     source: str
     test_name: str = "test"  # how results name the held-out part
-    extra: dict | None = None  # what a task needs besides the parts
+    extra: Any = None  # what a task needs besides the parts (a dict), or None
     notes: list | None = None  # what was guessed or repaired while reading, for the user
 
     @property
@@ -65,7 +66,7 @@ class Task:
     methods of a command a task does not serve raise a :class:`CliError` that names it."""
 
     name = ""
-    config_class = None
+    config_class: Any = None  # the task's config dataclass (a CommonConfig subclass)
     model_names: tuple[str, ...] = ()  # model classes this task trains (for loading)
     model_module = ""  # where they live, e.g. "rnnkit.models.classifier"
     command = ""  # the command that uses a trained model
