@@ -31,13 +31,13 @@ class ToyCell(Cell):
         return np.ascontiguousarray(W_hh.T), None
 
     def allocate(self, T, B, H, dtype, empty=np.empty):
-        return {"a": empty((T, B, H), dtype)}  # tanh(pre_t)
+        return {"gates": empty((T, B, H), dtype)}  # its one gate a_t = tanh(pre_t), as the diagnostics read it
 
     def workspace(self, B, H, dtype):
         return {}
 
     def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
-        a = store["a"][t]
+        a = store["gates"][t]
         np.matmul(hr, Wr, out=a)  # (B, H) x (H, H)
         a += xp
         np.tanh(a, out=a)
@@ -49,7 +49,7 @@ class ToyCell(Cell):
         h_out[...] = 0.5 * (h + np.tanh(a))
 
     def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
-        a = store["a"][t]
+        a = store["gates"][t]
         np.multiply(dh, 0.5 * (1.0 - a * a), out=dgi)  # dpre
         np.matmul(dgi, W_hh, out=dh_out)  # (B, H) x (H, H)
         if rec_mask is not None:
@@ -59,7 +59,7 @@ class ToyCell(Cell):
 
 @pytest.fixture
 def toy():
-    spec = register_cell(CellSpec("toy", "TOY", ToyCell, gates="h"))
+    spec = register_cell(CellSpec("toy", "TOY", ToyCell, gates="a"))
     yield spec
     unregister_cell("toy")
 
@@ -78,11 +78,13 @@ def test_the_built_in_cells_are_registered_with_their_gate_orders():
 def test_registering_checks_the_spec(toy):
     assert "toy" in cell_names() and not toy.kernels and toy.onnx is None
     with pytest.raises(ValueError, match="already registered"):
-        register_cell(CellSpec("toy", "TOY2", ToyCell, gates="h"))
+        register_cell(CellSpec("toy", "TOY2", ToyCell, gates="a"))
     with pytest.raises(ValueError, match="spec.gates: expected one letter per gate block of the cell"):
         register_cell(CellSpec("toy2", "TOY2", ToyCell, gates="ab"))
     with pytest.raises(ValueError, match="lower-case name and an upper-case mode"):
-        register_cell(CellSpec("Toy2", "TOY2", ToyCell, gates="h"))
+        register_cell(CellSpec("Toy2", "TOY2", ToyCell, gates="a"))
+    with pytest.raises(ValueError, match="spec.activations: expected one of sigmoid, tanh, relu per gate of 'a'"):
+        register_cell(CellSpec("toy2", "TOY2", ToyCell, gates="a", activations=("tanh", "tanh")))
     with pytest.raises(TypeError, match="spec: expected a CellSpec"):
         register_cell(ToyCell)
 
@@ -149,6 +151,51 @@ def test_a_toy_layer_steps_like_its_forward_with_or_without_kernels(toy, kernels
             h = layer.step(x[t], h)
             np.testing.assert_allclose(h[-1], out[t], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h, h_n, rtol=1e-12, atol=1e-12)
+
+
+# -- the diagnostics --------------------------------------------------------------------------------
+def test_the_diagnostics_monitor_takes_the_toy_cell(toy):
+    from linreg import LastStepRegressor
+
+    from rnnkit.diagnostics import DiagnosticsMonitor, check_flow
+    from rnnkit.diagnostics.health import gate_saturation
+
+    rng = np.random.default_rng(0)
+    net = LastStepRegressor(Recurrent("toy", 2, 5, dtype="float64", rng=rng), rng)
+    x, y = rng.standard_normal((12, 4, 2)), rng.standard_normal((4, 1))
+    mon = DiagnosticsMonitor(net, every=1, warn=False)
+    net.zero_grad()
+    mon.before_step(0)
+    mon.after_backward(0, net.loss_and_grad((x, y)))
+    mon.after_update(0)
+    rec = mon.record
+    assert rec.steps == [0] and rec.modes == {"rnn": "TOY"}
+    assert rec.flow.keys() == ["rnn.h_l0"] and rec.flow.latest("rnn.h_l0").shape == (12,)
+    assert set(rec.weights["rnn.weight_hh_l0"]["blocks"]) == {"a"}  # W_hh's gate blocks: the spec's letters
+    assert rec.saturation == {}  # the spec declares no activations: no saturation numbers
+    _, _, cache = net.rnn.forward(x)
+    with pytest.raises(ValueError, match="layer: cell 'TOY' declares no gate activations"):
+        gate_saturation(net.rnn, cache)
+    (finding,) = check_flow("rnn.h_l0", 0.5 ** np.arange(20)[::-1], mode="TOY")  # the general explanation
+    assert finding.kind == "vanishing" and "diag(act') W_hh" in finding.cause
+
+
+def test_gate_saturation_reads_the_activations_a_spec_declares():
+    from rnnkit.diagnostics.health import gate_saturation
+
+    register_cell(CellSpec("toy", "TOY", ToyCell, gates="a", activations=("tanh",)))
+    try:
+        layer = Recurrent("toy", 2, 6, dtype="float64", rng=np.random.default_rng(0))
+        _, _, cache = layer.forward(10 * np.random.default_rng(1).standard_normal((5, 4, 2)))
+        sat = gate_saturation(layer, cache, eps=0.05)
+    finally:
+        unregister_cell("toy")
+    a = cache.layers[0].dirs[0].store["gates"]  # (T, B, H) tanh(pre_t)
+    low, high = float(np.mean(a < -0.95)), float(np.mean(a > 0.95))
+    assert low > 0 and high > 0
+    assert sat == {
+        "l0": {"a": {"low": pytest.approx(low), "high": pytest.approx(high), "total": pytest.approx(low + high)}}
+    }
 
 
 # -- the estimators, the trainer and the command line ----------------------------------------------

@@ -87,7 +87,9 @@ def describe() -> str:
 def warm_up() -> float | None:
     """Import, compile or load from cache every kernel for float32 and float64; seconds taken.
 
-    None when the NumPy path is active.
+    None when the NumPy path is active. The kernels are listed here by hand, not read from the
+    cell registry (:mod:`rnnkit.nn.cells.registry`): this package is floor 0 and cannot import
+    ``nn``; a cell with new kernels adds its calls below.
     """
     t0 = time.perf_counter()
     k = active()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.cells import CELLS
+
 
 class BenchmarkError(RuntimeError):
     """The two sides disagreed on the numbers, so timing them would mean nothing."""
@@ -154,10 +156,14 @@ def gemm_rate(n: int = 1024, rounds: int = 15, dtype=np.float32) -> float:
     return 2.0 * n**3 / float(np.min(t)) / 1e9
 
 
+# gate blocks per layer class ("RNN", "LSTM", "GRU": the names torch.nn shares), from the cell registry
+_GATES = {spec.layer: spec.num_gates for spec in CELLS.values()}
+
+
 def step_flops(cell, T, B, I, H, layers=1, directions=1, train=True) -> float:
     """Matrix-product FLOPs of a step: 2 T B G (I_k + H) per layer and direction forward,
     twice that again backward (dW_ih, dx, dW_hh, dh)."""
-    G = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * H
+    G = _GATES[cell] * H
     total = 0.0
     for k in range(layers):
         I_k = I if k == 0 else H * directions

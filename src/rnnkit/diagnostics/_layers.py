@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from ..nn.cells import cell_spec
 from ..nn.module import Module
 from ..nn.recurrent import _Recurrent
 
-# Gate blocks of W_hh (rows of g*H .. (g+1)*H) in PyTorch's order, and each gate's
-# activation: the saturation test depends on it.
-GATES = {
-    "RNN_TANH": (("h", "tanh"),),
-    "RNN_RELU": (("h", "relu"),),
-    "LSTM": (("i", "sigmoid"), ("f", "sigmoid"), ("g", "tanh"), ("o", "sigmoid")),
-    "GRU": (("r", "sigmoid"), ("z", "sigmoid"), ("n", "tanh")),
-}
+
+def gate_letters(layer) -> str:
+    """The gate blocks of ``layer``'s W_hh (rows g*H .. (g+1)*H), one letter each in PyTorch's
+    order, as its cell's spec declares them ("ifgo" for an LSTM, "h" for an Elman RNN)."""
+    return cell_spec(layer.mode, "layer.mode").gates
+
+
+def gate_activations(layer) -> tuple[tuple[str, str], ...] | None:
+    """(gate letter, activation) for each gate of ``layer``, from its cell's spec: the
+    saturation test depends on the activation. None when the spec declares none."""
+    spec = cell_spec(layer.mode, "layer.mode")
+    return None if spec.activations is None else tuple(zip(spec.gates, spec.activations, strict=True))
 
 
 def recurrent_layers(module) -> dict[str, _Recurrent]:
@@ -57,21 +62,21 @@ def direction_activations(layer, dcache) -> dict:
     """Hidden state and gate activations of one direction of one layer from a forward cache.
 
     Returns name -> (T, B, H) arrays (views where possible): ``h`` (h_t after step t) for
-    every cell; LSTM ``c`` (c_t) and gates i, f, g, o; GRU gates r, z, n. Gates are read
-    from the cell's ``store["gates"]`` (activated values); h_t from the driver's cache;
-    the LSTM's c_t is recomputed as f * c_{t-1} + i * g, which needs only the gates and
-    the cached previous cell states.
+    every cell; the activated gates of a cell that keeps them in ``store["gates"]`` (LSTM
+    i, f, g, o; GRU r, z, n: the letters of its spec); ``c`` (c_t) for a cell with a cell
+    state, from the cell's ``cell_states`` (the LSTM recomputes f * c_{t-1} + i * g from the
+    gates and the cached previous cell states).
     """
     store = dcache.store
     h = getattr(dcache, "h_time", None)
     if h is None:
         h = store["h"]
     out = {"h": h}
-    if layer.mode in ("LSTM", "GRU"):
+    if "gates" in store:
         H = layer.hidden_size
         acts = store["gates"]  # (T, B, G)
-        for g, (gate, _) in enumerate(GATES[layer.mode]):
+        for g, gate in enumerate(gate_letters(layer)):
             out[gate] = acts[:, :, g * H : (g + 1) * H]
-        if layer.mode == "LSTM":
-            out["c"] = store["c"] if "c" in store else out["f"] * dcache.c_prev + out["i"] * out["g"]
+    if layer.cell.has_cell_state:
+        out["c"] = store["c"] if "c" in store else layer.cell.cell_states(store, dcache.c_prev)
     return out

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._layers import GATES, direction_activations, qualified, recurrent_layers
+from ._layers import direction_activations, gate_activations, gate_letters, qualified, recurrent_layers
 from .flow import steps_back
 
 
@@ -78,7 +78,7 @@ def recurrent_weight_health(module) -> dict[str, dict]:
             if not pname.startswith("weight_hh"):
                 continue
             blocks = {}
-            for g, (gate, _) in enumerate(GATES[layer.mode]):
+            for g, gate in enumerate(gate_letters(layer)):
                 Wg = W[g * H : (g + 1) * H]  # (H, H)
                 blocks[gate] = {"spectral_radius": spectral_radius(Wg), "max_singular": largest_singular_value(Wg)}
             square = W.shape[0] == W.shape[1]
@@ -140,7 +140,12 @@ def gate_saturation(layer, cache, eps: float = 0.05) -> dict[str, dict[str, dict
     if not isinstance(cache, RecurrentCache) or cache.owner != id(layer):
         raise TypeError(f"cache: expected the cache returned by this layer's forward(); got {type(cache).__name__}")
     eps = _check_eps(eps)
-    gates = GATES[layer.mode]
+    gates = gate_activations(layer)
+    if gates is None:
+        raise ValueError(
+            f"layer: cell {layer.mode!r} declares no gate activations, so its saturation cannot be measured; "
+            "hint: give its CellSpec activations=(...), one per gate"
+        )
     valid = None if cache.mask is None else cache.mask  # (T, B, 1)
     out = {}
     for k, lc in enumerate(cache.layers):
@@ -148,6 +153,11 @@ def gate_saturation(layer, cache, eps: float = 0.05) -> dict[str, dict[str, dict
             acts = direction_activations(layer, dc)
             per_gate = {}
             for gate, activation in gates:
+                if gate not in acts:
+                    raise ValueError(
+                        f"layer: cell {layer.mode!r} keeps no activated gate {gate!r}; "
+                        'hint: store its activated gates as store["gates"] (T, B, G)'
+                    )
                 a = acts[gate]  # (T, B, H)
                 low, high = saturation_counts(a, activation, eps)
                 if valid is None:

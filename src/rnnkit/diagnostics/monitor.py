@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn.observers import LayerObserver
-from ._layers import find_module_with_layers, qualified, recurrent_layers
+from ._layers import find_module_with_layers, gate_activations, qualified, recurrent_layers
 from .callback import DiagnosticsCallback
 from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
@@ -182,9 +182,12 @@ class DiagnosticsMonitor:
         return out
 
     def _step_saturation(self) -> dict:
-        """Gate saturation over every forward of this step, weighted by valid positions."""
+        """Gate saturation over every forward of this step, weighted by valid positions
+        (none for a layer whose cell declares no gate activations in its spec)."""
         out = {}
         for prefix, caches in self._caches.items():
+            if gate_activations(self.layers[prefix]) is None:
+                continue
             total: dict = {}
             for cache in caches:
                 n = cache.T * cache.B if cache.mask is None else int(cache.mask.sum())

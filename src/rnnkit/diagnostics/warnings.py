@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.cells import cell_spec
 from .flow import GradFlow
 from .health import decay_ratio, memory_horizon
 
@@ -137,7 +138,18 @@ _SAT_REMEDY = (
 
 
 def _family(mode: str | None) -> str:
-    return "RNN" if mode is None or mode.startswith("RNN") else mode
+    # The explanations above are written for the gated cells by their layer mode; every other
+    # cell (the Elman RNNs, any registered one) gets the general one: diag(act') W_hh per step.
+    return mode if mode in _VANISH_CAUSE else "RNN"
+
+
+def _relu_units(mode: str | None) -> bool:
+    """Whether the cell of ``mode`` has ReLU units (dead at zero rather than saturated), as its spec says."""
+    try:
+        activations = cell_spec(mode).activations if mode else None
+    except ValueError:  # a record of a cell that is not registered here
+        return False
+    return activations is not None and set(activations) == {"relu"}
 
 
 # -- rules --------------------------------------------------------------------------------
@@ -296,7 +308,7 @@ def check_saturation(
     """
     th = thresholds or Thresholds()
     memory_gate = {"LSTM": "f", "GRU": "z"}.get(mode or "")
-    limit = th.dead_relu if mode == "RNN_RELU" else th.saturation
+    limit = th.dead_relu if _relu_units(mode) else th.saturation
     hot = {}
     for gate, frac in gates.items():
         value = frac["low"] if gate == memory_gate else frac["total"]

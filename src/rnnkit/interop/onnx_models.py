@@ -267,7 +267,7 @@ def _seq2seq_encoder(onnx, model):
         )  # (L, B, D*H)
         bridged.append(g.op("Tanh", [linear(g, bridge, joined)]))  # (L, B, H)
     g.output(bridged[0], "h", F, [L, "B", H])
-    if net.lstm:
+    if net.has_cell_state:
         g.output(bridged[1], "c", F, [L, "B", H])
     if net.attn is not None:
         g.output(out, "memory", F, ["S", "B", D * H])

@@ -78,12 +78,12 @@ class CharLMNet(Module):
             ),
         )
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
-        self.lstm = self.rnn.mode == "LSTM"
+        self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
     def init_state(self, batch_size: int):
         """Zeros: h (L, B, H), or (h, c) for the LSTM."""
         h = np.zeros((self.rnn.num_layers, batch_size, self.rnn.hidden_size), self.rnn.dtype)
-        return (h, h.copy()) if self.lstm else h
+        return (h, h.copy()) if self.has_cell_state else h
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
         """ids (k, B) -> (summed cross-entropy over counted steps, count, new state, cache)."""
@@ -105,7 +105,7 @@ class CharLMNet(Module):
     def step(self, ids, state):
         """One character per row: ids (R,) -> (logits (R, V), new state)."""
         state = self.rnn.step(self.embed.parameters()["weight"][ids], state)
-        logits, _ = self.head.forward((state[0] if self.lstm else state)[-1])
+        logits, _ = self.head.forward((state[0] if self.has_cell_state else state)[-1])
         return logits, state
 
 

@@ -85,9 +85,9 @@ class GeneratorNet(Module):
                 cell, in_dim, H, L, dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng
             ),
         )
-        self.lstm = self.rnn.mode == "LSTM"
+        self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
         self.init_c = None
-        if self.lstm and condition_cell:
+        if self.has_cell_state and condition_cell:
             self.init_c = self.add_module("init_c", Linear(u_dim, L * H, dtype=dtype, rng=rng))
         if self.tokens:
             self.embed = self.add_module("embed", Embedding(vocab_size, E, padding_idx=0, dtype=dtype, rng=rng))
@@ -108,14 +108,14 @@ class GeneratorNet(Module):
             s = np.tanh(pre).reshape(-1, L, H).transpose(1, 0, 2)  # (L, B, H)
             parts.append(np.ascontiguousarray(s))
             caches.append(c_lin)
-        if self.lstm:
+        if self.has_cell_state:
             c0 = parts[1] if self.init_c is not None else np.zeros_like(parts[0])
             return (parts[0], c0), (c_emb, caches, parts)
         return parts[0], (c_emb, caches, parts)
 
     def condition_backward(self, dstate0, cache):
         c_emb, caches, parts = cache
-        douts = dstate0 if self.lstm else (dstate0,)
+        douts = dstate0 if self.has_cell_state else (dstate0,)
         du = 0.0
         for lin, c_lin, s, d in zip((self.init_h, self.init_c), caches, parts, douts, strict=False):
             dpre = (d * (1.0 - s * s)).transpose(1, 0, 2).reshape(s.shape[1], -1)  # (B, L*H)
@@ -163,7 +163,7 @@ class GeneratorNet(Module):
         """One step: inputs (R,) ids or (R, F) -> (outputs (R, V or F), new state)."""
         x = self.embed.parameters()["weight"][inputs] if self.tokens else inputs
         state = self.rnn.step(x, state)
-        y, _ = self.head.forward((state[0] if self.lstm else state)[-1])
+        y, _ = self.head.forward((state[0] if self.has_cell_state else state)[-1])
         return y, state
 
 

@@ -89,7 +89,7 @@ class MusicNet(Module):
             ),
         )
         self.head = self.add_module("head", Linear(hidden_size, n_out, dtype=dtype, rng=rng))
-        self.lstm = self.rnn.mode == "LSTM"
+        self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
     def _forward(self, batch: MusicBatch):
         out, state, c_rnn = self.rnn.forward(batch.inputs, None, lengths=batch.lengths)  # (T, B, H)
@@ -115,7 +115,7 @@ class MusicNet(Module):
     def step(self, x, state):
         """One frame per row: x (R, I) -> (logits (R, P or V), new state)."""
         state = self.rnn.step(x, state)
-        logits, _ = self.head.forward((state[0] if self.lstm else state)[-1])
+        logits, _ = self.head.forward((state[0] if self.has_cell_state else state)[-1])
         return logits, state
 
 

@@ -61,9 +61,11 @@ class Seq2SeqNet(Module):
         self.src_embed = self.add_module("src_embed", Embedding(src_vocab_size, E, padding_idx=0, dtype=dtype, rng=rng))
         self.encoder = self.add_module("encoder", make_recurrent(cell, E, H, L, bidirectional=bidirectional, **kw))
         D = self.encoder.num_directions
-        self.lstm = self.encoder.mode == "LSTM"
+        self.has_cell_state = self.encoder.cell.has_cell_state  # state (h, c)
         self.bridge = self.add_module("bridge", Linear(D * H, H, dtype=dtype, rng=rng))
-        self.bridge_c = self.add_module("bridge_c", Linear(D * H, H, dtype=dtype, rng=rng)) if self.lstm else None
+        self.bridge_c = (
+            self.add_module("bridge_c", Linear(D * H, H, dtype=dtype, rng=rng)) if self.has_cell_state else None
+        )
         self.tgt_embed = self.add_module("tgt_embed", Embedding(tgt_vocab_size, E, padding_idx=0, dtype=dtype, rng=rng))
         self.decoder = self.add_module("decoder", make_recurrent(cell, E, H, L, **kw))
         self.attn = self.add_module("attn", Attention(H, D * H, dtype=dtype, rng=rng)) if attention else None
@@ -80,7 +82,7 @@ class Seq2SeqNet(Module):
             pre, c_lin = bridge.forward(self._join_directions(s))  # (L, B, D*H) -> (L, B, H)
             parts.append(np.tanh(pre))
             caches.append(c_lin)
-        state0 = (parts[0], parts[1]) if self.lstm else parts[0]
+        state0 = (parts[0], parts[1]) if self.has_cell_state else parts[0]
         memory = None
         if self.attn is not None:
             memory = self.attn.memory(out, np.arange(src.shape[0])[:, None] < src_len[None, :])
@@ -90,16 +92,16 @@ class Seq2SeqNet(Module):
         """Accumulate encoder-side gradients from dL/d(decoder's initial state) and
         dL/d(encoder outputs) (None without attention)."""
         c_emb, c_enc, caches, parts = cache
-        douts = dstate0 if self.lstm else (dstate0,)
+        douts = dstate0 if self.has_cell_state else (dstate0,)
         dn = []
         for (bridge, _), c_lin, s, d in zip(self._bridges(None), caches, parts, douts, strict=False):
             dcat = bridge.backward(d * (1.0 - s * s), c_lin)  # through tanh: (L, B, D*H)
             dn.append(self._split_directions(dcat))  # (L*D, B, H)
-        de, _ = self.encoder.backward(dout, (dn[0], dn[1]) if self.lstm else dn[0], c_enc)
+        de, _ = self.encoder.backward(dout, (dn[0], dn[1]) if self.has_cell_state else dn[0], c_enc)
         self.src_embed.backward(de, c_emb)
 
     def _bridges(self, state):
-        if self.lstm:
+        if self.has_cell_state:
             h, c = state if state is not None else (None, None)
             return [(self.bridge, h), (self.bridge_c, c)]
         return [(self.bridge, state)]
@@ -220,6 +222,6 @@ class Seq2SeqNet(Module):
             state, memory = state
         x = self.tgt_embed.parameters()["weight"][tokens]  # (R, E)
         state = self.decoder.step(x, state)
-        top = (state[0] if self.lstm else state)[-1]  # (R, H) top layer's output
+        top = (state[0] if self.has_cell_state else state)[-1]  # (R, H) top layer's output
         logits, _ = self._output(top[None], memory)
         return logits[0], (state if memory is None else (state, memory))

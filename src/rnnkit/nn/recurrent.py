@@ -39,7 +39,7 @@ from numpy.typing import DTypeLike
 from .. import _kernels
 from . import _checks, _step
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
-from .cells import cell_spec, make_cell
+from .cells import CELLS, cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
 from .observers import Observable
 
@@ -104,7 +104,7 @@ class _Recurrent(Observable, Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
-        if self.mode.startswith("RNN"):
+        if "nonlinearity" in cell_spec(self.mode).layer_kwargs:
             s += f", nonlinearity={self.cell.nonlinearity!r}"
         for name, default in (
             ("bias", True),
@@ -443,9 +443,10 @@ class RNN(_Recurrent):
         bidirectional: bool = False,
         **kwargs: Any,
     ) -> None:
-        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        # the registered cells this class carries, by their nonlinearity ("tanh": "RNN_TANH", ...)
+        modes = {spec.layer_kwargs["nonlinearity"]: spec.mode for spec in CELLS.values() if spec.layer == "RNN"}
         if nonlinearity not in modes:
-            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(f"nonlinearity: expected {' or '.join(map(repr, modes))}, got {nonlinearity!r}")
         super().__init__(
             modes[nonlinearity],
             input_size,

@@ -28,6 +28,8 @@ def _gate_affine(kinds: str, H: int, dtype):
 class _Cell:
     """What the cells share: the recurrent weight's gradient over all steps.
 
+    ``has_cell_state``: the state is the pair (h, c), as the LSTM's; such a cell also offers
+    ``cell_grad`` (dL/dc_t for the driver) and ``cell_states`` (every c_t, for the diagnostics).
     ``separate_recurrent_grad``: the recurrent product's gradient ``dgh`` differs from the
     input side's ``dgi`` (the GRU's reset product), so the driver gives it its own array.
     ``online_step``: a compiled one-step kernel for ``layer.step`` (see

@@ -157,4 +157,14 @@ class GRUCell(Cell):
 
 
 # ONNX's GRU gates are z, r, h (its h is PyTorch's n), with linear_before_reset = 1
-GRU = CellSpec("gru", "GRU", GRUCell, gates="rzn", layer="GRU", torch="GRU", onnx="GRU", onnx_gates="zrn")
+GRU = CellSpec(
+    "gru",
+    "GRU",
+    GRUCell,
+    gates="rzn",
+    layer="GRU",
+    torch="GRU",
+    onnx="GRU",
+    onnx_gates="zrn",
+    activations=("sigmoid", "sigmoid", "tanh"),
+)

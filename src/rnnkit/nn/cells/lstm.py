@@ -118,6 +118,14 @@ class LSTMCell(_Cell):
             dct += dc
         return dct
 
+    @staticmethod
+    def cell_states(store, c_prev):
+        """c_t for every step of a sequence (T, B, H), from the stored gates and the previous
+        cell states c_prev (T, B, H): c_t = f * c_{t-1} + i * g (for the diagnostics)."""
+        H = c_prev.shape[-1]
+        a = store["gates"]  # (T, B, 4H)
+        return a[:, :, H : 2 * H] * c_prev + a[:, :, :H] * a[:, :, 2 * H : 3 * H]
+
     def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
         """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
         return kern.lstm_step(x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out)
@@ -151,4 +159,14 @@ class LSTMCell(_Cell):
 
 
 # ONNX's LSTM gates are i, o, f, c (its c is PyTorch's candidate g)
-LSTM = CellSpec("lstm", "LSTM", LSTMCell, gates="ifgo", layer="LSTM", torch="LSTM", onnx="LSTM", onnx_gates="iofg")
+LSTM = CellSpec(
+    "lstm",
+    "LSTM",
+    LSTMCell,
+    gates="ifgo",
+    layer="LSTM",
+    torch="LSTM",
+    onnx="LSTM",
+    onnx_gates="iofg",
+    activations=("sigmoid", "sigmoid", "tanh", "sigmoid"),
+)

@@ -47,6 +47,10 @@ class CellSpec:
         onnx: the ONNX operator ("RNN", "LSTM", "GRU"), or None: ONNX export refuses it.
         onnx_gates: ONNX's gate order in the letters of ``gates`` ("iofg": ONNX's i, o, f, c).
         onnx_activation: the ``activations`` attribute of an ONNX RNN node ("Tanh"), if any.
+        activations: each gate's activation ("sigmoid", "tanh" or "relu"), in the order of
+            ``gates``, for the diagnostics' saturation numbers; they read the activated gates
+            from the cell's ``store["gates"]`` (T, B, G), or, for a one-gate cell that keeps
+            none (the Elman RNN), from the hidden state. None: no saturation numbers for it.
 
     Compiled kernels are the step object's own business: it calls the ``kern`` module it is
     handed and offers ``online_step`` for ``layer.step``; a cell without them (``online_step``
@@ -63,10 +67,16 @@ class CellSpec:
     onnx: str | None = None
     onnx_gates: str | None = None
     onnx_activation: str | None = None
+    activations: tuple[str, ...] | None = None
 
     @property
     def num_gates(self) -> int:
         return len(self.gates)
+
+    @property
+    def has_cell_state(self) -> bool:
+        """Whether the cell carries a cell state c beside h (its state is the pair (h, c))."""
+        return bool(self.make().has_cell_state)
 
     @property
     def kernels(self) -> bool:
@@ -78,6 +88,9 @@ class CellSpec:
         """The rnnkit (PyTorch) gate block for each ONNX gate block, in ONNX's order."""
         return tuple(self.gates.index(g) for g in (self.onnx_gates or self.gates))
 
+
+#: the gate activations a spec may declare (what the diagnostics can measure saturation of)
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 _CELLS: dict[str, CellSpec] = {}  # by model-level name, in registration order
 _MODES: dict[str, CellSpec] = {}  # by layer mode
@@ -107,6 +120,13 @@ def register_cell(spec: CellSpec) -> CellSpec:
         )
     if spec.onnx_gates is not None and sorted(spec.onnx_gates) != sorted(spec.gates):
         raise ValueError(f"spec.onnx_gates: expected the letters of {spec.gates!r} reordered, got {spec.onnx_gates!r}")
+    if spec.activations is not None and (
+        len(spec.activations) != spec.num_gates or not set(spec.activations) <= set(ACTIVATIONS)
+    ):
+        raise ValueError(
+            f"spec.activations: expected one of {', '.join(ACTIVATIONS)} per gate of {spec.gates!r}, "
+            f"got {spec.activations!r}"
+        )
     _CELLS[spec.name] = spec
     _MODES[spec.mode] = spec
     return spec

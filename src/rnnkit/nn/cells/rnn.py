@@ -92,6 +92,7 @@ RNN_TANH = CellSpec(
     torch="RNN",
     onnx="RNN",
     onnx_activation="Tanh",
+    activations=("tanh",),
 )
 RNN_RELU = CellSpec(
     "rnn_relu",
@@ -103,4 +104,5 @@ RNN_RELU = CellSpec(
     torch="RNN",
     onnx="RNN",
     onnx_activation="Relu",
+    activations=("relu",),
 )
