@@ -46,7 +46,7 @@ a :class:`~rnnkit.nn.cells.registry.CellSpec`, and one ``register_cell`` line be
 from __future__ import annotations
 
 from . import gru, lstm, rnn
-from ._base import Cell
+from .cell import Cell
 from .gru import GRUCell
 from .lstm import LSTMCell
 from .registry import CELLS, CellSpec, cell_names, cell_spec, make_cell, register_cell, unregister_cell

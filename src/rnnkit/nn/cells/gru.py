@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Cell, _gate_affine
+from .cell import Cell, _gate_affine
 from .registry import CellSpec
 
 

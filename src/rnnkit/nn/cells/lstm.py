@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import _Cell, _gate_affine
+from .cell import _Cell, _gate_affine
 from .registry import CellSpec
 
 

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..functional import ACTIVATIONS
-from ._base import Cell
+from .cell import Cell
 from .registry import CellSpec
 
 
