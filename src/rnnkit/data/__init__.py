@@ -13,7 +13,7 @@
 Readers raise :class:`DataFormatError` (a ``ValueError``) naming file, line and column.
 """
 
-from ._common import DataFormatError
+from ._validate import DataFormatError
 from .conllu import read_conllu, write_conllu
 from .corpus import normalize_ascii, python_docs_corpus
 from .grammar import tagged_sentences

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..utils.atomic import atomic_write
-from ._common import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, read_text_file
 
 _FIELDS = 10
 

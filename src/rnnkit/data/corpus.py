@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from ._common import check_int
+from ._validate import check_int
 
 # Typographic characters found in the topics, mapped to their ASCII spelling.
 _ASCII = str.maketrans(

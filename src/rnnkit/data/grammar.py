@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_int, resolve_rng
+from ._validate import check_int, resolve_rng
 
 Tagged = list[tuple[str, str]]
 

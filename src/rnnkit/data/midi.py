@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils.atomic import write_bytes_atomic
-from ._common import DataFormatError
+from ._validate import DataFormatError
 from .pianoroll import TICKS_PER_QUARTER, check_notes
 
 DIVISION = 480  # MIDI ticks per quarter in the files written

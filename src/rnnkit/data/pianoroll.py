@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.atomic import write_bytes_atomic
-from ._common import DataFormatError
+from ._validate import DataFormatError
 
 TICKS_PER_QUARTER = 24
 N_PITCHES = 128

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 
-from ._common import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, read_text_file
 
 
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:

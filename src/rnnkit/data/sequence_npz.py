@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
 from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
-from ._common import DataFormatError, PathLike
+from ._validate import DataFormatError, PathLike
 
 
 def write_sequences_npz(path: PathLike, sequences: Sequence[ArrayLike], labels: Sequence | None = None) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import DataFormatError
+from ._validate import DataFormatError
 from .series_dates import fill_missing, infer_frequency, parse_dates, regularize
 from .tabular import DATE_NAMES, guess_date_column, number, read_table
 

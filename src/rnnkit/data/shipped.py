@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import PathLike
+from ._validate import PathLike
 from .conllu import read_conllu, write_conllu
 from .grammar import tagged_sentences
 from .ts_format import read_ts, write_ts

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, read_text_file
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "-"})
 DELIMITERS = (",", ";", "\t")

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
-from ._common import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, read_text_file
 
 
 def read_ts(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray], list | None]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import check_float, check_int, resolve_rng
+from ._validate import check_float, check_int, resolve_rng
 
 CLASSES = ("sine", "square", "sawtooth", "triangle")
 
