@@ -12,7 +12,7 @@ needs it; without it the call raises an ImportError naming the extra to install.
 
 Imports run one way, leaves first (no module imports one above it, so there is no cycle):
 
-    _common                    require, check_out_path, LAYERS, layer_spec, meta
+    _exporter                  require, check_out_path, LAYERS, layer_spec, meta
     _graph, _onnx_parts        graph building, pieces several model graphs share
     onnx_layers                the recurrent layers as ONNX nodes (gate orders from the cell registry)
     onnx_music, forecast_spec  -> onnx_models (one graph builder per model class) -> onnx_export

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..nn import Embedding, Linear, make_layer
 from ..nn.cells import CELLS, CellSpec, cell_spec
-from ._common import LAYERS
+from ._exporter import LAYERS
 
 TORCH_RECURRENT = ("RNN", "LSTM", "GRU")  # what torch.nn itself offers
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.atomic import write_bytes_atomic
-from ._common import LAYERS, check_out_path, layer_spec, meta, require
+from ._exporter import LAYERS, check_out_path, layer_spec, meta, require
 from ._graph import Graph
 from .onnx_layers import emit_recurrent
 from .onnx_models import model_graphs

@@ -52,7 +52,7 @@ from ..models import (
 )
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
-from ._common import meta as export_meta
+from ._exporter import meta as export_meta
 from ._graph import Graph
 from ._onnx_parts import embed, linear, state_inputs, state_outputs, time_major
 from .forecast_spec import forecaster_spec

@@ -15,7 +15,7 @@ import numpy as np
 from ..models import Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 from ..models._data import batch_indices, pad_ids
 from ..models.decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
-from ._common import require
+from ._exporter import require
 from .onnx_models import model_graphs
 
 

@@ -24,7 +24,7 @@ from ..models import BaseEstimator, NotFittedError
 from ..models.base import not_fitted_error
 from ..nn.module import Module
 from ..utils.atomic import write_bytes_atomic
-from ._common import LAYERS, check_out_path, layer_spec, require
+from ._exporter import LAYERS, check_out_path, layer_spec, require
 
 
 def _module_of(obj) -> tuple[Module, dict]:

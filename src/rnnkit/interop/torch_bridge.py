@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import LAYERS, require
+from ._exporter import LAYERS, require
 from ._torch_layers import as_numpy, leaf_from_torch, leaf_to_torch
 from ._torch_models import model_to_torch, sequence_net_from_torch
 from .safetensors_io import _module_of
