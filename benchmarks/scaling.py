@@ -54,7 +54,7 @@ def worker(case: str, batch: int, repeats: int = 3) -> None:
 
     w = world()
     if case == "charlm":
-        from rnnkit.data.registry import load_dataset
+        from rnnkit.data.catalog import load_dataset
 
         text = load_dataset("pydoc")[:120_000]
 

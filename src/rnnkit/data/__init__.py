@@ -14,11 +14,11 @@ Readers raise :class:`DataFormatError` (a ``ValueError``) naming file, line and 
 """
 
 from ._validate import DataFormatError
+from .catalog import DATASETS, TASKS, Dataset, load_dataset
 from .conllu import read_conllu, write_conllu
 from .corpus import normalize_ascii, python_docs_corpus
 from .grammar import tagged_sentences
 from .readers import read_pairs_tsv, read_text
-from .registry import DATASETS, TASKS, Dataset, load_dataset
 from .sequence_npz import read_sequences_npz, write_sequences_npz
 from .shipped import shipped_path, tiny_pos, waveforms, write_shipped_files
 from .synthetic import (
