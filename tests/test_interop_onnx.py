@@ -348,12 +348,19 @@ def test_onnx_predictor_answers_as_the_model():
     reg = SequenceRegressor(hidden_size=5, pooling="none", epochs=1, seed=0).fit(X, [x[:, 1] for x in X])
     for got, want in zip(OnnxPredictor(reg, batch_size=7).predict(X), reg.predict(X), strict=False):
         close(got, want)
-    assert not hasattr(OnnxPredictor(reg), "predict_proba")
+    assert not hasattr(OnnxPredictor(reg), "predict_proba") and not hasattr(reg, "predict_proba")
+    with pytest.raises(AttributeError, match="predict_proba: SequenceRegressor has no class probabilities"):
+        OnnxPredictor(reg).predict_proba(X)
     words = [["The", "dog", "runs"], ["a", "Cat"], ["dogs", "ran", "2"]] * 4
     tags = [["D", "N", "V"], ["D", "N"], ["N", "V", "NUM"]] * 4
     tagger = SequenceTagger(hidden_size=5, affix_length=2, word_shape=True, epochs=2, seed=0).fit(words, tags)
     test = [["The", "Unseen", "12"], ["dog"]]
     assert OnnxPredictor(tagger).predict(test) == tagger.predict(test)
+    for got, want in zip(OnnxPredictor(tagger).predict_proba(test), tagger.predict_proba(test), strict=True):
+        close(got, want)
+    y = ["long" if len(x) > 4 else "short" for x in X]
+    clf = SequenceClassifier(hidden_size=5, epochs=1, seed=0).fit(X, y)
+    close(OnnxPredictor(clf).predict_proba(X), clf.predict_proba(X))
     src = ["ab", "ba", "abc", "cab", "bca"] * 6
     s2s = Seq2Seq(hidden_size=8, attention=True, epochs=3, lr=0.01, seed=0).fit(src, [s[::-1] for s in src])
     assert OnnxPredictor(s2s).predict(src[:5], beam_size=3) == s2s.predict(src[:5], beam_size=3)

@@ -40,8 +40,6 @@ class OnnxPredictor:
         for name in ("classes_", "input_kind_", "n_features_in_", "vocab_"):
             if hasattr(model, name):
                 setattr(self, name, getattr(model, name))
-        if isinstance(model, (SequenceClassifier, SequenceTagger)):
-            self.predict_proba = self._predict_proba
 
     def set_params(self, **params):
         self.model.set_params(**params)
@@ -65,6 +63,19 @@ class OnnxPredictor:
             for j, r in enumerate(rows):
                 results[r] = y[j] if y.ndim == 2 else y[j, : batch.lengths[j]]
         return [r.astype(np.float64) for r in results]
+
+    @property
+    def predict_proba(self):
+        """The model's ``predict_proba`` through onnxruntime: (N, K) for a classifier, one
+        (T_i, K) array per sentence for a tagger. A regressor or a Seq2Seq has none, so this
+        raises AttributeError and ``hasattr(predictor, "predict_proba")`` is False, as it is
+        for the model itself."""
+        if not isinstance(self.model, (SequenceClassifier, SequenceTagger)):
+            raise AttributeError(
+                f"predict_proba: {type(self.model).__name__} has no class probabilities; "
+                "hint: only a SequenceClassifier or a SequenceTagger has predict_proba"
+            )
+        return self._predict_proba
 
     def _predict_proba(self, X):
         proba = self._outputs(X, "probabilities")
