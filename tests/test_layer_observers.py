@@ -164,3 +164,9 @@ def test_nothing_replaces_a_layer_method_while_a_training_is_diagnosed():
     assert any(monitored) and not all(monitored)  # observed on the recorded steps only
     assert all(layer.observers and all(isinstance(o, Inside) for o in layer.observers) for layer in layers)
     assert set(watch.monitor.record.saturation) == {"encoder.l0", "decoder.l0"}
+
+
+def test_the_observer_base_is_public_in_rnnkit_nn():
+    import rnnkit.nn
+
+    assert "LayerObserver" in rnnkit.nn.__all__ and rnnkit.nn.LayerObserver is LayerObserver

@@ -15,6 +15,7 @@ from . import cells, functional, init, losses
 from ._checks import NonFiniteError
 from .linear import Embedding, Linear
 from .module import Module
+from .observers import LayerObserver
 from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentCache, make_layer
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Linear",
     "Embedding",
     "RecurrentCache",
+    "LayerObserver",
     "NonFiniteError",
     "cells",
     "functional",
