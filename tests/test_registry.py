@@ -73,10 +73,14 @@ def test_the_built_in_cells_are_registered_with_their_gate_orders():
     assert cell_spec("rnn_relu").layer_kwargs == {"nonlinearity": "relu"}
     assert all(spec.kernels for spec in CELLS.values())
     assert make_cell("RNN_RELU").nonlinearity == "relu"
+    assert [spec.has_cell_state for spec in CELLS.values()] == [True, False, False, False]
+    assert lstm.activations == ("sigmoid", "sigmoid", "tanh", "sigmoid") and gru.activations[2] == "tanh"
+    assert cell_spec("rnn_relu").activations == ("relu",)
 
 
 def test_registering_checks_the_spec(toy):
     assert "toy" in cell_names() and not toy.kernels and toy.onnx is None
+    assert not toy.has_cell_state and toy.activations is None
     with pytest.raises(ValueError, match="already registered"):
         register_cell(CellSpec("toy", "TOY2", ToyCell, gates="a"))
     with pytest.raises(ValueError, match="spec.gates: expected one letter per gate block of the cell"):

@@ -307,6 +307,7 @@ def check_saturation(
     ``gates`` is one entry of :func:`~rnnkit.diagnostics.health.gate_saturation`.
     """
     th = thresholds or Thresholds()
+    # the gate whose value near 1 is memory at work, by the gated cells' equations (see above)
     memory_gate = {"LSTM": "f", "GRU": "z"}.get(mode or "")
     limit = th.dead_relu if _relu_units(mode) else th.saturation
     hot = {}
