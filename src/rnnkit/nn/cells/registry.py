@@ -8,7 +8,8 @@ operator, gate order and activation, and whether compiled kernels exist for it.
 
 Everything else reads this registry: :func:`make_cell` and the layers' mode check
 (:mod:`rnnkit.nn.recurrent`), ``rnnkit.models`` (``CELLS``, ``make_recurrent``, the
-``cell`` check), the command line's ``cell`` choices, the ONNX export and the PyTorch
+``cell`` check), the command line's ``cell`` choices, the diagnostics (the gate blocks of
+W_hh and the activations behind the saturation numbers), the ONNX export and the PyTorch
 bridge (a cell without ``onnx`` or ``torch`` is refused by name). A new cell is one file
 declaring its spec plus one ``register_cell(...)`` line in ``nn/cells/__init__.py``::
 
