@@ -113,6 +113,7 @@ def test_the_check_sees_an_upward_import(tmp_path):
         ("callbacks", "train.callbacks"),
         ("streams", "train.streams"),
         ("train_config", "train.config"),
+        ("data.registry", "data.catalog"),
     ],
 )
 def test_former_paths_name_the_same_module(old, new):

@@ -45,6 +45,7 @@ _MOVED = {
     "checkpoint": "rnnkit.train.checkpoint",
     "train_config": "rnnkit.train.config",
     "data.music": "rnnkit.data.pianoroll",
+    "data.registry": "rnnkit.data.catalog",
     "models.music": "rnnkit.models.music_model",
     "diagnostics.plots": "rnnkit.diagnostics.figures",
 }
