@@ -180,8 +180,8 @@ def test_without_registration_the_estimator_refuses_the_toy():
 
 
 def test_the_command_line_offers_the_toy_cell(toy, capsys):
-    from rnnkit.cli import config as cfg
     from rnnkit.cli import main
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
 
     config = cfg.resolve(tc.ClassifyConfig, "classify", preset_name="tiny", overrides=[("cell", "toy", "--set")])
@@ -194,7 +194,7 @@ def test_the_command_line_offers_the_toy_cell(toy, capsys):
 
 
 def test_the_command_line_refuses_an_unregistered_cell():
-    from rnnkit.cli import config as cfg
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
 
     with pytest.raises(cfg.ConfigError, match="expected one of lstm, gru, rnn_tanh, rnn_relu; got 'toy'"):
@@ -250,7 +250,7 @@ class HalfSGD(SGD):
 
 
 def test_a_registered_optimizer_is_offered_everywhere():
-    from rnnkit.cli import config as cfg
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
     from rnnkit.train.settings import check_setting  # the estimators' and TrainConfig's check
 

@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from rnnkit.cli.config import ConfigError, coerce
+from rnnkit.cli.options import ConfigError, coerce
 from rnnkit.cli.task_configs import CONFIGS
 from rnnkit.cli.tasks import RESUMABLE, TASKS
 from rnnkit.models import (

@@ -24,7 +24,7 @@ from ..utils import plots
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .config import read_config_file, resolve
+from .options import read_config_file, resolve
 from .runs import Run
 from .task_configs import ForecastConfig
 from .tasks import TASKS

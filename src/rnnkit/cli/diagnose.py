@@ -146,7 +146,7 @@ def _task(args, console):
     """Train a task's model (as 'rnnkit train' would) with a monitor on its network."""
     from ..diagnostics.attach import watch_fit
     from ..diagnostics.health import recurrent_weight_health
-    from . import config as cfg
+    from . import options as cfg
     from .tasks import get_task
 
     base, extra = None, {}

@@ -25,7 +25,7 @@ from ..data.series_dates import format_dates, future_dates
 from ..utils import plots
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .config import resolve
+from .options import resolve
 from .runs import write_text_atomic
 from .tasks import TASKS, open_model
 from .tasks.forecast_data import as_series_set, covariates

@@ -32,7 +32,7 @@ from pathlib import Path
 from .._version import __version__
 from ..distributed import world
 from ..utils.atomic import write_json_atomic, write_text_atomic
-from .config import to_dict, to_toml
+from .options import to_dict, to_toml
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
 MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"

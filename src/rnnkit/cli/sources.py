@@ -43,7 +43,7 @@ import numpy as np
 from .. import data
 from ..data.series_table import read_series_table
 from ._base import CliError
-from .config import did_you_mean
+from .options import did_you_mean
 
 FORMATS = {
     "text": (".txt", ".text", ".md", ".rst", ".py"),

@@ -1,9 +1,9 @@
 """The configuration of each ``rnnkit train`` task: typed dataclasses whose fields are the
 keys of ``--set``, the flags and the presets (the machinery that reads them is
-:mod:`rnnkit.cli.config`). A task's own file may hold its config instead (``tasks/music.py``).
+:mod:`rnnkit.cli.options`). A task's own file may hold its config instead (``tasks/music.py``).
 
 The training keys (optimizer, lr, weight_decay, epochs, batch_size, clip_norm, patience,
-seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.config.training_keys`
+seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.options.training_keys`
 adds them from their declaration (:mod:`rnnkit.train.settings`), each task's defaults
 those of the model class it trains (named, so that the models are not imported here)."""
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..nn.cells import CELLS
-from .config import ConfigError, option, training_keys
+from .options import ConfigError, option, training_keys
 
 # -- the configuration of each task ------------------------------------------------------
 _CELLS = CELLS  # the registries themselves, read live: a cell registered later is offered

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import typing
 
-from . import config as cfg
+from . import options as cfg
 from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
 from .tasks import TASKS
 
@@ -155,7 +155,7 @@ def _preset_text(task: str, presets) -> str:
 
 
 def resolve_config(args):
-    """The configuration from the command line: see :func:`rnnkit.cli.config.resolve`."""
+    """The configuration from the command line: see :func:`rnnkit.cli.options.resolve`."""
     task = TASKS[args.task]
     overrides = [
         (k[len(_PREFIX) :], v, "--" + k[len(_PREFIX) :].replace("_", "-"))

@@ -5,7 +5,7 @@ baseline its result is compared with, and which plots it draws. :func:`train` ru
 task end to end and leaves a run folder (:mod:`rnnkit.cli.runs`)::
 
     from rnnkit.cli.tasks import TASKS, train
-    from rnnkit.cli.config import resolve
+    from rnnkit.cli.options import resolve
     task = TASKS["forecast"]
     config = resolve(task.config_class, "forecast", preset_name="tiny")
     results = train("forecast", config, out="runs/mg")

@@ -26,7 +26,7 @@ from ...data.midi import read_midi, write_midi
 from ...data.pianoroll_plot import piano_roll_plot
 from ...utils import plots
 from .._base import CliError, UsageError
-from ..config import did_you_mean, option, training_keys
+from ..options import did_you_mean, option, training_keys
 from ..task_configs import CommonConfig
 from .task import Task, TaskData, result_line
 
