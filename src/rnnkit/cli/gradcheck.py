@@ -17,15 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn
+from ..nn.cells.registry import cell_names
 from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, Console, UsageError, examples
 
-CELL_NAMES = {
-    "rnn": ("RNN", "tanh"),
-    "rnn_tanh": ("RNN", "tanh"),
-    "rnn_relu": ("RNN", "relu"),
-    "lstm": ("LSTM", None),
-    "gru": ("GRU", None),
-}
+ALIASES = {"rnn": "rnn_tanh"}  # a short name the command also takes
+
+
+def cells() -> tuple[str, ...]:
+    """The cells the command checks: every registered one (read live, so a cell registered
+    later is offered) and the aliases."""
+    return (*ALIASES, *cell_names())
 
 
 @dataclass
@@ -56,8 +57,8 @@ def check_layer(
     ``lengths`` (one per batch row, each in 1..steps) exercises variable-length batches;
     when given, ``batch`` is ``len(lengths)`` and ``steps`` defaults to ``max(lengths)``.
     """
-    if cell not in CELL_NAMES:
-        raise ValueError(f"cell: expected one of {', '.join(CELL_NAMES)}, got {cell!r}")
+    if cell not in cells():
+        raise ValueError(f"cell: expected one of {', '.join(cells())}, got {cell!r}")
     if lengths is not None:
         lengths = np.asarray(lengths, dtype=np.int64)
         batch = len(lengths)
@@ -67,9 +68,8 @@ def check_layer(
                 f"{lengths.tolist()}; hint: raise --steps or shorten --lengths"
             )
     rng = np.random.default_rng(seed)
-    kind, nonlinearity = CELL_NAMES[cell]
-    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    layer = getattr(nn, kind)(
+    layer = nn.make_layer(
+        ALIASES.get(cell, cell),
         input_size,
         hidden_size,
         num_layers,
@@ -78,12 +78,11 @@ def check_layer(
         bidirectional=bidirectional,
         dtype="float64",
         rng=rng,
-        **extra,
     )
     D = 2 if bidirectional else 1
     shape_x = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = rng.standard_normal(shape_x)
-    lstm = kind == "LSTM"
+    lstm = layer.cell.has_cell_state  # the state is (h, c)
     h0 = 0.5 * rng.standard_normal((num_layers * D, batch, hidden_size))
     c0 = 0.5 * rng.standard_normal(h0.shape) if lstm else None
     out_shape = shape_x[:2] + (D * hidden_size,)
@@ -143,7 +142,7 @@ def _lengths(text: str):
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cell", default="lstm", choices=list(CELL_NAMES), help="recurrent cell (default: lstm)")
+    p.add_argument("--cell", default="lstm", choices=cells(), help="recurrent cell (default: lstm)")
     p.add_argument("--layers", type=int, default=1, metavar="L", help="stacked layers (default: 1)")
     p.add_argument("--bidirectional", action="store_true", help="a bidirectional layer")
     p.add_argument("--hidden", type=int, default=4, metavar="H", help="hidden units (default: 4)")

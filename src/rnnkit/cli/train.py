@@ -8,7 +8,8 @@ import typing
 
 from . import options as cfg
 from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
-from .tasks import TASKS
+from .runs import Run
+from .tasks import RESUMABLE, TASKS, train
 
 _PREFIX = "cfg__"
 
@@ -167,8 +168,6 @@ def resolve_config(args):
         overrides.append((key, value, f"--set {key}"))
     base, preset = None, args.preset
     if args.resume is not None:
-        from .runs import Run
-
         base = Run.open(args.resume, tasks=(args.task,), command=f"rnnkit train {args.task}").read_config()
     elif preset is None:
         preset = "default" if "default" in cfg.preset_names(args.task) else None
@@ -182,8 +181,6 @@ def resolve_config(args):
 
 def _check_resumable(cls, task, saved: dict, config) -> None:
     """A resumed run keeps its data and architecture; training keys may change."""
-    from .tasks import RESUMABLE
-
     saved_config = cfg.from_dict(cls, task, saved)
     changed = [
         f.name
@@ -202,8 +199,6 @@ def _check_resumable(cls, task, saved: dict, config) -> None:
 def run(args) -> int:
     if args.task is None:
         raise UsageError(f"train: expected a task, one of {', '.join(TASKS)}; see 'rnnkit train --help'")
-    from .tasks import train
-
     try:
         config = resolve_config(args)
     except cfg.ConfigError as exc:
@@ -213,8 +208,6 @@ def run(args) -> int:
     if args.resume is not None:
         if args.out is not None:
             raise UsageError("--out and --resume: a resumed run stays in its own folder; pass one")
-        from .runs import Run
-
         run_folder = Run.open(args.resume, tasks=(args.task,))
         if not run_folder.model_path.is_file() and not run_folder.trainer_path.is_file():
             raise CliError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from ...train.checkpoint import CheckpointError, load_checkpoint
 from .._base import CliError, Console
 from ..runs import Run, RunError
 from .run import RESUMABLE, run_task
@@ -87,8 +88,6 @@ def open_model(path, tasks, command: str):
     Returns:
         ``(model, run or None, task name)``.
     """
-    from ...train.checkpoint import CheckpointError, load_checkpoint
-
     path = Path(path)
     run = None
     if path.is_dir():
