@@ -184,7 +184,7 @@ def _load_series(config, value_column, date_column, console):
                 "history; they are left out of the scores"
             )
         return values, list(names)
-    loaded = sources.load("forecast", config)
+    loaded = sources.load(TASKS["forecast"], config)
     for note in loaded.notes:
         console.note(f"note: {note}")
     values = np.asarray(loaded.train, dtype=np.float64)

@@ -167,7 +167,7 @@ def run(args) -> int:
     if args.data is not None:
         config = dataclasses.replace(config, data=args.data, format=None)
     levels = parse_levels(args.intervals)
-    loaded = sources.load("forecast", config)
+    loaded = sources.load(TASKS[task], config)
     s = as_series_set(loaded.train, loaded.source)
     cov = covariates(s, config)
     horizon = args.horizon if args.horizon is not None else config.plot_steps

@@ -223,13 +223,3 @@ class GenerateConfig(CommonConfig):
         0, "steps to generate per condition after training; 0: the training length", min=0, group="run"
     )
     temperature: float = option(0.7, "sampling temperature for tokens", min=0.01, group="run")
-
-
-CONFIGS = {
-    "charlm": CharLMConfig,
-    "forecast": ForecastConfig,
-    "classify": ClassifyConfig,
-    "tag": TagConfig,
-    "seq2seq": Seq2SeqConfig,
-    "generate": GenerateConfig,
-}

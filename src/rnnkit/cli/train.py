@@ -13,42 +13,6 @@ from .tasks import RESUMABLE, TASKS, train
 
 _PREFIX = "cfg__"
 
-TASK_EXAMPLES = {
-    "charlm": [
-        "rnnkit train charlm --preset quick",
-        "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
-        "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400",
-    ],
-    "forecast": [
-        "rnnkit train forecast --data sales.csv     # one series, or long/wide many",
-        "rnnkit train forecast --data stores.csv --id-column store --value-column units",
-        "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
-        "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95",
-    ],
-    "classify": [
-        "rnnkit train classify --data waveforms --cell gru",
-        "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
-        "rnnkit train classify --data adding --set data_size=5000   # regression",
-        "rnnkit predict runs/classify-<stamp> --data new.ts",
-    ],
-    "tag": [
-        "rnnkit train tag --data tiny-pos",
-        "rnnkit train tag --data en_ewt-ud-train.conllu --val-data en_ewt-ud-dev.conllu",
-        "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
-    ],
-    "seq2seq": [
-        "rnnkit train seq2seq --data arithmetic --epochs 20",
-        "rnnkit train seq2seq --data pairs.tsv --bidirectional --beam-size 4",
-        "rnnkit predict runs/seq2seq-<stamp> --text '123+45'",
-    ],
-    "generate": ["rnnkit train generate --data waveforms", "rnnkit generate runs/generate-<stamp> --condition square"],
-    "music": [
-        "rnnkit train music --preset quick",
-        "rnnkit train music --data my_midi_folder/ --mode melody",
-        "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid",
-    ],
-}
-
 
 def _metavar(tp) -> str:
     base, _ = cfg._split_optional(tp)
@@ -99,9 +63,9 @@ def add_arguments(parser) -> None:
         presets = cfg.preset_names(name)
         p = sub.add_parser(
             name,
-            help=_TASK_HELP.get(name, ""),
-            description=_TASK_HELP.get(name, ""),
-            epilog=examples(*TASK_EXAMPLES.get(name, [])) + _preset_text(name, presets),
+            help=task.help,
+            description=task.help,
+            epilog=examples(*task.examples) + _preset_text(name, presets),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_common_flags(p)
@@ -135,17 +99,6 @@ def add_arguments(parser) -> None:
         p.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
         defaults = cfg.resolve(task.config_class, name, preset_name="default") if "default" in presets else None
         add_config_flags(p, task.config_class, defaults)
-
-
-_TASK_HELP = {
-    "charlm": "a character language model of a text (default: the Python docs)",
-    "forecast": "forecast one or many time series (default: Mackey-Glass)",
-    "classify": "label whole sequences, or regress a number (default: waveforms)",
-    "tag": "tag every token (default: tiny-pos part-of-speech set)",
-    "seq2seq": "map input sequences to output sequences (default: arithmetic)",
-    "generate": "generate sequences from a condition (default: waveforms by class)",
-    "music": "polyphonic music or melodies, MIDI in and out (default: Bach chorales)",
-}
 
 
 def _preset_text(task: str, presets) -> str:

@@ -22,40 +22,27 @@ from pathlib import Path
 from ...train.checkpoint import CheckpointError, load_checkpoint
 from .._base import CliError, Console
 from ..runs import Run, RunError
+from ..task_registry import TASKS, get_task, register
 from .run import RESUMABLE, run_task
 from .task import Task
 
-__all__ = ["RESUMABLE", "TASKS", "get_task", "open_model", "run_task", "train"]
+__all__ = ["RESUMABLE", "TASKS", "Task", "get_task", "open_model", "run_task", "train"]
 
-_MODULES = {
-    "charlm": "charlm",
-    "forecast": "forecast",
-    "classify": "classify",
-    "tag": "tag",
-    "seq2seq": "seq2seq",
-    "generate": "generate",
-    "music": "music",
-}
+# The task modules, in the order of ``rnnkit train --help`` and ``rnnkit datasets``; each
+# defines ``TASK``, registered in :data:`rnnkit.cli.task_registry.TASKS`.
+TASK_MODULES = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")
 
 
-def _load_tasks() -> dict[str, Task]:
-    tasks = {}
-    for name, module in _MODULES.items():
+def _load_tasks() -> None:
+    for module in TASK_MODULES:
         try:
-            tasks[name] = importlib.import_module(f"{__name__}.{module}").TASK
+            register(importlib.import_module(f"{__name__}.{module}").TASK)
         except ModuleNotFoundError as exc:  # the task's model has not been installed
             if not exc.name or not exc.name.startswith("rnnkit"):
                 raise
-    return tasks
 
 
-TASKS: dict[str, Task] = _load_tasks()
-
-
-def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise CliError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
-    return TASKS[name]
+_load_tasks()
 
 
 def train(
