@@ -15,6 +15,7 @@ own history and left out of the scores.
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +193,7 @@ def _load_series(config, value_column, date_column, console):
 
 
 def run(args) -> int:
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..models.backtest import backtest
 
     console = Console(args.quiet)
@@ -269,8 +271,7 @@ def run(args) -> int:
 
 def _plot_by_step(result, path) -> None:
     """MASE per horizon step, one line per model, steps numbered from 1."""
-    import io
-
+    # matplotlib is optional: imported where used
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

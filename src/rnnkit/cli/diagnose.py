@@ -155,7 +155,7 @@ def _task(args, console):
         run_folder = Run.open(args.run)
         task_name, base = run_folder.task, run_folder.read_config()
         if run_folder.model_path.is_file():
-            from ..models import load_model  # not at the top: see cli/__init__.py (start-up time)
+            from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
             saved = load_model(run_folder.model_path)
             extra["saved_model_weights"] = recurrent_weight_health(saved.net_)
@@ -201,7 +201,7 @@ def _cells(args, console) -> int:
     text = args.text if args.text is not None else read_text(args.text_file, args.encoding)
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
-    from ..models import load_model  # not at the top: see cli/__init__.py (start-up time)
+    from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
     path = Path(args.cells)
     model_path = Run.open(path).model_path if path.is_dir() else path

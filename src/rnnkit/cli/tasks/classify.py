@@ -87,6 +87,7 @@ class ClassifyTask(Task):
         return config.objective == "regression"
 
     def model_class(self, config, data: TaskData):
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.classifier import SequenceClassifier, SequenceRegressor
 
         return SequenceRegressor if self.regression(config, data.train[1]) else SequenceClassifier

@@ -10,6 +10,8 @@ last season); the summary says plainly whether the model beats them.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ...utils import plots
 from .. import sources
 from .._base import CliError
@@ -69,6 +71,7 @@ class ForecastTask(Task):
     readers = {"csv": read_series}
 
     def load(self, config) -> TaskData:
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.forecast_scaling import history_steps, lost_steps, parse_transform
 
         loaded = sources.load(self, config)
@@ -121,8 +124,6 @@ class ForecastTask(Task):
         ``values``, a list of (T, F) arrays, as training resolves them (``infer_settings``).
         The validation part training holds out (``val_fraction``) becomes the Forecaster's
         own ``validation_fraction``: it holds out the end of each series it is fitted on."""
-        from types import SimpleNamespace
-
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
         return super().build_model(config, None).set_params(**settings, validation_fraction=held_out_share(config))
 

@@ -134,6 +134,7 @@ def auto_transform(train, period) -> str:
     """The target transform ``--target-transform auto`` picks from the training parts:
     ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
     top when what is left wanders (:func:`wanders`)."""
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ...models.backtest import fill_history
     from ...models.forecast_scaling import transform_forward
 

@@ -182,6 +182,7 @@ class MusicTask(Task):
         model.fit(data.train, validation_data=data.val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.music_model import frequency_nll, repeat_scores
 
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")

@@ -130,6 +130,7 @@ class Task:
 
     def load_model(self, path):
         module = importlib.import_module(self.model_module)
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.base import BaseEstimator
 
         model = BaseEstimator.load(path)
