@@ -36,8 +36,8 @@ Series (see ../shared/data/series/README.md):
 Models: rnnkit's Forecaster twice: "rnnkit" (LSTM, window-relative inputs, recursive; the
 settings in RNNKIT below) and "rnnkit_cli" (what `rnnkit train forecast --horizon H
 --period M` builds with every other setting at its default, read from the CLI's
-configuration so this row follows the defaults when they change), naive, seasonal naive, drift, AR(p) by least squares with p
-by AIC, and statsmodels' ETS (Holt-Winters, additive damped trend and additive season,
+configuration so this row follows the defaults when they change), naive, seasonal naive, drift,
+AR(p) by least squares with p by AIC, and statsmodels' ETS (Holt-Winters, additive damped trend and additive season,
 the trend kept or dropped by AIC) and SARIMA (the airline model (0,1,1)(0,1,1)_m for the
 seasonal series; ARIMA(p,1,q) with drift, p <= 2, q <= 1 by AIC otherwise).
 """

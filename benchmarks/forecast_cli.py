@@ -10,9 +10,9 @@ Cases (files from ../shared/data/series, see its README.md):
   RMSE of the 48 forecast months against what happened, beside seasonal naive (the last
   year repeated) on the same months.
 - elec_equip, co2 (weekly, period 52) and the shipped `seasonal` set (no dates, so
-  `--period 24`): `rnnkit train forecast --data FILE` alone; the test-part NRMSE (the error over the targets' deviation, every
-  origin of the last 20%, horizon one season) that the summary prints, beside seasonal naive
-  and naive.
+  `--period 24`): `rnnkit train forecast --data FILE` alone; the test-part NRMSE (the error
+  over the targets' deviation, every origin of the last 20%, horizon one season) that the
+  summary prints, beside seasonal naive and naive.
 
 Nothing else is set but --seed: every other choice (period from the dates, window, horizon,
 target transform, scaling, ensemble, early stopping) is the command line's own.
@@ -55,7 +55,8 @@ def test_nrmse(text: str) -> dict:
 
 
 def short_history(tmp: Path, seed: int) -> tuple[float, float]:
-    rows = list(csv.reader(open(DATA / "elec_equip.csv")))
+    with open(DATA / "elec_equip.csv") as f:
+        rows = list(csv.reader(f))
     x = np.array([float(r[1]) for r in rows[1:]])
     hist = tmp / "elec_equip_96.csv"
     hist.write_text("\n".join(",".join(r) for r in rows[:97]) + "\n")
@@ -63,7 +64,8 @@ def short_history(tmp: Path, seed: int) -> tuple[float, float]:
     rnnkit("train", "forecast", "--data", hist, "--seed", seed, "--out", run, "--no-plots", "-q")
     out = tmp / f"fc{seed}.csv"
     rnnkit("forecast", run, "--data", hist, "--horizon", 48, "--out", out, "-q")
-    fc = np.array([float(r[1]) for r in list(csv.reader(open(out)))[1:]])
+    with open(out) as f:
+        fc = np.array([float(r[1]) for r in list(csv.reader(f))[1:]])
     y, sn = x[96:144], np.tile(x[84:96], 4)
     return float(np.sqrt(np.mean((fc - y) ** 2))), float(np.sqrt(np.mean((sn - y) ** 2)))
 

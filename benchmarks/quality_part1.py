@@ -53,9 +53,9 @@ def row(task, model, metric, value, baseline, base_value, seconds):
     )
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
     t = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
 
 
@@ -75,7 +75,7 @@ def task_adding(quick):
             reg = SequenceRegressor(
                 cell=cell, hidden_size=64, epochs=epochs, batch_size=32, lr=0.005, clip_norm=1.0, seed=0
             )
-            _, s = timed(lambda: reg.fit(X, y[:, 0]))
+            _, s = timed(reg.fit, X, y[:, 0])
             mse = float(np.mean((reg.predict(Xt) - yt[:, 0]) ** 2))
             row(
                 "adding",
@@ -96,7 +96,7 @@ def task_running_sum(quick):
     # counting past it.
     for cell, name, lr in (("gru", "GRU-16", 0.01), ("rnn_relu", "RNN-ReLU-16", 0.005)):
         reg = SequenceRegressor(cell=cell, hidden_size=16, pooling="none", epochs=3 if quick else 10, lr=lr, seed=0)
-        _, s = timed(lambda: reg.fit(list(X), list(Y[:, :, 0])))
+        _, s = timed(reg.fit, list(X), list(Y[:, :, 0]))
         for Tt in (T, 3 * T):
             Xt, Yt = running_sum(300, Tt, seed=1)
             pred = np.stack(reg.predict(list(Xt)))  # (N, Tt)
@@ -107,7 +107,7 @@ def task_running_sum(quick):
     # One-to-one on the same input: each step x_t alone -> the sum so far. Without a state it
     # can only answer E[sum_t | x_t], whatever its size.
     ff = FeedForward(hidden_sizes=(64, 64), epochs=3 if quick else 10, lr=0.005, seed=0)
-    _, s = timed(lambda: ff.fit(X.reshape(-1, 1), Y.reshape(-1)))
+    _, s = timed(ff.fit, X.reshape(-1, 1), Y.reshape(-1))
     Xt, Yt = running_sum(300, T, seed=1)
     rmse = float(np.sqrt(np.mean((ff.predict(Xt.reshape(-1, 1)) - Yt.reshape(-1)) ** 2)))
     base = float(np.sqrt(np.mean(((np.arange(T) + 1) / 2.0 - Yt[:, :, 0]) ** 2)))
@@ -159,7 +159,7 @@ def task_tagging(quick, data):
             seed=0,
             **features,
         )
-        _, s = timed(lambda: tagger.fit(X, Y, validation_data=(Xd, Yd)))
+        _, s = timed(tagger.fit, X, Y, validation_data=(Xd, Yd))
         row(
             "tagging",
             f"BiLSTM-64, {label} ({len(X)} sents)",
@@ -258,11 +258,10 @@ def task_sentiment(quick, data):
             seed=seed,
         )
         _, s = timed(
-            lambda: clf.fit(
-                [docs[i] for i in fit_idx],
-                labels[fit_idx],
-                validation_data=([docs[i] for i in val_idx], labels[val_idx]),
-            )
+            clf.fit,
+            [docs[i] for i in fit_idx],
+            labels[fit_idx],
+            validation_data=([docs[i] for i in val_idx], labels[val_idx]),
         )
         accs.append(clf.score([docs[i] for i in te], labels[te]))
         seconds += s
@@ -297,7 +296,7 @@ def task_forecast(quick):
             lr=0.005,
             seed=0,
         )
-        _, s = timed(lambda: fc.fit(series[:train_end]))
+        _, s = timed(fc.fit, series[:train_end])
         r = fc.evaluate(series, start=train_end, stride=2)
         row(
             "forecast",
@@ -328,7 +327,7 @@ def task_forecast(quick):
             period=P,
             seed=0,
         )
-        _, s = timed(lambda: fc.fit(seas[:train_end]))
+        _, s = timed(fc.fit, seas[:train_end])
         r = fc.evaluate(seas, start=train_end, stride=3)
         row(
             "forecast",

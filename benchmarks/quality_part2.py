@@ -82,7 +82,7 @@ class KneserNeyLM:
         self.discounts = [self._discounts(c) for c in counts]
         # per history: (total, N1, N2, N3+) of each order
         self.hist = []
-        for k, c in enumerate(counts):
+        for c in counts:
             h = defaultdict(lambda: [0, 0, 0, 0])
             for gram, v in c.items():
                 if v == 0:

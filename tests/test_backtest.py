@@ -64,10 +64,13 @@ def test_sliding_window_and_fit_once():
 def test_perturbing_the_future_leaves_every_forecast_unchanged():
     x = seasonal_series(150)
     kw = dict(n_origins=12, step=3, refit_every=5, period=12, levels=())
-    models = lambda: {
-        "rnnkit": Forecaster(window=24, hidden_size=8, epochs=2, scaling="window", seed=0, dtype="float64"),
-        "ar": ARForecaster(period=12),
-    }
+
+    def models():
+        return {
+            "rnnkit": Forecaster(window=24, hidden_size=8, epochs=2, scaling="window", seed=0, dtype="float64"),
+            "ar": ARForecaster(period=12),
+        }
+
     base = backtest(models(), x, 6, **kw)
     cut = base.origins[5]
     y = x.copy()

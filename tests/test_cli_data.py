@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.cli import main
+from rnnkit.cli import CliError, main
 
 
 def rnnkit(capsys, *argv):
@@ -258,7 +258,7 @@ def test_wrong_task_model_and_corrupted_checkpoint(tmp_path, capsys):
     (run / "model.npz").write_bytes(data[: len(data) // 2])
     code, _, err = rnnkit(capsys, "forecast", run)
     assert code == 1 and err.startswith("error: ") and "model.npz" in err and err.count("\n") == 1
-    with pytest.raises(Exception):
+    with pytest.raises(CliError, match="model.npz: not a readable zip archive"):
         main(["forecast", str(run), "--debug"])  # --debug lets the traceback through
 
 
@@ -326,7 +326,7 @@ def _ucr_lines(rng, sep, n=24, T=12):
 def test_awkward_user_files_train(tmp_path, capsys, task, name, make, note):
     path = tmp_path / name
     path.write_text(make(np.random.default_rng(0)) + "\n", encoding="utf-8")
-    code, out, err = (
+    code, _, err = (
         main(
             [str(a) for a in ["train", task, "--preset", "tiny", "--data", path, "--out", tmp_path / "r", "--no-plots"]]
         ),

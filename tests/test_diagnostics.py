@@ -86,10 +86,10 @@ def test_per_step_norms_equal_finite_differences(cell):
     layer.backward(Wout, dstate, cache)
     flow = layer.grad_flow
     for t in range(T):
-        num = _numeric_norm(lambda d: _split_loss(layer, x, t, Wout, V, dh=d), (1, B, H))
+        num = _numeric_norm(lambda d, t=t: _split_loss(layer, x, t, Wout, V, dh=d), (1, B, H))
         assert rel_error(flow["h_l0"][t], num) < 1e-7, (t, flow["h_l0"][t], num)
         if cell == "lstm":
-            num_c = _numeric_norm(lambda d: _split_loss(layer, x, t, Wout, V, dc=d), (1, B, H))
+            num_c = _numeric_norm(lambda d, t=t: _split_loss(layer, x, t, Wout, V, dc=d), (1, B, H))
             assert rel_error(flow["c_l0"][t], num_c) < 1e-7, (t, flow["c_l0"][t], num_c)
 
 

@@ -83,7 +83,7 @@ def test_probe_nets_gradients_match_finite_differences():
         net.zero_grad()
         net.loss_and_grad(batch)
         for name, p, g in net.named_parameters():
-            num = numeric_grad(lambda: np.divide(*net.evaluate_batch(batch)), p)
+            num = numeric_grad(lambda net=net, batch=batch: np.divide(*net.evaluate_batch(batch)), p)
             assert rel_error(g, num) < 1e-6, (type(net).__name__, name)
 
 

@@ -100,9 +100,11 @@ def test_an_update_that_makes_parameters_nonfinite_is_undone(seterr):
     model = LinReg()
     before = params(model)
     trainer = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e306, clip_norm=None))
-    with np.errstate(over=seterr, invalid=seterr):
-        with pytest.raises(TrainingError, match=r"step 1 \(epoch 1, batch 1\): .*optimizer update") as err:
-            trainer.fit(batches_of(X, y))
+    with (
+        np.errstate(over=seterr, invalid=seterr),
+        pytest.raises(TrainingError, match=r"step 1 \(epoch 1, batch 1\): .*optimizer update") as err,
+    ):
+        trainer.fit(batches_of(X, y))
     assert err.value.good_step == 0 and trainer.step == 0 and trainer.optimizer.step_count == 0
     for k, v in params(model).items():
         np.testing.assert_array_equal(v, before[k])

@@ -11,25 +11,24 @@ import json
 
 import numpy as np
 import pytest
+from interop_util import assert_close, onnx_session
 
-onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
-ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")
-
-from interop_util import assert_close, onnx_session  # noqa: E402
-
-import rnnkit  # noqa: E402
-from rnnkit.interop import to_onnx  # noqa: E402
+import rnnkit
+from rnnkit.interop import to_onnx
 from rnnkit.models import (
     CharLM,
     FeedForward,
     NotFittedError,
-    Seq2Seq,  # noqa: E402
+    Seq2Seq,
     SequenceClassifier,
     SequenceGenerator,
     SequenceRegressor,
     SequenceTagger,
 )
-from rnnkit.models._data import pad_inputs  # noqa: E402
+from rnnkit.models._data import pad_inputs
+
+onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
+ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")
 
 TOL = 1e-5
 

@@ -8,15 +8,14 @@ import json
 
 import numpy as np
 import pytest
+from interop_util import assert_close
+from interop_util import onnx_session as session
+
+from rnnkit.interop import to_onnx
+from rnnkit.models import Forecaster, NotFittedError
 
 onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
 ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")
-
-from interop_util import assert_close  # noqa: E402
-from interop_util import onnx_session as session
-
-from rnnkit.interop import to_onnx  # noqa: E402
-from rnnkit.models import Forecaster, NotFittedError  # noqa: E402
 
 TOL = 1e-5
 

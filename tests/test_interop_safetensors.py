@@ -2,15 +2,14 @@
 
 import numpy as np
 import pytest
+from interop_util import assert_close
+
+import rnnkit
+from rnnkit.interop import load_safetensors, save_safetensors, to_torch
+from rnnkit.models import NotFittedError, SequenceClassifier
 
 torch = pytest.importorskip("torch", reason="the file is read back by PyTorch itself")
 st_torch = pytest.importorskip("safetensors.torch", reason="safetensors is the format under test")
-
-from interop_util import assert_close  # noqa: E402
-
-import rnnkit  # noqa: E402
-from rnnkit.interop import load_safetensors, save_safetensors, to_torch  # noqa: E402
-from rnnkit.models import NotFittedError, SequenceClassifier  # noqa: E402
 
 
 def close(a, b, tol=1e-10):

@@ -4,22 +4,21 @@ import itertools
 
 import numpy as np
 import pytest
+from interop_util import assert_close
 
-torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
-
-from interop_util import assert_close  # noqa: E402
-
-import rnnkit  # noqa: E402
-from rnnkit.interop import from_torch, to_torch  # noqa: E402
+import rnnkit
+from rnnkit.interop import from_torch, to_torch
 from rnnkit.models import (
     CharLM,
     FeedForward,
     NotFittedError,
-    SequenceClassifier,  # noqa: E402
+    SequenceClassifier,
     SequenceRegressor,
     SequenceTagger,
 )
-from rnnkit.models._data import pad_inputs  # noqa: E402
+from rnnkit.models._data import pad_inputs
+
+torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
 
 TOL = 1e-10
 

@@ -3,14 +3,13 @@ forward equals rnnkit's in float64 to 1e-10, whole sequences and step by step.""
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
-
 from interop_util import assert_close
 
 from rnnkit.interop import save_safetensors, to_torch
 from rnnkit.models import Seq2Seq, SequenceGenerator, SequenceTagger
 from rnnkit.models._data import pad_ids
+
+torch = pytest.importorskip("torch", reason="to_torch is checked against PyTorch itself")
 
 TOL = 1e-10
 

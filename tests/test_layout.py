@@ -129,7 +129,7 @@ def test_public_names_at_the_top():
     assert (rnnkit.Trainer, rnnkit.TrainConfig, rnnkit.TBPTT) == (Trainer, TrainConfig, TBPTT)
     assert rnnkit.Module is rnnkit.nn.Module
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        rnnkit.nope
+        _ = rnnkit.nope
 
 
 def test_no_module_is_over_the_line_budget():

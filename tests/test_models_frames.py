@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from rnnkit.models import FeedForward, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
+
 pd = pytest.importorskip("pandas", reason="frames in: pandas is one of the two frame libraries")
 pl = pytest.importorskip("polars", reason="frames in: polars is the other")
-
-from rnnkit.models import FeedForward, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger  # noqa: E402
 
 TEXTS = ["a good film", "dull and long", "good fun", "so dull", "a fine good story", "long and dull"] * 3
 LABELS = ["pos", "neg", "pos", "neg", "pos", "neg"] * 3

@@ -77,7 +77,10 @@ def test_estimator_defaults_are_the_declared_ones_with_the_models_overrides(cls)
 
 
 def test_the_estimators_attribute_annotations_are_the_declared_settings():
-    annotated = [k for k in BaseEstimator.__annotations__ if k in SETTINGS or not k.startswith("_")]
+    # fitted attributes (net_, history_) end with an underscore, as scikit-learn's do
+    annotated = [
+        k for k in BaseEstimator.__annotations__ if k in SETTINGS or not (k.startswith("_") or k.endswith("_"))
+    ]
     assert [k for k in annotated if k != "train_defaults"] == [s.name for s in settings_for("estimator")]
 
 

@@ -6,11 +6,11 @@ import sys
 import numpy as np
 import pytest
 
+from rnnkit.models import FeedForward, NotFittedError, SequenceClassifier, SequenceRegressor
+
 pytest.importorskip("sklearn", reason="the checks are scikit-learn's own")
 from sklearn.exceptions import NotFittedError as SkNotFittedError  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
-
-from rnnkit.models import FeedForward, NotFittedError, SequenceClassifier, SequenceRegressor  # noqa: E402
 
 
 # scikit-learn warns that FeedForward does not inherit its BaseEstimator (rnnkit does not

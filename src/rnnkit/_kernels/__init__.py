@@ -94,9 +94,9 @@ def warm_up() -> float | None:
     if k is None:
         return None
 
+    B, H = 1, 2
     for dt in (np.float32, np.float64):
-        z = lambda *shape: np.zeros(shape, dt)  # noqa: E731
-        B, H = 1, 2
+        z = lambda *shape, dt=dt: np.zeros(shape, dt)  # noqa: E731
         k.tanh_inplace(z(B, H))
         k.rnn_tanh_forward(z(B, H), z(B, H))
         k.tanh_backward(z(B, H), z(B, H), z(B, H))
@@ -104,7 +104,7 @@ def warm_up() -> float | None:
         k.lstm_backward(z(B, H), z(B, H), z(B, 4 * H), z(B, H), z(B, H), z(B, 4 * H), z(B, H))
         k.gru_forward(z(B, 3 * H), z(B, 3 * H), z(B, 3 * H), z(H), z(B, H), z(B, H), z(B, H))
         k.gru_backward(z(B, H), z(B, 3 * H), z(B, H), z(B, H), z(B, 3 * H), z(B, 3 * H), z(B, H), z(B, H))
-        s = lambda: z(1, B, H)  # noqa: E731  (states are (L, B, H))
+        s = lambda z=z: z(1, B, H)  # noqa: E731  (states are (L, B, H))
         k.lstm_step(z(B, H), s(), s(), 0, z(4 * H, H), z(4 * H, H), z(4 * H), z(4 * H), s(), s())
         k.gru_step(z(B, H), s(), 0, z(3 * H, H), z(3 * H, H), z(3 * H), z(3 * H), s())
         k.rnn_step(z(B, H), s(), 0, z(H, H), z(H, H), z(H), z(H), s(), False)

@@ -10,20 +10,21 @@ PyTorch to 1e-10). Both vectorize.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
 
-_JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+_JIT: dict[str, Any] = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
 def th(x):  # the Python stand-in; inside kernels, the overload below is compiled instead
     return math.tanh(x)
 
 
-@overload(th, jit_options=dict(cache=True))
+@overload(th, jit_options=dict(cache=True))  # type: ignore[typeddict-unknown-key]  # numba's stubs lack cache
 def _th_overload(x):
     if x == types.float32:
 

@@ -19,12 +19,14 @@ caller then runs the validating NumPy path, which names the culprit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
 from .numba_math import _JIT, th
 
-_DOT = dict(_JIT, fastmath={"reassoc", "contract"})
+_DOT: dict[str, Any] = dict(_JIT, fastmath={"reassoc", "contract"})
 
 
 @numba.njit(inline="always", **_DOT)

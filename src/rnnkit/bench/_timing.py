@@ -37,7 +37,7 @@ def set_threads(n: int, torch_side: bool = True) -> dict:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads: expected an int >= 1, got {n!r}")
     np.ones((2, 2)) @ np.ones((2, 2))  # make sure the BLAS library is loaded
-    got = {"openblas": None, "torch": None}
+    got: dict[str, int | None] = {"openblas": None, "torch": None}
     handles = _openblas()
     if handles is not None:
         handles[0](n)
@@ -123,7 +123,7 @@ def interleaved(
     for f in fns:
         for _ in range(warmup):
             f()
-    times = [[] for _ in fns]
+    times: list[list[float]] = [[] for _ in fns]
     spent = 0.0
     for r in range(rounds):
         order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))

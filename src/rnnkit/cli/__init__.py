@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     if not w.active:
         return _main(argv, root=True)
     if not w.is_root:
-        sys.stdout = open(os.devnull, "w")  # results once, from rank 0
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (open for the whole run: results once, from rank 0)
     code = _main(argv, root=w.is_root)
     if code == EXIT_DIVERGED and w.wait_all(timeout=120):
         return code  # a stop every rank reached at the same step: rank 0 has saved the run

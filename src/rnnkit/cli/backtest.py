@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from .runs import Run
 from .task_configs import ForecastConfig
 from .tasks import TASKS
 from .tasks.forecast_data import held_out_share
+
+if TYPE_CHECKING:
+    from .tasks.forecast import ForecastTask
 
 BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ar")
 
@@ -202,9 +206,8 @@ def run(args) -> int:
     horizon = args.horizon if args.horizon is not None else config.horizon
     period = args.period if args.period is not None else config.period
     if from_config:  # the settings a configuration leaves to the data, from the series' first half
-        model = TASKS["forecast"].model_for_arrays(
-            dataclasses.replace(config, period=period), [values[: len(values) // 2]]
-        )
+        task = cast("ForecastTask", TASKS["forecast"])  # the registry's forecast task
+        model = task.model_for_arrays(dataclasses.replace(config, period=period), [values[: len(values) // 2]])
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)

@@ -88,20 +88,23 @@ def check_layer(
     out_shape = shape_x[:2] + (D * hidden_size,)
     w_out, w_h = rng.standard_normal(out_shape), rng.standard_normal(h0.shape)
     w_c = rng.standard_normal(h0.shape) if lstm else None
+    state0: np.ndarray | tuple[np.ndarray, np.ndarray] = (h0, c0) if c0 is not None else h0
+    dstate: np.ndarray | tuple[np.ndarray, np.ndarray] = (w_h, w_c) if w_c is not None else w_h
 
     def loss() -> float:
-        out, state, _ = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
-        h_n, c_n = state if lstm else (state, None)
+        out, state, _ = layer.forward(x, state0, lengths=lengths)
+        h_n, c_n = state if isinstance(state, tuple) else (state, None)
         total = np.sum(w_out * out) + np.sum(w_h * h_n)
-        return float(total + (np.sum(w_c * c_n) if lstm else 0.0))
+        return float(total + (np.sum(w_c * c_n) if w_c is not None and c_n is not None else 0.0))
 
     layer.zero_grad()
-    out, state, cache = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
-    dstate = (w_h, w_c) if lstm else w_h
+    out, state, cache = layer.forward(x, state0, lengths=lengths)
     dx, dstate0 = layer.backward(w_out, dstate, cache)
-    dh0, dc0 = dstate0 if lstm else (dstate0, None)
+    dh0, dc0 = dstate0 if isinstance(dstate0, tuple) else (dstate0, None)
     analytic = [(name, grad.copy(), param) for name, param, grad in layer.named_parameters()]
-    analytic += [("input", dx, x), ("h0", dh0, h0)] + ([("c0", dc0, c0)] if lstm else [])
+    analytic += [("input", dx, x), ("h0", dh0, h0)]
+    if dc0 is not None and c0 is not None:
+        analytic.append(("c0", dc0, c0))
     results = []
     for name, grad, target in analytic:
         numeric = _central_differences(loss, target, eps)
@@ -127,7 +130,7 @@ def _central_differences(f, x: np.ndarray, eps: float) -> np.ndarray:
 
 
 def _rel_error(a, b) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-12))
 
 
 # -- the command -------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class Run:
         ``<root>/<task>-<stamp>``."""
         w = world()
         if w.active:  # rank 0 creates the folder; every rank gets its path (or its error)
-            made = None
+            made: str | RunError | None = None
             if w.is_root:
                 try:
                     made = str(cls._create(task, out, root).path)

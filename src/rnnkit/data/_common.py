@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import codecs
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
+
+#: a file path, as open() takes it
+PathLike = str | os.PathLike[str]
 
 
 class DataFormatError(ValueError):
     """A data file breaks its format. ``path``, ``line`` (1-based) and ``column`` say where."""
 
     def __init__(
-        self, path, problem: str, *, line: int | None = None, column: str | None = None, hint: str | None = None
+        self,
+        path: PathLike,
+        problem: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.path, self.line, self.column = Path(path), line, column
         where = f"{path}" + (f", line {line}" if line is not None else "")
@@ -21,7 +31,7 @@ class DataFormatError(ValueError):
         super().__init__(f"{where}: {problem}" + (f"; hint: {hint}" if hint else ""))
 
 
-def resolve_rng(rng, seed, where: str) -> np.random.Generator:
+def resolve_rng(rng: np.random.Generator | None, seed: int | None, where: str) -> np.random.Generator:
     """Exactly one of ``rng`` (a Generator) or ``seed`` (an int): data is always reproducible."""
     if rng is not None and seed is not None:
         raise TypeError(f"{where}: pass rng or seed, not both")
@@ -40,7 +50,7 @@ def resolve_rng(rng, seed, where: str) -> np.random.Generator:
     return np.random.default_rng(check_int(seed, "seed", 0))
 
 
-def check_int(value, name: str, minimum: int) -> int:
+def check_int(value: object, name: str, minimum: int) -> int:
     """An integer (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r}")
@@ -49,16 +59,16 @@ def check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def check_float(value, name: str, *, positive: bool = False) -> float:
+def check_float(value: object, name: str, *, positive: bool = False) -> float:
     """A real number (not a bool); optionally > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {value!r}")
-    if positive and not value > 0:
+    if positive and not value > 0:  # type: ignore[operator]  # numbers.Real declares no __gt__ in typeshed
         raise ValueError(f"{name}: expected a number > 0, got {value}")
     return float(value)
 
 
-def read_text_file(path, encoding: str = "utf-8") -> str:
+def read_text_file(path: PathLike, encoding: str = "utf-8") -> str:
     """The whole file as text with ``\\n`` line ends (a UTF-8 byte-order mark is dropped).
 
     A decoding failure is a :class:`DataFormatError` naming the line.

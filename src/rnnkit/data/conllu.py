@@ -15,13 +15,15 @@ fields is read that way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from ..utils.atomic import atomic_write
-from ._common import DataFormatError, read_text_file
+from ._common import DataFormatError, PathLike, read_text_file
 
 _FIELDS = 10
 
 
-def read_conllu(path, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
+def read_conllu(path: PathLike, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
     """Read sentences as lists of ``(form, upos)`` pairs.
 
     Raises:
@@ -79,9 +81,10 @@ def _is_column_file(lines: list[str]) -> bool:
     return False
 
 
-def _read_columns(path, lines: list[str]) -> list[list[tuple[str, str]]]:
+def _read_columns(path: PathLike, lines: list[str]) -> list[list[tuple[str, str]]]:
     """Token-per-line column files: the first field is the word, the last the tag."""
-    sentences, current = [], []
+    sentences: list = []
+    current: list = []
     for number, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
@@ -104,7 +107,7 @@ def _read_columns(path, lines: list[str]) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def write_conllu(path, sentences, *, comment_text: bool = True) -> None:
+def write_conllu(path: PathLike, sentences: Iterable[Sequence[tuple[str, str]]], *, comment_text: bool = True) -> None:
     """Write ``(form, upos)`` sentences as CoNLL-U (other fields ``_``; HEAD/DEPREL unset).
 
     With ``comment_text`` each sentence starts with ``# sent_id`` and ``# text`` comments.

@@ -13,6 +13,9 @@ words. Tags follow UD English conventions: possessives such as ``my`` are PRON, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ._common import check_int, resolve_rng
@@ -98,14 +101,14 @@ class _Gen:
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
 
-    def pick(self, items):
+    def pick(self, items: Sequence[Any]) -> Any:
         return items[int(self.rng.integers(len(items)))]
 
     def chance(self, p: float) -> bool:
         return bool(self.rng.random() < p)
 
     # -- noun phrases: (tagged words, third-person singular?) -------------------------
-    def noun_phrase(self, nouns, modify: bool = True) -> tuple[Tagged, bool]:
+    def noun_phrase(self, nouns: Sequence[str], modify: bool = True) -> tuple[Tagged, bool]:
         noun = self.pick(nouns)
         plural = _IRREGULAR.get(noun, noun + "s")
         roll = self.rng.random()
@@ -144,7 +147,7 @@ class _Gen:
         words, sg = self.noun_phrase(_KINDS["person"])
         return words, sg, None
 
-    def obj(self, verb) -> Tagged:
+    def obj(self, verb: tuple[str, str, str]) -> Tagged:
         if verb in _TAKES_PEOPLE and self.chance(0.25):
             if self.chance(0.5):
                 return [(_PRON[self.pick(list(_PRON))][0], "PRON")]
@@ -170,7 +173,7 @@ class _Gen:
         subj, sg, pron = self.agent()
         tense = "past" if self.chance(0.4) else "present"
 
-        def tensed(entry) -> tuple[str, str]:
+        def tensed(entry: tuple[str, str, str]) -> tuple[str, str]:
             base, third, past = entry
             return (past if tense == "past" else third if sg else base), "VERB"
 
@@ -231,11 +234,12 @@ class _Gen:
         return [(form[0].upper() + form[1:], tag)] + words[1:]
 
 
-def tagged_sentences(n: int, *, rng=None, seed=None) -> list[Tagged]:
+def tagged_sentences(n: int, *, rng: np.random.Generator | None = None, seed: int | None = None) -> list[Tagged]:
     """``n`` distinct generated sentences, each a list of ``(form, upos)`` pairs."""
     n = check_int(n, "n", 1)
     gen = _Gen(resolve_rng(rng, seed, "tagged_sentences"))
-    seen, out = set(), []
+    seen: set = set()
+    out: list = []
     while len(out) < n:
         sentence = gen.sentence()
         if tuple(sentence) not in seen:

@@ -147,7 +147,8 @@ def read_midi(path) -> np.ndarray:
         raise DataFormatError(path, "not a readable MIDI file (SMPTE time division is not supported)")
     rows, drums = [], 0
     for track in mid.tracks:
-        now, open_notes = 0, {}
+        now = 0
+        open_notes: dict[tuple[int, int], list[int]] = {}  # (channel, pitch) -> start ticks
         for msg in track:
             now += msg.time
             if msg.type not in ("note_on", "note_off"):

@@ -44,6 +44,7 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -360,7 +361,7 @@ def build_jsb_chorales(path=None, *, limit: int | None = None, progress=None) ->
     files = list(corpus.chorales.Iterator(returnType="filename"))
     files = files[:limit] if limit is not None else files
     names, pieces, seen = [], [], set()
-    report = {"read": 0, "skipped": [], "duplicates": []}
+    report: dict[str, Any] = {"read": 0, "skipped": [], "duplicates": []}
     for i, name in enumerate(files):
         if progress is not None:
             progress(i, len(files), name)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import csv
 
-from ._common import DataFormatError, read_text_file
+from ._common import DataFormatError, PathLike, read_text_file
 
 
-def read_text(path, encoding: str = "utf-8") -> str:
+def read_text(path: PathLike, encoding: str = "utf-8") -> str:
     """The whole file as one string, with ``\\n`` line ends (for character models)."""
     return read_text_file(path, encoding)
 
 
-def read_pairs_tsv(path, encoding: str = "utf-8") -> list[tuple[str, str]]:
+def read_pairs_tsv(path: PathLike, encoding: str = "utf-8") -> list[tuple[str, str]]:
     """Read ``source<TAB>target`` lines, for sequence-to-sequence tasks.
 
     Empty lines are skipped. Lines may carry more columns (Tatoeba's ``eng<TAB>fra<TAB>

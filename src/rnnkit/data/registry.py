@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,27 +54,27 @@ def _seeded(kw: dict) -> dict:
     return kw
 
 
-def _mackey_glass(n: int = 2000, **kw) -> np.ndarray:
+def _mackey_glass(n: int = 2000, **kw: Any) -> np.ndarray:
     return synthetic.mackey_glass(n, **kw)[:, None]  # (T, 1)
 
 
-def _seasonal(n: int = 2000, period=24, **kw) -> np.ndarray:
+def _seasonal(n: int = 2000, period: float = 24, **kw: Any) -> np.ndarray:
     return synthetic.noisy_seasonal(n, period, **_seeded(kw))[:, None]  # (T, 1)
 
 
-def _adding(n: int = 2000, T: int = 50, **kw):
+def _adding(n: int = 2000, T: int = 50, **kw: Any) -> tuple[np.ndarray, np.ndarray]:
     return synthetic.adding_problem(n, T, **_seeded(kw))
 
 
-def _running_sum(n: int = 2000, T: int = 20, **kw):
+def _running_sum(n: int = 2000, T: int = 20, **kw: Any) -> tuple[np.ndarray, np.ndarray]:
     return synthetic.running_sum(n, T, **_seeded(kw))
 
 
-def _copy_memory(n: int = 2000, T: int = 20, **kw):
+def _copy_memory(n: int = 2000, T: int = 20, **kw: Any) -> tuple[np.ndarray, np.ndarray]:
     return synthetic.copy_memory(n, T, **_seeded(kw))
 
 
-def _arithmetic(n: int = 5000, max_digits: int = 3, **kw):
+def _arithmetic(n: int = 5000, max_digits: int = 3, **kw: Any) -> list[tuple[str, str]]:
     return synthetic.arithmetic_pairs(n, max_digits, **_seeded(kw))
 
 
@@ -165,7 +166,7 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
-def load_dataset(name: str, **kw):
+def load_dataset(name: str, **kw: Any) -> Any:
     """Load the named set from :data:`DATASETS`; ``kw`` goes to its loader."""
     if name not in DATASETS:
         raise ValueError(

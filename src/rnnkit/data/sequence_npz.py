@@ -18,22 +18,28 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Container, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
 from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
-from ._common import DataFormatError
+from ._common import DataFormatError, PathLike
 
 
-def write_sequences_npz(path, sequences, labels=None) -> None:
+def write_sequences_npz(path: PathLike, sequences: Sequence[ArrayLike], labels: Sequence | None = None) -> None:
     """Write a list of (T_i, F) arrays (and optional labels) in the layout above."""
     arrays = [np.asarray(s, dtype=np.float64) for s in sequences]
     arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
     if not arrays or any(a.ndim != 2 or a.shape[1] != arrays[0].shape[1] for a in arrays):
         raise ValueError("sequences: expected a non-empty list of (T_i, F) arrays with one F")
-    out = {"data": np.concatenate(arrays, axis=0), "lengths": np.array([len(a) for a in arrays], dtype=np.int64)}
+    out: dict[str, Any] = {
+        "data": np.concatenate(arrays, axis=0),
+        "lengths": np.array([len(a) for a in arrays], dtype=np.int64),
+    }
     if labels is not None:
         out["labels"] = np.asarray(labels)
         if out["labels"].shape != (len(arrays),) or out["labels"].dtype.hasobject:
@@ -45,7 +51,7 @@ def write_sequences_npz(path, sequences, labels=None) -> None:
         np.savez(fh, **out)
 
 
-def read_sequences_npz(path):
+def read_sequences_npz(path: PathLike) -> tuple[list[np.ndarray], list | None]:
     """Read the layout above.
 
     Returns:
@@ -111,7 +117,7 @@ class _BoundedNpz:
     ``.npy`` header are checked before any data is read (:mod:`rnnkit.utils.npzio`);
     a refusal is a DataFormatError."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: PathLike) -> None:
         self.path = path
         self.zf = zipfile.ZipFile(path)
         try:
@@ -121,10 +127,10 @@ class _BoundedNpz:
             raise DataFormatError(path, f"refused: {exc}") from None
         self.files = [n[:-4] for n in self.entries if n.endswith(".npy")]
 
-    def __enter__(self):
+    def __enter__(self) -> _BoundedNpz:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.zf.close()
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -146,11 +152,11 @@ _DATA_KEYS = ("data", "X", "x", "sequences", "inputs")
 _LABEL_KEYS = ("labels", "y", "Y", "label", "target", "targets")
 
 
-def _first(found, keys):
+def _first(found: Container[str], keys: Iterable[str]) -> str | None:
     return next((k for k in keys if k in found), None)
 
 
-def _equal_length(path, X, labels):
+def _equal_length(path: PathLike, X: np.ndarray, labels: np.ndarray | None) -> tuple[list[np.ndarray], list | None]:
     """(N, T) or (N, T, F) arrays, with trailing all-NaN steps trimmed per sequence."""
     if X.ndim == 2:
         X = X[:, :, None]  # (N, T, 1)

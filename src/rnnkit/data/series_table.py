@@ -18,6 +18,7 @@ missing value, filled by linear interpolation (reported in ``n_missing``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -142,10 +143,11 @@ def read_series_table(
             ]
         dates = parse_dates(cells, f"{path}: column {table.name(date_index)!r}")
     if layout == "long":
+        assert id_index is not None  # the long layout has an id column (checked above)
         keys = table.values(id_index)
         ids = list(dict.fromkeys(keys))
         key_arr = np.array(keys, dtype=object)
-        groups = [(i, np.flatnonzero(key_arr == i)) for i in ids]
+        groups: list[tuple[str, Any]] = [(i, np.flatnonzero(key_arr == i)) for i in ids]
     elif layout == "wide":
         if extra_index:
             raise DataFormatError(
@@ -213,11 +215,11 @@ def read_series_table(
                 hint="pick the value columns with --value-column",
             )
         if np.isnan(e).any():
-            col = out.extra_names[int(np.flatnonzero(np.isnan(e).any(axis=0))[0])]
+            missing = out.extra_names[int(np.flatnonzero(np.isnan(e).any(axis=0))[0])]
             step = int(np.flatnonzero(np.isnan(e).any(axis=1))[0])
             raise DataFormatError(
                 path,
-                f"series {key!r}: covariate {col!r} is missing at step {step}"
+                f"series {key!r}: covariate {missing!r} is missing at step {step}"
                 + (f" ({str(d[step])[:10]})" if d is not None else ""),
                 hint="covariates need a value at every step",
             )

@@ -15,6 +15,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
+from ._common import PathLike
 from .conllu import read_conllu, write_conllu
 from .grammar import tagged_sentences
 from .ts_format import read_ts, write_ts
@@ -33,7 +36,7 @@ def _wave_name(split: str) -> str:
     return f"waveforms_{split.upper()}.ts"
 
 
-def _check_split(split) -> str:
+def _check_split(split: str) -> str:
     if split not in SPLITS:
         raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
     return split
@@ -55,12 +58,12 @@ def tiny_pos(split: str = "train") -> list[list[tuple[str, str]]]:
     return read_conllu(shipped_path(_pos_name(_check_split(split))))
 
 
-def waveforms(split: str = "train"):
+def waveforms(split: str = "train") -> tuple[list[np.ndarray], list | None]:
     """The built-in classification set: ``(sequences, labels)``, (64, 1) arrays and names."""
     return read_ts(shipped_path(_wave_name(_check_split(split))))
 
 
-def write_shipped_files(directory) -> list[Path]:
+def write_shipped_files(directory: PathLike) -> list[Path]:
     """Generate every shipped file into ``directory``; return the paths written."""
     directory = Path(directory)
     sentences = tagged_sentences(sum(_POS_SIZES.values()), seed=_POS_SEED)

@@ -9,6 +9,7 @@ Shapes: ``N`` sequences, ``T`` time steps. Floats are float64; tokens are int64.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +19,9 @@ _OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * 
 
 
 # -- memory tasks ----------------------------------------------------------------------
-def adding_problem(n: int, T: int, *, rng=None, seed=None) -> tuple[np.ndarray, np.ndarray]:
+def adding_problem(
+    n: int, T: int, *, rng: np.random.Generator | None = None, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The adding problem (Hochreiter & Schmidhuber 1997, experiment 4).
 
     Channel 0 holds values drawn from U(0, 1); channel 1 is a marker that is 1 at exactly
@@ -45,7 +48,13 @@ def adding_problem(n: int, T: int, *, rng=None, seed=None) -> tuple[np.ndarray, 
 
 
 def copy_memory(
-    n: int, T: int, n_symbols: int = 8, copy_len: int = 10, *, rng=None, seed=None
+    n: int,
+    T: int,
+    n_symbols: int = 8,
+    copy_len: int = 10,
+    *,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The copy-memory task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
 
@@ -76,7 +85,9 @@ def copy_memory(
     return inputs, targets
 
 
-def running_sum(n: int, T: int, max_value: int = 1, *, rng=None, seed=None) -> tuple[np.ndarray, np.ndarray]:
+def running_sum(
+    n: int, T: int, max_value: int = 1, *, rng: np.random.Generator | None = None, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Keep a running total, as in "1 + 1 + 1": the target at step t is the sum so far.
 
     Inputs are integers drawn uniformly from ``0..max_value`` (stored as floats); with
@@ -92,7 +103,9 @@ def running_sum(n: int, T: int, max_value: int = 1, *, rng=None, seed=None) -> t
     return X, np.cumsum(X, axis=1)
 
 
-def arithmetic_pairs(n: int, max_digits: int = 3, op: str = "+", *, rng=None, seed=None) -> list[tuple[str, str]]:
+def arithmetic_pairs(
+    n: int, max_digits: int = 3, op: str = "+", *, rng: np.random.Generator | None = None, seed: int | None = None
+) -> list[tuple[str, str]]:
     """Integer arithmetic as string pairs for sequence-to-sequence models: ("123+45", "168").
 
     Each operand first draws its number of digits uniformly from ``1..max_digits``, then a
@@ -199,14 +212,14 @@ def _delayed(x: list[float], position: float, x0: float) -> float:
 
 def noisy_seasonal(
     n: int,
-    period=24,
+    period: float | Sequence[float] = 24,
     trend: float = 0.01,
     noise: float = 0.1,
     *,
-    amplitude=1.0,
+    amplitude: float | Sequence[float] = 1.0,
     level: float = 0.0,
-    rng=None,
-    seed=None,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
 ) -> np.ndarray:
     """A seasonal series with a linear trend and Gaussian noise:
 

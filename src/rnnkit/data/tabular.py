@@ -23,11 +23,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import DataFormatError, read_text_file
+from ._common import DataFormatError, PathLike, read_text_file
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "-"})
 DELIMITERS = (",", ";", "\t")
@@ -43,7 +44,7 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 class Table:
     """A CSV file read as text: column names, ``(line number, cells)`` rows, and how."""
 
-    path: object
+    path: PathLike
     header: list[str]
     rows: list[tuple[int, list[str]]]
     delimiter: str
@@ -77,7 +78,7 @@ class Table:
         return all(c.strip().lower() in MISSING for c in self.values(index))
 
 
-def read_table(path, delimiter: str | None = None, encoding: str = "utf-8") -> Table:
+def read_table(path: PathLike, delimiter: str | None = None, encoding: str = "utf-8") -> Table:
     """Read a CSV file (see the module docstring); blank lines are skipped.
 
     Raises:
@@ -141,7 +142,7 @@ def _is_number(cell: str) -> bool:
     return _parse(cell, decimal_comma=True) is not None
 
 
-def _looks_like_header(raw) -> bool:
+def _looks_like_header(raw: list[tuple[int, list[str]]]) -> bool:
     """A first row is a header when it holds no number, or one of its cells is text above
     a number."""
     first = raw[0][1]
@@ -176,7 +177,7 @@ def _parse(cell: str, decimal_comma: bool) -> float | None:
     return None
 
 
-def number(table: Table, line: int, column: str, cell: str, hint: str | None = None) -> float:
+def number(table: Table, line: int, column: str | None, cell: str, hint: str | None = None) -> float:
     """A cell as a float (NaN when missing); anything else is a DataFormatError."""
     value = _parse(cell, decimal_comma=table.delimiter != ",")
     if value is None:
@@ -199,8 +200,13 @@ def guess_date_column(table: Table) -> str | None:
 
 # -- one series --------------------------------------------------------------------------
 def read_series_csv(
-    path, value_column=None, date_column=None, *, delimiter: str | None = None, encoding: str = "utf-8"
-):
+    path: PathLike,
+    value_column: str | Sequence[str] | None = None,
+    date_column: str | None = None,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> tuple[np.ndarray, list[str] | None]:
     """Read a time series: one row per time step.
 
     Args:
@@ -239,7 +245,12 @@ def read_series_csv(
     return values, dates
 
 
-def series_columns(path, value_column=None, date_column=None, encoding: str = "utf-8") -> list[str]:
+def series_columns(
+    path: PathLike,
+    value_column: str | Sequence[str] | None = None,
+    date_column: str | None = None,
+    encoding: str = "utf-8",
+) -> list[str]:
     """The names of the columns :func:`read_series_csv` reads as values, in order."""
     table = read_table(path, encoding=encoding)
     date_index = table.column(date_column) if date_column is not None else None
@@ -273,14 +284,14 @@ def interpolate_missing(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 # -- many sequences ----------------------------------------------------------------------
 def read_sequences_csv(
-    path,
+    path: PathLike,
     *,
     id_column: str = "seq_id",
     time_column: str | None = "t",
     label_column: str | None = "label",
     delimiter: str | None = None,
     encoding: str = "utf-8",
-):
+) -> tuple[list[np.ndarray], list[str] | None]:
     """Read many sequences, in one of three layouts (chosen from the header):
 
     - long (the header has ``id_column``): one row per (sequence, time step).
@@ -317,7 +328,9 @@ def read_sequences_csv(
     )
 
 
-def _read_long(table: Table, id_column, time_column, label_column):
+def _read_long(
+    table: Table, id_column: str, time_column: str | None, label_column: str | None
+) -> tuple[list[np.ndarray], list[str] | None]:
     path, header = table.path, table.header
     special = {id_column, time_column, label_column}
     features = [i for i, c in enumerate(header) if c not in special and c]
@@ -358,7 +371,7 @@ def _read_long(table: Table, id_column, time_column, label_column):
     return sequences, ([labels[k] for k in steps] if label_i is not None else None)
 
 
-def _read_wide(table: Table, label_index: int):
+def _read_wide(table: Table, label_index: int) -> tuple[list[np.ndarray], list[str] | None]:
     sequences, labels = [], []
     value_index = [i for i in range(len(table.header)) if i != label_index and table.header[i]]
     for line, row in table.rows:

@@ -33,14 +33,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
-from ._common import DataFormatError, read_text_file
+from ._common import DataFormatError, PathLike, read_text_file
 
 
-def read_ts(path, encoding: str = "utf-8"):
+def read_ts(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray], list | None]:
     """Read a ``.ts`` file.
 
     Returns:
@@ -84,7 +86,7 @@ def read_ts(path, encoding: str = "utf-8"):
 
 
 def _flag(header: dict, key: str) -> bool:
-    values = header.get(key.lower())
+    values = header.get(key.lower(), [])
     return bool(values) and values[0].lower() == "true"
 
 
@@ -92,7 +94,7 @@ def _labelled(header: dict) -> bool:
     return _flag(header, "classLabel") or _flag(header, "targetLabel")
 
 
-def _check_header(path, header: dict, line: int) -> None:
+def _check_header(path: PathLike, header: dict, line: int) -> None:
     for key in ("dimensions", "seriesLength"):
         values = header.get(key.lower())
         if values is not None and (len(values) != 1 or not values[0].isdigit()):
@@ -107,8 +109,8 @@ def _expected_dims(header: dict) -> int | None:
     return None
 
 
-def _parse_case(path, header: dict, line: str, number: int):
-    label = None
+def _parse_case(path: PathLike, header: dict, line: str, number: int) -> tuple[np.ndarray, str | float | None]:
+    label: str | float | None = None
     if _labelled(header):
         if ":" not in line:
             raise DataFormatError(path, "expected values then ':' and a label", line=number)
@@ -136,11 +138,8 @@ def _parse_case(path, header: dict, line: str, number: int):
     if expected is not None and len(dims) != expected:
         raise DataFormatError(path, f"expected {expected} dimension(s) separated by ':', got {len(dims)}", line=number)
     T = max(len(values) for values in dims)
-    if _flag(header, "equalLength") and "serieslength" in header:
-        if int(header["serieslength"][0]) != T:
-            raise DataFormatError(
-                path, f"expected @seriesLength {header['serieslength'][0]} values, got {T}", line=number
-            )
+    if _flag(header, "equalLength") and "serieslength" in header and int(header["serieslength"][0]) != T:
+        raise DataFormatError(path, f"expected @seriesLength {header['serieslength'][0]} values, got {T}", line=number)
     x = np.full((T, len(dims)), np.nan)  # (T, D)
     for d, values in enumerate(dims):
         x[: len(values), d] = values
@@ -168,7 +167,7 @@ def _stamped_values(part: str) -> list[str]:
     return [value for _, value in _PAIR.findall(part)] or [part]
 
 
-def _value(path, text: str, number: int, where: str) -> float:
+def _value(path: PathLike, text: str, number: int, where: str) -> float:
     text = text.strip()
     if text == "?" or text.lower() == "nan":
         return math.nan
@@ -178,7 +177,7 @@ def _value(path, text: str, number: int, where: str) -> float:
         raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}", line=number) from None
 
 
-def read_ucr(path, encoding: str = "utf-8"):
+def read_ucr(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray], list[str]]:
     """Read the older UCR layout (see the module docstring): label first, then values.
 
     Returns:
@@ -206,7 +205,7 @@ def read_ucr(path, encoding: str = "utf-8"):
     return sequences, labels
 
 
-def looks_like_ucr(path, encoding: str = "utf-8") -> bool:
+def looks_like_ucr(path: PathLike, encoding: str = "utf-8") -> bool:
     """True when the first lines are all numbers, at least 3 per line (label + values)."""
     try:
         with open(path, encoding=encoding, errors="replace") as fh:
@@ -246,7 +245,15 @@ def _label_text(text: str) -> str:
     return str(int(value)) if value.is_integer() else text
 
 
-def write_ts(path, sequences, labels, *, problem_name: str, class_labels=None, digits: int = 4) -> None:
+def write_ts(
+    path: PathLike,
+    sequences: Sequence[ArrayLike],
+    labels: Sequence,
+    *,
+    problem_name: str,
+    class_labels: Sequence[str] | None = None,
+    digits: int = 4,
+) -> None:
     """Write (T_i, D) arrays and class labels as a ``.ts`` classification file.
 
     Values are written with ``digits`` significant digits; NaN becomes ``?``.

@@ -29,7 +29,15 @@ _WAVES = {
 }
 
 
-def waveform_classes(n_per_class: int, T: int = 64, *, period=(12.0, 32.0), noise: float = 0.15, rng=None, seed=None):
+def waveform_classes(
+    n_per_class: int,
+    T: int = 64,
+    *,
+    period: tuple[float, float] = (12.0, 32.0),
+    noise: float = 0.15,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, list[str]]:
     """``n_per_class`` noisy series of each class in :data:`CLASSES`, shuffled.
 
     Args:

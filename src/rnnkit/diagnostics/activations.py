@@ -67,7 +67,8 @@ def text_activations(layer, text: str, encode: Callable[[str], np.ndarray], **kw
     """
     if not isinstance(text, str) or not text:
         raise ValueError(
-            f"text: expected a non-empty string, got {type(text).__name__} of length {len(text) if isinstance(text, str) else '-'}"
+            f"text: expected a non-empty string, got {type(text).__name__} "
+            f"of length {len(text) if isinstance(text, str) else '-'}"
         )
     x = np.asarray(encode(text))
     if x.ndim != 2 or x.shape[0] != len(text):

@@ -14,6 +14,8 @@ could be read, and it is disarmed without an update.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..nn.module import Module
 from ..train.callbacks import Callback
 
@@ -33,6 +35,9 @@ class DiagnosticsCallback(Callback):
     built by a function watches the first network trained; a later training of another
     network with the same callback is left alone.
     """
+
+    # A DiagnosticsMonitor; None only before on_train_begin builds it, and no hook reads it then.
+    monitor: Any
 
     def __init__(self, monitor) -> None:
         hooks = ("before_step", "after_backward", "after_update", "observe", "disarm")

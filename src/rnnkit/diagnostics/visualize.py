@@ -33,7 +33,7 @@ def _rgb(u: float) -> str:
     u = min(max(u, 0.0), 1.0)
     if u < 0.5:  # blue (low) to white
         s = u / 0.5
-        r, g, b = 60 + 195 * s, 110 + 145 * s, 255
+        r, g, b = 60 + 195 * s, 110 + 145 * s, 255.0
     else:  # white to red (high)
         s = (u - 0.5) / 0.5
         r, g, b = 255, 255 - 165 * s, 255 - 175 * s

@@ -27,6 +27,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +157,7 @@ def check_flow(
     """
     th = thresholds or Thresholds()
     norms = np.asarray(norms, dtype=np.float64)
-    evidence = {"T": int(norms.size)}
+    evidence: dict[str, Any] = {"T": int(norms.size)}
     if weights is not None:
         evidence.update(spectral_radius=weights.get("spectral_radius"), max_singular=weights.get("max_singular"))
     bad = ~np.isfinite(norms)

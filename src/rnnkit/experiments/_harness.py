@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..diagnostics import DiagnosticsMonitor, read_grad_flow, set_recording
+from ..diagnostics import DiagnosticsMonitor, DiagnosticsRecord, read_grad_flow, set_recording
 from ..diagnostics.figures import MISSING_NOTE, have_matplotlib
 from ..train import TrainConfig, Trainer, TrainingError
+from ..train.callbacks import History
 from ..utils.atomic import write_json_atomic, write_text_atomic
 
 
@@ -85,8 +86,8 @@ def _parse_like(name, value, current):
 # -- training with diagnostics -----------------------------------------------------------------
 @dataclass
 class Run:
-    history: object
-    record: object
+    history: History
+    record: DiagnosticsRecord
     diverged_at: int | None
     seconds: float
 

@@ -33,8 +33,8 @@ def run_split(mod, cfg, out, w) -> ExperimentResult:
         own = Path(out) / f".{mod.NAME}.rank{w.rank}"
         with alone():
             res = mod.run(dataclasses.replace(cfg, plots=False, **{key: tuple(mine)}), own)
-        curves = json.loads((res.folder / "results.json").read_text(encoding="utf-8"))["curves"]
-        payload = (res.columns, res.rows, res.notes, _floats(curves))
+        own_curves = json.loads((res.folder / "results.json").read_text(encoding="utf-8"))["curves"]
+        payload = (res.columns, res.rows, res.notes, _floats(own_curves))
         shutil.rmtree(own, ignore_errors=True)
     parts, result = w.gather(payload), None
     if w.is_root:

@@ -86,7 +86,7 @@ def run(cfg: Config, out) -> ExperimentResult:
         ],
         [],
     )
-    curves = {"val": {}, "profile_init": {}, "profile_end": {}}
+    curves: dict[str, dict] = {"val": {}, "profile_init": {}, "profile_end": {}}
     for T in cfg.lengths:
         val = adding_batches(cfg.n_val, T, cfg.batch_size, rng=np.random.default_rng(cfg.seed))
 

@@ -93,7 +93,7 @@ def run(cfg: Config, out) -> ExperimentResult:
     def train_batches(epoch, rng):
         return adding_batches(cfg.steps_per_epoch * cfg.batch_size, cfg.T, cfg.batch_size, rng=rng)
 
-    curves = {"val": {}, "profile_init": {}}
+    curves: dict[str, dict] = {"val": {}, "profile_init": {}}
     for init in cfg.inits:
         cell = "rnn_relu" if init == "identity_relu" else "rnn_tanh"
         rng = np.random.default_rng(cfg.seed + 1)

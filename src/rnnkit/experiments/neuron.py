@@ -19,6 +19,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def memoryless_optimum(inputs, targets) -> tuple[float, float]:
     current = Counter(inputs[valid].tolist())
     n = int(valid.sum())
     nats = -sum(c * math.log(c / current[a]) for (a, _), c in pairs.items()) / n
-    best = {}
+    best: dict = {}
     for (a, _), c in pairs.items():
         best[a] = max(best.get(a, 0), c)
     return sum(best.values()) / n, nats
@@ -69,7 +70,8 @@ def run(cfg: Config, out) -> ExperimentResult:
     valid = targets != -100
     labels = [f"{vocab[a]}->{vocab[b]}" for a, b in zip(inputs[valid].tolist(), targets[valid].tolist(), strict=False)]
     acc_opt, nats_opt = memoryless_optimum(inputs, targets)
-    per_position, curves = {}, {"loss": {}}
+    per_position: dict = {}
+    curves: dict[str, Any] = {"loss": {}}
     for model in cfg.models:
         rng = np.random.default_rng(cfg.seed)
         net = (

@@ -113,7 +113,13 @@ def run(cfg: Config, out) -> ExperimentResult:
     def train_batches(epoch, rng):
         return adding_batches(cfg.steps_per_epoch * cfg.batch_size, cfg.T, cfg.batch_size, rng=rng)
 
-    curves = {"profile_init": {}, "val_noclip": {}, "val_clip": {}, "grad_norm_noclip": {}, "grad_norm_clip": {}}
+    curves: dict[str, dict] = {
+        "profile_init": {},
+        "val_noclip": {},
+        "val_clip": {},
+        "grad_norm_noclip": {},
+        "grad_norm_clip": {},
+    }
     for scale in cfg.scales:
         net = _build(cfg, scale, np.random.default_rng(cfg.seed + 1))
         start = net.state_dict()

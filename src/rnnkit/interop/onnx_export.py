@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ..utils.atomic import write_bytes_atomic
 from ._common import LAYERS, check_out_path, layer_spec, meta, require
@@ -36,7 +37,7 @@ def _check_layer(layer) -> None:
         )
 
 
-def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> object:
+def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> Any:
     """The ONNX ModelProto of one recurrent layer stack (see the module docstring)."""
     _check_layer(layer)
     g = Graph(onnx)

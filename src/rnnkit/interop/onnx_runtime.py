@@ -51,6 +51,7 @@ class OnnxPredictor:
     def _outputs(self, X, output: str) -> list[np.ndarray]:
         """One named graph output per sequence: (K,) or, per step, (T_i, K)."""
         m, sess = self.model, self.sessions[""]
+        assert not isinstance(m, Seq2Seq)  # its predict decodes (see _decode)
         inputs = m._encode_inputs(X, fit=False)
         order = np.argsort([len(s) for s in inputs], kind="stable")  # little padding
         results: list = [None] * len(inputs)

@@ -13,6 +13,8 @@ and trains it. A subclass says what its targets are:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ._data import FEATURES, TOKENS, Batch, as_sequences, batch_indices, pad_inputs, rank_batches, step_mask
@@ -24,6 +26,15 @@ from .vocab import Vocab
 
 class RecurrentEstimator(BaseEstimator):
     """Shared fit/predict machinery; not used directly."""
+
+    # What a subclass provides (see the module docstring), declared for the type checker.
+    dtype: str
+    batch_size: int
+    vocab_: Vocab | None
+    _net_options: Callable[[], dict]
+    _stack_targets: Callable[[list, int], np.ndarray]
+    _target_state: Callable[[], dict]
+    _set_target_state: Callable[[dict], None]
 
     # -- inputs ---------------------------------------------------------------------------
     def _validate_params(self):
@@ -38,7 +49,7 @@ class RecurrentEstimator(BaseEstimator):
         if "word_dropout" in p:
             check_float_param("word_dropout", p["word_dropout"], high=1.0, high_open=True)
 
-    _poolings = ("last", "mean", "max")
+    _poolings: tuple[str, ...] = ("last", "mean", "max")
 
     def _tokens(self, seq):
         if getattr(self, "lowercase", False):
@@ -63,6 +74,7 @@ class RecurrentEstimator(BaseEstimator):
                 raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), got {F}")
             return seqs
         # Unseen tokens map to UNK (its embedding is learned from min_freq/word_dropout).
+        assert self.vocab_ is not None  # built in fit for token inputs
         return [self.vocab_.encode(self._tokens(s)) for s in seqs]
 
     def _batch(self, inputs, idx, targets=None) -> Batch:
@@ -104,10 +116,9 @@ class RecurrentEstimator(BaseEstimator):
 
     def _build_net(self, rng) -> SequenceNet:
         p = self.get_params(deep=False)
-        tokens = self.input_kind_ == TOKENS
         return SequenceNet(
             kind=self.input_kind_,
-            input_size=len(self.vocab_) if tokens else self.n_features_in_,
+            input_size=len(self.vocab_) if self.vocab_ is not None else self.n_features_in_,
             cell=p["cell"],
             hidden_size=p["hidden_size"],
             num_layers=p["num_layers"],

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -213,6 +214,8 @@ class BaseEstimator:
     on_divergence: str
     verbose: bool | int
     warm_start: bool
+    net_: Any  # the fitted network, a Module of the estimator's own kind (set by fit and load)
+    history_: Any  # the training History (None after load)
 
     def __sklearn_tags__(self):
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
@@ -250,7 +253,7 @@ class BaseEstimator:
 
     def get_params(self, deep=True) -> dict:
         """The constructor arguments as a dict (with ``deep``, nested ``a__b`` keys too)."""
-        out = {}
+        out: dict[str, object] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):
@@ -363,7 +366,7 @@ class BaseEstimator:
         return {}
 
     # -- persistence ----------------------------------------------------------------------
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to one checkpoint file (atomically); returns its path."""
         self._check_fitted()
         params = {k: jsonable(v) for k, v in self.get_params(deep=False).items()}
@@ -379,7 +382,7 @@ class BaseEstimator:
         return save_checkpoint(path, self.net_.state_dict(), meta)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Rebuild a model saved by :meth:`save`; the file must hold this class (or a subclass
         when called on :class:`BaseEstimator`)."""
         arrays, meta = load_checkpoint(path)

@@ -238,7 +238,7 @@ class SequenceRegressor(RecurrentEstimator):
                 if np.shape(t)[:1] != p.shape[:1]:
                     raise ValueError(f"y[{i}]: expected {p.shape[0]} steps, got shape {np.shape(t)}")
             pred, y = np.concatenate(pred), np.concatenate([np.asarray(t, np.float64) for t in y])
-        y = np.asarray(y, np.float64)
+        y, pred = np.asarray(y, np.float64), np.asarray(pred)
         if y.shape != pred.shape:
             raise ValueError(f"y: expected shape {pred.shape}, got {y.shape}")
         return r2_score(y, pred)

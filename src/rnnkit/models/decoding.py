@@ -160,7 +160,8 @@ def beam_search(
                 if scores[i, k] > -np.inf:
                     seq = history[i, k].tolist()
                     finished[i].append((scores[i, k] / max(len(seq), 1) ** alpha, scores[i, k], seq))
-    seqs, raw = [], np.zeros(n)
+    seqs: list[list[int]] = []
+    raw = np.zeros(n)
     for i in range(n):
         if not finished[i]:  # unreachable with V >= 1; kept so a bad step cannot crash max()
             seqs.append([])

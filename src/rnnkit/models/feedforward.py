@@ -35,11 +35,14 @@ from .base import BaseEstimator, check_choice, check_int_param, data_conversion_
 def _as_table(X, name):
     """Lists of equal-length lists of numbers are a table (N, F), as scikit-learn reads them;
     object arrays of numbers are converted (anything else in them is a TypeError)."""
-    if isinstance(X, (list, tuple)) and X and all(isinstance(r, (list, tuple)) for r in X):
-        if len({len(r) for r in X}) == 1 and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) for r in X for v in r
-        ):
-            return np.asarray(X, dtype=np.float64)
+    if (
+        isinstance(X, (list, tuple))
+        and X
+        and all(isinstance(r, (list, tuple)) for r in X)
+        and len({len(r) for r in X}) == 1
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for r in X for v in r)
+    ):
+        return np.asarray(X, dtype=np.float64)
     if isinstance(X, np.ndarray):
         if np.iscomplexobj(X):
             raise ValueError(f"{name}: Complex data not supported; expected real numbers")
@@ -177,6 +180,7 @@ class FeedForward(BaseEstimator):
             )
         if self.n_features_in_ != F:
             raise ValueError(f"{name}: expected {self.n_features_in_} features per step (as in fit), got {F}")
+        assert self.window_ is not None  # set in fit with the sequences input mode
         out = np.zeros((len(seqs), self.window_, F))
         for i, s in enumerate(seqs):
             tail = s[-self.window_ :]

@@ -192,10 +192,8 @@ class ARForecaster(_Baseline):
             n = len(x) - skip
             if n <= 0:
                 continue
-            if p:
-                lags = sliding_window_view(x[:-1], p)[skip - p :][:, ::-1]  # (n, p): x[t-1..t-p]
-            else:
-                lags = np.empty((n, 0))
+            # (n, p): x[t-1..t-p]
+            lags = sliding_window_view(x[:-1], p)[skip - p :][:, ::-1] if p else np.empty((n, 0))
             rows.append(np.hstack([np.ones((n, 1)), lags]))
             targets.append(x[skip:])
         A, b = np.concatenate(rows), np.concatenate(targets)  # (n, p + 1), (n,)

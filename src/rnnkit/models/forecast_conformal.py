@@ -83,8 +83,8 @@ def own_error_intervals(
         "dates": dates,
     }
     point = model.predict(xs, horizon, **kw)
-    truth = [[] for _ in xs]  # per series, latest origin first: (h, F) each
-    pred = [[] for _ in xs]
+    truth: list[list[np.ndarray]] = [[] for _ in xs]  # per series, latest origin first: (h, F) each
+    pred: list[list[np.ndarray]] = [[] for _ in xs]
     for j in range(1, n_origins + 1):
         keep = [i for i, x in enumerate(xs) if len(x) - horizon - j + 1 >= first]
         if not keep:

@@ -68,7 +68,7 @@ def smape(y, yhat) -> float:
     return float(100.0 * ratio.mean())
 
 
-def seasonal_naive_scale(insample, period: int = 1) -> np.ndarray:
+def seasonal_naive_scale(insample, period: int = 1) -> float | np.ndarray:
     """MASE's scale: the mean absolute seasonal difference of the in-sample series.
 
     Args:

@@ -13,6 +13,8 @@ Every origin t (from max(window + transform steps, period, start) to T - h, ever
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._sequence import r2_score
@@ -134,7 +136,7 @@ class ScoringMixin:
         for i in np.unique(which):
             sd = truth[which == i].std(axis=(0, 1))
             scale[which == i, 0] = np.where(sd > 0, sd, 1.0)
-        report = {}
+        report: dict[str, Any] = {}
         for name, pred in fc.items():
             err = (pred - truth) ** 2  # (N, h, F)
             rmse = float(np.sqrt(err.mean()))

@@ -421,7 +421,7 @@ class MusicModel(BaseEstimator):
             z = logits.astype(np.float64) / temperature  # (1, P or V)
             x = np.zeros((1, I), self.dtype)
             if self.mode == "poly":
-                frame = rng.random(P) < sigmoid(z[0])
+                frame: np.ndarray | int = rng.random(P) < sigmoid(z[0])
                 x[0, :P] = frame
             else:
                 if prev is None or prev == P + 1:  # no HOLD after a REST

@@ -20,6 +20,9 @@ averaged over rows, or over valid steps when ``pooling="none"``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..nn import Embedding, Linear
@@ -80,6 +83,11 @@ class BatchProtocol:
     """The training protocol of :class:`rnnkit.train.Trainer` for a net that has
     ``forward(inputs, lengths) -> (y, cache)``, ``backward(dy, cache)`` and
     ``_loss(y, batch) -> (mean loss, dL/dy, count)``."""
+
+    # What the net provides, declared for the type checker.
+    forward: Callable[..., tuple[Any, Any]]
+    backward: Callable[..., Any]
+    _loss: Callable[[Any, Batch], tuple[float, np.ndarray, int]]
 
     def loss_and_grad(self, batch: Batch) -> float:
         y, cache = self.forward(batch.inputs, batch.lengths)
@@ -187,6 +195,7 @@ class SequenceNet(BatchProtocol, Module):
 
     def _loss(self, y, batch: Batch):
         mask = batch.mask if self.pooling == "none" else None
+        assert batch.targets is not None  # training and evaluation batches carry targets
         if self.loss == "ce":
             loss, dy = cross_entropy(y, batch.targets, mask=mask)
         else:

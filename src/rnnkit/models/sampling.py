@@ -80,7 +80,7 @@ def sample(logits, *, temperature: float = 1.0, top_k: int | None = None, rng: n
     """Draw one token per row from :func:`probabilities`; returns int64 ids (B,)."""
     p = probabilities(logits, temperature, top_k)
     cdf = np.cumsum(p, axis=1)  # (B, V)
-    u = rng.random(p.shape[0])[:, None] * cdf[:, -1:]  # (B, 1) in [0, total)
+    u = rng.random((p.shape[0], 1)) * cdf[:, -1:]  # (B, 1) in [0, total)
     ids = (cdf <= u).sum(axis=1)  # first v with cdf_v > u
     # Rounding can leave u at the very top; never return a token of probability 0.
     ids = np.minimum(ids, p.shape[1] - 1)

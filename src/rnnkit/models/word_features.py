@@ -200,5 +200,6 @@ class FeatureTaggerNet(BatchProtocol, Module):
         self.features.backward(np.broadcast_to(dsum, feat_cache.shape + dsum.shape[-1:]), feat_cache)
 
     def _loss(self, y, batch: Batch):
+        assert batch.mask is not None and batch.targets is not None  # tagging batches carry both
         loss, dy = cross_entropy(y, batch.targets, mask=batch.mask)
         return loss, dy, int(batch.mask.sum())

@@ -7,8 +7,10 @@ helps. Validation never modifies its inputs.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 class NonFiniteError(ValueError):
@@ -19,7 +21,7 @@ class NonFiniteError(ValueError):
     """
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
+def positive_int(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int >= {minimum}, got {value!r}")
     if value < minimum:
@@ -27,7 +29,7 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def probability(name: str, value) -> float:
+def probability(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a float in [0, 1), got {value!r}")
     if not 0.0 <= float(value) < 1.0:
@@ -35,7 +37,7 @@ def probability(name: str, value) -> float:
     return float(value)
 
 
-def float_array(name: str, value, dtype, ndim: int | tuple[int, ...], hint: str = "") -> np.ndarray:
+def float_array(name: str, value: Any, dtype: DTypeLike, ndim: int | tuple[int, ...], hint: str = "") -> np.ndarray:
     """``value`` as an array of ``dtype`` with the given rank and only finite entries."""
     if hasattr(value, "detach"):  # a torch tensor, without importing torch
         value = value.detach().cpu().numpy()
@@ -61,7 +63,7 @@ def float_array(name: str, value, dtype, ndim: int | tuple[int, ...], hint: str 
     return arr
 
 
-def lengths_array(lengths, T: int, B: int) -> np.ndarray | None:
+def lengths_array(lengths: Any, T: int, B: int) -> np.ndarray | None:
     """Per-row valid lengths (right padding): ints in [1, T], one per batch row."""
     if lengths is None:
         return None
@@ -70,9 +72,12 @@ def lengths_array(lengths, T: int, B: int) -> np.ndarray | None:
     arr = np.asarray(lengths)
     if arr.ndim != 1 or arr.shape[0] != B:
         raise ValueError(f"lengths: expected one length per batch row, shape ({B},), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
-            raise TypeError(f"lengths: expected integers, got dtype {arr.dtype}")
+    if (
+        arr.size
+        and not np.issubdtype(arr.dtype, np.integer)
+        and not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)))
+    ):
+        raise TypeError(f"lengths: expected integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 1 or arr.max() > T):
         raise ValueError(

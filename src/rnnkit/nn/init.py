@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..utils.checks import check_number
-from .module import check_rng, resolve_dtype
+from .module import Module, check_rng, resolve_dtype
+
+ShapeLike = int | Sequence[int]  # a shape, as NumPy takes it
 
 __all__ = [
     "calculate_gain",
@@ -43,7 +47,7 @@ __all__ = [
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _shape(shape) -> tuple[int, ...]:
+def _shape(shape: ShapeLike) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
     try:
         out = tuple(int(s) for s in shape)
@@ -83,7 +87,7 @@ def calculate_gain(nonlinearity: str = "linear", param: float | None = None) -> 
     raise ValueError(f"nonlinearity: expected one of {valid}, got {nonlinearity!r}")
 
 
-def _kaiming_std(shape, a, mode, nonlinearity) -> float:
+def _kaiming_std(shape: tuple[int, ...], a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode: expected 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _fans(shape)
@@ -92,7 +96,9 @@ def _kaiming_std(shape, a, mode, nonlinearity) -> float:
 
 
 # -- initializers ----------------------------------------------------------------------------
-def xavier_uniform(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndarray:
+def xavier_uniform(
+    shape: ShapeLike, *, rng: np.random.Generator | None, dtype: DTypeLike = np.float64, gain: float = 1.0
+) -> np.ndarray:
     r"""Glorot & Bengio 2010: :math:`U(-b, b)`,
     :math:`b = \text{gain}\sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`."""
     shape = _shape(shape)
@@ -101,7 +107,9 @@ def xavier_uniform(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.nda
     return check_rng(rng).uniform(-b, b, size=shape).astype(resolve_dtype(dtype))
 
 
-def xavier_normal(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndarray:
+def xavier_normal(
+    shape: ShapeLike, *, rng: np.random.Generator | None, dtype: DTypeLike = np.float64, gain: float = 1.0
+) -> np.ndarray:
     r""":math:`N(0, \sigma^2)`, :math:`\sigma = \text{gain}\sqrt{2 / (\text{fan\_in} + \text{fan\_out})}`."""
     shape = _shape(shape)
     fan_in, fan_out = _fans(shape)
@@ -110,7 +118,13 @@ def xavier_normal(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndar
 
 
 def kaiming_uniform(
-    shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    shape: ShapeLike,
+    *,
+    rng: np.random.Generator | None,
+    dtype: DTypeLike = np.float64,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
 ) -> np.ndarray:
     r"""He et al. 2015: :math:`U(-b, b)`, :math:`b = \text{gain}\sqrt{3 / \text{fan}}`, gain from
     :func:`calculate_gain` (``leaky_relu`` with slope ``a = 0`` is ReLU's :math:`\sqrt 2`)."""
@@ -120,7 +134,13 @@ def kaiming_uniform(
 
 
 def kaiming_normal(
-    shape, *, rng, dtype=np.float64, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    shape: ShapeLike,
+    *,
+    rng: np.random.Generator | None,
+    dtype: DTypeLike = np.float64,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
 ) -> np.ndarray:
     r"""He et al. 2015: :math:`N(0, \sigma^2)`, :math:`\sigma = \text{gain} / \sqrt{\text{fan}}`."""
     shape = _shape(shape)
@@ -128,7 +148,9 @@ def kaiming_normal(
     return (std * check_rng(rng).standard_normal(shape)).astype(resolve_dtype(dtype))
 
 
-def orthogonal(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndarray:
+def orthogonal(
+    shape: ShapeLike, *, rng: np.random.Generator | None, dtype: DTypeLike = np.float64, gain: float = 1.0
+) -> np.ndarray:
     r"""Saxe et al. 2014: ``gain * Q`` from the QR decomposition of a Gaussian matrix, signs
     fixed by ``diag(R)`` so Q is Haar-distributed. Square: :math:`Q^\top Q = I`; wide: the rows
     are orthonormal; tall: the columns are."""
@@ -145,7 +167,9 @@ def orthogonal(shape, *, rng, dtype=np.float64, gain: float = 1.0) -> np.ndarray
     return (gain * q).reshape(shape).astype(resolve_dtype(dtype))
 
 
-def identity(shape, *, rng=None, dtype=np.float64, gain: float = 1.0) -> np.ndarray:
+def identity(
+    shape: ShapeLike, *, rng: np.random.Generator | None = None, dtype: DTypeLike = np.float64, gain: float = 1.0
+) -> np.ndarray:
     """``gain * I`` (ones on the main diagonal of a possibly non-square matrix); IRNN's
     recurrent weights (Le et al. 2015). Deterministic: ``rng`` is accepted and unused."""
     shape = _shape(shape)
@@ -154,13 +178,17 @@ def identity(shape, *, rng=None, dtype=np.float64, gain: float = 1.0) -> np.ndar
     return (gain * np.eye(*shape)).astype(resolve_dtype(dtype))
 
 
-def scaled_normal(shape, *, rng, dtype=np.float64, std: float = 0.01) -> np.ndarray:
+def scaled_normal(
+    shape: ShapeLike, *, rng: np.random.Generator | None, dtype: DTypeLike = np.float64, std: float = 0.01
+) -> np.ndarray:
     """``std * N(0, 1)``; 0.01 is min-char-rnn's ``np.random.randn(...) * 0.01``."""
     std = check_number("std", std, low=0.0)
     return (std * check_rng(rng).standard_normal(_shape(shape))).astype(resolve_dtype(dtype))
 
 
-def uniform_default(shape, *, rng, dtype=np.float64, hidden_size: int | None = None) -> np.ndarray:
+def uniform_default(
+    shape: ShapeLike, *, rng: np.random.Generator | None, dtype: DTypeLike = np.float64, hidden_size: int | None = None
+) -> np.ndarray:
     r"""PyTorch's RNN default :math:`U(-1/\sqrt H, 1/\sqrt H)`; ``H = hidden_size`` or, when
     omitted, ``shape[0]`` (right for one gate block or one gate's bias slice)."""
     shape = _shape(shape)
@@ -171,15 +199,17 @@ def uniform_default(shape, *, rng, dtype=np.float64, hidden_size: int | None = N
     return check_rng(rng).uniform(-b, b, size=shape).astype(resolve_dtype(dtype))
 
 
-def zeros(shape, *, rng=None, dtype=np.float64) -> np.ndarray:
+def zeros(shape: ShapeLike, *, rng: np.random.Generator | None = None, dtype: DTypeLike = np.float64) -> np.ndarray:
     return np.zeros(_shape(shape), dtype=resolve_dtype(dtype))
 
 
-def constant(shape, *, rng=None, dtype=np.float64, value: float = 0.0) -> np.ndarray:
+def constant(
+    shape: ShapeLike, *, rng: np.random.Generator | None = None, dtype: DTypeLike = np.float64, value: float = 0.0
+) -> np.ndarray:
     return np.full(_shape(shape), check_number("value", value), dtype=resolve_dtype(dtype))
 
 
-INITIALIZERS = {
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "xavier_uniform": xavier_uniform,
     "xavier_normal": xavier_normal,
     "kaiming_uniform": kaiming_uniform,
@@ -193,7 +223,7 @@ INITIALIZERS = {
 }
 
 
-def get_initializer(spec, arg: str = "name"):
+def get_initializer(spec: Any, arg: str = "name") -> tuple[str, Callable[..., np.ndarray], dict]:
     """``spec`` is a registered name or ``(name, kwargs)``; returns ``(name, function, kwargs)``."""
     name, kw = spec if isinstance(spec, (tuple, list)) and len(spec) == 2 else (spec, {})
     if not isinstance(kw, Mapping):
@@ -230,7 +260,7 @@ PRESETS: dict[str, dict] = {
     },
 }
 
-_DEFAULTS = {
+_DEFAULTS: dict[str, Any] = {
     "weight_ih": "xavier_uniform",
     "weight_hh": "orthogonal",
     "bias": "zeros",
@@ -245,7 +275,7 @@ _RECURRENT = re.compile(
 )
 
 
-def _layer_modes(module, prefix: str = "") -> dict[str, str]:
+def _layer_modes(module: Any, prefix: str = "") -> dict[str, str]:
     """``{prefix: mode}`` for every sub-module that declares a recurrent ``mode``.
 
     Module has no public accessor for its children, hence ``_children``.
@@ -256,7 +286,7 @@ def _layer_modes(module, prefix: str = "") -> dict[str, str]:
     return found
 
 
-def _layer_shapes(params: dict, modes: dict, required_mode) -> dict[tuple, tuple[int, int]]:
+def _layer_shapes(params: dict, modes: dict, required_mode: str | None) -> dict[tuple, tuple[int, int]]:
     """``{(prefix, layer, suffix): (G, H)}``, checking every recurrent parameter's shape."""
     layers: dict[tuple, dict] = {}
     for name, p in params.items():
@@ -290,15 +320,15 @@ def _layer_shapes(params: dict, modes: dict, required_mode) -> dict[tuple, tuple
 
 
 def initialize(
-    module,
+    module: Module,
     *,
-    weight_ih=_UNSET,
-    weight_hh=_UNSET,
-    bias=_UNSET,
-    forget_bias=_UNSET,
-    linear=_UNSET,
+    weight_ih: Any = _UNSET,
+    weight_hh: Any = _UNSET,
+    bias: Any = _UNSET,
+    forget_bias: Any = _UNSET,
+    linear: Any = _UNSET,
     preset: str | None = None,
-    rng,
+    rng: np.random.Generator | None,
 ) -> dict[str, str]:
     """Initialize a model's recurrent parameters in place, one gate block at a time.
 

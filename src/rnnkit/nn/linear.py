@@ -7,6 +7,7 @@ E embedding size.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _checks
 from .module import Module, check_rng, resolve_dtype
@@ -15,7 +16,15 @@ from .module import Module, check_rng, resolve_dtype
 class Linear(Module):
     """y = x W^T + b, with W (O, I) and b (O,) as in ``torch.nn.Linear`` (the texts' y_t = W_y h_t + b_y)."""
 
-    def __init__(self, in_features, out_features, bias=True, *, dtype="float32", rng=None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: DTypeLike = "float32",
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.in_features = _checks.positive_int("in_features", in_features)
         self.out_features = _checks.positive_int("out_features", out_features)
@@ -28,7 +37,7 @@ class Linear(Module):
         if bias:
             self.register_parameter("bias", rng.uniform(-bound, bound, self.out_features).astype(self.dtype))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={'bias' in self._params}"
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +50,7 @@ class Linear(Module):
             y += self._params["bias"]
         return y, x
 
-    def backward(self, dy, cache):
+    def backward(self, dy: ArrayLike, cache: np.ndarray) -> np.ndarray:
         """dy (N..., O) -> dx (N..., I); accumulates dW = dy^T x and db = sum dy."""
         x = cache
         dy = np.asarray(dy, self.dtype)
@@ -57,7 +66,15 @@ class Linear(Module):
 class Embedding(Module):
     """A lookup table: ids (N...) -> rows of weight (V, E), as ``torch.nn.Embedding``."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype="float32", rng=None):
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        dtype: DTypeLike = "float32",
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.num_embeddings = _checks.positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = _checks.positive_int("embedding_dim", embedding_dim)
@@ -70,7 +87,7 @@ class Embedding(Module):
             w[self.padding_idx] = 0
         self.register_parameter("weight", w)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
     def forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +102,7 @@ class Embedding(Module):
             )
         return self._params["weight"][ids], ids
 
-    def backward(self, dvec, cache):
+    def backward(self, dvec: ArrayLike, cache: np.ndarray) -> None:
         """Scatter-add dvec (N..., E) into the rows that were looked up; no input gradient."""
         ids = cache
         dvec = np.asarray(dvec, self.dtype).reshape(-1, self.embedding_dim)

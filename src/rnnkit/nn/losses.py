@@ -8,20 +8,19 @@ A ``mask`` (N...) of 0/1 or bools selects the elements that count; the loss is t
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .functional import log_softmax, sigmoid
 
 
-def _weights(mask, shape, name="mask"):
-    if mask is None:
-        return None
+def _weights(mask: ArrayLike, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
     m = np.asarray(mask)
     if m.shape != shape:
         raise ValueError(f"{name}: expected shape {shape}, got {m.shape}")
     return m.astype(np.float64)
 
 
-def mse(pred, target, mask=None):
+def mse(pred: ArrayLike, target: ArrayLike, mask: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     """Mean squared error: L = sum(w * (pred - target)^2) / sum(w) over the elements counted.
 
     Args: pred and target of one shape (N..., C); mask (N...) or (N..., C), optional.
@@ -46,7 +45,9 @@ def mse(pred, target, mask=None):
     return loss, (2.0 / total * w * diff).astype(pred.dtype)
 
 
-def cross_entropy(logits, targets, mask=None, ignore_index=-100):
+def cross_entropy(
+    logits: ArrayLike, targets: ArrayLike, mask: ArrayLike | None = None, ignore_index: int = -100
+) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy, fused: L = mean over counted n of -log softmax(z_n)[y_n].
 
     dL/dz_n = (softmax(z_n) - onehot(y_n)) / count. Stable for logits of any magnitude
@@ -86,7 +87,9 @@ def cross_entropy(logits, targets, mask=None, ignore_index=-100):
     return loss, grad.astype(z.dtype, copy=False)
 
 
-def binary_cross_entropy_with_logits(logits, targets, mask=None):
+def binary_cross_entropy_with_logits(
+    logits: ArrayLike, targets: ArrayLike, mask: ArrayLike | None = None
+) -> tuple[float, np.ndarray]:
     """Independent sigmoids, fused: L = mean over counted frames n of sum over c of
     -[y_nc log s(z_nc) + (1 - y_nc) log(1 - s(z_nc))], with s the logistic sigmoid.
 

@@ -12,13 +12,15 @@ Names follow PyTorch: a child's parameters are prefixed with the child's name an
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Self, TypeVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def resolve_dtype(dtype) -> np.dtype:
+def resolve_dtype(dtype: DTypeLike) -> np.dtype:
     """Accept float32/float64 as a NumPy dtype or a name; refuse anything else."""
     try:
         dt = np.dtype(dtype)
@@ -29,7 +31,7 @@ def resolve_dtype(dtype) -> np.dtype:
     return dt
 
 
-def check_rng(rng) -> np.random.Generator:
+def check_rng(rng: np.random.Generator | None) -> np.random.Generator:
     """``rng`` is an explicit ``numpy.random.Generator``; None means a fresh, unseeded one."""
     if rng is None:
         return np.random.default_rng()
@@ -38,6 +40,9 @@ def check_rng(rng) -> np.random.Generator:
             f"rng: expected a numpy.random.Generator, got {type(rng).__name__}; hint: rng=numpy.random.default_rng(0)"
         )
     return rng
+
+
+_M = TypeVar("_M", bound="Module")
 
 
 class Module:
@@ -58,7 +63,7 @@ class Module:
         self._grads[name] = np.zeros_like(value)
         return value
 
-    def add_module(self, name: str, module: Module) -> Module:
+    def add_module(self, name: str, module: _M) -> _M:
         assert name not in self._children and "." not in name, name
         self._children[name] = module
         return module
@@ -87,13 +92,13 @@ class Module:
         for _, _, g in self.named_parameters():
             g.fill(0)
 
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         self.training = bool(mode)
         for child in self._children.values():
             child.train(mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         return self.train(False)
 
     # -- state -----------------------------------------------------------------------

@@ -31,7 +31,10 @@ kernels chosen by :mod:`rnnkit._kernels`; every path computes the same numbers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import _kernels
 from . import _checks, _step
@@ -47,19 +50,19 @@ State = np.ndarray | tuple[np.ndarray, np.ndarray]
 class _Recurrent(Observable, Module):
     def __init__(
         self,
-        mode,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         *,
-        recurrent_dropout=0.0,
-        dtype="float32",
-        rng=None,
-    ):
+        recurrent_dropout: float = 0.0,
+        dtype: DTypeLike = "float32",
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.mode = mode
         self.input_size = _checks.positive_int("input_size", input_size)
@@ -115,7 +118,7 @@ class _Recurrent(Observable, Module):
         return s + f", dtype={self.dtype.name}"
 
     # -- validation -------------------------------------------------------------------
-    def _check_input(self, x) -> np.ndarray:
+    def _check_input(self, x: Any) -> np.ndarray:
         lay = "(B, T, I)" if self.batch_first else "(T, B, I)"
         x = _checks.float_array("x", x, self.dtype, 3, hint=f"expected layout {lay}; for one sequence add a batch axis")
         if x.shape[2] != self.input_size:
@@ -430,16 +433,16 @@ class RNN(_Recurrent):
 
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        nonlinearity="tanh",
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        **kwargs,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        **kwargs: Any,
+    ) -> None:
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if nonlinearity not in modes:
             raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
@@ -461,15 +464,15 @@ class LSTM(_Recurrent):
 
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        **kwargs,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
         )
@@ -480,15 +483,15 @@ class GRU(_Recurrent):
 
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        **kwargs,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs
         )
@@ -506,7 +509,7 @@ class Recurrent(_Recurrent):
         return f"{cell_spec(self.mode).name!r}, " + super().extra_repr()
 
 
-def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> _Recurrent:
+def make_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any) -> _Recurrent:
     """A layer for a registered cell ("lstm" or "LSTM"): the class its spec names
     (``RNN(nonlinearity="relu")`` for "rnn_relu"), :class:`Recurrent` for a cell without one."""
     spec = cell_spec(cell)

@@ -14,11 +14,15 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..utils.checks import check_number
+from .optimizer import HasParameters
+
+#: a model (its gradient arrays), a dict name -> array, one array or an iterable of arrays
+GradsLike = HasParameters | Mapping[str, np.ndarray] | np.ndarray | Iterable[np.ndarray]
 
 __all__ = ["clip_grad_norm", "clip_grad_value", "grad_norm", "all_finite"]
 
 
-def _arrays(grads) -> list[np.ndarray]:
+def _arrays(grads: GradsLike) -> list[np.ndarray]:
     """The gradient arrays of a Module, a dict, one array, or an iterable of arrays."""
     if hasattr(grads, "named_parameters"):
         return [g for _, _, g in grads.named_parameters()]
@@ -41,7 +45,7 @@ def _arrays(grads) -> list[np.ndarray]:
     return items
 
 
-def _check_norm_type(norm_type) -> float:
+def _check_norm_type(norm_type: float | str) -> float:
     if norm_type == "inf":  # PyTorch accepts the string too
         return math.inf
     p = float(norm_type) if isinstance(norm_type, (int, float)) and not isinstance(norm_type, bool) else None
@@ -63,12 +67,14 @@ def _norm(arrays: list[np.ndarray], p: float) -> float:
     return float(np.linalg.norm(norms, ord=p))
 
 
-def grad_norm(grads, norm_type: float = 2.0) -> float:
+def grad_norm(grads: GradsLike, norm_type: float = 2.0) -> float:
     r"""Global gradient norm :math:`\|g\|_p` over all arrays viewed as one vector (float)."""
     return _norm(_arrays(grads), _check_norm_type(norm_type))
 
 
-def clip_grad_norm(grads, max_norm: float, norm_type: float = 2.0, *, error_if_nonfinite: bool = False) -> float:
+def clip_grad_norm(
+    grads: GradsLike, max_norm: float, norm_type: float = 2.0, *, error_if_nonfinite: bool = False
+) -> float:
     r"""Rescale all gradients together so their global norm is at most ``max_norm``.
 
     .. math::
@@ -104,7 +110,9 @@ def clip_grad_norm(grads, max_norm: float, norm_type: float = 2.0, *, error_if_n
     return total
 
 
-def clip_grad_value(grads, clip_value: float | None = None, *, interval: tuple[float, float] | None = None) -> None:
+def clip_grad_value(
+    grads: GradsLike, clip_value: float | None = None, *, interval: tuple[float, float] | None = None
+) -> None:
     """Clip every gradient element into ``[-clip_value, clip_value]`` or ``[lo, hi] = interval``.
 
     Pass exactly one of ``clip_value`` (as ``torch.nn.utils.clip_grad_value_``) and
@@ -129,6 +137,6 @@ def clip_grad_value(grads, clip_value: float | None = None, *, interval: tuple[f
         np.clip(g, lo, hi, out=g)
 
 
-def all_finite(grads) -> bool:
+def all_finite(grads: GradsLike) -> bool:
     """True when no gradient element is NaN or infinite."""
     return all(bool(np.isfinite(g).all()) for g in _arrays(grads))

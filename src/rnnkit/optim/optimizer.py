@@ -4,6 +4,7 @@ count and a plain-data state dict; and the checks of hyper-parameters they share
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -12,14 +13,24 @@ from ..utils.checks import check_number
 __all__ = ["Optimizer"]
 
 
+class HasParameters(Protocol):
+    """Anything with ``named_parameters()``: a Module, or a wrapper such as ``TBPTT``."""
+
+    def named_parameters(self, prefix: str = ...) -> Iterable[tuple[str, np.ndarray, np.ndarray]]: ...
+
+
+#: what an optimizer or a clip function reads parameters from: a model, or (name, param, grad) triples
+ParamsLike = HasParameters | Iterable[tuple[str, np.ndarray, np.ndarray]]
+
+
 # -- validation helpers -------------------------------------------------------------------
-def _check_bool(arg: str, value) -> bool:
+def _check_bool(arg: str, value: object) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{arg}: expected True or False, got {type(value).__name__} {value!r}")
     return bool(value)
 
 
-def _check_betas(betas) -> list[float]:
+def _check_betas(betas: Any) -> list[float]:
     pair = list(betas) if isinstance(betas, (list, tuple, np.ndarray)) else None
     if pair is None or len(pair) != 2:
         raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}; hint: betas=(0.9, 0.999)")
@@ -30,7 +41,7 @@ def _check_betas(betas) -> list[float]:
     ]
 
 
-def _collect_params(params) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _collect_params(params: ParamsLike) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Accept a Module (anything with ``named_parameters()``) or ``(name, param, grad)`` triples."""
     if hasattr(params, "named_parameters"):
         params = params.named_parameters()
@@ -82,7 +93,7 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, params, hyper: dict) -> None:
+    def __init__(self, params: ParamsLike, hyper: dict) -> None:
         self._params = _collect_params(params)
         self.hyper = self._check_hyper(hyper)
         self.step_count = 0
@@ -110,7 +121,7 @@ class Optimizer:
         return self.hyper["lr"]
 
     @lr.setter
-    def lr(self, value) -> None:
+    def lr(self, value: float) -> None:
         self.hyper["lr"] = check_number("lr", value, low=0.0)
 
     def step(self) -> None:
@@ -165,7 +176,7 @@ class Optimizer:
                 "state['arrays']: keys do not match this optimizer's parameters; "
                 f"missing {missing or 'none'}, unexpected {extra or 'none'}"
             )
-        state = {n: {} for n, _, _ in self._params}
+        state: dict[str, dict[str, np.ndarray]] = {n: {} for n, _, _ in self._params}
         for key, (n, s, p) in want.items():
             a = np.asarray(arrays[key])
             if a.shape != p.shape:

@@ -17,10 +17,12 @@ current learning rate (schedules in :mod:`rnnkit.optim.schedules` write it betwe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..utils.checks import check_number
-from .optimizer import Optimizer, _check_betas, _check_bool, _lerp_
+from .optimizer import Optimizer, ParamsLike, _check_betas, _check_bool, _lerp_
 
 __all__ = [
     "SGD",
@@ -51,13 +53,22 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, params, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(
+        self,
+        params: ParamsLike,
+        *,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         super().__init__(
             params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         )
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         out = dict(
             lr=check_number("lr", h["lr"], low=0.0),
             momentum=check_number("momentum", h["momentum"], low=0.0),
@@ -73,10 +84,10 @@ class SGD(Optimizer):
         return out
 
     @staticmethod
-    def _slots(h):
+    def _slots(h: dict) -> tuple[str, ...]:
         return ("momentum_buffer",) if h["momentum"] != 0 else ()
 
-    def _update(self, p, g, s, t):
+    def _update(self, p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
         h = self.hyper
         if h["weight_decay"] != 0:
             g = g + h["weight_decay"] * p
@@ -107,7 +118,16 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, params, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    def __init__(
+        self,
+        params: ParamsLike,
+        *,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
         super().__init__(
             params,
             dict(
@@ -120,7 +140,7 @@ class Adagrad(Optimizer):
         )
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(
             lr=check_number("lr", h["lr"], low=0.0),
             lr_decay=check_number("lr_decay", h["lr_decay"], low=0.0),
@@ -132,13 +152,13 @@ class Adagrad(Optimizer):
         )
 
     @staticmethod
-    def _slots(h):
+    def _slots(h: dict) -> tuple[str, ...]:
         return ("sum",)
 
-    def _slot_init(self, slot, p):
+    def _slot_init(self, slot: str, p: np.ndarray) -> np.ndarray:
         return np.full_like(p, self.hyper["initial_accumulator_value"])
 
-    def _update(self, p, g, s, t):
+    def _update(self, p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
         h = self.hyper
         if h["weight_decay"] != 0:
             g = g + h["weight_decay"] * p
@@ -161,13 +181,23 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, params, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    def __init__(
+        self,
+        params: ParamsLike,
+        *,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
         super().__init__(
             params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         )
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(
             lr=check_number("lr", h["lr"], low=0.0),
             alpha=check_number("alpha", h["alpha"], low=0.0, high=1.0),
@@ -178,14 +208,14 @@ class RMSprop(Optimizer):
         )
 
     @staticmethod
-    def _slots(h):
+    def _slots(h: dict) -> tuple[str, ...]:
         return (
             ("square_avg",)
             + (("momentum_buffer",) if h["momentum"] > 0 else ())
             + (("grad_avg",) if h["centered"] else ())
         )
 
-    def _update(self, p, g, s, t):
+    def _update(self, p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
         h = self.hyper
         if h["weight_decay"] != 0:
             g = g + h["weight_decay"] * p
@@ -221,11 +251,20 @@ class Adam(Optimizer):
     name = "adam"
     _decoupled = False
 
-    def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+    def __init__(
+        self,
+        params: ParamsLike,
+        *,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(
             lr=check_number("lr", h["lr"], low=0.0),
             betas=_check_betas(h["betas"]),
@@ -235,10 +274,10 @@ class Adam(Optimizer):
         )
 
     @staticmethod
-    def _slots(h):
+    def _slots(h: dict) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if h["amsgrad"] else ())
 
-    def _update(self, p, g, s, t):
+    def _update(self, p: np.ndarray, g: np.ndarray, s: dict, t: int) -> None:
         h = self.hyper
         lr, (b1, b2), wd = h["lr"], h["betas"], h["weight_decay"]
         if wd != 0:
@@ -267,7 +306,16 @@ class AdamW(Adam):
     name = "adamw"
     _decoupled = True
 
-    def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+    def __init__(
+        self,
+        params: ParamsLike,
+        *,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
@@ -301,7 +349,7 @@ def unregister_optimizer(name: str) -> None:
     del OPTIMIZERS[name]
 
 
-def make_optimizer(name: str, params, **kwargs) -> Optimizer:
+def make_optimizer(name: str, params: ParamsLike, **kwargs: Any) -> Optimizer:
     """Build the optimizer registered as ``name`` (see :data:`OPTIMIZERS`) over ``params``."""
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
         raise ValueError(f"name: expected one of {sorted(OPTIMIZERS)}, got {name!r}")

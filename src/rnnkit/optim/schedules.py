@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from ..utils.checks import check_number
+from .optimizer import Optimizer
 
 __all__ = [
     "Schedule",
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 
-def _check_optimizer(optimizer):
+def _check_optimizer(optimizer: Optimizer) -> Optimizer:
     if not hasattr(optimizer, "lr"):
         raise TypeError(
             f"optimizer: expected an optimizer with an `lr` attribute, got {type(optimizer).__name__}; "
@@ -43,7 +45,7 @@ def _check_optimizer(optimizer):
     return optimizer
 
 
-def _check_int(arg: str, value, low: int) -> int:
+def _check_int(arg: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{arg}: expected an int >= {low}, got {value!r}")
     return value
@@ -54,7 +56,7 @@ class Schedule:
 
     name = ""
 
-    def __init__(self, optimizer, hyper: dict) -> None:
+    def __init__(self, optimizer: Optimizer, hyper: dict) -> None:
         self.optimizer = _check_optimizer(optimizer)
         self.hyper = self._check_hyper(hyper)
         self.base_lr = float(optimizer.lr)
@@ -97,7 +99,7 @@ class Schedule:
         return f"{type(self).__name__}({hyper}, last_epoch={self.last_epoch})"
 
 
-def _check_state(sched, d, extra: set) -> Mapping:
+def _check_state(sched: Schedule | ReduceLROnPlateau, d: Any, extra: set) -> Mapping:
     if not isinstance(d, Mapping):
         raise TypeError(f"state: expected a mapping from state_dict(), got {type(d).__name__}")
     if d.get("name") != sched.name:
@@ -117,17 +119,17 @@ class StepLR(Schedule):
 
     name = "step"
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer, dict(step_size=step_size, gamma=gamma))
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(
             step_size=_check_int("step_size", h["step_size"], 1),
             gamma=check_number("gamma", h["gamma"], low=0.0, low_open=True),
         )
 
-    def lr_at(self, t):
+    def lr_at(self, t: int) -> float:
         return self.base_lr * self.hyper["gamma"] ** (t // self.hyper["step_size"])
 
 
@@ -136,14 +138,14 @@ class ExponentialLR(Schedule):
 
     name = "exponential"
 
-    def __init__(self, optimizer, gamma: float) -> None:
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer, dict(gamma=gamma))
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(gamma=check_number("gamma", h["gamma"], low=0.0, low_open=True))
 
-    def lr_at(self, t):
+    def lr_at(self, t: int) -> float:
         return self.base_lr * self.hyper["gamma"] ** t
 
 
@@ -159,14 +161,14 @@ class CosineAnnealingLR(Schedule):
 
     name = "cosine"
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 (torch's name)
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 (torch's name)
         super().__init__(optimizer, dict(T_max=T_max, eta_min=eta_min))
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(T_max=_check_int("T_max", h["T_max"], 1), eta_min=check_number("eta_min", h["eta_min"], low=0.0))
 
-    def lr_at(self, t):
+    def lr_at(self, t: int) -> float:
         T, lo = self.hyper["T_max"], self.hyper["eta_min"]
         return lo + (self.base_lr - lo) * (1 + math.cos(math.pi * t / T)) / 2
 
@@ -181,17 +183,17 @@ class LinearWarmup(Schedule):
 
     name = "linear_warmup"
 
-    def __init__(self, optimizer, warmup_steps: int = 5, start_factor: float = 1.0 / 3) -> None:
+    def __init__(self, optimizer: Optimizer, warmup_steps: int = 5, start_factor: float = 1.0 / 3) -> None:
         super().__init__(optimizer, dict(warmup_steps=warmup_steps, start_factor=start_factor))
 
     @staticmethod
-    def _check_hyper(h):
+    def _check_hyper(h: dict) -> dict:
         return dict(
             warmup_steps=_check_int("warmup_steps", h["warmup_steps"], 1),
             start_factor=check_number("start_factor", h["start_factor"], low=0.0, high=1.0, low_open=True),
         )
 
-    def lr_at(self, t):
+    def lr_at(self, t: int) -> float:
         W, s = self.hyper["warmup_steps"], self.hyper["start_factor"]
         return self.base_lr * (s + (1.0 - s) * min(W, t) / W)
 
@@ -209,7 +211,7 @@ class ReduceLROnPlateau:
 
     def __init__(
         self,
-        optimizer,
+        optimizer: Optimizer,
         mode: str = "min",
         factor: float = 0.1,
         patience: int = 10,
@@ -260,7 +262,7 @@ class ReduceLROnPlateau:
             return a < (best * (1.0 - h["threshold"]) if rel else best - h["threshold"])
         return a > (best * (h["threshold"] + 1.0) if rel else best + h["threshold"])
 
-    def step(self, metric) -> None:
+    def step(self, metric: float) -> None:
         """Record this step's ``metric`` (e.g. validation loss) and reduce ``lr`` if it stalled."""
         if isinstance(metric, bool) or not hasattr(metric, "__float__"):
             raise TypeError(f"metric: expected a number, got {type(metric).__name__} {metric!r}")
@@ -316,7 +318,7 @@ class ReduceLROnPlateau:
         return f"ReduceLROnPlateau({hyper}, best={self.best!r})"
 
 
-SCHEDULES: dict[str, type] = {
+SCHEDULES: dict[str, type[Schedule] | type[ReduceLROnPlateau]] = {
     "step": StepLR,
     "exponential": ExponentialLR,
     "cosine": CosineAnnealingLR,
@@ -346,7 +348,7 @@ def unregister_schedule(name: str) -> None:
     del SCHEDULES[name]
 
 
-def make_schedule(name: str, optimizer, **kw):
+def make_schedule(name: str, optimizer: Optimizer, **kw: Any) -> Schedule | ReduceLROnPlateau:
     """Build the schedule registered as ``name`` (see :data:`SCHEDULES`) on ``optimizer``."""
     if not isinstance(name, str) or name.lower() not in SCHEDULES:
         raise ValueError(f"name: expected one of {sorted(SCHEDULES)}, got {name!r}")

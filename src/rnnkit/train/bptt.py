@@ -60,7 +60,9 @@ another layout sets ``state_batch_axis``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 
@@ -71,7 +73,7 @@ __all__ = ["Chunk", "Stream", "TBPTT"]
 
 
 # -- state pytrees -----------------------------------------------------------------------
-def _tree_map(fn, *trees):
+def _tree_map(fn: Callable[..., Any], *trees: Any) -> Any:
     t = trees[0]
     if t is None:
         return None
@@ -84,7 +86,7 @@ def _tree_map(fn, *trees):
     raise TypeError(f"state: expected arrays, or tuples, lists or dicts of arrays (or None), got {type(t).__name__}")
 
 
-def _flatten(tree, leaves: list):
+def _flatten(tree: Any, leaves: list) -> Any:
     """A JSON description of ``tree``'s structure; its arrays are appended to ``leaves``."""
     if tree is None:
         return None
@@ -98,7 +100,7 @@ def _flatten(tree, leaves: list):
     raise TypeError(f"state: expected arrays, or tuples, lists or dicts of arrays, got {type(tree).__name__}")
 
 
-def _unflatten(spec, leaves):
+def _unflatten(spec: Any, leaves: Sequence[np.ndarray]) -> Any:
     if spec is None:
         return None
     if "leaf" in spec:
@@ -135,7 +137,7 @@ class TBPTT:
     A non-finite carried state is dropped: the rows start over from ``init_state``.
     """
 
-    def __init__(self, model, k1: int, k2: int | None = None) -> None:
+    def __init__(self, model: Any, k1: int, k2: int | None = None) -> None:
         missing = [
             m
             for m in ("init_state", "chunk_forward", "chunk_backward", "named_parameters", "zero_grad")
@@ -156,26 +158,27 @@ class TBPTT:
                 "get no gradient at all; hint: k2=k1 for plain chunked TBPTT, or a smaller k1"
             )
         self.model = model
-        self.state = None  # the state after the newest step trained on
+        self.state: Any = None  # the state after the newest step trained on
         self._win: _Window | None = None
         self._eval_state = None
-        self._batch = self._eval_batch = None
+        self._batch: int | None = None
+        self._eval_batch: int | None = None
 
     # -- the wrapped model's parameters and mode ----------------------------------------
-    def named_parameters(self, prefix: str = ""):
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         return self.model.named_parameters(prefix)
 
-    def parameters(self):
+    def parameters(self) -> dict[str, np.ndarray]:
         return self.model.parameters()
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         return self.model.grads
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()
 
-    def load_state_dict(self, state) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.model.load_state_dict(state)
 
     def zero_grad(self) -> None:
@@ -185,14 +188,14 @@ class TBPTT:
     def training(self) -> bool:
         return getattr(self.model, "training", True)
 
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> Self:
         self.model.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def stream(self, data, batch_size: int, **kwargs) -> Stream:
+    def stream(self, data: Any, batch_size: int, **kwargs: Any) -> Stream:
         """``Stream(data, batch_size, k=self.k1, shard=True, **kwargs)``: under mpiexec each rank
         reads its own rows of the stream."""
         return Stream(data, batch_size, self.k1, **dict({"shard": True}, **kwargs))
@@ -249,7 +252,7 @@ class TBPTT:
             for cache, reset_rows in reversed(caches):
                 dstate = self.model.chunk_backward(cache, 1.0 / count, dstate)
                 if reset_rows is not None:  # a reset row's earlier state gets no gradient
-                    dstate = _tree_map(lambda d: np.where(self._rows(d, reset_rows, B), 0, d), dstate)
+                    dstate = _tree_map(lambda d, rows=reset_rows: np.where(self._rows(d, rows, B), 0, d), dstate)
         if _finite(state) and _finite(next_state0):
             self._win = _Window(inputs[split:], targets[split:], resets[split:], next_state0)
             self.state = state
@@ -314,7 +317,7 @@ class TBPTT:
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
-    def _check_chunk(chunk, k_max) -> Chunk:
+    def _check_chunk(chunk: Chunk, k_max: int | None) -> Chunk:
         if not isinstance(chunk, Chunk):
             raise TypeError(
                 f"chunk: expected a rnnkit.train.bptt.Chunk, got {type(chunk).__name__}; "
@@ -350,7 +353,7 @@ class TBPTT:
         shape[axis] = B
         return rows.reshape(shape)
 
-    def _reset_rows(self, state, rows: np.ndarray, B: int):
+    def _reset_rows(self, state: Any, rows: np.ndarray, B: int) -> tuple[Any, np.ndarray | None]:
         """Rows flagged in ``rows`` start over from ``init_state``; returns (state, rows or None)."""
         if not rows.any():
             return state, None
@@ -362,10 +365,10 @@ class TBPTT:
         return _tree_map(lambda s, i: np.where(self._rows(s, rows, B), i, s), state, init), rows
 
 
-def _finite(tree) -> bool:
+def _finite(tree: Any) -> bool:
     ok = [True]
 
-    def check(a):
+    def check(a: np.ndarray) -> np.ndarray:
         ok[0] = ok[0] and bool(np.isfinite(a).all())
         return a
 

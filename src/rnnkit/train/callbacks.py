@@ -41,11 +41,15 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..optim.optimizer import Optimizer
 from ..utils.atomic import atomic_write
 
 __all__ = ["Callback", "Context", "History", "EarlyStopping", "CheckpointEvery", "MetricLog", "LambdaCallback"]
@@ -140,17 +144,17 @@ class Context:
     being trained (0-based) or, in ``on_epoch_end``, the epoch just finished.
     """
 
-    trainer: object
+    trainer: Any  # a Trainer (trainer.py imports this module, not the other way round)
     epoch: int
     step: int
     logs: dict = field(default_factory=dict)
 
     @property
-    def model(self):
+    def model(self) -> Any:
         return self.trainer.model
 
     @property
-    def optimizer(self):
+    def optimizer(self) -> Optimizer:
         return self.trainer.optimizer
 
     @property
@@ -289,7 +293,9 @@ class CheckpointEvery(Callback):
     the previous complete file).
     """
 
-    def __init__(self, path, every_steps: int | None = None, every_epochs: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], every_steps: int | None = None, every_epochs: int | None = None
+    ) -> None:
         for name, v in (("every_steps", every_steps), ("every_epochs", every_epochs)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{name}: expected an int >= 1 or None, got {v!r}")
@@ -321,7 +327,7 @@ class MetricLog(Callback):
     seen so far, in order of first appearance.
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
     def on_epoch_end(self, ctx: Context) -> None:
@@ -338,19 +344,23 @@ class MetricLog(Callback):
             fh.write(buf.getvalue())
 
 
+#: a callback function: receives the Context
+Hook = Callable[[Context], None]
+
+
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_step_end=lambda ctx: ...)``."""
 
     def __init__(
         self,
-        on_train_begin=None,
-        on_step_end=None,
-        on_epoch_end=None,
-        on_train_end=None,
+        on_train_begin: Hook | None = None,
+        on_step_end: Hook | None = None,
+        on_epoch_end: Hook | None = None,
+        on_train_end: Hook | None = None,
         *,
-        on_step_begin=None,
-        on_after_backward=None,
-        on_exception=None,
+        on_step_begin: Hook | None = None,
+        on_after_backward: Hook | None = None,
+        on_exception: Hook | None = None,
     ) -> None:
         for name, fn in (
             ("on_train_begin", on_train_begin),

@@ -31,10 +31,12 @@ which Python's ``json`` reads back.
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -68,7 +70,9 @@ class CheckpointError(ValueError):
 
 
 # -- saving ------------------------------------------------------------------------------
-def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping | None = None
+) -> Path:
     """Write ``arrays`` and ``meta`` to ``path`` atomically; return ``Path(path)``.
 
     Args:
@@ -115,7 +119,7 @@ def save_checkpoint(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None
     return path
 
 
-def _check_arrays(arrays) -> dict[str, np.ndarray]:
+def _check_arrays(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
         raise TypeError(f"arrays: expected a dict of name -> numpy array, got {type(arrays).__name__}")
     entries = {}
@@ -133,7 +137,7 @@ def _check_arrays(arrays) -> dict[str, np.ndarray]:
     return entries
 
 
-def _check_name(name) -> None:
+def _check_name(name: object) -> None:
     bad = (
         not isinstance(name, str)
         or not name
@@ -148,7 +152,7 @@ def _check_name(name) -> None:
         )
 
 
-def _check_json(value, where: str) -> None:
+def _check_json(value: object, where: str) -> None:
     """Refuse what JSON would silently change (non-str keys) or cannot write."""
     if value is None or isinstance(value, (bool, int, str)):
         return
@@ -176,10 +180,11 @@ def _check_json(value, where: str) -> None:
 
 def _crc32(a: np.ndarray) -> int:
     # A flat byte view: no copy for contiguous arrays, and works for every non-object dtype.
-    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    # (numpy's stubs declare the buffer protocol only for Python >= 3.12)
+    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
 
 
-def _write_archive(fh, entries, manifest_bytes: bytes) -> None:
+def _write_archive(fh: IO[bytes], entries: Mapping[str, np.ndarray], manifest_bytes: bytes) -> None:
     """Write the zip archive (the manifest, then one ``.npy`` per array) into ``fh``."""
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(zipfile.ZipInfo(MANIFEST, _ZIP_DATE), manifest_bytes)
@@ -190,7 +195,9 @@ def _write_archive(fh, entries, manifest_bytes: bytes) -> None:
 
 
 # -- loading -----------------------------------------------------------------------------
-def load_checkpoint(path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[dict[str, np.ndarray], dict]:
+def load_checkpoint(
+    path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[dict[str, np.ndarray], dict]:
     """Read a checkpoint written by :func:`save_checkpoint`, verifying every array.
 
     Hostile files are refused before any array data is read: the zip's directory (no
@@ -285,7 +292,7 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path, entries: dict) -> dict:
     return manifest
 
 
-def check_keys(d: dict, expected, where: str, prefix: str) -> None:
+def check_keys(d: Mapping, expected: Iterable[str], where: str, prefix: str) -> None:
     """Raise :class:`CheckpointError` naming the first missing or unexpected key of ``d``."""
     missing, extra = sorted(set(expected) - set(d)), sorted(set(d) - set(expected))
     if missing:
@@ -302,7 +309,7 @@ def check_keys(d: dict, expected, where: str, prefix: str) -> None:
         )
 
 
-def _check_spec(path: Path, name, spec) -> None:
+def _check_spec(path: Path, name: object, spec: Any) -> None:
     try:
         _check_name(name)
     except CheckpointError:
@@ -361,7 +368,7 @@ def _read_arrays(zf: zipfile.ZipFile, path: Path, listing: dict, max_bytes: int)
     return arrays
 
 
-def _mismatch(a: np.ndarray, spec) -> str | None:
+def _mismatch(a: np.ndarray, spec: Mapping) -> str | None:
     if _crc32(a) != spec.get("crc32"):
         return f"CRC-32 {_crc32(a)}, manifest says {spec.get('crc32')}"
     return None

@@ -40,8 +40,9 @@ class _Guard:
         losses = [x for x, s in steps if not s and math.isfinite(x)]
         self.first = losses[0] if losses else None
         self.best = min(losses) if losses else math.inf
-        self.best_step = None
-        self.run, self.fired, self.params = 0, False, None
+        self.best_step: int | None = None
+        self.params: list[np.ndarray] | None = None
+        self.run, self.fired = 0, False
 
     def update(self, trainer, n: int, loss: float) -> bool:
         """Record step ``n``'s loss; True when the guard should act now."""
@@ -119,7 +120,7 @@ def _act(trainer, guard: _Guard, n: int, loss: float, batch: int) -> None:
         )
         return
     restored = guard.restore(trainer)
-    good = guard.best_step - 1 if restored else n
+    good = guard.best_step - 1 if restored and guard.best_step is not None else n
     state = (
         f"The parameters are restored to those after step {good}, which gave the best loss"
         if restored

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from typing import NoReturn
 
 import numpy as np
 
@@ -232,7 +233,7 @@ def stop_training(
     state: str,
     good_step: int,
     batch: int | None = None,
-):
+) -> NoReturn:
     """Raise the clean stop: save the trainer to ``checkpoint_path`` when configured.
     ``batch`` (from 1) defaults to the batch in progress."""
     epoch, batch = trainer.epoch + 1, trainer.batch_in_epoch + 1 if batch is None else batch

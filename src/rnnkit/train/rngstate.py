@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def set_rng_state(gen: np.random.Generator, state: Mapping) -> None:
     bit_gen.state = _from_json(state, bit_gen.state)
 
 
-def _bit_generator(gen, arg: str):
+def _bit_generator(gen: np.random.Generator | np.random.BitGenerator, arg: str) -> np.random.BitGenerator:
     if isinstance(gen, np.random.Generator):
         return gen.bit_generator
     if isinstance(gen, np.random.BitGenerator):
@@ -51,7 +52,7 @@ def _bit_generator(gen, arg: str):
     )
 
 
-def _to_json(value):
+def _to_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_json(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
@@ -61,7 +62,7 @@ def _to_json(value):
     return value
 
 
-def _from_json(value, template):
+def _from_json(value: Any, template: Any) -> Any:
     """Rebuild NumPy arrays wherever the generator's own state has one."""
     if isinstance(template, dict) and isinstance(value, Mapping):
         return {k: _from_json(v, template.get(k)) for k, v in value.items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,15 @@ class Stream:
     """
 
     def __init__(
-        self, data, batch_size: int, k: int, *, targets=None, resets=None, pad_value=0, shard: bool = False
+        self,
+        data: Any,
+        batch_size: int,
+        k: int,
+        *,
+        targets: Any = None,
+        resets: Any = None,
+        pad_value: float = 0,
+        shard: bool = False,
     ) -> None:
         self.batch_size = positive_int("batch_size", batch_size)
         self.k = positive_int("k", k)
@@ -101,7 +110,7 @@ class Stream:
                 f"data: expected an array, a numpy.memmap or an iterable of documents, got {type(data).__name__}"
             )
 
-    def _init_array(self, data, targets, resets) -> None:
+    def _init_array(self, data: Any, targets: Any, resets: Any) -> None:
         data = data if isinstance(data, np.ndarray) else np.asarray(data)
         _check_numeric("data", data)
         N, B = data.shape[0] if data.ndim else 0, self.batch_size
@@ -163,7 +172,7 @@ class Stream:
         proto = None  # (inputs trailing shape, dtype, targets trailing shape, dtype)
         seen = 0
 
-        def next_doc():
+        def next_doc() -> list | None:
             nonlocal seen, proto
             for doc in docs:
                 x, y = _split_document(doc, seen)
@@ -212,6 +221,7 @@ class Stream:
                         "of input and target; next-step targets need documents of 2+ steps)"
                     )
                 return
+            assert proto is not None  # set by the first document, which filled a row
             steps = max(t + len(xs) for _, t, xs, _ in filled)
             X = np.full((steps, B) + proto[0], self.pad_value, proto[1])
             Y = np.full((steps, B) + proto[2], self.pad_value, proto[3])
@@ -225,12 +235,12 @@ class Stream:
             index += 1
 
 
-def _check_numeric(name, a) -> None:
+def _check_numeric(name: str, a: np.ndarray) -> None:
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"{name}: expected numeric token ids or features, got dtype {a.dtype}")
 
 
-def _split_document(doc, i):
+def _split_document(doc: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(doc, tuple):
         if len(doc) != 2:
             raise ValueError(f"data[{i}]: expected an array or an (inputs, targets) pair, got a {len(doc)}-tuple")

@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +64,11 @@ from .streams import Chunk
 __all__ = ["Trainer", "minibatches"]
 
 _END = object()
+
+#: ``callable(epoch, rng) -> iterable of batches``, or the batches themselves
+Batches = Callable[[int, np.random.Generator], Iterable[Any]] | Iterable[Any]
+#: validation batches, or a function of no arguments returning a loss, a dict or batches
+Validation = Iterable[Any] | Callable[[], Any]
 
 
 def minibatches(
@@ -89,7 +96,10 @@ class Trainer:
     (steps done), ``epoch`` (epochs finished), ``batch_in_epoch``, ``stop_training``.
     """
 
-    def __init__(self, model, config: TrainConfig | None = None, *, callbacks=()) -> None:
+    stop_reason: str | None  # "completed", "callback", "max_steps", "early_stopping"; None while fitting
+    _epoch_rng: dict | None  # the generator's state when the epoch in progress began
+
+    def __init__(self, model: Any, config: TrainConfig | None = None, *, callbacks: Iterable[Callback] = ()) -> None:
         config = TrainConfig() if config is None else config
         if not isinstance(config, TrainConfig):
             raise TypeError(
@@ -135,7 +145,7 @@ class Trainer:
             self._builtin.append(
                 EarlyStopping(config.monitor, config.patience, config.min_delta, config.mode, config.restore_best)
             )
-        if config.checkpoint_every:
+        if config.checkpoint_every and config.checkpoint_path is not None:  # (validate checks the path)
             self._builtin.append(CheckpointEvery(config.checkpoint_path, every_steps=config.checkpoint_every))
         self.history = History()
         self.rng = np.random.default_rng(config.seed)
@@ -150,7 +160,14 @@ class Trainer:
         return self._builtin + self.callbacks
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, train_batches, *, val=None, epochs: int | None = None, max_steps: int | None = None) -> History:
+    def fit(
+        self,
+        train_batches: Batches,
+        *,
+        val: Validation | None = None,
+        epochs: int | None = None,
+        max_steps: int | None = None,
+    ) -> History:
         """Train until ``epochs`` epochs are done (counting those of a resumed run), early
         stopping, a callback's stop, or ``max_steps`` steps in total (a resumable pause).
 
@@ -202,6 +219,7 @@ class Trainer:
             self._epoch_rng = rng_state(self.rng)
             self._epoch_first_step, self._epoch_time = self.step, 0.0
         else:  # resuming in mid-epoch: replay this epoch's batches from its generator state
+            assert self._epoch_rng is not None  # saved with the trainer's state
             set_rng_state(self.rng, self._epoch_rng)
         self.model.train()
         if callable(train_batches):
@@ -328,6 +346,7 @@ class Trainer:
                     {"step": n, "layer": path, "key": key, "norms": [float(x) for x in norms]}
                 )
         if self.schedule is not None and cfg.schedule_interval == "step":
+            assert not isinstance(self.schedule, ReduceLROnPlateau)  # refused per step by TrainConfig
             self.schedule.step()
         return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
 
@@ -359,12 +378,12 @@ class Trainer:
         self._emit("on_epoch_end", Context(self, epoch, self.step, record))
         return record
 
-    def evaluate(self, val) -> dict:
+    def evaluate(self, val: Validation) -> dict[str, float]:
         """Validation metrics in eval mode: ``{"val_loss": ...}`` or the function's dict, prefixed."""
         was = getattr(self.model, "training", True)
         self.model.eval()
         try:
-            out = val() if callable(val) else val
+            out: Any = val() if callable(val) else val  # a number, a dict or batches
             if isinstance(out, Mapping):
                 return {(k if k.startswith("val_") else "val_" + k): float(v) for k, v in out.items()}
             if isinstance(out, numbers.Real):
@@ -405,12 +424,12 @@ class Trainer:
         return [(p, m) for p, m in walk_modules(self.model) if hasattr(m, "record_grad_flow")]
 
     # -- save and resume (the file format and the restore live in resume.py) ---------------
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write everything a bit-exact resume needs to one checkpoint file (atomically)."""
         return save_trainer_state(self, path)
 
     @classmethod
-    def load(cls, path, model, *, callbacks=()) -> Trainer:
+    def load(cls, path: str | os.PathLike[str], model: Any, *, callbacks: Iterable[Callback] = ()) -> Trainer:
         """A trainer restored from :meth:`save` into ``model``, freshly built like the saved one.
 
         The configuration comes from the file; ``callbacks`` are those of the saved run (their

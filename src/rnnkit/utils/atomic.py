@@ -17,7 +17,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def atomic_write(path, mode: str = "wb", *, parents: bool = True) -> Iterator[IO
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp, fd = _create_temp(path)
     try:
-        text = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+        text: dict[str, Any] = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()

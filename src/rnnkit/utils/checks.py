@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 
-def _expected_range(low, high, low_open: bool, high_open: bool) -> str:
+def _expected_range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if low is None and high is None:
         return "a finite number"
     if high is None:
@@ -20,7 +20,15 @@ def _expected_range(low, high, low_open: bool, high_open: bool) -> str:
     return f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-def check_number(arg: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
+def check_number(
+    arg: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """Return ``value`` as a float after checking that it is a finite real in the range.
 
     The error names the argument, the expected range and the value received, e.g.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from typing import IO
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def check_archive(
     return {info.filename: info for info in infos}
 
 
-def read_header(fh, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[tuple, bool, np.dtype, int]:
+def read_header(fh: IO[bytes], name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[tuple, bool, np.dtype, int]:
     """``(shape, fortran_order, dtype, nbytes)`` from the ``.npy`` header at the start of
     ``fh``, refusing object dtypes and arrays over ``max_bytes``."""
     try:
@@ -121,12 +122,13 @@ def read_header(fh, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[t
     return tuple(shape), bool(fortran), dtype, nbytes
 
 
-def read_data(fh, name: str, shape: tuple, fortran: bool, dtype: np.dtype, nbytes: int) -> np.ndarray:
+def read_data(fh: IO[bytes], name: str, shape: tuple, fortran: bool, dtype: np.dtype, nbytes: int) -> np.ndarray:
     """The array after its header: exactly ``nbytes`` bytes, into a fresh writable array."""
     buf = bytearray(nbytes)
     view, got = memoryview(buf), 0
     while got < nbytes:
-        n = fh.readinto(view[got:])
+        # ZipFile.open is typed IO[bytes], which declares no readinto; its ZipExtFile has it
+        n = fh.readinto(view[got:])  # type: ignore[attr-defined]
         if not n:
             raise ArchiveError(f"array {name!r}: truncated ({got:,} of {nbytes:,} bytes)")
         got += n

@@ -12,11 +12,17 @@ returns its path.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .atomic import atomic_write, write_text_atomic
+
+PathLike = str | os.PathLike[str]
 
 
 def available() -> bool:
@@ -32,7 +38,7 @@ def missing_note() -> str:
     return "note: plots skipped: matplotlib is not installed; hint: pip install 'rnnkit[plot]'"
 
 
-def _figure(width: float = 7.0, height: float = 4.0):
+def _figure(width: float = 7.0, height: float = 4.0) -> Any:  # a matplotlib Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -41,14 +47,14 @@ def _figure(width: float = 7.0, height: float = 4.0):
     return fig
 
 
-def _save(fig, path) -> Path:
+def _save(fig: Any, path: PathLike) -> Path:
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format="png", bbox_inches="tight")
     return Path(path)
 
 
 def loss_curves(
-    epochs: list[dict], steps: dict | None, path, *, title: str = "training", ylabel: str = "loss"
+    epochs: list[dict], steps: dict | None, path: PathLike, *, title: str = "training", ylabel: str = "loss"
 ) -> Path | None:
     """Per-step training loss (faint), per-epoch training and validation loss.
 
@@ -85,7 +91,13 @@ def loss_curves(
 
 
 def forecast_plot(
-    history, truth, predictions: dict, path, *, title: str = "forecast", bands: dict | None = None
+    history: ArrayLike,
+    truth: ArrayLike | None,
+    predictions: dict,
+    path: PathLike,
+    *,
+    title: str = "forecast",
+    bands: dict | None = None,
 ) -> Path | None:
     """The end of the history, then the truth and each prediction over the horizon.
 
@@ -125,7 +137,9 @@ def forecast_plot(
     return _save(fig, path)
 
 
-def confusion_plot(matrix, labels, path, *, title: str = "confusion matrix") -> Path | None:
+def confusion_plot(
+    matrix: ArrayLike, labels: Sequence[str], path: PathLike, *, title: str = "confusion matrix"
+) -> Path | None:
     """A (K, K) count matrix, rows = true class, columns = predicted class."""
     if not available():
         return None
@@ -156,7 +170,9 @@ def confusion_plot(matrix, labels, path, *, title: str = "confusion matrix") -> 
     return _save(fig, path)
 
 
-def text_image(text: str, path, *, title: str = "samples", max_lines: int = 40, width: int = 100) -> Path | None:
+def text_image(
+    text: str, path: PathLike, *, title: str = "samples", max_lines: int = 40, width: int = 100
+) -> Path | None:
     """Generated text drawn in a monospaced font (the .txt next to it is the exact text)."""
     if not available():
         return None
@@ -173,7 +189,7 @@ def text_image(text: str, path, *, title: str = "samples", max_lines: int = 40, 
     return _save(fig, path)
 
 
-def write_samples(text: str, directory, *, name: str = "samples", title: str = "samples") -> list[Path]:
+def write_samples(text: str, directory: PathLike, *, name: str = "samples", title: str = "samples") -> list[Path]:
     """``<name>.txt`` always; ``<name>.png`` too when matplotlib is present."""
     directory = Path(directory)
     out = [write_text_atomic(directory / f"{name}.txt", text)]
@@ -181,7 +197,7 @@ def write_samples(text: str, directory, *, name: str = "samples", title: str = "
     return out + ([png] if png is not None else [])
 
 
-def series_plot(series: dict, path, *, title: str = "", xlabel: str = "time step") -> Path | None:
+def series_plot(series: dict, path: PathLike, *, title: str = "", xlabel: str = "time step") -> Path | None:
     """Several (T,) or (T, F) series on one axis (e.g. generated real-valued sequences)."""
     if not available():
         return None

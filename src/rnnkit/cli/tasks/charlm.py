@@ -31,7 +31,8 @@ class WittenBell:
     def __init__(self, text: str, n: int) -> None:
         self.n = n
         self.vocab = sorted(set(text))
-        self.counts = [defaultdict(Counter) for _ in range(n)]  # order k: history (k chars) -> next
+        # order k: history (k chars) -> next
+        self.counts: list[defaultdict[str, Counter]] = [defaultdict(Counter) for _ in range(n)]
         for k in range(n):
             table = self.counts[k]
             for i in range(k, len(text)):

@@ -125,7 +125,8 @@ class ForecastTask(Task):
         The validation part training holds out (``val_fraction``) becomes the Forecaster's
         own ``validation_fraction``: it holds out the end of each series it is fitted on."""
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
-        return super().build_model(config, None).set_params(**settings, validation_fraction=held_out_share(config))
+        data = TaskData(values, None, None, source="arrays")  # the base class reads no data from it
+        return super().build_model(config, data).set_params(**settings, validation_fraction=held_out_share(config))
 
     def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         ex = data.extra

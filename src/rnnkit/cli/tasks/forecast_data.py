@@ -104,7 +104,9 @@ def covariates(s, config) -> Covariates:
     after = pick(s.extra_after, fut_n) if fut_n else None
     return Covariates(
         pick(s.extra, past_n) if past_n else None,
-        [np.concatenate([a, b]) for a, b in zip(pick(s.extra, fut_n), after, strict=False)] if fut_n else None,
+        [np.concatenate([a, b]) for a, b in zip(pick(s.extra, fut_n), after, strict=False)]
+        if after is not None
+        else None,
         static,
         after,
     )

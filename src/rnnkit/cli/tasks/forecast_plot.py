@@ -14,7 +14,7 @@ def forecast_plots(task, model, data, config, directory, results, plots) -> list
 
     split_name, starts = task.scored_part(data)
     s, cov = data.extra["set"], data.extra["cov"]
-    written = []
+    written: list = []
     for i, (x, start) in enumerate(zip(s.values, starts, strict=False)):
         if len(written) >= MAX_SERIES:
             break

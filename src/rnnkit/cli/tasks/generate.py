@@ -17,6 +17,7 @@ import csv
 import io
 import math
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class GenerateTask(Task):
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")
         cond, seqs = _pairs(part)
         score = model.score(cond, seqs)
-        out = {"split": split, "n": len(seqs), "unit": "sequences", "better": "lower", "baselines": {}}
+        out: dict[str, Any] = {"split": split, "n": len(seqs), "unit": "sequences", "better": "lower", "baselines": {}}
         if model.vocab_ is None:  # real-valued series: score is -MSE (standardized)
             out.update(metric="next-step MSE (standardized)", model=-score, format="{:.4g}")
             z = [(np.asarray(s, np.float64).reshape(len(s), -1) - model.out_mean_) / model.out_scale_ for s in seqs]

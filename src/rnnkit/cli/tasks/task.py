@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,12 +30,12 @@ class TaskData:
     """A task's data, split. ``test`` is a held-out part that ships with a set, else None;
     results are reported on ``test`` when there is one, else on ``val``."""
 
-    train: object
-    val: object | None
-    test: object | None
+    train: Any  # each task's own kind of part: text, arrays, (X, y), a series set
+    val: Any
+    test: Any
     source: str
     test_name: str = "test"  # how results name the held-out part
-    extra: dict | None = None  # what a task needs besides the parts
+    extra: Any = None  # what a task needs besides the parts (a dict), or None
     notes: list | None = None  # what was guessed or repaired while reading, for the user
 
     @property
@@ -70,7 +70,7 @@ class Task:
     methods of a command a task does not serve raise a :class:`CliError` that names it."""
 
     name = ""
-    config_class = None
+    config_class: Any = None  # the task's config dataclass (a CommonConfig subclass)
     model_names: tuple[str, ...] = ()  # model classes this task trains (for loading)
     model_module = ""  # where they live, e.g. "rnnkit.models.classifier"
     command = ""  # the command that uses a trained model
@@ -88,7 +88,7 @@ class Task:
     @property
     def default_data(self) -> str:
         """The set trained on without ``--data``: the default of the config's ``data`` key."""
-        return {f.name: f.default for f in dataclasses.fields(self.config_class)}["data"]
+        return str({f.name: f.default for f in dataclasses.fields(self.config_class)}["data"])
 
     # -- data -------------------------------------------------------------------------------
     def load(self, config) -> TaskData:
