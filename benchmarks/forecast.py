@@ -217,7 +217,7 @@ def cli_default_params(cfg: dict, series=None) -> dict:
     """The Forecaster that `rnnkit train forecast --horizon H [--period M]` builds."""
     import dataclasses
 
-    from rnnkit.cli.config import resolve
+    from rnnkit.cli.options import resolve
     from rnnkit.cli.task_configs import ForecastConfig
     from rnnkit.cli.tasks import TASKS
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnnkit.cli import config as cfg
+from rnnkit.cli import options as cfg
 from rnnkit.cli import task_configs as tc
 from rnnkit.cli.gradcheck import check_layer
 from rnnkit.cli.runs import Run, RunError
@@ -146,7 +146,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 # -- importing stays cheap ---------------------------------------------------------------
 def test_importing_the_cli_loads_no_optional_package():
     code = (
-        "import sys, rnnkit, rnnkit.cli, rnnkit.cli.config, rnnkit.cli.runs, rnnkit.utils.plots\n"
+        "import sys, rnnkit, rnnkit.cli, rnnkit.cli.options, rnnkit.cli.runs, rnnkit.utils.plots\n"
         "from rnnkit.cli import build_parser; build_parser()\n"
         "bad = [m for m in ('matplotlib', 'torch', 'sklearn') if m in sys.modules]\n"
         "print(bad)"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rnnkit.cli._base import CliError
 from rnnkit.cli.sources import read_file
-from rnnkit.cli.task_configs import CONFIGS
+from rnnkit.cli.tasks import TASKS
 from rnnkit.data import shipped_path
 
 
@@ -97,7 +97,7 @@ def outcome(task, fmt, path) -> str:
     """Read like the CLI does: "read" (then check what came back) or "refused" (one line)."""
     notes = []
     try:
-        data = read_file(task, path, fmt, CONFIGS[task](), notes)
+        data = read_file(TASKS[task], path, fmt, TASKS[task].config_class(), notes)
     except (ValueError, TypeError, OSError, CliError) as exc:
         assert not isinstance(exc, (KeyError, IndexError)), repr(exc)
         assert str(exc).strip(), repr(exc)

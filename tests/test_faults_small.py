@@ -11,7 +11,7 @@ import pytest
 from fault_util import cli, one_line_error
 
 from rnnkit.cli.sources import nonfinite_note, read_file
-from rnnkit.cli.task_configs import CONFIGS
+from rnnkit.cli.tasks import TASKS
 from rnnkit.data import DataFormatError, read_text
 from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.utils.atomic import clean_stale_temps
@@ -123,7 +123,7 @@ def test_encoding_flag_reads_a_latin1_file(tmp_path):
         )[::2]
     )
     assert "encoding: unknown text encoding 'klingon'" in line
-    assert "encoding" in {f for cls in CONFIGS.values() for f in cls.__dataclass_fields__}
+    assert "encoding" in {f for task in TASKS.values() for f in task.config_class.__dataclass_fields__}
 
 
 def test_diagnose_cells_skips_or_replaces_unknown_characters(tmp_path, charlm_run):
@@ -152,7 +152,7 @@ def test_inf_in_sequences_is_counted_and_named_apart_from_nan(tmp_path):
     path = tmp_path / "seqs.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     notes = []
-    seqs, labels = read_file("classify", path, "csv", CONFIGS["classify"](), notes)
+    seqs, labels = read_file(TASKS["classify"], path, "csv", TASKS["classify"].config_class(), notes)
     assert notes == ["1 missing value(s) and 2 infinite value(s) filled with the value before them"]
     assert all(np.isfinite(s).all() for s in seqs)
 
@@ -163,7 +163,7 @@ def test_inf_in_a_series_is_counted_and_named_apart_from_nan(tmp_path):
     rows = [f"{np.datetime64('2024-01-01') + i},{v}" for i, v in enumerate(values)]
     path.write_text("day,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
     notes = []
-    series = read_file("forecast", path, "csv", CONFIGS["forecast"](), notes)
+    series = read_file(TASKS["forecast"], path, "csv", TASKS["forecast"].config_class(), notes)
     assert notes[-1] == "4 missing value(s) and 8 infinite value(s) filled by linear interpolation"
     assert all(np.isfinite(v).all() for v in series.values)
     assert nonfinite_note([np.ones(3)], "x") is None

@@ -231,8 +231,8 @@ def test_without_registration_the_estimator_refuses_the_toy():
 
 
 def test_the_command_line_offers_the_toy_cell(toy, capsys):
-    from rnnkit.cli import config as cfg
     from rnnkit.cli import main
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
 
     config = cfg.resolve(tc.ClassifyConfig, "classify", preset_name="tiny", overrides=[("cell", "toy", "--set")])
@@ -244,8 +244,28 @@ def test_the_command_line_offers_the_toy_cell(toy, capsys):
     assert "recurrent cell (lstm, gru, rnn_tanh, rnn_relu, toy)" in help_text
 
 
+def test_gradcheck_and_the_diagnose_probe_offer_the_toy_cell(toy, capsys):
+    from rnnkit.cli import build_parser, main
+
+    assert main(["gradcheck", "--cell", "toy", "--hidden", "2", "--steps", "3", "--lengths", "3,1"]) == 0
+    out = capsys.readouterr().out
+    assert "gradient check: toy, layers=1" in out and "PASS" in out and "c0" not in out
+    assert build_parser().parse_args(["diagnose", "--cell", "toy"]).cell == "toy"
+
+
+def test_gradcheck_and_the_diagnose_probe_refuse_an_unregistered_cell(capsys):
+    from rnnkit.cli import main
+    from rnnkit.cli.gradcheck import check_layer
+
+    with pytest.raises(ValueError, match="cell: expected one of rnn, lstm, gru, rnn_tanh, rnn_relu, got 'toy'"):
+        check_layer("toy")
+    for command in ("gradcheck", "diagnose"):
+        assert main([command, "--cell", "toy"]) == 2
+        assert "invalid choice: 'toy'" in capsys.readouterr().err
+
+
 def test_the_command_line_refuses_an_unregistered_cell():
-    from rnnkit.cli import config as cfg
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
 
     with pytest.raises(cfg.ConfigError, match="expected one of lstm, gru, rnn_tanh, rnn_relu; got 'toy'"):
@@ -301,7 +321,7 @@ class HalfSGD(SGD):
 
 
 def test_a_registered_optimizer_is_offered_everywhere():
-    from rnnkit.cli import config as cfg
+    from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
     from rnnkit.train.settings import check_setting  # the estimators' and TrainConfig's check
 

@@ -8,8 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from rnnkit.cli.config import ConfigError, coerce
-from rnnkit.cli.task_configs import CONFIGS
+from rnnkit.cli.options import ConfigError, coerce
 from rnnkit.cli.tasks import RESUMABLE, TASKS
 from rnnkit.models import (
     CharLM,
@@ -135,7 +134,7 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
 
 
 def test_cli_checks_come_from_the_declaration():
-    cls = CONFIGS["classify"]
+    cls = TASKS["classify"].config_class
     with pytest.raises(ConfigError, match="lr: expected a value > 0.0, got 0.0"):
         coerce(cls, "lr", "0")
     with pytest.raises(ConfigError, match="clip_norm: expected a value > 0.0"):

@@ -1,7 +1,7 @@
 """The ``rnnkit`` command line (also ``python -m rnnkit``).
 
 The CLI is thin: each command parses its flags, resolves a configuration and calls an
-importable function (``rnnkit.cli.tasks``, ``rnnkit.cli.runs``, ``rnnkit.cli.config``, the models).
+importable function (``rnnkit.cli.tasks``, ``rnnkit.cli.runs``, ``rnnkit.cli.options``, the models).
 
 Adding a command
 ----------------

@@ -15,6 +15,7 @@ own history and left out of the scores.
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -25,7 +26,7 @@ from ..utils import plots
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .config import read_config_file, resolve
+from .options import read_config_file, resolve
 from .runs import Run
 from .task_configs import ForecastConfig
 from .tasks import TASKS
@@ -188,7 +189,7 @@ def _load_series(config, value_column, date_column, console):
                 "history; they are left out of the scores"
             )
         return values, list(names)
-    loaded = sources.load("forecast", config)
+    loaded = sources.load(TASKS["forecast"], config)
     for note in loaded.notes:
         console.note(f"note: {note}")
     values = np.asarray(loaded.train, dtype=np.float64)
@@ -196,6 +197,7 @@ def _load_series(config, value_column, date_column, console):
 
 
 def run(args) -> int:
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..models.backtest import backtest
 
     console = Console(args.quiet)
@@ -272,8 +274,7 @@ def run(args) -> int:
 
 def _plot_by_step(result, path) -> None:
     """MASE per horizon step, one line per model, steps numbered from 1."""
-    import io
-
+    # matplotlib is optional: imported where used
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

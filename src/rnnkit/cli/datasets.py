@@ -12,7 +12,8 @@ import textwrap
 from ..data import DATASETS
 from ..data import pianoroll as music
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .sources import DEFAULT_DATA, FORMATS, TASK_DATASETS, TASK_FORMATS
+from .sources import FORMATS
+from .tasks import TASKS
 
 FORMAT_NOTES = {
     "text": "plain UTF-8 text (any extension for charlm)",
@@ -32,39 +33,19 @@ FORMAT_NOTES = {
     "recognised by its content",
 }
 
-# How the CLI uses a set, where that differs from the set's own description.
-CLI_DESCRIPTIONS = {
-    ("classify", "waveforms"): "noisy sine/square/sawtooth/triangle series of 64 steps",
-    ("classify", "adding"): "the adding problem: sum the two marked values (regression)",
-    ("tag", "tiny-pos"): "260 generated English sentences with Universal POS tags",
-    ("tag", "copy-memory"): "recall 10 symbols after a blank gap: each input token is tagged with the token to output",
-    ("tag", "running-sum"): "count the ones so far: each 0/1 token is tagged with the count",
-    ("generate", "waveforms"): "draw a sine, square, sawtooth or triangle series by class name",
-}
-
-TASK_NOTES = {
-    "charlm": "character language model: next-character prediction, then text generation",
-    "forecast": "forecast the next steps of a time series",
-    "classify": "one label (or number) per sequence",
-    "tag": "one tag per token (part-of-speech tagging)",
-    "seq2seq": "encoder-decoder: an input sequence to an output sequence of another length",
-    "generate": "a sequence from a condition (a sequence's label, or a TSV's first column)",
-    "music": "polyphonic piano rolls or melodies, frame by frame; MIDI in and out",
-}
-
 
 def describe() -> str:
     """The text ``rnnkit datasets`` prints."""
     lines = ["Data sets by task (use with: rnnkit train TASK --data NAME):", ""]
-    for task, sets in TASK_DATASETS.items():
-        lines.append(f"{task}: {TASK_NOTES[task]}")
-        for name, (registry_name, _, test_kw, _) in sets.items():
-            text = CLI_DESCRIPTIONS.get((task, name), DATASETS[registry_name].description)
-            notes = (["default"] if DEFAULT_DATA[task] == name else []) + (
-                ["ships a test split"] if test_kw is not None else []
+    for task in TASKS.values():
+        lines.append(f"{task.name}: {task.about}")
+        for name, ds in task.datasets.items():
+            text = ds.description or DATASETS[ds.registry_name].description
+            notes = (["default"] if task.default_data == name else []) + (
+                ["ships a test split"] if ds.test_kw is not None else []
             )
             lines.append(f"  {name:<14}{text}" + (f" ({'; '.join(notes)})" if notes else ""))
-        lines.append(f"  files:        {', '.join(TASK_FORMATS[task])}  (rnnkit train {task} --data FILE)")
+        lines.append(f"  files:        {', '.join(task.formats)}  (rnnkit train {task.name} --data FILE)")
         lines.append("")
     lines.append("File formats (detected from the extension, or --format NAME):")
     for fmt, extensions in FORMATS.items():

@@ -14,12 +14,20 @@ HTML page colouring the text by its most interpretable cells.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
+from ..data import read_text
+from ..diagnostics.attach import watch_fit
+from ..diagnostics.cells import interpretable_cells_report
+from ..diagnostics.health import recurrent_weight_health
+from ..experiments.probe import diagnose_adding
+from ..nn.cells.registry import cell_names
+from . import options as cfg
 from ._base import CliError, Command, Console, UsageError, examples
-
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+from .runs import Run
+from .tasks import get_task
 
 
 def add_arguments(parser) -> None:
@@ -64,7 +72,7 @@ def add_arguments(parser) -> None:
     )
     src.add_argument("--top", type=int, default=8, metavar="N", help="with --cells: cells to show [default: 8]")
     probe = parser.add_argument_group("the probe: a many-to-one model on the adding problem")
-    probe.add_argument("--cell", default="rnn_tanh", choices=CELLS, help="[default: rnn_tanh]")
+    probe.add_argument("--cell", default="rnn_tanh", choices=cell_names(), help="[default: rnn_tanh]")
     probe.add_argument("--length", "-T", type=int, default=50, metavar="T", help="sequence length [default: 50]")
     probe.add_argument("--hidden-size", type=int, default=32, metavar="H", help="[default: 32]")
     probe.add_argument("--batch-size", type=int, default=32, metavar="B", help="[default: 32]")
@@ -119,8 +127,6 @@ def run(args) -> int:
         for flag in ("preset", "data"):
             if getattr(args, flag) is not None or args.set:
                 raise UsageError(f"--{flag if getattr(args, flag) is not None else 'set'}: only with --task or --run")
-        from ..experiments.probe import diagnose_adding
-
         folder, summary = diagnose_adding(
             _out(args, f"probe-{args.cell}-T{args.length}"),
             cell=args.cell,
@@ -144,19 +150,12 @@ def run(args) -> int:
 
 def _task(args, console):
     """Train a task's model (as 'rnnkit train' would) with a monitor on its network."""
-    from ..diagnostics.attach import watch_fit
-    from ..diagnostics.health import recurrent_weight_health
-    from . import config as cfg
-    from .tasks import get_task
-
     base, extra = None, {}
     if args.run is not None:
-        from .runs import Run
-
         run_folder = Run.open(args.run)
         task_name, base = run_folder.task, run_folder.read_config()
         if run_folder.model_path.is_file():
-            from ..models import load_model
+            from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
             saved = load_model(run_folder.model_path)
             extra["saved_model_weights"] = recurrent_weight_health(saved.net_)
@@ -193,26 +192,16 @@ def _task(args, console):
         extra=extra,
         notes=["trained again from scratch with the run's configuration"] if args.run else [],
     )
-    import json
-
     return folder, json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
 
 def _cells(args, console) -> int:
-    from ..diagnostics.cells import interpretable_cells_report
-
     if (args.text is None) == (args.text_file is None):
         raise UsageError("--cells: expected the text to read, with --text TEXT or --text-file FILE (one of them)")
-    if args.text is not None:
-        text = args.text
-    else:
-        from ..data import read_text
-
-        text = read_text(args.text_file, args.encoding)
+    text = args.text if args.text is not None else read_text(args.text_file, args.encoding)
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
-    from ..models import load_model
-    from .runs import Run
+    from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
     path = Path(args.cells)
     model_path = Run.open(path).model_path if path.is_dir() else path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ._base import EXIT_OK, CliError, Command, Console, examples
-from .config import resolve
+from .options import resolve
 from .sources import FORMATS
 from .tasks import TASKS, open_model
 from .tasks.task import TaskData

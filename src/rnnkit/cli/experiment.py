@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..experiments import EXPERIMENTS, describe, get_config, run_experiment
 from ._base import CliError, Command, Console, UsageError, examples
-from .config import did_you_mean
+from .options import did_you_mean
 
 
 def add_arguments(parser) -> None:

@@ -26,10 +26,12 @@ def run(args) -> int:
     model, _, task = open_model(args.run, tuple(TASKS), "rnnkit export")
     try:
         if args.format == "onnx":
+            # rnnkit.interop loads on use: start-up time (cli/__init__.py)
             from ..interop import to_onnx
 
             written = to_onnx(model, args.out)
         else:
+            # rnnkit.interop loads on use: start-up time (cli/__init__.py)
             from ..interop import save_safetensors
 
             written = save_safetensors(model, args.out)

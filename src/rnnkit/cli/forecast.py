@@ -25,7 +25,7 @@ from ..data.series_dates import format_dates, future_dates
 from ..utils import plots
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .config import resolve
+from .options import resolve
 from .runs import write_text_atomic
 from .tasks import TASKS, open_model
 from .tasks.forecast_data import as_series_set, covariates
@@ -46,6 +46,7 @@ def parse_levels(text: str | None) -> tuple:
 
 def _check_histories(model, s) -> None:
     """Every series of ``s`` is long enough for the model to forecast from (one-line error)."""
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..models.forecast_scaling import history_steps
 
     need = history_steps(model.parts_, model.period_, model.window)
@@ -81,6 +82,7 @@ def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
 def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=None) -> dict:
     """A point model's forecasts with split-conformal bands from its own errors at the last
     origins of each series (:mod:`rnnkit.models.forecast_conformal`)."""
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..models.forecast_conformal import own_error_intervals
 
     _check_histories(model, s)
@@ -167,7 +169,7 @@ def run(args) -> int:
     if args.data is not None:
         config = dataclasses.replace(config, data=args.data, format=None)
     levels = parse_levels(args.intervals)
-    loaded = sources.load("forecast", config)
+    loaded = sources.load(TASKS[task], config)
     s = as_series_set(loaded.train, loaded.source)
     cov = covariates(s, config)
     horizon = args.horizon if args.horizon is not None else config.plot_steps
@@ -198,6 +200,7 @@ def run(args) -> int:
 
 
 def _plot(model, s, out, horizon, levels, path, console) -> None:
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..models.forecast_naive import naive_forecast, seasonal_naive_forecast
 
     if not plots.available():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..utils.atomic import write_text_atomic
 from ._base import EXIT_OK, Command, Console, UsageError, examples
-from .config import resolve
+from .options import resolve
 from .tasks import TASKS as ALL
 from .tasks import open_model
 

@@ -17,15 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn
+from ..nn.cells.registry import cell_names
 from ._base import EXIT_FAILURE, EXIT_OK, CliError, Command, Console, UsageError, examples
 
-CELL_NAMES = {
-    "rnn": ("RNN", "tanh"),
-    "rnn_tanh": ("RNN", "tanh"),
-    "rnn_relu": ("RNN", "relu"),
-    "lstm": ("LSTM", None),
-    "gru": ("GRU", None),
-}
+ALIASES = {"rnn": "rnn_tanh"}  # a short name the command also takes
+
+
+def cells() -> tuple[str, ...]:
+    """The cells the command checks: every registered one (read live, so a cell registered
+    later is offered) and the aliases."""
+    return (*ALIASES, *cell_names())
 
 
 @dataclass
@@ -56,8 +57,8 @@ def check_layer(
     ``lengths`` (one per batch row, each in 1..steps) exercises variable-length batches;
     when given, ``batch`` is ``len(lengths)`` and ``steps`` defaults to ``max(lengths)``.
     """
-    if cell not in CELL_NAMES:
-        raise ValueError(f"cell: expected one of {', '.join(CELL_NAMES)}, got {cell!r}")
+    if cell not in cells():
+        raise ValueError(f"cell: expected one of {', '.join(cells())}, got {cell!r}")
     if lengths is not None:
         lengths = np.asarray(lengths, dtype=np.int64)
         batch = len(lengths)
@@ -67,9 +68,8 @@ def check_layer(
                 f"{lengths.tolist()}; hint: raise --steps or shorten --lengths"
             )
     rng = np.random.default_rng(seed)
-    kind, nonlinearity = CELL_NAMES[cell]
-    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    layer = getattr(nn, kind)(
+    layer = nn.make_layer(
+        ALIASES.get(cell, cell),
         input_size,
         hidden_size,
         num_layers,
@@ -78,31 +78,33 @@ def check_layer(
         bidirectional=bidirectional,
         dtype="float64",
         rng=rng,
-        **extra,
     )
     D = 2 if bidirectional else 1
     shape_x = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = rng.standard_normal(shape_x)
-    lstm = kind == "LSTM"
+    lstm = layer.cell.has_cell_state  # the state is (h, c)
     h0 = 0.5 * rng.standard_normal((num_layers * D, batch, hidden_size))
     c0 = 0.5 * rng.standard_normal(h0.shape) if lstm else None
     out_shape = shape_x[:2] + (D * hidden_size,)
     w_out, w_h = rng.standard_normal(out_shape), rng.standard_normal(h0.shape)
     w_c = rng.standard_normal(h0.shape) if lstm else None
+    state0: np.ndarray | tuple[np.ndarray, np.ndarray] = (h0, c0) if c0 is not None else h0
+    dstate: np.ndarray | tuple[np.ndarray, np.ndarray] = (w_h, w_c) if w_c is not None else w_h
 
     def loss() -> float:
-        out, state, _ = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
-        h_n, c_n = state if lstm else (state, None)
+        out, state, _ = layer.forward(x, state0, lengths=lengths)
+        h_n, c_n = state if isinstance(state, tuple) else (state, None)
         total = np.sum(w_out * out) + np.sum(w_h * h_n)
         return float(total + (np.sum(w_c * c_n) if w_c is not None and c_n is not None else 0.0))
 
     layer.zero_grad()
-    out, state, cache = layer.forward(x, (h0, c0) if lstm else h0, lengths=lengths)
-    dstate = (w_h, w_c) if lstm else w_h
+    out, state, cache = layer.forward(x, state0, lengths=lengths)
     dx, dstate0 = layer.backward(w_out, dstate, cache)
-    dh0, dc0 = dstate0 if lstm else (dstate0, None)
+    dh0, dc0 = dstate0 if isinstance(dstate0, tuple) else (dstate0, None)
     analytic = [(name, grad.copy(), param) for name, param, grad in layer.named_parameters()]
-    analytic += [("input", dx, x), ("h0", dh0, h0)] + ([("c0", dc0, c0)] if lstm else [])
+    analytic += [("input", dx, x), ("h0", dh0, h0)]
+    if dc0 is not None and c0 is not None:
+        analytic.append(("c0", dc0, c0))
     results = []
     for name, grad, target in analytic:
         numeric = _central_differences(loss, target, eps)
@@ -143,7 +145,7 @@ def _lengths(text: str):
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cell", default="lstm", choices=list(CELL_NAMES), help="recurrent cell (default: lstm)")
+    p.add_argument("--cell", default="lstm", choices=cells(), help="recurrent cell (default: lstm)")
     p.add_argument("--layers", type=int, default=1, metavar="L", help="stacked layers (default: 1)")
     p.add_argument("--bidirectional", action="store_true", help="a bidirectional layer")
     p.add_argument("--hidden", type=int, default=4, metavar="H", help="hidden units (default: 4)")

@@ -29,7 +29,7 @@ from ..distributed import RankSplit, world
 from ..train.progress import ProgressBar
 from ..utils.atomic import write_text_atomic
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .config import resolve
+from .options import resolve
 from .sources import FORMATS
 from .tasks import TASKS as ALL
 from .tasks import open_model

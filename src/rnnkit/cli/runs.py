@@ -32,7 +32,8 @@ from pathlib import Path
 from .._version import __version__
 from ..distributed import world
 from ..utils.atomic import write_json_atomic, write_text_atomic
-from .config import to_dict, to_toml
+from .options import to_dict, to_toml
+from .task_registry import TASKS
 
 RUN_FORMAT, RUN_VERSION = "rnnkit-run", 1
 MODEL_FILE, TRAINER_FILE = "model.npz", "trainer.npz"
@@ -231,17 +232,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-_TASK_COMMANDS = {
-    "charlm": "rnnkit generate",
-    "generate": "rnnkit generate",
-    "forecast": "rnnkit forecast",
-    "classify": "rnnkit predict",
-    "tag": "rnnkit predict",
-    "seq2seq": "rnnkit predict",
-    "music": "rnnkit generate",
-}
-
-
 def _hint_for(task: str) -> str:
-    command = _TASK_COMMANDS.get(task)
+    """Which command takes a run of ``task`` (the task's ``command``), as a hint."""
+    command = TASKS[task].command if task in TASKS else None
     return f"; hint: use '{command} RUN' with a {task} run" if command else ""

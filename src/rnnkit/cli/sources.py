@@ -24,6 +24,8 @@ tsv        .tsv .tab                   seq2seq; generate (condition -> text);
 midi       .mid .midi                  music (a file, or a folder of files)
 =========  ==========================  ========================================
 
+Which formats a task reads, its sets and its own readers are the task's (``formats``,
+``datasets``, ``readers`` of :class:`rnnkit.cli.tasks.task.Task`); the table shows them.
 A file whose extension says little (none, ``.txt``, ``.tsv``) is looked at: lines of
 numbers are the UCR layout, tab-separated lines are pairs.
 
@@ -41,9 +43,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import data
-from ..data.series_table import read_series_table
 from ._base import CliError
-from .config import did_you_mean
+from .options import did_you_mean
+from .task_registry import TASKS
 
 FORMATS = {
     "text": (".txt", ".text", ".md", ".rst", ".py"),
@@ -56,44 +58,20 @@ FORMATS = {
     "midi": (".mid", ".midi"),
 }
 
-TASK_FORMATS = {
-    "charlm": ("text",),
-    "forecast": ("csv",),
-    "classify": ("ts", "csv", "npz", "tsv", "ucr"),
-    "tag": ("conllu",),
-    "seq2seq": ("tsv",),
-    "generate": ("ts", "csv", "npz", "tsv", "ucr"),
-    "music": ("midi", "npz"),
-}
 
-# name -> (registry name, loader keyword arguments for the training part, for held-out
-# part or None, how the registry's value becomes the task's data)
-TASK_DATASETS: dict[str, dict[str, tuple[str, dict, dict | None, str]]] = {
-    "charlm": {"pydoc": ("pydoc", {}, None, "text")},
-    "forecast": {"mackey-glass": ("mackey-glass", {}, None, "series"), "seasonal": ("seasonal", {}, None, "series")},
-    "classify": {
-        "waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled"),
-        "adding": ("adding", {}, None, "xy"),
-    },
-    "tag": {
-        "tiny-pos": ("tiny-pos", {"split": "train"}, {"split": "test"}, "sentences"),
-        "copy-memory": ("copy-memory", {}, None, "token_pairs"),
-        "running-sum": ("running-sum", {}, None, "count_pairs"),
-    },
-    "seq2seq": {"arithmetic": ("arithmetic", {}, None, "pairs")},
-    "generate": {"waveforms": ("waveforms", {"split": "train"}, {"split": "test"}, "labelled")},
-    "music": {"jsb": ("jsb", {"split": "train"}, {"split": "test"}, "music")},
-}
+@dataclass(frozen=True)
+class DataSet:
+    """A set a task offers as ``--data NAME`` (the task's ``datasets``): a set of
+    :data:`rnnkit.data.DATASETS`, the loader's keyword arguments for its training part and
+    its held-out part (None: it ships none), and how its value becomes the task's data
+    (``convert``: "text", "series", "labelled", "xy", "sentences", "token_pairs",
+    "count_pairs", "pairs" or "music")."""
 
-DEFAULT_DATA = {
-    "charlm": "pydoc",
-    "forecast": "mackey-glass",
-    "classify": "waveforms",
-    "tag": "tiny-pos",
-    "seq2seq": "arithmetic",
-    "generate": "waveforms",
-    "music": "jsb",
-}
+    registry_name: str
+    convert: str
+    train_kw: dict = dataclasses.field(default_factory=dict)
+    test_kw: dict | None = None
+    description: str | None = None  # how the CLI uses the set, where that differs from its own
 
 
 @dataclass
@@ -107,15 +85,16 @@ class Loaded:
     notes: list[str] = dataclasses.field(default_factory=list)  # what was guessed or fixed
 
 
-def detect_format(path, fmt: str | None, task: str) -> str:
-    """The file format: ``fmt`` if given, else from the extension (see the table above)."""
-    allowed = TASK_FORMATS[task]
+def detect_format(path, fmt: str | None, task) -> str:
+    """The file format of ``path`` for ``task`` (a Task): ``fmt`` if given, else from the
+    extension (see the table above)."""
+    allowed = task.formats
     if fmt is not None:
         if fmt not in FORMATS:
             raise CliError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
         if fmt not in allowed:
             raise CliError(
-                f"--format {fmt}: the {task} task reads {', '.join(allowed)} files; "
+                f"--format {fmt}: the {task.name} task reads {', '.join(allowed)} files; "
                 f"hint: see 'rnnkit datasets' for which task reads {fmt}"
             )
         return fmt
@@ -127,7 +106,7 @@ def detect_format(path, fmt: str | None, task: str) -> str:
         if suffix in extensions:
             if name not in allowed:
                 raise CliError(
-                    f"--data {path}: a {name} file, but the {task} task reads "
+                    f"--data {path}: a {name} file, but the {task.name} task reads "
                     f"{', '.join(allowed)} files; hint: {_task_for_format(name)}"
                 )
             return name
@@ -160,14 +139,14 @@ def _has_tabs(path) -> bool:
 
 
 def _task_for_format(fmt: str) -> str:
-    tasks = [t for t, formats in TASK_FORMATS.items() if fmt in formats]
+    tasks = [t.name for t in TASKS.values() if fmt in t.formats]
     return f"{fmt} files are for the {' and '.join(tasks)} task(s)" if tasks else "see 'rnnkit datasets'"
 
 
-def load(task: str, config, *, path_key: str = "data") -> Loaded:
-    """Load ``config.data`` (a set's name or a file path) for ``task``."""
+def load(task, config, *, path_key: str = "data") -> Loaded:
+    """Load ``config.data`` (a set's name or a file path) for ``task`` (a Task)."""
     spec = getattr(config, path_key)
-    sets = TASK_DATASETS[task]
+    sets = task.datasets
     if spec in sets:
         return _load_dataset(task, spec, config)
     path = Path(spec)
@@ -176,7 +155,7 @@ def load(task: str, config, *, path_key: str = "data") -> Loaded:
         if path.suffix == "" and path.parent == Path("."):
             raise CliError(
                 f"--data {spec}: no such data set or file{did_you_mean(spec, sets)}; "
-                f"the {task} task ships {names}; hint: 'rnnkit datasets' lists them"
+                f"the {task.name} task ships {names}; hint: 'rnnkit datasets' lists them"
             )
         raise CliError(f"--data {spec}: file not found; hint: check the path, or use a set that ships: {names}")
     if path.is_dir():
@@ -186,9 +165,10 @@ def load(task: str, config, *, path_key: str = "data") -> Loaded:
     return Loaded(read_file(task, path, fmt, config, notes), None, str(path), fmt, notes)
 
 
-def _load_dataset(task: str, name: str, config) -> Loaded:
-    registry_name, train_kw, test_kw, convert = TASK_DATASETS[task][name]
-    kw = dict(train_kw)
+def _load_dataset(task, name: str, config) -> Loaded:
+    ds = task.datasets[name]
+    registry_name, test_kw, convert = ds.registry_name, ds.test_kw, ds.convert
+    kw = dict(ds.train_kw)
     if convert in ("series", "xy", "token_pairs", "count_pairs", "pairs"):
         size = getattr(config, "data_size", None)
         if size:
@@ -218,8 +198,9 @@ def _convert(kind: str, value):
     return value
 
 
-def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None):
-    """Read one user file into the task's data; what was guessed or repaired goes to ``notes``."""
+def read_file(task, path: Path, fmt: str, config, notes: list | None = None):
+    """Read one user file into ``task``'s data (a Task: its ``readers`` read the formats it
+    reads its own way); what was guessed or repaired goes to ``notes``."""
     notes = [] if notes is None else notes
     if fmt == "text":
         text = data.read_text(path, config.encoding)
@@ -228,7 +209,7 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
         return text
     if fmt == "conllu":
         return data.read_conllu(path, config.encoding)
-    special = _TASK_READERS.get((task, fmt))
+    special = task.readers.get(fmt)
     if special is not None:
         return special(path, config, notes)
     if fmt == "tsv":
@@ -257,59 +238,6 @@ def read_file(task: str, path: Path, fmt: str, config, notes: list | None = None
         notes.append(note)
     seqs = [_fill_missing(s) for s in seqs]
     return seqs, labels
-
-
-def _read_labelled_text(path: Path, config, notes: list):
-    """text<TAB>label (or label<TAB>text, told apart by :func:`_label_first`): each
-    sentence's words and its label."""
-    pairs = data.read_pairs_tsv(path, config.encoding)
-    if _label_first(pairs):
-        pairs = [(b, a) for a, b in pairs]
-        notes.append("the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text")
-    return [s.split() for s, _ in pairs], [t for _, t in pairs]
-
-
-def _read_series(path: Path, config, notes: list):
-    """A forecast CSV: one or many series with their dates, as a
-    :class:`rnnkit.data.series_table.SeriesSet` (see its module); what was guessed or
-    filled goes to ``notes``."""
-    cov_cols = [
-        c
-        for key in ("past_covariates", "future_covariates", "static_covariates")
-        for c in column_list(getattr(config, key, None))
-    ]
-    s = read_series_table(
-        path,
-        layout=config.layout,
-        id_column=config.id_column,
-        date_column=config.date_column,
-        value_columns=config.value_column,
-        extra_columns=cov_cols,
-        fill=config.fill,
-    )
-    if s.layout != "single":
-        notes.append(
-            f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}" if s.id_column else "") + ")"
-        )
-    if s.date_column and config.date_column is None:
-        notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
-    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
-        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
-    )
-    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
-        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
-    if s.n_filled:
-        notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
-    return s
-
-
-def column_list(value) -> list[str]:
-    """The column names of a comma-separated setting (``"a, b"``); none for an empty one."""
-    return [p.strip() for p in value.split(",") if p.strip()] if value else []
-
-
-# (task, format) -> the reader, where a task reads a format its own way.
-_TASK_READERS = {("classify", "tsv"): _read_labelled_text, ("forecast", "csv"): _read_series}
 
 
 # -- inputs to predict on: what a file holds, its labels or targets left out ---------------------
@@ -359,18 +287,6 @@ def nonfinite_note(arrays, how: str) -> str | None:
     inf = sum(int(np.isinf(a).sum()) for a in arrays)
     parts = ([f"{nan:,} missing value(s)"] if nan else []) + ([f"{inf:,} infinite value(s)"] if inf else [])
     return f"{' and '.join(parts)} {how}" if parts else None
-
-
-def _label_first(pairs) -> bool:
-    """label<TAB>text: the first column has fewer distinct values, none with a space."""
-    first = {a for a, _ in pairs}
-    second = {b for _, b in pairs}
-    return (
-        len(first) < len(second)
-        and len(first) <= max(2, len(pairs) // 4)
-        and not any(" " in a.strip() for a in first)
-        and any(" " in b.strip() for b in second)
-    )
 
 
 def _fill_missing(seq: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """The configuration of each ``rnnkit train`` task: typed dataclasses whose fields are the
 keys of ``--set``, the flags and the presets (the machinery that reads them is
-:mod:`rnnkit.cli.config`). A task's own file may hold its config instead (``tasks/music.py``).
+:mod:`rnnkit.cli.options`). A task's own file may hold its config instead (``tasks/music.py``).
 
 The training keys (optimizer, lr, weight_decay, epochs, batch_size, clip_norm, patience,
-seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.config.training_keys`
+seed, dtype, on_divergence) are not written here: :func:`~rnnkit.cli.options.training_keys`
 adds them from their declaration (:mod:`rnnkit.train.settings`), each task's defaults
 those of the model class it trains (named, so that the models are not imported here)."""
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..nn.cells import CELLS
-from .config import ConfigError, option, training_keys
+from .options import ConfigError, option, training_keys
 
 # -- the configuration of each task ------------------------------------------------------
 _CELLS = CELLS  # the registries themselves, read live: a cell registered later is offered
@@ -223,13 +223,3 @@ class GenerateConfig(CommonConfig):
         0, "steps to generate per condition after training; 0: the training length", min=0, group="run"
     )
     temperature: float = option(0.7, "sampling temperature for tokens", min=0.01, group="run")
-
-
-CONFIGS = {
-    "charlm": CharLMConfig,
-    "forecast": ForecastConfig,
-    "classify": ClassifyConfig,
-    "tag": TagConfig,
-    "seq2seq": Seq2SeqConfig,
-    "generate": GenerateConfig,
-}

@@ -6,47 +6,12 @@ import argparse
 import dataclasses
 import typing
 
-from . import config as cfg
+from . import options as cfg
 from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
-from .tasks import TASKS
+from .runs import Run
+from .tasks import RESUMABLE, TASKS, train
 
 _PREFIX = "cfg__"
-
-TASK_EXAMPLES = {
-    "charlm": [
-        "rnnkit train charlm --preset quick",
-        "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
-        "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400",
-    ],
-    "forecast": [
-        "rnnkit train forecast --data sales.csv     # one series, or long/wide many",
-        "rnnkit train forecast --data stores.csv --id-column store --value-column units",
-        "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
-        "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95",
-    ],
-    "classify": [
-        "rnnkit train classify --data waveforms --cell gru",
-        "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
-        "rnnkit train classify --data adding --set data_size=5000   # regression",
-        "rnnkit predict runs/classify-<stamp> --data new.ts",
-    ],
-    "tag": [
-        "rnnkit train tag --data tiny-pos",
-        "rnnkit train tag --data en_ewt-ud-train.conllu --val-data en_ewt-ud-dev.conllu",
-        "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
-    ],
-    "seq2seq": [
-        "rnnkit train seq2seq --data arithmetic --epochs 20",
-        "rnnkit train seq2seq --data pairs.tsv --bidirectional --beam-size 4",
-        "rnnkit predict runs/seq2seq-<stamp> --text '123+45'",
-    ],
-    "generate": ["rnnkit train generate --data waveforms", "rnnkit generate runs/generate-<stamp> --condition square"],
-    "music": [
-        "rnnkit train music --preset quick",
-        "rnnkit train music --data my_midi_folder/ --mode melody",
-        "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid",
-    ],
-}
 
 
 def _metavar(tp) -> str:
@@ -98,9 +63,9 @@ def add_arguments(parser) -> None:
         presets = cfg.preset_names(name)
         p = sub.add_parser(
             name,
-            help=_TASK_HELP.get(name, ""),
-            description=_TASK_HELP.get(name, ""),
-            epilog=examples(*TASK_EXAMPLES.get(name, [])) + _preset_text(name, presets),
+            help=task.help,
+            description=task.help,
+            epilog=examples(*task.examples) + _preset_text(name, presets),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_common_flags(p)
@@ -136,17 +101,6 @@ def add_arguments(parser) -> None:
         add_config_flags(p, task.config_class, defaults)
 
 
-_TASK_HELP = {
-    "charlm": "a character language model of a text (default: the Python docs)",
-    "forecast": "forecast one or many time series (default: Mackey-Glass)",
-    "classify": "label whole sequences, or regress a number (default: waveforms)",
-    "tag": "tag every token (default: tiny-pos part-of-speech set)",
-    "seq2seq": "map input sequences to output sequences (default: arithmetic)",
-    "generate": "generate sequences from a condition (default: waveforms by class)",
-    "music": "polyphonic music or melodies, MIDI in and out (default: Bach chorales)",
-}
-
-
 def _preset_text(task: str, presets) -> str:
     if not presets:
         return ""
@@ -155,7 +109,7 @@ def _preset_text(task: str, presets) -> str:
 
 
 def resolve_config(args):
-    """The configuration from the command line: see :func:`rnnkit.cli.config.resolve`."""
+    """The configuration from the command line: see :func:`rnnkit.cli.options.resolve`."""
     task = TASKS[args.task]
     overrides = [
         (k[len(_PREFIX) :], v, "--" + k[len(_PREFIX) :].replace("_", "-"))
@@ -167,8 +121,6 @@ def resolve_config(args):
         overrides.append((key, value, f"--set {key}"))
     base, preset = None, args.preset
     if args.resume is not None:
-        from .runs import Run
-
         base = Run.open(args.resume, tasks=(args.task,), command=f"rnnkit train {args.task}").read_config()
     elif preset is None:
         preset = "default" if "default" in cfg.preset_names(args.task) else None
@@ -182,8 +134,6 @@ def resolve_config(args):
 
 def _check_resumable(cls, task, saved: dict, config) -> None:
     """A resumed run keeps its data and architecture; training keys may change."""
-    from .tasks import RESUMABLE
-
     saved_config = cfg.from_dict(cls, task, saved)
     changed = [
         f.name
@@ -202,8 +152,6 @@ def _check_resumable(cls, task, saved: dict, config) -> None:
 def run(args) -> int:
     if args.task is None:
         raise UsageError(f"train: expected a task, one of {', '.join(TASKS)}; see 'rnnkit train --help'")
-    from .tasks import train
-
     try:
         config = resolve_config(args)
     except cfg.ConfigError as exc:
@@ -213,8 +161,6 @@ def run(args) -> int:
     if args.resume is not None:
         if args.out is not None:
             raise UsageError("--out and --resume: a resumed run stays in its own folder; pass one")
-        from .runs import Run
-
         run_folder = Run.open(args.resume, tasks=(args.task,))
         if not run_folder.model_path.is_file() and not run_folder.trainer_path.is_file():
             raise CliError(

@@ -5,7 +5,7 @@ baseline its result is compared with, and which plots it draws. :func:`train` ru
 task end to end and leaves a run folder (:mod:`rnnkit.cli.runs`)::
 
     from rnnkit.cli.tasks import TASKS, train
-    from rnnkit.cli.config import resolve
+    from rnnkit.cli.options import resolve
     task = TASKS["forecast"]
     config = resolve(task.config_class, "forecast", preset_name="tiny")
     results = train("forecast", config, out="runs/mg")
@@ -19,42 +19,30 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from ...train.checkpoint import CheckpointError, load_checkpoint
 from .._base import CliError, Console
 from ..runs import Run, RunError
+from ..task_registry import TASKS, get_task, register
 from .run import RESUMABLE, run_task
 from .task import Task
 
-__all__ = ["RESUMABLE", "TASKS", "get_task", "open_model", "run_task", "train"]
+__all__ = ["RESUMABLE", "TASKS", "Task", "get_task", "open_model", "run_task", "train"]
 
-_MODULES = {
-    "charlm": "charlm",
-    "forecast": "forecast",
-    "classify": "classify",
-    "tag": "tag",
-    "seq2seq": "seq2seq",
-    "generate": "generate",
-    "music": "music",
-}
+# The task modules, in the order of ``rnnkit train --help`` and ``rnnkit datasets``; each
+# defines ``TASK``, registered in :data:`rnnkit.cli.task_registry.TASKS`.
+TASK_MODULES = ("charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music")
 
 
-def _load_tasks() -> dict[str, Task]:
-    tasks = {}
-    for name, module in _MODULES.items():
+def _load_tasks() -> None:
+    for module in TASK_MODULES:
         try:
-            tasks[name] = importlib.import_module(f"{__name__}.{module}").TASK
+            register(importlib.import_module(f"{__name__}.{module}").TASK)
         except ModuleNotFoundError as exc:  # the task's model has not been installed
             if not exc.name or not exc.name.startswith("rnnkit"):
                 raise
-    return tasks
 
 
-TASKS: dict[str, Task] = _load_tasks()
-
-
-def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise CliError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
-    return TASKS[name]
+_load_tasks()
 
 
 def train(
@@ -87,8 +75,6 @@ def open_model(path, tasks, command: str):
     Returns:
         ``(model, run or None, task name)``.
     """
-    from ...train.checkpoint import CheckpointError, load_checkpoint
-
     path = Path(path)
     run = None
     if path.is_dir():

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 
 from ...utils import plots
 from .._base import CliError
+from ..sources import DataSet
 from ..task_configs import CharLMConfig
 from .task import Task, TaskData, refuse_music_flags, result_line
 
@@ -65,6 +66,17 @@ class CharLMTask(Task):
     model_names = ("CharLM",)
     model_module = "rnnkit.models.charlm"
     command = "rnnkit generate"
+    help = "a character language model of a text (default: the Python docs)"
+    about = "character language model: next-character prediction, then text generation"
+    examples = (
+        "rnnkit train charlm --preset quick",
+        "rnnkit train charlm --data my_text.txt --hidden-size 256 --epochs 5",
+        "rnnkit generate runs/charlm-<stamp> --prime 'The ' --length 400",
+    )
+    datasets = {
+        "pydoc": DataSet("pydoc", "text"),
+    }
+    formats = ("text",)
 
     def split(self, text, fraction, rng):
         if not isinstance(text, str):

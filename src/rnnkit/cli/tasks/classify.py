@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 
+from ...data import read_pairs_tsv
 from ...utils import plots
 from .. import sources
 from .._base import CliError, UsageError
+from ..sources import DataSet
 from ..task_configs import ClassifyConfig
 from .task import Task, TaskData, read_text_items
 
@@ -29,12 +32,54 @@ def is_numeric(labels) -> bool:
     return arr.dtype.kind == "f"
 
 
+def read_labelled_text(path: Path, config, notes: list):
+    """text<TAB>label (or label<TAB>text, told apart by :func:`_label_first`): each
+    sentence's words and its label."""
+    pairs = read_pairs_tsv(path, config.encoding)
+    if _label_first(pairs):
+        pairs = [(b, a) for a, b in pairs]
+        notes.append("the first column looks like the labels (few distinct values, no spaces): read as label<TAB>text")
+    return [s.split() for s, _ in pairs], [t for _, t in pairs]
+
+
+def _label_first(pairs) -> bool:
+    """label<TAB>text: the first column has fewer distinct values, none with a space."""
+    first = {a for a, _ in pairs}
+    second = {b for _, b in pairs}
+    return (
+        len(first) < len(second)
+        and len(first) <= max(2, len(pairs) // 4)
+        and not any(" " in a.strip() for a in first)
+        and any(" " in b.strip() for b in second)
+    )
+
+
 class ClassifyTask(Task):
     name = "classify"
     config_class = ClassifyConfig
     model_names = ("SequenceClassifier", "SequenceRegressor")
     model_module = "rnnkit.models.classifier"
     command = "rnnkit predict"
+    help = "label whole sequences, or regress a number (default: waveforms)"
+    about = "one label (or number) per sequence"
+    examples = (
+        "rnnkit train classify --data waveforms --cell gru",
+        "rnnkit train classify --data Epilepsy_TRAIN.ts --val-data Epilepsy_TEST.ts",
+        "rnnkit train classify --data adding --set data_size=5000   # regression",
+        "rnnkit predict runs/classify-<stamp> --data new.ts",
+    )
+    datasets = {
+        "waveforms": DataSet(
+            "waveforms",
+            "labelled",
+            train_kw={"split": "train"},
+            test_kw={"split": "test"},
+            description="noisy sine/square/sawtooth/triangle series of 64 steps",
+        ),
+        "adding": DataSet("adding", "xy", description="the adding problem: sum the two marked values (regression)"),
+    }
+    formats = ("ts", "csv", "npz", "tsv", "ucr")
+    readers = {"tsv": read_labelled_text}
 
     def regression(self, config, labels) -> bool:
         if config.objective == "auto":
@@ -42,6 +87,7 @@ class ClassifyTask(Task):
         return config.objective == "regression"
 
     def model_class(self, config, data: TaskData):
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.classifier import SequenceClassifier, SequenceRegressor
 
         return SequenceRegressor if self.regression(config, data.train[1]) else SequenceClassifier
@@ -125,7 +171,7 @@ class ClassifyTask(Task):
         items = read_text_items(path, fmt, config, words=words, guess=words)
         if items is not None:
             return items
-        fmt = sources.detect_format(path, fmt, self.name)
+        fmt = sources.detect_format(path, fmt, self)
         if fmt == "tsv":  # text<TAB>label: the texts
             texts = sources.read_sources(path, config)
             return [t.split() for t in texts] if words else texts

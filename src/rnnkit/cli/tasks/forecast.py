@@ -10,11 +10,22 @@ last season); the summary says plainly whether the model beats them.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ...utils import plots
 from .. import sources
 from .._base import CliError
+from ..sources import DataSet
 from ..task_configs import ForecastConfig
-from .forecast_data import Covariates, as_series_set, covariates, held_out_share, infer_settings, split
+from .forecast_data import (
+    Covariates,
+    as_series_set,
+    covariates,
+    held_out_share,
+    infer_settings,
+    read_series,
+    split,
+)
 from .forecast_plot import forecast_plots
 from .task import Task, TaskData, result_line
 
@@ -44,11 +55,26 @@ class ForecastTask(Task):
     model_names = ("Forecaster",)
     model_module = "rnnkit.models.forecaster"
     command = "rnnkit forecast"
+    help = "forecast one or many time series (default: Mackey-Glass)"
+    about = "forecast the next steps of a time series"
+    examples = (
+        "rnnkit train forecast --data sales.csv     # one series, or long/wide many",
+        "rnnkit train forecast --data stores.csv --id-column store --value-column units",
+        "rnnkit train forecast --data sales.csv --preset probabilistic   # intervals",
+        "rnnkit forecast runs/forecast-<stamp> --horizon 48 --intervals 80,95",
+    )
+    datasets = {
+        "mackey-glass": DataSet("mackey-glass", "series"),
+        "seasonal": DataSet("seasonal", "series"),
+    }
+    formats = ("csv",)
+    readers = {"csv": read_series}
 
     def load(self, config) -> TaskData:
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.forecast_scaling import history_steps, lost_steps, parse_transform
 
-        loaded = sources.load(self.name, config)
+        loaded = sources.load(self, config)
         notes = list(loaded.notes)
         s = as_series_set(loaded.train, loaded.source)
         settings = infer_settings(s, config, notes)
@@ -64,7 +90,7 @@ class ForecastTask(Task):
         context = history_steps(parts, settings["period"], settings["window"])
         val = None
         if config.val_data is not None:
-            vs = as_series_set(sources.load(self.name, config, path_key="val_data").train, "val")
+            vs = as_series_set(sources.load(self, config, path_key="val_data").train, "val")
             val = {"series": vs.values, "cov": covariates(vs, config), "dates": vs.dates}
         elif any(n_val):
             keep = [i for i, n in enumerate(n_val) if n]
@@ -98,8 +124,6 @@ class ForecastTask(Task):
         ``values``, a list of (T, F) arrays, as training resolves them (``infer_settings``).
         The validation part training holds out (``val_fraction``) becomes the Forecaster's
         own ``validation_fraction``: it holds out the end of each series it is fitted on."""
-        from types import SimpleNamespace
-
         settings = infer_settings(SimpleNamespace(freq=None, values=values), config, [] if notes is None else notes)
         data = TaskData(values, None, None, source="arrays")  # the base class reads no data from it
         return super().build_model(config, data).set_params(**settings, validation_fraction=held_out_share(config))

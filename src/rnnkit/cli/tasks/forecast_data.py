@@ -10,13 +10,53 @@ context, so a short validation part still scores whole windows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ...data.series_dates import FREQUENCY_NAMES, season_length
-from ...data.series_table import SeriesSet
+from ...data.series_table import SeriesSet, read_series_table
 from .._base import CliError
-from ..sources import column_list
+
+
+# -- reading: the forecast task's reader of CSV files (its ``readers``) ----------------------------
+def read_series(path: Path, config, notes: list):
+    """A forecast CSV: one or many series with their dates, as a
+    :class:`rnnkit.data.series_table.SeriesSet` (see its module); what was guessed or
+    filled goes to ``notes``."""
+    cov_cols = [
+        c
+        for key in ("past_covariates", "future_covariates", "static_covariates")
+        for c in column_list(getattr(config, key, None))
+    ]
+    s = read_series_table(
+        path,
+        layout=config.layout,
+        id_column=config.id_column,
+        date_column=config.date_column,
+        value_columns=config.value_column,
+        extra_columns=cov_cols,
+        fill=config.fill,
+    )
+    if s.layout != "single":
+        notes.append(
+            f"{len(s.ids)} series ({s.layout} layout" + (f", ids in {s.id_column!r}" if s.id_column else "") + ")"
+        )
+    if s.date_column and config.date_column is None:
+        notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
+    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
+        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
+    )
+    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
+        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
+    if s.n_filled:
+        notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
+    return s
+
+
+def column_list(value) -> list[str]:
+    """The column names of a comma-separated setting (``"a, b"``); none for an empty one."""
+    return [p.strip() for p in value.split(",") if p.strip()] if value else []
 
 
 @dataclass
@@ -96,6 +136,7 @@ def auto_transform(train, period) -> str:
     """The target transform ``--target-transform auto`` picks from the training parts:
     ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
     top when what is left wanders (:func:`wanders`)."""
+    # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ...models.backtest import fill_history
     from ...models.forecast_scaling import transform_forward
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ...utils import plots
 from .._base import UsageError
+from ..sources import DataSet
 from ..task_configs import GenerateConfig
 from .task import Task, TaskData, refuse_music_flags, result_line
 
@@ -40,6 +41,22 @@ class GenerateTask(Task):
     model_names = ("SequenceGenerator",)
     model_module = "rnnkit.models.generator"
     command = "rnnkit generate"
+    help = "generate sequences from a condition (default: waveforms by class)"
+    about = "a sequence from a condition (a sequence's label, or a TSV's first column)"
+    examples = (
+        "rnnkit train generate --data waveforms",
+        "rnnkit generate runs/generate-<stamp> --condition square",
+    )
+    datasets = {
+        "waveforms": DataSet(
+            "waveforms",
+            "labelled",
+            train_kw={"split": "train"},
+            test_kw={"split": "test"},
+            description="draw a sine, square, sawtooth or triangle series by class name",
+        ),
+    }
+    formats = ("ts", "csv", "npz", "tsv", "ucr")
 
     def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = _pairs(data.val) if data.val else None

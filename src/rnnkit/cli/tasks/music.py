@@ -26,7 +26,8 @@ from ...data.midi import read_midi, write_midi
 from ...data.pianoroll_plot import piano_roll_plot
 from ...utils import plots
 from .._base import CliError, UsageError
-from ..config import did_you_mean, option, training_keys
+from ..options import did_you_mean, option, training_keys
+from ..sources import DataSet
 from ..task_configs import CommonConfig
 from .task import Task, TaskData, result_line
 
@@ -158,6 +159,17 @@ class MusicTask(Task):
     model_names = ("MusicModel",)
     model_module = "rnnkit.models.music_model"
     command = "rnnkit generate"
+    help = "polyphonic music or melodies, MIDI in and out (default: Bach chorales)"
+    about = "polyphonic piano rolls or melodies, frame by frame; MIDI in and out"
+    examples = (
+        "rnnkit train music --preset quick",
+        "rnnkit train music --data my_midi_folder/ --mode melody",
+        "rnnkit generate runs/music-<stamp> --out piece.mid --primer my_tune.mid",
+    )
+    datasets = {
+        "jsb": DataSet("jsb", "music", train_kw={"split": "train"}, test_kw={"split": "test"}),
+    }
+    formats = ("midi", "npz")
 
     def load(self, config) -> TaskData:
         return load_music(config)
@@ -170,6 +182,7 @@ class MusicTask(Task):
         model.fit(data.train, validation_data=data.val, callbacks=callbacks)
 
     def evaluate(self, model, data: TaskData, config) -> dict:
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.music_model import frequency_nll, repeat_scores
 
         part, split = (data.eval_part, data.eval_split) if data.eval_part else (data.train, "training")

@@ -12,6 +12,7 @@ from pathlib import Path
 from ...train.checkpoint import CheckpointError
 from ...train.faults import TrainingError
 from ...train.settings import SETTINGS
+from ...utils import plots as run_plots
 from .._base import CliError, Console
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
@@ -133,11 +134,9 @@ def _is_terminal(stream) -> bool:
 
 
 def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:
-    from ...utils import plots
-
-    if not plots.available():
-        console.note(plots.missing_note())
+    if not run_plots.available():
+        console.note(run_plots.missing_note())
         return []
-    written = [plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
+    written = [run_plots.loss_curves(epochs, steps, run.plots / "loss.png", title=f"{task.name}: training loss")]
     written += task.plots(model, data, config, run.plots, results)
     return [p for p in written if p is not None]

@@ -11,6 +11,7 @@ from collections import Counter
 
 from .. import sources
 from .._base import UsageError
+from ..sources import DataSet
 from ..task_configs import Seq2SeqConfig
 from .task import Task, TaskData, read_text_items, result_line
 
@@ -25,6 +26,17 @@ class Seq2SeqTask(Task):
     model_names = ("Seq2Seq",)
     model_module = "rnnkit.models.seq2seq"
     command = "rnnkit predict"
+    help = "map input sequences to output sequences (default: arithmetic)"
+    about = "encoder-decoder: an input sequence to an output sequence of another length"
+    examples = (
+        "rnnkit train seq2seq --data arithmetic --epochs 20",
+        "rnnkit train seq2seq --data pairs.tsv --bidirectional --beam-size 4",
+        "rnnkit predict runs/seq2seq-<stamp> --text '123+45'",
+    )
+    datasets = {
+        "arithmetic": DataSet("arithmetic", "pairs"),
+    }
+    formats = ("tsv",)
 
     def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = unzip(data.val) if data.val else None
@@ -71,7 +83,7 @@ class Seq2SeqTask(Task):
         items = read_text_items(path, fmt, config, words=False)
         if items is not None:
             return items
-        sources.detect_format(path, fmt, self.name)
+        sources.detect_format(path, fmt, self)
         return sources.read_sources(path, config)
 
     def predict_options(self, model, args) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from .. import sources
+from ..sources import DataSet
 from ..task_configs import TagConfig
 from .task import Task, TaskData, read_text_items, result_line
 
@@ -37,6 +38,31 @@ class TagTask(Task):
     model_names = ("SequenceTagger",)
     model_module = "rnnkit.models.tagger"
     command = "rnnkit predict"
+    help = "tag every token (default: tiny-pos part-of-speech set)"
+    about = "one tag per token (part-of-speech tagging)"
+    examples = (
+        "rnnkit train tag --data tiny-pos",
+        "rnnkit train tag --data en_ewt-ud-train.conllu --val-data en_ewt-ud-dev.conllu",
+        "rnnkit predict runs/tag-<stamp> --text 'the dog runs home'",
+    )
+    datasets = {
+        "tiny-pos": DataSet(
+            "tiny-pos",
+            "sentences",
+            train_kw={"split": "train"},
+            test_kw={"split": "test"},
+            description="260 generated English sentences with Universal POS tags",
+        ),
+        "copy-memory": DataSet(
+            "copy-memory",
+            "token_pairs",
+            description="recall 10 symbols after a blank gap: each input token is tagged with the token to output",
+        ),
+        "running-sum": DataSet(
+            "running-sum", "count_pairs", description="count the ones so far: each 0/1 token is tagged with the count"
+        ),
+    }
+    formats = ("conllu",)
 
     def fit(self, model, data: TaskData, config, callbacks=()) -> None:
         val = None if not data.val else words_and_tags(data.val)
@@ -88,7 +114,7 @@ class TagTask(Task):
         items = read_text_items(path, fmt, config, words=True)
         if items is not None:
             return items
-        sources.detect_format(path, fmt, self.name)
+        sources.detect_format(path, fmt, self)
         return sources.read_sentences(path, config)
 
     def format_predictions(self, model, items, out_path):

@@ -1,6 +1,8 @@
 """The Task base class and what tasks share: splits, history rows, result lines.
 
-A task holds everything the commands do for it: its data (``load``, ``split``), its
+A task holds everything the commands do for it and every fact about it: what it reads
+(``formats``, ``datasets``, ``readers``, used by :mod:`rnnkit.cli.sources`), its help
+(``help``, ``about``, ``examples``), its data (``load``, ``split``), its
 model (``build_model``, ``fit``, ``load_model``), its results (``evaluate``, ``summary``,
 ``plots``) and what the commands do with a trained model (``predict_*`` and
 ``format_predictions`` for ``rnnkit predict``, ``generate`` for ``rnnkit generate``,
@@ -10,10 +12,12 @@ its method (:meth:`Task.serves`); the verbs in ``rnnkit/cli`` never ask for a ta
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -71,13 +75,27 @@ class Task:
     model_module = ""  # where they live, e.g. "rnnkit.models.classifier"
     command = ""  # the command that uses a trained model
     metric_name = ""
+    help = ""  # one line for 'rnnkit train --help'
+    about = ""  # what the task learns, for 'rnnkit datasets'
+    examples: tuple[str, ...] = ()  # for 'rnnkit train TASK --help'
+
+    # -- what it reads: --data NAME (a set it offers) or --data FILE (a format it reads) ---------
+    datasets: ClassVar[dict[str, sources.DataSet]] = {}  # by the name given to --data
+    formats: tuple[str, ...] = ()  # the file formats it reads (of sources.FORMATS)
+    # format -> reader(path, config, notes), for a format the task reads its own way
+    readers: ClassVar[dict[str, Callable]] = {}
+
+    @property
+    def default_data(self) -> str:
+        """The set trained on without ``--data``: the default of the config's ``data`` key."""
+        return str({f.name: f.default for f in dataclasses.fields(self.config_class)}["data"])
 
     # -- data -------------------------------------------------------------------------------
     def load(self, config) -> TaskData:
-        loaded = sources.load(self.name, config)
+        loaded = sources.load(self, config)
         rng = np.random.default_rng(config.seed)
         if config.val_data is not None:
-            val_loaded = sources.load(self.name, config, path_key="val_data")
+            val_loaded = sources.load(self, config, path_key="val_data")
             train, val = loaded.train, val_loaded.train
             loaded.notes.extend(val_loaded.notes)
         else:
@@ -112,6 +130,7 @@ class Task:
 
     def load_model(self, path):
         module = importlib.import_module(self.model_module)
+        # rnnkit.models loads on use: start-up time (cli/__init__.py)
         from ...models.base import BaseEstimator
 
         model = BaseEstimator.load(path)
@@ -147,7 +166,7 @@ class Task:
     def evaluation_data(self, config):
         """``rnnkit evaluate --data``: (the part to score on, what was read) of ``config.data``,
         its held-out part when the set ships one."""
-        loaded = sources.load(self.name, config)
+        loaded = sources.load(self, config)
         return (loaded.test if loaded.test is not None else loaded.train), loaded.source
 
     def predict_texts(self, model, texts: list[str]) -> list:
@@ -210,8 +229,6 @@ _VERB_METHODS = {"evaluate": "evaluate", "predict": "format_predictions", "gener
 
 
 def _model_keys(config) -> dict:
-    import dataclasses
-
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata.get("group") == "model"}
 
 

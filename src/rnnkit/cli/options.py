@@ -1,6 +1,6 @@
 """Typed run configurations: TOML presets that ship with the package, files, overrides.
 
-A configuration is a dataclass per task (:data:`CONFIGS`, defined in ``task_configs``).
+A configuration is a dataclass per task (its ``config_class``, most defined in ``task_configs``).
 It is resolved in layers, each overriding the one before::
 
     dataclass defaults  <  preset (presets/<task>.toml, table [<preset>])
