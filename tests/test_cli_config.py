@@ -65,6 +65,14 @@ def test_values_are_parsed_and_checked_by_type():
         cfg.coerce(C, "window", 0)
     with pytest.raises(cfg.ConfigError, match="unknown key 'widow'; did you mean 'window'"):
         cfg.coerce(C, "widow", 3)
+    # the key is named once: a command-line source names it already, a file does not
+    for source, where in [("--set lr", "--set lr"), ("--lr", "--lr"), ("--set hidden-size", "--set hidden-size")]:
+        key = source.rsplit(" ", 1)[-1].lstrip("-")
+        with pytest.raises(cfg.ConfigError) as err:
+            cfg.coerce(C, key, -1, source=source)
+        assert str(err.value).startswith(f"{where}: expected"), str(err.value)
+    with pytest.raises(cfg.ConfigError, match=r"^run\.toml: lr: expected a value > 0"):
+        cfg.coerce(C, "lr", -1, source="run.toml")
 
 
 def test_layers_apply_in_order_and_unknown_keys_in_files_are_refused(tmp_path):

@@ -124,7 +124,9 @@ def coerce(cls, key: str, value, source: str = "config"):
     tp = _types(cls)[key]
     field = fields(cls)[key]
     base, optional = _split_optional(tp)
-    where = f"{source}: {key}"
+    # A command-line source already names the key ("--set lr", "--lr"); a file does not.
+    named = source.rsplit(" ", 1)[-1].lstrip("-").replace("-", "_") == key
+    where = source if named else f"{source}: {key}"
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null"))):
         return None
     try:
