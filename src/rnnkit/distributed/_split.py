@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import numpy as np
 
-from ._world import World, world
+from ._world import World, _Items, world
 
 __all__ = ["split_map", "RankSplit"]
 
 
-def split_map(fn, items, w: World | None = None):
+def split_map(
+    fn: Callable[[_Items], np.ndarray | list[Any]], items: _Items, w: World | None = None
+) -> np.ndarray | list[Any]:
     """``fn(items)``, computed as ``fn`` of each rank's contiguous part of ``items``.
 
     ``fn`` returns one result per item: an array (rows) or a list. Every rank gets the
@@ -31,10 +36,12 @@ class RankSplit:
     """``obj`` with its per-item methods (``predict``, ``predict_proba``) split across ranks
     by :func:`split_map`; everything else is ``obj``'s own."""
 
-    def __init__(self, obj, methods=("predict", "predict_proba"), w: World | None = None) -> None:
+    def __init__(
+        self, obj: object, methods: Iterable[str] = ("predict", "predict_proba"), w: World | None = None
+    ) -> None:
         self._obj, self._methods, self._w = obj, tuple(methods), world() if w is None else w
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         attr = getattr(self._obj, name)
         if name in self._methods and callable(attr):
             return lambda items, **kw: split_map(lambda part: attr(part, **kw), items, self._w)

@@ -28,14 +28,25 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # mpi4py is optional: imported by _mpi() when the job has several ranks
+    from mpi4py import MPI
 
 __all__ = ["World", "world", "alone", "EMPTY_SHARD", "launched_size", "MPIMissingError"]
 
 # The environment variables launchers set for each process: MPICH's hydra and Intel MPI
 # (PMI_SIZE), Open MPI (OMPI_COMM_WORLD_SIZE), PMIx launchers and Slurm's srun.
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
+
+_T = TypeVar("_T")
+#: what :meth:`World.shard` cuts: an array (its rows) or a list
+_Items = TypeVar("_Items", np.ndarray, list[Any])
 
 
 class _EmptyShard:
@@ -69,8 +80,9 @@ class World:
     Attributes: ``rank``, ``size``, ``comm`` (the mpi4py communicator, None alone).
     """
 
-    def __init__(self, comm=None) -> None:
-        self.comm = comm
+    def __init__(self, comm: MPI.Intracomm | None = None) -> None:
+        # Any: set exactly when size > 1, which mypy cannot tie to the calls under `active`
+        self.comm: Any = comm
         self.rank = 0 if comm is None else int(comm.Get_rank())
         self.size = 1 if comm is None else int(comm.Get_size())
         self._buffer: np.ndarray | None = None
@@ -90,7 +102,7 @@ class World:
         return f"World(rank={self.rank}, size={self.size})"
 
     # -- sharding ----------------------------------------------------------------------
-    def shard(self, items):
+    def shard(self, items: _Items) -> _Items:
         """This rank's contiguous part of ``items`` (an array or list), as ``np.array_split``
         would cut it: the first ``len % size`` ranks get one more."""
         n = len(items)
@@ -104,14 +116,14 @@ class World:
         return lo, lo + q + (1 if self.rank < r else 0)
 
     # -- collectives -------------------------------------------------------------------
-    def broadcast_parameters(self, model) -> None:
+    def broadcast_parameters(self, model: Any) -> None:
         """Copy rank 0's parameters into every rank's ``model`` (in place, one call each)."""
         if not self.active:
             return
         for _, p, _ in model.named_parameters():
             self.comm.Bcast(p, root=0)
 
-    def reduce_gradients(self, model, loss: float, count: float, failed: bool) -> tuple[float, float, bool]:
+    def reduce_gradients(self, model: Any, loss: float, count: float, failed: bool) -> tuple[float, float, bool]:
         """Sum the ranks' weighted gradients in one in-place Allreduce; see the module docstring.
 
         Args:
@@ -153,18 +165,18 @@ class World:
         self.comm.Allreduce(_in_place(), a, op=_mpi().MAX)
         return tuple(bool(x) for x in a)
 
-    def sum(self, values) -> np.ndarray:
+    def sum(self, values: ArrayLike) -> np.ndarray:
         """``values`` (float64) summed over the ranks."""
         a = np.array(values, np.float64, ndmin=1)
         if self.active:
             self.comm.Allreduce(_in_place(), a)
         return a
 
-    def bcast(self, obj):
+    def bcast(self, obj: _T) -> _T:
         """Rank 0's ``obj`` on every rank (a small picklable value: a path, a message)."""
         return obj if not self.active else self.comm.bcast(obj, root=0)
 
-    def gather(self, obj) -> list | None:
+    def gather(self, obj: _T) -> list[_T] | None:
         """Every rank's ``obj`` in rank order on rank 0; None on the others."""
         return [obj] if not self.active else self.comm.gather(obj, root=0)
 
@@ -184,7 +196,7 @@ class World:
             time.sleep(0.01)
         return True
 
-    def check_same(self, name: str, *data) -> None:
+    def check_same(self, name: str, *data: object) -> None:
         """Raise ``ValueError`` on every rank unless every rank holds the same ``data``.
 
         The data is compared through a SHA-256 digest of its arrays and values, gathered on
@@ -211,11 +223,11 @@ class World:
         raise SystemExit(code)
 
 
-def data_digest(obj) -> str:
+def data_digest(obj: object) -> str:
     """A SHA-256 hex digest of nested lists/tuples/dicts of arrays, numbers and strings."""
     h = hashlib.sha256()
 
-    def feed(x):
+    def feed(x: object) -> None:
         if isinstance(x, np.ndarray):
             h.update(f"a{x.dtype.str}{x.shape}".encode())
             h.update(np.ascontiguousarray(x).tobytes())
@@ -242,13 +254,13 @@ def data_digest(obj) -> str:
 _WORLD: World | None = None
 
 
-def _mpi():
+def _mpi() -> ModuleType:
     from mpi4py import MPI
 
     return MPI
 
 
-def _in_place():
+def _in_place() -> object:
     return _mpi().IN_PLACE
 
 
@@ -281,7 +293,7 @@ def _install_abort_hook(w: World) -> None:
     other ranks do not wait forever in their next collective call."""
     previous = sys.excepthook
 
-    def hook(kind, value, tb):
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             previous(kind, value, tb)
         else:
@@ -297,7 +309,7 @@ def _install_abort_hook(w: World) -> None:
 
 
 @contextlib.contextmanager
-def alone():
+def alone() -> Iterator[None]:
     """Within, :func:`world` is a world of one: for independent work on each rank (a rank's
     part of a sweep), whose Trainers must not reduce with the other ranks'."""
     global _WORLD

@@ -11,6 +11,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .settings import SETTINGS, check_setting
 __all__ = ["TrainConfig"]
 
 
-def _declared(name: str):
+def _declared(name: str) -> Any:  # a dataclasses.Field, standing for the value as field() does
     """A field whose default and check are the training setting ``name``'s (:mod:`.settings`)."""
     default = SETTINGS[name].default
     assert not isinstance(default, (list, dict)), name  # mutable defaults are declared as None
@@ -174,7 +175,7 @@ class TrainConfig:
         return cls(**d)
 
 
-def _int(name, v, low):
+def _int(name: str, v: object, low: int) -> int:
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{name}: expected an int >= {low}, got {type(v).__name__} {v!r}")
     if v < low:
@@ -182,7 +183,7 @@ def _int(name, v, low):
     return int(v)
 
 
-def _num(name, v, low=None, open_low=False):
+def _num(name: str, v: object, low: float | None = None, open_low: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
         raise TypeError(f"{name}: expected a finite number, got {type(v).__name__} {v!r}")
     if low is not None and (v < low or (open_low and v == low)):
@@ -190,12 +191,12 @@ def _num(name, v, low=None, open_low=False):
     return float(v)
 
 
-def _choice(name, v, valid):
+def _choice(name: str, v: object, valid: tuple[str, ...]) -> None:
     if v not in valid:
         raise ValueError(f"{name}: expected one of {sorted(valid)}, got {v!r}")
 
 
-def _kwargs(name, kw, cls, reserved):
+def _kwargs(name: str, kw: object, cls: type[object], reserved: tuple[str, ...]) -> None:
     if not isinstance(kw, Mapping):
         raise TypeError(f"{name}: expected a dict, got {type(kw).__name__}")
     params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self",) + tuple(reserved)]
@@ -206,7 +207,7 @@ def _kwargs(name, kw, cls, reserved):
         raise ValueError(f"{name}: unknown keys {bad} for {cls.__name__}; valid keys: {params}{hint}")
 
 
-def _plain(v):
+def _plain(v: object) -> Any:  # the same data, JSON-able
     if isinstance(v, (tuple, list)):
         return [_plain(x) for x in v]
     if isinstance(v, dict):

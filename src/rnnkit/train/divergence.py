@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .faults import stop_training
+
+if TYPE_CHECKING:
+    from .callbacks import History
+
+# ``trainer: Any`` below is a Trainer, which cannot be named here: rnnkit.train.trainer
+# imports this module (imports form no cycle, not even for types).
 
 __all__ = ["DivergenceWarning", "divergence_check", "divergence_epoch_end"]
 
@@ -34,7 +41,7 @@ class DivergenceWarning(RuntimeWarning):
 
 
 class _Guard:
-    def __init__(self, history) -> None:
+    def __init__(self, history: History) -> None:
         # The steps before this one (the current step is already recorded).
         steps = zip(history.steps["loss"][:-1], history.steps["skipped"][:-1], strict=False)
         losses = [x for x, s in steps if not s and math.isfinite(x)]
@@ -44,7 +51,7 @@ class _Guard:
         self.params: list[np.ndarray] | None = None
         self.run, self.fired = 0, False
 
-    def update(self, trainer, n: int, loss: float) -> bool:
+    def update(self, trainer: Any, n: int, loss: float) -> bool:
         """Record step ``n``'s loss; True when the guard should act now."""
         cfg = trainer.config
         if self.first is None:
@@ -57,7 +64,7 @@ class _Guard:
         self.run = self.run + 1 if diverged else 0
         return self.run >= cfg.divergence_steps and not self.fired
 
-    def _keep(self, trainer) -> None:
+    def _keep(self, trainer: Any) -> None:
         # The loss of step n is that of the parameters before its update: the fault policy's
         # copies from before the update (rnnkit.train.faults.apply_update).
         live = [copy for _, copy in trainer._fault_snapshot.params]
@@ -67,7 +74,7 @@ class _Guard:
             for copy, p in zip(self.params, live, strict=False):
                 np.copyto(copy, p)
 
-    def restore(self, trainer) -> bool:
+    def restore(self, trainer: Any) -> bool:
         if self.params is None:
             return False
         for copy, (_, p, _) in zip(self.params, trainer.model.named_parameters(), strict=False):
@@ -75,7 +82,7 @@ class _Guard:
         return True
 
 
-def divergence_check(trainer, n: int, loss: float) -> None:
+def divergence_check(trainer: Any, n: int, loss: float) -> None:
     """Run the guard after step ``n`` (applied, with finite ``loss``); see the module docstring."""
     cfg = trainer.config
     if cfg.on_divergence == "off" or not math.isfinite(loss):
@@ -87,7 +94,7 @@ def divergence_check(trainer, n: int, loss: float) -> None:
         _act(trainer, guard, n, loss, trainer.batch_in_epoch + 1)
 
 
-def divergence_epoch_end(trainer) -> None:
+def divergence_epoch_end(trainer: Any) -> None:
     """At the end of an epoch, act when the diverged steps in a row cover at least half
     of the epoch's steps (and two): a short run that diverged early is caught too."""
     guard = getattr(trainer, "_divergence_guard", None)
@@ -97,7 +104,7 @@ def divergence_epoch_end(trainer) -> None:
         _act(trainer, guard, trainer.step, trainer.history.steps["loss"][-1], max(trainer.batch_in_epoch, 1))
 
 
-def _act(trainer, guard: _Guard, n: int, loss: float, batch: int) -> None:
+def _act(trainer: Any, guard: _Guard, n: int, loss: float, batch: int) -> None:
     cfg = trainer.config
     guard.fired = True
     lr = float(trainer.optimizer.lr)

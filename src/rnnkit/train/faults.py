@@ -26,11 +26,19 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import NoReturn
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from ..nn import NonFiniteError
+from ..optim.optimizer import Optimizer
+
+if TYPE_CHECKING:
+    from .callbacks import History
+
+# ``trainer: Any`` below is a Trainer: rnnkit.train.trainer imports this module, so the
+# class cannot be named here (imports form no cycle, not even for types).
 
 __all__ = [
     "TrainingError",
@@ -61,7 +69,19 @@ class TrainingError(RuntimeError):
             restored to its last good state (``trainer.save(path)`` keeps it).
     """
 
-    def __init__(self, message: str, **info) -> None:
+    step: int | None
+    epoch: int | None
+    batch: int | None
+    good_step: int | None
+    kind: str | None
+    what: str | None
+    cause: str | None
+    remedy: str | None
+    lr: float
+    history: History | None
+    trainer: Any
+
+    def __init__(self, message: str, **info: object) -> None:
         super().__init__(message)
         self.step = self.epoch = self.batch = self.good_step = None
         self.kind = self.what = self.cause = self.remedy = None
@@ -71,12 +91,13 @@ class TrainingError(RuntimeError):
 
 
 # -- forward and backward ----------------------------------------------------------------
-def quiet_numpy():
+def quiet_numpy() -> np.errstate:
     """``numpy.errstate`` with "warn" turned into "ignore" (over, invalid, divide); "raise" kept."""
-    return np.errstate(**{k: ("ignore" if v == "warn" else v) for k, v in np.geterr().items() if k != "under"})
+    # ignore: a TypedDict's items() are typed as object, so geterr()'s literal values are lost
+    return np.errstate(**{k: ("ignore" if v == "warn" else v) for k, v in np.geterr().items() if k != "under"})  # type: ignore[arg-type]
 
 
-def forward_backward(trainer, batch) -> tuple[float, BaseException | None]:
+def forward_backward(trainer: Any, batch: object) -> tuple[float, BaseException | None]:
     """``trainer.model.loss_and_grad(batch)`` as ``(loss, error)``: a non-finite fault is
     returned (loss NaN), never raised. NumPy's "warn" becomes "ignore" for the step (the
     checks report the fault); "raise" is kept."""
@@ -91,22 +112,22 @@ def forward_backward(trainer, batch) -> tuple[float, BaseException | None]:
 class _Snapshot:
     """Copies of the parameters and optimizer slots before an update, to undo it."""
 
-    def __init__(self, trainer) -> None:
+    def __init__(self, trainer: Any) -> None:
         self.params = [(p, np.empty_like(p)) for _, p, _ in trainer.model.named_parameters()]
         self.slots = [(a, np.empty_like(a)) for s in trainer.optimizer.state.values() for a in s.values()]
 
-    def take(self, trainer) -> None:
+    def take(self, trainer: Any) -> None:
         for live, copy in self.params + self.slots:
             np.copyto(copy, live)
         self.count = trainer.optimizer.step_count
 
-    def restore(self, trainer) -> None:
+    def restore(self, trainer: Any) -> None:
         for live, copy in self.params + self.slots:
             np.copyto(live, copy)
         trainer.optimizer.step_count = self.count
 
 
-def apply_update(trainer, n: int, loss: float, norm: float, lr: float) -> bool:
+def apply_update(trainer: Any, n: int, loss: float, norm: float, lr: float) -> bool:
     """Run ``trainer.optimizer.step()`` and check that the parameters and the optimizer
     state stay finite; if not, undo the update and apply the policy. True when applied."""
     snap = getattr(trainer, "_fault_snapshot", None)
@@ -137,7 +158,7 @@ def apply_update(trainer, n: int, loss: float, norm: float, lr: float) -> bool:
     return False
 
 
-def _first_slot(optimizer):
+def _first_slot(optimizer: Optimizer) -> np.ndarray | None:
     for s in optimizer.state.values():
         for a in s.values():
             return a
@@ -149,7 +170,7 @@ def _listing(names: list) -> str:
 
 
 # -- the policy --------------------------------------------------------------------------
-def describe_nonfinite(model, loss: float, norm: float, error: BaseException | None) -> str:
+def describe_nonfinite(model: Any, loss: float, norm: float, error: BaseException | None) -> str:
     """What was not finite: a floating-point error, a layer's input, the loss, or which gradients."""
     if isinstance(error, NonFiniteError):
         return f"a layer's input is not finite ({error})"
@@ -163,7 +184,7 @@ def describe_nonfinite(model, loss: float, norm: float, error: BaseException | N
     return f"gradient norm is {norm}"
 
 
-def _batch_has_nonfinite(batch) -> bool:
+def _batch_has_nonfinite(batch: object) -> bool:
     """True when an array in ``batch`` (a tuple, dict or object of arrays) holds NaN/inf."""
     parts = (
         batch.values()
@@ -177,7 +198,7 @@ def _batch_has_nonfinite(batch) -> bool:
 
 
 def nonfinite_step(
-    trainer,
+    trainer: Any,
     n: int,
     loss: float,
     norm: float,
@@ -185,7 +206,7 @@ def nonfinite_step(
     error: BaseException | None,
     *,
     what: str | None = None,
-    batch=None,
+    batch: object = None,
 ) -> None:
     """Apply the policy to step ``n`` of ``trainer``, whose update has not been applied.
 
@@ -223,7 +244,7 @@ def nonfinite_step(
 
 
 def stop_training(
-    trainer,
+    trainer: Any,
     n: int,
     kind: str,
     what: str,
@@ -260,7 +281,7 @@ def stop_training(
     raise err
 
 
-def validate(trainer, val) -> dict:
+def validate(trainer: Any, val: Iterable[Any] | Callable[[], Any]) -> dict:
     """``trainer.evaluate(val)``, with a non-finite validation loss as a fault: the policy
     stops (the parameters are finite but the model's outputs overflow) or, with
     ``"skip"``, records the loss as it is."""

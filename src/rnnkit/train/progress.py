@@ -22,9 +22,12 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO, TypeVar
 
 __all__ = ["ProgressBar", "track", "format_duration"]
+
+_T = TypeVar("_T")
 
 
 def format_duration(seconds: float) -> str:
@@ -37,7 +40,7 @@ def format_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def _is_tty(stream) -> bool:
+def _is_tty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
@@ -68,13 +71,13 @@ class ProgressBar:
         *,
         desc: str = "",
         enabled: bool | None = None,
-        stream=None,
+        stream: TextIO | None = None,
         delay: float = 1.0,
         visible_from: float | None = None,
         initial: int = 0,
         min_interval: float = 0.1,
         width: int = 24,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
             raise ValueError(f"total: expected an int >= 0 or None, got {total!r}")
@@ -101,7 +104,7 @@ class ProgressBar:
         self._last_update = self._start
 
     # -- public ---------------------------------------------------------------------------
-    def update(self, n: int = 1, **metrics) -> None:
+    def update(self, n: int = 1, **metrics: float) -> None:
         """Count ``n`` more steps; ``metrics`` (e.g. ``loss=0.5``) are shown next to the bar."""
         self.count += n
         self.metrics.update(metrics)
@@ -151,7 +154,7 @@ class ProgressBar:
     def __enter__(self) -> ProgressBar:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- drawing --------------------------------------------------------------------------
@@ -193,15 +196,20 @@ class ProgressBar:
             self._line_len = 0
 
 
-def _fmt(v) -> str:
+def _fmt(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e-3 or abs(v) >= 1e4 else f"{v:.4f}"
     return str(v)
 
 
 def track(
-    iterable: Iterable, *, total: int | None = None, desc: str = "", enabled: bool | None = None, stream=None
-) -> Iterator:
+    iterable: Iterable[_T],
+    *,
+    total: int | None = None,
+    desc: str = "",
+    enabled: bool | None = None,
+    stream: TextIO | None = None,
+) -> Iterator[_T]:
     """Yield from ``iterable`` with a :class:`ProgressBar` (total taken from ``len`` when it has one)."""
     if total is None:
         try:

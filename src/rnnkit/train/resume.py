@@ -9,7 +9,10 @@ the callbacks' state, so N steps, save, load, N more steps gives exactly the par
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,9 +40,13 @@ _META_KEYS = (
     "callbacks",
     "extra",
 )
+_T = TypeVar("_T")
+
+# ``trainer: Any`` below is a Trainer, which cannot be named here: rnnkit.train.trainer
+# imports this module (imports form no cycle, not even for types).
 
 
-def save_trainer_state(trainer, path) -> Path:
+def save_trainer_state(trainer: Any, path: str | os.PathLike[str]) -> Path:
     """Write everything a bit-exact resume of ``trainer`` needs to ``path`` (atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +101,7 @@ def save_trainer_state(trainer, path) -> Path:
     return save_checkpoint(path, arrays, _plain(meta))
 
 
-def load_trainer_state(path, model, build):
+def load_trainer_state(path: str | os.PathLike[str], model: Any, build: Callable[[TrainConfig], _T]) -> _T:
     """Read ``path``, check it against ``model``, build the trainer with ``build(config)`` and
     restore its state; raises :class:`CheckpointError` naming what does not match."""
     arrays, meta = load_checkpoint(path)
@@ -134,8 +141,8 @@ def load_trainer_state(path, model, build):
     return trainer
 
 
-def _restore(trainer, arrays: dict, meta: dict) -> None:
-    def part(prefix):
+def _restore(trainer: Any, arrays: dict, meta: dict) -> None:
+    def part(prefix: str) -> dict:
         return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
     trainer.model.load_state_dict(part("model."))
@@ -164,7 +171,7 @@ def _restore(trainer, arrays: dict, meta: dict) -> None:
         trainer.model.load_trainer_state(meta["extra"], part("extra."))
 
 
-def walk_modules(obj, prefix: str = "", seen=None):
+def walk_modules(obj: object, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, object]]:
     """(path, module) for ``obj`` and every Module reachable through children or attributes."""
     seen = set() if seen is None else seen
     if id(obj) in seen:
@@ -180,7 +187,7 @@ def walk_modules(obj, prefix: str = "", seen=None):
         yield from walk_modules(child, f"{prefix}{name}.", seen)
 
 
-def _model_generators(model) -> dict[str, np.random.Generator]:
+def _model_generators(model: object) -> dict[str, np.random.Generator]:
     """Every numpy Generator held by the model's modules, by ``path.attribute`` (each once)."""
     out, seen = {}, set()
     for path, mod in walk_modules(model):

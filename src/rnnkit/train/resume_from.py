@@ -16,7 +16,10 @@ parameters, bit for bit. Subclasses change how the trainer is restored by overri
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .callbacks import Callback
 from .config import TrainConfig
@@ -32,10 +35,10 @@ class ResumeFrom(Callback):
     act on the hooks); :func:`start_trainer` calls :meth:`start` before training.
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def start(self, model, config: TrainConfig, callbacks: list) -> tuple[Trainer, int | None]:
+    def start(self, model: Any, config: TrainConfig, callbacks: list) -> tuple[Trainer, int | None]:
         """The trainer to fit and the epoch count to train to (None: ``config.epochs``).
 
         Restores :meth:`Trainer.load` ``(path, model, callbacks)``; the saved configuration
@@ -47,7 +50,7 @@ class ResumeFrom(Callback):
         return trainer, trainer.epoch + config.epochs
 
 
-def start_trainer(model, config: TrainConfig, callbacks=()) -> tuple[Trainer, int | None]:
+def start_trainer(model: Any, config: TrainConfig, callbacks: Iterable[Callback] = ()) -> tuple[Trainer, int | None]:
     """The trainer a fit uses and the epochs to train to (None: ``config.epochs``): a new
     :class:`Trainer` for ``config`` and ``callbacks``, or, when one callback is a
     :class:`ResumeFrom`, the trainer it restores."""

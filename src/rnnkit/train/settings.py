@@ -26,7 +26,7 @@ import math
 import numbers
 import types
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ..optim.optimizers import OPTIMIZERS
 from ..optim.schedules import SCHEDULES
@@ -43,6 +43,7 @@ __all__ = [
 
 _SAME = object()  # cli_default: the declared default
 _ALL = frozenset({"estimator", "config", "cli"})
+_V = TypeVar("_V")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,14 +83,14 @@ class Setting:
     def optional(self) -> bool:
         return isinstance(self.type, types.UnionType) and type(None) in self.type.__args__
 
-    def command_line_default(self, model_default=_SAME):
+    def command_line_default(self, model_default: object = _SAME) -> object:
         """The default of ``rnnkit train``: ``cli_default`` when declared, else the trained
         model's default (``model_default``), else the declared default."""
         if self.cli_default is not _SAME:
             return self.cli_default
         return self.default if model_default is _SAME else model_default
 
-    def check(self, value):
+    def check(self, value: _V) -> _V:
         """``value`` if valid for this setting; TypeError/ValueError naming the setting otherwise."""
         return check_setting(self.name, value)
 
@@ -216,7 +217,7 @@ def model_defaults(name: str) -> dict:
     return _apply({s.name: s.default for s in settings_for("estimator")}, MODEL_DEFAULTS.get(name, {}), name)
 
 
-def effective_defaults(cls) -> dict:
+def effective_defaults(cls: type) -> dict:
     """The declared defaults with, for ``cls`` and its bases (the nearest class wins), rnnkit's
     :data:`MODEL_DEFAULTS` and any class attribute ``train_defaults``; an unknown name is
     refused."""
@@ -230,7 +231,7 @@ def effective_defaults(cls) -> dict:
     return out
 
 
-def _apply(defaults: dict, own, where: str) -> dict:
+def _apply(defaults: dict, own: object, where: str) -> dict:
     if not isinstance(own, Mapping):
         raise TypeError(f"{where}: expected a dict, got {type(own).__name__}")
     unknown = sorted(set(own) - set(defaults))
@@ -239,13 +240,13 @@ def _apply(defaults: dict, own, where: str) -> dict:
     return {**defaults, **{name: check_setting(name, value) for name, value in own.items()}}
 
 
-def check_setting(name: str, value):
+def check_setting(name: str, value: _V) -> _V:
     """Check ``value`` for the setting ``name``; returns it. Errors name the setting, what was
     expected and what came."""
     s = SETTINGS[name]
     if value is None:
         if s.optional:
-            return None
+            return value  # None
         raise TypeError(f"{name}: expected {_kind(s)}, got None")
     base = _base(s.type)
     if s.choices is not None:
@@ -277,7 +278,7 @@ def check_setting(name: str, value):
     return value
 
 
-def _base(tp):
+def _base(tp: type | types.UnionType) -> type:
     if isinstance(tp, types.UnionType):
         return next(a for a in tp.__args__ if a is not type(None))
     return tp

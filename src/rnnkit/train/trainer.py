@@ -213,7 +213,8 @@ class Trainer:
         self.model.eval()
         return self.history
 
-    def _run_epoch(self, train_batches, val, epochs, max_steps) -> None:
+    # train_batches: Batches, a list when cfg.shuffle (Any: the type cannot tie the two)
+    def _run_epoch(self, train_batches: Any, val: Validation | None, epochs: int, max_steps: int | None) -> None:
         epoch, cfg = self.epoch, self.config
         if self.batch_in_epoch == 0:
             self._epoch_rng = rng_state(self.rng)
@@ -296,7 +297,7 @@ class Trainer:
         else:
             print(line, file=sys.stderr, flush=True)
 
-    def _train_step(self, batch) -> dict:
+    def _train_step(self, batch: object) -> dict:
         cfg, n = self.config, self.step + 1
         self._emit("on_step_begin", Context(self, self.epoch, self.step))
         layers = self._flow_layers() if cfg.grad_flow_every and n % cfg.grad_flow_every == 0 else []
@@ -350,7 +351,7 @@ class Trainer:
             self.schedule.step()
         return {"loss": loss, "grad_norm": norm, "lr": lr, "skipped": False}
 
-    def _end_epoch(self, epoch: int, val) -> dict:
+    def _end_epoch(self, epoch: int, val: Validation | None) -> dict:
         first = self._epoch_first_step
         steps = self.history.steps
         good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:], strict=False) if not s]
@@ -439,7 +440,7 @@ class Trainer:
         return load_trainer_state(path, model, lambda config: cls(model, config, callbacks=callbacks))
 
 
-def _batch_count(model, batch) -> int:
+def _batch_count(model: Any, batch: object) -> int:
     """The elements (rows or tokens) ``batch``'s mean loss is over: its weight in the reduction."""
     if batch is EMPTY_SHARD:
         return 0
@@ -447,7 +448,7 @@ def _batch_count(model, batch) -> int:
     return int(count(batch)) if callable(count) else 1
 
 
-def _derive_rank_generators(generators, rank: int) -> None:
+def _derive_rank_generators(generators: Iterable[np.random.Generator], rank: int) -> None:
     """Give each rank but 0 its own stream for each generator, seeded from rank 0's state."""
     if rank == 0:
         return
@@ -456,7 +457,7 @@ def _derive_rank_generators(generators, rank: int) -> None:
         g.bit_generator.state = type(g.bit_generator)(np.random.SeedSequence([seed, rank])).state
 
 
-def _check_batches(name, value, signature) -> None:
+def _check_batches(name: str, value: object, signature: str) -> None:
     if isinstance(value, Iterator):
         raise TypeError(
             f"{name}: expected a list or a function {signature}, got an iterator "

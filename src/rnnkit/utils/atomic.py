@@ -17,13 +17,16 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:  # matplotlib is optional: imported only by the functions that draw
+    from matplotlib.figure import Figure
+
 
 @contextlib.contextmanager
-def atomic_write(path, mode: str = "wb", *, parents: bool = True) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *, parents: bool = True) -> Iterator[IO]:
     """``with atomic_write(path, "wb") as fh: ...``: the one atomic writer of rnnkit.
 
     The block writes into a fresh hidden file next to ``path``
@@ -72,14 +75,14 @@ def _create_temp(path: Path) -> tuple[Path, int]:
             continue
 
 
-def write_bytes_atomic(path, data: bytes) -> Path:
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`); returns ``Path(path)``."""
     with atomic_write(path, "wb") as fh:
         fh.write(data)
     return Path(path)
 
 
-def clean_stale_temps(path) -> list[Path]:
+def clean_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporary files that killed saves of ``path`` left behind; return them.
 
     A temporary file is named ``.<name>.<pid>-<random>.tmp``: it is stale when no process
@@ -126,12 +129,12 @@ def fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def write_text_atomic(path, text: str) -> Path:
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` as UTF-8 to ``path`` atomically (see :func:`atomic_write`)."""
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def jsonable(value):
+def jsonable(value: object) -> Any:  # the same data, in JSON types
     """Plain JSON data from NumPy scalars/arrays, tuples and dicts; NaN and inf become the
     strings "nan", "inf", "-inf" (strict JSON has no spelling for them)."""
     if isinstance(value, dict):
@@ -154,7 +157,7 @@ def jsonable(value):
     return value
 
 
-def from_json_float(value) -> float:
+def from_json_float(value: str | float | None) -> float:
     """Inverse of :func:`jsonable` for one number (None reads as NaN)."""
     if value is None:
         return math.nan
@@ -163,7 +166,7 @@ def from_json_float(value) -> float:
     return float(value)
 
 
-def write_json_atomic(path, obj, *, nonfinite: str = "null") -> Path:
+def write_json_atomic(path: str | os.PathLike[str], obj: object, *, nonfinite: str = "null") -> Path:
     """Write ``obj`` as JSON. NaN and inf become ``null`` (strict JSON, readable by any tool;
     ``nonfinite="null"``) or the strings "nan", "inf", "-inf" (``nonfinite="string"``, read
     back by :func:`from_json_float`)."""
@@ -174,7 +177,7 @@ def write_json_atomic(path, obj, *, nonfinite: str = "null") -> Path:
     raise ValueError(f"nonfinite: expected 'null' or 'string', got {nonfinite!r}")
 
 
-def json_null_nonfinite(value):
+def json_null_nonfinite(value: object) -> Any:  # the same data, in JSON types
     """NumPy scalars/arrays to Python; NaN and inf to None (strict JSON for other tools)."""
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()
@@ -187,7 +190,7 @@ def json_null_nonfinite(value):
     return value
 
 
-def atomic_savefig(fig, path, **kwargs) -> Path:
+def atomic_savefig(fig: Figure, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Save a matplotlib figure atomically; the format comes from the suffix (png without
     one). ``kwargs`` go to ``savefig`` (default ``dpi=110, bbox_inches="tight"``)."""
     kwargs = {"dpi": 110, "bbox_inches": "tight", **kwargs}
