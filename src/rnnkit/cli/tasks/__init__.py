@@ -55,17 +55,8 @@ def train(
     console: Console | None = None,
     plots: bool = True,
 ) -> dict:
-    """Train ``task_name`` with ``config``; write the run folder; return the results.
-
-    Args:
-        out: the run folder to create (default: ``runs/<task>-<stamp>``).
-        run: an existing run to write into instead (``--resume``).
-        resume: continue ``run`` where it stopped: from its ``trainer.npz`` (bit for bit;
-            see :mod:`rnnkit.cli.tasks.continuing`), else from its ``model.npz``.
-        plots: draw PNG plots (needs matplotlib; skipped with a note without it).
-
-    The work is :func:`rnnkit.cli.tasks.run.run_task`'s.
-    """
+    """Train the task named ``task_name`` with ``config``: :func:`rnnkit.cli.tasks.run.run_task`
+    (same keyword arguments) with the task looked up in :data:`TASKS`; returns the results."""
     return run_task(get_task(task_name), config, out=out, run=run, resume=resume, console=console, plots=plots)
 
 
