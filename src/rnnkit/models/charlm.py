@@ -31,7 +31,8 @@ or fit on a text that has them).
 from __future__ import annotations
 
 import numbers
-from typing import Self
+from collections.abc import Sequence
+from typing import Literal, Self
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
 from ..train.bptt import TBPTT, Stream
+from ..train.callbacks import Callback
 from .base import BaseEstimator, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
 from .seq2seq import check_lr_schedule, cosine_plan
@@ -131,17 +133,17 @@ class CharLM(BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        embedding_dim=32,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        k1=64,
-        k2=None,
-        alphabet=None,
-        lr_schedule=None,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        embedding_dim: int = 32,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        k1: int = 64,
+        k2: int | None = None,
+        alphabet: str | None = None,
+        lr_schedule: Literal["cosine"] | None = None,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
@@ -174,7 +176,9 @@ class CharLM(BaseEstimator):
         return vocab.encode(text)
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, text: str, *, validation_data: str | None = None, callbacks=None) -> Self:
+    def fit(
+        self, text: str, *, validation_data: str | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from one text (a str); ``validation_data``: a str for the per-epoch val loss."""
         self._validate_params()
         _check_text(text, "text", self.batch_size + 1)
@@ -202,7 +206,7 @@ class CharLM(BaseEstimator):
         return self
 
     # -- evaluate / score / predict -------------------------------------------------------
-    def evaluate(self, text, *, chunk: int = 256) -> float:
+    def evaluate(self, text: str, *, chunk: int = 256) -> float:
         """Nats per character of ``text`` (characters 2..n, each given all before it)."""
         self._check_fitted()
         chunk = check_int_param("chunk", chunk)
@@ -243,7 +247,15 @@ class CharLM(BaseEstimator):
             out.append(self.vocab_.id_to_token(int(greedy(logits)[0])))
         return out[0] if single else out
 
-    def generate(self, prime=None, length=200, *, temperature=1.0, top_k=None, seed=None) -> str:
+    def generate(
+        self,
+        prime: str | None = None,
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> str:
         """Sample ``length`` characters following ``prime`` (returned without the prime).
 
         ``prime=None`` starts from a newline (or, when the text had none, from its most

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Self
+from collections.abc import Callable, Sequence
+from typing import Literal, Self
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..nn import Linear
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
+from ..train.callbacks import Callback
 from ._data import FEATURES, as_sequences, batch_indices, rank_batches
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
@@ -122,11 +124,11 @@ class FeedForward(BaseEstimator):
 
     def __init__(
         self,
-        hidden_sizes=(64,),
-        activation="tanh",
-        task="auto",
-        window=None,
-    ):
+        hidden_sizes: Sequence[int] = (64,),
+        activation: Literal["tanh", "relu"] = "tanh",
+        task: Literal["auto", "classification", "regression"] = "auto",
+        window: int | None = None,
+    ) -> None:
         self.hidden_sizes, self.activation, self.task, self.window = hidden_sizes, activation, task, window
 
     def _validate_params(self):
@@ -238,7 +240,9 @@ class FeedForward(BaseEstimator):
         return ((a2 - self.y_mean_) / self.y_scale_).astype(self.dtype)
 
     # -- fit / predict --------------------------------------------------------------------
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
         X, y = coerce_Xy(X, y)
@@ -278,7 +282,7 @@ class FeedForward(BaseEstimator):
         return y.astype(np.float64)
 
     @property
-    def predict_proba(self):
+    def predict_proba(self) -> Callable[[XLike], np.ndarray]:
         """Class probabilities (N, C): ``predict_proba(X)``. Only a classifier has it (an
         attribute error otherwise, so ``hasattr(model, "predict_proba")`` tells)."""
         task = getattr(self, "task_", None) if getattr(self, "net_", None) is not None else self.task

@@ -35,7 +35,9 @@ same piece.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, Self
 
 import numpy as np
 
@@ -44,6 +46,7 @@ from ..nn import Linear
 from ..nn.functional import sigmoid
 from ..nn.losses import binary_cross_entropy_with_logits, cross_entropy
 from ..nn.module import Module
+from ..train.callbacks import Callback
 from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .music_scores import MODES, bay_scores, frequency_nll, repeat_scores  # noqa: F401  (public here too)
 from .sampling import as_generator, check_temperature, sample
@@ -139,17 +142,17 @@ class MusicModel(BaseEstimator):
 
     def __init__(
         self,
-        mode="poly",
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        low=None,
-        high=None,
-        transpose=0,
-        frames_per_quarter=1,
-    ):
+        mode: Literal["poly", "melody"] = "poly",
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        low: int | None = None,
+        high: int | None = None,
+        transpose: int = 0,
+        frames_per_quarter: Literal[1, 2, 4] = 1,
+    ) -> None:
         self.mode, self.cell, self.hidden_size, self.num_layers = mode, cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.low, self.high, self.transpose, self.frames_per_quarter = low, high, transpose, frames_per_quarter
@@ -278,7 +281,13 @@ class MusicModel(BaseEstimator):
         return out
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, pieces, *, validation_data=None, callbacks=None):
+    def fit(
+        self,
+        pieces: Sequence[np.ndarray],
+        *,
+        validation_data: Sequence[np.ndarray] | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn from a list of pieces; ``validation_data``: pieces for the per-epoch val loss."""
         self._validate_params()
         pieces = self._check_pieces(pieces, "pieces")
@@ -322,7 +331,7 @@ class MusicModel(BaseEstimator):
         self._check_range(pieces, name)
         return pieces
 
-    def evaluate(self, pieces) -> float:
+    def evaluate(self, pieces: Sequence[np.ndarray]) -> float:
         """Negative log-likelihood in nats per frame: summed over every frame, / frames."""
         pieces = self._prepared(pieces)
         net = self.net_.eval()
@@ -332,11 +341,11 @@ class MusicModel(BaseEstimator):
             total, count = total + s, count + c
         return total / count
 
-    def score(self, pieces) -> float:
+    def score(self, pieces: Sequence[np.ndarray]) -> float:
         """Minus :meth:`evaluate`: the mean log-likelihood per frame (higher is better)."""
         return -self.evaluate(pieces)
 
-    def predict_proba(self, pieces) -> list:
+    def predict_proba(self, pieces: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each frame's distribution given the frames before it: poly (T_i, 128) note
         probabilities (0 outside the range); melody (T_i, V) over pitch ids, HOLD, REST."""
         pieces = self._prepared(pieces)
@@ -358,7 +367,7 @@ class MusicModel(BaseEstimator):
                 out.append(probs)
         return out
 
-    def predict(self, pieces, *, threshold: float = 0.5) -> list:
+    def predict(self, pieces: Sequence[np.ndarray], *, threshold: float = 0.5) -> list[np.ndarray]:
         """Each frame predicted from the frames before it: poly (T_i, 128) bool (probability
         > ``threshold``), melody (T_i,) tokens (the most likely)."""
         probs = self.predict_proba(pieces)
@@ -366,7 +375,7 @@ class MusicModel(BaseEstimator):
             return [p > threshold for p in probs]
         return [self._decode(np.argmax(p, axis=1)) for p in probs]
 
-    def frame_scores(self, pieces, *, threshold: float = 0.5) -> dict:
+    def frame_scores(self, pieces: Sequence[np.ndarray], *, threshold: float = 0.5) -> dict:
         """Frame-level scores of :meth:`predict` against the pieces, pooled over all frames.
 
         poly: accuracy TP / (TP + FP + FN) (Bay, Ehmann and Downie 2009), precision, recall
@@ -381,7 +390,14 @@ class MusicModel(BaseEstimator):
         return bay_scores(pred, pieces)
 
     # -- generate ----------------------------------------------------------------------------------
-    def generate(self, length=64, primer=None, *, temperature=1.0, seed=None) -> np.ndarray:
+    def generate(
+        self,
+        length: int = 64,
+        primer: np.ndarray | None = None,
+        *,
+        temperature: float = 1.0,
+        seed: int | np.random.Generator | None = None,
+    ) -> np.ndarray:
         """Sample ``length`` frames after ``primer`` (returned without the primer).
 
         Args:

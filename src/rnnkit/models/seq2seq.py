@@ -38,11 +38,13 @@ Decoding after training is greedy or beam search (:mod:`rnnkit.models.decoding`)
 from __future__ import annotations
 
 import numbers
-from typing import Self
+from collections.abc import Sequence
+from typing import Literal, Self
 
 import numpy as np
 
 from ..distributed import EMPTY_SHARD, world
+from ..train.callbacks import Callback
 from ._data import check_rows_per_rank, pad_ids
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
@@ -151,23 +153,23 @@ class Seq2Seq(BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        bidirectional=False,
-        attention=False,
-        embedding_dim=32,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        reverse_source=False,
-        scheduled_sampling=0.0,
-        sampling_schedule="inverse_sigmoid",
-        sampling_decay=None,
-        beam_size=1,
-        length_penalty=1.0,
-        max_len=None,
-        lr_schedule=None,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        attention: bool = False,
+        embedding_dim: int = 32,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        reverse_source: bool = False,
+        scheduled_sampling: float = 0.0,
+        sampling_schedule: Literal["inverse_sigmoid", "exponential", "linear", "constant"] = "inverse_sigmoid",
+        sampling_decay: float | None = None,
+        beam_size: int = 1,
+        length_penalty: float = 1.0,
+        max_len: int | None = None,
+        lr_schedule: Literal["cosine"] | None = None,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
@@ -226,7 +228,14 @@ class Seq2Seq(BaseEstimator):
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
-    def fit(self, sources: XLike, targets: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self,
+        sources: XLike,
+        targets: YLike,
+        *,
+        validation_data: tuple | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn p(target | source) from paired lists; returns self."""
         self._validate_params()
         sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
