@@ -39,6 +39,7 @@ import numpy as np
 from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
+from ..nn.recurrent import State
 from ..train.bptt import TBPTT, Stream
 from ..train.callbacks import Callback
 from .base import BaseEstimator, check_int_param, make_recurrent
@@ -82,7 +83,7 @@ class CharLMNet(Module):
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
         self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
-    def init_state(self, batch_size: int):
+    def init_state(self, batch_size: int) -> State:
         """Zeros: h (L, B, H), or (h, c) for the LSTM."""
         h = np.zeros((self.rnn.num_layers, batch_size, self.rnn.hidden_size), self.rnn.dtype)
         return (h, h.copy()) if self.has_cell_state else h
@@ -111,7 +112,7 @@ class CharLMNet(Module):
         return logits, state
 
 
-def _check_text(text, name: str, minimum: int) -> str:
+def _check_text(text: object, name: str, minimum: int) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{name}: expected a str, got {type(text).__name__}")
     if len(text) < minimum:
@@ -149,7 +150,7 @@ class CharLM(BaseEstimator):
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
         self.lr_schedule = lr_schedule
 
-    def _planned_schedule(self, steps_per_epoch) -> dict:
+    def _planned_schedule(self, steps_per_epoch: int | None) -> dict:
         return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
@@ -223,7 +224,7 @@ class CharLM(BaseEstimator):
         """Minus :meth:`evaluate`: the mean log-likelihood per character (higher is better)."""
         return -self.evaluate(text)
 
-    def _prime_state(self, prime: str):
+    def _prime_state(self, prime: str) -> tuple[np.ndarray, State]:
         """Run ``prime`` through the layers; returns (logits (1, V) after it, state)."""
         net = self.net_.eval()
         ids = self._encode(prime, "prime")
@@ -287,7 +288,7 @@ class CharLM(BaseEstimator):
     def _set_fit_state(self, state: dict) -> None:
         self.vocab_ = Vocab.from_dict(state["vocab"])
 
-    def _build_net(self, rng) -> CharLMNet:
+    def _build_net(self, rng: np.random.Generator) -> CharLMNet:
         return CharLMNet(
             len(self.vocab_),
             cell=self.cell,

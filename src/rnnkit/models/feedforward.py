@@ -98,14 +98,14 @@ class MLPNet(Module):
     def _loss(self, y, targets):
         return cross_entropy(y, targets) if self.loss == "ce" else mse(y, targets)
 
-    def loss_and_grad(self, batch) -> float:
+    def loss_and_grad(self, batch: tuple[np.ndarray, np.ndarray]) -> float:
         x, targets = batch
         y, cache = self.forward(x)
         loss, dy = self._loss(y, targets)
         self.backward(dy, cache)
         return loss
 
-    def batch_count(self, batch) -> int:
+    def batch_count(self, batch: tuple[np.ndarray, np.ndarray]) -> int:
         """Rows in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
         return len(batch[0])
 
@@ -143,7 +143,7 @@ class FeedForward(BaseEstimator):
         check_int_param("window", self.window, allow_none=True)
 
     # -- inputs ---------------------------------------------------------------------------
-    def _vectors(self, X, *, fit, name="X") -> np.ndarray:
+    def _vectors(self, X: XLike, *, fit: bool, name: str = "X") -> np.ndarray:
         X = _as_table(X, name)
         if isinstance(X, np.ndarray) and X.ndim == 2 and np.issubdtype(X.dtype, np.number):
             if X.shape[1] == 0:

@@ -127,7 +127,7 @@ class GeneratorNet(Module):
             self.cond_embed.backward(du, c_emb)
 
     # -- the training protocol ------------------------------------------------------------
-    def _forward(self, batch: GeneratorBatch):
+    def _forward(self, batch: GeneratorBatch) -> tuple[float, int, np.ndarray, tuple]:
         state0, c_cond = self.condition(batch.cond)
         if self.tokens:
             x, c_in = self.embed.forward(batch.inputs)  # (T, B, E)
@@ -158,7 +158,7 @@ class GeneratorNet(Module):
         """Steps in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
         return int(batch.lengths.sum())
 
-    def evaluate_batch(self, batch: GeneratorBatch):
+    def evaluate_batch(self, batch: GeneratorBatch) -> tuple[float, int]:
         loss, count, _, _ = self._forward(batch)
         return loss * count, count
 
@@ -170,7 +170,7 @@ class GeneratorNet(Module):
         return y, state
 
 
-def _check_length(length, *, allow_none=True):
+def _check_length(length: int | None, *, allow_none: bool = True) -> int | None:
     if length is None and allow_none:
         return None
     if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
@@ -465,7 +465,7 @@ class SequenceGenerator(BaseEstimator):
         if self.vocab_ is None:
             self.out_mean_, self.out_scale_ = np.array(st["out_mean"]), np.array(st["out_scale"])
 
-    def _build_net(self, rng) -> GeneratorNet:
+    def _build_net(self, rng: np.random.Generator) -> GeneratorNet:
         return GeneratorNet(
             n_classes=None if self.classes_ is None else len(self.classes_),
             n_cond_features=None if self.classes_ is not None else self.cond_mean_.shape[0],

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -46,6 +46,7 @@ from ..nn import Linear
 from ..nn.functional import sigmoid
 from ..nn.losses import binary_cross_entropy_with_logits, cross_entropy
 from ..nn.module import Module
+from ..nn.recurrent import State
 from ..train.callbacks import Callback
 from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .music_scores import MODES, bay_scores, frequency_nll, repeat_scores  # noqa: F401  (public here too)
@@ -94,7 +95,7 @@ class MusicNet(Module):
         self.head = self.add_module("head", Linear(hidden_size, n_out, dtype=dtype, rng=rng))
         self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
-    def _forward(self, batch: MusicBatch):
+    def _forward(self, batch: MusicBatch) -> tuple[float, int, np.ndarray, np.ndarray, State, tuple]:
         out, state, c_rnn = self.rnn.forward(batch.inputs, None, lengths=batch.lengths)  # (T, B, H)
         logits, c_head = self.head.forward(out)  # (T, B, P or V)
         mask = np.arange(logits.shape[0])[:, None] < batch.lengths[None, :]  # (T, B)
@@ -111,7 +112,7 @@ class MusicNet(Module):
         self.rnn.backward(dout, None, c_rnn)
         return loss
 
-    def evaluate_batch(self, batch: MusicBatch):
+    def evaluate_batch(self, batch: MusicBatch) -> tuple[float, int]:
         loss, count, *_ = self._forward(batch)
         return loss * count, count
 
@@ -176,7 +177,7 @@ class MusicModel(BaseEstimator):
     def n_pitches_(self) -> int:
         return self.high_ - self.low_ + 1
 
-    def _check_pieces(self, pieces, name: str) -> list:
+    def _check_pieces(self, pieces: Any, name: str) -> list:
         """Validate the pieces' layout for the mode; int tokens or bool rolls (T_i, 128)."""
         if isinstance(pieces, np.ndarray) or not hasattr(pieces, "__len__") or len(pieces) == 0:
             raise TypeError(f"{name}: expected a non-empty list of pieces, got {type(pieces).__name__}")
@@ -205,13 +206,13 @@ class MusicModel(BaseEstimator):
                 out.append(a.astype(np.int64))
         return out
 
-    def _pitches(self, piece) -> np.ndarray:
+    def _pitches(self, piece: np.ndarray) -> np.ndarray:
         """The MIDI pitches used by a piece (sorted, distinct)."""
         if self.mode == "poly":
             return np.flatnonzero(piece.any(axis=0))
         return np.unique(piece[piece < N_PITCHES])
 
-    def _check_range(self, pieces, name: str) -> None:
+    def _check_range(self, pieces: list[np.ndarray], name: str) -> None:
         for i, p in enumerate(pieces):
             used = self._pitches(p)
             out = used[(used < self.low_) | (used > self.high_)]
@@ -222,7 +223,7 @@ class MusicModel(BaseEstimator):
                     "hint: drop them with rnnkit.data.music.clip_notes(notes, model.low_, model.high_)"
                 )
 
-    def _encode(self, piece, shift: int = 0) -> np.ndarray:
+    def _encode(self, piece: np.ndarray, shift: int = 0) -> np.ndarray:
         """poly: (T, P) float 0/1; melody: (T,) ids (pitch - low, P for HOLD, P + 1 for REST)."""
         if self.mode == "poly":
             src = np.arange(self.low_, self.high_ + 1) - shift  # (P,) the pitch read for each unit
@@ -233,7 +234,7 @@ class MusicModel(BaseEstimator):
         P = self.n_pitches_
         return np.where(piece == HOLD, P, np.where(piece == REST, P + 1, piece + shift - self.low_))
 
-    def _decode(self, units) -> np.ndarray:
+    def _decode(self, units: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`_encode` for generated frames (no shift)."""
         if self.mode == "poly":
             roll = np.zeros((len(units), N_PITCHES), bool)
@@ -267,10 +268,10 @@ class MusicModel(BaseEstimator):
                 x[np.arange(1, len(e)), b, e[:-1]] = 1.0  # one-hot of the previous token
         return x, y, lengths
 
-    def _batch(self, encoded) -> MusicBatch:
+    def _batch(self, encoded: list[np.ndarray]) -> MusicBatch:
         return MusicBatch(*self._inputs(encoded))
 
-    def _shifts(self, pieces) -> list:
+    def _shifts(self, pieces: list[np.ndarray]) -> list:
         """The transpositions in [-transpose, transpose] that keep each piece in range."""
         out = []
         for p in pieces:
@@ -455,7 +456,7 @@ class MusicModel(BaseEstimator):
     def _set_fit_state(self, state: dict) -> None:
         self.low_, self.high_ = int(state["low"]), int(state["high"])
 
-    def _build_net(self, rng) -> MusicNet:
+    def _build_net(self, rng: np.random.Generator) -> MusicNet:
         I, n_out = self._n_units()
         return MusicNet(
             I,

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -56,7 +56,7 @@ __all__ = ["Seq2Seq", "Seq2SeqBatch", "Seq2SeqNet", "pad_ids", "sampling_rate", 
 
 
 # -- sequences of tokens ---------------------------------------------------------------------
-def token_sequences(values, name: str):
+def token_sequences(values: Any, name: str) -> tuple[list[list], bool]:
     """A non-empty list of str (characters) or of token lists -> (list of lists, is_text)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise TypeError(f"{name}: expected a list of strings or of token lists, got {type(values).__name__}")
@@ -81,7 +81,7 @@ def token_sequences(values, name: str):
     return out, is_text
 
 
-def cosine_plan(model, steps_per_epoch) -> dict:
+def cosine_plan(model: Any, steps_per_epoch: int | None) -> dict:  # model: a CharLM or a Seq2Seq
     """The TrainConfig fields of ``model.lr_schedule == "cosine"``: the learning rate follows a
     half cosine from ``lr`` to ``lr / 20`` over all steps of training
     (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update); {} without it."""
@@ -94,7 +94,7 @@ def cosine_plan(model, steps_per_epoch) -> dict:
     }
 
 
-def check_lr_schedule(model) -> None:
+def check_lr_schedule(model: Any) -> None:  # model: a CharLM or a Seq2Seq
     check_choice("lr_schedule", model.lr_schedule, (None, "cosine"))
     if model.lr_schedule is not None and model.schedule is not None:
         raise ValueError(
@@ -109,7 +109,7 @@ def _pair(validation_data):
     return validation_data
 
 
-def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay, epochs: int) -> float:
+def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay: float | None, epochs: int) -> float:
     """The probability of feeding the model's own token at ``epoch``; see the module doc."""
     if scheduled_sampling == 0.0 or schedule == "constant":
         return scheduled_sampling
@@ -123,7 +123,7 @@ def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay, e
     return float(scheduled_sampling * (1.0 - eps))
 
 
-def check_schedule(schedule, decay) -> None:
+def check_schedule(schedule: str, decay: float | None) -> None:
     check_choice("sampling_schedule", schedule, ["inverse_sigmoid", "exponential", "linear", "constant"])
     if decay is None or schedule == "constant":
         return
@@ -178,7 +178,7 @@ class Seq2Seq(BaseEstimator):
         self.beam_size, self.length_penalty, self.max_len = beam_size, length_penalty, max_len
         self.lr_schedule = lr_schedule
 
-    def _planned_schedule(self, steps_per_epoch) -> dict:
+    def _planned_schedule(self, steps_per_epoch: int | None) -> dict:
         return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
@@ -335,7 +335,7 @@ class Seq2Seq(BaseEstimator):
         self.target_is_text_ = bool(state["target_is_text"])
         self.max_target_len_ = int(state["max_target_len"])
 
-    def _build_net(self, rng) -> Seq2SeqNet:
+    def _build_net(self, rng: np.random.Generator) -> Seq2SeqNet:
         return Seq2SeqNet(
             len(self.src_vocab_),
             len(self.tgt_vocab_),

@@ -138,7 +138,7 @@ class SequenceTagger(RecurrentEstimator):
             for i, (ids, w) in enumerate(zip(seqs, words, strict=False))
         ]  # (T_i, 1 + F)
 
-    def _batch(self, inputs, idx, targets=None) -> Batch:
+    def _batch(self, inputs: list[np.ndarray], idx: np.ndarray, targets: list | None = None) -> Batch:
         if getattr(self, "features_", None) is None:
             return super()._batch(inputs, idx, targets)
         x, lengths = pad_features([inputs[i] for i in idx], np.int64)  # (T, B, 1 + F); PAD = 0
