@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from ..nn.cells import cell_spec
 from ..nn.module import Module
 from ..nn.recurrent import _Recurrent
 
+if TYPE_CHECKING:
+    from ..nn._cache import _DirectionCache
 
-def gate_letters(layer) -> str:
+
+def gate_letters(layer: _Recurrent) -> str:
     """The gate blocks of ``layer``'s W_hh (rows g*H .. (g+1)*H), one letter each in PyTorch's
     order, as its cell's spec declares them ("ifgo" for an LSTM, "h" for an Elman RNN)."""
     return cell_spec(layer.mode, "layer.mode").gates
 
 
-def gate_activations(layer) -> tuple[tuple[str, str], ...] | None:
+def gate_activations(layer: _Recurrent) -> tuple[tuple[str, str], ...] | None:
     """(gate letter, activation) for each gate of ``layer``, from its cell's spec: the
     saturation test depends on the activation. None when the spec declares none."""
     spec = cell_spec(layer.mode, "layer.mode")
     return None if spec.activations is None else tuple(zip(spec.gates, spec.activations, strict=True))
 
 
-def recurrent_layers(module) -> dict[str, _Recurrent]:
+def recurrent_layers(module: Module) -> dict[str, _Recurrent]:
     """Every RNN/LSTM/GRU layer in ``module`` (itself included), keyed by name prefix.
 
     The key is the prefix its parameters carry in ``state_dict`` without the final dot:
@@ -45,7 +52,7 @@ def qualified(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def find_module_with_layers(obj):
+def find_module_with_layers(obj: object) -> Module:
     """The Module to inspect for an estimator-style model (its ``net_``) or a Module."""
     if isinstance(obj, Module):
         return obj
@@ -58,7 +65,7 @@ def find_module_with_layers(obj):
     )
 
 
-def direction_activations(layer, dcache) -> dict:
+def direction_activations(layer: _Recurrent, dcache: _DirectionCache) -> dict[str, np.ndarray]:
     """Hidden state and gate activations of one direction of one layer from a forward cache.
 
     Returns name -> (T, B, H) arrays (views where possible): ``h`` (h_t after step t) for

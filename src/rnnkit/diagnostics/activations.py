@@ -18,14 +18,18 @@ the text coloured by a unit's value.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..nn.recurrent import _Recurrent
+from ..nn.recurrent import State, _Recurrent
 from ._layers import direction_activations
 
 
-def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, state=None) -> dict[str, np.ndarray]:
+def hidden_activations(
+    layer: _Recurrent, x: ArrayLike, *, layer_index: int = 0, direction: int = 0, state: State | None = None
+) -> dict[str, np.ndarray]:
     """Every hidden and gate value of one layer/direction over one sequence.
 
     Args:
@@ -59,7 +63,9 @@ def hidden_activations(layer, x, *, layer_index: int = 0, direction: int = 0, st
     return {name: np.array(a[:, 0], dtype=np.float64) for name, a in acts.items()}  # (T, H) each
 
 
-def text_activations(layer, text: str, encode: Callable[[str], np.ndarray], **kwargs) -> dict[str, np.ndarray]:
+def text_activations(
+    layer: _Recurrent, text: str, encode: Callable[[str], np.ndarray], **kwargs: Any
+) -> dict[str, np.ndarray]:
     """:func:`hidden_activations` over ``text``, with ``encode(text) -> (T, I)`` the model's input.
 
     For a model with an embedding in front of the layer, ``encode`` returns the embedded
@@ -119,7 +125,7 @@ def text_features(text: str) -> dict[str, np.ndarray]:
     }
 
 
-def correlations(acts, features: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+def correlations(acts: ArrayLike, features: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
     """Pearson r between every unit and every feature.
 
     Args: acts (T, H); features name -> (T,).
@@ -148,7 +154,7 @@ def correlations(acts, features: Mapping[str, np.ndarray]) -> tuple[list[str], n
     return names, np.clip(R, -1.0, 1.0)
 
 
-def rank_cells(acts, features: Mapping[str, np.ndarray], top: int = 10) -> list[dict]:
+def rank_cells(acts: ArrayLike, features: Mapping[str, np.ndarray], top: int = 10) -> list[dict]:
     """The ``top`` (unit, feature) pairs by |r|, each unit listed once with its best feature.
 
     Returns: ``[{"cell": j, "feature": name, "correlation": r}, ...]`` best first.
@@ -162,7 +168,7 @@ def rank_cells(acts, features: Mapping[str, np.ndarray], top: int = 10) -> list[
     return [{"cell": int(j), "feature": names[best[j]], "correlation": float(R[j, best[j]])} for j in order]
 
 
-def char_model_activations(model, text: str, *, layer_index: int | None = None) -> dict[str, np.ndarray]:
+def char_model_activations(model: Any, text: str, *, layer_index: int | None = None) -> dict[str, np.ndarray]:
     """:func:`hidden_activations` of a character model (e.g. :class:`rnnkit.models.CharLM`) over ``text``.
 
     The model is a fitted estimator with ``net_`` and ``vocab_`` (or the network itself

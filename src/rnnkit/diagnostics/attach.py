@@ -29,7 +29,9 @@ language model trained by truncated BPTT, on the network inside the
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
+from ..nn.module import Module
 from .callback import DiagnosticsCallback, recurrent_module
 from .monitor import DiagnosticsMonitor, _check_every
 
@@ -47,7 +49,7 @@ class Monitored:
     from ``net``.
     """
 
-    def __init__(self, net, monitor: DiagnosticsMonitor) -> None:
+    def __init__(self, net: Any, monitor: DiagnosticsMonitor) -> None:
         if isinstance(net, Monitored):
             raise ValueError("net: already monitored; hint: detach(net) and attach the network itself again")
         if not callable(getattr(net, "loss_and_grad", None)):
@@ -59,7 +61,7 @@ class Monitored:
         self._pending: int | None = None  # a step whose update is measured when the next one starts
         self._detached = False
 
-    def loss_and_grad(self, batch) -> float:
+    def loss_and_grad(self, batch: Any) -> float:
         """One training step: ``net.loss_and_grad(batch)`` with the monitor's hooks around it."""
         if self._detached:
             raise ValueError("net: the monitor was detached; hint: train the network itself now")
@@ -89,7 +91,7 @@ class Monitored:
             self._detached = True
         return self.monitor
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         # Only for names the wrapper lacks: the network's parameters, grads, zero_grad, ...
         net = vars(self).get("net")
         if net is None:
@@ -100,7 +102,7 @@ class Monitored:
         return f"Monitored({self.net!r}, every={self.monitor.every}, calls={self.calls})"
 
 
-def attach(net, *, module=None, **monitor_kwargs) -> Monitored:
+def attach(net: Any, *, module: Module | None = None, **monitor_kwargs: Any) -> Monitored:
     """``net`` (anything with ``loss_and_grad``) wrapped with a new :class:`DiagnosticsMonitor`.
 
     Train the returned :class:`Monitored` in place of ``net``; :func:`detach` ends it.
@@ -129,7 +131,7 @@ def detach(monitored: Monitored) -> DiagnosticsMonitor:
     return monitored.detach()
 
 
-def watch_fit(**monitor_kwargs) -> DiagnosticsCallback:
+def watch_fit(**monitor_kwargs: Any) -> DiagnosticsCallback:
     """A Trainer callback that monitors the network an estimator's ``fit`` builds and trains::
 
         watch = watch_fit(every=5)

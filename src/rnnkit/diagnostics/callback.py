@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..nn.module import Module
-from ..train.callbacks import Callback
+from ..train.callbacks import Callback, Context
 
 
 class DiagnosticsCallback(Callback):
@@ -38,8 +38,9 @@ class DiagnosticsCallback(Callback):
 
     # A DiagnosticsMonitor; None only before on_train_begin builds it, and no hook reads it then.
     monitor: Any
+    _build: Any  # module -> DiagnosticsMonitor, set exactly when monitor is None at first
 
-    def __init__(self, monitor) -> None:
+    def __init__(self, monitor: object) -> None:  # a DiagnosticsMonitor or module -> one (monitor.py imports this)
         hooks = ("before_step", "after_backward", "after_update", "observe", "disarm")
         if callable(monitor):
             self.monitor, self._build = None, monitor
@@ -52,18 +53,18 @@ class DiagnosticsCallback(Callback):
             )
         self._active = True
 
-    def on_train_begin(self, ctx) -> None:
+    def on_train_begin(self, ctx: Context) -> None:
         if self.monitor is None:
             self.monitor = self._build(recurrent_module(ctx.model))
         elif self._build is not None:  # built for an earlier network: watch that one only
             self._active = self.monitor.module is recurrent_module(ctx.model)
 
-    def on_step_begin(self, ctx) -> None:
+    def on_step_begin(self, ctx: Context) -> None:
         if not self._active:
             return
         self.monitor.before_step(ctx.step + 1)
 
-    def on_after_backward(self, ctx) -> None:
+    def on_after_backward(self, ctx: Context) -> None:
         if not self._active:
             return
         mon, logs = self.monitor, ctx.logs
@@ -73,7 +74,7 @@ class DiagnosticsCallback(Callback):
         else:
             mon.after_backward(ctx.step + 1, logs["loss"])
 
-    def on_step_end(self, ctx) -> None:
+    def on_step_end(self, ctx: Context) -> None:
         if not self._active:
             return
         mon, logs = self.monitor, ctx.logs
@@ -83,16 +84,16 @@ class DiagnosticsCallback(Callback):
         mon.observe_grad_norm(ctx.step, logs["grad_norm"])
         mon.after_update(ctx.step)
 
-    def on_train_end(self, ctx) -> None:
+    def on_train_end(self, ctx: Context | None) -> None:  # None: called by hand after a run
         if self._active:
             self.monitor.disarm()
 
-    def on_exception(self, ctx) -> None:
+    def on_exception(self, ctx: Context) -> None:
         if self._active and self.monitor is not None:
             self.monitor.disarm()
 
 
-def recurrent_module(model):
+def recurrent_module(model: object) -> Module:
     """The Module holding a trainer model's recurrent layers: the model itself, or the network
     inside a driver that is not a Module (``TBPTT(net).model``)."""
     if isinstance(model, Module):

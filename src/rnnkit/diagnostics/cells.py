@@ -10,14 +10,18 @@ Ranks every unit's hidden state h (and, for an LSTM, its cell state c) by its st
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from ..utils.atomic import write_json_atomic, write_text_atomic
 from .activations import char_model_activations, rank_cells, text_features
 from .visualize import activation_html
 
 
-def interpretable_cells_report(model, text: str, out, *, top: int = 8, max_chars: int = 5000):
+def interpretable_cells_report(
+    model: Any, text: str, out: str | os.PathLike[str], *, top: int = 8, max_chars: int = 5000
+) -> tuple[Path, list[dict]]:
     """Write ``<out>/cells.html`` and ``<out>/cells.json``; returns (page path, ranking).
 
     Each ranking entry: ``{"kind": "c" | "h", "cell": j, "feature": name, "correlation": r}``.

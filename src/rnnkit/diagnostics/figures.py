@@ -6,10 +6,17 @@ touches the user's backend or global figure state, and files are written atomica
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..utils.atomic import atomic_savefig
 from .flow import GradFlow, steps_back
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # an optional dependency: only for the annotations
 
 MISSING_NOTE = "plots skipped: matplotlib is not installed (pip install 'rnnkit[plot]')"
 
@@ -22,7 +29,7 @@ def have_matplotlib() -> bool:
     return True
 
 
-def _figure(nrows=1, ncols=1, size=(7.0, 4.0)):
+def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7.0, 4.0)) -> tuple[Figure, np.ndarray]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
@@ -30,7 +37,7 @@ def _figure(nrows=1, ncols=1, size=(7.0, 4.0)):
     return fig, axes
 
 
-def _log10(M) -> np.ndarray:
+def _log10(M: np.ndarray) -> np.ndarray:
     M = np.asarray(M, dtype=np.float64)
     out = np.full(M.shape, np.nan)
     ok = np.isfinite(M) & (M > 0)
@@ -38,7 +45,9 @@ def _log10(M) -> np.ndarray:
     return out
 
 
-def plot_flow_heatmap(flow: GradFlow, path, keys=None, title: str = "") -> str:
+def plot_flow_heatmap(
+    flow: GradFlow, path: str | os.PathLike[str], keys: Sequence[str] | None = None, title: str = ""
+) -> str:
     """log10 ||dL/dh_t|| over time step t (x) and training step (y), one panel per series.
 
     Black cells are exactly 0 (the gradient died: saturated units); magenta cells are NaN
@@ -94,7 +103,7 @@ def plot_flow_heatmap(flow: GradFlow, path, keys=None, title: str = "") -> str:
     return str(atomic_savefig(fig, path))
 
 
-def plot_flow_profiles(profiles: dict, path, title: str = "", key: str = "") -> str:
+def plot_flow_profiles(profiles: dict, path: str | os.PathLike[str], title: str = "", key: str = "") -> str:
     """||dL/dh_{t0-k}|| against steps back k (log scale), one line per label.
 
     ``profiles``: label -> (T,) norms in time order (as recorded), or (norms, style) with
@@ -119,7 +128,7 @@ def plot_flow_profiles(profiles: dict, path, title: str = "", key: str = "") -> 
 
 def plot_lines(
     series: dict,
-    path,
+    path: str | os.PathLike[str],
     *,
     title: str = "",
     xlabel: str = "training step",
@@ -151,7 +160,9 @@ def plot_lines(
     return str(atomic_savefig(fig, path))
 
 
-def plot_bars(values: dict, path, *, title: str = "", ylabel: str = "", groups: list | None = None) -> str:
+def plot_bars(
+    values: dict, path: str | os.PathLike[str], *, title: str = "", ylabel: str = "", groups: list | None = None
+) -> str:
     """Grouped bars: ``values`` label -> list of heights (one per group)."""
     fig, axes = _figure()
     ax = axes[0, 0]

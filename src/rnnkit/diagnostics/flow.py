@@ -29,12 +29,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ..nn.module import Module
+from ..train.callbacks import History
 from ..utils.atomic import from_json_float, jsonable
 from ._layers import qualified, recurrent_layers
 
 
-def set_recording(module, on: bool = True) -> list[str]:
+def set_recording(module: Module, on: bool = True) -> list[str]:
     """Switch per-step gradient-norm recording on or off for every recurrent layer in ``module``.
 
     Returns the prefixes of the layers switched (empty when the model has none).
@@ -47,7 +50,7 @@ def set_recording(module, on: bool = True) -> list[str]:
     return list(layers)
 
 
-def read_grad_flow(module) -> dict[str, np.ndarray]:
+def read_grad_flow(module: Module) -> dict[str, np.ndarray]:
     """Copies of what the last backward recorded, keyed ``"<layer prefix>.<engine key>"``.
 
     Returns: dict of (T,) float64 arrays; empty if nothing was recorded.
@@ -64,7 +67,7 @@ def is_reverse(key: str) -> bool:
     return key.endswith("_reverse")
 
 
-def steps_back(norms, key: str = "") -> np.ndarray:
+def steps_back(norms: ArrayLike, key: str = "") -> np.ndarray:
     """The series ordered by distance from the loss end: index k is k steps back.
 
     For a forward direction that is ``norms[::-1]`` (the last step is nearest the loss);
@@ -150,7 +153,7 @@ class GradFlow:
         return self._rows[key][0].copy()
 
     @classmethod
-    def from_history(cls, history) -> GradFlow:
+    def from_history(cls, history: History) -> GradFlow:
         """The per-step norms a :class:`rnnkit.train.Trainer` recorded with
         ``TrainConfig(grad_flow_every=N)`` (``history.grad_flow``), keyed as here."""
         entries = getattr(history, "grad_flow", None)

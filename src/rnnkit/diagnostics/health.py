@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._layers import direction_activations, gate_activations, gate_letters, qualified, recurrent_layers
 from .flow import steps_back
 
+if TYPE_CHECKING:
+    from ..nn.module import Module
+    from ..nn.recurrent import RecurrentCache, _Recurrent
+
 
 # -- recurrent weights ----------------------------------------------------------------
-def _square(W, name: str) -> np.ndarray:
+def _square(W: ArrayLike, name: str) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise ValueError(
@@ -37,7 +43,7 @@ def _square(W, name: str) -> np.ndarray:
     return W
 
 
-def spectral_radius(W) -> float:
+def spectral_radius(W: ArrayLike) -> float:
     """rho(W) = max |lambda_i(W)|, the largest eigenvalue modulus of a square matrix.
 
     It governs the long-run growth of W^k: ||W^k||^(1/k) -> rho(W).
@@ -48,7 +54,7 @@ def spectral_radius(W) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
-def largest_singular_value(W) -> float:
+def largest_singular_value(W: ArrayLike) -> float:
     """sigma_max(W) = ||W||_2: the most any vector can be stretched by W (any 2-D shape)."""
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
@@ -58,7 +64,7 @@ def largest_singular_value(W) -> float:
     return float(np.linalg.norm(W, 2))
 
 
-def recurrent_weight_health(module) -> dict[str, dict]:
+def recurrent_weight_health(module: Module) -> dict[str, dict]:
     """rho and sigma_max of every W_hh in ``module``, whole and per gate block.
 
     Returns, per parameter name (``"rnn.weight_hh_l0"``)::
@@ -99,7 +105,7 @@ def headline_radius(entry: Mapping) -> float:
 
 
 # -- gate saturation --------------------------------------------------------------------
-def saturation_counts(values, activation: str, eps: float) -> tuple[np.ndarray, np.ndarray]:
+def saturation_counts(values: np.ndarray, activation: str, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (low, high) of activations within ``eps`` of a flat end.
 
     sigmoid s: low s < eps, high s > 1 - eps;  tanh t: low t < -1 + eps, high t > 1 - eps;
@@ -115,13 +121,15 @@ def saturation_counts(values, activation: str, eps: float) -> tuple[np.ndarray, 
     raise ValueError(f"activation: expected sigmoid, tanh or relu, got {activation!r}")
 
 
-def _check_eps(eps) -> float:
+def _check_eps(eps: float) -> float:
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps < 0.5:
         raise ValueError(f"eps: expected a number in (0, 0.5), got {eps!r}")
     return float(eps)
 
 
-def gate_saturation(layer, cache, eps: float = 0.05) -> dict[str, dict[str, dict[str, float]]]:
+def gate_saturation(
+    layer: _Recurrent, cache: RecurrentCache, eps: float = 0.05
+) -> dict[str, dict[str, dict[str, float]]]:
     """Fraction of gate activations near 0 or 1 (tanh: near -1 or 1), from one forward's cache.
 
     Args:
@@ -172,7 +180,7 @@ def gate_saturation(layer, cache, eps: float = 0.05) -> dict[str, dict[str, dict
 
 
 # -- gradients and updates ----------------------------------------------------------------
-def _norm(a) -> float:
+def _norm(a: np.ndarray) -> float:
     return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
 
 
@@ -183,17 +191,17 @@ def _norms_quiet(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:
         return {n: _norm(a) for n, a in arrays.items()}
 
 
-def grad_norms(module) -> dict[str, float]:
+def grad_norms(module: Module) -> dict[str, float]:
     """||dL/dp|| for every parameter p, by name (the live gradients, after backward)."""
     return _norms_quiet({n: g for n, _, g in module.named_parameters()})
 
 
-def param_norms(module) -> dict[str, float]:
+def param_norms(module: Module) -> dict[str, float]:
     """||p|| for every parameter, by name."""
     return _norms_quiet({n: p for n, p, _ in module.named_parameters()})
 
 
-def update_norms(before: Mapping[str, np.ndarray], module) -> dict[str, dict[str, float]]:
+def update_norms(before: Mapping[str, np.ndarray], module: Module) -> dict[str, dict[str, float]]:
     """||p_after - p_before|| and its ratio to ||p_before|| for every parameter.
 
     Args:
@@ -220,7 +228,7 @@ def update_norms(before: Mapping[str, np.ndarray], module) -> dict[str, dict[str
 
 
 # -- memory horizon ------------------------------------------------------------------------
-def memory_horizon(norms, fraction: float = 0.01, key: str = "") -> float:
+def memory_horizon(norms: ArrayLike, fraction: float = 0.01, key: str = "") -> float:
     """How many steps back the gradient stays above ``fraction`` of its value at the loss.
 
     With n_k = ||dL/dh_{t0-k}|| counted back from the loss end t0 (the last step of a
@@ -247,7 +255,7 @@ def memory_horizon(norms, fraction: float = 0.01, key: str = "") -> float:
     return float(below[0] + 1) if below.size else math.inf
 
 
-def decay_ratio(norms, key: str = "") -> float:
+def decay_ratio(norms: ArrayLike, key: str = "") -> float:
     """n_far / n_0: the gradient at the far end of the sequence over its value at the loss.
 
     ~1 means the gradient reaches the start undiminished; << 1 vanishing; >> 1 exploding.

@@ -27,7 +27,11 @@ recurrence produced, not what the clipper let through.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +42,9 @@ from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
 from .warnings import Finding, Thresholds, diagnose, warn
 
+if TYPE_CHECKING:
+    from ..nn.recurrent import RecurrentCache, _Recurrent
+
 
 class _StepObserver(LayerObserver):
     """Keeps one layer's forward caches and the gradient flow of each backward call of a due step."""
@@ -45,10 +52,10 @@ class _StepObserver(LayerObserver):
     def __init__(self, caches: list, flows: list) -> None:
         self.caches, self.flows = caches, flows
 
-    def after_forward(self, layer, cache) -> None:
+    def after_forward(self, layer: _Recurrent, cache: RecurrentCache) -> None:
         self.caches.append(cache)
 
-    def after_backward(self, layer, cache, grad_flow) -> None:
+    def after_backward(self, layer: _Recurrent, cache: RecurrentCache, grad_flow: dict[str, np.ndarray]) -> None:
         self.flows.append({k: np.array(v, dtype=np.float64) for k, v in grad_flow.items()})
 
 
@@ -98,7 +105,7 @@ class DiagnosticsRecord:
         return d
 
 
-def _check_every(every) -> int:
+def _check_every(every: int) -> int:
     if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
         raise ValueError(f"every: expected an int >= 1 (record every N training steps), got {every!r}")
     return int(every)
@@ -119,7 +126,7 @@ class DiagnosticsMonitor:
 
     def __init__(
         self,
-        model,
+        model: object,
         *,
         every: int = 10,
         first: bool = True,
@@ -161,7 +168,7 @@ class DiagnosticsMonitor:
             self._watch(prefix, layer)
         return True
 
-    def _watch(self, prefix, layer) -> None:
+    def _watch(self, prefix: str, layer: _Recurrent) -> None:
         observer = _StepObserver(self._caches.setdefault(prefix, []), self._flows.setdefault(prefix, []))
         self._handles.append(layer.observe(observer))
 
@@ -202,7 +209,7 @@ class DiagnosticsMonitor:
                 out[key] = {g: {side: a[side] / a["n"] for side in ("low", "high", "total")} for g, a in gates.items()}
         return out
 
-    def observe(self, step: int, loss) -> list[Finding]:
+    def observe(self, step: int, loss: float) -> list[Finding]:
         """Every step, recorded or not: keep the loss, flag a NaN/inf one. Costs a float test."""
         loss = float(loss)
         self.record.all_steps.append(int(step))
@@ -213,7 +220,7 @@ class DiagnosticsMonitor:
         self._emit(found)
         return found
 
-    def observe_grad_norm(self, step: int, grad_norm) -> list[Finding]:
+    def observe_grad_norm(self, step: int, grad_norm: float) -> list[Finding]:
         """Every step, when the loop computes it anyway: the global pre-clip gradient norm.
 
         Runs the spike rule (a norm ``norm_growth`` x its recent median) on these.
@@ -224,7 +231,7 @@ class DiagnosticsMonitor:
         self._emit(found)
         return found
 
-    def after_backward(self, step: int, loss, grad_norm: float | None = None) -> list[Finding]:
+    def after_backward(self, step: int, loss: float, grad_norm: float | None = None) -> list[Finding]:
         """Read what the backward just recorded (before clipping and the update).
 
         Calls :meth:`observe`; on a recorded step also reads the per-step gradient norms,
@@ -317,8 +324,14 @@ class DiagnosticsMonitor:
         return summarize(self.record)
 
     def write_report(
-        self, folder, *, title: str = "rnnkit diagnostics", plots: bool = True, extra: dict | None = None, notes=()
-    ):
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        title: str = "rnnkit diagnostics",
+        plots: bool = True,
+        extra: dict | None = None,
+        notes: Sequence[str] = (),
+    ) -> Path:
         """Write a report folder (see :mod:`rnnkit.diagnostics.report`); returns its path."""
         from .report import write_report
 

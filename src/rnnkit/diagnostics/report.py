@@ -17,20 +17,26 @@ Plots need matplotlib; without it the text and JSON are still written, with a no
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from ..utils.atomic import write_json_atomic, write_text_atomic
 from .health import decay_ratio
 
+#: A :class:`rnnkit.diagnostics.monitor.DiagnosticsRecord` (not imported: monitor.py imports this module).
+Record: TypeAlias = Any
 
-def _first_last(values) -> dict:
+
+def _first_last(values: Sequence[float]) -> dict:
     vals = [float(v) for v in values]
     return {"first": vals[0], "last": vals[-1]} if vals else {"first": None, "last": None}
 
 
-def summarize(record, title: str = "rnnkit diagnostics") -> dict:
+def summarize(record: Record, title: str = "rnnkit diagnostics") -> dict:
     """The diagnosis of a :class:`DiagnosticsRecord` as plain data (see :func:`write_report`)."""
     grouped: dict = {}
     for f in record.findings:
@@ -83,7 +89,7 @@ def summarize(record, title: str = "rnnkit diagnostics") -> dict:
     }
 
 
-def _fmt(v) -> str:
+def _fmt(v: object) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -140,7 +146,7 @@ def summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _describe(value) -> str:
+def _describe(value: object) -> str:
     import json
 
     from ..utils.atomic import jsonable
@@ -149,7 +155,13 @@ def _describe(value) -> str:
 
 
 def write_report(
-    folder, record, *, title: str = "rnnkit diagnostics", plots: bool = True, extra: dict | None = None, notes=()
+    folder: str | os.PathLike[str],
+    record: Record,
+    *,
+    title: str = "rnnkit diagnostics",
+    plots: bool = True,
+    extra: dict | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write the report folder for ``record`` (a :class:`DiagnosticsRecord`); returns its path.
 
@@ -180,7 +192,7 @@ def write_report(
     return folder
 
 
-def _write_plots(folder: Path, record) -> list[str]:
+def _write_plots(folder, record):
     from .figures import plot_flow_heatmap, plot_flow_profiles, plot_lines
 
     out = []

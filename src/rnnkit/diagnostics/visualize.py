@@ -12,9 +12,13 @@ resources, so it opens anywhere, offline, and can be attached to a report.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..utils.atomic import write_text_atomic
 
@@ -40,7 +44,7 @@ def _rgb(u: float) -> str:
     return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
 
 
-def _range(values: np.ndarray, vrange) -> tuple[float, float]:
+def _range(values: np.ndarray, vrange: tuple[float, float] | None) -> tuple[float, float]:
     if vrange is not None:
         lo, hi = (float(v) for v in vrange)
         if not hi > lo:
@@ -55,7 +59,7 @@ def _range(values: np.ndarray, vrange) -> tuple[float, float]:
     return (-m, m) if m > 0 else (-1.0, 1.0)  # symmetric around 0: tanh units, cell states
 
 
-def _panel(text: str, values, label: str, vrange) -> str:
+def _panel(text: str, values: ArrayLike, label: str, vrange: tuple[float, float] | None) -> str:
     v = np.asarray(values, dtype=np.float64)
     if v.shape != (len(text),):
         raise ValueError(f"values[{label!r}]: expected shape ({len(text)},) (one value per character), got {v.shape}")
@@ -73,7 +77,14 @@ def _panel(text: str, values, label: str, vrange) -> str:
     return f'<h2>{html.escape(label)}</h2>\n{legend}\n<div class="text">{"".join(spans)}</div>'
 
 
-def activation_html(text: str, panels, *, title: str = "hidden-state activations", vrange=None, note: str = "") -> str:
+def activation_html(
+    text: str,
+    panels: ArrayLike | Mapping[str, ArrayLike],
+    *,
+    title: str = "hidden-state activations",
+    vrange: tuple[float, float] | None = None,
+    note: str = "",
+) -> str:
     """A complete HTML page: ``text`` coloured once per panel.
 
     Args:
@@ -98,7 +109,9 @@ def activation_html(text: str, panels, *, title: str = "hidden-state activations
     )
 
 
-def write_activation_html(path, text: str, panels, **kwargs):
+def write_activation_html(
+    path: str | os.PathLike[str], text: str, panels: ArrayLike | Mapping[str, ArrayLike], **kwargs: Any
+) -> Path:
     """Write :func:`activation_html` to ``path`` atomically; returns the path."""
     return write_text_atomic(path, activation_html(text, panels, **kwargs))
 

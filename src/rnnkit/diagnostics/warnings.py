@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..nn.cells import cell_spec
 from .flow import GradFlow
@@ -49,7 +50,7 @@ class Thresholds:
     horizon_fraction: float = 0.01
     dead_relu: float = 0.9
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("vanish_ratio", "horizon_fraction", "saturation", "dead_relu"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0 < v < 1):
@@ -155,7 +156,7 @@ def _relu_units(mode: str | None) -> bool:
 # -- rules --------------------------------------------------------------------------------
 def check_flow(
     key: str,
-    norms,
+    norms: ArrayLike,
     *,
     mode: str | None = None,
     step: int | None = None,
@@ -221,7 +222,7 @@ def check_flow(
     return []
 
 
-def _rho_note(weights) -> str:
+def _rho_note(weights: Mapping | None) -> str:
     if not weights:
         return ""
     rho, sig = weights.get("spectral_radius"), weights.get("max_singular")
@@ -233,7 +234,7 @@ def _rho_note(weights) -> str:
     return f" (here {', '.join(parts)})" if parts else ""
 
 
-def check_loss(loss, *, step: int | None = None) -> list[Finding]:
+def check_loss(loss: float | None, *, step: int | None = None) -> list[Finding]:
     """A NaN or inf loss."""
     if loss is None or math.isfinite(float(loss)):
         return []
@@ -337,7 +338,7 @@ def diagnose(
     modes: Mapping[str, str] | None = None,
     health: Mapping[str, Mapping] | None = None,
     saturation: Mapping[str, Mapping] | None = None,
-    loss=None,
+    loss: float | None = None,
     grad_norm_history: Sequence[float] = (),
     step: int | None = None,
     thresholds: Thresholds | None = None,

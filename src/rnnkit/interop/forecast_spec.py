@@ -12,9 +12,15 @@ numbers and the exact rules (the same as :mod:`rnnkit.models.forecast_scaling`,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from ..models.forecast_covariates import _CYCLE
 from ..models.forecast_net import SIGMA_MIN
 from ..models.forecast_scaling import lost_steps
+
+if TYPE_CHECKING:
+    from ..models.forecaster import Forecaster
 
 _SCALING_RULES = {
     "global": "loc, scale = the fitted 'global' statistics (every training value of every series)",
@@ -51,11 +57,11 @@ _TRANSFORM_RULES = {
 }
 
 
-def _floats(a):
+def _floats(a: Iterable[float]) -> list[float]:
     return [float(v) for v in a]
 
 
-def forecaster_spec(model) -> dict:
+def forecaster_spec(model: Forecaster) -> dict:
     """The JSON-ready description of a fitted Forecaster (see the module docstring)."""
     F, W = model.n_features_in_, model.window
     D = model.horizon if model.strategy == "direct" else 1

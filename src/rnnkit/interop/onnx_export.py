@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from ..models import BaseEstimator
+from ..nn.module import Module
+from ..nn.recurrent import _Recurrent
 from ..utils.atomic import write_bytes_atomic
 from ._exporter import LAYERS, check_out_path, layer_spec, meta, require
 from ._graph import Graph
@@ -29,7 +33,7 @@ from .onnx_models import model_graphs
 __all__ = ["to_onnx", "layer_graph", "require", "check_out_path", "layer_spec", "LAYERS"]
 
 
-def _check_layer(layer) -> None:
+def _check_layer(layer: object) -> None:
     if not isinstance(layer, LAYERS):
         raise TypeError(
             f"model_or_layer: expected an rnnkit.nn RNN/LSTM/GRU layer or a fitted rnnkit "
@@ -37,7 +41,7 @@ def _check_layer(layer) -> None:
         )
 
 
-def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> Any:
+def layer_graph(onnx: ModuleType, layer: _Recurrent, *, lengths: bool = False, state: bool = False) -> Any:
     """The ONNX ModelProto of one recurrent layer stack (see the module docstring)."""
     _check_layer(layer)
     g = Graph(onnx)
@@ -64,7 +68,9 @@ def layer_graph(onnx, layer, *, lengths: bool = False, state: bool = False) -> A
     return g.model(type(layer).__name__, meta(info), doc=repr(layer))
 
 
-def to_onnx(model_or_layer, path, *, lengths: bool = False, state: bool = False) -> Path | dict:
+def to_onnx(
+    model_or_layer: Module | BaseEstimator, path: str | Path, *, lengths: bool = False, state: bool = False
+) -> Path | dict:
     """Write ``model_or_layer`` as ONNX to ``path``; returns the path written.
 
     ``lengths``/``state`` add the ``lengths`` and ``h0``/``c0`` inputs to a layer's graph

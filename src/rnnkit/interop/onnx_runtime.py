@@ -10,10 +10,14 @@ Covered: SequenceClassifier, SequenceRegressor, SequenceTagger, Seq2Seq.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Self
+
 import numpy as np
 
-from ..models import Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
+from ..models import BaseEstimator, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 from ..models._data import batch_indices, pad_ids
+from ..models._inputs import XLike
 from ..models.decoding import beam_search, check_beam_size, check_length_penalty, check_max_len, greedy_decode
 from ._exporter import require
 from .onnx_models import model_graphs
@@ -22,7 +26,7 @@ from .onnx_models import model_graphs
 class OnnxPredictor:
     """``predict`` / ``predict_proba`` of ``model`` through onnxruntime (CPU)."""
 
-    def __init__(self, model, *, batch_size: int = 256):
+    def __init__(self, model: BaseEstimator, *, batch_size: int = 256) -> None:
         onnx = require("onnx", "OnnxPredictor", "onnx")
         ort = require("onnxruntime", "OnnxPredictor", "onnx")
         if not isinstance(model, (SequenceClassifier, SequenceRegressor, SequenceTagger, Seq2Seq)):
@@ -41,12 +45,12 @@ class OnnxPredictor:
             if hasattr(model, name):
                 setattr(self, name, getattr(model, name))
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         self.model.set_params(**params)
         return self
 
     # -- many-to-one and tagging ------------------------------------------------------------
-    def _outputs(self, X, output: str) -> list[np.ndarray]:
+    def _outputs(self, X: XLike, output: str) -> list[np.ndarray]:
         """One named graph output per sequence: (K,) or, per step, (T_i, K)."""
         m, sess = self.model, self.sessions[""]
         assert not isinstance(m, Seq2Seq)  # its predict decodes (see _decode)
@@ -65,7 +69,7 @@ class OnnxPredictor:
         return [r.astype(np.float64) for r in results]
 
     @property
-    def predict_proba(self):
+    def predict_proba(self) -> Callable[[XLike], np.ndarray | list[np.ndarray]]:
         """The model's ``predict_proba`` through onnxruntime: (N, K) for a classifier, one
         (T_i, K) array per sentence for a tagger. A regressor or a Seq2Seq has none, so this
         raises AttributeError and ``hasattr(predictor, "predict_proba")`` is False, as it is
@@ -81,7 +85,7 @@ class OnnxPredictor:
         proba = self._outputs(X, "probabilities")
         return proba if isinstance(self.model, SequenceTagger) else np.stack(proba)
 
-    def predict(self, X, **kwargs):
+    def predict(self, X: XLike, **kwargs: Any) -> np.ndarray | list:
         m = self.model
         if isinstance(m, Seq2Seq):
             return self._decode(X, **kwargs)

@@ -15,6 +15,7 @@ this is a door out, written atomically, read without pickles.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..utils.atomic import write_bytes_atomic
 from ._exporter import LAYERS, check_out_path, layer_spec, require
 
 
-def _module_of(obj) -> tuple[Module, dict]:
+def _module_of(obj: Module | BaseEstimator) -> tuple[Module, dict]:
     if isinstance(obj, Module):
         meta = {"rnnkit.kind": "layer" if isinstance(obj, LAYERS) else type(obj).__name__}
         if isinstance(obj, LAYERS):
@@ -47,7 +48,7 @@ def _module_of(obj) -> tuple[Module, dict]:
     )
 
 
-def save_safetensors(layer_or_model, path) -> Path:
+def save_safetensors(layer_or_model: Module | BaseEstimator, path: str | Path) -> Path:
     """Write the parameters as safetensors (PyTorch's names, the parameters' dtype)."""
     st = require("safetensors.numpy", "save_safetensors", "safetensors")
     p = check_out_path(path)
@@ -57,7 +58,9 @@ def save_safetensors(layer_or_model, path) -> Path:
     return write_bytes_atomic(p, data)
 
 
-def load_safetensors(path, into=None):
+def load_safetensors(
+    path: str | os.PathLike[str], into: Module | BaseEstimator | None = None
+) -> dict[str, np.ndarray] | Module | BaseEstimator:
     """Read a safetensors file: the arrays by name, or, with ``into`` (a layer or fitted
     model), load them into it after checking every key and shape; returns ``into`` then."""
     st = require("safetensors.numpy", "load_safetensors", "safetensors")

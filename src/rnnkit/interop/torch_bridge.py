@@ -29,8 +29,13 @@ torch is imported inside these functions, never by ``import rnnkit``.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
+from ..models import BaseEstimator
+from ..nn.module import Module
 from ._exporter import LAYERS, require
 from ._torch_layers import as_numpy, leaf_from_torch, leaf_to_torch
 from ._torch_models import model_to_torch, sequence_net_from_torch
@@ -39,18 +44,24 @@ from .safetensors_io import _module_of
 __all__ = ["to_torch", "from_torch", "LAYERS"]
 
 
-def _torch(what: str):
+def _torch(what: str) -> ModuleType:
     return require("torch", what, "torch")
 
 
-def to_torch(model_or_layer):
+def to_torch(model_or_layer: Module | BaseEstimator) -> Any:  # a torch.nn.Module (torch is optional)
     """An equivalent ``torch.nn.Module`` holding copies of the parameters (see the module doc)."""
     torch = _torch("to_torch")
     leaf = leaf_to_torch(model_or_layer, torch)
     return leaf if leaf is not None else model_to_torch(model_or_layer, torch)
 
 
-def from_torch(module, *, into=None, dtype=None, rng=None):
+def from_torch(
+    module: Any,  # a torch.nn.Module (torch is optional)
+    *,
+    into: Module | BaseEstimator | None = None,
+    dtype: str | np.dtype | None = None,
+    rng: np.random.Generator | None = None,
+) -> Module | BaseEstimator:
     """An rnnkit layer from ``torch.nn.RNN``/``LSTM``/``GRU`` (also ``Linear``, ``Embedding``),
     or a fresh :class:`~rnnkit.models.network.SequenceNet` from the module ``to_torch`` gives
     a classifier's, regressor's or tagger's (without spelling features) network.

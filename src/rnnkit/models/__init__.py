@@ -11,6 +11,8 @@ Each has ``fit``/``predict``/``score``, ``get_params``/``set_params``, ``save``/
 :func:`load_model` reads any of them back from its file.
 """
 
+import os
+
 from .base import CELLS, BaseEstimator, NotFittedError, make_recurrent
 from .charlm import CharLM
 from .classifier import SequenceClassifier, SequenceRegressor
@@ -44,6 +46,6 @@ __all__ = [
 ]
 
 
-def load_model(path):
+def load_model(path: str | os.PathLike[str]) -> BaseEstimator:
     """Load any model saved with ``model.save(path)``; the class is read from the file."""
     return BaseEstimator.load(path)

@@ -28,13 +28,20 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import forecast_metrics as fm
 from .base import check_int_param
 from .conformal import check_adapt, check_levels, conformal_offsets, min_residuals
 from .forecast_baselines import make_baseline
+
+#: What :func:`backtest` evaluates: an object with ``fit(series)`` and ``predict(history, horizon)``
+#: (a Forecaster, a baseline, any duck-typed model), or a factory returning one.
+ModelLike: TypeAlias = Any
 
 __all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins", "rolling_residuals"]
 
@@ -91,7 +98,7 @@ def fill_history(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _as_point(out, h, F, name):
+def _as_point(out: Any, h: int, F: int, name: str) -> np.ndarray:
     """A model's predict output -> (h, F) float64 (arrays, pandas, dicts with a point key)."""
     if isinstance(out, dict):
         for key in ("forecast", "mean", "median", "point"):
@@ -106,7 +113,7 @@ def _as_point(out, h, F, name):
     return a.reshape(h, F)
 
 
-def _fit(model, data, name):
+def _fit(model: ModelLike, data: np.ndarray, name: str) -> Any:
     """Fit (or build from a factory and fit); returns the fitted model."""
     if not hasattr(model, "fit") and callable(model):
         model = model()
@@ -114,7 +121,7 @@ def _fit(model, data, name):
     return model if fitted is None else fitted
 
 
-def _predict(model, history, h, name):
+def _predict(model: Any, history: np.ndarray, h: int, name: str) -> Any:
     """``predict(history, horizon=h)``, or positionally for a predict without that keyword."""
     try:
         takes_keyword = "horizon" in inspect.signature(model.predict).parameters
@@ -159,7 +166,7 @@ class BacktestResult:
 
     def recalibrate(
         self,
-        levels=(80, 95),
+        levels: float | Sequence[float] = (80, 95),
         *,
         interval_method: str = "absolute",
         calibration_window: int | None = None,
@@ -185,7 +192,7 @@ class BacktestResult:
         lo, _ = self.intervals[name][level]
         return int((np.isfinite(lo) & np.isfinite(self.truth)).sum())
 
-    def _select(self, column):
+    def _select(self, column: int | str | None) -> int | slice:
         if column is None:
             return slice(None)
         if isinstance(column, str):
@@ -194,7 +201,7 @@ class BacktestResult:
             column = self.columns.index(column)
         return slice(column, column + 1)
 
-    def metrics(self, column=None) -> dict:
+    def metrics(self, column: int | str | None = None) -> dict[str, dict[str, float]]:
         """{name: {"mae", "rmse", "smape", "mase", "coverage_80", ...}}, over all columns
         (or one column, by index or name)."""
         sel = self._select(column)
@@ -211,7 +218,7 @@ class BacktestResult:
             out[name] = row
         return out
 
-    def by_step(self, column=None) -> dict:
+    def by_step(self, column: int | str | None = None) -> dict[str, dict[str, np.ndarray]]:
         """{name: {"mae": (h,), "rmse": (h,), "mase": (h,), "coverage_80": (h,), ...}}."""
         sel = self._select(column)
         y = self.truth[..., sel]
@@ -233,7 +240,7 @@ class BacktestResult:
             out[name] = row
         return out
 
-    def table(self, column=None) -> str:
+    def table(self, column: int | str | None = None) -> str:
         """A plain-text table: one row per model, MAE RMSE sMAPE MASE and coverages."""
         m = self.metrics(column)
         keys = list(next(iter(m.values())).keys())
@@ -257,13 +264,13 @@ class BacktestResult:
         return "\n".join(rows) + "\n"
 
 
-def _fmt(v, csv=False):
+def _fmt(v: float | None, csv: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "" if csv else "-"
     return f"{v:.6g}" if csv else f"{v:.4g}"
 
 
-def _check_series(series, missing):
+def _check_series(series: ArrayLike, missing: str) -> np.ndarray:
     if hasattr(series, "to_numpy"):
         series = series.to_numpy()
     try:
@@ -284,8 +291,8 @@ def _check_series(series, missing):
 
 
 def backtest(
-    models,
-    series,
+    models: ModelLike | dict[str, ModelLike],
+    series: ArrayLike,
     horizon: int,
     *,
     n_origins: int | None = None,
@@ -295,14 +302,14 @@ def backtest(
     window: str = "expanding",
     window_length: int | None = None,
     period: int | None = None,
-    baselines=("naive", "seasonal_naive", "drift", "ar"),
-    levels=(80, 95),
+    baselines: Sequence[str] = ("naive", "seasonal_naive", "drift", "ar"),
+    levels: float | Sequence[float] = (80, 95),
     interval_method: str = "absolute",
     calibration_window: int | None = None,
     adapt: float | None = None,
     missing: str = "error",
-    columns=None,
-    progress=None,
+    columns: Sequence[str] | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` and baselines on one (multivariate) series.
 
@@ -393,7 +400,9 @@ def backtest(
     return BacktestResult(origins, truth, fc, intervals, scales, m, univariate, np.asarray(fit_origins), list(columns))
 
 
-def _check_calibration(levels, method, cal_window, adapt, n_origins):
+def _check_calibration(
+    levels: float | Sequence[float], method: str, cal_window: int | None, adapt: float | None, n_origins: int
+) -> tuple[tuple[float, ...], int | None, float | None]:
     """(levels, calibration_window, adapt), checked."""
     lv = check_levels(levels) if levels else ()
     if lv and n_origins <= max(min_residuals(v, method) for v in lv):
@@ -407,7 +416,15 @@ def _check_calibration(levels, method, cal_window, adapt, n_origins):
     return lv, cal_window, check_adapt(adapt)
 
 
-def online_conformal(truth, pred, origins, levels, method, cal_window, adapt=None):
+def online_conformal(
+    truth: np.ndarray,
+    pred: np.ndarray,
+    origins: np.ndarray,
+    levels: Sequence[float],
+    method: str,
+    cal_window: int | None,
+    adapt: float | None = None,
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
     """{level: (lo, hi)} (N, h, F): bands from earlier origins' observed residuals only.
 
     truth, pred (N, h, F) at the increasing ``origins`` (N,) (truth NaN where unknown);
@@ -451,7 +468,7 @@ def online_conformal(truth, pred, origins, levels, method, cal_window, adapt=Non
     return out
 
 
-def _band(r, level, nominal, method):
+def _band(r: np.ndarray, level: float, nominal: float, method: str) -> tuple[float, float]:
     """conformal_offsets at ``level`` (0-100, adjusted); when that needs more residuals
     than there are, the widest finite band, as long as ``nominal`` has enough."""
     r = r[np.isfinite(r)]
@@ -466,7 +483,7 @@ def _band(r, level, nominal, method):
     return a, b
 
 
-def rolling_residuals(model, series, horizon: int, **kwargs) -> np.ndarray:
+def rolling_residuals(model: ModelLike, series: ArrayLike, horizon: int, **kwargs: Any) -> np.ndarray:
     """y - yhat of ``model`` on rolling origins: (N, h) for a 1-D series, else (N, h, F).
 
     The calibration set for :func:`rnnkit.models.conformal.conformal_intervals`. Keyword

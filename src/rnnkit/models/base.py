@@ -48,9 +48,11 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..nn import cells, make_layer
 from ..nn.module import Module
+from ..nn.recurrent import _Recurrent
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ..train.config import TrainConfig
 from ..train.resume_from import start_trainer
@@ -81,7 +83,7 @@ class NotFittedError(ValueError, AttributeError):
 _SKLEARN_TWINS: dict = {}
 
 
-def _sklearn_twin(ours: type, name: str):
+def _sklearn_twin(ours: type, name: str) -> type:
     """``ours`` combined with scikit-learn's class of the same role, when scikit-learn is loaded."""
     sk = sys.modules.get("sklearn.exceptions")
     theirs = getattr(sk, name, None) if sk is not None else None
@@ -110,17 +112,17 @@ def data_conversion_warning() -> type:
 
 
 def make_recurrent(
-    cell,
-    input_size,
-    hidden_size,
-    num_layers=1,
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
     *,
-    bidirectional=False,
-    dropout=0.0,
-    recurrent_dropout=0.0,
-    dtype="float32",
-    rng=None,
-):
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    dtype: DTypeLike = "float32",
+    rng: np.random.Generator | None = None,
+) -> _Recurrent:
     """A time-major recurrent layer from a cell name in :data:`CELLS`."""
     key = cell.lower() if isinstance(cell, str) else cell
     if key not in CELLS:
@@ -217,7 +219,7 @@ class BaseEstimator:
     net_: Any  # the fitted network, a Module of the estimator's own kind (set by fit and load)
     history_: Any  # the training History (None after load)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:  # sklearn.utils.Tags (scikit-learn is optional)
         """Capabilities for scikit-learn >= 1.6, which alone calls this (so it is installed)."""
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
@@ -230,7 +232,7 @@ class BaseEstimator:
             input_tags=InputTags(three_d_array=True, string=True),
         )
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         add_training_settings(cls)
         if not cls.__name__.startswith("_"):
@@ -251,7 +253,7 @@ class BaseEstimator:
             names.append(p.name)
         return sorted(names)
 
-    def get_params(self, deep=True) -> dict:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor arguments as a dict (with ``deep``, nested ``a__b`` keys too)."""
         out: dict[str, object] = {}
         for name in self._get_param_names():
@@ -261,10 +263,11 @@ class BaseEstimator:
             out[name] = value
         return out
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         """Set constructor arguments (``name=value`` or nested ``a__b=value``); returns self."""
         valid = self._get_param_names()
         nested: dict[str, dict] = {}
+        sub: Any  # the key's tail (str) in the first loop, the nested parameters (dict) in the second
         for key, value in params.items():
             name, sep, sub = key.partition("__")
             if name not in valid:
@@ -352,7 +355,7 @@ class BaseEstimator:
         net.eval()
         return history
 
-    def _train_config(self, rng: np.random.Generator, steps_per_epoch=None) -> TrainConfig:
+    def _train_config(self, rng: np.random.Generator, steps_per_epoch: int | None = None) -> TrainConfig:
         """The :class:`TrainConfig` of this estimator's training settings (the one place it is
         built); the trainer's seed is drawn from ``rng``, the estimator's generator."""
         p = self.get_params(deep=False)
@@ -361,7 +364,7 @@ class BaseEstimator:
         fields.update(self._planned_schedule(steps_per_epoch))
         return TrainConfig(**fields)
 
-    def _planned_schedule(self, steps_per_epoch) -> dict:
+    def _planned_schedule(self, steps_per_epoch: int | None) -> dict:
         """TrainConfig fields of a schedule the model plans itself (``lr_schedule``); {}: none."""
         return {}
 
@@ -455,7 +458,7 @@ class BaseEstimator:
         return model
 
 
-def _same(a, b) -> bool:
+def _same(a: object, b: object) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # arrays and other objects without a plain truth value

@@ -31,14 +31,17 @@ or fit on a text that has them).
 from __future__ import annotations
 
 import numbers
-from typing import Self
+from collections.abc import Sequence
+from typing import Literal, Self
 
 import numpy as np
 
 from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
+from ..nn.recurrent import State
 from ..train.bptt import TBPTT, Stream
+from ..train.callbacks import Callback
 from .base import BaseEstimator, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
 from .seq2seq import check_lr_schedule, cosine_plan
@@ -80,7 +83,7 @@ class CharLMNet(Module):
         self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
         self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
-    def init_state(self, batch_size: int):
+    def init_state(self, batch_size: int) -> State:
         """Zeros: h (L, B, H), or (h, c) for the LSTM."""
         h = np.zeros((self.rnn.num_layers, batch_size, self.rnn.hidden_size), self.rnn.dtype)
         return (h, h.copy()) if self.has_cell_state else h
@@ -109,7 +112,7 @@ class CharLMNet(Module):
         return logits, state
 
 
-def _check_text(text, name: str, minimum: int) -> str:
+def _check_text(text: object, name: str, minimum: int) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{name}: expected a str, got {type(text).__name__}")
     if len(text) < minimum:
@@ -131,23 +134,23 @@ class CharLM(BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        embedding_dim=32,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        k1=64,
-        k2=None,
-        alphabet=None,
-        lr_schedule=None,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        embedding_dim: int = 32,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        k1: int = 64,
+        k2: int | None = None,
+        alphabet: str | None = None,
+        lr_schedule: Literal["cosine"] | None = None,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
         self.lr_schedule = lr_schedule
 
-    def _planned_schedule(self, steps_per_epoch) -> dict:
+    def _planned_schedule(self, steps_per_epoch: int | None) -> dict:
         return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
@@ -174,7 +177,9 @@ class CharLM(BaseEstimator):
         return vocab.encode(text)
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, text: str, *, validation_data: str | None = None, callbacks=None) -> Self:
+    def fit(
+        self, text: str, *, validation_data: str | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from one text (a str); ``validation_data``: a str for the per-epoch val loss."""
         self._validate_params()
         _check_text(text, "text", self.batch_size + 1)
@@ -202,7 +207,7 @@ class CharLM(BaseEstimator):
         return self
 
     # -- evaluate / score / predict -------------------------------------------------------
-    def evaluate(self, text, *, chunk: int = 256) -> float:
+    def evaluate(self, text: str, *, chunk: int = 256) -> float:
         """Nats per character of ``text`` (characters 2..n, each given all before it)."""
         self._check_fitted()
         chunk = check_int_param("chunk", chunk)
@@ -219,7 +224,7 @@ class CharLM(BaseEstimator):
         """Minus :meth:`evaluate`: the mean log-likelihood per character (higher is better)."""
         return -self.evaluate(text)
 
-    def _prime_state(self, prime: str):
+    def _prime_state(self, prime: str) -> tuple[np.ndarray, State]:
         """Run ``prime`` through the layers; returns (logits (1, V) after it, state)."""
         net = self.net_.eval()
         ids = self._encode(prime, "prime")
@@ -243,7 +248,15 @@ class CharLM(BaseEstimator):
             out.append(self.vocab_.id_to_token(int(greedy(logits)[0])))
         return out[0] if single else out
 
-    def generate(self, prime=None, length=200, *, temperature=1.0, top_k=None, seed=None) -> str:
+    def generate(
+        self,
+        prime: str | None = None,
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> str:
         """Sample ``length`` characters following ``prime`` (returned without the prime).
 
         ``prime=None`` starts from a newline (or, when the text had none, from its most
@@ -275,7 +288,7 @@ class CharLM(BaseEstimator):
     def _set_fit_state(self, state: dict) -> None:
         self.vocab_ = Vocab.from_dict(state["vocab"])
 
-    def _build_net(self, rng) -> CharLMNet:
+    def _build_net(self, rng: np.random.Generator) -> CharLMNet:
         return CharLMNet(
             len(self.vocab_),
             cell=self.cell,

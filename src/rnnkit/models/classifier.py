@@ -15,11 +15,13 @@ regulariser that also trains UNK's embedding.
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
+from typing import Literal, Self
 
 import numpy as np
 
 from ..nn.functional import softmax
+from ..train.callbacks import Callback
 from ._inputs import XLike, YLike, coerce_Xy
 from ._sequence import RecurrentEstimator, check_label_array, r2_score
 from .base import decode_labels, encode_labels
@@ -39,24 +41,26 @@ class SequenceClassifier(RecurrentEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        embedding_dim=32,
-        pooling="last",
-        min_freq=1,
-        lowercase=False,
-        word_dropout=0.0,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        embedding_dim: int = 32,
+        pooling: Literal["last", "mean", "max"] = "last",
+        min_freq: int = 1,
+        lowercase: bool = False,
+        word_dropout: float = 0.0,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
         self.word_dropout = word_dropout
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from sequences ``X`` and one label per sequence ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data, callbacks)
 
@@ -132,24 +136,26 @@ class SequenceRegressor(RecurrentEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        embedding_dim=32,
-        pooling="last",
-        min_freq=1,
-        lowercase=False,
-        word_dropout=0.0,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        embedding_dim: int = 32,
+        pooling: Literal["last", "mean", "max", "none"] = "last",
+        min_freq: int = 1,
+        lowercase: bool = False,
+        word_dropout: float = 0.0,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
         self.word_dropout = word_dropout
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from sequences ``X`` and targets ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data, callbacks)
 

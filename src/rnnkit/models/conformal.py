@@ -27,15 +27,18 @@ Example (what the Forecaster calls)::
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["check_adapt", "check_levels", "conformal_intervals", "conformal_offsets", "min_residuals"]
 
 METHODS = ("absolute", "signed")
 
 
-def check_levels(levels) -> tuple[float, ...]:
+def check_levels(levels: Any) -> tuple[float, ...]:
     """Levels in percent, each in (0, 100), e.g. ``(80, 95)``."""
     if isinstance(levels, (int, float)) and not isinstance(levels, bool):
         levels = (levels,)
@@ -49,7 +52,7 @@ def check_levels(levels) -> tuple[float, ...]:
     return out
 
 
-def check_adapt(adapt):
+def check_adapt(adapt: float | None) -> float | None:
     """The step gamma of adaptive conformal inference: None (off) or a number in (0, 1)."""
     if adapt is not None and (isinstance(adapt, bool) or not isinstance(adapt, (int, float)) or not 0 < adapt < 1):
         raise ValueError(f"adapt: expected a step size gamma in (0, 1) such as 0.1, or None, got {adapt!r}")
@@ -71,7 +74,7 @@ def min_residuals(level: float, method: str = "absolute") -> int:
     return n
 
 
-def conformal_offsets(residuals, level: float, method: str = "absolute") -> tuple[float, float]:
+def conformal_offsets(residuals: ArrayLike, level: float, method: str = "absolute") -> tuple[float, float]:
     """(lo, hi) to add to a point forecast, from 1-D residuals y - yhat (NaN skipped).
 
     Returns (nan, nan) when there are too few residuals for ``level`` (see
@@ -94,7 +97,7 @@ def conformal_offsets(residuals, level: float, method: str = "absolute") -> tupl
     return float(r[k_lo - 1]), float(r[k_hi - 1])
 
 
-def _by_step(residuals_by_step):
+def _by_step(residuals_by_step: np.ndarray | Sequence[ArrayLike]) -> tuple[list[np.ndarray], bool]:
     """-> list over steps of (n_k, F) arrays, and whether the input was per-series (F given)."""
     if isinstance(residuals_by_step, np.ndarray) or (
         isinstance(residuals_by_step, (list, tuple))
@@ -121,7 +124,13 @@ def _by_step(residuals_by_step):
     return steps, any(np.ndim(rk) == 2 for rk in residuals_by_step)
 
 
-def conformal_intervals(residuals_by_step, point_forecast, levels=(80, 95), *, method: str = "absolute") -> dict:
+def conformal_intervals(
+    residuals_by_step: np.ndarray | Sequence[ArrayLike],
+    point_forecast: ArrayLike,
+    levels: float | Sequence[float] = (80, 95),
+    *,
+    method: str = "absolute",
+) -> dict[str, np.ndarray]:
     """Prediction intervals around ``point_forecast`` from past residuals, per horizon step.
 
     Args:

@@ -32,13 +32,20 @@ With ``beam_size=1`` this is exactly greedy decoding (ties go to the lowest toke
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from ..nn.functional import log_softmax
 
+#: A decoder state: an array (L, R, H), a tuple of them (LSTM's (h, c)), or None.
+State: TypeAlias = Any
+#: ``step(tokens (R,), state) -> (logits (R, V), state)``: one decoder step for R rows.
+Step: TypeAlias = Callable[[np.ndarray, State], tuple[np.ndarray, State]]
 
-def take_rows(state, idx):
+
+def take_rows(state: State, idx: np.ndarray) -> State:
     """Rows ``idx`` of a state: an array (L, R, H) or a tuple of them."""
     if state is None:
         return None
@@ -47,19 +54,19 @@ def take_rows(state, idx):
     return state[:, idx]
 
 
-def check_max_len(max_len) -> int:
+def check_max_len(max_len: int) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral) or max_len < 1:
         raise ValueError(f"max_len: expected an int >= 1, got {max_len!r}")
     return int(max_len)
 
 
-def check_beam_size(beam_size) -> int:
+def check_beam_size(beam_size: int) -> int:
     if isinstance(beam_size, bool) or not isinstance(beam_size, numbers.Integral) or beam_size < 1:
         raise ValueError(f"beam_size: expected an int >= 1 (1 is greedy decoding), got {beam_size!r}")
     return int(beam_size)
 
 
-def check_length_penalty(length_penalty) -> float:
+def check_length_penalty(length_penalty: float) -> float:
     if (
         isinstance(length_penalty, bool)
         or not isinstance(length_penalty, numbers.Real)
@@ -69,7 +76,9 @@ def check_length_penalty(length_penalty) -> float:
     return float(length_penalty)
 
 
-def greedy_decode(step, state, n: int, *, bos: int, eos: int, max_len: int):
+def greedy_decode(
+    step: Step, state: State, n: int, *, bos: int, eos: int, max_len: int
+) -> tuple[list[list[int]], np.ndarray]:
     """Arg-max decoding of n sequences at once.
 
     Returns:
@@ -96,8 +105,16 @@ def greedy_decode(step, state, n: int, *, bos: int, eos: int, max_len: int):
 
 
 def beam_search(
-    step, state, n: int, *, bos: int, eos: int, max_len: int, beam_size: int = 4, length_penalty: float = 1.0
-):
+    step: Step,
+    state: State,
+    n: int,
+    *,
+    bos: int,
+    eos: int,
+    max_len: int,
+    beam_size: int = 4,
+    length_penalty: float = 1.0,
+) -> tuple[list[list[int]], np.ndarray]:
     """Beam search for n sequences at once (n*K rows through ``step``); see the module doc.
 
     Returns:

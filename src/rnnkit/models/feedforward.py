@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Self
+from collections.abc import Callable, Sequence
+from typing import Literal, Self
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..nn import Linear
 from ..nn.functional import ACTIVATIONS, softmax
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
+from ..train.callbacks import Callback
 from ._data import FEATURES, as_sequences, batch_indices, rank_batches
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from ._sequence import check_label_array, r2_score
@@ -96,14 +98,14 @@ class MLPNet(Module):
     def _loss(self, y, targets):
         return cross_entropy(y, targets) if self.loss == "ce" else mse(y, targets)
 
-    def loss_and_grad(self, batch) -> float:
+    def loss_and_grad(self, batch: tuple[np.ndarray, np.ndarray]) -> float:
         x, targets = batch
         y, cache = self.forward(x)
         loss, dy = self._loss(y, targets)
         self.backward(dy, cache)
         return loss
 
-    def batch_count(self, batch) -> int:
+    def batch_count(self, batch: tuple[np.ndarray, np.ndarray]) -> int:
         """Rows in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
         return len(batch[0])
 
@@ -122,11 +124,11 @@ class FeedForward(BaseEstimator):
 
     def __init__(
         self,
-        hidden_sizes=(64,),
-        activation="tanh",
-        task="auto",
-        window=None,
-    ):
+        hidden_sizes: Sequence[int] = (64,),
+        activation: Literal["tanh", "relu"] = "tanh",
+        task: Literal["auto", "classification", "regression"] = "auto",
+        window: int | None = None,
+    ) -> None:
         self.hidden_sizes, self.activation, self.task, self.window = hidden_sizes, activation, task, window
 
     def _validate_params(self):
@@ -141,7 +143,7 @@ class FeedForward(BaseEstimator):
         check_int_param("window", self.window, allow_none=True)
 
     # -- inputs ---------------------------------------------------------------------------
-    def _vectors(self, X, *, fit, name="X") -> np.ndarray:
+    def _vectors(self, X: XLike, *, fit: bool, name: str = "X") -> np.ndarray:
         X = _as_table(X, name)
         if isinstance(X, np.ndarray) and X.ndim == 2 and np.issubdtype(X.dtype, np.number):
             if X.shape[1] == 0:
@@ -238,7 +240,9 @@ class FeedForward(BaseEstimator):
         return ((a2 - self.y_mean_) / self.y_scale_).astype(self.dtype)
 
     # -- fit / predict --------------------------------------------------------------------
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from inputs ``X`` and targets ``y``; returns self."""
         self._validate_params()
         X, y = coerce_Xy(X, y)
@@ -278,7 +282,7 @@ class FeedForward(BaseEstimator):
         return y.astype(np.float64)
 
     @property
-    def predict_proba(self):
+    def predict_proba(self) -> Callable[[XLike], np.ndarray]:
         """Class probabilities (N, C): ``predict_proba(X)``. Only a classifier has it (an
         attribute error otherwise, so ``hasattr(model, "predict_proba")`` tells)."""
         task = getattr(self, "task_", None) if getattr(self, "net_", None) is not None else self.task

@@ -24,9 +24,12 @@ given to ``fit`` is pooled into one regression (one AR model for all of them).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 
 from .base import check_int_param
 
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 
-def _as_items(series, name):
+def _as_items(series: np.ndarray | Sequence[ArrayLike], name: str) -> tuple[list[np.ndarray], bool]:
     """(list of (T_i, F) float64 arrays, was a single series, was 1-D)."""
     single = not isinstance(series, (list, tuple)) or (len(series) > 0 and np.isscalar(series[0]))
     items = [series] if single else list(series)
@@ -61,7 +64,7 @@ def _as_items(series, name):
     return out, single
 
 
-def _horizon(horizon):
+def _horizon(horizon: int) -> int:
     return check_int_param("horizon", horizon)
 
 
@@ -70,17 +73,17 @@ class _Baseline:
 
     min_history = 1
 
-    def fit(self, series, y=None):
+    def fit(self, series: np.ndarray | Sequence[ArrayLike], y: object = None) -> Self:
         """Check the series; the local baselines learn nothing. ``y`` is ignored."""
         items, _ = _as_items(series, "series")
         self._fit_items(items)
         self.fitted_ = True
         return self
 
-    def _fit_items(self, items):
+    def _fit_items(self, items: list[np.ndarray]) -> None:
         pass
 
-    def predict(self, history, horizon=1):
+    def predict(self, history: np.ndarray | Sequence[ArrayLike], horizon: int = 1) -> np.ndarray | list[np.ndarray]:
         """Forecast ``horizon`` steps after ``history``: (h,), (h, F) or a list of them."""
         if not getattr(self, "fitted_", False):
             raise ValueError(f"{type(self).__name__}: call fit(series) before predict")
@@ -97,10 +100,10 @@ class _Baseline:
             outs.append(pred[:, 0] if a.ndim == 1 else pred)  # (h,) or (h, F)
         return outs[0] if single else outs
 
-    def _forecast(self, x, h, column):
+    def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and k != "min_history")
         return f"{type(self).__name__}({args})"
 
@@ -108,7 +111,7 @@ class _Baseline:
 class NaiveForecaster(_Baseline):
     """Repeat the last value."""
 
-    def _forecast(self, x, h, column):
+    def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         return np.full(h, x[-1])
 
 
@@ -119,7 +122,7 @@ class SeasonalNaiveForecaster(_Baseline):
         self.period = check_int_param("period", period)
         self.min_history = self.period
 
-    def _forecast(self, x, h, column):
+    def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         k = np.arange(1, h + 1)
         return x[len(x) - 1 + k - self.period * np.ceil(k / self.period).astype(int)]
 
@@ -129,7 +132,7 @@ class DriftForecaster(_Baseline):
 
     min_history = 2
 
-    def _forecast(self, x, h, column):
+    def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         slope = (x[-1] - x[0]) / (len(x) - 1)
         return x[-1] + slope * np.arange(1, h + 1)
 
@@ -185,7 +188,7 @@ class ARForecaster(_Baseline):
         self.min_history = max(self.p_, 1)
 
     @staticmethod
-    def _lstsq(xs, p, skip):
+    def _lstsq(xs: list[np.ndarray], p: int, skip: int) -> tuple[np.ndarray, float, int]:
         """Least squares of x[t] on [1, x[t-1], ..., x[t-p]] for t >= skip, pooled over xs."""
         rows, targets = [], []
         for x in xs:
@@ -200,7 +203,7 @@ class ARForecaster(_Baseline):
         coef = np.linalg.lstsq(A, b, rcond=None)[0]
         return coef, float(((A @ coef - b) ** 2).sum()), len(b)
 
-    def _aic_order(self, xs, orders):
+    def _aic_order(self, xs: list[np.ndarray], orders: list[int]) -> int:
         skip = orders[-1]
         best, best_aic = orders[0], math.inf
         for p in orders:
@@ -210,7 +213,7 @@ class ARForecaster(_Baseline):
                 best, best_aic = p, aic
         return best
 
-    def _forecast(self, x, h, column):
+    def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         if column >= len(self.coef_):
             raise ValueError(f"history: expected {len(self.coef_)} columns (as in fit), got more")
         c, a = self.coef_[column, 0], self.coef_[column, 1:]  # (), (p,)
@@ -223,7 +226,7 @@ class ARForecaster(_Baseline):
                 buf = buf[1:] + [out[k]]
         return out
 
-    def predict(self, history, horizon=1):
+    def predict(self, history: np.ndarray | Sequence[ArrayLike], horizon: int = 1) -> np.ndarray | list[np.ndarray]:
         items, _ = _as_items(history, "history")
         F = {1 if a.ndim == 1 else a.shape[1] for a in items}
         if getattr(self, "fitted_", False) and {len(self.coef_)} != F:
@@ -239,7 +242,7 @@ BASELINES = {
 }
 
 
-def make_baseline(name: str, period: int | None = None):
+def make_baseline(name: str, period: int | None = None) -> _Baseline:
     """A baseline by name (``naive``, ``seasonal_naive``, ``drift``, ``ar``)."""
     if name not in BASELINES:
         raise ValueError(f"baseline: expected one of {', '.join(BASELINES)}, got {name!r}")

@@ -15,7 +15,14 @@ pandas is imported only when a pandas object is passed or returned.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import numpy as np
+
+#: A series input: (T,) or (T, F) values, a list of them, or a pandas Series/DataFrame.
+SeriesLike: TypeAlias = Any
+#: A forecast: an array, a list of arrays, or pandas for pandas input (pandas has no stubs here).
+ForecastLike: TypeAlias = Any
 
 
 def _is_pandas(obj) -> bool:

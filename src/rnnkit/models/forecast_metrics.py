@@ -18,7 +18,11 @@ forecasts must be finite). With e = y - yhat and the averages over the kept poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "METRICS",
@@ -32,7 +36,7 @@ __all__ = [
 ]
 
 
-def _pair(y, yhat):
+def _pair(y: ArrayLike, yhat: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=np.float64)
     yhat = np.asarray(yhat, dtype=np.float64)
     if y.shape != yhat.shape:
@@ -47,19 +51,19 @@ def _pair(y, yhat):
     return y, yhat, keep
 
 
-def mae(y, yhat) -> float:
+def mae(y: ArrayLike, yhat: ArrayLike) -> float:
     """Mean absolute error over the observed points."""
     y, yhat, keep = _pair(y, yhat)
     return float(np.abs(y - yhat)[keep].mean())
 
 
-def rmse(y, yhat) -> float:
+def rmse(y: ArrayLike, yhat: ArrayLike) -> float:
     """Root mean squared error over the observed points."""
     y, yhat, keep = _pair(y, yhat)
     return float(np.sqrt(((y - yhat)[keep] ** 2).mean()))
 
 
-def smape(y, yhat) -> float:
+def smape(y: ArrayLike, yhat: ArrayLike) -> float:
     """Symmetric MAPE in percent (0..200); a point with y = yhat = 0 counts 0."""
     y, yhat, keep = _pair(y, yhat)
     num = 2.0 * np.abs(y - yhat)[keep]
@@ -68,7 +72,7 @@ def smape(y, yhat) -> float:
     return float(100.0 * ratio.mean())
 
 
-def seasonal_naive_scale(insample, period: int = 1) -> float | np.ndarray:
+def seasonal_naive_scale(insample: ArrayLike, period: int = 1) -> float | np.ndarray:
     """MASE's scale: the mean absolute seasonal difference of the in-sample series.
 
     Args:
@@ -93,7 +97,7 @@ def seasonal_naive_scale(insample, period: int = 1) -> float | np.ndarray:
     return float(s) if x.ndim == 1 else s
 
 
-def mase(y, yhat, scale) -> float:
+def mase(y: ArrayLike, yhat: ArrayLike, scale: float | ArrayLike) -> float:
     """Mean absolute scaled error; ``scale`` from :func:`seasonal_naive_scale`.
 
     ``scale`` is a float, (N,) (one per forecast), or (N, F) for (N, h, F) forecasts.
@@ -117,7 +121,7 @@ def mase(y, yhat, scale) -> float:
     return float((np.abs(y - yhat)[keep] / s[keep]).mean())
 
 
-def coverage(y, lo, hi) -> float:
+def coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:
     """Percent of the observed points inside [lo, hi]."""
     y, lo, keep = _pair(y, lo)
     hi = np.asarray(hi, dtype=np.float64)
@@ -132,14 +136,14 @@ def coverage(y, lo, hi) -> float:
 METRICS = {"mae": mae, "rmse": rmse, "smape": smape}
 
 
-def by_step(metric, y, *arrays, **kwargs) -> np.ndarray:
+def by_step(metric: str | Callable[..., float], y: ArrayLike, *arrays: ArrayLike, **kwargs: Any) -> np.ndarray:
     """``metric`` per horizon step: (h,) from forecasts (N, h) or (N, h, F).
 
     ``metric`` is a name in ``METRICS``, ``"mase"`` (pass ``scale=``), ``"coverage"`` (pass
     ``lo`` and ``hi`` as the arrays) or any ``f(y, yhat, ...) -> float``. A step with no
     observed point gives NaN.
     """
-    fns = dict(METRICS, mase=mase, coverage=coverage)
+    fns: dict[str, Callable[..., float]] = dict(METRICS, mase=mase, coverage=coverage)
     if isinstance(metric, str):
         if metric not in fns:
             raise ValueError(f"metric: expected one of {sorted(fns)} or a function, got {metric!r}")

@@ -7,11 +7,12 @@ last season, x^[T + k] = x[T + k - m * (floor(k / m) + 1)] for period m.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .base import check_int_param
 
 
-def naive_forecast(history, horizon: int) -> np.ndarray:
+def naive_forecast(history: ArrayLike, horizon: int) -> np.ndarray:
     """Repeat the last value: (T,) or (T, F) -> (horizon,) or (horizon, F)."""
     h = check_int_param("horizon", horizon)
     a = np.asarray(history, dtype=np.float64)
@@ -20,7 +21,7 @@ def naive_forecast(history, horizon: int) -> np.ndarray:
     return np.repeat(a[-1:], h, axis=0)
 
 
-def seasonal_naive_forecast(history, horizon: int, period: int) -> np.ndarray:
+def seasonal_naive_forecast(history: ArrayLike, horizon: int, period: int) -> np.ndarray:
     """Repeat the last full season of ``period`` steps (needs T >= period)."""
     h, m = check_int_param("horizon", horizon), check_int_param("period", period)
     a = np.asarray(history, dtype=np.float64)

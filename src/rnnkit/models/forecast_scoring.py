@@ -13,13 +13,15 @@ Every origin t (from max(window + transform steps, period, start) to T - h, ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._sequence import r2_score
 from .base import check_int_param
-from .forecast_inputs import as_series_list, from_pandas
+from .forecast_inputs import SeriesLike, as_series_list, from_pandas
 from .forecast_naive import naive_forecast, seasonal_naive_forecast
 from .forecast_scaling import history_steps
 
@@ -107,17 +109,17 @@ class ScoringMixin:
 
     def evaluate(
         self,
-        series,
+        series: SeriesLike,
         *,
-        horizon=None,
-        start=None,
-        stride=1,
-        period=None,
-        past_covariates=None,
-        future_covariates=None,
-        static_covariates=None,
-        dates=None,
-    ) -> dict:
+        horizon: int | None = None,
+        start: int | Sequence[int | None] | None = None,
+        stride: int = 1,
+        period: int | None = None,
+        past_covariates: SeriesLike = None,
+        future_covariates: SeriesLike = None,
+        static_covariates: ArrayLike | None = None,
+        dates: SeriesLike = None,
+    ) -> dict[str, Any]:
         """RMSE, NRMSE and MAE of the model and the baselines on rolling forecast origins.
 
         ``period`` (default: the model's, given or inferred from dates) adds the
@@ -149,7 +151,15 @@ class ScoringMixin:
         report["n_forecasts"], report["horizon"] = len(truth), truth.shape[1]
         return report
 
-    def score(self, series, y=None, *, horizon=None, start=None, stride=1) -> float:
+    def score(
+        self,
+        series: SeriesLike,
+        y: object = None,
+        *,
+        horizon: int | None = None,
+        start: int | Sequence[int | None] | None = None,
+        stride: int = 1,
+    ) -> float:
         """R^2 of the rolling ``horizon``-step forecasts over ``series`` (higher is better)."""
         truth, fc = self._rolling(series, horizon, start, stride, None)
         return r2_score(truth.reshape(len(truth), -1), fc["model"].reshape(len(truth), -1))

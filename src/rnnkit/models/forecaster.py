@@ -19,12 +19,17 @@ Rolling-origin scoring beside the naive baselines lives in :mod:`.forecast_scori
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+from typing import Any, Literal, Self
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..train.callbacks import Callback
 from ._data import Batch, rank_batches
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .forecast_covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
-from .forecast_inputs import as_series_list, from_pandas, to_pandas
+from .forecast_inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
 from .forecast_loop import Prepared, forecast
 from .forecast_naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
@@ -58,24 +63,24 @@ class Forecaster(ScoringMixin, BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=32,
-        num_layers=1,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        window=24,
-        horizon=1,
-        strategy="recursive",
-        scaling="window",
-        target_transform=None,
-        period=None,
-        loss="mse",
-        quantiles=DEFAULT_QUANTILES,
-        calendar=None,
-        num_samples=200,
-        ensemble=1,
-        validation_fraction=0.0,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        window: int = 24,
+        horizon: int = 1,
+        strategy: Literal["recursive", "direct"] = "recursive",
+        scaling: Literal["global", "series", "robust", "window", "instance", "none"] = "window",
+        target_transform: str | Sequence[str] | None = None,
+        period: int | None = None,
+        loss: Literal["mse", "quantile", "gaussian"] = "mse",
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        calendar: str | Sequence[str] | None = None,
+        num_samples: int = 200,
+        ensemble: int = 1,
+        validation_fraction: float = 0.0,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
@@ -179,17 +184,17 @@ class Forecaster(ScoringMixin, BaseEstimator):
     # -- fit ------------------------------------------------------------------------------
     def fit(
         self,
-        series,
-        y=None,
+        series: SeriesLike,
+        y: object = None,
         *,
-        past_covariates=None,
-        future_covariates=None,
-        static_covariates=None,
-        dates=None,
-        validation_data=None,
-        validation_covariates=None,
-        callbacks=None,
-    ):
+        past_covariates: SeriesLike = None,
+        future_covariates: SeriesLike = None,
+        static_covariates: ArrayLike | None = None,
+        dates: SeriesLike = None,
+        validation_data: SeriesLike = None,
+        validation_covariates: dict[str, Any] | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn from one series (T,) / (T, F), a list of them, or pandas; returns self.
 
         Args:
@@ -350,8 +355,15 @@ class Forecaster(ScoringMixin, BaseEstimator):
         return items, point, qs, meta
 
     def predict(
-        self, history, horizon=None, *, past_covariates=None, future_covariates=None, static_covariates=None, dates=None
-    ):
+        self,
+        history: SeriesLike,
+        horizon: int | None = None,
+        *,
+        past_covariates: SeriesLike = None,
+        future_covariates: SeriesLike = None,
+        static_covariates: ArrayLike | None = None,
+        dates: SeriesLike = None,
+    ) -> ForecastLike:
         """Forecast the next ``horizon`` steps after ``history`` (its last ``window`` values).
 
         Returns (horizon,) for a 1-D history, (horizon, F) for a 2-D one, a list of those
@@ -365,7 +377,9 @@ class Forecaster(ScoringMixin, BaseEstimator):
             return to_pandas(meta, {"": point})
         return _shape_like(point, items, meta)
 
-    def predict_intervals(self, history, horizon=None, levels=(80, 95), **covariates):
+    def predict_intervals(
+        self, history: SeriesLike, horizon: int | None = None, levels: Sequence[float] = (80, 95), **covariates: Any
+    ) -> dict[str, ForecastLike] | ForecastLike:
         """Point forecasts and central intervals: ``{"point", "lo_80", "hi_80", ...}``.
 
         From the model's quantiles (``loss="quantile"``), its Gaussian likelihood
@@ -394,7 +408,9 @@ class Forecaster(ScoringMixin, BaseEstimator):
             return to_pandas(meta, {"" if k == "point" else f"_{k}": v for k, v in cols.items()})
         return {k: _shape_like(v, items, meta) for k, v in cols.items()}
 
-    def residual_intervals(self, history, horizon, levels, **covariates):
+    def residual_intervals(
+        self, history: SeriesLike, horizon: int | None, levels: Sequence[float], **covariates: Any
+    ) -> dict[str, np.ndarray]:
         """Split-conformal intervals for a point model (``loss="mse"``) on one series.
 
         A fresh model with this one's settings is fitted on the history before a calibration

@@ -24,8 +24,9 @@ outputs back, one ``step`` of the recurrent layers per output.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -33,7 +34,9 @@ from ..distributed import EMPTY_SHARD, world
 from ..nn import Embedding, Linear
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
+from ..train.callbacks import Callback
 from ._data import check_rows_per_rank, pad_ids
+from ._inputs import XLike, YLike
 from .base import BaseEstimator, check_choice, check_int_param, decode_labels, encode_labels, make_recurrent
 from .decoding import check_max_len
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
@@ -124,7 +127,7 @@ class GeneratorNet(Module):
             self.cond_embed.backward(du, c_emb)
 
     # -- the training protocol ------------------------------------------------------------
-    def _forward(self, batch: GeneratorBatch):
+    def _forward(self, batch: GeneratorBatch) -> tuple[float, int, np.ndarray, tuple]:
         state0, c_cond = self.condition(batch.cond)
         if self.tokens:
             x, c_in = self.embed.forward(batch.inputs)  # (T, B, E)
@@ -155,7 +158,7 @@ class GeneratorNet(Module):
         """Steps in ``batch``: its weight when ranks sum their gradients (see rnnkit.distributed)."""
         return int(batch.lengths.sum())
 
-    def evaluate_batch(self, batch: GeneratorBatch):
+    def evaluate_batch(self, batch: GeneratorBatch) -> tuple[float, int]:
         loss, count, _, _ = self._forward(batch)
         return loss * count, count
 
@@ -167,7 +170,7 @@ class GeneratorNet(Module):
         return y, state
 
 
-def _check_length(length, *, allow_none=True):
+def _check_length(length: int | None, *, allow_none: bool = True) -> int | None:
     if length is None and allow_none:
         return None
     if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
@@ -188,15 +191,15 @@ class SequenceGenerator(BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        embedding_dim=32,
-        condition_cell=True,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        max_len=None,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        embedding_dim: int = 32,
+        condition_cell: bool = True,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        max_len: int | None = None,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.condition_cell = embedding_dim, condition_cell
         self.dropout, self.recurrent_dropout, self.max_len = dropout, recurrent_dropout, max_len
@@ -313,7 +316,14 @@ class SequenceGenerator(BaseEstimator):
             yield GeneratorBatch(cond[idx], inputs, targets, lengths)
 
     # -- fit / predict / generate / score --------------------------------------------------
-    def fit(self, conditions, sequences, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self,
+        conditions: XLike,
+        sequences: YLike,
+        *,
+        validation_data: tuple | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn p(sequence | condition); ``validation_data``: (conditions, sequences). Returns self."""
         self._validate_params()
         cond = self._conditions(conditions, fitting=True)
@@ -344,7 +354,16 @@ class SequenceGenerator(BaseEstimator):
         single = arr.ndim == (0 if self.classes_ is not None else 1)
         return (arr[None] if single else arr), single
 
-    def generate(self, condition, length=None, *, max_len=None, temperature=1.0, top_k=None, seed=None):
+    def generate(
+        self,
+        condition: Any,
+        length: int | None = None,
+        *,
+        max_len: int | None = None,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> list | np.ndarray:
         """Sample a sequence for ``condition`` (one label or feature vector, or a list of them).
 
         Tokens: ``length`` tokens exactly (EOS never drawn), or until EOS when ``length`` is
@@ -355,7 +374,7 @@ class SequenceGenerator(BaseEstimator):
         temperature = check_temperature(temperature)
         return self._decode(condition, length, max_len, temperature, top_k, seed)
 
-    def predict(self, conditions, length: int | None = None, *, max_len: int | None = None) -> list:
+    def predict(self, conditions: XLike, length: int | None = None, *, max_len: int | None = None) -> list:
         """The most likely token at each step (greedy), or the vectors; a list per condition."""
         return self._decode(conditions, length, max_len, None, None, None, force_list=True)
 
@@ -408,7 +427,7 @@ class SequenceGenerator(BaseEstimator):
                 seqs = ["".join(map(str, s)) for s in seqs]
         return seqs[0] if single and not force_list else seqs
 
-    def score(self, conditions, sequences) -> float:
+    def score(self, conditions: XLike, sequences: YLike) -> float:
         """Mean log-likelihood per token (tokens) or -MSE per standardized element (vectors)."""
         self._check_fitted()
         cond, seqs = self._conditions(conditions), self._sequences(sequences)
@@ -446,7 +465,7 @@ class SequenceGenerator(BaseEstimator):
         if self.vocab_ is None:
             self.out_mean_, self.out_scale_ = np.array(st["out_mean"]), np.array(st["out_scale"])
 
-    def _build_net(self, rng) -> GeneratorNet:
+    def _build_net(self, rng: np.random.Generator) -> GeneratorNet:
         return GeneratorNet(
             n_classes=None if self.classes_ is None else len(self.classes_),
             n_cond_features=None if self.classes_ is not None else self.cond_mean_.shape[0],

@@ -35,7 +35,9 @@ same piece.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -44,6 +46,8 @@ from ..nn import Linear
 from ..nn.functional import sigmoid
 from ..nn.losses import binary_cross_entropy_with_logits, cross_entropy
 from ..nn.module import Module
+from ..nn.recurrent import State
+from ..train.callbacks import Callback
 from .base import BaseEstimator, check_choice, check_int_param, make_recurrent
 from .music_scores import MODES, bay_scores, frequency_nll, repeat_scores  # noqa: F401  (public here too)
 from .sampling import as_generator, check_temperature, sample
@@ -91,7 +95,7 @@ class MusicNet(Module):
         self.head = self.add_module("head", Linear(hidden_size, n_out, dtype=dtype, rng=rng))
         self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
-    def _forward(self, batch: MusicBatch):
+    def _forward(self, batch: MusicBatch) -> tuple[float, int, np.ndarray, np.ndarray, State, tuple]:
         out, state, c_rnn = self.rnn.forward(batch.inputs, None, lengths=batch.lengths)  # (T, B, H)
         logits, c_head = self.head.forward(out)  # (T, B, P or V)
         mask = np.arange(logits.shape[0])[:, None] < batch.lengths[None, :]  # (T, B)
@@ -108,7 +112,7 @@ class MusicNet(Module):
         self.rnn.backward(dout, None, c_rnn)
         return loss
 
-    def evaluate_batch(self, batch: MusicBatch):
+    def evaluate_batch(self, batch: MusicBatch) -> tuple[float, int]:
         loss, count, *_ = self._forward(batch)
         return loss * count, count
 
@@ -139,17 +143,17 @@ class MusicModel(BaseEstimator):
 
     def __init__(
         self,
-        mode="poly",
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        low=None,
-        high=None,
-        transpose=0,
-        frames_per_quarter=1,
-    ):
+        mode: Literal["poly", "melody"] = "poly",
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        low: int | None = None,
+        high: int | None = None,
+        transpose: int = 0,
+        frames_per_quarter: Literal[1, 2, 4] = 1,
+    ) -> None:
         self.mode, self.cell, self.hidden_size, self.num_layers = mode, cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
         self.low, self.high, self.transpose, self.frames_per_quarter = low, high, transpose, frames_per_quarter
@@ -173,7 +177,7 @@ class MusicModel(BaseEstimator):
     def n_pitches_(self) -> int:
         return self.high_ - self.low_ + 1
 
-    def _check_pieces(self, pieces, name: str) -> list:
+    def _check_pieces(self, pieces: Any, name: str) -> list:
         """Validate the pieces' layout for the mode; int tokens or bool rolls (T_i, 128)."""
         if isinstance(pieces, np.ndarray) or not hasattr(pieces, "__len__") or len(pieces) == 0:
             raise TypeError(f"{name}: expected a non-empty list of pieces, got {type(pieces).__name__}")
@@ -202,13 +206,13 @@ class MusicModel(BaseEstimator):
                 out.append(a.astype(np.int64))
         return out
 
-    def _pitches(self, piece) -> np.ndarray:
+    def _pitches(self, piece: np.ndarray) -> np.ndarray:
         """The MIDI pitches used by a piece (sorted, distinct)."""
         if self.mode == "poly":
             return np.flatnonzero(piece.any(axis=0))
         return np.unique(piece[piece < N_PITCHES])
 
-    def _check_range(self, pieces, name: str) -> None:
+    def _check_range(self, pieces: list[np.ndarray], name: str) -> None:
         for i, p in enumerate(pieces):
             used = self._pitches(p)
             out = used[(used < self.low_) | (used > self.high_)]
@@ -219,7 +223,7 @@ class MusicModel(BaseEstimator):
                     "hint: drop them with rnnkit.data.music.clip_notes(notes, model.low_, model.high_)"
                 )
 
-    def _encode(self, piece, shift: int = 0) -> np.ndarray:
+    def _encode(self, piece: np.ndarray, shift: int = 0) -> np.ndarray:
         """poly: (T, P) float 0/1; melody: (T,) ids (pitch - low, P for HOLD, P + 1 for REST)."""
         if self.mode == "poly":
             src = np.arange(self.low_, self.high_ + 1) - shift  # (P,) the pitch read for each unit
@@ -230,7 +234,7 @@ class MusicModel(BaseEstimator):
         P = self.n_pitches_
         return np.where(piece == HOLD, P, np.where(piece == REST, P + 1, piece + shift - self.low_))
 
-    def _decode(self, units) -> np.ndarray:
+    def _decode(self, units: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`_encode` for generated frames (no shift)."""
         if self.mode == "poly":
             roll = np.zeros((len(units), N_PITCHES), bool)
@@ -264,10 +268,10 @@ class MusicModel(BaseEstimator):
                 x[np.arange(1, len(e)), b, e[:-1]] = 1.0  # one-hot of the previous token
         return x, y, lengths
 
-    def _batch(self, encoded) -> MusicBatch:
+    def _batch(self, encoded: list[np.ndarray]) -> MusicBatch:
         return MusicBatch(*self._inputs(encoded))
 
-    def _shifts(self, pieces) -> list:
+    def _shifts(self, pieces: list[np.ndarray]) -> list:
         """The transpositions in [-transpose, transpose] that keep each piece in range."""
         out = []
         for p in pieces:
@@ -278,7 +282,13 @@ class MusicModel(BaseEstimator):
         return out
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, pieces, *, validation_data=None, callbacks=None):
+    def fit(
+        self,
+        pieces: Sequence[np.ndarray],
+        *,
+        validation_data: Sequence[np.ndarray] | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn from a list of pieces; ``validation_data``: pieces for the per-epoch val loss."""
         self._validate_params()
         pieces = self._check_pieces(pieces, "pieces")
@@ -322,7 +332,7 @@ class MusicModel(BaseEstimator):
         self._check_range(pieces, name)
         return pieces
 
-    def evaluate(self, pieces) -> float:
+    def evaluate(self, pieces: Sequence[np.ndarray]) -> float:
         """Negative log-likelihood in nats per frame: summed over every frame, / frames."""
         pieces = self._prepared(pieces)
         net = self.net_.eval()
@@ -332,11 +342,11 @@ class MusicModel(BaseEstimator):
             total, count = total + s, count + c
         return total / count
 
-    def score(self, pieces) -> float:
+    def score(self, pieces: Sequence[np.ndarray]) -> float:
         """Minus :meth:`evaluate`: the mean log-likelihood per frame (higher is better)."""
         return -self.evaluate(pieces)
 
-    def predict_proba(self, pieces) -> list:
+    def predict_proba(self, pieces: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each frame's distribution given the frames before it: poly (T_i, 128) note
         probabilities (0 outside the range); melody (T_i, V) over pitch ids, HOLD, REST."""
         pieces = self._prepared(pieces)
@@ -358,7 +368,7 @@ class MusicModel(BaseEstimator):
                 out.append(probs)
         return out
 
-    def predict(self, pieces, *, threshold: float = 0.5) -> list:
+    def predict(self, pieces: Sequence[np.ndarray], *, threshold: float = 0.5) -> list[np.ndarray]:
         """Each frame predicted from the frames before it: poly (T_i, 128) bool (probability
         > ``threshold``), melody (T_i,) tokens (the most likely)."""
         probs = self.predict_proba(pieces)
@@ -366,7 +376,7 @@ class MusicModel(BaseEstimator):
             return [p > threshold for p in probs]
         return [self._decode(np.argmax(p, axis=1)) for p in probs]
 
-    def frame_scores(self, pieces, *, threshold: float = 0.5) -> dict:
+    def frame_scores(self, pieces: Sequence[np.ndarray], *, threshold: float = 0.5) -> dict:
         """Frame-level scores of :meth:`predict` against the pieces, pooled over all frames.
 
         poly: accuracy TP / (TP + FP + FN) (Bay, Ehmann and Downie 2009), precision, recall
@@ -381,7 +391,14 @@ class MusicModel(BaseEstimator):
         return bay_scores(pred, pieces)
 
     # -- generate ----------------------------------------------------------------------------------
-    def generate(self, length=64, primer=None, *, temperature=1.0, seed=None) -> np.ndarray:
+    def generate(
+        self,
+        length: int = 64,
+        primer: np.ndarray | None = None,
+        *,
+        temperature: float = 1.0,
+        seed: int | np.random.Generator | None = None,
+    ) -> np.ndarray:
         """Sample ``length`` frames after ``primer`` (returned without the primer).
 
         Args:
@@ -439,7 +456,7 @@ class MusicModel(BaseEstimator):
     def _set_fit_state(self, state: dict) -> None:
         self.low_, self.high_ = int(state["low"]), int(state["high"])
 
-    def _build_net(self, rng) -> MusicNet:
+    def _build_net(self, rng: np.random.Generator) -> MusicNet:
         I, n_out = self._n_units()
         return MusicNet(
             I,

@@ -12,6 +12,8 @@ Shape legend: T frames, P pitches (a slice of MIDI 0..127), V melody tokens.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..data.pianoroll import HOLD, REST
@@ -20,7 +22,7 @@ from .base import check_choice
 MODES = ("poly", "melody")
 
 
-def bay_scores(predicted, truth) -> dict:
+def bay_scores(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
     """Frame-level accuracy TP / (TP + FP + FN) (Bay et al. 2009), precision, recall, F1,
     pooled over every frame of every piece; ``predicted`` and ``truth``: lists of (T_i, P) 0/1."""
     tp = fp = fn = 0
@@ -43,7 +45,15 @@ def bay_scores(predicted, truth) -> dict:
     }
 
 
-def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha: float = 1.0) -> float:
+def frequency_nll(
+    train: Sequence[np.ndarray],
+    test: Sequence[np.ndarray],
+    low: int,
+    high: int,
+    *,
+    mode: str = "poly",
+    alpha: float = 1.0,
+) -> float:
     """The memoryless baseline's NLL per frame on ``test``, fitted on ``train``.
 
     poly: independent notes, each sounding with its add-``alpha`` training frequency
@@ -65,7 +75,7 @@ def frequency_nll(train, test, low: int, high: int, *, mode: str = "poly", alpha
     return float(-np.log(p[toks]).mean())
 
 
-def repeat_scores(pieces, low: int, high: int) -> dict:
+def repeat_scores(pieces: Sequence[np.ndarray], low: int, high: int) -> dict:
     """:func:`bay_scores` of predicting each frame as a copy of the one before (silence first)."""
     rolls = [np.asarray(t, bool)[:, low : high + 1] for t in pieces]
     pred = [np.concatenate([np.zeros_like(t[:1]), t[:-1]]) for t in rolls]

@@ -22,9 +22,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def check_temperature(temperature) -> float:
+def check_temperature(temperature: float) -> float:
     """``temperature``: a finite float > 0."""
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
         raise TypeError(f"temperature: expected a float > 0, got {temperature!r}")
@@ -38,7 +39,7 @@ def check_temperature(temperature) -> float:
     return t
 
 
-def check_top_k(top_k, vocab_size: int) -> int | None:
+def check_top_k(top_k: int | None, vocab_size: int) -> int | None:
     """``top_k``: None (no cut-off) or an int in [1, V]; larger values are clipped to V."""
     if top_k is None:
         return None
@@ -49,7 +50,7 @@ def check_top_k(top_k, vocab_size: int) -> int | None:
     return min(int(top_k), vocab_size)
 
 
-def as_generator(seed) -> np.random.Generator:
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """``seed``: None (fresh entropy), an int >= 0, or a ``numpy.random.Generator``."""
     if isinstance(seed, np.random.Generator):
         return seed
@@ -60,7 +61,7 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def probabilities(logits, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
+def probabilities(logits: ArrayLike, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
     """The sampling distribution p (B, V) in float64 for logits (B, V); see the module doc."""
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim != 2 or z.shape[1] == 0:
@@ -76,7 +77,9 @@ def probabilities(logits, temperature: float = 1.0, top_k: int | None = None) ->
     return p / p.sum(axis=1, keepdims=True)
 
 
-def sample(logits, *, temperature: float = 1.0, top_k: int | None = None, rng: np.random.Generator) -> np.ndarray:
+def sample(
+    logits: ArrayLike, *, temperature: float = 1.0, top_k: int | None = None, rng: np.random.Generator
+) -> np.ndarray:
     """Draw one token per row from :func:`probabilities`; returns int64 ids (B,)."""
     p = probabilities(logits, temperature, top_k)
     cdf = np.cumsum(p, axis=1)  # (B, V)
@@ -90,7 +93,7 @@ def sample(logits, *, temperature: float = 1.0, top_k: int | None = None, rng: n
     return ids.astype(np.int64)
 
 
-def greedy(logits) -> np.ndarray:
+def greedy(logits: ArrayLike) -> np.ndarray:
     """The arg-max token per row (the lowest id among ties); int64 ids (B,)."""
     z = np.asarray(logits)
     if z.ndim != 2 or z.shape[1] == 0:

@@ -38,11 +38,13 @@ Decoding after training is greedy or beam search (:mod:`rnnkit.models.decoding`)
 from __future__ import annotations
 
 import numbers
-from typing import Self
+from collections.abc import Sequence
+from typing import Any, Literal, Self
 
 import numpy as np
 
 from ..distributed import EMPTY_SHARD, world
+from ..train.callbacks import Callback
 from ._data import check_rows_per_rank, pad_ids
 from ._inputs import XLike, YLike, coerce_X, coerce_Xy
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
@@ -54,7 +56,7 @@ __all__ = ["Seq2Seq", "Seq2SeqBatch", "Seq2SeqNet", "pad_ids", "sampling_rate", 
 
 
 # -- sequences of tokens ---------------------------------------------------------------------
-def token_sequences(values, name: str):
+def token_sequences(values: Any, name: str) -> tuple[list[list], bool]:
     """A non-empty list of str (characters) or of token lists -> (list of lists, is_text)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise TypeError(f"{name}: expected a list of strings or of token lists, got {type(values).__name__}")
@@ -79,7 +81,7 @@ def token_sequences(values, name: str):
     return out, is_text
 
 
-def cosine_plan(model, steps_per_epoch) -> dict:
+def cosine_plan(model: Any, steps_per_epoch: int | None) -> dict:  # model: a CharLM or a Seq2Seq
     """The TrainConfig fields of ``model.lr_schedule == "cosine"``: the learning rate follows a
     half cosine from ``lr`` to ``lr / 20`` over all steps of training
     (``rnnkit.optim.schedules.CosineAnnealingLR``, stepped after every update); {} without it."""
@@ -92,7 +94,7 @@ def cosine_plan(model, steps_per_epoch) -> dict:
     }
 
 
-def check_lr_schedule(model) -> None:
+def check_lr_schedule(model: Any) -> None:  # model: a CharLM or a Seq2Seq
     check_choice("lr_schedule", model.lr_schedule, (None, "cosine"))
     if model.lr_schedule is not None and model.schedule is not None:
         raise ValueError(
@@ -107,7 +109,7 @@ def _pair(validation_data):
     return validation_data
 
 
-def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay, epochs: int) -> float:
+def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay: float | None, epochs: int) -> float:
     """The probability of feeding the model's own token at ``epoch``; see the module doc."""
     if scheduled_sampling == 0.0 or schedule == "constant":
         return scheduled_sampling
@@ -121,7 +123,7 @@ def sampling_rate(schedule: str, epoch: int, scheduled_sampling: float, decay, e
     return float(scheduled_sampling * (1.0 - eps))
 
 
-def check_schedule(schedule, decay) -> None:
+def check_schedule(schedule: str, decay: float | None) -> None:
     check_choice("sampling_schedule", schedule, ["inverse_sigmoid", "exponential", "linear", "constant"])
     if decay is None or schedule == "constant":
         return
@@ -151,23 +153,23 @@ class Seq2Seq(BaseEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=128,
-        num_layers=1,
-        bidirectional=False,
-        attention=False,
-        embedding_dim=32,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        reverse_source=False,
-        scheduled_sampling=0.0,
-        sampling_schedule="inverse_sigmoid",
-        sampling_decay=None,
-        beam_size=1,
-        length_penalty=1.0,
-        max_len=None,
-        lr_schedule=None,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        attention: bool = False,
+        embedding_dim: int = 32,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        reverse_source: bool = False,
+        scheduled_sampling: float = 0.0,
+        sampling_schedule: Literal["inverse_sigmoid", "exponential", "linear", "constant"] = "inverse_sigmoid",
+        sampling_decay: float | None = None,
+        beam_size: int = 1,
+        length_penalty: float = 1.0,
+        max_len: int | None = None,
+        lr_schedule: Literal["cosine"] | None = None,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
@@ -176,7 +178,7 @@ class Seq2Seq(BaseEstimator):
         self.beam_size, self.length_penalty, self.max_len = beam_size, length_penalty, max_len
         self.lr_schedule = lr_schedule
 
-    def _planned_schedule(self, steps_per_epoch) -> dict:
+    def _planned_schedule(self, steps_per_epoch: int | None) -> dict:
         return cosine_plan(self, steps_per_epoch)
 
     def _validate_params(self) -> None:
@@ -226,7 +228,14 @@ class Seq2Seq(BaseEstimator):
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
-    def fit(self, sources: XLike, targets: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self,
+        sources: XLike,
+        targets: YLike,
+        *,
+        validation_data: tuple | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """Learn p(target | source) from paired lists; returns self."""
         self._validate_params()
         sources, targets = coerce_Xy(sources, targets, split_text=False, names=("sources", "targets"))
@@ -326,7 +335,7 @@ class Seq2Seq(BaseEstimator):
         self.target_is_text_ = bool(state["target_is_text"])
         self.max_target_len_ = int(state["max_target_len"])
 
-    def _build_net(self, rng) -> Seq2SeqNet:
+    def _build_net(self, rng: np.random.Generator) -> Seq2SeqNet:
         return Seq2SeqNet(
             len(self.src_vocab_),
             len(self.tgt_vocab_),

@@ -28,10 +28,13 @@ from about 90% to over 93% (``benchmarks/quality_part1.py``). Off by default.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 
+from ..train.callbacks import Callback
 from ._data import Batch, as_sequences, pad_features, step_mask
 from ._inputs import XLike, YLike, coerce_Xy
 from ._sequence import RecurrentEstimator
@@ -40,7 +43,7 @@ from .vocab import Vocab
 from .word_features import FeatureTaggerNet, WordFeatures
 
 
-def conllu_xy(path) -> tuple[list[list[str]], list[list[str]]]:
+def conllu_xy(path: str | os.PathLike[str]) -> tuple[list[list[str]], list[list[str]]]:
     """Read a CoNLL-U file as ``(sentences of word forms, sentences of UPOS tags)``."""
     from ..data import read_conllu  # the data package loads only when a file is read
 
@@ -64,31 +67,39 @@ class SequenceTagger(RecurrentEstimator):
 
     def __init__(
         self,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=True,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        embedding_dim=64,
-        min_freq=1,
-        lowercase=False,
-        word_dropout=0.0,
-        affix_length=0,
-        word_shape=False,
-        feature_dim=32,
-    ):
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        embedding_dim: int = 64,
+        min_freq: int = 1,
+        lowercase: bool = False,
+        word_dropout: float = 0.0,
+        affix_length: int = 0,
+        word_shape: bool = False,
+        feature_dim: int = 32,
+    ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
         self.embedding_dim, self.min_freq, self.lowercase = embedding_dim, min_freq, lowercase
         self.word_dropout = word_dropout
         self.affix_length, self.word_shape, self.feature_dim = affix_length, word_shape, feature_dim
 
-    def fit(self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks=None) -> Self:
+    def fit(
+        self, X: XLike, y: YLike, *, validation_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+    ) -> Self:
         """Learn from token sequences ``X`` and aligned tag sequences ``y``; returns self."""
         return self._fit_sequences(X, y, validation_data, callbacks)
 
-    def fit_conllu(self, path, *, validation_path=None, callbacks=None):
+    def fit_conllu(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        validation_path: str | os.PathLike[str] | None = None,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Self:
         """``fit`` on the (form, UPOS) pairs of a CoNLL-U file."""
         val = None if validation_path is None else conllu_xy(validation_path)
         return self.fit(*conllu_xy(path), validation_data=val, callbacks=callbacks)
@@ -127,7 +138,7 @@ class SequenceTagger(RecurrentEstimator):
             for i, (ids, w) in enumerate(zip(seqs, words, strict=False))
         ]  # (T_i, 1 + F)
 
-    def _batch(self, inputs, idx, targets=None) -> Batch:
+    def _batch(self, inputs: list[np.ndarray], idx: np.ndarray, targets: list | None = None) -> Batch:
         if getattr(self, "features_", None) is None:
             return super()._batch(inputs, idx, targets)
         x, lengths = pad_features([inputs[i] for i in idx], np.int64)  # (T, B, 1 + F); PAD = 0

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,7 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
 
-def _check_token(token, where: str):
+def _check_token(token: object, where: str) -> str | numbers.Integral:
     if isinstance(token, np.generic):
         token = token.item()
     if isinstance(token, bool) or not isinstance(token, (str, numbers.Integral)):
@@ -75,10 +77,10 @@ class Vocab:
     def __len__(self) -> int:
         return len(self._itos)
 
-    def __contains__(self, token) -> bool:
+    def __contains__(self, token: object) -> bool:
         return token in self._stoi
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self._itos == other._itos
 
     def __repr__(self) -> str:
@@ -89,11 +91,11 @@ class Vocab:
         """Every token by id, specials first."""
         return list(self._itos)
 
-    def token_to_id(self, token) -> int:
+    def token_to_id(self, token: str | int) -> int:
         """The id of ``token``, or UNK's for an unseen one."""
         return self._stoi.get(token, self.unk_id)
 
-    def id_to_token(self, index: int):
+    def id_to_token(self, index: int) -> Any:  # a token: str or int, as the vocabulary holds
         if not 0 <= index < len(self._itos):
             raise ValueError(f"index: expected an id in [0, {len(self._itos)}), got {index}")
         return self._itos[index]
@@ -156,7 +158,7 @@ class Vocab:
             raise ValueError("data['tokens']: expected unique tokens, distinct from the specials")
         return vocab
 
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the vocabulary as JSON, atomically (:func:`rnnkit.utils.atomic.atomic_write`)."""
         path = Path(path)
         with atomic_write(path, "w", parents=False) as fh:
@@ -164,6 +166,6 @@ class Vocab:
         return path
 
     @classmethod
-    def load(cls, path) -> Vocab:
+    def load(cls, path: str | os.PathLike[str]) -> Vocab:
         with open(path, encoding="utf-8") as fh:
             return cls.from_dict(json.load(fh))

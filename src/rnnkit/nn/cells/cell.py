@@ -4,12 +4,16 @@ See :mod:`rnnkit.nn.cells` for the split of work between a cell and the driver."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 _AFFINE: dict = {}
 
 
-def _gate_affine(kinds: str, H: int, dtype):
+def _gate_affine(kinds: str, H: int, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-column (scale, alpha, beta) so that act = alpha * tanh(scale * pre) + beta.
 
     ``kinds`` has one letter per gate block: "s" sigmoid, "t" tanh. Constants, built once
@@ -38,10 +42,12 @@ class _Cell:
 
     has_cell_state = False
     separate_recurrent_grad = False
-    online_step = None
+    online_step: Callable[..., bool] | None = None
 
     @staticmethod
-    def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
+    def recurrent_grads(
+        gi2: np.ndarray, gh2: np.ndarray, hr2: np.ndarray, db: np.ndarray, dW_hh: np.ndarray, db_hh: np.ndarray | None
+    ) -> None:
         """Add dL/dW_hh and dL/db_hh (None without biases); gi2 (T*B, G) holds the gate
         gradients, db their sum over steps, hr2 (T*B, H) the states fed into each step.
         Here the recurrent product sees the gate gradients themselves (gh2 is gi2)."""
@@ -54,8 +60,30 @@ class Cell(_Cell):
     """The base of a cell without a compiled whole-sequence kernel (the driver loops over
     steps): the RNN, the GRU and every new cell (see :mod:`rnnkit.nn.cells.registry`)."""
 
-    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+    def sequence_forward(
+        self,
+        xp: np.ndarray,
+        Wr: np.ndarray,
+        br: np.ndarray | None,
+        hs: np.ndarray,
+        cs: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        reverse: bool,
+        kern: ModuleType | None,
+    ) -> bool:
         return False
 
-    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+    def sequence_backward(
+        self,
+        dout: np.ndarray,
+        dh: np.ndarray,
+        dc: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        c_prev: np.ndarray | None,
+        W_hh: np.ndarray,
+        dgi: np.ndarray,
+        dgh: np.ndarray,
+        reverse: bool,
+        kern: ModuleType | None,
+    ) -> bool:
         return False

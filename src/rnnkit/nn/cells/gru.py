@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .cell import Cell, _gate_affine
 from .registry import CellSpec
@@ -31,29 +35,39 @@ class GRUCell(Cell):
     has_cell_state = False
     separate_recurrent_grad = True  # dgh: d(W_hn h + b_hn), apart from dgi
 
-    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+    def project(
+        self,
+        x2: np.ndarray,
+        W_ih: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         H = W_ih.shape[0] // 3
         scale, _, _ = _gate_affine("sst", H, W_ih.dtype)
         xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 3H)
         if b_ih is not None:
+            assert b_hh is not None  # the layer has both biases or neither
             b = b_ih.copy()
             b[: 2 * H] += b_hh[: 2 * H]  # b_hn stays inside r * (...)
             xp += b * scale
         return xp
 
-    def recurrent_weight(self, W_hh, b_hh):
+    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         H = W_hh.shape[1]
         scale, _, _ = _gate_affine("sst", H, W_hh.dtype)
         b_hn = b_hh[2 * H :] if b_hh is not None else np.zeros(H, W_hh.dtype)
         return np.ascontiguousarray((W_hh * scale[:, None]).T), b_hn  # (H, 3H), (H,)
 
-    def allocate(self, T, B, H, dtype, empty=np.empty):
+    def allocate(
+        self, T: int, B: int, H: int, dtype: DTypeLike, empty: Callable[..., np.ndarray] = np.empty
+    ) -> dict[str, np.ndarray]:
         return {
             "gates": empty((T, B, 3 * H), dtype),  # activated r, z, n
             "hn": empty((T, B, H), dtype),  # W_hn h + b_hn, inside the reset product
         }
 
-    def workspace(self, B, H, dtype):
+    def workspace(self, B: int, H: int, dtype: DTypeLike) -> dict[str, np.ndarray]:
         return {
             "tmp": np.empty((B, H), dtype),
             "dz": np.empty((B, H), dtype),
@@ -62,7 +76,9 @@ class GRUCell(Cell):
         }  # the step's [dr dz d(hn)], multiplied by W_hh
 
     @staticmethod
-    def recurrent_grads(gi2, gh2, hr2, db, dW_hh, db_hh):
+    def recurrent_grads(
+        gi2: np.ndarray, gh2: np.ndarray, hr2: np.ndarray, db: np.ndarray, dW_hh: np.ndarray, db_hh: np.ndarray | None
+    ) -> None:
         """As for the other cells, but gh2 (T*B, H) holds d(W_hn h + b_hn): rows r and z of
         dW_hh come from the gate gradients gi2, rows n from gh2."""
         H = hr2.shape[1]
@@ -72,7 +88,21 @@ class GRUCell(Cell):
             db_hh[: 2 * H] += db[: 2 * H]
             db_hh[2 * H :] += gh2.sum(axis=0)
 
-    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+    def step_forward(
+        self,
+        xp: np.ndarray,
+        hr: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        Wr: np.ndarray,
+        br: np.ndarray,
+        store: dict[str, np.ndarray],
+        t: int,
+        h_out: np.ndarray,
+        c_out: None,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         hh = ws["hh"]  # (B, 3H)
         np.matmul(hr, Wr, out=hh)  # (B, H) x (H, 3H)
         a, hn = store["gates"][t], store["hn"][t]
@@ -94,7 +124,18 @@ class GRUCell(Cell):
         h_out *= z
         h_out += n
 
-    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def step_once(
+        self,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: None,
+    ) -> None:
         """One online step with the raw weights (no per-sequence preparation)."""
         H = h.shape[-1]
         xp = x @ W_ih.T  # (B, I) x (I, 3H)
@@ -115,11 +156,41 @@ class GRUCell(Cell):
         h_out *= rz[:, H:]
         h_out += n
 
-    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def online_step(
+        self,
+        kern: ModuleType,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        k: int,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: None,
+    ) -> bool:
         """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
         return kern.gru_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out)
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dhn, rec_mask, dh_out, dc_out, ws, kern):
+    def step_backward(
+        self,
+        dh: np.ndarray,
+        dc: None,
+        h: np.ndarray,
+        c: None,
+        h_new: np.ndarray,
+        W_hh: np.ndarray,
+        store: dict[str, np.ndarray],
+        t: int,
+        dgi: np.ndarray,
+        dhn: np.ndarray,
+        rec_mask: np.ndarray | None,
+        dh_out: np.ndarray,
+        dc_out: None,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         """dgi (B, 3H) receives [dr dz dn]; dhn (B, H) receives d(hn)."""
         a, hn = store["gates"][t], store["hn"][t]
         dz_direct, dgh = ws["dz"], ws["dgh"]

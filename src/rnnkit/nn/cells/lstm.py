@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .cell import _Cell, _gate_affine
 from .registry import CellSpec
@@ -29,7 +33,14 @@ class LSTMCell(_Cell):
     num_gates = 4
     has_cell_state = True
 
-    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+    def project(
+        self,
+        x2: np.ndarray,
+        W_ih: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         H = W_ih.shape[0] // 4
         scale, _, _ = _gate_affine("ssts", H, W_ih.dtype)
         xp = np.matmul(x2, np.ascontiguousarray((W_ih * scale[:, None]).T), out=out)  # (T*B, I) x (I, 4H)
@@ -37,17 +48,19 @@ class LSTMCell(_Cell):
             xp += (b_ih + b_hh) * scale
         return xp
 
-    def recurrent_weight(self, W_hh, b_hh):
+    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         scale, _, _ = _gate_affine("ssts", W_hh.shape[1], W_hh.dtype)
         return np.ascontiguousarray((W_hh * scale[:, None]).T), None  # (H, 4H), pre-scaled
 
-    def allocate(self, T, B, H, dtype, empty=np.empty):
+    def allocate(
+        self, T: int, B: int, H: int, dtype: DTypeLike, empty: Callable[..., np.ndarray] = np.empty
+    ) -> dict[str, np.ndarray]:
         return {
             "gates": empty((T, B, 4 * H), dtype),  # activated i, f, g, o
             "tc": empty((T, B, H), dtype),  # tanh(c_t)
         }
 
-    def workspace(self, B, H, dtype):
+    def workspace(self, B: int, H: int, dtype: DTypeLike) -> dict[str, np.ndarray]:
         _, alpha, beta = _gate_affine("ssts", H, dtype)
         return {
             "alpha": alpha,
@@ -57,7 +70,21 @@ class LSTMCell(_Cell):
             "d4": np.empty((B, 4 * H), dtype),
         }
 
-    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+    def step_forward(
+        self,
+        xp: np.ndarray,
+        hr: np.ndarray,
+        h: np.ndarray,
+        c: np.ndarray,
+        Wr: np.ndarray,
+        br: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        t: int,
+        h_out: np.ndarray,
+        c_out: np.ndarray,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         a = store["gates"][t]  # (B, 4H)
         np.matmul(hr, Wr, out=a)  # (B, H) x (H, 4H)
         if kern is not None:
@@ -78,19 +105,52 @@ class LSTMCell(_Cell):
     # driver offers the whole sequence first and loops over step_* when this declines.
     SEQUENCE_MAX_BATCH = 4
 
-    def sequence_forward(self, xp, Wr, br, hs, cs, store, reverse, kern):
+    def sequence_forward(
+        self,
+        xp: np.ndarray,
+        Wr: np.ndarray,
+        br: np.ndarray | None,
+        hs: np.ndarray,
+        cs: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        reverse: bool,
+        kern: ModuleType | None,
+    ) -> bool:
         if kern is None or xp.shape[1] > self.SEQUENCE_MAX_BATCH:
             return False
         kern.lstm_sequence_forward(xp, Wr, hs, cs, store["gates"], store["tc"], reverse)
         return True
 
-    def sequence_backward(self, dout, dh, dc, store, c_prev, W_hh, dgi, dgh, reverse, kern):
+    def sequence_backward(
+        self,
+        dout: np.ndarray,
+        dh: np.ndarray,
+        dc: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        c_prev: np.ndarray,
+        W_hh: np.ndarray,
+        dgi: np.ndarray,
+        dgh: np.ndarray,
+        reverse: bool,
+        kern: ModuleType | None,
+    ) -> bool:
         if kern is None or dout.shape[1] > self.SEQUENCE_MAX_BATCH:
             return False
         kern.lstm_sequence_backward(dout, dh, dc, store["gates"], store["tc"], c_prev, W_hh, dgi, reverse)
         return True
 
-    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def step_once(
+        self,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: np.ndarray,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: np.ndarray,
+    ) -> None:
         """One online step with the raw weights (no per-sequence preparation)."""
         H = h.shape[-1]
         scale, alpha, beta = _gate_affine("ssts", H, h.dtype)
@@ -109,7 +169,7 @@ class LSTMCell(_Cell):
         np.multiply(o, np.tanh(c_out), out=h_out)
 
     @staticmethod
-    def cell_grad(dh, dc, store, t):
+    def cell_grad(dh: np.ndarray, dc: np.ndarray | None, store: dict[str, np.ndarray], t: int) -> np.ndarray:
         """dL/dc_t: from the future cell state (dc) and through h_t = o * tanh(c_t)."""
         H = dh.shape[-1]
         o, tc = store["gates"][t][:, 3 * H :], store["tc"][t]
@@ -119,18 +179,48 @@ class LSTMCell(_Cell):
         return dct
 
     @staticmethod
-    def cell_states(store, c_prev):
+    def cell_states(store: dict[str, np.ndarray], c_prev: np.ndarray) -> np.ndarray:
         """c_t for every step of a sequence (T, B, H), from the stored gates and the previous
         cell states c_prev (T, B, H): c_t = f * c_{t-1} + i * g (for the diagnostics)."""
         H = c_prev.shape[-1]
         a = store["gates"]  # (T, B, 4H)
         return a[:, :, H : 2 * H] * c_prev + a[:, :, :H] * a[:, :, 2 * H : 3 * H]
 
-    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def online_step(
+        self,
+        kern: ModuleType,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: np.ndarray,
+        k: int,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: np.ndarray,
+    ) -> bool:
         """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
         return kern.lstm_step(x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out)
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
+    def step_backward(
+        self,
+        dh: np.ndarray,
+        dc: np.ndarray | None,
+        h: np.ndarray,
+        c: np.ndarray,
+        h_new: np.ndarray,
+        W_hh: np.ndarray,
+        store: dict[str, np.ndarray],
+        t: int,
+        dgi: np.ndarray,
+        dgh: np.ndarray,
+        rec_mask: np.ndarray | None,
+        dh_out: np.ndarray,
+        dc_out: np.ndarray,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         a, tc = store["gates"][t], store["tc"][t]
         if kern is not None:
             kern.lstm_backward(dh, dc, a, c, tc, dgi, dc_out)

@@ -152,7 +152,7 @@ def cell_spec(cell: str, arg: str = "cell") -> CellSpec:
     return spec
 
 
-def make_cell(mode: str):
+def make_cell(mode: str) -> Any:  # the step object its spec makes (project, step_forward, ...)
     """A new step object for a layer mode (RNN_TANH, RNN_RELU, LSTM, GRU or a registered one)."""
     spec = _MODES.get(mode) if isinstance(mode, str) else None
     if spec is None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..functional import ACTIVATIONS
 from .cell import Cell
@@ -30,22 +33,45 @@ class RNNCell(Cell):
         self.act, self.dact = ACTIVATIONS[nonlinearity]
         self._relu = nonlinearity == "relu"
 
-    def project(self, x2, W_ih, b_ih, b_hh, out=None):
+    def project(
+        self,
+        x2: np.ndarray,
+        W_ih: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         xp = np.matmul(x2, np.ascontiguousarray(W_ih.T), out=out)  # (T*B, I) x (I, H); NN: BLAS's fast case
         if b_ih is not None:
             xp += b_ih + b_hh
         return xp
 
-    def recurrent_weight(self, W_hh, b_hh):
+    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         return np.ascontiguousarray(W_hh.T), None  # (H, H): W_hh^T, laid out for h W^T
 
-    def allocate(self, T, B, H, dtype, empty=np.empty):
+    def allocate(
+        self, T: int, B: int, H: int, dtype: DTypeLike, empty: Callable[..., np.ndarray] = np.empty
+    ) -> dict[str, np.ndarray]:
         return {}  # h_t itself (kept by the driver) is all backward needs
 
-    def workspace(self, B, H, dtype):
+    def workspace(self, B: int, H: int, dtype: DTypeLike) -> dict[str, np.ndarray]:
         return {}
 
-    def step_forward(self, xp, hr, h, c, Wr, br, store, t, h_out, c_out, ws, kern):
+    def step_forward(
+        self,
+        xp: np.ndarray,
+        hr: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        Wr: np.ndarray,
+        br: np.ndarray | None,
+        store: dict[str, np.ndarray],
+        t: int,
+        h_out: np.ndarray,
+        c_out: None,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         np.matmul(hr, Wr, out=h_out)  # (B, H) x (H, H)
         if kern is not None and self.nonlinearity == "tanh" and h_out.dtype == np.float32:
             # fused add + tanh; in float64 NumPy's own vectorized tanh is the faster of the two
@@ -54,7 +80,18 @@ class RNNCell(Cell):
         h_out += xp
         self.act(h_out, out=h_out)
 
-    def step_once(self, x, h, c, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def step_once(
+        self,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: None,
+    ) -> None:
         """One online step with the raw weights (no per-sequence preparation)."""
         np.matmul(x, W_ih.T, out=h_out)  # (B, I) x (I, H)
         h_out += h @ W_hh.T  # (B, H) x (H, H)
@@ -63,11 +100,41 @@ class RNNCell(Cell):
             h_out += b_hh
         self.act(h_out, out=h_out)
 
-    def online_step(self, kern, x, h, c, k, W_ih, W_hh, b_ih, b_hh, h_out, c_out):
+    def online_step(
+        self,
+        kern: ModuleType,
+        x: np.ndarray,
+        h: np.ndarray,
+        c: None,
+        k: int,
+        W_ih: np.ndarray,
+        W_hh: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        h_out: np.ndarray,
+        c_out: None,
+    ) -> bool:
         """The compiled online step of layer ``k`` (see :mod:`rnnkit.nn._step`)."""
         return kern.rnn_step(x, h, k, W_ih, W_hh, b_ih, b_hh, h_out, self._relu)
 
-    def step_backward(self, dh, dc, h, c, h_new, W_hh, store, t, dgi, dgh, rec_mask, dh_out, dc_out, ws, kern):
+    def step_backward(
+        self,
+        dh: np.ndarray,
+        dc: None,
+        h: np.ndarray,
+        c: None,
+        h_new: np.ndarray,
+        W_hh: np.ndarray,
+        store: dict[str, np.ndarray],
+        t: int,
+        dgi: np.ndarray,
+        dgh: np.ndarray,
+        rec_mask: np.ndarray | None,
+        dh_out: np.ndarray,
+        dc_out: None,
+        ws: dict[str, np.ndarray],
+        kern: ModuleType | None,
+    ) -> None:
         if self.nonlinearity == "tanh":
             if kern is not None:
                 kern.tanh_backward(dh, h_new, dgi)
