@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..nn import Embedding
 from ..nn.recurrent import State, _Recurrent
-from ._layers import direction_activations
+from ._layers import direction_activations, find_module_with_layers, recurrent_layers
 
 
 def hidden_activations(
@@ -176,8 +177,6 @@ def char_model_activations(model: Any, text: str, *, layer_index: int | None = N
     ``Embedding`` (or one-hot vectors when there is none). ``layer_index`` defaults to the
     top layer.
     """
-    from ..nn import Embedding
-    from ._layers import find_module_with_layers, recurrent_layers
 
     net = find_module_with_layers(model)
     layers = recurrent_layers(net)

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..nn.recurrent import RecurrentCache, _Recurrent
 from ._layers import direction_activations, gate_activations, gate_letters, qualified, recurrent_layers
 from .flow import steps_back
 
 if TYPE_CHECKING:
     from ..nn.module import Module
-    from ..nn.recurrent import RecurrentCache, _Recurrent
 
 
 # -- recurrent weights ----------------------------------------------------------------
@@ -141,7 +141,6 @@ def gate_saturation(
         fractions over the valid (t, b) positions and hidden units (padding excluded).
         For an Elman RNN the one "gate" is the hidden state h itself.
     """
-    from ..nn.recurrent import RecurrentCache, _Recurrent
 
     if not isinstance(layer, _Recurrent):
         raise TypeError(f"layer: expected an rnnkit RNN, LSTM or GRU layer, got {type(layer).__name__}")

@@ -40,6 +40,8 @@ from ._layers import find_module_with_layers, gate_activations, qualified, recur
 from .callback import DiagnosticsCallback
 from .flow import GradFlow, set_recording
 from .health import gate_saturation, grad_norms, headline_radius, memory_horizon, recurrent_weight_health, update_norms
+from .report import summarize
+from .report import write_report as write_report_files
 from .warnings import Finding, Thresholds, diagnose, warn
 
 if TYPE_CHECKING:
@@ -319,7 +321,6 @@ class DiagnosticsMonitor:
 
     # -- results ----------------------------------------------------------------------------
     def summary(self) -> dict:
-        from .report import summarize
 
         return summarize(self.record)
 
@@ -333,6 +334,4 @@ class DiagnosticsMonitor:
         notes: Sequence[str] = (),
     ) -> Path:
         """Write a report folder (see :mod:`rnnkit.diagnostics.report`); returns its path."""
-        from .report import write_report
-
-        return write_report(folder, self.record, title=title, plots=plots, extra=extra, notes=notes)
+        return write_report_files(folder, self.record, title=title, plots=plots, extra=extra, notes=notes)

@@ -24,7 +24,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from ..utils.atomic import write_json_atomic, write_text_atomic
+from ..utils.atomic import jsonable, write_json_atomic, write_text_atomic
+from .figures import MISSING_NOTE, have_matplotlib, plot_flow_heatmap, plot_flow_profiles, plot_lines
 from .health import decay_ratio
 
 #: A :class:`rnnkit.diagnostics.monitor.DiagnosticsRecord` (not imported: monitor.py imports this module).
@@ -149,8 +150,6 @@ def summary_text(summary: dict) -> str:
 def _describe(value: object) -> str:
     import json
 
-    from ..utils.atomic import jsonable
-
     return json.dumps(jsonable(value))
 
 
@@ -168,7 +167,6 @@ def write_report(
     ``extra`` entries are added to summary.json (and listed in summary.txt); ``notes`` are
     lines appended to both.
     """
-    from .figures import MISSING_NOTE, have_matplotlib
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -193,7 +191,6 @@ def write_report(
 
 
 def _write_plots(folder, record):
-    from .figures import plot_flow_heatmap, plot_flow_profiles, plot_lines
 
     out = []
     h_keys = [k for k in record.flow if k.rpartition(".")[2].startswith("h_")]
