@@ -161,6 +161,7 @@ def _equal_length(
     path: PathLike, X: np.ndarray, labels: np.ndarray | None, name: str
 ) -> tuple[list[np.ndarray], list | None]:
     """(N, T) or (N, T, F) arrays, with trailing all-NaN steps trimmed per sequence."""
+    check_values(X, path, name)
     if X.ndim == 2:
         X = X[:, :, None]  # (N, T, 1)
     if X.ndim != 3 or not np.issubdtype(X.dtype, np.number) or len(X) == 0:
@@ -169,7 +170,6 @@ def _equal_length(
         )
     if labels is not None and labels.shape != (len(X),):
         raise DataFormatError(path, f"the labels have shape {labels.shape}, expected ({len(X)},) (one per sequence)")
-    check_values(X, path, name)
     sequences = []
     for x in X.astype(np.float64):
         known = np.flatnonzero(np.isfinite(x).any(axis=1))
