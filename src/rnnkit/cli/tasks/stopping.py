@@ -102,6 +102,7 @@ def nonfinite_score(task_name: str, run, results: dict, epochs: list, steps: dic
     stop = {
         "step": step,
         "epoch": epoch,
+        "batch": None,  # after the last batch, at the evaluation
         "kind": "nonfinite_score",
         "reason": f"the {split} {metric} is {value}",
         "good_step": step,
