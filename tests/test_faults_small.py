@@ -1,6 +1,6 @@
 """Smaller faults, each a clear outcome: stray temporary files of killed saves, `rnnkit info`'s
 result, `predict` on a folder, `--encoding`, unknown characters in `diagnose --cells`, inf in
-data counted apart from NaN."""
+data refused where NaN is filled."""
 
 import os
 import subprocess
@@ -142,29 +142,35 @@ def test_diagnose_cells_skips_or_replaces_unknown_characters(tmp_path, charlm_ru
     assert "--replace-char: expected one character the model knows" in line
 
 
-# -- inf in data -----------------------------------------------------------------------------
-def test_inf_in_sequences_is_counted_and_named_apart_from_nan(tmp_path):
+# -- inf in data: refused where it is read, NaN (missing) filled -----------------------------
+def test_inf_in_sequences_is_refused_naming_its_line_and_column_while_nan_is_filled(tmp_path):
     rows = ["seq_id,t,x,label"]
     for s in range(6):
         for t in range(5):
-            v = "nan" if (s, t) == (1, 2) else "inf" if (s, t) in ((2, 1), (3, 4)) else f"{s + t}"
+            v = "nan" if (s, t) == (1, 2) else "inf" if (s, t) == (3, 4) else f"{s + t}"
             rows.append(f"{s},{t},{v},{'ab'[s % 2]}")
     path = tmp_path / "seqs.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"seqs.csv, line 21, column 'x': an infinite value \(inf\)"):
+        read_file(TASKS["classify"], path, "csv", TASKS["classify"].config_class(), [])
+    path.write_text("\n".join(rows).replace("inf", "4") + "\n", encoding="utf-8")
     notes = []
     seqs, labels = read_file(TASKS["classify"], path, "csv", TASKS["classify"].config_class(), notes)
-    assert notes == ["1 missing value(s) and 2 infinite value(s) filled with the value before them"]
+    assert notes == ["1 missing value(s) filled with the value before them"]
     assert all(np.isfinite(s).all() for s in seqs)
 
 
-def test_inf_in_a_series_is_counted_and_named_apart_from_nan(tmp_path):
-    values = ["1.0", "2.0", "inf", "4.0", "", "6.0", "-inf", "8.0"] * 4
+def test_inf_in_a_series_is_refused_naming_its_line_and_column_while_nan_is_filled(tmp_path):
+    values = ["1.0", "2.0", "3.0", "4.0", "", "6.0", "-inf", "8.0"] * 4
     path = tmp_path / "series.csv"
     rows = [f"{np.datetime64('2024-01-01') + i},{v}" for i, v in enumerate(values)]
     path.write_text("day,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"series.csv, line 8, column 'value': an infinite value \(-inf\)"):
+        read_file(TASKS["forecast"], path, "csv", TASKS["forecast"].config_class(), [])
+    path.write_text("day,value\n" + "\n".join(rows).replace("-inf", "7.0") + "\n", encoding="utf-8")
     notes = []
     series = read_file(TASKS["forecast"], path, "csv", TASKS["forecast"].config_class(), notes)
-    assert notes[-1] == "4 missing value(s) and 8 infinite value(s) filled by linear interpolation"
+    assert notes[-1] == "4 missing value(s) filled by linear interpolation"
     assert all(np.isfinite(v).all() for v in series.values)
     assert nonfinite_note([np.ones(3)], "x") is None
 

@@ -294,7 +294,7 @@ def test_read_conllu(tmp_path):
 def test_read_conllu_errors(tmp_path):
     spaces = CONLLU.replace("1\tYes\tyes\tINTJ", "1 Yes yes INTJ")
     with pytest.raises(
-        DataFormatError, match=r"c.conllu, line 12: expected 10 tab-separated fields, got 7.*not spaces"
+        DataFormatError, match=r"c.conllu, line 12: expected 10 tab-separated fields \(CoNLL-U\), got 7.*not spaces"
     ):
         read_conllu(_write(tmp_path, "c.conllu", spaces))
     with pytest.raises(DataFormatError, match="line 1, column 'ID': expected an integer token ID, got 'x'"):

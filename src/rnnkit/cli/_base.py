@@ -3,7 +3,7 @@
 A user mistake (a missing file, an unknown flag value, a model of another task) is raised
 as :class:`CliError` (exit code 1) or :class:`UsageError` (exit code 2, a bad command line);
 a training run that stopped cleanly because it diverged (a non-finite value, or a loss
-that ran away) is :class:`TrainingStopped` (exit code 3). ``main`` prints each as one
+that ran away) or scored NaN or inf is :class:`TrainingStopped` (exit code 3). ``main`` prints each as one
 ``error: ...`` paragraph. Anything else is a bug and keeps its traceback under ``--debug``.
 """
 
@@ -33,7 +33,8 @@ class UsageError(CliError):
 
 
 class TrainingStopped(CliError):
-    """Training diverged and stopped cleanly, its last good state saved: exit code 3."""
+    """Training diverged, or scored NaN or inf, and stopped cleanly, its last good state
+    saved: exit code 3."""
 
     exit_code = EXIT_DIVERGED
 

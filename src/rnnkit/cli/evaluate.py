@@ -9,6 +9,7 @@ run's training data when it can still be loaded, and left out otherwise.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from ._base import EXIT_OK, CliError, Command, Console, examples
 from .options import resolve
@@ -58,6 +59,12 @@ def run(args) -> int:
     config = resolve(task.config_class, name, base=run_folder.read_config())
     console = Console(args.quiet)
     results = evaluate_run(model, task, config, args.data, args.format, console)
+    if not math.isfinite(results["model"]):
+        raise CliError(
+            f"{args.run}: the model's {results['metric']} on the {results['split']} part is {results['model']}, "
+            "not a score; hint: its outputs overflow on that data (values far beyond those it trained on, or too "
+            "large for float32): rescale the data, or train again"
+        )
     console.result(task.summary(results))
     return EXIT_OK
 

@@ -109,6 +109,24 @@ def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=No
     return out
 
 
+def check_finite(out: dict, s, run) -> None:
+    """Refuse forecasts that are not finite (NaN or inf) rather than print them: a
+    :class:`CliError` naming the series, the step and the column."""
+    names = s.value_names if s.layout != "wide" else ["value"] * len(s.ids)
+    for name, arrays in out.items():
+        for key, a in zip(s.ids, arrays, strict=False):
+            bad = np.argwhere(~np.isfinite(a))  # (k, 2): step, feature
+            if len(bad):
+                step, f = (int(i) for i in bad[0])
+                what = "the forecast" if name == "point" else f"the {name} bound"
+                raise CliError(
+                    f"{run}: {what} of series {key!r} is {a[step, f]} at step {step + 1} (column {names[f]!r}): the "
+                    "model "
+                    "computes no number there; hint: its weights or the history's scale overflow (values far beyond "
+                    "those it trained on, or too large for float32): rescale the data, or train again"
+                )
+
+
 def forecast_csv(s, out: dict, horizon: int) -> str:
     """The CSV text described in the module docstring."""
     buf = io.StringIO()
@@ -188,6 +206,7 @@ def run(args) -> int:
         out = conformal_set(model, s, cov, horizon, levels, config, console, args.adapt)
     else:
         out = forecast_set(model, s, cov, horizon, levels)
+    check_finite(out, s, args.run)
     text = forecast_csv(s, out, horizon)
     if args.plot:
         _plot(model, s, out, horizon, levels, args.plot, console)

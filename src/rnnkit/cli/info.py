@@ -81,8 +81,9 @@ def _history(run) -> list[str]:
         lines += ["result: " + head, *("  " + row for row in rows)]
     stop = info.get("stop")
     if isinstance(stop, dict):
+        batch = f", batch {stop['batch']}" if stop.get("batch") is not None else ""  # none: at the evaluation
         lines.append(
-            f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}, batch {stop.get('batch')}): "
+            f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}{batch}): "
             f"{stop.get('reason')}; the saved weights are those after step {stop.get('good_step')}"
         )
     return lines

@@ -3,7 +3,8 @@
 Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
 
     run.json        {"format": "rnnkit-run", "version": 1, "task": ..., "created": ...,
-                     "status": "running" | "finished" | "stopped: diverged",
+                     "status": "running" | "finished" | "stopped: diverged"
+                               | "stopped: non-finite score",
                      "rnnkit_version": ..., "stop": {...} when stopped}
     config.toml     the resolved configuration (readable; loadable with --config)
     config.json     the same, exact (used by --resume)

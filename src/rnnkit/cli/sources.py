@@ -256,7 +256,7 @@ def read_sources(path: Path, config) -> list[str]:
 
 def read_sentences(path: Path, config) -> list[list[str]]:
     """The words of each sentence of a CoNLL-U (or word ... tag column) file."""
-    return [[w for w, _ in s] for s in data.read_conllu(path, getattr(config, "encoding", "utf-8"))]
+    return [[w for w, _ in s] for s in data.read_conllu(path, getattr(config, "encoding", "utf-8"), tagged=False)]
 
 
 def read_unlabelled(path: Path, fmt: str, config) -> list[np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import math
 import numbers
 import os
 from pathlib import Path
@@ -29,6 +30,50 @@ class DataFormatError(ValueError):
         where = f"{path}" + (f", line {line}" if line is not None else "")
         where += f", column {column!r}" if column is not None else ""
         super().__init__(f"{where}: {problem}" + (f"; hint: {hint}" if hint else ""))
+
+
+#: the largest magnitude a value read from a file may have: float32's range. The models
+#: compute in float32; a value beyond it overflows, and its square overflows the float64
+#: statistics the scaling computes, so the run would train on inf and NaN.
+VALUE_LIMIT = float(np.finfo(np.float32).max)
+
+
+def check_value(value: float, path: PathLike, *, line: int | None = None, column: str | None = None) -> float:
+    """``value`` when it is finite and within :data:`VALUE_LIMIT`, or NaN (a missing value,
+    which the readers report or fill); inf, -inf and a larger magnitude are a
+    :class:`DataFormatError` naming the file, the line and the column. Every reader of
+    numbers checks its values with this (or :func:`check_values`), so inf is treated the
+    same in every format."""
+    if math.isnan(value) or abs(value) <= VALUE_LIMIT:
+        return value
+    raise DataFormatError(path, _beyond(value), line=line, column=column, hint=_hint(value))
+
+
+def check_values(values: np.ndarray, path: PathLike, name: str) -> None:
+    """:func:`check_value` for a whole array read from ``path`` (array ``name``): the first
+    value out of range is a :class:`DataFormatError` naming the array and its index."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        return  # integers are within float32's range
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(values.astype(np.float64)) > VALUE_LIMIT  # NaN compares False: missing, allowed
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"array {name!r} at index {index if len(index) > 1 else index[0]}"
+        value = float(values[index])
+        raise DataFormatError(path, f"{where}: {_beyond(value)}", hint=_hint(value))
+
+
+def _beyond(value: float) -> str:
+    if math.isinf(value):
+        return f"an infinite value ({value}); expected a finite number or a missing one"
+    return f"{value:.4g} is beyond float32's range (|x| <= {VALUE_LIMIT:.4g}), which the models compute in"
+
+
+def _hint(value: float) -> str:
+    if math.isinf(value):
+        return "replace or drop the infinite values (a missing value may be left empty)"
+    return "rescale the column (other units, or a log) so its values fit float32"
 
 
 def resolve_rng(rng: np.random.Generator | None, seed: int | None, where: str) -> np.random.Generator:

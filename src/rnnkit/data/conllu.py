@@ -7,15 +7,20 @@ MISC. IDs ``1-2`` (multiword-token ranges, e.g. "don't" over "do" + "n't") and `
 (not annotated) falls back to XPOS when that is given. Lines with trailing tabs, and
 lines of 10 fields separated by spaces instead of tabs, are read too.
 
+A ``.conllu`` file is CoNLL-U and nothing else: a token line of another field count is an
+error naming it, and so is a file whose every UPOS (and XPOS) is ``_``, which has no tags
+to learn (``tagged=False`` reads such a file's words, to tag them).
+
 The simpler column files of CoNLL-2000/2003 and most NER and chunking sets (one token per
 line, the word first and its tag last, separated by spaces or tabs; ``-DOCSTART-`` lines
-skipped) are read by the same function: a file whose first token line does not have 10
-fields is read that way.
+skipped) are read by the same function from a file of another extension (``.conll``,
+``.iob``, ``.bio``): one whose first token line does not have 10 fields is read that way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from ..utils.atomic import atomic_write
 from ._validate import DataFormatError, PathLike, read_text_file
@@ -23,17 +28,22 @@ from ._validate import DataFormatError, PathLike, read_text_file
 _FIELDS = 10
 
 
-def read_conllu(path: PathLike, encoding: str = "utf-8") -> list[list[tuple[str, str]]]:
+def read_conllu(path: PathLike, encoding: str = "utf-8", *, tagged: bool = True) -> list[list[tuple[str, str]]]:
     """Read sentences as lists of ``(form, upos)`` pairs.
 
+    Args:
+        tagged: the file must carry tags: a CoNLL-U file whose every UPOS and XPOS is
+            ``_`` is an error. False reads the words of an untagged file (to tag them).
+
     Raises:
-        DataFormatError: a token line without 10 tab-separated fields, a non-integer ID,
-            or a file with no sentences.
+        DataFormatError: a token line without 10 tab-separated fields (in a ``.conllu``
+            file, or one whose first token line has 10), a non-integer ID, no tags
+            (``tagged``), or a file with no sentences.
     """
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
     lines = read_text_file(path, encoding).split("\n")
-    if _is_column_file(lines):
+    if Path(path).suffix.lower() != ".conllu" and _is_column_file(lines):
         return _read_columns(path, lines)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -45,11 +55,14 @@ def read_conllu(path: PathLike, encoding: str = "utf-8") -> list[list[tuple[str,
             continue
         fields = _fields(line)
         if len(fields) != _FIELDS:
+            hint = "CoNLL-U separates fields with tabs, not spaces"
+            if len(fields) < _FIELDS and len(line.split()) >= 2:
+                hint += "; a file of WORD ... TAG columns is read as such from a .conll, .iob or .bio file"
             raise DataFormatError(
                 path,
-                f"expected {_FIELDS} tab-separated fields, got {len(fields)}",
+                f"expected {_FIELDS} tab-separated fields (CoNLL-U), got {len(fields)}",
                 line=number,
-                hint="CoNLL-U separates fields with tabs, not spaces",
+                hint=hint,
             )
         token_id = fields[0]
         if "-" in token_id or "." in token_id:
@@ -62,6 +75,13 @@ def read_conllu(path: PathLike, encoding: str = "utf-8") -> list[list[tuple[str,
         sentences.append(current)
     if not sentences:
         raise DataFormatError(path, "no sentences found")
+    if tagged and all(tag == "_" for sentence in sentences for _, tag in sentence):
+        raise DataFormatError(
+            path,
+            "every token's tag is '_' (not annotated, and XPOS is '_' too): there are no tags to learn or score",
+            column="UPOS",
+            hint="fill the 4th column (UPOS) with the tags, e.g. NOUN, VERB",
+        )
     return sentences
 
 

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
 from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
-from ._validate import DataFormatError, PathLike
+from ._validate import DataFormatError, PathLike, check_values
 
 
 def write_sequences_npz(path: PathLike, sequences: Sequence[ArrayLike], labels: Sequence | None = None) -> None:
@@ -81,7 +81,7 @@ def read_sequences_npz(path: PathLike) -> tuple[list[np.ndarray], list | None]:
             label_key = _first(found, _LABEL_KEYS)
             labels = npz[label_key] if label_key is not None else None
             if "lengths" not in found:
-                return _equal_length(path, npz[data_key], labels)
+                return _equal_length(path, npz[data_key], labels, data_key)
             data, lengths = npz[data_key], npz["lengths"]
     except DataFormatError:
         raise
@@ -101,6 +101,7 @@ def read_sequences_npz(path: PathLike) -> tuple[list[np.ndarray], list | None]:
         raise DataFormatError(
             path, f"'lengths' must be a 1-D array of integers >= 0, got shape {lengths.shape}, dtype {lengths.dtype}"
         )
+    check_values(data, path, data_key)
     if int(lengths.sum()) != len(data):
         raise DataFormatError(path, f"'lengths' sum to {int(lengths.sum())} but 'data' has {len(data)} rows")
     if len(lengths) == 0:
@@ -156,8 +157,11 @@ def _first(found: Container[str], keys: Iterable[str]) -> str | None:
     return next((k for k in keys if k in found), None)
 
 
-def _equal_length(path: PathLike, X: np.ndarray, labels: np.ndarray | None) -> tuple[list[np.ndarray], list | None]:
+def _equal_length(
+    path: PathLike, X: np.ndarray, labels: np.ndarray | None, name: str
+) -> tuple[list[np.ndarray], list | None]:
     """(N, T) or (N, T, F) arrays, with trailing all-NaN steps trimmed per sequence."""
+    check_values(X, path, name)
     if X.ndim == 2:
         X = X[:, :, None]  # (N, T, 1)
     if X.ndim != 3 or not np.issubdtype(X.dtype, np.number) or len(X) == 0:

@@ -48,7 +48,6 @@ class SeriesSet:
     id_column: str | None = None
     date_column: str | None = None
     n_missing: int = 0
-    n_infinite: int = 0  # inf and -inf values, interpolated like missing ones but counted apart
     n_filled: int = 0
 
 
@@ -70,6 +69,7 @@ def read_series_table(
     extra_columns=(),
     fill: str | None = None,
     guess_dates: bool = True,
+    encoding: str = "utf-8",
 ) -> SeriesSet:
     """Read series from a CSV file (see the module docstring).
 
@@ -82,14 +82,16 @@ def read_series_table(
             string); None: every column that is not the id, the date or an extra column.
         extra_columns: covariate columns read beside the values (not in the wide layout).
         fill: how to fill missing dates: None (an error), "interpolate", "ffill" or "zero".
+        encoding: the file's text encoding.
 
     Raises:
         DataFormatError: a missing column, a cell that is not a number, a repeated date,
-            a gap without ``fill``, or a series without values.
+            a gap without ``fill``, a series without values, or an infinite value or one
+            beyond float32's range (naming its line and column).
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout: expected one of {list(LAYOUTS)}, got {layout!r}")
-    table = read_table(path)
+    table = read_table(path, encoding=encoding)
     header = table.header
     extra = _as_list(extra_columns)
     if id_column is None and layout in ("auto", "long"):
@@ -207,7 +209,6 @@ def read_series_table(
                 hint="known-future covariates need a value at every step",
             )
         out.n_missing += int(np.isnan(v).sum())
-        out.n_infinite += int(np.isinf(v).sum())
         if np.isnan(v).all(axis=0).any():
             raise DataFormatError(
                 path,

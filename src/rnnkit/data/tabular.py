@@ -14,8 +14,8 @@ What real files do, and what is read:
 - quoted fields follow Python's ``csv``; ``"1,234.5"`` is a number with a thousands
   separator.
 
-Any other cell that is not a number is a :class:`DataFormatError` naming the file, the
-line and the column. Shapes: ``T`` time steps, ``F`` features.
+Any other cell that is not a number, inf, or a number beyond float32's range is a
+:class:`DataFormatError` naming the file, the line and the column. Shapes: ``T`` time steps, ``F`` features.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, check_value, read_text_file
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "-"})
 DELIMITERS = (",", ";", "\t")
@@ -178,11 +178,12 @@ def _parse(cell: str, decimal_comma: bool) -> float | None:
 
 
 def number(table: Table, line: int, column: str | None, cell: str, hint: str | None = None) -> float:
-    """A cell as a float (NaN when missing); anything else is a DataFormatError."""
+    """A cell as a float (NaN when missing); anything else, inf or a number beyond float32's
+    range (:func:`rnnkit.data._validate.check_value`) is a DataFormatError."""
     value = _parse(cell, decimal_comma=table.delimiter != ",")
     if value is None:
         raise DataFormatError(table.path, f"expected a number, got {cell!r}", line=line, column=column, hint=hint)
-    return value
+    return check_value(value, table.path, line=line, column=column)
 
 
 def guess_date_column(table: Table) -> str | None:

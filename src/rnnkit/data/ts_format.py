@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..utils.atomic import atomic_write
-from ._validate import DataFormatError, PathLike, read_text_file
+from ._validate import DataFormatError, PathLike, check_value, read_text_file
 
 
 def read_ts(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray], list | None]:
@@ -172,9 +172,10 @@ def _value(path: PathLike, text: str, number: int, where: str) -> float:
     if text == "?" or text.lower() == "nan":
         return math.nan
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise DataFormatError(path, f"{where}: expected a number or '?', got {text!r}", line=number) from None
+    return check_value(value, path, line=number, column=where)
 
 
 def read_ucr(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray], list[str]]:

@@ -10,6 +10,7 @@ last season); the summary says plainly whether the model beats them.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 from ...utils import plots
@@ -218,13 +219,17 @@ class ForecastTask(Task):
 
 
 def verdict(results: dict) -> str:
-    """One plain line: does the model beat each baseline?"""
+    """One plain line: does the model beat each baseline? A score that is not finite
+    (the model's, or a baseline's) is compared with nothing."""
     model = results["model"]
     split = results["split"]
     where = f"on {split.rstrip(':')}" if split.endswith(":") else f"on the {split} part"
-    lost = [(name, v) for name, v in results.get("baselines", {}).items() if v <= model]
+    if not math.isfinite(model):
+        return f"the model's score {where} is {model}: it beats no baseline"
+    scored = {name: v for name, v in results.get("baselines", {}).items() if math.isfinite(v)}
+    lost = [(name, v) for name, v in scored.items() if v <= model]
     if not lost:
-        names = " and ".join(results.get("baselines", {})) or "no baseline"
+        names = " and ".join(scored) or "no baseline"
         return f"the model beats {names} {where}"
     worst = ", ".join(f"{name} ({v:.4f} vs the model's {model:.4f})" for name, v in lost)
     return (

@@ -37,6 +37,7 @@ def read_series(path: Path, config, notes: list):
         value_columns=config.value_column,
         extra_columns=cov_cols,
         fill=config.fill,
+        encoding=config.encoding,
     )
     if s.layout != "single":
         notes.append(
@@ -44,11 +45,8 @@ def read_series(path: Path, config, notes: list):
         )
     if s.date_column and config.date_column is None:
         notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
-    parts = ([f"{s.n_missing:,} missing value(s)"] if s.n_missing else []) + (
-        [f"{s.n_infinite:,} infinite value(s)"] if s.n_infinite else []
-    )
-    if parts:  # inf is not "missing": it is counted and named apart, then filled the same way
-        notes.append(f"{' and '.join(parts)} filled by linear interpolation")
+    if s.n_missing:  # inf was refused by the reader: it is not "missing"
+        notes.append(f"{s.n_missing:,} missing value(s) filled by linear interpolation")
     if s.n_filled:
         notes.append(f"{s.n_filled:,} missing date(s) filled ({config.fill})")
     return s

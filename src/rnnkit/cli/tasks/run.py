@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from ...utils import plots as run_plots
 from .._base import CliError, Console
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
-from .stopping import stopped_run
+from .stopping import nonfinite_score, stopped_run
 from .task import Task, history_rows
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
@@ -100,6 +101,8 @@ def run_task(
     if previous is not None:
         epochs, steps = join_history(previous, runner, epochs, steps)
     results = task.evaluate(model, data, config)
+    if not math.isfinite(results["model"]):  # no summary, no verdict: a NaN score is no success
+        raise nonfinite_score(task_name, run, results, epochs, steps)
     results.update(task.samples(model, config))
     results["train_seconds"] = round(seconds, 2)
     results["parameters"] = int(model.net_.num_parameters())

@@ -1,4 +1,5 @@
-"""A training run that diverged: save its last good state and say so, as one paragraph.
+"""A training run that diverged, or whose score is not finite: save its last good state and
+say so, as one paragraph.
 
 The training loop's fault policy (:mod:`rnnkit.train.faults`) stops a run on a non-finite
 value or, with ``on_divergence = "stop"``, a loss that runs away, with the parameters of
@@ -6,6 +7,11 @@ the last good step restored. :func:`stopped_run` keeps that state in the run fol
 (``model.npz``, loadable by every command; ``trainer.npz``, for ``--resume``), writes the
 metrics so far, marks ``run.json`` ``"stopped: diverged"`` and returns the
 :class:`~rnnkit.cli._base.TrainingStopped` error (exit code 3) to raise.
+
+A run that trains to its end but scores NaN or inf on its evaluation part is no success
+either: :func:`nonfinite_score` keeps what was trained, marks ``run.json``
+``"stopped: non-finite score"``, writes no summary (no verdict praises a NaN) and returns
+the same error.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from .continuing import join_history
 from .task import history_rows
 
 STOPPED = "stopped: diverged"
+NONFINITE = "stopped: non-finite score"
 
 
 def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> TrainingStopped:
@@ -83,4 +90,30 @@ def message(task_name: str, run, exc, config, saved: list) -> str:
         f"training stopped at step {exc.step} (epoch {exc.epoch}, batch {exc.batch}): {exc.what}. "
         f"Likely cause: {exc.cause}. {kept[0].upper() + kept[1:]}; run.json says '{STOPPED}'. "
         f"Hint: {hint}"
+    )
+
+
+def nonfinite_score(task_name: str, run, results: dict, epochs: list, steps: dict) -> TrainingStopped:
+    """A run trained to its end whose score (``results["model"]``) is NaN or inf: mark it
+    stopped with the metrics so far (the trained ``model.npz`` and the last epoch's
+    ``trainer.npz`` stay); the error to raise."""
+    value, metric, split = results["model"], results["metric"], results["split"]
+    step, epoch = len(steps.get("loss", ())), len(epochs)
+    stop = {
+        "step": step,
+        "epoch": epoch,
+        "batch": None,  # after the last batch, at the evaluation
+        "kind": "nonfinite_score",
+        "reason": f"the {split} {metric} is {value}",
+        "good_step": step,
+    }
+    run.write_metrics(epochs, steps, {"stopped": stop})
+    run.write_info(task_name, status=NONFINITE, stop=stop)
+    saved = [p.name for p in (run.model_path, run.trainer_path) if p.is_file()]
+    kept = f"The trained weights are saved in {run.path} ({', '.join(saved)})" if saved else "Nothing was saved"
+    return TrainingStopped(
+        f"training stopped at the evaluation after step {step} (epoch {epoch}): the model's {metric} on the "
+        f"{split} part is {value}, not a score. Likely cause: the model's outputs overflow on that part (values "
+        f"far beyond those it trained on, or too large for float32). {kept}; run.json says '{NONFINITE}'. "
+        "Hint: rescale the data's largest values, or lower --lr and set --clip-norm 1, then start again"
     )
