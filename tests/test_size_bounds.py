@@ -13,7 +13,7 @@ from rnnkit.models._memory import estimate_bytes, recurrent_weights
 from rnnkit.models.base import BaseEstimator
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnnkit.utils import memory
-from rnnkit.utils.memory import MemoryBoundError, check_fits, format_bytes, machine_memory
+from rnnkit.utils.memory import MAX_STEPS, MemoryBoundError, check_fits, format_bytes, machine_memory
 
 
 def _cli(capsys, argv) -> str:
@@ -96,6 +96,32 @@ def test_train_refuses_a_size_by_name_before_the_run_folder(tmp_path, capsys, ta
     line = _cli(capsys, ["train", task, "--set", setting, "--out", str(tmp_path / "run"), "--quiet"])
     assert line.startswith(f"error: {setting}: ") and "this machine has" in line, line
     assert not (tmp_path / "run").exists()
+
+
+def test_generate_length_has_a_ceiling(tmp_path, capsys):
+    line = _cli(capsys, ["generate", str(tmp_path / "no-run"), "--length", "100000000"])
+    expected = f"--length: expected at most {MAX_STEPS} steps (each is one pass of the network), got 100000000"
+    assert line == f"error: {expected}; hint: a smaller --length"
+
+
+@pytest.fixture(scope="module")
+def forecast_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fc")
+    x = np.sin(np.arange(60) / 3)
+    (folder / "s.csv").write_text("value\n" + "".join(f"{v:.4f}\n" for v in x))
+    Forecaster(hidden_size=4, window=8, epochs=1, seed=0).fit(x).save(folder / "m.npz")
+    return folder
+
+
+def test_forecast_horizon_has_a_ceiling_and_a_memory_bound(forecast_model, capsys, monkeypatch):
+    argv = ["forecast", str(forecast_model / "m.npz"), "--data", str(forecast_model / "s.csv")]
+    line = _cli(capsys, [*argv, "--horizon", "1000000000"])
+    assert line.startswith(f"error: --horizon: expected at most {MAX_STEPS} steps") and "1000000000" in line
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**20)  # the model fits, 90000 steps do not
+    line = _cli(capsys, [*argv, "--horizon", "90000"])
+    assert line.startswith("error: --horizon=90000: the forecast values need about") and "has 1.0 MiB" in line
+    monkeypatch.undo()
+    assert main([*argv, "--horizon", "3"]) == 0
 
 
 def test_a_memory_error_anywhere_is_one_line_naming_the_command(monkeypatch, capsys, tmp_path):

@@ -75,3 +75,18 @@ def from_memory_error(exc: MemoryError, doing: str) -> MemoryBoundError:
         + "; hint: smaller sizes (hidden_size, num_layers, embedding_dim, batch_size, --horizon, --length)"
     )
 
+
+#: the most steps ``--horizon`` and ``--length`` may ask for: each step is a forward pass of the
+#: network, so a mistyped 1e9 would run for days even where its output fits in memory
+MAX_STEPS = 100_000
+
+
+def check_steps(option: str, value: int, bytes_per_step: int = 0, what: str = "the output") -> None:
+    """Refuse ``value`` steps above :data:`MAX_STEPS`, or whose ``bytes_per_step`` x ``value``
+    bytes of ``what`` exceed the machine's memory; the error names ``option``."""
+    if value > MAX_STEPS:
+        raise MemoryBoundError(
+            f"{option}: expected at most {MAX_STEPS} steps (each is one pass of the network), got {value}; "
+            f"hint: a smaller {option}"
+        )
+    check_fits(option, value, int(bytes_per_step) * int(value), what)
