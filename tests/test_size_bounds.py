@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
+from rnnkit.data import readers
+from rnnkit.data._validate import DataFormatError
 from rnnkit.models import CharLM, Forecaster, SequenceClassifier
 from rnnkit.models._memory import estimate_bytes, recurrent_weights
 from rnnkit.models.base import BaseEstimator
@@ -122,6 +124,17 @@ def test_forecast_horizon_has_a_ceiling_and_a_memory_bound(forecast_model, capsy
     assert line.startswith("error: --horizon=90000: the forecast values need about") and "has 1.0 MiB" in line
     monkeypatch.undo()
     assert main([*argv, "--horizon", "3"]) == 0
+
+
+def test_a_pair_longer_than_the_ceiling_is_refused_by_file_and_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("hi\tsalut\n" + "a" * (readers.MAX_PAIR_CHARS + 1) + "\tb\n")
+    with pytest.raises(
+        DataFormatError, match=rf"pairs.tsv, line 2: .*at most {readers.MAX_PAIR_CHARS} characters, got"
+    ):
+        readers.read_pairs_tsv(path)
+    path.write_text("hi\tsalut\n" + "a" * readers.MAX_PAIR_CHARS + "\tb\n")
+    assert len(readers.read_pairs_tsv(path)) == 2
 
 
 def test_a_memory_error_anywhere_is_one_line_naming_the_command(monkeypatch, capsys, tmp_path):
