@@ -10,7 +10,7 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.data import readers
 from rnnkit.data._validate import DataFormatError
-from rnnkit.models import CharLM, Forecaster, SequenceClassifier
+from rnnkit.models import CharLM, Forecaster, Seq2Seq, SequenceClassifier
 from rnnkit.models._memory import estimate_bytes, recurrent_weights
 from rnnkit.models.base import BaseEstimator
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -70,11 +70,22 @@ SEQS = ([[1.0, 2.0], [2.0, 3.0]], [0, 1])
         (Forecaster(ensemble=10**9), (np.ones(40),), "ensemble"),
     ],
 )
-def test_fit_refuses_a_size_beyond_memory_before_building(model, data, option):
+def test_fit_refuses_a_size_beyond_memory_before_building(model, data, option, monkeypatch):
+    monkeypatch.setattr(memory, "machine_memory", lambda: 16 * 2**30)  # the same on any machine
     pattern = rf"^{option}=\d+: .* need about .*, this machine has .*; hint: a smaller {option}"
     with pytest.raises(MemoryBoundError, match=pattern):
         model.fit(*data)
     assert getattr(model, "net_", None) is None
+
+
+def test_seq2seq_counts_the_length_of_its_data_before_building(monkeypatch):
+    model = Seq2Seq(hidden_size=8, epochs=1)
+    built = []
+    monkeypatch.setattr(Seq2Seq, "_build_net", lambda self, rng: built.append(1))
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**30)  # the same on any machine
+    with pytest.raises(MemoryBoundError, match=r"\(sequences of 3000002 steps\) need about .*; hint: a smaller"):
+        model.fit(["ab", "cd"], ["x" * 3_000_000, "y"])
+    assert not built
 
 
 def test_the_bound_is_the_machines_memory(monkeypatch):
@@ -94,7 +105,8 @@ def test_the_bound_is_the_machines_memory(monkeypatch):
         ("charlm", "num_layers=1000000"),
     ],
 )
-def test_train_refuses_a_size_by_name_before_the_run_folder(tmp_path, capsys, task, setting):
+def test_train_refuses_a_size_by_name_before_the_run_folder(tmp_path, capsys, task, setting, monkeypatch):
+    monkeypatch.setattr(memory, "machine_memory", lambda: 16 * 2**30)
     line = _cli(capsys, ["train", task, "--set", setting, "--out", str(tmp_path / "run"), "--quiet"])
     assert line.startswith(f"error: {setting}: ") and "this machine has" in line, line
     assert not (tmp_path / "run").exists()

@@ -67,11 +67,14 @@ def recurrent_weights(params: dict) -> int:
     return L * D * gates * H * H
 
 
-def estimate_bytes(params: dict, *, input_size: int = 1, vocab_size: int = 1, output_size: int = 1) -> int:
-    """Bytes that training an estimator with ``params`` (``get_params()``) needs, at least."""
+def estimate_bytes(
+    params: dict, *, input_size: int = 1, vocab_size: int = 1, output_size: int = 1, length: int = 1
+) -> int:
+    """Bytes that training an estimator with ``params`` (``get_params()``) needs, at least;
+    the keywords are the sizes the data decides, where the caller knows them."""
     item = _itemsize(params.get("dtype", "float32"))
     B = _size(params.get("batch_size"))
-    T = max(_size(params.get(k)) for k in ("window", "k1", "k2", "max_len", "horizon"))
+    T = max(_size(length), *(_size(params.get(k)) for k in ("window", "k1", "k2", "max_len", "horizon")))
     n = 0
     act = 0
     if "hidden_sizes" in params:  # a feed-forward network
@@ -106,7 +109,12 @@ def check_model_memory(params: dict, **sizes) -> None:
     have = memory.machine_memory()
     if have is not None and need > have:
         option = _culprit(params, need, sizes)
-        memory.check_fits(option, params.get(option), need, WHAT)
+        length = sizes.get("length", 1)
+        what = WHAT + (f" (sequences of {length} steps)" if length > 1 else "")
+        memory.check_fits(option, params.get(option), need, what, hint=f"a smaller {option}" + _SHORTER * (length > 1))
+
+
+_SHORTER = ", or shorter sequences"
 
 
 def _culprit(params: dict, need: int, sizes: dict) -> str:

@@ -344,9 +344,15 @@ class BaseEstimator:
                     "hint: fit with the same vocabulary, classes and scaling, or warm_start=False"
                 )
         else:
+            check_model_memory(self.get_params(deep=False), **self._memory_sizes())
             net = self._build_net(rng)
         self._net_fit_state = state
         return net
+
+    def _memory_sizes(self) -> dict:
+        """The sizes the data decided, for the memory estimate before the network is built
+        (keywords of :func:`._memory.estimate_bytes`: ``length``, ``vocab_size``, ...); {}: none known."""
+        return {}
 
     def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None, steps_per_epoch=None):
         """Train ``net`` with this estimator's training settings and ``callbacks`` (the
