@@ -45,7 +45,7 @@ def format_bytes(n: int | float) -> str:
     return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.2g} {unit}"
 
 
-def check_fits(option: str, value, need: int, what: str, *, hint: str | None = None) -> None:
+def check_fits(option: str, value: object, need: int, what: str, *, hint: str | None = None) -> None:
     """Raise :class:`MemoryBoundError` when ``need`` bytes exceed the machine's memory.
 
     Args:
