@@ -43,6 +43,7 @@ import sys
 from .._version import __version__
 from ..distributed import MPIMissingError, world
 from ..train.faults import TrainingError
+from ..utils.memory import from_memory_error
 from ._base import (
     EXIT_DIVERGED,
     EXIT_FAILURE,
@@ -176,6 +177,11 @@ def _main(argv, root: bool) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:  # an allocation the estimates did not foresee: the same one-line error
+        if debug:
+            raise
+        print(f"error: {_one_line(from_memory_error(exc, _doing(argv)))}", file=sys.stderr)
+        return EXIT_FAILURE
     except (ValueError, TypeError, OSError) as exc:
         # Library functions validate their arguments with messages meant for users.
         if debug:
@@ -195,6 +201,11 @@ def _main(argv, root: bool) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def _doing(argv) -> str:
+    """What a command line was doing, for an out-of-memory error: the command and its options."""
+    return f"running 'rnnkit {' '.join(argv)}'" if argv else "running rnnkit"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.series_dates import format_dates, future_dates
 from ..utils import plots
+from ..utils.memory import check_steps
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
 from .options import resolve
@@ -193,6 +194,9 @@ def run(args) -> int:
     horizon = args.horizon if args.horizon is not None else config.plot_steps
     if horizon < 1:
         raise UsageError(f"--horizon: expected an integer >= 1, got {horizon}")
+    samples = getattr(model, "num_samples", 1) if levels and model.loss != "mse" else 1
+    columns = len(s.ids) * (1 + 2 * len(levels)) * (1 + samples)  # per step: point, bands, sample paths
+    check_steps("--horizon", horizon, columns * 8, "the forecast values")
     console = Console(args.quiet)
     if args.adapt is not None:
         if not 0 < args.adapt < 1:

@@ -15,6 +15,7 @@ chorales) of which ``--primer-frames`` frames are read; the MIDI file gets ``--t
 from __future__ import annotations
 
 from ..utils.atomic import write_text_atomic
+from ..utils.memory import check_steps
 from ._base import EXIT_OK, Command, Console, UsageError, examples
 from .options import resolve
 from .tasks import TASKS as ALL
@@ -87,6 +88,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.length is not None and args.length < 1:
         raise UsageError(f"--length: expected an integer >= 1, got {args.length}")
+    if args.length is not None:  # music's 128 pitches a frame, as float64 with their probabilities
+        check_steps("--length", args.length, 2 * 128 * 8, "the generated steps")
     if args.temperature is not None and not args.temperature > 0:
         raise UsageError(f"--temperature: expected a number > 0, got {args.temperature}")
     model, run_folder, name = open_model(args.run, TASKS, "rnnkit generate")

@@ -12,6 +12,10 @@ import csv
 
 from ._validate import DataFormatError, PathLike, read_text_file
 
+#: the longest source or target of a pair, in characters: a sequence-to-sequence model keeps
+#: every step of both in memory while training, so one runaway line would exhaust it
+MAX_PAIR_CHARS = 10_000
+
 
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:
     """The whole file as one string, with ``\\n`` line ends (for character models)."""
@@ -32,7 +36,7 @@ def read_pairs_tsv(path: PathLike, encoding: str = "utf-8") -> list[tuple[str, s
 
     Raises:
         DataFormatError: a line with fewer than 2 fields or another number of fields than
-            the first line, or no pairs at all.
+            the first line, a field longer than :data:`MAX_PAIR_CHARS`, or no pairs at all.
     """
     pairs, width = [], None
     for number, line in enumerate(read_text_file(path, encoding).split("\n"), start=1):
@@ -51,6 +55,14 @@ def read_pairs_tsv(path: PathLike, encoding: str = "utf-8") -> list[tuple[str, s
                 f"expected {expected}, got {len(fields)}",
                 line=number,
                 hint='one pair per line, source and target separated by a tab; quote a text holding a tab ("a<TAB>b")',
+            )
+        longest = max(len(fields[0]), len(fields[1]))
+        if longest > MAX_PAIR_CHARS:
+            raise DataFormatError(
+                path,
+                f"expected a source and target of at most {MAX_PAIR_CHARS} characters, got {longest}",
+                line=number,
+                hint="split the text into sentences, one pair per line",
             )
         pairs.append((fields[0], fields[1]))
     if not pairs:

@@ -57,6 +57,8 @@ from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, sav
 from ..train.config import TrainConfig
 from ..train.resume_from import start_trainer
 from ..train.settings import SETTINGS, check_setting, effective_defaults, settings_for
+from ..utils.memory import from_memory_error
+from ._memory import check_model_memory, recurrent_weights
 from ._state import first_difference, jsonable, jsonable_tree
 from ._training import add_training_settings
 
@@ -296,12 +298,16 @@ class BaseEstimator:
         return effective_defaults(cls)
 
     def _validate_params(self) -> None:
-        """Check the shared hyper-parameters; subclasses check their own after calling this."""
-        for name, value in self.get_params(deep=False).items():
+        """Check the shared hyper-parameters, then that the sizes they ask for fit in the
+        machine's memory (:mod:`._memory`, before anything is allocated); subclasses check
+        their own after calling this."""
+        params = self.get_params(deep=False)
+        for name, value in params.items():
             if name in COMMON_CHECKS:
                 COMMON_CHECKS[name](value)
             if name in SETTINGS and not (name == "seed" and isinstance(value, np.random.Generator)):
                 check_setting(name, value)
+        check_model_memory(params)
 
     def _make_rng(self) -> np.random.Generator:
         seed = self.get_params(deep=False).get("seed")
@@ -341,9 +347,15 @@ class BaseEstimator:
                     "hint: fit with the same vocabulary, classes and scaling, or warm_start=False"
                 )
         else:
+            check_model_memory(self.get_params(deep=False), **self._memory_sizes())
             net = self._build_net(rng)
         self._net_fit_state = state
         return net
+
+    def _memory_sizes(self) -> dict:
+        """The sizes the data decided, for the memory estimate before the network is built
+        (keywords of :func:`._memory.estimate_bytes`: ``length``, ``vocab_size``, ...); {}: none known."""
+        return {}
 
     def _train(self, net, train_batches, val_batches=None, rng=None, *, callbacks=None, steps_per_epoch=None):
         """Train ``net`` with this estimator's training settings and ``callbacks`` (the
@@ -444,9 +456,12 @@ class BaseEstimator:
         diff = first_difference(jsonable_tree(model._fit_state()), meta["fitted"], "meta.fitted")
         if diff:
             raise CheckpointError(f"{path}: {diff}; hint: the file was edited or damaged; save the model again")
+        _check_declared_sizes(path, model.get_params(deep=False), arrays)
         try:
             net = model._build_net(model._make_rng())
             net.load_state_dict(arrays)
+        except MemoryError as exc:
+            raise CheckpointError(f"{path}: {from_memory_error(exc, 'building the saved network')}") from None
         except (TypeError, ValueError, KeyError, IndexError) as exc:
             raise CheckpointError(
                 f"{path}: the arrays do not fit a {cls.__name__} with the saved parameters: {exc}"
@@ -456,6 +471,19 @@ class BaseEstimator:
         model.history_ = None
         model._net_fit_state = model._fit_state()
         return model
+
+
+def _check_declared_sizes(path: object, params: dict, arrays: dict) -> None:
+    """Refuse a file whose declared sizes need more weights than its arrays hold (a hostile
+    or damaged ``meta.params``), before the network is built."""
+    held = sum(int(getattr(a, "size", 0)) for a in arrays.values())
+    need = recurrent_weights(params)
+    if need > held:
+        sizes = ", ".join(f"{k}={params[k]!r}" for k in ("hidden_size", "num_layers", "bidirectional") if k in params)
+        raise CheckpointError(
+            f"{path}: meta.params declares {sizes}, which need at least {need} weights, but the file "
+            f"holds {held}; hint: the file was edited or damaged; save the model again"
+        )
 
 
 def _same(a: object, b: object) -> bool:

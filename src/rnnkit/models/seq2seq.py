@@ -228,6 +228,13 @@ class Seq2Seq(BaseEstimator):
             yield Seq2SeqBatch(src, src_len, dec_in, dec_out, tgt_len, rate, seed)
 
     # -- fit / predict / score ------------------------------------------------------------
+    def _memory_sizes(self) -> dict:
+        return {
+            "length": self.max_target_len_ + 2,  # with BOS and EOS
+            "vocab_size": len(self.src_vocab_) + len(self.tgt_vocab_),
+            "output_size": len(self.tgt_vocab_),
+        }
+
     def fit(
         self,
         sources: XLike,

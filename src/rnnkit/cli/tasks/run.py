@@ -46,6 +46,8 @@ def run_task(
     console = console or Console(quiet=True)
     task_name = task.name
     data = task.load(config)
+    if not resume:  # sizes that would not fit in memory are refused before the run folder exists
+        task.build_model(config, data)._validate_params()
     run = run if run is not None else Run.create(task_name, out)
     run.write_config(config, task_name)
     console.note(f"data: {data.describe()}")

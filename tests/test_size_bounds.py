@@ -1,0 +1,200 @@
+"""Size-like settings, flags and files are bounded by a memory estimate checked before anything
+is allocated: each case ends as one line naming the option or the file, fast, never as an
+internal error."""
+
+import time
+
+import numpy as np
+import pytest
+
+from rnnkit.cli import main
+from rnnkit.data import readers
+from rnnkit.data._validate import DataFormatError
+from rnnkit.models import CharLM, Forecaster, Seq2Seq, SequenceClassifier
+from rnnkit.models._memory import estimate_bytes, recurrent_weights
+from rnnkit.models.base import BaseEstimator
+from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnkit.utils import memory
+from rnnkit.utils.memory import MAX_STEPS, MemoryBoundError, check_fits, format_bytes, machine_memory
+
+
+def _cli(capsys, argv) -> str:
+    start = time.perf_counter()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert time.perf_counter() - start < 10, argv
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "internal error" not in err, err
+    return line
+
+
+def test_machine_memory_is_the_physical_memory_or_none():
+    have = machine_memory()
+    assert have is None or have > 2**20
+    assert format_bytes(512) == "512 bytes" and format_bytes(3 * 2**30) == "3.0 GiB"
+
+
+def test_check_fits_names_the_option_the_estimate_and_the_machine(monkeypatch):
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**30)
+    check_fits("hidden_size", 8, 2**29, "the model")
+    with pytest.raises(
+        MemoryBoundError, match=r"hidden_size=9: the model need about 2\.0 GiB, this machine has 1\.0 GiB"
+    ):
+        check_fits("hidden_size", 9, 2**31, "the model")
+    monkeypatch.setattr(memory, "machine_memory", lambda: None)
+    check_fits("hidden_size", 9, 2**80, "the model")  # no bound where the system does not say
+
+
+def test_the_estimate_grows_with_every_size_and_stays_an_int():
+    base = SequenceClassifier().get_params()
+    small = estimate_bytes(base)
+    for name, value in [("hidden_size", 640), ("num_layers", 10), ("embedding_dim", 3200), ("batch_size", 3200)]:
+        assert estimate_bytes({**base, name: value}) > small, name
+    huge = estimate_bytes({**base, "hidden_size": 2**63})
+    assert isinstance(huge, int) and huge > 2**126
+
+
+SEQS = ([[1.0, 2.0], [2.0, 3.0]], [0, 1])
+
+
+@pytest.mark.parametrize(
+    "model, data, option",
+    [
+        (SequenceClassifier(hidden_size=10**9), SEQS, "hidden_size"),
+        (SequenceClassifier(hidden_size=2**63), SEQS, "hidden_size"),
+        (SequenceClassifier(embedding_dim=10**9), SEQS, "embedding_dim"),
+        (SequenceClassifier(num_layers=10**6), SEQS, "num_layers"),
+        (SequenceClassifier(batch_size=10**12), SEQS, "batch_size"),
+        (CharLM(hidden_size=10**9), ("hello world " * 20,), "hidden_size"),
+        (Forecaster(ensemble=10**9), (np.ones(40),), "ensemble"),
+    ],
+)
+def test_fit_refuses_a_size_beyond_memory_before_building(model, data, option, monkeypatch):
+    monkeypatch.setattr(memory, "machine_memory", lambda: 16 * 2**30)  # the same on any machine
+    pattern = rf"^{option}=\d+: .* need about .*, this machine has .*; hint: a smaller {option}"
+    with pytest.raises(MemoryBoundError, match=pattern):
+        model.fit(*data)
+    assert getattr(model, "net_", None) is None
+
+
+def test_seq2seq_counts_the_length_of_its_data_before_building(monkeypatch):
+    model = Seq2Seq(hidden_size=8, epochs=1)
+    built = []
+    monkeypatch.setattr(Seq2Seq, "_build_net", lambda self, rng: built.append(1))
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**30)  # the same on any machine
+    with pytest.raises(MemoryBoundError, match=r"\(sequences of 3000002 steps\) need about .*; hint: a smaller"):
+        model.fit(["ab", "cd"], ["x" * 3_000_000, "y"])
+    assert not built
+
+
+def test_the_bound_is_the_machines_memory(monkeypatch):
+    x, y = [[0.0, 1.0], [1.0, 0.0]], [0, 1]
+    SequenceClassifier(hidden_size=4, epochs=1).fit(x, y)
+    monkeypatch.setattr(memory, "machine_memory", lambda: 4096)
+    with pytest.raises(MemoryBoundError, match="this machine has 4.0 KiB"):
+        SequenceClassifier(hidden_size=4, epochs=1).fit(x, y)
+
+
+@pytest.mark.parametrize(
+    "task, setting",
+    [
+        ("classify", "hidden_size=9223372036854775808"),
+        ("classify", "hidden_size=1000000000"),
+        ("classify", "embedding_dim=1000000000"),
+        ("charlm", "num_layers=1000000"),
+    ],
+)
+def test_train_refuses_a_size_by_name_before_the_run_folder(tmp_path, capsys, task, setting, monkeypatch):
+    monkeypatch.setattr(memory, "machine_memory", lambda: 16 * 2**30)
+    line = _cli(capsys, ["train", task, "--set", setting, "--out", str(tmp_path / "run"), "--quiet"])
+    assert line.startswith(f"error: {setting}: ") and "this machine has" in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_generate_length_has_a_ceiling(tmp_path, capsys):
+    line = _cli(capsys, ["generate", str(tmp_path / "no-run"), "--length", "100000000"])
+    expected = f"--length: expected at most {MAX_STEPS} steps (each is one pass of the network), got 100000000"
+    assert line == f"error: {expected}; hint: a smaller --length"
+
+
+@pytest.fixture(scope="module")
+def forecast_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fc")
+    x = np.sin(np.arange(60) / 3)
+    (folder / "s.csv").write_text("value\n" + "".join(f"{v:.4f}\n" for v in x))
+    Forecaster(hidden_size=4, window=8, epochs=1, seed=0).fit(x).save(folder / "m.npz")
+    return folder
+
+
+def test_forecast_horizon_has_a_ceiling_and_a_memory_bound(forecast_model, capsys, monkeypatch):
+    argv = ["forecast", str(forecast_model / "m.npz"), "--data", str(forecast_model / "s.csv")]
+    line = _cli(capsys, [*argv, "--horizon", "1000000000"])
+    assert line.startswith(f"error: --horizon: expected at most {MAX_STEPS} steps") and "1000000000" in line
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**20)  # the model fits, 90000 steps do not
+    line = _cli(capsys, [*argv, "--horizon", "90000"])
+    assert line.startswith("error: --horizon=90000: the forecast values need about") and "has 1.0 MiB" in line
+    monkeypatch.undo()
+    assert main([*argv, "--horizon", "3"]) == 0
+
+
+def test_a_pair_longer_than_the_ceiling_is_refused_by_file_and_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("hi\tsalut\n" + "a" * (readers.MAX_PAIR_CHARS + 1) + "\tb\n")
+    with pytest.raises(
+        DataFormatError, match=rf"pairs.tsv, line 2: .*at most {readers.MAX_PAIR_CHARS} characters, got"
+    ):
+        readers.read_pairs_tsv(path)
+    path.write_text("hi\tsalut\n" + "a" * readers.MAX_PAIR_CHARS + "\tb\n")
+    assert len(readers.read_pairs_tsv(path)) == 2
+
+
+def test_a_memory_error_anywhere_is_one_line_naming_the_command(monkeypatch, capsys, tmp_path):
+    from rnnkit.cli import info
+
+    def boom(*args):
+        raise MemoryError("Unable to allocate 30 GiB")
+
+    monkeypatch.setattr(info, "open_model", boom)
+    line = _cli(capsys, ["info", str(tmp_path / "m.npz")])
+    assert line.startswith("error: out of memory while running 'rnnkit info ") and "30 GiB" in line
+    assert "this machine has" in line or machine_memory() is None
+
+
+@pytest.fixture(scope="module")
+def saved_classifier(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clf") / "model.npz"
+    SequenceClassifier(hidden_size=4, epochs=1, seed=0).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1]).save(path)
+    return path
+
+
+def _rewrite(src, dst, **params):
+    arrays, meta = load_checkpoint(src)
+    meta["params"].update(params)
+    save_checkpoint(dst, arrays, meta)
+
+
+def test_a_saved_model_holds_at_least_the_weights_its_params_declare(saved_classifier):
+    arrays, meta = load_checkpoint(saved_classifier)
+    assert 0 < recurrent_weights(meta["params"]) <= sum(a.size for a in arrays.values())
+    assert BaseEstimator.load(saved_classifier).hidden_size == 4
+
+
+@pytest.mark.parametrize("params", [{"hidden_size": 10**9}, {"num_layers": 10**6}, {"hidden_size": 64}])
+def test_a_model_file_declaring_sizes_it_does_not_hold_is_refused_before_building(
+    saved_classifier, tmp_path, monkeypatch, params
+):
+    path = tmp_path / "hostile.npz"
+    _rewrite(saved_classifier, path, **params)
+    built = []
+    monkeypatch.setattr(SequenceClassifier, "_build_net", lambda self, rng: built.append(1))
+    with pytest.raises(CheckpointError, match=rf"^{path}: "):
+        BaseEstimator.load(path)
+    assert not built
+
+
+def test_a_hostile_model_file_in_the_cli_is_one_line_naming_it(saved_classifier, tmp_path, capsys):
+    path = tmp_path / "hostile.npz"
+    _rewrite(saved_classifier, path, hidden_size=10**9)
+    line = _cli(capsys, ["info", str(path)])
+    assert str(path) in line
