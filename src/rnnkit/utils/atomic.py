@@ -79,9 +79,9 @@ def target_error(exc: OSError, path: Path) -> OSError:
     reason = exc.strerror or str(exc)
     blocker = next((p for p in path.parents if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
-        reason = f"{blocker} is a file, not a folder"
+        reason = f"{blocker} is a file, not a folder; hint: pass a path inside a folder"
     elif path.is_dir():
-        reason = "it is a folder; expected a file name (hint: name a file inside that folder)"
+        reason = "it is a folder; expected a file name; hint: name a file inside that folder"
     else:
         reason += "; hint: pass a path in a folder you can write to"
     try:  # the same class, so callers that catch PermissionError & co. still do

@@ -78,7 +78,8 @@ def _kind(mode: int) -> str | None:
 def _check_stat(path: Path, st: os.stat_result, what: str, max_bytes: int) -> None:
     kind = _kind(st.st_mode)
     if kind is not None:
-        target = "" if str(path) == os.path.realpath(path) else f" (it resolves to {os.path.realpath(path)})"
+        real = os.path.realpath(path)
+        target = "" if real == os.path.abspath(path) else f" (it resolves to {real})"
         raise FileRefusedError(
             f"{path}: is {kind}{target}, not a regular file; expected {what}; "
             "hint: pass the path of a regular file (copy the data into one first)"
