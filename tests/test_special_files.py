@@ -271,3 +271,18 @@ def test_generate_out_errors_name_the_users_path(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: {out}: cannot write it") and ".tmp" not in err, err
         assert "\n" not in err and "internal error" not in err
+
+
+def test_a_run_folder_with_a_fifo_for_its_description_is_refused(tmp_path):
+    from rnnkit.cli.runs import Run, RunError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    os.mkfifo(folder / "run.json")
+    os.mkfifo(folder / "config.json")
+    with pytest.raises(RunError, match="not a run folder"):
+        Run.open(folder)
+    with pytest.raises(RunError, match=r"run\.json: unreadable \(.*is a FIFO"):
+        Run(folder).info()
+    with pytest.raises(RunError, match=r"config\.json: missing or unreadable \(.*is a FIFO"):
+        Run(folder).read_config()
