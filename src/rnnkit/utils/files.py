@@ -116,11 +116,11 @@ def open_regular(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> 
         FileRefusedError: a directory, FIFO, device or socket, or a file over the ceiling.
     """
     path = check_regular_file(path, what=what, max_bytes=max_bytes)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    nonblock: int = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows has no FIFOs to block on
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
     try:
         _check_stat(path, os.fstat(fd), what, max_bytes)  # the file actually opened
-        if hasattr(os, "set_blocking") and getattr(os, "O_NONBLOCK", 0):
+        if nonblock:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
