@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..train.settings import model_defaults, settings_for
+from ..utils import files
 
 PRESET_META_KEYS = ("description",)  # allowed in a preset table, not config fields
 
@@ -231,10 +232,13 @@ def preset_description(task: str, name: str) -> str:
 def read_config_file(path) -> dict:
     """A flat TOML file of ``key = value`` lines (a saved run's config.toml works)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"--config: file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = files.read_regular_bytes(path, what="a TOML config file", max_bytes=files.MAX_CONFIG_BYTES)
+        data = tomllib.loads(raw.decode("utf-8"))
+    except files.FileRefusedError as exc:
+        raise ConfigError(f"--config {exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config {path}: not valid TOML ({exc})") from None
     nested = [k for k, v in data.items() if isinstance(v, dict)]

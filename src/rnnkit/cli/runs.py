@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..distributed import world
+from ..utils import files
 from ..utils.atomic import write_json_atomic, write_text_atomic
 from .options import to_dict, to_toml
 from .task_registry import TASKS
@@ -137,7 +138,7 @@ class Run:
 
     def info(self) -> dict:
         try:
-            data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
+            data = json.loads(_read_run_file(self.path / "run.json"))
         except (OSError, ValueError) as exc:
             raise RunError(
                 f"{self.path}/run.json: unreadable ({exc}); hint: the run folder is damaged; train again"
@@ -187,7 +188,7 @@ class Run:
     def read_config(self) -> dict:
         """The saved configuration as a dict (keys as in the task's config class)."""
         try:
-            data = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            data = json.loads(_read_run_file(self.path / "config.json"))
             return dict(data["config"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunError(
@@ -217,7 +218,7 @@ class Run:
         if not path.is_file():
             return {"epochs": [], "steps": {}, "results": {}}
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(_read_run_file(path))
         except (OSError, ValueError) as exc:
             raise RunError(f"{path}: unreadable ({exc})") from None
 
@@ -237,3 +238,9 @@ def _hint_for(task: str) -> str:
     """Which command takes a run of ``task`` (the task's ``command``), as a hint."""
     command = TASKS[task].command if task in TASKS else None
     return f"; hint: use '{command} RUN' with a {task} run" if command else ""
+
+
+def _read_run_file(path: Path) -> str:
+    """A run folder's file as text: a regular file of bounded size (a FIFO or device planted
+    in a run folder is refused, a ValueError, instead of blocking the reader)."""
+    return files.read_regular_bytes(path, what="a run folder's file", max_bytes=files.MAX_TEXT_BYTES).decode("utf-8")

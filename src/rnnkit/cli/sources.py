@@ -37,12 +37,14 @@ one (``tiny-pos``, ``waveforms``).
 from __future__ import annotations
 
 import dataclasses
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import data
+from ..utils import files
 from ._base import CliError
 from .options import did_you_mean
 from .task_registry import TASKS
@@ -131,9 +133,10 @@ def _sniff(path, suffix: str, allowed) -> str | None:
 
 def _has_tabs(path) -> bool:
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
+        raw = files.open_regular(path, what="a data file", max_bytes=files.MAX_TEXT_BYTES)
+        with io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as fh:
             lines = [line for _, line in zip(range(5), fh, strict=False) if line.strip()]
-    except OSError:
+    except (OSError, files.FileRefusedError):  # the reader says why
         return False
     return bool(lines) and all("\t" in line for line in lines)
 

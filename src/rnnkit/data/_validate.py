@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import files
+
 #: a file path, as open() takes it
 PathLike = str | os.PathLike[str]
 
@@ -129,7 +131,7 @@ def read_text_file(path: PathLike, encoding: str = "utf-8") -> str:
         raise ValueError(
             f"encoding: unknown text encoding {encoding!r}; expected e.g. 'utf-8', 'latin-1' or 'cp1252'"
         ) from None
-    raw = path.read_bytes()
+    raw = files.read_regular_bytes(path, what="a text file", max_bytes=files.MAX_TEXT_BYTES)
     if encoding.replace("-", "").lower() == "utf8" and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

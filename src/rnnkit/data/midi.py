@@ -17,14 +17,16 @@ header), is damaged, or has no notes, with one line that says which.
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 
 import numpy as np
 
+from ..utils import files
 from ..utils.atomic import write_bytes_atomic
 from ._validate import DataFormatError
-from .pianoroll import TICKS_PER_QUARTER, check_notes
+from .pianoroll import MAX_FRAMES, TICKS_PER_QUARTER, check_notes
 
 DIVISION = 480  # MIDI ticks per quarter in the files written
 _SCALE = DIVISION // TICKS_PER_QUARTER  # 20 MIDI ticks per rnnkit tick
@@ -115,7 +117,10 @@ def read_midi(path) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        DataFormatError: not a MIDI file, a damaged one, or one without notes.
+        FileRefusedError: a FIFO, device or other non-regular file, or one over
+            :data:`rnnkit.utils.files.MAX_MIDI_BYTES`.
+        DataFormatError: not a MIDI file, a damaged one, one without notes, or one longer
+            than :data:`rnnkit.data.pianoroll.MAX_FRAMES` sixteenth-note frames.
         ImportError: mido is not installed.
     """
     try:
@@ -123,10 +128,8 @@ def read_midi(path) -> np.ndarray:
     except ImportError:
         raise ImportError("rnnkit.data.midi.read_midi needs mido: pip install 'rnnkit[music]'") from None
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    with open(path, "rb") as fh:
-        head = fh.read(4)
+    raw = files.read_regular_bytes(path, what="a MIDI file", max_bytes=files.MAX_MIDI_BYTES)
+    head = raw[:4]
     if head != b"MThd":
         raise DataFormatError(
             path,
@@ -134,7 +137,7 @@ def read_midi(path) -> np.ndarray:
             hint="pass a standard MIDI file (.mid)",
         )
     try:
-        mid = mido.MidiFile(str(path))
+        mid = mido.MidiFile(file=io.BytesIO(raw))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError... by damage
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise DataFormatError(
@@ -174,4 +177,13 @@ def read_midi(path) -> np.ndarray:
     end = np.rint(a[:, 1] * TICKS_PER_QUARTER / tpb).astype(np.int64)
     notes = np.stack([onset, np.maximum(end - onset, 1), a[:, 2], a[:, 3]], 1)
     notes[:, 0] -= notes[:, 0].min()  # the piece starts at its first note
+    # a few bytes of delta times can span years: refuse before anything expands to frames
+    last = int((notes[:, 0] + notes[:, 1]).max())
+    if last > MAX_FRAMES * (TICKS_PER_QUARTER // 4):
+        raise DataFormatError(
+            path,
+            f"the piece lasts {last // TICKS_PER_QUARTER} quarter notes, more than the "
+            f"{MAX_FRAMES // 4} accepted ({MAX_FRAMES} sixteenth-note frames)",
+            hint="check the file's delta times (a damaged file can declare huge pauses), or split the piece",
+        )
     return notes[np.lexsort((notes[:, 3], notes[:, 2], notes[:, 0]))].astype(np.int32)

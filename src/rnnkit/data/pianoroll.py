@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils import files
 from ..utils.atomic import write_bytes_atomic
 from ._validate import DataFormatError
 
@@ -94,11 +95,23 @@ def _frame_ticks(frames_per_quarter) -> int:
     return TICKS_PER_QUARTER // frames_per_quarter
 
 
+#: the most frames one piece may expand to (about 36 hours of sixteenth notes at 120 bpm):
+#: checked before a roll or melody is allocated, so a few bytes of MIDI cannot ask for gigabytes
+MAX_FRAMES = 2**20
+
+
 def n_frames(notes, frames_per_quarter: int = 1) -> int:
-    """Frames of a piece: ceil(end / frame length), at least 1."""
+    """Frames of a piece: ceil(end / frame length), at least 1; ValueError over :data:`MAX_FRAMES`."""
     step = _frame_ticks(frames_per_quarter)
     end = int((notes[:, 0] + notes[:, 1]).max()) if len(notes) else 0
-    return max(1, -(-end // step))
+    frames = max(1, -(-end // step))
+    if frames > MAX_FRAMES:
+        raise ValueError(
+            f"notes: the piece lasts {end // TICKS_PER_QUARTER} quarter notes, {frames} frames at "
+            f"frames_per_quarter={frames_per_quarter}, more than the {MAX_FRAMES} frames accepted; "
+            "hint: split the piece, or check its note times"
+        )
+    return frames
 
 
 def piano_roll(notes, frames_per_quarter: int = 1) -> np.ndarray:
@@ -298,10 +311,9 @@ def read_music_npz(path) -> MusicSet:
     import zipfile
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
+    fh = files.open_regular(path, what="a music .npz file", max_bytes=files.MAX_DATA_NPZ_BYTES)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with fh, np.load(fh, allow_pickle=False) as npz:
             found = set(npz.files)
             need = {"notes", "lengths", "names", "splits", "ticks_per_quarter", "format", "licence"}
             if need - found:

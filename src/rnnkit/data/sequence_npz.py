@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..utils import files
 from ..utils.atomic import atomic_write
 from ..utils.npzio import ArchiveError, PickleRequired, check_archive, read_data, read_header
 from ._validate import DataFormatError, PathLike, check_values
@@ -65,6 +66,7 @@ def read_sequences_npz(path: PathLike) -> tuple[list[np.ndarray], list | None]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
+    files.check_regular_file(path, what="an .npz data file", max_bytes=files.MAX_DATA_NPZ_BYTES)
     if not zipfile.is_zipfile(path):
         raise DataFormatError(path, "not an .npz (zip) file", hint="write one with rnnkit.data.write_sequences_npz")
     try:
@@ -120,11 +122,16 @@ class _BoundedNpz:
 
     def __init__(self, path: PathLike) -> None:
         self.path = path
-        self.zf = zipfile.ZipFile(path)
+        self.fh = files.open_regular(path, what="an .npz data file", max_bytes=files.MAX_DATA_NPZ_BYTES)
+        try:
+            self.zf = zipfile.ZipFile(self.fh)
+        except BaseException:
+            self.fh.close()
+            raise
         try:
             self.entries = check_archive(self.zf)
         except ArchiveError as exc:
-            self.zf.close()
+            self.close()
             raise DataFormatError(path, f"refused: {exc}") from None
         self.files = [n[:-4] for n in self.entries if n.endswith(".npy")]
 
@@ -132,7 +139,11 @@ class _BoundedNpz:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self.zf.close()
+        self.fh.close()
 
     def __getitem__(self, key: str) -> np.ndarray:
         try:

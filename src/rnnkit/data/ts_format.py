@@ -31,6 +31,7 @@ Shapes: ``T`` time steps, ``D`` dimensions.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..utils import files
 from ..utils.atomic import atomic_write
 from ._validate import DataFormatError, PathLike, check_value, read_text_file
 
@@ -209,9 +211,10 @@ def read_ucr(path: PathLike, encoding: str = "utf-8") -> tuple[list[np.ndarray],
 def looks_like_ucr(path: PathLike, encoding: str = "utf-8") -> bool:
     """True when the first lines are all numbers, at least 3 per line (label + values)."""
     try:
-        with open(path, encoding=encoding, errors="replace") as fh:
+        raw = files.open_regular(path, what="a .ts or UCR file", max_bytes=files.MAX_TEXT_BYTES)
+        with io.TextIOWrapper(raw, encoding=encoding, errors="replace") as fh:
             lines = [line for _, line in zip(range(5), fh, strict=False) if line.strip()]
-    except OSError:
+    except (OSError, files.FileRefusedError):  # the reader says why
         return False
     if not lines:
         return False

@@ -24,6 +24,7 @@ from .._version import __version__
 from ..models import BaseEstimator, NotFittedError
 from ..models.base import not_fitted_error
 from ..nn.module import Module
+from ..utils import files
 from ..utils.atomic import write_bytes_atomic
 from ._exporter import LAYERS, check_out_path, layer_spec, require
 
@@ -68,7 +69,9 @@ def load_safetensors(
     if not p.is_file():
         raise FileNotFoundError(f"path: {p} is not a file")
     try:
-        arrays = st.load(p.read_bytes())
+        arrays = st.load(files.read_regular_bytes(p, what="a safetensors file", max_bytes=files.MAX_MODEL_BYTES))
+    except files.FileRefusedError:
+        raise
     except Exception as exc:  # the library's own error types vary between versions
         raise ValueError(f"path: {p} is not a readable safetensors file ({' '.join(str(exc).split())})") from None
     if into is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils import files
 from ..utils.atomic import atomic_write
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -167,5 +168,5 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocab:
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        with files.open_regular(path, what="a vocabulary file", max_bytes=files.MAX_TEXT_BYTES) as fh:
+            return cls.from_dict(json.loads(fh.read().decode("utf-8")))

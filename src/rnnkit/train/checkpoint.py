@@ -44,6 +44,7 @@ from rnnkit._version import __version__
 from rnnkit.distributed import world
 
 from ..utils.atomic import atomic_write, clean_stale_temps
+from ..utils.files import MODEL_FILE_OVERHEAD, FileRefusedError, open_regular
 from ..utils.npzio import DEFAULT_MAX_BYTES, ArchiveError, check_archive, read_data, read_header
 
 FORMAT = "rnnkit-checkpoint"
@@ -216,16 +217,23 @@ def load_checkpoint(
         CheckpointError: the file is missing, not a zip or truncated, a zip without an
             rnnkit manifest (for example a plain ``numpy.savez`` file), of another format or
             a newer version, an array is missing, unlisted or corrupted, or the file is
-            refused as above.
+            refused as above; the path names a FIFO, device, socket or other non-regular
+            file, or a file larger than ``max_bytes`` plus the manifest's allowance.
     """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path}: file not found")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path}: is a directory; expected a checkpoint file")
+    try:  # a FIFO, a device or a file far over the ceiling is refused before any read
+        fh = open_regular(path, what="a checkpoint file", max_bytes=max_bytes + MODEL_FILE_OVERHEAD)
+    except FileRefusedError as exc:
+        raise CheckpointError(f"checkpoint {exc}") from None
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {path}: cannot open it: {exc.strerror or exc}") from None
     clean_stale_temps(path)
     try:
-        with zipfile.ZipFile(path) as zf:
+        with fh, zipfile.ZipFile(fh) as zf:
             entries = check_archive(zf, max_bytes=max_bytes, stored_only=True)
             manifest = _read_manifest(zf, path, entries)
             return _read_arrays(zf, path, manifest["arrays"], max_bytes), manifest["meta"]

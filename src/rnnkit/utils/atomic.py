@@ -10,6 +10,7 @@ fsynced, so a reader never sees half a file and a crash leaves the old one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import math
@@ -35,7 +36,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *, parents: boo
     (atomic on POSIX and Windows) and the folder is fsynced so the rename itself is
     durable. When the block raises, the temporary file is removed and ``path`` is left as
     it was. For streams (a zip archive, ``savefig``); whole contents go through
-    :func:`write_bytes_atomic` / :func:`write_text_atomic`.
+    :func:`write_bytes_atomic` / :func:`write_text_atomic`. An OSError while creating,
+    or renaming over, the file names ``path`` (see :func:`target_error`): an existing
+    folder, a path below a regular file, a folder that cannot hold files (``/proc``).
 
     Args:
         path: the file to write.
@@ -45,21 +48,48 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *, parents: boo
     if mode not in ("wb", "w"):
         raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
     path = Path(path)
-    if parents:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp, fd = _create_temp(path)
+    try:
+        if parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():  # refused before anything is written, not at the rename
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        tmp, fd = _create_temp(path)
+    except OSError as exc:
+        raise target_error(exc, path) from exc
     try:
         text: dict[str, Any] = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise target_error(exc, path) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     fsync_directory(path.parent)
+
+
+def target_error(exc: OSError, path: Path) -> OSError:
+    """``exc`` retold about the user's ``path``, never rnnkit's temporary file: same errno
+    (so the same OSError subclass), the reason in words and a hint."""
+    reason = exc.strerror or str(exc)
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        reason = f"{blocker} is a file, not a folder; hint: pass a path inside a folder"
+    elif path.is_dir():
+        reason = "it is a folder; expected a file name; hint: name a file inside that folder"
+    else:
+        reason += "; hint: pass a path in a folder you can write to"
+    try:  # the same class, so callers that catch PermissionError & co. still do
+        if exc.errno is None:
+            return type(exc)(f"{path}: cannot write it: {reason}")
+        return type(exc)(exc.errno, f"cannot write it: {reason}", str(path))
+    except TypeError:  # a subclass with another signature
+        return OSError(exc.errno, f"cannot write it: {reason}", str(path))
 
 
 def _create_temp(path: Path) -> tuple[Path, int]:

@@ -20,6 +20,7 @@ import importlib
 from pathlib import Path
 
 from ...train.checkpoint import CheckpointError, load_checkpoint
+from ...utils import files
 from .._base import CliError, Console
 from ..runs import Run, RunError
 from ..task_registry import TASKS, get_task, register
@@ -81,6 +82,7 @@ def open_model(path, tasks, command: str):
             f"{path}: no such run folder or model file; hint: train one with "
             "'rnnkit train TASK', which prints the run folder"
         )
+    files.check_regular_file(path, what="an rnnkit model file", max_bytes=files.MAX_MODEL_BYTES)
     try:
         _, meta = load_checkpoint(path)
     except CheckpointError as exc:
