@@ -187,6 +187,36 @@ def test_divergence_guard_is_quiet_on_runs_that_do_not_diverge(losses):
     assert trainer.step == len(losses)
 
 
+def test_divergence_guard_ignores_a_rise_from_a_first_loss_of_about_zero():
+    """A series that is almost exactly predictable starts near 1e-28: a rise to 1.8e-5 is
+    far above 100 x the best, yet below the absolute floor (100 x 1e-6): not divergence."""
+    losses = [1e-28, 1e-30] + [1.8e-5] * 30
+    _, trainer, data = run_script(losses, on_divergence="stop")
+    trainer.fit(data)
+    assert trainer.step == len(losses)
+
+
+def test_divergence_guard_still_stops_a_blow_up_from_a_first_loss_of_about_zero():
+    losses = [1e-28, 1e-30] + [1e6] * 30  # far above the floor: stops after 20 steps, as before
+    _, trainer, data = run_script(losses, on_divergence="stop")
+    with pytest.raises(TrainingError, match=r"step 22 \(epoch 1, batch 22\): the loss diverged: 1e\+06 after 20"):
+        trainer.fit(data)
+
+
+def test_a_trainer_whose_loss_starts_at_about_zero_is_not_stopped():
+    """End to end: exact weights fit the first batch to ~1e-30; the next batches carry noise
+    of 4e-3 (loss ~1.6e-5), a hundred-thousand-billion-fold rise that is no runaway."""
+    X, y = linear_data(16 * 30)
+    y[16:] += np.random.default_rng(2).normal(scale=4e-3, size=y[16:].shape)
+    model = LinReg()
+    p = {name: value for name, value, _ in model.named_parameters()}
+    p["lin.weight"][...], p["lin.bias"][...] = [[1.5, -2.0, 0.5]], 0.3
+    trainer = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e-3, on_divergence="stop"))
+    hist = trainer.fit(batches_of(X, y))
+    assert hist.steps["loss"][0] < 1e-25 and min(hist.steps["loss"][1:]) > 1e-6
+    assert trainer.step == 30
+
+
 def test_divergence_guard_catches_a_short_run_at_the_end_of_its_epoch():
     _, trainer, data = run_script([1.0, 500.0, 800.0, 900.0], on_divergence="stop")  # 20 steps: never reached
     with pytest.raises(TrainingError, match=r"step 4 \(epoch 1, batch 4\): the loss diverged: 900 after 3 steps"):

@@ -1,7 +1,15 @@
 """The divergence guard: a loss that stays finite but runs away.
 
 A step's loss counts as *diverged* when it is above the run's first loss and more than
-``TrainConfig.divergence_factor`` times the best (lowest) loss so far. After
+``TrainConfig.divergence_factor`` times the larger of the best (lowest) loss so far and the
+absolute floor :data:`LOSS_FLOOR` (1e-6): with the default factor of 100, a loss is never
+divergence while it is at most 1e-4, nor while it is at most the first loss. The floor is
+relative to the scale of the problems rnnkit trains: cross-entropy and the mean squared
+error of scaled targets are of order 1 at initialisation, so a loss of 1e-4 is a nearly
+exact fit. Without it, a run whose first or best loss is ~0 (a series whose transformed
+target is almost exactly predictable starts near 1e-28) would call any hundredfold rise,
+to 1e-5 say, a runaway. A true blow-up (a loss rising far above its first value) is caught
+as before. After
 ``divergence_steps`` diverged steps in a row (or, at the end of an epoch, a run of at least
 two that covers half the epoch's steps: a short run that diverged early) the guard acts,
 once per run, as ``TrainConfig.on_divergence`` says:
@@ -33,7 +41,11 @@ if TYPE_CHECKING:
 # ``trainer: Any`` below is a Trainer, which cannot be named here: rnnkit.train.trainer
 # imports this module (imports form no cycle, not even for types).
 
-__all__ = ["DivergenceWarning", "divergence_check", "divergence_epoch_end"]
+__all__ = ["DivergenceWarning", "LOSS_FLOOR", "divergence_check", "divergence_epoch_end"]
+
+#: the absolute floor under the best loss: a loss at most ``divergence_factor`` x this is
+#: never divergence (see the module docstring)
+LOSS_FLOOR = 1e-6
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -60,7 +72,7 @@ class _Guard:
             self.best, self.best_step = loss, n
             if cfg.on_divergence == "stop":
                 self._keep(trainer)
-        diverged = loss > self.first and loss > cfg.divergence_factor * self.best
+        diverged = loss > self.first and loss > cfg.divergence_factor * max(self.best, LOSS_FLOOR)
         self.run = self.run + 1 if diverged else 0
         return self.run >= cfg.divergence_steps and not self.fired
 
