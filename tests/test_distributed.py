@@ -401,3 +401,47 @@ def test_cli_charlm_two_ranks_then_resumed_on_three_equals_one_process(tmp_path)
     b, _ = load_checkpoint(tmp_path / "many" / "model.npz")
     for k in a:
         np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=k)
+
+
+TASKS = ["charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music"]
+
+
+def _cli_per_rank(args0, args1, timeout=60):
+    """Two ranks under one mpiexec, each with its own command line (MPMD)."""
+    head = [sys.executable, "-m", "rnnkit"]
+    cmd = [_mpiexec(), "-n", "1"] + head + args0 + [":", "-n", "1"] + head + args1
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _one_disagreement(r):
+    assert r.returncode == 1, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr  # rank 0 alone says so; no rank aborts the other
+    assert lines[0].startswith("error: --data: the ranks disagree on the data (digest "), lines[0]
+    assert "on rank 1); hint: every rank must read the same files" in lines[0]
+    assert "internal error" not in r.stderr and "MPI_" not in r.stderr
+    return lines[0]
+
+
+def test_cli_charlm_ranks_reading_different_texts_is_a_one_line_error(tmp_path):
+    """The vocabularies would differ (and a broadcast of the weights fail inside MPI): the
+    data digests are compared right after loading, before anything is built from the data."""
+    rng = np.random.default_rng(0)
+    for name, letters in (("a.txt", "abcdefgh \n"), ("b.txt", "abcdefxyz \n")):
+        (tmp_path / name).write_text("".join(rng.choice(list(letters), size=3000)))
+    base = ["train", "charlm", "--preset", "tiny", "--epochs", "1", "--no-plots", "-q", "--out", str(tmp_path / "run")]
+    _one_disagreement(
+        _cli_per_rank(base + ["--data", str(tmp_path / "a.txt")], base + ["--data", str(tmp_path / "b.txt")])
+    )
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+# what rank 0 and rank 1 are given: each task reads another part of its data on rank 1
+SPLITS = {task: (["--val-fraction", "0.2"], ["--val-fraction", "0.3"]) for task in TASKS}
+SPLITS["music"] = (["--data-size", "2"], ["--data-size", "3"])  # music splits its pieces by name
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_cli_ranks_reading_different_data_is_a_one_line_error_for_every_task(task, tmp_path):
+    base = ["train", task, "--preset", "tiny", "--epochs", "1", "--no-plots", "-q", "--out", str(tmp_path / "run")]
+    _one_disagreement(_cli_per_rank(base + SPLITS[task][0], base + SPLITS[task][1]))
