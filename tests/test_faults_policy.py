@@ -263,3 +263,61 @@ def test_complex_input_to_a_layer_is_refused():
     rnn = RNN(2, 3, rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="x: expected a real array"):
         rnn.forward(np.ones((4, 1, 2), dtype=np.complex64))
+
+
+# -- a non-finite stop after the loss ran away: the weights kept are the best ones -------------
+class Blowup(Scripted):
+    """Scripted, with gradients that are not finite at the last step."""
+
+    def loss_and_grad(self, batch):
+        value = super().loss_and_grad(batch)
+        if not self.losses:
+            grads = {name: g for name, _, g in self.named_parameters()}
+            grads["lin.bias"][...] = np.inf
+        return value
+
+
+@pytest.mark.parametrize("loss", [math.nan, 1e20])  # NaN from the forward pass; a finite loss, bad gradients
+def test_a_nonfinite_stop_after_a_runaway_keeps_the_weights_of_the_best_loss(loss):
+    model = Blowup([2.0, 1.0, 1.5, 1e6, 1e12, loss])
+    X, y = linear_data(16 * 6)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    snaps = []
+    orig = trainer._train_step
+    trainer._train_step = lambda b: (snaps.append(params(model)), orig(b))[1]
+    with pytest.raises(TrainingError, match=r"step 6 .*gave a loss of .*restored to those after step 1, which") as err:
+        trainer.fit(batches_of(X, y))
+    e = err.value
+    assert e.kind == "nonfinite" and e.good_step == 1 and e.resumable and trainer.step == 5
+    for k, v in params(model).items():  # those before step 2, whose loss was the best
+        np.testing.assert_array_equal(v, snaps[1][k])
+
+
+def test_a_nonfinite_stop_after_a_runaway_without_a_copy_says_to_start_again():
+    """Under on_divergence='warn' no copy of the best weights is kept: the last finite ones
+    stay, and the stop says they cannot be continued from."""
+    model = Scripted([2.0, 1.0, 1e6, 1e12, math.nan])
+    X, y = linear_data(16 * 5)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, divergence_steps=50))
+    with pytest.raises(TrainingError, match=r"step 5 .*after step 4; they gave a loss of nan.*start again") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and not err.value.resumable
+
+
+def test_a_nonfinite_stop_with_a_sane_loss_keeps_the_last_weights():
+    model = Scripted([2.0, 1.0, 0.5, 0.7, 1e20])  # 1e20 > 100 x best, but one step: no divergence stop
+    X, y = linear_data(16 * 5)
+    X[70, 0] = np.nan  # step 5's batch: the data's fault, the weights are sane
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    with pytest.raises(TrainingError, match="data holds NaN") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and err.value.resumable
+
+
+def test_a_nonfinite_stop_whose_loss_is_sane_keeps_the_last_weights():
+    model = Blowup([2.0, 1.0, 0.5, 0.7, 0.6])  # step 5: a sane loss, gradients not finite
+    X, y = linear_data(16 * 5)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    with pytest.raises(TrainingError, match=r"step 5 .*gradient has NaN/inf.*those after step 4\. Hint") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and err.value.resumable

@@ -20,6 +20,14 @@ once per run, as ``TrainConfig.on_divergence`` says:
   of kind ``"diverged"``), with the parameters that gave the best loss restored;
 - ``"off"``: nothing.
 
+A non-finite stop of the fault policy (:mod:`rnnkit.train.faults`) asks the guard whether
+the parameters it would keep (the last finite ones) are sane: not when the loss they gave
+is not finite or ran away by the rule above (even once). Then, under ``"stop"``, the
+parameters of the best loss are restored instead, so that continuing with a lower learning
+rate starts from sane weights, not from weights of ~1e23 that overflow again at the first
+step; without that copy (``"warn"``) the stop is marked ``resumable=False`` and says to
+start again.
+
 The first and best losses are read from the trainer's history the first time the guard
 runs, so a resumed run keeps guarding from where it was; the parameters of the best step
 are kept (one copy, refreshed when the best improves) only under ``"stop"``.
@@ -72,9 +80,36 @@ class _Guard:
             self.best, self.best_step = loss, n
             if cfg.on_divergence == "stop":
                 self._keep(trainer)
-        diverged = loss > self.first and loss > cfg.divergence_factor * max(self.best, LOSS_FLOOR)
-        self.run = self.run + 1 if diverged else 0
+        self.run = self.run + 1 if self.runaway(trainer, loss) else 0
         return self.run >= cfg.divergence_steps and not self.fired
+
+    def runaway(self, trainer: Any, loss: float) -> bool:
+        """True when ``loss`` is not finite, or above the first loss and the floor of the rule."""
+        if not math.isfinite(loss):
+            return True
+        first = loss if self.first is None else self.first
+        return loss > first and loss > trainer.config.divergence_factor * max(self.best, LOSS_FLOOR)
+
+    def fall_back(self, trainer: Any, state: str, good_step: int, loss: float) -> tuple[str, int, bool]:
+        """For a non-finite stop whose held parameters (after ``good_step``) gave ``loss``:
+        ``(state, good_step, resumable)``, with the best parameters restored when those ran away."""
+        if not self.runaway(trainer, loss):
+            return state, good_step, True
+        if self.restore(trainer) and self.best_step is not None:
+            good = self.best_step - 1
+            return (
+                f"The last finite parameters (after step {good_step}) gave a loss of {loss:.4g}, far above its "
+                f"best: the parameters are restored to those after step {good}, which gave the best loss "
+                f"({self.best:.4g})",
+                good,
+                True,
+            )
+        return (
+            f"{state}; they gave a loss of {loss:.4g}, far above its best ({self.best:.4g}): start again "
+            "rather than continue from them",
+            good_step,
+            False,
+        )
 
     def _keep(self, trainer: Any) -> None:
         # The loss of step n is that of the parameters before its update: the fault policy's
