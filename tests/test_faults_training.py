@@ -103,6 +103,16 @@ def test_a_run_that_overflowed_resumes_from_the_weights_of_its_best_loss(tmp_pat
     tally("training: divergence through the CLI", "resumed after the stop")
 
 
+def test_without_a_copy_of_the_best_weights_the_stop_says_to_start_again(tmp_path):
+    """--on-divergence warn keeps no copy of the best weights: the last finite ones (~1e23)
+    are not sane to continue from, so the hint does not suggest --resume."""
+    out = tmp_path / "run"
+    args = ("--preset", "tiny", *ABSURD, "--on-divergence", "warn", "--out", out, "--no-plots", "-q")
+    line = stopped(*cli("train", "forecast", *args)[::2])
+    assert line.endswith("then start again (the weights kept are not sane to continue from)"), line
+    assert "--resume" not in line
+
+
 def test_nan_in_the_data_is_refused_before_training(tmp_path):
     """NaN in a user's file is filled when read (a note says so); NaN given to an estimator
     directly is a one-line ValueError, not a stop."""
