@@ -321,3 +321,27 @@ def test_a_nonfinite_stop_whose_loss_is_sane_keeps_the_last_weights():
     with pytest.raises(TrainingError, match=r"step 5 .*gradient has NaN/inf.*those after step 4\. Hint") as err:
         trainer.fit(batches_of(X, y))
     assert err.value.good_step == 4 and err.value.resumable
+
+
+def test_a_divergence_stop_restores_the_optimizer_state_of_the_best_loss():
+    """The momentum of a runaway would throw the restored parameters far again at the next
+    step: the optimizer's state (and step count) are those before the best step too."""
+    losses = [2.0, 1.0, 0.5, 0.7] + [60.0] * 6
+    model, trainer, data = run_script(
+        losses, divergence_steps=3, on_divergence="stop", optimizer="sgd", optimizer_kwargs={"momentum": 0.9}
+    )
+    snaps = []
+
+    def step(batch):
+        snaps.append({k: {s: a.copy() for s, a in v.items()} for k, v in trainer.optimizer.state.items()})
+        return orig(batch)
+
+    orig, trainer._train_step = trainer._train_step, step
+    with pytest.raises(TrainingError, match="the loss diverged") as err:
+        trainer.fit(data)
+    assert err.value.good_step == 2 and trainer.optimizer.step_count == 2
+    state = trainer.optimizer.state
+    assert any(np.abs(a).max() > 0 for v in snaps[2].values() for a in v.values())
+    for k, v in state.items():
+        for s, a in v.items():
+            np.testing.assert_array_equal(a, snaps[2][k][s])

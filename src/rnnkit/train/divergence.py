@@ -17,7 +17,8 @@ once per run, as ``TrainConfig.on_divergence`` says:
 - ``"warn"`` (the default): a :class:`DivergenceWarning` naming the step, the loss, the
   best and first losses and a remedy; training goes on;
 - ``"stop"``: the fault policy's clean stop (:class:`~rnnkit.train.faults.TrainingError`
-  of kind ``"diverged"``), with the parameters that gave the best loss restored;
+  of kind ``"diverged"``), with the parameters that gave the best loss restored (and the
+  optimizer's state and step count of that step);
 - ``"off"``: nothing.
 
 A non-finite stop of the fault policy (:mod:`rnnkit.train.faults`) asks the guard whether
@@ -30,7 +31,8 @@ start again.
 
 The first and best losses are read from the trainer's history the first time the guard
 runs, so a resumed run keeps guarding from where it was; the parameters of the best step
-are kept (one copy, refreshed when the best improves) only under ``"stop"``.
+are kept (one copy, with the optimizer's state, refreshed when the best improves) only
+under ``"stop"``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class _Guard:
         self.best = min(losses) if losses else math.inf
         self.best_step: int | None = None
         self.params: list[np.ndarray] | None = None
+        self.slots: list[np.ndarray] = []
+        self.count = 0
         self.run, self.fired = 0, False
 
     def update(self, trainer: Any, n: int, loss: float) -> bool:
@@ -114,19 +118,38 @@ class _Guard:
     def _keep(self, trainer: Any) -> None:
         # The loss of step n is that of the parameters before its update: the fault policy's
         # copies from before the update (rnnkit.train.faults.apply_update).
-        live = [copy for _, copy in trainer._fault_snapshot.params]
-        if self.params is None or len(self.params) != len(live):
-            self.params = [p.copy() for p in live]
-        else:
-            for copy, p in zip(self.params, live, strict=False):
-                np.copyto(copy, p)
+        # The optimizer's state (momentum, moments) is kept with them: restored beside the
+        # best parameters, the state of a runaway would throw them far again at the next step.
+        snap = trainer._fault_snapshot
+        self.params = _copy_into(self.params, [copy for _, copy in snap.params])
+        self.slots = _copy_into(self.slots, [copy for _, copy in snap.slots])
+        self.count = snap.count
 
     def restore(self, trainer: Any) -> bool:
+        """Put the best parameters (and the optimizer's state then) back; False without a copy."""
         if self.params is None:
             return False
         for copy, (_, p, _) in zip(self.params, trainer.model.named_parameters(), strict=False):
             np.copyto(p, copy)
+        live = [a for s in trainer.optimizer.state.values() for a in s.values()]
+        same = len(live) == len(self.slots) and all(a.shape == c.shape for a, c in zip(live, self.slots, strict=True))
+        for i, a in enumerate(live):  # state made after the best step (a lazy optimizer): as new, zero
+            np.copyto(a, self.slots[i] if same else 0)
+        trainer.optimizer.step_count = self.count
         return True
+
+
+def _copy_into(copies: list[np.ndarray] | None, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """``copies`` refreshed from ``arrays`` in place, or new copies when the shapes changed."""
+    if (
+        copies is None
+        or len(copies) != len(arrays)
+        or any(c.shape != a.shape for c, a in zip(copies, arrays, strict=True))
+    ):
+        return [a.copy() for a in arrays]
+    for c, a in zip(copies, arrays, strict=True):
+        np.copyto(c, a)
+    return copies
 
 
 def divergence_check(trainer: Any, n: int, loss: float) -> None:
