@@ -128,6 +128,17 @@ def test_ranks_disagreeing_on_the_data_is_an_error(tmp_path):
     assert "the ranks disagree on the data" in r.stderr + r.stdout
 
 
+def test_ranks_building_models_of_different_shapes_is_an_error_not_an_mpi_failure(tmp_path):
+    """Different texts give different vocabularies: the parameters' shapes are compared
+    before rank 0's are broadcast, so the error names them instead of MPI_Bcast."""
+    r = run_case("disagree-text", tmp_path, 2, timeout=60)
+    assert r.returncode != 0
+    err = r.stderr + r.stdout
+    assert "model: the ranks built models of different shapes: embed.weight is (13, 3) <f4 on rank 0, " in err
+    assert "embed.weight is (14, 3) <f4 on rank 1 (the ranks disagree on the data); hint: every rank" in err
+    assert "MPI_Bcast" not in err
+
+
 # -- the world, in one process ---------------------------------------------------------------
 class FakeComm:
     """Just enough of a communicator for rank ``rank`` of ``size`` without collectives."""
