@@ -15,6 +15,7 @@ The program is the same in both runs; only the launcher differs. Cases:
     kill                             rank 1 kills itself with SIGKILL in its third step
     raise                            rank 1 raises in its third step
     disagree                         the ranks hold different data
+    disagree-text                    CharLM on a different text per rank (different vocabularies)
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ def main(case: str, out: Path) -> None:
     elif case == "disagree":
         X, y = sequences(seed=w.rank)
         model = SequenceClassifier(**common).fit(X, y)
+    elif case == "disagree-text":
+        text = ("abcdefgh " if w.rank == 0 else "abcdefxyz ") * 30
+        model = CharLM(hidden_size=4, embedding_dim=3, k1=4, batch_size=2, epochs=1, seed=3).fit(text)
     else:
         raise SystemExit(f"unknown case {case!r}")
     model.save(out / "model.npz")  # rank 0 alone writes (the others return at once)

@@ -128,6 +128,17 @@ def test_ranks_disagreeing_on_the_data_is_an_error(tmp_path):
     assert "the ranks disagree on the data" in r.stderr + r.stdout
 
 
+def test_ranks_building_models_of_different_shapes_is_an_error_not_an_mpi_failure(tmp_path):
+    """Different texts give different vocabularies: the parameters' shapes are compared
+    before rank 0's are broadcast, so the error names them instead of MPI_Bcast."""
+    r = run_case("disagree-text", tmp_path, 2, timeout=60)
+    assert r.returncode != 0
+    err = r.stderr + r.stdout
+    assert "model: the ranks built models of different shapes: embed.weight is (13, 3) <f4 on rank 0, " in err
+    assert "embed.weight is (14, 3) <f4 on rank 1 (the ranks disagree on the data); hint: every rank" in err
+    assert "MPI_Bcast" not in err
+
+
 # -- the world, in one process ---------------------------------------------------------------
 class FakeComm:
     """Just enough of a communicator for rank ``rank`` of ``size`` without collectives."""
@@ -401,3 +412,47 @@ def test_cli_charlm_two_ranks_then_resumed_on_three_equals_one_process(tmp_path)
     b, _ = load_checkpoint(tmp_path / "many" / "model.npz")
     for k in a:
         np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-10, err_msg=k)
+
+
+TASKS = ["charlm", "forecast", "classify", "tag", "seq2seq", "generate", "music"]
+
+
+def _cli_per_rank(args0, args1, timeout=60):
+    """Two ranks under one mpiexec, each with its own command line (MPMD)."""
+    head = [sys.executable, "-m", "rnnkit"]
+    cmd = [_mpiexec(), "-n", "1"] + head + args0 + [":", "-n", "1"] + head + args1
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _one_disagreement(r):
+    assert r.returncode == 1, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr  # rank 0 alone says so; no rank aborts the other
+    assert lines[0].startswith("error: --data: the ranks disagree on the data (digest "), lines[0]
+    assert "on rank 1); hint: every rank must read the same files" in lines[0]
+    assert "internal error" not in r.stderr and "MPI_" not in r.stderr
+    return lines[0]
+
+
+def test_cli_charlm_ranks_reading_different_texts_is_a_one_line_error(tmp_path):
+    """The vocabularies would differ (and a broadcast of the weights fail inside MPI): the
+    data digests are compared right after loading, before anything is built from the data."""
+    rng = np.random.default_rng(0)
+    for name, letters in (("a.txt", "abcdefgh \n"), ("b.txt", "abcdefxyz \n")):
+        (tmp_path / name).write_text("".join(rng.choice(list(letters), size=3000)))
+    base = ["train", "charlm", "--preset", "tiny", "--epochs", "1", "--no-plots", "-q", "--out", str(tmp_path / "run")]
+    _one_disagreement(
+        _cli_per_rank(base + ["--data", str(tmp_path / "a.txt")], base + ["--data", str(tmp_path / "b.txt")])
+    )
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+# what rank 0 and rank 1 are given: each task reads another part of its data on rank 1
+SPLITS = {task: (["--val-fraction", "0.2"], ["--val-fraction", "0.3"]) for task in TASKS}
+SPLITS["music"] = (["--data-size", "2"], ["--data-size", "3"])  # music splits its pieces by name
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_cli_ranks_reading_different_data_is_a_one_line_error_for_every_task(task, tmp_path):
+    base = ["train", task, "--preset", "tiny", "--epochs", "1", "--no-plots", "-q", "--out", str(tmp_path / "run")]
+    _one_disagreement(_cli_per_rank(base + SPLITS[task][0], base + SPLITS[task][1]))

@@ -187,6 +187,36 @@ def test_divergence_guard_is_quiet_on_runs_that_do_not_diverge(losses):
     assert trainer.step == len(losses)
 
 
+def test_divergence_guard_ignores_a_rise_from_a_first_loss_of_about_zero():
+    """A series that is almost exactly predictable starts near 1e-28: a rise to 1.8e-5 is
+    far above 100 x the best, yet below the absolute floor (100 x 1e-6): not divergence."""
+    losses = [1e-28, 1e-30] + [1.8e-5] * 30
+    _, trainer, data = run_script(losses, on_divergence="stop")
+    trainer.fit(data)
+    assert trainer.step == len(losses)
+
+
+def test_divergence_guard_still_stops_a_blow_up_from_a_first_loss_of_about_zero():
+    losses = [1e-28, 1e-30] + [1e6] * 30  # far above the floor: stops after 20 steps, as before
+    _, trainer, data = run_script(losses, on_divergence="stop")
+    with pytest.raises(TrainingError, match=r"step 22 \(epoch 1, batch 22\): the loss diverged: 1e\+06 after 20"):
+        trainer.fit(data)
+
+
+def test_a_trainer_whose_loss_starts_at_about_zero_is_not_stopped():
+    """End to end: exact weights fit the first batch to ~1e-30; the next batches carry noise
+    of 4e-3 (loss ~1.6e-5), a hundred-thousand-billion-fold rise that is no runaway."""
+    X, y = linear_data(16 * 30)
+    y[16:] += np.random.default_rng(2).normal(scale=4e-3, size=y[16:].shape)
+    model = LinReg()
+    p = {name: value for name, value, _ in model.named_parameters()}
+    p["lin.weight"][...], p["lin.bias"][...] = [[1.5, -2.0, 0.5]], 0.3
+    trainer = Trainer(model, TrainConfig(epochs=1, optimizer="sgd", lr=1e-3, on_divergence="stop"))
+    hist = trainer.fit(batches_of(X, y))
+    assert hist.steps["loss"][0] < 1e-25 and min(hist.steps["loss"][1:]) > 1e-6
+    assert trainer.step == 30
+
+
 def test_divergence_guard_catches_a_short_run_at_the_end_of_its_epoch():
     _, trainer, data = run_script([1.0, 500.0, 800.0, 900.0], on_divergence="stop")  # 20 steps: never reached
     with pytest.raises(TrainingError, match=r"step 4 \(epoch 1, batch 4\): the loss diverged: 900 after 3 steps"):
@@ -233,3 +263,85 @@ def test_complex_input_to_a_layer_is_refused():
     rnn = RNN(2, 3, rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="x: expected a real array"):
         rnn.forward(np.ones((4, 1, 2), dtype=np.complex64))
+
+
+# -- a non-finite stop after the loss ran away: the weights kept are the best ones -------------
+class Blowup(Scripted):
+    """Scripted, with gradients that are not finite at the last step."""
+
+    def loss_and_grad(self, batch):
+        value = super().loss_and_grad(batch)
+        if not self.losses:
+            grads = {name: g for name, _, g in self.named_parameters()}
+            grads["lin.bias"][...] = np.inf
+        return value
+
+
+@pytest.mark.parametrize("loss", [math.nan, 1e20])  # NaN from the forward pass; a finite loss, bad gradients
+def test_a_nonfinite_stop_after_a_runaway_keeps_the_weights_of_the_best_loss(loss):
+    model = Blowup([2.0, 1.0, 1.5, 1e6, 1e12, loss])
+    X, y = linear_data(16 * 6)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    snaps = []
+    orig = trainer._train_step
+    trainer._train_step = lambda b: (snaps.append(params(model)), orig(b))[1]
+    with pytest.raises(TrainingError, match=r"step 6 .*gave a loss of .*restored to those after step 1, which") as err:
+        trainer.fit(batches_of(X, y))
+    e = err.value
+    assert e.kind == "nonfinite" and e.good_step == 1 and e.resumable and trainer.step == 5
+    for k, v in params(model).items():  # those before step 2, whose loss was the best
+        np.testing.assert_array_equal(v, snaps[1][k])
+
+
+def test_a_nonfinite_stop_after_a_runaway_without_a_copy_says_to_start_again():
+    """Under on_divergence='warn' no copy of the best weights is kept: the last finite ones
+    stay, and the stop says they cannot be continued from."""
+    model = Scripted([2.0, 1.0, 1e6, 1e12, math.nan])
+    X, y = linear_data(16 * 5)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, divergence_steps=50))
+    with pytest.raises(TrainingError, match=r"step 5 .*after step 4; they gave a loss of nan.*start again") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and not err.value.resumable
+
+
+def test_a_nonfinite_stop_with_a_sane_loss_keeps_the_last_weights():
+    model = Scripted([2.0, 1.0, 0.5, 0.7, 1e20])  # 1e20 > 100 x best, but one step: no divergence stop
+    X, y = linear_data(16 * 5)
+    X[70, 0] = np.nan  # step 5's batch: the data's fault, the weights are sane
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    with pytest.raises(TrainingError, match="data holds NaN") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and err.value.resumable
+
+
+def test_a_nonfinite_stop_whose_loss_is_sane_keeps_the_last_weights():
+    model = Blowup([2.0, 1.0, 0.5, 0.7, 0.6])  # step 5: a sane loss, gradients not finite
+    X, y = linear_data(16 * 5)
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=1e-3, on_divergence="stop"))
+    with pytest.raises(TrainingError, match=r"step 5 .*gradient has NaN/inf.*those after step 4\. Hint") as err:
+        trainer.fit(batches_of(X, y))
+    assert err.value.good_step == 4 and err.value.resumable
+
+
+def test_a_divergence_stop_restores_the_optimizer_state_of_the_best_loss():
+    """The momentum of a runaway would throw the restored parameters far again at the next
+    step: the optimizer's state (and step count) are those before the best step too."""
+    losses = [2.0, 1.0, 0.5, 0.7] + [60.0] * 6
+    model, trainer, data = run_script(
+        losses, divergence_steps=3, on_divergence="stop", optimizer="sgd", optimizer_kwargs={"momentum": 0.9}
+    )
+    snaps = []
+
+    def step(batch):
+        snaps.append({k: {s: a.copy() for s, a in v.items()} for k, v in trainer.optimizer.state.items()})
+        return orig(batch)
+
+    orig, trainer._train_step = trainer._train_step, step
+    with pytest.raises(TrainingError, match="the loss diverged") as err:
+        trainer.fit(data)
+    assert err.value.good_step == 2 and trainer.optimizer.step_count == 2
+    state = trainer.optimizer.state
+    assert any(np.abs(a).max() > 0 for v in snaps[2].values() for a in v.values())
+    for k, v in state.items():
+        for s, a in v.items():
+            np.testing.assert_array_equal(a, snaps[2][k][s])

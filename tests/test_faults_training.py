@@ -52,7 +52,8 @@ def test_divergence_through_the_cli_is_a_clean_stop_for_every_task(tmp_path, tas
     model = load_model(out / "model.npz")  # the last good state, loadable
     assert all(np.isfinite(v).all() for v in model.net_.state_dict().values())
     _, meta = load_checkpoint(out / "trainer.npz")
-    assert meta["counters"]["step"] in (stop["good_step"], stop["step"])
+    # the steps done; the weights kept may be those of an earlier step (the best loss)
+    assert stop["good_step"] <= meta["counters"]["step"] <= stop["step"]
     rows = (out / "metrics.csv").read_text().splitlines()
     assert rows and rows[0].startswith("epoch")
     rc, text, err = cli("info", out)
@@ -83,6 +84,33 @@ def test_a_stopped_run_resumes_with_a_lower_learning_rate(tmp_path, task):
     assert rc == 0, err
     assert json.loads((out / "run.json").read_text())["status"] == "finished"
     tally("training: divergence through the CLI", "resumed after the stop")
+
+
+def test_a_run_that_overflowed_resumes_from_the_weights_of_its_best_loss(tmp_path):
+    """The forecaster's weights reach ~1e23 before a value overflows: the weights kept are
+    those of the best loss (here the initial ones), so a lower learning rate continues
+    instead of overflowing again at its first step."""
+    out = tmp_path / "run"
+    line = stopped(*cli("train", "forecast", "--preset", "tiny", *ABSURD, "--out", out, "--no-plots", "-q")[::2])
+    assert f"--resume {out} --lr 1e+05 --clip-norm 1' or start again" in line
+    stop = json.loads((out / "run.json").read_text())["stop"]
+    assert stop["kind"] == "nonfinite" and stop["good_step"] < stop["step"] - 1  # not the last finite weights
+    model = load_model(out / "model.npz")
+    assert max(float(np.abs(v).max()) for v in model.net_.state_dict().values()) < 10
+    rc, _, err = cli("train", "forecast", "--resume", out, "--lr", "0.001", "--epochs", "1", "--no-plots", "-q")
+    assert rc == 0, err
+    assert json.loads((out / "run.json").read_text())["status"] == "finished"
+    tally("training: divergence through the CLI", "resumed after the stop")
+
+
+def test_without_a_copy_of_the_best_weights_the_stop_says_to_start_again(tmp_path):
+    """--on-divergence warn keeps no copy of the best weights: the last finite ones (~1e23)
+    are not sane to continue from, so the hint does not suggest --resume."""
+    out = tmp_path / "run"
+    args = ("--preset", "tiny", *ABSURD, "--on-divergence", "warn", "--out", out, "--no-plots", "-q")
+    line = stopped(*cli("train", "forecast", *args)[::2])
+    assert line.endswith("then start again (the weights kept are not sane to continue from)"), line
+    assert "--resume" not in line
 
 
 def test_nan_in_the_data_is_refused_before_training(tmp_path):

@@ -143,15 +143,17 @@ def main(argv=None) -> int:
         return _main(argv, root=True)
     if not w.is_root:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (open for the whole run: results once, from rank 0)
-    code = _main(argv, root=w.is_root)
-    if code == EXIT_DIVERGED and w.wait_all(timeout=120):
-        return code  # a stop every rank reached at the same step: rank 0 has saved the run
+    raised: list[CliError] = []
+    code = _main(argv, root=w.is_root, raised=raised)
+    together = code == EXIT_DIVERGED or any(exc.every_rank for exc in raised)
+    if together and w.wait_all(timeout=120):
+        return code  # a stop (or an error) every rank reached together: rank 0 has said so
     if code != EXIT_OK:
         w.abort(code)
     return code
 
 
-def _main(argv, root: bool) -> int:
+def _main(argv, root: bool, raised: list | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -166,7 +168,9 @@ def _main(argv, root: bool) -> int:
     except CliError as exc:
         if debug:
             raise
-        if root or exc.exit_code != EXIT_DIVERGED:  # every rank stops together; rank 0 says so
+        if raised is not None:
+            raised.append(exc)
+        if root or not (exc.every_rank or exc.exit_code == EXIT_DIVERGED):  # on every rank: rank 0 says so
             print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:

@@ -21,9 +21,14 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
 
 class CliError(Exception):
-    """A user mistake the command can explain; printed as ``error: <message>``."""
+    """A user mistake the command can explain; printed as ``error: <message>``.
+
+    ``every_rank``: under ``mpiexec`` every rank raises it at once (a check made together,
+    such as the ranks' data digests): rank 0 alone prints it and no rank aborts the others.
+    """
 
     exit_code = EXIT_FAILURE
+    every_rank = False
 
 
 class UsageError(CliError):

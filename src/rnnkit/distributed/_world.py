@@ -120,6 +120,13 @@ class World:
         """Copy rank 0's parameters into every rank's ``model`` (in place, one call each)."""
         if not self.active:
             return
+        # Ranks that read different data build different models (a vocabulary, classes):
+        # compared first, a Bcast of unequal sizes would fail inside MPI.
+        shapes = [(name, p.shape, p.dtype.str) for name, p, _ in model.named_parameters()]
+        every = self.comm.allgather(shapes)
+        for rank, theirs in enumerate(every):
+            if theirs != every[0]:
+                raise ValueError(f"model: {_shape_mismatch(every[0], theirs, rank)}")
         for _, p, _ in model.named_parameters():
             self.comm.Bcast(p, root=0)
 
@@ -221,6 +228,18 @@ class World:
         if self.active:
             self.comm.Abort(int(code))
         raise SystemExit(code)
+
+
+def _shape_mismatch(ours: list, theirs: list, rank: int) -> str:
+    """What differs between rank 0's parameters ``ours`` and rank ``rank``'s, as a sentence."""
+    hint = "; hint: every rank must read the same files with the same settings and seed"
+    for (name, shape, dtype), (name1, shape1, dtype1) in zip(ours, theirs, strict=False):
+        if (name, shape, dtype) != (name1, shape1, dtype1):
+            return (
+                f"the ranks built models of different shapes: {name} is {shape} {dtype} on rank 0, "
+                f"{name1} is {shape1} {dtype1} on rank {rank} (the ranks disagree on the data){hint}"
+            )
+    return f"the ranks built models with {len(ours)} and {len(theirs)} parameters on ranks 0 and {rank}{hint}"
 
 
 def data_digest(obj: object) -> str:

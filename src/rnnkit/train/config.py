@@ -55,7 +55,8 @@ class TrainConfig:
             :mod:`rnnkit.train.faults`.
         on_divergence, divergence_factor, divergence_steps: the divergence guard
             (:mod:`rnnkit.train.divergence`): when the loss stays above its first value and
-            above ``divergence_factor`` x its best for ``divergence_steps`` steps in a row,
+            above ``divergence_factor`` x its best (a best under 1e-6 counts as 1e-6) for
+            ``divergence_steps`` steps in a row,
             ``"warn"`` (a DivergenceWarning), ``"stop"`` (a clean stop, the best
             parameters restored) or ``"off"``.
         patience, min_delta, monitor, mode, restore_best: early stopping on ``monitor``

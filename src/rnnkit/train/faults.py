@@ -14,12 +14,14 @@ A step that fails is never applied. With ``TrainConfig(on_nonfinite="stop")`` (t
 default) :class:`TrainingError` is raised naming the step, the epoch and batch (counted
 from 1, as in ``metrics.csv``), what was not finite, the likely cause and a remedy; the
 model holds the parameters after the last good step (the initial ones if no step
-succeeded), and when ``checkpoint_path`` is set the trainer is saved there. With
+succeeded; see below for a loss that ran away), and when ``checkpoint_path`` is set the trainer is saved there. With
 ``"skip"`` the step is recorded as skipped and training goes on. NumPy's overflow
 warnings are silenced inside the step (the checks above report the fault instead); a
 ``numpy.seterr(all="raise")`` set by the caller is kept.
 
-The divergence guard (:mod:`rnnkit.train.divergence`) stops the same way.
+The divergence guard (:mod:`rnnkit.train.divergence`) stops the same way; when the last
+good parameters gave a loss that is not finite or ran away, it restores those of the best
+loss instead (under ``on_divergence="stop"``), or marks the stop ``resumable=False``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class TrainingError(RuntimeError):
         what: what went wrong (``"loss is inf"``...); cause: the likely cause; remedy: what
             to try (in ``TrainConfig`` terms).
         good_step: the step whose parameters the model holds (0: the initial ones).
+        resumable: False when those parameters are not sane (their loss ran away, and no
+            copy of the best ones was kept): continuing from them would stop again.
         lr: the learning rate of the failed step.
         history: the run's :class:`~rnnkit.train.callbacks.History`; trainer: the trainer,
             restored to its last good state (``trainer.save(path)`` keeps it).
@@ -80,12 +84,13 @@ class TrainingError(RuntimeError):
     lr: float
     history: History | None
     trainer: Any
+    resumable: bool
 
     def __init__(self, message: str, **info: object) -> None:
         super().__init__(message)
         self.step = self.epoch = self.batch = self.good_step = None
         self.kind = self.what = self.cause = self.remedy = None
-        self.lr, self.history, self.trainer = math.nan, None, None
+        self.lr, self.history, self.trainer, self.resumable = math.nan, None, None, True
         for key, value in info.items():
             setattr(self, key, value)
 
@@ -227,18 +232,13 @@ def nonfinite_step(
                 f"lower the learning rate (now {lr:.3g}), set clip_norm (e.g. 1.0), check the data for "
                 "NaN/inf, or set on_nonfinite='skip' to drop such steps"
             )
-        stop_training(
-            trainer,
-            n,
-            "nonfinite",
-            what,
-            cause,
-            remedy,
-            lr,
-            f"The update was not applied: the parameters are those after step {n - 1}"
-            + (" (the initial ones)" if n == 1 else ""),
-            good_step=n - 1,
+        state = f"The update was not applied: the parameters are those after step {n - 1}" + (
+            " (the initial ones)" if n == 1 else ""
         )
+        good, resumable = n - 1, True
+        if batch is None or not _batch_has_nonfinite(batch):
+            state, good, resumable = _fall_back(trainer, state, good, loss)
+        stop_training(trainer, n, "nonfinite", what, cause, remedy, lr, state, good_step=good, resumable=resumable)
     trainer.step = n
     trainer.history.record_step(loss, math.nan, lr, skipped=True)
 
@@ -254,6 +254,7 @@ def stop_training(
     state: str,
     good_step: int,
     batch: int | None = None,
+    resumable: bool = True,
 ) -> NoReturn:
     """Raise the clean stop: save the trainer to ``checkpoint_path`` when configured.
     ``batch`` (from 1) defaults to the batch in progress."""
@@ -274,6 +275,7 @@ def stop_training(
         cause=cause,
         remedy=remedy,
         good_step=good_step,
+        resumable=resumable,
         lr=lr,
         history=trainer.history,
         trainer=trainer,
@@ -294,6 +296,9 @@ def validate(trainer: Any, val: Iterable[Any] | Callable[[], Any]) -> dict:
     if value is None or math.isfinite(value) or trainer.config.on_nonfinite != "stop":
         return metrics
     lr = float(trainer.optimizer.lr)
+    state, good, resumable = _fall_back(
+        trainer, f"The parameters are those after step {trainer.step}", trainer.step, value
+    )
     stop_training(
         trainer,
         trainer.step,
@@ -304,7 +309,16 @@ def validate(trainer: Any, val: Iterable[Any] | Callable[[], Any]) -> dict:
         + ("" if trainer.config.clip_norm is not None else " and no clip_norm bounds the updates"),
         f"lower the learning rate (now {lr:.3g}) or set clip_norm (e.g. 1.0)",
         lr,
-        f"The parameters are those after step {trainer.step}",
-        good_step=trainer.step,
+        state,
+        good_step=good,
         batch=max(trainer.batch_in_epoch, 1),
+        resumable=resumable,
     )
+
+
+def _fall_back(trainer: Any, state: str, good_step: int, loss: float) -> tuple[str, int, bool]:
+    """``(state, good_step, resumable)`` for a stop whose held parameters gave ``loss``: when
+    that loss is not finite or ran away, the divergence guard (:mod:`rnnkit.train.divergence`)
+    restores the parameters of the best loss, or says they cannot be continued from."""
+    guard = getattr(trainer, "_divergence_guard", None)  # rnnkit.train.divergence._Guard
+    return (state, good_step, True) if guard is None else guard.fall_back(trainer, state, good_step, loss)

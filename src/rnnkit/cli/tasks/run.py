@@ -18,7 +18,7 @@ from .._base import CliError, Console
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import nonfinite_score, stopped_run
-from .task import Task, history_rows
+from .task import Task, check_same_data, history_rows
 
 # What may change when a run is resumed: how to train, not what is trained or on what.
 RESUMABLE = tuple(s.name for s in SETTINGS.values() if s.resumable)
@@ -46,6 +46,7 @@ def run_task(
     console = console or Console(quiet=True)
     task_name = task.name
     data = task.load(config)
+    check_same_data(data, config)  # under mpiexec: before anything is built from the data
     if not resume:  # sizes that would not fit in memory are refused before the run folder exists
         task.build_model(config, data)._validate_params()
     run = run if run is not None else Run.create(task_name, out)

@@ -83,9 +83,15 @@ def message(task_name: str, run, exc, config, saved: list) -> str:
     else:
         lr = exc.lr if exc.lr == exc.lr else config.lr
         hint = f"lower --lr (now {lr:.3g})"
+        clip = ""
         if config.clip_norm is None:
             hint += " and set --clip-norm 1"
-        hint += f", then continue with 'rnnkit train {task_name} --resume {run.path} --lr {lr / 10:.3g}' or start again"
+            clip = " --clip-norm 1"
+        if getattr(exc, "resumable", True):
+            resume = f"rnnkit train {task_name} --resume {run.path} --lr {lr / 10:.3g}{clip}"
+            hint += f", then continue with '{resume}' or start again"
+        else:  # the weights kept ran away: continuing from them would stop again
+            hint += ", then start again (the weights kept are not sane to continue from)"
     return (
         f"training stopped at step {exc.step} (epoch {exc.epoch}, batch {exc.batch}): {exc.what}. "
         f"Likely cause: {exc.cause}. {kept[0].upper() + kept[1:]}; run.json says '{STOPPED}'. "

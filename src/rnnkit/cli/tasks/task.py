@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...distributed import world
 from .. import sources
 from .._base import CliError, UsageError
 
@@ -266,6 +267,22 @@ def history_rows(history) -> tuple[list[dict], dict]:
         steps = {k: [float(v) for v in history[k]] for k in ("grad_norm", "lr") if isinstance(history.get(k), list)}
         return epochs, steps
     return [], {}
+
+
+def check_same_data(data: TaskData, config) -> None:
+    """Under ``mpiexec``, a one-line error on every rank unless every rank read the same data.
+
+    Compared (through a digest) right after loading, before anything is built from the data
+    (vocabularies, classes, scales) and before any collective that depends on it: ranks that
+    read different texts would otherwise disagree on a shape inside MPI.
+    """
+    flags = "--data" + (", --val-data" if getattr(config, "val_data", None) is not None else "")
+    try:
+        world().check_same(flags, data.train, data.val, data.test)
+    except ValueError as exc:
+        error = CliError(str(exc))
+        error.every_rank = True  # every rank compared the same digests and raises
+        raise error from None
 
 
 def result_line(results: dict, note: str = "") -> str:
