@@ -19,6 +19,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from ..data.series_dates import future_dates
+
 #: A series input: (T,) or (T, F) values, a list of them, or a pandas Series/DataFrame.
 SeriesLike: TypeAlias = Any
 #: A forecast: an array, a list of arrays, or pandas for pandas input (pandas has no stubs here).
@@ -128,8 +130,6 @@ def from_pandas(series, dates, name):
 def to_pandas(meta, cols):
     """Forecasts ``{suffix: (N, h, F)}`` -> the pandas object matching the input."""
     import pandas as pd
-
-    from ..data.series_dates import future_dates
 
     first = next(iter(cols.values()))
     N, h, F = first.shape

@@ -25,9 +25,12 @@ from typing import Any, Literal, Self
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..data.series_dates import future_dates, infer_frequency, season_length
 from ..train.callbacks import Callback
 from ._data import Batch, rank_batches
+from .backtest import rolling_residuals
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
+from .conformal import conformal_intervals, min_residuals
 from .forecast_covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
 from .forecast_inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
 from .forecast_loop import Prepared, forecast
@@ -40,6 +43,7 @@ from .forecast_scaling import (
     history_steps,
     lost_steps,
     parse_transform,
+    transform_forward,
     window_stats,
 )
 from .forecast_scoring import ScoringMixin
@@ -147,8 +151,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
             f = future[i][L:] if future is not None else np.empty((len(z) + extra, 0))
             f = (f[: len(z) + extra] - self.fmean_) / self.fscale_
             if self.calendar_:
-                from ..data.series_dates import future_dates
-
                 d = np.asarray(dates[i], dtype="datetime64[s]")
                 if extra:
                     d = np.concatenate([d, future_dates(d, self.freq_, extra)])
@@ -217,7 +219,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
         items, self.univariate_, _ = as_series_list(items)
         self.n_features_in_ = items[0].shape[1]
         self.freq_ = _frequency(dates)
-        from ..data.series_dates import season_length
 
         self.period_ = self.period or (season_length(self.freq_) if self.freq_ else None)
         self.parts_ = parse_transform(self.target_transform, self.period_)
@@ -226,7 +227,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
             raise ValueError(
                 f"calendar: {self.calendar!r} needs dates; pass dates=... or a pandas object with a DatetimeIndex"
             )
-        from .forecast_scaling import transform_forward
 
         ys = [
             transform_forward(s, self.parts_, self.period_, f"series {ids[i]!r}" if ids else "series")[1]
@@ -419,8 +419,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
         (:func:`rnnkit.models.conformal.conformal_intervals`). One series as an array, no
         covariates; otherwise fit with ``loss="quantile"`` or ``"gaussian"``.
         """
-        from .backtest import rolling_residuals
-        from .conformal import conformal_intervals, min_residuals
 
         hint = "hint: fit with loss='quantile' or loss='gaussian', whose intervals come from the model itself"
         if any(v is not None for v in covariates.values()):
@@ -485,7 +483,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
 def _frequency(dates):
     if dates is None:
         return None
-    from ..data.series_dates import infer_frequency
 
     longest = max(dates, key=len)
     return infer_frequency(longest, "dates")

@@ -34,6 +34,7 @@ from typing import Self
 
 import numpy as np
 
+from ..nn.functional import softmax
 from ..train.callbacks import Callback
 from ._data import Batch, as_sequences, pad_features, step_mask
 from ._inputs import XLike, YLike, coerce_Xy
@@ -220,7 +221,6 @@ class SequenceTagger(RecurrentEstimator):
 
     def predict_proba(self, X: XLike) -> list[np.ndarray]:
         """Per sentence, tag probabilities (T_i, C), columns in the order of ``classes_``."""
-        from ..nn.functional import softmax
 
         return [softmax(o.astype(np.float64), axis=-1) for o in self._outputs(X)]
 
