@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from test_special_files import _long_pause_midi
 
 from rnnkit.models import SequenceClassifier
 from rnnkit.utils.memory import MAX_STEPS
+
+resource = pytest.importorskip("resource", reason="limits on a child's memory are POSIX")
 
 LIMIT = 2**30  # address space of each case, and the bar on its resident memory
 SECONDS = 5.0  # the bar on each case's wall time
