@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from fault_util import tally
 from linreg import LastStepRegressor, LinReg, batches_of, linear_data, params
 
 from rnnkit.models import SequenceRegressor
@@ -194,6 +195,7 @@ def test_divergence_guard_ignores_a_rise_from_a_first_loss_of_about_zero():
     _, trainer, data = run_script(losses, on_divergence="stop")
     trainer.fit(data)
     assert trainer.step == len(losses)
+    tally("training: divergence guard from a loss of about zero", "not stopped")
 
 
 def test_divergence_guard_still_stops_a_blow_up_from_a_first_loss_of_about_zero():
@@ -201,6 +203,7 @@ def test_divergence_guard_still_stops_a_blow_up_from_a_first_loss_of_about_zero(
     _, trainer, data = run_script(losses, on_divergence="stop")
     with pytest.raises(TrainingError, match=r"step 22 \(epoch 1, batch 22\): the loss diverged: 1e\+06 after 20"):
         trainer.fit(data)
+    tally("training: divergence guard from a loss of about zero", "stopped")
 
 
 def test_a_trainer_whose_loss_starts_at_about_zero_is_not_stopped():
@@ -215,6 +218,7 @@ def test_a_trainer_whose_loss_starts_at_about_zero_is_not_stopped():
     hist = trainer.fit(batches_of(X, y))
     assert hist.steps["loss"][0] < 1e-25 and min(hist.steps["loss"][1:]) > 1e-6
     assert trainer.step == 30
+    tally("training: divergence guard from a loss of about zero", "not stopped")
 
 
 def test_divergence_guard_catches_a_short_run_at_the_end_of_its_epoch():
@@ -291,6 +295,7 @@ def test_a_nonfinite_stop_after_a_runaway_keeps_the_weights_of_the_best_loss(los
     assert e.kind == "nonfinite" and e.good_step == 1 and e.resumable and trainer.step == 5
     for k, v in params(model).items():  # those before step 2, whose loss was the best
         np.testing.assert_array_equal(v, snaps[1][k])
+    tally("training: the weights a stop keeps", "the best loss's")
 
 
 def test_a_nonfinite_stop_after_a_runaway_without_a_copy_says_to_start_again():
@@ -302,6 +307,7 @@ def test_a_nonfinite_stop_after_a_runaway_without_a_copy_says_to_start_again():
     with pytest.raises(TrainingError, match=r"step 5 .*after step 4; they gave a loss of nan.*start again") as err:
         trainer.fit(batches_of(X, y))
     assert err.value.good_step == 4 and not err.value.resumable
+    tally("training: the weights a stop keeps", "says to start again")
 
 
 def test_a_nonfinite_stop_with_a_sane_loss_keeps_the_last_weights():
@@ -312,6 +318,7 @@ def test_a_nonfinite_stop_with_a_sane_loss_keeps_the_last_weights():
     with pytest.raises(TrainingError, match="data holds NaN") as err:
         trainer.fit(batches_of(X, y))
     assert err.value.good_step == 4 and err.value.resumable
+    tally("training: the weights a stop keeps", "the last sane ones")
 
 
 def test_a_nonfinite_stop_whose_loss_is_sane_keeps_the_last_weights():
@@ -321,6 +328,7 @@ def test_a_nonfinite_stop_whose_loss_is_sane_keeps_the_last_weights():
     with pytest.raises(TrainingError, match=r"step 5 .*gradient has NaN/inf.*those after step 4\. Hint") as err:
         trainer.fit(batches_of(X, y))
     assert err.value.good_step == 4 and err.value.resumable
+    tally("training: the weights a stop keeps", "the last sane ones")
 
 
 def test_a_divergence_stop_restores_the_optimizer_state_of_the_best_loss():
@@ -345,3 +353,4 @@ def test_a_divergence_stop_restores_the_optimizer_state_of_the_best_loss():
     for k, v in state.items():
         for s, a in v.items():
             np.testing.assert_array_equal(a, snaps[2][k][s])
+    tally("training: the weights a stop keeps", "the best loss's")

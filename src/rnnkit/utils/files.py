@@ -132,7 +132,17 @@ def read_regular_bytes(path: str | os.PathLike[str], *, what: str, max_bytes: in
     """The whole contents of a regular file of at most ``max_bytes`` (see :func:`open_regular`);
     a file that grows past the ceiling while it is read is refused too."""
     with open_regular(path, what=what, max_bytes=max_bytes) as fh:
-        data = fh.read(max_bytes + 1)
+        # read(n) reserves n bytes up front: ask for the size the file has, not the ceiling
+        # (under a limit on address space a 1 GiB buffer for a 1 MB file fails)
+        parts = [fh.read(os.fstat(fh.fileno()).st_size + 1)]
+        total = len(parts[0])
+        while total <= max_bytes:  # the file grew while it was read: the rest, to the ceiling
+            more = fh.read(min(max_bytes + 1 - total, 2**20))
+            if not more:
+                break
+            parts.append(more)
+            total += len(more)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
     if len(data) > max_bytes:
         raise FileRefusedError(
             f"{path}: grew past the {_size_text(max_bytes)} accepted for {what} while it was read; "
