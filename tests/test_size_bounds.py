@@ -138,6 +138,17 @@ def test_forecast_horizon_has_a_ceiling_and_a_memory_bound(forecast_model, capsy
     assert main([*argv, "--horizon", "3"]) == 0
 
 
+def test_predict_beam_size_is_bounded_by_memory(tmp_path, capsys, monkeypatch):
+    pairs = ["1+2\t3", "2+2\t4", "3+4\t7", "5+1\t6"]
+    Seq2Seq(hidden_size=4, embedding_dim=3, epochs=1, seed=0).fit(
+        [p.split("\t")[0] for p in pairs], [p.split("\t")[1] for p in pairs]
+    ).save(tmp_path / "m.npz")
+    monkeypatch.setattr(memory, "machine_memory", lambda: 2**30)
+    line = _cli(capsys, ["predict", str(tmp_path / "m.npz"), "--text", "1+2", "--beam-size", "1000000000"])
+    assert line.startswith("error: --beam-size: beam_size=1000000000: ") and "1.0 GiB" in line, line
+    assert main(["predict", str(tmp_path / "m.npz"), "--text", "1+2", "--beam-size", "2"]) == 0
+
+
 def test_a_pair_longer_than_the_ceiling_is_refused_by_file_and_line(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("hi\tsalut\n" + "a" * (readers.MAX_PAIR_CHARS + 1) + "\tb\n")

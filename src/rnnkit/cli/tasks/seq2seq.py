@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import sources
-from .._base import UsageError
+from .._base import CliError, UsageError
 from ..sources import DataSet
 from ..task_configs import Seq2SeqConfig
 from .task import Task, TaskData, read_text_items, result_line
@@ -91,6 +91,10 @@ class Seq2SeqTask(Task):
             if args.beam_size < 1:
                 raise UsageError("--beam-size: expected an integer >= 1, for a seq2seq model")
             model.set_params(beam_size=args.beam_size)
+            try:  # the beam's states and scores, against the machine's memory
+                model._validate_params()
+            except ValueError as exc:
+                raise CliError(f"--beam-size: {exc}") from None
 
     def format_predictions(self, model, items, out_path):
         decoded = model.predict(items)
