@@ -138,7 +138,7 @@ def test_forecast_horizon_has_a_ceiling_and_a_memory_bound(forecast_model, capsy
     assert main([*argv, "--horizon", "3"]) == 0
 
 
-def test_predict_beam_size_is_bounded_by_memory(tmp_path, capsys, monkeypatch):
+def test_predict_beam_size_and_source_length_are_bounded(tmp_path, capsys, monkeypatch):
     pairs = ["1+2\t3", "2+2\t4", "3+4\t7", "5+1\t6"]
     Seq2Seq(hidden_size=4, embedding_dim=3, epochs=1, seed=0).fit(
         [p.split("\t")[0] for p in pairs], [p.split("\t")[1] for p in pairs]
@@ -147,6 +147,11 @@ def test_predict_beam_size_is_bounded_by_memory(tmp_path, capsys, monkeypatch):
     line = _cli(capsys, ["predict", str(tmp_path / "m.npz"), "--text", "1+2", "--beam-size", "1000000000"])
     assert line.startswith("error: --beam-size: beam_size=1000000000: ") and "1.0 GiB" in line, line
     assert main(["predict", str(tmp_path / "m.npz"), "--text", "1+2", "--beam-size", "2"]) == 0
+    (tmp_path / "long.txt").write_text("1" * (readers.MAX_PAIR_CHARS + 1) + "+2\n")
+    line = _cli(capsys, ["predict", str(tmp_path / "m.npz"), "--data", str(tmp_path / "long.txt")])
+    assert line.startswith(f"error: --data {tmp_path / 'long.txt'}: source 1 has {readers.MAX_PAIR_CHARS + 3} ")
+    line = _cli(capsys, ["predict", str(tmp_path / "m.npz"), "--text", "1" * (readers.MAX_PAIR_CHARS + 1)])
+    assert line.startswith("error: --text: source 1 has"), line
 
 
 def test_a_pair_longer_than_the_ceiling_is_refused_by_file_and_line(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ...data.readers import MAX_PAIR_CHARS
 from .. import sources
 from .._base import CliError, UsageError
 from ..sources import DataSet
@@ -77,14 +78,14 @@ class Seq2SeqTask(Task):
 
     # -- rnnkit predict: source<TAB>prediction lines -------------------------------------------
     def predict_texts(self, model, texts):
-        return list(texts)
+        return _bounded(list(texts), "--text")
 
     def predict_inputs(self, model, config, path, fmt):
         items = read_text_items(path, fmt, config, words=False)
-        if items is not None:
-            return items
-        sources.detect_format(path, fmt, self)
-        return sources.read_sources(path, config)
+        if items is None:
+            sources.detect_format(path, fmt, self)
+            items = sources.read_sources(path, config)
+        return _bounded(items, f"--data {path}")
 
     def predict_options(self, model, args) -> None:
         if args.beam_size is not None:
@@ -102,3 +103,14 @@ class Seq2SeqTask(Task):
 
 
 TASK = Seq2SeqTask()
+
+
+def _bounded(items: list[str], where: str) -> list[str]:
+    """The sources, each at most as long as training accepts (decoding time and memory grow with it)."""
+    for i, item in enumerate(items, 1):
+        if len(item) > MAX_PAIR_CHARS:
+            raise CliError(
+                f"{where}: source {i} has {len(item)} characters, expected at most {MAX_PAIR_CHARS}; "
+                "hint: split the text into sentences, one per line"
+            )
+    return items
