@@ -58,6 +58,9 @@ def test_divergence_through_the_cli_is_a_clean_stop_for_every_task(tmp_path, tas
     assert rows and rows[0].startswith("epoch")
     rc, text, err = cli("info", out)
     assert rc == 0 and f"stopped at step {stop['step']}" in text, err
+    # the record and the info line say whether --resume may continue, as the hint does
+    assert stop["resumable"] is ("--resume" in line)
+    assert ("(--resume can continue from them)" if stop["resumable"] else "start again)") in text, text
     tally("training: divergence through the CLI", f"clean stop ({stop['kind']})")
 
 
@@ -95,6 +98,7 @@ def test_a_run_that_overflowed_resumes_from_the_weights_of_its_best_loss(tmp_pat
     assert f"--resume {out} --lr 1e+05 --clip-norm 1' or start again" in line
     stop = json.loads((out / "run.json").read_text())["stop"]
     assert stop["kind"] == "nonfinite" and stop["good_step"] < stop["step"] - 1  # not the last finite weights
+    assert stop["resumable"] is True
     model = load_model(out / "model.npz")
     assert max(float(np.abs(v).max()) for v in model.net_.state_dict().values()) < 10
     rc, _, err = cli("train", "forecast", "--resume", out, "--lr", "0.001", "--epochs", "1", "--no-plots", "-q")
@@ -111,6 +115,9 @@ def test_without_a_copy_of_the_best_weights_the_stop_says_to_start_again(tmp_pat
     line = stopped(*cli("train", "forecast", *args)[::2])
     assert line.endswith("then start again (the weights kept are not sane to continue from)"), line
     assert "--resume" not in line
+    assert json.loads((out / "run.json").read_text())["stop"]["resumable"] is False
+    rc, text, err = cli("info", out)
+    assert rc == 0 and "(not sane to continue from: start again)" in text, err
 
 
 def test_nan_in_the_data_is_refused_before_training(tmp_path):

@@ -85,8 +85,16 @@ def _history(run) -> list[str]:
         lines.append(
             f"stopped at step {stop.get('step')} (epoch {stop.get('epoch')}{batch}): "
             f"{stop.get('reason')}; the saved weights are those after step {stop.get('good_step')}"
+            + _resumable(stop.get("resumable"))
         )
     return lines
+
+
+def _resumable(flag) -> str:
+    """Whether the stop's weights may be continued from (runs saved before the record said so: nothing)."""
+    if flag is None:
+        return ""
+    return " (--resume can continue from them)" if flag else " (not sane to continue from: start again)"
 
 
 def add_arguments(parser) -> None:

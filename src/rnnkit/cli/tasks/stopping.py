@@ -5,7 +5,8 @@ The training loop's fault policy (:mod:`rnnkit.train.faults`) stops a run on a n
 value or, with ``on_divergence = "stop"``, a loss that runs away, with the parameters of
 the last good step restored. :func:`stopped_run` keeps that state in the run folder
 (``model.npz``, loadable by every command; ``trainer.npz``, for ``--resume``), writes the
-metrics so far, marks ``run.json`` ``"stopped: diverged"`` and returns the
+metrics so far, marks ``run.json`` ``"stopped: diverged"`` (its ``"stop"`` record says where, why,
+which step's weights were kept and whether ``--resume`` may continue from them) and returns the
 :class:`~rnnkit.cli._base.TrainingStopped` error (exit code 3) to raise.
 
 A run that trains to its end but scores NaN or inf on its evaluation part is no success
@@ -50,6 +51,7 @@ def stopped_run(task_name: str, model, runner, run, exc, previous, config) -> Tr
         "kind": exc.kind,
         "reason": exc.what,
         "good_step": exc.good_step,
+        "resumable": bool(getattr(exc, "resumable", True)),
     }
     run.write_metrics(epochs, steps, {"stopped": stop})
     run.write_info(task_name, status=STOPPED, stop=stop)
@@ -112,6 +114,7 @@ def nonfinite_score(task_name: str, run, results: dict, epochs: list, steps: dic
         "kind": "nonfinite_score",
         "reason": f"the {split} {metric} is {value}",
         "good_step": step,
+        "resumable": True,  # the trained weights are finite; only the score overflowed
     }
     run.write_metrics(epochs, steps, {"stopped": stop})
     run.write_info(task_name, status=NONFINITE, stop=stop)
