@@ -214,3 +214,44 @@ def test_a_hostile_model_file_in_the_cli_is_one_line_naming_it(saved_classifier,
     _rewrite(saved_classifier, path, hidden_size=10**9)
     line = _cli(capsys, ["info", str(path)])
     assert str(path) in line
+
+
+# -- parsers that expand data: text to token ids, CSV to arrays -----------------------------
+def test_a_text_file_is_refused_by_name_when_its_token_ids_would_not_fit(tmp_path, monkeypatch):
+    path = tmp_path / "book.txt"
+    path.write_text("abcd efgh\n" * 200)  # 2000 characters: about 48000 bytes as token ids
+    monkeypatch.setattr(memory, "machine_memory", lambda: 40_000)
+    with pytest.raises(MemoryBoundError, match=rf"^{path}: 2000 characters .*need about 46.9 KiB.*has 39.1 KiB"):
+        readers.read_text(path)
+    monkeypatch.setattr(memory, "machine_memory", lambda: 60_000)
+    assert len(readers.read_text(path)) == 2000
+
+
+def test_charlm_fit_refuses_a_text_whose_token_ids_would_not_fit(monkeypatch):
+    text = "hello world " * 100  # 1200 characters
+    monkeypatch.setattr(memory, "machine_memory", lambda: 20_000)
+    with pytest.raises(MemoryBoundError, match=r"^text=<1200 characters>: its token ids need about"):
+        CharLM(hidden_size=4, embedding_dim=2, epochs=1, batch_size=2, k1=8).fit(text)
+
+
+def test_a_csv_is_refused_by_name_when_its_cells_would_not_fit(tmp_path, monkeypatch):
+    from rnnkit.data import read_series_csv
+
+    path = tmp_path / "series.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i % 10},{i % 7},{i % 3}\n" for i in range(300)))
+    # 301 lines (+1 for the last newline) x 3 fields = 906 cells = 65232 bytes once parsed; the
+    # text (1806 characters = 43344 bytes as token ids) fits: the CSV's own check refuses
+    monkeypatch.setattr(memory, "machine_memory", lambda: 50_000)
+    with pytest.raises(MemoryBoundError, match=rf"^{path}: 906 CSV cells \(lines x fields\) need about 63.7 KiB"):
+        read_series_csv(path, ["a", "b", "c"])
+    monkeypatch.setattr(memory, "machine_memory", lambda: 70_000)
+    assert read_series_csv(path, ["a", "b", "c"])[0].shape == (300, 3)
+
+
+def test_train_refuses_a_data_file_beyond_memory_by_name(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "book.txt"
+    path.write_text("the cat sat on the mat.\n" * 100)
+    monkeypatch.setattr(memory, "machine_memory", lambda: 30_000)
+    line = _cli(capsys, ["train", "charlm", "--data", str(path), "--out", str(tmp_path / "run"), "-q"])
+    assert str(path) in line and "2400 characters" in line and "this machine has 29.3 KiB" in line, line
+    assert not (tmp_path / "run").exists()

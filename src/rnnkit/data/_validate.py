@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import files
+from ..utils import files, memory
 
 #: a file path, as open() takes it
 PathLike = str | os.PathLike[str]
@@ -144,4 +144,6 @@ def read_text_file(path: PathLike, encoding: str = "utf-8") -> str:
             line=line,
             hint="pass encoding='latin-1' (on the command line: --encoding latin-1), or the file's real encoding",
         ) from exc
+    # every parser of a text file yields at most one token or value per character
+    memory.check_expansion(path, len(text), memory.TOKEN_BYTES, "characters (as token ids or values)")
     return text.replace("\r\n", "\n").replace("\r", "\n")

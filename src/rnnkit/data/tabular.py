@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils import memory
 from ._validate import DataFormatError, PathLike, check_value, read_text_file
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "-"})
@@ -88,6 +89,10 @@ def read_table(path: PathLike, delimiter: str | None = None, encoding: str = "ut
     text = read_text_file(path, encoding)
     if delimiter is None:
         delimiter = sniff_delimiter(text)
+    # the cells about to be parsed (lines x the first line's fields), before any is allocated
+    first = next((line for line in text.split("\n", 64)[:64] if line.strip()), "")
+    n_cells = (text.count("\n") + 1) * (first.count(delimiter) + 1)
+    memory.check_expansion(path, n_cells, memory.CELL_BYTES, "CSV cells (lines x fields)")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     raw: list[tuple[int, list[str]]] = []
     try:

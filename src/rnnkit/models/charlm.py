@@ -42,6 +42,7 @@ from ..nn.module import Module
 from ..nn.recurrent import State
 from ..train.bptt import TBPTT, Stream
 from ..train.callbacks import Callback
+from ..utils import memory
 from .base import BaseEstimator, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
 from .seq2seq import check_lr_schedule, cosine_plan
@@ -183,6 +184,7 @@ class CharLM(BaseEstimator):
         """Learn from one text (a str); ``validation_data``: a str for the per-epoch val loss."""
         self._validate_params()
         _check_text(text, "text", self.batch_size + 1)
+        memory.check_fits("text", f"<{len(text)} characters>", len(text) * memory.TOKEN_BYTES, "its token ids")
         self.vocab_ = Vocab.build([text])
         if self.alphabet:  # characters the text lacks, appended in their order of appearance
             self.vocab_ = Vocab(self.vocab_.tokens[len(SPECIALS) :] + list(self.alphabet))

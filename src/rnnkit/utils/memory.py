@@ -64,6 +64,30 @@ def check_fits(option: str, value: object, need: int, what: str, *, hint: str | 
     )
 
 
+#: bytes one character of a text file may become once parsed: at most one token (or value) per
+#: character, each a slot in a list of tokens, a slot in a list of ids and an int64 in the array
+#: of ids (a number in a .ts file takes two characters or more: a float64, its Python float and
+#: its list slot fit in twice this)
+TOKEN_BYTES = 24
+#: bytes one CSV cell takes once parsed: its Python str (about 50 bytes for a short one), its
+#: slot in the row's list and its float64 in the array of values
+CELL_BYTES = 72
+
+
+def check_expansion(source: object, count: int, bytes_each: int, what: str) -> None:
+    """Refuse a file whose ``count`` parsed items of ``what`` (``bytes_each`` bytes each) would
+    not fit in the machine's memory, before the parser allocates them; the error names ``source``
+    (the file, or the argument holding the data)."""
+    have = machine_memory()
+    need = int(count) * int(bytes_each)
+    if have is None or need <= have:
+        return
+    raise MemoryBoundError(
+        f"{source}: {count} {what} need about {format_bytes(need)} once read, this machine has "
+        f"{format_bytes(have)}; hint: a smaller file (split it, or keep fewer rows or columns)"
+    )
+
+
 def from_memory_error(exc: MemoryError, doing: str) -> MemoryBoundError:
     """The :class:`MemoryBoundError` for a ``MemoryError`` raised while ``doing``."""
     have = machine_memory()
