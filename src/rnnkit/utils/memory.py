@@ -55,12 +55,17 @@ def check_fits(option: str, value: object, need: int, what: str, *, hint: str | 
         what: what the bytes are for ("parameters, gradients, ...").
         hint: the remedy; default: a smaller ``option``.
     """
+    _refuse_beyond_memory(need, f"{option}={value}: {what}", "", hint or f"a smaller {option}")
+
+
+def _refuse_beyond_memory(need: int, head: str, tail: str, hint: str) -> None:
+    """Raise ``"{head} need about {need}{tail}, this machine has {have}; hint: {hint}"`` when
+    ``need`` bytes exceed the machine's memory (never when the machine does not say)."""
     have = machine_memory()
     if have is None or need <= have:
         return
     raise MemoryBoundError(
-        f"{option}={value}: {what} need about {format_bytes(need)}, this machine has "
-        f"{format_bytes(have)}; hint: {hint or f'a smaller {option}'}"
+        f"{head} need about {format_bytes(need)}{tail}, this machine has {format_bytes(have)}; hint: {hint}"
     )
 
 
@@ -78,13 +83,11 @@ def check_expansion(source: object, count: int, bytes_each: int, what: str) -> N
     """Refuse a file whose ``count`` parsed items of ``what`` (``bytes_each`` bytes each) would
     not fit in the machine's memory, before the parser allocates them; the error names ``source``
     (the file, or the argument holding the data)."""
-    have = machine_memory()
-    need = int(count) * int(bytes_each)
-    if have is None or need <= have:
-        return
-    raise MemoryBoundError(
-        f"{source}: {count} {what} need about {format_bytes(need)} once read, this machine has "
-        f"{format_bytes(have)}; hint: a smaller file (split it, or keep fewer rows or columns)"
+    _refuse_beyond_memory(
+        int(count) * int(bytes_each),
+        f"{source}: {count} {what}",
+        " once read",
+        "a smaller file (split it, or keep fewer rows or columns)",
     )
 
 
