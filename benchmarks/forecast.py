@@ -7,7 +7,7 @@
     python benchmarks/forecast.py --out results/            # also CSV per series
     python benchmarks/forecast.py --calibration-window 24   # bands from the latest residuals
 
-Every model is scored by the same rolling-origin backtest (rnnkit.models.backtest): the
+Every model is scored by the same rolling-origin backtest (rnnkit.forecast.backtest): the
 last N origins of each series, a fit at the first origin and a refit every k origins
 (between refits the fitted model reads the newer history: for statsmodels models, the
 fitted parameters are applied to it), MASE scaled by each origin's in-sample seasonal-naive
@@ -54,8 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.models import Forecaster
-from rnnkit.models.backtest import backtest
+from rnnkit.forecast import Forecaster
+from rnnkit.forecast.backtest import backtest
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the repository (a worktree one level deeper finds it one more level up)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from rnnkit.models import Forecaster
+from rnnkit.forecast import Forecaster
 
 
 def make_series(n, T, seed=0):

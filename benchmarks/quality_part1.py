@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data import adding_problem, mackey_glass, noisy_seasonal, running_sum
+from rnnkit.forecast import Forecaster
 from rnnkit.models import (
     FeedForward,
-    Forecaster,
     SequenceClassifier,
     SequenceRegressor,
     SequenceTagger,

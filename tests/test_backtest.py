@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
-from rnnkit.models import Forecaster
-from rnnkit.models import forecast_metrics as fm
-from rnnkit.models.backtest import backtest, fill_history, rolling_origins
-from rnnkit.models.forecast_baselines import ARForecaster, SeasonalNaiveForecaster
+from rnnkit.forecast import Forecaster
+from rnnkit.forecast import metrics as fm
+from rnnkit.forecast.backtest import backtest, fill_history, rolling_origins
+from rnnkit.forecast.baselines import ARForecaster, SeasonalNaiveForecaster
 
 
 def seasonal_series(n=160, seed=0):

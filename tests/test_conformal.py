@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from rnnkit.models.backtest import backtest, rolling_residuals
-from rnnkit.models.conformal import (
+from rnnkit.forecast.backtest import backtest, rolling_residuals
+from rnnkit.forecast.baselines import ARForecaster
+from rnnkit.forecast.conformal import (
     conformal_intervals,
     conformal_offsets,
     min_residuals,
 )
-from rnnkit.models.forecast_baselines import ARForecaster
 
 
 def test_offsets_are_the_conformal_order_statistics():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from rnnkit.forecast import Forecaster
 from rnnkit.models import (
     CharLM,
     FeedForward,
-    Forecaster,
     MusicModel,
     Seq2Seq,
     SequenceClassifier,

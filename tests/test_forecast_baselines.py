@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.models import forecast_metrics as fm
-from rnnkit.models.forecast_baselines import (
+from rnnkit.forecast import metrics as fm
+from rnnkit.forecast.baselines import (
     ARForecaster,
     DriftForecaster,
     NaiveForecaster,

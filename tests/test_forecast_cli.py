@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
-from rnnkit.models import Forecaster
+from rnnkit.forecast import Forecaster
 from rnnkit.train.settings import settings_for
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rnnkit.models import Forecaster
-from rnnkit.models.forecast_covariates import calendar_features
+from rnnkit.forecast import Forecaster
+from rnnkit.forecast.covariates import calendar_features
 
 
 def _data(T=160, seed=0):

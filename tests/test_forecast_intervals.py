@@ -4,7 +4,7 @@ in, pandas out."""
 import numpy as np
 import pytest
 
-from rnnkit.models import Forecaster
+from rnnkit.forecast import Forecaster
 
 
 def _ar1(T, seed, sigma=0.5):
@@ -120,7 +120,7 @@ def test_a_point_model_gets_split_conformal_intervals_that_cover():
     80% of the points that follow, and the model itself is not refitted."""
     import numpy as np
 
-    from rnnkit.models import Forecaster
+    from rnnkit.forecast import Forecaster
 
     rng = np.random.default_rng(1)
     t = np.arange(420)
@@ -142,7 +142,7 @@ def test_a_point_models_intervals_refuse_what_they_cannot_calibrate():
     import numpy as np
     import pytest
 
-    from rnnkit.models import Forecaster
+    from rnnkit.forecast import Forecaster
 
     y = np.sin(np.arange(80) / 3.0)
     model = Forecaster(window=12, horizon=6, epochs=2, ensemble=1, seed=0).fit(y)
@@ -183,7 +183,7 @@ def test_own_error_intervals_read_only_the_past_and_match_the_noise():
     noise the 80% half-width is near 1.2816 (200 origins), each calibration forecast reads
     the history and past covariates only up to its origin and the known-future rows up to
     its blocks, and a series without room for enough origins is named."""
-    from rnnkit.models.forecast_conformal import own_error_intervals
+    from rnnkit.forecast.own_errors import own_error_intervals
 
     rng = np.random.default_rng(0)
     T, h = 400, 6
@@ -207,7 +207,7 @@ def test_own_error_intervals_adapt_to_errors_that_grow():
     """Noise whose scale triples over the calibration origins: split conformal takes the
     80% quantile of all errors, adaptive conformal (gamma 0.1) raises the level after the
     recent misses and gives a wider final band; both bands are centred on the forecast."""
-    from rnnkit.models.forecast_conformal import own_error_intervals
+    from rnnkit.forecast.own_errors import own_error_intervals
 
     rng = np.random.default_rng(1)
     T, h = 300, 1

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnkit.models import Forecaster, naive_forecast, seasonal_naive_forecast
+from rnnkit.forecast import Forecaster, naive_forecast, seasonal_naive_forecast
 
 
 def _sine(n, period=12.0, phase=0.0):
@@ -135,7 +135,7 @@ def test_parameters_are_checked_at_fit():
 
 
 def test_a_deseason_model_needs_two_seasons_of_history_and_says_so():
-    from rnnkit.models.forecast_scaling import history_steps
+    from rnnkit.forecast.scaling import history_steps
 
     assert history_steps(("deseason",), 12, 12) == 24
     assert history_steps(("diff", "deseason", "diff"), 12, 30) == 32  # window + 2 lost
@@ -200,7 +200,7 @@ def test_inf_in_a_series_is_named_apart_from_missing_values():
     import numpy as np
     import pytest
 
-    from rnnkit.models import Forecaster
+    from rnnkit.forecast import Forecaster
 
     y = np.sin(np.arange(60) / 3.0)
     y[[5, 9]], y[12] = np.inf, np.nan

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from gradcheck_util import numeric_grad, rel_error
 
-from rnnkit.models.forecast_net import ForecastNet, gaussian_nll, pinball_loss, squared_error
-from rnnkit.models.forecast_scaling import (
+from rnnkit.forecast.net import ForecastNet, gaussian_nll, pinball_loss, squared_error
+from rnnkit.forecast.scaling import (
     SCALINGS,
     SeriesScaler,
     global_stats,
@@ -168,9 +168,9 @@ def test_forecast_net_gradients_match_central_differences(loss):
 
 
 def test_ensemble_members_learn_from_their_own_loss_and_forecasts_are_their_mean():
-    from rnnkit.models import Forecaster
+    from rnnkit.forecast import Forecaster
+    from rnnkit.forecast.net import ForecastEnsemble
     from rnnkit.models._data import Batch
-    from rnnkit.models.forecast_net import ForecastEnsemble
 
     rng = np.random.default_rng(5)
     members = [

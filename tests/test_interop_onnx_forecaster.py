@@ -11,8 +11,9 @@ import pytest
 from interop_util import assert_close
 from interop_util import onnx_session as session
 
+from rnnkit.forecast import Forecaster
 from rnnkit.interop import to_onnx
-from rnnkit.models import Forecaster, NotFittedError
+from rnnkit.models import NotFittedError
 
 onnx = pytest.importorskip("onnx", reason="ONNX export is checked with the onnx package")
 ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onnxruntime")

@@ -194,7 +194,7 @@ FORECAST_CASES = [
 
 
 def _fitted_forecaster(case):
-    from rnnkit.models import Forecaster
+    from rnnkit.forecast import Forecaster
 
     kw = dict(FORECAST_CASES[case])
     covariates = kw.pop("covariates", False)

@@ -24,11 +24,12 @@ FLOORS = {
     "train": 3,  # Trainer, truncated BPTT, checkpoints
     "models": 4,
     "diagnostics": 4,  # the estimators; seeing the gradients
-    "interop": 5,  # ONNX, PyTorch, safetensors
-    "experiments": 6,
-    "bench": 6,  # experiments and speed measurements
-    "cli": 7,  # the command line
-    "__main__": 8,
+    "forecast": 5,  # forecasting series, on the estimators
+    "interop": 6,  # ONNX, PyTorch, safetensors
+    "experiments": 7,
+    "bench": 7,  # experiments and speed measurements
+    "cli": 8,  # the command line
+    "__main__": 9,
 }
 PACKAGE = Path(rnnkit.__file__).parent
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from rnnkit.forecast import Forecaster
 from rnnkit.models import (
     FeedForward,
-    Forecaster,
     NotFittedError,
     SequenceClassifier,
     SequenceRegressor,

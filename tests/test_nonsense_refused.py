@@ -71,7 +71,7 @@ def test_forecast_refuses_forecasts_that_are_not_finite_rather_than_print_nan_ro
     rc, out, _ = cli("forecast", tmp_path / "run", "--horizon", 3)
     assert rc == 0 and len(out.split()) == 4
     # rnnkit.models loads on use
-    from rnnkit.models.forecaster import Forecaster
+    from rnnkit.forecast.forecaster import Forecaster
 
     predict = Forecaster.predict
 

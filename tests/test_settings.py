@@ -10,10 +10,10 @@ import pytest
 
 from rnnkit.cli.options import ConfigError, coerce
 from rnnkit.cli.tasks import RESUMABLE, TASKS
+from rnnkit.forecast import Forecaster
 from rnnkit.models import (
     CharLM,
     FeedForward,
-    Forecaster,
     MusicModel,
     Seq2Seq,
     SequenceClassifier,

@@ -10,7 +10,8 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.data import readers
 from rnnkit.data._validate import DataFormatError
-from rnnkit.models import CharLM, Forecaster, Seq2Seq, SequenceClassifier
+from rnnkit.forecast import Forecaster
+from rnnkit.models import CharLM, Seq2Seq, SequenceClassifier
 from rnnkit.models._memory import estimate_bytes, recurrent_weights
 from rnnkit.models.base import BaseEstimator
 from rnnkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint

@@ -8,6 +8,7 @@ Floors, read bottom-up (a floor imports only the floors below it; ARCHITECTURE.m
     rnnkit.train        Trainer, TrainConfig, TBPTT (truncated BPTT), checkpoints, callbacks
     rnnkit.data         generated and shipped data sets, readers of user formats
     rnnkit.models       the sequence setups as scikit-learn style estimators
+    rnnkit.forecast     forecasting series: Forecaster, baselines, backtests, intervals
     rnnkit.diagnostics  gradient flow, weight and gate health, warnings, reports
     rnnkit.interop      layers and fitted models out: ONNX, PyTorch, safetensors
     rnnkit.experiments  the vanishing/exploding-gradient experiments
@@ -27,7 +28,7 @@ from . import nn
 from ._version import __version__
 from .nn.module import Module
 
-_LAZY = ("optim", "train", "data", "models", "diagnostics", "interop", "experiments", "utils")
+_LAZY = ("optim", "train", "data", "models", "forecast", "diagnostics", "interop", "experiments", "utils")
 _LAZY_NAMES = {"Trainer": "train", "TrainConfig": "train", "TBPTT": "train"}
 
 # Former module paths -> the module that now holds the code (the same module object).
@@ -48,9 +49,14 @@ _MOVED = {
     "data.registry": "rnnkit.data.catalog",
     "models.music": "rnnkit.models.music_model",
     "diagnostics.plots": "rnnkit.diagnostics.figures",
+    "models.forecaster": "rnnkit.forecast.forecaster",
+    "models.backtest": "rnnkit.forecast.backtest",
+    "models.conformal": "rnnkit.forecast.conformal",
+    "models.forecast_baselines": "rnnkit.forecast.baselines",
+    "models.forecast_metrics": "rnnkit.forecast.metrics",
 }
 
-__all__ = ["__version__", "Module", "nn", *_LAZY, *_LAZY_NAMES]
+__all__ = ["__version__", "Module", "nn", "load_model", *_LAZY, *_LAZY_NAMES]
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -72,6 +78,14 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 sys.meta_path.append(_MovedModules())
+
+
+def load_model(path):
+    """Load any model saved with ``model.save(path)`` (an estimator of ``rnnkit.models`` or a
+    ``rnnkit.forecast.Forecaster``); the class is read from the file."""
+    from . import forecast, models  # noqa: F401 (importing them registers their classes)
+
+    return models.BaseEstimator.load(path)
 
 
 def __getattr__(name):

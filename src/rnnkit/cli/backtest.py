@@ -198,7 +198,7 @@ def _load_series(config, value_column, date_column, console):
 
 def run(args) -> int:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..models.backtest import backtest
+    from ..forecast.backtest import backtest
 
     console = Console(args.quiet)
     config, model, from_config = _config(args.source, args.data)

@@ -155,6 +155,7 @@ def _task(args, console):
         run_folder = Run.open(args.run)
         task_name, base = run_folder.task, run_folder.read_config()
         if run_folder.model_path.is_file():
+            from ..forecast import Forecaster  # noqa: F401 (known to load_model once imported)
             from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
             saved = load_model(run_folder.model_path)
@@ -201,6 +202,7 @@ def _cells(args, console) -> int:
     text = args.text if args.text is not None else read_text(args.text_file, args.encoding)
     if args.top < 1:
         raise UsageError(f"--top: expected an int >= 1, got {args.top}")
+    from ..forecast import Forecaster  # noqa: F401 (known to load_model once imported)
     from ..models import load_model  # on use: start-up time (cli/__init__.py)
 
     path = Path(args.cells)

@@ -48,7 +48,7 @@ def parse_levels(text: str | None) -> tuple:
 def _check_histories(model, s) -> None:
     """Every series of ``s`` is long enough for the model to forecast from (one-line error)."""
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..models.forecast_scaling import history_steps
+    from ..forecast.scaling import history_steps
 
     need = history_steps(model.parts_, model.period_, model.window)
     for key, x in zip(s.ids, s.values, strict=False):
@@ -82,9 +82,9 @@ def forecast_set(model, s, cov, horizon: int, levels=()) -> dict:
 
 def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=None) -> dict:
     """A point model's forecasts with split-conformal bands from its own errors at the last
-    origins of each series (:mod:`rnnkit.models.forecast_conformal`)."""
+    origins of each series (:mod:`rnnkit.forecast.own_errors`)."""
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..models.forecast_conformal import own_error_intervals
+    from ..forecast.own_errors import own_error_intervals
 
     _check_histories(model, s)
     try:
@@ -224,7 +224,7 @@ def run(args) -> int:
 
 def _plot(model, s, out, horizon, levels, path, console) -> None:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..models.forecast_naive import naive_forecast, seasonal_naive_forecast
+    from ..forecast.naive import naive_forecast, seasonal_naive_forecast
 
     if not plots.available():
         console.note(plots.missing_note())

@@ -5,10 +5,10 @@ See :mod:`rnnkit.interop.torch_bridge` for what each forward takes and returns.
 
 from __future__ import annotations
 
+from ..forecast import Forecaster
 from ..models import (
     CharLM,
     FeedForward,
-    Forecaster,
     MusicModel,
     NotFittedError,
     Seq2Seq,

@@ -6,8 +6,8 @@ fitted horizon direct), F targets, P outputs per target, I input columns per ste
 The graph is the network alone: model-ready inputs (T, B, I) -> raw outputs (B, D, F, P)
 (an ensemble: the mean over its members of each output). Everything around it depends on
 the history passed in or on the loop, so it is described here as JSON, with the fitted
-numbers and the exact rules (the same as :mod:`rnnkit.models.forecast_scaling`,
-:mod:`rnnkit.models.forecast_covariates` and :mod:`rnnkit.models.forecast_loop`).
+numbers and the exact rules (the same as :mod:`rnnkit.forecast.scaling`,
+:mod:`rnnkit.forecast.covariates` and :mod:`rnnkit.forecast.loop`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..models.forecast_covariates import _CYCLE
-from ..models.forecast_net import SIGMA_MIN
-from ..models.forecast_scaling import lost_steps
+from ..forecast.covariates import _CYCLE
+from ..forecast.net import SIGMA_MIN
+from ..forecast.scaling import lost_steps
 
 if TYPE_CHECKING:
-    from ..models.forecaster import Forecaster
+    from ..forecast.forecaster import Forecaster
 
 _SCALING_RULES = {
     "global": "loc, scale = the fitted 'global' statistics (every training value of every series)",

@@ -38,10 +38,10 @@ import json
 
 import numpy as np
 
+from ..forecast import Forecaster
 from ..models import (
     CharLM,
     FeedForward,
-    Forecaster,
     MusicModel,
     NotFittedError,
     Seq2Seq,

@@ -2,7 +2,7 @@
 
 one-to-one      :class:`FeedForward` (the non-recurrent baseline)
 many-to-one     :class:`SequenceClassifier`, :class:`SequenceRegressor`
-many-to-many    :class:`SequenceTagger` (aligned), :class:`Forecaster` (windows of series)
+many-to-many    :class:`SequenceTagger` (aligned); forecasting series: :mod:`rnnkit.forecast`
 one-to-many     :class:`SequenceGenerator`, :class:`MusicModel` (piano rolls, melodies)
 encoder-decoder :class:`Seq2Seq`
 language model  :class:`CharLM`
@@ -17,7 +17,6 @@ from .base import CELLS, BaseEstimator, NotFittedError, make_recurrent
 from .charlm import CharLM
 from .classifier import SequenceClassifier, SequenceRegressor
 from .feedforward import FeedForward
-from .forecaster import Forecaster, naive_forecast, seasonal_naive_forecast
 from .generator import SequenceGenerator
 from .music_model import MusicModel
 from .seq2seq import Seq2Seq
@@ -36,9 +35,6 @@ __all__ = [
     "SequenceRegressor",
     "SequenceTagger",
     "conllu_xy",
-    "Forecaster",
-    "naive_forecast",
-    "seasonal_naive_forecast",
     "SequenceGenerator",
     "Seq2Seq",
     "CharLM",
@@ -47,5 +43,8 @@ __all__ = [
 
 
 def load_model(path: str | os.PathLike[str]) -> BaseEstimator:
-    """Load any model saved with ``model.save(path)``; the class is read from the file."""
+    """Load a model saved with ``model.save(path)``; the class is read from the file.
+
+    A class must be imported to be known: :func:`rnnkit.load_model` also knows the
+    :class:`rnnkit.forecast.Forecaster`."""
     return BaseEstimator.load(path)

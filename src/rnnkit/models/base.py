@@ -420,7 +420,10 @@ class BaseEstimator:
         target = _REGISTRY.get(name)
         if cls is BaseEstimator:
             if target is None:
-                raise CheckpointError(f"{path}: holds an unknown model class {name!r}; known: {sorted(_REGISTRY)}")
+                raise CheckpointError(
+                    f"{path}: holds an unknown model class {name!r}; known: {sorted(_REGISTRY)}; hint: "
+                    f"rnnkit.load_model(path) knows every rnnkit model (a Forecaster is in rnnkit.forecast)"
+                )
             cls = target
         elif target is None or not issubclass(target, cls):
             raise CheckpointError(

@@ -54,7 +54,7 @@ class ForecastTask(Task):
     name = "forecast"
     config_class = ForecastConfig
     model_names = ("Forecaster",)
-    model_module = "rnnkit.models.forecaster"
+    model_module = "rnnkit.forecast.forecaster"
     command = "rnnkit forecast"
     help = "forecast one or many time series (default: Mackey-Glass)"
     about = "forecast the next steps of a time series"
@@ -73,7 +73,7 @@ class ForecastTask(Task):
 
     def load(self, config) -> TaskData:
         # rnnkit.models loads on use: start-up time (cli/__init__.py)
-        from ...models.forecast_scaling import history_steps, lost_steps, parse_transform
+        from ...forecast.scaling import history_steps, lost_steps, parse_transform
 
         loaded = sources.load(self, config)
         notes = list(loaded.notes)

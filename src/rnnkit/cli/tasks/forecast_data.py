@@ -135,8 +135,8 @@ def auto_transform(train, period) -> str:
     ``deseason`` when there is a period and every series has 2 seasons, then ``diff`` on
     top when what is left wanders (:func:`wanders`)."""
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ...models.backtest import fill_history
-    from ...models.forecast_scaling import transform_forward
+    from ...forecast.backtest import fill_history
+    from ...forecast.scaling import transform_forward
 
     if period and train and all(len(v) >= 2 * period for v in train):
         left = []

@@ -8,7 +8,7 @@ Every origin t (from max(window + transform steps, period, start) to T - h, ever
             evaluated targets (so series of any scale count alike)
     MAE   = mean |x^ - x|
 
-(The full set of metrics, intervals and refits is :mod:`rnnkit.models.backtest`'s.)
+(The full set of metrics, intervals and refits is :mod:`rnnkit.forecast.backtest`'s.)
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._sequence import r2_score
-from .base import check_int_param
-from .forecast_inputs import SeriesLike, as_series_list, from_pandas
-from .forecast_naive import naive_forecast, seasonal_naive_forecast
-from .forecast_scaling import history_steps
+from ..models._sequence import r2_score
+from ..models.base import check_int_param
+from .inputs import SeriesLike, as_series_list, from_pandas
+from .naive import naive_forecast, seasonal_naive_forecast
+from .scaling import history_steps
 
 
 class ScoringMixin:
-    """``evaluate`` and ``score`` for :class:`~rnnkit.models.Forecaster`."""
+    """``evaluate`` and ``score`` for :class:`~rnnkit.forecast.Forecaster`."""
 
     def _rolling(
         self,

@@ -19,7 +19,7 @@ Input row of one step (I = F + P + K + S + [1 if K]):
     window step   [u (F), past (P), future (K), static (S), 0]
     decoder step  [0 (F), 0 (P),    future (K), static (S), 1]
 
-with u the normalised target (see :mod:`.forecast_scaling`).
+with u the normalised target (see :mod:`.scaling`).
 """
 
 from __future__ import annotations

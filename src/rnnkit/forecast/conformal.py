@@ -3,7 +3,7 @@
 Shape legend: n calibration forecasts, h horizon steps, F series.
 
 The residuals r = y - yhat of past forecasts (from rolling origins, see
-:func:`rnnkit.models.backtest.rolling_residuals`) calibrate the intervals of a new point
+:func:`rnnkit.forecast.backtest.rolling_residuals`) calibrate the intervals of a new point
 forecast yhat, separately for each horizon step k (errors grow with k). For a level L in
 percent and alpha = 1 - L / 100, with n residuals at step k:
 

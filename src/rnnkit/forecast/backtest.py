@@ -16,7 +16,7 @@ its last L values), missing values in it are filled from that history alone (lin
 observed values, the last one carried forward), and the MASE scale of each origin is the
 seasonal-naive error of the same history. Missing targets are left out of the errors.
 
-Intervals are split-conformal (:mod:`rnnkit.models.conformal`), computed online: the band
+Intervals are split-conformal (:mod:`rnnkit.forecast.conformal`), computed online: the band
 at origin t_i, step k, is calibrated on the step-k residuals of the earlier origins whose
 target was already observed at t_i (t_j + k <= t_i), optionally only the latest
 ``calibration_window`` of them. Points with too few such residuals get no band and are left
@@ -34,10 +34,10 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import forecast_metrics as fm
-from .base import check_int_param
+from ..models.base import check_int_param
+from . import metrics as fm
+from .baselines import make_baseline
 from .conformal import check_adapt, check_levels, conformal_offsets, min_residuals
-from .forecast_baselines import make_baseline
 
 #: What :func:`backtest` evaluates: an object with ``fit(series)`` and ``predict(history, horizon)``
 #: (a Forecaster, a baseline, any duck-typed model), or a factory returning one.
@@ -324,7 +324,7 @@ def backtest(
         refit_every: refit every k origins (1: at every origin; 0: once, at the first).
         window: "expanding" (fit on all of x[:t]) or "sliding" (its last ``window_length``).
         period: the season length: adds seasonal naive and scales MASE by it (None: 1).
-        baselines: names from :data:`rnnkit.models.forecast_baselines.BASELINES` to add
+        baselines: names from :data:`rnnkit.forecast.baselines.BASELINES` to add
             (seasonal_naive only with a period).
         levels: conformal interval levels in percent (empty: none).
         calibration_window: calibrate each band on at most this many latest residuals.
@@ -486,7 +486,7 @@ def _band(r: np.ndarray, level: float, nominal: float, method: str) -> tuple[flo
 def rolling_residuals(model: ModelLike, series: ArrayLike, horizon: int, **kwargs: Any) -> np.ndarray:
     """y - yhat of ``model`` on rolling origins: (N, h) for a 1-D series, else (N, h, F).
 
-    The calibration set for :func:`rnnkit.models.conformal.conformal_intervals`. Keyword
+    The calibration set for :func:`rnnkit.forecast.conformal.conformal_intervals`. Keyword
     arguments are those of :func:`backtest` (``n_origins``, ``refit_every``, ``window``...);
     no baselines or intervals are computed.
     """

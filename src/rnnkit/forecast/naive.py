@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .base import check_int_param
+from ..models.base import check_int_param
 
 
 def naive_forecast(history: ArrayLike, horizon: int) -> np.ndarray:

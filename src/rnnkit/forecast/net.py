@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models._data import Batch
+from ..models.base import make_recurrent
+from ..models.network import BatchProtocol
 from ..nn import Linear
 from ..nn.module import Module
-from ._data import Batch
-from .base import make_recurrent
-from .network import BatchProtocol
 
 LOSSES = ("mse", "quantile", "gaussian")
 SIGMA_MIN = 1e-3

@@ -6,7 +6,7 @@ For each series i the fitted model (no refit) forecasts h steps from each of the
 origins that leave a whole horizon inside the series, t = T_i - h - j + 1 for j = 1..n,
 reading only x_i[:t] (and the covariates up to t, known-future ones up to the forecast
 steps). The errors y - yhat at each step k calibrate the band around the forecast from the
-series' end (:func:`rnnkit.models.conformal.conformal_intervals`)::
+series' end (:func:`rnnkit.forecast.conformal.conformal_intervals`)::
 
     x_i  ----------------------------|......h......|      forecast from T_i, with bands
     origins      t_n ... t_2 t_1     T_i - h       T_i    whose errors calibrate them
@@ -22,7 +22,7 @@ import numpy as np
 
 from .backtest import online_conformal
 from .conformal import check_adapt, min_residuals
-from .forecast_scaling import history_steps
+from .scaling import history_steps
 
 __all__ = ["own_error_intervals"]
 
@@ -50,7 +50,7 @@ def own_error_intervals(
     """Point forecasts after each series and conformal bands from the model's own errors.
 
     Args:
-        model: a fitted point :class:`rnnkit.models.Forecaster` (``loss="mse"``).
+        model: a fitted point :class:`rnnkit.forecast.Forecaster` (``loss="mse"``).
         series: a list of (T_i, F) arrays.
         horizon: steps to forecast.
         levels: interval levels in percent.
@@ -58,7 +58,7 @@ def own_error_intervals(
         adapt: gamma of adaptive conformal inference (None: split conformal): the level of
             the final band follows the misses of the calibration origins' own bands, each
             calibrated on the errors observed before it (see
-            :func:`rnnkit.models.backtest.backtest`).
+            :func:`rnnkit.forecast.backtest.backtest`).
         past_covariates, future_covariates, static_covariates, dates: as for ``predict``,
             per series (known-future ones with their rows for the forecast steps).
         ids: series names for errors.

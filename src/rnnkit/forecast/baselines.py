@@ -5,7 +5,7 @@ p autoregressive order, m season length.
 
 Every baseline has ``fit(series) -> self`` and ``predict(history, horizon)`` returning
 (h,) for a (T,) history, (h, F) for (T, F) and a list for a list, like
-:class:`~rnnkit.models.Forecaster`, so :func:`rnnkit.models.backtest.backtest` treats them
+:class:`~rnnkit.forecast.Forecaster`, so :func:`rnnkit.forecast.backtest.backtest` treats them
 alike. For a history x[0..T-1] and k = 1..h::
 
     NaiveForecaster           x^[T-1+k] = x[T-1]
@@ -31,7 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
-from .base import check_int_param
+from ..models.base import check_int_param
 
 __all__ = [
     "BASELINES",

@@ -10,11 +10,11 @@ Training pairs are cut from every series with a window of W steps::
             x[t : t + h]      "direct"        all h steps at once (blocks of h beyond)
 
 The series go through target transforms, series scaling and window normalisation
-(:mod:`.forecast_scaling`), all undone exactly on the forecasts; covariates are described
-in :mod:`.forecast_covariates`, the training windows (and the validation part held out
-of them) in :mod:`.forecast_windows`, the loops in :mod:`.forecast_loop`, the network and its
-losses (squared error, pinball for quantiles, Gaussian likelihood) in :mod:`.forecast_net`.
-Rolling-origin scoring beside the naive baselines lives in :mod:`.forecast_scoring`.
+(:mod:`.scaling`), all undone exactly on the forecasts; covariates are described
+in :mod:`.covariates`, the training windows (and the validation part held out
+of them) in :mod:`.windows`, the loops in :mod:`.loop`, the network and its
+losses (squared error, pinball for quantiles, Gaussian likelihood) in :mod:`.net`.
+Rolling-origin scoring beside the naive baselines lives in :mod:`.scoring`.
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..data.series_dates import future_dates, infer_frequency, season_length
+from ..models._data import Batch, rank_batches
+from ..models.base import BaseEstimator, check_choice, check_float_param, check_int_param
 from ..train.callbacks import Callback
-from ._data import Batch, rank_batches
 from .backtest import rolling_residuals
-from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .conformal import conformal_intervals, min_residuals
-from .forecast_covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
-from .forecast_inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
-from .forecast_loop import Prepared, forecast
-from .forecast_naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
-from .forecast_net import LOSSES, ForecastEnsemble, ForecastNet
-from .forecast_scaling import (
+from .covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
+from .inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
+from .loop import Prepared, forecast
+from .naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
+from .net import LOSSES, ForecastEnsemble, ForecastNet
+from .scaling import (
     SCALINGS,
     SeriesScaler,
     global_stats,
@@ -46,8 +46,8 @@ from .forecast_scaling import (
     transform_forward,
     window_stats,
 )
-from .forecast_scoring import ScoringMixin
-from .forecast_windows import cut_windows, hold_out
+from .scoring import ScoringMixin
+from .windows import cut_windows, hold_out
 
 DEFAULT_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
@@ -115,7 +115,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
 
     # -- preparing series -----------------------------------------------------------------
     def _prepare(self, items, past, future, static, dates, *, extra=0, name="series", ids=None):
-        """Prepared series (see :mod:`.forecast_loop`); ``extra``: known-future rows needed
+        """Prepared series (see :mod:`.loop`); ``extra``: known-future rows needed
         after each series."""
         lengths = [len(s) for s in items]
         past = as_covariate_list(past, len(items), lengths, "past_covariates", at_least=True)
@@ -210,7 +210,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
                 ``past_covariates``, ``future_covariates``, ``static_covariates``, ``dates``.
             callbacks: :class:`rnnkit.train.callbacks.Callback` instances for the Trainer.
         Without ``validation_data``, ``validation_fraction`` > 0 holds out the end of each
-        series instead (:func:`.forecast_windows.hold_out`) for early stopping (``patience``).
+        series instead (:func:`.windows.hold_out`) for early stopping (``patience``).
         ``y`` is ignored (the targets are the series' own future; scikit-learn's signature).
         """
         self._validate_params()
@@ -416,7 +416,7 @@ class Forecaster(ScoringMixin, BaseEstimator):
         A fresh model with this one's settings is fitted on the history before a calibration
         part and forecasts that part from rolling origins (no refit); the absolute errors at
         each horizon step give the band half-widths around this model's own forecast
-        (:func:`rnnkit.models.conformal.conformal_intervals`). One series as an array, no
+        (:func:`rnnkit.forecast.conformal.conformal_intervals`). One series as an array, no
         covariates; otherwise fit with ``loss="quantile"`` or ``"gaussian"``.
         """
 

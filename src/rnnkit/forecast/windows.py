@@ -4,7 +4,7 @@ Shape legend: n total steps of all series (after the target transforms), F featu
 P past / K known-future covariate columns, S static columns, N windows, W window,
 D forecast steps per window.
 
-The prepared series (:class:`.forecast_loop.Prepared`) are concatenated into row arrays
+The prepared series (:class:`.loop.Prepared`) are concatenated into row arrays
 and a window is named by its series and origin t (the row of its first target)::
 
     Z (n, F)  P (n, P)  Fc (n, K)  S (n_series, S)  series (N,)  origins (N,)

@@ -5,7 +5,7 @@ pass (1 recursive, the fitted horizon direct), h forecast steps, F targets, P pa
 known-future covariates, S static values, Q quantiles, M samples.
 
 A *prepared* series holds, after the target transforms and the series scaling
-(:mod:`.forecast_scaling`): z (T', F), past (T', P), future (T' + extra, K), static (S,)
+(:mod:`.scaling`): z (T', F), past (T', P), future (T' + extra, K), static (S,)
 and the :class:`SeriesScaler` that inverts its forecasts.
 
 The loops work in z units. Each pass normalises its window (u = (z - a) / b), runs the
@@ -25,9 +25,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .forecast_covariates import make_inputs
-from .forecast_net import SIGMA_MIN, softplus
-from .forecast_scaling import window_stats
+from .covariates import make_inputs
+from .net import SIGMA_MIN, softplus
+from .scaling import window_stats
 
 
 @dataclass
