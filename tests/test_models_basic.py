@@ -53,7 +53,8 @@ def test_repr_shows_only_changed_params():
 def test_bad_hyper_parameters_are_refused_at_fit_listing_the_choices():
     X, y = _tokens()
     with pytest.raises(
-        ValueError, match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu'\], got 'lsmt'"
+        ValueError,
+        match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'ln_lstm', 'ln_gru'\], got 'lsmt'",
     ):
         SequenceClassifier(cell="lsmt").fit(X, y)
     with pytest.raises(ValueError, match="pooling: expected one of"):

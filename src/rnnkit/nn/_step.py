@@ -107,7 +107,7 @@ def _zeros(layer, G):
 
 
 def _reference(layer, x_t, state):
-    """Validate everything, then each layer's NumPy ``step_once``."""
+    """Validate everything, then each layer's NumPy ``step_once`` (the cell's own parameters as keywords)."""
     x = _checks.float_array("x_t", x_t, layer.dtype, 2, hint="expected (B, I): one time step")
     if x.shape[1] != layer.input_size:
         raise ValueError(f"x_t: expected {layer.input_size} features in the last axis (B, I), got shape {x.shape}")
@@ -117,6 +117,7 @@ def _reference(layer, x_t, state):
     c_n = np.empty_like(c0) if c0 is not None else None
     for k in range(layer.num_layers):
         c, c_new = (None, None) if c0 is None else (c0[k], c_n[k])
-        layer.cell.step_once(x, h0[k], c, *layer._weights(k, 0), h_n[k], c_new)
+        own = {n: layer._params[n + f"_l{k}"] for n in layer._extra_names}  # the cell's own parameters
+        layer.cell.step_once(x, h0[k], c, *layer._weights(k, 0), h_n[k], c_new, **own)
         x = h_n[k]
     return h_n if c_n is None else (h_n, c_n)

@@ -83,6 +83,8 @@ class _Recurrent(Observable, Module):
         self.grad_flow: dict[str, np.ndarray] = {}
         H, G = self.hidden_size, self.cell.num_gates * self.hidden_size
         bound = 1.0 / np.sqrt(H)  # PyTorch's default: U(-1/sqrt(H), 1/sqrt(H)) for all
+        self._extra_names = tuple(self.cell.extra_parameters(G, H, self.bias, self.dtype))  # the cell's own
+        self._bases = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ()) + self._extra_names
         for k in range(self.num_layers):
             in_k = self.input_size if k == 0 else H * self.num_directions
             for d in range(self.num_directions):
@@ -93,6 +95,8 @@ class _Recurrent(Observable, Module):
                 if self.bias:
                     self.register_parameter("bias_ih" + sfx, u(G))
                     self.register_parameter("bias_hh" + sfx, u(G))
+                for name, value in self.cell.extra_parameters(G, H, self.bias, self.dtype).items():
+                    self.register_parameter(name + sfx, value)
 
     @staticmethod
     def _suffix(k: int, d: int) -> str:
@@ -101,6 +105,11 @@ class _Recurrent(Observable, Module):
     def _weights(self, k, d):
         p, s = self._params, self._suffix(k, d)
         return p["weight_ih" + s], p["weight_hh" + s], p.get("bias_ih" + s), p.get("bias_hh" + s)
+
+    def _own(self, table, k, d):
+        """One direction's entries of ``table`` (parameters or gradients) by base name."""
+        s = self._suffix(k, d)
+        return {b: table[b + s] for b in self._bases}
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
@@ -188,7 +197,7 @@ class _Recurrent(Observable, Module):
                     layer_in,
                     h0[i],
                     None if c0 is None else c0[i],
-                    self._weights(k, d),
+                    self._own(self._params, k, d),
                     mask,
                     d == 1,
                     out[:, :, d * H : (d + 1) * H],
@@ -220,7 +229,7 @@ class _Recurrent(Observable, Module):
         m = self.rng.random((B, self.hidden_size)) < keep
         return m.astype(self.dtype) / self.dtype.type(keep)
 
-    def _forward_direction(self, x, h, c, weights, mask, reverse, out, rec_mask, kern):
+    def _forward_direction(self, x, h, c, params, mask, reverse, out, rec_mask, kern):
         """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H).
 
         The states live in one (T+1, B, H) array per direction, indexed by time: h_t is
@@ -228,7 +237,7 @@ class _Recurrent(Observable, Module):
         state sits at the other end. Each step writes its new state straight into its
         slot, so nothing is copied per step and ``h_{t-1}`` for backward is a view.
         """
-        W_ih, W_hh, b_ih, b_hh = weights
+        W_ih, W_hh, b_ih, b_hh = (params.get(n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         T, B, _ = x.shape
         H, cell, dt = self.hidden_size, self.cell, self.dtype
         empty = self._workspace.empty
@@ -236,6 +245,7 @@ class _Recurrent(Observable, Module):
         xp = cell.project(x.reshape(T * B, -1), W_ih, b_ih, b_hh, out=empty((T * B, G), dt)).reshape(T, B, G)
         Wr, br = cell.recurrent_weight(W_hh, b_hh)
         store = cell.allocate(T, B, H, dt, empty)
+        cell.prepare(xp, store, params)  # a cell's own parameters (nothing for the plain cells)
         ws = cell.workspace(B, H, dt)
         hs = empty((T + 1, B, H), dt)
         cs = empty((T + 1, B, H), dt) if c is not None else None
@@ -306,7 +316,7 @@ class _Recurrent(Observable, Module):
             dx = self._workspace.empty(x.shape, self.dtype)
             for d in range(D):
                 i, sfx = k * D + d, self._suffix(k, d)
-                W_ih, W_hh, b_ih, b_hh = self._weights(k, d)
+                W_ih, W_hh = self._params["weight_ih" + sfx], self._params["weight_hh" + sfx]
                 dgi, dgh, dh0[i], dci = self._backward_direction(
                     g[:, :, d * H : (d + 1) * H],
                     dh_n[i],
@@ -323,21 +333,9 @@ class _Recurrent(Observable, Module):
                 hr = lc.dirs[d].h_prev
                 if lc.dirs[d].rec_mask is not None:
                     hr = hr * lc.dirs[d].rec_mask
-                # weight gradients: one product over all time steps
-                gi2 = dgi.reshape(T * B, -1)  # (T*B, G)
-                grads["weight_ih" + sfx] += gi2.T @ x.reshape(T * B, -1)  # (G, I)
-                db = None
-                if b_ih is not None:
-                    db = gi2.sum(axis=0)
-                    grads["bias_ih" + sfx] += db
-                self.cell.recurrent_grads(
-                    gi2,
-                    dgh.reshape(T * B, -1),
-                    hr.reshape(T * B, H),
-                    db,
-                    grads["weight_hh" + sfx],
-                    grads.get("bias_hh" + sfx),
-                )
+                # every parameter gradient: one product or sum over all time steps (the cell's)
+                x2, hr2, gi2, gh2 = (a.reshape(T * B, -1) for a in (x, hr, dgi, dgh))
+                gi2 = self.cell.weight_grads(x2, hr2, gi2, gh2, lc.dirs[d].store, self._own(grads, k, d))
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
                     np.matmul(gi2, W_ih, out=dx2)  # (T*B, G) x (G, I)
@@ -355,7 +353,8 @@ class _Recurrent(Observable, Module):
         cell, dt = self.cell, self.dtype
         G = cell.num_gates * H
         dgi = self._workspace.empty((T, B, G), dt)
-        dgh = self._workspace.empty((T, B, H), dt) if cell.separate_recurrent_grad else dgi  # GRU: d(W_hn h + b_hn)
+        sep = cell.separate_recurrent_grad  # the cell's own blocks (GRU: d(W_hn h + b_hn)), or dgi itself
+        dgh = self._workspace.empty((T, B, sep * H), dt) if sep else dgi
         dhs = [dh.copy(), np.empty_like(dh)]  # double buffers: dL/dh_t and dL/dh_{t-1}
         dcs = [dc.copy(), np.empty_like(dc)] if dc is not None else [None, None]
         ws = cell.workspace(B, H, dt)

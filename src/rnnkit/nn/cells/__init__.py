@@ -45,9 +45,11 @@ a :class:`~rnnkit.nn.cells.registry.CellSpec`, and one ``register_cell`` line be
 
 from __future__ import annotations
 
-from . import gru, lstm, rnn
+from . import gru, ln_gru, ln_lstm, lstm, rnn
 from .cell import Cell
 from .gru import GRUCell
+from .ln_gru import LNGRUCell
+from .ln_lstm import LNLSTMCell
 from .lstm import LSTMCell
 from .registry import CELLS, CellSpec, cell_names, cell_spec, make_cell, register_cell, unregister_cell
 from .rnn import RNNCell
@@ -57,6 +59,8 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "LNLSTMCell",
+    "LNGRUCell",
     "CellSpec",
     "CELLS",
     "register_cell",
@@ -71,3 +75,5 @@ register_cell(lstm.LSTM)
 register_cell(gru.GRU)
 register_cell(rnn.RNN_TANH)
 register_cell(rnn.RNN_RELU)
+register_cell(ln_lstm.LN_LSTM)
+register_cell(ln_gru.LN_GRU)

@@ -33,7 +33,7 @@ class GRUCell(Cell):
 
     num_gates = 3
     has_cell_state = False
-    separate_recurrent_grad = True  # dgh: d(W_hn h + b_hn), apart from dgi
+    separate_recurrent_grad = 1  # dgh (T, B, H): d(W_hn h + b_hn), apart from dgi
 
     def project(
         self,
