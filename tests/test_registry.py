@@ -94,9 +94,13 @@ def test_registering_checks_the_spec(toy):
 
 
 def test_unknown_cells_are_refused_with_the_registered_names(toy):
-    with pytest.raises(ValueError, match="mode: expected one of LSTM, GRU, RNN_TANH, RNN_RELU, LN_LSTM, LN_GRU, TOY, got 'NOPE'"):
+    with pytest.raises(
+        ValueError, match="mode: expected one of LSTM, GRU, RNN_TANH, RNN_RELU, LN_LSTM, LN_GRU, TOY, got 'NOPE'"
+    ):
         make_cell("NOPE")
-    with pytest.raises(ValueError, match="cell: expected one of lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru, toy, got 'nope'"):
+    with pytest.raises(
+        ValueError, match="cell: expected one of lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru, toy, got 'nope'"
+    ):
         Recurrent("nope", 2, 3)
 
 
@@ -226,7 +230,9 @@ def test_without_registration_the_estimator_refuses_the_toy():
     from rnnkit.models import SequenceClassifier
 
     X, y = _sequences(8, 0)
-    with pytest.raises(ValueError, match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'ln_lstm', 'ln_gru'\]"):
+    with pytest.raises(
+        ValueError, match=r"cell: expected one of \['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'ln_lstm', 'ln_gru'\]"
+    ):
         SequenceClassifier(cell="toy", epochs=1).fit(X, y)
 
 
@@ -257,7 +263,9 @@ def test_gradcheck_and_the_diagnose_probe_refuse_an_unregistered_cell(capsys):
     from rnnkit.cli import main
     from rnnkit.cli.gradcheck import check_layer
 
-    with pytest.raises(ValueError, match="cell: expected one of rnn, lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru, got 'toy'"):
+    with pytest.raises(
+        ValueError, match="cell: expected one of rnn, lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru, got 'toy'"
+    ):
         check_layer("toy")
     for command in ("gradcheck", "diagnose"):
         assert main([command, "--cell", "toy"]) == 2
@@ -268,7 +276,9 @@ def test_the_command_line_refuses_an_unregistered_cell():
     from rnnkit.cli import options as cfg
     from rnnkit.cli import task_configs as tc
 
-    with pytest.raises(cfg.ConfigError, match="expected one of lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru; got 'toy'"):
+    with pytest.raises(
+        cfg.ConfigError, match="expected one of lstm, gru, rnn_tanh, rnn_relu, ln_lstm, ln_gru; got 'toy'"
+    ):
         cfg.resolve(tc.ClassifyConfig, "classify", preset_name="tiny", overrides=[("cell", "toy", "--set")])
 
 
