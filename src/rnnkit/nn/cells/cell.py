@@ -81,7 +81,12 @@ class _Cell:
 
     @staticmethod
     def recurrent_grads(
-        gi2: np.ndarray, gh2: np.ndarray, hr2: np.ndarray, db: np.ndarray, dW_hh: np.ndarray, db_hh: np.ndarray | None
+        gi2: np.ndarray,
+        gh2: np.ndarray,
+        hr2: np.ndarray,
+        db: np.ndarray | None,
+        dW_hh: np.ndarray,
+        db_hh: np.ndarray | None,
     ) -> None:
         """Add dL/dW_hh and dL/db_hh (None without biases); gi2 (T*B, G) holds the gate
         gradients, db their sum over steps, hr2 (T*B, H) the states fed into each step.

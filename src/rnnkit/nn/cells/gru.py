@@ -77,7 +77,12 @@ class GRUCell(Cell):
 
     @staticmethod
     def recurrent_grads(
-        gi2: np.ndarray, gh2: np.ndarray, hr2: np.ndarray, db: np.ndarray, dW_hh: np.ndarray, db_hh: np.ndarray | None
+        gi2: np.ndarray,
+        gh2: np.ndarray,
+        hr2: np.ndarray,
+        db: np.ndarray | None,
+        dW_hh: np.ndarray,
+        db_hh: np.ndarray | None,
     ) -> None:
         """As for the other cells, but gh2 (T*B, H) holds d(W_hn h + b_hn): rows r and z of
         dW_hh come from the gate gradients gi2, rows n from gh2."""
@@ -85,6 +90,7 @@ class GRUCell(Cell):
         dW_hh[: 2 * H] += gi2[:, : 2 * H].T @ hr2  # (2H, T*B) x (T*B, H)
         dW_hh[2 * H :] += gh2.T @ hr2  # (H, T*B) x (T*B, H)
         if db_hh is not None:
+            assert db is not None  # the layer has both biases or neither
             db_hh[: 2 * H] += db[: 2 * H]
             db_hh[2 * H :] += gh2.sum(axis=0)
 
