@@ -39,6 +39,13 @@ Speed without changing the maths:
 * ``step_once`` is the online step of ``layer.step``: raw weights, nothing prepared;
   ``online_step`` its compiled twin, when the cell has one.
 
+A cell with parameters of its own beyond W_ih, W_hh, b_ih, b_hh (the layer-normalized
+cells' gains and biases) declares them in ``extra_parameters`` (the layer registers them
+per layer and direction), reads them in ``prepare`` (once per sequence, after ``project``:
+it keeps them in the store and may rework the input projection of all steps at once) and
+adds their gradients in ``weight_grads`` (after the backward loop; by default the products
+described above); ``step_once`` receives them as keywords.
+
 A new cell: a class on :class:`Cell` in ``nn/cells/<name>.py`` with the methods above and
 a :class:`~rnnkit.nn.cells.registry.CellSpec`, and one ``register_cell`` line below.
 """
