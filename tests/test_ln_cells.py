@@ -233,6 +233,21 @@ def test_the_input_projection_is_normalized():
     assert np.abs(plain.forward(x)[0] - before).max() > 0.1  # without LN it matters
 
 
+def test_initialize_leaves_the_layer_norm_parameters_alone():
+    from linreg import LastStepRegressor
+
+    from rnnkit.nn.init import initialize
+
+    rng = np.random.default_rng(0)
+    net = LastStepRegressor(Recurrent("ln_lstm", 2, 5, rng=rng), rng)
+    net.rnn.parameters()["ln_c_weight_l0"][...] = 2.0
+    report = initialize(net, preset="min_char_rnn", rng=rng)  # linear= and bias= for every other parameter
+    assert "rnn.weight_hh_l0" in report and "head.bias" in report
+    assert not any("ln_" in name for name in report)
+    p = net.rnn.parameters()
+    assert np.all(p["ln_c_weight_l0"] == 2.0) and np.all(p["ln_ih_weight_l0"] == 1.0)
+
+
 # -- what a registered cell gets for free -----------------------------------------------------------
 def _sequences(n, seed):
     rng = np.random.default_rng(seed)

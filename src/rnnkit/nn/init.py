@@ -341,7 +341,8 @@ def initialize(
 
     Other parameters (a Linear head, an embedding) are left alone unless ``linear`` names
     an initializer: then every other parameter of 2+ dimensions gets ``linear`` and every
-    other 1-D one gets ``bias``.
+    other 1-D one gets ``bias``. A recurrent cell's own parameters (the layer-norm gains and
+    biases of ``ln_lstm``, ``ln_gru``) are always left alone.
 
     Each initializer is a name from :data:`INITIALIZERS` or ``(name, kwargs)``, e.g.
     ``("orthogonal", {"gain": 1.1})``; ``None`` leaves those parameters alone. ``preset``
@@ -371,11 +372,15 @@ def initialize(
     fb = None if fb is None else check_number("forget_bias", fb)
 
     params = {n: p for n, p, _ in module.named_parameters()}
-    layers = _layer_shapes(params, _layer_modes(module), settings["mode"])
+    modes = _layer_modes(module)
+    layers = _layer_shapes(params, modes, settings["mode"])
     staged, report = {}, {}
     for name, p in params.items():
         m = _RECURRENT.match(name)
         if m is None:  # not recurrent: only with linear=...
+            owner = name.rpartition(".")[0]
+            if (owner + "." if owner else "") in modes:
+                continue  # a recurrent cell's own parameter (a layer-norm gain) keeps its value
             spec = None if specs["linear"] is None else (specs["linear"] if p.ndim >= 2 else specs["bias"])
             if spec is not None:
                 staged[name] = spec[1](p.shape, rng=rng, dtype=p.dtype, **spec[2])
