@@ -4,7 +4,7 @@ Gradients three ways: float64 central differences for every tensor; an independe
 reference written with PyTorch primitives (autograd through ``torch.nn.functional.layer_norm``
 and the gate equations) matched to 1e-10; structural equivalences (stepping equals the whole
 sequence, a sequence cut in two equals it whole). Then what a registered cell gets for free:
-estimators, the command line, save/load, the diagnostics, and the exporters' refusal.
+estimators, the command line, save/load, the diagnostics, and the torch bridge's refusal.
 """
 
 import numpy as np
@@ -52,7 +52,13 @@ def _dot(a, w):
 # -- the registry ------------------------------------------------------------------------------------
 def test_the_ln_cells_are_registered_with_their_parameters():
     lstm, gru = cell_spec("ln_lstm"), cell_spec("LN_GRU")
-    assert (lstm.mode, lstm.gates, lstm.has_cell_state, lstm.torch, lstm.onnx) == ("LN_LSTM", "ifgo", True, None, None)
+    assert (lstm.mode, lstm.gates, lstm.has_cell_state, lstm.torch, lstm.onnx) == (
+        "LN_LSTM",
+        "ifgo",
+        True,
+        None,
+        "Scan",
+    )
     assert (gru.name, gru.gates, gru.has_cell_state, gru.kernels) == ("ln_gru", "rzn", False, False)
     assert isinstance(make_layer("ln_lstm", 2, 3).cell, LNLSTMCell)
     assert isinstance(make_layer("LN_GRU", 2, 3).cell, LNGRUCell)
@@ -312,13 +318,10 @@ def test_the_diagnostics_read_the_ln_lstm_gates_and_cell_state():
 
 
 @pytest.mark.parametrize("cell", LN_CELLS)
-def test_the_exporters_refuse_the_ln_cells_by_name(cell, tmp_path):
+def test_the_torch_bridge_refuses_the_ln_cells_by_name(cell):
+    """torch.nn has no layer-normalized RNN (ONNX export: test_interop_onnx_ln.py)."""
     pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    from rnnkit.interop import to_onnx, to_torch
+    from rnnkit.interop import to_torch
 
     with pytest.raises(ValueError, match=f"cell '{cell}': no PyTorch counterpart"):
         to_torch(Recurrent(cell, 2, 3))
-    with pytest.raises(ValueError, match=f"cell '{cell}': no ONNX export"):
-        to_onnx(Recurrent(cell, 2, 3), tmp_path / "x.onnx")
-    assert list(tmp_path.iterdir()) == []

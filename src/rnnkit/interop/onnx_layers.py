@@ -13,7 +13,9 @@ Parameters are rnnkit's (PyTorch's) with the gate blocks reordered:
 
 Each order, operator and activation is read from the cell's
 :class:`~rnnkit.nn.cells.CellSpec` (``onnx``, ``onnx_gates``, ``onnx_activation``); a
-registered cell without ``onnx`` is refused by name (:func:`onnx_cell`).
+registered cell without ``onnx`` is refused by name (:func:`onnx_cell`); one with
+``onnx="Scan"`` (the layer-normalized cells) is written as primitives in a ``Scan`` loop
+(:mod:`rnnkit.interop.onnx_cells`), with the same inputs and outputs.
 
 ``B`` is ``[b_ih; b_hh]`` per direction. Variable length goes to ``sequence_lens``: every
 runtime then starts the reverse direction at a row's last valid step and returns the
@@ -26,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.cells import CELLS, CellSpec, cell_spec
+from .onnx_cells import SCAN, emit_scan_layer
 
 ONNX_RECURRENT_OPS = ("RNN", "LSTM", "GRU")  # what ONNX itself offers
 
@@ -97,6 +100,8 @@ def emit_recurrent(
         (out (T, B, D*H), h_n (L*D, B, H), c_n or None, per-layer Y_h names).
     """
     spec, H, D, L = onnx_cell(layer), layer.hidden_size, layer.num_directions, layer.num_layers
+    if spec.onnx == SCAN:
+        return _emit_scan(g, layer, x, lengths, h0, c0, mask_output)
     lstm = spec.onnx == "LSTM"
     attrs = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
     if spec.onnx_activation is not None:
@@ -132,4 +137,22 @@ def emit_recurrent(
     c_n = None
     if lstm:
         c_n = cs[0] if L == 1 else g.op("Concat", cs, axis=0)
+    return out, h_n, c_n, hs
+
+
+def _emit_scan(g, layer, x, lengths, h0, c0, mask_output):
+    """:func:`emit_recurrent` for a cell written as primitives (see :mod:`.onnx_cells`)."""
+    D, L = layer.num_directions, layer.num_layers
+    mask = step_mask(g, lengths, x) if lengths is not None else None  # (T, B, 1)
+    layer_in, hs, cs = x, [], []
+    for k in range(L):
+        layer_in, Y_h, Y_c = emit_scan_layer(
+            g, layer, k, layer_in, mask, _layer_rows(g, h0, k, D), _layer_rows(g, c0, k, D)
+        )
+        hs.append(Y_h)
+        if Y_c is not None:
+            cs.append(Y_c)
+    out = layer_in if mask is None or not mask_output else g.op("Mul", [layer_in, mask])
+    h_n = hs[0] if L == 1 else g.op("Concat", hs, axis=0)
+    c_n = None if not cs else (cs[0] if L == 1 else g.op("Concat", cs, axis=0))
     return out, h_n, c_n, hs

@@ -236,4 +236,5 @@ class LNGRUCell(Cell):
         return gi2
 
 
-LN_GRU = CellSpec("ln_gru", "LN_GRU", LNGRUCell, gates="rzn", activations=("sigmoid", "sigmoid", "tanh"))
+# ONNX has no such operator: exported as primitives in a Scan loop (rnnkit.interop.onnx_cells)
+LN_GRU = CellSpec("ln_gru", "LN_GRU", LNGRUCell, gates="rzn", onnx="Scan", activations=("sigmoid", "sigmoid", "tanh"))

@@ -264,6 +264,7 @@ class LNLSTMCell(Cell):
         return gi2
 
 
+# ONNX has no such operator: exported as primitives in a Scan loop (rnnkit.interop.onnx_cells)
 LN_LSTM = CellSpec(
-    "ln_lstm", "LN_LSTM", LNLSTMCell, gates="ifgo", activations=("sigmoid", "sigmoid", "tanh", "sigmoid")
+    "ln_lstm", "LN_LSTM", LNLSTMCell, gates="ifgo", onnx="Scan", activations=("sigmoid", "sigmoid", "tanh", "sigmoid")
 )

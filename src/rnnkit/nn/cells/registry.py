@@ -45,7 +45,9 @@ class CellSpec:
             "Recurrent", the generic layer), with ``layer_kwargs`` ({"nonlinearity": "tanh"}).
         torch: the ``torch.nn`` class with the same cell (it takes ``layer_kwargs`` too),
             or None: the PyTorch bridge refuses the cell.
-        onnx: the ONNX operator ("RNN", "LSTM", "GRU"), or None: ONNX export refuses it.
+        onnx: the ONNX operator ("RNN", "LSTM", "GRU"); "Scan": written as ONNX primitives in
+            a Scan loop (the cell's step in ``rnnkit.interop.onnx_cells``); or None: ONNX
+            export refuses it.
         onnx_gates: ONNX's gate order in the letters of ``gates`` ("iofg": ONNX's i, o, f, c).
         onnx_activation: the ``activations`` attribute of an ONNX RNN node ("Tanh"), if any.
         activations: each gate's activation ("sigmoid", "tanh" or "relu"), in the order of
