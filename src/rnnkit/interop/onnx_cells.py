@@ -19,6 +19,9 @@ the tests check the graphs in onnxruntime against the layers' forward.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..nn.cells import cell_spec
@@ -83,7 +86,7 @@ def _ln_gru(g, body, p: dict, H: int, x: str, h: str, c: None, xp_t: str | None)
     return body.op("Add", [n, body.op("Mul", [z, body.op("Sub", [h, n])])]), None  # n + z (h - n)
 
 
-CELLS = {"ln_lstm": _ln_lstm, "ln_gru": _ln_gru}  # the Scan cells, by their registered name
+CELLS: dict[str, Callable[..., Any]] = {"ln_lstm": _ln_lstm, "ln_gru": _ln_gru}  # the Scan cells, by name
 
 
 def _zeros_state(g, x: str, H: int) -> str:
