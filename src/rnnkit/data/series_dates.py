@@ -19,86 +19,11 @@ the month's last day when the series uses month ends); the others are fixed dura
 
 from __future__ import annotations
 
-import datetime as _dt
-
 import numpy as np
 
 #: frequency -> (seconds per step, or months per step as a negative number; season length)
 FREQUENCIES = {"H": (3600, 24), "D": (86400, 7), "W": (7 * 86400, 52), "M": (-1, 12), "Q": (-3, 4), "Y": (-12, None)}
 FREQUENCY_NAMES = {"H": "hourly", "D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "yearly"}
-
-# Tried in order; the first that reads every cell wins.
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%Y%m%d",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%b-%d-%Y",
-    "%d-%b-%Y",
-    "%b %d %Y",
-    "%Y-%m",
-    "%Y/%m",
-    "%b-%Y",
-    "%b %Y",
-    "%Y%m",
-    "%Y",
-)
-
-
-def parse_dates(cells, name: str = "dates") -> np.ndarray:
-    """Text time stamps (one format for all) -> ``datetime64[s]`` (T,).
-
-    Also reads ``1959Q1``/``1959-Q1`` quarters. Raises ValueError naming the first cell no
-    format reads.
-    """
-    cells = [str(c).strip() for c in cells]
-    if not cells:
-        return np.array([], dtype="datetime64[s]")
-    quarters = [_quarter(c) for c in cells]
-    if all(q is not None for q in quarters):
-        return np.array(quarters, dtype="datetime64[s]")
-    best, best_bad = None, None
-    for fmt in DATE_FORMATS:
-        try:
-            out = [_dt.datetime.strptime(c, fmt) for c in cells]
-        except ValueError:
-            continue
-        if fmt == "%Y" and not all(d.year >= 1000 for d in out):
-            continue
-        best = out
-        break
-    if best is None:
-        for c in cells:
-            if not any(_parses(c, fmt) for fmt in DATE_FORMATS) and _quarter(c) is None:
-                best_bad = c
-                break
-        raise ValueError(
-            f"{name}: expected time stamps such as 2024-01-31, 20240131, Jan-31-2024 "
-            f"or 2024Q1, got {best_bad if best_bad is not None else cells[0]!r}; "
-            "hint: all dates of a file need one format"
-        )
-    return np.array(best, dtype="datetime64[s]")
-
-
-def _parses(cell, fmt) -> bool:
-    try:
-        _dt.datetime.strptime(cell, fmt)
-        return True
-    except ValueError:
-        return False
-
-
-def _quarter(cell: str):
-    text = cell.upper().replace("-", "").replace(" ", "")
-    if len(text) == 6 and text[4] == "Q" and text[:4].isdigit() and text[5] in "1234":
-        return _dt.datetime(int(text[:4]), 3 * int(text[5]) - 2, 1)
-    return None
 
 
 def _months(d: np.ndarray) -> np.ndarray:

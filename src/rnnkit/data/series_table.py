@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ._validate import DataFormatError
-from .series_dates import fill_missing, infer_frequency, parse_dates, regularize
+from .date_reading import parse_dates
+from .series_dates import fill_missing, infer_frequency, regularize
 from .tabular import DATE_NAMES, guess_date_column, number, read_table
 
 ID_NAMES = ("unique_id", "id", "series_id", "series", "item_id", "store", "sku")
