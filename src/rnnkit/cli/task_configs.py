@@ -145,8 +145,7 @@ class ForecastConfig(CommonConfig):
     date_column: str | None = option(None, "CSV: the time-stamp column (or year,quarter); none: guessed", group="data")
     date_format: str | None = option(
         None,
-        # argparse formats help with %: %% shows one
-        "CSV: how the time stamps are written, in strftime codes such as %%d/%%m/%%Y or '%%Y-%%m-%%d %%H:%%M'; "
+        "CSV: how the time stamps are written, in strftime codes such as %d/%m/%Y or '%Y-%m-%d %H:%M'; "
         "none: inferred (ISO 8601, and the day/month order that steps evenly)",
         group="data",
     )
