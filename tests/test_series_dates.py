@@ -290,3 +290,43 @@ def test_frequencies_agree_with_pandas_infer_freq(start, code):
     np.testing.assert_array_equal(future_dates(d[:30], ours, 10), d[30:])
     again = parse_dates([str(x) for x in index])
     np.testing.assert_array_equal(again, d)
+
+
+# -- pandas objects given to the Forecaster -------------------------------------------------
+def _round_trip(obj, h=3):
+    from rnnkit.forecast.inputs import from_pandas, to_pandas
+
+    _, _, dates, meta = from_pandas(obj, None, "series")
+    meta.update(dates=dates, freq=infer_frequency(dates[0]))
+    return dates[0], meta, to_pandas(meta, {"": np.zeros((1, h, 1))})
+
+
+def test_pandas_zone_aware_hours_step_in_utc_and_come_back_in_their_zone():
+    pd = pytest.importorskip("pandas")
+    index = pd.date_range("2024-03-31 00:00", periods=6, freq="h", tz="Europe/Berlin")  # crosses 02:00 -> 03:00
+    dates, meta, out = _round_trip(pd.Series(np.arange(6.0), index=index))
+    assert meta["freq"] == "H" and str(out.index.tz) == "Europe/Berlin"
+    want = pd.date_range(index[-1], periods=4, freq="h")[1:]
+    assert list(out.index) == list(want)
+
+
+def test_pandas_zone_aware_days_stay_calendar_days():
+    pd = pytest.importorskip("pandas")
+    index = pd.date_range("2024-03-28", periods=6, freq="D", tz="Europe/Berlin")  # 23-hour day on 03-31
+    frame = pd.DataFrame({"unique_id": "a", "ds": index, "y": np.arange(6.0)})
+    dates, meta, out = _round_trip(frame)
+    assert meta["freq"] == "D"
+    assert list(out["ds"]) == list(pd.date_range("2024-04-03", periods=3, freq="D", tz="Europe/Berlin"))
+
+
+def test_pandas_text_dates_are_read_like_csv_ones():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"unique_id": "a", "ds": _us_months(14), "y": np.arange(14.0)})
+    dates, meta, _ = _round_trip(frame)
+    assert meta["freq"] == "M" and dates[1] == np.datetime64("2015-02-01")
+    labels = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"])  # labels that are no dates: no dates
+    from rnnkit.forecast.inputs import from_pandas
+
+    assert from_pandas(labels, None, "series")[2] is None
+    with pytest.raises(ValueError, match=r"series\['ds'\], line 2: .* got 'later'"):
+        from_pandas(pd.DataFrame({"unique_id": "a", "ds": ["2015-01-01", "later"], "y": [1.0, 2.0]}), None, "series")
