@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,13 +87,20 @@ class DateReading:
     other: str | None = None
 
 
-def parse_dates(cells, name: str = "dates", *, date_format: str | None = None) -> np.ndarray:
+def parse_dates(cells: Iterable[object], name: str = "dates", *, date_format: str | None = None) -> np.ndarray:
     """Text time stamps (one format for all) -> ``datetime64[s]`` (T,); see
     :func:`read_dates`, which also returns what was decided."""
     return read_dates(cells, name, date_format=date_format).dates
 
 
-def read_dates(cells, name: str = "dates", *, date_format: str | None = None, groups=None, lines=None) -> DateReading:
+def read_dates(
+    cells: Iterable[object],
+    name: str = "dates",
+    *,
+    date_format: str | None = None,
+    groups: Sequence[np.ndarray] | None = None,
+    lines: Iterable[int] | None = None,
+) -> DateReading:
     """Read a column of time stamps (see the module docstring).
 
     Args:
@@ -108,34 +116,34 @@ def read_dates(cells, name: str = "dates", *, date_format: str | None = None, gr
             naming its line and text; dates whose day/month order neither reading makes
             regular, naming both formats for ``--date-format``.
     """
-    cells = [str(c).strip() for c in cells]
-    where = [int(x) for x in lines] if lines is not None else list(range(1, len(cells) + 1))
-    if not cells:
+    text = [str(c).strip() for c in cells]
+    where = [int(x) for x in lines] if lines is not None else list(range(1, len(text) + 1))
+    if not text:
         return DateReading(np.array([], dtype="datetime64[s]"), date_format or "none")
     if date_format is not None:
-        return _with_format(cells, date_format, name, where)
-    quarters = [_quarter(c) for c in cells]
+        return _with_format(text, date_format, name, where)
+    quarters = [_quarter(c) for c in text]
     if all(q is not None for q in quarters):
         return DateReading(np.array(quarters, dtype="datetime64[s]"), "quarters")
-    iso = _iso(cells)
+    iso = _iso(text)
     if iso is not None:
         return iso
     for fmt in DATE_FORMATS:
         if isinstance(fmt, tuple):
-            readings = {f: _strptime_all(cells, f) for f in fmt}
+            readings = {f: _strptime_all(text, f) for f in fmt}
             found = {f: d for f, d in readings.items() if d is not None}
             if len(found) == 2:
-                return _choose_order(cells, found, groups, name)
+                return _choose_order(text, found, groups, name)
             if found:
                 (f, d), other = next(iter(found.items())), [g for g in fmt if g not in found][0]
-                example = _unswappable(cells, other)
+                example = _unswappable(text, other)
                 why = f" ({example} has no other reading)" if example else ""
                 return DateReading(d, f, [f"dates read as {_ORDER[f[:2]]}{why}"])
             continue
-        d = _strptime_all(cells, fmt)
-        if d is not None and (fmt != "%Y" or d.astype("datetime64[Y]").astype(np.int64).min() >= 1000 - 1970):
-            return DateReading(d, fmt)
-    bad, line = _first_unread(cells, where)
+        read = _strptime_all(text, fmt)
+        if read is not None and (fmt != "%Y" or read.astype("datetime64[Y]").astype(np.int64).min() >= 1000 - 1970):
+            return DateReading(read, fmt)
+    bad, line = _first_unread(text, where)
     raise ValueError(
         f"{name}, line {line}: expected time stamps such as 2024-01-31, 2024-01-31T13:00:00+01:00, "
         f"01/31/2024, 20240131, Jan-31-2024 or 2024Q1, got {bad!r}; hint: all dates of a file need one "
@@ -143,7 +151,7 @@ def read_dates(cells, name: str = "dates", *, date_format: str | None = None, gr
     )
 
 
-def _with_format(cells, fmt, name, where) -> DateReading:
+def _with_format(cells: list[str], fmt: str, name: str, where: list[int]) -> DateReading:
     out, offsets = [], set()
     for cell, line in zip(cells, where, strict=True):
         try:
@@ -162,21 +170,21 @@ def _with_format(cells, fmt, name, where) -> DateReading:
     return DateReading(_whole_seconds(dates, notes), fmt, notes)
 
 
-def _strptime_all(cells, fmt):
+def _strptime_all(cells: list[str], fmt: str) -> np.ndarray | None:
     try:
         return np.array([_dt.datetime.strptime(c, fmt) for c in cells], dtype="datetime64[s]")
     except ValueError:
         return None
 
 
-def _quarter(cell: str):
+def _quarter(cell: str) -> _dt.datetime | None:
     text = cell.upper().replace("-", "").replace(" ", "")
     if len(text) == 6 and text[4] == "Q" and text[:4].isdigit() and text[5] in "1234":
         return _dt.datetime(int(text[:4]), 3 * int(text[5]) - 2, 1)
     return None
 
 
-def _iso(cells) -> DateReading | None:
+def _iso(cells: list[str]) -> DateReading | None:
     """ISO 8601 stamps, offsets converted to UTC; None when a cell is not one."""
     micros = np.empty(len(cells), dtype=np.int64)  # microseconds since 1970, UTC
     offsets = set()
@@ -203,19 +211,19 @@ def _iso(cells) -> DateReading | None:
     return DateReading(dates, "ISO 8601", notes)
 
 
-def _offset_text(delta) -> str:
-    minutes = int(delta.total_seconds()) // 60
+def _offset_text(delta: _dt.timedelta | None) -> str:
+    minutes = int(delta.total_seconds()) // 60 if delta is not None else 0
     if minutes == 0:
         return "+00:00"
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _utc_note(offsets) -> str:
+def _utc_note(offsets: set[str]) -> str:
     return f"time stamps with UTC offsets ({', '.join(sorted(offsets))}) converted to UTC"
 
 
-def _whole_seconds(dates: np.ndarray, notes: list) -> np.ndarray:
+def _whole_seconds(dates: np.ndarray, notes: list[str]) -> np.ndarray:
     """datetime64[us] -> datetime64[s], rounded to the nearest second (a note when it changed any)."""
     us = dates.astype(np.int64)
     if np.any(us % 1_000_000):
@@ -224,7 +232,7 @@ def _whole_seconds(dates: np.ndarray, notes: list) -> np.ndarray:
     return us.astype("datetime64[us]").astype("datetime64[s]")
 
 
-def _fit(dates, groups):
+def _fit(dates: np.ndarray, groups: Sequence[np.ndarray] | None) -> tuple[int, set[str]] | None:
     """(missing steps, frequency names) when every series steps evenly on its frequency's
     grid, else None."""
     missing, names = 0, set()
@@ -246,7 +254,7 @@ def _fit(dates, groups):
     return missing, names
 
 
-def _swapped_example(cells, fmt):
+def _swapped_example(cells: list[str], fmt: str) -> str | None:
     """The first cell that reads another way with day and month swapped (``fmt``), or None."""
     for c in cells:
         parts = re.split(r"[/.\-]", c)
@@ -255,12 +263,14 @@ def _swapped_example(cells, fmt):
     return None
 
 
-def _unswappable(cells, fmt):
+def _unswappable(cells: list[str], fmt: str) -> str | None:
     """The first cell that ``fmt`` (the other day/month order) does not read, or None."""
     return next((c for c in cells if _strptime_all([c], fmt) is None), None)
 
 
-def _choose_order(cells, found, groups, name) -> DateReading:
+def _choose_order(
+    cells: list[str], found: dict[str, np.ndarray], groups: Sequence[np.ndarray] | None, name: str
+) -> DateReading:
     """Both day/month orders read every cell: keep the one whose dates step evenly."""
     (mf, d_mf), (df, d_df) = found.items()
     fits = {mf: _fit(d_mf, groups), df: _fit(d_df, groups)}
@@ -288,7 +298,7 @@ def _choose_order(cells, found, groups, name) -> DateReading:
     return DateReading(d_mf if pick == mf else d_df, pick, [note], guessed=True, other=other)
 
 
-def _first_unread(cells, where):
+def _first_unread(cells: list[str], where: list[int]) -> tuple[str, int]:
     for c, line in zip(cells, where, strict=True):
         if _quarter(c) is not None or _ISO.match(c):
             continue

@@ -28,10 +28,12 @@ anchored codes name it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 DAY = 86400
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -102,10 +104,10 @@ class _Table(Mapping):
 
     _USUAL = ("1min", "5min", "10min", "15min", "30min", "H", "D", "B", *(f"W-{w}" for w in WEEKDAYS), "M", "Q", "Y")
 
-    def __init__(self, get) -> None:
+    def __init__(self, get: Callable[[Frequency], Any]) -> None:
         self._get = get
 
-    def __getitem__(self, code):
+    def __getitem__(self, code: str) -> Any:
         try:
             return self._get(frequency(code))
         except ValueError:
@@ -129,17 +131,17 @@ def _months(d: np.ndarray) -> np.ndarray:
     return d.astype("datetime64[M]").astype(np.int64)
 
 
-def _weekday(d) -> np.ndarray:
+def _weekday(d: ArrayLike) -> np.ndarray:
     """Monday 0 ... Sunday 6 (1970-01-01 was a Thursday)."""
     return (np.asarray(d).astype("datetime64[D]").astype(np.int64) + 3) % 7
 
 
-def _time_of_day(d) -> np.ndarray:
+def _time_of_day(d: ArrayLike) -> np.ndarray:
     d = np.asarray(d, dtype="datetime64[s]")
     return d - d.astype("datetime64[D]").astype("datetime64[s]")
 
 
-def infer_frequency(dates, name: str = "dates") -> str:
+def infer_frequency(dates: ArrayLike, name: str = "dates") -> str:
     """The frequency code from the most common step between (sorted) dates: a step under
     a day that divides it, days (business days when no date falls on a weekend and some
     step crosses one), weeks (anchored on their weekday), months, quarters or years.
@@ -190,7 +192,7 @@ def _month_end(d: np.ndarray) -> bool:
     return bool(len(d)) and bool(np.all(nxt.astype("datetime64[M]") != d.astype("datetime64[M]")))
 
 
-def step_dates(last, freq: str, k: np.ndarray, *, month_end: bool = False) -> np.ndarray:
+def step_dates(last: Any, freq: str, k: np.ndarray, *, month_end: bool = False) -> np.ndarray:
     """The dates ``k`` steps after ``last`` (k an int array), as datetime64[s]."""
     f = frequency(freq)
     last = np.datetime64(last, "s")
@@ -212,13 +214,13 @@ def step_dates(last, freq: str, k: np.ndarray, *, month_end: bool = False) -> np
     return day.astype("datetime64[s]") + time_of_day
 
 
-def future_dates(dates, freq: str, horizon: int) -> np.ndarray:
+def future_dates(dates: ArrayLike, freq: str, horizon: int) -> np.ndarray:
     """The ``horizon`` dates after the last of ``dates``."""
     d = np.asarray(dates, dtype="datetime64[s]")
     return step_dates(d[-1], freq, np.arange(1, horizon + 1), month_end=_month_end(d))
 
 
-def grid_positions(dates, freq: str) -> np.ndarray:
+def grid_positions(dates: ArrayLike, freq: str) -> np.ndarray:
     """Each date's step number counted from the first date (int64); off-grid dates get -1
     (for business days a weekend date or another time of day; for anchored weeks another
     weekday)."""
@@ -241,7 +243,7 @@ def grid_positions(dates, freq: str) -> np.ndarray:
     return np.where((months % f.months == 0) & (expected == d), pos, -1)
 
 
-def pandas_frequency(freq: str, dates) -> str | None:
+def pandas_frequency(freq: str, dates: ArrayLike) -> str | None:
     """What ``pandas.infer_freq`` calls these dates of frequency ``freq`` (pandas 2.2 and
     later): ``15min``, ``h``, ``D``, ``B``, ``W-MON``, ``MS``/``ME``, ``QS-JAN``/``QE-DEC``,
     ``YS-JAN``/``YE-DEC``; None where pandas names none (months on another day than the first
@@ -265,7 +267,15 @@ def pandas_frequency(freq: str, dates) -> str | None:
     return None
 
 
-def regularize(dates, values, freq: str, *, fill: str | None = None, name: str = "series", gap_hint: str | None = None):
+def regularize(
+    dates: ArrayLike,
+    values: ArrayLike,
+    freq: str,
+    *,
+    fill: str | None = None,
+    name: str = "series",
+    gap_hint: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Check that ``dates`` step by ``freq`` without gaps or repeats; optionally fill gaps.
 
     Args:
@@ -341,11 +351,11 @@ def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
     return v
 
 
-def _show(date) -> str:
+def _show(date: Any) -> str:
     text = str(np.datetime64(date, "s"))
     return text[:10] if text.endswith("T00:00:00") else text.replace("T", " ")
 
 
-def format_dates(dates) -> list[str]:
+def format_dates(dates: ArrayLike) -> list[str]:
     """``2024-01-31`` for midnight stamps, ``2024-01-31 13:00:00`` otherwise."""
     return [_show(d) for d in np.asarray(dates, dtype="datetime64[s]")]
