@@ -89,6 +89,12 @@ def test_gaps_in_guessed_dates_hint_date_format_not_fill(tmp_path):
         read_series_table(tmp_path / "gap.csv", date_format="%m/%d/%Y")
     s = read_series_table(tmp_path / "gap.csv", date_format="%m/%d/%Y", fill="interpolate")
     assert s.freq == "M" and s.n_filled == 1 and len(s.values[0]) == 30
+    # --fill without --date-format: the reading with fewer missing steps, and the note says both had gaps
+    s = read_series_table(tmp_path / "gap.csv", fill="ffill")
+    assert s.freq == "M" and s.n_filled == 1 and s.values[0][7, 0] == s.values[0][6, 0]
+    assert s.notes == [
+        "read 02/01/2015 as month/day/year (monthly); read either way the dates have gaps, fewer as month/day/year"
+    ]
 
 
 def test_long_files_judge_the_order_per_series(tmp_path):
