@@ -143,6 +143,12 @@ class ForecastConfig(CommonConfig):
         group="data",
     )
     date_column: str | None = option(None, "CSV: the time-stamp column (or year,quarter); none: guessed", group="data")
+    date_format: str | None = option(
+        None,
+        "CSV: how the time stamps are written, in strftime codes such as %d/%m/%Y or '%Y-%m-%d %H:%M'; "
+        "none: inferred (ISO 8601, and the day/month order that steps evenly)",
+        group="data",
+    )
     fill: str | None = option(
         None,
         "fill missing dates (gaps): interpolate, ffill or zero; none: a gap is an error",

@@ -43,6 +43,7 @@ def add_config_flags(parser, cls, defaults=None) -> None:
         if choices:
             text += f" ({', '.join(map(str, choices))})"
         text += f" [default: {cfg._toml_value(default).strip(chr(34))}]"
+        text = text.replace("%", "%%")  # argparse formats help with %: strftime codes show as typed
         if base is bool:
             group.add_argument(
                 flag, dest=_PREFIX + f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ._validate import DataFormatError
-from .series_dates import fill_missing, infer_frequency, parse_dates, regularize
+from .date_reading import read_dates
+from .series_dates import fill_missing, infer_frequency, regularize
 from .tabular import DATE_NAMES, guess_date_column, number, read_table
 
 ID_NAMES = ("unique_id", "id", "series_id", "series", "item_id", "store", "sku")
@@ -49,6 +50,7 @@ class SeriesSet:
     date_column: str | None = None
     n_missing: int = 0
     n_filled: int = 0
+    notes: list[str] = field(default_factory=list)  # what was decided reading the dates, for the user
 
 
 def _as_list(value):
@@ -70,6 +72,7 @@ def read_series_table(
     fill: str | None = None,
     guess_dates: bool = True,
     encoding: str = "utf-8",
+    date_format: str | None = None,
 ) -> SeriesSet:
     """Read series from a CSV file (see the module docstring).
 
@@ -83,6 +86,8 @@ def read_series_table(
         extra_columns: covariate columns read beside the values (not in the wide layout).
         fill: how to fill missing dates: None (an error), "interpolate", "ffill" or "zero".
         encoding: the file's text encoding.
+        date_format: strftime codes of the time stamps (``%d/%m/%Y``); None: inferred
+            (:mod:`rnnkit.data.date_reading`; what it decided is in ``notes``).
 
     Raises:
         DataFormatError: a missing column, a cell that is not a number, a repeated date,
@@ -134,16 +139,6 @@ def read_series_table(
                 cells[k],
                 hint=None if date_column else "if this column holds time stamps, pass --date-column",
             )
-    dates = None
-    if date_index is not None:
-        cells = table.values(date_index)
-        if len(date_parts) == 2:  # year and quarter (1..4) or month (1..12) columns
-            kind = "Q" if table.name(date_parts[1]).lower().startswith("q") else "-"
-            cells = [
-                f"{y}{kind}{int(float(p)):02d}" if kind == "-" else f"{y}Q{int(float(p))}"
-                for y, p in zip(cells, table.values(date_parts[1]), strict=False)
-            ]
-        dates = parse_dates(cells, f"{path}: column {table.name(date_index)!r}")
     if layout == "long":
         assert id_index is not None  # the long layout has an id column (checked above)
         keys = table.values(id_index)
@@ -160,6 +155,26 @@ def read_series_table(
     else:
         ids = [names[0] if len(value_index) == 1 else "series"]
         groups = [(ids[0], np.arange(len(table.rows)))]
+    dates, reading = None, None
+    if date_index is not None:
+        cells = table.values(date_index)
+        if len(date_parts) == 2:  # year and quarter (1..4) or month (1..12) columns
+            kind = "Q" if table.name(date_parts[1]).lower().startswith("q") else "-"
+            cells = [
+                f"{y}{kind}{int(float(p)):02d}" if kind == "-" else f"{y}Q{int(float(p))}"
+                for y, p in zip(cells, table.values(date_parts[1]), strict=False)
+            ]
+        try:
+            reading = read_dates(
+                cells,
+                f"{path}: column {table.name(date_index)!r}",
+                date_format=date_format,
+                groups=[g for _, g in groups] if layout == "long" else None,
+                lines=[line for line, _ in table.rows],
+            )
+        except ValueError as exc:
+            raise DataFormatError(path, str(exc).removeprefix(f"{path}: ")) from None
+        dates = reading.dates
     out = SeriesSet(
         ids=[],
         values=[],
@@ -168,7 +183,15 @@ def read_series_table(
         extra_names=names[len(value_index) :],
         id_column=table.name(id_index) if id_index is not None else None,
         date_column=",".join(table.name(i) for i in date_parts) or None,
+        notes=list(reading.notes) if reading is not None else [],
     )
+    gap_hint = None
+    if reading is not None and reading.guessed:
+        gap_hint = (
+            f"the dates were read as {reading.format!r} because that order steps most evenly; "
+            f"say how to read them with --date-format '{reading.format}' or --date-format '{reading.other}' "
+            "before filling gaps"
+        )
     freqs = []
     F = len(value_index)
     for key, sel in groups:
@@ -190,7 +213,7 @@ def read_series_table(
             try:
                 freq = infer_frequency(d, name)
                 both, n_filled = np.concatenate([v, e], axis=1), 0
-                d, both, n_filled = regularize(d, both, freq, fill=fill, name=name)
+                d, both, n_filled = regularize(d, both, freq, fill=fill, name=name, gap_hint=gap_hint)
             except ValueError as exc:
                 raise DataFormatError(path, str(exc).removeprefix(f"{path}: ")) from None
             v, e = both[:, :F], both[:, F:]

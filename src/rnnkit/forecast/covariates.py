@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.series_dates import FREQUENCIES
+
 CALENDAR = ("month", "quarter", "dayofweek", "hour", "dayofyear")
-#: what calendar="auto" uses per frequency
+#: what calendar="auto" uses per frequency family (H: every step under a day)
 AUTO_CALENDAR = {
     "H": ("hour", "dayofweek"),
     "D": ("dayofweek", "dayofyear"),
+    "B": ("dayofweek", "dayofyear"),
     "W": ("dayofyear",),
     "M": ("month",),
     "Q": ("quarter",),
@@ -44,7 +47,7 @@ def parse_calendar(value, freq) -> tuple[str, ...]:
     if value is None or value == "none" or value == ():
         return ()
     if value == "auto":
-        return AUTO_CALENDAR.get(freq, ()) if freq else ()
+        return AUTO_CALENDAR.get(FREQUENCIES[freq].family, ()) if freq else ()
     parts = tuple(p.strip() for p in value.split(",")) if isinstance(value, str) else tuple(value)
     bad = [p for p in parts if p not in CALENDAR]
     if bad:

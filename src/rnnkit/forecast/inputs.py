@@ -11,6 +11,12 @@
 Forecasts come back as the input came: arrays for arrays, and pandas for pandas (a Series
 or DataFrame indexed by the future dates, or a long DataFrame ``unique_id, ds, y``).
 pandas is imported only when a pandas object is passed or returned.
+
+Dates come from a ``DatetimeIndex``, a ``PeriodIndex``, a datetime ``ds`` column or a text
+one (read as the CSV reader reads dates: :mod:`rnnkit.data.date_reading`). Zone-aware
+dates are read as pandas steps them: in UTC when they step by less than a day (hours keep
+their length across daylight-saving changes), else in their zone's wall-clock time (a day
+stays a calendar day); forecasts come back in the same zone.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from ..data.series_dates import future_dates
+from ..data.date_reading import read_dates
+from ..data.series_dates import FREQUENCIES, future_dates, infer_frequency
 
 #: A series input: (T,) or (T, F) values, a list of them, or a pandas Series/DataFrame.
 SeriesLike: TypeAlias = Any
@@ -79,12 +86,37 @@ def _dates_list(dates, series):
     return [np.asarray(d, dtype="datetime64[s]") for d in items]
 
 
-def _index_dates(index):
+def _index_dates(index, meta=None, name="dates", *, strict=False, groups=None):
+    """pandas dates (an index or a column: naive, zone-aware, periods or text) -> (T,)
+    datetime64[s], or None for another index (text that is no dates: an error when
+    ``strict``; ``groups``: the rows of each series, see :func:`.read_dates`); a zone goes
+    to ``meta`` (see the module docstring)."""
+    values = getattr(index, "array", index)
+    dtype = getattr(values, "dtype", None)
     kind = type(index).__name__
-    if kind == "DatetimeIndex":
-        return np.asarray(index.tz_localize(None) if index.tz is not None else index, dtype="datetime64[s]")
-    if kind == "PeriodIndex":
-        return np.asarray(index.to_timestamp(), dtype="datetime64[s]")
+    if kind == "PeriodIndex" or str(dtype).startswith("period"):
+        return np.asarray(index.to_timestamp() if kind == "PeriodIndex" else index.dt.to_timestamp(), "datetime64[s]")
+    tz = getattr(dtype, "tz", None)
+    if tz is not None:
+        import pandas as pd  # a zone-aware pandas object was passed: pandas is there
+
+        at = pd.DatetimeIndex(index)
+        utc = np.asarray(at.tz_convert("UTC").tz_localize(None), dtype="datetime64[s]")
+        try:
+            sub_daily = len(utc) > 1 and FREQUENCIES[infer_frequency(np.sort(utc))].family == "H"
+        except ValueError:
+            sub_daily = False
+        if meta is not None:
+            meta.update(tz=tz, tz_utc=sub_daily)
+        return utc if sub_daily else np.asarray(at.tz_localize(None), dtype="datetime64[s]")
+    if str(dtype).startswith("datetime64"):
+        return np.asarray(index, dtype="datetime64[s]")
+    if kind != "RangeIndex" and len(index) and isinstance(index[:1].tolist()[0], str):
+        try:
+            return read_dates([str(v) for v in index], name, groups=groups).dates
+        except ValueError:
+            if strict:
+                raise
     return None
 
 
@@ -95,35 +127,38 @@ def from_pandas(series, dates, name):
         return series, None, _dates_list(dates, series), {}
     kind = type(series).__name__
     if kind == "Series":
-        d = _index_dates(series.index)
         meta = {"pandas": "series", "name": series.name if series.name is not None else "y", "index": series.index}
+        d = _index_dates(series.index, meta, f"{name}'s index")
         return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
     if kind != "DataFrame":
         raise TypeError(f"{name}: expected a pandas Series or DataFrame, got {kind}")
     cols = list(series.columns)
     if {"unique_id", "ds", "y"} <= set(cols):
-        df = series.sort_values(["unique_id", "ds"], kind="stable")
+        meta: dict[str, Any] = {"pandas": "long"}
+        keys = series["unique_id"].to_numpy()
+        rows = [np.flatnonzero(keys == k) for k in dict.fromkeys(keys.tolist())]
+        when = _index_dates(series["ds"], meta, f"{name}['ds']", strict=True, groups=rows)
+        if when is None:
+            raise TypeError(f"{name}: column 'ds': expected dates, got {series['ds'].dtype}")
+        # dates as read (not as text) order the rows
+        df = series.assign(ds=when).sort_values(["unique_id", "ds"], kind="stable")
         ids = list(dict.fromkeys(df["unique_id"].tolist()))
         groups = dict(tuple(df.groupby("unique_id", sort=False)))
         items = [groups[i]["y"].to_numpy(dtype=np.float64) for i in ids]
+        meta["raw_ids"] = ids
         ds = [np.asarray(groups[i]["ds"].to_numpy(), dtype="datetime64[s]") for i in ids]
         for i, d in zip(ids, ds, strict=False):
             if len(d) > 1 and np.any(d[1:] == d[:-1]):
                 raise ValueError(f"{name}: series {i!r} repeats time stamp {d[1:][d[1:] == d[:-1]][0]}")
-        return (
-            (items if len(items) > 1 else items[0]),
-            [str(i) for i in ids],
-            (ds if len(items) > 1 else ds),
-            {"pandas": "long", "raw_ids": ids},
-        )
+        return (items if len(items) > 1 else items[0]), [str(i) for i in ids], ds, meta
     numeric = series.select_dtypes("number")
     if numeric.shape[1] != series.shape[1]:
         bad = [c for c in cols if c not in numeric.columns][0]
         raise TypeError(
             f"{name}: column {bad!r} is not numeric; expected numbers (or a long frame with unique_id, ds, y)"
         )
-    d = _index_dates(series.index)
     meta = {"pandas": "frame", "columns": cols, "index": series.index}
+    d = _index_dates(series.index, meta, f"{name}'s index")
     return series.to_numpy(dtype=np.float64), None, None if d is None else [d], meta
 
 
@@ -137,7 +172,12 @@ def to_pandas(meta, cols):
 
     def index_for(i):
         if dates is not None and freq is not None:
-            return pd.DatetimeIndex(future_dates(dates[i], freq, h), name=_index_name(meta))
+            index = pd.DatetimeIndex(future_dates(dates[i], freq, h), name=_index_name(meta))
+            if meta.get("tz") is None:
+                return index
+            if meta["tz_utc"]:
+                return index.tz_localize("UTC").tz_convert(meta["tz"])
+            return index.tz_localize(meta["tz"], ambiguous=np.ones(h, dtype=bool), nonexistent="shift_forward")
         start = len(meta["index"]) if "index" in meta else 0
         return pd.RangeIndex(start, start + h)
 

@@ -38,6 +38,7 @@ def read_series(path: Path, config, notes: list):
         extra_columns=cov_cols,
         fill=config.fill,
         encoding=config.encoding,
+        date_format=getattr(config, "date_format", None),
     )
     if s.layout != "single":
         notes.append(
@@ -45,6 +46,7 @@ def read_series(path: Path, config, notes: list):
         )
     if s.date_column and config.date_column is None:
         notes.append(f"time stamps in column {s.date_column!r} (guessed; --date-column to change)")
+    notes.extend(s.notes)  # how the dates were read (day/month order, time zones)
     if s.n_missing:  # inf was refused by the reader: it is not "missing"
         notes.append(f"{s.n_missing:,} missing value(s) filled by linear interpolation")
     if s.n_filled:
