@@ -111,8 +111,13 @@ def conformal_set(model, s, cov, horizon: int, levels, config, console, adapt=No
     how = "" if adapt is None else f"; their levels by adaptive conformal (gamma {adapt:g})"
     console.note(f"intervals: {cal.describe(horizon)}{how}")
     if cal.method == "cross-fit":
-        why = "the data is not the run's own" if not own_data else "the part held out of training is too short"
-        console.note(f"intervals: cross-fit because {why} for {MIN_ORIGINS} whole horizons of {horizon} steps")
+        why = (
+            "the data is not the run's own (any of it may have been trained on)"
+            if not own_data
+            else f"the part held out of training is too short for {MIN_ORIGINS} origins with a whole "
+            f"{horizon}-step horizon in it"
+        )
+        console.note(f"intervals: cross-fit because {why}")
     return out
 
 
