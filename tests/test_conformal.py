@@ -106,3 +106,112 @@ def test_conformal_errors_are_one_line(call, match):
     with pytest.raises(ValueError, match=match) as err:
         call()
     assert "\n" not in str(err.value)
+
+
+# -- a fitted point Forecaster's bands ------------------------------------------------------
+def test_step_half_widths_grow_with_the_errors_and_pool_the_steps():
+    """Residuals whose scale doubles from step 1 to step 4: the bands follow it (the step
+    scale times one pooled quantile, about 1.2816 for Gaussian errors at 80%), never narrow
+    with k, and grow as sqrt(k) beyond the last step with a residual."""
+    from rnnkit.forecast.conformal import step_half_widths
+
+    rng = np.random.default_rng(0)
+    sd = np.array([1.0, 1.5, 1.2, 2.0])  # step 3 less than step 2: made non-decreasing
+    r = rng.standard_normal((400, 4)) * sd
+    w = step_half_widths(r, (80,), horizon=6)[80]
+    assert np.allclose(w[:4] / 1.2816, [1.0, 1.5, 1.5, 2.0], rtol=0.1), w
+    assert np.allclose(w[4:] / w[3], np.sqrt([5 / 4, 6 / 4]))
+    few = rng.standard_normal((3, 8))  # 3 origins alone are too few for 95%; 24 pooled are enough
+    assert step_half_widths(few, (95,))[95].shape == (8,)
+    with pytest.raises(ValueError, match="95% intervals need at least 19 residuals, got 3"):
+        step_half_widths(few[:, :1], (95,))
+
+
+def _ar1_panel(n, T, seed, phi=0.7):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, T + 50))
+    for t in range(1, T + 50):
+        x[:, t] = phi * x[:, t - 1] + rng.standard_normal(n)
+    return x[:, 50:]
+
+
+def _expected_coverage(bands, x, level, phi=0.7):
+    """The probability that each band holds the next values of the AR(1) (unit noise), given
+    each series' last value: y_{T+k} ~ N(phi^k x_T, (1 - phi^2k) / (1 - phi^2)), averaged."""
+    from math import erf, sqrt
+
+    k = np.arange(1, len(bands["point"][0]) + 1)
+    mu, sd = x[:, -1:] * phi**k, np.sqrt((1 - phi ** (2 * k)) / (1 - phi**2))  # (n, h), (h,)
+    cdf = np.vectorize(lambda z: 0.5 * (1 + erf(z / sqrt(2))))
+    lo, hi = np.array(bands[f"lo_{level}"])[:, :, 0], np.array(bands[f"hi_{level}"])[:, :, 0]
+    return float(np.mean(cdf((hi - mu) / sd) - cdf((lo - mu) / sd)))
+
+
+def test_cross_fit_bands_reach_the_nominal_level_where_own_errors_fall_short():
+    """16 short AR(1) series (80 steps, unit noise) and a model that fits them closely: its
+    own errors at the last origins, all trained on, are too small, and their bands hold
+    the next 4 values with probability well under 80% / 95%; the bands from 3 copies
+    refitted on earlier history reach the nominal levels. Coverage is the exact probability
+    under the known process, not a count of a few draws."""
+    from rnnkit.forecast import Forecaster
+    from rnnkit.forecast.conformal import point_intervals
+
+    x = _ar1_panel(16, 80, seed=0)
+    series = [s[:, None] for s in x]
+    model = Forecaster(
+        window=12, horizon=4, strategy="direct", hidden_size=12, epochs=40, lr=0.01, scaling="global", seed=0
+    ).fit(series)
+    own = point_intervals(model, series, 4, (80, 95), method="own-errors").bands((80, 95))
+    cross = point_intervals(model, series, 4, (80, 95), method="cross-fit").bands((80, 95))
+    own80, own95 = _expected_coverage(own, x, 80), _expected_coverage(own, x, 95)
+    cross80, cross95 = _expected_coverage(cross, x, 80), _expected_coverage(cross, x, 95)
+    assert cross80 >= 0.78 and cross95 >= 0.93, (cross80, cross95)
+    assert own80 <= 0.74 and own95 <= 0.93, (own80, own95)
+    assert cross80 - own80 >= 0.06, (own80, cross80)
+    assert np.allclose(own["point"], cross["point"])  # the same forecasts, other bands
+
+
+class _Recorder:
+    """A stand-in Forecaster: forecasts the last value, records what it was fitted on."""
+
+    window, horizon, strategy, parts_, period_, validation_fraction = 4, 2, "direct", (), None, 0.0
+    fits: list = []
+    reads: list = []  # (steps the copy was fitted on, steps of the history it forecast from)
+
+    def __init__(self, **params):
+        self.params, self.n = params, None
+
+    def get_params(self, deep=False):
+        return dict(self.params)
+
+    def fit(self, series, **covariates):
+        self.n = len(series[0])
+        type(self).fits.append(self.n)
+        return self
+
+    def predict(self, histories, horizon, **covariates):
+        type(self).reads.extend((self.n, len(x)) for x in histories)
+        return [np.repeat(np.asarray(x)[-1:], horizon, axis=0) for x in histories]
+
+
+def test_the_method_follows_what_was_held_out_of_training():
+    """'auto': own errors when the held-out end of every series holds MIN_ORIGINS whole
+    horizons, else (the origins would reach into trained steps, or nothing is known)
+    cross-fit with FOLDS refits, each fitted only on steps before its origins."""
+    from rnnkit.forecast.conformal import FOLDS, MIN_ORIGINS, point_intervals
+
+    x = [np.cumsum(np.random.default_rng(0).standard_normal(120))[:, None]]
+    h = 2
+    _Recorder.fits, _Recorder.reads = [], []
+    cal = point_intervals(_Recorder(), x, h, (80,), held_out=[MIN_ORIGINS + h - 1])
+    assert cal.method == "own-errors" and cal.refits == 0 and not _Recorder.fits
+    assert len(cal.origins[0]) == MIN_ORIGINS and cal.origins[0][0] >= 120 - (MIN_ORIGINS + h - 1)
+    for held in ([MIN_ORIGINS + h - 2], None):
+        _Recorder.fits, _Recorder.reads = [], []
+        cal = point_intervals(_Recorder(), x, h, (80,), held_out=held)
+        assert cal.method == "cross-fit" and cal.refits == FOLDS == len(_Recorder.fits)
+        assert _Recorder.fits == sorted(_Recorder.fits) and _Recorder.fits[-1] < 120
+        copies = [(n, t) for n, t in _Recorder.reads if n is not None]
+        assert copies and all(t >= n for n, t in copies)  # no copy forecasts steps it was fitted on
+        assert sorted(t for _, t in copies) == cal.origins[0].tolist()
+        assert "cross-fit conformal: 3 copies" in cal.describe(h)

@@ -55,7 +55,7 @@ def test_interval_levels_and_errors():
     with pytest.raises(ValueError, match="levels: expected interval levels in .0, 100."):
         fc.predict_intervals(x, 3, levels=(120,))
     point = Forecaster(window=5, hidden_size=4, epochs=1, seed=0).fit(x)
-    with pytest.raises(ValueError, match="a point model's conformal intervals take no covariates"):
+    with pytest.raises(ValueError, match=r"past_covariates: expected 0 column\(s\) \(as in fit\), got 1"):
         point.predict_intervals(x, 3, past_covariates=np.zeros((300, 1)))
 
 
@@ -114,42 +114,38 @@ def test_pandas_frame_errors():
         Forecaster(epochs=1).fit(dup)
 
 
-def test_a_point_model_gets_split_conformal_intervals_that_cover():
-    """loss='mse': a fresh copy fitted before a calibration part, its rolling-origin errors
-    per step give the bands; on a seasonal series with unit noise the 80% band covers about
-    80% of the points that follow, and the model itself is not refitted."""
-    import numpy as np
-
-    from rnnkit.forecast import Forecaster
-
+def test_a_point_model_gets_cross_fit_intervals_that_cover():
+    """loss='mse': copies refitted on earlier parts of the history forecast the steps after
+    each part; their errors give bands that widen with the horizon (never narrow) and, on a
+    seasonal series with unit noise, cover about 80% of the points that follow. The model
+    itself is not refitted, and the method is stated."""
     rng = np.random.default_rng(1)
     t = np.arange(420)
     y = 10 + 0.02 * t + 3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, len(t))
     model = Forecaster(window=24, horizon=12, epochs=15, ensemble=1, seed=0).fit(y[:300])
     before = {k: v.copy() for k, v in model.net_.state_dict().items()}
     inside = []
-    for origin in range(300, 408, 12):
+    for origin in range(300, 408, 24):
         bands = model.predict_intervals(y[:origin], 12, levels=(80, 95))
+        assert model.interval_method_ == "cross-fit"
         assert set(bands) == {"point", "lo_80", "hi_80", "lo_95", "hi_95"}
         assert np.all(bands["lo_95"] <= bands["lo_80"]) and np.all(bands["hi_80"] <= bands["hi_95"])
+        assert np.all(np.diff(bands["hi_80"] - bands["lo_80"]) >= -1e-9)
         truth = y[origin : origin + 12]
         inside.append((truth >= bands["lo_80"]) & (truth <= bands["hi_80"]))
-    assert 0.65 <= np.mean(inside) <= 0.95
+    assert 0.65 <= np.mean(inside) <= 0.98
     assert all(np.array_equal(before[k], v) for k, v in model.net_.state_dict().items())
+    many = model.predict_intervals([y[:300], y[:280]], 6, levels=(80,))  # a list in, lists out
+    assert len(many["lo_80"]) == 2 and many["lo_80"][1].shape == (6,)
 
 
 def test_a_point_models_intervals_refuse_what_they_cannot_calibrate():
-    import numpy as np
-    import pytest
-
-    from rnnkit.forecast import Forecaster
-
     y = np.sin(np.arange(80) / 3.0)
     model = Forecaster(window=12, horizon=6, epochs=2, ensemble=1, seed=0).fit(y)
-    with pytest.raises(ValueError, match=r"intervals: the history is too short .*hint: fit with loss='quantile'"):
-        model.predict_intervals(y[:30], 6, levels=(95,))
-    with pytest.raises(ValueError, match="one series given as an array"):
-        model.predict_intervals([y, y], 6, levels=(80,))
+    with pytest.raises(ValueError, match=r"intervals: a series of 15 steps leaves 2 step\(s\) .*hint: .*'quantile'"):
+        model.predict_intervals(y[:15], 6, levels=(95,))
+    with pytest.raises(ValueError, match="series given as arrays"):
+        model.predict_intervals("y", 6, levels=(80,))
 
 
 class SineKnower:
@@ -182,39 +178,45 @@ def test_own_error_intervals_read_only_the_past_and_match_the_noise():
     """Bands from a model's own errors at the last origins: with errors that are N(0, 1)
     noise the 80% half-width is near 1.2816 (200 origins), each calibration forecast reads
     the history and past covariates only up to its origin and the known-future rows up to
-    its blocks, and a series without room for enough origins is named."""
-    from rnnkit.forecast.own_errors import own_error_intervals
+    its blocks, and a series without room for enough origins is refused."""
+    from rnnkit.forecast.conformal import point_intervals
 
     rng = np.random.default_rng(0)
     T, h = 400, 6
     x = (10 * np.sin(np.arange(T) / 5.0) + rng.standard_normal(T))[:, None]
     past, fut = np.zeros((T, 1)), np.zeros((T + 8, 1))
     model = SineKnower()
-    out, used = own_error_intervals(
-        model, [x], h, (80,), n_origins=200, past_covariates=[past], future_covariates=[fut]
+    cal = point_intervals(
+        model, [x], h, (80,), method="own-errors", n_origins=200, past_covariates=[past], future_covariates=[fut]
     )
-    assert used == [200]
+    assert cal.method == "own-errors" and [len(o) for o in cal.origins] == [200]
+    out = cal.bands((80,))
     half = (out["hi_80"][0] - out["lo_80"][0]) / 2  # (h, 1)
     assert np.all(np.abs(half - 1.2816) < 0.2), half
     for t, p, f in model.seen[1:]:  # [0]: the forecast itself
         assert p == t and f == t + 8  # 2 direct blocks of 4
     assert {t for t, _, _ in model.seen[1:]} == set(range(T - h - 199, T - h + 1))
-    with pytest.raises(ValueError, match=r"series 'b' leaves room for 3 calibration origin\(s\).*need 4"):
-        own_error_intervals(model, [x, x[:16]], h, (80,), ids=["a", "b"])
+    with pytest.raises(ValueError, match=r"a series of 10 steps leaves room for 0 calibration origin\(s\)"):
+        point_intervals(model, [x, x[:10]], h, (80,), method="own-errors")
 
 
-def test_own_error_intervals_adapt_to_errors_that_grow():
+def test_adaptive_bands_follow_errors_that_grow():
     """Noise whose scale triples over the calibration origins: split conformal takes the
-    80% quantile of all errors, adaptive conformal (gamma 0.1) raises the level after the
-    recent misses and gives a wider final band; both bands are centred on the forecast."""
-    from rnnkit.forecast.own_errors import own_error_intervals
+    80% quantile of all errors, adaptive conformal (gamma 0.1, ``rnnkit forecast --adapt``)
+    raises the level after the recent misses and gives a wider final band; both bands are
+    centred on the forecast."""
+    from types import SimpleNamespace
+
+    from rnnkit.cli.forecast import _adaptive
+    from rnnkit.forecast.conformal import point_intervals
 
     rng = np.random.default_rng(1)
     T, h = 300, 1
     scale = np.r_[np.ones(T - 100), np.linspace(1.0, 3.0, 100)]
     x = (10 * np.sin(np.arange(T) / 5.0) + scale * rng.standard_normal(T))[:, None]
-    split, _ = own_error_intervals(SineKnower(), [x], h, (80,), n_origins=100)
-    aci, _ = own_error_intervals(SineKnower(), [x], h, (80,), n_origins=100, adapt=0.1)
+    cal = point_intervals(SineKnower(), [x], h, (80,), method="own-errors", n_origins=100)
+    split = cal.bands((80,))
+    aci = _adaptive(cal, (80,), 0.1, SimpleNamespace(ids=["x"], values=[x]))
     w_split = float(split["hi_80"][0][0, 0] - split["lo_80"][0][0, 0])
     w_aci = float(aci["hi_80"][0][0, 0] - aci["lo_80"][0][0, 0])
     assert w_aci > 1.1 * w_split, (w_split, w_aci)

@@ -29,8 +29,7 @@ from ..data.series_dates import future_dates, infer_frequency, season_length
 from ..models._data import Batch, rank_batches
 from ..models.base import BaseEstimator, check_choice, check_float_param, check_int_param
 from ..train.callbacks import Callback
-from .backtest import rolling_residuals
-from .conformal import conformal_intervals, min_residuals
+from .conformal import point_intervals
 from .covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
 from .inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
 from .loop import Prepared, forecast
@@ -384,11 +383,13 @@ class Forecaster(ScoringMixin, BaseEstimator):
 
         From the model's quantiles (``loss="quantile"``), its Gaussian likelihood
         (``loss="gaussian"``; sampled paths when recursive), or, for a point model,
-        :meth:`residual_intervals`. Each value is shaped as :meth:`predict` returns.
+        :meth:`residual_intervals`. Each value is shaped as :meth:`predict` returns. The
+        method used is kept in ``interval_method_``: "quantile", "gaussian" or "cross-fit".
         """
         levels = _check_levels(levels)
         if self.loss == "mse":
             return self.residual_intervals(history, horizon, levels, **covariates)
+        self.interval_method_ = str(self.loss)
         probs = sorted({p for lv in levels for p in _level_probs(lv)})
         items, point, qs, meta = self._run(
             history,
@@ -410,38 +411,26 @@ class Forecaster(ScoringMixin, BaseEstimator):
 
     def residual_intervals(
         self, history: SeriesLike, horizon: int | None, levels: Sequence[float], **covariates: Any
-    ) -> dict[str, np.ndarray]:
-        """Split-conformal intervals for a point model (``loss="mse"``) on one series.
+    ) -> dict[str, ForecastLike]:
+        """Conformal intervals for a point model (``loss="mse"``) on an array or a list of them.
 
-        A fresh model with this one's settings is fitted on the history before a calibration
-        part and forecasts that part from rolling origins (no refit); the absolute errors at
-        each horizon step give the band half-widths around this model's own forecast
-        (:func:`rnnkit.forecast.conformal.conformal_intervals`). One series as an array, no
-        covariates; otherwise fit with ``loss="quantile"`` or ``"gaussian"``.
+        The history may have been trained on, so the bands are calibrated on out-of-sample
+        errors: ``FOLDS`` copies with this model's settings refitted on earlier parts of the
+        history, each forecasting the steps after its part; the bands widen with the horizon
+        as those errors do (:func:`rnnkit.forecast.conformal.point_intervals`; the method
+        is kept in ``interval_method_``).
         """
-
-        hint = "hint: fit with loss='quantile' or loss='gaussian', whose intervals come from the model itself"
-        if any(v is not None for v in covariates.values()):
-            raise ValueError(f"intervals: a point model's conformal intervals take no covariates; {hint}")
-        if not isinstance(history, np.ndarray) or history.ndim not in (1, 2):
+        if hasattr(history, "to_numpy") or not isinstance(history, (np.ndarray, list, tuple)):
             raise ValueError(
-                "intervals: a point model's conformal intervals are built for one series given "
-                f"as an array (T,) or (T, F), got {type(history).__name__}; {hint}"
+                "intervals: a point model's conformal intervals are built for series given as arrays "
+                f"(T,) or (T, F) or a list of them, got {type(history).__name__}; hint: fit with "
+                "loss='quantile' or loss='gaussian', whose intervals come from the model itself"
             )
-        point = np.asarray(self.predict(history, horizon), dtype=np.float64)  # (h,) or (h, F)
-        need = max(min_residuals(lv) for lv in levels) + 1
-        try:
-            residuals = rolling_residuals(
-                lambda: type(self)(**self.get_params()), history, len(point), n_origins=need, refit_every=0
-            )  # (need, h[, F])
-        except ValueError as exc:
-            raise ValueError(
-                f"intervals: the history is too short to calibrate {max(levels):g}% intervals "
-                f"on {need} rolling origins ({' '.join(str(exc).split())}); {hint}"
-            ) from None
-        bands = conformal_intervals(residuals, point, levels)
-        bands["point"] = bands.pop("forecast")
-        return bands
+        items, _, single = as_series_list(history, "history")
+        cal = point_intervals(self, items, self._check_horizon(horizon), levels, method="cross-fit", **covariates)
+        self.interval_method_ = cal.method
+        meta = {"history": history, "single": single}
+        return {k: _shape_like(v, items, meta) for k, v in cal.bands(levels).items()}
 
     # -- persistence ----------------------------------------------------------------------
     def _fit_state(self):
