@@ -13,8 +13,10 @@ from pathlib import Path
 from ...train.checkpoint import CheckpointError
 from ...train.faults import TrainingError
 from ...train.settings import SETTINGS
+from ...train.trackers import Tracker, make_trackers
 from ...utils import plots as run_plots
 from .._base import CliError, Console
+from ..options import to_dict
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import nonfinite_score, stopped_run
@@ -88,9 +90,20 @@ def run_task(
     # The progress bar is for people: on a terminal, unless --quiet.
     model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr), on_divergence=config.on_divergence)
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
+    trackers = _trackers(task_name, config, run)
+    try:
+        results = _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers)
+    finally:
+        for tracker in trackers:  # closed (as failed) by the trainer when training raised
+            tracker.close(failed=True)
+    return results
+
+
+def _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers) -> dict:
+    task_name = task.name
     start = time.perf_counter()
     try:
-        task.fit(model, data, config, callbacks=[runner])
+        task.fit(model, data, config, callbacks=[runner, *trackers])
     except TrainingError as exc:
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
     model.set_params(warm_start=False)  # the saved model starts afresh when fitted again
@@ -114,11 +127,24 @@ def run_task(
     written = _plots(task, model, data, config, run, epochs, steps, results, console) if plots else []
     run.write_text("summary.txt", summary + "\n")
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
+    for tracker in trackers:
+        tracker.finish(run.path, results)
     console.result(summary)
     console.note(
         f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
     )
     return results
+
+
+def _trackers(task_name: str, config, run: Run) -> list[Tracker]:
+    """The trackers of ``config.track`` into the run folder (rank 0 alone sends)."""
+    if not config.track or not run.writes:
+        return []
+    params = {"task": task_name, **to_dict(config)}
+    try:
+        return make_trackers(config.track, run.path, uri=config.track_uri, params=params)
+    except ImportError as exc:
+        raise CliError(f"--track: {exc}") from None
 
 
 def _saved_model(task, run: Run):
