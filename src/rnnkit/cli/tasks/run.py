@@ -17,6 +17,7 @@ from ...train.trackers import Tracker, make_trackers
 from ...utils import plots as run_plots
 from .._base import CliError, Console
 from ..options import to_dict
+from ..run_record import data_fingerprint, environment, model_card
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import nonfinite_score, stopped_run
@@ -53,6 +54,8 @@ def run_task(
         task.build_model(config, data)._validate_params()
     run = run if run is not None else Run.create(task_name, out)
     run.write_config(config, task_name)
+    if run.writes:  # the status stays (a resumed run's too, until it ends)
+        run.write_info(task_name, status=run.info().get("status", "running"), environment=environment())
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
@@ -126,6 +129,17 @@ def _train(task, model, data, config, run, runner, saved, previous, console, plo
     summary = task.summary(results)
     written = _plots(task, model, data, config, run, epochs, steps, results, console) if plots else []
     run.write_text("summary.txt", summary + "\n")
+    card = model_card(
+        task=task,
+        run_path=str(run.path),
+        model=model,
+        data=data,
+        digest=data_fingerprint(data.train, data.val, data.test),
+        config_rows=to_dict(config),
+        summary=summary,
+        seconds=seconds,
+    )
+    run.write_text("MODEL_CARD.md", card)
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
     for tracker in trackers:
         tracker.finish(run.path, results)
