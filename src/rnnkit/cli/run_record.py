@@ -112,7 +112,6 @@ def model_card(
     digest: str,
     config_rows: dict,
     summary: str,
-    verdict: str = "",
     seconds: float,
 ) -> str:
     """The text of ``MODEL_CARD.md``: what was trained, on what, how, how well, and for what."""
@@ -140,12 +139,12 @@ def model_card(
         "",
         "## Results",
         "",
-        "Scores beside their baselines, on data held out from training:",
+        "Scores beside their baselines, on data held out from training, and the verdict:",
         "",
         "```text",
         summary.split("\n\n")[0].strip(),
         "```",
-        *([verdict, ""] if verdict else [""]),
+        "",
         "## Intended use",
         "",
         f"A {task.name} model for data like the above ({data.source}): "
