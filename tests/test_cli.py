@@ -63,6 +63,16 @@ def test_train_writes_a_complete_run_folder(runs, task):
     assert ("lower is better" in summary) != ("higher is better" in summary)
 
 
+def test_a_tiny_charlm_that_loses_to_its_unigram_baseline_says_so(runs):
+    summary = (runs["charlm"] / "summary.txt").read_text()
+    verdict = summary.split("\n")[5]  # after the table of the model and three baselines
+    model = json.loads((runs["charlm"] / "metrics.json").read_text())["results"]
+    assert model["model"] > model["baselines"]["unigram"]  # one epoch of the tiny preset
+    assert verdict.startswith(f"the model ({model['model']:.4f}) does NOT beat unigram")
+    assert "hint: try more --epochs" in verdict
+    assert verdict in (runs["charlm"] / "MODEL_CARD.md").read_text()
+
+
 def test_config_toml_of_a_run_trains_the_same_configuration(runs, tmp_path, capsys):
     code, _, _ = rnnkit(
         capsys, "train", "tag", "--config", runs["tag"] / "config.toml", "--out", tmp_path / "again", "-q", "--no-plots"

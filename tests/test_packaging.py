@@ -31,6 +31,9 @@ def test_optional_dependencies_are_extras_and_in_test():
     assert [d.split(">")[0] for d in extras["pandas"]] == ["pandas"]
     test = {d.split(">")[0].split("=")[0] for d in extras["test"]}
     assert {"onnx", "onnxruntime", "torch", "pandas", "safetensors", "polars"} <= test
+    # the trackers, and the reader their tests check them with
+    assert extras["tensorboard"] == ["tensorboardX>=2.6"] and extras["mlflow"] == ["mlflow-skinny>=2.9"]
+    assert {"tensorboardX", "tensorboard", "mlflow-skinny"} <= test
     assert PYPROJECT["project"]["dependencies"] == ["numpy>=1.24"]
 
 

@@ -104,7 +104,10 @@ def test_each_cli_task_defaults_are_its_models(name):
     config = task.config_class()
     model = _task_model(task)
     for s in settings_for("cli"):
-        expected = "stop" if s.name == "on_divergence" else _expected(model)[s.name]
+        if s.where == {"cli"}:  # the command line's own keys (trackers)
+            expected = s.default
+        else:
+            expected = "stop" if s.name == "on_divergence" else _expected(model)[s.name]
         assert getattr(config, s.name) == expected, (name, s.name)
         field = {f.name: f for f in dataclasses.fields(task.config_class)}[s.name]
         assert field.metadata["setting"] == s.name
@@ -126,11 +129,23 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
         "seed",
         "dtype",
         "on_divergence",
+        "track",
+        "track_uri",
     ]
     for task in TASKS.values():
         names = [f.name for f in dataclasses.fields(task.config_class)]
         assert [n for n in names if n in SETTINGS] == cli
-    assert list(RESUMABLE) == ["optimizer", "lr", "weight_decay", "epochs", "batch_size", "clip_norm", "patience"]
+    assert list(RESUMABLE) == [
+        "optimizer",
+        "lr",
+        "weight_decay",
+        "epochs",
+        "batch_size",
+        "clip_norm",
+        "patience",
+        "track",
+        "track_uri",
+    ]
 
 
 def test_cli_checks_come_from_the_declaration():

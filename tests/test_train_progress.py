@@ -59,5 +59,55 @@ def test_trainer_output_follows_progress_and_log_every(capsys):
     err = capsys.readouterr().err.splitlines()
     assert [line.split()[:2] for line in err] == [["step", "2"], ["epoch", "1/2"], ["step", "4"], ["epoch", "2/2"]]
     Trainer(LinReg(), TrainConfig(epochs=1, progress=True)).fit(batches_of(X, y))
+    err = capsys.readouterr().err  # not a terminal: whole lines, the first step's and the last
+    assert "\r" not in err and [line.split()[:3] for line in err.splitlines()] == [
+        ["epoch", "1/1", "1/2"],
+        ["epoch", "1/1", "2/2"],
+    ]
+
+
+def test_off_a_terminal_a_bar_writes_a_whole_line_now_and_then():
+    t = [0.0]
+    log = io.StringIO()
+    bar = ProgressBar(100, desc="epoch 1/1", enabled=True, stream=log, plain_interval=10.0, clock=lambda: t[0])
+    for _ in range(100):
+        t[0] += 0.5  # 2 steps a second: a line at the first step, then every 10 s
+        bar.update(loss=1.0)
+        if t[0] == 20.0:
+            bar.write("a message")
+    bar.close("val_loss 0.5")
+    lines = log.getvalue().split("\n")
+    assert "\r" not in log.getvalue() and lines[-1] == ""
+    counts = [line.split()[2] for line in lines[:-1] if line.startswith("epoch")]
+    assert counts == ["1/100", "21/100", "41/100", "61/100", "81/100", "100/100"]
+    assert lines[-2].endswith("val_loss 0.5") and "a message" in lines
+
+
+class FakeNotebookStream(io.StringIO):
+    pass
+
+
+FakeNotebookStream.__module__ = "ipykernel.iostream"  # where Jupyter's output streams come from
+
+
+def test_in_a_notebook_the_bar_redraws_in_place():
+    t = [0.0]
+    out = FakeNotebookStream()
+    bar = ProgressBar(2, enabled=True, stream=out, clock=lambda: t[0])
+    t[0] = 1.0
+    bar.update()
+    assert out.getvalue().startswith("\r1/2 [")
+
+
+def test_an_estimator_with_verbose_shows_its_epochs_in_a_log(capsys):
+    import numpy as np
+
+    from rnnkit.models import SequenceClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 5, 2)), np.arange(20) % 2
+    SequenceClassifier(hidden_size=4, epochs=2, batch_size=10, verbose=True).fit(X, y, validation_data=(X, y))
     err = capsys.readouterr().err
-    assert err.startswith("\repoch 1/1  1/2 [") and err.endswith("\n")
+    assert "\r" not in err  # captured: not a terminal, so whole lines
+    finals = [line for line in err.splitlines() if "val_loss" in line]
+    assert [line.split()[:2] for line in finals] == [["epoch", "1/2"], ["epoch", "2/2"]]  # each epoch's last line

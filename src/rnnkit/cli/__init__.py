@@ -68,6 +68,7 @@ COMMAND_MODULES = (
     "evaluate",
     "export",
     "info",
+    "runs_table",
     "datasets",
     "gradcheck",
     "diagnose",

@@ -15,7 +15,10 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..utils.log import get_logger
 from .options import did_you_mean
+
+_NOTES = get_logger("rnnkit.cli")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -102,7 +105,8 @@ def add_common_flags(parser: argparse.ArgumentParser, *, top: bool = False) -> N
 
 
 class Console:
-    """Where a command writes: results to stdout, notes and progress to stderr."""
+    """Where a command writes: results to stdout, notes to the ``rnnkit.cli`` logger (by
+    default on stderr, as plain lines: :mod:`rnnkit.utils.log`)."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
@@ -113,7 +117,7 @@ class Console:
     def note(self, text: str) -> None:
         """Informational lines (paths written, what is happening); silenced by --quiet."""
         if not self.quiet:
-            print(text, file=sys.stderr, flush=True)
+            _NOTES.info(text)
 
 
 def fill(text: str, width: int = 88) -> str:

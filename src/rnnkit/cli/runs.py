@@ -5,7 +5,9 @@ Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
     run.json        {"format": "rnnkit-run", "version": 1, "task": ..., "created": ...,
                      "status": "running" | "finished" | "stopped: diverged"
                                | "stopped: non-finite score",
-                     "rnnkit_version": ..., "stop": {...} when stopped}
+                     "rnnkit_version": ..., "stop": {...} when stopped,
+                     "environment": {versions, platform, cpu, threads, kernels,
+                                     git_commit} (rnnkit.cli.run_record)}
     config.toml     the resolved configuration (readable; loadable with --config)
     config.json     the same, exact (used by --resume)
     model.npz       the trained model (rnnkit.models save format); after a stop, its
@@ -14,7 +16,10 @@ Layout of a run folder (``runs/<task>-<YYYYmmdd-HHMMSS>`` unless named)::
     metrics.csv     one row per epoch (epoch, loss, val_loss, ...)
     metrics.json    per-epoch rows, per-step series (loss, grad_norm, lr) and the results
     summary.txt     the result beside its baseline, as printed
+    MODEL_CARD.md   task, data and its digest, settings, scores beside baselines, intended use
     plots/          loss.png, and per task forecast.png, confusion.png, samples.txt ...
+    tensorboard/    event files, with --track tensorboard (rnnkit.train.trackers)
+    mlruns/         an MLflow file store, with --track mlflow (and no --track-uri)
 
 Every file is written to a temporary name in the same folder and renamed over the target
 (``os.replace``), so a run folder never holds a half-written file. Under ``mpiexec`` rank 0

@@ -12,7 +12,8 @@ streams      Stream and Chunk: long sequences cut into windows, state carried ac
 callbacks    History, EarlyStopping, CheckpointEvery, MetricLog, LambdaCallback
 checkpoint   the pickle-free, versioned, atomic file format (arrays + JSON manifest)
 rngstate     random generator states as JSON, for checkpoints
-progress     the progress bar
+progress     the progress bar (in place on a terminal or in Jupyter, whole lines elsewhere)
+trackers     TensorBoard and MLflow as callbacks (the tensorboard and mlflow extras)
 """
 
 from .bptt import TBPTT

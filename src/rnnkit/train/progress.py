@@ -13,8 +13,11 @@ It keeps out of the way:
 - ``enabled=True`` draws from the first update whatever the stream (``progress=True``);
 - ``enabled=False`` never writes anything (``quiet``).
 
-Redraws are throttled to one per ``min_interval`` seconds. The clock is injectable so
-tests need not sleep.
+On a terminal or in a Jupyter notebook the line is redrawn in place, at most once per
+``min_interval`` seconds. Anywhere else (a log file, a pipe) carriage returns would pile
+up, so the bar writes whole lines instead: one at the first update, one every
+``plain_interval`` seconds, and the last one at :meth:`ProgressBar.close`. The clock is
+injectable so tests need not sleep.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
+def _redraws_in_place(stream: TextIO) -> bool:
+    """A terminal, or a Jupyter kernel's output stream (which honours carriage returns)."""
+    return _is_tty(stream) or type(stream).__module__.split(".")[0] == "ipykernel"
+
+
 class ProgressBar:
     """One line, redrawn in place with a carriage return.
 
@@ -61,6 +69,7 @@ class ProgressBar:
             run still show.
         initial: steps already done before this bar (a resumed epoch); not counted in the rate.
         min_interval: the shortest time between two redraws, in seconds.
+        plain_interval: off a terminal, the time between two whole lines, in seconds.
         width: characters of the bar itself.
         clock: a monotonic clock in seconds (for tests).
     """
@@ -76,6 +85,7 @@ class ProgressBar:
         visible_from: float | None = None,
         initial: int = 0,
         min_interval: float = 0.1,
+        plain_interval: float = 10.0,
         width: int = 24,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -88,6 +98,8 @@ class ProgressBar:
         self.stream = sys.stderr if stream is None else stream
         self.active = enabled is True or (enabled is None and _is_tty(self.stream))
         self.min_interval = float(min_interval)
+        self.in_place = _redraws_in_place(self.stream)
+        self.plain_interval = float(plain_interval)
         self.width = int(width)
         self.clock = clock
         self.count = self.initial = int(initial)
@@ -113,6 +125,10 @@ class ProgressBar:
         now = self._last_update = self.clock()
         if now < self.visible_from:
             return
+        if not self.in_place:  # whole lines: the first, then one per plain_interval; close() the last
+            if now - self._last_draw >= self.plain_interval:
+                self._draw(now)
+            return
         if now - self._last_draw >= self.min_interval or (self.total is not None and self.count >= self.total):
             self._draw(now)
 
@@ -122,7 +138,7 @@ class ProgressBar:
             return
         self._clear()
         self.stream.write(line.rstrip("\n") + "\n")
-        if self._shown:
+        if self._shown and self.in_place:
             self._draw(self.clock())
         else:
             self.stream.flush()
@@ -135,7 +151,8 @@ class ProgressBar:
         if not self.active or not self._shown:
             return
         self._draw(self._last_update, summary=summary)  # rate and time as of the last step
-        self.stream.write("\n")
+        if self.in_place:
+            self.stream.write("\n")
         self.stream.flush()
         self._drawn = False
         self.active = False
@@ -182,6 +199,11 @@ class ProgressBar:
 
     def _draw(self, now: float, summary: str | None = None) -> None:
         line = self.render(now, summary)
+        if not self.in_place:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self._last_draw, self._shown = now, True
+            return
         pad = " " * max(self._line_len - len(line), 0)  # erase the tail of a longer line
         self.stream.write("\r" + line + pad)
         self.stream.flush()

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from ..optim.optimizers import OPTIMIZERS
 from ..optim.schedules import SCHEDULES
+from .trackers import TRACKERS
 
 __all__ = [
     "MODEL_DEFAULTS",
@@ -169,6 +170,25 @@ SETTINGS: dict[str, Setting] = {
             # weights and says how to continue (rnnkit.cli.tasks.stopping).
             cli_default="stop",
             cli_group="run",
+        ),
+        Setting(
+            "track",
+            None,
+            tuple[str, ...] | None,
+            "send the run to trackers, comma-separated, each installed by the extra of its name; none: off",
+            choices=TRACKERS,
+            where=frozenset({"cli"}),
+            cli_group="run",
+            resumable=True,
+        ),
+        Setting(
+            "track_uri",
+            None,
+            str | None,
+            "where mlflow keeps runs (a tracking URI); none: a file store in the run folder (mlruns/)",
+            where=frozenset({"cli"}),
+            cli_group="run",
+            resumable=True,
         ),
         Setting(
             "verbose",

@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -52,6 +51,7 @@ from ..distributed import EMPTY_SHARD, world
 from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
+from ..utils.log import get_logger
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .config import TrainConfig, _int
 from .divergence import divergence_check, divergence_epoch_end
@@ -64,6 +64,7 @@ from .streams import Chunk
 __all__ = ["Trainer", "minibatches"]
 
 _END = object()
+_LOG = get_logger("rnnkit.train")  # the log_every and epoch lines (rnnkit.utils.log)
 
 #: ``callable(epoch, rng) -> iterable of batches``, or the batches themselves
 Batches = Callable[[int, np.random.Generator], Iterable[Any]] | Iterable[Any]
@@ -295,7 +296,7 @@ class Trainer:
         if bar.active and bar.shown:
             bar.write(line)
         else:
-            print(line, file=sys.stderr, flush=True)
+            _LOG.info(line)
 
     def _train_step(self, batch: object) -> dict:
         cfg, n = self.config, self.step + 1

@@ -90,6 +90,34 @@ def loss_curves(
     return _save(fig, path)
 
 
+def loss_overlay(curves: dict[str, list[dict]], path: PathLike, *, title: str = "runs") -> Path | None:
+    """Several runs' loss curves on one axis: per run, its training loss per epoch (solid)
+    and its validation loss (dashed), in one colour.
+
+    Args:
+        curves: run label -> its epoch rows (with "epoch" and any of "loss", "val_loss").
+    """
+    if not available():
+        return None
+    fig = _figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    colors = [f"C{i % 10}" for i in range(len(curves))]
+    for (label, rows), color in zip(curves.items(), colors, strict=True):
+        for key, style, suffix in (("loss", "-", "train"), ("val_loss", "--", "validation")):
+            pts = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
+            if pts:
+                ax.plot(
+                    *zip(*pts, strict=False), style, marker="o", markersize=3, color=color, label=f"{label} ({suffix})"
+                )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
 def forecast_plot(
     history: ArrayLike,
     truth: ArrayLike | None,

@@ -67,6 +67,10 @@ class CharLMTask(Task):
     model_module = "rnnkit.models.charlm"
     command = "rnnkit generate"
     help = "a character language model of a text (default: the Python docs)"
+    remedy = (
+        "more --epochs (a character model needs several passes over its text), a larger --hidden-size, "
+        "a longer --k1, or --preset default"
+    )
     about = "character language model: next-character prediction, then text generation"
     examples = (
         "rnnkit train charlm --preset quick",
@@ -117,7 +121,7 @@ class CharLMTask(Task):
         return {"sample": model.generate(length=config.sample_length, temperature=config.temperature, seed=config.seed)}
 
     def summary(self, results: dict) -> str:
-        text = result_line(results, f"({results['model'] / math.log(2):.3f} bits/char)")
+        text = result_line(results, f"({results['model'] / math.log(2):.3f} bits/char)") + "\n" + self.verdict(results)
         if results.get("unseen_chars_dropped"):
             text += f"\n{results['unseen_chars_dropped']} characters unseen in training were dropped before scoring"
         if results.get("sample"):

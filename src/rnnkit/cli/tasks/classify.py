@@ -61,6 +61,7 @@ class ClassifyTask(Task):
     model_module = "rnnkit.models.classifier"
     command = "rnnkit predict"
     help = "label whole sequences, or regress a number (default: waveforms)"
+    remedy = "more --epochs, a larger --hidden-size, --bidirectional, --cell gru, or --preset default"
     about = "one label (or number) per sequence"
     examples = (
         "rnnkit train classify --data waveforms --cell gru",

@@ -42,6 +42,7 @@ class GenerateTask(Task):
     model_module = "rnnkit.models.generator"
     command = "rnnkit generate"
     help = "generate sequences from a condition (default: waveforms by class)"
+    remedy = "more --epochs, a larger --hidden-size, or --preset default"
     about = "a sequence from a condition (a sequence's label, or a TSV's first column)"
     examples = (
         "rnnkit train generate --data waveforms",
@@ -97,7 +98,7 @@ class GenerateTask(Task):
         }
 
     def summary(self, results: dict) -> str:
-        text = result_line(results)
+        text = result_line(results) + "\n" + self.verdict(results)
         samples = results.get("samples", {})
         if samples and isinstance(next(iter(samples.values())), str):
             text += "\n\nsamples:\n" + "\n".join(f"  {c}: {s}" for c, s in samples.items())

@@ -160,6 +160,7 @@ class MusicTask(Task):
     model_module = "rnnkit.models.music_model"
     command = "rnnkit generate"
     help = "polyphonic music or melodies, MIDI in and out (default: Bach chorales)"
+    remedy = "more --epochs, a larger --hidden-size, or --preset default"
     about = "polyphonic piano rolls or melodies, frame by frame; MIDI in and out"
     examples = (
         "rnnkit train music --preset quick",
@@ -222,7 +223,7 @@ class MusicTask(Task):
         }
 
     def summary(self, results: dict) -> str:
-        text = result_line(results)
+        text = result_line(results) + "\n" + self.verdict(results)
         if "frame_f1" in results:
             text += (
                 f"\nframe accuracy (Bay et al. 2009) {results['frame_accuracy']:.3f}, F1 "

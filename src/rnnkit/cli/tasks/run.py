@@ -13,8 +13,11 @@ from pathlib import Path
 from ...train.checkpoint import CheckpointError
 from ...train.faults import TrainingError
 from ...train.settings import SETTINGS
+from ...train.trackers import Tracker, make_trackers
 from ...utils import plots as run_plots
 from .._base import CliError, Console
+from ..options import to_dict
+from ..run_record import data_fingerprint, environment, model_card
 from ..runs import Run
 from .continuing import SaveEachEpoch, check_fit_state, join_history
 from .stopping import nonfinite_score, stopped_run
@@ -51,6 +54,8 @@ def run_task(
         task.build_model(config, data)._validate_params()
     run = run if run is not None else Run.create(task_name, out)
     run.write_config(config, task_name)
+    if run.writes:  # the status stays (a resumed run's too, until it ends)
+        run.write_info(task_name, status=run.info().get("status", "running"), environment=environment())
     console.note(f"data: {data.describe()}")
     for note in data.notes or ():
         console.note(f"note: {note}")
@@ -88,9 +93,20 @@ def run_task(
     # The progress bar is for people: on a terminal, unless --quiet.
     model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr), on_divergence=config.on_divergence)
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
+    trackers = _trackers(task_name, config, run)
+    try:
+        results = _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers)
+    finally:
+        for tracker in trackers:  # closed (as failed) by the trainer when training raised
+            tracker.close(failed=True)
+    return results
+
+
+def _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers) -> dict:
+    task_name = task.name
     start = time.perf_counter()
     try:
-        task.fit(model, data, config, callbacks=[runner])
+        task.fit(model, data, config, callbacks=[runner, *trackers])
     except TrainingError as exc:
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
     model.set_params(warm_start=False)  # the saved model starts afresh when fitted again
@@ -113,12 +129,36 @@ def run_task(
     summary = task.summary(results)
     written = _plots(task, model, data, config, run, epochs, steps, results, console) if plots else []
     run.write_text("summary.txt", summary + "\n")
+    card = model_card(
+        task=task,
+        run_path=str(run.path),
+        model=model,
+        data=data,
+        digest=data_fingerprint(data.train, data.val, data.test),
+        config_rows=to_dict(config),
+        summary=summary,
+        seconds=seconds,
+    )
+    run.write_text("MODEL_CARD.md", card)
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
+    for tracker in trackers:
+        tracker.finish(run.path, results)
     console.result(summary)
     console.note(
         f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
     )
     return results
+
+
+def _trackers(task_name: str, config, run: Run) -> list[Tracker]:
+    """The trackers of ``config.track`` into the run folder (rank 0 alone sends)."""
+    if not config.track or not run.writes:
+        return []
+    params = {"task": task_name, **to_dict(config)}
+    try:
+        return make_trackers(config.track, run.path, uri=config.track_uri, params=params)
+    except ImportError as exc:
+        raise CliError(f"--track: {exc}") from None
 
 
 def _saved_model(task, run: Run):

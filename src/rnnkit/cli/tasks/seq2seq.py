@@ -28,6 +28,7 @@ class Seq2SeqTask(Task):
     model_module = "rnnkit.models.seq2seq"
     command = "rnnkit predict"
     help = "map input sequences to output sequences (default: arithmetic)"
+    remedy = "more --epochs, --attention, --reverse-source, or --preset default"
     about = "encoder-decoder: an input sequence to an output sequence of another length"
     examples = (
         "rnnkit train seq2seq --data arithmetic --epochs 20",
@@ -70,7 +71,7 @@ class Seq2SeqTask(Task):
         }
 
     def summary(self, results: dict) -> str:
-        lines = [result_line(results)]
+        lines = [result_line(results), self.verdict(results)]
         for e in results.get("examples", [])[:5]:
             mark = "ok" if e["predicted"] == e["target"] else "x "
             lines.append(f"  {mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})")

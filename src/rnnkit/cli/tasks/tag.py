@@ -39,6 +39,7 @@ class TagTask(Task):
     model_module = "rnnkit.models.tagger"
     command = "rnnkit predict"
     help = "tag every token (default: tiny-pos part-of-speech set)"
+    remedy = "more --epochs, --affix-length 3 and --word-shape (for unseen words), or --preset default"
     about = "one tag per token (part-of-speech tagging)"
     examples = (
         "rnnkit train tag --data tiny-pos",
@@ -98,7 +99,7 @@ class TagTask(Task):
         return out
 
     def summary(self, results: dict) -> str:
-        text = result_line(results)
+        text = result_line(results) + "\n" + self.verdict(results)
         if "unseen_words" in results:
             text += (
                 f"\n{results['unseen_words']} tokens unseen in training, tagged with accuracy "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,8 @@ class Task:
     help = ""  # one line for 'rnnkit train --help'
     about = ""  # what the task learns, for 'rnnkit datasets'
     examples: tuple[str, ...] = ()  # for 'rnnkit train TASK --help'
+    # what to try when the model does not beat its baselines (the verdict's hint)
+    remedy = "more --epochs, a larger --hidden-size, or a larger --preset (default instead of tiny)"
 
     # -- what it reads: --data NAME (a set it offers) or --data FILE (a format it reads) ---------
     datasets: ClassVar[dict[str, sources.DataSet]] = {}  # by the name given to --data
@@ -153,7 +156,12 @@ class Task:
         return {}
 
     def summary(self, results: dict) -> str:
-        return result_line(results)
+        return result_line(results) + "\n" + self.verdict(results)
+
+    def verdict(self, results: dict) -> str:
+        """One plain line: does the model beat each baseline, and if not, what to try
+        (:attr:`remedy`)? See :func:`verdict_line`."""
+        return verdict_line(results, self.remedy)
 
     def plots(self, model, data: TaskData, config, directory, results) -> list:
         return []
@@ -283,6 +291,34 @@ def check_same_data(data: TaskData, config) -> None:
         error = CliError(str(exc))
         error.every_rank = True  # every rank compared the same digests and raises
         raise error from None
+
+
+def verdict_line(results: dict, remedy: str) -> str:
+    """Whether the model's score beats each baseline's, in the direction ``results["better"]``
+    ("lower" or "higher"); a baseline with the same score is not beaten. When one is not
+    beaten: which, with its score, and ``remedy`` as the hint. Scores that are not finite beat
+    nothing and are beaten by nothing."""
+    model, better = results["model"], results.get("better")
+    where = f"on the {results.get('split', 'held-out')} part"
+    if not math.isfinite(model):
+        return f"the model's score {where} is {model}: it beats no baseline"
+    scored = {name: float(v) for name, v in results.get("baselines", {}).items() if math.isfinite(v)}
+    if not scored or better not in ("lower", "higher"):
+        return f"no baseline was scored {where}: nothing to compare the model with"
+    beats = (lambda v: model < v) if better == "lower" else (lambda v: model > v)
+    won = [name for name, v in scored.items() if beats(v)]
+    lost = [(name, v) for name, v in scored.items() if not beats(v)]
+    fmt = results.get("format", "{:.4f}")
+    score = f"the model ({fmt.format(model)})"
+    if not lost:
+        return f"{score} beats {_and(won)} {where}"
+    worse = _and([f"{name} ({fmt.format(v)})" for name, v in lost], "or")
+    head = f"{score} beats {_and(won)} but NOT" if won else f"{score} does NOT beat"
+    return f"{head} {worse} {where}; hint: try {remedy}"
+
+
+def _and(names: list, word: str = "and") -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {word} " + names[-1]
 
 
 def result_line(results: dict, note: str = "") -> str:
