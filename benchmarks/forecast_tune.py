@@ -21,6 +21,7 @@ both rows (as in benchmarks/forecast.py).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -90,7 +91,7 @@ def run_series(name: str, data: Path, trials: int, backend: str, seed: int, quic
         "mase": {k: v["mase"] for k, v in m.items()},
         "best": result.best_params,
         "tune_mase": result.best_score,
-        "default_tune_mase": result.trials[0].mase,
+        "default_tune_mase": math.nan if result.base_trial is None else result.trials[result.base_trial].mase,
         "trials": len(result.trials),
         "pruned": sum(t.state == "pruned" for t in result.trials),
         "failed": sum(t.state == "failed" for t in result.trials),

@@ -172,11 +172,15 @@ def tune(
         timeout: stop starting trials after this many seconds (None: no limit).
         folds: blocks of origins, each scored by one fit (a refit per block).
         n_origins: origins in all, ``step`` apart, the last ones of each series (default:
-            ``folds`` blocks of ceil(horizon / step), fewer when the last third of the
-            shortest series has no room for them).
+            those of the last third of the shortest series, at most 60 or ``folds`` blocks
+            of ceil(horizon / step) when more).
         params: fixed Forecaster settings (epochs, patience, strategy, period, ...).
-        past_covariates, future_covariates, static_covariates, dates: as
-            :meth:`Forecaster.fit` takes them (a list per series for a list of series).
+        past_covariates: (T, P) known to the origin only, as :meth:`Forecaster.fit` takes
+            them (a list, one per series, for a list of series).
+        future_covariates: (T, K) known for the forecast steps too (rows up to each
+            series' end suffice: no fold forecasts past it).
+        static_covariates: (n_series, S), one row per series.
+        dates: (T,) datetime64 per series, for calendar features and the season length.
         seed: the seed of the search and of every trial's training.
         backend: "optuna" (TPE sampler, median pruner), "random" (a seeded random search),
             or "auto" (optuna when installed, else random).
@@ -271,8 +275,8 @@ def _folds(
     h = base["horizon"]
     shortest = min(len(x) for x in items)
     room = max(0, (shortest - h - -(-2 * shortest // 3)) // step + 1)  # origins in the last third
-    if n_origins is None:
-        n_origins = min(folds * -(-h // step), max(room, folds))
+    if n_origins is None:  # every origin of the last third, at least a horizon per fold, at most 60 when more fit
+        n_origins = max(min(room, max(folds * -(-h // step), 60)), folds)
     n_origins = check_int_param("n_origins", n_origins)
     if n_origins < folds:
         raise ValueError(f"n_origins: expected at least one origin per fold ({folds}), got {n_origins}")
