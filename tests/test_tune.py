@@ -184,6 +184,19 @@ def test_the_cli_writes_a_config_that_train_forecast_takes(tmp_path, capsys):
         assert run[key] == best[key], key
 
 
+def test_a_searched_key_given_on_the_command_line_stays_fixed(tmp_path, capsys):
+    out = tmp_path / "best.toml"
+    argv = ["tune", "forecast", "--data", _csv(tmp_path / "m.csv"), "--trials", 2, "--epochs", 1, "--cell", "gru"]
+    code, text, err = _run(capsys, *argv, "--backend", "random", "--out", out)
+    assert code == 0, err
+    assert "cell" not in text.splitlines()[0]  # not a column of the trials: not searched
+    assert tomllib.loads(out.read_text())["cell"] == "gru"
+    keys = ("window", "hidden-size", "lr", "target-transform", "scaling")
+    every = [a for k, v in zip(keys, (12, 8, 0.01, "none", "series"), strict=True) for a in (f"--{k}", v)]
+    code, _, err = _run(capsys, *argv, *every)
+    assert code == 2 and "nothing to tune" in err
+
+
 @pytest.mark.parametrize(
     "extra, words",
     [

@@ -9,19 +9,21 @@ transform and scaling are searched (``rnnkit.forecast.tune``), with Optuna when 
 installed (``pip install "rnnkit[tune]"``), else by a seeded random search; a trial worse
 than the median of the completed ones after a fold is pruned. The first trial is the
 settings training would use, so the best is never worse than them on the search's
-score. Trials train one network each (``--ensemble`` to change) and stop early by
+score. A searched key given (``--cell gru``, ``--set window=24``) is kept fixed.
+Trials train one network each (``--ensemble`` to change) and stop early by
 ``--patience``. The best settings are printed as a TOML config and, with ``--out``,
 written as one that ``rnnkit train forecast --config FILE`` takes.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 from typing import TYPE_CHECKING, cast
 
 from . import options as cfg
-from ._base import EXIT_OK, CliError, Command, Console, Parser, UsageError, add_common_flags, examples
+from ._base import EXIT_OK, CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
 from .task_configs import ForecastConfig
 from .tasks import TASKS
 from .tasks.forecast_data import held_out_share
@@ -39,12 +41,14 @@ def add_arguments(parser) -> None:
     p = sub.add_parser(
         "forecast",
         help="search a forecaster's settings on your series",
-        description=__doc__.split("\n\n", 1)[1],
+        description=fill(__doc__.split("\n\n", 1)[1]),
         epilog=examples(
             "rnnkit tune forecast --data sales.csv --horizon 12 --trials 30 --out best.toml",
             "rnnkit train forecast --config best.toml",
             "rnnkit tune forecast --data stores.csv --id-column store --timeout 600 --backend random",
+            "rnnkit tune forecast --data sales.csv --cell gru    # a searched key given is kept fixed",
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_flags(p)
     p.add_argument("--trials", type=int, default=20, metavar="N", help="settings to try at most (default: 20)")
@@ -61,7 +65,7 @@ def add_arguments(parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="origins in all, the last of the training part (default: K blocks of horizon/step)",
+        help="origins in all, the last of the training part (default: those of its last third, at most 60)",
     )
     p.add_argument("--step", type=int, default=1, metavar="S", help="steps between origins (default: 1)")
     p.add_argument("--preset", default="default", metavar="NAME", help="the preset the settings start from")
@@ -104,13 +108,14 @@ def _config(args):
 
 def _written_keys(config, given: set[str]) -> dict:
     """The keys of the config that a training run needs to read the same data the same way:
-    the data file and every key that differs from the default preset (the searched ones
-    and a trials-only ensemble left out)."""
+    the data file and every key that differs from the default preset (the searched ones,
+    unless given and so fixed, and a trials-only ensemble left out)."""
     default = cfg.resolve(ForecastConfig, "forecast", preset_name="default")
     out = {"data": config.data}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if f.name in SEARCHED or f.name in ("data", "horizon") or value == getattr(default, f.name):
+        searched = f.name in SEARCHED and f.name not in given
+        if searched or f.name in ("data", "horizon") or value == getattr(default, f.name):
             continue
         if f.name == "ensemble" and "ensemble" not in given:
             continue
@@ -149,10 +154,15 @@ def run(args) -> int:
         why = f": {t.message}" if t.message else ""
         console.note(f"  trial {t.number}: {t.state}{where}, MASE {t.mase:.4g} ({t.seconds:.1f} s){why}")
 
+    fixed = [k for k in SEARCHED if k in given]
+    if len(fixed) == len(SEARCHED):
+        flags = ", ".join("--" + k.replace("_", "-") for k in SEARCHED)
+        raise UsageError(f"{flags}: every searched key is given, leaving nothing to tune; hint: leave one out")
     try:
         result = tune(
             series,
             horizon,
+            exclude=fixed,
             n_trials=args.trials,
             timeout=args.timeout,
             folds=args.folds,

@@ -145,6 +145,7 @@ def tune(
     horizon: int,
     *,
     space: Mapping[str, Any] | None = None,
+    exclude: Sequence[str] = (),
     n_trials: int = 20,
     timeout: float | None = None,
     folds: int = 3,
@@ -168,6 +169,7 @@ def tune(
         horizon: steps forecast at each origin (and the Forecaster's horizon).
         space: parameter -> list of values or :class:`~rnnkit.forecast.tune_space.Range`
             (default: :func:`~rnnkit.forecast.tune_space.default_space` around ``params``).
+        exclude: keys the default space leaves out: they keep their ``params`` value.
         n_trials: configurations to try at most.
         timeout: stop starting trials after this many seconds (None: no limit).
         folds: blocks of origins, each scored by one fit (a refit per block).
@@ -216,6 +218,14 @@ def tune(
             steps=steps,
             validation_fraction=base["validation_fraction"],
         )
+        unknown = [k for k in exclude if k not in space]
+        if unknown:
+            raise ValueError(f"exclude: expected keys of the default space ({', '.join(space)}), got {unknown}")
+        space = {k: v for k, v in space.items() if k not in exclude}
+        if not space:
+            raise ValueError("exclude: every key of the default space is fixed, leaving nothing to search")
+    elif exclude:
+        raise ValueError("exclude: only for the default space (space=None); leave the keys out of the space instead")
     checked = check_space(space, data.period)
     first = in_space(checked, base)
     queue = [] if first is None else [first]
