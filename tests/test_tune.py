@@ -91,6 +91,12 @@ def test_without_optuna_the_error_names_the_extra_and_auto_searches_at_random(mo
     assert tune(x, 6, space=SPACE, n_trials=2, params=FAST).backend == "random"
 
 
+def test_the_timeout_stops_the_search_after_a_trial():
+    for backend in ("random", "optuna"):
+        r = tune(_seasonal(), 6, space=SPACE, n_trials=5, params=FAST, backend=backend, timeout=1e-6)
+        assert len(r.trials) == 1, backend
+
+
 def test_the_first_trial_is_the_base_settings_and_the_folds_are_the_last_origins():
     x = _seasonal()
     base = dict(FAST, period=12, window=12, hidden_size=8, lr=0.005, scaling="series")
@@ -212,6 +218,12 @@ def test_bad_flags_name_the_flag_and_what_came(tmp_path, capsys, extra, words):
     assert code == 2
     for w in words:
         assert w in err, (w, err)
+
+
+def test_the_cli_names_the_extra_when_optuna_is_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    code, _, err = _run(capsys, "tune", "forecast", "--data", _csv(tmp_path / "m.csv"), "--backend", "optuna")
+    assert code == 1 and "--backend optuna" in err and 'pip install "rnnkit[tune]"' in err
 
 
 def test_the_cli_without_a_task_says_which(capsys):

@@ -450,7 +450,11 @@ def _optimize(
             raise _TrialFailed(record.message)
         return record.mase
 
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(_TrialFailed,))
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=1, catch=(_TrialFailed,))  # one trial at least, as the random search
+    left = None if timeout is None else timeout - (time.perf_counter() - t0)
+    if n_trials > 1 and (left is None or left > 0):
+        study.optimize(objective, n_trials=n_trials - 1, timeout=left, catch=(_TrialFailed,))
 
 
 def _suggest(trial: Any, key: str, spec: Sequence[Any] | Range) -> Any:
