@@ -64,6 +64,7 @@ COMMAND_MODULES = (
     "generate",
     "forecast",
     "backtest",
+    "tune",
     "predict",
     "evaluate",
     "export",

@@ -6,6 +6,7 @@
     backtest            the one evaluation engine: rolling origins, refits, metrics, intervals
     metrics             MAE, RMSE, sMAPE, MASE, coverage, by horizon step
     conformal           conformal intervals from past forecast errors
+    tune                settings searched by rolling-origin backtest (Optuna or random search)
 
 The modules behind the Forecaster: ``inputs`` (arrays and pandas in and out), ``scaling``
 (target transforms and scalers), ``covariates``, ``windows`` (training windows), ``loop``
@@ -22,6 +23,7 @@ from .baselines import (
 )
 from .forecaster import Forecaster
 from .naive import naive_forecast, seasonal_naive_forecast
+from .tune import TuneResult, tune
 
 __all__ = [
     "Forecaster",
@@ -34,4 +36,6 @@ __all__ = [
     "make_baseline",
     "naive_forecast",
     "seasonal_naive_forecast",
+    "tune",
+    "TuneResult",
 ]
