@@ -224,7 +224,7 @@ def run(args) -> int:
 
 def _plot(model, s, out, horizon, levels, path, console) -> None:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..forecast.naive import naive_forecast, seasonal_naive_forecast
+    from ..forecast.baselines import naive_forecast, seasonal_naive_forecast
 
     if not plots.available():
         console.note(plots.missing_note())

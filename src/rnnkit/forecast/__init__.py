@@ -19,9 +19,10 @@ from .baselines import (
     NaiveForecaster,
     SeasonalNaiveForecaster,
     make_baseline,
+    naive_forecast,
+    seasonal_naive_forecast,
 )
 from .forecaster import Forecaster
-from .naive import naive_forecast, seasonal_naive_forecast
 
 __all__ = [
     "Forecaster",

@@ -30,11 +30,11 @@ from ..models._data import Batch, rank_batches
 from ..models.base import BaseEstimator, check_choice, check_float_param, check_int_param
 from ..train.callbacks import Callback
 from .backtest import rolling_residuals
+from .baselines import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .conformal import conformal_intervals, min_residuals
 from .covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
 from .inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
 from .loop import Prepared, forecast
-from .naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .net import LOSSES, ForecastEnsemble, ForecastNet
 from .scaling import (
     SCALINGS,
