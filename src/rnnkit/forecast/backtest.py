@@ -14,7 +14,8 @@ run every ``step`` steps up to the last one with a full horizon, t_N = T - h::
 Several series (a list, of any lengths, or a long pandas frame) are backtested together,
 their origins aligned at their ends: round r holds each series' r-th origin from its end,
 and one global model is (re)fitted on the histories of every series with an origin in the
-round. A series too short for one origin is skipped (``BacktestResult.skipped``).
+round; the baselines the engine adds are local, each fitted on one series' history alone.
+A series too short for one origin is skipped (``BacktestResult.skipped``).
 
 Covariates are given as :meth:`rnnkit.forecast.Forecaster.fit` takes them, covering each
 whole series: past ones are cut at the origin (x[:t]'s rows only), known-future ones run
@@ -85,8 +86,8 @@ def _future_steps(model: Any, h: int) -> int:
 class _Runner:
     """Fits and forecasts one model over the origins of a backtest."""
 
-    def __init__(self, name: str, model: ModelLike, fit: bool, covariates: bool):
-        self.name, self.model, self.fit_it = name, model, fit
+    def __init__(self, name: str, model: ModelLike, fit: bool, covariates: bool, local: bool = False):
+        self.name, self.model, self.fit_it, self.local = name, model, fit, local
         self.fitted: Any = None if fit else model
         # baselines read the history alone; other models get the covariates and dates
         self.covariates = covariates and not isinstance(model, Baseline)
@@ -215,7 +216,7 @@ def backtest(
     ]
     for b in baselines:
         if not (b == "seasonal_naive" and m == 1) and b not in named:
-            runners.append(_Runner(b, make_baseline(b, period=m if m > 1 else None), True, False))
+            runners.append(_Runner(b, make_baseline(b, period=m if m > 1 else None), True, False, local=True))
     need = max([h] + [_future_steps(r.model, h) for r in runners if r.covariates])
     origins = series_origins(items, h, need, n_origins, starts, step, single)
     ids = list(ids) if ids is not None else pd_ids or default_ids(single, len(items), columns or pd_cols, F)
@@ -243,7 +244,22 @@ def backtest(
         fit_origins.append(members[0][1])
         tasks = [(i, a[r]) for r in block for i, a in enumerate(at) if r in a]
         for runner in runners:
-            _fit_runner(runner, items, members, L, missing, single, univariate)
+            if runner.local and not single:  # a baseline of its own for each series
+                got: list[Any] = [None] * len(tasks)
+                for i in dict.fromkeys(i for i, _ in tasks):
+                    own = [k for k, task in enumerate(tasks) if task[0] == i]
+                    fit_at = next((task for task in members if task[0] == i), tasks[own[0]])
+                    _fit_runner(runner, items, [fit_at], L, missing, True, univariate, single)
+                    part = [tasks[k] for k in own]
+                    for k, p in zip(
+                        own,
+                        _predict_runner(runner, items, part, h, F, L, missing, single, univariate, need),
+                        strict=True,
+                    ):
+                        got[k] = p
+                preds[runner.name] += got
+                continue
+            _fit_runner(runner, items, members, L, missing, single, univariate, single)
             preds[runner.name] += _predict_runner(runner, items, tasks, h, F, L, missing, single, univariate, need)
         tasks_all += tasks
         if progress is not None:
@@ -295,10 +311,11 @@ def _fit_runner(
     members: list[tuple[int, int]],
     L: int,
     missing: str,
-    single: bool,
+    as_one: bool,
     univariate: bool,
+    single: bool,
 ) -> None:
-    data, cov = gather(items, members, L, missing, 0, single, univariate)
+    data, cov = gather(items, members, L, missing, 0, as_one, univariate)
     try:
         runner.fit(data, cov)
     except (ValueError, TypeError) as exc:
