@@ -60,12 +60,12 @@ class BacktestResult:
     univariate: bool
     fit_origins: np.ndarray
     columns: list
-    series: np.ndarray | None = None
+    series: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     ids: list = dataclasses.field(default_factory=lambda: ["y"])
     skipped: list = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.series is None:
+        if len(self.series) != len(self.origins):  # one series: every forecast is its
             self.series = np.zeros(len(self.origins), dtype=np.int64)
 
     @property
@@ -75,11 +75,7 @@ class BacktestResult:
     @property
     def n_series(self) -> int:
         """How many series were scored (the skipped ones not counted)."""
-        return len(np.unique(self._rows_series()))
-
-    def _rows_series(self) -> np.ndarray:
-        assert self.series is not None  # set in __post_init__
-        return self.series
+        return len(np.unique(self.series))
 
     def residuals(self, name: str) -> np.ndarray:
         """y - yhat, (N, h) for a 1-D series, else (N, h, F)."""
@@ -111,15 +107,15 @@ class BacktestResult:
         return dataclasses.replace(self, intervals=intervals)
 
     def _most_origins(self) -> int:
-        return int(np.bincount(self._rows_series()).max()) if len(self.origins) else 0
+        return int(np.bincount(self.series).max()) if len(self.origins) else 0
 
     def _conformal(
         self, pred: np.ndarray, levels: Sequence[float], method: str, cal_window: int | None, adapt: float | None
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """:func:`online_conformal` within each series (its own earlier residuals only)."""
         out = {v: (np.full_like(pred, np.nan), np.full_like(pred, np.nan)) for v in levels}
-        for s in np.unique(self._rows_series()):
-            rows = np.flatnonzero(self._rows_series() == s)
+        for s in np.unique(self.series):
+            rows = np.flatnonzero(self.series == s)
             bands = online_conformal(
                 self.truth[rows], pred[rows], self.origins[rows], levels, method, cal_window, adapt
             )
@@ -139,7 +135,7 @@ class BacktestResult:
                 if series not in self.ids:
                     raise ValueError(f"series: expected one of {self.ids}, got {series!r}")
                 series = self.ids.index(series)
-            rows = np.flatnonzero(self._rows_series() == series)
+            rows = np.flatnonzero(self.series == series)
             if not len(rows):
                 raise ValueError(f"series: {self.ids[series]!r} has no origin (too short); it was skipped")
         if column is None:
@@ -174,7 +170,7 @@ class BacktestResult:
 
     def per_series(self, column: int | str | None = None) -> dict[str, dict[str, dict[str, float]]]:
         """{series id: {name: {metric: value}}}: :meth:`metrics` of each scored series."""
-        return {self.ids[s]: self.metrics(column, series=int(s)) for s in np.unique(self._rows_series())}
+        return {self.ids[s]: self.metrics(column, series=int(s)) for s in np.unique(self.series)}
 
     def pooled_mase(self, name: str = "model") -> float:
         """The pooled MASE of model ``name``: the mean over every forecast step of every
@@ -238,7 +234,7 @@ class BacktestResult:
     def to_csv(self) -> str:
         """series,model,step,<metric>...: every series (and "all", pooled, when there are
         several), model and horizon step ("all": every step)."""
-        scored = [self.ids[s] for s in np.unique(self._rows_series())]
+        scored = [self.ids[s] for s in np.unique(self.series)]
         groups: list[tuple[str, int | str | None]] = [(sid, sid) for sid in scored]
         if len(scored) > 1:
             groups.append(("all", None))
