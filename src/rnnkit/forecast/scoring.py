@@ -58,19 +58,27 @@ class ScoringMixin:
         base = max(history_steps(self.parts_, self.period_, self.window), m or 1)  # type: ignore[attr-defined]
         first = lambda s: max(base, 0 if s is None else check_int_param("start", s, 0))  # noqa: E731
         initial = [first(s) for s in start] if isinstance(start, (list, tuple)) else first(start)
-        return backtest(
-            self,
-            series,
-            h,
-            **covariates,
-            initial=initial,
-            step=stride,
-            refit_every=0,
-            fit=False,
-            period=m,
-            baselines=("naive", "seasonal_naive"),
-            levels=(),
-        )
+        try:
+            return backtest(
+                self,
+                series,
+                h,
+                **covariates,
+                initial=initial,
+                step=stride,
+                refit_every=0,
+                fit=False,
+                period=m,
+                baselines=("naive", "seasonal_naive"),
+                levels=(),
+            )
+        except ValueError as exc:  # the engine's first origin is this method's start
+            text = str(exc)
+            if text.startswith("initial:"):
+                raise ValueError(
+                    "start:" + text.removeprefix("initial:") + f" (the model reads {base} steps)"
+                ) from None
+            raise
 
     def evaluate(
         self,
