@@ -226,45 +226,9 @@ def backtest(
         levels, interval_method, calibration_window, adapt, max(len(o) for o in origins)
     )
 
-    # rounds: each series' r-th origin from its end, earliest first
-    ranks = [(o[-1] - o) // step if len(o) else o for o in origins]
-    rounds = sorted({int(r) for rk in ranks for r in rk}, reverse=True)
-    at = [dict(zip(rk.tolist(), o.tolist(), strict=True)) for rk, o in zip(ranks, origins, strict=True)]
-    blocks: list[list[int]] = []
-    for g, r in enumerate(rounds):
-        if g == 0 or (refit_every > 0 and g % refit_every == 0):
-            blocks.append([])
-        blocks[-1].append(r)
-    tasks_all: list[tuple[int, int]] = []
-    preds: dict[str, list[np.ndarray]] = {r.name: [] for r in runners}
-    fit_origins: list[int] = []
-    total = sum(len(o) for o in origins)
-    for block in blocks:
-        members = [(i, a[block[0]]) for i, a in enumerate(at) if block[0] in a]
-        fit_origins.append(members[0][1])
-        tasks = [(i, a[r]) for r in block for i, a in enumerate(at) if r in a]
-        for runner in runners:
-            if runner.local and not single:  # a baseline of its own for each series
-                got: list[Any] = [None] * len(tasks)
-                for i in dict.fromkeys(i for i, _ in tasks):
-                    own = [k for k, task in enumerate(tasks) if task[0] == i]
-                    fit_at = next((task for task in members if task[0] == i), tasks[own[0]])
-                    _fit_runner(runner, items, [fit_at], L, missing, True, univariate, single)
-                    part = [tasks[k] for k in own]
-                    for k, p in zip(
-                        own,
-                        _predict_runner(runner, items, part, h, F, L, missing, single, univariate, need),
-                        strict=True,
-                    ):
-                        got[k] = p
-                preds[runner.name] += got
-                continue
-            _fit_runner(runner, items, members, L, missing, single, univariate, single)
-            preds[runner.name] += _predict_runner(runner, items, tasks, h, F, L, missing, single, univariate, need)
-        tasks_all += tasks
-        if progress is not None:
-            progress(len(tasks_all), total)
-
+    tasks_all, preds, fit_origins = _forecast_rounds(
+        runners, items, origins, step, refit_every, h, L, missing, single, univariate, need, progress
+    )
     which = np.array([i for i, _ in tasks_all], dtype=np.int64)
     ts = np.array([t for _, t in tasks_all], dtype=np.int64)
     truth = np.stack([items[i].x[t : t + h] for i, t in tasks_all])  # (N, h, F)
@@ -289,6 +253,80 @@ def backtest(
             for name, fc in result.forecasts.items()
         }
     return result
+
+
+def _forecast_rounds(
+    runners: list[_Runner],
+    items: list[Series],
+    origins: list[np.ndarray],
+    step: int,
+    refit_every: int,
+    h: int,
+    L: int,
+    missing: str,
+    single: bool,
+    univariate: bool,
+    need: int,
+    progress: Callable[[int, int], object] | None,
+) -> tuple[list[tuple[int, int]], dict[str, list[np.ndarray]], list[int]]:
+    """Fit and forecast round after round: ``(tasks, {name: forecasts}, fit origins)``, a
+    task being (series, origin), in the order the forecasts were made."""
+    # round r: each series' r-th origin from its end; earliest first, refits at every k-th
+    ranks = [(o[-1] - o) // step if len(o) else o for o in origins]
+    rounds = sorted({int(r) for rk in ranks for r in rk}, reverse=True)
+    at = [dict(zip(rk.tolist(), o.tolist(), strict=True)) for rk, o in zip(ranks, origins, strict=True)]
+    blocks: list[list[int]] = []  # the rounds one fit serves
+    for g, r in enumerate(rounds):
+        if g == 0 or (refit_every > 0 and g % refit_every == 0):
+            blocks.append([])
+        blocks[-1].append(r)
+    tasks_all: list[tuple[int, int]] = []
+    preds: dict[str, list[np.ndarray]] = {r.name: [] for r in runners}
+    fit_origins: list[int] = []
+    total = sum(len(o) for o in origins)
+    args = (items, h, L, missing, single, univariate, need)
+    for block in blocks:
+        members = [(i, a[block[0]]) for i, a in enumerate(at) if block[0] in a]
+        fit_origins.append(members[0][1])
+        tasks = [(i, a[r]) for r in block for i, a in enumerate(at) if r in a]
+        for runner in runners:
+            if runner.local and not single:  # a baseline of its own for each series
+                preds[runner.name] += _local_forecasts(runner, members, tasks, *args)
+                continue
+            _fit_runner(runner, items, members, L, missing, single, univariate, single)
+            preds[runner.name] += _predict_runner(
+                runner, items, tasks, h, items[0].x.shape[1], L, missing, single, univariate, need
+            )
+        tasks_all += tasks
+        if progress is not None:
+            progress(len(tasks_all), total)
+    return tasks_all, preds, fit_origins
+
+
+def _local_forecasts(
+    runner: _Runner,
+    members: list[tuple[int, int]],
+    tasks: list[tuple[int, int]],
+    items: list[Series],
+    h: int,
+    L: int,
+    missing: str,
+    single: bool,
+    univariate: bool,
+    need: int,
+) -> list[np.ndarray]:
+    """The forecasts of ``tasks`` by a model fitted on each series alone (at the round's
+    first origin, or the series' first task in it)."""
+    got: list[Any] = [None] * len(tasks)
+    for i in dict.fromkeys(i for i, _ in tasks):
+        own = [k for k, task in enumerate(tasks) if task[0] == i]
+        fit_at = next((task for task in members if task[0] == i), tasks[own[0]])
+        _fit_runner(runner, items, [fit_at], L, missing, True, univariate, single)
+        part = [tasks[k] for k in own]
+        out = _predict_runner(runner, items, part, h, items[0].x.shape[1], L, missing, single, univariate, need)
+        for k, p in zip(own, out, strict=True):
+            got[k] = p
+    return got
 
 
 def _scale(history: np.ndarray, m: int) -> np.ndarray:

@@ -223,8 +223,8 @@ class BacktestResult:
         per["all"] = self.metrics(column)
         first = next(iter(per["all"].values()))
         keys = ["mase", "smape", "rmse"] + [k for k in first if k.startswith("coverage_")]
-        sw = max(len(s) for s in per) + 2
-        mw = max(len(n) for n in self.forecasts) + 2
+        sw = max(len(s) for s in [*per, "series"]) + 2
+        mw = max(len(n) for n in [*self.forecasts, "model"]) + 2
         lines = ["series".ljust(sw) + "model".ljust(mw) + "".join(_head(k).rjust(10) for k in keys)]
         for sid, models in per.items():
             for name, row in models.items():

@@ -75,9 +75,8 @@ class ScoringMixin:
         except ValueError as exc:  # the engine's first origin is this method's start
             text = str(exc)
             if text.startswith("initial:"):
-                raise ValueError(
-                    "start:" + text.removeprefix("initial:") + f" (the model reads {base} steps)"
-                ) from None
+                text = "start:" + text.removeprefix("initial:").replace("smaller initial", "smaller start")
+                raise ValueError(f"{text} (the model reads {base} steps)") from None
             raise
 
     def evaluate(
