@@ -91,7 +91,11 @@ class _Runner:
         self.fitted: Any = None if fit else model
         # baselines read the history alone; other models get the covariates and dates
         self.covariates = covariates and not isinstance(model, Baseline)
-        self.lists = bool(getattr(model, "predicts_lists", False))
+
+    @property
+    def lists(self) -> bool:
+        """The model's predict takes a list of histories (a factory's model once built)."""
+        return bool(getattr(self.model if self.fitted is None else self.fitted, "predicts_lists", False))
 
     def fit(self, data: Any, cov: dict[str, Any]) -> None:
         if not self.fit_it:
