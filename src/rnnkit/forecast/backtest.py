@@ -43,7 +43,16 @@ from . import metrics as fm
 from .backtest_result import BacktestResult, check_calibration, online_conformal
 from .baselines import Baseline, make_baseline
 from .inputs import SeriesLike
-from .origins import Series, default_ids, fill_history, gather, read_series, rolling_origins, series_origins
+from .origins import (
+    Series,
+    default_ids,
+    fill_history,
+    gather,
+    has_covariates,
+    read_series,
+    rolling_origins,
+    series_origins,
+)
 
 #: What :func:`backtest` evaluates: an object with ``fit(series)`` and ``predict(history, horizon)``
 #: (a Forecaster, a baseline, any duck-typed model), or a factory returning one.
@@ -214,7 +223,7 @@ def backtest(
             name,
             model,
             fit,
-            any(v is not None for v in (items[0].past, items[0].future, items[0].static, items[0].dates)),
+            has_covariates(items),
         )
         for name, model in named.items()
     ]

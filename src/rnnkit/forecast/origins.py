@@ -30,7 +30,17 @@ from ..models.base import check_int_param
 from .covariates import as_covariate_list
 from .inputs import SeriesLike, from_pandas
 
-__all__ = ["Series", "cut", "fill_history", "gather", "read_series", "rolling_origins", "series_origins"]
+__all__ = [
+    "Series",
+    "cut",
+    "default_ids",
+    "fill_history",
+    "gather",
+    "has_covariates",
+    "read_series",
+    "rolling_origins",
+    "series_origins",
+]
 
 
 def rolling_origins(
@@ -122,8 +132,9 @@ def read_series(
     if not items:
         raise ValueError("series: expected at least one series, got an empty list")
     xs = [_check_series(s, missing, "series" if single else f"series[{i}]") for i, s in enumerate(items)]
-    if len({x.ndim for x in xs}) > 1 or len({1 if x.ndim == 1 else x.shape[1] for x in xs}) > 1:
-        raise ValueError("series: expected every series to have the same shape (T,) or (T, F) with the same F")
+    widths = sorted({1 if x.ndim == 1 else x.shape[1] for x in xs})
+    if len(widths) > 1:
+        raise ValueError(f"series: expected every series to have the same number of features, got {widths}")
     n, lengths = len(xs), [len(x) for x in xs]
     pc = as_covariate_list(past, n, lengths, "past_covariates", at_least=True)
     fc = as_covariate_list(future, n, lengths, "future_covariates", at_least=True)
@@ -145,15 +156,18 @@ def read_series(
         )
         for i, x in enumerate(xs)
     ]
-    return out, single, xs[0].ndim == 1, ids, meta.get("columns")
+    return out, single, all(x.ndim == 1 for x in xs), ids, meta.get("columns")
 
 
-def _has_covariates(items: list[Series]) -> bool:
+def has_covariates(items: list[Series]) -> bool:
+    """Whether the series come with covariates or dates (then models other than the
+    baselines are given them)."""
     s = items[0]
     return any(v is not None for v in (s.past, s.future, s.static, s.dates))
 
 
 def default_ids(single: bool, n: int, columns: Sequence[str] | None, F: int) -> list[str]:
+    """Names of series given without ids: a single series' column name (or "y"), else positions."""
     if single:
         return [str(columns[0])] if columns and F == 1 else ["y"]
     return [str(i) for i in range(n)]
