@@ -268,3 +268,15 @@ def test_cli_backtest_of_a_run_on_a_long_csv_with_a_future_covariate(tmp_path, c
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "24 origins in 3 series" in out and "expected a number" not in err
+
+
+def test_a_long_pandas_frame_is_many_series_with_their_ids():
+    pd = pytest.importorskip("pandas")
+    frames = [
+        pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2020-01-01", periods=n, freq="MS"), "y": wave(n, seed=n)})
+        for uid, n in (("a", 40), ("b", 36))
+    ]
+    r = backtest({}, pd.concat(frames), 3, n_origins=6, period=6, baselines=("naive",), levels=())
+    assert r.ids == ["a", "b"] and r.n_series == 2
+    alone = backtest({}, wave(36, seed=36), 3, n_origins=6, period=6, baselines=("naive",), levels=())
+    assert r.metrics(series="b")["naive"]["mase"] == pytest.approx(alone.metrics()["naive"]["mase"])
