@@ -280,3 +280,25 @@ def test_a_long_pandas_frame_is_many_series_with_their_ids():
     assert r.ids == ["a", "b"] and r.n_series == 2
     alone = backtest({}, wave(36, seed=36), 3, n_origins=6, period=6, baselines=("naive",), levels=())
     assert r.metrics(series="b")["naive"]["mase"] == pytest.approx(alone.metrics()["naive"]["mase"])
+
+
+class Overflowing:
+    """Forecasts the last value, except NaN at the second step of its fifth forecast."""
+
+    def __init__(self):
+        self.n = 0
+
+    def fit(self, series):
+        return self
+
+    def predict(self, history, horizon):
+        self.n += 1
+        out = np.full(horizon, float(np.asarray(history)[-1]))
+        out[1] = np.nan if self.n == 5 else out[1]
+        return out
+
+
+def test_a_forecast_that_is_not_finite_scores_nan_not_an_error():
+    r = backtest({"bad": Overflowing()}, wave(50), 3, n_origins=8, baselines=("naive",), levels=())
+    assert all(math.isnan(v) for v in r.metrics()["bad"].values())
+    assert np.isnan(r.by_step()["bad"]["mae"]).all() and math.isfinite(r.metrics()["naive"]["mae"])

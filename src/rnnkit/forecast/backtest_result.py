@@ -6,7 +6,9 @@ Shape legend: N forecasts (origins of every series, in order), h horizon, F feat
 Every score comes from :mod:`rnnkit.forecast.metrics`. The scores of one series average
 over its origins, steps and features; the pooled scores average over every forecast of
 every series alike, so MASE (each origin's errors scaled by its own series' history) and
-sMAPE pool series of any size; MAE and RMSE pool in the series' own units.
+sMAPE pool series of any size; MAE and RMSE pool in the series' own units. A model with a
+forecast that is not finite (it overflowed) scores NaN, and so does MASE where a history
+never changes (no seasonal-naive error to scale by).
 
 Intervals are split-conformal (:mod:`rnnkit.forecast.conformal`), computed online within
 each series: the band at origin t_i, step k, is calibrated on the step-k residuals of the
@@ -159,6 +161,9 @@ class BacktestResult:
         out = {}
         for name, fc in self.forecasts.items():
             yhat = fc[rows][..., sel]
+            if not np.all(np.isfinite(yhat)):  # a model that overflowed has no score (NaN), not an error
+                out[name] = {k: math.nan for k in [*fm.METRICS, "mase", *self._coverage_keys(name)]}
+                continue
             row = {k: f(y, yhat) for k, f in fm.METRICS.items()}
             row["mase"] = fm.mase(y, yhat, scale) if scaled else math.nan
             for level, (lo, hi) in self.intervals.get(name, {}).items():
@@ -167,6 +172,9 @@ class BacktestResult:
                 row[f"coverage_{level:g}"] = fm.coverage(y[ok], lo[ok], hi[ok]) if ok.any() else math.nan
             out[name] = row
         return out
+
+    def _coverage_keys(self, name: str) -> list[str]:
+        return [f"coverage_{level:g}" for level in self.intervals.get(name, {})]
 
     def per_series(self, column: int | str | None = None) -> dict[str, dict[str, dict[str, float]]]:
         """{series id: {name: {metric: value}}}: :meth:`metrics` of each scored series."""
@@ -193,6 +201,11 @@ class BacktestResult:
         out = {}
         for name, fc in self.forecasts.items():
             yhat = fc[rows][..., sel]
+            if not np.all(np.isfinite(yhat)):
+                out[name] = {
+                    k: np.full(self.horizon, np.nan) for k in [*fm.METRICS, "mase", *self._coverage_keys(name)]
+                }
+                continue
             row = {k: fm.by_step(k, y, yhat) for k in fm.METRICS}
             row["mase"] = fm.by_step("mase", y, yhat, scale=scale) if scaled else np.full(self.horizon, np.nan)
             for level, (lo, hi) in self.intervals.get(name, {}).items():

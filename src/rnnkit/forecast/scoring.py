@@ -14,9 +14,11 @@ errors over every origin, step and feature::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from ..models._sequence import r2_score
@@ -115,6 +117,9 @@ class ScoringMixin:
         report: dict[str, Any] = {}
         for name, m in result.metrics().items():
             pred = result.forecasts[name]
+            if not np.all(np.isfinite(pred)):  # forecasts that overflowed: NaN scores, for the caller to refuse
+                report[name] = dict(m, nrmse=math.nan, rmse_by_step=[math.nan] * result.horizon)
+                continue
             report[name] = {
                 "rmse": m["rmse"],
                 "nrmse": fm.nrmse(result.truth, pred, scale),
