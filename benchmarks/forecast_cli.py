@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.forecast.baselines import seasonal_naive_forecast
+from rnnkit.forecast.metrics import rmse
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = next(
     (
@@ -66,8 +69,8 @@ def short_history(tmp: Path, seed: int) -> tuple[float, float]:
     rnnkit("forecast", run, "--data", hist, "--horizon", 48, "--out", out, "-q")
     with open(out) as f:
         fc = np.array([float(r[1]) for r in list(csv.reader(f))[1:]])
-    y, sn = x[96:144], np.tile(x[84:96], 4)
-    return float(np.sqrt(np.mean((fc - y) ** 2))), float(np.sqrt(np.mean((sn - y) ** 2)))
+    y, sn = x[96:144], seasonal_naive_forecast(x[:96], 48, 12)  # the last year repeated
+    return rmse(y, fc), rmse(y, sn)
 
 
 def main(argv=None) -> int:

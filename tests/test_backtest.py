@@ -118,7 +118,7 @@ def test_metrics_match_the_formulas_and_baselines_are_added():
     assert m["mase"] < r.metrics()["naive"]["mase"]  # the season is there to be used
     text = r.table()
     assert "seasonal_naive" in text and "MASE" in text and "cover80%" in text
-    assert r.to_csv().splitlines()[0] == "model,step,mae,rmse,smape,mase,coverage_80"
+    assert r.to_csv().splitlines()[0] == "series,model,step,mae,rmse,smape,mase,coverage_80"
 
 
 def test_many_series_score_per_column():
@@ -234,8 +234,8 @@ def test_cli_backtest_end_to_end(tmp_path, capsys):
         assert name in captured.out
     assert "beat" in captured.out.splitlines()[-1]
     rows = out.read_text().splitlines()
-    assert rows[0] == "model,step,mae,rmse,smape,mase,coverage_80,coverage_95"
-    assert len(rows) == 1 + 5 * 7
+    assert rows[0] == "series,model,step,mae,rmse,smape,mase,coverage_80,coverage_95"
+    assert len(rows) == 1 + 5 * 7 and all(r.startswith("sales,") for r in rows[1:])
     assert plot.stat().st_size > 0
 
 

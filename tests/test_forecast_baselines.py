@@ -160,3 +160,18 @@ def test_baseline_errors_are_one_line(call, match):
     with pytest.raises(ValueError, match=match) as err:
         call()
     assert "\n" not in str(err.value)
+
+
+def test_naive_functions_live_in_baselines_and_the_old_path_is_an_alias():
+    import rnnkit.forecast
+    import rnnkit.forecast.baselines as baselines
+    import rnnkit.forecast.naive as old
+
+    assert old is baselines
+    assert rnnkit.forecast.naive_forecast is baselines.naive_forecast
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(baselines.naive_forecast(x, 3), [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(baselines.seasonal_naive_forecast(x, 3, 2), [4.0, 5.0, 4.0])
+    np.testing.assert_array_equal(
+        baselines.seasonal_naive_forecast(x, 3, 2), SeasonalNaiveForecaster(2).fit(x).predict(x, 3)
+    )

@@ -54,6 +54,8 @@ _MOVED = {
     "models.conformal": "rnnkit.forecast.conformal",
     "models.forecast_baselines": "rnnkit.forecast.baselines",
     "models.forecast_metrics": "rnnkit.forecast.metrics",
+    "models.forecast_naive": "rnnkit.forecast.baselines",
+    "forecast.naive": "rnnkit.forecast.baselines",
 }
 
 __all__ = ["__version__", "Module", "nn", "load_model", *_LAZY, *_LAZY_NAMES]

@@ -1,41 +1,52 @@
-"""``rnnkit backtest RUN_OR_CONFIG --data FILE``: rolling-origin evaluation beside baselines.
+"""``rnnkit backtest RUN_OR_CONFIG [--data FILE]``: rolling-origin evaluation beside baselines.
 
 The forecaster is built from a forecast run's settings (a run folder), from a forecast
 configuration file (TOML, e.g. a run's config.toml), or left out with ``baselines``; it is
 fitted afresh on the history before the first origin and every ``--refit-every`` origins,
 so no forecast sees data after its origin (a run's saved weights are not used: they were
-trained on data the origins may come before). Every origin forecasts ``--horizon`` steps;
-the table gives MAE, RMSE, sMAPE, MASE (scaled by the in-sample seasonal-naive error) and
-the coverage of split-conformal intervals for the model and the baselines naive, seasonal
-naive (with a period), drift and AR(p). ``--out`` writes the errors per horizon step as
-CSV, ``--plot`` draws MASE by horizon step. Missing values are filled from each origin's
-own history and left out of the scores.
+trained on data the origins may come before). The series are read as ``rnnkit train
+forecast`` reads them (one series, or many in a long or wide CSV, with their past,
+known-future and static covariates): by default with the run's or configuration's own
+data settings, each of which a flag below changes. Every origin forecasts ``--horizon``
+steps; the tables give MAE, RMSE, sMAPE, MASE (scaled by the in-sample seasonal-naive error)
+and the coverage of split-conformal intervals for the model and the baselines naive,
+seasonal naive (with a period), drift and AR(p), per series and pooled over all of them.
+``--out`` writes the errors per series, model and horizon step as CSV, ``--plot`` draws MASE
+by horizon step.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from ..data.tabular import guess_date_column, read_series_csv, read_table, series_columns
 from ..utils import plots
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from . import sources
 from ._base import EXIT_OK, CliError, Command, Console, UsageError, examples
-from .options import read_config_file, resolve
+from .options import keys_in_group, read_config_file, resolve
 from .runs import Run
 from .task_configs import ForecastConfig
 from .tasks import TASKS
-from .tasks.forecast_data import held_out_share
+from .tasks.forecast_data import as_series_set, covariates, held_out_share, infer_settings
+from .train import add_config_flags, flag_overrides
 
 if TYPE_CHECKING:
     from .tasks.forecast import ForecastTask
 
 BASELINE_NAMES = ("naive", "seasonal_naive", "drift", "ar")
+#: the forecast task's keys on reading its data that a backtest takes as flags (--id-column,
+#: --past-covariates, ...); not the split (a backtest has its own origins) nor --data itself
+DATA_KEYS = tuple(
+    k
+    for k in keys_in_group(ForecastConfig, "data")
+    if k not in ("data", "format", "val_data", "val_fraction", "data_size", "test_fraction")
+)
 
 
 def _int_list(text, flag, low, high):
@@ -58,18 +69,6 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="NAME|FILE",
         help="the series to backtest on (default: the run's or config's data)",
-    )
-    parser.add_argument(
-        "--value-column",
-        default=None,
-        metavar="COLS",
-        help="CSV: the value column(s), comma-separated (default: as configured)",
-    )
-    parser.add_argument(
-        "--date-column",
-        default=None,
-        metavar="COL",
-        help="CSV: the time-stamp column (default: as configured, else guessed)",
     )
     parser.add_argument(
         "--horizon",
@@ -138,26 +137,32 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--out", default=None, metavar="FILE.csv", help="write the errors per model and horizon step")
     parser.add_argument("--plot", default=None, metavar="FILE.png", help="draw MASE by horizon step")
+    group = parser.add_argument_group(
+        "reading the data", "as 'rnnkit train forecast' reads it (default: the run's or configuration's settings)"
+    )
+    add_config_flags(parser, ForecastConfig, keys=DATA_KEYS, group=group)
 
 
-def _config(source: str, data: str | None):
-    """(ForecastConfig, model or None, from_config) from a run folder, a TOML file or 'baselines':
-    a run gives a fresh model with its settings; a configuration file gives from_config True,
-    its model built once the series is read (the settings it leaves to the data)."""
-    path, saved = Path(source), None
+def _config(source: str, data: str | None, overrides: list | None = None):
+    """(ForecastConfig, model or None, from_config) from a run folder, a TOML file or 'baselines',
+    with the data flags given on top: a run gives a fresh model with its settings; a
+    configuration file gives from_config True, its model built once the series is read (the
+    settings it leaves to the data)."""
+    path, saved, base = Path(source), None, None
     if source == "baselines":
-        config, with_model = ForecastConfig(), False
+        with_model = False
     elif path.is_dir():
         run = Run.open(path, tasks=("forecast",), command="rnnkit backtest")
-        config, with_model = resolve(ForecastConfig, "forecast", base=run.read_config()), True
+        base, with_model = run.read_config(), True
         saved = TASKS["forecast"].load_model(run.model_path)  # its settings, as inferred from the data
     elif path.is_file():
-        config, with_model = resolve(ForecastConfig, "forecast", base=read_config_file(path)), True
+        base, with_model = read_config_file(path), True
     else:
         raise CliError(
             f"{source}: no such run folder or config file; hint: pass a forecast run "
             "folder, a .toml configuration, or 'baselines'"
         )
+    config = resolve(ForecastConfig, "forecast", base=base, overrides=overrides or ())
     if data is None and source == "baselines":
         raise UsageError("--data: expected the series to backtest the baselines on")
     if data is not None:
@@ -168,32 +173,20 @@ def _config(source: str, data: str | None):
     return config, None, with_model
 
 
-def _load_series(config, value_column, date_column, console):
-    """(T, F) values with NaN kept where a CSV cell is empty, and the column names."""
-    if value_column is not None:
-        config = dataclasses.replace(config, value_column=value_column)
-    if date_column is not None:
-        config = dataclasses.replace(config, date_column=date_column)
-    path = Path(config.data)
-    if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        date = config.date_column
-        if date is None and config.value_column is None:
-            date = guess_date_column(read_table(path))
-        cols = [c.strip() for c in config.value_column.split(",") if c.strip()] if config.value_column else None
-        values, _ = read_series_csv(path, value_column=cols, date_column=date)
-        names = series_columns(path, cols, date)
-        gaps = int(np.isnan(values).sum())
-        if gaps:
-            console.note(
-                f"note: {gaps:,} missing value(s): each origin fills them from its own "
-                "history; they are left out of the scores"
-            )
-        return values, list(names)
+def _load_series(config, console):
+    """The series as ``rnnkit train forecast`` reads them: a SeriesSet (values, dates, ids,
+    covariate columns)."""
     loaded = sources.load(TASKS["forecast"], config)
     for note in loaded.notes:
         console.note(f"note: {note}")
-    values = np.asarray(loaded.train, dtype=np.float64)
-    return values, [f"y{f}" for f in range(values.shape[1])] if values.shape[1] > 1 else ["y"]
+    s = as_series_set(loaded.train, loaded.source)
+    n_missing = getattr(s, "n_missing", 0)
+    if n_missing:
+        console.note(
+            f"note: the {n_missing:,} missing value(s) the reader filled are scored as filled, and "
+            "filled from both sides of their gap: the origins just before a gap read a value after it"
+        )
+    return s
 
 
 def run(args) -> int:
@@ -201,13 +194,16 @@ def run(args) -> int:
     from ..forecast.backtest import backtest
 
     console = Console(args.quiet)
-    config, model, from_config = _config(args.source, args.data)
-    values, names = _load_series(config, args.value_column, args.date_column, console)
+    config, model, from_config = _config(args.source, args.data, flag_overrides(args))
+    s = _load_series(config, console)
+    cov = covariates(s, config)
+    notes: list[str] = []
+    settings = infer_settings(s, dataclasses.replace(config, test_fraction=0.0), notes)
+    period = args.period if args.period is not None else getattr(model, "period", None) or settings["period"]
     horizon = args.horizon if args.horizon is not None else config.horizon
-    period = args.period if args.period is not None else config.period
     if from_config:  # the settings a configuration leaves to the data, from the series' first half
         task = cast("ForecastTask", TASKS["forecast"])  # the registry's forecast task
-        model = task.model_for_arrays(dataclasses.replace(config, period=period), [values[: len(values) // 2]])
+        model = task.model_for_arrays(dataclasses.replace(config, period=period), [v[: len(v) // 2] for v in s.values])
     if horizon is None:
         horizon = getattr(model, "horizon", None) or period or 1
     levels = () if args.intervals.strip() == "none" else _int_list(args.intervals, "--intervals", 0, 100)
@@ -224,21 +220,27 @@ def run(args) -> int:
             f"--horizon: the configured model forecasts at most {model.horizon} steps "
             "(strategy direct); hint: a smaller --horizon"
         )
-    series = values[:, 0] if values.shape[1] == 1 else values
+    one = len(s.values) == 1
+    values = [v[:, 0] if v.shape[1] == 1 else v for v in s.values]
     models = {} if model is None else {"rnnkit": model}
     shown = [b for b in baselines if period or b != "seasonal_naive"]
-    console.note(
-        f"backtest of {', '.join(list(models) + shown)} on {config.data} ({len(values)} steps, horizon {horizon})"
-    )
+    steps = sum(len(v) for v in values)
+    what = f"{len(values)} series, {steps:,} steps" if not one else f"{steps:,} steps"
+    console.note(f"backtest of {', '.join(list(models) + shown)} on {config.data} ({what}, horizon {horizon})")
 
     def progress(i, n):
         if not args.quiet and (i == n or i % max(1, n // 10) == 0):
             console.note(f"  origin {i}/{n}")
 
+    with_cov = model is not None
     result = backtest(
         models,
-        series,
+        values[0] if one else values,
         horizon,
+        past_covariates=_one(cov.past, one) if with_cov else None,
+        future_covariates=_one(cov.future, one) if with_cov else None,
+        static_covariates=cov.static if with_cov else None,
+        dates=_one(s.dates, one) if with_cov else None,
         n_origins=args.origins,
         step=args.step,
         refit_every=args.refit_every,
@@ -250,30 +252,59 @@ def run(args) -> int:
         calibration_window=args.calibration_window,
         adapt=args.adapt,
         missing="interpolate",
-        columns=names,
+        columns=s.value_names,
+        ids=s.ids,
         progress=progress,
     )
+    origins = f"{len(result.origins)} origins" + (
+        f" ({result.origins[0]}..{result.origins[-1]})" if one else f" in {result.n_series} series"
+    )
     console.result(
-        f"{len(result.origins)} origins ({result.origins[0]}..{result.origins[-1]}), "
-        f"{len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
+        f"{origins}, {len(result.fit_origins)} fit(s), horizon {horizon}, MASE scaled by the "
         f"{'seasonal-naive (period ' + str(period) + ')' if period else 'naive'} error"
     )
+    if result.skipped:
+        console.note(
+            f"note: {len(result.skipped)} series too short for an origin, left out: {', '.join(result.skipped)}"
+        )
+    if not one:
+        console.result("per series, then pooled over all (all):")
+        console.result(result.series_table())
+        console.result("pooled:")
     console.result(result.table())
     console.result(_verdict(result, "rnnkit" if model is not None else None))
     if args.out:
         write_text_atomic(args.out, result.to_csv())
         console.note(f"wrote {args.out}")
     if args.plot:
-        if not plots.available():
-            console.note(plots.missing_note())
+        why = _no_plot(result)
+        if why:
+            console.note(f"note: {args.plot} not drawn: {why}")
         else:
             _plot_by_step(result, args.plot)
             console.note(f"wrote {args.plot}")
     return EXIT_OK
 
 
+def _one(arrs, one: bool):
+    """A per-series list as the engine takes it: the array itself for a single series."""
+    if arrs is None:
+        return None
+    return arrs[0] if one else list(arrs)
+
+
+def _no_plot(result) -> str | None:
+    """Why the plot of MASE by step cannot be drawn, or None."""
+    if not plots.available():
+        return plots.missing_note()
+    steps = result.by_step()
+    if all(np.isnan(row["mase"]).all() for row in steps.values()):
+        return "MASE is undefined (a history that never changes has no seasonal-naive error to scale by)"
+    return None
+
+
 def _plot_by_step(result, path) -> None:
-    """MASE per horizon step, one line per model, steps numbered from 1."""
+    """MASE per horizon step (pooled over the series), one line per model, steps numbered from 1."""
     # matplotlib is optional: imported where used
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -286,7 +317,8 @@ def _plot_by_step(result, path) -> None:
         ax.plot(steps, row["mase"], marker="o", markersize=3, label=name)
     ax.set_xlabel("horizon step")
     ax.set_ylabel("MASE")
-    ax.set_title(f"MASE by horizon step ({len(result.origins)} origins)")
+    where = f", {result.n_series} series pooled" if result.n_series > 1 else ""
+    ax.set_title(f"MASE by horizon step ({len(result.origins)} origins{where})")
     ax.grid(alpha=0.3)
     ax.legend()
     buf = io.BytesIO()
@@ -295,9 +327,11 @@ def _plot_by_step(result, path) -> None:
 
 
 def _verdict(result, model_name) -> str:
-    """One plain line: does the model beat every baseline on MASE, and if not, which not."""
-    m = result.metrics()
-    if model_name is None:
+    """One plain line: does the model beat every baseline on pooled MASE, and if not, which not."""
+    m = {k: v for k, v in result.metrics().items() if not math.isnan(v["mase"])}
+    if not m:
+        return "MASE is undefined: a history never changes (no seasonal-naive error to scale by)"
+    if model_name is None or model_name not in m:
         best = min(m, key=lambda k: m[k]["mase"])
         return f"lowest MASE: {best} ({m[best]['mase']:.4g})"
     own = m[model_name]["mase"]
@@ -318,5 +352,7 @@ COMMAND = Command(
         "--period 12 --origins 36 --refit-every 12 --out errors.csv --plot mase.png",
         "rnnkit backtest my_forecast.toml --data sales.csv --horizon 12",
         "rnnkit backtest baselines --data sales.csv --horizon 12 --period 12",
+        "rnnkit backtest runs/forecast-<stamp>    # the run's own data, ids and covariates",
+        "rnnkit backtest my.toml --data stores.csv --id-column store --future-covariates price",
     ),
 )

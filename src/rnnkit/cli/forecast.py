@@ -313,7 +313,7 @@ def _date_name(s) -> str:
 
 def _plot(model, s, out, horizon, levels, path, console, method=None) -> None:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ..forecast.naive import naive_forecast, seasonal_naive_forecast
+    from ..forecast.baselines import naive_forecast, seasonal_naive_forecast
 
     if not plots.available():
         console.note(f"{path} not written: {plots.missing_note()}")

@@ -21,20 +21,25 @@ def _metavar(tp) -> str:
     return {int: "INT", float: "FLOAT", str: "TEXT"}.get(base, "VALUE")
 
 
-def add_config_flags(parser, cls, defaults=None) -> None:
+def add_config_flags(parser, cls, defaults=None, *, keys=None, group=None) -> None:
     """A ``--key value`` flag per configuration key (``--flag/--no-flag`` for booleans).
 
     ``defaults`` (a config) supplies the defaults shown in the help: the default preset's.
+    ``keys``: only these keys (default: all); ``group``: the argument group to add them to
+    (another verb reusing some of a task's keys; read them back with :func:`flag_overrides`).
     """
-    group = parser.add_argument_group(
-        "configuration keys",
-        fill(
-            "each also settable with --set KEY=VALUE or in a --config "
-            "file; the defaults shown are those of the default preset"
-        ),
-    )
+    if group is None:
+        group = parser.add_argument_group(
+            "configuration keys",
+            fill(
+                "each also settable with --set KEY=VALUE or in a --config "
+                "file; the defaults shown are those of the default preset"
+            ),
+        )
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
+        if keys is not None and f.name not in keys:
+            continue
         default = getattr(defaults, f.name) if defaults is not None else f.default
         flag = "--" + f.name.replace("_", "-")
         base, _ = cfg._split_optional(hints[f.name])
@@ -109,14 +114,19 @@ def _preset_text(task: str, presets) -> str:
     return "\n\npresets:\n" + "\n".join(lines)
 
 
-def resolve_config(args):
-    """The configuration from the command line: see :func:`rnnkit.cli.options.resolve`."""
-    task = TASKS[args.task]
-    overrides = [
+def flag_overrides(args) -> list:
+    """``[(key, value, flag)]`` of the configuration flags given (:func:`add_config_flags`)."""
+    return [
         (k[len(_PREFIX) :], v, "--" + k[len(_PREFIX) :].replace("_", "-"))
         for k, v in vars(args).items()
         if k.startswith(_PREFIX)
     ]
+
+
+def resolve_config(args):
+    """The configuration from the command line: see :func:`rnnkit.cli.options.resolve`."""
+    task = TASKS[args.task]
+    overrides = flag_overrides(args)
     for text in args.set:
         key, value = cfg.parse_assignment(text)
         overrides.append((key, value, f"--set {key}"))

@@ -20,9 +20,10 @@ from .baselines import (
     NaiveForecaster,
     SeasonalNaiveForecaster,
     make_baseline,
+    naive_forecast,
+    seasonal_naive_forecast,
 )
 from .forecaster import Forecaster
-from .naive import naive_forecast, seasonal_naive_forecast
 from .tune import TuneResult, tune
 
 __all__ = [

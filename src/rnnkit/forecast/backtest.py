@@ -1,8 +1,8 @@
-"""Rolling-origin evaluation of forecasters, baselines side by side, with conformal intervals.
+"""Rolling-origin evaluation of forecasters beside baselines: the one evaluation engine.
 
-Shape legend: T series length, F series (columns), N origins, h horizon, L window length.
+Shape legend: T series length, F features, N origins, h horizon, L window length.
 
-An origin t splits the series into the history x[:t] and the targets x[t : t + h]. Origins
+An origin t splits a series into the history x[:t] and the targets x[t : t + h]. Origins
 run every ``step`` steps up to the last one with a full horizon, t_N = T - h::
 
     fit  --------------|                          model fitted on x[:t_1] (expanding)
@@ -11,23 +11,27 @@ run every ``step`` steps up to the last one with a full horizon, t_N = T - h::
     refit every k origins (k = 0: fit once at the first origin); between refits the fitted
     model only reads the newer history.
 
+Several series (a list, of any lengths, or a long pandas frame) are backtested together,
+their origins aligned at their ends: round r holds each series' r-th origin from its end,
+and one global model is (re)fitted on the histories of every series with an origin in the
+round; the baselines the engine adds are local, each fitted on one series' history alone.
+A series too short for one origin is skipped (``BacktestResult.skipped``).
+
+Covariates are given as :meth:`rnnkit.forecast.Forecaster.fit` takes them, covering each
+whole series: past ones are cut at the origin (x[:t]'s rows only), known-future ones run
+to the last forecast step (t + h, or the model's whole direct blocks), static ones are one
+row per series; dates are cut like the history. Baselines read no covariates.
+
 No forecast sees a value at or after its origin: models are fitted and fed only x[:t] (or
 its last L values), missing values in it are filled from that history alone (linear between
 observed values, the last one carried forward), and the MASE scale of each origin is the
-seasonal-naive error of the same history. Missing targets are left out of the errors.
-
-Intervals are split-conformal (:mod:`rnnkit.forecast.conformal`), computed online: the band
-at origin t_i, step k, is calibrated on the step-k residuals of the earlier origins whose
-target was already observed at t_i (t_j + k <= t_i), optionally only the latest
-``calibration_window`` of them. Points with too few such residuals get no band and are left
-out of the coverage (``BacktestResult.n_calibrated`` counts the rest).
+seasonal-naive error of the same history. Missing targets are left out of the errors. The
+scores and the online conformal intervals are :mod:`rnnkit.forecast.backtest_result`'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
@@ -36,8 +40,19 @@ from numpy.typing import ArrayLike
 
 from ..models.base import check_int_param
 from . import metrics as fm
-from .baselines import make_baseline
-from .conformal import check_adapt, check_levels, conformal_offsets, min_residuals
+from .backtest_result import BacktestResult, check_calibration, online_conformal
+from .baselines import Baseline, make_baseline
+from .inputs import SeriesLike
+from .origins import (
+    Series,
+    default_ids,
+    fill_history,
+    gather,
+    has_covariates,
+    read_series,
+    rolling_origins,
+    series_origins,
+)
 
 #: What :func:`backtest` evaluates: an object with ``fit(series)`` and ``predict(history, horizon)``
 #: (a Forecaster, a baseline, any duck-typed model), or a factory returning one.
@@ -46,56 +61,7 @@ ModelLike: TypeAlias = Any
 __all__ = ["BacktestResult", "backtest", "fill_history", "online_conformal", "rolling_origins", "rolling_residuals"]
 
 WINDOWS = ("expanding", "sliding")
-
-
-def rolling_origins(
-    T: int, horizon: int, *, n_origins: int | None = None, initial: int | None = None, step: int = 1
-) -> np.ndarray:
-    """Origins t (history x[:t], targets x[t:t+h]) ending at T - horizon, every ``step``.
-
-    Either the last ``n_origins`` such origins, or every one from ``initial`` on (default:
-    from T // 2).
-    """
-    h = check_int_param("horizon", horizon)
-    step = check_int_param("step", step)
-    if h >= T:
-        raise ValueError(
-            f"horizon: expected fewer steps than the series' {T} values, got {h}; "
-            "hint: a shorter horizon or a longer series"
-        )
-    last = T - h
-    if n_origins is not None:
-        n = check_int_param("n_origins", n_origins)
-        first = last - step * (n - 1)
-        if first < 1:
-            room = (last - 1) // step + 1
-            raise ValueError(
-                f"n_origins: a series of {T} values has room for {room} origin(s) with "
-                f"horizon {h} and step {step}, got {n}; hint: fewer origins, a smaller "
-                "step or horizon"
-            )
-        return np.arange(first, last + 1, step)
-    first = T // 2 if initial is None else check_int_param("initial", initial)
-    if first > last:
-        raise ValueError(
-            f"initial: expected a first origin <= T - horizon = {last}, got {first}; hint: a smaller initial or horizon"
-        )
-    return np.arange(first, last + 1, step)
-
-
-def fill_history(x: np.ndarray) -> np.ndarray:
-    """NaN filled from the history alone: linear between observed values, ends carried."""
-    x = np.array(x, dtype=np.float64)
-    cols = x[:, None] if x.ndim == 1 else x
-    idx = np.arange(len(cols))
-    for f in range(cols.shape[1]):
-        ok = np.isfinite(cols[:, f])
-        if ok.all():
-            continue
-        if not ok.any():
-            raise ValueError(f"series: column {f} has no observed value before the origin")
-        cols[:, f] = np.interp(idx, idx[ok], cols[ok, f])  # flat beyond the first/last observed
-    return x
+CHUNK = 1024  # histories per predict call: bounded memory on long series
 
 
 def _as_point(out: Any, h: int, F: int, name: str) -> np.ndarray:
@@ -113,192 +79,64 @@ def _as_point(out: Any, h: int, F: int, name: str) -> np.ndarray:
     return a.reshape(h, F)
 
 
-def _fit(model: ModelLike, data: np.ndarray, name: str) -> Any:
-    """Fit (or build from a factory and fit); returns the fitted model."""
-    if not hasattr(model, "fit") and callable(model):
-        model = model()
-    fitted = model.fit(data)
-    return model if fitted is None else fitted
-
-
-def _predict(model: Any, history: np.ndarray, h: int, name: str) -> Any:
-    """``predict(history, horizon=h)``, or positionally for a predict without that keyword."""
+def _takes_keyword(fn: Callable[..., Any], name: str) -> bool:
     try:
-        takes_keyword = "horizon" in inspect.signature(model.predict).parameters
+        return name in inspect.signature(fn).parameters
     except (TypeError, ValueError):  # a builtin or C-level callable: no signature to read
-        takes_keyword = False
-    return model.predict(history, horizon=h) if takes_keyword else model.predict(history, h)
+        return False
 
 
-@dataclasses.dataclass
-class BacktestResult:
-    """Everything a backtest produced; :meth:`metrics` and :meth:`by_step` summarize it.
+def _future_steps(model: Any, h: int) -> int:
+    """Known-future rows a forecast of h steps reads after its origin (whole direct blocks)."""
+    steps = getattr(model, "future_steps", None)
+    return int(steps(h)) if callable(steps) else h
 
-    Attributes:
-        origins: (N,) the origins t.
-        truth: (N, h, F) x[t : t + h], NaN where missing.
-        forecasts: {name: (N, h, F)} point forecasts.
-        intervals: {name: {level: (lo, hi)}}, each (N, h, F), NaN where not calibrated.
-        scales: (N, F) MASE scale of each origin's history.
-        period: the season length used by MASE and seasonal naive (1: none).
-        univariate: the series was 1-D.
-        fit_origins: the origins where the models were (re)fitted.
-    """
 
-    origins: np.ndarray
-    truth: np.ndarray
-    forecasts: dict
-    intervals: dict
-    scales: np.ndarray
-    period: int
-    univariate: bool
-    fit_origins: np.ndarray
-    columns: list
+class _Runner:
+    """Fits and forecasts one model over the origins of a backtest."""
+
+    def __init__(self, name: str, model: ModelLike, fit: bool, covariates: bool, local: bool = False):
+        self.name, self.model, self.fit_it, self.local = name, model, fit, local
+        self.fitted: Any = None if fit else model
+        # baselines read the history alone; other models get the covariates and dates
+        self.covariates = covariates and not isinstance(model, Baseline)
 
     @property
-    def horizon(self) -> int:
-        return self.truth.shape[1]
+    def lists(self) -> bool:
+        """The model's predict takes a list of histories (a factory's model once built)."""
+        return bool(getattr(self.model if self.fitted is None else self.fitted, "predicts_lists", False))
 
-    def residuals(self, name: str) -> np.ndarray:
-        """y - yhat, (N, h) for a 1-D series, else (N, h, F)."""
-        r = self.truth - self.forecasts[name]
-        return r[..., 0] if self.univariate else r
+    def fit(self, data: Any, cov: dict[str, Any]) -> None:
+        if not self.fit_it:
+            return
+        model = self.model
+        if not hasattr(model, "fit") and callable(model):
+            model = model()
+        fitted = model.fit(data, **(cov if self.covariates else {}))
+        self.fitted = model if fitted is None else fitted
 
-    def recalibrate(
-        self,
-        levels: float | Sequence[float] = (80, 95),
-        *,
-        interval_method: str = "absolute",
-        calibration_window: int | None = None,
-        adapt: float | None = None,
-    ) -> BacktestResult:
-        """The same forecasts with intervals calibrated anew (no model is refitted): to
-        compare split conformal with a calibration window or adaptive conformal inference
-        (see :func:`backtest` for the arguments)."""
-        lv, calibration_window, adapt = _check_calibration(
-            levels, interval_method, calibration_window, adapt, len(self.origins)
-        )
-        intervals = (
-            {
-                name: online_conformal(self.truth, fc, self.origins, lv, interval_method, calibration_window, adapt)
-                for name, fc in self.forecasts.items()
-            }
-            if lv
-            else {}
-        )
-        return dataclasses.replace(self, intervals=intervals)
-
-    def n_calibrated(self, name: str, level: float) -> int:
-        lo, _ = self.intervals[name][level]
-        return int((np.isfinite(lo) & np.isfinite(self.truth)).sum())
-
-    def _select(self, column: int | str | None) -> int | slice:
-        if column is None:
-            return slice(None)
-        if isinstance(column, str):
-            if column not in self.columns:
-                raise ValueError(f"column: expected one of {self.columns}, got {column!r}")
-            column = self.columns.index(column)
-        return slice(column, column + 1)
-
-    def metrics(self, column: int | str | None = None) -> dict[str, dict[str, float]]:
-        """{name: {"mae", "rmse", "smape", "mase", "coverage_80", ...}}, over all columns
-        (or one column, by index or name)."""
-        sel = self._select(column)
-        y = self.truth[..., sel]
-        out = {}
-        for name, fc in self.forecasts.items():
-            yhat = fc[..., sel]
-            row = {k: f(y, yhat) for k, f in fm.METRICS.items()}
-            row["mase"] = fm.mase(y, yhat, self.scales[:, sel])
-            for level, (lo, hi) in self.intervals.get(name, {}).items():
-                lo, hi = lo[..., sel], hi[..., sel]
-                ok = np.isfinite(lo) & np.isfinite(y)
-                row[f"coverage_{level:g}"] = float(100.0 * ((lo <= y) & (y <= hi))[ok].mean()) if ok.any() else math.nan
-            out[name] = row
-        return out
-
-    def by_step(self, column: int | str | None = None) -> dict[str, dict[str, np.ndarray]]:
-        """{name: {"mae": (h,), "rmse": (h,), "mase": (h,), "coverage_80": (h,), ...}}."""
-        sel = self._select(column)
-        y = self.truth[..., sel]
-        out = {}
-        for name, fc in self.forecasts.items():
-            yhat = fc[..., sel]
-            row = {k: fm.by_step(k, y, yhat) for k in ("mae", "rmse", "smape")}
-            row["mase"] = fm.by_step("mase", y, yhat, scale=self.scales[:, sel])
-            for level, (lo, hi) in self.intervals.get(name, {}).items():
-                lo, hi = lo[..., sel], hi[..., sel]
-                inside = ((lo <= y) & (y <= hi)).astype(float)
-                ok = np.isfinite(lo) & np.isfinite(y)
-                inside[~ok] = np.nan
-                with np.errstate(invalid="ignore"):
-                    cnt = ok.sum(axis=(0, 2))
-                    row[f"coverage_{level:g}"] = np.where(
-                        cnt > 0, 100.0 * np.nansum(inside, axis=(0, 2)) / np.maximum(cnt, 1), np.nan
-                    )
-            out[name] = row
-        return out
-
-    def table(self, column: int | str | None = None) -> str:
-        """A plain-text table: one row per model, MAE RMSE sMAPE MASE and coverages."""
-        m = self.metrics(column)
-        keys = list(next(iter(m.values())).keys())
-        heads = {"mae": "MAE", "rmse": "RMSE", "smape": "sMAPE%", "mase": "MASE"}
-        names = [heads.get(k, k.replace("coverage_", "cover") + "%") for k in keys]
-        width = max(len(n) for n in m) + 2
-        lines = ["model".ljust(width) + "".join(n.rjust(10) for n in names)]
-        for name, row in m.items():
-            lines.append(name.ljust(width) + "".join(_fmt(row[k]).rjust(10) for k in keys))
-        return "\n".join(lines)
-
-    def to_csv(self) -> str:
-        """model,step,<metric>... for every model and horizon step (step 0: all steps)."""
-        overall, steps = self.metrics(), self.by_step()
-        keys = list(next(iter(overall.values())).keys())
-        rows = ["model,step," + ",".join(keys)]
-        for name in self.forecasts:
-            rows.append(f"{name},all," + ",".join(_fmt(overall[name][k], csv=True) for k in keys))
-            for k in range(self.horizon):
-                rows.append(f"{name},{k + 1}," + ",".join(_fmt(steps[name][key][k], csv=True) for key in keys))
-        return "\n".join(rows) + "\n"
-
-
-def _fmt(v: float | None, csv: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "" if csv else "-"
-    return f"{v:.6g}" if csv else f"{v:.4g}"
-
-
-def _check_series(series: ArrayLike, missing: str) -> np.ndarray:
-    if hasattr(series, "to_numpy"):
-        series = series.to_numpy()
-    try:
-        x = np.asarray(series, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"series: expected numbers (T,) or (T, F), got {type(series).__name__}") from None
-    if x.ndim not in (1, 2) or len(x) < 2:
-        raise ValueError(f"series: expected an array (T,) or (T, F) with T >= 2, got shape {x.shape}")
-    if np.isinf(x).any():
-        raise ValueError("series: contains inf")
-    gaps = np.flatnonzero(np.isnan(x).any(axis=1) if x.ndim == 2 else np.isnan(x))
-    if len(gaps) and missing == "error":
-        raise ValueError(
-            f"series: value missing at index {gaps[0]} ({len(gaps)} missing in all); "
-            "hint: missing='interpolate' fills each history from its own past"
-        )
-    return x
+    def predict(self, data: Any, h: int, cov: dict[str, Any]) -> Any:
+        model = self.fitted
+        kw = cov if self.covariates else {}
+        if _takes_keyword(model.predict, "horizon"):
+            return model.predict(data, horizon=h, **kw)
+        return model.predict(data, h, **kw)
 
 
 def backtest(
     models: ModelLike | dict[str, ModelLike],
-    series: ArrayLike,
+    series: SeriesLike,
     horizon: int,
     *,
+    past_covariates: SeriesLike = None,
+    future_covariates: SeriesLike = None,
+    static_covariates: ArrayLike | None = None,
+    dates: SeriesLike = None,
     n_origins: int | None = None,
-    initial: int | None = None,
+    initial: int | Sequence[int | None] | None = None,
     step: int = 1,
     refit_every: int = 1,
+    fit: bool = True,
     window: str = "expanding",
     window_length: int | None = None,
     period: int | None = None,
@@ -309,19 +147,36 @@ def backtest(
     adapt: float | None = None,
     missing: str = "error",
     columns: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> BacktestResult:
-    """Rolling-origin evaluation of ``models`` and baselines on one (multivariate) series.
+    """Rolling-origin evaluation of ``models`` and baselines on one series or many.
+
+    Example::
+
+        result = backtest(Forecaster(window=24, horizon=12), series, 12, n_origins=36, refit_every=12, period=12)
+        result.pooled_mase()        # the model's MASE over every series, origin and step
+        result.per_series()         # {series id: {model: {"mase", "smape", "rmse", ...}}}
+        print(result.series_table())
 
     Args:
         models: a fitted-or-not model with ``fit(series)`` and ``predict(history, horizon)``
-            (a Forecaster, a baseline), a factory returning one, or a dict of them by name.
-        series: (T,) or (T, F); pandas Series/DataFrame are read as their values.
+            (a Forecaster, a baseline), a factory returning one, or a dict of them by name
+            (a single model is named "model").
+        series: (T,) or (T, F), a list of them (any lengths), or pandas (a Series, a
+            DataFrame, a long frame ``unique_id, ds, y``), as :meth:`Forecaster.fit` takes.
         horizon: steps forecast at each origin.
-        n_origins: use the last ``n_origins`` origins (:func:`rolling_origins`).
-        initial: or every origin from ``initial`` on (default: from T // 2).
+        past_covariates, future_covariates, static_covariates, dates: as
+            :meth:`rnnkit.forecast.Forecaster.fit` takes them, covering each whole series
+            (known-future ones may run past it); each forecast reads only its share (see
+            the module docstring).
+        n_origins: use the last ``n_origins`` origins of each series (:func:`rolling_origins`).
+        initial: or every origin from ``initial`` on (default: from T // 2); one for every
+            series or a list with one per series.
         step: steps between two origins.
-        refit_every: refit every k origins (1: at every origin; 0: once, at the first).
+        refit_every: refit every k rounds of origins (1: at every origin; 0: once, at the first).
+        fit: False: the models are fitted already and are never (re)fitted (the baselines
+            still are): :meth:`Forecaster.evaluate`.
         window: "expanding" (fit on all of x[:t]) or "sliding" (its last ``window_length``).
         period: the season length: adds seasonal naive and scales MASE by it (None: 1).
         baselines: names from :data:`rnnkit.forecast.baselines.BASELINES` to add
@@ -331,156 +186,219 @@ def backtest(
         adapt: gamma of adaptive conformal inference (e.g. 0.05; None: off): each band's
             level moves with the misses of the earlier bands (see :func:`online_conformal`).
         missing: "error" on NaN in the series, or "interpolate" (see the module docstring).
-        columns: names of the F series, for tables.
-        progress: ``f(i, N)`` called after each origin.
+        columns: names of the F features, for tables.
+        ids: names of the series (default: a long frame's ids, else their positions).
+        progress: ``f(i, N)`` called as origins are done.
 
     Returns:
-        a :class:`BacktestResult`.
+        a :class:`BacktestResult`: forecasts and truth per origin, scores per series and
+        pooled (``metrics``, ``per_series``, ``pooled_mase``, ``by_step``).
     """
     if missing not in ("error", "interpolate"):
         raise ValueError(f"missing: expected 'error' or 'interpolate', got {missing!r}")
     if window not in WINDOWS:
         raise ValueError(f"window: expected one of {', '.join(WINDOWS)}, got {window!r}")
-    x = _check_series(series, missing)
-    univariate = x.ndim == 1
-    x2 = x[:, None] if univariate else x  # (T, F)
-    T, F = x2.shape
+    items, single, univariate, pd_ids, pd_cols = read_series(
+        series, past_covariates, future_covariates, static_covariates, dates, missing
+    )
+    F = items[0].x.shape[1]
     h = check_int_param("horizon", horizon)
-    origins = rolling_origins(T, h, n_origins=n_origins, initial=initial, step=step)
+    step = check_int_param("step", step)
+    if n_origins is not None:
+        check_int_param("n_origins", n_origins)
+    starts = list(initial) if isinstance(initial, (list, tuple)) else [initial] * len(items)
+    if len(starts) != len(items):
+        raise ValueError(f"initial: expected one first origin per series ({len(items)}), got {len(starts)}")
+    starts = [check_int_param("initial", v, allow_none=True) for v in starts]
     refit_every = check_int_param("refit_every", refit_every, 0)
     m = check_int_param("period", period, allow_none=True) or 1
+    L = 0
     if window == "sliding":
         if window_length is None:
             raise ValueError("window_length: the sliding window needs a length, got None")
         L = check_int_param("window_length", window_length, 2)
-    lv, calibration_window, adapt = _check_calibration(levels, interval_method, calibration_window, adapt, len(origins))
     named = dict(models) if isinstance(models, dict) else {"model": models}
-    for b in baselines:
-        if b == "seasonal_naive" and m == 1:
-            continue
-        if b not in named:
-            named[b] = make_baseline(b, period=m if m > 1 else None)
-    if columns is None:
-        columns = [str(c) for c in getattr(series, "columns", range(F))] if F > 1 else ["y"]
-
-    truth = np.stack([x2[t : t + h] for t in origins])  # (N, h, F)
-    fc = {name: np.empty((len(origins), h, F)) for name in named}
-    scales = np.empty((len(origins), F))
-    fitted, fit_origins = {}, []
-    for i, t in enumerate(origins):
-        lo_t = t - L if window == "sliding" else 0
-        hist_raw = x2[max(lo_t, 0) : t]
-        hist = fill_history(hist_raw) if missing == "interpolate" else hist_raw
-        scales[i] = fm.seasonal_naive_scale(hist_raw, m if len(hist_raw) > m else 1)
-        data = hist[:, 0] if univariate else hist
-        refit = i == 0 or (refit_every > 0 and i % refit_every == 0)
-        if refit:
-            fit_origins.append(int(t))
-        for name, model in named.items():
-            try:
-                if refit:
-                    fitted[name] = _fit(model, data, name)
-                fc[name][i] = _as_point(_predict(fitted[name], data, h, name), h, F, name)
-            except (ValueError, TypeError) as exc:
-                raise type(exc)(
-                    f"model {name!r} at origin {t} (history of {len(data)} values): {' '.join(str(exc).split())}"
-                ) from None
-        if progress is not None:
-            progress(i + 1, len(origins))
-    if np.any(~np.isfinite(scales) | (scales <= 0)):
-        raise ValueError("series: a history with no change at all (MASE scale 0); cannot score it")
-    intervals = (
-        {
-            name: online_conformal(truth, fc[name], origins, lv, interval_method, calibration_window, adapt)
-            for name in named
-        }
-        if lv
-        else {}
-    )
-    return BacktestResult(origins, truth, fc, intervals, scales, m, univariate, np.asarray(fit_origins), list(columns))
-
-
-def _check_calibration(
-    levels: float | Sequence[float], method: str, cal_window: int | None, adapt: float | None, n_origins: int
-) -> tuple[tuple[float, ...], int | None, float | None]:
-    """(levels, calibration_window, adapt), checked."""
-    lv = check_levels(levels) if levels else ()
-    if lv and n_origins <= max(min_residuals(v, method) for v in lv):
-        need = max(min_residuals(v, method) for v in lv)
-        raise ValueError(
-            f"levels: {max(lv):g}% intervals need more than {need} origins to calibrate "
-            f"on, got {n_origins}; hint: more origins (n_origins, step) or levels=()"
+    runners = [
+        _Runner(
+            name,
+            model,
+            fit,
+            has_covariates(items),
         )
-    if cal_window is not None:
-        cal_window = check_int_param("calibration_window", cal_window)
-    return lv, cal_window, check_adapt(adapt)
+        for name, model in named.items()
+    ]
+    for b in baselines:
+        if not (b == "seasonal_naive" and m == 1) and b not in named:
+            runners.append(_Runner(b, make_baseline(b, period=m if m > 1 else None), True, False, local=True))
+    need = max([h] + [_future_steps(r.model, h) for r in runners if r.covariates])
+    origins = series_origins(items, h, need, n_origins, starts, step, single)
+    ids = list(ids) if ids is not None else pd_ids or default_ids(single, len(items), columns or pd_cols, F)
+    if columns is None:
+        columns = pd_cols if pd_cols and len(pd_cols) == F else ([str(c) for c in range(F)] if F > 1 else ["y"])
+    lv, calibration_window, adapt = check_calibration(
+        levels, interval_method, calibration_window, adapt, max(len(o) for o in origins)
+    )
+
+    tasks_all, preds, fit_origins = _forecast_rounds(
+        runners, items, origins, step, refit_every, h, L, missing, single, univariate, need, progress
+    )
+    which = np.array([i for i, _ in tasks_all], dtype=np.int64)
+    ts = np.array([t for _, t in tasks_all], dtype=np.int64)
+    truth = np.stack([items[i].x[t : t + h] for i, t in tasks_all])  # (N, h, F)
+    scales = np.stack([_scale(items[i].x[max(t - L, 0) if L else 0 : t], m) for i, t in tasks_all])  # (N, F)
+    result = BacktestResult(
+        ts,
+        truth,
+        {name: np.stack(p) for name, p in preds.items()},
+        {},
+        scales,
+        m,
+        univariate,
+        np.asarray(fit_origins),
+        list(columns),
+        which,
+        [str(i) for i in ids],
+        [str(ids[i]) for i, o in enumerate(origins) if not len(o)],
+    )
+    if lv:
+        result.intervals = {
+            name: result._conformal(fc, lv, interval_method, calibration_window, adapt)
+            for name, fc in result.forecasts.items()
+        }
+    return result
 
 
-def online_conformal(
-    truth: np.ndarray,
-    pred: np.ndarray,
-    origins: np.ndarray,
-    levels: Sequence[float],
-    method: str,
-    cal_window: int | None,
-    adapt: float | None = None,
-) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-    """{level: (lo, hi)} (N, h, F): bands from earlier origins' observed residuals only.
+def _forecast_rounds(
+    runners: list[_Runner],
+    items: list[Series],
+    origins: list[np.ndarray],
+    step: int,
+    refit_every: int,
+    h: int,
+    L: int,
+    missing: str,
+    single: bool,
+    univariate: bool,
+    need: int,
+    progress: Callable[[int, int], object] | None,
+) -> tuple[list[tuple[int, int]], dict[str, list[np.ndarray]], list[int]]:
+    """Fit and forecast round after round: ``(tasks, {name: forecasts}, fit origins)``, a
+    task being (series, origin), in the order the forecasts were made."""
+    # round r: each series' r-th origin from its end; earliest first, refits at every k-th
+    ranks = [(o[-1] - o) // step if len(o) else o for o in origins]
+    rounds = sorted({int(r) for rk in ranks for r in rk}, reverse=True)
+    at = [dict(zip(rk.tolist(), o.tolist(), strict=True)) for rk, o in zip(ranks, origins, strict=True)]
+    blocks: list[list[int]] = []  # the rounds one fit serves
+    for g, r in enumerate(rounds):
+        if g == 0 or (refit_every > 0 and g % refit_every == 0):
+            blocks.append([])
+        blocks[-1].append(r)
+    tasks_all: list[tuple[int, int]] = []
+    preds: dict[str, list[np.ndarray]] = {r.name: [] for r in runners}
+    fit_origins: list[int] = []
+    total = sum(len(o) for o in origins)
+    args = (items, h, L, missing, single, univariate, need)
+    for block in blocks:
+        members = [(i, a[block[0]]) for i, a in enumerate(at) if block[0] in a]
+        fit_origins.append(members[0][1])
+        tasks = [(i, a[r]) for r in block for i, a in enumerate(at) if r in a]
+        for runner in runners:
+            if runner.local and not single:  # a baseline of its own for each series
+                preds[runner.name] += _local_forecasts(runner, members, tasks, *args)
+                continue
+            _fit_runner(runner, items, members, L, missing, single, univariate, single)
+            preds[runner.name] += _predict_runner(
+                runner, items, tasks, h, items[0].x.shape[1], L, missing, single, univariate, need
+            )
+        tasks_all += tasks
+        if progress is not None:
+            progress(len(tasks_all), total)
+    return tasks_all, preds, fit_origins
 
-    truth, pred (N, h, F) at the increasing ``origins`` (N,) (truth NaN where unknown);
-    ``method`` "absolute" or "signed"; ``cal_window`` the latest residuals to use (None:
-    all). The band at origin t_i, step k, is calibrated on the step-k residuals of origins
-    t_j with t_j + k + 1 <= t_i.
 
-    With ``adapt`` = gamma > 0 each band's level follows adaptive conformal inference
-    (Gibbs and Candes 2021): alpha_i = alpha + gamma * sum_j (alpha - miss_j) over the
-    earlier bands j of the same step whose targets were observed by origin i, miss_j = 1
-    when the truth fell outside band j. Too many misses lower alpha_i (wider bands), too
-    few raise it, so the long-run miss rate approaches alpha even when the errors' size
-    drifts. alpha_i <= 1 / (n + 1) takes the widest finite band (the largest residual),
-    alpha_i >= 1 a band of width 0.
-    """
-    N, h, F = truth.shape
-    res = truth - pred  # (N, h, F)
-    out = {v: (np.full_like(pred, np.nan), np.full_like(pred, np.nan)) for v in levels}
-    for k in range(h):
-        for f in range(F):
-            for v in levels:
-                lo, hi = out[v]
-                alpha = 1.0 - v / 100.0
-                for i in range(N):
-                    # earlier origins whose step-k target x[t_j + k] (0-based k) was seen by t_i
-                    seen = np.flatnonzero(origins + k + 1 <= origins[i])
-                    usable = seen if cal_window is None else seen[-cal_window:]
-                    if len(usable) == 0:
-                        continue
-                    r = res[usable, k, f]
-                    level = v
-                    if adapt:
-                        ok = np.isfinite(lo[seen, k, f]) & np.isfinite(truth[seen, k, f])
-                        y = truth[seen, k, f][ok]
-                        miss = (y < lo[seen, k, f][ok]) | (y > hi[seen, k, f][ok])
-                        a_i = alpha + adapt * float(np.sum(alpha - miss))
-                        level = 100.0 * min(max(1.0 - a_i, 0.0), 1.0)
-                    a, b = _band(r, level, v, method)
-                    if not math.isnan(a):
-                        lo[i, k, f], hi[i, k, f] = pred[i, k, f] + a, pred[i, k, f] + b
+def _local_forecasts(
+    runner: _Runner,
+    members: list[tuple[int, int]],
+    tasks: list[tuple[int, int]],
+    items: list[Series],
+    h: int,
+    L: int,
+    missing: str,
+    single: bool,
+    univariate: bool,
+    need: int,
+) -> list[np.ndarray]:
+    """The forecasts of ``tasks`` by a model fitted on each series alone (at the round's
+    first origin, or the series' first task in it)."""
+    got: list[Any] = [None] * len(tasks)
+    for i in dict.fromkeys(i for i, _ in tasks):
+        own = [k for k, task in enumerate(tasks) if task[0] == i]
+        fit_at = next((task for task in members if task[0] == i), tasks[own[0]])
+        _fit_runner(runner, items, [fit_at], L, missing, True, univariate, single)
+        part = [tasks[k] for k in own]
+        out = _predict_runner(runner, items, part, h, items[0].x.shape[1], L, missing, single, univariate, need)
+        for k, p in zip(own, out, strict=True):
+            got[k] = p
+    return got
+
+
+def _scale(history: np.ndarray, m: int) -> np.ndarray:
+    """MASE scale (F,) of a history; 0 where it never changes (its MASE is then undefined)."""
+    return np.asarray(fm.seasonal_naive_scale(history, m if len(history) > m else 1), dtype=np.float64)
+
+
+def _wrap(
+    runner: _Runner, exc: Exception, items: list[Series], task: tuple[int, int], L: int, single: bool
+) -> Exception:
+    i, t = task
+    n = min(t, L) if L else t
+    where = f"origin {t}" + ("" if single else f" of series {i}")
+    return type(exc)(f"model {runner.name!r} at {where} (history of {n} values): {' '.join(str(exc).split())}")
+
+
+def _fit_runner(
+    runner: _Runner,
+    items: list[Series],
+    members: list[tuple[int, int]],
+    L: int,
+    missing: str,
+    as_one: bool,
+    univariate: bool,
+    single: bool,
+) -> None:
+    data, cov = gather(items, members, L, missing, 0, as_one, univariate)
+    try:
+        runner.fit(data, cov)
+    except (ValueError, TypeError) as exc:
+        raise _wrap(runner, exc, items, members[0], L, single) from None
+
+
+def _predict_runner(
+    runner: _Runner,
+    items: list[Series],
+    tasks: list[tuple[int, int]],
+    h: int,
+    F: int,
+    L: int,
+    missing: str,
+    single: bool,
+    univariate: bool,
+    extra: int,
+) -> list[np.ndarray]:
+    """(h, F) forecasts of ``tasks``: in lists of up to CHUNK for a model that takes them."""
+    size = CHUNK if runner.lists and len(tasks) > 1 else 1
+    out = []
+    for k in range(0, len(tasks), size):
+        part = tasks[k : k + size]
+        as_one = size == 1  # a model that may not take lists gets one history at a time
+        data, cov = gather(items, part, L, missing, extra, as_one, univariate)
+        try:
+            got = runner.predict(data, h, cov)
+            outs = [got] if as_one else list(got)
+            out += [_as_point(o, h, F, runner.name) for o in outs]
+        except (ValueError, TypeError) as exc:
+            raise _wrap(runner, exc, items, part[0], L, single) from None
     return out
-
-
-def _band(r: np.ndarray, level: float, nominal: float, method: str) -> tuple[float, float]:
-    """conformal_offsets at ``level`` (0-100, adjusted); when that needs more residuals
-    than there are, the widest finite band, as long as ``nominal`` has enough."""
-    r = r[np.isfinite(r)]
-    if len(r) < min_residuals(nominal, method):
-        return math.nan, math.nan
-    if level <= 0.0:
-        return 0.0, 0.0
-    a, b = conformal_offsets(r, level, method) if level < 100.0 else (math.nan, math.nan)
-    if math.isnan(a):
-        q = float(np.max(np.abs(r)))
-        return (-q, q) if method == "absolute" else (min(float(r.min()), 0.0), max(float(r.max()), 0.0))
-    return a, b
 
 
 def rolling_residuals(model: ModelLike, series: ArrayLike, horizon: int, **kwargs: Any) -> np.ndarray:

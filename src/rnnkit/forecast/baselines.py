@@ -19,6 +19,9 @@ The AR model learns c and a from ``fit`` and applies them to any later history; 
 ``p=None`` the order is chosen by AIC = n log(RSS / n) + 2 (p + 1) over p = 0..max_p, every
 order fitted on the same n rows so the criterion compares like with like. A list of series
 given to ``fit`` is pooled into one regression (one AR model for all of them).
+
+``naive_forecast`` and ``seasonal_naive_forecast`` are the first two as plain functions of
+one history, for plots and quick checks.
 """
 
 from __future__ import annotations
@@ -32,19 +35,25 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
 from ..models.base import check_int_param
+from .inputs import as_series_list
 
 __all__ = [
     "BASELINES",
+    "Baseline",
     "ARForecaster",
     "DriftForecaster",
     "NaiveForecaster",
     "SeasonalNaiveForecaster",
     "make_baseline",
+    "naive_forecast",
+    "seasonal_naive_forecast",
 ]
 
 
 def _as_items(series: np.ndarray | Sequence[ArrayLike], name: str) -> tuple[list[np.ndarray], bool]:
-    """(list of (T_i, F) float64 arrays, was a single series, was 1-D)."""
+    """(list of (T_i,) or (T_i, F) float64 arrays as given, was a single series). Each is
+    checked by the Forecaster's parser (:func:`rnnkit.forecast.inputs.as_series_list`);
+    anything that is not a list or tuple (an array, a pandas Series) is one series."""
     single = not isinstance(series, (list, tuple)) or (len(series) > 0 and np.isscalar(series[0]))
     items = [series] if single else list(series)
     if not items:
@@ -52,26 +61,28 @@ def _as_items(series: np.ndarray | Sequence[ArrayLike], name: str) -> tuple[list
     out = []
     for i, s in enumerate(items):
         where = name if single else f"{name}[{i}]"
-        try:
-            a = np.asarray(s, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{where}: expected numbers, got {type(s).__name__}") from None
-        if a.ndim not in (1, 2) or len(a) == 0:
-            raise ValueError(f"{where}: expected a non-empty array (T,) or (T, F), got shape {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{where}: contains NaN or inf; hint: fill missing values first")
-        out.append(a)
+        a = s if isinstance(s, np.ndarray) else _as_array(s, where)
+        (one,), was_1d, _ = as_series_list(a, where)
+        out.append(one[:, 0] if was_1d else one)
     return out, single
+
+
+def _as_array(s: object, where: str) -> np.ndarray:
+    try:
+        return np.asarray(s, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected numbers, got {type(s).__name__}") from None
 
 
 def _horizon(horizon: int) -> int:
     return check_int_param("horizon", horizon)
 
 
-class _Baseline:
+class Baseline:
     """What the baselines share: input checks, one column at a time, list handling."""
 
     min_history = 1
+    predicts_lists = True  # predict takes a list of histories (backtest batches them)
 
     def fit(self, series: np.ndarray | Sequence[ArrayLike], y: object = None) -> Self:
         """Check the series; the local baselines learn nothing. ``y`` is ignored."""
@@ -108,14 +119,14 @@ class _Baseline:
         return f"{type(self).__name__}({args})"
 
 
-class NaiveForecaster(_Baseline):
+class NaiveForecaster(Baseline):
     """Repeat the last value."""
 
     def _forecast(self, x: np.ndarray, h: int, column: int) -> np.ndarray:
         return np.full(h, x[-1])
 
 
-class SeasonalNaiveForecaster(_Baseline):
+class SeasonalNaiveForecaster(Baseline):
     """Repeat the last season of ``period`` steps."""
 
     def __init__(self, period: int):
@@ -127,7 +138,7 @@ class SeasonalNaiveForecaster(_Baseline):
         return x[len(x) - 1 + k - self.period * np.ceil(k / self.period).astype(int)]
 
 
-class DriftForecaster(_Baseline):
+class DriftForecaster(Baseline):
     """The straight line through the first and last values, continued."""
 
     min_history = 2
@@ -137,7 +148,7 @@ class DriftForecaster(_Baseline):
         return x[-1] + slope * np.arange(1, h + 1)
 
 
-class ARForecaster(_Baseline):
+class ARForecaster(Baseline):
     """Linear autoregression AR(p) with an intercept, by least squares.
 
     Args:
@@ -234,6 +245,26 @@ class ARForecaster(_Baseline):
         return super().predict(history, horizon)
 
 
+# -- the same two as plain functions of a history ------------------------------------------
+def naive_forecast(history: ArrayLike, horizon: int) -> np.ndarray:
+    """Repeat the last value: (T,) or (T, F) -> (horizon,) or (horizon, F)."""
+    h = check_int_param("horizon", horizon)
+    a = np.asarray(history, dtype=np.float64)
+    if a.ndim not in (1, 2) or len(a) == 0:
+        raise ValueError(f"history: expected a non-empty (T,) or (T, F) array, got shape {a.shape}")
+    return np.repeat(a[-1:], h, axis=0)
+
+
+def seasonal_naive_forecast(history: ArrayLike, horizon: int, period: int) -> np.ndarray:
+    """Repeat the last full season of ``period`` steps (needs T >= period)."""
+    h, m = check_int_param("horizon", horizon), check_int_param("period", period)
+    a = np.asarray(history, dtype=np.float64)
+    if a.ndim not in (1, 2) or len(a) < m:
+        raise ValueError(f"history: expected at least period={m} values, got shape {a.shape}")
+    k = np.arange(h)
+    return a[len(a) + k - m * (k // m + 1)]
+
+
 BASELINES = {
     "naive": NaiveForecaster,
     "seasonal_naive": SeasonalNaiveForecaster,
@@ -242,7 +273,7 @@ BASELINES = {
 }
 
 
-def make_baseline(name: str, period: int | None = None) -> _Baseline:
+def make_baseline(name: str, period: int | None = None) -> Baseline:
     """A baseline by name (``naive``, ``seasonal_naive``, ``drift``, ``ar``)."""
     if name not in BASELINES:
         raise ValueError(f"baseline: expected one of {', '.join(BASELINES)}, got {name!r}")

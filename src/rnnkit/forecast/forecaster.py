@@ -33,7 +33,6 @@ from .conformal import point_intervals
 from .covariates import as_covariate_list, calendar_features, make_inputs, parse_calendar
 from .inputs import ForecastLike, SeriesLike, as_series_list, from_pandas, to_pandas
 from .loop import Prepared, forecast
-from .naive import naive_forecast, seasonal_naive_forecast  # noqa: F401 (re-exported)
 from .net import LOSSES, ForecastEnsemble, ForecastNet
 from .scaling import (
     SCALINGS,

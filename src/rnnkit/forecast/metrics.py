@@ -11,6 +11,8 @@ forecasts must be finite). With e = y - yhat and the averages over the kept poin
     MASE  = mean( |e| / s )       s = mean over t of |x[t] - x[t - m]| of the in-sample
                                   series x, the seasonal-naive error (m = 1: naive);
                                   one s per forecast (N,) or per forecast and series (N, F)
+    NRMSE = sqrt(mean( (e / s)^2 ))   s a scale per forecast, e.g. the standard deviation
+                                  of each series' scored targets (:func:`spread_scale`)
     coverage = 100 * mean( lo <= y <= hi )               in percent
 
 ``by_step(metric, y, yhat, ...)`` gives any of them per horizon step, shape (h,).
@@ -30,9 +32,11 @@ __all__ = [
     "coverage",
     "mae",
     "mase",
+    "nrmse",
     "rmse",
     "seasonal_naive_scale",
     "smape",
+    "spread_scale",
 ]
 
 
@@ -97,12 +101,8 @@ def seasonal_naive_scale(insample: ArrayLike, period: int = 1) -> float | np.nda
     return float(s) if x.ndim == 1 else s
 
 
-def mase(y: ArrayLike, yhat: ArrayLike, scale: float | ArrayLike) -> float:
-    """Mean absolute scaled error; ``scale`` from :func:`seasonal_naive_scale`.
-
-    ``scale`` is a float, (N,) (one per forecast), or (N, F) for (N, h, F) forecasts.
-    """
-    y, yhat, keep = _pair(y, yhat)
+def _scale_like(y: np.ndarray, keep: np.ndarray, scale: float | ArrayLike) -> np.ndarray:
+    """``scale`` (a float, (N,) or (N, F)) broadcast to y's shape (N, h[, F]), checked positive."""
     s = np.asarray(scale, dtype=np.float64)
     if s.ndim >= 1 and y.ndim > s.ndim and s.shape[0] == y.shape[0]:
         # one scale per forecast (N,) or per forecast and series (N, F): (N, 1[, F])
@@ -118,7 +118,41 @@ def mase(y: ArrayLike, yhat: ArrayLike, scale: float | ArrayLike) -> float:
             "scale: expected positive finite values (a constant in-sample series "
             "has no seasonal-naive error to scale by)"
         )
+    return s
+
+
+def mase(y: ArrayLike, yhat: ArrayLike, scale: float | ArrayLike) -> float:
+    """Mean absolute scaled error; ``scale`` from :func:`seasonal_naive_scale`.
+
+    ``scale`` is a float, (N,) (one per forecast), or (N, F) for (N, h, F) forecasts.
+    """
+    y, yhat, keep = _pair(y, yhat)
+    s = _scale_like(y, keep, scale)
     return float((np.abs(y - yhat)[keep] / s[keep]).mean())
+
+
+def nrmse(y: ArrayLike, yhat: ArrayLike, scale: float | ArrayLike) -> float:
+    """RMSE of the errors each divided by its scale: a float, (N,) or (N, F) as for :func:`mase`."""
+    y, yhat, keep = _pair(y, yhat)
+    s = _scale_like(y, keep, scale)
+    return float(np.sqrt((((y - yhat)[keep] / s[keep]) ** 2).mean()))
+
+
+def spread_scale(y: ArrayLike, groups: ArrayLike) -> np.ndarray:
+    """(N, F) scales of forecasts y (N, h, F): the standard deviation of the observed targets
+    of each forecast's group (its series), per feature; 1 where that is 0 or unknown."""
+    y = np.asarray(y, dtype=np.float64)
+    g = np.asarray(groups)
+    if y.ndim != 3 or g.shape != y.shape[:1]:
+        raise ValueError(f"groups: expected one group per forecast {y.shape[:1]} of y (N, h, F), got {g.shape}")
+    out = np.ones((len(y), y.shape[2]))
+    for k in np.unique(g):
+        part = y[g == k]
+        n = np.isfinite(part).sum(axis=(0, 1))
+        mean = np.nansum(part, axis=(0, 1)) / np.maximum(n, 1)  # (F,)
+        sd = np.sqrt(np.nansum((part - mean) ** 2, axis=(0, 1)) / np.maximum(n, 1))
+        out[g == k] = np.where((n > 0) & (sd > 0), sd, 1.0)
+    return out
 
 
 def coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:

@@ -1,18 +1,20 @@
-"""Rolling-origin scoring of the Forecaster beside the naive baselines.
+"""``Forecaster.evaluate`` and ``score``: the fitted model on rolling origins, beside the
+naive baselines, through the one evaluation engine (:func:`rnnkit.forecast.backtest.backtest`
+with ``fit=False``: the model is not refitted; the metrics are :mod:`rnnkit.forecast.metrics`').
 
 Every origin t (from max(window + transform steps, period, start) to T - h, every
-``stride`` steps) forecasts x[t : t + h] from x[:t] alone (its scalers too)::
+``stride`` steps) forecasts x[t : t + h] from x[:t] alone (its scalers too); with e the
+errors over every origin, step and feature::
 
-    RMSE  = sqrt(mean over origins, steps, features of (x^ - x)^2)
-    NRMSE = sqrt(mean of ((x^ - x) / s_i)^2), s_i the standard deviation of series i's
-            evaluated targets (so series of any scale count alike)
-    MAE   = mean |x^ - x|
-
-(The full set of metrics, intervals and refits is :mod:`rnnkit.forecast.backtest`'s.)
+    RMSE  = sqrt(mean e^2)          MAE = mean |e|          sMAPE = mean 2|e| / (|x| + |x^|)
+    NRMSE = sqrt(mean (e / s_i)^2), s_i the standard deviation of series i's evaluated
+            targets (so series of any scale count alike)
+    MASE  = mean |e| / q_t, q_t the in-sample seasonal-naive error of the history x[:t]
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,91 +23,63 @@ from numpy.typing import ArrayLike
 
 from ..models._sequence import r2_score
 from ..models.base import check_int_param
-from .inputs import SeriesLike, as_series_list, from_pandas
-from .naive import naive_forecast, seasonal_naive_forecast
+from . import metrics as fm
+from .backtest import backtest
+from .backtest_result import BacktestResult
+from .inputs import SeriesLike
 from .scaling import history_steps
 
 
 class ScoringMixin:
-    """``evaluate`` and ``score`` for :class:`~rnnkit.forecast.Forecaster`."""
+    """``evaluate`` and ``score`` for :class:`~rnnkit.forecast.Forecaster`, and what the
+    evaluation engine asks of it."""
 
-    def _rolling(
+    #: ``predict`` takes a list of histories: the engine forecasts many origins in one call
+    predicts_lists = True
+
+    def future_steps(self, horizon: int) -> int:
+        """Rows of known-future covariates a forecast of ``horizon`` steps reads after its
+        origin: the horizon, or whole blocks of ``self.horizon`` steps when direct."""
+        D = self._steps()  # type: ignore[attr-defined]
+        return -(-horizon // D) * D
+
+    def _backtest(
         self,
-        series,
-        horizon,
-        start,
-        stride,
-        period,
-        past_covariates=None,
-        future_covariates=None,
-        static_covariates=None,
-        dates=None,
-    ):
-        """Model and baseline forecasts on every origin; returns (truth, {name: forecasts}).
-
-        ``start``: the first origin, one for all series or a list with one per series.
-        """
-        self._check_fitted()
-        h = self._check_horizon(horizon)
+        series: SeriesLike,
+        horizon: int | None,
+        start: int | Sequence[int | None] | None,
+        stride: int,
+        period: int | None,
+        covariates: dict[str, Any],
+    ) -> BacktestResult:
+        """The fitted model's forecasts on every origin, beside naive and seasonal naive."""
+        self._check_fitted()  # type: ignore[attr-defined]
+        h = self._check_horizon(horizon)  # type: ignore[attr-defined]
         stride = check_int_param("stride", stride)
-        m = self.period_ if period is None else check_int_param("period", period)
-        raw, _, dates, _ = from_pandas(series, dates, "series")
-        items, _, _ = as_series_list(raw)
-        self._check_features(items, "series")
-        starts = list(start) if isinstance(start, (list, tuple)) else [start] * len(items)
-        if len(starts) != len(items):
-            raise ValueError(f"start: expected one origin per series ({len(items)}), got {len(starts)}")
-        base = max(history_steps(self.parts_, self.period_, self.window), m or 1)
-        D = self._steps()
-        need = -(-h // D) * D if self.strategy == "direct" else h
-        cov = {
-            "past": _per_series(past_covariates, len(items)),
-            "future": _per_series(future_covariates, len(items)),
-            "static": None if static_covariates is None else np.asarray(static_covariates, float),
-        }
-        hist, truth, pc, fc_cov, st, hd, which = [], [], [], [], [], [], []
-        fc = {"naive": []} | ({"seasonal_naive": []} if m else {})
-        for i, s in enumerate(items):
-            first = max(base, 0 if starts[i] is None else check_int_param("start", starts[i], 0))
-            last = len(s) - h
-            if cov["future"] is not None:
-                last = min(last, len(cov["future"][i]) - need)
-            for t in range(first, last + 1, stride):
-                hist.append(s[:t])
-                truth.append(s[t : t + h])
-                which.append(i)
-                fc["naive"].append(naive_forecast(s[:t], h))
-                if m:
-                    fc["seasonal_naive"].append(seasonal_naive_forecast(s[:t], h, m))
-                if cov["past"] is not None:
-                    pc.append(cov["past"][i][:t])
-                if cov["future"] is not None:
-                    fc_cov.append(cov["future"][i][: t + need])
-                if cov["static"] is not None:
-                    st.append(cov["static"][i])
-                if dates is not None:
-                    hd.append(dates[i][:t])
-        if not truth:
-            raise ValueError(
-                f"series: expected room for at least one forecast origin t with "
-                f"{base} <= t <= T - {h}, got lengths {[len(s) for s in items]}"
-            )
-        point = []
-        for i in range(0, len(hist), 2048):  # bounded memory on long series
-            sl = slice(i, i + 2048)
-            _, p, _, _ = self._run(
-                hist[sl],
+        m = self.period_ if period is None else check_int_param("period", period)  # type: ignore[attr-defined]
+        base = max(history_steps(self.parts_, self.period_, self.window), m or 1)  # type: ignore[attr-defined]
+        first = lambda s: max(base, 0 if s is None else check_int_param("start", s, 0))  # noqa: E731
+        initial = [first(s) for s in start] if isinstance(start, (list, tuple)) else first(start)
+        try:
+            return backtest(
+                self,
+                series,
                 h,
-                pc[sl] if pc else None,
-                fc_cov[sl] if fc_cov else None,
-                np.array(st[sl]) if st else None,
-                hd[sl] if hd else None,
-                (),
+                **covariates,
+                initial=initial,
+                step=stride,
+                refit_every=0,
+                fit=False,
+                period=m,
+                baselines=("naive", "seasonal_naive"),
+                levels=(),
             )
-            point.append(p)
-        fc = {"model": np.concatenate(point)} | {k: np.stack(v) for k, v in fc.items()}
-        self._which = np.array(which)
-        return np.stack(truth), fc
+        except ValueError as exc:  # the engine's first origin is this method's start
+            text = str(exc)
+            if text.startswith("initial:"):
+                text = "start:" + text.removeprefix("initial:").replace("smaller initial", "smaller start")
+                raise ValueError(f"{text} (the model reads {base} steps)") from None
+            raise
 
     def evaluate(
         self,
@@ -120,35 +94,41 @@ class ScoringMixin:
         static_covariates: ArrayLike | None = None,
         dates: SeriesLike = None,
     ) -> dict[str, Any]:
-        """RMSE, NRMSE and MAE of the model and the baselines on rolling forecast origins.
+        """RMSE, NRMSE, MAE, sMAPE and MASE of the model and the baselines on rolling
+        forecast origins.
 
         ``period`` (default: the model's, given or inferred from dates) adds the
-        seasonal-naive baseline. ``start`` may be a list (one first origin per series);
-        covariates and dates cover each whole series (known-future ones may run longer).
+        seasonal-naive baseline and scales MASE. ``start`` may be a list (one first origin
+        per series; a series too short for any origin is left out); covariates and dates
+        cover each whole series (known-future ones may run longer).
 
         Returns:
-            ``{"model": {"rmse", "nrmse", "mae", "rmse_by_step"}, "naive": {...},
-            ["seasonal_naive": {...},] "n_forecasts": N, "horizon": h}``.
+            ``{"model": {"rmse", "nrmse", "mae", "smape", "mase", "rmse_by_step"},
+            "naive": {...}, ["seasonal_naive": {...},] "n_forecasts": N, "horizon": h}``.
         """
-        truth, fc = self._rolling(
-            series, horizon, start, stride, period, past_covariates, future_covariates, static_covariates, dates
+        cov = dict(
+            past_covariates=past_covariates,
+            future_covariates=future_covariates,
+            static_covariates=static_covariates,
+            dates=dates,
         )
-        which = self._which
-        scale = np.ones((len(truth), 1, truth.shape[2]))  # (N, 1, F)
-        for i in np.unique(which):
-            sd = truth[which == i].std(axis=(0, 1))
-            scale[which == i, 0] = np.where(sd > 0, sd, 1.0)
+        result = self._backtest(series, horizon, start, stride, period, cov)
+        scale = fm.spread_scale(result.truth, result.series)  # (N, F)
         report: dict[str, Any] = {}
-        for name, pred in fc.items():
-            err = (pred - truth) ** 2  # (N, h, F)
-            rmse = float(np.sqrt(err.mean()))
+        for name, m in result.metrics().items():
+            pred = result.forecasts[name]
+            if not np.all(np.isfinite(pred)):  # forecasts that overflowed: NaN scores, for the caller to refuse
+                report[name] = dict(m, nrmse=math.nan, rmse_by_step=[math.nan] * result.horizon)
+                continue
             report[name] = {
-                "rmse": rmse,
-                "nrmse": float(np.sqrt((err / scale**2).mean())),
-                "mae": float(np.abs(pred - truth).mean()),
-                "rmse_by_step": np.sqrt(err.mean(axis=(0, 2))).tolist(),
+                "rmse": m["rmse"],
+                "nrmse": fm.nrmse(result.truth, pred, scale),
+                "mae": m["mae"],
+                "smape": m["smape"],
+                "mase": m["mase"],
+                "rmse_by_step": fm.by_step("rmse", result.truth, pred).tolist(),
             }
-        report["n_forecasts"], report["horizon"] = len(truth), truth.shape[1]
+        report["n_forecasts"], report["horizon"] = len(result.truth), result.horizon
         return report
 
     def score(
@@ -161,12 +141,6 @@ class ScoringMixin:
         stride: int = 1,
     ) -> float:
         """R^2 of the rolling ``horizon``-step forecasts over ``series`` (higher is better)."""
-        truth, fc = self._rolling(series, horizon, start, stride, None)
-        return r2_score(truth.reshape(len(truth), -1), fc["model"].reshape(len(truth), -1))
-
-
-def _per_series(cov, n):
-    if cov is None:
-        return None
-    items = [cov] if n == 1 and not isinstance(cov, (list, tuple)) else list(cov)
-    return [np.asarray(c, dtype=np.float64).reshape(len(c), -1) for c in items]
+        result = self._backtest(series, horizon, start, stride, None, {})
+        N = len(result.truth)
+        return r2_score(result.truth.reshape(N, -1), result.forecasts["model"].reshape(N, -1))

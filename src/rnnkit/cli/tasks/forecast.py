@@ -5,7 +5,9 @@ test part (``test_fraction``) at its end (see :mod:`.forecast_data`). Forecasts 
 ``horizon`` steps are scored on every origin of the test parts (each origin reads only the
 steps before it) by RMSE and NRMSE (the RMSE over the standard deviation of the targets),
 beside the naive forecast (repeat the last value) and the seasonal-naive one (repeat the
-last season); the summary says plainly whether the model beats them.
+last season); the summary says plainly whether the model beats them. The scoring is
+``Forecaster.evaluate``, the one evaluation engine (:mod:`rnnkit.forecast.backtest`), which
+also gives each one's MAE and MASE.
 """
 
 from __future__ import annotations
@@ -206,6 +208,7 @@ class ForecastTask(Task):
             "better": "lower",
             "rmse": {k: v["rmse"] for k, v in report.items() if isinstance(v, dict)},
             "mae": {k: v["mae"] for k, v in report.items() if isinstance(v, dict)},
+            "mase": {k: v["mase"] for k, v in report.items() if isinstance(v, dict)},
             "period": model.period_,
             "window": model.window,
             "horizon": h,

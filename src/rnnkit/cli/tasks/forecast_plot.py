@@ -13,7 +13,7 @@ MAX_SERIES = 3
 
 def forecast_plots(task, model, data, config, directory, results, plots) -> list:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
-    from ...forecast.naive import naive_forecast, seasonal_naive_forecast
+    from ...forecast.baselines import naive_forecast, seasonal_naive_forecast
 
     split_name, starts = task.scored_part(data)
     s, cov = data.extra["set"], data.extra["cov"]
