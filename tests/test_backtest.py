@@ -314,3 +314,25 @@ def test_cli_backtest_of_a_run_folder_rebuilds_the_model_from_its_settings(tmp_p
 
     config, model, _ = _config(str(run), str(data))
     assert config.val_fraction > 0 and model.validation_fraction == config.val_fraction
+
+
+def test_cli_backtest_fills_a_gap_from_each_origins_past_as_the_api_does(tmp_path, capsys):
+    x = seasonal_series(120)
+    x[100] = np.nan  # a target of the origins 95..100, and read by the later origins
+    data = tmp_path / "gap.csv"
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(len(x))]
+    data.write_text(
+        "date,sales\n"
+        + "\n".join(f"{d},{'' if np.isnan(v) else repr(float(v))}" for d, v in zip(months, x, strict=True))
+        + "\n"
+    )
+    out = tmp_path / "errors.csv"
+    args = ["backtest", "baselines", "--data", str(data), "--horizon", "6", "--period", "12"]
+    code = main([*args, "--origins", "30", "--baselines", "naive", "--intervals", "none", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "filled from each origin's history alone, left out of the scores" in err
+    api = backtest({}, x, 6, n_origins=30, period=12, baselines=("naive",), levels=(), missing="interpolate")
+    rows = [r.split(",") for r in out.read_text().splitlines()]
+    mae = {int(r[2]): float(r[3]) for r in rows[1:] if r[0] == "sales" and r[1] == "naive" and r[2].isdigit()}
+    np.testing.assert_allclose([mae[k] for k in sorted(mae)], api.by_step()["naive"]["mae"], rtol=1e-5)

@@ -181,10 +181,11 @@ def _load_series(config, console):
         console.note(f"note: {note}")
     s = as_series_set(loaded.train, loaded.source)
     n_missing = getattr(s, "n_missing", 0)
-    if n_missing:
+    if n_missing and len(getattr(s, "missing", ())) == len(s.values):
+        # the reader interpolated them over the whole series; here each origin fills them from its own past
+        s.values = [np.where(m, np.nan, v) for v, m in zip(s.values, s.missing, strict=True)]
         console.note(
-            f"note: the {n_missing:,} missing value(s) the reader filled are scored as filled, and "
-            "filled from both sides of their gap: the origins just before a gap read a value after it"
+            f"note: {n_missing:,} missing value(s): filled from each origin's history alone, left out of the scores"
         )
     return s
 

@@ -50,6 +50,7 @@ class SeriesSet:
     date_column: str | None = None
     n_missing: int = 0
     n_filled: int = 0
+    missing: list = field(default_factory=list)  # (T_i, F) bool: the empty value cells, filled by interpolation
     notes: list[str] = field(default_factory=list)  # what was decided reading the dates, for the user
 
 
@@ -247,6 +248,7 @@ def read_series_table(
                 + (f" ({str(d[step])[:10]})" if d is not None else ""),
                 hint="covariates need a value at every step",
             )
+        out.missing.append(np.isnan(v))
         v = _interpolate(v)
         out.ids.append(str(key))
         out.values.append(v)
