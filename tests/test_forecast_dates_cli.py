@@ -74,3 +74,23 @@ def test_15_minute_stamps_with_offsets_forecast_15_minute_steps(tmp_path, capsys
     assert code == 0, capsys.readouterr().err
     rows = list(csv.DictReader((tmp_path / "f.csv").read_text().splitlines()))
     assert [r["timestamp"] for r in rows] == ["2024-03-06", "2024-03-06 00:15:00", "2024-03-06 00:30:00"]
+
+
+def test_minute_data_gets_a_window_and_horizon_of_at_most_192_steps_with_a_note():
+    import dataclasses
+
+    from rnnkit.cli.options import resolve
+    from rnnkit.cli.task_configs import ForecastConfig
+    from rnnkit.cli.tasks.forecast_data import MAX_DEFAULT_STEPS, infer_settings
+    from rnnkit.data.series_table import SeriesSet
+
+    config = dataclasses.replace(resolve(ForecastConfig, "forecast"), target_transform="none")
+    minutes = SeriesSet(ids=["a"], values=[np.zeros((3000, 1))], value_names=["y"], freq="1min")
+    notes: list[str] = []
+    got = infer_settings(minutes, config, notes)
+    assert got["period"] == 1440 and got["window"] == got["horizon"] == MAX_DEFAULT_STEPS == 192
+    assert any("window 192, shorter than a season of 1440 steps" in n for n in notes), notes
+    assert any("horizon 192, shorter than a season of 1440 steps" in n for n in notes), notes
+    quarter_hours = dataclasses.replace(minutes, freq="15min")
+    got = infer_settings(quarter_hours, config, notes := [])
+    assert got["window"] == got["horizon"] == 96 and not any("shorter than a season" in n for n in notes)

@@ -153,6 +153,10 @@ def auto_transform(train, period) -> str:
     return "diff" if wanders(train) else "none"
 
 
+#: the longest window and horizon chosen from a season (15-minute data: 96; minutes: 192, not 1,440)
+MAX_DEFAULT_STEPS = 192
+
+
 def infer_settings(s, config, notes: list) -> dict:
     """period, window, horizon and target transform: given, or what the data suggests."""
     period = config.period
@@ -163,7 +167,14 @@ def infer_settings(s, config, notes: list) -> dict:
     window = config.window
     if window is None:
         window = (2 * period if period <= 24 else period) if period else 24
-    horizon = config.horizon if config.horizon is not None else (period or 1)
+        if window > MAX_DEFAULT_STEPS:  # a day of minutes: too long a window to train by default
+            window = MAX_DEFAULT_STEPS
+            notes.append(f"window {window}, shorter than a season of {period} steps (--window to change)")
+    horizon = config.horizon
+    if horizon is None:
+        horizon = min(period or 1, MAX_DEFAULT_STEPS)
+        if period and period > horizon:
+            notes.append(f"horizon {horizon}, shorter than a season of {period} steps (--horizon to change)")
     transform = config.target_transform
     if transform == "auto":
         # decided on the training part only (before the validation and test parts)
