@@ -146,6 +146,8 @@ def test_a_point_models_intervals_refuse_what_they_cannot_calibrate():
         model.predict_intervals(y[:15], 6, levels=(95,))
     with pytest.raises(ValueError, match="series given as arrays"):
         model.predict_intervals("y", 6, levels=(80,))
+    with pytest.raises(TypeError, match=r"unexpected argument 'level'; expected past_covariates"):
+        model.predict_intervals(y, 6, level=80)  # levels=, not level=
 
 
 class SineKnower:

@@ -386,6 +386,11 @@ class Forecaster(ScoringMixin, BaseEstimator):
         method used is kept in ``interval_method_``: "quantile", "gaussian" or "cross-fit".
         """
         levels = _check_levels(levels)
+        if unknown := sorted(set(covariates) - {"past_covariates", "future_covariates", "static_covariates", "dates"}):
+            raise TypeError(
+                f"predict_intervals: unexpected argument {unknown[0]!r}; expected past_covariates, "
+                "future_covariates, static_covariates or dates (levels=(80, 95) for the levels)"
+            )
         if self.loss == "mse":
             return self.residual_intervals(history, horizon, levels, **covariates)
         self.interval_method_ = str(self.loss)
