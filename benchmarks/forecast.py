@@ -53,20 +53,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _series import DATA  # benchmarks/_series.py: a script's own folder is on sys.path
 
 from rnnkit.forecast import Forecaster
 from rnnkit.forecast.backtest import backtest
-
-ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside the repository (a worktree one level deeper finds it one more level up)
-DATA = next(
-    (
-        p / "shared" / "data" / "series"
-        for p in (ROOT.parent, ROOT.parent.parent)
-        if (p / "shared" / "data" / "series").is_dir()
-    ),
-    ROOT.parent / "shared" / "data" / "series",
-)
 
 #          period horizon origins refit  window of the "rnnkit" row
 SERIES = {

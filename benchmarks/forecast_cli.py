@@ -29,19 +29,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from _series import DATA  # benchmarks/_series.py: a script's own folder is on sys.path
 
 from rnnkit.forecast.baselines import seasonal_naive_forecast
 from rnnkit.forecast.metrics import rmse
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = next(
-    (
-        p / "shared" / "data" / "series"
-        for p in (ROOT.parent, ROOT.parent.parent)
-        if (p / "shared" / "data" / "series").is_dir()
-    ),
-    ROOT.parent / "shared" / "data" / "series",
-)
 
 
 def rnnkit(*args) -> str:

@@ -34,22 +34,13 @@ import dataclasses
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _series import DATA  # benchmarks/_series.py: a script's own folder is on sys.path
 
 from rnnkit.forecast.backtest import fill_history
 from rnnkit.forecast.conformal import conformal_intervals, point_intervals
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = next(
-    (
-        p / "shared" / "data" / "series"
-        for p in (ROOT.parent, ROOT.parent.parent)
-        if (p / "shared" / "data" / "series").is_dir()
-    ),
-    ROOT.parent / "shared" / "data" / "series",
-)
 HISTORY, AHEAD, SPACING = 96, 48, 24
 PERIODS = {"co2": 12, "elec_equip": 12, "nile": None, "macro": 4}  # what the dates give
 LEVELS = (80, 95)

@@ -56,6 +56,23 @@ class LastStepRegressor(Module):
         return mse(self.predict(x), y)[0] * len(y), len(y)
 
 
+def diagnosed_step(cell, seed=0):
+    """One step of a LastStepRegressor on ``cell`` (I=2, H=5, float64; x (12, 4, 2)) watched
+    by a DiagnosticsMonitor that records every step: (net, x, the monitor's record)."""
+    from rnnkit.diagnostics import DiagnosticsMonitor
+    from rnnkit.nn import Recurrent
+
+    rng = np.random.default_rng(seed)
+    net = LastStepRegressor(Recurrent(cell, 2, 5, dtype="float64", rng=rng), rng)
+    x, y = rng.standard_normal((12, 4, 2)), rng.standard_normal((4, 1))
+    mon = DiagnosticsMonitor(net, every=1, warn=False)
+    net.zero_grad()
+    mon.before_step(0)
+    mon.after_backward(0, net.loss_and_grad((x, y)))
+    mon.after_update(0)
+    return net, x, mon.record
+
+
 def linear_data(n=64, seed=1):
     """(X (n, 3), y (n, 1)): y = X [1.5, -2, 0.5]^T + 0.3, no noise."""
     rng = np.random.default_rng(seed)

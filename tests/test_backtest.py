@@ -197,16 +197,19 @@ def test_a_model_failure_names_the_model_and_origin():
         backtest({"rnn": Forecaster(window=40, epochs=1)}, seasonal_series(50), 5, initial=30, baselines=(), levels=())
 
 
+def _monthly_csv(path, x, value):
+    """``x`` as a monthly CSV from 2000-01 (columns date, sales), each value written by
+    ``value``, an empty cell where x is NaN."""
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(len(x))]
+    cells = ("" if np.isnan(v) else value(v) for v in x)
+    path.write_text("date,sales\n" + "\n".join(f"{d},{c}" for d, c in zip(months, cells, strict=True)) + "\n")
+    return path
+
+
 def test_cli_backtest_end_to_end(tmp_path, capsys):
     x = seasonal_series(140)
     x[100] = np.nan
-    data = tmp_path / "sales.csv"
-    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(len(x))]
-    data.write_text(
-        "date,sales\n"
-        + "\n".join(f"{d},{'' if np.isnan(v) else f'{v:.4f}'}" for d, v in zip(months, x, strict=False))
-        + "\n"
-    )
+    data = _monthly_csv(tmp_path / "sales.csv", x, lambda v: f"{v:.4f}")
     config = tmp_path / "fc.toml"
     config.write_text("window = 12\nhorizon = 6\nperiod = 12\nepochs = 2\nhidden_size = 8\n")
     out, plot = tmp_path / "errors.csv", tmp_path / "mase.png"
@@ -319,13 +322,7 @@ def test_cli_backtest_of_a_run_folder_rebuilds_the_model_from_its_settings(tmp_p
 def test_cli_backtest_fills_a_gap_from_each_origins_past_as_the_api_does(tmp_path, capsys):
     x = seasonal_series(120)
     x[100] = np.nan  # a target of the origins 95..100, and read by the later origins
-    data = tmp_path / "gap.csv"
-    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01" for i in range(len(x))]
-    data.write_text(
-        "date,sales\n"
-        + "\n".join(f"{d},{'' if np.isnan(v) else repr(float(v))}" for d, v in zip(months, x, strict=True))
-        + "\n"
-    )
+    data = _monthly_csv(tmp_path / "gap.csv", x, lambda v: repr(float(v)))  # every digit, as the API sees it
     out = tmp_path / "errors.csv"
     args = ["backtest", "baselines", "--data", str(data), "--horizon", "6", "--period", "12"]
     code = main([*args, "--origins", "30", "--baselines", "naive", "--intervals", "none", "--out", str(out)])

@@ -298,19 +298,9 @@ def test_the_command_line_offers_the_ln_cells(capsys):
 
 
 def test_the_diagnostics_read_the_ln_lstm_gates_and_cell_state():
-    from linreg import LastStepRegressor
+    from linreg import diagnosed_step
 
-    from rnnkit.diagnostics import DiagnosticsMonitor
-
-    rng = np.random.default_rng(0)
-    net = LastStepRegressor(Recurrent("ln_lstm", 2, 5, dtype="float64", rng=rng), rng)
-    x, y = rng.standard_normal((12, 4, 2)), rng.standard_normal((4, 1))
-    mon = DiagnosticsMonitor(net, every=1, warn=False)
-    net.zero_grad()
-    mon.before_step(0)
-    mon.after_backward(0, net.loss_and_grad((x, y)))
-    mon.after_update(0)
-    rec = mon.record
+    _, _, rec = diagnosed_step("ln_lstm")
     assert rec.modes == {"rnn": "LN_LSTM"}
     assert set(rec.flow.keys()) == {"rnn.h_l0", "rnn.c_l0"} and rec.flow.latest("rnn.c_l0").shape == (12,)
     assert set(rec.weights["rnn.weight_hh_l0"]["blocks"]) == set("ifgo")

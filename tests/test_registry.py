@@ -163,20 +163,12 @@ def test_a_toy_layer_steps_like_its_forward_with_or_without_kernels(toy, kernels
 
 # -- the diagnostics --------------------------------------------------------------------------------
 def test_the_diagnostics_monitor_takes_the_toy_cell(toy):
-    from linreg import LastStepRegressor
+    from linreg import diagnosed_step
 
-    from rnnkit.diagnostics import DiagnosticsMonitor, check_flow
+    from rnnkit.diagnostics import check_flow
     from rnnkit.diagnostics.health import gate_saturation
 
-    rng = np.random.default_rng(0)
-    net = LastStepRegressor(Recurrent("toy", 2, 5, dtype="float64", rng=rng), rng)
-    x, y = rng.standard_normal((12, 4, 2)), rng.standard_normal((4, 1))
-    mon = DiagnosticsMonitor(net, every=1, warn=False)
-    net.zero_grad()
-    mon.before_step(0)
-    mon.after_backward(0, net.loss_and_grad((x, y)))
-    mon.after_update(0)
-    rec = mon.record
+    net, x, rec = diagnosed_step("toy")
     assert rec.steps == [0] and rec.modes == {"rnn": "TOY"}
     assert rec.flow.keys() == ["rnn.h_l0"] and rec.flow.latest("rnn.h_l0").shape == (12,)
     assert set(rec.weights["rnn.weight_hh_l0"]["blocks"]) == {"a"}  # W_hh's gate blocks: the spec's letters

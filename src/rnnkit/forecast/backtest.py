@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -121,6 +122,22 @@ class _Runner:
         if _takes_keyword(model.predict, "horizon"):
             return model.predict(data, horizon=h, **kw)
         return model.predict(data, h, **kw)
+
+
+@dataclass(frozen=True)
+class _Rounds:
+    """What every fit and forecast of a backtest reads: the series, the horizon ``h``, the
+    window ``L`` (0: the whole history), the missing-value policy, whether there is one
+    series and whether it is scored univariate, and ``need``, the future steps of
+    covariates a forecast reads."""
+
+    items: list[Series]
+    h: int
+    L: int
+    missing: str
+    single: bool
+    univariate: bool
+    need: int
 
 
 def backtest(
@@ -239,9 +256,8 @@ def backtest(
         levels, interval_method, calibration_window, adapt, max(len(o) for o in origins)
     )
 
-    tasks_all, preds, fit_origins = _forecast_rounds(
-        runners, items, origins, step, refit_every, h, L, missing, single, univariate, need, progress
-    )
+    job = _Rounds(items, h, L, missing, single, univariate, need)
+    tasks_all, preds, fit_origins = _forecast_rounds(runners, job, origins, step, refit_every, progress)
     which = np.array([i for i, _ in tasks_all], dtype=np.int64)
     ts = np.array([t for _, t in tasks_all], dtype=np.int64)
     truth = np.stack([items[i].x[t : t + h] for i, t in tasks_all])  # (N, h, F)
@@ -270,16 +286,10 @@ def backtest(
 
 def _forecast_rounds(
     runners: list[_Runner],
-    items: list[Series],
+    job: _Rounds,
     origins: list[np.ndarray],
     step: int,
     refit_every: int,
-    h: int,
-    L: int,
-    missing: str,
-    single: bool,
-    univariate: bool,
-    need: int,
     progress: Callable[[int, int], object] | None,
 ) -> tuple[list[tuple[int, int]], dict[str, list[np.ndarray]], list[int]]:
     """Fit and forecast round after round: ``(tasks, {name: forecasts}, fit origins)``, a
@@ -297,19 +307,16 @@ def _forecast_rounds(
     preds: dict[str, list[np.ndarray]] = {r.name: [] for r in runners}
     fit_origins: list[int] = []
     total = sum(len(o) for o in origins)
-    args = (items, h, L, missing, single, univariate, need)
     for block in blocks:
         members = [(i, a[block[0]]) for i, a in enumerate(at) if block[0] in a]
         fit_origins.append(members[0][1])
         tasks = [(i, a[r]) for r in block for i, a in enumerate(at) if r in a]
         for runner in runners:
-            if runner.local and not single:  # a baseline of its own for each series
-                preds[runner.name] += _local_forecasts(runner, members, tasks, *args)
+            if runner.local and not job.single:  # a baseline of its own for each series
+                preds[runner.name] += _local_forecasts(runner, job, members, tasks)
                 continue
-            _fit_runner(runner, items, members, L, missing, single, univariate, single)
-            preds[runner.name] += _predict_runner(
-                runner, items, tasks, h, items[0].x.shape[1], L, missing, single, univariate, need
-            )
+            _fit_runner(runner, job, members, job.single)
+            preds[runner.name] += _predict_runner(runner, job, tasks)
         tasks_all += tasks
         if progress is not None:
             progress(len(tasks_all), total)
@@ -317,16 +324,7 @@ def _forecast_rounds(
 
 
 def _local_forecasts(
-    runner: _Runner,
-    members: list[tuple[int, int]],
-    tasks: list[tuple[int, int]],
-    items: list[Series],
-    h: int,
-    L: int,
-    missing: str,
-    single: bool,
-    univariate: bool,
-    need: int,
+    runner: _Runner, job: _Rounds, members: list[tuple[int, int]], tasks: list[tuple[int, int]]
 ) -> list[np.ndarray]:
     """The forecasts of ``tasks`` by a model fitted on each series alone (at the round's
     first origin, or the series' first task in it)."""
@@ -334,9 +332,8 @@ def _local_forecasts(
     for i in dict.fromkeys(i for i, _ in tasks):
         own = [k for k, task in enumerate(tasks) if task[0] == i]
         fit_at = next((task for task in members if task[0] == i), tasks[own[0]])
-        _fit_runner(runner, items, [fit_at], L, missing, True, univariate, single)
-        part = [tasks[k] for k in own]
-        out = _predict_runner(runner, items, part, h, items[0].x.shape[1], L, missing, single, univariate, need)
+        _fit_runner(runner, job, [fit_at], True)
+        out = _predict_runner(runner, job, [tasks[k] for k in own])
         for k, p in zip(own, out, strict=True):
             got[k] = p
     return got
@@ -347,57 +344,36 @@ def _scale(history: np.ndarray, m: int) -> np.ndarray:
     return np.asarray(fm.seasonal_naive_scale(history, m if len(history) > m else 1), dtype=np.float64)
 
 
-def _wrap(
-    runner: _Runner, exc: Exception, items: list[Series], task: tuple[int, int], L: int, single: bool
-) -> Exception:
+def _wrap(runner: _Runner, exc: Exception, job: _Rounds, task: tuple[int, int]) -> Exception:
     i, t = task
-    n = min(t, L) if L else t
-    where = f"origin {t}" + ("" if single else f" of series {i}")
+    n = min(t, job.L) if job.L else t
+    where = f"origin {t}" + ("" if job.single else f" of series {i}")
     return type(exc)(f"model {runner.name!r} at {where} (history of {n} values): {' '.join(str(exc).split())}")
 
 
-def _fit_runner(
-    runner: _Runner,
-    items: list[Series],
-    members: list[tuple[int, int]],
-    L: int,
-    missing: str,
-    as_one: bool,
-    univariate: bool,
-    single: bool,
-) -> None:
-    data, cov = gather(items, members, L, missing, 0, as_one, univariate)
+def _fit_runner(runner: _Runner, job: _Rounds, members: list[tuple[int, int]], as_one: bool) -> None:
+    data, cov = gather(job.items, members, job.L, job.missing, 0, as_one, job.univariate)
     try:
         runner.fit(data, cov)
     except (ValueError, TypeError) as exc:
-        raise _wrap(runner, exc, items, members[0], L, single) from None
+        raise _wrap(runner, exc, job, members[0]) from None
 
 
-def _predict_runner(
-    runner: _Runner,
-    items: list[Series],
-    tasks: list[tuple[int, int]],
-    h: int,
-    F: int,
-    L: int,
-    missing: str,
-    single: bool,
-    univariate: bool,
-    extra: int,
-) -> list[np.ndarray]:
+def _predict_runner(runner: _Runner, job: _Rounds, tasks: list[tuple[int, int]]) -> list[np.ndarray]:
     """(h, F) forecasts of ``tasks``: in lists of up to CHUNK for a model that takes them."""
+    h, F = job.h, job.items[0].x.shape[1]
     size = CHUNK if runner.lists and len(tasks) > 1 else 1
     out = []
     for k in range(0, len(tasks), size):
         part = tasks[k : k + size]
         as_one = size == 1  # a model that may not take lists gets one history at a time
-        data, cov = gather(items, part, L, missing, extra, as_one, univariate)
+        data, cov = gather(job.items, part, job.L, job.missing, job.need, as_one, job.univariate)
         try:
             got = runner.predict(data, h, cov)
             outs = [got] if as_one else list(got)
             out += [_as_point(o, h, F, runner.name) for o in outs]
         except (ValueError, TypeError) as exc:
-            raise _wrap(runner, exc, items, part[0], L, single) from None
+            raise _wrap(runner, exc, job, part[0]) from None
     return out
 
 

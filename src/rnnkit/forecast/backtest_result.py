@@ -154,27 +154,41 @@ class BacktestResult:
         """{name: {"mae", "rmse", "smape", "mase", "coverage_80", ...}}: pooled over every
         series, origin, step and feature, or of one series (by index or id) and/or one
         feature (by index or name)."""
-        rows, sel = self._select(column, series)
-        y = self.truth[rows][..., sel]
-        scale = self.scales[rows][:, sel]
-        scaled = bool(np.all(scale > 0))  # a history that never changes leaves MASE undefined
+        rows, sel, y, scale, scaled = self._scored(column, series)
         out = {}
         for name, fc in self.forecasts.items():
             yhat = fc[rows][..., sel]
             if not np.all(np.isfinite(yhat)):  # a model that overflowed has no score (NaN), not an error
-                out[name] = {k: math.nan for k in [*fm.METRICS, "mase", *self._coverage_keys(name)]}
+                out[name] = dict.fromkeys(self._metric_keys(name), math.nan)
                 continue
             row = {k: f(y, yhat) for k, f in fm.METRICS.items()}
             row["mase"] = fm.mase(y, yhat, scale) if scaled else math.nan
-            for level, (lo, hi) in self.intervals.get(name, {}).items():
-                lo, hi = lo[rows][..., sel], hi[rows][..., sel]
+            for level, lo, hi in self._bands(name, rows, sel):
                 ok = np.isfinite(lo) & np.isfinite(y)
                 row[f"coverage_{level:g}"] = fm.coverage(y[ok], lo[ok], hi[ok]) if ok.any() else math.nan
             out[name] = row
         return out
 
-    def _coverage_keys(self, name: str) -> list[str]:
-        return [f"coverage_{level:g}" for level in self.intervals.get(name, {})]
+    def _scored(
+        self, column: int | str | None, series: int | str | None
+    ) -> tuple[np.ndarray, slice, np.ndarray, np.ndarray, bool]:
+        """What :meth:`metrics` and :meth:`by_step` score: the rows and feature slice of
+        :meth:`_select`, their truth (n, h, f) and MASE scales (n, f), and whether MASE is
+        defined (every scale positive)."""
+        rows, sel = self._select(column, series)
+        scale = self.scales[rows][:, sel]
+        scaled = bool(np.all(scale > 0))  # a history that never changes leaves MASE undefined
+        return rows, sel, self.truth[rows][..., sel], scale, scaled
+
+    def _bands(self, name: str, rows: np.ndarray, sel: slice) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """(level, lower, upper) of model ``name``'s intervals, on the chosen rows and features."""
+        return [
+            (level, lo[rows][..., sel], hi[rows][..., sel]) for level, (lo, hi) in self.intervals.get(name, {}).items()
+        ]
+
+    def _metric_keys(self, name: str) -> list[str]:
+        """The keys of model ``name``'s scores: the point metrics, MASE and its coverages."""
+        return [*fm.METRICS, "mase", *(f"coverage_{level:g}" for level in self.intervals.get(name, {}))]
 
     def per_series(self, column: int | str | None = None) -> dict[str, dict[str, dict[str, float]]]:
         """{series id: {name: {metric: value}}}: :meth:`metrics` of each scored series."""
@@ -194,22 +208,16 @@ class BacktestResult:
         self, column: int | str | None = None, *, series: int | str | None = None
     ) -> dict[str, dict[str, np.ndarray]]:
         """{name: {"mae": (h,), "rmse": (h,), "smape": (h,), "mase": (h,), "coverage_80": (h,), ...}}."""
-        rows, sel = self._select(column, series)
-        y = self.truth[rows][..., sel]
-        scale = self.scales[rows][:, sel]
-        scaled = bool(np.all(scale > 0))  # a history that never changes leaves MASE undefined
+        rows, sel, y, scale, scaled = self._scored(column, series)
         out = {}
         for name, fc in self.forecasts.items():
             yhat = fc[rows][..., sel]
             if not np.all(np.isfinite(yhat)):
-                out[name] = {
-                    k: np.full(self.horizon, np.nan) for k in [*fm.METRICS, "mase", *self._coverage_keys(name)]
-                }
+                out[name] = {k: np.full(self.horizon, np.nan) for k in self._metric_keys(name)}
                 continue
             row = {k: fm.by_step(k, y, yhat) for k in fm.METRICS}
             row["mase"] = fm.by_step("mase", y, yhat, scale=scale) if scaled else np.full(self.horizon, np.nan)
-            for level, (lo, hi) in self.intervals.get(name, {}).items():
-                lo, hi = lo[rows][..., sel], hi[rows][..., sel]
+            for level, lo, hi in self._bands(name, rows, sel):
                 cov = np.full(self.horizon, np.nan)
                 for k in range(self.horizon):
                     ok = np.isfinite(lo[:, k]) & np.isfinite(y[:, k])

@@ -12,13 +12,18 @@ Backward, with dv_hat = dy * gamma:
     dgamma = sum over rows of dy * v_hat,    dbeta = sum over rows of dy
 
 The gain and bias are applied by the cells themselves (they fold them into the gate math),
-so these two functions see only the normalization.
+so these two functions see only the normalization. :class:`LNInputs` is the setup both
+cells share before their own ``prepare``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import DTypeLike
+
+from .cell import Cell
 
 EPS = 1e-5  # torch.nn.functional.layer_norm's default
 
@@ -70,3 +75,28 @@ def bias_sum(params: dict[str, np.ndarray], names: tuple[str, ...], G: int, dtyp
 def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum over rows of a * b, (N, F) each -> (F,): a gain's gradient."""
     return np.einsum("nf,nf->f", a, b)
+
+
+class LNInputs:
+    """What the layer-normalized cells change in the plain cells' setup (placed first among
+    the bases, before ``LSTMCell``/``GRUCell``): the input projection is the bare W_ih x,
+    without biases or the sigmoid blocks' halving, since ``prepare`` normalizes it first; W_hh
+    is only transposed, its product normalized per step; and no compiled kernels (the NumPy
+    steps always run)."""
+
+    online_step: Callable[..., bool] | None = None
+    sequence_forward = Cell.sequence_forward
+    sequence_backward = Cell.sequence_backward
+
+    def project(
+        self,
+        x2: np.ndarray,
+        W_ih: np.ndarray,
+        b_ih: np.ndarray | None,
+        b_hh: np.ndarray | None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        return np.matmul(x2, W_ih.T, out=out)  # (T*B, I) x (I, G); normalized in prepare
+
+    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, None]:
+        return np.ascontiguousarray(W_hh.T), None  # (H, G)

@@ -53,7 +53,7 @@ class GRUCell(Cell):
             xp += b * scale
         return xp
 
-    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         H = W_hh.shape[1]
         scale, _, _ = _gate_affine("sst", H, W_hh.dtype)
         b_hn = b_hh[2 * H :] if b_hh is not None else np.zeros(H, W_hh.dtype)
@@ -115,20 +115,7 @@ class GRUCell(Cell):
         if kern is not None:
             kern.gru_forward(a, xp, hh, br, h, h_out, hn)
             return
-        H = h.shape[-1]
-        np.add(hh[:, 2 * H :], br, out=hn)
-        rz = a[:, : 2 * H]
-        np.add(xp[:, : 2 * H], hh[:, : 2 * H], out=rz)
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r, z
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        np.multiply(r, hn, out=n)
-        n += xp[:, 2 * H :]
-        np.tanh(n, out=n)
-        np.subtract(h, n, out=h_out)  # h_t = n + z * (h_{t-1} - n)
-        h_out *= z
-        h_out += n
+        gru_gates(xp, hh, br, h, a, hn, h_out)
 
     def step_once(
         self,
@@ -143,24 +130,12 @@ class GRUCell(Cell):
         c_out: None,
     ) -> None:
         """One online step with the raw weights (no per-sequence preparation)."""
-        H = h.shape[-1]
         xp = x @ W_ih.T  # (B, I) x (I, 3H)
         hh = h @ W_hh.T  # (B, H) x (H, 3H)
         if b_ih is not None:
             xp += b_ih
             hh += b_hh
-        rz = xp[:, : 2 * H]
-        rz += hh[:, : 2 * H]
-        rz *= 0.5
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r, z
-        n = xp[:, 2 * H :]
-        n += rz[:, :H] * hh[:, 2 * H :]
-        np.tanh(n, out=n)
-        np.subtract(h, n, out=h_out)
-        h_out *= rz[:, H:]
-        h_out += n
+        gru_gates_once(xp, hh, h, h_out)
 
     def online_step(
         self,
@@ -204,33 +179,90 @@ class GRUCell(Cell):
             kern.gru_backward(dh, a, hn, h, dgi, dgh, dhn, dz_direct)
         else:
             H = dh.shape[-1]
-            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-            tmp = ws["tmp"]
-            dn = dgi[:, 2 * H :]
-            np.multiply(n, n, out=dn)  # dn = dh (1 - z) (1 - n^2)
-            np.subtract(1.0, dn, out=dn)
-            dn *= dh
-            np.subtract(1.0, z, out=tmp)
-            dn *= tmp
-            np.multiply(dn, r, out=dhn)  # d(W_hn h + b_hn)
-            dr = dgi[:, :H]
-            np.subtract(1.0, r, out=dr)  # dr = dn hn r (1 - r)
-            dr *= r
-            dr *= hn
-            dr *= dn
-            dzg = dgi[:, H : 2 * H]
-            np.subtract(1.0, z, out=dzg)  # dz = dh (h_{t-1} - n) z (1 - z)
-            dzg *= z
-            np.subtract(h, n, out=tmp)
-            dzg *= tmp
-            dzg *= dh
+            gru_gate_grads(dh, a, hn, h, dgi, ws["tmp"])
+            np.multiply(dgi[:, 2 * H :], a[:, :H], out=dhn)  # d(W_hn h + b_hn) = dn r
             dgh[:, : 2 * H] = dgi[:, : 2 * H]
             dgh[:, 2 * H :] = dhn
-            np.multiply(dh, z, out=dz_direct)
+            np.multiply(dh, a[:, H : 2 * H], out=dz_direct)  # dh z
         np.matmul(dgh, W_hh, out=dh_out)  # (B, 3H) x (3H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
         dh_out += dz_direct  # the z * h_{t-1} path skips W_hh
+
+
+def gru_gates(
+    xp: np.ndarray,
+    hh: np.ndarray,
+    b_hn: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    hn: np.ndarray,
+    h_out: np.ndarray,
+) -> None:
+    """The gate math of one step, shared with the layer-normalized GRU: from the input side
+    ``xp`` and the recurrent side ``hh`` (B, 3H), their r and z blocks halved, and b_hn (H,),
+    writes hn = hh_n + b_hn (B, H), the activated r, z, n into ``a`` (B, 3H) and h_t into
+    ``h_out`` (B, H)."""
+    H = h.shape[-1]
+    np.add(hh[:, 2 * H :], b_hn, out=hn)
+    rz = a[:, : 2 * H]
+    np.add(xp[:, : 2 * H], hh[:, : 2 * H], out=rz)
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5  # r, z
+    r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+    np.multiply(r, hn, out=n)
+    n += xp[:, 2 * H :]
+    np.tanh(n, out=n)
+    np.subtract(h, n, out=h_out)  # h_t = n + z * (h_{t-1} - n)
+    h_out *= z
+    h_out += n
+
+
+def gru_gates_once(xp: np.ndarray, hh: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
+    """The online step's gate math (raw weights, nothing halved), shared with the
+    layer-normalized GRU: ``xp`` and ``hh`` (B, 3H), biases included, are overwritten;
+    h_t goes into ``h_out`` (B, H)."""
+    H = h.shape[-1]
+    rz = xp[:, : 2 * H]
+    rz += hh[:, : 2 * H]
+    rz *= 0.5
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5  # r, z
+    n = xp[:, 2 * H :]
+    n += rz[:, :H] * hh[:, 2 * H :]
+    np.tanh(n, out=n)
+    np.subtract(h, n, out=h_out)
+    h_out *= rz[:, H:]
+    h_out += n
+
+
+def gru_gate_grads(
+    dh: np.ndarray, a: np.ndarray, hn: np.ndarray, h: np.ndarray, dgi: np.ndarray, tmp: np.ndarray
+) -> None:
+    """Backward of :func:`gru_gates`, shared with the layer-normalized GRU: from dh (B, H),
+    the activated gates ``a`` (B, 3H), hn and h_{t-1} (B, H), writes [dr dz dn] into dgi
+    (B, 3H); ``tmp`` (B, H) is scratch."""
+    H = dh.shape[-1]
+    r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+    dn = dgi[:, 2 * H :]
+    np.multiply(n, n, out=dn)  # dn = dh (1 - z) (1 - n^2)
+    np.subtract(1.0, dn, out=dn)
+    dn *= dh
+    np.subtract(1.0, z, out=tmp)
+    dn *= tmp
+    dr = dgi[:, :H]
+    np.subtract(1.0, r, out=dr)  # dr = dn hn r (1 - r)
+    dr *= r
+    dr *= hn
+    dr *= dn
+    dzg = dgi[:, H : 2 * H]
+    np.subtract(1.0, z, out=dzg)  # dz = dh (h_{t-1} - n) z (1 - z)
+    dzg *= z
+    np.subtract(h, n, out=tmp)
+    dzg *= tmp
+    dzg *= dh
 
 
 # ONNX's GRU gates are z, r, h (its h is PyTorch's n), with linear_before_reset = 1

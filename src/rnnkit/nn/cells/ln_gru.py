@@ -16,11 +16,12 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _layernorm as ln
-from .cell import Cell, _gate_affine
+from .cell import _gate_affine
+from .gru import GRUCell, gru_gate_grads, gru_gates, gru_gates_once
 from .registry import CellSpec
 
 
-class LNGRUCell(Cell):
+class LNGRUCell(ln.LNInputs, GRUCell):  # type: ignore[misc]  # online_step: None, on purpose
     """Layer-normalized GRU cell, PyTorch's gate order r, z, n:
 
         u = LN(W_ih x; ln_ih) + b_ih            v = LN(W_hh h_{t-1}; ln_hh) + b_hh     (B, 3H), over all 3H
@@ -37,39 +38,28 @@ class LNGRUCell(Cell):
         dr = dn * v_n * r (1 - r)     dv_n = dn * r
         du = [dr dz dn],   dv = [dr dz dv_n]
         dh_{t-1} = LN'(dv * gamma_hh) W_hh + dh * z          (LN' the normalization's backward)
+
+    On :class:`GRUCell`: its workspace and its gate math (:func:`gru_gates`,
+    :func:`gru_gate_grads`, :func:`gru_gates_once`) with v in place of W_hh h + b_hh; what
+    layer norm changes is overridden here.
     """
 
-    num_gates = 3
-    has_cell_state = False
     separate_recurrent_grad = 3  # dgh (T, B, 3H): dL/d(W_hh h)
 
     def extra_parameters(self, G: int, H: int, bias: bool, dtype: DTypeLike) -> dict[str, np.ndarray]:
         return ln.parameters({"ih": G, "hh": G}, bias, dtype)
 
-    def project(
-        self,
-        x2: np.ndarray,
-        W_ih: np.ndarray,
-        b_ih: np.ndarray | None,
-        b_hh: np.ndarray | None,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        return np.matmul(x2, W_ih.T, out=out)  # (T*B, I) x (I, 3H); normalized in prepare
-
-    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, None]:
-        return np.ascontiguousarray(W_hh.T), None  # (H, 3H)
-
     def allocate(
         self, T: int, B: int, H: int, dtype: DTypeLike, empty: Callable[..., np.ndarray] = np.empty
     ) -> dict[str, np.ndarray]:
-        return {
-            "gates": empty((T, B, 3 * H), dtype),  # activated r, z, n
-            "hn": empty((T, B, H), dtype),  # v_n, inside the reset product
-            "xhat_ih": empty((T, B, 3 * H), dtype),  # W_ih x normalized
-            "rstd_ih": empty((T, B), dtype),
-            "xhat_hh": empty((T, B, 3 * H), dtype),  # W_hh h_{t-1} normalized
-            "rstd_hh": empty((T, B), dtype),
-        }
+        store = super().allocate(T, B, H, dtype, empty)  # gates, hn: here v_n
+        store.update(
+            xhat_ih=empty((T, B, 3 * H), dtype),  # W_ih x normalized
+            rstd_ih=empty((T, B), dtype),
+            xhat_hh=empty((T, B, 3 * H), dtype),  # W_hh h_{t-1} normalized
+            rstd_hh=empty((T, B), dtype),
+        )
+        return store
 
     def prepare(self, xp: np.ndarray, store: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
         """Normalize W_ih x for all steps; xp becomes u, with v's r and z biases folded in."""
@@ -88,12 +78,6 @@ class LNGRUCell(Cell):
         store["b_hn"] = b_v[2 * H :]
         store["ln_ih_weight"], store["ln_hh_weight"] = params["ln_ih_weight"], params["ln_hh_weight"]
 
-    def workspace(self, B: int, H: int, dtype: DTypeLike) -> dict[str, np.ndarray]:
-        return {
-            "tmp": np.empty((B, H), dtype),
-            "hh": np.empty((B, 3 * H), dtype),  # the step's scaled LN(W_hh h)
-        }
-
     def step_forward(
         self,
         xp: np.ndarray,
@@ -101,7 +85,7 @@ class LNGRUCell(Cell):
         h: np.ndarray,
         c: None,
         Wr: np.ndarray,
-        br: None,
+        br: np.ndarray | None,
         store: dict[str, np.ndarray],
         t: int,
         h_out: np.ndarray,
@@ -109,25 +93,11 @@ class LNGRUCell(Cell):
         ws: dict[str, np.ndarray],
         kern: ModuleType | None,
     ) -> None:
-        H = h.shape[-1]
         v = store["xhat_hh"][t]  # (B, 3H)
         np.matmul(hr, Wr, out=v)  # (B, H) x (H, 3H)
         ln.normalize(v, store["rstd_hh"][t])
-        hh = np.multiply(v, store["gain_hh"], out=ws["hh"])
-        a, hn = store["gates"][t], store["hn"][t]
-        np.add(hh[:, 2 * H :], store["b_hn"], out=hn)
-        rz = a[:, : 2 * H]
-        np.add(xp[:, : 2 * H], hh[:, : 2 * H], out=rz)
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r, z
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        np.multiply(r, hn, out=n)
-        n += xp[:, 2 * H :]
-        np.tanh(n, out=n)
-        np.subtract(h, n, out=h_out)  # h_t = n + z * (h_{t-1} - n)
-        h_out *= z
-        h_out += n
+        hh = np.multiply(v, store["gain_hh"], out=ws["hh"])  # the step's scaled LN(W_hh h)
+        gru_gates(xp, hh, store["b_hn"], h, store["gates"][t], store["hn"][t], h_out)
 
     def step_once(
         self,
@@ -151,11 +121,7 @@ class LNGRUCell(Cell):
         u += ln.bias_sum(params, ("ln_ih_bias", "bias_ih"), 3 * H, h.dtype)
         v = ln.normalize(h @ W_hh.T, rstd) * params["ln_hh_weight"]  # (B, H) x (H, 3H)
         v += ln.bias_sum(params, ("ln_hh_bias", "bias_hh"), 3 * H, h.dtype)
-        rz = 0.5 + 0.5 * np.tanh(0.5 * (u[:, : 2 * H] + v[:, : 2 * H]))  # r, z
-        n = np.tanh(u[:, 2 * H :] + rz[:, :H] * v[:, 2 * H :])
-        np.subtract(h, n, out=h_out)
-        h_out *= rz[:, H:]
-        h_out += n
+        gru_gates_once(u, v, h, h_out)
 
     def step_backward(
         self,
@@ -178,32 +144,15 @@ class LNGRUCell(Cell):
         """dgi (B, 3H) receives du = [dr dz dn]; dgh (B, 3H) dL/d(W_hh h), for weight_grads."""
         H = dh.shape[-1]
         a, hn, tmp = store["gates"][t], store["hn"][t], ws["tmp"]
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        dn = dgi[:, 2 * H :]
-        np.multiply(n, n, out=dn)  # dn = dh (1 - z) (1 - n^2)
-        np.subtract(1.0, dn, out=dn)
-        dn *= dh
-        np.subtract(1.0, z, out=tmp)
-        dn *= tmp
-        dr = dgi[:, :H]
-        np.subtract(1.0, r, out=dr)  # dr = dn v_n r (1 - r)
-        dr *= r
-        dr *= hn
-        dr *= dn
-        dzg = dgi[:, H : 2 * H]
-        np.subtract(1.0, z, out=dzg)  # dz = dh (h_{t-1} - n) z (1 - z)
-        dzg *= z
-        np.subtract(h, n, out=tmp)
-        dzg *= tmp
-        dzg *= dh
+        gru_gate_grads(dh, a, hn, h, dgi, tmp)  # [dr dz dn], as the GRU's (hn is v_n)
         dgh[:, : 2 * H] = dgi[:, : 2 * H]
-        np.multiply(dn, r, out=dgh[:, 2 * H :])  # dv_n
+        np.multiply(dgi[:, 2 * H :], a[:, :H], out=dgh[:, 2 * H :])  # dv_n = dn r
         dgh *= store["ln_hh_weight"]  # through LN(W_hh h)
         ln.normalize_backward(dgh, store["xhat_hh"][t], store["rstd_hh"][t])
         np.matmul(dgh, W_hh, out=dh_out)  # (B, 3H) x (3H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
-        dh_out += np.multiply(dh, z, out=tmp)  # the z * h_{t-1} path skips W_hh
+        dh_out += np.multiply(dh, a[:, H : 2 * H], out=tmp)  # the z * h_{t-1} path skips W_hh
 
     def weight_grads(
         self,

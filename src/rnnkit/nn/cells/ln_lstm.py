@@ -19,14 +19,14 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _layernorm as ln
-from .cell import Cell, _gate_affine
-from .lstm import LSTMCell
+from .cell import _gate_affine
+from .lstm import LSTMCell, lstm_gate_grads, lstm_gates
 from .registry import CellSpec
 
 _BIASES = ("ln_ih_bias", "ln_hh_bias", "bias_ih", "bias_hh")  # all added to the gates' pre-activations
 
 
-class LNLSTMCell(Cell):
+class LNLSTMCell(ln.LNInputs, LSTMCell):  # type: ignore[misc]  # online_step: None, on purpose
     """Layer-normalized LSTM cell, PyTorch's gate order i, f, g, o:
 
         a   = LN(W_ih x; ln_ih) + LN(W_hh h_{t-1}; ln_hh) + b_ih + b_hh      (B, 4H), over all 4H
@@ -44,41 +44,29 @@ class LNLSTMCell(Cell):
         do    = dh * tanh(y) * o (1 - o)     di = dc_t * g * i (1 - i)
         df    = dc_t * c_{t-1} * f (1 - f)   dg = dc_t * i * (1 - g^2)
         dc_{t-1} = dc_t * f,   dh_{t-1} = LN'(da * gamma_hh) W_hh
+
+    On :class:`LSTMCell`: its workspace, its gate math (:func:`lstm_gates`,
+    :func:`lstm_gate_grads`) and ``cell_states``; what layer norm changes is overridden here.
     """
 
-    num_gates = 4
-    has_cell_state = True
     separate_recurrent_grad = 5  # dgh (T, B, 5H): dL/d(W_hh h) (4H) and dL/dLN(c_t) (H)
 
     def extra_parameters(self, G: int, H: int, bias: bool, dtype: DTypeLike) -> dict[str, np.ndarray]:
         return ln.parameters({"ih": G, "hh": G, "c": H}, bias, dtype)
 
-    def project(
-        self,
-        x2: np.ndarray,
-        W_ih: np.ndarray,
-        b_ih: np.ndarray | None,
-        b_hh: np.ndarray | None,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        return np.matmul(x2, W_ih.T, out=out)  # (T*B, I) x (I, 4H); normalized in prepare
-
-    def recurrent_weight(self, W_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, None]:
-        return np.ascontiguousarray(W_hh.T), None  # (H, 4H)
-
     def allocate(
         self, T: int, B: int, H: int, dtype: DTypeLike, empty: Callable[..., np.ndarray] = np.empty
     ) -> dict[str, np.ndarray]:
-        return {
-            "gates": empty((T, B, 4 * H), dtype),  # activated i, f, g, o
-            "tc": empty((T, B, H), dtype),  # tanh(LN(c_t))
-            "xhat_ih": empty((T, B, 4 * H), dtype),  # W_ih x normalized
-            "rstd_ih": empty((T, B), dtype),
-            "xhat_hh": empty((T, B, 4 * H), dtype),  # W_hh h_{t-1} normalized
-            "rstd_hh": empty((T, B), dtype),
-            "chat": empty((T, B, H), dtype),  # c_t normalized
-            "rstd_c": empty((T, B), dtype),
-        }
+        store = super().allocate(T, B, H, dtype, empty)  # gates, tc: here tanh(LN(c_t))
+        store.update(
+            xhat_ih=empty((T, B, 4 * H), dtype),  # W_ih x normalized
+            rstd_ih=empty((T, B), dtype),
+            xhat_hh=empty((T, B, 4 * H), dtype),  # W_hh h_{t-1} normalized
+            rstd_hh=empty((T, B), dtype),
+            chat=empty((T, B, H), dtype),  # c_t normalized
+            rstd_c=empty((T, B), dtype),
+        )
+        return store
 
     def prepare(self, xp: np.ndarray, store: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
         """Normalize W_ih x for all steps; xp becomes its scaled share of the pre-activations."""
@@ -93,16 +81,6 @@ class LNLSTMCell(Cell):
         for name in ("ln_ih_weight", "ln_hh_weight", "ln_c_weight"):
             store[name] = params[name]  # the live gains, for backward
         store["ln_c_bias"] = params.get("ln_c_bias", np.zeros(G // 4, xp.dtype))
-
-    def workspace(self, B: int, H: int, dtype: DTypeLike) -> dict[str, np.ndarray]:
-        _, alpha, beta = _gate_affine("ssts", H, dtype)
-        return {
-            "alpha": alpha,
-            "beta": beta,
-            "tmp": np.empty((B, H), dtype),
-            "dct": np.empty((B, H), dtype),
-            "d4": np.empty((B, 4 * H), dtype),
-        }
 
     def step_forward(
         self,
@@ -119,19 +97,13 @@ class LNLSTMCell(Cell):
         ws: dict[str, np.ndarray],
         kern: ModuleType | None,
     ) -> None:
-        H = h.shape[-1]
         v = store["xhat_hh"][t]  # (B, 4H)
         np.matmul(hr, Wr, out=v)  # (B, H) x (H, 4H)
         ln.normalize(v, store["rstd_hh"][t])
         a = store["gates"][t]  # (B, 4H)
         np.multiply(v, store["gain_hh"], out=a)
         a += xp
-        np.tanh(a, out=a)
-        a *= ws["alpha"]
-        a += ws["beta"]  # sigmoid, sigmoid, tanh, sigmoid
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        np.multiply(f, c, out=c_out)
-        c_out += np.multiply(i, g, out=ws["tmp"])
+        o = lstm_gates(a, c, c_out, ws["alpha"], ws["beta"], ws["tmp"])
         chat = store["chat"][t]  # (B, H)
         np.copyto(chat, c_out)
         ln.normalize(chat, store["rstd_c"][t])
@@ -163,12 +135,7 @@ class LNLSTMCell(Cell):
         a += ln.bias_sum(params, _BIASES, 4 * H, h.dtype)
         scale, alpha, beta = _gate_affine("ssts", H, h.dtype)
         a *= scale
-        np.tanh(a, out=a)
-        a *= alpha
-        a += beta
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        np.multiply(f, c, out=c_out)
-        c_out += i * g
+        o = lstm_gates(a, c, c_out, alpha, beta)
         y = ln.normalize(c_out.copy(), rstd) * params["ln_c_weight"]
         if "ln_c_bias" in params:
             y += params["ln_c_bias"]
@@ -184,8 +151,6 @@ class LNLSTMCell(Cell):
         if dc is not None:
             dct += dc
         return dct
-
-    cell_states = staticmethod(LSTMCell.cell_states)  # c_t = f * c_{t-1} + i * g, as the LSTM's
 
     def step_backward(
         self,
@@ -208,27 +173,16 @@ class LNLSTMCell(Cell):
         """dgi (B, 4H) receives da; dgh (B, 5H) dL/d(W_hh h) and dL/dLN(c_t), for weight_grads."""
         H = dh.shape[-1]
         a, tc = store["gates"][t], store["tc"][t]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         dy = dgh[:, 4 * H :]  # dL/dLN(c_t) = dh o (1 - tc^2)
         np.multiply(tc, tc, out=dy)
         np.subtract(1.0, dy, out=dy)
         dy *= dh
-        dy *= o
+        dy *= a[:, 3 * H :]  # o
         dct = np.multiply(dy, store["ln_c_weight"], out=ws["dct"])
         ln.normalize_backward(dct, store["chat"][t], store["rstd_c"][t])
         if dc is not None:
             dct += dc
-        np.multiply(dh, tc, out=dgi[:, 3 * H :])  # d o   (before o's derivative)
-        np.multiply(dct, g, out=dgi[:, :H])  # d i
-        np.multiply(dct, c, out=dgi[:, H : 2 * H])  # d f
-        np.multiply(dct, i, out=dgi[:, 2 * H : 3 * H])  # d g
-        d4 = np.subtract(1.0, a, out=ws["d4"])  # s (1 - s) for the sigmoid gates
-        d4 *= a
-        dg = d4[:, 2 * H : 3 * H]
-        np.multiply(g, g, out=dg)  # 1 - g^2 for the tanh gate
-        np.subtract(1.0, dg, out=dg)
-        dgi *= d4
-        np.multiply(dct, f, out=dc_out)
+        lstm_gate_grads(dh, dct, a, c, tc, dgi, dc_out, ws["d4"])  # as the LSTM's, from dc_t on
         dv = np.multiply(dgi, store["ln_hh_weight"], out=dgh[:, : 4 * H])  # through LN(W_hh h)
         ln.normalize_backward(dv, store["xhat_hh"][t], store["rstd_hh"][t])
         np.matmul(dv, W_hh, out=dh_out)  # (B, 4H) x (4H, H)

@@ -90,14 +90,8 @@ class LSTMCell(_Cell):
         if kern is not None:
             kern.lstm_forward(a, xp, c, c_out, store["tc"][t], h_out)
             return
-        H = h.shape[-1]
         a += xp
-        np.tanh(a, out=a)
-        a *= ws["alpha"]
-        a += ws["beta"]  # sigmoid, sigmoid, tanh, sigmoid
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        np.multiply(f, c, out=c_out)
-        c_out += np.multiply(i, g, out=ws["tmp"])
+        o = lstm_gates(a, c, c_out, ws["alpha"], ws["beta"], ws["tmp"])
         tc = np.tanh(c_out, out=store["tc"][t])
         np.multiply(o, tc, out=h_out)
 
@@ -160,12 +154,7 @@ class LSTMCell(_Cell):
             a += b_ih
             a += b_hh
         a *= scale
-        np.tanh(a, out=a)
-        a *= alpha
-        a += beta
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        np.multiply(f, c, out=c_out)
-        c_out += i * g
+        o = lstm_gates(a, c, c_out, alpha, beta)
         np.multiply(o, np.tanh(c_out), out=h_out)
 
     @staticmethod
@@ -226,26 +215,66 @@ class LSTMCell(_Cell):
             kern.lstm_backward(dh, dc, a, c, tc, dgi, dc_out)
         else:
             H = dh.shape[-1]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             dct = np.multiply(tc, tc, out=ws["dct"])  # dc_t = dc + dh o (1 - tc^2)
             np.subtract(1.0, dct, out=dct)
             dct *= dh
-            dct *= o
+            dct *= a[:, 3 * H :]  # o
             dct += dc
-            np.multiply(dh, tc, out=dgi[:, 3 * H :])  # d o   (before o's derivative)
-            np.multiply(dct, g, out=dgi[:, :H])  # d i
-            np.multiply(dct, c, out=dgi[:, H : 2 * H])  # d f
-            np.multiply(dct, i, out=dgi[:, 2 * H : 3 * H])  # d g
-            d4 = np.subtract(1.0, a, out=ws["d4"])  # s (1 - s) for the sigmoid gates
-            d4 *= a
-            dg = d4[:, 2 * H : 3 * H]
-            np.multiply(g, g, out=dg)  # 1 - g^2 for the tanh gate
-            np.subtract(1.0, dg, out=dg)
-            dgi *= d4
-            np.multiply(dct, f, out=dc_out)
+            lstm_gate_grads(dh, dct, a, c, tc, dgi, dc_out, ws["d4"])
         np.matmul(dgi, W_hh, out=dh_out)  # (B, 4H) x (4H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
+
+
+def lstm_gates(
+    a: np.ndarray,
+    c: np.ndarray,
+    c_out: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    tmp: np.ndarray | None = None,
+) -> np.ndarray:
+    """The gate math of one step, shared with the layer-normalized LSTM: ``a`` (B, 4H), the
+    pre-activations with the sigmoid blocks halved, becomes i, f, g, o in place (one tanh and
+    ``alpha * . + beta``); c_out = f * c + i * g (B, H), through ``tmp`` (B, H) when given.
+    Returns o (B, H), a view of ``a``."""
+    H = c.shape[-1]
+    np.tanh(a, out=a)
+    a *= alpha
+    a += beta  # sigmoid, sigmoid, tanh, sigmoid
+    i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    np.multiply(f, c, out=c_out)
+    c_out += np.multiply(i, g, out=tmp)
+    return o
+
+
+def lstm_gate_grads(
+    dh: np.ndarray,
+    dct: np.ndarray,
+    a: np.ndarray,
+    c: np.ndarray,
+    tc: np.ndarray,
+    dgi: np.ndarray,
+    dc_out: np.ndarray,
+    d4: np.ndarray,
+) -> None:
+    """Backward of :func:`lstm_gates`, shared with the layer-normalized LSTM: from dh (B, H),
+    dct = dL/dc_t (B, H), the activated gates ``a`` (B, 4H), c_{t-1} and the tanh the output
+    gate multiplied (``tc``), writes dL/d(pre-activations) into dgi (B, 4H) and
+    dL/dc_{t-1} = dct * f into dc_out; ``d4`` (B, 4H) is scratch."""
+    H = dh.shape[-1]
+    i, f, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H]
+    np.multiply(dh, tc, out=dgi[:, 3 * H :])  # d o   (before o's derivative)
+    np.multiply(dct, g, out=dgi[:, :H])  # d i
+    np.multiply(dct, c, out=dgi[:, H : 2 * H])  # d f
+    np.multiply(dct, i, out=dgi[:, 2 * H : 3 * H])  # d g
+    np.subtract(1.0, a, out=d4)  # s (1 - s) for the sigmoid gates
+    d4 *= a
+    dg = d4[:, 2 * H : 3 * H]
+    np.multiply(g, g, out=dg)  # 1 - g^2 for the tanh gate
+    np.subtract(1.0, dg, out=dg)
+    dgi *= d4
+    np.multiply(dct, f, out=dc_out)
 
 
 # ONNX's LSTM gates are i, o, f, c (its c is PyTorch's candidate g)
