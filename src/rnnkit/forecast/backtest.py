@@ -183,10 +183,11 @@ def backtest(
         series: (T,) or (T, F), a list of them (any lengths), or pandas (a Series, a
             DataFrame, a long frame ``unique_id, ds, y``), as :meth:`Forecaster.fit` takes.
         horizon: steps forecast at each origin.
-        past_covariates, future_covariates, static_covariates, dates: as
-            :meth:`rnnkit.forecast.Forecaster.fit` takes them, covering each whole series
-            (known-future ones may run past it); each forecast reads only its share (see
-            the module docstring).
+        past_covariates: as :meth:`rnnkit.forecast.Forecaster.fit` takes them, covering
+            each whole series; each forecast reads only its share (see the module docstring).
+        future_covariates: likewise; known-future ones may run past the series' end.
+        static_covariates: one row per series, as ``Forecaster.fit`` takes them.
+        dates: the series' dates, as ``Forecaster.fit`` takes them.
         n_origins: use the last ``n_origins`` origins of each series (:func:`rolling_origins`).
         initial: or every origin from ``initial`` on (default: from T // 2); one for every
             series or a list with one per series.

@@ -467,7 +467,10 @@ def point_intervals(
         n_origins: the most calibration origins per series (own errors), or the steps the
             cross-fit folds cover (at least 2 horizons).
         refit_params: settings to change in the copies (e.g. ``validation_fraction``).
-        past_covariates, future_covariates, static_covariates, dates: as for ``predict``.
+        past_covariates: as for ``predict``.
+        future_covariates: as for ``predict``.
+        static_covariates: as for ``predict``.
+        dates: as for ``predict``.
 
     Returns:
         a :class:`Calibration` (``.bands(levels)`` gives the intervals).
