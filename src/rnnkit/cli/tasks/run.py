@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -90,8 +89,9 @@ def run_task(
     else:
         model = task.build_model(config, data)
         previous = None
-    # The progress bar is for people: on a terminal, unless --quiet.
-    model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr), on_divergence=config.on_divergence)
+    # Progress unless --quiet: a bar redrawn in place on a terminal; in a log file or a pipe
+    # whole lines (the first step's, one every 10 s, each epoch's last): train/progress.py.
+    model.set_params(verbose=not console.quiet, on_divergence=config.on_divergence)
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     trackers = _trackers(task_name, config, run)
     try:
@@ -170,13 +170,6 @@ def _saved_model(task, run: Run):
         return task.load_model(run.model_path)
     except CheckpointError:
         return None
-
-
-def _is_terminal(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:
