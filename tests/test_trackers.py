@@ -2,6 +2,7 @@
 
 import csv
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +99,42 @@ def test_mlflow_in_the_library_reads_back_with_mlflows_client(tmp_path):
     assert [m.value for m in steps] == pytest.approx(model.history_.steps["loss"], rel=1e-9)
 
 
+def _text(acc, tag):
+    """The text TensorBoard shows under ``tag`` (the last one sent)."""
+    return acc.Tensors(f"{tag}/text_summary")[-1].tensor_proto.string_val[0].decode()
+
+
+def _onnx_session(client, run_id, artifact, folder):
+    import onnxruntime as ort
+
+    local = client.download_artifacts(run_id, artifact, str(folder))
+    return ort.InferenceSession(local, providers=["CPUExecutionProvider"])
+
+
+def test_mlflow_keeps_the_model_and_its_onnx_export(tmp_path):
+    from rnnkit.interop import to_onnx
+
+    tracker = MLflowTracker(tmp_path / "mlruns", close_on_train_end=False)
+    model = _fit([tracker], epochs=1)
+    path = model.save(tmp_path / "model.npz")
+    seen = []
+
+    def export(folder):
+        seen.append(folder)
+        return [to_onnx(model, folder / "model.onnx")]
+
+    tracker.finish(model=path, export=export)
+    assert not tracker.is_open and not seen[0].exists()  # the export's folder is temporary
+    client = _mlflow(tracker.tracking_uri)
+    assert {a.path for a in client.list_artifacts(tracker.run_id, "model")} == {"model/model.npz", "model/model.onnx"}
+    session = _onnx_session(client, tracker.run_id, "model/model.onnx", tmp_path / "got")
+    X, _ = _data(4)
+    logits, probabilities = session.run(None, {"input": X.astype(np.float32), "lengths": np.full(4, 8, np.int32)})
+    assert probabilities.shape == (4, 2) and np.allclose(probabilities.sum(1), 1.0, atol=1e-6)
+    downloaded = client.download_artifacts(tracker.run_id, "model/model.npz", str(tmp_path / "npz"))
+    assert Path(downloaded).read_bytes() == path.read_bytes()
+
+
 def test_a_failed_fit_marks_the_mlflow_run_failed(tmp_path):
     from rnnkit.train.callbacks import LambdaCallback
 
@@ -163,3 +200,46 @@ def test_train_track_mlflow_writes_the_loss_of_every_epoch_and_the_run_folder(tr
     names = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
     assert {"run/model.npz", "run/metrics.csv", "run/run.json", "run/plots"} <= names
     assert "run/mlruns" not in names  # the store is not copied into itself
+    # the model, and its ONNX export, which onnxruntime loads
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    assert models == {"model/model.npz", "model/model.onnx"}
+    session = _onnx_session(client, run.info.run_id, "model/model.onnx", tracked_run.parent / "got")
+    assert [i.name for i in session.get_inputs()] == ["input", "lengths"]
+
+
+def test_a_seq2seq_run_sends_both_onnx_graphs(tmp_path):
+    out = tmp_path / "s"
+    argv = ["train", "seq2seq", "--preset", "tiny", "--no-plots", "-q", "--track", "mlflow"]
+    assert main([*argv, "--out", str(out)]) == 0
+    client = _mlflow((out / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    assert models == {"model/model.npz", "model/model.encoder.onnx", "model/model.decoder.onnx"}
+    for part in ("encoder", "decoder"):
+        assert _onnx_session(client, run.info.run_id, f"model/model.{part}.onnx", tmp_path / part).get_inputs()
+
+
+def test_without_the_onnx_extra_the_model_is_kept_with_a_note_naming_it(monkeypatch, tmp_path, capsys):
+    from rnnkit.cli._base import Console
+    from rnnkit.cli.tasks.run import _onnx_export
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    tracker = MLflowTracker(tmp_path / "mlruns", close_on_train_end=False)
+    model = _fit([tracker], epochs=1)
+    tracker.finish(model=model.save(tmp_path / "model.npz"), export=_onnx_export(model, Console()))
+    assert (
+        "note: the tracked model has no ONNX export: rnnkit.interop.to_onnx needs onnx: pip install 'rnnkit[onnx]'"
+        in (capsys.readouterr().err)
+    )
+    client = _mlflow(tracker.tracking_uri)
+    assert {a.path for a in client.list_artifacts(tracker.run_id, "model")} == {"model/model.npz"}
+
+
+def test_a_model_onnx_cannot_express_is_kept_with_a_note_saying_why(tmp_path, capsys):
+    argv = ["train", "generate", "--preset", "tiny", "--no-plots", "--track", "mlflow", "--out", str(tmp_path / "g")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "note: the tracked model has no ONNX export: model: SequenceGenerator cannot be exported" in err
+    client = _mlflow((tmp_path / "g" / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} == {"model/model.npz"}

@@ -142,7 +142,7 @@ def _train(task, model, data, config, run, runner, saved, previous, console, plo
     run.write_text("MODEL_CARD.md", card)
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
     for tracker in trackers:
-        tracker.finish(run.path, results)
+        tracker.finish(run.path, results, model=run.model_path, export=_onnx_export(model, console))
     console.result(summary)
     console.note(
         f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
@@ -159,6 +159,24 @@ def _trackers(task_name: str, config, run: Run) -> list[Tracker]:
         return make_trackers(config.track, run.path, uri=config.track_uri, params=params)
     except ImportError as exc:
         raise CliError(f"--track: {exc}") from None
+
+
+def _onnx_export(model, console: Console):
+    """For a tracker that keeps the model: a function writing ``model`` as ONNX into the
+    folder it is given, returning the files written; none, with a note naming why, when the
+    ``onnx`` extra is missing or the model cannot be exported."""
+
+    def export(folder: Path) -> list[Path]:
+        try:
+            from ...interop import to_onnx  # rnnkit.interop loads on use: start-up time (cli/__init__.py)
+
+            written = to_onnx(model, folder / "model.onnx")
+        except (ImportError, ValueError, TypeError) as exc:  # the exporter's refusals name why
+            console.note(f"note: the tracked model has no ONNX export: {exc}")
+            return []
+        return list(written.values()) if isinstance(written, dict) else [written]
+
+    return export
 
 
 def _saved_model(task, run: Run):
