@@ -1,6 +1,7 @@
 """Trackers (TensorBoard, MLflow) as callbacks: each run read back by the tool's own reader."""
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -135,6 +136,15 @@ def test_mlflow_keeps_the_model_and_its_onnx_export(tmp_path):
     assert Path(downloaded).read_bytes() == path.read_bytes()
 
 
+def test_texts_given_to_finish_replace_those_among_the_results(tmp_path):
+    tracker = TensorBoardTracker(tmp_path / "tb", close_on_train_end=False)
+    _fit([tracker], epochs=1)
+    tracker.finish(results={"sample": "old", "model": 0.5}, texts={"sample": "new", "more": "a\nb"}, model="x.npz")
+    acc = _events(tmp_path / "tb")
+    assert _text(acc, "result/sample") == "    new" and _text(acc, "result/more") == "    a\n    b"
+    assert [e.value for e in acc.Scalars("result/model")] == [0.5]
+
+
 def test_a_failed_fit_marks_the_mlflow_run_failed(tmp_path):
     from rnnkit.train.callbacks import LambdaCallback
 
@@ -207,16 +217,41 @@ def test_train_track_mlflow_writes_the_loss_of_every_epoch_and_the_run_folder(tr
     assert [i.name for i in session.get_inputs()] == ["input", "lengths"]
 
 
-def test_a_seq2seq_run_sends_both_onnx_graphs(tmp_path):
+def test_a_seq2seq_run_sends_translations_and_both_onnx_graphs(tmp_path):
     out = tmp_path / "s"
-    argv = ["train", "seq2seq", "--preset", "tiny", "--no-plots", "-q", "--track", "mlflow"]
+    argv = ["train", "seq2seq", "--preset", "tiny", "--no-plots", "-q", "--track", "tensorboard,mlflow"]
     assert main([*argv, "--out", str(out)]) == 0
+    examples = json.loads((out / "metrics.json").read_text())["results"]["examples"]
+    lines = _text(_events(out / "tensorboard"), "result/translations").splitlines()
+    assert len(lines) == len(examples) == 8
+    for line, e in zip(lines, examples, strict=True):
+        mark = "ok" if e["predicted"] == e["target"] else "x "
+        assert line == f"    {mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})"
     client = _mlflow((out / "mlruns").resolve().as_uri())
     (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    assert "result/translations.txt" in {a.path for a in client.list_artifacts(run.info.run_id, "result")}
     models = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
     assert models == {"model/model.npz", "model/model.encoder.onnx", "model/model.decoder.onnx"}
     for part in ("encoder", "decoder"):
         assert _onnx_session(client, run.info.run_id, f"model/model.{part}.onnx", tmp_path / part).get_inputs()
+
+
+def test_a_text_generator_sends_its_samples_and_says_why_it_has_no_onnx(tmp_path, capsys):
+    rows = [f"{'pos' if i % 2 else 'neg'}\t{'good fun' if i % 2 else 'dull film'}" for i in range(20)]
+    (tmp_path / "cond.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "g"
+    argv = ["train", "generate", "--preset", "tiny", "--data", str(tmp_path / "cond.tsv"), "--no-plots"]
+    assert main([*argv, "--track", "tensorboard,mlflow", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "note: the tracked model has no ONNX export: model: SequenceGenerator cannot be exported" in err
+    samples = json.loads((out / "metrics.json").read_text())["results"]["samples"]
+    assert sorted(samples) == ["neg", "pos"] and all(isinstance(v, str) for v in samples.values())
+    got = _text(_events(out / "tensorboard"), "result/samples").splitlines()
+    assert got == [f"    {c}: {text}" for c, text in samples.items()]
+    client = _mlflow((out / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    assert "result/samples.txt" in {a.path for a in client.list_artifacts(run.info.run_id, "result")}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} == {"model/model.npz"}
 
 
 def test_without_the_onnx_extra_the_model_is_kept_with_a_note_naming_it(monkeypatch, tmp_path, capsys):
@@ -233,13 +268,3 @@ def test_without_the_onnx_extra_the_model_is_kept_with_a_note_naming_it(monkeypa
     )
     client = _mlflow(tracker.tracking_uri)
     assert {a.path for a in client.list_artifacts(tracker.run_id, "model")} == {"model/model.npz"}
-
-
-def test_a_model_onnx_cannot_express_is_kept_with_a_note_saying_why(tmp_path, capsys):
-    argv = ["train", "generate", "--preset", "tiny", "--no-plots", "--track", "mlflow", "--out", str(tmp_path / "g")]
-    assert main(argv) == 0
-    err = capsys.readouterr().err
-    assert "note: the tracked model has no ONNX export: model: SequenceGenerator cannot be exported" in err
-    client = _mlflow((tmp_path / "g" / "mlruns").resolve().as_uri())
-    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} == {"model/model.npz"}

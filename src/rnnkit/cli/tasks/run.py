@@ -141,8 +141,9 @@ def _train(task, model, data, config, run, runner, saved, previous, console, plo
     )
     run.write_text("MODEL_CARD.md", card)
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
+    texts = task.sample_texts(results)
     for tracker in trackers:
-        tracker.finish(run.path, results, model=run.model_path, export=_onnx_export(model, console))
+        tracker.finish(run.path, results, texts=texts, model=run.model_path, export=_onnx_export(model, console))
     console.result(summary)
     console.note(
         f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"

@@ -11,10 +11,10 @@ What a tracker sends, and when (the trainer's hooks; see :mod:`rnnkit.train.call
                         epoch/time; a histogram of every weight
     on_train_end        flush; close unless close_on_train_end=False
     on_exception        close, marking the run failed
-    finish(folder, results, model=, export=)
-                        the final scores, the figures (PNG) and texts of a run folder,
-                        the folder itself and the model file with its exports where the
-                        tool keeps artifacts; then close
+    finish(folder, results, texts=, model=, export=)
+                        the final scores, the texts (a sample), the figures (PNG) and
+                        texts of a run folder, the folder itself and the model file with
+                        its exports where the tool keeps artifacts; then close
 
 A subclass implements ``_open``, ``_scalars``, ``_histogram``, ``_text``, ``_params``,
 ``_image``, ``_artifacts``, ``_model`` and ``_close`` for its tool, and imports the tool inside
@@ -163,6 +163,7 @@ class Tracker(Callback):
         folder: str | os.PathLike[str] | None = None,
         results: Mapping[str, Any] | None = None,
         *,
+        texts: Mapping[str, str] | None = None,
         model: str | os.PathLike[str] | None = None,
         export: Export | None = None,
     ) -> None:
@@ -173,6 +174,8 @@ class Tracker(Callback):
                 and the folder itself (as artifacts, where the tool keeps them).
             results: the final scores (numbers as ``result/<key>``, baselines as
                 ``result/baseline/<name>``) and texts (a multi-line value, or ``sample``).
+            texts: more texts, ``name -> text``, sent as ``result/<name>`` (what a text model
+                generates); a name also among ``results`` replaces it.
             model: the saved model file, kept by a tool that keeps artifacts (MLflow: under
                 ``model/``).
             export: called, by a tool that keeps the model, with a temporary folder to write
@@ -195,6 +198,7 @@ class Tracker(Callback):
                     shown[key] = value
             if scores:
                 self._scalars(scores, step)
+        shown.update(texts or {})
         for key, text in shown.items():
             self._text(f"result/{key}", str(text), step)
         if folder is not None:
