@@ -117,6 +117,8 @@ def test_rnnkit_train_into_a_log_file_writes_whole_progress_lines(tmp_path):
     import subprocess
     import sys
 
+    from rnnkit.models import load_model
+
     argv = [sys.executable, "-m", "rnnkit", "train", "classify", "--preset", "tiny", "--epochs", "2", "--no-plots"]
     log = tmp_path / "log.txt"
     with log.open("w") as err:  # 2>log.txt: stderr is not a terminal
@@ -134,6 +136,8 @@ def test_rnnkit_train_into_a_log_file_writes_whole_progress_lines(tmp_path):
     ]
     assert [fields[-1].startswith("val_loss ") for fields in lines] == [False, True, False, True]
     assert text.index("training SequenceClassifier") < text.index("epoch 1/2") < text.index("run folder:")
+    # the saved model keeps its progress off, as before: fitted again, it writes nothing into a log
+    assert load_model(tmp_path / "r" / "model.npz").get_params()["verbose"] is False
     with log.open("w") as err:  # --quiet: no progress
         proc = subprocess.run(
             [*argv, "-q", "--out", str(tmp_path / "q")], stderr=err, stdout=subprocess.PIPE, timeout=120

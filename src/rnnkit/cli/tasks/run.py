@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -105,11 +106,15 @@ def run_task(
 def _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers) -> dict:
     task_name = task.name
     start = time.perf_counter()
+    # The saved model shows a bar when fitted again only where the run drew one (a terminal):
+    # a refit of it (rnnkit backtest) writes no progress lines into a log.
+    saved_verbose = not console.quiet and _is_terminal(sys.stderr)
     try:
         task.fit(model, data, config, callbacks=[runner, *trackers])
     except TrainingError as exc:
+        model.set_params(verbose=saved_verbose)
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
-    model.set_params(warm_start=False)  # the saved model starts afresh when fitted again
+    model.set_params(warm_start=False, verbose=saved_verbose)  # the saved model starts afresh when fitted again
     if runner.restore and saved is not None:
         check_fit_state(model, saved._fit_state())
     if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
@@ -178,6 +183,13 @@ def _onnx_export(model, console: Console):
         return list(written.values()) if isinstance(written, dict) else [written]
 
     return export
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _saved_model(task, run: Run):
