@@ -1,7 +1,9 @@
 """Trackers (TensorBoard, MLflow) as callbacks: each run read back by the tool's own reader."""
 
 import csv
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +100,51 @@ def test_mlflow_in_the_library_reads_back_with_mlflows_client(tmp_path):
     assert [m.value for m in steps] == pytest.approx(model.history_.steps["loss"], rel=1e-9)
 
 
+def _text(acc, tag):
+    """The text TensorBoard shows under ``tag`` (the last one sent)."""
+    return acc.Tensors(f"{tag}/text_summary")[-1].tensor_proto.string_val[0].decode()
+
+
+def _onnx_session(client, run_id, artifact, folder):
+    import onnxruntime as ort
+
+    local = client.download_artifacts(run_id, artifact, str(folder))
+    return ort.InferenceSession(local, providers=["CPUExecutionProvider"])
+
+
+def test_mlflow_keeps_the_model_and_its_onnx_export(tmp_path):
+    from rnnkit.interop import to_onnx
+
+    tracker = MLflowTracker(tmp_path / "mlruns", close_on_train_end=False)
+    model = _fit([tracker], epochs=1)
+    path = model.save(tmp_path / "model.npz")
+    seen = []
+
+    def export(folder):
+        seen.append(folder)
+        return [to_onnx(model, folder / "model.onnx")]
+
+    tracker.finish(model=path, export=export)
+    assert not tracker.is_open and not seen[0].exists()  # the export's folder is temporary
+    client = _mlflow(tracker.tracking_uri)
+    assert {a.path for a in client.list_artifacts(tracker.run_id, "model")} == {"model/model.npz", "model/model.onnx"}
+    session = _onnx_session(client, tracker.run_id, "model/model.onnx", tmp_path / "got")
+    X, _ = _data(4)
+    logits, probabilities = session.run(None, {"input": X.astype(np.float32), "lengths": np.full(4, 8, np.int32)})
+    assert probabilities.shape == (4, 2) and np.allclose(probabilities.sum(1), 1.0, atol=1e-6)
+    downloaded = client.download_artifacts(tracker.run_id, "model/model.npz", str(tmp_path / "npz"))
+    assert Path(downloaded).read_bytes() == path.read_bytes()
+
+
+def test_texts_given_to_finish_replace_those_among_the_results(tmp_path):
+    tracker = TensorBoardTracker(tmp_path / "tb", close_on_train_end=False)
+    _fit([tracker], epochs=1)
+    tracker.finish(results={"sample": "old", "model": 0.5}, texts={"sample": "new", "more": "a\nb"}, model="x.npz")
+    acc = _events(tmp_path / "tb")
+    assert _text(acc, "result/sample") == "    new" and _text(acc, "result/more") == "    a\n    b"
+    assert [e.value for e in acc.Scalars("result/model")] == [0.5]
+
+
 def test_a_failed_fit_marks_the_mlflow_run_failed(tmp_path):
     from rnnkit.train.callbacks import LambdaCallback
 
@@ -163,3 +210,61 @@ def test_train_track_mlflow_writes_the_loss_of_every_epoch_and_the_run_folder(tr
     names = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
     assert {"run/model.npz", "run/metrics.csv", "run/run.json", "run/plots"} <= names
     assert "run/mlruns" not in names  # the store is not copied into itself
+    # the model, and its ONNX export, which onnxruntime loads
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    assert models == {"model/model.npz", "model/model.onnx"}
+    session = _onnx_session(client, run.info.run_id, "model/model.onnx", tracked_run.parent / "got")
+    assert [i.name for i in session.get_inputs()] == ["input", "lengths"]
+
+
+def test_a_seq2seq_run_sends_translations_and_both_onnx_graphs(tmp_path):
+    out = tmp_path / "s"
+    argv = ["train", "seq2seq", "--preset", "tiny", "--no-plots", "-q", "--track", "tensorboard,mlflow"]
+    assert main([*argv, "--out", str(out)]) == 0
+    examples = json.loads((out / "metrics.json").read_text())["results"]["examples"]
+    lines = _text(_events(out / "tensorboard"), "result/translations").splitlines()
+    assert len(lines) == len(examples) == 8
+    for line, e in zip(lines, examples, strict=True):
+        mark = "ok" if e["predicted"] == e["target"] else "x "
+        assert line == f"    {mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})"
+    client = _mlflow((out / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    assert "result/translations.txt" in {a.path for a in client.list_artifacts(run.info.run_id, "result")}
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    assert models == {"model/model.npz", "model/model.encoder.onnx", "model/model.decoder.onnx"}
+    for part in ("encoder", "decoder"):
+        assert _onnx_session(client, run.info.run_id, f"model/model.{part}.onnx", tmp_path / part).get_inputs()
+
+
+def test_a_text_generator_sends_its_samples_and_says_why_it_has_no_onnx(tmp_path, capsys):
+    rows = [f"{'pos' if i % 2 else 'neg'}\t{'good fun' if i % 2 else 'dull film'}" for i in range(20)]
+    (tmp_path / "cond.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "g"
+    argv = ["train", "generate", "--preset", "tiny", "--data", str(tmp_path / "cond.tsv"), "--no-plots"]
+    assert main([*argv, "--track", "tensorboard,mlflow", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "note: the tracked model has no ONNX export: model: SequenceGenerator cannot be exported" in err
+    samples = json.loads((out / "metrics.json").read_text())["results"]["samples"]
+    assert sorted(samples) == ["neg", "pos"] and all(isinstance(v, str) for v in samples.values())
+    got = _text(_events(out / "tensorboard"), "result/samples").splitlines()
+    assert got == [f"    {c}: {text}" for c, text in samples.items()]
+    client = _mlflow((out / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("rnnkit").experiment_id])
+    assert "result/samples.txt" in {a.path for a in client.list_artifacts(run.info.run_id, "result")}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} == {"model/model.npz"}
+
+
+def test_without_the_onnx_extra_the_model_is_kept_with_a_note_naming_it(monkeypatch, tmp_path, capsys):
+    from rnnkit.cli._base import Console
+    from rnnkit.cli.tasks.run import _onnx_export
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    tracker = MLflowTracker(tmp_path / "mlruns", close_on_train_end=False)
+    model = _fit([tracker], epochs=1)
+    tracker.finish(model=model.save(tmp_path / "model.npz"), export=_onnx_export(model, Console()))
+    assert (
+        "note: the tracked model has no ONNX export: rnnkit.interop.to_onnx needs onnx: pip install 'rnnkit[onnx]'"
+        in (capsys.readouterr().err)
+    )
+    client = _mlflow(tracker.tracking_uri)
+    assert {a.path for a in client.list_artifacts(tracker.run_id, "model")} == {"model/model.npz"}

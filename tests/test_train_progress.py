@@ -111,3 +111,35 @@ def test_an_estimator_with_verbose_shows_its_epochs_in_a_log(capsys):
     assert "\r" not in err  # captured: not a terminal, so whole lines
     finals = [line for line in err.splitlines() if "val_loss" in line]
     assert [line.split()[:2] for line in finals] == [["epoch", "1/2"], ["epoch", "2/2"]]  # each epoch's last line
+
+
+def test_rnnkit_train_into_a_log_file_writes_whole_progress_lines(tmp_path):
+    import subprocess
+    import sys
+
+    from rnnkit.models import load_model
+
+    argv = [sys.executable, "-m", "rnnkit", "train", "classify", "--preset", "tiny", "--epochs", "2", "--no-plots"]
+    log = tmp_path / "log.txt"
+    with log.open("w") as err:  # 2>log.txt: stderr is not a terminal
+        proc = subprocess.run([*argv, "--out", str(tmp_path / "r")], stderr=err, stdout=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 0
+    text = log.read_text()
+    assert "\r" not in text
+    lines = [line.split("  ") for line in text.splitlines() if line.startswith("epoch ")]
+    # per epoch: the first step's line, then the last one with its validation score
+    assert [(fields[0], fields[1]) for fields in lines] == [
+        ("epoch 1/2", "1 steps"),
+        ("epoch 1/2", "7 steps"),
+        ("epoch 2/2", "1 steps"),
+        ("epoch 2/2", "7 steps"),
+    ]
+    assert [fields[-1].startswith("val_loss ") for fields in lines] == [False, True, False, True]
+    assert text.index("training SequenceClassifier") < text.index("epoch 1/2") < text.index("run folder:")
+    # the saved model keeps its progress off, as before: fitted again, it writes nothing into a log
+    assert load_model(tmp_path / "r" / "model.npz").get_params()["verbose"] is False
+    with log.open("w") as err:  # --quiet: no progress
+        proc = subprocess.run(
+            [*argv, "-q", "--out", str(tmp_path / "q")], stderr=err, stdout=subprocess.PIPE, timeout=120
+        )
+    assert proc.returncode == 0 and log.read_text() == ""

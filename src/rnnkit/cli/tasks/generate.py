@@ -97,6 +97,11 @@ class GenerateTask(Task):
             }
         }
 
+    def sample_texts(self, results: dict) -> dict[str, str]:
+        """A text model's generated text per condition (a series is drawn in the plots)."""
+        lines = [f"{c}: {s}" for c, s in results.get("samples", {}).items() if isinstance(s, str)]
+        return {"samples": "\n".join(lines)} if lines else {}
+
     def summary(self, results: dict) -> str:
         text = result_line(results) + "\n" + self.verdict(results)
         samples = results.get("samples", {})

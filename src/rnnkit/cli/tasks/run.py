@@ -90,8 +90,9 @@ def run_task(
     else:
         model = task.build_model(config, data)
         previous = None
-    # The progress bar is for people: on a terminal, unless --quiet.
-    model.set_params(verbose=not console.quiet and _is_terminal(sys.stderr), on_divergence=config.on_divergence)
+    # Progress unless --quiet: a bar redrawn in place on a terminal; in a log file or a pipe
+    # whole lines (the first step's, one every 10 s, each epoch's last): train/progress.py.
+    model.set_params(verbose=not console.quiet, on_divergence=config.on_divergence)
     console.note(f"training {type(model).__name__} ({task_name}) -> {run.path}")
     trackers = _trackers(task_name, config, run)
     try:
@@ -105,11 +106,15 @@ def run_task(
 def _train(task, model, data, config, run, runner, saved, previous, console, plots, trackers) -> dict:
     task_name = task.name
     start = time.perf_counter()
+    # The saved model shows a bar when fitted again only where the run drew one (a terminal):
+    # a refit of it (rnnkit backtest) writes no progress lines into a log.
+    saved_verbose = not console.quiet and _is_terminal(sys.stderr)
     try:
         task.fit(model, data, config, callbacks=[runner, *trackers])
     except TrainingError as exc:
+        model.set_params(verbose=saved_verbose)
         raise stopped_run(task_name, model, runner, run, exc, previous, config) from None
-    model.set_params(warm_start=False)  # the saved model starts afresh when fitted again
+    model.set_params(warm_start=False, verbose=saved_verbose)  # the saved model starts afresh when fitted again
     if runner.restore and saved is not None:
         check_fit_state(model, saved._fit_state())
     if not run.writes:  # under mpiexec rank 0 alone evaluates, writes and reports
@@ -141,8 +146,9 @@ def _train(task, model, data, config, run, runner, saved, previous, console, plo
     )
     run.write_text("MODEL_CARD.md", card)
     run.write_info(task_name, status="finished", train_seconds=round(seconds, 2))
+    texts = task.sample_texts(results)
     for tracker in trackers:
-        tracker.finish(run.path, results)
+        tracker.finish(run.path, results, texts=texts, model=run.model_path, export=_onnx_export(model, console))
     console.result(summary)
     console.note(
         f"run folder: {run.path}  (model.npz, config.toml, metrics.csv" + (", plots/" if written else "") + ")"
@@ -161,6 +167,31 @@ def _trackers(task_name: str, config, run: Run) -> list[Tracker]:
         raise CliError(f"--track: {exc}") from None
 
 
+def _onnx_export(model, console: Console):
+    """For a tracker that keeps the model: a function writing ``model`` as ONNX into the
+    folder it is given, returning the files written; none, with a note naming why, when the
+    ``onnx`` extra is missing or the model cannot be exported."""
+
+    def export(folder: Path) -> list[Path]:
+        try:
+            from ...interop import to_onnx  # rnnkit.interop loads on use: start-up time (cli/__init__.py)
+
+            written = to_onnx(model, folder / "model.onnx")
+        except (ImportError, ValueError, TypeError) as exc:  # the exporter's refusals name why
+            console.note(f"note: the tracked model has no ONNX export: {exc}")
+            return []
+        return list(written.values()) if isinstance(written, dict) else [written]
+
+    return export
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _saved_model(task, run: Run):
     """The run's model.npz, to check that the data is the run's own; None when it has none
     (a run stopped before its end) or it is damaged (trainer.npz holds the weights)."""
@@ -170,13 +201,6 @@ def _saved_model(task, run: Run):
         return task.load_model(run.model_path)
     except CheckpointError:
         return None
-
-
-def _is_terminal(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _plots(task, model, data, config, run, epochs, steps, results, console) -> list[Path]:

@@ -72,10 +72,13 @@ class Seq2SeqTask(Task):
 
     def summary(self, results: dict) -> str:
         lines = [result_line(results), self.verdict(results)]
-        for e in results.get("examples", [])[:5]:
-            mark = "ok" if e["predicted"] == e["target"] else "x "
-            lines.append(f"  {mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})")
+        lines += [f"  {_example(e)}" for e in results.get("examples", [])[:5]]
         return "\n".join(lines)
+
+    def sample_texts(self, results: dict) -> dict[str, str]:
+        """A few translations of the evaluation split, marked right (ok) or wrong (x)."""
+        examples = results.get("examples", [])
+        return {"translations": "\n".join(map(_example, examples))} if examples else {}
 
     # -- rnnkit predict: source<TAB>prediction lines -------------------------------------------
     def predict_texts(self, model, texts):
@@ -104,6 +107,12 @@ class Seq2SeqTask(Task):
 
 
 TASK = Seq2SeqTask()
+
+
+def _example(e: dict) -> str:
+    """``ok '1+2' -> '3' (target '3')``: one source, its prediction and its target."""
+    mark = "ok" if e["predicted"] == e["target"] else "x "
+    return f"{mark} {e['source']!r} -> {e['predicted']!r} (target {e['target']!r})"
 
 
 def _bounded(items: list[str], where: str) -> list[str]:

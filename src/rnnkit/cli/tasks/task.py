@@ -155,6 +155,12 @@ class Task:
         """What the model generates after training (added to the results), if anything."""
         return {}
 
+    def sample_texts(self, results: dict) -> dict[str, str]:
+        """What the trackers show as text after training, ``name -> text``: a sample of what
+        a text model produces, from :meth:`samples`'s or :meth:`evaluate`'s results (a
+        string ``sample`` among the results is shown without this)."""
+        return {}
+
     def summary(self, results: dict) -> str:
         return result_line(results) + "\n" + self.verdict(results)
 

@@ -5,7 +5,8 @@ MLflow takes (``http://host:5000``, ``sqlite:///mlflow.db`` with the full ``mlfl
 works the same. The settings become the run's parameters, the step and epoch values its
 metrics (sent in batches at the end of each epoch), the final scores metrics too, texts
 its ``.txt`` artifacts, and :meth:`~rnnkit.train.trackers.tracker.Tracker.finish` uploads
-a run folder as the run's artifacts.
+a run folder as the run's artifacts (under ``run/``) and the model file with its exports
+(under ``model/``: ``model.npz``, ``model.onnx``).
 
 MLflow 3 keeps its file store in maintenance mode and refuses it unless
 ``MLFLOW_ALLOW_FILE_STORE=true``; a ``file:`` URI given here is opened with that switch on
@@ -18,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .tracker import Tracker
+from .tracker import Export, Tracker
 
 __all__ = ["MLflowTracker", "file_store_allowed"]
 
@@ -148,6 +150,14 @@ class MLflowTracker(Tracker):
                 self._client.log_artifacts(self.run_id, str(entry), artifact_path=f"run/{entry.name}")
             elif entry.is_file():
                 self._client.log_artifact(self.run_id, str(entry), artifact_path="run")
+
+    def _model(self, model: Path, export: Export | None) -> None:
+        self._client.log_artifact(self.run_id, str(model), artifact_path="model")
+        if export is None:
+            return
+        with tempfile.TemporaryDirectory(prefix="rnnkit-export-") as tmp:
+            for path in export(Path(tmp)):
+                self._client.log_artifact(self.run_id, str(path), artifact_path="model")
 
     def _close(self, failed: bool) -> None:
         self._flush()

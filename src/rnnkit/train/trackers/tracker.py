@@ -11,11 +11,13 @@ What a tracker sends, and when (the trainer's hooks; see :mod:`rnnkit.train.call
                         epoch/time; a histogram of every weight
     on_train_end        flush; close unless close_on_train_end=False
     on_exception        close, marking the run failed
-    finish(folder, results)  the final scores, the figures (PNG) and texts of a run folder,
-                        the folder itself where the tool keeps artifacts; then close
+    finish(folder, results, texts=, model=, export=)
+                        the final scores, the texts (a sample), the figures (PNG) and
+                        texts of a run folder, the folder itself and the model file with
+                        its exports where the tool keeps artifacts; then close
 
 A subclass implements ``_open``, ``_scalars``, ``_histogram``, ``_text``, ``_params``,
-``_image``, ``_artifacts`` and ``_close`` for its tool, and imports the tool inside
+``_image``, ``_artifacts``, ``_model`` and ``_close`` for its tool, and imports the tool inside
 ``_open`` (the tools are optional extras). Under ``mpiexec`` rank 0 alone sends.
 
 Epoch values are numbered by epoch (1 for the first), step values by step (1 for the first).
@@ -26,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,7 +36,10 @@ import numpy as np
 
 from ..callbacks import Callback, Context
 
-__all__ = ["Tracker", "layer_of", "scalar_params"]
+__all__ = ["Export", "Tracker", "layer_of", "scalar_params"]
+
+#: writes exports of a model (ONNX) into the folder it is given; returns the files written
+Export = Callable[[Path], Sequence[Path]]
 
 _LAYER_SUFFIX = re.compile(r"_(l\d+(?:_reverse)?)$")
 
@@ -134,6 +139,9 @@ class Tracker(Callback):
     def _artifacts(self, folder: Path) -> None:
         pass
 
+    def _model(self, model: Path, export: Export | None) -> None:
+        pass
+
     def _close(self, failed: bool) -> None:
         pass
 
@@ -150,14 +158,35 @@ class Tracker(Callback):
             self.is_open = False
             self._close(failed)
 
-    def finish(self, folder: str | os.PathLike[str] | None = None, results: Mapping[str, Any] | None = None) -> None:
-        """Send the final ``results`` (numbers as ``result/<key>``, baselines as
-        ``result/baseline/<name>``, texts such as a sample as text), the PNG figures and
-        ``.txt`` files of ``folder`` and the folder itself as artifacts; then close."""
+    def finish(
+        self,
+        folder: str | os.PathLike[str] | None = None,
+        results: Mapping[str, Any] | None = None,
+        *,
+        texts: Mapping[str, str] | None = None,
+        model: str | os.PathLike[str] | None = None,
+        export: Export | None = None,
+    ) -> None:
+        """Send what a run ends with, then close.
+
+        Args:
+            folder: a run folder: its PNG figures (as images), its ``.txt`` files (as texts)
+                and the folder itself (as artifacts, where the tool keeps them).
+            results: the final scores (numbers as ``result/<key>``, baselines as
+                ``result/baseline/<name>``) and texts (a multi-line value, or ``sample``).
+            texts: more texts, ``name -> text``, sent as ``result/<name>`` (what a text model
+                generates); a name also among ``results`` replaces it.
+            model: the saved model file, kept by a tool that keeps artifacts (MLflow: under
+                ``model/``).
+            export: called, by a tool that keeps the model, with a temporary folder to write
+                exports of the model into (``model.onnx``); the files it returns are kept
+                beside the model.
+        """
         if not self._on:
             return
         self.open()
         step = max(self._last_step, 0)
+        shown: dict[str, str] = {}
         if results:
             scores: dict[str, float] = {}
             for key, value in results.items():
@@ -166,9 +195,12 @@ class Tracker(Callback):
                 elif _number(value):
                     scores[f"result/{key}"] = float(value)
                 elif isinstance(value, str) and ("\n" in value or key == "sample"):
-                    self._text(f"result/{key}", str(value), step)
+                    shown[key] = value
             if scores:
                 self._scalars(scores, step)
+        shown.update(texts or {})
+        for key, text in shown.items():
+            self._text(f"result/{key}", str(text), step)
         if folder is not None:
             root = Path(folder)
             for png in sorted(root.rglob("*.png")):
@@ -176,6 +208,8 @@ class Tracker(Callback):
             for txt in sorted(root.glob("*.txt")):
                 self._text(txt.stem, txt.read_text(encoding="utf-8", errors="replace"), step)
             self._artifacts(root)
+        if model is not None:
+            self._model(Path(model), export)
         self.close()
 
     # -- the hooks ------------------------------------------------------------------------
