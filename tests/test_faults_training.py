@@ -198,7 +198,8 @@ def test_training_killed_during_saves_resumes_bit_exactly(tmp_path):
     folder.mkdir()
     rng = np.random.default_rng(7)
     kills = in_save = 0
-    while kills < int(os.environ.get("RNNKIT_FAULT_KILLS", "6")):
+    wanted = int(os.environ.get("RNNKIT_FAULT_KILLS", "6"))
+    while kills < wanted or (in_save == 0 and kills < 4 * wanted):  # on a busy machine a save is hit later
         proc = _child(folder)
         line = proc.stdout.readline()
         if not line.startswith("ready"):
