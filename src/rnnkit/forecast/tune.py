@@ -21,8 +21,15 @@ once ``startup_trials`` trials have completed. Inside a trial, training stops ea
 the Forecaster's own ``patience`` (on ``validation_fraction`` of each history).
 
 The first trial is the base settings (``params``, the Forecaster's defaults otherwise)
-whenever they lie in the space, so the best found is never worse than them on the
-objective. Every trial trains with the same ``seed``: trials differ by their settings.
+whenever they lie in the space. Every trial trains with the same ``seed``: trials differ
+by their settings.
+
+The lowest search score is biased low (the winner's curse: the best of many noisy scores
+is picked partly for its luck), so the trial chosen is not simply the search's best: the
+``confirm`` best trials and the base trial are re-scored on the same folds with fresh
+seeds, and the base settings are kept unless the best re-scored candidate beats them by
+more than ``margin`` standard errors of the paired difference
+(:mod:`rnnkit.forecast.tune_confirm`).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from ..models.base import check_int_param
 from ..train.faults import TrainingError
 from .backtest import BacktestResult, backtest, fill_history, rolling_origins
 from .forecaster import Forecaster
+from .tune_confirm import confirm as confirm_trials
 from .tune_result import Trial, TuneResult
 from .tune_space import Range, Space, check_space, default_space, in_space, sample
 
@@ -99,9 +107,11 @@ class _Fitted:
         return self.model.predict(history, horizon, **kw)
 
 
-def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
-    """|e| / s of every forecast point of fold j (all series): one model fitted on each
-    series' history before the fold's first origin, forecasting the fold's origins."""
+def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """|e| / s of every forecast point of fold j (all series), flat (N,), and the block of
+    origins of each point (N,): one model fitted on each series' history before the fold's
+    first origin, forecasting the fold's origins. Blocks are ceil(h / step) consecutive
+    origins of one series, numbered across folds (the batches of the paired comparison)."""
     origins = folds.fold(j)
     starts = [int(o[0]) for o in origins]
     cut = lambda arrs: None if arrs is None else [a[:t] for a, t in zip(arrs, starts, strict=True)]  # noqa: E731
@@ -113,7 +123,8 @@ def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
         static_covariates=folds.static,
         dates=cut(folds.dates),
     )
-    errors = []
+    errors, blocks = [], []
+    per_block = -(-folds.horizon // folds.step)
     for i, (x, o) in enumerate(zip(folds.series, origins, strict=True)):
         end = int(o[-1]) + folds.horizon
         result = backtest(
@@ -128,15 +139,19 @@ def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
             levels=(),
             missing="interpolate",
         )
-        errors.append(_scaled_errors(result))
-    return np.concatenate(errors)
+        e, origin = _scaled_errors(result)
+        errors.append(e)
+        blocks.append(i * len(folds.origins[i]) + (j * folds.per_fold + origin) // per_block)
+    return np.concatenate(errors), np.concatenate(blocks)
 
 
-def _scaled_errors(result: BacktestResult) -> np.ndarray:
+def _scaled_errors(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
     """|y - yhat| / s of every observed forecast point of a backtest, flat (pooled MASE is
-    their mean)."""
-    e = np.abs(result.truth - result.forecasts["model"]) / result.scales[:, None, :]  # (N, h, F)
-    return e[np.isfinite(result.truth)]
+    their mean), and the origin (0 .. n_origins - 1) of each."""
+    e = np.abs(result.truth - result.forecasts["model"]) / result.scales[:, None, :]  # (n, h, F)
+    seen = np.isfinite(result.truth)
+    origin = np.broadcast_to(np.arange(e.shape[0])[:, None, None], e.shape)  # (n, h, F)
+    return e[seen], origin[seen]
 
 
 # -- the search ---------------------------------------------------------------------------------
@@ -161,6 +176,9 @@ def tune(
     startup_trials: int = 3,
     enqueue: Sequence[Mapping[str, Any]] = (),
     progress: Callable[[Trial], object] | None = None,
+    confirm: int = 3,
+    confirm_seeds: int = 2,
+    margin: float = 1.0,
 ) -> TuneResult:
     """Search Forecaster settings by the pooled MASE of a rolling-origin backtest.
 
@@ -190,9 +208,15 @@ def tune(
         enqueue: settings to try first, after the base settings (each a dict of searched
             keys; a key left out takes its base value), as Optuna's ``enqueue_trial``.
         progress: ``f(trial)`` called after each trial.
+        confirm: the best complete trials re-scored, with the base trial, on fresh seeds
+            before choosing (0: choose the lowest search score, as a plain search does).
+        confirm_seeds: fresh seeds (``seed + 1``, ...) each of them is re-scored with.
+        margin: standard errors of the paired difference by which the best re-scored
+            candidate must beat the base settings to be chosen (0: the lowest re-scored).
 
     Returns:
-        a :class:`TuneResult`.
+        a :class:`TuneResult`; its ``best_trial`` is the trial chosen, its ``confirmation``
+        the re-scoring (None when there was nothing to compare).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -200,6 +224,10 @@ def tune(
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ValueError(f"timeout: expected seconds > 0 or None, got {timeout!r}")
     startup_trials = check_int_param("startup_trials", startup_trials, 0)
+    confirm = check_int_param("confirm", confirm, 0)
+    confirm_seeds = check_int_param("confirm_seeds", confirm_seeds)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 0:
+        raise ValueError(f"margin: expected a number of standard errors >= 0, got {margin!r}")
     if backend == "optuna":
         _import_optuna()
     elif backend == "auto":
@@ -240,7 +268,27 @@ def tune(
         _random_search(run, checked, queue, n_trials, timeout, seed, startup_trials)
     result = TuneResult(run.trials, dict(base), horizon, data.n_folds, backend, None if first is None else 0)
     result.best_trial  # noqa: B018  (no completed trial: the error says why)
+    ranked = [t.number for t in sorted(run.trials, key=lambda t: t.mase) if t.state == "complete"]
+    base_done = result.base_trial if result.base_trial in ranked else None
+    result.confirmation = confirm_trials(
+        ranked,
+        base_done,
+        lambda n: run.trials[n].params,
+        lambda p, s: _score_all({**base, **p, "seed": s}, data),
+        k=confirm,
+        seeds=[seed + 1 + i for i in range(confirm_seeds)],
+        margin=float(margin),
+    )
     return result
+
+
+def _score_all(params: dict[str, Any], data: _Folds) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every fold's scaled errors and blocks, concatenated (None when a fit fails)."""
+    try:
+        scored = [_score_fold(params, data, j) for j in range(data.n_folds)]
+    except _FAILURES:
+        return None
+    return np.concatenate([e for e, _ in scored]), np.concatenate([b for _, b in scored])
 
 
 def _base_params(params: Mapping[str, Any] | None, horizon: int, seed: int) -> dict[str, Any]:
@@ -331,7 +379,7 @@ class _Runner:
         state, message = "complete", ""
         try:
             for j in range(self.data.n_folds):
-                e = _score_fold({**self.base, **params}, self.data, j)
+                e, _ = _score_fold({**self.base, **params}, self.data, j)
                 pooled.append(e)
                 fold_mase.append(float(e.mean()))
                 running.append(float(np.concatenate(pooled).mean()))
