@@ -43,7 +43,16 @@ def training_part(values: np.ndarray, cfg: dict) -> np.ndarray:
 
 
 def run_series(
-    name: str, data: Path, trials: int, backend: str, seed: int, quick: bool, ensemble: int, confirm: int, seeds: int
+    name: str,
+    data: Path,
+    trials: int,
+    backend: str,
+    seed: int,
+    quick: bool,
+    ensemble: int,
+    confirm: int,
+    seeds: int,
+    holdout: bool,
 ) -> dict:
     cfg = SERIES[name]
     values, columns = load(name, data)
@@ -66,6 +75,7 @@ def run_series(
         backend=backend,
         confirm=confirm,
         confirm_seeds=seeds,
+        holdout=holdout,
         progress=lambda t: print(
             f"  {name} trial {t.number}: {t.state} MASE {t.mase:.3f} ({t.seconds:.1f} s) {t.params}"
             + (f" [{t.message[:80]}]" if t.message else ""),
@@ -125,6 +135,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--confirm", type=int, default=3, help="best trials re-scored on fresh seeds (0: none)")
     ap.add_argument("--confirm-seeds", type=int, default=2, help="fresh seeds of the re-scoring")
+    ap.add_argument("--holdout", action="store_true", help="re-score the best trials on the last fold, unsearched")
     ap.add_argument("--quick", action="store_true", help="3 epochs, 24 test origins: a smoke run")
     args = ap.parse_args(argv)
     rows = []
@@ -139,6 +150,7 @@ def main(argv=None) -> int:
             args.trial_ensemble,
             args.confirm,
             args.confirm_seeds,
+            args.holdout,
         )
         rows.append(row)
         print(

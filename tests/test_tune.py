@@ -224,6 +224,29 @@ def test_the_base_settings_are_kept_unless_beaten_by_more_than_the_noise(monkeyp
     assert tune(_seasonal(), 6, margin=0, **kw).best_params == {"hidden_size": 16}  # margin 0: the lowest
 
 
+def test_with_a_holdout_the_search_scores_the_first_folds_and_the_re_scoring_the_last(monkeypatch):
+    tuning = importlib.import_module("rnnkit.forecast.tune")
+    fake = _fake_scores({8: 0.6, 16: 0.4}, {})
+
+    def drifting(params, folds, j):  # hidden 16 is better on folds 0 and 1, worse on the last (2)
+        e, blocks = fake(params, folds, j)
+        return (e + 0.5 if params["hidden_size"] == 16 and j == 2 else e), blocks
+
+    monkeypatch.setattr(tuning, "_score_fold", drifting)
+    kw = dict(space={"hidden_size": [8, 16]}, params=dict(FAST, hidden_size=8), backend="random")
+    kw.update(n_trials=2, enqueue=[{"hidden_size": 16}], confirm=1)
+    r = tune(_seasonal(), 6, holdout=True, **kw)
+    assert r.folds == 2 and all(len(t.fold_mase) == 2 for t in r.trials)  # the last fold is not searched
+    assert r.trials[1].mase == pytest.approx(0.4) and r.confirmation.scores[1] == pytest.approx(0.9)
+    assert r.best_params == {"hidden_size": 8}
+    every = tune(_seasonal(), 6, margin=0, **kw)  # re-scored on every fold, the drift is averaged in
+    assert (
+        every.confirmation.scores[1] == pytest.approx((0.4 + 0.4 + 0.9) / 3) and every.best_params["hidden_size"] == 16
+    )
+    with pytest.raises(ValueError, match="holdout: needs 2 folds or more"):
+        tune(_seasonal(), 6, holdout=True, folds=1, **kw)
+
+
 def test_the_paired_standard_error_is_that_of_the_block_means():
     a = np.array([1.0, 2.0, 3.0, 5.0, 4.0, 4.0])
     b = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0])

@@ -11,7 +11,8 @@ than the median of the completed ones after a fold is pruned. The first trial is
 settings training would use. The best of many noisy scores is partly luck, so the
 ``--confirm`` best trials and that first one are scored again with fresh seeds, and
 the settings training would use are kept unless one beats them there by more than
-``--margin`` standard errors. A searched key given (``--cell gru``, ``--set window=24``)
+``--margin`` standard errors (``--holdout``: there on the last fold alone, which
+the search then leaves out). A searched key given (``--cell gru``, ``--set window=24``)
 is kept fixed.
 Trials train one network each (``--ensemble`` to change) and stop early by
 ``--patience``. The best settings are printed as a TOML config and, with ``--out``,
@@ -86,6 +87,11 @@ def add_arguments(parser) -> None:
         default=1.0,
         metavar="SE",
         help="standard errors by which a trial must beat the defaults' trial when re-scored (default: 1)",
+    )
+    p.add_argument(
+        "--holdout",
+        action="store_true",
+        help="leave the last fold out of the search; the re-scoring scores the best trials on it alone",
     )
     p.add_argument("--step", type=int, default=1, metavar="S", help="steps between origins (default: 1)")
     p.add_argument("--preset", default="default", metavar="NAME", help="the preset the settings start from")
@@ -208,6 +214,7 @@ def run(args) -> int:
             confirm=args.confirm,
             confirm_seeds=args.confirm_seeds,
             margin=args.margin,
+            holdout=args.holdout,
         )
     except ImportError as exc:
         raise CliError(f"--backend optuna: {exc}") from None
