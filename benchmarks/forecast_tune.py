@@ -1,6 +1,6 @@
 """Tuning by backtest against the CLI's defaults, on the real series of benchmarks/forecast.py.
 
-    python benchmarks/forecast_tune.py                        # every series, 20 trials each (10 min)
+    python benchmarks/forecast_tune.py                        # every series, 20 trials each (15 min)
     python benchmarks/forecast_tune.py --series nile --trials 10 --backend random
 
 For each series (co2, elec_equip, nile, macro; read and split as benchmarks/forecast.py
@@ -9,10 +9,13 @@ origins (its last N origins, a refit every k). Everything before the first test 
 the training part; rnnkit.forecast.tune searches window, hidden size, cell, lr, target
 transform and scaling on the training part alone (its last origins, in 3 folds; the
 trials trained with the CLI's settings, each averaging 5 networks as the test rows do,
---trial-ensemble 1 trains them as `rnnkit tune forecast` does by default). Then both the
+--trial-ensemble 1 trains them as `rnnkit tune forecast` does by default; the best
+--confirm trials and the defaults' are re-scored on --confirm-seeds fresh seeds and the
+defaults kept unless beaten by more than a standard error, as tune does). Then both the
 tuned settings and the CLI defaults (`rnnkit train forecast --horizon H --period M`, 5
 networks averaged) are scored by the same backtest on the test origins, beside naive and
-seasonal naive: test MASE side by side.
+seasonal naive: test MASE side by side, and the search's lowest trial too when it is not
+the one chosen.
 
 macro is one global model over its 12 series, each standardized by its own history, for
 both rows (as in benchmarks/forecast.py).

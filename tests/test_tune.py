@@ -274,6 +274,7 @@ def test_the_cli_writes_a_config_that_train_forecast_takes(tmp_path, capsys):
     )
     assert code == 0, err
     assert "best: trial" in text and "fold_1" in text and "trial 0: complete" in err
+    assert "re-scored" in text and "fresh seed(s)" in out.read_text()  # the choice, said and written
     best = tomllib.loads(out.read_text())
     assert best["task"] == "forecast" and best["data"] == str(data) and best["epochs"] == 1
     assert {"window", "hidden_size", "cell", "lr", "target_transform", "scaling", "horizon"} <= set(best)
