@@ -3,6 +3,7 @@
 Tiny series, a few trials of one or two epochs: what is checked is the search (seeded,
 pruning, both backends, the folds it scores), the TOML it writes and the errors."""
 
+import importlib
 import sys
 import tomllib
 
@@ -11,6 +12,7 @@ import pytest
 
 from rnnkit.cli import main
 from rnnkit.forecast.tune import tune
+from rnnkit.forecast.tune_confirm import paired_difference
 from rnnkit.forecast.tune_space import Range, check_space, default_space
 
 FAST = dict(epochs=2, hidden_size=8, patience=2)
@@ -148,6 +150,8 @@ def test_the_default_space_fits_the_history_and_follows_the_period():
     [
         (dict(backend="grid"), ["backend", "optuna, random", "'grid'"]),
         (dict(n_trials=0), ["n_trials", "0"]),
+        (dict(margin=-1.0), ["margin", ">= 0", "-1"]),
+        (dict(confirm_seeds=0), ["confirm_seeds", "0"]),
         (dict(timeout=-1), ["timeout", "-1"]),
         (dict(space={"colour": [1]}), ["space", "window", "'colour'"]),
         (dict(space={"cell": ["lstmx"]}), ["space['cell']", "lstm", "'lstmx'"]),
@@ -170,6 +174,97 @@ def test_check_space_keeps_lists_and_ranges():
     assert s == {"cell": ["gru"], "lr": Range(1e-3, 1e-2, log=True)}
 
 
+# -- choosing: re-scoring on fresh seeds, the paired comparison with the base ----------------------
+def _fake_scores(true, luck, noise=0.02):
+    """A stand-in for one fold's scoring (one training run per fold is what tune does): the
+    scaled errors of 40 points in 10 blocks of origins are the setting's true error, noise
+    drawn from (seed, setting, fold) with mean 0, and on the search's seed (0) ``luck`` for
+    some settings."""
+
+    def score_fold(params, folds, j):
+        h, seed = params["hidden_size"], params["seed"]
+        rng = np.random.default_rng([seed, h, j])
+        z = rng.standard_normal(40)
+        e = true[h] + noise * (z - z.mean()) + (luck.get(h, 0.0) if seed == 0 else 0.0)  # the mean: true + luck
+        return e, 10 * j + np.arange(40) // 4
+
+    return score_fold
+
+
+def test_the_re_scoring_chooses_the_truly_better_settings_over_a_lucky_top_trial(monkeypatch):
+    tuning = importlib.import_module("rnnkit.forecast.tune")  # the module (the package's ``tune`` is the function)
+    # hidden 4 is the worst setting but lucky on the search's seed: the search ranks it first
+    true, luck = {4: 1.0, 8: 0.9, 16: 0.6}, {4: -0.5}
+    monkeypatch.setattr(tuning, "_score_fold", _fake_scores(true, luck))
+    kw = dict(space={"hidden_size": [8, 4, 16]}, params=dict(FAST, hidden_size=8), backend="random")
+    kw.update(n_trials=3, enqueue=[{"hidden_size": 4}, {"hidden_size": 16}], startup_trials=5)
+    plain = tune(_seasonal(), 6, confirm=0, **kw)
+    assert plain.confirmation is None and plain.best_params == {"hidden_size": 4}  # the winner's curse
+    r = tune(_seasonal(), 6, confirm=2, confirm_seeds=2, **kw)
+    c = r.confirmation
+    assert c is not None and c.seeds == [1, 2] and set(c.scores) == {0, 1, 2}  # the 2 best and the base (trial 0)
+    assert c.scores[1] > c.scores[0] > c.scores[2]  # the lucky trial is the worst once re-scored
+    assert c.best == c.chosen == 2 and r.best_params == {"hidden_size": 16}
+    assert c.difference == pytest.approx(c.scores[2] - c.scores[0]) and c.difference < -c.margin * c.se
+    assert "chosen" in c.summary() and "confirmed" in r.table()
+    assert r.table().splitlines()[3].startswith("*")  # the chosen trial is marked
+
+
+def test_the_base_settings_are_kept_unless_beaten_by_more_than_the_noise(monkeypatch):
+    tuning = importlib.import_module("rnnkit.forecast.tune")  # the module (the package's ``tune`` is the function)
+    # hidden 16 is better than the base by 0.01, well inside the noise of 40 points
+    monkeypatch.setattr(tuning, "_score_fold", _fake_scores({8: 0.6, 16: 0.59}, {16: -0.2}, noise=0.3))
+    kw = dict(space={"hidden_size": [8, 16]}, params=dict(FAST, hidden_size=8), backend="random")
+    kw.update(n_trials=2, enqueue=[{"hidden_size": 16}], confirm=1)
+    r = tune(_seasonal(), 6, **kw)
+    c = r.confirmation
+    assert c is not None and c.best == 1 and c.chosen == 0 == r.base_trial
+    assert abs(c.difference) < c.se and "base kept" in c.summary()
+    assert r.best_params == {"hidden_size": 8} and r.trials[1].mase < r.trials[0].mase
+    assert tune(_seasonal(), 6, margin=0, **kw).best_params == {"hidden_size": 16}  # margin 0: the lowest
+
+
+def test_with_a_holdout_the_search_scores_the_first_folds_and_the_re_scoring_the_last(monkeypatch):
+    tuning = importlib.import_module("rnnkit.forecast.tune")
+    fake = _fake_scores({8: 0.6, 16: 0.4}, {})
+
+    def drifting(params, folds, j):  # hidden 16 is better on folds 0 and 1, worse on the last (2)
+        e, blocks = fake(params, folds, j)
+        return (e + 0.5 if params["hidden_size"] == 16 and j == 2 else e), blocks
+
+    monkeypatch.setattr(tuning, "_score_fold", drifting)
+    kw = dict(space={"hidden_size": [8, 16]}, params=dict(FAST, hidden_size=8), backend="random")
+    kw.update(n_trials=2, enqueue=[{"hidden_size": 16}], confirm=1)
+    r = tune(_seasonal(), 6, holdout=True, **kw)
+    assert r.folds == 2 and all(len(t.fold_mase) == 2 for t in r.trials)  # the last fold is not searched
+    assert r.trials[1].mase == pytest.approx(0.4) and r.confirmation.scores[1] == pytest.approx(0.9)
+    assert r.best_params == {"hidden_size": 8}
+    every = tune(_seasonal(), 6, margin=0, **kw)  # re-scored on every fold, the drift is averaged in
+    assert (
+        every.confirmation.scores[1] == pytest.approx((0.4 + 0.4 + 0.9) / 3) and every.best_params["hidden_size"] == 16
+    )
+    with pytest.raises(ValueError, match="holdout: needs 2 folds or more"):
+        tune(_seasonal(), 6, holdout=True, folds=1, **kw)
+
+
+def test_the_paired_standard_error_is_that_of_the_block_means():
+    a = np.array([1.0, 2.0, 3.0, 5.0, 4.0, 4.0])
+    b = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    d, se = paired_difference(a, b, np.array([0, 0, 1, 1, 2, 2]))
+    means = np.array([0.5, 3.0, 3.0])  # (a - b) per block
+    assert d == pytest.approx(13 / 6) and se == pytest.approx(np.std(means, ddof=1) / np.sqrt(3))
+    assert paired_difference(a, b, np.zeros(6))[1] == np.inf  # one block: no error estimate
+
+
+def test_a_real_search_re_scores_its_best_trials_on_fresh_seeds():
+    x = _seasonal()
+    r = tune(x, 6, space=SPACE, n_trials=3, params=dict(FAST, period=12), backend="random", confirm=1)
+    c = r.confirmation
+    assert c is not None and c.seeds == [1, 2] and r.base_trial is not None
+    assert c.chosen in c.scores and all(np.isfinite(v) for v in c.scores.values())
+    assert r.best_trial.number == c.chosen
+
+
 # -- the command line ------------------------------------------------------------------------------
 def test_the_cli_writes_a_config_that_train_forecast_takes(tmp_path, capsys):
     data = _csv(tmp_path / "m.csv")
@@ -179,6 +274,7 @@ def test_the_cli_writes_a_config_that_train_forecast_takes(tmp_path, capsys):
     )
     assert code == 0, err
     assert "best: trial" in text and "fold_1" in text and "trial 0: complete" in err
+    assert "re-scored" in text and "fresh seed(s)" in out.read_text()  # the choice, said and written
     best = tomllib.loads(out.read_text())
     assert best["task"] == "forecast" and best["data"] == str(data) and best["epochs"] == 1
     assert {"window", "hidden_size", "cell", "lr", "target_transform", "scaling", "horizon"} <= set(best)
@@ -210,6 +306,8 @@ def test_a_searched_key_given_on_the_command_line_stays_fixed(tmp_path, capsys):
         (["--backend", "grid"], ["--backend", "optuna, random", "'grid'"]),
         (["--timeout", "-5"], ["--timeout", "seconds > 0", "-5"]),
         (["--origins", 1, "--folds", 3], ["--origins", "--folds 3", "got 1"]),
+        (["--confirm", -1], ["--confirm", "integer >= 0", "got -1"]),
+        (["--margin", "-1"], ["--margin", ">= 0", "-1"]),
         (["--hidden-size", "many"], ["--hidden-size", "many"]),
     ],
 )

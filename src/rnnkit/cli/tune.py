@@ -8,8 +8,12 @@ in ``--folds`` blocks, each scored by one fit. Window, hidden size, cell, lr, ta
 transform and scaling are searched (``rnnkit.forecast.tune``), with Optuna when it is
 installed (``pip install "rnnkit[tune]"``), else by a seeded random search; a trial worse
 than the median of the completed ones after a fold is pruned. The first trial is the
-settings training would use, so the best is never worse than them on the search's
-score. A searched key given (``--cell gru``, ``--set window=24``) is kept fixed.
+settings training would use. The best of many noisy scores is partly luck, so the
+``--confirm`` best trials and that first one are scored again with fresh seeds, and
+the settings training would use are kept unless one beats them there by more than
+``--margin`` standard errors (``--holdout``: there on the last fold alone, which
+the search then leaves out). A searched key given (``--cell gru``, ``--set window=24``)
+is kept fixed.
 Trials train one network each (``--ensemble`` to change) and stop early by
 ``--patience``. The best settings are printed as a TOML config and, with ``--out``,
 written as one that ``rnnkit train forecast --config FILE`` takes.
@@ -67,6 +71,28 @@ def add_arguments(parser) -> None:
         metavar="N",
         help="origins in all, the last of the training part (default: those of its last third, at most 60)",
     )
+    p.add_argument(
+        "--confirm",
+        type=int,
+        default=3,
+        metavar="K",
+        help="best trials scored again on fresh seeds with the defaults' trial before choosing (0: none; default: 3)",
+    )
+    p.add_argument(
+        "--confirm-seeds", type=int, default=2, metavar="N", help="fresh seeds of that re-scoring (default: 2)"
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=1.0,
+        metavar="SE",
+        help="standard errors by which a trial must beat the defaults' trial when re-scored (default: 1)",
+    )
+    p.add_argument(
+        "--holdout",
+        action="store_true",
+        help="leave the last fold out of the search; the re-scoring scores the best trials on it alone",
+    )
     p.add_argument("--step", type=int, default=1, metavar="S", help="steps between origins (default: 1)")
     p.add_argument("--preset", default="default", metavar="NAME", help="the preset the settings start from")
     p.add_argument("--config", action="append", default=[], metavar="FILE.toml", help="a TOML file of key = value")
@@ -77,13 +103,22 @@ def add_arguments(parser) -> None:
 def _check_flags(args) -> None:
     if args.backend not in BACKENDS:
         raise UsageError(f"--backend: expected one of {', '.join(BACKENDS)}, got {args.backend!r}")
-    for flag, value, low in (("--trials", args.trials, 1), ("--folds", args.folds, 1), ("--step", args.step, 1)):
+    checked = (
+        ("--trials", args.trials, 1),
+        ("--folds", args.folds, 1),
+        ("--step", args.step, 1),
+        ("--confirm", args.confirm, 0),
+        ("--confirm-seeds", args.confirm_seeds, 1),
+    )
+    for flag, value, low in checked:
         if value < low:
             raise UsageError(f"{flag}: expected an integer >= {low}, got {value}")
     if args.origins is not None and args.origins < args.folds:
         raise UsageError(f"--origins: expected at least one origin per fold (--folds {args.folds}), got {args.origins}")
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise UsageError(f"--timeout: expected seconds > 0, got {args.timeout:g}")
+    if not (math.isfinite(args.margin) and args.margin >= 0):
+        raise UsageError(f"--margin: expected standard errors >= 0, got {args.margin:g}")
 
 
 def _config(args):
@@ -176,6 +211,10 @@ def run(args) -> int:
             seed=config.seed,
             backend=args.backend,
             progress=progress,
+            confirm=args.confirm,
+            confirm_seeds=args.confirm_seeds,
+            margin=args.margin,
+            holdout=args.holdout,
         )
     except ImportError as exc:
         raise CliError(f"--backend optuna: {exc}") from None
@@ -190,10 +229,13 @@ def run(args) -> int:
         f"best: trial {best.number}, MASE {best.mase:.4g} over {result.folds} fold(s) of the training part "
         f"({result.backend} search; {against})"
     )
+    if result.confirmation is not None:
+        console.result(result.confirmation.summary())
     extra = _written_keys(config, given)
     header = (
         f"rnnkit tune forecast: trial {best.number} of {len(result.trials)}, pooled MASE {best.mase:.4g}\n"
-        "train with: rnnkit train forecast --config THIS_FILE"
+        + (f"{result.confirmation.summary()}\n" if result.confirmation is not None else "")
+        + "train with: rnnkit train forecast --config THIS_FILE"
     )
     if args.out:
         result.to_toml(args.out, extra, header)

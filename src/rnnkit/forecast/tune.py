@@ -21,8 +21,15 @@ once ``startup_trials`` trials have completed. Inside a trial, training stops ea
 the Forecaster's own ``patience`` (on ``validation_fraction`` of each history).
 
 The first trial is the base settings (``params``, the Forecaster's defaults otherwise)
-whenever they lie in the space, so the best found is never worse than them on the
-objective. Every trial trains with the same ``seed``: trials differ by their settings.
+whenever they lie in the space. Every trial trains with the same ``seed``: trials differ
+by their settings.
+
+The lowest search score is biased low (the winner's curse: the best of many noisy scores
+is picked partly for its luck), so the trial chosen is not simply the search's best: the
+``confirm`` best trials and the base trial are re-scored on the same folds with fresh
+seeds, and the base settings are kept unless the best re-scored candidate beats them by
+more than ``margin`` standard errors of the paired difference
+(:mod:`rnnkit.forecast.tune_confirm`).
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ from ..models.base import check_int_param
 from ..train.faults import TrainingError
 from .backtest import BacktestResult, backtest, fill_history, rolling_origins
 from .forecaster import Forecaster
+from .tune_confirm import confirm as confirm_trials
+from .tune_optuna import import_optuna, optuna_installed, optuna_search
 from .tune_result import Trial, TuneResult
-from .tune_space import Range, Space, check_space, default_space, in_space, sample
+from .tune_space import Space, check_space, default_space, in_space, sample
 
 __all__ = ["BACKENDS", "Trial", "TuneResult", "tune"]
 
@@ -66,10 +75,19 @@ class _Folds:
     per_fold: int
     origins: list[np.ndarray]  # per series: (K * k,) increasing
     period: int | None
+    held_out: int = 0  # the last folds left to the re-scoring (the search scores the others)
 
     @property
     def n_folds(self) -> int:
         return -(-len(self.origins[0]) // self.per_fold)
+
+    @property
+    def searched(self) -> range:
+        return range(self.n_folds - self.held_out)
+
+    @property
+    def confirmed(self) -> range:
+        return range(self.n_folds - self.held_out, self.n_folds) if self.held_out else range(self.n_folds)
 
     def fold(self, j: int) -> list[np.ndarray]:
         return [o[j * self.per_fold : (j + 1) * self.per_fold] for o in self.origins]
@@ -99,9 +117,11 @@ class _Fitted:
         return self.model.predict(history, horizon, **kw)
 
 
-def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
-    """|e| / s of every forecast point of fold j (all series): one model fitted on each
-    series' history before the fold's first origin, forecasting the fold's origins."""
+def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """|e| / s of every forecast point of fold j (all series), flat (N,), and the block of
+    origins of each point (N,): one model fitted on each series' history before the fold's
+    first origin, forecasting the fold's origins. Blocks are ceil(h / step) consecutive
+    origins of one series, numbered across folds (the batches of the paired comparison)."""
     origins = folds.fold(j)
     starts = [int(o[0]) for o in origins]
     cut = lambda arrs: None if arrs is None else [a[:t] for a, t in zip(arrs, starts, strict=True)]  # noqa: E731
@@ -113,7 +133,8 @@ def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
         static_covariates=folds.static,
         dates=cut(folds.dates),
     )
-    errors = []
+    errors, blocks = [], []
+    per_block = -(-folds.horizon // folds.step)
     for i, (x, o) in enumerate(zip(folds.series, origins, strict=True)):
         end = int(o[-1]) + folds.horizon
         result = backtest(
@@ -128,15 +149,19 @@ def _score_fold(params: dict[str, Any], folds: _Folds, j: int) -> np.ndarray:
             levels=(),
             missing="interpolate",
         )
-        errors.append(_scaled_errors(result))
-    return np.concatenate(errors)
+        e, origin = _scaled_errors(result)
+        errors.append(e)
+        blocks.append(i * len(folds.origins[i]) + (j * folds.per_fold + origin) // per_block)
+    return np.concatenate(errors), np.concatenate(blocks)
 
 
-def _scaled_errors(result: BacktestResult) -> np.ndarray:
+def _scaled_errors(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
     """|y - yhat| / s of every observed forecast point of a backtest, flat (pooled MASE is
-    their mean)."""
-    e = np.abs(result.truth - result.forecasts["model"]) / result.scales[:, None, :]  # (N, h, F)
-    return e[np.isfinite(result.truth)]
+    their mean), and the origin (0 .. n_origins - 1) of each."""
+    e = np.abs(result.truth - result.forecasts["model"]) / result.scales[:, None, :]  # (n, h, F)
+    seen = np.isfinite(result.truth)
+    origin = np.broadcast_to(np.arange(e.shape[0])[:, None, None], e.shape)  # (n, h, F)
+    return e[seen], origin[seen]
 
 
 # -- the search ---------------------------------------------------------------------------------
@@ -161,6 +186,10 @@ def tune(
     startup_trials: int = 3,
     enqueue: Sequence[Mapping[str, Any]] = (),
     progress: Callable[[Trial], object] | None = None,
+    confirm: int = 3,
+    confirm_seeds: int = 2,
+    margin: float = 1.0,
+    holdout: bool = False,
 ) -> TuneResult:
     """Search Forecaster settings by the pooled MASE of a rolling-origin backtest.
 
@@ -190,9 +219,18 @@ def tune(
         enqueue: settings to try first, after the base settings (each a dict of searched
             keys; a key left out takes its base value), as Optuna's ``enqueue_trial``.
         progress: ``f(trial)`` called after each trial.
+        confirm: the best complete trials re-scored, with the base trial, on fresh seeds
+            before choosing (0: choose the lowest search score, as a plain search does).
+        confirm_seeds: fresh seeds (``seed + 1``, ...) each of them is re-scored with.
+        margin: standard errors of the paired difference by which the best re-scored
+            candidate must beat the base settings to be chosen (0: the lowest re-scored).
+        holdout: leave the last fold out of the search: trials are scored and pruned on
+            the first ``folds - 1``, and the re-scoring on fresh seeds scores the last one
+            alone, origins no trial was chosen on (the nearest to the part after them).
 
     Returns:
-        a :class:`TuneResult`.
+        a :class:`TuneResult`; its ``best_trial`` is the trial chosen, its ``confirmation``
+        the re-scoring (None when there was nothing to compare).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -200,14 +238,24 @@ def tune(
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ValueError(f"timeout: expected seconds > 0 or None, got {timeout!r}")
     startup_trials = check_int_param("startup_trials", startup_trials, 0)
+    confirm = check_int_param("confirm", confirm, 0)
+    confirm_seeds = check_int_param("confirm_seeds", confirm_seeds)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 0:
+        raise ValueError(f"margin: expected a number of standard errors >= 0, got {margin!r}")
     if backend == "optuna":
-        _import_optuna()
+        import_optuna()
     elif backend == "auto":
-        backend = "optuna" if _optuna_installed() else "random"
+        backend = "optuna" if optuna_installed() else "random"
     base = _base_params(params, horizon, seed)
     data = _folds(series, horizon, folds, n_origins, step, base, past_covariates, future_covariates,
                   static_covariates, dates)  # fmt: skip
     base["period"] = data.period
+    if holdout and (data.n_folds < 2 or confirm < 1):
+        raise ValueError(
+            f"holdout: needs 2 folds or more and confirm >= 1 (a fold to re-score the best on), got "
+            f"{data.n_folds} fold(s) and confirm={confirm}"
+        )
+    data.held_out = int(holdout)
     steps = horizon if base.get("strategy") == "direct" else 1
     if space is None:
         shortest = min(int(o[0]) for o in data.origins)
@@ -235,12 +283,33 @@ def tune(
         queue.append(cast(dict, in_space(checked, {**{k: base.get(k) for k in checked}, **e}, f"enqueue[{i}]")))
     run = _Runner(data, base, progress)
     if backend == "optuna":
-        _optuna_search(run, checked, queue, n_trials, timeout, seed, startup_trials)
+        optuna_search(run, checked, queue, n_trials, timeout, seed, startup_trials)
     else:
         _random_search(run, checked, queue, n_trials, timeout, seed, startup_trials)
-    result = TuneResult(run.trials, dict(base), horizon, data.n_folds, backend, None if first is None else 0)
+    result = TuneResult(run.trials, dict(base), horizon, len(data.searched), backend, None if first is None else 0)
     result.best_trial  # noqa: B018  (no completed trial: the error says why)
+    ranked = [t.number for t in sorted(run.trials, key=lambda t: t.mase) if t.state == "complete"]
+    base_done = result.base_trial if result.base_trial in ranked else None
+    result.confirmation = confirm_trials(
+        ranked,
+        base_done,
+        lambda n: run.trials[n].params,
+        lambda p, s: _score_all({**base, **p, "seed": s}, data),
+        k=confirm,
+        seeds=[seed + 1 + i for i in range(confirm_seeds)],
+        margin=float(margin),
+    )
     return result
+
+
+def _score_all(params: dict[str, Any], data: _Folds) -> tuple[np.ndarray, np.ndarray] | None:
+    """The scaled errors and blocks of the folds the re-scoring scores (every fold, or the one
+    held out), concatenated (None when a fit fails)."""
+    try:
+        scored = [_score_fold(params, data, j) for j in data.confirmed]
+    except _FAILURES:
+        return None
+    return np.concatenate([e for e, _ in scored]), np.concatenate([b for _, b in scored])
 
 
 def _base_params(params: Mapping[str, Any] | None, horizon: int, seed: int) -> dict[str, Any]:
@@ -330,12 +399,12 @@ class _Runner:
         running: list[float] = []
         state, message = "complete", ""
         try:
-            for j in range(self.data.n_folds):
-                e = _score_fold({**self.base, **params}, self.data, j)
+            for j in self.data.searched:
+                e, _ = _score_fold({**self.base, **params}, self.data, j)
                 pooled.append(e)
                 fold_mase.append(float(e.mean()))
                 running.append(float(np.concatenate(pooled).mean()))
-                if j < self.data.n_folds - 1 and should_prune(j, running[-1]):
+                if j < len(self.data.searched) - 1 and should_prune(j, running[-1]):
                     state = "pruned"
                     break
         except _FAILURES as exc:
@@ -377,89 +446,3 @@ def _random_search(
             break  # as Optuna: the time is checked after each trial
         params = queue[n] if n < len(queue) else sample(space, rng)
         run(params, _median_rule(run.trials, startup))
-
-
-# -- Optuna ---------------------------------------------------------------------------------------
-def _optuna_installed() -> bool:
-    try:
-        _import_optuna()
-    except ImportError:
-        return False
-    return True
-
-
-def _import_optuna() -> Any:
-    try:
-        import optuna  # optional: the 'tune' extra
-    except ImportError:
-        raise ImportError('backend "optuna" needs Optuna: pip install "rnnkit[tune]" (or backend="random")') from None
-    return optuna
-
-
-class _TrialFailed(Exception):
-    pass
-
-
-def _optuna_search(
-    run: _Runner,
-    space: Space,
-    queue: list[dict[str, Any]],
-    n_trials: int,
-    timeout: float | None,
-    seed: int,
-    startup: int,
-) -> None:
-    optuna = _import_optuna()
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the trials are reported by progress
-    try:
-        _optimize(optuna, run, space, queue, n_trials, timeout, seed, startup)
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-
-
-def _optimize(
-    optuna: Any,
-    run: _Runner,
-    space: Space,
-    queue: list[dict[str, Any]],
-    n_trials: int,
-    timeout: float | None,
-    seed: int,
-    startup: int,
-) -> None:
-    study = optuna.create_study(
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=max(startup, 1), n_warmup_steps=0),
-    )
-    for params in queue:
-        study.enqueue_trial(params)
-
-    def objective(trial: Any) -> float:
-        params = {k: _suggest(trial, k, spec) for k, spec in space.items()}
-
-        def should_prune(j: int, running: float) -> bool:
-            trial.report(running, j)
-            return bool(trial.should_prune())
-
-        record = run(params, should_prune)
-        if record.state == "pruned":
-            raise optuna.TrialPruned()
-        if record.state == "failed":
-            raise _TrialFailed(record.message)
-        return record.mase
-
-    t0 = time.perf_counter()
-    study.optimize(objective, n_trials=1, catch=(_TrialFailed,))  # one trial at least, as the random search
-    left = None if timeout is None else timeout - (time.perf_counter() - t0)
-    if n_trials > 1 and (left is None or left > 0):
-        study.optimize(objective, n_trials=n_trials - 1, timeout=left, catch=(_TrialFailed,))
-
-
-def _suggest(trial: Any, key: str, spec: Sequence[Any] | Range) -> Any:
-    if isinstance(spec, Range):
-        if spec.integer:
-            return trial.suggest_int(key, int(spec.low), int(spec.high), log=spec.log)
-        return trial.suggest_float(key, float(spec.low), float(spec.high), log=spec.log)
-    return trial.suggest_categorical(key, list(spec))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..utils.atomic import write_text_atomic
 from .forecaster import Forecaster
+from .tune_confirm import Confirmation
 
 __all__ = ["Trial", "TuneResult"]
 
@@ -43,7 +44,8 @@ class Trial:
 
 @dataclasses.dataclass
 class TuneResult:
-    """The trials of :func:`tune` and the best of them (the lowest pooled MASE of a complete trial)."""
+    """The trials of :func:`tune` and the one chosen: the choice of the re-scoring on fresh
+    seeds (``confirmation``), or without one the lowest pooled MASE of a complete trial."""
 
     trials: list[Trial]
     base_params: dict[str, Any]
@@ -51,14 +53,18 @@ class TuneResult:
     folds: int
     backend: str
     base_trial: int | None = None  # the trial of the base settings (None: they were outside the space)
+    confirmation: Confirmation | None = None  # the re-scoring on fresh seeds and its choice
 
     @property
     def best_trial(self) -> Trial:
+        """The trial chosen (the search's lowest score when nothing was re-scored)."""
         done = [t for t in self.trials if t.state == "complete"]
         if not done:
             failed = [t for t in self.trials if t.state == "failed"]
             why = f"; trial {failed[0].number}: {failed[0].message}" if failed else ""
             raise ValueError(f"tune: no trial completed ({len(self.trials)} tried){why}")
+        if self.confirmation is not None:
+            return self.trials[self.confirmation.chosen]
         return min(done, key=lambda t: t.mase)
 
     @property
@@ -67,6 +73,7 @@ class TuneResult:
 
     @property
     def best_score(self) -> float:
+        """The chosen trial's search score (pooled MASE of the search's seed)."""
         return self.best_trial.mase
 
     def forecaster(self, **overrides: Any) -> Forecaster:
@@ -74,20 +81,24 @@ class TuneResult:
         return Forecaster(**{**self.base_params, **self.best_params, **overrides})
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per trial: number, state, mase, fold_1..fold_K, seconds and the settings."""
+        """One dict per trial: number, state, mase, fold_1..fold_K, with a re-scoring
+        ``confirmed`` (the MASE on the fresh seeds, NaN for trials not re-scored), seconds
+        and the settings."""
         out = []
         for t in self.trials:
             row: dict[str, Any] = {"trial": t.number, "state": t.state, "mase": t.mase}
             row.update(
                 {f"fold_{j + 1}": t.fold_mase[j] if j < len(t.fold_mase) else math.nan for j in range(self.folds)}
             )
+            if self.confirmation is not None:
+                row["confirmed"] = self.confirmation.scores.get(t.number, math.nan)
             row["seconds"] = t.seconds
             row.update(t.params)
             out.append(row)
         return out
 
     def table(self) -> str:
-        """The trials as plain text, the best marked with ``*``."""
+        """The trials as plain text, the chosen one marked with ``*``."""
         rows = self.rows()
         if not rows:
             return "no trials"
