@@ -260,6 +260,9 @@ def test_cli_backtest_errors(tmp_path, capsys):
     assert "no such run folder or config file" in capsys.readouterr().err
     assert main(["backtest", "baselines", "--data", str(data), "--baselines", "theta"]) == 2
     assert "--baselines: expected names" in capsys.readouterr().err
+    assert main(["backtest", "baselines", "--data", str(data), "--horizon", "2", "--origins", "5"]) == 2
+    err = capsys.readouterr().err  # named in the command line's terms, not the API's
+    assert "--origins: 95% intervals need more than 19 origins to calibrate on, got 5; hint: --origins 20" in err
 
 
 def test_cli_backtest_of_a_run_folder_rebuilds_the_model_from_its_settings(tmp_path, capsys):

@@ -193,6 +193,7 @@ def _load_series(config, console):
 def run(args) -> int:
     # rnnkit.models loads on use: start-up time (cli/__init__.py)
     from ..forecast.backtest import backtest
+    from ..forecast.conformal import min_residuals
 
     console = Console(args.quiet)
     config, model, from_config = _config(args.source, args.data, flag_overrides(args))
@@ -233,6 +234,12 @@ def run(args) -> int:
         if not args.quiet and (i == n or i % max(1, n // 10) == 0):
             console.note(f"  origin {i}/{n}")
 
+    need = max((min_residuals(v) for v in levels), default=0)
+    if levels and args.origins is not None and args.origins <= need:
+        raise UsageError(
+            f"--origins: {max(levels):g}% intervals need more than {need} origins to calibrate on, got "
+            f"{args.origins}; hint: --origins {need + 1} or more, or fewer levels (--intervals 80, or none)"
+        )
     with_cov = model is not None
     result = backtest(
         models,
