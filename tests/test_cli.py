@@ -245,3 +245,19 @@ def test_datasets_lists_every_task_and_format(capsys):
         ".npz",
     ):
         assert word in out, word
+
+
+@pytest.mark.parametrize(
+    "argv, unknown, hint, prog",
+    [
+        (["backtest", "runs/x", "--horizn", "3"], "--horizn 3", "did you mean '--horizon'?", "rnnkit backtest"),
+        (["train", "forecast", "--epoch", "3"], "--epoch 3", "did you mean '--epochs'?", "rnnkit train forecast"),
+        (["tune", "forecast", "--trails=3"], "--trails=3", "did you mean '--trials'?", "rnnkit tune forecast"),
+        (["info", "runs/x", "--verbos"], "--verbos", "", "rnnkit info"),
+    ],
+)
+def test_an_unknown_flag_is_named_by_its_own_command_with_a_close_match(argv, unknown, hint, prog, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: unrecognized arguments: {unknown}"), err
+    assert hint in err and f"see '{prog} --help'" in err and "\n" not in err

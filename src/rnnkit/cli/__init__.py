@@ -127,7 +127,17 @@ def build_parser() -> Parser:
         add_common_flags(child)
         command.add_arguments(child)
         child.set_defaults(_command=command)
+        _own_parser(child)
     return parser
+
+
+def _own_parser(parser: argparse.ArgumentParser) -> None:
+    """Each (sub)command's parser is kept in ``args._parser``, to name its flags in errors."""
+    parser.set_defaults(_parser=parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in set(action.choices.values()):
+                _own_parser(nested)
 
 
 def main(argv=None) -> int:
@@ -160,7 +170,9 @@ def _main(argv, root: bool, raised: list | None = None) -> int:
     debug = "--debug" in argv
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said by the command's own parser, which knows its flags
+            getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
         if not root:
             args.quiet = True
         if getattr(args, "_command", None) is None:

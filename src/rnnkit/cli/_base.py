@@ -81,15 +81,19 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse's hook
-        raise UsageError(f"{_improve(message)}; see '{self.prog} --help'")
+        raise UsageError(f"{_improve(message, self)}; see '{self.prog} --help'")
 
 
-def _improve(message: str) -> str:
+def _improve(message: str, parser: argparse.ArgumentParser) -> str:
     """Add a 'did you mean' to argparse's invalid-choice and unknown-flag messages."""
     if "invalid choice:" in message and "(choose from" in message:
         bad = message.split("invalid choice:", 1)[1].split("(choose from", 1)[0].strip(" '\"")
         options = [c.strip(" '\",)") for c in message.split("(choose from", 1)[1].split(",")]
         return message + did_you_mean(bad, options)
+    if message.startswith("unrecognized arguments:"):
+        flag = next((a.split("=", 1)[0] for a in message.split(":", 1)[1].split() if a.startswith("--")), None)
+        if flag is not None:
+            return message + did_you_mean(flag, [o for o in parser._option_string_actions if o.startswith("--")])
     return message
 
 
