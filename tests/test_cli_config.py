@@ -249,3 +249,19 @@ def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path):
     assert path.read_bytes() == b"data"
     assert oct(path.stat().st_mode & 0o777) == oct(0o644)
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary file left behind
+
+
+def test_a_forecast_plot_with_dates_draws_them_on_its_x_axis(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    from rnnkit.utils import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    dates = np.datetime64("2020-01", "M") + np.arange(35)
+    plots.forecast_plot(np.arange(30.0), None, {"model": np.arange(30.0, 35.0)}, tmp_path / "d.png", dates=dates)
+    plots.forecast_plot(np.arange(30.0), None, {"model": np.arange(30.0, 35.0)}, tmp_path / "n.png")
+    with_dates, without = (f.axes[0] for f in figures)
+    assert with_dates.get_xlabel() == "date" and without.get_xlabel() == "time step"
+    history = with_dates.get_lines()[0].get_xdata()
+    assert np.asarray(history).dtype.kind == "M" and np.asarray(history)[-1] == dates[29]
+    assert np.asarray(with_dates.get_lines()[1].get_xdata())[0] == dates[30]  # the forecast starts after the last value

@@ -330,6 +330,9 @@ def _plot(model, s, out, horizon, levels, path, console, method=None) -> None:
         preds,
         path,
         bands=bands,
+        dates=None
+        if s.dates is None or s.freq is None
+        else np.concatenate([s.dates[0], future_dates(s.dates[0], s.freq, horizon)]),
         title=f"{s.ids[0] + ': ' if len(s.ids) > 1 else ''}{horizon}-step forecast",
     )
     console.note(f"wrote {path}")

@@ -126,6 +126,7 @@ def forecast_plot(
     *,
     title: str = "forecast",
     bands: dict | None = None,
+    dates: ArrayLike | None = None,
 ) -> Path | None:
     """The end of the history, then the truth and each prediction over the horizon.
 
@@ -134,6 +135,8 @@ def forecast_plot(
         truth: (h,) actual values after the origin, or None when unknown.
         predictions: label -> (h,) forecasts ("model", "naive", ...).
         bands: label -> (lo (h,), hi (h,)) prediction intervals ("80%", "95%"), shaded.
+        dates: (T_h + h,) datetime64 of the history's steps and the forecast's, for the x
+            axis; time steps without them.
     """
     if not available():
         return None
@@ -143,8 +146,12 @@ def forecast_plot(
     horizon = max(len(np.asarray(p).reshape(-1)) for p in predictions.values()) if predictions else 0
     shown = history[-max(3 * horizon, 50) :]
     t0 = len(history) - len(shown)
-    ax.plot(np.arange(t0, len(history)), shown, color="black", linewidth=1, label="history")
-    future = np.arange(len(history), len(history) + horizon)
+    x = np.arange(len(history) + horizon)
+    if dates is not None and len(np.asarray(dates)) >= len(x):
+        x = np.asarray(dates)[: len(x)]
+        fig.autofmt_xdate()
+    ax.plot(x[t0 : len(history)], shown, color="black", linewidth=1, label="history")
+    future = x[len(history) :]
     if truth is not None:
         truth = np.asarray(truth, dtype=float).reshape(-1)
         ax.plot(future[: len(truth)], truth, color="black", linestyle="--", label="truth")
@@ -157,8 +164,9 @@ def forecast_plot(
     for label, pred in predictions.items():
         pred = np.asarray(pred, dtype=float).reshape(-1)
         ax.plot(future[: len(pred)], pred, label=label, **styles.get(label, dict(alpha=0.7)))
-    ax.axvline(len(history) - 0.5, color="grey", linewidth=0.8)
-    ax.set_xlabel("time step")
+    if len(history):
+        ax.axvline(x[len(history) - 1], color="grey", linewidth=0.8)  # the last value before the forecast
+    ax.set_xlabel("date" if x.dtype.kind == "M" else "time step")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -68,6 +68,7 @@ def forecast_plots(task, model, data, config, directory, results, plots) -> list
                         k: (np.reshape(lo, (steps, -1))[:, f], np.reshape(hi, (steps, -1))[:, f])
                         for k, (lo, hi) in bands.items()
                     },
+                    dates=None if s.dates is None else s.dates[i][: start + steps],
                     title=f"{s.ids[i] + ': ' if len(s.values) > 1 else ''}{steps}-step forecast from "
                     f"the start of the {split_name} part",
                 )
