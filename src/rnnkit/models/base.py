@@ -122,6 +122,7 @@ def make_recurrent(
     bidirectional: bool = False,
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
+    weight_drop: float = 0.0,
     dtype: DTypeLike = "float32",
     rng: np.random.Generator | None = None,
 ) -> _Recurrent:
@@ -137,6 +138,7 @@ def make_recurrent(
         bidirectional=bidirectional,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
+        weight_drop=weight_drop,
         dtype=dtype,
         rng=rng,
     )
@@ -186,6 +188,7 @@ COMMON_CHECKS = {
     "bidirectional": lambda v: check_choice("bidirectional", v, (False, True)),
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
+    "weight_drop": lambda v: check_float_param("weight_drop", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
 }
 

@@ -42,6 +42,7 @@ class _DirectionCache:
     c_prev: np.ndarray | None
     rec_mask: np.ndarray | None  # (B, H) variational recurrent dropout mask
     h_time: np.ndarray  # (T, B, H) state produced by the step at time t
+    weight_mask: np.ndarray | None = None  # (G, H) weight drop's M / (1 - p) (see rnnkit.nn._weight_drop)
 
 
 @dataclass

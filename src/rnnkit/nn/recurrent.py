@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import _kernels
-from . import _checks, _step
+from . import _checks, _step, _weight_drop
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
 from .cells import CELLS, cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
@@ -60,6 +60,7 @@ class _Recurrent(Observable, Module):
         bidirectional: bool = False,
         *,
         recurrent_dropout: float = 0.0,
+        weight_drop: float = 0.0,
         dtype: DTypeLike = "float32",
         rng: np.random.Generator | None = None,
     ) -> None:
@@ -72,6 +73,7 @@ class _Recurrent(Observable, Module):
         self.batch_first = bool(batch_first)
         self.dropout = _checks.probability("dropout", dropout)
         self.recurrent_dropout = _checks.probability("recurrent_dropout", recurrent_dropout)
+        self.weight_drop = _checks.probability("weight_drop", weight_drop)  # see rnnkit.nn._weight_drop
         self.bidirectional = bool(bidirectional)
         self.dtype = resolve_dtype(dtype)
         self.rng = check_rng(rng)
@@ -115,13 +117,8 @@ class _Recurrent(Observable, Module):
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
         if "nonlinearity" in cell_spec(self.mode).layer_kwargs:
             s += f", nonlinearity={self.cell.nonlinearity!r}"
-        for name, default in (
-            ("bias", True),
-            ("batch_first", False),
-            ("dropout", 0.0),
-            ("bidirectional", False),
-            ("recurrent_dropout", 0.0),
-        ):
+        defaults = dict(bias=True, batch_first=False, dropout=0.0, bidirectional=False, recurrent_dropout=0.0)
+        for name, default in {**defaults, "weight_drop": 0.0}.items():
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s + f", dtype={self.dtype.name}"
@@ -237,6 +234,7 @@ class _Recurrent(Observable, Module):
         state sits at the other end. Each step writes its new state straight into its
         slot, so nothing is copied per step and ``h_{t-1}`` for backward is a view.
         """
+        params, weight_mask = _weight_drop.draw(self, params)  # W_hh * M / (1 - p) while training
         W_ih, W_hh, b_ih, b_hh = (params.get(n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         T, B, _ = x.shape
         H, cell, dt = self.hidden_size, self.cell, self.dtype
@@ -275,7 +273,8 @@ class _Recurrent(Observable, Module):
         c_prev = None if cs is None else (cs[1:] if reverse else cs[:-1])
         out[...] = h_time  # zeroed past each row's end by the caller
         end = 0 if reverse else T
-        return (hs[end], None if cs is None else cs[end], _DirectionCache(store, h_prev, c_prev, rec_mask, h_time))
+        dcache = _DirectionCache(store, h_prev, c_prev, rec_mask, h_time, weight_mask)
+        return hs[end], None if cs is None else cs[end], dcache
 
     # -- backward ---------------------------------------------------------------------
     def backward(
@@ -316,7 +315,8 @@ class _Recurrent(Observable, Module):
             dx = self._workspace.empty(x.shape, self.dtype)
             for d in range(D):
                 i, sfx = k * D + d, self._suffix(k, d)
-                W_ih, W_hh = self._params["weight_ih" + sfx], self._params["weight_hh" + sfx]
+                W_ih = self._params["weight_ih" + sfx]
+                W_hh = _weight_drop.weight(lc.dirs[d], self._params["weight_hh" + sfx])  # as forward ran
                 dgi, dgh, dh0[i], dci = self._backward_direction(
                     g[:, :, d * H : (d + 1) * H],
                     dh_n[i],
@@ -335,7 +335,7 @@ class _Recurrent(Observable, Module):
                     hr = hr * lc.dirs[d].rec_mask
                 # every parameter gradient: one product or sum over all time steps (the cell's)
                 x2, hr2, gi2, gh2 = (a.reshape(T * B, -1) for a in (x, hr, dgi, dgh))
-                gi2 = self.cell.weight_grads(x2, hr2, gi2, gh2, lc.dirs[d].store, self._own(grads, k, d))
+                gi2 = _weight_drop.weight_grads(self.cell, lc.dirs[d], x2, hr2, gi2, gh2, self._own(grads, k, d))
                 dx2 = dx.reshape(T * B, -1)
                 if d == 0:
                     np.matmul(gi2, W_ih, out=dx2)  # (T*B, G) x (G, I)
@@ -426,8 +426,8 @@ class _Recurrent(Observable, Module):
 class RNN(_Recurrent):
     """Elman RNN layers: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
 
-    Arguments as ``torch.nn.RNN``, plus ``recurrent_dropout`` (variational, one mask per
-    sequence on h_{t-1} inside the recurrence), ``dtype`` and keyword-only ``rng``.
+    Arguments as ``torch.nn.RNN``, plus ``recurrent_dropout`` (variational, one mask per sequence on h_{t-1}),
+    ``weight_drop`` (DropConnect on W_hh, one mask per forward), ``dtype`` and keyword-only ``rng``.
     """
 
     def __init__(
