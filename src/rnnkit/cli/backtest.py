@@ -180,12 +180,11 @@ def _load_series(config, console):
     for note in loaded.notes:
         console.note(f"note: {note}")
     s = as_series_set(loaded.train, loaded.source)
-    n_missing = getattr(s, "n_missing", 0)
-    if n_missing and len(getattr(s, "missing", ())) == len(s.values):
+    if s.n_missing:
         # the reader interpolated them over the whole series; here each origin fills them from its own past
         s.values = [np.where(m, np.nan, v) for v, m in zip(s.values, s.missing, strict=True)]
         console.note(
-            f"note: {n_missing:,} missing value(s): filled from each origin's history alone, left out of the scores"
+            f"note: {s.n_missing:,} missing value(s): filled from each origin's history alone, left out of the scores"
         )
     return s
 

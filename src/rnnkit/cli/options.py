@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import math
 import numbers
 import tomllib
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from ..train.settings import model_defaults, settings_for
 from ..utils import files
+from ..utils.toml_text import toml_value
 
 PRESET_META_KEYS = ("description",)  # allowed in a preset table, not config fields
 
@@ -308,19 +308,5 @@ def to_toml(config, task: str, header: str = "") -> str:
     lines.append(f'task = "{task}"')
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        lines.append(f"{f.name} = {_toml_value(value)}  # {f.metadata.get('help', '')}".rstrip())
+        lines.append(f"{f.name} = {toml_value(value)}  # {f.metadata.get('help', '')}".rstrip())
     return "\n".join(lines) + "\n"
-
-
-def _toml_value(value) -> str:
-    if value is None:
-        return '"none"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON escapes are valid TOML escapes
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")

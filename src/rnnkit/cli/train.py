@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import typing
 
+from ..utils.toml_text import toml_value
 from . import options as cfg
 from ._base import CliError, Command, Console, Parser, UsageError, add_common_flags, examples, fill
 from .runs import Run
@@ -47,7 +48,7 @@ def add_config_flags(parser, cls, defaults=None, *, keys=None, group=None) -> No
         text = f.metadata.get("help", "")
         if choices:
             text += f" ({', '.join(map(str, choices))})"
-        text += f" [default: {cfg._toml_value(default).strip(chr(34))}]"
+        text += f" [default: {toml_value(default).strip(chr(34))}]"
         text = text.replace("%", "%%")  # argparse formats help with %: strftime codes show as typed
         if base is bool:
             group.add_argument(

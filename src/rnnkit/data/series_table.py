@@ -48,10 +48,14 @@ class SeriesSet:
     layout: str = "single"
     id_column: str | None = None
     date_column: str | None = None
-    n_missing: int = 0
     n_filled: int = 0
     missing: list = field(default_factory=list)  # (T_i, F) bool: the empty value cells, filled by interpolation
     notes: list[str] = field(default_factory=list)  # what was decided reading the dates, for the user
+
+    @property
+    def n_missing(self) -> int:
+        """How many empty value cells the reader filled."""
+        return sum(int(m.sum()) for m in self.missing)
 
 
 def _as_list(value):
@@ -232,7 +236,6 @@ def read_series_table(
                 f"series {key!r}: a covariate is missing after the last value",
                 hint="known-future covariates need a value at every step",
             )
-        out.n_missing += int(np.isnan(v).sum())
         if np.isnan(v).all(axis=0).any():
             raise DataFormatError(
                 path,

@@ -4,13 +4,13 @@ a table, the best settings as a TOML config for ``rnnkit train forecast --config
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..utils.atomic import write_text_atomic
+from ..utils.toml_text import toml_value
 from .forecaster import Forecaster
 from .tune_confirm import Confirmation
 
@@ -118,20 +118,8 @@ class TuneResult:
         settings; written atomically. Returns the path."""
         lines = [f"# {line}" if line else "#" for line in header.splitlines()]
         values = {"task": "forecast", **dict(extra or {}), "horizon": self.horizon, **self.best_params}
-        lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
         return write_text_atomic(path, "\n".join(lines) + "\n")
-
-
-def _toml(value: Any) -> str:
-    if value is None:
-        return '"none"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # JSON escapes are valid TOML escapes
 
 
 def _show(v: Any) -> str:
