@@ -171,7 +171,7 @@ class Seq2SeqNet(Module):
         dmem = [0.0, 0.0]
         dstate, t1 = None, len(dlogits)
         for c_emb, c_dec, c_out in reversed(steps):
-            t0 = t1 - c_emb.shape[0]
+            t0 = t1 - c_emb[0].shape[0]  # the looked-up ids (steps, B)
             dout = self._output_backward(dlogits[t0:t1], c_out, dmem)
             dd, dstate = self.decoder.backward(dout, dstate, c_dec)
             self.tgt_embed.backward(dd, c_emb)

@@ -199,7 +199,7 @@ class FeatureTaggerNet(BatchProtocol, Module):
         E = self.embedding.embedding_dim
         self.embedding.backward(dx[..., :E], emb_cache)
         dsum = dx[..., None, E:]  # (T, B, 1, D): d sum / d each term = 1
-        self.features.backward(np.broadcast_to(dsum, feat_cache.shape + dsum.shape[-1:]), feat_cache)
+        self.features.backward(np.broadcast_to(dsum, feat_cache[0].shape + dsum.shape[-1:]), feat_cache)
 
     def _loss(self, y, batch: Batch):
         assert batch.mask is not None and batch.targets is not None  # tagging batches carry both

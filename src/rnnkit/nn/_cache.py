@@ -49,7 +49,7 @@ class _DirectionCache:
 class _LayerCache:
     x: np.ndarray  # (T, B, I_k) this layer's input
     dirs: list
-    drop_mask: np.ndarray | None  # (T, B, D*H) dropout applied to this layer's output
+    drop_mask: np.ndarray | None  # (T, B, D*H), or (1, B, D*H) locked: dropout on this layer's output
 
 
 @dataclass
@@ -62,3 +62,6 @@ class RecurrentCache:
     batch_first: bool
     mask: np.ndarray | None  # (T, B, 1) bool, None when every row has length T
     layers: list = field(default_factory=list)
+    input_mask: np.ndarray | None = None  # (1, B, I) locked input dropout (rnnkit.nn._dropout)
+    output: np.ndarray | None = None  # (T, B, D*H) the top layer's outputs before output dropout
+    output_mask: np.ndarray | None = None  # (1, B, D*H) locked output dropout

@@ -15,7 +15,8 @@ Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``stat
 ``h`` (L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}``
 (G, I_k), ``weight_hh_l{k}`` (G, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G,), with suffix
 ``_reverse`` for the backward direction. Layer k > 0 reads the concatenated outputs of
-both directions of layer k - 1, with dropout between layers while training.
+both directions of layer k - 1, with dropout between layers while training. More dropouts
+(recurrent, locked input/output): :mod:`rnnkit.nn._dropout`; weight drop: :mod:`rnnkit.nn._weight_drop`.
 
 Variable length: with ``lengths`` (right padding), row b is valid for t < lengths[b];
 outputs past its end are zero, its final state is the state at its last valid step, and
@@ -37,7 +38,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import _kernels
-from . import _checks, _step, _weight_drop
+from . import _checks, _dropout, _step, _weight_drop
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
 from .cells import CELLS, cell_spec, make_cell
 from .module import Module, check_rng, resolve_dtype
@@ -61,6 +62,9 @@ class _Recurrent(Observable, Module):
         *,
         recurrent_dropout: float = 0.0,
         weight_drop: float = 0.0,
+        input_dropout: float = 0.0,
+        output_dropout: float = 0.0,
+        locked_dropout: bool = False,
         dtype: DTypeLike = "float32",
         rng: np.random.Generator | None = None,
     ) -> None:
@@ -74,6 +78,9 @@ class _Recurrent(Observable, Module):
         self.dropout = _checks.probability("dropout", dropout)
         self.recurrent_dropout = _checks.probability("recurrent_dropout", recurrent_dropout)
         self.weight_drop = _checks.probability("weight_drop", weight_drop)  # see rnnkit.nn._weight_drop
+        self.input_dropout = _checks.probability("input_dropout", input_dropout)  # locked: see rnnkit.nn._dropout
+        self.output_dropout = _checks.probability("output_dropout", output_dropout)
+        self.locked_dropout = _checks.flag("locked_dropout", locked_dropout)
         self.bidirectional = bool(bidirectional)
         self.dtype = resolve_dtype(dtype)
         self.rng = check_rng(rng)
@@ -118,7 +125,8 @@ class _Recurrent(Observable, Module):
         if "nonlinearity" in cell_spec(self.mode).layer_kwargs:
             s += f", nonlinearity={self.cell.nonlinearity!r}"
         defaults = dict(bias=True, batch_first=False, dropout=0.0, bidirectional=False, recurrent_dropout=0.0)
-        for name, default in {**defaults, "weight_drop": 0.0}.items():
+        more = dict(weight_drop=0.0, input_dropout=0.0, output_dropout=0.0, locked_dropout=False)
+        for name, default in {**defaults, **more}.items():
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s + f", dtype={self.dtype.name}"
@@ -168,8 +176,9 @@ class _Recurrent(Observable, Module):
             state: initial h, or (h, c) for LSTM, each (L*D, B, H); zeros when None.
             lengths: optional (B,) ints in [1, T]; rows are right-padded past their length.
         Returns:
-            out: (T, B, D*H) (or batch-first) top-layer outputs, zero past each row's end;
-            state: final h or (h, c), each (L*D, B, H); cache: for ``backward``.
+            out: (T, B, D*H) (or batch-first) top-layer outputs, zero past each row's end
+            (times the ``output_dropout`` mask while training; ``cache.output`` holds them
+            before it); state: final h or (h, c), each (L*D, B, H); cache: for ``backward``.
         """
         x = self._check_input(x)
         T, B, _ = x.shape
@@ -183,13 +192,14 @@ class _Recurrent(Observable, Module):
         h_n = np.empty_like(h0)
         c_n = np.empty_like(c0) if c0 is not None else None
         kern = _kernels.active(self.dtype)
-        layer_in = x
+        cache.input_mask = _dropout.locked(self, x, self.input_dropout)  # (1, B, I)
+        layer_in = _dropout.apply(x, cache.input_mask)
         for k in range(self.num_layers):
             out = self._workspace.empty((T, B, D * H), self.dtype)
             dirs = []
             for d in range(D):
                 i = k * D + d
-                rec_mask = self._recurrent_mask(B)
+                rec_mask = _dropout.recurrent(self, B)
                 hT, cT, dc = self._forward_direction(
                     layer_in,
                     h0[i],
@@ -207,24 +217,17 @@ class _Recurrent(Observable, Module):
                 dirs.append(dc)
             if mask is not None:
                 out *= mask  # zero past each row's end
-            drop = None
-            if k < self.num_layers - 1 and self.training and self.dropout > 0:
-                keep = 1.0 - self.dropout
-                drop = (self.rng.random(out.shape) < keep).astype(self.dtype) / self.dtype.type(keep)
+            drop = _dropout.between(self, out) if k < self.num_layers - 1 else None  # (T or 1, B, D*H)
+            if drop is not None:
                 out *= drop
             cache.layers.append(_LayerCache(layer_in, dirs, drop))
             layer_in = out
+        cache.output, cache.output_mask = layer_in, _dropout.locked(self, layer_in, self.output_dropout)
+        layer_in = _dropout.apply(layer_in, cache.output_mask)  # (T, B, D*H)
         out = np.ascontiguousarray(layer_in.transpose(1, 0, 2)) if self.batch_first else layer_in
         if self._observers:
             self._notify_forward(cache)
         return out, (h_n if c_n is None else (h_n, c_n)), cache
-
-    def _recurrent_mask(self, B):
-        if not (self.training and self.recurrent_dropout > 0):
-            return None
-        keep = 1.0 - self.recurrent_dropout
-        m = self.rng.random((B, self.hidden_size)) < keep
-        return m.astype(self.dtype) / self.dtype.type(keep)
 
     def _forward_direction(self, x, h, c, params, mask, reverse, out, rec_mask, kern):
         """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H).
@@ -278,7 +281,7 @@ class _Recurrent(Observable, Module):
 
     # -- backward ---------------------------------------------------------------------
     def backward(
-        self, dout: np.ndarray | None, dstate: State | None, cache: RecurrentCache
+        self, dout: np.ndarray | None, dstate: State | None, cache: RecurrentCache, doutput: np.ndarray | None = None
     ) -> tuple[np.ndarray, State]:
         """Backpropagation through time for one ``forward``.
 
@@ -286,6 +289,8 @@ class _Recurrent(Observable, Module):
             dout: dL/dout, shaped like ``out`` (or None for zeros).
             dstate: dL/d(final state), shaped like ``state`` (or None for zeros).
             cache: the third value returned by ``forward``.
+            doutput: optional dL/d``cache.output`` (T, B, D*H), time-major: the gradient of a
+                term on the outputs before output dropout (TAR: :mod:`rnnkit.nn.activation_reg`).
         Returns:
             dx shaped like x, and dL/d(initial state) shaped like ``state``.
         Accumulates dL/dparameters into ``self.grads``.
@@ -301,6 +306,8 @@ class _Recurrent(Observable, Module):
             if g.shape != out_shape:
                 raise ValueError(f"dout: expected shape {out_shape} (the shape of out), got {g.shape}")
             g = g.transpose(1, 0, 2) if cache.batch_first else g
+        g = _dropout.apply(g, cache.output_mask)  # back through output dropout, then the terms before it
+        g = g if doutput is None else g + doutput
         dh_n, dc_n = self._check_state(dstate, B, name="dstate")
         dh0, dc0 = np.empty_like(dh_n), (np.empty_like(dc_n) if dc_n is not None else None)
         if self.record_grad_flow:
@@ -342,6 +349,7 @@ class _Recurrent(Observable, Module):
                 else:
                     dx2 += gi2 @ W_ih
             g = dx
+        g = _dropout.apply(g, cache.input_mask)
         dx = np.ascontiguousarray(g.transpose(1, 0, 2)) if cache.batch_first else g
         if self._observers:
             self._notify_backward(cache, self.grad_flow if self.record_grad_flow else {})
@@ -446,17 +454,8 @@ class RNN(_Recurrent):
         modes = {spec.layer_kwargs["nonlinearity"]: spec.mode for spec in CELLS.values() if spec.layer == "RNN"}
         if nonlinearity not in modes:
             raise ValueError(f"nonlinearity: expected {' or '.join(map(repr, modes))}, got {nonlinearity!r}")
-        super().__init__(
-            modes[nonlinearity],
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            **kwargs,
-        )
+        mode = modes[nonlinearity]
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **kwargs)
 
 
 class LSTM(_Recurrent):
