@@ -28,6 +28,7 @@ import typing
 from importlib import resources
 from pathlib import Path
 
+from ..train.regularizers import MODEL_REGULARIZERS, REGULARIZERS
 from ..train.settings import model_defaults, settings_for
 from ..utils import files
 from ..utils.toml_text import toml_value
@@ -63,7 +64,8 @@ def training_keys(model: str | None = None, **help: str):
     training setting the command line offers (:mod:`rnnkit.train.settings`), its type, help,
     checks and group from the declaration and its default that of the model class named
     ``model`` (``model_defaults(model)``, read without importing the models; the declared
-    ones without a model). ``help`` replaces a key's help text for this task
+    ones without a model), and a key for every regularizer that model honours
+    (:mod:`rnnkit.train.regularizers`). ``help`` replaces a key's help text for this task
     (``batch_size="windows per batch"``)."""
     defaults = model_defaults(model) if model is not None else {}
 
@@ -78,6 +80,11 @@ def training_keys(model: str | None = None, **help: str):
             field = option(default, help.get(s.name, s.help), choices=s.choices, min=s.min, above=s.above)
             field.metadata = types.MappingProxyType({**field.metadata, "group": s.cli_group, "setting": s.name})
             setattr(cls, s.name, field)
+        for name in MODEL_REGULARIZERS.get(model, ()) if model is not None else ():
+            r = REGULARIZERS[name]
+            annotations[name] = r.type
+            bounds = dict(min=0.0, max=0.95 if r.probability else None) if r.type is float else {}
+            setattr(cls, name, option(r.default, f"{r.help} (AWD-LSTM's {r.awd})", **bounds))
         return cls
 
     return add

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._data import FEATURES, TOKENS, Batch, as_sequences, batch_indices, pad_inputs, rank_batches, step_mask
 from ._inputs import coerce_X, coerce_Xy
+from ._regularizers import net_regularizers
 from .base import BaseEstimator, check_choice, check_float_param, check_int_param
 from .network import SequenceNet
 from .vocab import Vocab
@@ -131,6 +132,7 @@ class RecurrentEstimator(BaseEstimator):
             dtype=p["dtype"],
             rng=rng,
             **self._net_options(),
+            **net_regularizers(self),
         )
 
     # -- predict --------------------------------------------------------------------------

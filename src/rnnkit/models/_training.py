@@ -4,7 +4,8 @@ An estimator's ``__init__`` lists only its model's parameters;
 :func:`add_training_settings` (run by ``BaseEstimator.__init_subclass__``) wraps it into
 one that also takes every declared training setting as a keyword argument, with the
 declared default or the model's own (``rnnkit.train.settings.MODEL_DEFAULTS`` for rnnkit's
-models, the class attribute ``train_defaults`` for others), and stores it as an attribute
+models, the class attribute ``train_defaults`` for others), and every declared regularizer
+(:mod:`rnnkit.train.regularizers`) with its default, and stores each as an attribute
 of the same name. The wrapper's ``__signature__`` lists them all, explicitly, as
 scikit-learn's ``get_params``/``clone`` read them::
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 
+from ..train.regularizers import REGULARIZERS
 from ..train.settings import effective_defaults
 
 __all__ = ["add_training_settings"]
@@ -34,6 +36,7 @@ def add_training_settings(cls) -> None:
     if model_init is None:  # no __init__ of an estimator's anywhere above
         return
     defaults = effective_defaults(cls)
+    defaults.update((r.name, r.default) for r in REGULARIZERS.values())  # checked, or refused, by fit
     params = list(inspect.signature(model_init).parameters.values())
     for p in params:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -41,9 +44,9 @@ def add_training_settings(cls) -> None:
     clash = [p.name for p in params if p.name in defaults]
     if clash:
         raise TypeError(
-            f"{cls.__name__}.__init__: {clash} are training settings (rnnkit.train.settings), "
-            "added to every estimator; hint: list only the model's parameters, and put another "
-            "default in the class attribute train_defaults"
+            f"{cls.__name__}.__init__: {clash} are training settings or regularizers "
+            "(rnnkit.train.settings, rnnkit.train.regularizers), added to every estimator; "
+            "hint: list only the model's parameters, and put another default in the class attribute train_defaults"
         )
 
     @functools.wraps(model_init)

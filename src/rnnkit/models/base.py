@@ -55,10 +55,12 @@ from ..nn.module import Module
 from ..nn.recurrent import _Recurrent
 from ..train.checkpoint import CheckpointError, check_keys, load_checkpoint, save_checkpoint
 from ..train.config import TrainConfig
+from ..train.regularizers import REGULARIZERS, refuse_unhonoured
 from ..train.resume_from import start_trainer
 from ..train.settings import SETTINGS, check_setting, effective_defaults, settings_for
 from ..utils.memory import from_memory_error
 from ._memory import check_model_memory, recurrent_weights
+from ._regularizers import with_layer_regularizers
 from ._state import first_difference, jsonable, jsonable_tree
 from ._training import add_training_settings
 
@@ -310,6 +312,7 @@ class BaseEstimator:
                 COMMON_CHECKS[name](value)
             if name in SETTINGS and not (name == "seed" and isinstance(value, np.random.Generator)):
                 check_setting(name, value)
+        refuse_unhonoured(type(self), params)
         check_model_memory(params)
 
     def _make_rng(self) -> np.random.Generator:
@@ -349,11 +352,16 @@ class BaseEstimator:
                     f"warm_start: the data gave another fitted state than net_ was fitted for ({diff}); "
                     "hint: fit with the same vocabulary, classes and scaling, or warm_start=False"
                 )
+            with_layer_regularizers(self, net)  # set_params may have changed them
         else:
             check_model_memory(self.get_params(deep=False), **self._memory_sizes())
-            net = self._build_net(rng)
+            net = self._new_net(rng)
         self._net_fit_state = state
         return net
+
+    def _new_net(self, rng: np.random.Generator) -> Any:
+        """:meth:`_build_net`, with the layer regularizers set on its recurrent layers."""
+        return with_layer_regularizers(self, self._build_net(rng))
 
     def _memory_sizes(self) -> dict:
         """The sizes the data decided, for the memory estimate before the network is built
@@ -438,8 +446,9 @@ class BaseEstimator:
                 f"{path}: meta.params and meta.fitted must be objects, got "
                 f"{type(meta['params']).__name__} and {type(meta['fitted']).__name__}"
             )
-        # Files written before a training setting existed hold no value for it: its default.
+        # Files written before a training setting or a regularizer existed hold no value for it: its default.
         defaults = {k: v for k, v in cls.training_defaults().items() if k in _ADDED_SINCE_V1}
+        defaults.update((r.name, r.default) for r in REGULARIZERS.values())
         meta["params"] = {**defaults, **meta["params"]}
         check_keys(meta["params"], cls._get_param_names(), str(path), "meta.params.")
         params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
@@ -464,7 +473,7 @@ class BaseEstimator:
             raise CheckpointError(f"{path}: {diff}; hint: the file was edited or damaged; save the model again")
         _check_declared_sizes(path, model.get_params(deep=False), arrays)
         try:
-            net = model._build_net(model._make_rng())
+            net = model._new_net(model._make_rng())
             net.load_state_dict(arrays)
         except MemoryError as exc:
             raise CheckpointError(f"{path}: {from_memory_error(exc, 'building the saved network')}") from None

@@ -15,6 +15,15 @@ state from chunk to chunk and back-propagating through the last ``k2`` steps (``
 means ``k1``). Each epoch starts the rows at a random offset in [0, k1), so chunk
 boundaries move from epoch to epoch.
 
+Regularization (AWD-LSTM's, :mod:`rnnkit.train.regularizers`): ``embedding_dropout``
+drops whole characters from the embedding, the locked dropouts act on the layers' input
+and output, and while training the objective is the mean cross-entropy plus the AR and
+TAR penalties of the top layer's outputs (``activation_reg``, ``temporal_activation_reg``;
+:mod:`rnnkit.nn.activation_reg`), over the counted steps of each chunk: the training loss
+reported is that objective, the validation loss the cross-entropy alone. ``tie_weights``
+makes the output projection the embedding's transpose (needs ``embedding_dim ==
+hidden_size``).
+
 Evaluation reads the text as one stream from a zero state and reports the mean negative
 log-likelihood of characters 2..n given everything before them, in nats per character
 (divide by ln 2 for bits). Generation feeds one character at a time through the layers'
@@ -36,13 +45,15 @@ from typing import Literal, Self
 
 import numpy as np
 
-from ..nn import Embedding, Linear
+from ..nn import Embedding, Linear, TiedLinear
+from ..nn.activation_reg import ActivationReg
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
 from ..nn.recurrent import State
 from ..train.bptt import TBPTT, Stream
 from ..train.callbacks import Callback
 from ..utils import memory
+from ._regularizers import net_regularizers
 from .base import BaseEstimator, check_int_param, make_recurrent
 from .sampling import as_generator, check_temperature, check_top_k, greedy, sample
 from .seq2seq import check_lr_schedule, cosine_plan
@@ -64,11 +75,17 @@ class CharLMNet(Module):
         dropout=0.0,
         recurrent_dropout=0.0,
         weight_drop=0.0,
+        embedding_dropout=0.0,
+        activation_reg=0.0,
+        temporal_activation_reg=0.0,
+        tie_weights=False,
         dtype="float32",
         rng=None,
     ):
         super().__init__()
-        self.embed = self.add_module("embed", Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng))
+        check_tie(tie_weights, embedding_dim, hidden_size)
+        emb = Embedding(vocab_size, embedding_dim, dropout=embedding_dropout, dtype=dtype, rng=rng)
+        self.embed = self.add_module("embed", emb)
         self.rnn = self.add_module(
             "rnn",
             make_recurrent(
@@ -83,7 +100,13 @@ class CharLMNet(Module):
                 rng=rng,
             ),
         )
-        self.head = self.add_module("head", Linear(hidden_size, vocab_size, dtype=dtype, rng=rng))
+        head = (
+            TiedLinear(emb, dtype=dtype, rng=rng)
+            if tie_weights
+            else Linear(hidden_size, vocab_size, dtype=dtype, rng=rng)
+        )
+        self.head = self.add_module("head", head)
+        self.reg = ActivationReg(activation_reg, temporal_activation_reg)
         self.has_cell_state = self.rnn.cell.has_cell_state  # state (h, c)
 
     def init_state(self, batch_size: int) -> State:
@@ -92,19 +115,22 @@ class CharLMNet(Module):
         return (h, h.copy()) if self.has_cell_state else h
 
     def chunk_forward(self, inputs, targets, state, loss_mask=None):
-        """ids (k, B) -> (summed cross-entropy over counted steps, count, new state, cache)."""
+        """ids (k, B) -> (summed objective over counted steps, count, new state, cache): the
+        cross-entropy, plus, while training, count times the AR/TAR penalty of the chunk."""
         x, c_emb = self.embed.forward(inputs)  # (k, B, E)
         out, new_state, c_rnn = self.rnn.forward(x, state)  # (k, B, H)
         logits, c_head = self.head.forward(out)  # (k, B, V)
         loss, dlogits = cross_entropy(logits, targets, mask=loss_mask)
         count = int(targets.size if loss_mask is None else np.count_nonzero(loss_mask))
-        return loss * count, count, new_state, (c_emb, c_rnn, c_head, dlogits, count)
+        penalty, c_reg = self.reg.forward(out, c_rnn, loss_mask) if self.training else (0.0, None)
+        return (loss + penalty) * count, count, new_state, (c_emb, c_rnn, c_head, dlogits, count, c_reg)
 
     def chunk_backward(self, cache, dloss_scale, dstate):
         """Accumulate gradients of dloss_scale * loss_sum (+ dstate . new_state); return dL/dstate."""
-        c_emb, c_rnn, c_head, dlogits, count = cache
+        c_emb, c_rnn, c_head, dlogits, count, c_reg = cache
         dout = self.head.backward(dlogits * dlogits.dtype.type(dloss_scale * count), c_head)  # mean -> sum
-        dx, dstate0 = self.rnn.backward(dout, dstate, c_rnn)
+        dout, doutput = self.reg.backward(dloss_scale * count, c_reg, dout)
+        dx, dstate0 = self.rnn.backward(dout, dstate, c_rnn, doutput)
         self.embed.backward(dx, c_emb)
         return dstate0
 
@@ -113,6 +139,16 @@ class CharLMNet(Module):
         state = self.rnn.step(self.embed.parameters()["weight"][ids], state)
         logits, _ = self.head.forward((state[0] if self.has_cell_state else state)[-1])
         return logits, state
+
+
+def check_tie(tie_weights: bool, embedding_dim: int, hidden_size: int) -> None:
+    """Tying reads the embedding (V, E) as the output projection of H features: E must be H."""
+    if tie_weights and embedding_dim != hidden_size:
+        raise ValueError(
+            f"tie_weights: the output projection reads hidden_size = {hidden_size} features and the "
+            f"embedding has embedding_dim = {embedding_dim}; tying them needs the two equal; "
+            f"hint: set embedding_dim={hidden_size} (or hidden_size={embedding_dim}), or tie_weights=False"
+        )
 
 
 def _check_text(text: object, name: str, minimum: int) -> str:
@@ -165,6 +201,7 @@ class CharLM(BaseEstimator):
         k2 = check_int_param("k2", self.k2, allow_none=True)
         if k2 is not None and k2 < self.k1:
             raise ValueError(f"k2: expected None or an int >= k1 = {self.k1}, got {k2}; hint: see rnnkit.train.bptt")
+        check_tie(self.get_params(deep=False)["tie_weights"], self.embedding_dim, self.hidden_size)
         if self.alphabet is not None and not isinstance(self.alphabet, str):
             raise TypeError(f"alphabet: expected None or a str of extra characters, got {type(self.alphabet).__name__}")
 
@@ -306,4 +343,5 @@ class CharLM(BaseEstimator):
             weight_drop=self.weight_drop,
             dtype=self.dtype,
             rng=rng,
+            **net_regularizers(self),
         )

@@ -15,7 +15,10 @@ Pooling over the valid steps t < len_b of each row:
     none : one output per step (aligned tagging / per-step regression)
 
 The loss is softmax cross-entropy (``"ce"``, integer targets) or squared error (``"mse"``)
-averaged over rows, or over valid steps when ``pooling="none"``.
+averaged over rows, or over valid steps when ``pooling="none"``. While training, the
+objective adds the AR/TAR penalty of the recurrent stack's outputs over the valid steps
+(``activation_reg``, ``temporal_activation_reg``: :mod:`rnnkit.nn.activation_reg`), and
+``loss_and_grad`` returns that objective; ``evaluate_batch`` the loss alone.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..nn import Embedding, Linear
+from ..nn.activation_reg import ActivationReg
 from ..nn.losses import cross_entropy, mse
 from ..nn.module import Module
 from ._data import FEATURES, Batch, step_mask
@@ -90,10 +94,16 @@ class BatchProtocol:
     _loss: Callable[[Any, Batch], tuple[float, np.ndarray, int]]
 
     def loss_and_grad(self, batch: Batch) -> float:
+        """The batch's mean loss plus, while training, its AR/TAR penalty (the objective whose
+        gradient is accumulated)."""
         y, cache = self.forward(batch.inputs, batch.lengths)
         loss, dy, _ = self._loss(y, batch)
         self.backward(dy, cache)
-        return loss
+        return loss + self._penalty(cache)
+
+    def _penalty(self, cache: Any) -> float:
+        """The regularization penalty ``forward`` added to the objective (none here)."""
+        return 0.0
 
     def batch_count(self, batch: Batch) -> int:
         """What the batch's mean loss is over (steps when pooling is none, else rows): the
@@ -135,6 +145,9 @@ class SequenceNet(BatchProtocol, Module):
         loss="ce",
         word_dropout=0.0,
         unk_id=1,
+        embedding_dropout=0.0,
+        activation_reg=0.0,
+        temporal_activation_reg=0.0,
         dtype="float32",
         rng=None,
     ):
@@ -146,10 +159,15 @@ class SequenceNet(BatchProtocol, Module):
         rnn_in = input_size
         self.embedding = None
         if kind != FEATURES:
-            self.embedding = self.add_module(
-                "embedding", Embedding(input_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng)
-            )
+            emb = Embedding(input_size, embedding_dim, padding_idx=0, dropout=embedding_dropout, dtype=dtype, rng=rng)
+            self.embedding = self.add_module("embedding", emb)
             rnn_in = embedding_dim
+        elif embedding_dropout:
+            raise ValueError(
+                f"embedding_dropout: feature-vector inputs have no embedding, got {embedding_dropout!r}; "
+                "hint: leave it at 0.0, or give token inputs (lists of str or int ids)"
+            )
+        self.reg = ActivationReg(activation_reg, temporal_activation_reg)
         self.rnn = self.add_module(
             "rnn",
             make_recurrent(
@@ -182,16 +200,21 @@ class SequenceNet(BatchProtocol, Module):
         T = x.shape[0]
         lens = None if np.all(lengths == T) else lengths
         out, _, rnn_cache = self.rnn.forward(x, None, lens)  # (T, B, D*H)
+        reg = self.reg.forward(out, rnn_cache, step_mask(lengths, T)) if self.training else (0.0, None)
         z, pool_cache = pool_forward(out, lengths, self.pooling, self.rnn.hidden_size)
         y, head_cache = self.head.forward(z)  # (B, K) or (T, B, K)
-        return y, (emb_cache, rnn_cache, pool_cache, head_cache)
+        return y, (emb_cache, rnn_cache, pool_cache, head_cache, reg)
+
+    def _penalty(self, cache):
+        return cache[-1][0]
 
     def backward(self, dy, cache):
-        """Accumulate the gradients of every parameter given dL/dy."""
-        emb_cache, rnn_cache, pool_cache, head_cache = cache
+        """Accumulate the gradients of every parameter given dL/dy (and dL/dpenalty = 1)."""
+        emb_cache, rnn_cache, pool_cache, head_cache, (_, c_reg) = cache
         dz = self.head.backward(dy, head_cache)
         dout = pool_backward(dz, pool_cache, self.pooling, self.rnn.hidden_size)
-        dx, _ = self.rnn.backward(dout, None, rnn_cache)
+        dout, doutput = self.reg.backward(1.0, c_reg, dout)
+        dx, _ = self.rnn.backward(dout, None, rnn_cache, doutput)
         if self.embedding is not None:
             self.embedding.backward(dx, emb_cache)
 

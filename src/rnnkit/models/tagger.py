@@ -38,6 +38,7 @@ from ..nn.functional import softmax
 from ..train.callbacks import Callback
 from ._data import Batch, as_sequences, pad_features, step_mask
 from ._inputs import XLike, YLike, coerce_Xy
+from ._regularizers import net_regularizers
 from ._sequence import RecurrentEstimator
 from .base import check_choice, check_int_param, decode_labels, encode_labels
 from .vocab import Vocab
@@ -171,6 +172,7 @@ class SequenceTagger(RecurrentEstimator):
             unk_id=Vocab.unk_id,
             dtype=p["dtype"],
             rng=rng,
+            **net_regularizers(self),
         )
 
     def _fit_state(self) -> dict:

@@ -33,9 +33,10 @@ from collections import Counter
 import numpy as np
 
 from ..nn import Embedding, Linear
+from ..nn.activation_reg import ActivationReg
 from ..nn.losses import cross_entropy
 from ..nn.module import Module
-from ._data import Batch
+from ._data import Batch, step_mask
 from .base import make_recurrent
 from .network import BatchProtocol
 from .vocab import Vocab
@@ -139,15 +140,18 @@ class FeatureTaggerNet(BatchProtocol, Module):
         feature_dim=32,
         word_dropout=0.0,
         unk_id=1,
+        embedding_dropout=0.0,
+        activation_reg=0.0,
+        temporal_activation_reg=0.0,
         dtype="float32",
         rng=None,
     ):
         super().__init__()
         self.word_dropout, self.unk_id, self.rng = float(word_dropout), int(unk_id), rng
         self.n_features = int(n_features)
-        self.embedding = self.add_module(
-            "embedding", Embedding(vocab_size, embedding_dim, padding_idx=0, dtype=dtype, rng=rng)
-        )
+        emb = Embedding(vocab_size, embedding_dim, padding_idx=0, dropout=embedding_dropout, dtype=dtype, rng=rng)
+        self.embedding = self.add_module("embedding", emb)
+        self.reg = ActivationReg(activation_reg, temporal_activation_reg)
         self.features = self.add_module(
             "features", Embedding(feature_vocab_size, feature_dim, padding_idx=0, dtype=dtype, rng=rng)
         )
@@ -188,14 +192,19 @@ class FeatureTaggerNet(BatchProtocol, Module):
         T = x.shape[0]
         lens = None if np.all(lengths == T) else lengths
         out, _, rnn_cache = self.rnn.forward(x, None, lens)  # (T, B, Dir*H)
+        reg = self.reg.forward(out, rnn_cache, step_mask(lengths, T)) if self.training else (0.0, None)
         y, head_cache = self.head.forward(out)  # (T, B, K)
-        return y, (emb_cache, feat_cache, rnn_cache, head_cache)
+        return y, (emb_cache, feat_cache, rnn_cache, head_cache, reg)
+
+    def _penalty(self, cache):
+        return cache[-1][0]
 
     def backward(self, dy, cache):
-        """Accumulate the gradients of every parameter given dL/dlogits (T, B, K)."""
-        emb_cache, feat_cache, rnn_cache, head_cache = cache
+        """Accumulate the gradients of every parameter given dL/dlogits (T, B, K) (and dL/dpenalty = 1)."""
+        emb_cache, feat_cache, rnn_cache, head_cache, (_, c_reg) = cache
         dout = self.head.backward(dy, head_cache)  # (T, B, Dir*H)
-        dx, _ = self.rnn.backward(dout, None, rnn_cache)  # (T, B, E + D)
+        dout, doutput = self.reg.backward(1.0, c_reg, dout)
+        dx, _ = self.rnn.backward(dout, None, rnn_cache, doutput)  # (T, B, E + D)
         E = self.embedding.embedding_dim
         self.embedding.backward(dx[..., :E], emb_cache)
         dsum = dx[..., None, E:]  # (T, B, 1, D): d sum / d each term = 1
