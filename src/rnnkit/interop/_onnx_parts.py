@@ -7,8 +7,9 @@ from __future__ import annotations
 
 
 def linear(g, lin, x: str) -> str:
+    """x W^T + b for a ``Linear``, or a ``TiedLinear`` (W the embedding's)."""
     p = lin.parameters()
-    y = g.op("MatMul", [x, g.init("weight_T", p["weight"].T)])
+    y = g.op("MatMul", [x, g.init("weight_T", lin.weight.T)])
     return g.op("Add", [y, g.init("bias", p["bias"])]) if "bias" in p else y
 
 

@@ -20,6 +20,7 @@ from ..models import (
 from ..models.base import not_fitted_error
 from ..models.network import SequenceNet
 from ..models.word_features import FeatureTaggerNet
+from ..nn import TiedLinear
 from . import _torch_decoders
 from ._torch_layers import as_numpy, cell_of_torch, converter
 
@@ -176,7 +177,8 @@ def model_to_torch(model, torch):
     if isinstance(model, FeedForward):
         out = classes["MLP"]([to_torch(layer) for layer in net.layers], to_torch(net.out), model.activation)
     elif isinstance(model, CharLM):
-        out = classes["CharLM"](to_torch(net.embed), to_torch(net.rnn), to_torch(net.head))
+        embed = to_torch(net.embed)
+        out = classes["CharLM"](embed, to_torch(net.rnn), _charlm_head(net.head, embed, torch, to_torch))
     elif isinstance(model, Forecaster):
         out = _forecast_to_torch(net, classes, to_torch)
     elif isinstance(model, (Seq2Seq, SequenceGenerator, MusicModel)):
@@ -190,6 +192,21 @@ def model_to_torch(model, torch):
         emb = to_torch(net.embedding) if net.embedding is not None else None
         out = classes["SequenceNet"](to_torch(net.rnn), to_torch(net.head), net.pooling, emb)
     return out.eval()
+
+
+def _charlm_head(head, embed, torch, to_torch):
+    """The head's torch twin; a tied one shares the embedding's weight, as torch ties
+    (``head.weight = embed.weight``: one Parameter, its gradient the sum of both uses)."""
+    if not isinstance(head, TiedLinear):
+        return to_torch(head)
+    twin = torch.nn.Linear(
+        head.in_features, head.out_features, bias="bias" in head.parameters(), dtype=embed.weight.dtype
+    )
+    twin.weight = embed.weight
+    if twin.bias is not None:
+        with torch.no_grad():
+            twin.bias.copy_(torch.from_numpy(head.parameters()["bias"]))
+    return twin
 
 
 def _forecast_to_torch(net, classes, to_torch):
