@@ -97,8 +97,9 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}" + (f", dropout={self.dropout}" if self.dropout else "")
 
-    def forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ids (N...) ints in [0, V) -> (vectors (N..., E), cache)."""
+    def forward(self, ids: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None]]:
+        """ids (N...) ints in [0, V) -> (vectors (N..., E), cache: the ids and the rows' dropout
+        scales (V,), None when no dropout ran)."""
         ids = np.asarray(ids)
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"ids: expected integer token ids, got dtype {ids.dtype}")
@@ -118,14 +119,14 @@ class Embedding(Module):
         """Scatter-add dvec (N..., E) into the rows that were looked up (times their dropout
         scale while training); no input gradient."""
         ids, scale = cache
-        dvec = np.asarray(dvec, self.dtype).reshape(-1, self.embedding_dim)
+        d = np.asarray(dvec, self.dtype).reshape(-1, self.embedding_dim)  # (N, E)
         flat = ids.reshape(-1)
         if scale is not None:
-            dvec = dvec * scale[flat][:, None]
+            d = d * scale[flat][:, None]
         if self.padding_idx is not None:
             keep = flat != self.padding_idx
-            flat, dvec = flat[keep], dvec[keep]
-        np.add.at(self._grads["weight"], flat, dvec)
+            flat, d = flat[keep], d[keep]
+        np.add.at(self._grads["weight"], flat, d)
         return None
 
 

@@ -135,9 +135,10 @@ def check_regularizer(name: str, value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
         raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
-    if r.probability and not 0.0 <= value < 1.0:
+    v = float(value)
+    if r.probability and not 0.0 <= v < 1.0:
         raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
-    if not r.probability and not 0.0 <= value < float("inf"):
+    if not r.probability and not 0.0 <= v < float("inf"):
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
     return value
 
