@@ -288,7 +288,7 @@ def test_cli_keys_reach_the_model_and_an_unhonoured_key_is_unknown(tmp_path, cap
     folder = tmp_path / "lm"
     args = ["train", "charlm", "--preset", "tiny", "--out", str(folder), "--no-plots", "--set", "embedding_dim=16"]
     args += ["--set", "input_dropout=0.2", "--set", "embedding_dropout=0.1", "--set", "tie_weights=true"]
-    args += ["--set", "activation_reg=2", "--temporal-activation-reg", "1", "--set", "locked_dropout=true"]
+    args += ["--set", "activation_reg=2", "--temporal-activation-reg", "1", "--locked-dropout"]
     assert main(args) == 0
     model = CharLM.load(folder / "model.npz")
     p = model.get_params()
