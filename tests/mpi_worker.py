@@ -11,6 +11,7 @@ The program is the same in both runs; only the launcher differs. Cases:
     charlm                           CharLM, truncated BPTT (k1=4, k2=6), 3 streams split 2/1
     seq2seq, generator               Seq2Seq and SequenceGenerator, 7 pairs in batches of 3
     dropout                          a 2-layer LSTM with dropout: each rank its own masks
+    awd                              CharLM with every AWD-LSTM regularizer: each rank its own masks
     nan                              rank 1 alone has a NaN loss in its third step
     kill                             rank 1 kills itself with SIGKILL in its third step
     raise                            rank 1 raises in its third step
@@ -102,6 +103,16 @@ def main(case: str, out: Path) -> None:
 
         X, y = sequences()
         model = SequenceClassifier(cell="lstm", num_layers=2, dropout=0.3, recurrent_dropout=0.2, **common).fit(X, y)
+        digests = w.gather(data_digest(model.net_.state_dict()))
+        if w.is_root:
+            (out / "digests.json").write_text(json.dumps(digests))
+    elif case == "awd":
+        from rnnkit.distributed import data_digest
+
+        regs = dict(embedding_dropout=0.2, input_dropout=0.2, output_dropout=0.3, locked_dropout=True, dropout=0.2)
+        regs.update(activation_reg=1.0, temporal_activation_reg=0.5, tie_weights=True)
+        model = CharLM(hidden_size=6, embedding_dim=6, num_layers=2, k1=4, batch_size=3, epochs=2, seed=5, **regs)
+        model.fit(TEXT)
         digests = w.gather(data_digest(model.net_.state_dict()))
         if w.is_root:
             (out / "digests.json").write_text(json.dumps(digests))

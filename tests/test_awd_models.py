@@ -299,3 +299,32 @@ def test_cli_keys_reach_the_model_and_an_unhonoured_key_is_unknown(tmp_path, cap
     bad = ["train", "classify", "--preset", "tiny", "--out", str(tmp_path / "c"), "--set", "tie_weights=true"]
     assert main(bad) != 0
     assert "tie_weights" in capsys.readouterr().err
+
+
+def test_diagnostics_watch_a_regularized_tied_model(tmp_path):
+    from rnnkit.diagnostics import watch_fit
+
+    watch = watch_fit(every=1, warn=False)
+    kw = dict(hidden_size=8, embedding_dim=8, num_layers=2, k1=8, batch_size=4, epochs=1, seed=0, tie_weights=True)
+    CharLM(**kw, **ALL).fit(TEXT, callbacks=[watch])
+    assert len(watch.monitor.record.steps) >= 2  # every step recorded, the flows through the masks
+    watch.monitor.write_report(tmp_path / "report")
+    assert any((tmp_path / "report").iterdir())
+
+
+def test_under_mpi_with_every_regularizer_the_ranks_stay_identical_and_a_run_is_reproducible(tmp_path):
+    import json
+
+    from test_distributed import _mpiexec, run_case
+
+    from rnnkit.train.checkpoint import load_checkpoint
+
+    _mpiexec()
+    runs = [run_case("awd", tmp_path / str(i), 2) for i in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    digests = json.loads((tmp_path / "0" / "digests.json").read_text())
+    assert digests[0] == digests[1]  # every rank holds the same parameters
+    a, _ = load_checkpoint(tmp_path / "0" / "model.npz")
+    b, _ = load_checkpoint(tmp_path / "1" / "model.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])  # same seed, same N: the same run
