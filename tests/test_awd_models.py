@@ -328,3 +328,20 @@ def test_under_mpi_with_every_regularizer_the_ranks_stay_identical_and_a_run_is_
     b, _ = load_checkpoint(tmp_path / "1" / "model.npz")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])  # same seed, same N: the same run
+
+
+def test_a_model_saved_before_the_regularizers_existed_loads_with_their_defaults(tmp_path):
+    from fault_util import edit_manifest
+
+    docs = [["good", "day"], ["bad", "day"]] * 4
+    model = SequenceClassifier(hidden_size=4, epochs=1, seed=0).fit(docs, [1, 0] * 4)
+    path = model.save(tmp_path / "m.npz")
+
+    def drop(m):
+        for name in REGULARIZERS:
+            del m["meta"]["params"][name]
+
+    edit_manifest(path, drop)
+    loaded = SequenceClassifier.load(path)
+    assert {n: loaded.get_params()[n] for n in REGULARIZERS} == {n: r.default for n, r in REGULARIZERS.items()}
+    np.testing.assert_array_equal(loaded.predict_proba(docs), model.predict_proba(docs))
