@@ -265,3 +265,18 @@ def test_tied_linear_refuses_what_it_cannot_tie_to():
         TiedLinear(Linear(3, 4))
     with pytest.raises(TypeError, match="dtype: expected the embedding's float32"):
         TiedLinear(Embedding(4, 3), dtype="float64")
+
+
+def test_backward_takes_a_gradient_before_output_dropout_and_checks_its_shape():
+    layer, x, _, R = _problem("lstm", 1, False, output_dropout=0.5)
+    layer.train()
+    out, _, cache = layer.forward(x)
+    extra = np.random.default_rng(4).standard_normal(cache.output.shape)
+    layer.zero_grad()
+    dx_sum, _ = layer.backward(R, None, cache, extra)
+    dx_a, _ = layer.backward(R, None, cache)
+    dx_b, _ = layer.backward(None, None, cache, extra)  # the extra term enters before the mask: not zeroed by it
+    np.testing.assert_allclose(dx_a + dx_b, dx_sum, rtol=0, atol=1e-12)
+    assert np.abs(dx_b).sum() > 0
+    with pytest.raises(ValueError, match=r"doutput: expected shape \(5, 3, 3\)"):
+        layer.backward(R, None, cache, extra[:, :1])

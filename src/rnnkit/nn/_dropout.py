@@ -37,6 +37,19 @@ def apply(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return x if mask is None else x * mask
 
 
+def output_grad(g: np.ndarray, cache: Any, doutput: np.ndarray | None) -> np.ndarray:
+    """dL/d``cache.output`` (T, B, D*H): ``g`` (dL/dout, time-major) back through the output
+    dropout mask, plus ``doutput``, the gradient of a term on the outputs before it (TAR)."""
+    g = apply(g, cache.output_mask)
+    if doutput is None:
+        return g
+    if np.shape(doutput) != g.shape:
+        raise ValueError(
+            f"doutput: expected shape {g.shape} (T, B, D*H, time-major as cache.output), got {np.shape(doutput)}"
+        )
+    return g + doutput
+
+
 def locked(layer: Any, x: np.ndarray, p: float) -> np.ndarray | None:
     """One mask per sequence for x (T, B, F): (1, B, F), the same at every step."""
     return draw(layer, (1,) + x.shape[1:], p)

@@ -306,8 +306,7 @@ class _Recurrent(Observable, Module):
             if g.shape != out_shape:
                 raise ValueError(f"dout: expected shape {out_shape} (the shape of out), got {g.shape}")
             g = g.transpose(1, 0, 2) if cache.batch_first else g
-        g = _dropout.apply(g, cache.output_mask)  # back through output dropout, then the terms before it
-        g = g if doutput is None else g + doutput
+        g = _dropout.output_grad(g, cache, doutput)  # back through output dropout, plus a term before it
         dh_n, dc_n = self._check_state(dstate, B, name="dstate")
         dh0, dc0 = np.empty_like(dh_n), (np.empty_like(dc_n) if dc_n is not None else None)
         if self.record_grad_flow:
