@@ -36,7 +36,8 @@ def ar_tar_forward(
     Args:
         dropped: h~ (T, B, F), the outputs after output dropout (AR reads these).
         raw: h (T, B, F), the outputs before it (TAR reads these).
-        alpha, beta: the weights (>= 0; 0 switches a term off).
+        alpha: the weight of AR (>= 0; 0 switches it off).
+        beta: the weight of TAR (>= 0; 0 switches it off).
         mask: (T, B) bool of valid steps, or None when all are.
     """
     T, B, F = raw.shape
