@@ -254,3 +254,37 @@ def test_experiment_plots(tmp_path):
         assert result.plots
         for png in result.plots:
             assert (tmp_path / name / png).read_bytes()[:4] == b"\x89PNG", png
+
+
+def test_regularization_ablation_runs_none_all_and_each_left_out(tmp_path):
+    from rnnkit.experiments.regularization import arms, parse_regularizers
+
+    cfg = get_config("regularization", smoke=True, overrides={"regularizers": "weight_drop=0.3,tie_weights=true"})
+    assert arms(cfg) == {
+        "none": {},
+        "all": {"weight_drop": 0.3, "tie_weights": True},
+        "all - weight_drop": {"tie_weights": True},
+        "all - tie_weights": {"weight_drop": 0.3},
+    }
+    with pytest.raises(ValueError, match="name=value"):
+        parse_regularizers(("weight_drop",))
+    with pytest.raises(ValueError, match="twice"):
+        parse_regularizers(("ar=1", "ar=2"))
+    result = run_experiment("regularization", tmp_path, smoke=True, plots=False, overrides=dataclasses_asdict(cfg))
+    rows = {r["run"]: r for r in result.rows}
+    assert list(rows) == ["none", "all", "all - weight_drop", "all - tie_weights"]
+    for r in rows.values():
+        assert r["gap"] == pytest.approx(r["val loss"] - r["train loss"])
+        assert r["val - all's val"] == pytest.approx(r["val loss"] - rows["all"]["val loss"])
+    assert rows["none"]["val loss"] != rows["all"]["val loss"]  # the regularizers changed the training
+
+
+def dataclasses_asdict(cfg):
+    import dataclasses
+
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k != "plots"}
+
+
+def test_regularization_experiment_refuses_an_unknown_regularizer(tmp_path):
+    with pytest.raises((ValueError, TypeError), match="bogus"):
+        run_experiment("regularization", tmp_path, smoke=True, plots=False, overrides={"regularizers": "bogus=1"})

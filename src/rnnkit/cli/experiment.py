@@ -82,8 +82,8 @@ def run(args) -> int:
 
 COMMAND = Command(
     name="experiment",
-    help="rerun an experiment on vanishing/exploding gradients (plots + a table)",
-    description="Rerun an experiment on vanishing and exploding gradients; each writes plots, "
+    help="rerun an experiment: vanishing/exploding gradients, regularization (plots + a table)",
+    description="Rerun an experiment on vanishing and exploding gradients or on regularization; each writes plots, "
     "table.md/table.csv and results.json to <out>/<name>/.",
     add_arguments=add_arguments,
     run=run,
@@ -93,5 +93,6 @@ COMMAND = Command(
         "rnnkit experiment cells-adding --set lengths=50,100 --set epochs=20",
         "rnnkit experiment init --out results/",
         "rnnkit experiment neuron --smoke                 # seconds",
+        "rnnkit experiment regularization --set epochs=3  # each AWD-LSTM regularizer on/off",
     ),
 )

@@ -6,6 +6,8 @@
                      learning curves and per-step gradient norms
     init             small normal, Xavier, orthogonal, identity + ReLU (IRNN) compared
     neuron           a feed-forward network vs an RNN predicting the next character of "neuron"
+    regularization   the AWD-LSTM regularizers on/off (none, all, all but one) on a character
+                     language model of the shipped pydoc corpus: train/validation loss and gap
 
     result = run_experiment("weight-scaling", out="experiments", smoke=True)
     print(result.table())
@@ -29,6 +31,7 @@ _MODULES = {
     "cells-adding": "cells_adding",
     "init": "init_compare",
     "neuron": "neuron",
+    "regularization": "regularization",
 }
 EXPERIMENTS = tuple(_MODULES)
 
