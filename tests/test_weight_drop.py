@@ -217,3 +217,37 @@ def test_a_char_lm_trains_with_weight_drop_under_truncated_bptt():
     assert model.net_.rnn.weight_drop == 0.3
     losses = model.history_["loss"]
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_weight_drop_is_a_layer_regularizer_every_recurrent_model_honours():
+    """Declared once (rnnkit.train.regularizers): every estimator takes it keyword-only,
+    every recurrent model sets it on each recurrent layer, FeedForward refuses it."""
+    import inspect
+
+    from rnnkit.models import FeedForward, Seq2Seq
+    from rnnkit.nn.recurrent import _Recurrent
+    from rnnkit.train.regularizers import MODEL_REGULARIZERS, REGULARIZERS
+    from rnnkit.train.resume import walk_modules
+
+    r = REGULARIZERS["weight_drop"]
+    assert (r.default, r.awd, r.where, r.probability) == (0.0, "wdrop", "layer", True)
+    assert all("weight_drop" in names for names in MODEL_REGULARIZERS.values())
+    param = inspect.signature(Seq2Seq).parameters["weight_drop"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default == 0.0
+    model = Seq2Seq(hidden_size=6, embedding_dim=4, epochs=1, seed=0, weight_drop=0.25)
+    model.fit(["ab", "ba", "aab"], ["ba", "ab", "baa"])
+    layers = [m for _, m in walk_modules(model.net_) if isinstance(m, _Recurrent)]
+    assert len(layers) == 2 and all(layer.weight_drop == 0.25 for layer in layers)  # encoder and decoder
+    X = np.random.default_rng(0).standard_normal((8, 5, 2))
+    with pytest.raises(ValueError, match=r"weight_drop: FeedForward cannot apply it .*hint: leave it at 0.0"):
+        FeedForward(weight_drop=0.2, epochs=1).fit(X, np.arange(8) % 2)
+
+
+def test_every_task_offers_weight_drop_on_the_command_line():
+    from rnnkit.cli import options
+    from rnnkit.cli.tasks import TASKS
+
+    for name, task in TASKS.items():
+        field = options.fields(task.config_class).get("weight_drop")
+        assert field is not None and field.default == 0.0, name
+        assert "wdrop" in field.metadata["help"], name

@@ -39,7 +39,6 @@ class CommonConfig:
     num_layers: int = option(1, "stacked recurrent layers", min=1)
     dropout: float = option(0.0, "dropout between stacked layers", min=0.0, max=0.95)
     recurrent_dropout: float = option(0.0, "variational dropout on the recurrent state", min=0.0, max=0.95)
-    weight_drop: float = option(0.0, "DropConnect on the recurrent weights W_hh, one mask per batch", min=0.0, max=0.95)
 
 
 @dataclasses.dataclass

@@ -70,7 +70,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
         num_layers: int = 1,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         window: int = 24,
         horizon: int = 1,
         strategy: Literal["recursive", "direct"] = "recursive",
@@ -86,7 +85,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.window, self.horizon, self.strategy, self.period = window, horizon, strategy, period
         self.scaling, self.target_transform = scaling, target_transform
         self.loss, self.quantiles, self.calendar, self.num_samples = loss, quantiles, calendar, num_samples
@@ -307,7 +305,6 @@ class Forecaster(ScoringMixin, BaseEstimator):
                 num_layers=self.num_layers,
                 dropout=self.dropout,
                 recurrent_dropout=self.recurrent_dropout,
-                weight_drop=self.weight_drop,
                 dtype=self.dtype,
                 rng=rng,
             )

@@ -99,7 +99,6 @@ class ForecastNet(BatchProtocol, Module):
         num_layers=1,
         dropout=0.0,
         recurrent_dropout=0.0,
-        weight_drop=0.0,
         dtype="float32",
         rng=None,
     ):
@@ -117,7 +116,6 @@ class ForecastNet(BatchProtocol, Module):
                 num_layers,
                 dropout=dropout,
                 recurrent_dropout=recurrent_dropout,
-                weight_drop=weight_drop,
                 dtype=dtype,
                 rng=rng,
             ),

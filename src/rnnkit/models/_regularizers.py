@@ -2,7 +2,7 @@
 
 Two kinds, by their declared ``where``:
 
-- ``"layer"`` (``input_dropout``, ``locked_dropout``, ``output_dropout``): options of every
+- ``"layer"`` (``weight_drop``, ``input_dropout``, ``locked_dropout``, ``output_dropout``): options of every
   recurrent layer (:class:`rnnkit.nn.recurrent._Recurrent`); :func:`with_layer_regularizers`
   sets them on each recurrent layer of a network just built, whatever the model, so every
   recurrent model honours them without a line of its own.

@@ -126,7 +126,6 @@ class RecurrentEstimator(BaseEstimator):
             bidirectional=p["bidirectional"],
             dropout=p["dropout"],
             recurrent_dropout=p["recurrent_dropout"],
-            weight_drop=p["weight_drop"],
             embedding_dim=p["embedding_dim"],
             unk_id=Vocab.unk_id,
             dtype=p["dtype"],

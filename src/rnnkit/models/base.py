@@ -190,7 +190,6 @@ COMMON_CHECKS = {
     "bidirectional": lambda v: check_choice("bidirectional", v, (False, True)),
     "dropout": lambda v: check_float_param("dropout", v, high=1.0, high_open=True),
     "recurrent_dropout": lambda v: check_float_param("recurrent_dropout", v, high=1.0, high_open=True),
-    "weight_drop": lambda v: check_float_param("weight_drop", v, high=1.0, high_open=True),
     "embedding_dim": lambda v: check_int_param("embedding_dim", v),
 }
 

@@ -74,7 +74,6 @@ class CharLMNet(Module):
         num_layers=1,
         dropout=0.0,
         recurrent_dropout=0.0,
-        weight_drop=0.0,
         embedding_dropout=0.0,
         activation_reg=0.0,
         temporal_activation_reg=0.0,
@@ -95,7 +94,6 @@ class CharLMNet(Module):
                 num_layers,
                 dropout=dropout,
                 recurrent_dropout=recurrent_dropout,
-                weight_drop=weight_drop,
                 dtype=dtype,
                 rng=rng,
             ),
@@ -179,7 +177,6 @@ class CharLM(BaseEstimator):
         embedding_dim: int = 32,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         k1: int = 64,
         k2: int | None = None,
         alphabet: str | None = None,
@@ -187,7 +184,6 @@ class CharLM(BaseEstimator):
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.dropout, self.recurrent_dropout = embedding_dim, dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.k1, self.k2, self.alphabet = k1, k2, alphabet
         self.lr_schedule = lr_schedule
 
@@ -340,7 +336,6 @@ class CharLM(BaseEstimator):
             num_layers=self.num_layers,
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
-            weight_drop=self.weight_drop,
             dtype=self.dtype,
             rng=rng,
             **net_regularizers(self),

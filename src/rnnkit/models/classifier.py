@@ -47,7 +47,6 @@ class SequenceClassifier(RecurrentEstimator):
         bidirectional: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         embedding_dim: int = 32,
         pooling: Literal["last", "mean", "max"] = "last",
         min_freq: int = 1,
@@ -56,7 +55,6 @@ class SequenceClassifier(RecurrentEstimator):
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
         self.word_dropout = word_dropout
 
@@ -144,7 +142,6 @@ class SequenceRegressor(RecurrentEstimator):
         bidirectional: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         embedding_dim: int = 32,
         pooling: Literal["last", "mean", "max", "none"] = "last",
         min_freq: int = 1,
@@ -153,7 +150,6 @@ class SequenceRegressor(RecurrentEstimator):
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.embedding_dim, self.pooling, self.min_freq, self.lowercase = embedding_dim, pooling, min_freq, lowercase
         self.word_dropout = word_dropout
 

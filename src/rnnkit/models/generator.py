@@ -69,7 +69,6 @@ class GeneratorNet(Module):
         condition_cell=True,
         dropout=0.0,
         recurrent_dropout=0.0,
-        weight_drop=0.0,
         dtype="float32",
         rng=None,
     ):
@@ -92,7 +91,6 @@ class GeneratorNet(Module):
                 L,
                 dropout=dropout,
                 recurrent_dropout=recurrent_dropout,
-                weight_drop=weight_drop,
                 dtype=dtype,
                 rng=rng,
             ),
@@ -207,13 +205,11 @@ class SequenceGenerator(BaseEstimator):
         condition_cell: bool = True,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         max_len: int | None = None,
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding_dim, self.condition_cell = embedding_dim, condition_cell
         self.dropout, self.recurrent_dropout, self.max_len = dropout, recurrent_dropout, max_len
-        self.weight_drop = weight_drop
 
     def _validate_params(self):
         super()._validate_params()
@@ -489,7 +485,6 @@ class SequenceGenerator(BaseEstimator):
             condition_cell=self.condition_cell,
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
-            weight_drop=self.weight_drop,
             dtype=self.dtype,
             rng=rng,
         )

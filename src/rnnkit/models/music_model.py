@@ -74,7 +74,6 @@ class MusicNet(Module):
         num_layers=1,
         dropout=0.0,
         recurrent_dropout=0.0,
-        weight_drop=0.0,
         dtype="float32",
         rng=None,
     ):
@@ -89,7 +88,6 @@ class MusicNet(Module):
                 num_layers,
                 dropout=dropout,
                 recurrent_dropout=recurrent_dropout,
-                weight_drop=weight_drop,
                 dtype=dtype,
                 rng=rng,
             ),
@@ -151,7 +149,6 @@ class MusicModel(BaseEstimator):
         num_layers: int = 1,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         low: int | None = None,
         high: int | None = None,
         transpose: int = 0,
@@ -159,7 +156,6 @@ class MusicModel(BaseEstimator):
     ) -> None:
         self.mode, self.cell, self.hidden_size, self.num_layers = mode, cell, hidden_size, num_layers
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.low, self.high, self.transpose, self.frames_per_quarter = low, high, transpose, frames_per_quarter
 
     def _validate_params(self) -> None:
@@ -471,7 +467,6 @@ class MusicModel(BaseEstimator):
             num_layers=self.num_layers,
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
-            weight_drop=self.weight_drop,
             dtype=self.dtype,
             rng=rng,
         )

@@ -161,7 +161,6 @@ class Seq2Seq(BaseEstimator):
         embedding_dim: int = 32,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         reverse_source: bool = False,
         scheduled_sampling: float = 0.0,
         sampling_schedule: Literal["inverse_sigmoid", "exponential", "linear", "constant"] = "inverse_sigmoid",
@@ -174,7 +173,6 @@ class Seq2Seq(BaseEstimator):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.attention, self.embedding_dim = bidirectional, attention, embedding_dim
         self.dropout, self.recurrent_dropout = dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.reverse_source, self.scheduled_sampling = reverse_source, scheduled_sampling
         self.sampling_schedule, self.sampling_decay = sampling_schedule, sampling_decay
         self.beam_size, self.length_penalty, self.max_len = beam_size, length_penalty, max_len
@@ -356,7 +354,6 @@ class Seq2Seq(BaseEstimator):
             attention=self.attention,
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
-            weight_drop=self.weight_drop,
             dtype=self.dtype,
             rng=rng,
         )

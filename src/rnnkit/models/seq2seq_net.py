@@ -52,13 +52,12 @@ class Seq2SeqNet(Module):
         attention=False,
         dropout=0.0,
         recurrent_dropout=0.0,
-        weight_drop=0.0,
         dtype="float32",
         rng=None,
     ):
         super().__init__()
         E, H, L = embedding_dim, hidden_size, num_layers
-        kw = dict(dropout=dropout, recurrent_dropout=recurrent_dropout, weight_drop=weight_drop, dtype=dtype, rng=rng)
+        kw = dict(dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng)
         self.src_embed = self.add_module("src_embed", Embedding(src_vocab_size, E, padding_idx=0, dtype=dtype, rng=rng))
         self.encoder = self.add_module("encoder", make_recurrent(cell, E, H, L, bidirectional=bidirectional, **kw))
         D = self.encoder.num_directions

@@ -75,7 +75,6 @@ class SequenceTagger(RecurrentEstimator):
         bidirectional: bool = True,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        weight_drop: float = 0.0,
         embedding_dim: int = 64,
         min_freq: int = 1,
         lowercase: bool = False,
@@ -86,7 +85,6 @@ class SequenceTagger(RecurrentEstimator):
     ) -> None:
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.bidirectional, self.dropout, self.recurrent_dropout = bidirectional, dropout, recurrent_dropout
-        self.weight_drop = weight_drop
         self.embedding_dim, self.min_freq, self.lowercase = embedding_dim, min_freq, lowercase
         self.word_dropout = word_dropout
         self.affix_length, self.word_shape, self.feature_dim = affix_length, word_shape, feature_dim
@@ -165,7 +163,6 @@ class SequenceTagger(RecurrentEstimator):
             bidirectional=p["bidirectional"],
             dropout=p["dropout"],
             recurrent_dropout=p["recurrent_dropout"],
-            weight_drop=p["weight_drop"],
             embedding_dim=p["embedding_dim"],
             feature_dim=p["feature_dim"],
             word_dropout=p["word_dropout"],

@@ -58,6 +58,15 @@ REGULARIZERS: dict[str, Regularizer] = {
             probability=True,
         ),
         Regularizer(
+            "weight_drop",
+            0.0,
+            float,
+            "DropConnect on the recurrent weights W_hh, one mask per forward, the same at every step",
+            "wdrop",
+            "layer",
+            probability=True,
+        ),
+        Regularizer(
             "input_dropout",
             0.0,
             float,
@@ -110,7 +119,7 @@ REGULARIZERS: dict[str, Regularizer] = {
     )
 }
 
-_LAYER = ("input_dropout", "locked_dropout", "output_dropout")
+_LAYER = ("weight_drop", "input_dropout", "locked_dropout", "output_dropout")
 _TEXT = ("embedding_dropout", *_LAYER, "activation_reg", "temporal_activation_reg")
 
 #: rnnkit's models and the regularizers each honours, by class name (FeedForward: none).
