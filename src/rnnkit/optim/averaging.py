@@ -1,12 +1,12 @@
-"""Averages of a model's parameters: the copy that validation evaluates and fit keeps.
+r"""Averages of a model's parameters: the copy that validation evaluates and fit keeps.
 
 :class:`RunningAverage` is ASGD's average (``torch.optim.ASGD`` with ``lambd=0``, or
 ``torch.optim.swa_utils.AveragedModel`` with its default equal weights): after the k-th
 update since :meth:`RunningAverage.start`,
 
 .. math::
-    \\bar\\theta_k = \\bar\\theta_{k-1} + (\\theta_k - \\bar\\theta_{k-1}) / k
-    = \\frac{1}{k} \\sum_{j=1}^{k} \\theta_j .
+    \bar\theta_k = \bar\theta_{k-1} + (\theta_k - \bar\theta_{k-1}) / k
+    = \frac{1}{k} \sum_{j=1}^{k} \theta_j .
 
 The average holds one array per parameter, by the parameter's name, beside the live
 parameters (the iterate the optimizer keeps training). :meth:`swap` exchanges the two in
