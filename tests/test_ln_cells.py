@@ -4,7 +4,7 @@ Gradients three ways: float64 central differences for every tensor; an independe
 reference written with PyTorch primitives (autograd through ``torch.nn.functional.layer_norm``
 and the gate equations) matched to 1e-10; structural equivalences (stepping equals the whole
 sequence, a sequence cut in two equals it whole). Then what a registered cell gets for free:
-estimators, the command line, save/load, the diagnostics, and the torch bridge's refusal.
+estimators, the command line, save/load and the diagnostics (the torch twins: test_interop_torch_ln.py).
 """
 
 import numpy as np
@@ -56,7 +56,7 @@ def test_the_ln_cells_are_registered_with_their_parameters():
         "LN_LSTM",
         "ifgo",
         True,
-        None,
+        "LNLSTM",
         "Scan",
     )
     assert (gru.name, gru.gates, gru.has_cell_state, gru.kernels) == ("ln_gru", "rzn", False, False)
@@ -305,13 +305,3 @@ def test_the_diagnostics_read_the_ln_lstm_gates_and_cell_state():
     assert set(rec.flow.keys()) == {"rnn.h_l0", "rnn.c_l0"} and rec.flow.latest("rnn.c_l0").shape == (12,)
     assert set(rec.weights["rnn.weight_hh_l0"]["blocks"]) == set("ifgo")
     assert set(rec.saturation["rnn.l0"]) == set("ifgo")
-
-
-@pytest.mark.parametrize("cell", LN_CELLS)
-def test_the_torch_bridge_refuses_the_ln_cells_by_name(cell):
-    """torch.nn has no layer-normalized RNN (ONNX export: test_interop_onnx_ln.py)."""
-    pytest.importorskip("torch")
-    from rnnkit.interop import to_torch
-
-    with pytest.raises(ValueError, match=f"cell '{cell}': no PyTorch counterpart"):
-        to_torch(Recurrent(cell, 2, 3))

@@ -210,7 +210,8 @@ def test_state_dict_is_a_copy():
 # -- bad input ----------------------------------------------------------------------------
 def test_unknown_name_lists_valid_ones():
     with pytest.raises(
-        ValueError, match=r"name: expected one of \['adagrad', 'adam', 'adamw', 'rmsprop', 'sgd'\], got 'adamx'"
+        ValueError,
+        match=r"name: expected one of \['adagrad', 'adam', 'adamw', 'ntasgd', 'rmsprop', 'sgd'\], got 'adamx'",
     ):
         make_optimizer("adamx", Toy())
 

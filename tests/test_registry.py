@@ -305,13 +305,14 @@ def test_onnx_export_refuses_the_toy_cell_by_name(toy, tmp_path):
 def test_the_torch_bridge_maps_torch_layers_through_the_registry():
     torch = pytest.importorskip("torch")
     from rnnkit.interop import from_torch, to_torch
+    from rnnkit.interop._torch_ln import torch_class
 
     for name, spec in CELLS.items():
-        if spec.torch is None:  # refused by name (the layer-norm cells)
+        if spec.torch is None:  # refused by name
             continue
         ours = make_layer(name, 3, 4, dtype="float64", rng=np.random.default_rng(0))
         theirs = to_torch(ours)
-        assert type(theirs) is getattr(torch.nn, spec.torch)
+        assert type(theirs) is torch_class(torch, spec.torch)  # torch.nn's, or a twin from primitives
         back = from_torch(theirs)
         assert back.mode == spec.mode and type(back) is type(ours)
 

@@ -121,6 +121,7 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
     assert cli == [
         "optimizer",
         "lr",
+        "nonmono",
         "weight_decay",
         "epochs",
         "batch_size",
@@ -138,6 +139,7 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
     assert list(RESUMABLE) == [
         "optimizer",
         "lr",
+        "nonmono",
         "weight_decay",
         "epochs",
         "batch_size",

@@ -123,7 +123,7 @@ def _classes(torch):
             u = self.cond_embed(cond) if hasattr(self, "cond_embed") else cond
             L, H = self.rnn.num_layers, self.rnn.hidden_size
             h = torch.tanh(self.init_h(u)).reshape(-1, L, H).transpose(0, 1).contiguous()  # (L, B, H)
-            if not isinstance(self.rnn, nn.LSTM):
+            if not self.rnn.mode.endswith("LSTM"):  # torch.nn.LSTM or the LN twin (LN_LSTM)
                 return h
             if hasattr(self, "init_c"):
                 return h, torch.tanh(self.init_c(u)).reshape(-1, L, H).transpose(0, 1).contiguous()

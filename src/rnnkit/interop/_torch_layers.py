@@ -3,8 +3,9 @@
 Shape legend: I input features, H hidden, L layers, D directions.
 
 The leaves of :mod:`rnnkit.interop.torch_bridge`: recurrent layers (through the cell
-registry: a cell's :class:`~rnnkit.nn.cells.CellSpec` names its ``torch.nn`` class, and a
-cell without one is refused by name), ``Linear`` and ``Embedding``. The model converters
+registry: a cell's :class:`~rnnkit.nn.cells.CellSpec` names its ``torch.nn`` class, or its
+twin built from torch primitives in ``_torch_ln``, and a cell without one is refused by
+name), ``Linear`` and ``Embedding``. The model converters
 (``_torch_models``, ``_torch_decoders``) build on these; nothing here imports them.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 from ..nn import Embedding, Linear, make_layer
 from ..nn.cells import CELLS, CellSpec, cell_spec
 from ._exporter import LAYERS
+from ._torch_ln import TWINS, torch_class
 
 TORCH_RECURRENT = ("RNN", "LSTM", "GRU")  # what torch.nn itself offers
 
@@ -58,7 +60,7 @@ def leaf_to_torch(obj, torch):
     """The torch twin of a recurrent layer, ``Linear`` or ``Embedding``, or None for anything else."""
     if isinstance(obj, LAYERS):
         spec = torch_cell(obj)
-        module = getattr(torch.nn, spec.torch)(
+        module = torch_class(torch, spec.torch)(
             obj.input_size,
             obj.hidden_size,
             num_layers=obj.num_layers,
@@ -94,10 +96,10 @@ def converter(torch):
 
 
 def leaf_from_torch(module, torch, dtype, rng):
-    """An rnnkit layer from a ``torch.nn`` RNN/LSTM/GRU, ``Linear`` or ``Embedding`` (weights not
-    yet loaded), or None for anything else."""
+    """An rnnkit layer from a ``torch.nn`` RNN/LSTM/GRU (or a layer-normalized twin), ``Linear``
+    or ``Embedding`` (weights not yet loaded), or None for anything else."""
     nn = torch.nn
-    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
+    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)) or type(module).__name__ in TWINS:
         if getattr(module, "proj_size", 0):
             raise ValueError(
                 f"module: LSTM with proj_size={module.proj_size} has no rnnkit counterpart; hint: use proj_size=0"

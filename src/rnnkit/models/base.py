@@ -210,6 +210,7 @@ class BaseEstimator:
     # sets them (tests/test_settings.py checks these names against the declaration).
     optimizer: str
     lr: float
+    nonmono: int
     weight_decay: float | None
     epochs: int
     batch_size: int

@@ -1,4 +1,4 @@
-"""Optimizers over a whole model: SGD, Adagrad, RMSprop, Adam, AdamW.
+"""Optimizers over a whole model: SGD, NTASGD, Adagrad, RMSprop, Adam, AdamW.
 
 One optimizer sees every parameter of the model (never one optimizer per layer), so global
 gradient clipping and one learning-rate schedule apply to all of them. It holds references
@@ -26,6 +26,7 @@ from .optimizer import Optimizer, ParamsLike, _check_betas, _check_bool, _lerp_
 
 __all__ = [
     "SGD",
+    "NTASGD",
     "Adagrad",
     "RMSprop",
     "Adam",
@@ -319,8 +320,21 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
+class NTASGD(SGD):
+    """Non-monotonically triggered averaged SGD (Merity et al. 2017, AWD-LSTM): the updates
+    are :class:`SGD`'s; what differs is ``averaging``, which the trainer reads. Once the
+    validation loss is worse than the best of the validations more than ``nonmono`` (a
+    training setting) before, the trainer keeps the running mean of the parameters after
+    each step (:class:`rnnkit.optim.averaging.RunningAverage`), and validation, early
+    stopping and the fitted model use that average (:mod:`rnnkit.train.averaging`)."""
+
+    name = "ntasgd"
+    averaging = "nonmonotone"
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
+    "ntasgd": NTASGD,
     "adagrad": Adagrad,
     "rmsprop": RMSprop,
     "adam": Adam,

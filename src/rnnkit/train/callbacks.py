@@ -16,6 +16,7 @@ A callback subclasses :class:`Callback` and overrides any of its hooks, which
                                     over the ranks under mpiexec); before the finite check,
                                     clipping and the optimizer update
                 on_step_end         after the update, or after a skipped (non-finite) step
+            on_validation_begin after the epoch's steps, before validation (if any)
             on_epoch_end            after validation and the schedule
     on_train_end
     on_exception                    instead of the rest, when an exception leaves fit()
@@ -27,8 +28,8 @@ steps done, so the step under way in ``on_step_begin`` and ``on_after_backward``
 ``ctx.step + 1``) and ``ctx.logs``: nothing in ``on_step_begin``; ``loss`` and ``error``
 (the non-finite fault that forward or backward raised, else None) in
 ``on_after_backward``; the values of the step (``loss``, ``grad_norm``, ``lr``,
-``skipped``) in ``on_step_end``; those of the epoch (``loss``, ``val_loss``, ...) in
-``on_epoch_end``; ``exception`` in ``on_exception``. Setting
+``skipped``) in ``on_step_end``; nothing in ``on_validation_begin``; those of the epoch
+(``loss``, ``val_loss``, ...) in ``on_epoch_end``; ``exception`` in ``on_exception``. Setting
 ``ctx.trainer.stop_training = True`` ends training after the current step.
 
 A callback with state that must survive :meth:`rnnkit.train.Trainer.save` implements
@@ -175,6 +176,9 @@ class Callback:
         pass
 
     def on_step_end(self, ctx: Context) -> None:
+        pass
+
+    def on_validation_begin(self, ctx: Context) -> None:
         pass
 
     def on_epoch_end(self, ctx: Context) -> None:

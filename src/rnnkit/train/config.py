@@ -33,7 +33,7 @@ def _declared(name: str) -> Any:  # a dataclasses.Field, standing for the value 
 class TrainConfig:
     """Everything the training loop needs to know, validated on construction.
 
-    The fields shared with the estimators and the command line (optimizer, lr,
+    The fields shared with the estimators and the command line (optimizer, lr, nonmono,
     weight_decay, epochs, batch_size, clip_norm, schedule, schedule_kwargs, patience, seed,
     on_divergence) take their defaults and checks from :mod:`rnnkit.train.settings`.
 
@@ -44,6 +44,9 @@ class TrainConfig:
         optimizer, lr, weight_decay, optimizer_kwargs: ``make_optimizer(optimizer, model,
             lr=lr, weight_decay=weight_decay, **optimizer_kwargs)``; weight_decay None
             keeps the optimizer's default (AdamW's is 1e-2).
+        nonmono: with ``optimizer="ntasgd"``, averaging starts at the first validation whose
+            monitored metric is worse than the best of those more than ``nonmono`` before
+            (:mod:`rnnkit.train.averaging`); other optimizers ignore it.
         schedule, schedule_kwargs, schedule_interval: ``make_schedule(schedule, optimizer,
             **schedule_kwargs)`` (None kwargs: ``{}``), stepped once per ``"epoch"`` or per ``"step"``;
             ``"plateau"`` is stepped per epoch with the monitored metric.
@@ -76,6 +79,7 @@ class TrainConfig:
     batch_size: int = _declared("batch_size")
     optimizer: str = _declared("optimizer")
     lr: float = _declared("lr")
+    nonmono: int = _declared("nonmono")
     weight_decay: float | None = _declared("weight_decay")
     optimizer_kwargs: dict = dataclasses.field(default_factory=dict)
     schedule: str | None = _declared("schedule")

@@ -102,6 +102,15 @@ SETTINGS: dict[str, Setting] = {
         Setting("optimizer", "adam", str, "optimizer", choices=OPTIMIZERS, resumable=True),
         Setting("lr", 1e-3, float, "learning rate", min=0.0, above=True, resumable=True),
         Setting(
+            "nonmono",
+            5,
+            int,
+            "ntasgd: average the weights from the first validation worse than the best of those "
+            "more than this many before",
+            min=1,
+            resumable=True,
+        ),
+        Setting(
             "weight_decay",
             0.0,
             float | None,

@@ -12,7 +12,7 @@ One step, for each batch (the callbacks' hooks in brackets)::
     optimizer.step(); schedule.step()          # schedule per step or per epoch
     [on_step_end]                              # after the update, or after a skipped step
 
-One epoch: the steps in train mode, then validation in eval mode (no dropout), the epoch
+One epoch: the steps in train mode, [on_validation_begin], then validation in eval mode (no dropout), the epoch
 record in :class:`~rnnkit.train.callbacks.History`, ``ReduceLROnPlateau`` on the monitored
 metric, then the callbacks (early stopping among them).
 
@@ -52,6 +52,7 @@ from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
 from ..utils.log import get_logger
+from .averaging import NonMonotoneAveraging
 from .callbacks import Callback, CheckpointEvery, Context, EarlyStopping, History
 from .config import TrainConfig, _int
 from .divergence import divergence_check, divergence_epoch_end
@@ -142,6 +143,8 @@ class Trainer:
             sched_kw.setdefault("mode", config.mode)  # the monitored metric's direction
         self.schedule = make_schedule(config.schedule, self.optimizer, **sched_kw) if config.schedule else None
         self._builtin: list[Callback] = []
+        if getattr(self.optimizer, "averaging", None) == "nonmonotone":  # NTASGD: validate the average
+            self._builtin.append(NonMonotoneAveraging(model, config.nonmono))
         if config.patience is not None:
             self._builtin.append(
                 EarlyStopping(config.monitor, config.patience, config.min_delta, config.mode, config.restore_best)
@@ -357,6 +360,7 @@ class Trainer:
         steps = self.history.steps
         good = [x for x, s in zip(steps["loss"][first:], steps["skipped"][first:], strict=False) if not s]
         record = {"epoch": epoch, "loss": float(np.mean(good)) if good else math.nan}
+        self._emit("on_validation_begin", Context(self, epoch, self.step))
         if val is not None:
             record.update(validate(self, val))  # a non-finite validation loss is a fault
         record.update(

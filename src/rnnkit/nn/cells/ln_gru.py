@@ -186,4 +186,6 @@ class LNGRUCell(ln.LNInputs, GRUCell):  # type: ignore[misc]  # online_step: Non
 
 
 # ONNX has no such operator: exported as primitives in a Scan loop (rnnkit.interop.onnx_cells)
-LN_GRU = CellSpec("ln_gru", "LN_GRU", LNGRUCell, gates="rzn", onnx="Scan", activations=("sigmoid", "sigmoid", "tanh"))
+LN_GRU = CellSpec(
+    "ln_gru", "LN_GRU", LNGRUCell, gates="rzn", torch="LNGRU", onnx="Scan", activations=("sigmoid", "sigmoid", "tanh")
+)

@@ -220,5 +220,11 @@ class LNLSTMCell(ln.LNInputs, LSTMCell):  # type: ignore[misc]  # online_step: N
 
 # ONNX has no such operator: exported as primitives in a Scan loop (rnnkit.interop.onnx_cells)
 LN_LSTM = CellSpec(
-    "ln_lstm", "LN_LSTM", LNLSTMCell, gates="ifgo", onnx="Scan", activations=("sigmoid", "sigmoid", "tanh", "sigmoid")
+    "ln_lstm",
+    "LN_LSTM",
+    LNLSTMCell,
+    gates="ifgo",
+    torch="LNLSTM",
+    onnx="Scan",
+    activations=("sigmoid", "sigmoid", "tanh", "sigmoid"),
 )

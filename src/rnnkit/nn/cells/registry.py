@@ -43,7 +43,8 @@ class CellSpec:
             gate count is its length.
         layer: the rnnkit layer class that carries the cell ("RNN", "LSTM", "GRU", or
             "Recurrent", the generic layer), with ``layer_kwargs`` ({"nonlinearity": "tanh"}).
-        torch: the ``torch.nn`` class with the same cell (it takes ``layer_kwargs`` too),
+        torch: the ``torch.nn`` class with the same cell (it takes ``layer_kwargs`` too), a
+            twin built from torch primitives (``"LNLSTM"``, ``"LNGRU"``: ``rnnkit.interop._torch_ln``),
             or None: the PyTorch bridge refuses the cell.
         onnx: the ONNX operator ("RNN", "LSTM", "GRU"); "Scan": written as ONNX primitives in
             a Scan loop (the cell's step in ``rnnkit.interop.onnx_cells``); or None: ONNX
