@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def _texts(cfg: Config) -> tuple[str, str]:
 
 
 def _model(cfg: Config, settings: dict, alphabet: str) -> CharLM:
-    params = dict(
+    params: dict[str, Any] = dict(
         alphabet=alphabet,
         cell=cfg.cell,
         hidden_size=cfg.hidden_size,
