@@ -218,6 +218,7 @@ class BaseEstimator:
     patience: int | None
     seed: int | np.random.Generator | None
     dtype: str
+    precision: str
     on_divergence: str
     verbose: bool | int
     warm_start: bool
