@@ -175,3 +175,15 @@ def test_bf16_mixed_is_refused_where_it_cannot_run(monkeypatch, no_mkl):
         SequenceRegressor(hidden_size=4, epochs=1, precision="bf16-mixed").fit(X, y)
     with pytest.raises(ValueError, match="'bf16-mixed' needs dtype float32, got float64"):
         SequenceRegressor(hidden_size=4, epochs=1, precision="bf16-mixed", dtype="float64").fit(X, y)
+
+
+def test_bf16_mixed_leaves_the_compiled_sequence_kernels_out(need_mkl):
+    # B <= 4 runs the whole sequence in fp32 kernels with numba; bf16-mixed takes the step loop
+    layer = nn.LSTM(3, 32, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((6, 2, 3)).astype(np.float32)
+    ref, _, cache = layer.forward(x)
+    dx_ref, _ = layer.backward(np.ones_like(ref), None, cache)
+    layer.precision = "bf16-mixed"
+    got, _, cache = layer.forward(x)
+    dx, _ = layer.backward(np.ones_like(got), None, cache)
+    assert 1e-4 < _rel(got, ref) < 1e-2 and 1e-4 < _rel(dx, dx_ref) < 4e-2

@@ -253,7 +253,7 @@ class _Recurrent(Observable, Module):
         partial = None if mask is None else ~mask[:, :, 0].all(axis=1)  # (T,) some row ended
         hr_buf = np.empty((B, H), dt) if rec_mask is not None else None
         c_old = c_new = None
-        whole = mask is None and rec_mask is None
+        whole = mask is None and rec_mask is None and self.precision == "fp32"  # the kernels are fp32
         steps = range(T - 1, -1, -1) if reverse else range(T)
         if whole and cell.sequence_forward(xp, Wr, br, hs, cs, store, reverse, kern):
             steps = ()  # the compiled kernel ran the loop
@@ -369,12 +369,8 @@ class _Recurrent(Observable, Module):
             flow_h = np.zeros(T)
             flow_c = np.zeros(T) if dc is not None else None
         steps = range(T) if reverse else range(T - 1, -1, -1)  # forward's order, reversed
-        if (
-            mask is None
-            and rec_mask is None
-            and not record
-            and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern)
-        ):
+        whole = mask is None and rec_mask is None and not record and self.precision == "fp32"
+        if whole and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern):
             steps = ()  # the compiled kernel ran the loop
         W_hh = gemm.recurrent_operand(W_hh, B, T, "backward", self.precision) if steps else W_hh
         for t in steps:
