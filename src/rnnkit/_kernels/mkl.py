@@ -20,6 +20,7 @@ do not spin on the cores OpenBLAS's threads need next.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -93,12 +94,11 @@ def library() -> ctypes.CDLL:
 
 
 def available() -> bool:
-    """True when libmkl_rt loads (loads it on the first call)."""
-    try:
-        library()
-    except ImportError:
-        return False
-    return True
+    """True when libmkl_rt loads (loads it on the first call; later calls cost a lookup)."""
+    if _lib is None and _error is None:
+        with contextlib.suppress(ImportError):
+            library()
+    return _lib is not None
 
 
 def version() -> str:
