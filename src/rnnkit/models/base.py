@@ -65,7 +65,7 @@ from ._training import add_training_settings
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
-_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start")  # training settings
+_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start", "precision")  # training settings
 
 #: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
 CELLS = cells.CELLS
