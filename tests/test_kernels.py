@@ -228,9 +228,14 @@ def test_quick_benchmark_runs_every_section():
         assert row["ours_s"] > 0 and row["flops"] > 0
         if "ratio" in row:  # torch installed: checked before timed
             assert row["max_rel_err"] < 1e-3 and row["ratio"] > 0 and isinstance(row["met"], bool)
+        assert row["backend"] in ("openblas", "mkl", "packed", "kernel") or "/" in row["backend"]
     assert res["memory"]["growth"] > 0
     text = "\n".join(lines)
-    assert "training step" in text and "truncated BPTT peak memory" in text
+    assert "training step" in text and "truncated BPTT peak memory" in text and "backend" in text
+    if "bf16" in res:  # a CPU with AMX or AVX512-BF16, and MKL: rnnkit bf16-mixed against PyTorch
+        assert res["bf16"][0]["bf16_rel_err"] < 2e-2 and res["bf16"][0]["torch_autocast_over_bf16"] > 0
+    else:
+        assert "bf16 section skipped" in text
 
 
 def test_benchmark_refuses_to_time_different_numbers():

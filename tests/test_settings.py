@@ -129,6 +129,7 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
         "patience",
         "seed",
         "dtype",
+        "precision",
         "on_divergence",
         "track",
         "track_uri",
@@ -145,6 +146,7 @@ def test_the_cli_keys_are_the_declared_settings_in_every_task():
         "batch_size",
         "clip_norm",
         "patience",
+        "precision",
         "track",
         "track_uri",
     ]

@@ -43,8 +43,10 @@ import sys
 import numpy as np
 
 from .. import _kernels
+from .._kernels import gemm, mkl
 from .._version import __version__
 from . import _timing
+from ._bf16 import bf16_case, format_bf16
 from ._cases import (
     CELLS,
     F64_TARGET,
@@ -106,7 +108,7 @@ __all__ = [
 ]
 
 # -- the run -----------------------------------------------------------------------------
-SECTIONS = ("train", "inference", "streaming", "charlm", "memory", "precision")
+SECTIONS = ("train", "inference", "streaming", "charlm", "memory", "precision", "bf16")
 
 
 def _plan(quick: bool) -> dict:
@@ -119,6 +121,7 @@ def _plan(quick: bool) -> dict:
             charlm=dict(V=20, E=8, H=32, chars=20),
             memory=dict(lengths=(50, 500), k=10, B=2, F=4, H=8),
             precision=[("LSTM", *tiny)],
+            bf16=[("LSTM", 10, 8, 8, 16)],
             rounds=3,
             budget_s=0.2,
             gemm_n=256,
@@ -132,6 +135,7 @@ def _plan(quick: bool) -> dict:
         charlm=dict(V=96, E=32, H=256, chars=300),
         memory=dict(lengths=(2_000, 20_000), k=50, B=8, F=8, H=64),
         precision=[(c, 100, 32, 64, 128) for c in CELLS],
+        bf16=[(c, 50, 64, 256, 256) for c in CELLS] + [("LSTM", 50, 64, 256, 512)],
         rounds=21,
         budget_s=4.0,
         gemm_n=1024,
@@ -150,7 +154,19 @@ def environment(threads: dict) -> dict:
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "threads": threads,
         "kernels": _kernels.describe(),
+        "gemm": _gemm_description(),
     }
+
+
+def _gemm_description() -> str:
+    """How the per-step products are chosen: forced by RNNKIT_GEMM, measured with MKL, or NumPy's BLAS."""
+    forced = gemm.forced()
+    if forced != "auto":
+        return f"{forced} (RNNKIT_GEMM)"
+    if not mkl.available():
+        return "openblas (MKL not installed: pip install rnnkit[mkl])"
+    flags = gemm.cpu_flags() & {"amx_bf16", "avx512_bf16"}
+    return f"measured per shape among openblas, mkl {mkl.version()}, packed; bf16 via {', '.join(flags) or 'none'}"
 
 
 def _cpu_name():
@@ -238,9 +254,26 @@ def _run(quick, threads, sections, torch_side, echo) -> dict:
         ]
         result["gemm_f64_over_f32"] = result["gemm_gflops"] / gemm_rate(plan["gemm_n"] // 2, rounds=5, dtype=np.float64)
         echo(format_precision(result["precision"], result["gemm_f64_over_f32"]))
+    if "bf16" in sections:
+        _bf16_section(result, plan, torch_side, echo)
     if torch_side:
         echo(format_readme(result))
     return result
+
+
+def _bf16_section(result, plan, torch_side, echo) -> None:
+    """rnnkit bf16-mixed against PyTorch float32 and autocast bf16, where this machine runs bf16."""
+    try:
+        gemm.check_precision("bf16-mixed", np.dtype(np.float32))
+    except (RuntimeError, ImportError) as exc:
+        echo(f"bf16 section skipped: {exc}")
+        return
+    if not torch_side:
+        echo("bf16 section skipped: it compares with PyTorch")
+        return
+    r = plan["rounds"]
+    result["bf16"] = [bf16_case(*a, rounds=max(3, r // 2), budget_s=plan["budget_s"]) for a in plan["bf16"]]
+    echo(format_bf16(result["bf16"]))
 
 
 def main(argv=None) -> int:

@@ -9,14 +9,15 @@ import tracemalloc
 
 import numpy as np
 
-from .. import nn
+from .. import _kernels, nn
+from .._kernels import gemm
 from ..nn import LSTM, Embedding, Linear
 from ..nn.functional import softmax
 from ..nn.losses import mse
 from ..nn.module import Module
 from ..optim.optimizers import SGD
 from ..train.bptt import TBPTT
-from ._timing import BenchmarkError, _try_import, interleaved, step_flops
+from ._timing import _GATES, BenchmarkError, _try_import, interleaved, step_flops
 
 TRAIN_SIZES = [(100, 32, 32, 64), (100, 32, 64, 128), (100, 64, 128, 256), (50, 64, 256, 512), (200, 1, 16, 64)]
 TARGETS = {"RNN": 2.0, "LSTM": 1.25, "GRU": 2.0}
@@ -55,7 +56,23 @@ def training_case(
     row, ours_step, theirs_step = _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed)
     timing = interleaved(ours_step, theirs_step, rounds=rounds, budget_s=budget_s)
     row.update(timing.summary())
+    row["backend"] = backend_of(cell, B, H)
     return row
+
+
+def backend_of(cell, B, H) -> str:
+    """Which library computed the case's per-step products (:mod:`rnnkit._kernels.gemm`): "openblas",
+    "mkl" or "packed" (forward/backward when they differ), or "kernel" where the compiled kernels ran
+    the whole sequence (B <= 4 with numba), which take NumPy arrays."""
+    G = _GATES[cell] * H
+    chosen = gemm.chosen()
+    fwd, bwd = chosen.get((B, H, G, "forward")), chosen.get((B, G, H, "backward"))
+    if fwd is None and bwd is None:
+        forced = gemm.forced()
+        if B <= 4 and _kernels.active(np.float32) is not None:
+            return "kernel"
+        return forced if forced != "auto" else "openblas"
+    return f"{fwd}" if fwd == bwd else f"{fwd}/{bwd}"
 
 
 def _training_steps(cell, T, B, I, H, layers, bidi, dtype, torch_side, seed):

@@ -22,7 +22,7 @@ def _header(res):
         f"cpu: {e['processor']} ({e['cores']} usable cores); threads: OpenBLAS {th['openblas']}, torch {th['torch']}",
         f"kernels: {e['kernels']}"
         + (f"; compile/load {res['kernel_compile_s']:.2f} s" if res["kernel_compile_s"] is not None else ""),
-        f"float32 GEMM rate: {res['gemm_gflops']:.1f} GFLOP/s",
+        f"float32 GEMM rate: {res['gemm_gflops']:.1f} GFLOP/s; per-step products: {e.get('gemm', 'openblas')}",
         "ratio = median over interleaved rounds of t_torch / t_rnnkit (above 1: rnnkit faster)",
         "best = fastest torch round / fastest rnnkit round (less sensitive to other processes' load)",
         "+-% = interquartile range / median; target = the issue's ratio, or 90% of the GEMM rate if lower",
@@ -37,7 +37,8 @@ def format_train(rows):
         "goal = the issue's ratio; 90%GEMM = the ratio at 90% of the GEMM rate for the step's FLOPs;",
         "target = the lower of the two; verdict on the median ratio, MET(best) on the best round only",
         f"{'cell':5} {'T/B/I/H':>15} {'L':>1} {'D':>1} {'rnnkit':>9} {'+-%':>4} {'torch':>9} {'+-%':>4} "
-        f"{'ratio':>6} {'best':>5} {'goal':>5} {'90%GEMM':>7} {'target':>6} {'GF/s':>6} {'%GEMM':>5}  verdict",
+        f"{'ratio':>6} {'best':>5} {'goal':>5} {'90%GEMM':>7} {'target':>6} {'GF/s':>6} {'%GEMM':>5} "
+        f"{'backend':>8}  verdict",
     ]
     for r in rows:
         size = f"{r['T']}/{r['B']}/{r['I']}/{r['H']}"
@@ -49,12 +50,12 @@ def format_train(rows):
             s += (
                 f" {_ms(r['theirs_s'])} {r['theirs_spread_pct']:4.0f} {r['ratio']:6.2f} {r['best_ratio']:5.2f} "
                 f"{r['goal']:5.2f} {r['gemm_bound']:7.2f} {r['target']:6.2f} "
-                f"{r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f}  {r['verdict']}"
+                f"{r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f} {r.get('backend', ''):>8}  {r['verdict']}"
             )
         else:
             s += (
                 f" {'':>9} {'':>4} {'':>6} {'':>5} {'':>5} {'':>7} {'':>6} "
-                f"{r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f}"
+                f"{r['ours_gflops']:6.1f} {r['ours_pct_gemm']:5.0f} {r.get('backend', ''):>8}"
             )
         out.append(s)
     return "\n".join(out)

@@ -67,7 +67,7 @@ from ._training import add_training_settings
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
-_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start")  # training settings
+_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start", "precision", "nonmono")  # training settings
 
 #: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
 CELLS = cells.CELLS
@@ -220,6 +220,7 @@ class BaseEstimator:
     patience: int | None
     seed: int | np.random.Generator | None
     dtype: str
+    precision: str
     on_divergence: str
     verbose: bool | int
     warm_start: bool

@@ -11,23 +11,20 @@ One driver owns the time loop and backpropagation through time for every cell:
     state = layer.step(x_t, state)                      # one step, online use
     handle = layer.observe(obs)                         # see :mod:`rnnkit.nn.observers`
 
-Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``state`` is
-``h`` (L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}``
-(G, I_k), ``weight_hh_l{k}`` (G, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G,), with suffix
-``_reverse`` for the backward direction. Layer k > 0 reads the concatenated outputs of
-both directions of layer k - 1, with dropout between layers while training. More dropouts
+Layouts are PyTorch's: x is (T, B, I), or (B, T, I) with ``batch_first``; ``state`` is ``h``
+(L*D, B, H), or ``(h, c)`` for the LSTM; parameters are ``weight_ih_l{k}`` (G, I_k), ``weight_hh_l{k}``
+(G, H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G,), with suffix ``_reverse`` for the backward direction.
+Layer k > 0 reads both directions of layer k - 1, with dropout between layers while training. More dropouts
 (recurrent, locked input/output): :mod:`rnnkit.nn._dropout`; weight drop: :mod:`rnnkit.nn._weight_drop`.
 
-Variable length: with ``lengths`` (right padding), row b is valid for t < lengths[b];
-outputs past its end are zero, its final state is the state at its last valid step, and
-the reverse direction starts at its own last valid step. Implemented by a per-step
-selection ``h_t = h_new if t < len else h_{t-1}``, so gradients equal those of running
-each row alone.
+Variable length: with ``lengths`` (right padding), row b is valid for t < lengths[b]; outputs
+past its end are zero, its final state is the state at its last valid step, and the reverse
+direction starts at its own last valid step. Implemented by a per-step selection
+``h_t = h_new if t < len else h_{t-1}``, so gradients equal those of running each row alone.
 
-Speed: states live in one (T+1, B, H) array per direction and every step writes into its
-own slot (no per-step copies); padded steps cost a masked copy only at the steps where
-some row has ended. The gate math runs in NumPy or, with ``rnnkit[fast]``, in compiled
-kernels chosen by :mod:`rnnkit._kernels`; every path computes the same numbers.
+Speed: states live in one (T+1, B, H) array per direction, each step writing into its own slot;
+padded steps cost a masked copy only where some row has ended. The gate math runs in NumPy or compiled
+kernels (:mod:`rnnkit._kernels`), the per-step product with NumPy's BLAS or MKL (:mod:`rnnkit._kernels.gemm`).
 """
 
 from __future__ import annotations
@@ -38,6 +35,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import _kernels
+from .._kernels import gemm
 from . import _checks, _dropout, _step, _weight_drop
 from ._cache import RecurrentCache, _DirectionCache, _LayerCache, _Workspace
 from .cells import CELLS, cell_spec, make_cell
@@ -49,6 +47,8 @@ State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class _Recurrent(Observable, Module):
+    precision = "fp32"  # or "bf16-mixed": the per-step products in bf16 (rnnkit._kernels.gemm)
+
     def __init__(
         self,
         mode: str,
@@ -232,10 +232,9 @@ class _Recurrent(Observable, Module):
     def _forward_direction(self, x, h, c, params, mask, reverse, out, rec_mask, kern):
         """One direction of one layer over all T steps; writes outputs into ``out`` (T, B, H).
 
-        The states live in one (T+1, B, H) array per direction, indexed by time: h_t is
-        ``hs[t + 1]`` going forward and ``hs[t]`` going backward in time, the initial
-        state sits at the other end. Each step writes its new state straight into its
-        slot, so nothing is copied per step and ``h_{t-1}`` for backward is a view.
+        The states live in one (T+1, B, H) array per direction, indexed by time: h_t is ``hs[t + 1]``
+        going forward and ``hs[t]`` going backward in time, the initial state at the other end. Each
+        step writes its new state straight into its slot: no per-step copies, ``h_{t-1}`` is a view.
         """
         params, weight_mask = _weight_drop.draw(self, params)  # W_hh * M / (1 - p) while training
         W_ih, W_hh, b_ih, b_hh = (params.get(n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
@@ -257,10 +256,11 @@ class _Recurrent(Observable, Module):
         partial = None if mask is None else ~mask[:, :, 0].all(axis=1)  # (T,) some row ended
         hr_buf = np.empty((B, H), dt) if rec_mask is not None else None
         c_old = c_new = None
-        whole = mask is None and rec_mask is None
+        whole = mask is None and rec_mask is None and self.precision == "fp32"  # the kernels are fp32
         steps = range(T - 1, -1, -1) if reverse else range(T)
         if whole and cell.sequence_forward(xp, Wr, br, hs, cs, store, reverse, kern):
             steps = ()  # the compiled kernel ran the loop
+        Wr = gemm.recurrent_operand(Wr, B, T, "forward", self.precision) if steps else Wr  # once per sequence
         for t in steps:
             h_old, h_new = hs[t + old], hs[t + new]
             if cs is not None:
@@ -376,13 +376,10 @@ class _Recurrent(Observable, Module):
             flow_h = np.zeros(T)
             flow_c = np.zeros(T) if dc is not None else None
         steps = range(T) if reverse else range(T - 1, -1, -1)  # forward's order, reversed
-        if (
-            mask is None
-            and rec_mask is None
-            and not record
-            and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern)
-        ):
+        whole = mask is None and rec_mask is None and not record and self.precision == "fp32"
+        if whole and cell.sequence_backward(dout, dhs[0], dcs[0], store, c_prev, W_hh, dgi, dgh, reverse, kern):
             steps = ()  # the compiled kernel ran the loop
+        W_hh = gemm.recurrent_operand(W_hh, B, T, "backward", self.precision) if steps else W_hh
         for t in steps:
             dh, dc = dhs[0], dcs[0]
             dh += dout[t]  # dL/dh_t: from the output and from step t+1

@@ -73,6 +73,8 @@ class TrainConfig:
         checkpoint_every, checkpoint_path: ``Trainer.save(checkpoint_path)`` every N steps.
         grad_flow_every: every N steps, record ``||dL/dh_t||`` per time step of every
             recurrent layer into ``history.grad_flow``; 0: off (and free).
+        precision: "fp32", or "bf16-mixed": the recurrent layers' products in bf16 with
+            fp32 sums during ``fit`` (:mod:`rnnkit._kernels.gemm`; refused where it cannot run).
     """
 
     epochs: int = _declared("epochs")
@@ -104,6 +106,7 @@ class TrainConfig:
     checkpoint_every: int = 0
     checkpoint_path: str | None = None
     grad_flow_every: int = 0
+    precision: str = _declared("precision")
 
     def __post_init__(self) -> None:
         self.validate()

@@ -169,6 +169,15 @@ SETTINGS: dict[str, Setting] = {
             where=frozenset({"estimator", "cli"}),
         ),
         Setting(
+            "precision",
+            "fp32",
+            str,
+            "the recurrent layers' matrix products: fp32, or bf16-mixed (bf16 products summed in fp32 "
+            "through Intel MKL, fp32 weights and gate math; float32, a CPU with AMX or AVX512-BF16, rnnkit[mkl])",
+            choices=("fp32", "bf16-mixed"),
+            resumable=True,
+        ),
+        Setting(
             "on_divergence",
             "warn",
             str,

@@ -47,7 +47,9 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import gemm
 from ..distributed import EMPTY_SHARD, world
+from ..nn.recurrent import _Recurrent
 from ..optim.clip import clip_grad_norm, clip_grad_value, grad_norm
 from ..optim.optimizers import make_optimizer
 from ..optim.schedules import ReduceLROnPlateau, make_schedule
@@ -199,6 +201,7 @@ class Trainer:
         if self.world.active:  # every rank starts from rank 0's parameters, with its own dropout stream
             self.world.broadcast_parameters(self.model)
             _derive_rank_generators(_model_generators(self.model).values(), self.world.rank)
+        restore = _use_precision(self.model, self.config.precision)
         try:
             self._emit("on_train_begin", Context(self, self.epoch, self.step))
             while self.epoch < epochs and not self.stop_training:
@@ -210,6 +213,9 @@ class Trainer:
         except BaseException as exc:  # a fault, an interrupt: the callbacks clean up, the error goes on
             self._emit("on_exception", Context(self, self.epoch, self.step, {"exception": exc}))
             raise
+        finally:
+            for layer, old in restore:
+                layer.precision = old
         if self.stop_reason is None:
             self.stop_reason = "callback" if self.stop_training else "completed"
         self.history.stop_reason = self.stop_reason
@@ -476,3 +482,15 @@ def _check_batches(name: str, value: object, signature: str) -> None:
             f"{name}: expected a list of batches, got a tuple of {len(value)} arrays, which looks "
             f"like one batch; hint: {name}=[(X, y)]"
         )
+
+
+def _use_precision(model: object, precision: str) -> list[tuple[Any, str]]:
+    """Set ``precision`` on every recurrent layer of ``model`` for one ``fit`` (fp32 weights and
+    gate math either way; "bf16-mixed" multiplies in bf16); returns (layer, old value) pairs."""
+    layers = [m for _, m in walk_modules(model) if isinstance(m, _Recurrent)]
+    for layer in layers:
+        gemm.check_precision(precision, layer.dtype)  # the one-line refusal: dtype, CPU flags, MKL
+    restore = [(layer, layer.precision) for layer in layers]
+    for layer in layers:
+        layer.precision = precision
+    return restore

@@ -8,6 +8,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..._kernels.gemm import product
 from .cell import Cell, _gate_affine
 from .registry import CellSpec
 
@@ -110,7 +111,7 @@ class GRUCell(Cell):
         kern: ModuleType | None,
     ) -> None:
         hh = ws["hh"]  # (B, 3H)
-        np.matmul(hr, Wr, out=hh)  # (B, H) x (H, 3H)
+        product(hr, Wr, hh)  # (B, H) x (H, 3H)
         a, hn = store["gates"][t], store["hn"][t]
         if kern is not None:
             kern.gru_forward(a, xp, hh, br, h, h_out, hn)
@@ -184,7 +185,7 @@ class GRUCell(Cell):
             dgh[:, : 2 * H] = dgi[:, : 2 * H]
             dgh[:, 2 * H :] = dhn
             np.multiply(dh, a[:, H : 2 * H], out=dz_direct)  # dh z
-        np.matmul(dgh, W_hh, out=dh_out)  # (B, 3H) x (3H, H)
+        product(dgh, W_hh, dh_out)  # (B, 3H) x (3H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
         dh_out += dz_direct  # the z * h_{t-1} path skips W_hh

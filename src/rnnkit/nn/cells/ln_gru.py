@@ -15,6 +15,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..._kernels.gemm import product
 from . import _layernorm as ln
 from .cell import _gate_affine
 from .gru import GRUCell, gru_gate_grads, gru_gates, gru_gates_once
@@ -94,7 +95,7 @@ class LNGRUCell(ln.LNInputs, GRUCell):  # type: ignore[misc]  # online_step: Non
         kern: ModuleType | None,
     ) -> None:
         v = store["xhat_hh"][t]  # (B, 3H)
-        np.matmul(hr, Wr, out=v)  # (B, H) x (H, 3H)
+        product(hr, Wr, v)  # (B, H) x (H, 3H)
         ln.normalize(v, store["rstd_hh"][t])
         hh = np.multiply(v, store["gain_hh"], out=ws["hh"])  # the step's scaled LN(W_hh h)
         gru_gates(xp, hh, store["b_hn"], h, store["gates"][t], store["hn"][t], h_out)
@@ -149,7 +150,7 @@ class LNGRUCell(ln.LNInputs, GRUCell):  # type: ignore[misc]  # online_step: Non
         np.multiply(dgi[:, 2 * H :], a[:, :H], out=dgh[:, 2 * H :])  # dv_n = dn r
         dgh *= store["ln_hh_weight"]  # through LN(W_hh h)
         ln.normalize_backward(dgh, store["xhat_hh"][t], store["rstd_hh"][t])
-        np.matmul(dgh, W_hh, out=dh_out)  # (B, 3H) x (3H, H)
+        product(dgh, W_hh, dh_out)  # (B, 3H) x (3H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
         dh_out += np.multiply(dh, a[:, H : 2 * H], out=tmp)  # the z * h_{t-1} path skips W_hh

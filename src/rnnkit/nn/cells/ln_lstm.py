@@ -18,6 +18,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..._kernels.gemm import product
 from . import _layernorm as ln
 from .cell import _gate_affine
 from .lstm import LSTMCell, lstm_gate_grads, lstm_gates
@@ -98,7 +99,7 @@ class LNLSTMCell(ln.LNInputs, LSTMCell):  # type: ignore[misc]  # online_step: N
         kern: ModuleType | None,
     ) -> None:
         v = store["xhat_hh"][t]  # (B, 4H)
-        np.matmul(hr, Wr, out=v)  # (B, H) x (H, 4H)
+        product(hr, Wr, v)  # (B, H) x (H, 4H)
         ln.normalize(v, store["rstd_hh"][t])
         a = store["gates"][t]  # (B, 4H)
         np.multiply(v, store["gain_hh"], out=a)
@@ -185,7 +186,7 @@ class LNLSTMCell(ln.LNInputs, LSTMCell):  # type: ignore[misc]  # online_step: N
         lstm_gate_grads(dh, dct, a, c, tc, dgi, dc_out, ws["d4"])  # as the LSTM's, from dc_t on
         dv = np.multiply(dgi, store["ln_hh_weight"], out=dgh[:, : 4 * H])  # through LN(W_hh h)
         ln.normalize_backward(dv, store["xhat_hh"][t], store["rstd_hh"][t])
-        np.matmul(dv, W_hh, out=dh_out)  # (B, 4H) x (4H, H)
+        product(dv, W_hh, dh_out)  # (B, 4H) x (4H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
 

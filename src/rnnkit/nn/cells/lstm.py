@@ -8,6 +8,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..._kernels.gemm import product
 from .cell import _Cell, _gate_affine
 from .registry import CellSpec
 
@@ -86,7 +87,7 @@ class LSTMCell(_Cell):
         kern: ModuleType | None,
     ) -> None:
         a = store["gates"][t]  # (B, 4H)
-        np.matmul(hr, Wr, out=a)  # (B, H) x (H, 4H)
+        product(hr, Wr, a)  # (B, H) x (H, 4H)
         if kern is not None:
             kern.lstm_forward(a, xp, c, c_out, store["tc"][t], h_out)
             return
@@ -221,7 +222,7 @@ class LSTMCell(_Cell):
             dct *= a[:, 3 * H :]  # o
             dct += dc
             lstm_gate_grads(dh, dct, a, c, tc, dgi, dc_out, ws["d4"])
-        np.matmul(dgi, W_hh, out=dh_out)  # (B, 4H) x (4H, H)
+        product(dgi, W_hh, dh_out)  # (B, 4H) x (4H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
 

@@ -9,6 +9,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..._kernels.gemm import product
 from ..functional import ACTIVATIONS
 from .cell import Cell
 from .registry import CellSpec
@@ -72,7 +73,7 @@ class RNNCell(Cell):
         ws: dict[str, np.ndarray],
         kern: ModuleType | None,
     ) -> None:
-        np.matmul(hr, Wr, out=h_out)  # (B, H) x (H, H)
+        product(hr, Wr, h_out)  # (B, H) x (H, H)
         if kern is not None and self.nonlinearity == "tanh" and h_out.dtype == np.float32:
             # fused add + tanh; in float64 NumPy's own vectorized tanh is the faster of the two
             kern.rnn_tanh_forward(h_out, xp)
@@ -144,7 +145,7 @@ class RNNCell(Cell):
                 dgi *= dh
         else:
             np.multiply(dh, h_new > 0, out=dgi)
-        np.matmul(dgi, W_hh, out=dh_out)  # (B, H) x (H, H)
+        product(dgi, W_hh, dh_out)  # (B, H) x (H, H)
         if rec_mask is not None:
             dh_out *= rec_mask
 
