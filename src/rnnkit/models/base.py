@@ -67,7 +67,8 @@ from ._training import add_training_settings
 MODEL_FORMAT = "rnnkit-model"
 MODEL_FORMAT_VERSION = 1
 _MODEL_META_KEYS = ("format", "format_version", "model", "params", "fitted")
-_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start", "precision", "nonmono")  # training settings
+# training settings added since version 1: a file written before one of them loads with its default
+_ADDED_SINCE_V1 = ("schedule", "schedule_kwargs", "on_divergence", "warm_start", "precision", "nonmono")
 
 #: cell name -> its :class:`~rnnkit.nn.cells.CellSpec`: the live cell registry, read-only
 CELLS = cells.CELLS
