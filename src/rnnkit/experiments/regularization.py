@@ -41,9 +41,9 @@ TITLE = "AWD-LSTM regularizers on/off: a character language model on the shipped
 @dataclass
 class Config:
     regularizers: tuple = (
-        "weight_drop=0.2",
-        "embedding_dropout=0.05",
-        "input_dropout=0.1",
+        "weight_drop=0.1",
+        "embedding_dropout=0.02",
+        "input_dropout=0.05",
         "output_dropout=0.1",
         "activation_reg=1.0",
         "temporal_activation_reg=1.0",
