@@ -6,14 +6,12 @@ Shape legend: T time steps, B batch, I input features, H hidden units.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .._kernels import gemm
 from ..optim.optimizers import SGD
 from ._cases import _pair
-from ._timing import SETTLE_S, BenchmarkError
+from ._timing import BenchmarkError, interleaved_sides
 
 SIDES = ("rnnkit_fp32", "rnnkit_bf16", "torch_fp32", "torch_autocast")
 
@@ -80,22 +78,7 @@ def bf16_case(cell, T, B, I, H, *, rounds=9, budget_s=3.0, seed=0) -> dict:
     err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
     if not err < 2e-2:
         raise BenchmarkError(f"bf16-mixed output differs from fp32 by {err:.2e} (relative), more than 2e-02")
-    for f in fns.values():
-        f()  # warm
-    times: dict[str, list[float]] = {k: [] for k in SIDES}
-    spent = 0.0
-    for r in range(rounds):
-        order = SIDES[r % 4 :] + SIDES[: r % 4]
-        for k in order:
-            time.sleep(SETTLE_S)
-            t0 = time.perf_counter()
-            fns[k]()
-            dt = time.perf_counter() - t0
-            times[k].append(dt)
-            spent += dt
-        if r >= 2 and spent > budget_s:
-            break
-    t = {k: np.array(v) for k, v in times.items()}
+    t = interleaved_sides(fns, rounds=rounds, budget_s=budget_s, warmup=1)
     row: dict = {"cell": cell, "T": T, "B": B, "I": I, "H": H, "bf16_rel_err": err}
     row.update({f"{k}_s": float(np.median(v)) for k, v in t.items()})
     for k in ("rnnkit_fp32", "torch_fp32", "torch_autocast"):  # above 1: rnnkit bf16-mixed is faster

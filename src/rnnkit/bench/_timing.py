@@ -120,27 +120,37 @@ def interleaved(
     rnnkit's than after a pause). Stops after ``rounds`` rounds or when ``budget_s``
     seconds of timed calls are spent (pauses not counted; at least 3 rounds).
     """
-    fns = [ours] + ([theirs] if theirs is not None else [])
+    sides = {"ours": ours} if theirs is None else {"ours": ours, "theirs": theirs}
     settle = (SETTLE_S if settle_s is None else settle_s) if theirs is not None else 0.0
-    for f in fns:
+    t = interleaved_sides(sides, rounds=rounds, budget_s=budget_s, warmup=warmup, settle_s=settle)
+    return Timing(t["ours"], t.get("theirs"))
+
+
+def interleaved_sides(
+    fns: dict, *, rounds: int, budget_s: float, warmup: int = 2, settle_s: float = SETTLE_S
+) -> dict[str, np.ndarray]:
+    """Time each of ``fns`` (name -> callable) once per round, the order rotated by one each
+    round (with two sides: alternating which goes first), each call after a pause of
+    ``settle_s`` seconds; the seconds per call of each side. Stops as :func:`interleaved`."""
+    names = list(fns)
+    for f in fns.values():
         for _ in range(warmup):
             f()
-    times: list[list[float]] = [[] for _ in fns]
+    times: dict[str, list[float]] = {k: [] for k in names}
     spent = 0.0
     for r in range(rounds):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for j in order:
-            if settle:
-                time.sleep(settle)
+        shift = r % len(names)
+        for k in names[shift:] + names[:shift]:
+            if settle_s:
+                time.sleep(settle_s)
             t0 = time.perf_counter()
-            fns[j]()
+            fns[k]()
             dt = time.perf_counter() - t0
-            times[j].append(dt)
+            times[k].append(dt)
             spent += dt
         if r >= 2 and spent > budget_s:
             break
-    arrays = [np.array(t) for t in times]
-    return Timing(arrays[0], arrays[1] if theirs is not None else None)
+    return {k: np.array(v) for k, v in times.items()}
 
 
 def gemm_rate(n: int = 1024, rounds: int = 15, dtype=np.float32) -> float:
